@@ -1,0 +1,46 @@
+/**
+ * The `silkworm` command line (DESIGN.md §8, stable: scripts depend on it). This folder is a
+ * composition root: it may import every deployable, and nothing imports it.
+ */
+import { runCoordinatorCommand } from '../network/coordinator/cli.js';
+import { runWorkerCommand } from '../main/cli/worker-command.js';
+import { runModelCommand } from '../main/cli/model-command.js';
+import { runDemoCommand } from './demo.js';
+
+const HELP = `Usage: silkworm <command> [options]
+
+Commands:
+  demo                    a whole local network in one command (coordinator + worker)
+  coordinator             run a coordinator (the network side)
+  worker                  run a headless worker that shares this machine's GPU
+  model make-test OUT     write a small test model (GGUF) for offline tests and demos
+
+Run 'silkworm <command> --help' for a command's options.`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  coordinator: runCoordinatorCommand,
+  worker: runWorkerCommand,
+  model: runModelCommand,
+  demo: runDemoCommand,
+};
+
+/** Runs the command line; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP);
+    return command ? 0 : 1;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    console.error(`silkworm: unknown command '${command}'.\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (error) {
+    console.error(`silkworm ${command}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,37 @@
+// Lint: TypeScript rules plus the layer rule of DESIGN.md §1 — which folder may import which.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Import patterns a layer must never use, keyed by the layer's folder glob. */
+const forbidden = {
+  'network/protocol/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', 'node:*', 'electron', 'ws', 'pino', 'better-sqlite3', 'node-llama-cpp'],
+  'main/**': ['**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', '**/network/chain/**'],
+  'preload/**': ['**/main/**', '**/renderer/**', '**/network/**', 'node:*'],
+  'renderer/**': ['**/main/**', '**/preload/**', '**/network/coordinator/**', '**/network/client/**', 'node:*', 'electron'],
+  'network/coordinator/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/client/**', '**/cli/**', 'electron', 'node-llama-cpp'],
+  'network/client/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/cli/**', 'electron', 'node-llama-cpp'],
+  'network/chain/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', 'electron'],
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', '**/build/**', 'test-results/**', 'playwright-report/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  ...Object.entries(forbidden).map(([files, patterns]) => ({
+    files: [files],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: [group], message: 'This layer may not import that (DESIGN.md §1).' })) }],
+    },
+  })),
+  {
+    files: ['**/*.mjs', 'scripts/**', 'bin/**'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+);

@@ -1,0 +1,61 @@
+/**
+ * Messages between the worker's main process and its job process, as `{ type, seq }` unions.
+ * Each side validates what it receives: the job process runs model code we do not trust.
+ */
+import { z } from 'zod';
+import { chatMessageSchema } from '../../network/protocol/chat.js';
+import { finishReasonSchema, jobParamsSchema, usageSchema } from '../../network/protocol/worker-frames.js';
+import { ERROR_CODES } from '../../network/protocol/errors.js';
+
+const jobId = z.string().min(1).max(128);
+const seq = z.number().int().nonnegative();
+
+/** Engine settings sent with `load`. */
+export const engineConfigSchema = z.strictObject({
+  modelPath: z.string().min(1),
+  threads: z.number().int().min(1).max(256),
+  contextSize: z.number().int().min(64),
+  sequences: z.number().int().min(1).max(64),
+  gpu: z.enum(['auto', 'cpu']),
+  /** Tokens generated once after loading to measure speed (0 = skip). */
+  warmupTokens: z.number().int().min(0).max(512),
+});
+export type EngineConfig = z.infer<typeof engineConfigSchema>;
+
+/** What the engine reports after loading. */
+export const engineInfoSchema = z.strictObject({
+  gpu: z.string(),
+  contextSize: z.number().int(),
+  trainContextSize: z.number().int(),
+  tokensPerSecond: z.number().nonnegative(),
+  loadMs: z.number().nonnegative(),
+  pid: z.number().int(),
+});
+export type EngineInfo = z.infer<typeof engineInfoSchema>;
+
+/** Main process → job process. */
+export const toJobProcessSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('load'), seq, config: engineConfigSchema }),
+  z.strictObject({
+    type: z.literal('generate'),
+    seq,
+    jobId,
+    messages: z.array(chatMessageSchema).min(1),
+    params: jobParamsSchema,
+    continuation: z.string().optional(),
+  }),
+  z.strictObject({ type: z.literal('cancel'), seq, jobId }),
+  z.strictObject({ type: z.literal('unload'), seq }),
+]);
+export type ToJobProcess = z.infer<typeof toJobProcessSchema>;
+
+/** Job process → main process. `replyTo` names the request a reply answers. */
+export const fromJobProcessSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('loaded'), replyTo: seq, info: engineInfoSchema }),
+  z.strictObject({ type: z.literal('unloaded'), replyTo: seq, rssBytes: z.number().int() }),
+  z.strictObject({ type: z.literal('chunk'), jobId, text: z.string(), tokens: z.number().int().nonnegative() }),
+  z.strictObject({ type: z.literal('done'), jobId, finishReason: finishReasonSchema, usage: usageSchema }),
+  z.strictObject({ type: z.literal('failed'), replyTo: seq.optional(), jobId: jobId.optional(), code: z.enum(ERROR_CODES), message: z.string() }),
+  z.strictObject({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), msg: z.string(), fields: z.record(z.string(), z.unknown()).optional() }),
+]);
+export type FromJobProcess = z.infer<typeof fromJobProcessSchema>;

@@ -1,0 +1,122 @@
+/**
+ * node-llama-cpp behind a small interface: load a model once, then run chat jobs on a pool of
+ * context sequences, streaming text and counting tokens as the engine sees them.
+ * Lives only in the job process (a crafted model file must never be parsed elsewhere).
+ */
+import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type ChatHistoryItem, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import type { ChatMessage } from '../../network/protocol/chat.js';
+import type { FinishReason, JobParams, Usage } from '../../network/protocol/worker-frames.js';
+import type { EngineConfig, EngineInfo } from './job-messages.js';
+
+/** What one generation produced. */
+export interface GenerationResult {
+  finishReason: FinishReason | 'cancelled';
+  usage: Usage;
+}
+
+/** Receives generated text as it streams. */
+export type ChunkListener = (text: string, tokens: number) => void;
+
+/** Turns OpenAI-style messages (plus text already generated elsewhere) into chat history. */
+export function toChatHistory(messages: readonly ChatMessage[], continuation?: string): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((m) =>
+    m.role === 'system' ? { type: 'system', text: m.content } : m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] },
+  );
+  if (continuation) {
+    const last = history.at(-1);
+    if (last?.type === 'model') history[history.length - 1] = { type: 'model', response: [...last.response, continuation] };
+    else history.push({ type: 'model', response: [continuation] });
+  }
+  return history;
+}
+
+/** A loaded model with its context; one instance per job process. */
+export class LlamaEngine {
+  private readonly free: LlamaContextSequence[];
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly chatWrapper: ChatWrapper,
+  ) {
+    this.free = Array.from({ length: context.totalSequences }, () => context.getSequence());
+  }
+
+  /** Loads the model; rejects with the engine's message when the file is not a usable model. */
+  static async load(config: EngineConfig, log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void): Promise<{ engine: LlamaEngine; info: Omit<EngineInfo, 'pid' | 'tokensPerSecond'> }> {
+    const started = performance.now();
+    const llama = await getLlama({
+      gpu: config.gpu === 'cpu' ? false : 'auto',
+      build: 'never',
+      maxThreads: config.threads,
+      logLevel: LlamaLogLevel.warn,
+      logger: (level, message) => log(level === LlamaLogLevel.error || level === LlamaLogLevel.fatal ? 'error' : 'warn', message.trim()),
+    });
+    const model = await llama.loadModel({ modelPath: config.modelPath });
+    const contextSize = Math.min(config.contextSize, model.trainContextSize);
+    const context = await model.createContext({ contextSize, sequences: config.sequences, threads: config.threads });
+    const chatWrapper = resolveChatWrapper(model);
+    const engine = new LlamaEngine(llama, model, context, chatWrapper);
+    return {
+      engine,
+      info: { gpu: llama.gpu === false ? 'cpu' : llama.gpu, contextSize: context.contextSize, trainContextSize: model.trainContextSize, loadMs: performance.now() - started },
+    };
+  }
+
+  /** Number of jobs that can run at once. */
+  get capacity(): number {
+    return this.context.totalSequences;
+  }
+
+  /** Runs one chat job; resolves when it ends (cancelled through `signal` included). */
+  async generate(messages: readonly ChatMessage[], params: JobParams, continuation: string | undefined, signal: AbortSignal, onChunk: ChunkListener): Promise<GenerationResult> {
+    const sequence = this.free.pop();
+    if (!sequence) throw new EngineBusyError();
+    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper });
+    try {
+      const history = toChatHistory(messages, continuation);
+      const promptTokens = this.countPromptTokens(history);
+      let completionTokens = 0;
+      const result = await chat.generateResponse(history, {
+        maxTokens: params.maxTokens,
+        temperature: params.temperature,
+        ...(params.topP !== undefined ? { topP: params.topP } : {}),
+        ...(params.seed !== undefined ? { seed: params.seed } : {}),
+        ...(params.stop ? { customStopTriggers: params.stop } : {}),
+        signal,
+        stopOnAbortSignal: true,
+        onResponseChunk: (chunk) => {
+          completionTokens += chunk.tokens.length;
+          if (chunk.type === undefined && (chunk.text !== '' || chunk.tokens.length > 0)) onChunk(chunk.text, chunk.tokens.length);
+        },
+      });
+      const reason = result.metadata.stopReason;
+      const finishReason = reason === 'abort' ? 'cancelled' : reason === 'maxTokens' ? 'length' : 'stop';
+      return { finishReason, usage: { promptTokens, completionTokens } };
+    } finally {
+      chat.dispose({ disposeSequence: false });
+      this.free.push(sequence);
+    }
+  }
+
+  /** Tokens the engine evaluates for this history, the model's turn prefix included. */
+  private countPromptTokens(history: ChatHistoryItem[]): number {
+    const withTurn: ChatHistoryItem[] = history.at(-1)?.type === 'model' ? history : [...history, { type: 'model', response: [] }];
+    return this.chatWrapper.generateContextState({ chatHistory: withTurn }).contextText.tokenize(this.model.tokenizer).length;
+  }
+
+  /** Frees the context, the model and the backend. */
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+    await this.llama.dispose();
+  }
+}
+
+/** Thrown when every sequence is in use. */
+export class EngineBusyError extends Error {
+  constructor() {
+    super('Every context sequence is busy.');
+  }
+}

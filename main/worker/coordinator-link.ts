@@ -1,0 +1,185 @@
+/**
+ * The worker's one connection to its coordinator: WebSocket, hello and version check,
+ * heartbeat watchdog, and reconnection with full-jitter exponential backoff.
+ */
+import { EventEmitter } from 'node:events';
+import { WebSocket } from 'ws';
+import { backOff } from 'exponential-backoff';
+import { coordinatorFrameSchema, WORKER_SOCKET_PATH, MAX_FRAME_BYTES, type CoordinatorFrame, type WorkerFrame } from '../../network/protocol/worker-frames.js';
+import { decodeFrame, encodeFrame } from '../../network/protocol/frame-codec.js';
+import type { Logger } from '../log.js';
+
+type Hello = Extract<WorkerFrame, { type: 'hello' }>;
+type Welcome = Extract<CoordinatorFrame, { type: 'welcome' }>;
+type Incompatible = Extract<CoordinatorFrame, { type: 'incompatible' }>;
+
+/** Frames about jobs, which the worker handles. */
+export type CoordinatorJobFrame = Extract<CoordinatorFrame, { type: 'job.offer' | 'job.cancel' }>;
+
+interface LinkEvents {
+  connected: [Welcome];
+  disconnected: [reason: string];
+  incompatible: [Incompatible];
+  frame: [CoordinatorJobFrame];
+}
+
+/** Options of the link. */
+export interface LinkOptions {
+  /** The coordinator, as http(s):// or ws(s)://; the worker path is added when missing. */
+  url: string;
+  /** Builds the hello frame for each (re)connection, so it carries current capabilities. */
+  hello: () => Hello;
+  logger: Logger;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/** Turns whatever URL the owner typed into the coordinator's worker WebSocket URL. */
+export function workerSocketUrl(input: string): string {
+  const url = new URL(input);
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  else if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new Error(`Coordinator URL must start with http://, https://, ws:// or wss:// (got ${url.protocol}).`);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = WORKER_SOCKET_PATH;
+  return url.toString();
+}
+
+/** Keeps the worker connected to its coordinator until stopped. */
+export class CoordinatorLink extends EventEmitter<LinkEvents> {
+  private socket: WebSocket | undefined;
+  private stopped = true;
+  private welcome: Welcome | undefined;
+  private readonly url: string;
+
+  constructor(private readonly options: LinkOptions) {
+    super();
+    this.url = workerSocketUrl(options.url);
+  }
+
+  /** True while a handshaken connection is open. */
+  get connected(): boolean {
+    return this.welcome !== undefined;
+  }
+
+  /** Starts connecting; reconnects after every loss until stop(). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.run();
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  stop(): void {
+    this.stopped = true;
+    this.socket?.close(1000, 'worker stopping');
+  }
+
+  /** Sends a frame; false when not connected. */
+  send(frame: WorkerFrame): boolean {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN || !this.welcome) return false;
+    const encoded = encodeFrame(frame, this.welcome.maxFrameBytes);
+    if (!encoded.ok) {
+      this.options.logger.error({ code: encoded.error.code }, encoded.error.message);
+      return false;
+    }
+    socket.send(encoded.value);
+    return true;
+  }
+
+  private async run(): Promise<void> {
+    let delayFirst = false;
+    while (!this.stopped) {
+      try {
+        const { closed }: { closed: Promise<number> } = await backOff(() => this.connectOnce(), {
+          jitter: 'full',
+          startingDelay: this.options.minDelayMs ?? 250,
+          maxDelay: this.options.maxDelayMs ?? 30_000,
+          numOfAttempts: Number.MAX_SAFE_INTEGER,
+          delayFirstAttempt: delayFirst,
+          retry: (error: unknown, attempt) => {
+            this.options.logger.warn({ attempt, err: error instanceof Error ? error.message : String(error) }, 'cannot reach the coordinator; retrying');
+            return !this.stopped;
+          },
+        });
+        const lastedMs: number = await closed;
+        // A connection that drops at once (a coordinator in a crash loop) is not hammered.
+        delayFirst = lastedMs < 5000;
+      } catch {
+        return; // stopped while retrying
+      }
+    }
+  }
+
+  /** Resolves once welcomed, with a promise of how long the connection then lasted. */
+  private connectOnce(): Promise<{ closed: Promise<number> }> {
+    if (this.stopped) return Promise.reject(new Error('stopped'));
+    return new Promise((resolveWelcome, rejectWelcome) => {
+      const socket = new WebSocket(this.url, { maxPayload: 2 * MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
+      this.socket = socket;
+      let welcomedAt = 0;
+      let watchdog: NodeJS.Timeout | undefined;
+      let lastHeard = Date.now();
+      let resolveClosed: (lastedMs: number) => void = () => {};
+      const closed = new Promise<number>((resolve) => (resolveClosed = resolve));
+
+      socket.on('open', () => {
+        const encoded = encodeFrame(this.options.hello());
+        if (encoded.ok) socket.send(encoded.value);
+      });
+      socket.on('message', (data: Buffer, isBinary) => {
+        lastHeard = Date.now();
+        const decoded = isBinary ? undefined : decodeFrame(coordinatorFrameSchema, data.toString('utf8'), data.length);
+        if (!decoded?.ok) {
+          this.options.logger.warn({ err: decoded?.error.message ?? 'binary frame' }, 'bad frame from the coordinator; reconnecting');
+          socket.terminate();
+          return;
+        }
+        const frame = decoded.value;
+        switch (frame.type) {
+          case 'welcome':
+            this.welcome = frame;
+            welcomedAt = Date.now();
+            watchdog = setInterval(() => {
+              if (Date.now() - lastHeard > 3 * frame.heartbeatIntervalMs) {
+                this.options.logger.warn('coordinator silent for 3 heartbeats; reconnecting');
+                socket.terminate();
+              }
+            }, frame.heartbeatIntervalMs);
+            this.emit('connected', frame);
+            resolveWelcome({ closed });
+            return;
+          case 'incompatible':
+            this.options.logger.error({ code: frame.code }, frame.message);
+            this.emit('incompatible', frame);
+            return;
+          case 'ping':
+            this.send({ type: 'pong', seq: frame.seq, sentAt: frame.sentAt });
+            return;
+          case 'pong':
+            return;
+          case 'error':
+            this.options.logger.warn({ code: frame.code }, `coordinator reported: ${frame.message}`);
+            return;
+          default:
+            this.emit('frame', frame);
+        }
+      });
+      socket.on('error', (error) => {
+        if (!welcomedAt) rejectWelcome(error);
+      });
+      socket.on('close', (code, reason) => {
+        clearInterval(watchdog);
+        const text = `closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`;
+        if (!welcomedAt) {
+          rejectWelcome(new Error(`connection ${text} before welcome`));
+          return;
+        }
+        this.welcome = undefined;
+        this.socket = undefined;
+        this.emit('disconnected', text);
+        resolveClosed(Date.now() - welcomedAt);
+      });
+    });
+  }
+}

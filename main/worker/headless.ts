@@ -1,0 +1,83 @@
+/** Composes a headless worker from its parts: identity, model, engine supervisor, link. */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EngineSupervisor } from '../engine/supervisor.js';
+import { NodeJobProcessLauncher, type JobProcessLauncher } from '../engine/node-launcher.js';
+import { defaultThreads } from '../engine/threads.js';
+import { describeModelFile } from '../models/model-file.js';
+import { createLogger, type Logger } from '../log.js';
+import { Worker } from './worker.js';
+import type { EngineInfo } from '../engine/job-messages.js';
+
+/** Everything a headless worker is started with. */
+export interface HeadlessWorkerOptions {
+  coordinatorUrl: string;
+  dataDir: string;
+  modelPath: string;
+  threads?: number;
+  maxConcurrentJobs?: number;
+  contextSize?: number;
+  gpu?: 'auto' | 'cpu';
+  available?: boolean;
+  logger?: Logger;
+  launcher?: JobProcessLauncher;
+  reconnect?: { minDelayMs: number; maxDelayMs: number };
+}
+
+/** A started headless worker. */
+export interface HeadlessWorker {
+  worker: Worker;
+  engine: EngineSupervisor;
+  engineInfo: EngineInfo;
+  workerId: string;
+  stop(): Promise<void>;
+}
+
+/** Reads the worker's persistent id from its data dir, creating it on first start. */
+export async function loadWorkerId(dataDir: string): Promise<string> {
+  await mkdir(dataDir, { recursive: true });
+  const file = join(dataDir, 'worker.json');
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { workerId: string }).workerId;
+  } catch {
+    const workerId = `worker-${randomUUID()}`;
+    await writeFile(`${file}.tmp`, JSON.stringify({ workerId }, null, 2));
+    await rename(`${file}.tmp`, file);
+    return workerId;
+  }
+}
+
+/** Loads the model in a job process, then joins the coordinator. */
+export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promise<HeadlessWorker> {
+  const logger = options.logger ?? createLogger('worker');
+  const workerId = await loadWorkerId(options.dataDir);
+  const model = await describeModelFile(options.modelPath, options.dataDir);
+  const maxConcurrentJobs = options.maxConcurrentJobs ?? 1;
+  const engine = new EngineSupervisor({
+    config: {
+      modelPath: model.path,
+      threads: options.threads ?? defaultThreads(),
+      contextSize: options.contextSize ?? 4096,
+      sequences: maxConcurrentJobs,
+      gpu: options.gpu ?? 'auto',
+      warmupTokens: 32,
+    },
+    launcher: options.launcher ?? new NodeJobProcessLauncher(),
+    logger,
+  });
+  const engineInfo = await engine.start();
+  logger.info({ workerId, model: model.id, gpu: engineInfo.gpu, tokensPerSecond: engineInfo.tokensPerSecond, loadMs: Math.round(engineInfo.loadMs) }, 'model loaded');
+  const worker = new Worker({
+    workerId,
+    coordinatorUrl: options.coordinatorUrl,
+    model,
+    engine,
+    maxConcurrentJobs,
+    available: options.available ?? true,
+    logger,
+    ...(options.reconnect ? { reconnect: options.reconnect } : {}),
+  });
+  worker.start();
+  return { worker, engine, engineInfo, workerId, stop: () => worker.stop() };
+}

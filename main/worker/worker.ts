@@ -1,0 +1,157 @@
+/**
+ * The headless worker core: joins a coordinator, takes jobs within its capacity and sharing
+ * state, runs them through the engine supervisor and streams the answer back.
+ * No Electron here: the desktop shell composes this same class.
+ */
+import { EventEmitter } from 'node:events';
+import { PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../../network/protocol/version.js';
+import type { Tier, WorkerFrame } from '../../network/protocol/worker-frames.js';
+import { CoordinatorLink, type CoordinatorJobFrame } from './coordinator-link.js';
+import { JobFailure, type EngineSupervisor } from '../engine/supervisor.js';
+import type { ModelFile } from '../models/model-file.js';
+import type { Logger } from '../log.js';
+
+/** The version of this build, announced to the coordinator. */
+export const APP_VERSION = '0.1.0';
+
+/** Options of a worker. */
+export interface WorkerOptions {
+  workerId: string;
+  coordinatorUrl: string;
+  model: ModelFile;
+  engine: EngineSupervisor;
+  maxConcurrentJobs: number;
+  priceCoefficient?: number;
+  tier?: Tier;
+  /** Whether the owner's sharing policy allows work right now. */
+  available?: boolean;
+  logger: Logger;
+  /** Reconnect backoff bounds (tests shorten them). */
+  reconnect?: { minDelayMs: number; maxDelayMs: number };
+}
+
+/** What the worker has done since it started (for the dashboard). */
+export interface WorkerCounters {
+  jobsServed: number;
+  jobsFailed: number;
+  jobsRejected: number;
+  tokensGenerated: number;
+}
+
+interface WorkerEvents {
+  connected: [];
+  disconnected: [string];
+  'job-started': [{ jobId: string; model: string }];
+  'job-ended': [{ jobId: string; outcome: 'done' | 'failed'; completionTokens: number; code?: string }];
+}
+
+/** A running worker. */
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly link: CoordinatorLink;
+  readonly counters: WorkerCounters = { jobsServed: 0, jobsFailed: 0, jobsRejected: 0, tokensGenerated: 0 };
+  private readonly running = new Set<string>();
+  private available: boolean;
+
+  constructor(private readonly options: WorkerOptions) {
+    super();
+    this.available = options.available ?? true;
+    this.link = new CoordinatorLink({ url: options.coordinatorUrl, hello: () => this.hello(), logger: options.logger, ...options.reconnect });
+    this.link.on('frame', (frame) => this.onFrame(frame));
+    this.link.on('connected', () => {
+      options.logger.info({ coordinator: options.coordinatorUrl }, 'connected to the coordinator');
+      this.emit('connected');
+    });
+    this.link.on('disconnected', (reason) => {
+      options.logger.warn({ reason }, 'lost the coordinator');
+      // The coordinator requeues whatever we held; finishing it here would be wasted work.
+      for (const jobId of this.running) options.engine.cancel(jobId);
+      this.emit('disconnected', reason);
+    });
+  }
+
+  /** Jobs running now. */
+  get activeJobs(): number {
+    return this.running.size;
+  }
+
+  /** Connects (and keeps reconnecting) to the coordinator. The engine must be started. */
+  start(): void {
+    this.link.start();
+  }
+
+  /** Leaves the network and stops the engine. */
+  async stop(): Promise<void> {
+    this.link.stop();
+    await this.options.engine.stop();
+  }
+
+  /** Sharing allowed or not; the coordinator stops offering jobs while unavailable. */
+  setAvailable(available: boolean): void {
+    if (available === this.available) return;
+    this.available = available;
+    this.link.send({ type: 'capacity', available });
+  }
+
+  private hello(): Extract<WorkerFrame, { type: 'hello' }> {
+    const { model, engine } = this.options;
+    return {
+      type: 'hello',
+      protocol: { min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION },
+      workerId: this.options.workerId,
+      appVersion: APP_VERSION,
+      capabilities: {
+        models: [{ id: model.id, sha256: model.sha256, contextSize: engine.info?.contextSize ?? 2048 }],
+        maxConcurrentJobs: this.options.maxConcurrentJobs,
+        tokensPerSecond: engine.info?.tokensPerSecond ?? 0,
+        priceCoefficient: this.options.priceCoefficient ?? 1,
+        tier: this.options.tier ?? 'unsandboxed',
+      },
+      available: this.available,
+    };
+  }
+
+  private onFrame(frame: CoordinatorJobFrame): void {
+    if (frame.type === 'job.cancel') {
+      this.options.engine.cancel(frame.jobId);
+      return;
+    }
+    const reject = (code: 'unknown_model' | 'no_capacity' | 'not_sharing' | 'duplicate_job', message: string) => {
+      this.counters.jobsRejected++;
+      this.link.send({ type: 'job.reject', jobId: frame.jobId, code, message });
+    };
+    if (frame.model !== this.options.model.id) return reject('unknown_model', `This worker does not serve '${frame.model}'.`);
+    if (!this.available) return reject('not_sharing', 'Sharing is paused on this worker.');
+    if (this.running.has(frame.jobId)) return reject('duplicate_job', `Job ${frame.jobId} is already running here.`);
+    if (this.running.size >= this.options.maxConcurrentJobs || !this.options.engine.info) return reject('no_capacity', 'This worker is at capacity.');
+    void this.run(frame);
+  }
+
+  private async run(offer: Extract<CoordinatorJobFrame, { type: 'job.offer' }>): Promise<void> {
+    const { jobId } = offer;
+    this.running.add(jobId);
+    this.link.send({ type: 'job.accept', jobId });
+    this.emit('job-started', { jobId, model: offer.model });
+    let seq = 0;
+    let tokens = 0;
+    try {
+      const result = await this.options.engine.generate(
+        { jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}) },
+        (text, count) => {
+          tokens += count;
+          this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count });
+        },
+      );
+      this.link.send({ type: 'job.done', jobId, finishReason: result.finishReason, usage: result.usage });
+      this.counters.jobsServed++;
+      this.counters.tokensGenerated += result.usage.completionTokens;
+      this.emit('job-ended', { jobId, outcome: 'done', completionTokens: result.usage.completionTokens });
+    } catch (error) {
+      const failure = error instanceof JobFailure ? error.error : { code: 'internal' as const, message: String(error) };
+      this.link.send({ type: 'job.error', jobId, code: failure.code, message: failure.message });
+      this.counters.jobsFailed++;
+      this.emit('job-ended', { jobId, outcome: 'failed', completionTokens: tokens, code: failure.code });
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+}

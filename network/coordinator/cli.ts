@@ -1,0 +1,56 @@
+/** `silkworm coordinator`: runs a coordinator until SIGINT/SIGTERM. */
+import { parseArgs } from 'node:util';
+import { parseHostPort } from '../protocol/host-port.js';
+import { startCoordinator } from './server.js';
+import { createLogger } from './log.js';
+
+/** Help text of `silkworm coordinator`. */
+export const COORDINATOR_HELP = `Usage: silkworm coordinator --listen HOST:PORT --data DIR [options]
+
+Runs the network side: workers connect to it over WebSocket, clients call its
+OpenAI-compatible API (POST /v1/chat/completions, GET /v1/models).
+
+Options:
+  --listen HOST:PORT     where to listen (default 127.0.0.1:8787; port 0 = any free port)
+  --data DIR             where the coordinator keeps its state (default .silkworm/coordinator)
+  --api-key KEY          a client API key; repeat for several. Without one the API is open.
+  --chain URL            toncenter-compatible endpoint for payouts (not used yet)
+  --request-timeout MS   longest a request may take (default 120000)
+  -h, --help             show this help
+
+Also serves GET /healthz and GET /metrics (Prometheus text format).`;
+
+/** Parses arguments and runs the coordinator; returns once it has shut down. */
+export async function runCoordinatorCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string', default: '127.0.0.1:8787' },
+      data: { type: 'string', default: '.silkworm/coordinator' },
+      'api-key': { type: 'string', multiple: true },
+      chain: { type: 'string' },
+      'request-timeout': { type: 'string', default: '120000' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(COORDINATOR_HELP);
+    return;
+  }
+  const listen = parseHostPort(values.listen);
+  if (!listen.ok) throw new Error(`--listen: ${listen.message}`);
+  const requestTimeoutMs = Number(values['request-timeout']);
+  if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1000) throw new Error('--request-timeout must be a whole number of milliseconds, at least 1000.');
+  const logger = createLogger('coordinator');
+  if (values.chain) logger.warn({ chain: values.chain }, '--chain is accepted but payouts are not wired yet');
+  const coordinator = await startCoordinator({ ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], requestTimeoutMs, logger });
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      logger.info('shutting down');
+      coordinator.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

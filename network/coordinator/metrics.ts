@@ -1,0 +1,28 @@
+/** Prometheus metrics of one coordinator (its own registry, so several can run in one process). */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The coordinator's counters, gauges and histograms. */
+export function createMetrics() {
+  const registry = new Registry();
+  const workers = new Gauge({ name: 'silkworm_workers_connected', help: 'Workers connected and handshaken.', registers: [registry] });
+  const activeJobs = new Gauge({ name: 'silkworm_jobs_active', help: 'Jobs not yet finished.', registers: [registry] });
+  return {
+    registry,
+    workers,
+    activeJobs,
+    httpRequests: new Counter({ name: 'silkworm_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [registry] }),
+    jobsDispatched: new Counter({ name: 'silkworm_jobs_dispatched_total', help: 'Job offers sent to workers (requeues included).', registers: [registry] }),
+    jobsFinished: new Counter({ name: 'silkworm_jobs_finished_total', help: 'Jobs finished, by outcome (done, cancelled, or an error code).', labelNames: ['outcome'], registers: [registry] }),
+    requeues: new Counter({ name: 'silkworm_job_requeues_total', help: 'Jobs moved to another worker, by reason.', labelNames: ['reason'], registers: [registry] }),
+    tokens: new Counter({ name: 'silkworm_tokens_total', help: 'Tokens served, by kind (prompt, completion).', labelNames: ['kind'], registers: [registry] }),
+    timeToFirstToken: new Histogram({
+      name: 'silkworm_time_to_first_token_seconds',
+      help: 'From request accepted to first token relayed.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+  };
+}
+
+/** The metrics object handed to the coordinator's parts. */
+export type CoordinatorMetrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,54 @@
+/** The set of connected, handshaken workers, keyed by worker id. */
+import { EventEmitter } from 'node:events';
+import { CLOSE_CODES, type WorkerSession } from './worker-session.js';
+
+interface RegistryEvents {
+  added: [WorkerSession];
+  removed: [WorkerSession, string];
+  capacity: [];
+}
+
+/** Holds one session per worker id; a reconnecting worker replaces its stale session. */
+export class WorkerRegistry extends EventEmitter<RegistryEvents> {
+  private readonly sessions = new Map<string, WorkerSession>();
+
+  /** Starts tracking a session; call once it is ready (its id is known). */
+  add(session: WorkerSession): void {
+    const stale = this.sessions.get(session.id);
+    if (stale && stale !== session) stale.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
+    this.sessions.set(session.id, session);
+    session.on('capacity', () => this.emit('capacity'));
+    session.once('closed', (reason) => {
+      if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+      this.emit('removed', session, reason);
+    });
+    this.emit('added', session);
+  }
+
+  /** Every connected worker. */
+  all(): IterableIterator<WorkerSession> {
+    return this.sessions.values();
+  }
+
+  /** Number of connected workers. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Model ids served by at least one connected worker, with the largest context offered. */
+  models(): Map<string, { contextSize: number; workers: number }> {
+    const out = new Map<string, { contextSize: number; workers: number }>();
+    for (const s of this.sessions.values()) {
+      for (const m of s.capabilities?.models ?? []) {
+        const seen = out.get(m.id);
+        out.set(m.id, { contextSize: Math.max(seen?.contextSize ?? 0, m.contextSize), workers: (seen?.workers ?? 0) + 1 });
+      }
+    }
+    return out;
+  }
+
+  /** Closes every session (coordinator shutdown). */
+  closeAll(): void {
+    for (const s of [...this.sessions.values()]) s.close(CLOSE_CODES.shuttingDown, 'coordinator shutting down');
+  }
+}
