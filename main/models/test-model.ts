@@ -1,0 +1,222 @@
+// A small, deterministic llama-architecture GGUF model that runs REAL inference offline
+// (tokenize → transformer → sample → detokenize in llama.cpp) with exactly predictable output.
+//
+// The "successor" rule, what greedy decoding emits after the prompt's last byte:
+//   '!'..'}' (0x21..0x7D)  → the next character ('a' → 'b', '}' → '~')
+//   '~' (0x7E)             → '!'   (the cycle stays within printable ASCII)
+//   anything else: space, newline, other control bytes, bytes of non-ASCII UTF-8 characters,
+//   an empty prompt (only <s>)  → '!'
+// So output is always printable ASCII without spaces, never EOS, one token per character:
+// "abc" continues "defghijklmnopqrstuvwxyz{|}~!\"#$%&'()*+,-./0123...".
+//
+// How it works: every token's embedding encodes its successor's class k (0..93) as Fourier
+// features cos/sin(2π·h·k/94), h = 1..H, plus a constant "bias" dimension; output row c holds the
+// same features of class c, and rows of tokens that must never be emitted (<unk>, <s>, </s>, "▁",
+// other bytes) hold only a large negative bias. The transformer blocks have small seeded random
+// weights, so attention and the FFN really run and perturb the stream a little, never enough to
+// change the argmax. Logits are scaled so temperature 1 (node-llama-cpp's default topK 40 /
+// topP 0.95) samples the successor only ~93-95% of the time, which makes seeds matter.
+import { randomBytes } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { GgufValueType, GgufWriter, toFloat16Array } from './gguf-writer.js';
+
+/** Options for `buildTestModel`: 'tiny' (default, ~0.5 MB, fast) or 'bench' (~6.6 MB F16, ~3x slower). */
+export interface TestModelOptions {
+  size?: 'tiny' | 'bench';
+  /** general.name written into the file (default "Silkworm test model (tiny|bench)"). */
+  name?: string;
+}
+
+interface Shape {
+  dim: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  ffn: number;
+  context: number;
+  f16: boolean;
+  /** Output-row scale: sets how peaked the distribution is at temperature 1. */
+  logitScale: number;
+}
+
+const SHAPES: Record<'tiny' | 'bench', Shape> = {
+  tiny: { dim: 64, layers: 2, heads: 4, kvHeads: 4, ffn: 128, context: 2048, f16: false, logitScale: 0.14 },
+  bench: { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 768, context: 2048, f16: true, logitScale: 0.055 },
+};
+
+const FIRST = 0x21; // '!'
+const LAST = 0x7e; // '~'
+const CLASSES = LAST - FIRST + 1; // 94 printable characters a token can be followed by
+const BYTE_TOKEN_BASE = 3; // <0x00> is token 3
+const VOCAB_SIZE = 3 + 256 + 1;
+const BLOCK_WEIGHT_STD = 0.02;
+const FORBIDDEN_BIAS = -12; // output bias of tokens greedy decoding must never pick
+
+/**
+ * The chat template embedded as `tokenizer.chat_template`. node-llama-cpp's
+ * `resolveChatWrapper(model)` turns it into a `JinjaTemplateChatWrapper`. System and user
+ * messages start a new line with "<role>: "; an assistant message is written right after the
+ * message before it, with nothing in between. So a chat that ends with a user message (plus the
+ * empty assistant turn LlamaChat adds) formats to text ending in that user message's last
+ * character, and greedy output is `successorText(lastUserMessage, n)`.
+ * Example: system "s", user "abc" → "<s>\nsystem: s\nuser: abc", the reply is "defg…".
+ * Recipe: `resolveChatWrapper(model).generateContextState({ chatHistory }).contextText.tokenize(
+ * model.tokenizer)`, drop the leading <s> (LlamaCompletion prepends its own), then
+ * `generateCompletion(tokens, { temperature: 0, maxTokens })`. LlamaChatSession works as-is.
+ */
+export const TEST_MODEL_CHAT_TEMPLATE =
+  "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'assistant' %}{{ message['content'] }}" +
+  "{% else %}{{ '\\n' + message['role'] + ': ' + message['content'] }}{% endif %}{% endfor %}";
+
+/** One OpenAI-style chat message, as the chat template sees it. */
+export interface TestModelChatMessage {
+  role: 'system' | 'user' | 'assistant' | (string & {});
+  content: string;
+}
+
+/**
+ * The text `TEST_MODEL_CHAT_TEMPLATE` renders for `messages` (without the leading <s>), i.e.
+ * what node-llama-cpp's chat wrapper for this model feeds the model. Greedy output of a chat is
+ * therefore `successorText(formatTestModelChat(messages), n)`, which for a chat ending in a user
+ * message is `successorText(lastUserMessage.content, n)` (an empty message ends in ' ' → "!\"#…").
+ */
+export function formatTestModelChat(messages: readonly TestModelChatMessage[]): string {
+  return messages.map(({ role, content }) => (role === 'assistant' ? content : `\n${role}: ${content}`)).join('');
+}
+
+/** The byte greedy decoding emits after `byte` (see the successor rule at the top of this file). */
+export function successorByte(byte: number | undefined): number {
+  return byte !== undefined && byte >= FIRST && byte < LAST ? byte + 1 : FIRST;
+}
+
+/**
+ * The exact text greedy decoding (temperature 0) produces for `count` tokens when the prompt
+ * ends with `after` (only its last UTF-8 byte matters; '' stands for a prompt of just <s>).
+ * For chat, pass the last user message: see `TEST_MODEL_CHAT_TEMPLATE`.
+ */
+export function successorText(after: string, count: number): string {
+  const bytes = new TextEncoder().encode(after);
+  let byte = bytes[bytes.length - 1];
+  let text = '';
+  for (let i = 0; i < count; i++) {
+    byte = successorByte(byte);
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
+
+/** Builds the GGUF file in memory. Same options → byte-identical output. */
+export function buildTestModel(options: TestModelOptions = {}): Uint8Array {
+  const size = options.size ?? 'tiny';
+  const shape = SHAPES[size];
+  const { dim, layers, heads, kvHeads, ffn } = shape;
+  const headDim = dim / heads;
+  const harmonics = Math.min(Math.floor(CLASSES / 2), Math.floor((dim - 1) / 2));
+  const biasDim = 2 * harmonics;
+  const random = gaussian(size === 'tiny' ? 0x5eed_0001 : 0x5eed_0002);
+  const weight = (values: Float32Array): Float32Array | Uint16Array => (shape.f16 ? toFloat16Array(values) : values);
+  const randomMatrix = (inputs: number, outputs: number): Float32Array | Uint16Array => {
+    const values = new Float32Array(inputs * outputs);
+    for (let i = 0; i < values.length; i++) values[i] = random() * BLOCK_WEIGHT_STD;
+    return weight(values);
+  };
+  const ones = new Float32Array(dim).fill(1);
+
+  // Row t of token_embd / output is the t-th run of `dim` floats (ggml dims [dim, vocab]).
+  const features = (target: Float32Array, row: number, cls: number, scale: number): void => {
+    for (let h = 1; h <= harmonics; h++) {
+      const angle = (2 * Math.PI * h * cls) / CLASSES;
+      target[row * dim + 2 * (h - 1)] = scale * Math.cos(angle);
+      target[row * dim + 2 * (h - 1) + 1] = scale * Math.sin(angle);
+    }
+  };
+  const embedding = new Float32Array(dim * VOCAB_SIZE);
+  const output = new Float32Array(dim * VOCAB_SIZE);
+  for (let token = 0; token < VOCAB_SIZE; token++) {
+    const byte = token >= BYTE_TOKEN_BASE && token < BYTE_TOKEN_BASE + 256 ? token - BYTE_TOKEN_BASE : undefined;
+    features(embedding, token, successorByte(byte) - FIRST, 1);
+    embedding[token * dim + biasDim] = 1;
+    if (byte !== undefined && byte >= FIRST && byte <= LAST) features(output, token, byte - FIRST, shape.logitScale);
+    else output[token * dim + biasDim] = FORBIDDEN_BIAS / Math.sqrt(dim / (harmonics + 1));
+  }
+
+  const writer = new GgufWriter(32);
+  writeMetadata(writer, shape, options.name ?? `Silkworm test model (${size})`, headDim);
+  writer.tensor('token_embd.weight', [dim, VOCAB_SIZE], weight(embedding));
+  for (let layer = 0; layer < layers; layer++) {
+    const block = `blk.${layer}`;
+    writer.tensor(`${block}.attn_norm.weight`, [dim], ones);
+    writer.tensor(`${block}.attn_q.weight`, [dim, heads * headDim], randomMatrix(dim, heads * headDim));
+    writer.tensor(`${block}.attn_k.weight`, [dim, kvHeads * headDim], randomMatrix(dim, kvHeads * headDim));
+    writer.tensor(`${block}.attn_v.weight`, [dim, kvHeads * headDim], randomMatrix(dim, kvHeads * headDim));
+    writer.tensor(`${block}.attn_output.weight`, [heads * headDim, dim], randomMatrix(heads * headDim, dim));
+    writer.tensor(`${block}.ffn_norm.weight`, [dim], ones);
+    writer.tensor(`${block}.ffn_gate.weight`, [dim, ffn], randomMatrix(dim, ffn));
+    writer.tensor(`${block}.ffn_up.weight`, [dim, ffn], randomMatrix(dim, ffn));
+    writer.tensor(`${block}.ffn_down.weight`, [ffn, dim], randomMatrix(ffn, dim));
+  }
+  writer.tensor('output_norm.weight', [dim], ones);
+  writer.tensor('output.weight', [dim, VOCAB_SIZE], weight(output));
+  return writer.toBytes();
+}
+
+/** Builds the model and writes it to `path` atomically (temp file in the same folder, then rename). */
+export async function writeTestModel(path: string, options: TestModelOptions = {}): Promise<void> {
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, buildTestModel(options), { flag: 'wx' });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+function writeMetadata(writer: GgufWriter, shape: Shape, name: string, headDim: number): void {
+  const { UINT32, FLOAT32, STRING, BOOL, INT32 } = GgufValueType;
+  const tokens = ['<unk>', '<s>', '</s>'];
+  for (let byte = 0; byte < 256; byte++) tokens.push(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
+  tokens.push('\u2581'); // "▁": SentencePiece writes spaces as this piece
+  // Token types: 1 normal, 2 unknown, 3 control, 6 byte.
+  const types = [2, 3, 3, ...new Array<number>(256).fill(6), 1];
+  const scores = tokens.map((_, index) => (index === VOCAB_SIZE - 1 ? -1 : 0));
+  writer
+    .kv('general.architecture', STRING, 'llama')
+    .kv('general.name', STRING, name)
+    .kv('general.alignment', UINT32, 32)
+    .kv('general.file_type', UINT32, shape.f16 ? 1 : 0)
+    .kv('llama.context_length', UINT32, shape.context)
+    .kv('llama.embedding_length', UINT32, shape.dim)
+    .kv('llama.block_count', UINT32, shape.layers)
+    .kv('llama.feed_forward_length', UINT32, shape.ffn)
+    .kv('llama.attention.head_count', UINT32, shape.heads)
+    .kv('llama.attention.head_count_kv', UINT32, shape.kvHeads)
+    .kv('llama.rope.dimension_count', UINT32, headDim)
+    .kv('llama.rope.freq_base', FLOAT32, 10000)
+    .kv('llama.attention.layer_norm_rms_epsilon', FLOAT32, 1e-5)
+    .kv('llama.vocab_size', UINT32, VOCAB_SIZE)
+    .kv('tokenizer.ggml.model', STRING, 'llama')
+    .array('tokenizer.ggml.tokens', STRING, tokens)
+    .array('tokenizer.ggml.scores', FLOAT32, scores)
+    .array('tokenizer.ggml.token_type', INT32, types)
+    .kv('tokenizer.ggml.bos_token_id', UINT32, 1)
+    .kv('tokenizer.ggml.eos_token_id', UINT32, 2)
+    .kv('tokenizer.ggml.unknown_token_id', UINT32, 0)
+    .kv('tokenizer.ggml.add_bos_token', BOOL, true)
+    .kv('tokenizer.ggml.add_eos_token', BOOL, false)
+    .kv('tokenizer.ggml.add_space_prefix', BOOL, false)
+    .kv('tokenizer.chat_template', STRING, TEST_MODEL_CHAT_TEMPLATE);
+}
+
+/** A seeded standard-normal generator (mulberry32 + Box-Muller): same seed, same weights everywhere. */
+function gaussian(seed: number): () => number {
+  let state = seed >>> 0;
+  const uniform = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
