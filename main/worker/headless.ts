@@ -67,7 +67,8 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
     logger,
   });
   const engineInfo = await engine.start();
-  logger.info({ workerId, model: model.id, gpu: engineInfo.gpu, tokensPerSecond: engineInfo.tokensPerSecond, loadMs: Math.round(engineInfo.loadMs) }, 'model loaded');
+  engine.on('ready', (info) => logger.info({ workerId, enginePid: info.pid }, 'job process restarted and model reloaded'));
+  logger.info({ workerId, model: model.id, enginePid: engineInfo.pid, gpu: engineInfo.gpu, tokensPerSecond: engineInfo.tokensPerSecond, loadMs: Math.round(engineInfo.loadMs) }, 'model loaded');
   const worker = new Worker({
     workerId,
     coordinatorUrl: options.coordinatorUrl,

@@ -51,6 +51,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly counters: WorkerCounters = { jobsServed: 0, jobsFailed: 0, jobsRejected: 0, tokensGenerated: 0 };
   private readonly running = new Set<string>();
   private available: boolean;
+  private stopping = false;
 
   constructor(private readonly options: WorkerOptions) {
     super();
@@ -62,7 +63,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.emit('connected');
     });
     this.link.on('disconnected', (reason) => {
-      options.logger.warn({ reason }, 'lost the coordinator');
+      if (!this.stopping) options.logger.warn({ reason }, 'lost the coordinator');
       // The coordinator requeues whatever we held; finishing it here would be wasted work.
       for (const jobId of this.running) options.engine.cancel(jobId);
       this.emit('disconnected', reason);
@@ -81,6 +82,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Leaves the network and stops the engine. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.link.stop();
     await this.options.engine.stop();
   }
@@ -131,8 +133,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.running.add(jobId);
     this.link.send({ type: 'job.accept', jobId });
     this.emit('job-started', { jobId, model: offer.model });
+    this.options.logger.info({ jobId, model: offer.model, continued: offer.continuation !== undefined }, 'job started');
     let seq = 0;
     let tokens = 0;
+    const started = performance.now();
     try {
       const result = await this.options.engine.generate(
         { jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}) },
@@ -143,12 +147,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       );
       this.link.send({ type: 'job.done', jobId, finishReason: result.finishReason, usage: result.usage });
       this.counters.jobsServed++;
+      this.options.logger.info({ jobId, finishReason: result.finishReason, ...result.usage, ms: Math.round(performance.now() - started) }, 'job served');
       this.counters.tokensGenerated += result.usage.completionTokens;
       this.emit('job-ended', { jobId, outcome: 'done', completionTokens: result.usage.completionTokens });
     } catch (error) {
       const failure = error instanceof JobFailure ? error.error : { code: 'internal' as const, message: String(error) };
       this.link.send({ type: 'job.error', jobId, code: failure.code, message: failure.message });
       this.counters.jobsFailed++;
+      this.options.logger.info({ jobId, code: failure.code, completionTokens: tokens }, 'job failed');
       this.emit('job-ended', { jobId, outcome: 'failed', completionTokens: tokens, code: failure.code });
     } finally {
       this.running.delete(jobId);
