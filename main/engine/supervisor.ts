@@ -83,7 +83,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     const reply = await this.request({ type: 'load', seq: this.nextSeq(), config: this.options.config }, this.options.loadTimeoutMs ?? 120_000);
     if (reply.type !== 'loaded') {
       const failure = reply.type === 'failed' ? { code: reply.code, message: reply.message } : { code: 'model_load_failed' as const, message: 'Unexpected reply to load.' };
-      this.stop();
+      await this.stop();
       throw new JobFailure(failure);
     }
     this.info = reply.info;

@@ -1,0 +1,147 @@
+/**
+ * What a broken or hostile worker can do to a coordinator — malformed and oversized frames,
+ * unknown versions, frames for another worker's job, vanishing before the first token,
+ * silence — and that each gets a clear error while clients are still served.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
+import { createLogger } from '../network/coordinator/log.js';
+import { MAX_FRAME_BYTES } from '../network/protocol/worker-frames.js';
+import { FakeWorker, fakeHello } from './fake-worker.js';
+import { Harness } from './harness.js';
+import { successorText } from '../main/models/test-model.js';
+
+const MODEL = 'silkworm-test';
+
+describe('a coordinator facing bad workers', () => {
+  const harness = new Harness();
+  let coordinator: Coordinator;
+  let client: OpenAI;
+  let realWorker: Awaited<ReturnType<Harness['worker']>> | undefined;
+
+  before(async () => {
+    coordinator = await startCoordinator({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: await harness.tempDir(),
+      apiKeys: [],
+      requestTimeoutMs: 30_000,
+      logger: createLogger('coordinator', { level: 'silent' }),
+    });
+    client = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  after(async () => {
+    await coordinator.close();
+    await harness.cleanup();
+  });
+
+  test('a frame that is not JSON gets bad_frame and the socket is closed', async () => {
+    const fake = await FakeWorker.connect(coordinator.url);
+    fake.send('{this is not json');
+    const error = await fake.next('error');
+    assert.equal(error.code, 'bad_frame');
+    assert.equal((await fake.closed).code, 4002);
+  });
+
+  test('a frame that breaks the schema gets bad_frame naming the problem', async () => {
+    const fake = await FakeWorker.connect(coordinator.url);
+    fake.send(JSON.stringify({ type: 'hello', workerId: 'x' }));
+    const error = await fake.next('error');
+    assert.equal(error.code, 'bad_frame');
+    assert.match(error.message, /Malformed frame/);
+    await fake.closed;
+  });
+
+  test('an oversized frame gets frame_too_large; a huge one is cut off by the transport', async () => {
+    const fake = await FakeWorker.connect(coordinator.url);
+    fake.send(JSON.stringify({ type: 'hello', pad: 'x'.repeat(MAX_FRAME_BYTES) }));
+    const error = await fake.next('error');
+    assert.equal(error.code, 'frame_too_large');
+    await fake.closed;
+    const huge = await FakeWorker.connect(coordinator.url);
+    huge.send('x'.repeat(3 * MAX_FRAME_BYTES));
+    assert.equal((await huge.closed).code, 1009);
+  });
+
+  test('unknown protocol versions are refused as client or server too old', async () => {
+    const future = await FakeWorker.connect(coordinator.url);
+    future.send(fakeHello('future', MODEL, { min: 99, max: 120 }));
+    const tooNew = await future.next('incompatible');
+    assert.equal(tooNew.code, 'server_too_old');
+    assert.equal((await future.closed).code, 4001);
+    const past = await FakeWorker.connect(coordinator.url);
+    past.send(fakeHello('past', MODEL, { min: 0, max: 0 }));
+    assert.equal((await past.next('incompatible')).code, 'client_too_old');
+  });
+
+  test('a job frame before hello is refused', async () => {
+    const fake = await FakeWorker.connect(coordinator.url);
+    fake.send({ type: 'job.accept', jobId: 'job-1' });
+    assert.equal((await fake.next('error')).code, 'unexpected_frame');
+    await fake.closed;
+  });
+
+  test('a worker that never says hello is dropped', async () => {
+    const fast = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), apiKeys: [], handshakeTimeoutMs: 200, logger: createLogger('c', { level: 'silent' }) });
+    const fake = await FakeWorker.connect(fast.url);
+    assert.equal((await fake.closed).code, 4003);
+    await fast.close();
+  });
+
+  test('a silent worker: the request times out with a clear error, never hangs', async () => {
+    const quick = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), apiKeys: [], requestTimeoutMs: 1500, logger: createLogger('c', { level: 'silent' }) });
+    const silent = await FakeWorker.join(quick.url, 'silent');
+    const started = Date.now();
+    const quickClient = new OpenAI({ baseURL: `${quick.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await assert.rejects(quickClient.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }] }), (e: unknown) => e instanceof OpenAI.APIError && e.status === 504);
+    assert.ok(Date.now() - started < 5000);
+    const offer = await silent.next('job.offer');
+    const cancel = await silent.next('job.cancel');
+    assert.equal(cancel.jobId, offer.jobId);
+    silent.socket.terminate();
+    await silent.closed;
+    await quick.close();
+  });
+
+  test('a worker lost before its first token: the job moves to a real worker, exactly', async () => {
+    const flaky = await FakeWorker.join(coordinator.url, 'flaky');
+    const pending = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], max_tokens: 10, temperature: 0 }, { timeout: 60_000 });
+    await flaky.next('job.offer');
+    // The fake holds the job until a real worker is there to take it over, then vanishes.
+    realWorker = await harness.worker(coordinator.url);
+    flaky.socket.terminate();
+    const answer = await pending;
+    assert.equal(answer.choices[0]?.message.content, successorText('abc', 10));
+  });
+
+  test('a worker cannot stream into a job it does not hold', async () => {
+    assert.ok(realWorker, 'the previous test started a real worker');
+    const intruder = await FakeWorker.join(coordinator.url, 'intruder', 'other-model');
+    const started = realWorker.proc.waitForNext((l) => l.msg === 'job started');
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], max_tokens: 1000, temperature: 0, stream: true });
+    let text = '';
+    let injected = false;
+    for await (const chunk of stream) {
+      if (!injected) {
+        // The intruder learns the real job id (here from the log) and tries to inject text and end it.
+        const { jobId } = (await started) as { jobId: string };
+        for (let seq = 0; seq < 50; seq++) intruder.send({ type: 'job.chunk', jobId, seq, text: 'EVIL', tokens: 1 });
+        intruder.send({ type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1 } });
+        injected = true;
+      }
+      text += chunk.choices[0]?.delta.content ?? '';
+    }
+    assert.ok(injected);
+    assert.equal(text, successorText('abc', 1000));
+    intruder.socket.close();
+  });
+
+  test('the coordinator kept serving through all of it', async () => {
+    const health = await fetch(`${coordinator.url}/healthz`);
+    assert.equal(health.status, 200);
+    const answer = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'xyz' }], max_tokens: 4, temperature: 0 });
+    assert.equal(answer.choices[0]?.message.content, '{|}~');
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The supervisor with a real job process running llama.cpp on the generated model:
+ * exact output, token counts from the engine, cancel, crash and restart, a corrupt model.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EngineSupervisor, JobFailure } from './supervisor.js';
+import { NodeJobProcessLauncher, cleanEnvironment } from './node-launcher.js';
+import { writeTestModel, successorText } from '../models/test-model.js';
+import { createLogger } from '../log.js';
+
+const logger = createLogger('test', { level: 'silent' });
+
+function supervisor(modelPath: string, sequences = 2): EngineSupervisor {
+  return new EngineSupervisor({
+    config: { modelPath, threads: 1, contextSize: 2048, sequences, gpu: 'cpu', warmupTokens: 8 },
+    launcher: new NodeJobProcessLauncher(),
+    logger,
+  });
+}
+
+const ask = (jobId: string, content: string, maxTokens: number) => ({ jobId, messages: [{ role: 'user' as const, content }], params: { maxTokens, temperature: 0 } });
+
+describe('engine supervisor', () => {
+  let dir = '';
+  let modelPath = '';
+  let engine: EngineSupervisor;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'silkworm-engine-'));
+    modelPath = join(dir, 'model.gguf');
+    await writeTestModel(modelPath);
+    engine = supervisor(modelPath);
+    const info = await engine.start();
+    assert.equal(info.gpu, 'cpu');
+    assert.ok(info.tokensPerSecond > 0, 'speed measured at load');
+  });
+  after(async () => {
+    await engine.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('generates the exact text, streamed, with token counts from the engine', async () => {
+    const chunks: string[] = [];
+    let counted = 0;
+    const result = await engine.generate(ask('j1', 'abc', 30), (text, tokens) => {
+      chunks.push(text);
+      counted += tokens;
+    });
+    assert.equal(chunks.join(''), successorText('abc', 30));
+    assert.ok(chunks.length > 1);
+    assert.equal(counted, 30);
+    assert.deepEqual(result.finishReason, 'length');
+    assert.equal(result.usage.completionTokens, 30);
+    assert.ok(result.usage.promptTokens >= 4);
+  });
+
+  test('continues a response from given text', async () => {
+    let text = '';
+    await engine.generate({ ...ask('j-cont', 'abc', 5), continuation: 'defgh' }, (t) => (text += t));
+    assert.equal(text, successorText('abcdefgh', 5));
+  });
+
+  test('runs two jobs at once on two sequences', async () => {
+    const texts = ['', ''];
+    await Promise.all([engine.generate(ask('p1', 'abc', 200), (t) => (texts[0] += t)), engine.generate(ask('p2', 'xyz', 200), (t) => (texts[1] += t))]);
+    assert.deepEqual(texts, [successorText('abc', 200), successorText('xyz', 200)]);
+  });
+
+  test('cancel stops a long job early with a cancelled failure', async () => {
+    let tokens = 0;
+    const job = engine.generate(ask('long', 'abc', 1900), (_t, n) => {
+      tokens += n;
+      if (tokens === 5) engine.cancel('long');
+    });
+    await assert.rejects(job, (e: unknown) => e instanceof JobFailure && e.error.code === 'cancelled');
+    assert.ok(tokens < 100, `stopped after ${tokens} tokens`);
+  });
+
+  test('a duplicate job id is refused', async () => {
+    const first = engine.generate(ask('dup', 'abc', 100), () => {});
+    await assert.rejects(engine.generate(ask('dup', 'abc', 5), () => {}), (e: unknown) => e instanceof JobFailure && e.error.code === 'duplicate_job');
+    await first;
+  });
+
+  test('kill -9 of the job process fails its jobs as engine_crashed, then it is restarted', async () => {
+    const pid = engine.pid;
+    assert.ok(pid);
+    const restarted = new Promise((resolve) => engine.once('ready', resolve));
+    let killed = false;
+    const job = engine.generate(ask('victim', 'abc', 1900), () => {
+      if (!killed) {
+        killed = true;
+        process.kill(pid, 'SIGKILL');
+      }
+    });
+    await assert.rejects(job, (e: unknown) => e instanceof JobFailure && e.error.code === 'engine_crashed');
+    await restarted;
+    assert.notEqual(engine.pid, pid);
+    let text = '';
+    await engine.generate(ask('after', 'abc', 4), (t) => (text += t));
+    assert.equal(text, 'defg');
+  });
+
+  test('unload frees the model inside the job process', async () => {
+    const rss = await engine.unload();
+    assert.ok(rss > 0, 'RSS reported after unload');
+    await assert.rejects(engine.generate(ask('no-model', 'abc', 3), () => {}), (e: unknown) => e instanceof JobFailure && e.error.code === 'engine_error');
+  });
+
+  test('a corrupt model fails to load with a clear error, and nothing is left running', async () => {
+    const corrupt = join(dir, 'corrupt.gguf');
+    await writeFile(corrupt, Buffer.concat([Buffer.from('GGUF'), Buffer.alloc(64, 7)]));
+    const bad = supervisor(corrupt);
+    await assert.rejects(bad.start(), (e: unknown) => e instanceof JobFailure && e.error.code === 'model_load_failed' && /Failed to load model/i.test(e.message));
+    assert.equal(bad.pid, undefined);
+  });
+});
+
+test('the job process inherits only what the engine needs from the environment', () => {
+  const env = cleanEnvironment({ PATH: '/bin', HOME: '/root', CUDA_VISIBLE_DEVICES: '0', TON_MNEMONIC: 'secret words', SILKWORM_API_KEY: 'k', LANG: 'C' });
+  assert.deepEqual(Object.keys(env).sort(), ['CUDA_VISIBLE_DEVICES', 'HOME', 'LANG', 'PATH']);
+});

@@ -1,0 +1,78 @@
+/** The wire contract's own rules: versions, frame decoding, request validation, addresses. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { negotiateVersion } from './version.js';
+import { decodeFrame, encodeFrame, utf8Length } from './frame-codec.js';
+import { workerFrameSchema, coordinatorFrameSchema } from './worker-frames.js';
+import { chatCompletionRequestSchema, describeIssues, toChatMessages } from './chat.js';
+import { parseHostPort, formatHostPort } from './host-port.js';
+
+test('version negotiation picks the highest common version or names the old side', () => {
+  assert.deepEqual(negotiateVersion({ min: 1, max: 3 }, { min: 1, max: 2 }), { ok: true, version: 2 });
+  assert.deepEqual(negotiateVersion({ min: 2, max: 2 }, { min: 1, max: 4 }), { ok: true, version: 2 });
+  const old = negotiateVersion({ min: 1, max: 1 }, { min: 2, max: 3 });
+  assert.equal(old.ok, false);
+  assert.equal(!old.ok && old.code, 'client_too_old');
+  const future = negotiateVersion({ min: 5, max: 6 }, { min: 2, max: 3 });
+  assert.equal(!future.ok && future.code, 'server_too_old');
+});
+
+test('utf8Length counts bytes as UTF-8 does', () => {
+  for (const s of ['', 'abc', 'é', '€', '😀', 'a😀é€z']) assert.equal(utf8Length(s), Buffer.byteLength(s), s);
+});
+
+test('decodeFrame checks size before parsing, then JSON, then the schema', () => {
+  const ping = JSON.stringify({ type: 'ping', seq: 1, sentAt: 2 });
+  const good = decodeFrame(workerFrameSchema, ping, ping.length);
+  assert.deepEqual(good, { ok: true, value: { type: 'ping', seq: 1, sentAt: 2 } });
+  const big = decodeFrame(workerFrameSchema, ping, 10, 5);
+  assert.equal(!big.ok && big.error.code, 'frame_too_large');
+  const notJson = decodeFrame(workerFrameSchema, '{', 1);
+  assert.equal(!notJson.ok && notJson.error.code, 'bad_frame');
+  const extra = decodeFrame(workerFrameSchema, JSON.stringify({ type: 'ping', seq: 1, sentAt: 2, sneaky: true }), 60);
+  assert.equal(!extra.ok && extra.error.code, 'bad_frame');
+  assert.match(!extra.ok ? extra.error.message : '', /sneaky/);
+  const unknownType = decodeFrame(coordinatorFrameSchema, JSON.stringify({ type: 'job.chunk', jobId: 'a', seq: 0, text: '', tokens: 0 }), 60);
+  assert.equal(unknownType.ok, false, 'a worker-only frame is not a coordinator frame');
+});
+
+test('encodeFrame refuses a frame the peer would reject', () => {
+  assert.equal(encodeFrame({ type: 'ping', seq: 0, sentAt: 0 }).ok, true);
+  const r = encodeFrame({ text: 'x'.repeat(100) }, 50);
+  assert.equal(!r.ok && r.error.code, 'frame_too_large');
+});
+
+test('chat requests are validated strictly with OpenAI-style messages', () => {
+  const ok = chatCompletionRequestSchema.safeParse({
+    model: 'm',
+    messages: [
+      { role: 'developer', content: 'rules' },
+      { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] },
+    ],
+    stream: true,
+    stream_options: { include_usage: true },
+    max_tokens: null,
+  });
+  assert.ok(ok.success);
+  assert.deepEqual(toChatMessages(ok.data), [
+    { role: 'system', content: 'rules' },
+    { role: 'user', content: 'ab' },
+  ]);
+  const unknown = chatCompletionRequestSchema.safeParse({ model: 'm', messages: [{ role: 'user', content: 'x' }], logit_bias: {} });
+  assert.ok(!unknown.success);
+  assert.deepEqual(describeIssues(unknown.error.issues), { message: 'Unrecognized request argument supplied: logit_bias', param: 'logit_bias' });
+  const image = chatCompletionRequestSchema.safeParse({ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] });
+  assert.equal(image.success, false, 'images are not supported');
+  const tool = chatCompletionRequestSchema.safeParse({ model: 'm', messages: [{ role: 'tool', content: 'x' }] });
+  assert.equal(tool.success, false);
+});
+
+test('HOST:PORT parsing accepts IPv4, names, IPv6 and :PORT, and refuses the rest', () => {
+  assert.deepEqual(parseHostPort('127.0.0.1:8787'), { ok: true, value: { host: '127.0.0.1', port: 8787 } });
+  assert.deepEqual(parseHostPort('[::1]:0'), { ok: true, value: { host: '::1', port: 0 } });
+  assert.deepEqual(parseHostPort(':9000'), { ok: true, value: { host: '127.0.0.1', port: 9000 } });
+  assert.deepEqual(parseHostPort('localhost:1'), { ok: true, value: { host: 'localhost', port: 1 } });
+  assert.equal(parseHostPort('8787').ok, false);
+  assert.equal(parseHostPort('host:70000').ok, false);
+  assert.equal(formatHostPort({ host: '::1', port: 5 }), '[::1]:5');
+});
