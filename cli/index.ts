@@ -5,6 +5,7 @@
 import { runCoordinatorCommand } from '../network/coordinator/cli.js';
 import { runWorkerCommand } from '../main/cli/worker-command.js';
 import { runModelCommand } from '../main/cli/model-command.js';
+import { runChainCommand } from '../network/chain/cli.js';
 import { runDemoCommand } from './demo.js';
 
 const HELP = `Usage: silkworm <command> [options]
@@ -13,6 +14,7 @@ Commands:
   demo                    a whole local network in one command (coordinator + worker)
   coordinator             run a coordinator (the network side)
   worker                  run a headless worker that shares this machine's GPU
+  chain                   run a local TON chain (toncenter v2 API) with a faucet of test TON
   model make-test OUT     write a small test model (GGUF) for offline tests and demos
 
 Run 'silkworm <command> --help' for a command's options.`;
@@ -21,6 +23,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   coordinator: runCoordinatorCommand,
   worker: runWorkerCommand,
   model: runModelCommand,
+  chain: runChainCommand,
   demo: runDemoCommand,
 };
 

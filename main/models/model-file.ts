@@ -28,7 +28,9 @@ export async function sha256File(path: string): Promise<string> {
 /** Describes a model file, reusing a cached hash when the file has not changed. */
 export async function describeModelFile(path: string, cacheDir: string): Promise<ModelFile> {
   const absolute = resolve(path);
-  const info = await stat(absolute);
+  const info = await stat(absolute).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(error.code === 'ENOENT' ? `model file ${absolute} does not exist.` : `cannot read model file ${absolute}: ${error.message}`);
+  });
   if (!info.isFile()) throw new Error(`${absolute} is not a file.`);
   const cacheFile = join(cacheDir, 'model-hashes.json');
   const key = `${absolute}|${info.size}|${info.mtimeMs}`;
