@@ -64,7 +64,7 @@ const protocolError = z.strictObject({ type: z.literal('error'), code: errorCode
 export const workerFrameSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('hello'),
-    protocol: z.strictObject({ min: z.number().int().min(1), max: z.number().int().min(1) }),
+    protocol: z.strictObject({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() }),
     workerId: id,
     appVersion: z.string().max(64),
     capabilities: capabilitiesSchema,
