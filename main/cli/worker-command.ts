@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { Address } from '@ton/core';
 import { startHeadlessWorker } from '../worker/headless.js';
 import { createLogger } from '../log.js';
+import type { SharingMode } from '../sharing/settings.js';
 
 /** Help text of `silkworm worker`. */
 export const WORKER_HELP = `Usage: silkworm worker --coordinator URL --data DIR --model FILE [options]
@@ -70,7 +71,7 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
     dataDir: values.data,
     modelPath: values.model,
     gpu: values.gpu,
-    available: values.share !== 'off',
+    sharing: { mode: values.share as SharingMode },
     logger,
     ...(threads ? { threads } : {}),
     ...(maxConcurrentJobs ? { maxConcurrentJobs } : {}),

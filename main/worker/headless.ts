@@ -9,6 +9,11 @@ import { describeModelFile } from '../models/model-file.js';
 import { createLogger, type Logger } from '../log.js';
 import { Worker } from './worker.js';
 import type { EngineInfo } from '../engine/job-messages.js';
+import { SharingController, type Clock } from '../sharing/sharing-controller.js';
+import { DEFAULT_SHARING_SETTINGS, type SharingSettings } from '../sharing/settings.js';
+import type { SignalSource } from '../sharing/signals.js';
+import { createHeadlessSignalSource } from '../sharing/probes/index.js';
+import { bindSharing } from './sharing-binding.js';
 
 /** Everything a headless worker is started with. */
 export interface HeadlessWorkerOptions {
@@ -19,7 +24,12 @@ export interface HeadlessWorkerOptions {
   maxConcurrentJobs?: number;
   contextSize?: number;
   gpu?: 'auto' | 'cpu';
-  available?: boolean;
+  /** The owner's sharing settings (mode 'always' when omitted: a headless rig). */
+  sharing?: Partial<SharingSettings>;
+  /** Where sharing signals come from (default: this platform's probes); tests inject one. */
+  signalSource?: SignalSource;
+  clock?: Clock;
+  sharingPollMs?: number;
   logger?: Logger;
   launcher?: JobProcessLauncher;
   reconnect?: { minDelayMs: number; maxDelayMs: number };
@@ -31,6 +41,7 @@ export interface HeadlessWorker {
   engine: EngineSupervisor;
   engineInfo: EngineInfo;
   workerId: string;
+  sharing: SharingController;
   stop(): Promise<void>;
 }
 
@@ -75,10 +86,31 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
     model,
     engine,
     maxConcurrentJobs,
-    available: options.available ?? true,
+    // Nothing is offered until the sharing policy has decided.
+    available: false,
     logger,
     ...(options.reconnect ? { reconnect: options.reconnect } : {}),
   });
+  const sharing = new SharingController({
+    source: options.signalSource ?? createHeadlessSignalSource({ ownPids: () => [process.pid, ...(engine.pid ? [engine.pid] : [])] }),
+    settings: { ...DEFAULT_SHARING_SETTINGS, mode: 'always', ...options.sharing },
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.sharingPollMs ? { pollMs: options.sharingPollMs } : {}),
+  });
+  const unbind = bindSharing(worker, sharing, logger);
   worker.start();
-  return { worker, engine, engineInfo, workerId, stop: () => worker.stop() };
+  sharing.start();
+  return {
+    worker,
+    engine,
+    engineInfo,
+    workerId,
+    sharing,
+    stop: async () => {
+      unbind();
+      sharing.stop();
+      await worker.stop();
+    },
+  };
 }

@@ -30,6 +30,15 @@ export interface WorkerOptions {
   reconnect?: { minDelayMs: number; maxDelayMs: number };
 }
 
+/** How long a preemption took, from the call to each milestone. */
+export interface PreemptionTiming {
+  jobsStopped: number;
+  /** Until every running job had stopped generating. */
+  stoppedMs: number;
+  /** Until the job process had exited and its memory (VRAM included) was released. */
+  unloadedMs: number;
+}
+
 /** What the worker has done since it started (for the dashboard). */
 export interface WorkerCounters {
   jobsServed: number;
@@ -43,6 +52,8 @@ interface WorkerEvents {
   disconnected: [string];
   'job-started': [{ jobId: string; model: string }];
   'job-ended': [{ jobId: string; outcome: 'done' | 'failed'; completionTokens: number; code?: string }];
+  paused: [PreemptionTiming];
+  resumed: [];
 }
 
 /** A running worker. */
@@ -52,6 +63,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly running = new Set<string>();
   private available: boolean;
   private stopping = false;
+  /** Jobs being stopped because sharing paused: reported as not_sharing so they move on. */
+  private readonly preempted = new Set<string>();
+  private readonly idleWaiters: (() => void)[] = [];
+  /** Serialises pause/resume so quick flips never interleave. */
+  private transition: Promise<unknown> = Promise.resolve();
+  private lastContextSize = 2048;
 
   constructor(private readonly options: WorkerOptions) {
     super();
@@ -94,6 +111,51 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.link.send({ type: 'capacity', available });
   }
 
+  /**
+   * Hands the GPU back: stops advertising capacity, stops every running job (the coordinator
+   * continues each on another worker from the text already sent), then ends the job process so
+   * the model's memory — VRAM included — is released.
+   */
+  pause(): Promise<PreemptionTiming> {
+    const run = this.transition.then(async () => {
+      const started = performance.now();
+      this.setAvailable(false);
+      const jobsStopped = this.running.size;
+      for (const jobId of this.running) {
+        this.preempted.add(jobId);
+        this.options.engine.cancel(jobId);
+      }
+      await this.whenIdle();
+      const stoppedMs = performance.now() - started;
+      // Jobs are stopped and nothing in the job process needs flushing: end it at once.
+      await this.options.engine.stop(0);
+      const unloadedMs = performance.now() - started;
+      this.options.logger.info({ jobsStopped, stoppedMs: Math.round(stoppedMs), unloadedMs: Math.round(unloadedMs) }, 'sharing paused: GPU handed back');
+      const timing = { jobsStopped, stoppedMs, unloadedMs };
+      this.emit('paused', timing);
+      return timing;
+    });
+    this.transition = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reloads the model if it was unloaded, then offers capacity again. */
+  resume(): Promise<void> {
+    const run = this.transition.then(async () => {
+      if (!this.options.engine.info) await this.options.engine.start();
+      this.setAvailable(true);
+      this.options.logger.info('sharing resumed');
+      this.emit('resumed');
+    });
+    this.transition = run.catch(() => undefined);
+    return run;
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   private hello(): Extract<WorkerFrame, { type: 'hello' }> {
     const { model, engine } = this.options;
     return {
@@ -102,7 +164,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       workerId: this.options.workerId,
       appVersion: APP_VERSION,
       capabilities: {
-        models: [{ id: model.id, sha256: model.sha256, contextSize: engine.info?.contextSize ?? 2048 }],
+        models: [{ id: model.id, sha256: model.sha256, contextSize: (this.lastContextSize = engine.info?.contextSize ?? this.lastContextSize) }],
         maxConcurrentJobs: this.options.maxConcurrentJobs,
         tokensPerSecond: engine.info?.tokensPerSecond ?? 0,
         priceCoefficient: this.options.priceCoefficient ?? 1,
@@ -151,13 +213,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.counters.tokensGenerated += result.usage.completionTokens;
       this.emit('job-ended', { jobId, outcome: 'done', completionTokens: result.usage.completionTokens });
     } catch (error) {
-      const failure = error instanceof JobFailure ? error.error : { code: 'internal' as const, message: String(error) };
+      let failure = error instanceof JobFailure ? error.error : { code: 'internal' as const, message: String(error) };
+      if (this.preempted.has(jobId)) failure = { code: 'not_sharing', message: 'The owner needs the GPU; sharing paused.' };
       this.link.send({ type: 'job.error', jobId, code: failure.code, message: failure.message });
       this.counters.jobsFailed++;
       this.options.logger.info({ jobId, code: failure.code, completionTokens: tokens }, 'job failed');
       this.emit('job-ended', { jobId, outcome: 'failed', completionTokens: tokens, code: failure.code });
     } finally {
       this.running.delete(jobId);
+      this.preempted.delete(jobId);
+      if (this.running.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 }
