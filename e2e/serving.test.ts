@@ -18,7 +18,7 @@ describe('serving a chat completion', () => {
   let worker: Awaited<ReturnType<Harness['worker']>>;
 
   before(async () => {
-    ({ url } = await harness.coordinator({ apiKeys: [KEY] }));
+    ({ url } = await harness.coordinator({ apiKeys: [KEY], extra: ['--unmetered'] }));
     worker = await harness.worker(url);
     client = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
   });

@@ -72,6 +72,7 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
     modelPath: values.model,
     gpu: values.gpu,
     sharing: { mode: values.share as SharingMode },
+    ...(values['payout-address'] ? { payoutAddress: values['payout-address'] } : {}),
     logger,
     ...(threads ? { threads } : {}),
     ...(maxConcurrentJobs ? { maxConcurrentJobs } : {}),

@@ -14,7 +14,7 @@ type Welcome = Extract<CoordinatorFrame, { type: 'welcome' }>;
 type Incompatible = Extract<CoordinatorFrame, { type: 'incompatible' }>;
 
 /** Frames about jobs, which the worker handles. */
-export type CoordinatorJobFrame = Extract<CoordinatorFrame, { type: 'job.offer' | 'job.cancel' }>;
+export type CoordinatorJobFrame = Extract<CoordinatorFrame, { type: 'job.offer' | 'job.cancel' | 'job.receipt' }>;
 
 interface LinkEvents {
   connected: [Welcome];

@@ -24,6 +24,7 @@ export interface HeadlessWorkerOptions {
   maxConcurrentJobs?: number;
   contextSize?: number;
   gpu?: 'auto' | 'cpu';
+  payoutAddress?: string;
   /** The owner's sharing settings (mode 'always' when omitted: a headless rig). */
   sharing?: Partial<SharingSettings>;
   /** Where sharing signals come from (default: this platform's probes); tests inject one. */
@@ -88,6 +89,7 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
     maxConcurrentJobs,
     // Nothing is offered until the sharing policy has decided.
     available: false,
+    ...(options.payoutAddress ? { payoutAddress: options.payoutAddress } : {}),
     logger,
     ...(options.reconnect ? { reconnect: options.reconnect } : {}),
   });

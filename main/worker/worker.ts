@@ -25,6 +25,8 @@ export interface WorkerOptions {
   tier?: Tier;
   /** Whether the owner's sharing policy allows work right now. */
   available?: boolean;
+  /** Where the owner wants earnings paid. */
+  payoutAddress?: string;
   logger: Logger;
   /** Reconnect backoff bounds (tests shorten them). */
   reconnect?: { minDelayMs: number; maxDelayMs: number };
@@ -52,6 +54,8 @@ interface WorkerEvents {
   disconnected: [string];
   'job-started': [{ jobId: string; model: string }];
   'job-ended': [{ jobId: string; outcome: 'done' | 'failed'; completionTokens: number; code?: string }];
+  /** What the coordinator says a job earned, with its signed cumulative voucher when on chain. */
+  receipt: [Extract<CoordinatorJobFrame, { type: 'job.receipt' }>];
   paused: [PreemptionTiming];
   resumed: [];
 }
@@ -171,12 +175,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
         tier: this.options.tier ?? 'unsandboxed',
       },
       available: this.available,
+      ...(this.options.payoutAddress ? { payoutAddress: this.options.payoutAddress } : {}),
     };
   }
 
   private onFrame(frame: CoordinatorJobFrame): void {
     if (frame.type === 'job.cancel') {
       this.options.engine.cancel(frame.jobId);
+      return;
+    }
+    if (frame.type === 'job.receipt') {
+      this.options.logger.info({ jobId: frame.jobId, earnedNanotons: frame.earnedNanotons, cumulativeNanotons: frame.cumulativeNanotons, voucher: frame.voucher !== undefined }, 'job receipt');
+      this.emit('receipt', frame);
       return;
     }
     const reject = (code: 'unknown_model' | 'no_capacity' | 'not_sharing' | 'duplicate_job', message: string) => {

@@ -14,6 +14,9 @@ Options:
   --listen HOST:PORT     where to listen (default 127.0.0.1:8787; port 0 = any free port)
   --data DIR             where the coordinator keeps its state (default .silkworm/coordinator)
   --api-key KEY          a client API key; repeat for several. Without one the API is open.
+                         Keyed clients pay from a balance (GET /v1/balance); see --admin-key.
+  --unmetered            do not charge clients (workers are still credited)
+  --admin-key KEY        enables POST /v1/admin/deposits to credit client balances
   --chain URL            toncenter-compatible endpoint for payouts (not used yet)
   --request-timeout MS   longest a request may take (default 120000)
   -h, --help             show this help
@@ -28,6 +31,8 @@ export async function runCoordinatorCommand(argv: string[]): Promise<void> {
       listen: { type: 'string', default: '127.0.0.1:8787' },
       data: { type: 'string', default: '.silkworm/coordinator' },
       'api-key': { type: 'string', multiple: true },
+      unmetered: { type: 'boolean', default: false },
+      'admin-key': { type: 'string' },
       chain: { type: 'string' },
       'request-timeout': { type: 'string', default: '120000' },
       help: { type: 'boolean', short: 'h' },
@@ -44,7 +49,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<void> {
   if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1000) throw new Error('--request-timeout must be a whole number of milliseconds, at least 1000.');
   const logger = createLogger('coordinator');
   if (values.chain) logger.warn({ chain: values.chain }, '--chain is accepted but payouts are not wired yet');
-  const coordinator = await startCoordinator({ ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], requestTimeoutMs, logger });
+  const coordinator = await startCoordinator({ ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), requestTimeoutMs, logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');

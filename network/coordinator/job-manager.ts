@@ -12,6 +12,7 @@ import type { WorkerRegistry } from './worker-registry.js';
 import type { WorkerJobFrame, WorkerSession } from './worker-session.js';
 import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
+import type { Billing, Contribution } from './billing.js';
 
 /** What a client asked for, already validated. */
 export interface JobSpec {
@@ -20,6 +21,10 @@ export interface JobSpec {
   params: JobParams;
   minTier: Tier;
   timeoutMs: number;
+  /** The paying client; undefined = unmetered (the operator pays the workers). */
+  clientId?: string;
+  /** Id chosen by the caller (who may already hold money against it). */
+  jobId?: string;
 }
 
 /** Where a job's output goes (the HTTP response). */
@@ -53,6 +58,8 @@ interface Job {
   earlierTokens: number;
   attemptTokens: number;
   nextSeq: number;
+  /** Work done by earlier attempts, paid to the workers that did it. */
+  contributions: Contribution[];
   finished: boolean;
   timer: NodeJS.Timeout;
 }
@@ -66,6 +73,7 @@ export interface JobManagerOptions {
   maxAttempts?: number;
   /** Most jobs waiting for a free worker. */
   maxQueued?: number;
+  billing?: Billing;
 }
 
 /** Owns every in-flight job. */
@@ -95,7 +103,7 @@ export class JobManager {
   /** Starts a job; its sink hears exactly one terminal event unless the job is cancelled. */
   submit(spec: JobSpec, sink: JobSink): JobHandle {
     const job: Job = {
-      id: `job-${randomUUID()}`,
+      id: spec.jobId ?? `job-${randomUUID()}`,
       spec,
       sink,
       createdAt: Date.now(),
@@ -106,6 +114,7 @@ export class JobManager {
       earlierTokens: 0,
       attemptTokens: 0,
       nextSeq: 0,
+      contributions: [],
       finished: false,
       timer: setTimeout(() => this.fail(job, { code: 'timeout', message: `No answer within ${spec.timeoutMs} ms.` }), spec.timeoutMs),
     };
@@ -201,7 +210,9 @@ export class JobManager {
         const completionTokens = job.earlierTokens + frame.usage.completionTokens;
         // Continued text was part of the last worker's prompt; bill it once, as completion.
         const promptTokens = Math.max(0, frame.usage.promptTokens - job.earlierTokens);
+        job.contributions.push(this.contribution(session, frame.usage));
         this.finish(job);
+        this.settle(job);
         this.options.metrics.jobsFinished.inc({ outcome: 'done' });
         this.options.metrics.tokens.inc({ kind: 'prompt' }, promptTokens);
         this.options.metrics.tokens.inc({ kind: 'completion' }, completionTokens);
@@ -221,8 +232,22 @@ export class JobManager {
     }
   }
 
+  private contribution(worker: WorkerSession, usage: Usage): Contribution {
+    return { workerId: worker.id, payoutAddress: worker.payoutAddress, coefficient: worker.priceCoefficient, usage };
+  }
+
+  /** Records the current attempt's streamed tokens as its worker's contribution. */
+  private closeAttempt(job: Job): void {
+    if (job.worker && job.attemptTokens > 0) job.contributions.push(this.contribution(job.worker, { promptTokens: 0, completionTokens: job.attemptTokens }));
+  }
+
+  private settle(job: Job): void {
+    this.options.billing?.settle(job.id, job.spec.clientId, job.spec.model, job.contributions);
+  }
+
   /** Moves a job to another worker, continuing after any text already streamed. */
   private retryElsewhere(job: Job, error: WireError): void {
+    this.closeAttempt(job);
     if (job.worker) job.tried.add(job.worker.id);
     this.release(job);
     job.earlierTokens += job.attemptTokens;
@@ -239,7 +264,10 @@ export class JobManager {
   private cancel(job: Job, reason: string): void {
     if (job.finished) return;
     job.worker?.send({ type: 'job.cancel', jobId: job.id, reason });
+    // The client pays for what it received before it went away.
+    this.closeAttempt(job);
     this.finish(job);
+    this.settle(job);
     this.options.metrics.jobsFinished.inc({ outcome: 'cancelled' });
   }
 
@@ -247,6 +275,9 @@ export class JobManager {
     if (job.finished) return;
     job.worker?.send({ type: 'job.cancel', jobId: job.id, reason: error.code });
     this.finish(job);
+    // A failed job costs the client nothing; workers are still paid for what they generated.
+    this.options.billing?.release(job.id);
+    if (job.contributions.length > 0) this.options.billing?.settle(job.id, undefined, job.spec.model, job.contributions);
     this.options.metrics.jobsFinished.inc({ outcome: error.code });
     job.sink.onError(error);
   }

@@ -11,6 +11,7 @@ import type { WireError } from '../protocol/errors.js';
 import { readJsonBody, sendError, sendJson, statusForCode } from './http-util.js';
 import type { JobManager, JobSpec } from './job-manager.js';
 import type { WorkerRegistry } from './worker-registry.js';
+import type { Billing } from './billing.js';
 
 /** Header that tells a client how its request travelled (sealed mode comes through the gateway). */
 export const CONFIDENTIALITY_HEADER = 'x-silkworm-confidentiality';
@@ -21,6 +22,7 @@ export const MIN_TIER_HEADER = 'x-silkworm-min-tier';
 /** What the API handlers need from the coordinator. */
 export interface ApiContext {
   jobs: JobManager;
+  billing: Billing;
   registry: WorkerRegistry;
   requestTimeoutMs: number;
   startedAt: number;
@@ -33,8 +35,8 @@ export function handleListModels(res: ServerResponse, ctx: ApiContext): void {
   sendJson(res, 200, { object: 'list', data });
 }
 
-/** `POST /v1/chat/completions`. */
-export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): Promise<void> {
+/** `POST /v1/chat/completions`; `clientId` is the paying client (undefined = unmetered). */
+export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, clientId: string | undefined): Promise<void> {
   const body = await readJsonBody(req);
   if (!body.ok) return sendError(res, body.status, body.message, body.status === 413 ? 'request_too_large' : 'invalid_json');
   const parsed = chatCompletionRequestSchema.safeParse(body.value);
@@ -52,6 +54,14 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
     return sendError(res, 400, `max_tokens is too large: ${maxTokens}. '${request.model}' has a context of ${model.contextSize} tokens, prompt included.`, 'invalid_request', 'max_tokens');
   }
   const spec = toJobSpec(request, maxTokens, minTier.data, ctx.requestTimeoutMs);
+  if (clientId) {
+    // The worst case is held before any work, so a client can never owe more than it has.
+    spec.clientId = clientId;
+    spec.jobId = `job-${randomUUID()}`;
+    const worst = ctx.billing.worstCase(spec.model, spec.messages, maxTokens, ctx.registry.maxCoefficient(spec.model));
+    const held = ctx.billing.reserve(clientId, spec.jobId, worst);
+    if (!held.ok) return sendJson(res, 402, { error: { message: held.message, type: 'insufficient_quota', param: null, code: 'insufficient_balance' } });
+  }
   if (request.stream) streamCompletion(res, ctx, spec, request);
   else completeOnce(res, ctx, spec, request);
 }

@@ -3,9 +3,7 @@
  * and the WebSocket endpoint workers connect to, on the same port.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { timingSafeEqual, createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES, WORKER_SOCKET_PATH } from '../protocol/worker-frames.js';
@@ -17,6 +15,12 @@ import { WorkerSession } from './worker-session.js';
 import { JobManager } from './job-manager.js';
 import { handleChatCompletions, handleListModels, type ApiContext } from './openai-api.js';
 import { sendError } from './http-util.js';
+import { loadCoordinatorKeys } from './keys.js';
+import { openSqliteStore } from './sqlite-store.js';
+import type { CoordinatorStore } from './store.js';
+import { Billing } from './billing.js';
+import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
+import type { PriceList } from '../protocol/pricing.js';
 
 /** Everything a coordinator is started with. */
 export interface CoordinatorOptions {
@@ -25,6 +29,13 @@ export interface CoordinatorOptions {
   dataDir: string;
   /** Accepted client API keys; empty = the API is open (loopback development only). */
   apiKeys: string[];
+  /** Clients are not charged (workers are still credited); implied when there are no keys. */
+  unmetered?: boolean;
+  /** Key for the operator's endpoints (/v1/admin/…); without one they are disabled. */
+  adminKey?: string;
+  prices?: PriceList;
+  /** The payout vault vouchers are issued for. */
+  vault?: string;
   requestTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   handshakeTimeoutMs?: number;
@@ -39,43 +50,46 @@ export interface Coordinator {
   id: string;
   registry: WorkerRegistry;
   jobs: JobManager;
+  store: CoordinatorStore;
+  billing: Billing;
   close(): Promise<void>;
 }
 
-/** Reads the coordinator's persistent id from its data dir, creating it on first start. */
-async function loadIdentity(dataDir: string): Promise<{ coordinatorId: string }> {
-  await mkdir(dataDir, { recursive: true });
-  const file = join(dataDir, 'coordinator.json');
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as { coordinatorId: string };
-  } catch {
-    const identity = { coordinatorId: `coord-${randomUUID()}` };
-    await writeFile(`${file}.tmp`, JSON.stringify(identity, null, 2));
-    await rename(`${file}.tmp`, file);
-    return identity;
-  }
+/** The client id an API key pays as: stable, and not the key itself. */
+export function clientIdForKey(key: string): string {
+  return `client-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
 
-function makeKeyCheck(apiKeys: string[]): (header: string | undefined) => boolean {
+/** Who is calling: a known key's client, anyone (open API), or nobody (refused). */
+type Caller = { ok: true; key: string | undefined } | { ok: false };
+
+function makeKeyCheck(apiKeys: string[]): (header: string | undefined) => Caller {
   const digests = apiKeys.map((k) => createHash('sha256').update(k).digest());
   return (header) => {
-    if (digests.length === 0) return true;
+    if (digests.length === 0) return { ok: true, key: undefined };
     const presented = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1];
-    if (!presented) return false;
+    if (!presented) return { ok: false };
     const digest = createHash('sha256').update(presented).digest();
-    return digests.some((d) => timingSafeEqual(d, digest));
+    // Compare against every key so timing does not tell which one matched.
+    const matched = digests.map((d) => timingSafeEqual(d, digest)).some(Boolean);
+    return matched ? { ok: true, key: presented } : { ok: false };
   };
 }
 
 /** Starts a coordinator; resolves once it listens. */
 export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const logger = options.logger ?? createLogger('coordinator');
-  const { coordinatorId } = await loadIdentity(options.dataDir);
+  const { coordinatorId, voucherKey } = await loadCoordinatorKeys(options.dataDir);
+  const store = openSqliteStore(options.dataDir);
+  const billing = new Billing({ store, voucherKey, ...(options.prices ? { prices: options.prices } : {}), ...(options.vault ? { vault: options.vault } : {}) });
   const metrics = createMetrics();
   const registry = new WorkerRegistry();
-  const jobs = new JobManager({ registry, logger, metrics });
-  const authorized = makeKeyCheck(options.apiKeys);
-  const ctx: ApiContext = { jobs, registry, requestTimeoutMs: options.requestTimeoutMs ?? 120_000, startedAt: Date.now() };
+  billing.on('receipt', (workerId, receipt) => registry.get(workerId)?.send(receipt));
+  const jobs = new JobManager({ registry, logger, metrics, billing });
+  const identify = makeKeyCheck(options.apiKeys);
+  const adminCheck = options.adminKey ? makeKeyCheck([options.adminKey]) : undefined;
+  const metered = !options.unmetered && options.apiKeys.length > 0;
+  const ctx: ApiContext = { jobs, billing, registry, requestTimeoutMs: options.requestTimeoutMs ?? 120_000, startedAt: Date.now() };
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   if (options.apiKeys.length === 0) logger.warn('no --api-key given: the client API is open to anyone who can reach it');
 
@@ -91,13 +105,33 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
       return 'metrics';
     }
-    if (path.startsWith('/v1/') && !authorized(req.headers.authorization)) {
+    if (path.startsWith('/v1/admin/')) {
+      if (!adminCheck?.(req.headers.authorization).ok) {
+        sendError(res, 401, adminCheck ? 'Incorrect admin key.' : 'Admin endpoints are disabled (start the coordinator with --admin-key).', 'invalid_api_key');
+        return 'unauthorized';
+      }
+      if (req.method === 'POST' && path === '/v1/admin/deposits') {
+        await handleDeposit(req, res, store);
+        return 'admin_deposits';
+      }
+    }
+    if (req.method === 'GET' && path === '/v1/pricing') {
+      handlePricing(res, billing);
+      return 'pricing';
+    }
+    const caller = identify(req.headers.authorization);
+    if (path.startsWith('/v1/') && !caller.ok) {
       sendError(res, 401, 'Incorrect API key provided. Pass it as "Authorization: Bearer KEY".', 'invalid_api_key');
       return 'unauthorized';
     }
+    const clientId = metered && caller.ok && caller.key ? clientIdForKey(caller.key) : undefined;
     if (req.method === 'POST' && path === '/v1/chat/completions') {
-      await handleChatCompletions(req, res, ctx);
+      await handleChatCompletions(req, res, ctx, clientId);
       return 'chat_completions';
+    }
+    if (req.method === 'GET' && path === '/v1/balance') {
+      handleBalance(res, store, clientId);
+      return 'balance';
     }
     if (req.method === 'GET' && path === '/v1/models') {
       handleListModels(res, ctx);
@@ -156,12 +190,15 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     id: coordinatorId,
     registry,
     jobs,
+    store,
+    billing,
     async close() {
       jobs.shutdown();
       registry.closeAll();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.close();
     },
   };
 }

@@ -25,6 +25,18 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
     this.emit('added', session);
   }
 
+  /** The session of a connected worker. */
+  get(workerId: string): WorkerSession | undefined {
+    return this.sessions.get(workerId);
+  }
+
+  /** The highest price coefficient among connected workers serving `model` (at least 1). */
+  maxCoefficient(model: string): number {
+    let max = 1;
+    for (const s of this.sessions.values()) if (s.models.has(model)) max = Math.max(max, s.priceCoefficient);
+    return max;
+  }
+
   /** Every connected worker. */
   all(): IterableIterator<WorkerSession> {
     return this.sessions.values();

@@ -8,6 +8,7 @@ import { workerFrameSchema, type CoordinatorFrame, type WorkerFrame, type Capabi
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import { negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RoutableWorker } from './router.js';
+import { isFriendlyAddress } from '../protocol/voucher.js';
 import type { Logger } from './log.js';
 
 /** Close codes used on worker sockets (4000–4999 are application codes). */
@@ -51,6 +52,8 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
   latencyMs = 1;
   lastAssignedAt = 0;
   appVersion = '';
+  payoutAddress: string | undefined;
+  priceCoefficient = 1;
   private pingSeq = 0;
   private lastHeardAt = Date.now();
   private heartbeat: NodeJS.Timeout | undefined;
@@ -148,6 +151,11 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     this.tier = frame.capabilities.tier;
     this.maxConcurrentJobs = frame.capabilities.maxConcurrentJobs;
     this.available = frame.available;
+    this.priceCoefficient = frame.capabilities.priceCoefficient;
+    if (frame.payoutAddress !== undefined) {
+      if (isFriendlyAddress(frame.payoutAddress)) this.payoutAddress = frame.payoutAddress;
+      else this.send({ type: 'error', code: 'invalid_request', message: `Payout address '${frame.payoutAddress}' is not a valid TON address; earnings are kept by worker id until it is fixed.` });
+    }
     this.send({
       type: 'welcome',
       protocol: match.version,

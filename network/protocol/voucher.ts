@@ -176,7 +176,8 @@ export function voucherClaimParts(voucher: Voucher): { cell: Cell; signature: Bu
   return { cell: voucherCell(voucher), signature: Buffer.from(voucher.signature, 'base64') };
 }
 
-function isFriendlyAddress(text: string): boolean {
+/** True for a friendly (base64, checksummed) TON address. */
+export function isFriendlyAddress(text: string): boolean {
   try {
     Address.parseFriendly(text);
     return true;

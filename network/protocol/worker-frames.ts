@@ -69,6 +69,8 @@ export const workerFrameSchema = z.discriminatedUnion('type', [
     appVersion: z.string().max(64),
     capabilities: capabilitiesSchema,
     available: z.boolean(),
+    /** Where the owner wants earnings paid (friendly TON address); earnings wait without one. */
+    payoutAddress: z.string().max(64).optional(),
   }),
   z.strictObject({ type: z.literal('capacity'), available: z.boolean() }),
   z.strictObject({ type: z.literal('job.accept'), jobId: id }),
@@ -108,6 +110,18 @@ export const coordinatorFrameSchema = z.discriminatedUnion('type', [
     continuation: z.string().optional(),
   }),
   z.strictObject({ type: z.literal('job.cancel'), jobId: id, reason: z.string().max(500) }),
+  /** What the worker earned for a job, with a new cumulative voucher when payouts are on chain. */
+  z.strictObject({
+    type: z.literal('job.receipt'),
+    jobId: id,
+    model: id,
+    usage: usageSchema,
+    earnedNanotons: z.string().regex(/^\d+$/),
+    /** The earnings account: the payout address, or `worker:<id>` while there is none. */
+    account: z.string().max(140),
+    cumulativeNanotons: z.string().regex(/^\d+$/),
+    voucher: z.record(z.string(), z.unknown()).optional(),
+  }),
   ping,
   pong,
   protocolError,

@@ -1,0 +1,47 @@
+/**
+ * The money side of the client API: the published price list, a client's balance, and the
+ * operator's deposit endpoint (until deposits are read from the chain).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { readJsonBody, sendError, sendJson } from './http-util.js';
+import type { Billing } from './billing.js';
+import type { CoordinatorStore } from './store.js';
+import { describeIssues } from '../protocol/chat.js';
+import { formatTon } from '../protocol/pricing.js';
+
+/** `GET /v1/pricing`: prices in nanotons per 1M tokens, the commission, the vault and voucher key. */
+export function handlePricing(res: ServerResponse, billing: Billing): void {
+  const price = (p: { promptPerMillion: bigint; completionPerMillion: bigint }) => ({ prompt_per_million_nanotons: p.promptPerMillion.toString(), completion_per_million_nanotons: p.completionPerMillion.toString() });
+  sendJson(res, 200, {
+    default: price(billing.prices.default),
+    models: Object.fromEntries(Object.entries(billing.prices.models).map(([id, p]) => [id, price(p)])),
+    commission_bps: billing.prices.commissionBps,
+    vault: billing.vault ?? null,
+    voucher_public_key: billing.voucherPublicKey ?? null,
+  });
+}
+
+/** `GET /v1/balance`: the calling client's spendable balance. */
+export function handleBalance(res: ServerResponse, store: CoordinatorStore, clientId: string | undefined): void {
+  if (!clientId) return sendJson(res, 200, { metered: false });
+  const balance = store.balance(clientId);
+  sendJson(res, 200, { metered: true, client: clientId, balance_nanotons: balance.toString(), balance_ton: formatTon(balance) });
+}
+
+const depositSchema = z.strictObject({
+  client: z.string().min(1).max(128),
+  nanotons: z.string().regex(/^[1-9]\d{0,30}$/, 'a positive whole number of nanotons, as a string'),
+  reference: z.string().min(1).max(200),
+});
+
+/** `POST /v1/admin/deposits`: credits a client once per reference (operator only). */
+export async function handleDeposit(req: IncomingMessage, res: ServerResponse, store: CoordinatorStore): Promise<void> {
+  const body = await readJsonBody(req);
+  if (!body.ok) return sendError(res, body.status, body.message);
+  const parsed = depositSchema.safeParse(body.value);
+  if (!parsed.success) return sendError(res, 400, describeIssues(parsed.error.issues).message, 'invalid_request');
+  const { client, nanotons, reference } = parsed.data;
+  const applied = store.deposit(client, BigInt(nanotons), reference);
+  sendJson(res, applied ? 201 : 200, { applied, client, balance_nanotons: store.balance(client).toString() });
+}
