@@ -1,8 +1,9 @@
 /** `silkworm coordinator`: runs a coordinator until SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
 import { parseHostPort } from '../protocol/host-port.js';
-import { startCoordinator } from './server.js';
+import { startCoordinator, type CoordinatorOptions } from './server.js';
 import { createLogger } from './log.js';
+import { toNano } from '@ton/core';
 
 /** Help text of `silkworm coordinator`. */
 export const COORDINATOR_HELP = `Usage: silkworm coordinator --listen HOST:PORT --data DIR [options]
@@ -17,7 +18,12 @@ Options:
                          Keyed clients pay from a balance (GET /v1/balance); see --admin-key.
   --unmetered            do not charge clients (workers are still credited)
   --admin-key KEY        enables POST /v1/admin/deposits to credit client balances
-  --chain URL            toncenter-compatible endpoint for payouts (not used yet)
+  --chain URL            toncenter v2 endpoint for payouts (a local one: silkworm chain);
+                         deploys and funds the payout vault on first start
+  --chain-api-key KEY    toncenter API key
+  --network NET          testnet | mainnet (default testnet)
+  --push-threshold TON   push payouts to workers owed at least this much (default 1)
+  --push-interval S      how often to push payouts, in seconds (default 60)
   --request-timeout MS   longest a request may take (default 120000)
   -h, --help             show this help
 
@@ -34,6 +40,10 @@ export async function runCoordinatorCommand(argv: string[]): Promise<void> {
       unmetered: { type: 'boolean', default: false },
       'admin-key': { type: 'string' },
       chain: { type: 'string' },
+      'chain-api-key': { type: 'string' },
+      network: { type: 'string', default: 'testnet' },
+      'push-threshold': { type: 'string', default: '1' },
+      'push-interval': { type: 'string', default: '60' },
       'request-timeout': { type: 'string', default: '120000' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -48,8 +58,20 @@ export async function runCoordinatorCommand(argv: string[]): Promise<void> {
   const requestTimeoutMs = Number(values['request-timeout']);
   if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1000) throw new Error('--request-timeout must be a whole number of milliseconds, at least 1000.');
   const logger = createLogger('coordinator');
-  if (values.chain) logger.warn({ chain: values.chain }, '--chain is accepted but payouts are not wired yet');
-  const coordinator = await startCoordinator({ ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), requestTimeoutMs, logger });
+  const network = values.network;
+  if (network !== 'testnet' && network !== 'mainnet') throw new Error(`--network must be testnet or mainnet (got '${network}').`);
+  const pushIntervalS = Number(values['push-interval']);
+  if (!(pushIntervalS >= 1)) throw new Error('--push-interval must be at least 1 second.');
+  const chain: CoordinatorOptions['chain'] = values.chain
+    ? {
+        url: values.chain,
+        ...(values['chain-api-key'] ? { apiKey: values['chain-api-key'] } : {}),
+        network,
+        pushThreshold: toNano(values['push-threshold']),
+        pushIntervalMs: pushIntervalS * 1000,
+      }
+    : undefined;
+  const coordinator = await startCoordinator({ ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), requestTimeoutMs, logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');

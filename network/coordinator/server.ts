@@ -21,6 +21,7 @@ import type { CoordinatorStore } from './store.js';
 import { Billing } from './billing.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
 import type { PriceList } from '../protocol/pricing.js';
+import { startSettlement, type Settlement } from './settlement.js';
 
 /** Everything a coordinator is started with. */
 export interface CoordinatorOptions {
@@ -34,7 +35,9 @@ export interface CoordinatorOptions {
   /** Key for the operator's endpoints (/v1/admin/…); without one they are disabled. */
   adminKey?: string;
   prices?: PriceList;
-  /** The payout vault vouchers are issued for. */
+  /** Settlement on TON: without it, earnings are credited and receipts carry no voucher. */
+  chain?: { url: string; apiKey?: string; network: 'testnet' | 'mainnet'; pushThreshold: bigint; pushIntervalMs: number; initialVaultFunding?: bigint };
+  /** The payout vault vouchers are issued for (set by `chain`, or given for tests). */
   vault?: string;
   requestTimeoutMs?: number;
   heartbeatIntervalMs?: number;
@@ -52,6 +55,7 @@ export interface Coordinator {
   jobs: JobManager;
   store: CoordinatorStore;
   billing: Billing;
+  settlement: Settlement | undefined;
   close(): Promise<void>;
 }
 
@@ -81,7 +85,27 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const logger = options.logger ?? createLogger('coordinator');
   const { coordinatorId, voucherKey } = await loadCoordinatorKeys(options.dataDir);
   const store = openSqliteStore(options.dataDir);
-  const billing = new Billing({ store, voucherKey, ...(options.prices ? { prices: options.prices } : {}), ...(options.vault ? { vault: options.vault } : {}) });
+  const settlement = options.chain
+    ? await startSettlement({
+        chainUrl: options.chain.url,
+        ...(options.chain.apiKey ? { apiKey: options.chain.apiKey } : {}),
+        network: options.chain.network,
+        dataDir: options.dataDir,
+        store,
+        voucherPublicKey: voucherKey.publicKey,
+        logger,
+        pushThreshold: options.chain.pushThreshold,
+        initialVaultFunding: options.chain.initialVaultFunding ?? 10_000_000_000n,
+      })
+    : undefined;
+  const vault = settlement?.vault ?? options.vault;
+  const billing = new Billing({ store, voucherKey, ...(options.prices ? { prices: options.prices } : {}), ...(vault ? { vault } : {}) });
+  let pushing = Promise.resolve();
+  const pushTimer = settlement
+    ? setInterval(() => {
+        pushing = pushing.then(() => settlement.pushDue().then(() => undefined, (error: unknown) => logger.error({ err: String(error) }, 'push payout failed')));
+      }, options.chain?.pushIntervalMs ?? 60_000)
+    : undefined;
   const metrics = createMetrics();
   const registry = new WorkerRegistry();
   billing.on('receipt', (workerId, receipt) => registry.get(workerId)?.send(receipt));
@@ -192,7 +216,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     jobs,
     store,
     billing,
+    settlement,
     async close() {
+      clearInterval(pushTimer);
+      await pushing;
       jobs.shutdown();
       registry.closeAll();
       wss.close();
