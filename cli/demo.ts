@@ -1,24 +1,30 @@
 /**
- * `silkworm demo`: a whole local network in one command — a coordinator and a headless
- * worker serving a generated test model — then one real request through it, and the lines
- * to call it yourself with curl or the OpenAI SDK.
+ * `silkworm demo`: a whole local network in one command — a local TON chain, a coordinator
+ * with its payout vault, and a headless worker serving a generated test model — then real
+ * requests through it, and the lines to call it yourself with curl or the OpenAI SDK.
  */
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { toNano } from '@ton/core';
 import { parseHostPort } from '../network/protocol/host-port.js';
-import { startCoordinator } from '../network/coordinator/server.js';
+import { formatTon } from '../network/protocol/pricing.js';
+import { startChainServer } from '../network/chain/cli.js';
+import { createChainLogger } from '../network/chain/log.js';
+import { startCoordinator, clientIdForKey } from '../network/coordinator/server.js';
 import { createLogger as createCoordinatorLogger } from '../network/coordinator/log.js';
 import { startHeadlessWorker } from '../main/worker/headless.js';
 import { createLogger } from '../main/log.js';
 import { writeTestModel } from '../main/models/test-model.js';
+import { loadDemoWallet } from './demo-wallet.js';
 
-const HELP = `Usage: silkworm demo [--listen HOST:PORT] [--data DIR]
+const HELP = `Usage: silkworm demo [--listen HOST:PORT] [--data DIR] [--once]
 
-Starts a local Silkworm network on this machine — a coordinator and a worker serving a
-generated test model — sends it one request, and prints how to call it.
+Starts a local Silkworm network on this machine — a local TON chain, a coordinator with its
+payout vault, and a worker serving a generated test model — sends it requests, and prints
+how to call it. All money in the demo is local test TON on a local chain: worth nothing.
 
 Options:
   --listen HOST:PORT   where the coordinator listens (default 127.0.0.1:8787)
@@ -45,42 +51,58 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   const listen = parseHostPort(values.listen);
   if (!listen.ok) throw new Error(`--listen: ${listen.message}`);
   const dataDir = resolve(values.data);
-  const modelPath = join(dataDir, 'silkworm-test.gguf');
   await mkdir(dataDir, { recursive: true });
+  const modelPath = join(dataDir, 'silkworm-test.gguf');
   if (!existsSync(modelPath)) await writeTestModel(modelPath);
   const apiKey = `sk-demo-${randomBytes(12).toString('hex')}`;
+  const adminKey = randomBytes(16).toString('hex');
   const level = process.env.SILKWORM_LOG_LEVEL ?? 'warn';
 
+  const chain = await startChainServer({ host: listen.value.host, port: 0, dataDir: join(dataDir, 'chain'), logger: createChainLogger({ level }) });
   const coordinator = await startCoordinator({
     ...listen.value,
     dataDir: join(dataDir, 'coordinator'),
     apiKeys: [apiKey],
+    adminKey,
+    chain: { url: chain.url, network: 'testnet', pushThreshold: toNano('0.000001'), pushIntervalMs: 20_000 },
     logger: createCoordinatorLogger('coordinator', { level }),
   });
+  await fetch(`${coordinator.url}/v1/admin/deposits`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ client: clientIdForKey(apiKey), nanotons: toNano('100').toString(), reference: `demo-${apiKey}` }),
+  });
+  const owner = await loadDemoWallet(join(dataDir, 'owner-wallet.json'));
   const joined = new Promise<void>((done) => coordinator.registry.once('added', () => done()));
-  const worker = await startHeadlessWorker({ coordinatorUrl: coordinator.url, dataDir: join(dataDir, 'worker'), modelPath, logger: createLogger('worker', { level }) });
+  const worker = await startHeadlessWorker({ coordinatorUrl: coordinator.url, dataDir: join(dataDir, 'worker'), modelPath, payoutAddress: owner.address, logger: createLogger('worker', { level }) });
   await joined;
 
   const base = `${coordinator.url}/v1`;
+  const ask = async (content: string, maxTokens: number) => {
+    const response = await fetch(`${base}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ model: 'silkworm-test', messages: [{ role: 'user', content }], max_tokens: maxTokens, temperature: 0 }),
+    });
+    return (await response.json()) as { choices?: { message: { content: string } }[]; usage?: { completion_tokens: number }; error?: { message: string } };
+  };
   const started = performance.now();
-  const response = await fetch(`${base}/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ model: 'silkworm-test', messages: [{ role: 'user', content: 'abc' }], max_tokens: 24, temperature: 0 }),
-  });
-  const body = (await response.json()) as { choices?: { message: { content: string } }[]; usage?: { completion_tokens: number }; error?: { message: string } };
+  const first = await ask('abc', 24);
   const ms = performance.now() - started;
-  const answer = body.choices?.[0]?.message.content;
+  const answer = first.choices?.[0]?.message.content;
 
   console.log(`
-Silkworm demo — a local network on this machine (test model; earnings would be local test TON)
+Silkworm demo — a whole network on this machine. All money here is LOCAL TEST TON on a local chain.
 
-  coordinator   ${coordinator.url}   (GET /healthz, GET /metrics)
+  chain         ${chain.url}   (toncenter v2 API; POST /faucet for test TON)
+  coordinator   ${coordinator.url}   (GET /healthz, /metrics, /v1/pricing)
+  payout vault  ${coordinator.settlement?.vault ?? '-'}
   worker        ${worker.workerId} · model silkworm-test · ${worker.engineInfo.gpu} · ${worker.engineInfo.tokensPerSecond} tok/s measured
-  first request ${answer !== undefined ? `"abc" → "${answer}" (${body.usage?.completion_tokens ?? 0} tokens in ${ms.toFixed(0)} ms)` : `failed: ${body.error?.message ?? response.status}`}
+  owner wallet  ${owner.address}   (earnings are pushed here every 20 s)
+  first request ${answer !== undefined ? `"abc" → "${answer}" (${first.usage?.completion_tokens ?? 0} tokens in ${ms.toFixed(0)} ms)` : `failed: ${first.error?.message ?? 'unknown error'}`}
 
 OpenAI base URL: ${base}
-API key:         ${apiKey}
+API key:         ${apiKey}   (holds 100 local test TON)
 
   curl ${base}/chat/completions -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" \\
     -d '{"model":"silkworm-test","messages":[{"role":"user","content":"abc"}],"max_tokens":16,"stream":true}'
@@ -89,15 +111,23 @@ API key:         ${apiKey}
   const client = new OpenAI({ baseURL: '${base}', apiKey: '${apiKey}' });
   const stream = await client.chat.completions.create({ model: 'silkworm-test', messages: [{ role: 'user', content: 'abc' }], stream: true });
   for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');
-${values.once ? '' : '\nPress Ctrl+C to stop.'}`);
+${values.once ? '' : '\nA light request every 10 s keeps the worker earning. Press Ctrl+C to stop.'}`);
 
   if (answer === undefined) process.exitCode = 1;
   if (!values.once) {
+    const traffic = setInterval(() => void ask('xyz', 32).catch(() => undefined), 10_000);
+    const report = setInterval(() => {
+      const earned = coordinator.store.account(owner.raw).cumulative;
+      console.log(JSON.stringify({ msg: 'demo earnings', earnedTon: formatTon(earned), note: 'local test TON' }));
+    }, 30_000);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
     });
+    clearInterval(traffic);
+    clearInterval(report);
   }
   await worker.stop();
   await coordinator.close();
+  await chain.close();
 }

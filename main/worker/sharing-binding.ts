@@ -15,6 +15,8 @@ export function bindSharing(worker: Worker, controller: SharingController, logge
     action.catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not apply the sharing decision'));
   };
   controller.on('decision', apply);
-  apply(controller.currentDecision);
+  // Before its first poll the controller holds a placeholder ("starting"): nothing to apply yet.
+  const current = controller.currentDecision;
+  if (!current.reasons.some((r) => r.code === 'starting')) apply(current);
   return () => controller.off('decision', apply);
 }

@@ -81,6 +81,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.link.on('frame', (frame) => this.onFrame(frame));
     this.link.on('connected', () => {
       options.logger.info({ coordinator: options.coordinatorUrl }, 'connected to the coordinator');
+      // Availability may have changed between hello and welcome, when frames cannot be sent.
+      this.link.send({ type: 'capacity', available: this.available });
       this.emit('connected');
     });
     this.link.on('disconnected', (reason) => {
