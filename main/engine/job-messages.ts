@@ -19,6 +19,8 @@ export const engineConfigSchema = z.strictObject({
   gpu: z.enum(['auto', 'cpu']),
   /** Tokens generated once after loading to measure speed (0 = skip). */
   warmupTokens: z.number().int().min(0).max(512),
+  /** Lock the job process down with the OS sandbox once the model is loaded. */
+  sandbox: z.boolean(),
 });
 export type EngineConfig = z.infer<typeof engineConfigSchema>;
 
@@ -30,6 +32,9 @@ export const engineInfoSchema = z.strictObject({
   tokensPerSecond: z.number().nonnegative(),
   loadMs: z.number().nonnegative(),
   pid: z.number().int(),
+  /** 'sandboxed' once the OS sandbox is in force; otherwise why not. */
+  tier: z.enum(['sandboxed', 'unsandboxed']),
+  sandboxReason: z.string().optional(),
 });
 export type EngineInfo = z.infer<typeof engineInfoSchema>;
 

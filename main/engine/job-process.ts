@@ -6,6 +6,11 @@
 import { connectToParent } from './parent-channel.js';
 import { toJobProcessSchema, type FromJobProcess, type ToJobProcess } from './job-messages.js';
 import { EngineBusyError, LlamaEngine } from './llama-engine.js';
+import { dieWithParent, lockdown, runtimeReadPaths } from '../../native/sandbox/index.js';
+import { appReadPaths } from './read-paths.js';
+
+// No orphans, even if the IPC channel's close were missed: the kernel ends us with the worker.
+dieWithParent();
 
 const parent = connectToParent();
 const send = (message: FromJobProcess) => parent.send(message);
@@ -26,8 +31,17 @@ async function load(message: Extract<ToJobProcess, { type: 'load' }>): Promise<v
   try {
     const loaded = await LlamaEngine.load(message.config, log);
     engine = loaded.engine;
+    // The warm-up runs before lockdown: GPU backends may open devices lazily on first use.
     const tokensPerSecond = await measureSpeed(loaded.engine, message.config.warmupTokens);
-    send({ type: 'loaded', replyTo: message.seq, info: { ...loaded.info, tokensPerSecond, pid: process.pid } });
+    const sandbox = message.config.sandbox
+      ? lockdown({ readPaths: [message.config.modelPath, ...appReadPaths(), ...runtimeReadPaths()] })
+      : { tier: 'unsandboxed' as const, reason: 'The sandbox was turned off for this worker.' };
+    if (sandbox.tier !== 'sandboxed') log('warn', `Job process is not sandboxed: ${sandbox.reason ?? 'unknown reason'}`);
+    send({
+      type: 'loaded',
+      replyTo: message.seq,
+      info: { ...loaded.info, tokensPerSecond, pid: process.pid, tier: sandbox.tier, ...(sandbox.reason ? { sandboxReason: sandbox.reason } : {}) },
+    });
   } catch (error) {
     send({ type: 'failed', replyTo: message.seq, code: 'model_load_failed', message: `Failed to load model: ${errorMessage(error)}` });
   }

@@ -4,7 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { probeSandbox } from '../../native/sandbox/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineSupervisor, JobFailure } from './supervisor.js';
@@ -16,7 +17,7 @@ const logger = createLogger('test', { level: 'silent' });
 
 function supervisor(modelPath: string, sequences = 2): EngineSupervisor {
   return new EngineSupervisor({
-    config: { modelPath, threads: 1, contextSize: 2048, sequences, gpu: 'cpu', warmupTokens: 8 },
+    config: { modelPath, threads: 1, contextSize: 2048, sequences, gpu: 'cpu', warmupTokens: 8, sandbox: true },
     launcher: new NodeJobProcessLauncher(),
     logger,
   });
@@ -41,6 +42,20 @@ describe('engine supervisor', () => {
   after(async () => {
     await engine.stop();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the job process locks itself down after loading, and still generates', async (t) => {
+    const probe = probeSandbox();
+    if (!probe.canSandbox) {
+      t.diagnostic(`OS sandbox not available here: ${probe.reason}`);
+      assert.equal(engine.info?.tier, 'unsandboxed');
+      assert.ok(engine.info?.sandboxReason);
+      return;
+    }
+    assert.equal(engine.info?.tier, 'sandboxed', engine.info?.sandboxReason);
+    const status = await readFile(`/proc/${engine.pid}/status`, 'utf8');
+    assert.match(status, /^NoNewPrivs:\s+1$/m);
+    assert.match(status, /^Seccomp:\s+2$/m);
   });
 
   test('generates the exact text, streamed, with token counts from the engine', async () => {

@@ -25,6 +25,8 @@ export interface HeadlessWorkerOptions {
   contextSize?: number;
   gpu?: 'auto' | 'cpu';
   payoutAddress?: string;
+  /** Lock the job process down with the OS sandbox (default true). */
+  sandbox?: boolean;
   /** The owner's sharing settings (mode 'always' when omitted: a headless rig). */
   sharing?: Partial<SharingSettings>;
   /** Where sharing signals come from (default: this platform's probes); tests inject one. */
@@ -74,13 +76,14 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
       sequences: maxConcurrentJobs,
       gpu: options.gpu ?? 'auto',
       warmupTokens: 32,
+      sandbox: options.sandbox ?? true,
     },
     launcher: options.launcher ?? new NodeJobProcessLauncher(),
     logger,
   });
   const engineInfo = await engine.start();
   engine.on('ready', (info) => logger.info({ workerId, enginePid: info.pid }, 'job process restarted and model reloaded'));
-  logger.info({ workerId, model: model.id, enginePid: engineInfo.pid, gpu: engineInfo.gpu, tokensPerSecond: engineInfo.tokensPerSecond, loadMs: Math.round(engineInfo.loadMs) }, 'model loaded');
+  logger.info({ workerId, model: model.id, enginePid: engineInfo.pid, tier: engineInfo.tier, gpu: engineInfo.gpu, tokensPerSecond: engineInfo.tokensPerSecond, loadMs: Math.round(engineInfo.loadMs) }, 'model loaded');
   const worker = new Worker({
     workerId,
     coordinatorUrl: options.coordinatorUrl,

@@ -22,7 +22,6 @@ export interface WorkerOptions {
   engine: EngineSupervisor;
   maxConcurrentJobs: number;
   priceCoefficient?: number;
-  tier?: Tier;
   /** Whether the owner's sharing policy allows work right now. */
   available?: boolean;
   /** Where the owner wants earnings paid. */
@@ -73,6 +72,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Serialises pause/resume so quick flips never interleave. */
   private transition: Promise<unknown> = Promise.resolve();
   private lastContextSize = 2048;
+  private lastTier: Tier = 'unsandboxed';
 
   constructor(private readonly options: WorkerOptions) {
     super();
@@ -174,7 +174,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         maxConcurrentJobs: this.options.maxConcurrentJobs,
         tokensPerSecond: engine.info?.tokensPerSecond ?? 0,
         priceCoefficient: this.options.priceCoefficient ?? 1,
-        tier: this.options.tier ?? 'unsandboxed',
+        tier: (this.lastTier = engine.info?.tier ?? this.lastTier),
       },
       available: this.available,
       ...(this.options.payoutAddress ? { payoutAddress: this.options.payoutAddress } : {}),
