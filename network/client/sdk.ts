@@ -1,0 +1,275 @@
+/**
+ * The Silkworm client SDK for sealed mode: fetches and verifies signed worker descriptors, seals
+ * a chat job to one worker's job-process key, posts it to the coordinator, and opens the sealed
+ * answer as it streams. Only ciphertext and routing fields leave this process.
+ * Wire shapes: network/protocol/sealed.ts, sealed-stream.ts, sealed-http.ts, descriptor.ts.
+ */
+import { DEFAULT_MAX_TOKENS, type ChatMessage } from '../protocol/chat.js';
+import { meetsTier, TIER_RANK, verifyDescriptor, type WorkerDescriptor } from '../protocol/descriptor.js';
+import { newJobId, sealRequest, SealRequestError, type SealedJobBody } from '../protocol/sealed.js';
+import { SEALED_JOBS_PATH, WORKERS_PATH, sealedJobEventSchema, workerListSchema } from '../protocol/sealed-http.js';
+import type { FinishReason, Tier, Usage } from '../protocol/worker-frames.js';
+import { readSseData } from './sse.js';
+
+/** Settings of a {@link SilkwormClient}. */
+export interface SilkwormClientOptions {
+  /** Base URL of the coordinator, e.g. http://127.0.0.1:8787 */
+  coordinatorUrl: string;
+  /** The coordinator API key, sent as `Authorization: Bearer KEY`. */
+  apiKey?: string;
+  /** Lowest worker tier to seal to (default 'sandboxed'). */
+  minTier?: Tier;
+  /** When given, only workers with these identity keys (base64url Ed25519) are used. */
+  trustedIdentityKeys?: readonly string[];
+  /** Workers tried per request before giving up (default 3). */
+  maxAttempts?: number;
+  /** How long a verified worker list is reused (default 10 s). */
+  descriptorCacheMs?: number;
+  /** Longest a request may take, all attempts included (default 120 s). */
+  requestTimeoutMs?: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** Chooses among eligible workers (default: uniformly at random). */
+  pickWorker?: (candidates: readonly WorkerDescriptor[]) => WorkerDescriptor;
+}
+
+/** Verified workers the coordinator lists, and the descriptors that failed verification. */
+export interface VerifiedWorkers {
+  coordinatorId: string;
+  workers: WorkerDescriptor[];
+  rejected: { code: string; message: string }[];
+}
+
+/** One sealed chat job as the SDK runs it. */
+export interface SealedChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  params: SealedJobBody['params'];
+  /** Default: min(512, the model's context size − 1). */
+  maxTokens?: number;
+  signal?: AbortSignal;
+}
+
+/** What {@link SilkwormClient.chat} yields: the serving worker, text as it opens, then the end. */
+export type SealedChatEvent =
+  | { type: 'worker'; worker: WorkerDescriptor; jobId: string; attempt: number }
+  | { type: 'text'; text: string }
+  | { type: 'done'; finishReason: FinishReason; usage?: Usage };
+
+/** A sealed job that failed; `status` and `code` follow the OpenAI error conventions. */
+export class SealedJobError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly retryable = false, readonly param: string | null = null) {
+    super(message);
+    this.name = 'SealedJobError';
+  }
+}
+
+// Coordinator refusals after which sealing the job to another worker may succeed.
+const RETRYABLE_CODES = new Set(['stale_worker_key', 'no_capacity', 'worker_lost', 'engine_crashed', 'not_sharing', 'sealed_refused']);
+
+/** A client of one coordinator's sealed API. */
+export class SilkwormClient {
+  private readonly base: string;
+  private readonly fetch: typeof fetch;
+  private readonly now: () => number;
+  private readonly cache = new Map<string, { at: number; value: VerifiedWorkers }>();
+  private readonly verifiedSignatures = new Map<string, string>();
+
+  constructor(private readonly options: SilkwormClientOptions) {
+    this.base = options.coordinatorUrl.replace(/\/+$/, '');
+    this.fetch = options.fetch ?? globalThis.fetch;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The lowest tier this client seals to. */
+  get minTier(): Tier {
+    return this.options.minTier ?? 'sandboxed';
+  }
+
+  /** Fetches `GET /v1/workers` and verifies every descriptor (cached briefly). */
+  async listWorkers(model?: string, options: { refresh?: boolean; signal?: AbortSignal } = {}): Promise<VerifiedWorkers> {
+    const key = model ?? '';
+    const cached = this.cache.get(key);
+    if (!options.refresh && cached && this.now() - cached.at < (this.options.descriptorCacheMs ?? 10_000)) return cached.value;
+    const query = new URLSearchParams({ tier: this.minTier, ...(model ? { model } : {}) });
+    const res = await this.request(`${WORKERS_PATH}?${query}`, { method: 'GET', ...(options.signal ? { signal: options.signal } : {}) });
+    if (!res.ok) throw await errorFromResponse(res);
+    const list = workerListSchema.safeParse(await res.json().catch(() => undefined));
+    if (!list.success) throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator returned a malformed worker list.');
+    const value: VerifiedWorkers = { coordinatorId: list.data.coordinatorId, workers: [], rejected: [] };
+    if (this.verifiedSignatures.size > 10_000) this.verifiedSignatures.clear();
+    for (const item of list.data.data) {
+      const check = verifyDescriptor(item, { now: this.now(), verifiedSignatures: this.verifiedSignatures, ...(this.options.trustedIdentityKeys ? { trustedIdentityKeys: this.options.trustedIdentityKeys } : {}) });
+      if (check.ok) value.workers.push(check.value);
+      else value.rejected.push(check.error);
+    }
+    this.cache.set(key, { at: this.now(), value });
+    return value;
+  }
+
+  /**
+   * Runs one sealed chat job. When a worker is lost or refuses before finishing, the job is
+   * sealed again to another worker with the text received so far as `continuation`, so the
+   * caller's stream continues. Tampering is never retried: it ends the job with an error.
+   */
+  async *chat(input: SealedChatRequest): AsyncGenerator<SealedChatEvent> {
+    const signal = AbortSignal.any([AbortSignal.timeout(this.options.requestTimeoutMs ?? 120_000), ...(input.signal ? [input.signal] : [])]);
+    const tried = new Set<string>();
+    let requiredTier = this.minTier;
+    let received = '';
+    let lastError: SealedJobError | undefined;
+    const maxAttempts = this.options.maxAttempts ?? 3;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const { coordinatorId, worker } = await this.choose(input, requiredTier, tried, lastError, signal);
+      tried.add(worker.workerId);
+      try {
+        for await (const event of this.attempt(input, coordinatorId, worker, received, attempt, signal)) {
+          if (event.type === 'worker' && TIER_RANK[worker.tier] > TIER_RANK[requiredTier]) requiredTier = worker.tier;
+          if (event.type === 'text') received += event.text;
+          yield event;
+        }
+        return;
+      } catch (error) {
+        if (!(error instanceof SealedJobError) || !error.retryable || attempt === maxAttempts || signal.aborted) throw error;
+        if (error.code === 'stale_worker_key') {
+          // The worker restarted its job process: same worker, new key, once the list is fresh.
+          this.cache.clear();
+          tried.delete(worker.workerId);
+        }
+        lastError = error;
+      }
+    }
+  }
+
+  private async choose(input: SealedChatRequest, tier: Tier, tried: Set<string>, lastError: SealedJobError | undefined, signal: AbortSignal) {
+    const listing = await this.listWorkers(input.model, { refresh: lastError?.code === 'stale_worker_key', signal });
+    const serving = listing.workers.filter((w) => w.models.some((m) => m.id === input.model));
+    if (serving.length === 0) {
+      const why = listing.rejected.length ? ` (${listing.rejected.length} descriptor(s) failed verification: ${listing.rejected[0]!.message})` : '';
+      throw new SealedJobError(404, 'model_not_found', `The model '${input.model}' does not exist or no verified worker serving it is connected${why}.`, false, 'model');
+    }
+    const eligible = serving.filter((w) => meetsTier(w.tier, tier));
+    if (eligible.length === 0) {
+      throw new SealedJobError(503, 'no_capacity', `No worker serving '${input.model}' offers tier '${tier}' or higher (found: ${[...new Set(serving.map((w) => w.tier))].join(', ')}).`);
+    }
+    const fits = eligible.filter((w) => input.maxTokens === undefined || input.maxTokens < contextSizeOf(w, input.model));
+    if (fits.length === 0) {
+      const largest = Math.max(...eligible.map((w) => contextSizeOf(w, input.model)));
+      throw new SealedJobError(400, 'invalid_request', `max_tokens is too large: ${input.maxTokens}. '${input.model}' has a context of at most ${largest} tokens, prompt included.`, false, 'max_tokens');
+    }
+    const fresh = fits.filter((w) => !tried.has(w.workerId));
+    if (fresh.length === 0) throw lastError ?? new SealedJobError(503, 'no_capacity', `No other worker can take this '${input.model}' job.`);
+    const worker = this.options.pickWorker ? this.options.pickWorker(fresh) : fresh[Math.floor(Math.random() * fresh.length)]!;
+    return { coordinatorId: listing.coordinatorId, worker };
+  }
+
+  private async *attempt(input: SealedChatRequest, coordinatorId: string, worker: WorkerDescriptor, received: string, attempt: number, signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
+    const jobId = newJobId();
+    const maxTokens = input.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, contextSizeOf(worker, input.model) - 1);
+    let sealed;
+    try {
+      sealed = await sealRequest({
+        recipientPublicKey: worker.hpke.publicKey,
+        jobId,
+        model: input.model,
+        coordinatorId,
+        workerId: worker.workerId,
+        maxTokens,
+        body: { messages: input.messages, params: input.params, ...(received ? { continuation: received } : {}) },
+        now: this.now(),
+      });
+    } catch (error) {
+      if (error instanceof SealRequestError) throw new SealedJobError(error.code === 'too_large' ? 413 : 400, error.code === 'too_large' ? 'request_too_large' : 'invalid_request', error.message);
+      throw error;
+    }
+    const res = await this.request(SEALED_JOBS_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sealed.envelope), signal });
+    if (!res.ok) throw await errorFromResponse(res);
+    if (!res.body || !/^text\/event-stream/.test(res.headers.get('content-type') ?? '')) {
+      throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator did not answer the sealed job with an event stream.');
+    }
+    yield { type: 'worker', worker, jobId, attempt };
+    const opener = sealed.responseOpener;
+    let finishReason: FinishReason | undefined;
+    for await (const data of guardStream(readSseData(res.body as unknown as AsyncIterable<Uint8Array>), signal)) {
+      const event = sealedJobEventSchema.safeParse(safeJson(data));
+      if (!event.success) throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator sent a malformed sealed-job event.');
+      const value = event.data;
+      if (value.type === 'error') {
+        throw new SealedJobError(statusForCode(value.error.code), value.error.code, value.error.message, value.error.retryable);
+      }
+      if (value.type === 'usage') {
+        if (!finishReason) throw sealedFailure(opener.finish());
+        yield { type: 'done', finishReason, usage: value.usage };
+        return;
+      }
+      const { type: _type, ...chunk } = value;
+      const opened = await opener.open(chunk);
+      if (!opened.ok) throw sealedFailure(opened);
+      if (opened.value.text) yield { type: 'text', text: opened.value.text };
+      if (opened.value.final) finishReason = opened.value.finishReason;
+    }
+    if (!finishReason) {
+      const failure = sealedFailure(opener.finish());
+      // A dropped connection before the final chunk: the job may go on elsewhere.
+      throw new SealedJobError(failure.status, failure.code, failure.message, failure.code === 'sealed_truncated');
+    }
+    yield { type: 'done', finishReason };
+  }
+
+  private async request(path: string, init: RequestInit): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.options.apiKey) headers.set('authorization', `Bearer ${this.options.apiKey}`);
+    try {
+      return await this.fetch(`${this.base}${path}`, { ...init, headers });
+    } catch (error) {
+      if (init.signal?.aborted) throw new SealedJobError(504, 'timeout', 'The sealed request timed out or was cancelled.');
+      throw new SealedJobError(502, 'coordinator_unreachable', `Could not reach the coordinator at ${this.base}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+// Turns transport failures mid-stream into typed errors: a timeout, or a lost connection that
+// another worker may finish (with the text so far as continuation).
+async function* guardStream(events: AsyncGenerator<string>, signal: AbortSignal): AsyncGenerator<string> {
+  try {
+    yield* events;
+  } catch (error) {
+    if (error instanceof SealedJobError) throw error;
+    if (signal.aborted) throw new SealedJobError(504, 'timeout', 'The sealed request timed out or was cancelled.');
+    throw new SealedJobError(502, 'coordinator_connection_lost', `The coordinator's stream broke: ${error instanceof Error ? error.message : String(error)}`, true);
+  }
+}
+
+function contextSizeOf(worker: WorkerDescriptor, model: string): number {
+  return worker.models.find((m) => m.id === model)?.contextSize ?? 0;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function sealedFailure(result: { ok: boolean; error?: { code: string; message: string } }): SealedJobError {
+  const error = result.error ?? { code: 'truncated', message: 'The sealed answer ended before its final chunk.' };
+  return new SealedJobError(502, `sealed_${error.code}`, `Sealed answer refused (${error.code}): ${error.message}`);
+}
+
+function statusForCode(code: string): number {
+  if (code === 'invalid_request') return 400;
+  if (code === 'model_not_found' || code === 'unknown_model') return 404;
+  if (code === 'no_capacity' || code === 'not_sharing') return 503;
+  if (code === 'timeout') return 504;
+  return 502;
+}
+
+async function errorFromResponse(res: Response): Promise<SealedJobError> {
+  const body = (await res.json().catch(() => undefined)) as { error?: { message?: unknown; code?: unknown; param?: unknown } } | undefined;
+  const code = typeof body?.error?.code === 'string' ? body.error.code : `http_${res.status}`;
+  const message = typeof body?.error?.message === 'string' ? body.error.message : `The coordinator answered ${res.status}.`;
+  const param = typeof body?.error?.param === 'string' ? body.error.param : null;
+  const retryable = RETRYABLE_CODES.has(code) || res.status === 503;
+  return new SealedJobError(res.status, code, message, retryable, param);
+}

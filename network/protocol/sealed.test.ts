@@ -1,0 +1,258 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CLOCK_SKEW_MS,
+  JobKeyPair,
+  MAX_ENVELOPE_TTL_MS,
+  ReplayGuard,
+  sealedCipherSuite,
+  sealRequest,
+  openRequest,
+  type OpenRequestOptions,
+  type SealedEnvelope,
+  type SealedJobBody,
+} from './sealed.js';
+import { toBase64Url } from './encoding.js';
+
+const hex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
+const toHex = (bytes: ArrayBuffer | Uint8Array) => Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('hex');
+
+// RFC 9180 Appendix A.2.1: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305, mode_base.
+const A21 = {
+  info: '4f6465206f6e2061204772656369616e2055726e',
+  ikmE: '909a9b35d3dc4713a5e72a4da274b55d3d3821a37e5d099e74a647db583a904b',
+  pkEm: '1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a',
+  skEm: 'f4ec9b33b792c372c1d2c2063507b684ef925b8c75a42dbcbf57d63ccd381600',
+  ikmR: '1ac01f181fdf9f352797655161c58b75c656a6cc2716dcb66372da835542e1df',
+  pkRm: '4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a',
+  skRm: '8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb',
+  enc: '1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a',
+  pt: '4265617574792069732074727574682c20747275746820626561757479',
+  // A.2.1.1: [sequence number, aad, ciphertext]
+  encryptions: [
+    [0, '436f756e742d30', '1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28'],
+    [1, '436f756e742d31', '6b53c051e4199c518de79594e1c4ab18b96f081549d45ce015be002090bb119e85285337cc95ba5f59992dc98c'],
+    [2, '436f756e742d32', '71146bd6795ccc9c49ce25dda112a48f202ad220559502cef1f34271e0cb4b02b4f10ecac6f48c32f878fae86b'],
+    [4, '436f756e742d34', '63357a2aa291f5a4e5f27db6baa2af8cf77427c7c1a909e0b37214dd47db122bb153495ff0b02e9e54a50dbe16'],
+    [255, '436f756e742d323535', '18ab939d63ddec9f6ac2b60d61d36a7375d2070c9b683861110757062c52b8880a5f6b3936da9cd6c23ef2a95c'],
+    [256, '436f756e742d323536', '7a4a13e9ef23978e2c520fd4d2e757514ae160cd0cd05e556ef692370ca53076214c0c40d4c728d6ed9e727a5b'],
+  ],
+  // A.2.1.2: [exporter context, 32-byte exported value]
+  exports: [
+    ['', '4bbd6243b8bb54cec311fac9df81841b6fd61f56538a775e7c80a9f40160606e'],
+    ['00', '8c1df14732580e5501b00f82b10a1647b40713191b7c1240ac80e2b68808ba69'],
+    ['54657374436f6e74657874', '5acb09211139c43b3090489a9da433e8a30ee7188ba8b0a9a1ccf0c229283e53'],
+  ],
+} as const;
+
+test('RFC 9180 A.2.1: key derivation, encapsulation, encryptions 0–256 and exports match', async () => {
+  const suite = sealedCipherSuite();
+  const recipient = await suite.kem.deriveKeyPair(hex(A21.ikmR));
+  assert.equal(toHex(await suite.kem.serializePublicKey(recipient.publicKey)), A21.pkRm);
+  assert.equal(toHex(await suite.kem.serializePrivateKey(recipient.privateKey)), A21.skRm);
+  const ephemeral = await suite.kem.deriveKeyPair(hex(A21.ikmE));
+  assert.equal(toHex(await suite.kem.serializePublicKey(ephemeral.publicKey)), A21.pkEm);
+  assert.equal(toHex(await suite.kem.serializePrivateKey(ephemeral.privateKey)), A21.skEm);
+  assert.equal((await JobKeyPair.derive(hex(A21.ikmR))).publicKey, toBase64Url(hex(A21.pkRm)));
+
+  const sender = await suite.createSenderContext({ recipientPublicKey: recipient.publicKey, info: hex(A21.info), ekm: hex(A21.ikmE) });
+  assert.equal(toHex(sender.enc), A21.enc);
+  const opener = await suite.createRecipientContext({ recipientKey: recipient, enc: hex(A21.enc), info: hex(A21.info) });
+  let seq = 0;
+  for (const [target, aad, ciphertext] of A21.encryptions) {
+    for (; seq < target; seq++) await opener.open(await sender.seal(hex('00')));
+    const sealed = await sender.seal(hex(A21.pt), hex(aad));
+    assert.equal(toHex(sealed), ciphertext, `sequence ${target}`);
+    assert.equal(toHex(await opener.open(sealed, hex(aad))), A21.pt);
+    seq++;
+  }
+  for (const [context, value] of A21.exports) {
+    assert.equal(toHex(await sender.export(hex(context), 32)), value);
+    assert.equal(toHex(await opener.export(hex(context), 32)), value);
+  }
+});
+
+const CANARY = 'CANARY-7f3a9 the secret prompt';
+const body: SealedJobBody = { messages: [{ role: 'user', content: CANARY }], params: { temperature: 0.5, seed: 7 } };
+const now = 1_750_000_000_000;
+
+async function setup(overrides: { ttlMs?: number } = {}) {
+  const keyPair = await JobKeyPair.generate();
+  const { envelope, responseOpener } = await sealRequest({
+    recipientPublicKey: keyPair.publicKey,
+    jobId: 'job-1',
+    model: 'tiny',
+    coordinatorId: 'coord-a',
+    workerId: 'worker-a',
+    maxTokens: 64,
+    body,
+    now,
+    ...overrides,
+  });
+  const options: OpenRequestOptions = { keyPair, workerId: 'worker-a', coordinatorId: 'coord-a', models: ['tiny', 'other'], replayGuard: new ReplayGuard({ now: () => now }), now };
+  return { keyPair, envelope, responseOpener, options };
+}
+
+function assertRefused(result: Awaited<ReturnType<typeof openRequest>>, code: string, what = code): void {
+  assert.equal(result.ok, false, `${what}: expected ${code}`);
+  if (result.ok) return;
+  assert.equal(result.error.code, code, `${what}: ${result.error.message}`);
+  assert.ok(!JSON.stringify(result).includes('CANARY'), 'no plaintext in the refusal');
+}
+
+function flipBit(text: string, index: number): string {
+  const bytes = Buffer.from(text, 'base64url');
+  bytes[index % bytes.length]! ^= 0x01;
+  return bytes.toString('base64url');
+}
+
+test('round trip: the job process opens the job; the client opens the sealed answer in order', async () => {
+  const { envelope, responseOpener, options, keyPair } = await setup();
+  assert.ok(!JSON.stringify(envelope).includes('CANARY'), 'the envelope carries no plaintext');
+  assert.equal(envelope.recipientKey, keyPair.publicKey);
+  assert.equal(envelope.expiresAt, now + 5 * 60_000);
+  const opened = await openRequest(envelope, options);
+  assert.ok(opened.ok, opened.ok ? '' : opened.error.message);
+  assert.deepEqual(opened.value.job, { jobId: 'job-1', model: 'tiny', messages: body.messages, params: { temperature: 0.5, seed: 7, maxTokens: 64 } });
+  const sealer = opened.value.responseSealer;
+  const chunks = await Promise.all([sealer.seal('Hel'), sealer.seal('lo, '), sealer.seal('wörld 🌍'), sealer.seal('', { final: true, finishReason: 'stop' })]);
+  assert.deepEqual(chunks.map((c) => [c.seq, c.final, c.finishReason]), [[0, false, undefined], [1, false, undefined], [2, false, undefined], [3, true, 'stop']]);
+  assert.throws(() => sealer.seal('more'), /final/);
+  let text = '';
+  for (const chunk of chunks) {
+    const result = await responseOpener.open(chunk);
+    assert.ok(result.ok);
+    text += result.value.text;
+    if (result.value.final) assert.equal(result.value.finishReason, 'stop');
+  }
+  assert.equal(text, 'Hello, wörld 🌍');
+  assert.ok(responseOpener.finish().ok);
+  assert.ok(responseOpener.finished);
+});
+
+test('every bit of enc and ciphertext, and every bound clear field, is authenticated', async () => {
+  const { envelope, options } = await setup();
+  const ciphertextLength = Buffer.from(envelope.ciphertext, 'base64url').length;
+  const cases: [string, SealedEnvelope, Partial<OpenRequestOptions>][] = [
+    ['enc', { ...envelope, enc: flipBit(envelope.enc, 5) }, {}],
+    ['ciphertext first byte', { ...envelope, ciphertext: flipBit(envelope.ciphertext, 0) }, {}],
+    ['ciphertext middle', { ...envelope, ciphertext: flipBit(envelope.ciphertext, 20) }, {}],
+    ['ciphertext tag', { ...envelope, ciphertext: flipBit(envelope.ciphertext, ciphertextLength - 1) }, {}],
+    ['ciphertext truncated', { ...envelope, ciphertext: Buffer.from(envelope.ciphertext, 'base64url').subarray(0, -1).toString('base64url') }, {}],
+    ['jobId', { ...envelope, jobId: 'job-2' }, {}],
+    ['model', { ...envelope, model: 'other' }, {}],
+    ['maxTokens', { ...envelope, maxTokens: 65 }, {}],
+    ['expiresAt', { ...envelope, expiresAt: envelope.expiresAt + 1 }, {}],
+    ['workerId', { ...envelope, workerId: 'worker-b' }, { workerId: 'worker-b' }],
+    ['coordinatorId', { ...envelope, coordinatorId: 'coord-b' }, { coordinatorId: 'coord-b' }],
+  ];
+  for (const [name, tampered, extra] of cases) {
+    const result = await openRequest(tampered, { ...options, ...extra, replayGuard: new ReplayGuard() });
+    assertRefused(result, 'decrypt_failed', name);
+  }
+});
+
+test('clear-field mismatches, wrong keys and malformed envelopes fail closed with typed errors', async () => {
+  const { envelope, options } = await setup();
+  const other = await JobKeyPair.generate();
+  assertRefused(await openRequest(envelope, { ...options, keyPair: other }), 'stale_key');
+  // Sealed to one key, relabelled as another: the HPKE open itself fails.
+  assertRefused(await openRequest({ ...envelope, recipientKey: other.publicKey }, { ...options, keyPair: other }), 'decrypt_failed');
+  assertRefused(await openRequest(envelope, { ...options, workerId: 'worker-b' }), 'wrong_recipient');
+  assertRefused(await openRequest(envelope, { ...options, coordinatorId: 'coord-b' }), 'wrong_recipient');
+  assertRefused(await openRequest(envelope, { ...options, models: ['other'] }), 'wrong_model');
+  assertRefused(await openRequest({ ...envelope, v: 2 }, options), 'unsupported');
+  assertRefused(await openRequest({ ...envelope, suite: 'X25519-HKDF-SHA256-AES128GCM' }, options), 'unsupported');
+  assertRefused(await openRequest({ ...envelope, extra: 1 }, options), 'malformed');
+  assertRefused(await openRequest({ ...envelope, enc: `${envelope.enc}=` }, options), 'malformed');
+  assertRefused(await openRequest('not json', options), 'malformed');
+  // Nothing was remembered by the refusals: the real envelope still opens once.
+  assert.ok((await openRequest(envelope, options)).ok);
+});
+
+test('a replayed envelope is refused; a forged one cannot block the real job id', async () => {
+  const { envelope, options } = await setup();
+  assertRefused(await openRequest({ ...envelope, ciphertext: flipBit(envelope.ciphertext, 3) }, options), 'decrypt_failed');
+  assert.ok((await openRequest(envelope, options)).ok);
+  assertRefused(await openRequest(envelope, options), 'replay');
+  // Opened concurrently: exactly one wins.
+  const fresh = await setup();
+  const results = await Promise.all([openRequest(fresh.envelope, fresh.options), openRequest(fresh.envelope, fresh.options)]);
+  assert.deepEqual(results.map((r) => r.ok).sort(), [false, true]);
+});
+
+test('expired envelopes and envelopes valid for too long are refused', async () => {
+  const { envelope, options } = await setup();
+  assertRefused(await openRequest(envelope, { ...options, now: envelope.expiresAt + CLOCK_SKEW_MS + 1 }), 'expired');
+  assertRefused(await openRequest(envelope, { ...options, now: envelope.expiresAt - MAX_ENVELOPE_TTL_MS - CLOCK_SKEW_MS - 1 }), 'expired');
+  await assert.rejects(setup({ ttlMs: MAX_ENVELOPE_TTL_MS + 1 }), /ttlMs/);
+});
+
+test('the replay guard refuses when full of unexpired entries and forgets expired ones', () => {
+  let clock = 0;
+  const guard = new ReplayGuard({ maxEntries: 2, now: () => clock });
+  assert.equal(guard.remember('a', 'enc-a', 1000), 'ok');
+  assert.equal(guard.remember('b', 'enc-b', 5000), 'ok');
+  assert.equal(guard.remember('a', 'enc-x', 1000), 'replay');
+  assert.equal(guard.remember('x', 'enc-b', 1000), 'replay');
+  assert.equal(guard.remember('c', 'enc-c', 1000), 'full');
+  clock = 1000 + CLOCK_SKEW_MS + 1;
+  assert.equal(guard.remember('c', 'enc-c', clock + 1000), 'ok');
+  assert.equal(guard.size, 2);
+  assert.equal(guard.seen('a', 'enc-a'), false);
+});
+
+test('the job key pair never serializes its private half', async () => {
+  const keyPair = await JobKeyPair.generate();
+  assert.deepEqual(JSON.parse(JSON.stringify(keyPair)), { publicKey: keyPair.publicKey });
+  assert.deepEqual(Object.keys(keyPair), ['publicKey']);
+  assert.deepEqual(structuredClone(keyPair), { publicKey: keyPair.publicKey });
+});
+
+async function sealedAnswer() {
+  const { envelope, responseOpener, options } = await setup();
+  const opened = await openRequest(envelope, options);
+  assert.ok(opened.ok);
+  const sealer = opened.value.responseSealer;
+  const chunks = [await sealer.seal('one '), await sealer.seal('two '), await sealer.seal('three', { final: true, finishReason: 'length' })];
+  return { chunks, opener: responseOpener };
+}
+
+async function openAll(opener: Awaited<ReturnType<typeof sealedAnswer>>['opener'], chunks: unknown[]) {
+  const results = [];
+  for (const chunk of chunks) results.push(await opener.open(chunk));
+  return { results, finish: opener.finish() };
+}
+
+test('answer chunks reordered, dropped, repeated, relabelled, tampered or truncated are detected', async () => {
+  const cases: [string, (c: Awaited<ReturnType<typeof sealedAnswer>>['chunks']) => unknown[], string][] = [
+    ['reordered', ([a, b, c]) => [b, a, c], 'out_of_order'],
+    ['dropped', ([a, , c]) => [a, c], 'out_of_order'],
+    ['repeated', ([a, b, c]) => [a, a, b, c], 'out_of_order'],
+    ['renumbered to fill a gap', ([a, , c]) => [a, { ...c!, seq: 1 }], 'decrypt_failed'],
+    ['flipped bit', ([a, b, c]) => [a, { ...b!, ciphertext: flipBit(b!.ciphertext, 2) }, c], 'decrypt_failed'],
+    ['final flag added early', ([a, b]) => [a, { ...b!, final: true, finishReason: 'stop' }], 'decrypt_failed'],
+    ['finish reason changed', ([a, b, c]) => [a, b, { ...c!, finishReason: 'stop' }], 'decrypt_failed'],
+    ['final flag removed', ([a, b, c]) => [a, b, { ...c!, final: false, finishReason: undefined }], 'decrypt_failed'],
+    ['truncated', ([a, b]) => [a, b], 'truncated'],
+    ['after the final chunk', ([a, b, c]) => [a, b, c, c], 'out_of_order'],
+    ['malformed', ([a]) => [{ ...a!, extra: true }], 'malformed'],
+  ];
+  for (const [name, edit, code] of cases) {
+    const { chunks, opener } = await sealedAnswer();
+    const { results, finish } = await openAll(opener, edit(chunks));
+    const failure = [...results, finish].find((r) => !r.ok);
+    assert.ok(failure && !failure.ok, `${name}: must fail`);
+    assert.equal(failure.error.code, code, `${name}: ${failure.error.message}`);
+    assert.equal(finish.ok, false, `${name}: the stream as a whole fails`);
+    assert.equal(opener.finished, false);
+  }
+});
+
+test('chunks of another job do not open, and a failure poisons the rest of the stream', async () => {
+  const first = await sealedAnswer();
+  const second = await sealedAnswer();
+  const mixed = await openAll(first.opener, [first.chunks[0], second.chunks[1], first.chunks[1], first.chunks[2]]);
+  assert.deepEqual(mixed.results.map((r) => (r.ok ? 'ok' : r.error.code)), ['ok', 'decrypt_failed', 'decrypt_failed', 'decrypt_failed']);
+  assert.equal(mixed.finish.ok, false);
+});
