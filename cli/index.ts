@@ -6,6 +6,7 @@ import { runCoordinatorCommand } from '../network/coordinator/cli.js';
 import { runWorkerCommand } from '../main/cli/worker-command.js';
 import { runModelCommand } from '../main/cli/model-command.js';
 import { runChainCommand } from '../network/chain/cli.js';
+import { runGatewayCommand } from '../network/client/cli.js';
 import { runDemoCommand } from './demo.js';
 
 const HELP = `Usage: silkworm <command> [options]
@@ -14,6 +15,7 @@ Commands:
   demo                    a whole local network in one command (coordinator + worker)
   coordinator             run a coordinator (the network side)
   worker                  run a headless worker that shares this machine's GPU
+  gateway                 a local OpenAI-compatible endpoint that seals requests end to end
   chain                   run a local TON chain (toncenter v2 API) with a faucet of test TON
   model make-test OUT     write a small test model (GGUF) for offline tests and demos
 
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   coordinator: runCoordinatorCommand,
   worker: runWorkerCommand,
   model: runModelCommand,
+  gateway: runGatewayCommand,
   chain: runChainCommand,
   demo: runDemoCommand,
 };

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { chatMessageSchema } from '../../network/protocol/chat.js';
 import { finishReasonSchema, jobParamsSchema, usageSchema } from '../../network/protocol/worker-frames.js';
 import { ERROR_CODES } from '../../network/protocol/errors.js';
+import { sealedEnvelopeSchema } from '../../network/protocol/sealed.js';
+import { sealedChunkSchema } from '../../network/protocol/sealed-stream.js';
 
 const jobId = z.string().min(1).max(128);
 const seq = z.number().int().nonnegative();
@@ -35,6 +37,8 @@ export const engineInfoSchema = z.strictObject({
   /** 'sandboxed' once the OS sandbox is in force; otherwise why not. */
   tier: z.enum(['sandboxed', 'unsandboxed']),
   sandboxReason: z.string().optional(),
+  /** The HPKE public key generated in this job process (raw X25519, base64url). */
+  hpkePublicKey: z.string(),
 });
 export type EngineInfo = z.infer<typeof engineInfoSchema>;
 
@@ -49,6 +53,16 @@ export const toJobProcessSchema = z.discriminatedUnion('type', [
     params: jobParamsSchema,
     continuation: z.string().optional(),
   }),
+  z.strictObject({
+    type: z.literal('generate_sealed'),
+    seq,
+    jobId,
+    envelope: sealedEnvelopeSchema,
+    /** What the envelope must be bound to: this worker, its coordinator, its model. */
+    workerId: z.string(),
+    coordinatorId: z.string(),
+    model: z.string(),
+  }),
   z.strictObject({ type: z.literal('cancel'), seq, jobId }),
   z.strictObject({ type: z.literal('unload'), seq }),
 ]);
@@ -59,6 +73,7 @@ export const fromJobProcessSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('loaded'), replyTo: seq, info: engineInfoSchema }),
   z.strictObject({ type: z.literal('unloaded'), replyTo: seq, rssBytes: z.number().int() }),
   z.strictObject({ type: z.literal('chunk'), jobId, text: z.string(), tokens: z.number().int().nonnegative() }),
+  z.strictObject({ type: z.literal('sealed_chunk'), jobId, chunk: sealedChunkSchema, tokens: z.number().int().nonnegative() }),
   z.strictObject({ type: z.literal('done'), jobId, finishReason: finishReasonSchema, usage: usageSchema }),
   z.strictObject({ type: z.literal('failed'), replyTo: seq.optional(), jobId: jobId.optional(), code: z.enum(ERROR_CODES), message: z.string() }),
   z.strictObject({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), msg: z.string(), fields: z.record(z.string(), z.unknown()).optional() }),

@@ -8,6 +8,7 @@ import { toJobProcessSchema, type FromJobProcess, type ToJobProcess } from './jo
 import { EngineBusyError, LlamaEngine } from './llama-engine.js';
 import { dieWithParent, lockdown, runtimeReadPaths } from '../../native/sandbox/index.js';
 import { appReadPaths } from './read-paths.js';
+import { JobKeyPair, ReplayGuard, openRequest, type ResponseSealer } from '../../network/protocol/sealed.js';
 
 // No orphans, even if the IPC channel's close were missed: the kernel ends us with the worker.
 dieWithParent();
@@ -18,6 +19,10 @@ const log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => send({ 
 
 let engine: LlamaEngine | undefined;
 const running = new Map<string, AbortController>();
+// The sealed-mode key is made here and its private half never leaves this process; a restart
+// brings a new key, and the replay guard lives and dies with it.
+const keyPairReady = JobKeyPair.generate();
+const replayGuard = new ReplayGuard();
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -33,6 +38,7 @@ async function load(message: Extract<ToJobProcess, { type: 'load' }>): Promise<v
     engine = loaded.engine;
     // The warm-up runs before lockdown: GPU backends may open devices lazily on first use.
     const tokensPerSecond = await measureSpeed(loaded.engine, message.config.warmupTokens);
+    const keyPair = await keyPairReady;
     const sandbox = message.config.sandbox
       ? lockdown({ readPaths: [message.config.modelPath, ...appReadPaths(), ...runtimeReadPaths()] })
       : { tier: 'unsandboxed' as const, reason: 'The sandbox was turned off for this worker.' };
@@ -40,7 +46,7 @@ async function load(message: Extract<ToJobProcess, { type: 'load' }>): Promise<v
     send({
       type: 'loaded',
       replyTo: message.seq,
-      info: { ...loaded.info, tokensPerSecond, pid: process.pid, tier: sandbox.tier, ...(sandbox.reason ? { sandboxReason: sandbox.reason } : {}) },
+      info: { ...loaded.info, tokensPerSecond, pid: process.pid, tier: sandbox.tier, hpkePublicKey: keyPair.publicKey, ...(sandbox.reason ? { sandboxReason: sandbox.reason } : {}) },
     });
   } catch (error) {
     send({ type: 'failed', replyTo: message.seq, code: 'model_load_failed', message: `Failed to load model: ${errorMessage(error)}` });
@@ -56,9 +62,20 @@ async function measureSpeed(target: LlamaEngine, tokens: number): Promise<number
   return seconds > 0 ? Math.round(result.usage.completionTokens / seconds) : 0;
 }
 
-async function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise<void> {
-  const { jobId } = message;
-  if (!engine) {
+/** What a job runs, once known: in clear, or opened from a sealed envelope. */
+interface JobInput {
+  messages: Extract<ToJobProcess, { type: 'generate' }>['messages'];
+  params: Extract<ToJobProcess, { type: 'generate' }>['params'];
+  continuation: string | undefined;
+}
+
+/**
+ * Runs one job: `open` yields its input (or a refusal), `emit` streams each piece of text,
+ * `finish` runs after the last piece and before `done`.
+ */
+async function run(jobId: string, open: () => Promise<JobInput | string>, emit: (text: string, tokens: number) => void, finish: (reason: 'stop' | 'length') => Promise<void>): Promise<void> {
+  const current = engine;
+  if (!current) {
     send({ type: 'failed', jobId, code: 'engine_error', message: 'No model is loaded.' });
     return;
   }
@@ -69,15 +86,64 @@ async function generate(message: Extract<ToJobProcess, { type: 'generate' }>): P
   const abort = new AbortController();
   running.set(jobId, abort);
   try {
-    const result = await engine.generate(message.messages, message.params, message.continuation, abort.signal, (text, tokens) => send({ type: 'chunk', jobId, text, tokens }));
-    if (result.finishReason === 'cancelled') send({ type: 'failed', jobId, code: 'cancelled', message: 'Cancelled.' });
-    else send({ type: 'done', jobId, finishReason: result.finishReason, usage: result.usage });
+    const input = await open();
+    if (typeof input === 'string') {
+      send({ type: 'failed', jobId, code: 'invalid_request', message: input });
+      return;
+    }
+    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, emit);
+    if (result.finishReason === 'cancelled') {
+      send({ type: 'failed', jobId, code: 'cancelled', message: 'Cancelled.' });
+      return;
+    }
+    await finish(result.finishReason);
+    send({ type: 'done', jobId, finishReason: result.finishReason, usage: result.usage });
   } catch (error) {
     const code = error instanceof EngineBusyError ? 'no_capacity' : 'engine_error';
     send({ type: 'failed', jobId, code, message: errorMessage(error) });
   } finally {
     running.delete(jobId);
   }
+}
+
+function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise<void> {
+  const { jobId } = message;
+  return run(
+    jobId,
+    async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
+    (text, tokens) => send({ type: 'chunk', jobId, text, tokens }),
+    async () => {},
+  );
+}
+
+/** A sealed job: opened here, answered sealed; the worker only ever relays ciphertext. */
+function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed' }>): Promise<void> {
+  const { jobId } = message;
+  let sealer: ResponseSealer | undefined;
+  // Chunks are sealed in order; each send waits for the one before it.
+  let queue = Promise.resolve();
+  return run(
+    jobId,
+    async () => {
+      const opened = await openRequest(message.envelope, { keyPair: await keyPairReady, workerId: message.workerId, coordinatorId: message.coordinatorId, models: [message.model], replayGuard });
+      if (!opened.ok) return `Sealed job refused (${opened.error.code}): ${opened.error.message}`;
+      if (opened.value.job.jobId !== jobId) return 'Sealed job refused: the envelope is for another job.';
+      sealer = opened.value.responseSealer;
+      const { messages, params, continuation } = opened.value.job;
+      return { messages, params, continuation };
+    },
+    (text, tokens) => {
+      const current = sealer;
+      if (!current) return;
+      queue = queue.then(async () => send({ type: 'sealed_chunk', jobId, chunk: await current.seal(text), tokens }));
+    },
+    async (finishReason) => {
+      const current = sealer;
+      if (!current) return;
+      await queue;
+      send({ type: 'sealed_chunk', jobId, chunk: await current.seal('', { final: true, finishReason }), tokens: 0 });
+    },
+  );
 }
 
 async function unload(seq: number): Promise<void> {
@@ -101,6 +167,9 @@ parent.onMessage((raw) => {
       return;
     case 'generate':
       void generate(message);
+      return;
+    case 'generate_sealed':
+      void generateSealed(message);
       return;
     case 'cancel':
       running.get(message.jobId)?.abort();

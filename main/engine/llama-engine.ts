@@ -44,7 +44,7 @@ export class LlamaEngine {
   }
 
   /** Loads the model; rejects with the engine's message when the file is not a usable model. */
-  static async load(config: EngineConfig, log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void): Promise<{ engine: LlamaEngine; info: Omit<EngineInfo, 'pid' | 'tokensPerSecond' | 'tier' | 'sandboxReason'> }> {
+  static async load(config: EngineConfig, log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void): Promise<{ engine: LlamaEngine; info: Omit<EngineInfo, 'pid' | 'tokensPerSecond' | 'tier' | 'sandboxReason' | 'hpkePublicKey'> }> {
     const started = performance.now();
     const llama = await getLlama({
       gpu: config.gpu === 'cpu' ? false : 'auto',

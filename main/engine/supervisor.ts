@@ -9,6 +9,7 @@ import type { ChatMessage } from '../../network/protocol/chat.js';
 import type { FinishReason, JobParams, Usage } from '../../network/protocol/worker-frames.js';
 import { fromJobProcessSchema, type EngineConfig, type EngineInfo, type FromJobProcess, type ToJobProcess } from './job-messages.js';
 import type { JobProcessHandle, JobProcessLauncher } from './node-launcher.js';
+import type { SealedChunk, SealedEnvelope } from '../../network/protocol/sealed.js';
 import type { Logger } from '../log.js';
 
 /** A job for the engine. */
@@ -26,8 +27,18 @@ export class JobFailure extends Error {
   }
 }
 
+/** A sealed job for the engine: only the job process can open it. */
+export interface SealedEngineJob {
+  jobId: string;
+  envelope: SealedEnvelope;
+  workerId: string;
+  coordinatorId: string;
+  model: string;
+}
+
 interface PendingJob {
   onChunk(text: string, tokens: number): void;
+  onSealedChunk(chunk: SealedChunk, tokens: number): void;
   resolve(result: { finishReason: FinishReason; usage: Usage }): void;
   reject(failure: JobFailure): void;
 }
@@ -93,17 +104,28 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
 
   /** Runs a job; `onChunk` hears the text as it streams. Rejects with a JobFailure. */
   generate(job: EngineJob, onChunk: (text: string, tokens: number) => void): Promise<{ finishReason: FinishReason; usage: Usage }> {
+    return this.track(job.jobId, { onChunk, onSealedChunk: () => {} }, () =>
+      this.send({ type: 'generate', seq: this.nextSeq(), jobId: job.jobId, messages: job.messages, params: job.params, ...(job.continuation ? { continuation: job.continuation } : {}) }),
+    );
+  }
+
+  /** Runs a sealed job; `onChunk` hears sealed chunks, which only the client can open. */
+  generateSealed(job: SealedEngineJob, onChunk: (chunk: SealedChunk, tokens: number) => void): Promise<{ finishReason: FinishReason; usage: Usage }> {
+    return this.track(job.jobId, { onChunk: () => {}, onSealedChunk: onChunk }, () => this.send({ type: 'generate_sealed', seq: this.nextSeq(), ...job }));
+  }
+
+  private track(jobId: string, listeners: Pick<PendingJob, 'onChunk' | 'onSealedChunk'>, start: () => void): Promise<{ finishReason: FinishReason; usage: Usage }> {
     return new Promise((resolve, reject) => {
       if (!this.child || !this.info) {
         reject(new JobFailure({ code: 'engine_error', message: 'The engine is not running.' }));
         return;
       }
-      if (this.jobs.has(job.jobId)) {
-        reject(new JobFailure({ code: 'duplicate_job', message: `Job ${job.jobId} is already running.` }));
+      if (this.jobs.has(jobId)) {
+        reject(new JobFailure({ code: 'duplicate_job', message: `Job ${jobId} is already running.` }));
         return;
       }
-      this.jobs.set(job.jobId, { onChunk, resolve, reject });
-      this.send({ type: 'generate', seq: this.nextSeq(), jobId: job.jobId, messages: job.messages, params: job.params, ...(job.continuation ? { continuation: job.continuation } : {}) });
+      this.jobs.set(jobId, { ...listeners, resolve, reject });
+      start();
     });
   }
 
@@ -173,6 +195,9 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     switch (message.type) {
       case 'chunk':
         this.jobs.get(message.jobId)?.onChunk(message.text, message.tokens);
+        return;
+      case 'sealed_chunk':
+        this.jobs.get(message.jobId)?.onSealedChunk(message.chunk, message.tokens);
         return;
       case 'done': {
         const job = this.jobs.get(message.jobId);

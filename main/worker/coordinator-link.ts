@@ -14,7 +14,7 @@ type Welcome = Extract<CoordinatorFrame, { type: 'welcome' }>;
 type Incompatible = Extract<CoordinatorFrame, { type: 'incompatible' }>;
 
 /** Frames about jobs, which the worker handles. */
-export type CoordinatorJobFrame = Extract<CoordinatorFrame, { type: 'job.offer' | 'job.cancel' | 'job.receipt' }>;
+export type CoordinatorJobFrame = Extract<CoordinatorFrame, { type: 'job.offer' | 'job.sealed_offer' | 'job.cancel' | 'job.receipt' }>;
 
 interface LinkEvents {
   connected: [Welcome];
@@ -54,6 +54,11 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
   constructor(private readonly options: LinkOptions) {
     super();
     this.url = workerSocketUrl(options.url);
+  }
+
+  /** The coordinator's id, once welcomed. */
+  get coordinatorId(): string | undefined {
+    return this.welcome?.coordinatorId;
   }
 
   /** True while a handshaken connection is open. */

@@ -14,6 +14,7 @@ import { DEFAULT_SHARING_SETTINGS, type SharingSettings } from '../sharing/setti
 import type { SignalSource } from '../sharing/signals.js';
 import { createHeadlessSignalSource } from '../sharing/probes/index.js';
 import { bindSharing } from './sharing-binding.js';
+import { buildHash, loadIdentity } from './identity.js';
 
 /** Everything a headless worker is started with. */
 export interface HeadlessWorkerOptions {
@@ -92,6 +93,8 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
     maxConcurrentJobs,
     // Nothing is offered until the sharing policy has decided.
     available: false,
+    identity: await loadIdentity(options.dataDir),
+    buildHash: buildHash(),
     ...(options.payoutAddress ? { payoutAddress: options.payoutAddress } : {}),
     logger,
     ...(options.reconnect ? { reconnect: options.reconnect } : {}),

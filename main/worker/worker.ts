@@ -10,6 +10,12 @@ import { CoordinatorLink, type CoordinatorJobFrame } from './coordinator-link.js
 import { JobFailure, type EngineSupervisor } from '../engine/supervisor.js';
 import type { ModelFile } from '../models/model-file.js';
 import type { Logger } from '../log.js';
+import { signDescriptor, type IdentityKeyPair, type SignedDescriptor } from '../../network/protocol/descriptor.js';
+import { SEALED_SUITE } from '../../network/protocol/sealed.js';
+import { toBase64Url } from '../../network/protocol/encoding.js';
+
+/** How long a signed descriptor is valid; it is re-signed well before. */
+const DESCRIPTOR_TTL_MS = 60 * 60_000;
 
 /** The version of this build, announced to the coordinator. */
 export const APP_VERSION = '0.1.0';
@@ -26,6 +32,9 @@ export interface WorkerOptions {
   available?: boolean;
   /** Where the owner wants earnings paid. */
   payoutAddress?: string;
+  /** The long-term identity that signs this worker's descriptor (sealed mode). */
+  identity?: IdentityKeyPair;
+  buildHash?: string;
   logger: Logger;
   /** Reconnect backoff bounds (tests shorten them). */
   reconnect?: { minDelayMs: number; maxDelayMs: number };
@@ -73,6 +82,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private transition: Promise<unknown> = Promise.resolve();
   private lastContextSize = 2048;
   private lastTier: Tier = 'unsandboxed';
+  private resign: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     super();
@@ -83,6 +93,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       options.logger.info({ coordinator: options.coordinatorUrl }, 'connected to the coordinator');
       // Availability may have changed between hello and welcome, when frames cannot be sent.
       this.link.send({ type: 'capacity', available: this.available });
+      this.publishDescriptor();
       this.emit('connected');
     });
     this.link.on('disconnected', (reason) => {
@@ -93,6 +104,36 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
   }
 
+  /**
+   * Signs and sends the descriptor clients seal to: identity, the job process's current HPKE
+   * key, models, tier. Called on connect, after every job-process start, and every 30 min.
+   */
+  publishDescriptor(): SignedDescriptor | undefined {
+    const { identity, engine, model } = this.options;
+    const info = engine.info;
+    if (!identity || !info) return undefined;
+    const now = Date.now();
+    const signed = signDescriptor(
+      {
+        v: 1,
+        workerId: this.options.workerId,
+        identityKey: toBase64Url(identity.publicKey),
+        hpke: { suite: SEALED_SUITE, publicKey: info.hpkePublicKey },
+        models: [{ id: model.id, sha256: model.sha256, contextSize: info.contextSize }],
+        tier: info.tier,
+        appVersion: APP_VERSION,
+        buildHash: this.options.buildHash ?? '0000000',
+        tokensPerSecond: info.tokensPerSecond,
+        priceCoefficient: this.options.priceCoefficient ?? 1,
+        issuedAt: now,
+        expiresAt: now + DESCRIPTOR_TTL_MS,
+      },
+      identity.secretKey,
+    );
+    this.link.send({ type: 'descriptor', signed });
+    return signed;
+  }
+
   /** Jobs running now. */
   get activeJobs(): number {
     return this.running.size;
@@ -101,11 +142,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Connects (and keeps reconnecting) to the coordinator. The engine must be started. */
   start(): void {
     this.link.start();
+    this.options.engine.on('ready', this.onEngineReady);
+    this.resign = setInterval(() => this.publishDescriptor(), DESCRIPTOR_TTL_MS / 2);
+    this.resign.unref();
   }
+
+  /** A new job process brings a new HPKE key: clients must learn it. */
+  private readonly onEngineReady = () => {
+    this.publishDescriptor();
+  };
 
   /** Leaves the network and stops the engine. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.resign);
+    this.options.engine.off('ready', this.onEngineReady);
     this.link.stop();
     await this.options.engine.stop();
   }
@@ -191,34 +242,46 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.emit('receipt', frame);
       return;
     }
+    const model = frame.type === 'job.offer' ? frame.model : frame.envelope.model;
     const reject = (code: 'unknown_model' | 'no_capacity' | 'not_sharing' | 'duplicate_job', message: string) => {
       this.counters.jobsRejected++;
       this.link.send({ type: 'job.reject', jobId: frame.jobId, code, message });
     };
-    if (frame.model !== this.options.model.id) return reject('unknown_model', `This worker does not serve '${frame.model}'.`);
+    if (model !== this.options.model.id) return reject('unknown_model', `This worker does not serve '${model}'.`);
     if (!this.available) return reject('not_sharing', 'Sharing is paused on this worker.');
     if (this.running.has(frame.jobId)) return reject('duplicate_job', `Job ${frame.jobId} is already running here.`);
     if (this.running.size >= this.options.maxConcurrentJobs || !this.options.engine.info) return reject('no_capacity', 'This worker is at capacity.');
     void this.run(frame);
   }
 
-  private async run(offer: Extract<CoordinatorJobFrame, { type: 'job.offer' }>): Promise<void> {
+  /** Starts the engine on an offer; sealed offers stay sealed: only ciphertext passes through here. */
+  private generate(offer: Extract<CoordinatorJobFrame, { type: 'job.offer' | 'job.sealed_offer' }>, onTokens: (count: number) => void) {
     const { jobId } = offer;
+    let seq = 0;
+    if (offer.type === 'job.offer') {
+      return this.options.engine.generate({ jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}) }, (text, count) => {
+        onTokens(count);
+        this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count });
+      });
+    }
+    const sealed = { jobId, envelope: offer.envelope, workerId: this.options.workerId, coordinatorId: this.link.coordinatorId ?? '', model: this.options.model.id };
+    return this.options.engine.generateSealed(sealed, (chunk, count) => {
+      onTokens(count);
+      this.link.send({ type: 'job.sealed_chunk', jobId, ...chunk, tokens: count });
+    });
+  }
+
+  private async run(offer: Extract<CoordinatorJobFrame, { type: 'job.offer' | 'job.sealed_offer' }>): Promise<void> {
+    const { jobId } = offer;
+    const model = offer.type === 'job.offer' ? offer.model : offer.envelope.model;
     this.running.add(jobId);
     this.link.send({ type: 'job.accept', jobId });
-    this.emit('job-started', { jobId, model: offer.model });
-    this.options.logger.info({ jobId, model: offer.model, continued: offer.continuation !== undefined }, 'job started');
-    let seq = 0;
+    this.emit('job-started', { jobId, model });
+    this.options.logger.info({ jobId, model, sealed: offer.type === 'job.sealed_offer', continued: offer.type === 'job.offer' && offer.continuation !== undefined }, 'job started');
     let tokens = 0;
     const started = performance.now();
     try {
-      const result = await this.options.engine.generate(
-        { jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}) },
-        (text, count) => {
-          tokens += count;
-          this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count });
-        },
-      );
+      const result = await this.generate(offer, (count) => (tokens += count));
       this.link.send({ type: 'job.done', jobId, finishReason: result.finishReason, usage: result.usage });
       this.counters.jobsServed++;
       this.options.logger.info({ jobId, finishReason: result.finishReason, ...result.usage, ms: Math.round(performance.now() - started) }, 'job served');

@@ -69,8 +69,12 @@ export class Billing extends EventEmitter<BillingEvents> {
    * that), 16 tokens of chat template per message, every allowed token generated.
    */
   worstCase(model: string, messages: readonly ChatMessage[], maxTokens: number, coefficient: number): bigint {
-    const promptTokens = messages.reduce((n, m) => n + utf8Length(m.content) + 16, 16);
-    return jobCost(priceOf(this.prices, model), { promptTokens, completionTokens: maxTokens }, coefficient);
+    return this.worstCaseForPrompt(model, messages.reduce((n, m) => n + utf8Length(m.content) + 16, 16), maxTokens, coefficient);
+  }
+
+  /** The most a job can cost when only its prompt's size in bytes is known (sealed jobs). */
+  worstCaseForPrompt(model: string, promptBytes: number, maxTokens: number, coefficient: number): bigint {
+    return jobCost(priceOf(this.prices, model), { promptTokens: promptBytes, completionTokens: maxTokens }, coefficient);
   }
 
   /** Holds the worst case for a job, or says how short the client is. */

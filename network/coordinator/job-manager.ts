@@ -13,6 +13,7 @@ import type { WorkerJobFrame, WorkerSession } from './worker-session.js';
 import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
 import type { Billing, Contribution } from './billing.js';
+import type { SealedChunk, SealedEnvelope } from '../protocol/sealed.js';
 
 /** What a client asked for, already validated. */
 export interface JobSpec {
@@ -25,11 +26,15 @@ export interface JobSpec {
   clientId?: string;
   /** Id chosen by the caller (who may already hold money against it). */
   jobId?: string;
+  /** A sealed job: its envelope goes to exactly this worker, and cannot move to another. */
+  sealed?: { envelope: SealedEnvelope; workerId: string };
 }
 
 /** Where a job's output goes (the HTTP response). */
 export interface JobSink {
   onChunk(text: string): void;
+  /** Sealed jobs: a chunk only the client can open. */
+  onSealedChunk?(chunk: SealedChunk): void;
   onDone(result: { finishReason: FinishReason; usage: Usage }): void;
   onError(error: WireError): void;
 }
@@ -95,6 +100,11 @@ export class JobManager {
     registry.on('removed', (session, reason) => this.onWorkerLost(session, reason));
   }
 
+  /** True while a job with this id is running or waiting. */
+  has(jobId: string): boolean {
+    return this.jobs.has(jobId);
+  }
+
   /** Number of jobs not yet finished. */
   get active(): number {
     return this.jobs.size;
@@ -130,6 +140,14 @@ export class JobManager {
 
   private dispatch(job: Job): void {
     if (job.finished) return;
+    const sealed = job.spec.sealed;
+    if (sealed) {
+      const target = this.options.registry.get(sealed.workerId);
+      if (!target || !target.available || job.tried.has(target.id)) this.fail(job, { code: 'worker_lost', message: `Worker ${sealed.workerId} is not available.` });
+      else if (target.running >= target.maxConcurrentJobs) this.fail(job, { code: 'no_capacity', message: `Worker ${sealed.workerId} is busy.` });
+      else this.assign(job, target);
+      return;
+    }
     const worker = pickWorker(this.options.registry.all(), { model: job.spec.model, minTier: job.spec.minTier, exclude: job.tried });
     if (worker) {
       this.assign(job, worker);
@@ -161,14 +179,16 @@ export class JobManager {
     worker.running++;
     worker.lastAssignedAt = Date.now();
     this.options.metrics.jobsDispatched.inc();
-    const sent = worker.send({
-      type: 'job.offer',
-      jobId: job.id,
-      model: job.spec.model,
-      messages: job.spec.messages,
-      params: { ...job.spec.params, maxTokens: job.spec.params.maxTokens - job.earlierTokens },
-      ...(job.text ? { continuation: job.text } : {}),
-    });
+    const sent = job.spec.sealed
+      ? worker.send({ type: 'job.sealed_offer', jobId: job.id, envelope: job.spec.sealed.envelope })
+      : worker.send({
+          type: 'job.offer',
+          jobId: job.id,
+          model: job.spec.model,
+          messages: job.spec.messages,
+          params: { ...job.spec.params, maxTokens: job.spec.params.maxTokens - job.earlierTokens },
+          ...(job.text ? { continuation: job.text } : {}),
+        });
     if (!sent) this.retryElsewhere(job, { code: 'worker_lost', message: 'Could not send the job to the worker.' });
   }
 
@@ -196,7 +216,7 @@ export class JobManager {
         this.retryElsewhere(job, { code: frame.code, message: frame.message });
         return;
       case 'job.chunk':
-        if (frame.seq !== job.nextSeq) {
+        if (job.spec.sealed || frame.seq !== job.nextSeq) {
           this.retryElsewhere(job, { code: 'bad_frame', message: `Chunk ${frame.seq} arrived, ${job.nextSeq} expected.` });
           return;
         }
@@ -206,6 +226,18 @@ export class JobManager {
         job.attemptTokens += frame.tokens;
         job.sink.onChunk(frame.text);
         return;
+      case 'job.sealed_chunk': {
+        if (!job.spec.sealed || frame.seq !== job.nextSeq) {
+          this.retryElsewhere(job, { code: 'bad_frame', message: 'A sealed chunk out of order or for a job in clear.' });
+          return;
+        }
+        job.nextSeq++;
+        if (job.attemptTokens === 0 && frame.tokens > 0) this.options.metrics.timeToFirstToken.observe((Date.now() - job.createdAt) / 1000);
+        job.attemptTokens += frame.tokens;
+        const { type: _type, jobId: _jobId, tokens: _tokens, ...chunk } = frame;
+        job.sink.onSealedChunk?.(chunk);
+        return;
+      }
       case 'job.done': {
         const completionTokens = job.earlierTokens + frame.usage.completionTokens;
         // Continued text was part of the last worker's prompt; bill it once, as completion.
@@ -252,7 +284,8 @@ export class JobManager {
     this.release(job);
     job.earlierTokens += job.attemptTokens;
     job.attemptTokens = 0;
-    if (job.attempts >= this.maxAttempts || job.earlierTokens >= job.spec.params.maxTokens) {
+    // A sealed job cannot be re-sealed here; the client's SDK seals it again to another worker.
+    if (job.spec.sealed || job.attempts >= this.maxAttempts || job.earlierTokens >= job.spec.params.maxTokens) {
       this.fail(job, error);
       return;
     }

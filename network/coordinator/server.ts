@@ -20,6 +20,8 @@ import { openSqliteStore } from './sqlite-store.js';
 import type { CoordinatorStore } from './store.js';
 import { Billing } from './billing.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
+import { handleListWorkers, handleSealedJob } from './sealed-api.js';
+import { SEALED_JOBS_PATH, WORKERS_PATH } from '../protocol/sealed-http.js';
 import type { PriceList } from '../protocol/pricing.js';
 import { startSettlement, type Settlement } from './settlement.js';
 
@@ -152,6 +154,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     if (req.method === 'POST' && path === '/v1/chat/completions') {
       await handleChatCompletions(req, res, ctx, clientId);
       return 'chat_completions';
+    }
+    if (req.method === 'GET' && path === WORKERS_PATH) {
+      handleListWorkers(req, res, ctx, coordinatorId);
+      return 'workers';
+    }
+    if (req.method === 'POST' && path === SEALED_JOBS_PATH) {
+      await handleSealedJob(req, res, ctx, coordinatorId, clientId);
+      return 'sealed_jobs';
     }
     if (req.method === 'GET' && path === '/v1/balance') {
       handleBalance(res, store, clientId);

@@ -11,12 +11,22 @@ interface RegistryEvents {
 /** Holds one session per worker id; a reconnecting worker replaces its stale session. */
 export class WorkerRegistry extends EventEmitter<RegistryEvents> {
   private readonly sessions = new Map<string, WorkerSession>();
+  /** Identity key first seen for each worker id: no one else may publish as that worker. */
+  private readonly identities = new Map<string, string>();
+
+  /** Trust on first use: binds a worker id to the first identity key it shows. */
+  claimIdentity(workerId: string, identityKey: string): boolean {
+    const known = this.identities.get(workerId);
+    if (known === undefined) this.identities.set(workerId, identityKey);
+    return known === undefined || known === identityKey;
+  }
 
   /** Starts tracking a session; call once it is ready (its id is known). */
   add(session: WorkerSession): void {
     const stale = this.sessions.get(session.id);
     if (stale && stale !== session) stale.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
     this.sessions.set(session.id, session);
+    session.identityCheck = (workerId, key) => this.claimIdentity(workerId, key);
     session.on('capacity', () => this.emit('capacity'));
     session.once('closed', (reason) => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);

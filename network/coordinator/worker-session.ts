@@ -9,6 +9,7 @@ import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import { negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RoutableWorker } from './router.js';
 import { isFriendlyAddress } from '../protocol/voucher.js';
+import { verifyDescriptor, type SignedDescriptor } from '../protocol/descriptor.js';
 import type { Logger } from './log.js';
 
 /** Close codes used on worker sockets (4000–4999 are application codes). */
@@ -54,6 +55,10 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
   appVersion = '';
   payoutAddress: string | undefined;
   priceCoefficient = 1;
+  /** The worker's latest verified descriptor (sealed mode), if it sent one. */
+  descriptor: SignedDescriptor | undefined;
+  /** Decides whether an identity key may speak for a worker id (trust on first use). */
+  identityCheck: (workerId: string, identityKey: string) => boolean = () => true;
   private pingSeq = 0;
   private lastHeardAt = Date.now();
   private heartbeat: NodeJS.Timeout | undefined;
@@ -127,6 +132,9 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       case 'error':
         this.options.logger.warn({ workerId: this.id, code: frame.code }, `worker reported: ${frame.message}`);
         return;
+      case 'descriptor':
+        this.onDescriptor(frame.signed);
+        return;
       default:
         this.emit('frame', frame);
     }
@@ -166,6 +174,19 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatIntervalMs);
     this.beat();
     this.emit('ready');
+  }
+
+  private onDescriptor(signed: unknown): void {
+    const checked = verifyDescriptor(signed);
+    let problem = checked.ok ? undefined : checked.error.message;
+    if (checked.ok && checked.value.workerId !== this.id) problem = 'The descriptor names another worker.';
+    if (checked.ok && !problem && !this.identityCheck(this.id, checked.value.identityKey)) problem = 'This worker id belongs to another identity key.';
+    if (!checked.ok || problem) {
+      this.options.logger.warn({ workerId: this.id, problem }, 'descriptor refused');
+      this.send({ type: 'error', code: 'invalid_request', message: `Descriptor refused: ${problem ?? 'invalid'}` });
+      return;
+    }
+    this.descriptor = { descriptor: checked.value, signature: (signed as SignedDescriptor).signature };
   }
 
   private beat(): void {

@@ -11,7 +11,7 @@
  */
 import { keyPairFromSeed, sign, signVerify } from '@ton/crypto';
 import { z } from 'zod';
-import { tierSchema, workerModelSchema, type Tier } from './worker-frames.js';
+import { tierSchema, workerModelSchema, type Tier } from './job-schemas.js';
 import { canonicalJson, fromBase64Url, isBase64UrlOfLength, toBase64Url, utf8 } from './encoding.js';
 import { CLOCK_SKEW_MS } from './sealed-common.js';
 

@@ -15,7 +15,7 @@
  */
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { z } from 'zod';
-import { finishReasonSchema, type FinishReason } from './worker-frames.js';
+import { finishReasonSchema, type FinishReason } from './job-schemas.js';
 import { canonicalJson, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
 import type { SealedFailure, SealedResult } from './sealed-common.js';
 

@@ -18,7 +18,7 @@ import { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { z } from 'zod';
 import { chatMessageSchema } from './chat.js';
-import { jobParamsSchema, type JobParams } from './worker-frames.js';
+import { jobParamsSchema, type JobParams } from './job-schemas.js';
 import { canonicalJson, concatBytes, fromBase64Url, fromUtf8, isBase64UrlOfLength, toBase64Url, utf8 } from './encoding.js';
 import { ResponseOpener, ResponseSealer } from './sealed-stream.js';
 import type { ReplayGuard } from './replay-guard.js';

@@ -3,8 +3,10 @@
  * `type`, validated by these schemas on receipt, on both sides.
  */
 import { z } from 'zod';
-import { ERROR_CODES } from './errors.js';
 import { chatMessageSchema } from './chat.js';
+import { capabilitiesSchema, count, errorCode, finishReasonSchema, id, jobParamsSchema, usageSchema } from './job-schemas.js';
+import { sealedEnvelopeSchema } from './sealed.js';
+import { sealedChunkShape } from './sealed-stream.js';
 
 /** The path on the coordinator where workers open their WebSocket. */
 export const WORKER_SOCKET_PATH = '/v1/worker';
@@ -12,49 +14,8 @@ export const WORKER_SOCKET_PATH = '/v1/worker';
 /** The largest frame either side sends or accepts, in bytes of UTF-8 JSON. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
-const errorCode = z.enum(ERROR_CODES);
-const count = z.number().int().nonnegative();
-
-/** Confidentiality tier of a worker (DESIGN.md §3). */
-export const tierSchema = z.enum(['unsandboxed', 'sandboxed', 'tee']);
-export type Tier = z.infer<typeof tierSchema>;
-
-/** A model a worker can serve. */
-export const workerModelSchema = z.strictObject({
-  id,
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 as 64 lower-case hex digits'),
-  contextSize: z.number().int().min(16).max(1 << 20),
-});
-export type WorkerModel = z.infer<typeof workerModelSchema>;
-
-/** What a worker can do, announced in hello. */
-export const capabilitiesSchema = z.strictObject({
-  models: z.array(workerModelSchema).max(64),
-  maxConcurrentJobs: z.number().int().min(1).max(64),
-  tokensPerSecond: z.number().nonnegative().finite(),
-  priceCoefficient: z.number().min(0.1).max(10),
-  tier: tierSchema,
-});
-export type Capabilities = z.infer<typeof capabilitiesSchema>;
-
-/** Sampling and length settings of one job. */
-export const jobParamsSchema = z.strictObject({
-  maxTokens: z.number().int().min(1).max(1 << 20),
-  temperature: z.number().min(0).max(2),
-  topP: z.number().gt(0).max(1).optional(),
-  seed: z.number().int().optional(),
-  stop: z.array(z.string().min(1).max(256)).max(4).optional(),
-});
-export type JobParams = z.infer<typeof jobParamsSchema>;
-
-/** Token counts reported by the engine. */
-export const usageSchema = z.strictObject({ promptTokens: count, completionTokens: count });
-export type Usage = z.infer<typeof usageSchema>;
-
-/** Why generation ended. */
-export const finishReasonSchema = z.enum(['stop', 'length']);
-export type FinishReason = z.infer<typeof finishReasonSchema>;
+export { capabilitiesSchema, finishReasonSchema, jobParamsSchema, tierSchema, usageSchema, workerModelSchema } from './job-schemas.js';
+export type { Capabilities, FinishReason, JobParams, Tier, Usage, WorkerModel } from './job-schemas.js';
 
 const ping = z.strictObject({ type: z.literal('ping'), seq: count, sentAt: z.number() });
 const pong = z.strictObject({ type: z.literal('pong'), seq: count, sentAt: z.number() });
@@ -79,6 +40,10 @@ export const workerFrameSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('job.chunk'), jobId: id, seq: count, text: z.string(), tokens: count }),
   z.strictObject({ type: z.literal('job.done'), jobId: id, finishReason: finishReasonSchema, usage: usageSchema }),
   z.strictObject({ type: z.literal('job.error'), jobId: id, code: errorCode, message: z.string().max(2000) }),
+  /** A sealed answer chunk, relayed to the client byte for byte; `tokens` is for billing. */
+  z.strictObject({ type: z.literal('job.sealed_chunk'), jobId: id, ...sealedChunkShape, tokens: count }),
+  /** The worker's signed descriptor (descriptor.ts), sent after welcome and whenever it changes. */
+  z.strictObject({ type: z.literal('descriptor'), signed: z.record(z.string(), z.unknown()) }),
   ping,
   pong,
   protocolError,
@@ -110,6 +75,8 @@ export const coordinatorFrameSchema = z.discriminatedUnion('type', [
     continuation: z.string().optional(),
   }),
   z.strictObject({ type: z.literal('job.cancel'), jobId: id, reason: z.string().max(500) }),
+  /** A job sealed by the client to this worker's job process: the coordinator cannot read it. */
+  z.strictObject({ type: z.literal('job.sealed_offer'), jobId: id, envelope: sealedEnvelopeSchema }),
   /** What the worker earned for a job, with a new cumulative voucher when payouts are on chain. */
   z.strictObject({
     type: z.literal('job.receipt'),
