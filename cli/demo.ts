@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { toNano } from '@ton/core';
 import { parseHostPort } from '../network/protocol/host-port.js';
 import { formatTon } from '../network/protocol/pricing.js';
+import { TIER_DESCRIPTIONS } from '../network/protocol/descriptor.js';
 import { startChainServer } from '../network/chain/cli.js';
 import { createChainLogger } from '../network/chain/log.js';
 import { startCoordinator, clientIdForKey } from '../network/coordinator/server.js';
@@ -19,6 +20,8 @@ import { startHeadlessWorker } from '../main/worker/headless.js';
 import { createLogger } from '../main/log.js';
 import { writeTestModel } from '../main/models/test-model.js';
 import { loadDemoWallet } from './demo-wallet.js';
+import { startGateway } from '../network/client/gateway.js';
+import { createLogger as createGatewayLogger } from '../network/client/log.js';
 
 const HELP = `Usage: silkworm demo [--listen HOST:PORT] [--data DIR] [--once]
 
@@ -76,10 +79,20 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   const joined = new Promise<void>((done) => coordinator.registry.once('added', () => done()));
   const worker = await startHeadlessWorker({ coordinatorUrl: coordinator.url, dataDir: join(dataDir, 'worker'), modelPath, payoutAddress: owner.address, logger: createLogger('worker', { level }) });
   await joined;
+  // Clients seal to the worker's published descriptor; wait until the coordinator lists it.
+  for (let i = 0; i < 100 && ![...coordinator.registry.all()].some((w) => w.descriptor && w.available); i++) await new Promise((r) => setTimeout(r, 50));
+  const gateway = await startGateway({
+    host: listen.value.host === '0.0.0.0' ? '127.0.0.1' : listen.value.host,
+    port: 0,
+    coordinatorUrl: coordinator.url,
+    apiKey,
+    minTier: worker.engineInfo.tier,
+    logger: createGatewayLogger('gateway', { level }),
+  });
 
   const base = `${coordinator.url}/v1`;
-  const ask = async (content: string, maxTokens: number) => {
-    const response = await fetch(`${base}/chat/completions`, {
+  const ask = async (content: string, maxTokens: number, via = base) => {
+    const response = await fetch(`${via}/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
       body: JSON.stringify({ model: 'silkworm-test', messages: [{ role: 'user', content }], max_tokens: maxTokens, temperature: 0 }),
@@ -90,6 +103,8 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   const first = await ask('abc', 24);
   const ms = performance.now() - started;
   const answer = first.choices?.[0]?.message.content;
+  const sealed = await ask('xyz', 8, `${gateway.url}/v1`);
+  const sealedAnswer = sealed.choices?.[0]?.message.content;
 
   console.log(`
 Silkworm demo — a whole network on this machine. All money here is LOCAL TEST TON on a local chain.
@@ -100,9 +115,12 @@ Silkworm demo — a whole network on this machine. All money here is LOCAL TEST 
   worker        ${worker.workerId} · model silkworm-test · ${worker.engineInfo.gpu} · ${worker.engineInfo.tokensPerSecond} tok/s measured
   owner wallet  ${owner.address}   (earnings are pushed here every 20 s)
   first request ${answer !== undefined ? `"abc" → "${answer}" (${first.usage?.completion_tokens ?? 0} tokens in ${ms.toFixed(0)} ms)` : `failed: ${first.error?.message ?? 'unknown error'}`}
+  sealed        ${sealedAnswer !== undefined ? `"xyz" → "${sealedAnswer}" through the gateway, sealed to a ${worker.engineInfo.tier} job process` : `failed: ${sealed.error?.message ?? 'unknown error'}`}
 
-OpenAI base URL: ${base}
+OpenAI base URL, sealed end to end (recommended): ${gateway.url}/v1
+OpenAI base URL, transport mode (coordinator reads requests): ${base}
 API key:         ${apiKey}   (holds 100 local test TON)
+Sealed means: ${TIER_DESCRIPTIONS[worker.engineInfo.tier].summary}
 
   curl ${base}/chat/completions -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" \\
     -d '{"model":"silkworm-test","messages":[{"role":"user","content":"abc"}],"max_tokens":16,"stream":true}'
@@ -113,7 +131,7 @@ API key:         ${apiKey}   (holds 100 local test TON)
   for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');
 ${values.once ? '' : '\nA light request every 10 s keeps the worker earning. Press Ctrl+C to stop.'}`);
 
-  if (answer === undefined) process.exitCode = 1;
+  if (answer === undefined || sealedAnswer === undefined) process.exitCode = 1;
   if (!values.once) {
     const traffic = setInterval(() => void ask('xyz', 32).catch(() => undefined), 10_000);
     const report = setInterval(() => {
@@ -127,6 +145,7 @@ ${values.once ? '' : '\nA light request every 10 s keeps the worker earning. Pre
     clearInterval(traffic);
     clearInterval(report);
   }
+  await gateway.close();
   await worker.stop();
   await coordinator.close();
   await chain.close();

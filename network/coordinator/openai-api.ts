@@ -12,9 +12,14 @@ import { readJsonBody, sendError, sendJson, statusForCode } from './http-util.js
 import type { JobManager, JobSpec } from './job-manager.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import type { Billing } from './billing.js';
+import { TIER_DESCRIPTIONS } from '../protocol/descriptor.js';
 
 /** Header that tells a client how its request travelled (sealed mode comes through the gateway). */
 export const CONFIDENTIALITY_HEADER = 'x-silkworm-confidentiality';
+
+/** What transport mode means, said wherever its answers go. */
+export const TRANSPORT_NOTE =
+  'Transport mode: requests sent straight to this coordinator are readable by it and by the worker app. For end-to-end sealing, run `silkworm gateway` and point your client at it.';
 
 /** Header a client may set to require a minimum worker tier. */
 export const MIN_TIER_HEADER = 'x-silkworm-min-tier';
@@ -31,8 +36,16 @@ export interface ApiContext {
 /** `GET /v1/models`: every model a connected worker serves. */
 export function handleListModels(res: ServerResponse, ctx: ApiContext): void {
   const created = Math.floor(ctx.startedAt / 1000);
-  const data = [...ctx.registry.models()].map(([id, info]) => ({ id, object: 'model', created, owned_by: 'silkworm', context_length: info.contextSize, workers: info.workers }));
-  sendJson(res, 200, { object: 'list', data });
+  const data = [...ctx.registry.models()].map(([id, info]) => ({
+    id,
+    object: 'model',
+    created,
+    owned_by: 'silkworm',
+    context_length: info.contextSize,
+    workers: info.workers,
+    tiers: Object.fromEntries([...info.tiers].map((tier) => [tier, TIER_DESCRIPTIONS[tier]])),
+  }));
+  sendJson(res, 200, { object: 'list', confidentiality: TRANSPORT_NOTE, data });
 }
 
 /** `POST /v1/chat/completions`; `clientId` is the paying client (undefined = unmetered). */

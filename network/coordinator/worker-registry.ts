@@ -1,6 +1,7 @@
 /** The set of connected, handshaken workers, keyed by worker id. */
 import { EventEmitter } from 'node:events';
 import { CLOSE_CODES, type WorkerSession } from './worker-session.js';
+import type { Tier } from '../protocol/job-schemas.js';
 
 interface RegistryEvents {
   added: [WorkerSession];
@@ -58,12 +59,13 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
   }
 
   /** Model ids served by at least one connected worker, with the largest context offered. */
-  models(): Map<string, { contextSize: number; workers: number }> {
-    const out = new Map<string, { contextSize: number; workers: number }>();
+  models(): Map<string, { contextSize: number; workers: number; tiers: Set<Tier> }> {
+    const out = new Map<string, { contextSize: number; workers: number; tiers: Set<Tier> }>();
     for (const s of this.sessions.values()) {
       for (const m of s.capabilities?.models ?? []) {
-        const seen = out.get(m.id);
-        out.set(m.id, { contextSize: Math.max(seen?.contextSize ?? 0, m.contextSize), workers: (seen?.workers ?? 0) + 1 });
+        const seen = out.get(m.id) ?? { contextSize: 0, workers: 0, tiers: new Set<Tier>() };
+        seen.tiers.add(s.tier);
+        out.set(m.id, { contextSize: Math.max(seen.contextSize, m.contextSize), workers: seen.workers + 1, tiers: seen.tiers });
       }
     }
     return out;
