@@ -1,0 +1,174 @@
+// End to end on a local chain, through the unmodified TonClient: jobs are credited, vouchers
+// stored, Cash out claims from a real vault, the chain watcher sees the payouts and the ledger
+// marks the jobs paid — exact to the nanoton, once, across watcher restarts and rescans.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beginCell, internal, SendMode, toNano, type Address } from '@ton/core';
+import { keyPairFromSeed, type KeyPair } from '@ton/crypto';
+import { TonClient, WalletContractV5R1 } from '@ton/ton';
+import { startChainServer, type ChainServer } from '../../network/chain/cli.js';
+import { vaultCode } from '../../network/contracts/compile.js';
+import { Vault, VaultOp } from '../../network/contracts/vault.js';
+import { utcDay } from '../ledger/days.js';
+import { Ledger } from '../ledger/ledger.js';
+import { job, ledgerWorld, silentLogger, type LedgerWorld } from '../ledger/testing/ledger-fixtures.js';
+import { EarningsService } from '../earnings/earnings-service.js';
+import { ChainWatcher } from './chain-watcher.js';
+
+const TESTNET = -3; // V5R1 network id
+
+let dir: string;
+let server: ChainServer;
+let client: TonClient;
+let world: LedgerWorld;
+let workerKey: KeyPair;
+let workerWallet: WalletContractV5R1;
+let vault: Vault;
+let ledger: Ledger;
+let earnings: EarningsService;
+
+function v5(key: KeyPair): WalletContractV5R1 {
+  return WalletContractV5R1.create({ publicKey: key.publicKey, walletId: { networkGlobalId: TESTNET } });
+}
+
+async function faucet(address: Address, amount: bigint): Promise<void> {
+  const res = await fetch(`${server.url}/faucet`, { method: 'POST', body: JSON.stringify({ address: address.toString(), amount: amount.toString() }) });
+  assert.equal(res.status, 200, await res.text());
+}
+
+function openLedger(): Ledger {
+  return Ledger.open({ path: join(dir, 'ledger.db'), identity: world.identity, logger: silentLogger, dayOf: utcDay });
+}
+
+function watcher(options: { pageSize?: number; batchSize?: number } = {}): ChainWatcher {
+  return new ChainWatcher({ client, ledger, logger: silentLogger, pageSize: options.pageSize ?? 3, batchSize: options.batchSize });
+}
+
+// Credits a job and stores the voucher the coordinator signs for it.
+function earn(jobId: string, nanotons: bigint): bigint {
+  assert.equal(ledger.recordJob(job(jobId, nanotons)), 'recorded');
+  const cumulative = (ledger.latestVoucher()?.cumulativeNanotons ?? 0n) + nanotons;
+  const seq = (ledger.latestVoucher()?.seq ?? 0) + 1;
+  assert.equal(ledger.recordVoucher(world.issue(cumulative, seq), { jobIds: [jobId] }).status, 'accepted');
+  return cumulative;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'silkworm-watch-'));
+  server = await startChainServer({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'chain'), logger: silentLogger });
+  client = new TonClient({ endpoint: `${server.url}/jsonRPC` });
+  // The coordinator: a funded V5R1 wallet deploys the vault with the wrapper.
+  const ownerKey = keyPairFromSeed(randomBytes(32));
+  const coordinator = keyPairFromSeed(randomBytes(32));
+  const owner = client.open(v5(ownerKey));
+  await faucet(owner.address, toNano('100'));
+  vault = Vault.createFromConfig({ owner: owner.address, publicKey: coordinator.publicKey }, await vaultCode());
+  await client.open(vault).sendDeploy(owner.sender(ownerKey.secretKey), toNano('50'));
+  assert.ok(await client.isContractDeployed(vault.address), 'vault deployed');
+  // The worker: a V5R1 wallet with a little TON for the claim's gas; its address is the payout address.
+  workerKey = keyPairFromSeed(randomBytes(32));
+  workerWallet = v5(workerKey);
+  await faucet(workerWallet.address, toNano('2'));
+  world = ledgerWorld({ vault: vault.address, worker: workerWallet.address, coordinator });
+  ledger = openLedger();
+  earnings = new EarningsService({ ledger, chain: { client, sender: client.open(workerWallet).sender(workerKey.secretKey) }, logger: silentLogger });
+});
+
+after(async () => {
+  ledger.close();
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ledger and chain watcher on a local chain', () => {
+  test('jobs → vouchers → Cash out → payout seen through TonClient → jobs paid, exact to the nanoton', async () => {
+    earn('j1', 1_234_567_891n);
+    const total = earn('j2', 7n);
+    assert.equal(ledger.balances().claimableNanotons, 1_234_567_898n);
+    const claim = await earnings.cashOut();
+    assert.ok(claim.ok, claim.ok ? '' : claim.error.message);
+    assert.equal(claim.value.expectedNanotons, total);
+    const poll = await watcher().pollOnce();
+    const applied = poll.payouts.filter((p) => p.status === 'applied');
+    assert.equal(applied.length, 1);
+    assert.equal(applied[0]?.status === 'applied' && applied[0].amountNanotons, 1_234_567_898n);
+    assert.ok(poll.handled >= 3, 'the faucet, the claim and the payout were all handled');
+    const balances = ledger.balances();
+    assert.equal(balances.paidNanotons, total);
+    assert.equal(balances.claimableNanotons, 0n);
+    assert.ok(ledger.job('j1')?.paidTx && ledger.job('j2')?.paidTx === ledger.job('j1')?.paidTx);
+    assert.equal(await client.open(vault).getPaid(workerWallet.address), balances.paidNanotons, 'the vault agrees');
+    const again = await earnings.cashOut();
+    assert.equal(!again.ok && again.error.code, 'nothing_to_claim');
+  });
+
+  test('a second claim pays exactly the difference', async () => {
+    const before = ledger.balances().paidNanotons;
+    const total = earn('j3', 999_999_999n);
+    assert.ok((await earnings.cashOut()).ok);
+    const poll = await watcher().pollOnce();
+    assert.deepEqual(poll.payouts.map((p) => p.status === 'applied' && p.amountNanotons), [999_999_999n]);
+    assert.equal(ledger.balances().paidNanotons, before + 999_999_999n);
+    assert.equal(ledger.balances().paidNanotons, total);
+    assert.equal(ledger.job('j3')?.voucherSeq, 3);
+    assert.ok(ledger.job('j3')?.paidTx);
+  });
+
+  test('a payout-shaped message from an unknown sender is flagged, not applied', async () => {
+    const cumulative = earn('j4', 500_000_000n);
+    const strangerKey = keyPairFromSeed(randomBytes(32));
+    const stranger = client.open(v5(strangerKey));
+    await faucet(stranger.address, toNano('3'));
+    const body = beginCell().storeUint(VaultOp.payout, 32).storeUint(0, 64).storeCoins(cumulative).storeUint(4, 64).endCell();
+    await stranger.sendTransfer({
+      seqno: await stranger.getSeqno(), secretKey: strangerKey.secretKey, sendMode: SendMode.PAY_GAS_SEPARATELY,
+      messages: [internal({ to: workerWallet.address, value: toNano('0.5'), bounce: false, body })],
+    });
+    const paidBefore = ledger.balances().paidNanotons;
+    const poll = await watcher().pollOnce();
+    assert.deepEqual(poll.payouts.map((p) => p.status === 'flagged' && p.code), ['unknown_sender']);
+    const balances = ledger.balances();
+    assert.equal(balances.paidNanotons, paidBefore);
+    assert.equal(balances.flaggedNanotons, toNano('0.5'));
+    assert.equal(balances.claimableNanotons, 500_000_000n, 'the real claim is still open');
+    assert.equal(ledger.job('j4')?.paidTx, null);
+    assert.deepEqual(ledger.anomalies({ kind: 'payout' }).map((a) => a.code), ['unknown_sender']);
+  });
+
+  test('a watcher restarted mid-history, and a full rescan, count no payout twice', async () => {
+    // History the watcher has not seen yet: two claims paid, a faucet top-up in between.
+    assert.ok((await earnings.cashOut()).ok);
+    await faucet(workerWallet.address, toNano('1'));
+    const total = earn('j5', 42n);
+    assert.ok((await earnings.cashOut()).ok);
+    const cursorBefore = ledger.getCursor(workerWallet.address.toString());
+    // The first watcher handles only the two oldest new transactions, then the process "dies".
+    const partial = await watcher().pollOnce({ maxTransactions: 2 });
+    assert.equal(partial.handled, 2);
+    assert.ok(partial.cursor && cursorBefore && partial.cursor.lt > cursorBefore.lt, 'the cursor moved');
+    ledger.close();
+    ledger = openLedger();
+    const rest = await watcher({ pageSize: 2, batchSize: 1 }).pollOnce();
+    assert.ok(rest.handled >= 4, `handled ${rest.handled}`);
+    // The claim and its payout were in the first two; the second claim's payout after the restart.
+    const amounts = (results: typeof rest.payouts) => results.map((p) => p.status === 'applied' && p.amountNanotons);
+    assert.deepEqual(amounts(partial.payouts), [500_000_000n]);
+    assert.deepEqual(amounts(rest.payouts), [42n]);
+    assert.equal(ledger.balances().paidNanotons, total);
+    // Forget the cursor: the whole history again, and nothing changes.
+    ledger.resetCursor(workerWallet.address.toString());
+    const rescan = await watcher().pollOnce();
+    assert.ok(rescan.payouts.length >= 5 && rescan.payouts.every((p) => p.status === 'already_recorded'), JSON.stringify(rescan.payouts.map((p) => p.status)));
+    const balances = ledger.balances();
+    assert.equal(balances.paidNanotons, total);
+    assert.equal(balances.claimableNanotons, 0n);
+    assert.equal(balances.flaggedNanotons, toNano('0.5'));
+    assert.equal(await client.open(vault).getPaid(workerWallet.address), total, 'the vault agrees');
+    assert.equal(ledger.listPayouts().filter((p) => p.status === 'applied').length, 4);
+    assert.equal((await watcher().pollOnce()).handled, 0, 'nothing new');
+  });
+});

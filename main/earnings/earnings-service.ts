@@ -1,0 +1,185 @@
+/**
+ * What the Earnings screen shows, computed from the ledger: today / 7 days / 30 days by day and
+ * by model, tokens served, the live TON/hour, pending vs claimable vs paid, the month forecast
+ * net of electricity, CSV exports, and the "Cash out now" action (a claim sent to the vault from
+ * the owner's wallet with the latest voucher; the chain watcher then sees the payout).
+ */
+import { Address, type Contract, type OpenedContract, type Sender } from '@ton/core';
+import type { Result } from '../../network/protocol/errors.js';
+// Layer note: the Vault wrapper lives in network/contracts, which the lint rule does not list
+// for main/; Cash out needs it (reported to the layer owner).
+import { CLAIM_VALUE, Vault } from '../../network/contracts/vault.js';
+import { addDays, localDay, type DayOf } from '../ledger/days.js';
+import type { Ledger, LedgerBalances } from '../ledger/ledger.js';
+import type { DayTotals, JobTotals, ModelTotals } from '../ledger/totals.js';
+import { createLogger, type Logger } from '../log.js';
+import { csvLines, writeCsv, type CsvKind } from './csv.js';
+import { monthForecast, type ElectricitySettings, type MonthForecast } from './forecast.js';
+
+export type { ElectricitySettings, MonthForecast, CsvKind };
+
+/** Opens contracts on a chain client (TonClient's `open`). */
+export interface ContractOpener {
+  open<T extends Contract>(contract: T): OpenedContract<T>;
+}
+
+/** How Cash out reaches the chain: a client and the owner's wallet as a Sender (e.g. V5R1 through TonClient). */
+export interface CashOutChain {
+  client: ContractOpener;
+  sender: Sender;
+  /** Value attached to the claim (gas; the rest comes back); default CLAIM_VALUE. */
+  claimValue?: bigint;
+}
+
+/** One period of the summary: totals, a zero-filled row per day, and totals per model. */
+export interface PeriodSummary {
+  from: string;
+  to: string;
+  totals: JobTotals;
+  byDay: DayTotals[];
+  byModel: ModelTotals[];
+}
+
+/** Everything the Earnings screen needs at once. */
+export interface EarningsSummary {
+  today: PeriodSummary;
+  last7Days: PeriodSummary;
+  last30Days: PeriodSummary;
+  /** Nanotons earned in the last hour: the live TON/hour rate. */
+  liveNanotonsPerHour: bigint;
+  jobsLastHour: number;
+  balances: LedgerBalances;
+}
+
+/** Why Cash out did nothing. */
+export type CashOutErrorCode = 'not_configured' | 'nothing_to_claim' | 'wrong_wallet' | 'in_progress' | 'already_claimed' | 'send_failed';
+
+/** What a sent claim asks the vault to pay. */
+export interface CashOutReceipt {
+  seq: number;
+  cumulativeNanotons: bigint;
+  /** What the payout should carry: the voucher total minus what was already paid. */
+  expectedNanotons: bigint;
+  queryId: bigint;
+}
+
+/** Options of the earnings service. */
+export interface EarningsServiceOptions {
+  ledger: Ledger;
+  /** Needed only for Cash out. */
+  chain?: CashOutChain;
+  now?: () => number;
+  dayOf?: DayOf;
+  logger?: Logger;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Read models and the Cash out action over one ledger. */
+export class EarningsService {
+  private readonly now: () => number;
+  private readonly dayOf: DayOf;
+  private readonly logger: Logger;
+  private claiming = false;
+  private lastClaimedSeq = 0;
+
+  constructor(private readonly options: EarningsServiceOptions) {
+    this.now = options.now ?? Date.now;
+    this.dayOf = options.dayOf ?? localDay;
+    this.logger = options.logger ?? createLogger('earnings');
+  }
+
+  /** Today, 7 and 30 days (by day and by model), live rate and balances. */
+  summary(): EarningsSummary {
+    const { totals } = this.options.ledger;
+    const now = this.now();
+    const today = this.dayOf(now);
+    const days = totals.days(addDays(today, -29), today);
+    const period = (length: number): PeriodSummary => {
+      const from = addDays(today, 1 - length);
+      const byDay = zeroFilled(from, length, days);
+      return { from, to: today, totals: addUp(byDay), byDay, byModel: totals.models(from, today) };
+    };
+    const lastHour = totals.earnedSince(now - HOUR_MS);
+    return {
+      today: period(1),
+      last7Days: period(7),
+      last30Days: period(30),
+      liveNanotonsPerHour: lastHour.earnedNanotons,
+      jobsLastHour: lastHour.jobs,
+      balances: this.options.ledger.balances(),
+    };
+  }
+
+  /** The month forecast net of electricity. */
+  forecast(electricity: ElectricitySettings): MonthForecast {
+    const { totals } = this.options.ledger;
+    const today = this.dayOf(this.now());
+    const from = addDays(today, -7) < `${today.slice(0, 8)}01` ? addDays(today, -7) : `${today.slice(0, 8)}01`;
+    const firstDay = totals.firstDay();
+    return monthForecast({ today, days: totals.days(from, today), firstDay, electricity });
+  }
+
+  /** The lines of a CSV export (lazy). */
+  csv(kind: CsvKind): Generator<string> {
+    return csvLines(this.options.ledger, kind);
+  }
+
+  /** Writes a CSV export to a file. */
+  exportCsv(kind: CsvKind, path: string): Promise<void> {
+    return writeCsv(this.options.ledger, kind, path);
+  }
+
+  /**
+   * Claims from the vault with the latest voucher, from the owner's wallet. Resolves once the
+   * claim is sent; the payout counts when the chain watcher sees it and the ledger matches it.
+   */
+  async cashOut(): Promise<Result<CashOutReceipt, { code: CashOutErrorCode; message: string }>> {
+    const fail = (code: CashOutErrorCode, message: string) => ({ ok: false as const, error: { code, message } });
+    const { chain, ledger } = this.options;
+    if (!chain) return fail('not_configured', 'no wallet is connected for Cash out');
+    if (this.claiming) return fail('in_progress', 'a claim is being sent');
+    const voucher = ledger.latestVoucher();
+    const { claimableNanotons } = ledger.balances();
+    if (!voucher || claimableNanotons <= 0n) return fail('nothing_to_claim', 'nothing is claimable yet');
+    if (voucher.seq <= this.lastClaimedSeq) return fail('already_claimed', `voucher ${voucher.seq} was claimed; waiting for the payout`);
+    if (chain.sender.address && !chain.sender.address.equals(Address.parse(voucher.worker))) {
+      return fail('wrong_wallet', 'the wallet is not the payout address the vouchers name');
+    }
+    this.claiming = true;
+    const queryId = BigInt(this.now());
+    try {
+      const vault = chain.client.open(Vault.createFromAddress(Address.parse(ledger.identity.vault)));
+      await vault.sendClaim(chain.sender, voucher, { value: chain.claimValue ?? CLAIM_VALUE, queryId });
+      this.lastClaimedSeq = voucher.seq;
+      this.logger.info({ seq: voucher.seq, nanotons: claimableNanotons.toString() }, 'claim sent');
+      return { ok: true, value: { seq: voucher.seq, cumulativeNanotons: voucher.cumulativeNanotons, expectedNanotons: claimableNanotons, queryId } };
+    } catch (error) {
+      this.logger.warn({ err: error }, 'claim failed to send');
+      return fail('send_failed', (error as Error).message);
+    } finally {
+      this.claiming = false;
+    }
+  }
+}
+
+function zeroFilled(from: string, length: number, days: readonly DayTotals[]): DayTotals[] {
+  const byKey = new Map(days.map((d) => [d.day, d]));
+  return Array.from({ length }, (_, i) => {
+    const day = addDays(from, i);
+    return byKey.get(day) ?? { day, jobs: 0, promptTokens: 0, completionTokens: 0, earnedNanotons: 0n, busyMs: 0 };
+  });
+}
+
+function addUp(days: readonly DayTotals[]): JobTotals {
+  return days.reduce<JobTotals>(
+    (t, d) => ({
+      jobs: t.jobs + d.jobs,
+      promptTokens: t.promptTokens + d.promptTokens,
+      completionTokens: t.completionTokens + d.completionTokens,
+      earnedNanotons: t.earnedNanotons + d.earnedNanotons,
+      busyMs: t.busyMs + d.busyMs,
+    }),
+    { jobs: 0, promptTokens: 0, completionTokens: 0, earnedNanotons: 0n, busyMs: 0 },
+  );
+}

@@ -1,0 +1,218 @@
+/**
+ * The worker ledger: the one writer of the worker's money database. Jobs (with usage) are
+ * credited idempotently by job id, vouchers are verified before they are stored, payouts seen
+ * on chain are matched to vouchers (idempotent by transaction hash) and the chain cursor moves
+ * in the same transaction as the payouts it covers. Mismatches become flags, never balances.
+ */
+import { Address } from '@ton/core';
+import type { Voucher } from '../../network/protocol/voucher.js';
+import { createLogger, type Logger } from '../log.js';
+import { flagAnomaly, listAnomalies, type Anomaly, type AnomalyKind } from './anomalies.js';
+import { openLedgerDb, type LedgerDb } from './db.js';
+import { localDay, type DayOf } from './days.js';
+import { CreditQueue } from './credit-queue.js';
+import { JobStore, type JobCredit, type JobRecord, type RecordJobStatus } from './jobs.js';
+import { PayoutStore, type IncomingPayout, type PayoutRecord, type RecordPayoutResult } from './payouts.js';
+import { TotalsQueries } from './totals.js';
+import { VoucherStore, type LedgerIdentity, type RecordVoucherResult } from './vouchers.js';
+
+export type { Anomaly, IncomingPayout, JobCredit, JobRecord, LedgerIdentity, PayoutRecord, RecordJobStatus, RecordPayoutResult, RecordVoucherResult };
+
+/** Options of {@link Ledger.open}. */
+export interface LedgerOptions {
+  /** SQLite file (':memory:' in unit tests). */
+  path: string;
+  identity: LedgerIdentity;
+  logger?: Logger;
+  /** Which calendar day a job belongs to (default: the machine's local date). */
+  dayOf?: DayOf;
+  /** Clock for `received_at`/`recorded_at` columns (tests pin it). */
+  now?: () => number;
+}
+
+/** Where the chain watcher stopped on an address: the newest transaction it has handled. */
+export interface ChainCursor {
+  lt: bigint;
+  /** Transaction hash, hex. */
+  hash: string;
+}
+
+/** Money states, in nanotons (DESIGN.md §4). */
+export interface LedgerBalances {
+  /** Everything ever credited for jobs. */
+  earnedNanotons: bigint;
+  /** Credited jobs no accepted voucher covers yet. */
+  pendingNanotons: bigint;
+  /** Total of the latest accepted voucher. */
+  vouchedNanotons: bigint;
+  /** Signed but not yet paid: what Cash out would claim now. */
+  claimableNanotons: bigint;
+  /** Sum of applied payouts. */
+  paidNanotons: bigint;
+  /** Received in payout-shaped messages that were flagged, not counted. */
+  flaggedNanotons: bigint;
+}
+
+/** The worker ledger. Open one per database; it is the only writer. */
+export class Ledger {
+  /** Per-day and per-model totals (read-only). */
+  readonly totals: TotalsQueries;
+  private readonly jobs: JobStore;
+  private readonly vouchers: VoucherStore;
+  private readonly payouts: PayoutStore;
+  private readonly creditQueue: CreditQueue;
+
+  private constructor(
+    private readonly db: LedgerDb,
+    /** Who this ledger trusts and pays to. */
+    readonly identity: LedgerIdentity,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    dayOf: DayOf,
+  ) {
+    this.jobs = new JobStore(db, dayOf, now);
+    this.vouchers = new VoucherStore(db, identity, now);
+    this.payouts = new PayoutStore(db, identity.vault, now);
+    this.totals = new TotalsQueries(db);
+    this.creditQueue = new CreditQueue((batch) => {
+      const statuses = this.jobs.recordJobs(batch);
+      statuses.forEach((status, i) => status === 'conflict' && this.logger.warn({ jobId: batch[i]?.jobId }, 'job credited twice with different figures; kept the first'));
+      return statuses;
+    });
+  }
+
+  /** Opens (creating and migrating) the ledger at `options.path`. */
+  static open(options: LedgerOptions): Ledger {
+    // Fail fast on a bad config rather than flag every voucher later.
+    Address.parse(options.identity.vault);
+    Address.parse(options.identity.payoutAddress);
+    if (!/^[0-9a-fA-F]{64}$/.test(options.identity.coordinatorPublicKey)) throw new RangeError('coordinatorPublicKey must be 32 bytes of hex');
+    const db = openLedgerDb(options.path);
+    return new Ledger(db, options.identity, options.logger ?? createLogger('ledger'), options.now ?? Date.now, options.dayOf ?? localDay);
+  }
+
+  /** Credits one job (durable on return); the same job id again is a no-op, a different credit under it is flagged. */
+  recordJob(job: JobCredit): RecordJobStatus {
+    const status = this.jobs.recordJob(job);
+    if (status === 'conflict') this.logger.warn({ jobId: job.jobId }, 'job credited twice with different figures; kept the first');
+    return status;
+  }
+
+  /**
+   * Credits a job with group commit: resolves once it is on disk, sharing the transaction (and
+   * the fsync) with the credits that arrived in the same turn of the event loop. The worker's
+   * credit path uses this; `recordJob` is the same without batching.
+   */
+  creditJob(job: JobCredit): Promise<RecordJobStatus> {
+    return this.creditQueue.credit(job);
+  }
+
+  /** Credits many jobs in one transaction; returns each one's status. */
+  recordJobs(jobs: readonly JobCredit[]): RecordJobStatus[] {
+    return this.jobs.recordJobs(jobs);
+  }
+
+  /** One job with its payment state. */
+  job(jobId: string): JobRecord | undefined {
+    return this.jobs.get(jobId);
+  }
+
+  /** Every job, oldest first, read lazily. */
+  iterateJobs(): Generator<JobRecord> {
+    return this.jobs.iterate();
+  }
+
+  /** Verifies and stores a voucher, or refuses and flags it (see VoucherStore.record). */
+  recordVoucher(input: unknown, options: { jobIds?: readonly string[] } = {}): RecordVoucherResult {
+    const result = this.vouchers.record(input, options);
+    if (result.status === 'refused') this.logger.warn({ code: result.code }, 'voucher refused and flagged'); // no addresses in logs
+    return result;
+  }
+
+  /** The latest accepted voucher (what Cash out claims with). */
+  latestVoucher(): Voucher | null {
+    return this.vouchers.latest();
+  }
+
+  /** Matches and records one payout; idempotent by transaction hash. */
+  recordPayout(payout: IncomingPayout): RecordPayoutResult {
+    const result = this.payouts.record(payout);
+    this.logPayout(result);
+    return result;
+  }
+
+  /**
+   * Records the payouts found in a run of transactions and moves the cursor past them, in one
+   * transaction: after a crash either both happened or neither did.
+   */
+  applyChainBatch(address: string, payouts: readonly IncomingPayout[], cursor: ChainCursor): RecordPayoutResult[] {
+    const results = this.db.transaction(() => {
+      const recorded = payouts.map((payout) => this.payouts.record(payout));
+      this.db
+        .prepare('INSERT INTO chain_cursor (address, lt, hash) VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE SET lt = excluded.lt, hash = excluded.hash')
+        .run(rawAddress(address), cursor.lt, cursor.hash.toLowerCase());
+      return recorded;
+    }).immediate();
+    results.forEach((result) => this.logPayout(result));
+    return results;
+  }
+
+  /** Flags a payout-shaped message whose body could not be read (nothing is applied). */
+  flagMalformedPayout(txHash: string, reason: string): void {
+    if (flagAnomaly(this.db, { at: this.now(), kind: 'payout', code: 'malformed', ref: txHash.toLowerCase(), message: `unreadable payout message: ${reason}` })) {
+      this.logger.warn({ txHash }, 'malformed payout message flagged');
+    }
+  }
+
+  /** Where the chain watcher stopped on `address`, or null before its first run. */
+  getCursor(address: string): ChainCursor | null {
+    const row = this.db.prepare('SELECT lt, hash FROM chain_cursor WHERE address = ?').get(rawAddress(address)) as { lt: bigint; hash: string } | undefined;
+    return row ? { lt: row.lt, hash: row.hash } : null;
+  }
+
+  /** Forgets the cursor of `address`: the watcher rescans from the beginning (payouts stay idempotent). */
+  resetCursor(address: string): void {
+    this.db.prepare('DELETE FROM chain_cursor WHERE address = ?').run(rawAddress(address));
+  }
+
+  /** Every payout seen, applied or flagged, oldest first. */
+  listPayouts(): PayoutRecord[] {
+    return this.payouts.list();
+  }
+
+  /** Flags, newest first. */
+  anomalies(options: { limit?: number; kind?: AnomalyKind } = {}): Anomaly[] {
+    return listAnomalies(this.db, options);
+  }
+
+  /** Earned, pending, vouched, claimable, paid and flagged amounts. */
+  balances(): LedgerBalances {
+    const earned = this.totals.total('0000-00-00', '9999-99-99').earnedNanotons;
+    const pending = (this.db.prepare('SELECT SUM(earned_nanotons) AS p FROM jobs WHERE voucher_seq IS NULL').get() as { p: bigint | null }).p ?? 0n;
+    const vouched = this.vouchers.latest()?.cumulativeNanotons ?? 0n;
+    const paidUpTo = this.payouts.paidUpTo().cumulativeNanotons;
+    const { paidNanotons, flaggedNanotons } = this.payouts.totals();
+    const claimable = vouched > paidUpTo ? vouched - paidUpTo : 0n;
+    return { earnedNanotons: earned, pendingNanotons: pending, vouchedNanotons: vouched, claimableNanotons: claimable, paidNanotons, flaggedNanotons };
+  }
+
+  /** `PRAGMA integrity_check` ("ok" when the file is sound). */
+  integrityCheck(): string {
+    return String(this.db.pragma('integrity_check', { simple: true }));
+  }
+
+  /** Commits queued credits, then closes the database (checkpoints the WAL). */
+  close(): void {
+    this.creditQueue.flush();
+    this.db.close();
+  }
+
+  private logPayout(result: RecordPayoutResult): void {
+    if (result.status === 'applied') this.logger.info({ txHash: result.txHash, nanotons: result.amountNanotons.toString(), seq: result.seq, jobsPaid: result.jobsPaid }, 'payout applied');
+    if (result.status === 'flagged') this.logger.warn({ txHash: result.txHash, code: result.code }, 'payout flagged, not applied');
+  }
+}
+
+function rawAddress(address: string): string {
+  return Address.parse(address).toRawString();
+}

@@ -1,0 +1,164 @@
+/**
+ * Voucher intake: every voucher the coordinator sends is verified (its key, its vault, its
+ * signature, our payout address) and compared with the latest accepted one (never backwards,
+ * seq strictly increasing, never the same one twice). Accepted vouchers cover the pending jobs;
+ * refused ones are flagged and never stored as vouchers.
+ */
+import { createHash } from 'node:crypto';
+import { Address } from '@ton/core';
+import {
+  compareVouchers,
+  verifyVoucher,
+  voucherSchema,
+  type Voucher,
+  type VoucherErrorCode,
+  type VoucherRollbackCode,
+} from '../../network/protocol/voucher.js';
+import { flagAnomaly } from './anomalies.js';
+import type { LedgerDb } from './db.js';
+import { MAX_LEDGER_NANOTONS } from './jobs.js';
+
+/** Who this ledger trusts and who it is: the coordinator's key, the vault, our payout address. */
+export interface LedgerIdentity {
+  /** The coordinator's Ed25519 voucher key, 32 bytes hex. */
+  coordinatorPublicKey: string;
+  /** The payout vault the vouchers must name. */
+  vault: string;
+  /** This worker's payout address: vouchers must name it, the chain watcher follows it. */
+  payoutAddress: string;
+}
+
+/** Why a voucher was refused. */
+export type VoucherRefusalCode = VoucherErrorCode | VoucherRollbackCode | 'foreign_worker' | 'out_of_range';
+
+/** What {@link VoucherStore.record} did with a voucher. */
+export type RecordVoucherResult =
+  | { status: 'accepted'; seq: number; cumulativeNanotons: bigint; deltaNanotons: bigint; jobsCovered: number }
+  | { status: 'refused'; code: VoucherRefusalCode; message: string };
+
+interface VoucherRow {
+  seq: bigint;
+  cumulative_nanotons: bigint;
+  vault: string;
+  worker: string;
+  signature: string;
+  coordinator_key: string;
+}
+
+/** Verifies, compares and stores vouchers (through the Ledger, the one writer). */
+export class VoucherStore {
+  constructor(
+    private readonly db: LedgerDb,
+    private readonly identity: LedgerIdentity,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Verifies and stores a received voucher (JSON form, or a JSON string). When `jobIds` is
+   * given the voucher covers those jobs and its delta must equal their credits (else flagged
+   * `delta_mismatch`, still accepted: it is signed); otherwise it covers every pending job.
+   * Credit the jobs first (await `creditJob`): a voucher only covers jobs already recorded.
+   */
+  record(input: unknown, options: { jobIds?: readonly string[] } = {}): RecordVoucherResult {
+    const parsed = typeof input === 'string' ? parseJson(input) : input;
+    const check = verifyVoucher(parsed, this.identity.coordinatorPublicKey, this.identity.vault);
+    if (!check.ok) return this.refuse(parsed, check.code, check.message);
+    const voucher = check.voucher;
+    if (!Address.parse(voucher.worker).equals(Address.parse(this.identity.payoutAddress))) {
+      return this.refuse(parsed, 'foreign_worker', `voucher is for worker ${voucher.worker}, not this payout address`);
+    }
+    if (voucher.cumulativeNanotons > MAX_LEDGER_NANOTONS) {
+      return this.refuse(parsed, 'out_of_range', 'voucher total is beyond 2^63-1 nanotons');
+    }
+    return this.db.transaction((): RecordVoucherResult => {
+      if (this.db.prepare('SELECT 1 FROM vouchers WHERE signature = ?').get(voucher.signature)) {
+        return this.refuse(parsed, 'duplicate', `voucher seq ${voucher.seq} was already received (replay)`);
+      }
+      const comparison = compareVouchers(this.latest(), voucher);
+      if (!comparison.ok) return this.refuse(parsed, comparison.code, comparison.message);
+      this.db
+        .prepare(`INSERT INTO vouchers (seq, cumulative_nanotons, vault, worker, signature, coordinator_key, received_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(voucher.seq, voucher.cumulativeNanotons, voucher.vault, voucher.worker, voucher.signature, voucher.coordinatorPublicKey, this.now());
+      const jobsCovered = this.cover(voucher, comparison.deltaNanotons, options.jobIds);
+      return { status: 'accepted', seq: voucher.seq, cumulativeNanotons: voucher.cumulativeNanotons, deltaNanotons: comparison.deltaNanotons, jobsCovered };
+    }).immediate();
+  }
+
+  /** The latest accepted voucher (highest seq), or null before the first. */
+  latest(): Voucher | null {
+    const row = this.db.prepare('SELECT * FROM vouchers ORDER BY seq DESC LIMIT 1').get() as VoucherRow | undefined;
+    return row ? toVoucher(row) : null;
+  }
+
+  /** The accepted voucher with this seq. */
+  bySeq(seq: number): Voucher | undefined {
+    const row = this.db.prepare('SELECT * FROM vouchers WHERE seq = ?').get(seq) as VoucherRow | undefined;
+    return row && toVoucher(row);
+  }
+
+  private cover(voucher: Voucher, delta: bigint, jobIds: readonly string[] | undefined): number {
+    if (!jobIds) {
+      return this.db.prepare('UPDATE jobs SET voucher_seq = ? WHERE voucher_seq IS NULL').run(voucher.seq).changes;
+    }
+    const mark = this.db.prepare('UPDATE jobs SET voucher_seq = ? WHERE job_id = ? AND voucher_seq IS NULL');
+    const earned = this.db.prepare('SELECT earned_nanotons AS e FROM jobs WHERE job_id = ?');
+    let covered = 0;
+    let credited = 0n;
+    for (const jobId of jobIds) {
+      covered += mark.run(voucher.seq, jobId).changes;
+      credited += (earned.get(jobId) as { e: bigint } | undefined)?.e ?? 0n;
+    }
+    if (credited !== delta) {
+      flagAnomaly(this.db, {
+        at: this.now(),
+        kind: 'voucher',
+        code: 'delta_mismatch',
+        ref: voucher.signature,
+        message: `voucher seq ${voucher.seq} adds ${delta} nanotons but its jobs were credited ${credited}`,
+        detail: { seq: voucher.seq, deltaNanotons: delta, creditedNanotons: credited, jobIds },
+      });
+    }
+    return covered;
+  }
+
+  private refuse(input: unknown, code: VoucherRefusalCode, message: string): RecordVoucherResult {
+    const loose = voucherSchema.safeParse(input);
+    flagAnomaly(this.db, {
+      at: this.now(),
+      kind: 'voucher',
+      code,
+      ref: loose.success ? loose.data.signature : createHash('sha256').update(safeJson(input)).digest('hex'),
+      message,
+      detail: loose.success ? { seq: loose.data.seq, cumulativeNanotons: loose.data.cumulativeNanotons, vault: loose.data.vault, worker: loose.data.worker } : {},
+    });
+    return { status: 'refused', code, message };
+  }
+}
+
+function toVoucher(row: VoucherRow): Voucher {
+  return {
+    vault: row.vault,
+    worker: row.worker,
+    cumulativeNanotons: row.cumulative_nanotons,
+    seq: Number(row.seq),
+    signature: row.signature,
+    coordinatorPublicKey: row.coordinator_key,
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text; // verifyVoucher refuses it as malformed
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
