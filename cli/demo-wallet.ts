@@ -1,10 +1,10 @@
 /** The demo owner's local wallet: a testnet WalletContractV5R1 whose mnemonic stays in the demo dir. */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { WalletContractV5R1 } from '@ton/ton';
-import { mnemonicNew, mnemonicToPrivateKey } from '@ton/crypto';
+import { mnemonicNew, mnemonicToPrivateKey, type KeyPair } from '@ton/crypto';
 
-/** Loads (or creates) the demo wallet; returns its non-bounceable testnet address. */
-export async function loadDemoWallet(file: string): Promise<{ address: string; raw: string }> {
+/** Loads (or creates) the demo wallet; returns it, its key and its non-bounceable testnet address. */
+export async function loadDemoWallet(file: string): Promise<{ address: string; raw: string; key: KeyPair; wallet: WalletContractV5R1 }> {
   let mnemonic: string[];
   try {
     mnemonic = (JSON.parse(await readFile(file, 'utf8')) as { mnemonic: string[] }).mnemonic;
@@ -15,5 +15,5 @@ export async function loadDemoWallet(file: string): Promise<{ address: string; r
   }
   const key = await mnemonicToPrivateKey(mnemonic);
   const wallet = WalletContractV5R1.create({ workchain: 0, publicKey: key.publicKey, walletId: { networkGlobalId: -3 } });
-  return { address: wallet.address.toString({ testOnly: true, bounceable: false }), raw: wallet.address.toRawString() };
+  return { address: wallet.address.toString({ testOnly: true, bounceable: false }), raw: wallet.address.toRawString(), key, wallet };
 }

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { toNano } from '@ton/core';
+import { TonClient } from '@ton/ton';
 import { parseHostPort } from '../network/protocol/host-port.js';
 import { formatTon } from '../network/protocol/pricing.js';
 import { TIER_DESCRIPTIONS } from '../network/protocol/descriptor.js';
@@ -77,7 +78,18 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   });
   const owner = await loadDemoWallet(join(dataDir, 'owner-wallet.json'));
   const joined = new Promise<void>((done) => coordinator.registry.once('added', () => done()));
-  const worker = await startHeadlessWorker({ coordinatorUrl: coordinator.url, dataDir: join(dataDir, 'worker'), modelPath, payoutAddress: owner.address, logger: createLogger('worker', { level }) });
+  // The owner's wallet pays the gas of a Cash out claim: a little local test TON from the faucet.
+  await fetch(`${chain.url}/faucet`, { method: 'POST', body: JSON.stringify({ address: owner.address, amount: toNano('1').toString() }) });
+  const tonClient = new TonClient({ endpoint: `${chain.url}/jsonRPC` });
+  const worker = await startHeadlessWorker({
+    coordinatorUrl: coordinator.url,
+    dataDir: join(dataDir, 'worker'),
+    modelPath,
+    payoutAddress: owner.address,
+    chainUrl: chain.url,
+    cashOut: { sender: tonClient.open(owner.wallet).sender(owner.key.secretKey) },
+    logger: createLogger('worker', { level }),
+  });
   await joined;
   // Clients seal to the worker's published descriptor; wait until the coordinator lists it.
   for (let i = 0; i < 100 && ![...coordinator.registry.all()].some((w) => w.descriptor && w.available); i++) await new Promise((r) => setTimeout(r, 50));

@@ -17,6 +17,8 @@ Options:
   --model FILE            a GGUF model file to serve
   --share MODE            off | idle | polite | always (default always)
   --payout-address ADDR   TON address that receives earnings
+  --chain URL             toncenter v2 endpoint to follow payouts on (default: none)
+  --chain-api-key KEY     its API key
   --threads N             CPU threads for the engine (default: half the cores)
   --max-jobs N            jobs served at once (default 1)
   --gpu auto|cpu          use a GPU when one is found (default auto)
@@ -47,6 +49,8 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
       model: { type: 'string' },
       share: { type: 'string', default: 'always' },
       'payout-address': { type: 'string' },
+      chain: { type: 'string' },
+      'chain-api-key': { type: 'string' },
       threads: { type: 'string' },
       'max-jobs': { type: 'string' },
       gpu: { type: 'string', default: 'auto' },
@@ -73,6 +77,8 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
     gpu: values.gpu,
     sharing: { mode: values.share as SharingMode },
     ...(values['payout-address'] ? { payoutAddress: values['payout-address'] } : {}),
+    ...(values.chain ? { chainUrl: values.chain } : {}),
+    ...(values['chain-api-key'] ? { chainApiKey: values['chain-api-key'] } : {}),
     logger,
     ...(threads ? { threads } : {}),
     ...(maxConcurrentJobs ? { maxConcurrentJobs } : {}),

@@ -15,6 +15,7 @@ import type { SignalSource } from '../sharing/signals.js';
 import { createHeadlessSignalSource } from '../sharing/probes/index.js';
 import { bindSharing } from './sharing-binding.js';
 import { buildHash, loadIdentity } from './identity.js';
+import { attachBooks, type Books, type BooksOptions } from './earnings-binding.js';
 
 /** Everything a headless worker is started with. */
 export interface HeadlessWorkerOptions {
@@ -26,6 +27,11 @@ export interface HeadlessWorkerOptions {
   contextSize?: number;
   gpu?: 'auto' | 'cpu';
   payoutAddress?: string;
+  /** A toncenter v2 endpoint to follow payouts on (`silkworm chain` locally). */
+  chainUrl?: string;
+  chainApiKey?: string;
+  /** The owner's wallet for Cash out, when it holds a local key. */
+  cashOut?: BooksOptions['cashOut'];
   /** Lock the job process down with the OS sandbox (default true). */
   sandbox?: boolean;
   /** The owner's sharing settings (mode 'always' when omitted: a headless rig). */
@@ -46,6 +52,8 @@ export interface HeadlessWorker {
   engineInfo: EngineInfo;
   workerId: string;
   sharing: SharingController;
+  /** The ledger and earnings, once they can be kept (payout address + a coordinator on chain). */
+  books(): Books | undefined;
   stop(): Promise<void>;
 }
 
@@ -107,6 +115,21 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
     ...(options.sharingPollMs ? { pollMs: options.sharingPollMs } : {}),
   });
   const unbind = bindSharing(worker, sharing, logger);
+  let books: Books | undefined;
+  let opening: Promise<unknown> | undefined;
+  // The books need the coordinator's vault and key: open them once it is first reachable.
+  const openBooks = () => {
+    opening ??= attachBooks(worker, {
+      coordinatorUrl: options.coordinatorUrl,
+      dataDir: options.dataDir,
+      payoutAddress: options.payoutAddress,
+      logger,
+      ...(options.chainUrl ? { chainUrl: options.chainUrl } : {}),
+      ...(options.chainApiKey ? { chainApiKey: options.chainApiKey } : {}),
+      ...(options.cashOut ? { cashOut: options.cashOut } : {}),
+    }).then((opened) => (books = opened));
+  };
+  worker.once('connected', openBooks);
   worker.start();
   sharing.start();
   return {
@@ -115,10 +138,13 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
     engineInfo,
     workerId,
     sharing,
+    books: () => books,
     stop: async () => {
       unbind();
       sharing.stop();
       await worker.stop();
+      await opening;
+      books?.close();
     },
   };
 }

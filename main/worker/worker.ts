@@ -40,6 +40,9 @@ export interface WorkerOptions {
   reconnect?: { minDelayMs: number; maxDelayMs: number };
 }
 
+/** What the coordinator says a job earned, with its signed cumulative voucher when on chain. */
+export type JobReceipt = Extract<CoordinatorJobFrame, { type: 'job.receipt' }>;
+
 /** How long a preemption took, from the call to each milestone. */
 export interface PreemptionTiming {
   jobsStopped: number;
@@ -62,8 +65,7 @@ interface WorkerEvents {
   disconnected: [string];
   'job-started': [{ jobId: string; model: string }];
   'job-ended': [{ jobId: string; outcome: 'done' | 'failed'; completionTokens: number; code?: string }];
-  /** What the coordinator says a job earned, with its signed cumulative voucher when on chain. */
-  receipt: [Extract<CoordinatorJobFrame, { type: 'job.receipt' }>];
+  receipt: [JobReceipt];
   paused: [PreemptionTiming];
   resumed: [];
 }

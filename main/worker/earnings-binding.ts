@@ -1,0 +1,102 @@
+/**
+ * Connects the worker to its own books: each job receipt from the coordinator is credited to
+ * the ledger and its voucher checked; a chain watcher (when a toncenter endpoint is set)
+ * matches payouts; the earnings service answers the UI and cashes out.
+ */
+import { join } from 'node:path';
+import { TonClient } from '@ton/ton';
+import { Ledger } from '../ledger/ledger.js';
+import { ChainWatcher } from '../chain/chain-watcher.js';
+import { EarningsService, type CashOutChain } from '../earnings/earnings-service.js';
+import type { JobReceipt, Worker } from './worker.js';
+import type { Logger } from '../log.js';
+
+/** What the coordinator publishes at GET /v1/pricing that the ledger needs. */
+interface Pricing {
+  vault: string | null;
+  voucher_public_key: string | null;
+}
+
+/** The worker's books, once they can be kept. */
+export interface Books {
+  ledger: Ledger;
+  earnings: EarningsService;
+  watcher: ChainWatcher | undefined;
+  close(): void;
+}
+
+/** Options of attachBooks. */
+export interface BooksOptions {
+  coordinatorUrl: string;
+  dataDir: string;
+  payoutAddress: string | undefined;
+  /** A toncenter v2 base URL (`silkworm chain` locally); without one, payouts are not followed. */
+  chainUrl?: string;
+  chainApiKey?: string;
+  /** The owner's wallet, for Cash out (a local wallet; TON Connect has no key here). */
+  cashOut?: Omit<CashOutChain, 'client'>;
+  logger: Logger;
+}
+
+async function fetchPricing(coordinatorUrl: string): Promise<Pricing | undefined> {
+  const url = new URL('/v1/pricing', coordinatorUrl.replace(/^ws/, 'http'));
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    return response.ok ? ((await response.json()) as Pricing) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Opens the ledger when it can be kept — a payout address, and a coordinator that settles on
+ * chain (vault and voucher key) — and credits every receipt. Resolves undefined, with the
+ * reason logged, when it cannot.
+ */
+export async function attachBooks(worker: Worker, options: BooksOptions): Promise<Books | undefined> {
+  const { logger } = options;
+  if (!options.payoutAddress) {
+    logger.info('no payout address: earnings are shown by the coordinator only until one is set');
+    return undefined;
+  }
+  const pricing = await fetchPricing(options.coordinatorUrl);
+  if (!pricing?.vault || !pricing.voucher_public_key) {
+    logger.info('the coordinator does not settle on chain (no vault): no ledger kept');
+    return undefined;
+  }
+  const ledger = Ledger.open({
+    path: join(options.dataDir, 'ledger.sqlite'),
+    identity: { coordinatorPublicKey: pricing.voucher_public_key, vault: pricing.vault, payoutAddress: options.payoutAddress },
+    logger,
+  });
+  const client = options.chainUrl ? new TonClient({ endpoint: `${options.chainUrl.replace(/\/$/, '')}/jsonRPC`, ...(options.chainApiKey ? { apiKey: options.chainApiKey } : {}) }) : undefined;
+  const watcher = client ? new ChainWatcher({ client, ledger, logger }) : undefined;
+  watcher?.start();
+  const earnings = new EarningsService({ ledger, logger, ...(client && options.cashOut ? { chain: { client, ...options.cashOut } } : {}) });
+  const listener = (receipt: JobReceipt) => {
+    ledger
+      .creditJob({
+        jobId: receipt.jobId,
+        model: receipt.model,
+        finishedAt: Date.now(),
+        promptTokens: receipt.usage.promptTokens,
+        completionTokens: receipt.usage.completionTokens,
+        earnedNanotons: BigInt(receipt.earnedNanotons),
+      })
+      .then(() => {
+        if (receipt.voucher) ledger.recordVoucher(receipt.voucher, { jobIds: [receipt.jobId] });
+      })
+      .catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not credit a job'));
+  };
+  worker.on('receipt', listener);
+  return {
+    ledger,
+    earnings,
+    watcher,
+    close() {
+      worker.off('receipt', listener);
+      watcher?.stop();
+      ledger.close();
+    },
+  };
+}
