@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: runs each benchmark section, prints its tables, and ends with ONE line of
+ * JSON merging every section's results (the last line of stdout, for scripts and CI).
+ * Usage: npm run bench [-- --only serving,cancel] [--threads N] [--gpu auto|cpu] [--probes real|none]
+ */
+import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
+import { BenchContext } from './context.js';
+import { servingSection } from './serving.js';
+import { cancelSection } from './cancel.js';
+import { describeCpu, describeLoad } from './device.js';
+import { formatTable } from './table.js';
+import type { ResultValue, Section } from './section.js';
+
+/** Every section, in the order they run. Later issues add theirs here. */
+const SECTIONS: readonly Section[] = [
+  servingSection({ name: 'serving', size: 'bench', rounds: 9, maxTokens: 384, ttftRounds: 15, suffix: '', explain: true }),
+  servingSection({ name: 'serving-tiny', size: 'tiny', rounds: 7, maxTokens: 512, ttftRounds: 15, suffix: '_tiny', explain: false }),
+  cancelSection,
+];
+
+const HELP = `Usage: npm run bench [-- options]
+
+Options:
+  --only NAMES        run only these sections (comma-separated): ${SECTIONS.map((s) => s.name).join(', ')}
+  --threads N         engine CPU threads for every path (default 1)
+  --gpu auto|cpu      engine backend (default auto: a GPU when node-llama-cpp finds one)
+  --probes real|none  the worker's sharing probes as shipped (default), or none, to see
+                      serving without them (they spawn helper programs every 2 s)
+  -h, --help          show this help
+
+Sections:
+${SECTIONS.map((s) => `  ${s.name.padEnd(14)} ${s.summary}`).join('\n')}`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      threads: { type: 'string', default: '1' },
+      gpu: { type: 'string', default: 'auto' },
+      probes: { type: 'string', default: 'real' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const sections = pickSections(values.only);
+  const threads = Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error('--threads must be a positive integer.');
+  if (values.gpu !== 'auto' && values.gpu !== 'cpu') throw new Error('--gpu must be auto or cpu.');
+  if (values.probes !== 'real' && values.probes !== 'none') throw new Error('--probes must be real or none.');
+
+  const started = performance.now();
+  const loadAtStart = loadavg()[0] ?? 0;
+  console.log(`Silkworm bench — ${describeCpu()}, Node ${process.version}, engine threads ${threads}, gpu ${values.gpu}, sharing probes ${values.probes}, load average ${describeLoad()}\n`);
+  const results: Record<string, ResultValue> = {};
+  const context = await BenchContext.create({ threads, gpu: values.gpu, contextSize: 4096, probes: values.probes });
+  try {
+    for (const section of sections) {
+      const sectionStarted = performance.now();
+      try {
+        const report = await section.run(context);
+        for (const table of report.tables) console.log(`${formatTable(table)}\n`);
+        Object.assign(results, report.results);
+      } catch (error) {
+        process.exitCode = 1;
+        const message = error instanceof Error ? error.message : String(error);
+        console.log(`${section.name}: FAILED — ${message}\n`);
+        results[`${section.name.replaceAll('-', '_')}_error`] = message;
+      }
+      console.error(`section ${section.name} took ${((performance.now() - sectionStarted) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await context.close();
+  }
+  // On a shared machine these tell a script which runs were disturbed.
+  results.load_avg_start = Math.round(loadAtStart * 100) / 100;
+  results.load_avg_end = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+  results.runtime_s = Math.round((performance.now() - started) / 100) / 10;
+  console.log(JSON.stringify(results));
+}
+
+function pickSections(only: string | undefined): readonly Section[] {
+  if (!only) return SECTIONS;
+  const names = only.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !SECTIONS.some((section) => section.name === name));
+  if (unknown.length) throw new Error(`Unknown section(s): ${unknown.join(', ')}. Known: ${SECTIONS.map((s) => s.name).join(', ')}.`);
+  return SECTIONS.filter((section) => names.includes(section.name));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,87 @@
+/**
+ * One generation, timed the same way on each path: (a) LlamaEngine alone in its process,
+ * timed inside it; (s) the worker's EngineSupervisor (job process over IPC); (f) plain fetch
+ * and (b) the OpenAI client, both through coordinator and worker. Every clock starts just
+ * before the call and stops where the caller sees text.
+ */
+import type { ChatMessage } from '../network/protocol/chat.js';
+import type { ServingNetwork } from './context.js';
+import type { RawEngine } from './raw-engine.js';
+import { cpuSnapshot, cpuSpent } from './cpu.js';
+import { streamWithFetch } from './sse-fetch.js';
+import { StreamClock, type Timing } from './stream-clock.js';
+
+/** Which path a sample took. */
+export type Path = 'raw' | 'supervisor' | 'fetch' | 'served';
+
+/** Every path, in the order of a serving section's first round. */
+export const PATHS: readonly Path[] = ['raw', 'supervisor', 'fetch', 'served'];
+
+/** The request every path runs: same messages, token budget, temperature and seed. */
+export interface BenchJob {
+  messages: ChatMessage[];
+  maxTokens: number;
+  seed: number;
+}
+
+/** What one timed generation measured. */
+export interface Sample extends Timing {
+  path: Path;
+  /** Call → the worker emitted `job-started` (network paths only): the request's way in. */
+  toWorkerMs: number | undefined;
+  /** CPU ms used during the call by this process (all threads). */
+  cpuBenchMs: number;
+  /** CPU ms used by the process running the engine: (a)'s own, else the job process. */
+  cpuEngineMs: number | undefined;
+}
+
+/** Where the paths lead. */
+export interface Targets {
+  raw: RawEngine;
+  network: ServingNetwork;
+}
+
+let nextJob = 0;
+
+/** Runs `job` on one path and times it. */
+export async function measure(path: Path, job: BenchJob, targets: Targets): Promise<Sample> {
+  const { network } = targets;
+  const enginePid = () => (path === 'raw' ? targets.raw.pid : network.worker.engine.pid);
+  const before = cpuSnapshot(enginePid());
+  let toWorker: number | undefined;
+  const onStarted = () => (toWorker ??= performance.now());
+  network.worker.worker.on('job-started', onStarted);
+  try {
+    const called = performance.now();
+    const timing = path === 'raw' ? await targets.raw.run(job) : await viaNetwork(path, job, network);
+    const spent = cpuSpent(before, cpuSnapshot(enginePid()));
+    return { ...timing, path, toWorkerMs: toWorker === undefined ? undefined : toWorker - called, cpuBenchMs: spent.selfMs, cpuEngineMs: spent.otherMs };
+  } finally {
+    network.worker.worker.off('job-started', onStarted);
+  }
+}
+
+/** Runs the job through the worker's supervisor, or the coordinator with fetch or the SDK. */
+async function viaNetwork(path: Exclude<Path, 'raw'>, job: BenchJob, network: ServingNetwork): Promise<Timing> {
+  const clock = new StreamClock();
+  const onText = (text: string) => clock.onText(text);
+  const params = { maxTokens: job.maxTokens, temperature: 0, seed: job.seed };
+  const request = { model: network.modelId, messages: job.messages, max_tokens: job.maxTokens, temperature: 0, seed: job.seed };
+  switch (path) {
+    case 'supervisor': {
+      const result = await network.worker.engine.generate({ jobId: `bench-${nextJob++}`, messages: job.messages, params }, onText);
+      return clock.finish(result.usage.completionTokens);
+    }
+    case 'fetch':
+      return clock.finish(await streamWithFetch(network.baseUrl, network.apiKey, request, onText));
+    case 'served': {
+      const stream = await network.client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
+      let tokens = 0;
+      for await (const chunk of stream) {
+        onText(chunk.choices[0]?.delta.content ?? '');
+        if (chunk.usage) tokens = chunk.usage.completion_tokens;
+      }
+      return clock.finish(tokens);
+    }
+  }
+}

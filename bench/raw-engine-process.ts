@@ -1,0 +1,41 @@
+/**
+ * The process of baseline (a): LlamaEngine — the job process's own engine class — alone in a
+ * process of its own, timing every job itself, so no IPC falls inside its clock. Its own
+ * process, not the bench's: the bench process also hosts the worker, whose sharing probes fork
+ * helper programs, and a fork stalls every thread of the process that makes it.
+ */
+import { LlamaEngine } from '../main/engine/llama-engine.js';
+import type { EngineConfig } from '../main/engine/job-messages.js';
+import type { ChatMessage } from '../network/protocol/chat.js';
+import { StreamClock, type Timing } from './stream-clock.js';
+
+/** Bench → raw engine process. */
+export type ToRawEngine = { type: 'load'; config: EngineConfig } | { type: 'run'; id: number; messages: ChatMessage[]; maxTokens: number; seed: number };
+
+/** Raw engine process → bench. */
+export type FromRawEngine = { type: 'loaded' } | { type: 'result'; id: number; timing: Timing } | { type: 'error'; id?: number; message: string };
+
+let engine: LlamaEngine | undefined;
+
+function reply(message: FromRawEngine): void {
+  process.send?.(message);
+}
+
+async function handle(message: ToRawEngine): Promise<void> {
+  if (message.type === 'load') {
+    engine = (await LlamaEngine.load(message.config, () => {})).engine;
+    reply({ type: 'loaded' });
+    return;
+  }
+  if (!engine) throw new Error('No model is loaded.');
+  const clock = new StreamClock();
+  const params = { maxTokens: message.maxTokens, temperature: 0, seed: message.seed };
+  const result = await engine.generate(message.messages, params, undefined, new AbortController().signal, (text) => clock.onText(text));
+  reply({ type: 'result', id: message.id, timing: clock.finish(result.usage.completionTokens) });
+}
+
+process.on('message', (message: ToRawEngine) => {
+  handle(message).catch((error: unknown) => reply({ type: 'error', ...(message.type === 'run' ? { id: message.id } : {}), message: error instanceof Error ? error.message : String(error) }));
+});
+// Ends with the bench, however the bench ends.
+process.once('disconnect', () => process.exit(0));
