@@ -99,8 +99,9 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
     await finish(result.finishReason);
     send({ type: 'done', jobId, finishReason: result.finishReason, usage: result.usage });
   } catch (error) {
-    const code = error instanceof EngineBusyError ? 'no_capacity' : 'engine_error';
-    send({ type: 'failed', jobId, code, message: errorMessage(error) });
+    // A cancel that lands before the first token surfaces as an abort error: still a cancel.
+    const code = abort.signal.aborted ? 'cancelled' : error instanceof EngineBusyError ? 'no_capacity' : 'engine_error';
+    send({ type: 'failed', jobId, code, message: abort.signal.aborted ? 'Cancelled.' : errorMessage(error) });
   } finally {
     running.delete(jobId);
   }
@@ -108,11 +109,30 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
 
 function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise<void> {
   const { jobId } = message;
+  // Text is sent once per turn of the event loop, while the next token is being computed,
+  // so IPC stays off the generation's critical path and fast tokens travel together.
+  let text = '';
+  let tokens = 0;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (tokens === 0 && text === '') return;
+    send({ type: 'chunk', jobId, text, tokens });
+    text = '';
+    tokens = 0;
+  };
   return run(
     jobId,
     async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
-    (text, tokens) => send({ type: 'chunk', jobId, text, tokens }),
-    async () => {},
+    (piece, count) => {
+      text += piece;
+      tokens += count;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    async () => flush(),
   );
 }
 

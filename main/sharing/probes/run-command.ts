@@ -12,9 +12,15 @@ export type CommandResult =
 /** Runs a program; injected into probes so tests can replay captured output. */
 export type CommandRunner = (file: string, args: readonly string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }) => Promise<CommandResult>;
 
+/** How long a program found missing is not looked for again (each try costs a fork). */
+const MISSING_RETRY_MS = 10 * 60_000;
+const missingUntil = new Map<string, number>();
+
 /** The real runner: execFile (no shell), a timeout, a bounded output buffer, no console window on Windows. */
 export const runCommand: CommandRunner = (file, args, options = {}) =>
   new Promise((resolve) => {
+    // Forking costs the worker's event loop 6–45 ms; a program that is not there stays absent.
+    if ((missingUntil.get(file) ?? 0) > Date.now()) return resolve({ ok: false, reason: 'missing', message: `${file} is not installed` });
     execFile(
       file,
       [...args],
@@ -22,7 +28,10 @@ export const runCommand: CommandRunner = (file, args, options = {}) =>
       (error, stdout) => {
         if (!error) return resolve({ ok: true, stdout });
         const failure = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
-        if (failure.code === 'ENOENT') return resolve({ ok: false, reason: 'missing', message: `${file} is not installed` });
+        if (failure.code === 'ENOENT') {
+          missingUntil.set(file, Date.now() + MISSING_RETRY_MS);
+          return resolve({ ok: false, reason: 'missing', message: `${file} is not installed` });
+        }
         if (failure.killed || failure.signal === 'SIGTERM') return resolve({ ok: false, reason: 'timeout', message: `${file} took too long` });
         resolve({ ok: false, reason: 'failed', message: failure.message.split('\n')[0] ?? String(error) });
       },
