@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import OpenAI from 'openai';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger as coordinatorLogger } from '../network/coordinator/log.js';
@@ -52,6 +53,9 @@ describe('preemption when the owner comes back', () => {
   test('the stream continues on another worker with exactly the uninterrupted text', async () => {
     const enginePid = owner.engine.pid;
     assert.ok(enginePid);
+    const rssKb = async () => Number(/^VmRSS:\s+(\d+)/m.exec(await readFile(`/proc/${enginePid}/status`, 'utf8').catch(() => 'VmRSS: 0'))?.[1] ?? 0);
+    const rssBefore = await rssKb();
+    assert.ok(rssBefore > 0, 'the job process holds the model in memory');
     let paused: Promise<{ stoppedMs: number; unloadedMs: number; jobsStopped: number }> | undefined;
     const stream = await client.chat.completions.create({ model: 'silkworm-test', messages: [{ role: 'user', content: 'abc' }], max_tokens: LONG, temperature: 0, stream: true, stream_options: { include_usage: true } });
     let text = '';
@@ -74,9 +78,10 @@ describe('preemption when the owner comes back', () => {
     assert.equal(text, successorText('abc', LONG));
     assert.equal(usage?.completion_tokens, LONG);
     assert.equal(isAlive(enginePid), false, 'the job process is gone, its memory released');
+    assert.equal(await rssKb(), 0);
     assert.equal(owner.engine.info, undefined);
     assert.equal([...coordinator.registry.all()].find((w) => w.id === owner.workerId)?.available, false, 'no capacity advertised while paused');
-    console.log(`# preemption: generation stopped in ${timing.stoppedMs.toFixed(1)} ms, job process gone in ${timing.unloadedMs.toFixed(1)} ms`);
+    console.log(`# preemption: generation stopped in ${timing.stoppedMs.toFixed(1)} ms; job process (RSS ${(rssBefore / 1024).toFixed(0)} MiB) gone in ${timing.unloadedMs.toFixed(1)} ms, all of it released`);
   });
 
   test('the owner leaving again does not resume at once (hysteresis); switching to Always does', async () => {
