@@ -4,12 +4,13 @@ import tseslint from 'typescript-eslint';
 
 /** Import patterns a layer must never use, keyed by the layer's folder glob. */
 const forbidden = {
-  'network/protocol/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', 'node:*', 'electron', 'ws', 'pino', 'better-sqlite3', 'node-llama-cpp'],
+  'network/protocol/**': ['**/node-kit/**', '**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', 'node:*', 'electron', 'ws', 'pino', 'better-sqlite3', 'node-llama-cpp'],
   'main/**': ['**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', '**/network/chain/**'],
   'preload/**': ['**/main/**', '**/renderer/**', '**/network/**', 'node:*'],
   'renderer/**': ['**/main/**', '**/preload/**', '**/network/coordinator/**', '**/network/client/**', 'node:*', 'electron'],
   'network/coordinator/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/client/**', '**/cli/**', 'electron', 'node-llama-cpp'],
   'network/client/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/cli/**', 'electron', 'node-llama-cpp'],
+  'network/node-kit/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/chain/**', '**/cli/**', 'electron'],
   'network/chain/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', 'electron'],
 };
 

@@ -12,7 +12,7 @@ import { meetsTier, TIER_DESCRIPTIONS, TIER_RANK } from '../protocol/descriptor.
 import { formatHostPort } from '../protocol/host-port.js';
 import type { Tier, Usage } from '../protocol/worker-frames.js';
 import { SealedJobError, SilkwormClient, type SealedChatEvent, type SilkwormClientOptions } from './sdk.js';
-import { readJsonBody, sendError, sendJson } from './http-util.js';
+import { readJsonBody, sendError, sendJson } from '../node-kit/http-util.js';
 import { createLogger, type Logger } from './log.js';
 
 /** How the request travelled: always `sealed` here (the coordinator's own API says `transport`). */

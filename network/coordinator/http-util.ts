@@ -1,46 +1,7 @@
-/** Small HTTP helpers for the coordinator: bounded JSON bodies and OpenAI-shaped errors. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { openAiError } from '../protocol/chat.js';
+/** HTTP helpers of the coordinator: the shared ones, and the status of a failed job. */
 import type { ErrorCode } from '../protocol/errors.js';
 
-/** Largest request body accepted, in bytes. */
-export const MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-/** Reads a JSON body, refusing one over the limit without buffering it. */
-export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    req.resume();
-    return { ok: false, status: 413, message: `Request body of ${declared} bytes exceeds the ${limit}-byte limit.` };
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      return { ok: false, status: 413, message: `Request body exceeds the ${limit}-byte limit.` };
-    }
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
-  } catch {
-    return { ok: false, status: 400, message: 'We could not parse the JSON body of your request.' };
-  }
-}
-
-/** Sends a JSON response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-/** Sends an error in OpenAI's shape, which the openai SDK maps to its typed errors. */
-export function sendError(res: ServerResponse, status: number, message: string, code: string | null = null, param: string | null = null): void {
-  sendJson(res, status, openAiError(message, status >= 500 ? 'server_error' : 'invalid_request_error', code, param));
-}
+export { MAX_BODY_BYTES, readJsonBody, sendError, sendJson } from '../node-kit/http-util.js';
 
 /** HTTP status for a job that ended in an error. */
 export function statusForCode(code: ErrorCode): number {

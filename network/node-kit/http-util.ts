@@ -1,8 +1,8 @@
-/** Small HTTP helpers for the gateway: bounded JSON bodies and OpenAI-shaped errors. */
+/** Small HTTP helpers for the network's servers: bounded JSON bodies and OpenAI-shaped errors. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { openAiError } from '../protocol/chat.js';
 
-/** Largest request body the gateway reads, in bytes. */
+/** Largest request body read, in bytes. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Reads a JSON body, refusing one over the limit without buffering it. */
