@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { chatCompletionRequestSchema, describeIssues, toChatMessages, type ChatCompletionRequest } from '../protocol/chat.js';
+import { chatCompletionRequestSchema, describeIssues, samplingParams, toChatMessages, type ChatCompletionRequest } from '../protocol/chat.js';
 import { meetsTier, TIER_DESCRIPTIONS, TIER_RANK } from '../protocol/descriptor.js';
 import { formatHostPort } from '../protocol/host-port.js';
 import type { Tier, Usage } from '../protocol/worker-frames.js';
@@ -147,17 +147,11 @@ async function chatCompletions(req: IncomingMessage, res: ServerResponse, client
   res.on('close', () => {
     if (!res.writableEnded) abort.abort();
   });
-  const stop = typeof request.stop === 'string' ? [request.stop] : (request.stop ?? undefined);
   const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
   const events = client.chat({
     model: request.model,
     messages: toChatMessages(request),
-    params: {
-      temperature: request.temperature ?? 1,
-      ...(request.top_p != null ? { topP: request.top_p } : {}),
-      ...(request.seed != null ? { seed: request.seed } : {}),
-      ...(stop ? { stop } : {}),
-    },
+    params: samplingParams(request),
     ...(maxTokens != null ? { maxTokens } : {}),
     signal: abort.signal,
   });

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { chatCompletionRequestSchema, describeIssues, toChatMessages, DEFAULT_MAX_TOKENS, type ChatCompletionRequest } from '../protocol/chat.js';
+import { chatCompletionRequestSchema, describeIssues, samplingParams, toChatMessages, DEFAULT_MAX_TOKENS, type ChatCompletionRequest } from '../protocol/chat.js';
 import type { FinishReason, Tier, Usage } from '../protocol/worker-frames.js';
 import { tierSchema } from '../protocol/worker-frames.js';
 import type { WireError } from '../protocol/errors.js';
@@ -80,17 +80,10 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
 }
 
 function toJobSpec(request: ChatCompletionRequest, maxTokens: number, minTier: Tier, timeoutMs: number): JobSpec {
-  const stop = typeof request.stop === 'string' ? [request.stop] : (request.stop ?? undefined);
   return {
     model: request.model,
     messages: toChatMessages(request),
-    params: {
-      maxTokens,
-      temperature: request.temperature ?? 1,
-      ...(request.top_p != null ? { topP: request.top_p } : {}),
-      ...(request.seed != null ? { seed: request.seed } : {}),
-      ...(stop ? { stop } : {}),
-    },
+    params: { maxTokens, ...samplingParams(request) },
     minTier,
     timeoutMs,
   };

@@ -50,6 +50,25 @@ export function toChatMessages(request: ChatCompletionRequest): ChatMessage[] {
   }));
 }
 
+/** Sampling settings of a request, as workers take them (OpenAI's defaults filled in). */
+export interface SamplingParams {
+  temperature: number;
+  topP?: number;
+  seed?: number;
+  stop?: string[];
+}
+
+/** The sampling settings of a request: temperature 1 by default, `stop` always a list. */
+export function samplingParams(request: ChatCompletionRequest): SamplingParams {
+  const stop = typeof request.stop === 'string' ? [request.stop] : (request.stop ?? undefined);
+  return {
+    temperature: request.temperature ?? 1,
+    ...(request.top_p != null ? { topP: request.top_p } : {}),
+    ...(request.seed != null ? { seed: request.seed } : {}),
+    ...(stop ? { stop } : {}),
+  };
+}
+
 /** The error body OpenAI's API returns, which the openai SDK turns into a typed error. */
 export interface OpenAiErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
