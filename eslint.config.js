@@ -6,12 +6,18 @@ import tseslint from 'typescript-eslint';
 const forbidden = {
   'network/protocol/**': ['**/node-kit/**', '**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', 'node:*', 'electron', 'ws', 'pino', 'better-sqlite3', 'node-llama-cpp'],
   'main/**': ['**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', '**/network/chain/**'],
-  'preload/**': ['**/main/**', '**/renderer/**', '**/network/**', 'node:*'],
-  'renderer/**': ['**/main/**', '**/preload/**', '**/network/coordinator/**', '**/network/client/**', 'node:*', 'electron'],
+  'preload/**': ['**/renderer/**', '**/network/**', 'node:*'],
+  'renderer/**': ['**/preload/**', '**/network/coordinator/**', '**/network/client/**', 'node:*', 'electron'],
   'network/coordinator/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/client/**', '**/cli/**', 'electron', 'node-llama-cpp'],
   'network/client/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/cli/**', 'electron', 'node-llama-cpp'],
   'network/node-kit/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/chain/**', '**/cli/**', 'electron'],
   'network/chain/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', 'electron'],
+};
+
+/** Preload and renderer may reach into main/ for the one IPC contract, nothing else. */
+const onlyContract = {
+  'preload/**': '(^|/)main/(?!ipc/contract(-names)?\\.js$)',
+  'renderer/**': '(^|/)main/(?!ipc/contract\\.js$)',
 };
 
 export default tseslint.config(
@@ -28,7 +34,15 @@ export default tseslint.config(
     files: [files],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: [group], message: 'This layer may not import that (DESIGN.md §1).' })) }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...patterns.map((group) => ({ group: [group], message: 'This layer may not import that (DESIGN.md §1).' })),
+            ...(onlyContract[files] ? [{ regex: onlyContract[files], message: 'Only the IPC contract crosses into this layer (DESIGN.md §1).' }] : []),
+          ],
+        },
+      ],
     },
   })),
   {

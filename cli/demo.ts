@@ -22,6 +22,8 @@ import { createLogger } from '../main/log.js';
 import { writeTestModel } from '../main/models/test-model.js';
 import { loadDemoWallet } from './demo-wallet.js';
 import { startGateway } from '../network/client/gateway.js';
+import { attachDashboard } from '../main/dashboard/attach.js';
+import { LogRing } from '../main/ipc/log-ring.js';
 import { createLogger as createGatewayLogger } from '../network/client/log.js';
 
 const HELP = `Usage: silkworm demo [--listen HOST:PORT] [--data DIR] [--once]
@@ -78,6 +80,8 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   });
   const owner = await loadDemoWallet(join(dataDir, 'owner-wallet.json'));
   const joined = new Promise<void>((done) => coordinator.registry.once('added', () => done()));
+  const logs = new LogRing();
+  const workerLogger = createLogger('worker', { level, destination: logs.tee(process.stdout) });
   // The owner's wallet pays the gas of a Cash out claim: a little local test TON from the faucet.
   await fetch(`${chain.url}/faucet`, { method: 'POST', body: JSON.stringify({ address: owner.address, amount: toNano('1').toString() }) });
   const tonClient = new TonClient({ endpoint: `${chain.url}/jsonRPC` });
@@ -88,7 +92,7 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     payoutAddress: owner.address,
     chainUrl: chain.url,
     cashOut: { sender: tonClient.open(owner.wallet).sender(owner.key.secretKey) },
-    logger: createLogger('worker', { level }),
+    logger: workerLogger,
   });
   await joined;
   // Clients seal to the worker's published descriptor; wait until the coordinator lists it.
@@ -100,6 +104,19 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     apiKey,
     minTier: worker.engineInfo.tier,
     logger: createGatewayLogger('gateway', { level }),
+  });
+
+  let dashboardLine = '';
+  const dashboard = await attachDashboard(worker, {
+    host: listen.value.host === '0.0.0.0' ? '127.0.0.1' : listen.value.host,
+    port: 0,
+    coordinatorUrl: coordinator.url,
+    modelPath,
+    dataDir: join(dataDir, 'worker'),
+    payoutAddress: owner.address,
+    logs,
+    logger: workerLogger,
+    print: (line) => (dashboardLine = line),
   });
 
   const base = `${coordinator.url}/v1`;
@@ -129,6 +146,8 @@ Silkworm demo — a whole network on this machine. All money here is LOCAL TEST 
   first request ${answer !== undefined ? `"abc" → "${answer}" (${first.usage?.completion_tokens ?? 0} tokens in ${ms.toFixed(0)} ms)` : `failed: ${first.error?.message ?? 'unknown error'}`}
   sealed        ${sealedAnswer !== undefined ? `"xyz" → "${sealedAnswer}" through the gateway, sealed to a ${worker.engineInfo.tier} job process` : `failed: ${sealed.error?.message ?? 'unknown error'}`}
 
+${dashboardLine}
+
 OpenAI base URL, sealed end to end (recommended): ${gateway.url}/v1
 OpenAI base URL, transport mode (coordinator reads requests): ${base}
 API key:         ${apiKey}   (holds 100 local test TON)
@@ -157,6 +176,7 @@ ${values.once ? '' : '\nA light request every 10 s keeps the worker earning. Pre
     clearInterval(traffic);
     clearInterval(report);
   }
+  await dashboard.close();
   await gateway.close();
   await worker.stop();
   await coordinator.close();

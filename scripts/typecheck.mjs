@@ -11,6 +11,7 @@ const projects = [
   'network/chain/tsconfig.json',
   'network/contracts/tsconfig.json',
   'main/tsconfig.json',
+  'main/electron/tsconfig.json',
   'native/tsconfig.json',
   'preload/tsconfig.json',
   'renderer/tsconfig.json',

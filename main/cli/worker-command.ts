@@ -3,7 +3,11 @@ import { parseArgs } from 'node:util';
 import { Address } from '@ton/core';
 import { startHeadlessWorker } from '../worker/headless.js';
 import { createLogger } from '../log.js';
-import type { SharingMode } from '../sharing/settings.js';
+import { DEFAULT_SHARING_SETTINGS, type SharingMode } from '../sharing/settings.js';
+import { parseHostPort } from '../../network/protocol/host-port.js';
+import { LogRing } from '../ipc/log-ring.js';
+import { loadAppSettings } from '../ipc/settings-store.js';
+import { attachDashboard } from '../dashboard/attach.js';
 
 /** Help text of `silkworm worker`. */
 export const WORKER_HELP = `Usage: silkworm worker --coordinator URL --data DIR --model FILE [options]
@@ -15,13 +19,16 @@ Options:
   --coordinator URL       the coordinator, as http(s):// or ws(s)://
   --data DIR              where the worker keeps its state (default .silkworm/worker)
   --model FILE            a GGUF model file to serve
-  --share MODE            off | idle | polite | always (default always)
+  --share MODE            off | idle | polite | always (default: as last set in the
+                          dashboard, else always)
   --payout-address ADDR   TON address that receives earnings
   --chain URL             toncenter v2 endpoint to follow payouts on (default: none)
   --chain-api-key KEY     its API key
   --threads N             CPU threads for the engine (default: half the cores)
   --max-jobs N            jobs served at once (default 1)
   --gpu auto|cpu          use a GPU when one is found (default auto)
+  --dashboard HOST:PORT   serve the app's UI here (loopback; the URL with its access
+                          token is printed once)
   -h, --help              show this help`;
 
 function positiveInt(name: string, text: string | undefined): number | undefined {
@@ -47,7 +54,8 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
       coordinator: { type: 'string' },
       data: { type: 'string', default: '.silkworm/worker' },
       model: { type: 'string' },
-      share: { type: 'string', default: 'always' },
+      share: { type: 'string' },
+      dashboard: { type: 'string' },
       'payout-address': { type: 'string' },
       chain: { type: 'string' },
       'chain-api-key': { type: 'string' },
@@ -64,10 +72,17 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
   }
   if (!values.coordinator) throw new Error('--coordinator URL is required (for example http://127.0.0.1:8787).');
   if (!values.model) throw new Error('--model FILE is required (make a test model with: silkworm model make-test model.gguf).');
-  if (!['off', 'idle', 'polite', 'always'].includes(values.share)) throw new Error(`--share must be off, idle, polite or always (got '${values.share}').`);
+  if (values.share !== undefined && !['off', 'idle', 'polite', 'always'].includes(values.share)) throw new Error(`--share must be off, idle, polite or always (got '${values.share}').`);
+  const dashboard = values.dashboard === undefined ? undefined : parseHostPort(values.dashboard);
+  if (dashboard && !dashboard.ok) throw new Error(`--dashboard: ${dashboard.message}`);
   if (values.gpu !== 'auto' && values.gpu !== 'cpu') throw new Error(`--gpu must be auto or cpu (got '${values.gpu}').`);
   if (values['payout-address'] !== undefined) checkPayoutAddress(values['payout-address']);
-  const logger = createLogger('worker');
+  // The dashboard's Diagnostics screen shows recent log lines: keep them in a ring as well.
+  const logs = new LogRing();
+  const logger = createLogger('worker', { destination: logs.tee(process.stdout) });
+  const { settings: stored, warning } = await loadAppSettings(values.data);
+  if (warning) logger.warn(warning);
+  const payoutAddress = values['payout-address'] ?? stored.payoutAddress ?? undefined;
   const threads = positiveInt('threads', values.threads);
   const maxConcurrentJobs = positiveInt('max-jobs', values['max-jobs']);
   const headless = await startHeadlessWorker({
@@ -75,18 +90,31 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
     dataDir: values.data,
     modelPath: values.model,
     gpu: values.gpu,
-    sharing: { mode: values.share as SharingMode },
-    ...(values['payout-address'] ? { payoutAddress: values['payout-address'] } : {}),
+    sharing: { ...DEFAULT_SHARING_SETTINGS, mode: 'always', ...stored.sharing, ...(values.share ? { mode: values.share as SharingMode } : {}) },
+    ...(payoutAddress ? { payoutAddress } : {}),
     ...(values.chain ? { chainUrl: values.chain } : {}),
     ...(values['chain-api-key'] ? { chainApiKey: values['chain-api-key'] } : {}),
     logger,
     ...(threads ? { threads } : {}),
     ...(maxConcurrentJobs ? { maxConcurrentJobs } : {}),
   });
+  const attached = dashboard?.ok
+    ? await attachDashboard(headless, {
+        ...dashboard.value,
+        coordinatorUrl: values.coordinator,
+        modelPath: values.model,
+        dataDir: values.data,
+        payoutAddress: payoutAddress ?? null,
+        logs,
+        logger,
+      })
+    : undefined;
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');
-      headless.stop().then(resolve, resolve);
+      Promise.resolve(attached?.close())
+        .then(() => headless.stop())
+        .then(resolve, resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

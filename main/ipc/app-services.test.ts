@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Address } from '@ton/core';
+import { createTestServices } from './testing/fake-core.js';
+import { LogRing } from './log-ring.js';
+import type { PushName } from './contract.js';
+
+test('setSharingMode switches the real controller and stores the settings', async () => {
+  const { services, fake, dataDir } = await createTestServices();
+  await fake.sharing.poll();
+  const result = await services.handlers.setSharingMode({ mode: 'idle' });
+  assert.ok(result.ok);
+  assert.equal(result.value.sharing.mode, 'idle');
+  assert.equal(result.value.sharing.state, 'sharing');
+  assert.match(result.value.sharing.summary, /away/);
+  const stored = JSON.parse(await readFile(join(dataDir, 'app-settings.json'), 'utf8')) as { sharing: { mode: string } };
+  assert.equal(stored.sharing.mode, 'idle');
+});
+
+test('settings changes are validated by the sharing settings schema', async () => {
+  const { services } = await createTestServices();
+  const bad = await services.handlers.updateSharingSettings({ patch: { idleThresholdMinutes: 0 } });
+  assert.equal(!bad.ok && bad.error.code, 'invalid-settings');
+  const good = await services.handlers.updateSharingSettings({ patch: { idleThresholdMinutes: 9, polite: { maxVramMb: 2048 } } });
+  assert.ok(good.ok);
+  assert.equal(good.value.idleThresholdMinutes, 9);
+  assert.equal(good.value.polite.maxVramMb, 2048);
+  assert.equal(good.value.polite.maxGpuLayers, 20, 'other polite caps are kept');
+});
+
+test('the payout address is checked (checksum, network) and stored non-bounceable', async () => {
+  const { services, dataDir } = await createTestServices();
+  const raw = new Address(0, Buffer.alloc(32, 3));
+  const mainnet = await services.handlers.setPayoutAddress({ address: raw.toString({ testOnly: false }) });
+  assert.equal(!mainnet.ok && mainnet.error.code, 'wrong-network');
+  const typo = raw.toString({ testOnly: true }).slice(0, -1) + 'A';
+  const broken = await services.handlers.setPayoutAddress({ address: typo === raw.toString({ testOnly: true }) ? 'x' : typo });
+  assert.equal(!broken.ok && broken.error.code, 'invalid-address');
+  const rawForm = await services.handlers.setPayoutAddress({ address: raw.toRawString() });
+  assert.equal(!rawForm.ok && rawForm.error.code, 'invalid-address');
+  const saved = await services.handlers.setPayoutAddress({ address: raw.toString({ testOnly: true, bounceable: true }) });
+  assert.ok(saved.ok);
+  assert.equal(saved.value.payoutAddress, raw.toString({ testOnly: true, bounceable: false }));
+  const stored = JSON.parse(await readFile(join(dataDir, 'app-settings.json'), 'utf8')) as { payoutAddress: string };
+  assert.equal(stored.payoutAddress, saved.value.payoutAddress);
+  const cleared = await services.handlers.clearPayoutAddress(undefined);
+  assert.ok(cleared.ok && cleared.value.payoutAddress === null);
+});
+
+test('earnings: session counters are real; the ledger verbs are unavailable until it is wired in', async () => {
+  const { services, fake } = await createTestServices();
+  fake.worker.emit('job-started', { jobId: 'job-1', model: 'tiny-model' });
+  fake.worker.counters.jobsServed = 1;
+  fake.worker.counters.tokensGenerated = 16;
+  fake.worker.emit('job-ended', { jobId: 'job-1', outcome: 'done', completionTokens: 16 });
+  fake.worker.emit('receipt', { type: 'job.receipt', jobId: 'job-1', model: 'tiny-model', earnedNanotons: '531', cumulativeNanotons: '531', account: 'worker:worker-test', usage: { promptTokens: 1, completionTokens: 16 } });
+  const session = await services.handlers.getSessionEarnings(undefined);
+  assert.ok(session.ok);
+  assert.equal(session.value.jobsServed, 1);
+  assert.equal(session.value.tokensGenerated, 16);
+  assert.equal(session.value.reportedNanotons, '531');
+  for (const call of [services.handlers.getEarningsSummary({ range: 'today' }), services.handlers.listReceipts({ limit: 5 }), services.handlers.cashOut(undefined)]) {
+    const result = await call;
+    assert.equal(!result.ok && result.error.code, 'unavailable');
+  }
+  const state = await services.handlers.getState(undefined);
+  assert.ok(state.ok);
+  assert.equal(state.value.lastJob?.model, 'tiny-model');
+  assert.equal(state.value.lastJob?.completionTokens, 16);
+});
+
+test('pushes follow the worker: state, job, earnings and log lines', async () => {
+  const logs = new LogRing(10);
+  const { services, fake } = await createTestServices({ logs });
+  const seen: PushName[] = [];
+  const stop = services.subscribe((name) => void seen.push(name));
+  fake.worker.emit('connected');
+  fake.worker.emit('job-started', { jobId: 'job-1', model: 'm' });
+  fake.worker.emit('job-ended', { jobId: 'job-1', outcome: 'failed', completionTokens: 0, code: 'internal' });
+  logs.write(JSON.stringify({ level: 30, time: '2025-01-01T00:00:00.000Z', subsystem: 'worker', msg: 'hello' }));
+  stop();
+  fake.worker.emit('connected');
+  assert.deepEqual(seen, ['state', 'job', 'state', 'job', 'earnings', 'state', 'log']);
+});
+
+test('auto-start is refused where the shell cannot do it, and applied where it can', async () => {
+  const { services } = await createTestServices();
+  const refused = await services.handlers.setAutoStart({ enabled: true });
+  assert.equal(!refused.ok && refused.error.code, 'unsupported');
+  let enabled = false;
+  const desktop = await createTestServices({ shell: 'electron', autoStart: { get: () => enabled, set: (value) => void (enabled = value) } });
+  const applied = await desktop.services.handlers.setAutoStart({ enabled: true });
+  assert.ok(applied.ok && applied.value === true);
+});
+
+test('the doctor and the report say what the machine is, and the report is redacted', async () => {
+  const logs = new LogRing(10);
+  const { services, fake } = await createTestServices({ logs });
+  await fake.sharing.poll();
+  const address = new Address(0, Buffer.alloc(32, 9)).toString({ testOnly: true });
+  logs.write(JSON.stringify({ level: 30, time: '2025-01-01T00:00:00.000Z', subsystem: 'worker', msg: `paying ${address}`, key: 'a'.repeat(64) }));
+  const doctor = await services.handlers.getDoctor(undefined);
+  assert.ok(doctor.ok);
+  const byId = Object.fromEntries(doctor.value.checks.map((check) => [check.id, check]));
+  assert.equal(byId.sandbox?.status, 'ok');
+  assert.equal(byId.acceleration?.status, 'ok');
+  assert.match(byId.telemetry?.detail ?? '', /Test GPU · 54 °C/);
+  const report = await services.handlers.getReport(undefined);
+  assert.ok(report.ok);
+  assert.match(report.value.text, /Hardware|Checks:/);
+  assert.ok(!report.value.text.includes(address), 'address masked');
+  assert.ok(!report.value.text.includes('a'.repeat(64)), 'long hex masked');
+});

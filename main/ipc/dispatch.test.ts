@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dispatch, findSecretField, toWire, type VerbHandlers } from './dispatch.js';
+import { VERB_NAMES } from './contract.js';
+import { ok } from './result.js';
+import { createTestServices } from './testing/fake-core.js';
+
+test('unknown verbs are refused, including inherited property names', async () => {
+  const { services } = await createTestServices();
+  for (const verb of ['nope', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '', 42, null, undefined, { verb: 'getState' }]) {
+    const result = await dispatch(services.handlers, verb, {});
+    assert.equal(result.ok, false, `verb ${String(verb)}`);
+    if (!result.ok) assert.equal(result.error.code, 'unknown-verb');
+  }
+});
+
+test('arguments that do not match the schema are refused before any handler runs', async () => {
+  let calls = 0;
+  const { services } = await createTestServices();
+  const handlers = { ...services.handlers, setSharingMode: () => (calls++, ok(null)) } as unknown as VerbHandlers;
+  const bad = [
+    { mode: 'everything' },
+    { mode: 1 },
+    { mode: 'idle', extra: true },
+    { mode: 'idle', __proto__: { admin: true } },
+    JSON.parse('{"mode":"idle","__proto__":{"admin":true}}'),
+    'idle',
+    ['idle'],
+    null,
+  ];
+  for (const args of bad) {
+    const result = await dispatch(handlers, 'setSharingMode', args);
+    assert.equal(result.ok, false, JSON.stringify(args));
+    if (!result.ok) assert.equal(result.error.code, 'bad-arguments');
+  }
+  const huge = await dispatch(handlers, 'setPayoutAddress', { address: 'x'.repeat(1_000_000) });
+  assert.equal(huge.ok, false);
+  const patch = await dispatch(handlers, 'updateSharingSettings', { patch: { idleThresholdMinutes: 'soon' } });
+  assert.equal(patch.ok, false);
+  const unknownField = await dispatch(handlers, 'updateSharingSettings', { patch: { shareEverything: true } });
+  assert.equal(unknownField.ok, false);
+  assert.equal(calls, 0);
+});
+
+test('a handler that throws becomes a plain internal error without its message', async () => {
+  const { services } = await createTestServices();
+  const handlers = { ...services.handlers, getState: () => { throw new Error('secret detail /home/owner/.ssh'); } } as unknown as VerbHandlers;
+  const result = await dispatch(handlers, 'getState', undefined);
+  assert.deepEqual(result, { ok: false, error: { code: 'internal', message: 'getState failed unexpectedly; see Diagnostics → Logs.' } });
+});
+
+test('secret-looking fields never cross, wherever they are nested', async () => {
+  assert.equal(findSecretField({ a: [{ b: { mnemonic: 'x' } }] }), '$.a.0.b.mnemonic');
+  assert.equal(findSecretField({ secretKey: 'x' }), '$.secretKey');
+  assert.equal(findSecretField({ payoutAddress: 'UQ…', jobsServed: 1 }), null);
+  const { services } = await createTestServices();
+  const handlers = { ...services.handlers, getWallet: () => ok({ payoutAddress: null, network: 'testnet', announcedAddress: null, keys: { privateKey: 'abcd' } }) } as unknown as VerbHandlers;
+  const result = await dispatch(handlers, 'getWallet', {});
+  assert.equal(result.ok, false);
+  if (!result.ok) assert.equal(result.error.code, 'internal');
+});
+
+test('only plain JSON data crosses: class instances become data, bigints are refused', () => {
+  assert.deepEqual(toWire({ at: new Date(0), list: new Set([1]) }), { ok: true, value: { at: '1970-01-01T00:00:00.000Z', list: {} } });
+  assert.equal(toWire({ nanotons: 10n }).ok, false);
+  const getter = toWire({ get value() { throw new Error('boom'); } });
+  assert.equal(getter.ok, false);
+});
+
+test('every verb answers a plain, secret-free value or a typed error', async () => {
+  const { services } = await createTestServices();
+  const args: Record<string, unknown> = {
+    setSharingMode: { mode: 'idle' },
+    updateSharingSettings: { patch: { idleThresholdMinutes: 7 } },
+    setAutoStart: { enabled: true },
+    setPayoutAddress: { address: 'kQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+    getEarningsSummary: { range: 'today' },
+    listReceipts: { limit: 5 },
+    listPayouts: { limit: 5 },
+    exportEarningsCsv: { range: '7d' },
+  };
+  for (const verb of VERB_NAMES) {
+    const result = await dispatch(services.handlers, verb, args[verb] ?? {});
+    if (result.ok) assert.equal(findSecretField(result.value), null, verb);
+    else assert.ok(['unavailable', 'unsupported', 'invalid-address', 'wrong-network'].includes(result.error.code), `${verb}: ${result.error.code} ${result.error.message}`);
+    assert.deepEqual(JSON.parse(JSON.stringify(result)), result, `${verb} is plain data`);
+  }
+});

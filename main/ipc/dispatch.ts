@@ -1,0 +1,87 @@
+/**
+ * The one door into the app's services, shared by both transports (Electron IPC and the
+ * headless dashboard's HTTP): refuses unknown verbs, parses the arguments with the contract's
+ * schema, turns thrown errors into plain `internal` failures, and lets only plain JSON data
+ * without secret-looking fields back out.
+ */
+import { z } from 'zod';
+import { contract, isVerbName, type PushName, type PushPayload, type VerbName, type VerbParsedArgs, type VerbValue } from './contract.js';
+import { fail, ok, type Result } from './result.js';
+
+/** The implementation of every verb; `createAppServices` builds one from the worker core. */
+export type VerbHandlers = {
+  [V in VerbName]: (args: VerbParsedArgs<V>) => Promise<Result<VerbValue<V>>> | Result<VerbValue<V>>;
+};
+
+/** A listener of every push. */
+export type PushListener = <P extends PushName>(name: P, payload: PushPayload<P>) => void;
+
+/** What both transports serve: the handlers and a way to follow the pushes. */
+export interface ContractServices {
+  handlers: VerbHandlers;
+  /** Follows every push; returns the unsubscribe function. */
+  subscribe(listener: PushListener): () => void;
+}
+
+/** Field names whose values are secrets; none may ever reach the UI. */
+const SECRET_FIELD = /^(mnemonic|words|seed|seedphrase|secret|secretkey|privatekey|private_key|keypair|password|passphrase|apikey|api_key|token|authorization)$/i;
+
+/** The path of the first field that looks like a secret, or null. */
+export function findSecretField(value: unknown, path = '$', seen = new Set<unknown>()): string | null {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return null;
+  seen.add(value);
+  for (const [key, inner] of Object.entries(value)) {
+    if (SECRET_FIELD.test(key)) return `${path}.${key}`;
+    const found = findSecretField(inner, `${path}.${key}`, seen);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * Makes a value safe to send: plain JSON data only (no class instances, getters, functions or
+ * bigints), and no secret-looking field. Returns null when the value must not be sent.
+ */
+export function toWire(value: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+  let plain: unknown;
+  try {
+    plain = value === undefined ? null : JSON.parse(JSON.stringify(value));
+  } catch (error) {
+    return { ok: false, message: `not plain data: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const secret = findSecretField(plain);
+  return secret ? { ok: false, message: `refused to send a secret-looking field (${secret})` } : { ok: true, value: plain };
+}
+
+/** Reports dispatch problems to the caller's log without putting arguments in it. */
+export type DispatchLog = (level: 'warn' | 'error', fields: Record<string, unknown>, msg: string) => void;
+
+/** Calls one verb: unknown → `unknown-verb`, bad arguments → `bad-arguments`, throws → `internal`. */
+export async function dispatch(handlers: VerbHandlers, verb: unknown, rawArgs: unknown, log?: DispatchLog): Promise<Result<unknown>> {
+  if (!isVerbName(verb)) return fail('unknown-verb', `'${String(verb).slice(0, 64)}' is not a verb of this app.`);
+  const parsed = contract.verbs[verb].args.safeParse(rawArgs === undefined ? {} : rawArgs);
+  if (!parsed.success) return fail('bad-arguments', `${verb}: ${z.prettifyError(parsed.error)}`);
+  let result: Result<unknown>;
+  try {
+    const handler = handlers[verb] as (args: unknown) => Promise<Result<unknown>> | Result<unknown>;
+    result = await handler(parsed.data);
+  } catch (error) {
+    log?.('error', { verb, err: error instanceof Error ? error.message : String(error) }, 'IPC handler threw');
+    return fail('internal', `${verb} failed unexpectedly; see Diagnostics → Logs.`);
+  }
+  if (!result.ok) return fail(result.error.code, result.error.message);
+  const wire = toWire(result.value);
+  if (!wire.ok) {
+    log?.('error', { verb, problem: wire.message }, 'IPC result refused');
+    return fail('internal', `${verb}: the answer was refused (${wire.message}).`);
+  }
+  return ok(wire.value);
+}
+
+/** Prepares a push payload the same way (null = must not be sent). */
+export function pushToWire(name: PushName, payload: unknown, log?: DispatchLog): unknown {
+  const wire = toWire(payload);
+  if (wire.ok) return wire.value;
+  log?.('error', { push: name, problem: wire.message }, 'IPC push refused');
+  return null;
+}

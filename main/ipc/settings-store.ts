@@ -1,0 +1,74 @@
+/**
+ * The app's own settings file in the data dir (`app-settings.json`): the owner's sharing
+ * settings, payout address and auto-start choice. Written atomically, one write at a time;
+ * a missing or damaged file reads as "nothing stored" so the app still starts.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { sharingSettingsSchema, type SharingSettings } from '../sharing/settings.js';
+
+/** What the file holds; every field optional so older files still load. */
+export interface StoredAppSettings {
+  sharing?: SharingSettings;
+  payoutAddress?: string | null;
+  autoStart?: boolean;
+}
+
+const fileSchema = z.object({
+  sharing: sharingSettingsSchema.optional(),
+  payoutAddress: z.string().max(100).nullable().optional(),
+  autoStart: z.boolean().optional(),
+});
+
+/** The path of the settings file in a data dir. */
+export function settingsFile(dataDir: string): string {
+  return join(dataDir, 'app-settings.json');
+}
+
+/** Reads the stored settings; a missing file is `{}`, a damaged one is `{}` plus a warning. */
+export async function loadAppSettings(dataDir: string): Promise<{ settings: StoredAppSettings; warning: string | null }> {
+  let text: string;
+  try {
+    text = await readFile(settingsFile(dataDir), 'utf8');
+  } catch {
+    return { settings: {}, warning: null };
+  }
+  try {
+    const parsed = fileSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return { settings: parsed.data as StoredAppSettings, warning: null };
+    return { settings: {}, warning: `ignored ${settingsFile(dataDir)}: ${z.prettifyError(parsed.error)}` };
+  } catch (error) {
+    return { settings: {}, warning: `ignored ${settingsFile(dataDir)}: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** Keeps the stored settings and writes every change atomically, in order. */
+export class AppSettingsStore {
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dataDir: string,
+    private current: StoredAppSettings,
+  ) {}
+
+  /** The settings as last stored. */
+  get value(): StoredAppSettings {
+    return this.current;
+  }
+
+  /** Merges a change and writes the file; resolves once it is on disk. */
+  update(change: StoredAppSettings): Promise<void> {
+    this.current = { ...this.current, ...change };
+    const snapshot = JSON.stringify(this.current, null, 2);
+    const file = settingsFile(this.dataDir);
+    this.queue = this.queue
+      .catch(() => undefined)
+      .then(async () => {
+        await mkdir(this.dataDir, { recursive: true });
+        await writeFile(`${file}.tmp`, snapshot, { mode: 0o600 });
+        await rename(`${file}.tmp`, file);
+      });
+    return this.queue;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The plain objects the IPC contract carries (views of the worker core for the UI). Pure
+ * types, no runtime code: the renderer and the preload import them as types only. Amounts of
+ * Toncoin are decimal strings of nanotons (JSON has no bigint), never floats.
+ */
+import type { Decision, SharingState } from '../sharing/policy.js';
+import type { SharingMode, SharingSettings } from '../sharing/settings.js';
+import type { Reason } from '../sharing/reasons.js';
+
+/** Which shell serves the UI: the desktop app or the headless dashboard in a browser. */
+export type ShellKind = 'electron' | 'dashboard';
+
+/** The TON network payouts go to. */
+export type TonNetwork = 'mainnet' | 'testnet';
+
+/** What this build is and what its shell can do. */
+export interface AppInfo {
+  version: string;
+  shell: ShellKind;
+  platform: string;
+  network: TonNetwork;
+  /** Features only some shells have (auto-start needs the desktop app). */
+  features: { autoStart: boolean; notifications: boolean };
+}
+
+/** The sharing decision as the dashboard shows it. */
+export interface SharingView {
+  mode: SharingMode;
+  state: SharingState;
+  share: boolean;
+  /** "Sharing: away 12 min · no game · GPU 54 °C" */
+  summary: string;
+  reasons: Reason[];
+  since: number;
+  caps: Decision['caps'];
+}
+
+/** The link to the coordinator. */
+export interface WorkerView {
+  status: 'connected' | 'connecting' | 'not-running';
+  workerId: string | null;
+  coordinator: string | null;
+  /** Why the link last dropped, while it is down. */
+  lastError: string | null;
+}
+
+/** The loaded model's engine; null while the model is unloaded (sharing paused). */
+export interface EngineView {
+  loaded: boolean;
+  /** 'cpu', 'cuda', 'vulkan' or 'metal'. */
+  gpu: string;
+  /** Measured once after loading. */
+  tokensPerSecond: number;
+  contextSize: number;
+}
+
+/** A job running now. */
+export interface CurrentJob {
+  jobId: string;
+  model: string;
+  startedAt: number;
+}
+
+/** The last job that ended. */
+export interface FinishedJob {
+  jobId: string;
+  model: string;
+  outcome: 'done' | 'failed';
+  completionTokens: number;
+  durationMs: number;
+  /** Completion tokens over the job's wall time; null for a job too short to measure. */
+  tokensPerSecond: number | null;
+  endedAt: number;
+}
+
+/** The hottest GPU's readings; each field may be unknown (null). */
+export interface GpuView {
+  name: string | null;
+  tempC: number | null;
+  memoryUsedMb: number | null;
+  memoryTotalMb: number | null;
+  powerW: number | null;
+  utilizationPercent: number | null;
+}
+
+/** Everything the Dashboard screen shows; also the payload of the `state` push. */
+export interface AppState {
+  sharing: SharingView;
+  worker: WorkerView;
+  engine: EngineView | null;
+  job: CurrentJob | null;
+  lastJob: FinishedJob | null;
+  /** null = no GPU telemetry on this machine (no nvidia-smi/rocm-smi). */
+  gpu: GpuView | null;
+  updatedAt: number;
+}
+
+/** A job's start or end; payload of the `job` push. */
+export type JobEvent = { phase: 'started'; job: CurrentJob } | { phase: 'ended'; job: FinishedJob };
+
+/** What this session has done, from the worker's own counters and the coordinator's receipts. */
+export interface SessionEarnings {
+  since: number;
+  jobsServed: number;
+  jobsFailed: number;
+  jobsRejected: number;
+  tokensGenerated: number;
+  sharedMs: number;
+  /** Receipts the coordinator sent this session, and the nanotons they state (not yet verified on chain). */
+  receipts: number;
+  reportedNanotons: string;
+  /** The last jobs that ended this session, oldest first (at most 30). */
+  recentJobs: FinishedJob[];
+}
+
+/** A range of the earnings history. */
+export type EarningsRange = 'today' | '7d' | '30d';
+
+/** The month forecast, net of the owner's electricity (from the ledger's last full days). */
+export interface ForecastView {
+  /** `YYYY-MM`. */
+  month: string;
+  daysInMonth: number;
+  /** Days of the month up to and including today. */
+  dayOfMonth: number;
+  earnedSoFarNanotons: string;
+  /** Average per full day over `basisDays` (up to 7; 0 = no history yet, so no projection). */
+  dailyAverageNanotons: string;
+  basisDays: number;
+  projectedGrossNanotons: string;
+  /** GPU busy time the projection assumes (0 when jobs carry no duration). */
+  projectedBusyMs: number;
+  /** What the owner set for electricity; null = not set, so the projection is gross only. */
+  electricity: { nanotonsPerKwh: string; watts: number; wattsSource: 'measured' | 'estimated'; costNanotons: string } | null;
+  /** Gross minus electricity (gross when electricity is not set). */
+  projectedNetNanotons: string;
+}
+
+/**
+ * Earnings from the ledger, by day and by model. `totalNanotons` and the breakdowns cover the
+ * range; pending, claimable, paid and flagged are the balances now (all time). Fields marked
+ * optional were added later: the ledger provider always fills them in.
+ */
+export interface EarningsSummary {
+  range: EarningsRange;
+  totalNanotons: string;
+  pendingNanotons: string;
+  claimableNanotons: string;
+  paidNanotons: string;
+  /** `tokens` of a day is its completion tokens (generated). */
+  byDay: { day: string; nanotons: string; jobs: number; tokens?: number }[];
+  /** `tokens` of a model is its completion tokens (generated) over the range. */
+  byModel: { model: string; nanotons: string; jobs: number; tokens: number }[];
+  /** First and last day of the range, `YYYY-MM-DD` (the owner's calendar). */
+  from?: string;
+  to?: string;
+  jobs?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** Received in payout-shaped messages that did not match a voucher: flagged, never counted as paid. */
+  flaggedNanotons?: string;
+  /** Nanotons earned in the last hour (the live TON/hour rate) and the jobs behind them. */
+  live?: { nanotonsPerHour: string; jobsLastHour: number };
+  forecast?: ForecastView;
+}
+
+/** One job's receipt from the ledger. */
+export interface ReceiptView {
+  jobId: string;
+  model: string;
+  finishedAt: number;
+  promptTokens: number;
+  completionTokens: number;
+  nanotons: string;
+  /** The voucher that covers this job (null: not yet vouched, still pending). */
+  voucherSeq?: number | null;
+  /** The payout transaction that paid it (hex hash), once seen on chain. */
+  paidTx?: string | null;
+  status?: 'pending' | 'claimable' | 'paid';
+}
+
+/** One on-chain payout from the ledger. */
+export interface PayoutView {
+  txHash: string;
+  at: number;
+  nanotons: string;
+  /** A block-explorer link (https) for the transaction. */
+  explorerUrl: string | null;
+  status: 'matched' | 'flagged';
+  /** The voucher sequence number the payout names. */
+  seq?: number;
+  /** Why a flagged payout was not counted. */
+  flag?: string | null;
+}
+
+/** A page of a list, with the cursor of the next page (null = last page). */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** What a cash-out started. */
+export interface CashOutView {
+  nanotons: string;
+  /** The claim is an external message: its payout's hash is known only once the chain shows it. */
+  txHash: string | null;
+  status: 'sent' | 'nothing-to-claim';
+  /** The voucher the claim was sent with. */
+  seq?: number | null;
+}
+
+/** The payout address, as stored and shown (non-bounceable, user-friendly). */
+export interface WalletView {
+  payoutAddress: string | null;
+  network: TonNetwork;
+  /** The address the running worker announced at start (a change applies from the next start). */
+  announcedAddress: string | null;
+}
+
+/** Settings the Settings screen edits. */
+export interface AppSettingsView {
+  sharing: SharingSettings;
+  /** null = this shell cannot start at login (the headless dashboard). */
+  autoStart: boolean | null;
+  network: TonNetwork;
+  coordinator: string | null;
+}
+
+/** A model on disk that the worker serves. */
+export interface InstalledModel {
+  id: string;
+  path: string;
+  sizeBytes: number;
+  sha256: string;
+  loaded: boolean;
+}
+
+/** One check of the hardware doctor. */
+export interface DoctorCheck {
+  id: string;
+  label: string;
+  status: 'ok' | 'warn' | 'fail' | 'info';
+  detail: string;
+}
+
+/** The hardware doctor's findings. */
+export interface DoctorReport {
+  checkedAt: number;
+  system: { os: string; arch: string; cpu: string; cores: number; memoryTotalBytes: number; memoryFreeBytes: number };
+  runtime: { app: string; node: string; electron: string | null };
+  checks: DoctorCheck[];
+}
+
+/** One log line from the ring buffer (already redacted by the logger). */
+export interface LogEntry {
+  time: string;
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  subsystem: string;
+  msg: string;
+  /** Other fields of the line, as compact JSON. */
+  fields: string;
+}

@@ -1,0 +1,91 @@
+/** Wallet: where earnings are paid — a TON address typed in and checked by the worker. */
+import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useApp } from '../store/app-store.js';
+import { Badge, Card, PageHeader } from '../ui/card.js';
+import { Empty, Show } from '../ui/states.js';
+
+function AddressForm({ network }: { network: string }) {
+  const save = useApp((s) => s.savePayoutAddress);
+  const saving = useApp((s) => s.addressSaving);
+  const error = useApp((s) => s.addressError);
+  const [text, setText] = useState('');
+  const inputId = useId();
+  const errorId = useId();
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (await save(text)) setText('');
+  };
+  return (
+    <form className="field" onSubmit={(event) => void submit(event)} noValidate>
+      <label htmlFor={inputId}>Payout address</label>
+      <div className="row" style={{ flexWrap: 'nowrap' }}>
+        <input
+          id={inputId}
+          className="input mono"
+          value={text}
+          onChange={(event) => setText(event.target.value)}
+          placeholder={network === 'testnet' ? '0Q… or kQ… (testnet)' : 'UQ… or EQ…'}
+          spellCheck={false}
+          autoComplete="off"
+          aria-invalid={error !== null}
+          aria-describedby={error ? errorId : undefined}
+        />
+        <button type="submit" className="button primary" disabled={saving || text.trim() === ''}>
+          {saving ? 'Checking…' : 'Save'}
+        </button>
+      </div>
+      {error ? (
+        <span id={errorId} className="field-error" role="alert">
+          {error.message}
+        </span>
+      ) : (
+        <span className="field-hint">Copy it from your TON wallet. The checksum and network are checked before it is saved; no key ever touches this PC.</span>
+      )}
+    </form>
+  );
+}
+
+/** The Wallet screen. */
+export function WalletScreen() {
+  const wallet = useApp((s) => s.wallet);
+  const load = useApp((s) => s.loadWallet);
+  const clear = useApp((s) => s.clearPayoutAddress);
+  const saving = useApp((s) => s.addressSaving);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  return (
+    <div className="page">
+      <PageHeader title="Wallet" subtitle="Where your Toncoin is paid" />
+      <Show data={wallet} onRetry={() => void load()} lines={3}>
+        {(value) => (
+          <>
+            <Card title="Payout address" actions={<Badge tone={value.network === 'mainnet' ? 'ok' : 'info'}>{value.network === 'mainnet' ? 'Mainnet' : 'Testnet'}</Badge>}>
+              {value.payoutAddress ? (
+                <div className="row spread">
+                  <code data-testid="payout-address" style={{ overflowWrap: 'anywhere' }}>
+                    {value.payoutAddress}
+                  </code>
+                  <button type="button" className="button" disabled={saving} onClick={() => void clear()}>
+                    Remove
+                  </button>
+                </div>
+              ) : (
+                <Empty title="No payout address yet">Until you add one, the network keeps your earnings under this worker’s id.</Empty>
+              )}
+              {value.payoutAddress && value.payoutAddress !== value.announcedAddress ? (
+                <p className="stat-hint">Saved. The worker announces it to the network the next time it starts.</p>
+              ) : null}
+              <AddressForm network={value.network} />
+            </Card>
+            <Card title="Connect a wallet app">
+              <p className="muted">
+                Linking Tonkeeper or another wallet with TON Connect (scan a QR code, nothing to type) is planned but not in this build. Typing the address above works today.
+              </p>
+            </Card>
+          </>
+        )}
+      </Show>
+    </div>
+  );
+}

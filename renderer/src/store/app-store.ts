@@ -1,0 +1,52 @@
+/**
+ * The renderer's one zustand store, built from slices (one per screen, actions beside their
+ * state). Components read it through narrow selectors (`useApp`); pushes from the worker are
+ * written with `setState` outside React (see bindPushes).
+ */
+import { createContext, useContext } from 'react';
+import { createStore, useStore, type StoreApi } from 'zustand';
+import type { Api } from '../../../main/ipc/contract.js';
+import { createShellSlice, type ShellSlice } from './shell-slice.js';
+import { createDashboardSlice, type DashboardSlice } from './dashboard-slice.js';
+import { createEarningsSlice, type EarningsSlice } from './earnings-slice.js';
+import { createWalletSlice, type WalletSlice } from './wallet-slice.js';
+import { createSettingsSlice, type SettingsSlice } from './settings-slice.js';
+import { createDiagnosticsSlice, type DiagnosticsSlice } from './diagnostics-slice.js';
+
+/** The whole renderer state. */
+export type AppStore = ShellSlice & DashboardSlice & EarningsSlice & WalletSlice & SettingsSlice & DiagnosticsSlice;
+
+/** How a slice is written: set/get of the whole store, and the API. */
+export type SliceCreator<T> = (set: StoreApi<AppStore>['setState'], get: StoreApi<AppStore>['getState'], api: Api) => T;
+
+/** Creates a store around an API (tests pass a fake one). */
+export function createAppStore(api: Api): StoreApi<AppStore> {
+  return createStore<AppStore>()((set, get) => ({
+    ...createShellSlice(set, get, api),
+    ...createDashboardSlice(set, get, api),
+    ...createEarningsSlice(set, get, api),
+    ...createWalletSlice(set, get, api),
+    ...createSettingsSlice(set, get, api),
+    ...createDiagnosticsSlice(set, get, api),
+  }));
+}
+
+/** Writes every push into the store; returns the function that stops. */
+export function bindPushes(store: StoreApi<AppStore>, api: Api): () => void {
+  const stops = [
+    api.on('state', (state) => store.setState({ state: { status: 'ready', value: state, error: null } })),
+    api.on('earnings', (session) => store.setState({ session: { status: 'ready', value: session, error: null } })),
+    api.on('log', (entry) => store.setState((s) => ({ logs: [...s.logs, entry].slice(-500) }))),
+  ];
+  return () => stops.forEach((stop) => stop());
+}
+
+/** The store of this window, provided at the root. */
+export const StoreContext = createContext<StoreApi<AppStore> | null>(null);
+
+/** Reads one narrow piece of the store (re-renders only when it changes). */
+export function useApp<T>(selector: (store: AppStore) => T): T {
+  const store = useContext(StoreContext);
+  if (!store) throw new Error('useApp outside <StoreContext.Provider>');
+  return useStore(store, selector);
+}
