@@ -1,7 +1,8 @@
-// Runs every *.test.ts in the repository with Node's own test runner (TypeScript through tsx).
-// `npm test` runs them all; `npm test -- path/a.test.ts path/b` runs only the given files or folders.
+// `npm test`: every *.test.ts with Node's test runner (TypeScript through tsx), then the UI in
+// Chromium with Playwright (e2e/ui/*.spec.ts) against the renderer built by vite.
+// `npm test -- path/a.test.ts path/b` runs only the given files or folders (node tests only).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,15 +21,25 @@ function collect(path, found) {
   return found;
 }
 
+function run(command, args) {
+  return spawnSync(command, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
+}
+
 const targets = process.argv.slice(2);
 const files = (targets.length ? targets : ['.']).flatMap((t) => collect(join(root, t), [])).sort();
 if (files.length === 0) {
   console.error('No test files found.');
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((f) => relative(root, f))],
-  { cwd: root, stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+const nodeStatus = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((f) => relative(root, f))]);
+if (targets.length > 0) process.exit(nodeStatus);
+
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let uiStatus = 0;
+if (!existsSync(chromium)) {
+  console.log(`skipped: UI tests (Playwright) — Chromium not found at ${chromium}; install it (apt-get install chromium) or set CHROMIUM_PATH. .ci/run installs it.`);
+} else {
+  const bin = (name) => join(root, 'node_modules', '.bin', name);
+  uiStatus = run(bin('vite'), ['build', '--logLevel', 'warn']) || run(bin('playwright'), ['test']);
+}
+process.exit(nodeStatus || uiStatus);
