@@ -24,6 +24,9 @@ import { loadDemoWallet } from './demo-wallet.js';
 import { startGateway } from '../network/client/gateway.js';
 import { attachDashboard } from '../main/dashboard/attach.js';
 import { LogRing } from '../main/ipc/log-ring.js';
+import { ledgerEarnings } from '../main/ipc/ledger-earnings.js';
+import { explainNoBooks } from '../main/ipc/books-status.js';
+import { chainKindOf, explorerLinks } from '../main/ipc/explorer-links.js';
 import { createLogger as createGatewayLogger } from '../network/client/log.js';
 
 const HELP = `Usage: silkworm demo [--listen HOST:PORT] [--data DIR] [--once]
@@ -116,6 +119,10 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     payoutAddress: owner.address,
     logs,
     logger: workerLogger,
+    earnings: ledgerEarnings(() => worker.books(), {
+      explorerUrl: explorerLinks(chainKindOf(chain.url, 'testnet')),
+      whyUnavailable: explainNoBooks({ payoutAddress: owner.address, coordinatorUrl: coordinator.url }),
+    }),
     print: (line) => (dashboardLine = line),
   });
 

@@ -8,6 +8,9 @@ import { parseHostPort } from '../../network/protocol/host-port.js';
 import { LogRing } from '../ipc/log-ring.js';
 import { loadAppSettings } from '../ipc/settings-store.js';
 import { attachDashboard } from '../dashboard/attach.js';
+import { ledgerEarnings } from '../ipc/ledger-earnings.js';
+import { explainNoBooks } from '../ipc/books-status.js';
+import { chainKindOf, explorerLinks } from '../ipc/explorer-links.js';
 
 /** Help text of `silkworm worker`. */
 export const WORKER_HELP = `Usage: silkworm worker --coordinator URL --data DIR --model FILE [options]
@@ -107,6 +110,10 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
         payoutAddress: payoutAddress ?? null,
         logs,
         logger,
+        earnings: ledgerEarnings(() => headless.books(), {
+          explorerUrl: explorerLinks(chainKindOf(values.chain, 'testnet')),
+          whyUnavailable: explainNoBooks({ payoutAddress, coordinatorUrl: values.coordinator }),
+        }),
       })
     : undefined;
   await new Promise<void>((resolve) => {

@@ -73,12 +73,22 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
   const watcher = client ? new ChainWatcher({ client, ledger, logger }) : undefined;
   watcher?.start();
   const earnings = new EarningsService({ ledger, logger, ...(client && options.cashOut ? { chain: { client, ...options.cashOut } } : {}) });
+  // The GPU time of each job, for the electricity estimate; the receipt follows the job's end.
+  const durations = new Map<string, number>();
+  const onEnded = ({ jobId, durationMs }: { jobId: string; durationMs: number }) => {
+    durations.set(jobId, Math.round(durationMs));
+    if (durations.size > 1000) durations.delete(durations.keys().next().value as string);
+  };
+  worker.on('job-ended', onEnded);
   const listener = (receipt: JobReceipt) => {
+    const durationMs = durations.get(receipt.jobId) ?? 0;
+    durations.delete(receipt.jobId);
     ledger
       .creditJob({
         jobId: receipt.jobId,
         model: receipt.model,
         finishedAt: Date.now(),
+        durationMs,
         promptTokens: receipt.usage.promptTokens,
         completionTokens: receipt.usage.completionTokens,
         earnedNanotons: BigInt(receipt.earnedNanotons),
@@ -95,6 +105,7 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     watcher,
     close() {
       worker.off('receipt', listener);
+      worker.off('job-ended', onEnded);
       watcher?.stop();
       ledger.close();
     },

@@ -64,7 +64,7 @@ interface WorkerEvents {
   connected: [];
   disconnected: [string];
   'job-started': [{ jobId: string; model: string }];
-  'job-ended': [{ jobId: string; outcome: 'done' | 'failed'; completionTokens: number; code?: string }];
+  'job-ended': [{ jobId: string; outcome: 'done' | 'failed'; completionTokens: number; durationMs: number; code?: string }];
   receipt: [JobReceipt];
   paused: [PreemptionTiming];
   resumed: [];
@@ -288,14 +288,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.counters.jobsServed++;
       this.options.logger.info({ jobId, finishReason: result.finishReason, ...result.usage, ms: Math.round(performance.now() - started) }, 'job served');
       this.counters.tokensGenerated += result.usage.completionTokens;
-      this.emit('job-ended', { jobId, outcome: 'done', completionTokens: result.usage.completionTokens });
+      this.emit('job-ended', { jobId, outcome: 'done', completionTokens: result.usage.completionTokens, durationMs: performance.now() - started });
     } catch (error) {
       let failure = error instanceof JobFailure ? error.error : { code: 'internal' as const, message: String(error) };
       if (this.preempted.has(jobId)) failure = { code: 'not_sharing', message: 'The owner needs the GPU; sharing paused.' };
       this.link.send({ type: 'job.error', jobId, code: failure.code, message: failure.message });
       this.counters.jobsFailed++;
       this.options.logger.info({ jobId, code: failure.code, completionTokens: tokens }, 'job failed');
-      this.emit('job-ended', { jobId, outcome: 'failed', completionTokens: tokens, code: failure.code });
+      this.emit('job-ended', { jobId, outcome: 'failed', completionTokens: tokens, durationMs: performance.now() - started, code: failure.code });
     } finally {
       this.running.delete(jobId);
       this.preempted.delete(jobId);

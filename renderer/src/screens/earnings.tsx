@@ -1,20 +1,31 @@
 /**
  * Earnings: what this session served (from the worker's own counters and the network's
- * receipts), and the ledger's history — by day, receipts, payouts, CSV, cash out — shown as
- * honest empty states until the ledger is connected. Never an invented number.
+ * receipts), and — once the worker keeps its books — the ledger's real figures: claimable now
+ * with Cash out, the live rate and month forecast, charts by day and model, receipts, payouts
+ * with chain links, and CSV export. Without the ledger it says why and shows only the session.
+ * Never an invented number.
  */
-import type { AppError, EarningsRange, FinishedJob } from '../../../main/ipc/contract.js';
-import { useEffect } from 'react';
+import type { AppError, EarningsRange, EarningsSummary, FinishedJob } from '../../../main/ipc/contract.js';
+import { useEffect, useRef } from 'react';
 import { useApp } from '../store/app-store.js';
 import { Card, PageHeader, Stat } from '../ui/card.js';
 import { Empty, Show } from '../ui/states.js';
 import { formatDuration, formatInteger, formatTon, shorten } from '../format.js';
+import { saveTextFile } from '../save-file.js';
+import { Balance } from './cash-out.js';
+import { ByDayChart, ByModelChart } from './earnings-charts.js';
+import { RateAndForecast } from './earnings-forecast.js';
+import { PayoutsTable, ReceiptsTable } from './earnings-tables.js';
+import '../styles/earnings.css';
 
 const RANGES: { id: EarningsRange; label: string }[] = [
   { id: 'today', label: 'Today' },
   { id: '7d', label: '7 days' },
   { id: '30d', label: '30 days' },
 ];
+
+/** How often the live rate and forecast are refreshed while the screen is open. */
+const REFRESH_MS = 30_000;
 
 function LedgerUnavailable({ error, what, short = false }: { error: AppError; what: string; short?: boolean }) {
   return <Empty title={`No ${what} yet`}>{short ? `They appear here once the earnings ledger is connected.` : error.message}</Empty>;
@@ -47,22 +58,94 @@ function SessionJobs({ jobs }: { jobs: FinishedJob[] }) {
   );
 }
 
+function RangePicker() {
+  const range = useApp((s) => s.range);
+  const setRange = useApp((s) => s.setRange);
+  return (
+    <div className="segmented" role="group" aria-label="Range">
+      {RANGES.map((item) => (
+        <button key={item.id} type="button" aria-pressed={range === item.id} onClick={() => void setRange(item.id)}>
+          {item.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function History({ summary }: { summary: EarningsSummary }) {
+  return (
+    <>
+      <div className="stats range-totals" data-testid="range-totals">
+        <Stat value={`${formatTon(summary.totalNanotons)} TON`} hint="earned" />
+        {summary.jobs !== undefined ? <Stat value={formatInteger(summary.jobs)} hint="jobs" /> : null}
+        {summary.completionTokens !== undefined ? <Stat value={formatInteger(summary.completionTokens)} hint="tokens served" /> : null}
+        {summary.promptTokens !== undefined ? <Stat value={formatInteger(summary.promptTokens)} hint="prompt tokens read" /> : null}
+      </div>
+      {summary.byModel.length === 0 ? (
+        <Empty title="No jobs in this range yet">Earnings appear here as the network pays for jobs.</Empty>
+      ) : (
+        <div className="charts">
+          <ByDayChart summary={summary} />
+          <ByModelChart summary={summary} />
+        </div>
+      )}
+    </>
+  );
+}
+
+function ExportButton({ ready }: { ready: boolean }) {
+  const exportCsv = useApp((s) => s.exportCsv);
+  const busy = useApp((s) => s.csvExport.busy);
+  const save = async () => {
+    const file = await exportCsv();
+    if (file) saveTextFile(file.filename, file.csv);
+  };
+  return (
+    <button type="button" className="button" disabled={!ready || busy} aria-busy={busy} title={ready ? 'The jobs of the range shown, as CSV' : 'Available once the earnings ledger is connected'} onClick={() => void save()}>
+      {busy ? 'Exporting…' : 'Export CSV'}
+    </button>
+  );
+}
+
+/** Refreshes the ledger when a receipt arrives, and the rate every REFRESH_MS, while the screen is open. */
+function useLiveLedger(ready: boolean) {
+  const receipts = useApp((s) => s.session.value?.receipts);
+  const loadHistory = useApp((s) => s.loadHistory);
+  const setRange = useApp((s) => s.setRange);
+  const range = useApp((s) => s.range);
+  const seen = useRef(receipts);
+  useEffect(() => {
+    if (!ready || receipts === seen.current) return;
+    seen.current = receipts;
+    // The ledger credits a receipt right after it arrives: give it a moment.
+    const timer = setTimeout(() => void loadHistory(), 400);
+    return () => clearTimeout(timer);
+  }, [ready, receipts, loadHistory]);
+  useEffect(() => {
+    if (!ready) return;
+    const timer = setInterval(() => void setRange(range), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [ready, range, setRange]);
+}
+
 /** The Earnings screen. */
 export function EarningsScreen() {
   const session = useApp((s) => s.session);
   const jobs = useApp((s) => s.session.value?.recentJobs);
-  const range = useApp((s) => s.range);
   const summary = useApp((s) => s.summary);
   const receipts = useApp((s) => s.receipts);
   const payouts = useApp((s) => s.payouts);
+  const csvError = useApp((s) => s.csvExport.error);
   const loadSession = useApp((s) => s.loadSession);
   const loadHistory = useApp((s) => s.loadHistory);
-  const setRange = useApp((s) => s.setRange);
   useEffect(() => {
     void loadSession();
     void loadHistory();
   }, [loadSession, loadHistory]);
-  const ledgerReady = summary.status === 'ready';
+  // Ready once the ledger answered; an `unavailable` later (books closed) shows the reason again.
+  const ledger = summary.value !== null && summary.error?.code !== 'unavailable' ? summary.value : null;
+  useLiveLedger(ledger !== null);
+  const payoutItems = payouts.value?.items ?? [];
   return (
     <div className="page">
       <PageHeader
@@ -70,15 +153,30 @@ export function EarningsScreen() {
         subtitle="What your GPU served, and what the network owes you"
         actions={
           <div className="row">
-            <button type="button" className="button" disabled={!ledgerReady} title={ledgerReady ? undefined : 'Available once the earnings ledger is connected'}>
-              Export CSV
-            </button>
-            <button type="button" className="button primary" disabled={!ledgerReady} title={ledgerReady ? undefined : 'Available once the earnings ledger is connected'}>
-              Cash out
-            </button>
+            <ExportButton ready={ledger !== null} />
+            {ledger === null ? (
+              <button type="button" className="button primary" disabled title="Available once the earnings ledger is connected">
+                Cash out
+              </button>
+            ) : null}
           </div>
         }
       />
+      {csvError ? (
+        <p className="error-note" role="alert">
+          {csvError.message}
+        </p>
+      ) : null}
+      {ledger ? (
+        <div className="grid-2">
+          <Card title="Balance">
+            <Balance summary={ledger} />
+          </Card>
+          <Card title="Rate and forecast">
+            <RateAndForecast summary={ledger} />
+          </Card>
+        </div>
+      ) : null}
       <Card title="This session">
         <Show data={session} onRetry={() => void loadSession()} lines={2}>
           {(value) => (
@@ -86,81 +184,44 @@ export function EarningsScreen() {
               <Stat value={formatInteger(value.jobsServed)} hint={`jobs served${value.jobsFailed > 0 ? ` · ${value.jobsFailed} failed` : ''}`} />
               <Stat value={formatInteger(value.tokensGenerated)} hint="tokens generated" />
               <Stat value={formatDuration(value.sharedMs)} hint="time shared" />
-              <Stat small value={value.receipts > 0 ? `${formatTon(value.reportedNanotons)} TON` : '—'} hint={value.receipts > 0 ? `stated in ${value.receipts} ${value.receipts === 1 ? 'receipt' : 'receipts'} · not yet settled on chain` : 'no receipts from the network yet'} />
+              <Stat small value={value.receipts > 0 ? `${formatTon(value.reportedNanotons)} TON` : '—'} hint={value.receipts > 0 ? `stated in ${value.receipts} ${value.receipts === 1 ? 'receipt' : 'receipts'} · ${ledger ? 'credited to the ledger below' : 'not yet settled on chain'}` : 'no receipts from the network yet'} />
             </div>
           )}
         </Show>
       </Card>
-      <Card title="Jobs this session">
-        {jobs ? <SessionJobs jobs={jobs} /> : null}
-      </Card>
-      <Card
-        title="History"
-        actions={
-          <div className="segmented" role="group" aria-label="Range">
-            {RANGES.map((item) => (
-              <button key={item.id} type="button" aria-pressed={range === item.id} onClick={() => void setRange(item.id)}>
-                {item.label}
-              </button>
-            ))}
-          </div>
-        }
-      >
+      {ledger ? null : <Card title="Jobs this session">{jobs ? <SessionJobs jobs={jobs} /> : null}</Card>}
+      <Card title="History" actions={<RangePicker />}>
         <Show data={summary} onRetry={() => void loadHistory()} whenUnavailable={(error) => <LedgerUnavailable error={error} what="earnings history" />}>
-          {(value) => (
-            <div className="stats">
-              <Stat value={`${formatTon(value.totalNanotons)} TON`} hint="earned" />
-              <Stat value={`${formatTon(value.pendingNanotons)} TON`} hint="pending" />
-              <Stat value={`${formatTon(value.claimableNanotons)} TON`} hint="claimable now" />
-              <Stat value={`${formatTon(value.paidNanotons)} TON`} hint="paid" />
-            </div>
-          )}
+          {(value) => <History summary={value} />}
         </Show>
       </Card>
-      <div className="grid-2">
-        <Card title="Receipts">
-          <Show data={receipts} whenUnavailable={(error) => <LedgerUnavailable short error={error} what="receipts" />}>
-            {(page) =>
-              page.items.length === 0 ? (
-                <Empty title="No receipts yet" />
-              ) : (
-                <ul className="list">
-                  {page.items.map((item) => (
-                    <li key={item.jobId} className="row spread">
-                      <span className="mono">{shorten(item.jobId, 5)}</span>
-                      <span>{formatTon(item.nanotons)} TON</span>
-                    </li>
-                  ))}
-                </ul>
-              )
-            }
-          </Show>
-        </Card>
-        <Card title="Payouts">
-          <Show data={payouts} whenUnavailable={(error) => <LedgerUnavailable short error={error} what="payouts" />}>
-            {(page) =>
-              page.items.length === 0 ? (
-                <Empty title="No payouts yet" />
-              ) : (
-                <ul className="list">
-                  {page.items.map((item) => (
-                    <li key={item.txHash} className="row spread">
-                      {item.explorerUrl ? (
-                        <a href={item.explorerUrl} target="_blank" rel="noreferrer noopener">
-                          {shorten(item.txHash, 6)}
-                        </a>
-                      ) : (
-                        <span className="mono">{shorten(item.txHash, 6)}</span>
-                      )}
-                      <span>{formatTon(item.nanotons)} TON</span>
-                    </li>
-                  ))}
-                </ul>
-              )
-            }
-          </Show>
-        </Card>
-      </div>
+      {ledger ? (
+        <>
+          <Card title="Receipts">
+            <Show data={receipts} onRetry={() => void loadHistory()}>
+              {(page) => <ReceiptsTable page={page} payouts={payoutItems} />}
+            </Show>
+          </Card>
+          <Card title="Payouts">
+            <Show data={payouts} onRetry={() => void loadHistory()}>
+              {(page) => <PayoutsTable page={page} />}
+            </Show>
+          </Card>
+        </>
+      ) : (
+        <div className="grid-2">
+          <Card title="Receipts">
+            <Show data={receipts} whenUnavailable={(error) => <LedgerUnavailable short error={error} what="receipts" />}>
+              {(page) => <ReceiptsTable page={page} payouts={payoutItems} />}
+            </Show>
+          </Card>
+          <Card title="Payouts">
+            <Show data={payouts} whenUnavailable={(error) => <LedgerUnavailable short error={error} what="payouts" />}>
+              {(page) => <PayoutsTable page={page} />}
+            </Show>
+          </Card>
+        </div>
+      )}
     </div>
   );
 }

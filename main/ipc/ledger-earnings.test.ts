@@ -1,0 +1,287 @@
+// The earnings provider over a real ledger: exact amounts as strings, paging, CSV, explorer
+// links, why there are no books, and Cash out's refusals in the owner's words.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Address, Sender } from '@ton/core';
+import { EarningsService, type CashOutChain, type ElectricitySettings } from '../earnings/earnings-service.js';
+import { utcDay } from '../ledger/days.js';
+import type { IncomingPayout, Ledger } from '../ledger/ledger.js';
+import { job, ledgerWorld, openTestLedger, randomAddress, silentLogger, type LedgerWorld } from '../ledger/testing/ledger-fixtures.js';
+import type { Books } from '../worker/earnings-binding.js';
+import { explainNoBooks, NO_BOOKS, NO_PAYOUT_ADDRESS, NOT_ON_CHAIN } from './books-status.js';
+import { csvFields } from './csv-range.js';
+import { toWire } from './dispatch.js';
+import { chainKindOf, explorerLinks } from './explorer-links.js';
+import { ledgerEarnings } from './ledger-earnings.js';
+
+const NOW = Date.UTC(2026, 2, 14, 12);
+const A = 1_000_000_000_000_000_007n; // beyond 2^53: a float anywhere would lose the 7
+const B = 2_000_000_003n;
+const C = 531n;
+const D = 1_469n;
+const POWER: ElectricitySettings = { nanotonsPerKwh: 2_000_000_000n, watts: 300, wattsSource: 'measured' };
+
+/** Four jobs over five days: two vouched and paid, one vouched (claimable), one pending; one stray payout flagged. */
+function fixture(chain?: (world: LedgerWorld) => CashOutChain): { world: LedgerWorld; ledger: Ledger; books: Books; paidTx: string; strayTx: string } {
+  const world = ledgerWorld();
+  const ledger = openTestLedger(world, ':memory:', () => NOW);
+  ledger.recordJob(job('j1', A, { model: 'llama-8b', finishedAt: Date.UTC(2026, 2, 10, 10), promptTokens: 100, completionTokens: 200, durationMs: 3_600_000 }));
+  ledger.recordJob(job('j2', B, { model: 'qwen-7b', finishedAt: Date.UTC(2026, 2, 13, 9), promptTokens: 50, completionTokens: 80, durationMs: 1_800_000 }));
+  ledger.recordVoucher(world.issue(A + B, 1), { jobIds: ['j1', 'j2'] });
+  ledger.recordJob(job('j3', C, { model: 'llama-8b', finishedAt: Date.UTC(2026, 2, 14, 11), promptTokens: 10, completionTokens: 20, durationMs: 60_000 }));
+  ledger.recordVoucher(world.issue(A + B + C, 2), { jobIds: ['j3'] });
+  ledger.recordJob(job('j4', D, { model: 'qwen-7b', finishedAt: Date.UTC(2026, 2, 14, 11, 30), promptTokens: 5, completionTokens: 7 }));
+  const paid = payout(world, { txHash: 'aa'.repeat(32), lt: 1001n, seq: 1n, cumulativeNanotons: A + B, amountNanotons: A + B });
+  assert.equal(ledger.recordPayout(paid).status, 'applied');
+  const stray = payout(world, { txHash: 'bb'.repeat(32), lt: 1002n, seq: 2n, cumulativeNanotons: 999n, amountNanotons: 999n, sender: randomAddress().toString() });
+  assert.equal(ledger.recordPayout(stray).status, 'flagged');
+  return { world, ledger, books: booksOf(ledger, chain?.(world)), paidTx: paid.txHash, strayTx: stray.txHash };
+}
+
+function payout(world: LedgerWorld, fields: Partial<IncomingPayout> & { seq: bigint; cumulativeNanotons: bigint; amountNanotons: bigint }): IncomingPayout {
+  return { txHash: randomBytes(32).toString('hex'), lt: 1000n + fields.seq, utime: 1_773_489_600, sender: world.vault.toString(), queryId: 0n, ...fields };
+}
+
+function booksOf(ledger: Ledger, chain?: CashOutChain): Books {
+  const earnings = new EarningsService({ ledger, now: () => NOW, dayOf: utcDay, logger: silentLogger, ...(chain ? { chain } : {}) });
+  return { ledger, earnings, watcher: undefined, close: () => ledger.close() };
+}
+
+/** A chain whose vault records the claims it is sent (or fails them with `sendClaim`). */
+function fakeChain(wallet: Address, sendClaim: (seq: number) => Promise<void> = async () => undefined): CashOutChain {
+  const sender: Sender = { address: wallet, send: async () => undefined };
+  return {
+    sender,
+    client: { open: () => ({ sendClaim: (_via: Sender, voucher: { seq: number }) => sendClaim(voucher.seq) }) as never },
+  };
+}
+
+function value<T>(result: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
+  if (!result.ok) assert.fail(`${result.error.code}: ${result.error.message}`);
+  assert.ok(toWire(result.value).ok, 'plain JSON, no bigint');
+  return result.value;
+}
+
+describe('summary', () => {
+  test('today: exact amounts, tokens, live rate and balances as decimal strings', async () => {
+    const { books } = fixture();
+    const summary = value(await ledgerEarnings(() => books).summary('today'));
+    const { forecast, ...rest } = summary;
+    assert.deepEqual(rest, {
+      range: 'today',
+      from: '2026-03-14',
+      to: '2026-03-14',
+      totalNanotons: '2000',
+      jobs: 2,
+      promptTokens: 15,
+      completionTokens: 27,
+      pendingNanotons: '1469',
+      claimableNanotons: '531',
+      paidNanotons: '1000000002000000010',
+      flaggedNanotons: '999',
+      byDay: [{ day: '2026-03-14', nanotons: '2000', jobs: 2, tokens: 27 }],
+      byModel: [
+        { model: 'qwen-7b', nanotons: '1469', jobs: 1, tokens: 7 },
+        { model: 'llama-8b', nanotons: '531', jobs: 1, tokens: 20 },
+      ],
+      live: { nanotonsPerHour: '2000', jobsLastHour: 2 },
+    });
+    assert.equal(forecast?.electricity, null, 'no electricity price set: the forecast says it is gross');
+    assert.equal(forecast?.projectedNetNanotons, forecast?.projectedGrossNanotons);
+  });
+
+  test('7 and 30 days: zero-filled days, totals beyond 2^53 exact', async () => {
+    const { books } = fixture();
+    const provider = ledgerEarnings(() => books);
+    const week = value(await provider.summary('7d'));
+    assert.equal(week.totalNanotons, '1000000002000002010');
+    assert.deepEqual(week.byDay.map((d) => [d.day, d.nanotons]), [
+      ['2026-03-08', '0'], ['2026-03-09', '0'], ['2026-03-10', '1000000000000000007'], ['2026-03-11', '0'],
+      ['2026-03-12', '0'], ['2026-03-13', '2000000003'], ['2026-03-14', '2000'],
+    ]);
+    assert.deepEqual(week.byModel, [
+      { model: 'llama-8b', nanotons: '1000000000000000538', jobs: 2, tokens: 220 },
+      { model: 'qwen-7b', nanotons: '2000001472', jobs: 2, tokens: 87 },
+    ]);
+    const month = value(await provider.summary('30d'));
+    assert.equal(month.byDay.length, 30);
+    assert.equal(month.from, '2026-02-13');
+    assert.equal(month.totalNanotons, '1000000002000002010');
+  });
+
+  test('the month forecast is net of the owner’s electricity, to the nanoton', async () => {
+    const { books } = fixture();
+    const { forecast } = value(await ledgerEarnings(() => books, { electricity: () => POWER }).summary('today'));
+    // Basis: 4 full days (03-10..03-13) averaging (A + B) / 4; 17 days left after today.
+    // Busy: 5.4 M ms so far + 1.35 M ms a day for today and the 17 days left = 29.7 M ms at 300 W and 2 TON/kWh.
+    assert.deepEqual(forecast, {
+      month: '2026-03',
+      daysInMonth: 31,
+      dayOfMonth: 14,
+      earnedSoFarNanotons: '1000000002000002010',
+      dailyAverageNanotons: '250000000500000002',
+      basisDays: 4,
+      projectedGrossNanotons: '5500000011000000046',
+      projectedBusyMs: 29_700_000,
+      electricity: { nanotonsPerKwh: '2000000000', watts: 300, wattsSource: 'measured', costNanotons: '4950000000' },
+      projectedNetNanotons: '5500000006050000046',
+    });
+  });
+});
+
+describe('receipts and payouts', () => {
+  test('receipts page newest first, with voucher seq, paid tx and status', async () => {
+    const { books, paidTx } = fixture();
+    const provider = ledgerEarnings(() => books);
+    const first = value(await provider.receipts({ limit: 3 }));
+    assert.deepEqual(first.items.map((r) => r.jobId), ['j4', 'j3', 'j2']);
+    assert.equal(first.next, 'j2');
+    assert.deepEqual(first.items[0], { jobId: 'j4', model: 'qwen-7b', finishedAt: Date.UTC(2026, 2, 14, 11, 30), promptTokens: 5, completionTokens: 7, nanotons: '1469', voucherSeq: null, paidTx: null, status: 'pending' });
+    assert.deepEqual([first.items[1]?.status, first.items[1]?.voucherSeq], ['claimable', 2]);
+    assert.deepEqual([first.items[2]?.status, first.items[2]?.paidTx, first.items[2]?.nanotons], ['paid', paidTx, '2000000003']);
+    const second = value(await provider.receipts({ cursor: first.next ?? undefined, limit: 3 }));
+    assert.deepEqual(second.items.map((r) => [r.jobId, r.nanotons]), [['j1', '1000000000000000007']]);
+    assert.equal(second.next, null);
+    const exact = value(await provider.receipts({ limit: 4 }));
+    assert.equal(exact.items.length, 4);
+    assert.equal(exact.next, null, 'no empty last page');
+    const stale = await provider.receipts({ cursor: 'no-such-job', limit: 3 });
+    assert.equal(!stale.ok && stale.error.code, 'bad-arguments');
+  });
+
+  test('payouts newest first: matched with its explorer link, flagged with its reason', async () => {
+    const { books, paidTx, strayTx } = fixture();
+    const testnet = value(await ledgerEarnings(() => books, { explorerUrl: explorerLinks('testnet') }).payouts({ limit: 10 }));
+    assert.deepEqual(testnet, {
+      items: [
+        { txHash: strayTx, at: 1_773_489_600_000, nanotons: '999', explorerUrl: `https://testnet.tonviewer.com/transaction/${strayTx}`, status: 'flagged', seq: 2, flag: 'not sent by the payout vault' },
+        { txHash: paidTx, at: 1_773_489_600_000, nanotons: '1000000002000000010', explorerUrl: `https://testnet.tonviewer.com/transaction/${paidTx}`, status: 'matched', seq: 1, flag: null },
+      ],
+      next: null,
+    });
+    const paged = value(await ledgerEarnings(() => books).payouts({ limit: 1 }));
+    assert.deepEqual([paged.items.map((p) => p.txHash), paged.next], [[strayTx], strayTx]);
+    const local = value(await ledgerEarnings(() => books, { explorerUrl: explorerLinks('local') }).payouts({ limit: 10 }));
+    assert.deepEqual(local.items.map((p) => p.explorerUrl), [null, null], 'a local chain has no explorer');
+    const hostile = value(await ledgerEarnings(() => books, { explorerUrl: (hash) => `javascript:alert('${hash}')` }).payouts({ limit: 10 }));
+    assert.deepEqual(hostile.items.map((p) => p.explorerUrl), [null, null], 'only https links leave');
+  });
+
+  test('explorer links per network, and the chain a --chain URL points at', () => {
+    const hash = 'AB'.repeat(32);
+    assert.equal(explorerLinks('mainnet')(hash), `https://tonviewer.com/transaction/${'ab'.repeat(32)}`);
+    assert.equal(explorerLinks('testnet', 'tonscan')(hash), `https://testnet.tonscan.org/tx/${'ab'.repeat(32)}`);
+    assert.equal(explorerLinks('mainnet')('not-a-hash'), undefined);
+    assert.equal(explorerLinks('local')(hash), undefined);
+    assert.equal(chainKindOf('https://toncenter.com/api/v2', 'testnet'), 'mainnet');
+    assert.equal(chainKindOf('https://testnet.toncenter.com/api/v2/', 'mainnet'), 'testnet');
+    assert.equal(chainKindOf('http://127.0.0.1:8789', 'testnet'), 'local');
+    assert.equal(chainKindOf(undefined, 'mainnet'), 'mainnet');
+  });
+});
+
+describe('CSV', () => {
+  test('the service’s jobs CSV, cut to the range, lines kept byte for byte', async () => {
+    const { books, paidTx } = fixture();
+    const provider = ledgerEarnings(() => books);
+    const today = value(await provider.exportCsv('today'));
+    assert.equal(today.filename, 'silkworm-jobs-2026-03-14.csv');
+    assert.equal(
+      today.csv,
+      'job_id,finished_at,day,model,prompt_tokens,completion_tokens,duration_ms,earned_nanotons,earned_ton,status,voucher_seq,paid_tx\r\n'
+        + 'j3,2026-03-14T11:00:00.000Z,2026-03-14,llama-8b,10,20,60000,531,0.000000531,claimable,2,\r\n'
+        + 'j4,2026-03-14T11:30:00.000Z,2026-03-14,qwen-7b,5,7,0,1469,0.000001469,pending,,\r\n',
+    );
+    const week = value(await provider.exportCsv('7d'));
+    assert.equal(week.filename, 'silkworm-jobs-2026-03-08-to-2026-03-14.csv');
+    assert.equal(week.csv, [...books.earnings.csv('jobs')].join(''), 'every job is in the week');
+    assert.ok(week.csv.includes(`j1,2026-03-10T10:00:00.000Z,2026-03-10,llama-8b,100,200,3600000,1000000000000000007,1000000000.000000007,paid,1,${paidTx}\r\n`));
+  });
+
+  test('quoted fields are read back as written', () => {
+    assert.deepEqual(csvFields('"a,b",2026-03-14,"say ""hi""",,x\r\n'), ['a,b', '2026-03-14', 'say "hi"', '', 'x']);
+    assert.deepEqual(csvFields('"line\r\nbreak",d\r\n'), ['line\r\nbreak', 'd']);
+  });
+});
+
+describe('without books', () => {
+  test('every verb is unavailable and says why', async () => {
+    const provider = ledgerEarnings(() => undefined);
+    for (const result of [await provider.summary('today'), await provider.receipts({ limit: 5 }), await provider.payouts({ limit: 5 }), await provider.exportCsv('7d'), await provider.cashOut()]) {
+      assert.deepEqual(result, { ok: false, error: { code: 'unavailable', message: NO_BOOKS } });
+    }
+  });
+
+  test('no payout address, a coordinator off chain, or one that cannot be reached', async () => {
+    const noAddress = ledgerEarnings(() => undefined, { whyUnavailable: explainNoBooks({ payoutAddress: null, coordinatorUrl: 'http://127.0.0.1:1' }) });
+    assert.equal(((await noAddress.summary('today')) as { error: { message: string } }).error.message, NO_PAYOUT_ADDRESS);
+
+    let asked = 0;
+    const offChain = explainNoBooks({
+      payoutAddress: 'EQ-some-address',
+      coordinatorUrl: 'ws://coordinator.test:8787',
+      fetch: (async (url: URL) => {
+        asked++;
+        assert.equal(url.href, 'http://coordinator.test:8787/v1/pricing');
+        return Response.json({ vault: null, voucher_public_key: null });
+      }) as typeof fetch,
+    });
+    const provider = ledgerEarnings(() => undefined, { whyUnavailable: offChain });
+    const answers = await Promise.all([provider.summary('today'), provider.receipts({ limit: 5 }), provider.payouts({ limit: 5 })]);
+    assert.deepEqual(answers.map((r) => !r.ok && r.error.message), [NOT_ON_CHAIN, NOT_ON_CHAIN, NOT_ON_CHAIN]);
+    assert.equal(asked, 1, 'asked the coordinator once for the whole screen');
+
+    const down = explainNoBooks({ payoutAddress: 'EQ-some-address', coordinatorUrl: 'http://coordinator.test', fetch: (async () => { throw new Error('connect ECONNREFUSED'); }) as typeof fetch });
+    assert.match(await down(), /coordinator at coordinator\.test cannot be asked .*ECONNREFUSED/);
+  });
+});
+
+describe('Cash out', () => {
+  test('no wallet on this machine: not_configured becomes a clear `unsupported`', async () => {
+    const { books } = fixture();
+    const result = await ledgerEarnings(() => books).cashOut();
+    assert.equal(!result.ok && result.error.code, 'unsupported');
+    assert.match(!result.ok ? result.error.message : '', /started without them/);
+  });
+
+  test('sent with the latest voucher for exactly the claimable amount; a second claim waits for the payout', async () => {
+    const claims: number[] = [];
+    const { books } = fixture((world) => fakeChain(world.worker, async (seq) => void claims.push(seq)));
+    const provider = ledgerEarnings(() => books);
+    assert.deepEqual(value(await provider.cashOut()), { nanotons: '531', txHash: null, status: 'sent', seq: 2 });
+    assert.deepEqual(claims, [2]);
+    const again = await provider.cashOut();
+    assert.equal(!again.ok && again.error.code, 'unavailable');
+    assert.match(!again.ok ? again.error.message : '', /voucher 2 was already sent/);
+  });
+
+  test('nothing to claim is an answer, not an error', async () => {
+    const world = ledgerWorld();
+    const ledger = openTestLedger(world, ':memory:', () => NOW);
+    ledger.recordJob(job('only', 5n));
+    const result = await ledgerEarnings(() => booksOf(ledger, fakeChain(world.worker))).cashOut();
+    assert.deepEqual(value(result), { nanotons: '0', txHash: null, status: 'nothing-to-claim', seq: null });
+  });
+
+  test('wrong wallet, a failed send and a claim in flight are refused in words', async () => {
+    const wrong = fixture(() => fakeChain(randomAddress()));
+    const refused = await ledgerEarnings(() => wrong.books).cashOut();
+    assert.equal(!refused.ok && refused.error.code, 'invalid-address');
+    assert.match(!refused.ok ? refused.error.message : '', /not the payout address/);
+
+    const broken = fixture((world) => fakeChain(world.worker, async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:8789'); }));
+    const failed = await ledgerEarnings(() => broken.books).cashOut();
+    assert.equal(!failed.ok && failed.error.code, 'unavailable');
+    assert.match(!failed.ok ? failed.error.message : '', /could not be sent to the chain \(connect ECONNREFUSED 127\.0\.0\.1:8789\)\. Nothing was claimed/);
+
+    let release: () => void = () => undefined;
+    const slow = fixture((world) => fakeChain(world.worker, () => new Promise<void>((resolve) => (release = resolve))));
+    const provider = ledgerEarnings(() => slow.books);
+    const first = provider.cashOut();
+    const second = await provider.cashOut();
+    assert.equal(!second.ok && second.error.message, 'A claim is being sent right now; wait for it to finish.');
+    release();
+    assert.equal((await first).ok, true);
+  });
+});
