@@ -1,8 +1,9 @@
 /**
  * What benchmark sections share, started on first use and stopped once at the end: generated
- * model files, a raw engine per model (in a process of its own), and a serving network per model
+ * model files, a raw engine per model (in a process of its own), a serving network per model
  * (coordinator and headless worker in this process, the job process as the worker's child, an
- * OpenAI client).
+ * OpenAI client) and a sealed-mode gateway per network. Sections that need a worker of their own
+ * (a scripted sharing signal, say) open a private network and close it themselves.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,12 @@ import OpenAI from 'openai';
 import { writeTestModel } from '../main/models/test-model.js';
 import { modelIdFromPath } from '../main/models/model-file.js';
 import type { EngineConfig } from '../main/engine/job-messages.js';
-import { startHeadlessWorker, type HeadlessWorker } from '../main/worker/headless.js';
+import { startHeadlessWorker, type HeadlessWorker, type HeadlessWorkerOptions } from '../main/worker/headless.js';
 import { createLogger as createWorkerLogger } from '../main/log.js';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger as createCoordinatorLogger } from '../network/coordinator/log.js';
 import { unknownSignals } from '../main/sharing/signals.js';
+import { startGateway, type Gateway } from '../network/client/gateway.js';
 import { RawEngine } from './raw-engine.js';
 
 /** Sizes of the generated test model (see main/models/test-model.ts). */
@@ -43,11 +45,31 @@ export interface ServingNetwork {
   client: OpenAI;
 }
 
+/** What a section may set on the worker of a private network (sharing, a scripted signal source…). */
+export type WorkerOverrides = Pick<HeadlessWorkerOptions, 'sharing' | 'signalSource' | 'sharingPollMs'>;
+
+/** A network a section opened for itself; it must close it (the context closes leftovers too). */
+export interface PrivateNetwork extends ServingNetwork {
+  close(): Promise<void>;
+}
+
+/** The sealed path's entry: `silkworm gateway` in this process, in front of one network. */
+export interface SealedGateway {
+  /** Base URL of the gateway's OpenAI-compatible API (…/v1). */
+  baseUrl: string;
+  gateway: Gateway;
+  /** An openai client pointed at the gateway. */
+  client: OpenAI;
+}
+
 /** Lazily started, shared resources; `close()` stops whatever was started. */
 export class BenchContext {
   private readonly models = new Map<ModelSize, Promise<string>>();
   private readonly engines = new Map<ModelSize, Promise<RawEngine>>();
   private readonly networks = new Map<ModelSize, Promise<ServingNetwork>>();
+  private readonly gateways = new Map<ModelSize, Promise<SealedGateway>>();
+  private readonly privateNetworks = new Set<PrivateNetwork>();
+  private privateCount = 0;
 
   private constructor(
     readonly settings: BenchSettings,
@@ -92,47 +114,97 @@ export class BenchContext {
 
   /** (b): client → coordinator → worker → job process, serving the model of `size`. */
   network(size: ModelSize): Promise<ServingNetwork> {
-    return memo(this.networks, size, async () => {
-      const modelPath = await this.modelPath(size);
-      const apiKey = `sk-bench-${randomBytes(12).toString('hex')}`;
-      // Logs go to stderr: stdout carries only the report, its last line the JSON result.
-      const coordinator = await startCoordinator({
+    return memo(this.networks, size, () => this.startNetwork(size, `${size}`, {}));
+  }
+
+  /**
+   * A network of its own for one section (a worker with a scripted sharing signal, say), so the
+   * shared one keeps its settings. Close it when done; `close()` of the context closes leftovers.
+   */
+  async privateNetwork(size: ModelSize, overrides: WorkerOverrides): Promise<PrivateNetwork> {
+    const network = await this.startNetwork(size, `private-${++this.privateCount}-${size}`, overrides);
+    let closing: Promise<void> | undefined;
+    const handle: PrivateNetwork = {
+      ...network,
+      close: () => {
+        closing ??= (async () => {
+          this.privateNetworks.delete(handle);
+          await network.worker.stop();
+          await network.coordinator.close();
+        })();
+        return closing;
+      },
+    };
+    this.privateNetworks.add(handle);
+    return handle;
+  }
+
+  /** Sealed mode: openai client → gateway (seals) → the shared network of `size`, at its worker's tier. */
+  gateway(size: ModelSize): Promise<SealedGateway> {
+    return memo(this.gateways, size, async () => {
+      const network = await this.network(size);
+      const gateway = await startGateway({
         host: '127.0.0.1',
         port: 0,
-        dataDir: join(this.dir, `coordinator-${size}`),
-        apiKeys: [apiKey],
-        // Billing has its own section; here the client is not charged (workers still are credited).
-        unmetered: true,
-        logger: createCoordinatorLogger('coordinator', { level: 'warn', destination: process.stderr }),
+        coordinatorUrl: network.coordinator.url,
+        apiKey: network.apiKey,
+        // Seal to this worker whatever tier its job process reached here (sandboxed or not).
+        minTier: network.worker.engineInfo.tier,
+        logger: createCoordinatorLogger('gateway', { level: 'warn', destination: process.stderr }),
       });
-      const serving = whenServing(coordinator, 120_000);
-      let worker: HeadlessWorker | undefined;
-      try {
-        worker = await startHeadlessWorker({
-          coordinatorUrl: coordinator.url,
-          dataDir: join(this.dir, `worker-${size}`),
-          modelPath,
-          threads: this.settings.threads,
-          contextSize: this.settings.contextSize,
-          gpu: this.settings.gpu,
-          sharing: { mode: 'always' },
-          ...(this.settings.probes === 'none' ? { signalSource: { read: () => Promise.resolve(unknownSignals()) } } : {}),
-          logger: createWorkerLogger('worker', { level: 'warn', destination: process.stderr }),
-        });
-        await serving.ready;
-      } catch (error) {
-        serving.cancel();
-        await worker?.stop();
-        await coordinator.close();
-        throw error;
-      }
-      const client = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey, maxRetries: 0 });
-      return { modelId: modelIdFromPath(modelPath), baseUrl: `${coordinator.url}/v1`, apiKey, coordinator, worker, client };
+      const baseUrl = `${gateway.url}/v1`;
+      return { baseUrl, gateway, client: new OpenAI({ baseURL: baseUrl, apiKey: 'unused', maxRetries: 0 }) };
     });
   }
 
-  /** Stops every network and engine that was started and removes the temporary folder. */
+  private async startNetwork(size: ModelSize, label: string, overrides: WorkerOverrides): Promise<ServingNetwork> {
+    const modelPath = await this.modelPath(size);
+    const apiKey = `sk-bench-${randomBytes(12).toString('hex')}`;
+    // Logs go to stderr: stdout carries only the report, its last line the JSON result.
+    const coordinator = await startCoordinator({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: join(this.dir, `coordinator-${label}`),
+      apiKeys: [apiKey],
+      // Billing has its own section; here the client is not charged (workers still are credited).
+      unmetered: true,
+      logger: createCoordinatorLogger('coordinator', { level: 'warn', destination: process.stderr }),
+    });
+    const serving = whenServing(coordinator, 120_000);
+    let worker: HeadlessWorker | undefined;
+    try {
+      worker = await startHeadlessWorker({
+        coordinatorUrl: coordinator.url,
+        dataDir: join(this.dir, `worker-${label}`),
+        modelPath,
+        threads: this.settings.threads,
+        contextSize: this.settings.contextSize,
+        gpu: this.settings.gpu,
+        sharing: { mode: 'always' },
+        ...(this.settings.probes === 'none' ? { signalSource: { read: () => Promise.resolve(unknownSignals()) } } : {}),
+        ...overrides,
+        logger: createWorkerLogger('worker', { level: 'warn', destination: process.stderr }),
+      });
+      await serving.ready;
+    } catch (error) {
+      serving.cancel();
+      await worker?.stop();
+      await coordinator.close();
+      throw error;
+    }
+    const client = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey, maxRetries: 0 });
+    return { modelId: modelIdFromPath(modelPath), baseUrl: `${coordinator.url}/v1`, apiKey, coordinator, worker, client };
+  }
+
+  /** A fresh folder under the context's temporary one (removed by `close()`). */
+  async tempDir(name: string): Promise<string> {
+    return mkdtemp(join(this.dir, `${name}-`));
+  }
+
+  /** Stops every gateway, network and engine that was started and removes the temporary folder. */
   async close(): Promise<void> {
+    for (const gateway of await settled(this.gateways)) await gateway.gateway.close();
+    for (const network of [...this.privateNetworks]) await network.close();
     for (const network of await settled(this.networks)) {
       await network.worker.stop();
       await network.coordinator.close();

@@ -1,23 +1,45 @@
 /**
  * `npm run bench`: runs each benchmark section, prints its tables, and ends with ONE line of
  * JSON merging every section's results (the last line of stdout, for scripts and CI).
- * Usage: npm run bench [-- --only serving,cancel] [--threads N] [--gpu auto|cpu] [--probes real|none]
+ * Usage: npm run bench [-- --only serving,cancel] [--threads N] [--gpu auto|cpu] [--probes real|none] [--preemption-trials N]
  */
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { BenchContext } from './context.js';
 import { servingSection } from './serving.js';
 import { cancelSection } from './cancel.js';
+import { sealedSection } from './sealed.js';
+import { preemptionSection } from './preemption.js';
+import { idleSection } from './idle.js';
+import { ledgerSection } from './ledger.js';
 import { describeCpu, describeLoad } from './device.js';
 import { formatTable } from './table.js';
 import type { ResultValue, Section } from './section.js';
 
-/** Every section, in the order they run. Later issues add theirs here. */
-const SECTIONS: readonly Section[] = [
-  servingSection({ name: 'serving', size: 'bench', rounds: 9, maxTokens: 384, ttftRounds: 15, suffix: '', explain: true }),
-  servingSection({ name: 'serving-tiny', size: 'tiny', rounds: 7, maxTokens: 512, ttftRounds: 15, suffix: '_tiny', explain: false }),
-  cancelSection,
-];
+/** What the command line may change in a section (the rest is fixed so runs compare). */
+interface SectionOptions {
+  preemptionTrials: number;
+}
+
+/**
+ * Every section, in the order they run. Later issues add theirs here. The ledger goes first: its
+ * synchronous SQLite work blocks this process's event loop for seconds, and would starve the
+ * in-process coordinators and workers that the other sections start (and keep) of heartbeats.
+ */
+function allSections(options: SectionOptions): readonly Section[] {
+  return [
+    ledgerSection(),
+    servingSection({ name: 'serving', size: 'bench', rounds: 9, maxTokens: 384, ttftRounds: 15, suffix: '', explain: true }),
+    servingSection({ name: 'serving-tiny', size: 'tiny', rounds: 7, maxTokens: 512, ttftRounds: 15, suffix: '_tiny', explain: false }),
+    sealedSection,
+    cancelSection,
+    preemptionSection({ trials: options.preemptionTrials }),
+    idleSection,
+  ];
+}
+
+const DEFAULT_PREEMPTION_TRIALS = 100;
+const SECTIONS = allSections({ preemptionTrials: DEFAULT_PREEMPTION_TRIALS });
 
 const HELP = `Usage: npm run bench [-- options]
 
@@ -27,6 +49,9 @@ Options:
   --gpu auto|cpu      engine backend (default auto: a GPU when node-llama-cpp finds one)
   --probes real|none  the worker's sharing probes as shipped (default), or none, to see
                       serving without them (they spawn helper programs every 2 s)
+  --preemption-trials N
+                      preemption trials (default ${DEFAULT_PREEMPTION_TRIALS}, as the issue asks; each reloads
+                      the model, several seconds on a small CPU box)
   -h, --help          show this help
 
 Sections:
@@ -39,6 +64,7 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: '1' },
       gpu: { type: 'string', default: 'auto' },
       probes: { type: 'string', default: 'real' },
+      'preemption-trials': { type: 'string', default: String(DEFAULT_PREEMPTION_TRIALS) },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -47,9 +73,11 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const sections = pickSections(values.only);
   const threads = Number(values.threads);
   if (!Number.isInteger(threads) || threads < 1) throw new Error('--threads must be a positive integer.');
+  const preemptionTrials = Number(values['preemption-trials']);
+  if (!Number.isInteger(preemptionTrials) || preemptionTrials < 1) throw new Error('--preemption-trials must be a positive integer.');
+  const sections = pickSections(allSections({ preemptionTrials }), values.only);
   if (values.gpu !== 'auto' && values.gpu !== 'cpu') throw new Error('--gpu must be auto or cpu.');
   if (values.probes !== 'real' && values.probes !== 'none') throw new Error('--probes must be real or none.');
 
@@ -83,12 +111,12 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(results));
 }
 
-function pickSections(only: string | undefined): readonly Section[] {
-  if (!only) return SECTIONS;
+function pickSections(all: readonly Section[], only: string | undefined): readonly Section[] {
+  if (!only) return all;
   const names = only.split(',').map((name) => name.trim());
-  const unknown = names.filter((name) => !SECTIONS.some((section) => section.name === name));
-  if (unknown.length) throw new Error(`Unknown section(s): ${unknown.join(', ')}. Known: ${SECTIONS.map((s) => s.name).join(', ')}.`);
-  return SECTIONS.filter((section) => names.includes(section.name));
+  const unknown = names.filter((name) => !all.some((section) => section.name === name));
+  if (unknown.length) throw new Error(`Unknown section(s): ${unknown.join(', ')}. Known: ${all.map((s) => s.name).join(', ')}.`);
+  return all.filter((section) => names.includes(section.name));
 }
 
 main().catch((error: unknown) => {

@@ -7,7 +7,7 @@
  *   - group commit: 64 concurrent callers of `creditJob` (each still acknowledged only after
  *     its commit is synced), sharing one transaction per event-loop turn;
  *   - batched: 1,000 credits per transaction (`recordJobs`: imports, catch-up): bound by CPU.
- * Run alone: node --import tsx bench/ledger.ts [--jobs N]
+ * In `npm run bench` as the `ledger` section; alone: node --import tsx bench/ledger.ts [--jobs N]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,13 +20,34 @@ import { signVoucher, voucherToJson } from '../network/protocol/voucher.js';
 import { createLogger } from '../main/log.js';
 import { Ledger, type JobCredit } from '../main/ledger/ledger.js';
 import { EarningsService } from '../main/earnings/earnings-service.js';
-import { formatTable } from './table.js';
+import { formatTable, type Table } from './table.js';
+import type { ResultValue, Section } from './section.js';
+import { median, quantile, round } from './stats.js';
+import { describeLoad } from './device.js';
 
 const MODELS = ['llama-3.1-8b', 'qwen2.5-7b', 'mistral-7b', 'gemma-2-9b', 'phi-3-mini'];
 const DAY_MS = 86_400_000;
 
-/** Builds the ledger, measures, prints a table, returns the figures. */
-export async function ledgerSection(options: { jobs?: number } = {}): Promise<Record<string, number>> {
+/** How big a ledger to measure. */
+export interface LedgerOptions {
+  /** Jobs in the history (default 1,000,000). */
+  jobs?: number;
+}
+
+/** The ledger section: `npm run bench -- --only ledger`. */
+export function ledgerSection(options: LedgerOptions = {}): Section {
+  return {
+    name: 'ledger',
+    summary: `worker ledger of ${(options.jobs ?? 1_000_000).toLocaleString('en-US')} jobs: earnings summary ms, credit inserts/s`,
+    run: async () => {
+      const { table, results } = await measureLedger(options);
+      return { tables: [table], results };
+    },
+  };
+}
+
+/** Builds the ledger, measures, and returns the table and the figures. */
+export async function measureLedger(options: LedgerOptions = {}): Promise<{ table: Table; results: Record<string, ResultValue> }> {
   const jobs = options.jobs ?? 1_000_000;
   const dir = mkdtempSync(join(tmpdir(), 'silkworm-bench-ledger-'));
   const now = Date.now();
@@ -83,21 +104,21 @@ export async function ledgerSection(options: { jobs?: number } = {}): Promise<Re
     const results = {
       ledger_jobs: jobs,
       ledger_summary_ms: round(median(summaryMs), 3),
-      ledger_summary_p95_ms: round(percentile(summaryMs, 0.95), 3),
+      ledger_summary_p95_ms: round(quantile(summaryMs, 0.95), 3),
       ledger_forecast_ms: round(median(forecastMs), 3),
       ledger_inserts_per_s: Math.round(durablePerS),
       ledger_inserts_group_commit_per_s: Math.round(groupPerS),
       ledger_inserts_batched_per_s: Math.round(batchedPerS),
       ledger_load_s: round(loadSeconds, 1),
     };
-    console.log(formatTable({
-      title: `Ledger — ${jobs.toLocaleString('en-US')} jobs (365 days, ${MODELS.length} models), SQLite WAL, synchronous=FULL`,
+    const table: Table = {
+      title: `ledger: ${jobs.toLocaleString('en-US')} jobs (365 days, ${MODELS.length} models), SQLite WAL, synchronous=FULL`,
       columns: ['measure', 'value', 'target'],
       rows: [
-        ['earnings summary (today/7d/30d by day+model, live rate, balances), median', `${results.ledger_summary_ms} ms`, '≤ 10 ms'],
+        ['earnings summary (today/7d/30d by day+model, live rate, balances), median', `${results.ledger_summary_ms} ms`, `≤ 10 ms → ${verdict(median(summaryMs) <= 10)}`],
         ['earnings summary, p95', `${results.ledger_summary_p95_ms} ms`, ''],
         ['month forecast, median', `${results.ledger_forecast_ms} ms`, ''],
-        ['credit inserts, durable (1 per transaction, fsync each)', `${results.ledger_inserts_per_s}/s`, '≥ 5,000/s'],
+        ['credit inserts, durable (1 per transaction, fsync each)', `${results.ledger_inserts_per_s}/s`, `≥ 5,000/s → ${verdict(durablePerS >= 5000)}`],
         ['credit inserts, durable, group commit (64 concurrent callers)', `${results.ledger_inserts_group_commit_per_s}/s`, ''],
         ['credit inserts, batched (1,000 per transaction)', `${results.ledger_inserts_batched_per_s}/s`, ''],
         ['building the history (batched, incl. voucher + payout marking)', `${results.ledger_load_s} s`, ''],
@@ -105,13 +126,19 @@ export async function ledgerSection(options: { jobs?: number } = {}): Promise<Re
       notes: [
         'one-at-a-time durable inserts are bound by the disk\'s fsync latency, not by SQLite',
         'the target row is the durable one; group commit keeps ack-after-fsync and batches concurrent credits',
+        'summary and forecast: 100 calls each after 5 warm-up calls; p95 is nearest-rank',
+        `load average ${describeLoad()} after the section (fsync latency depends on the disk and on other writers)`,
       ],
-    }));
-    return results;
+    };
+    return { table, results };
   } finally {
     ledger.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'met' : 'MISSED';
 }
 
 function credit(jobId: string, finishedAt: number, i: number): JobCredit {
@@ -136,23 +163,10 @@ function timeEach(runs: number, work: () => unknown): number[] {
   return times;
 }
 
-function median(values: number[]): number {
-  return percentile(values, 0.5);
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-}
-
-function round(value: number, digits: number): number {
-  return Number(value.toFixed(digits));
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({ options: { jobs: { type: 'string' } }, strict: true });
-  ledgerSection({ jobs: values.jobs ? Number(values.jobs) : undefined })
-    .then((results) => console.log(JSON.stringify(results)))
+  measureLedger({ jobs: values.jobs ? Number(values.jobs) : undefined })
+    .then(({ table, results }) => console.log(`${formatTable(table)}\n${JSON.stringify(results)}`))
     .catch((error: unknown) => {
       console.error(error);
       process.exitCode = 1;

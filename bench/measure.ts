@@ -9,6 +9,7 @@ import type { ServingNetwork } from './context.js';
 import type { RawEngine } from './raw-engine.js';
 import { cpuSnapshot, cpuSpent } from './cpu.js';
 import { streamWithFetch } from './sse-fetch.js';
+import { streamWithOpenAi } from './openai-stream.js';
 import { StreamClock, type Timing } from './stream-clock.js';
 
 /** Which path a sample took. */
@@ -74,14 +75,7 @@ async function viaNetwork(path: Exclude<Path, 'raw'>, job: BenchJob, network: Se
     }
     case 'fetch':
       return clock.finish(await streamWithFetch(network.baseUrl, network.apiKey, request, onText));
-    case 'served': {
-      const stream = await network.client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
-      let tokens = 0;
-      for await (const chunk of stream) {
-        onText(chunk.choices[0]?.delta.content ?? '');
-        if (chunk.usage) tokens = chunk.usage.completion_tokens;
-      }
-      return clock.finish(tokens);
-    }
+    case 'served':
+      return clock.finish(await streamWithOpenAi(network.client, request, onText));
   }
 }

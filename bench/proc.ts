@@ -1,0 +1,93 @@
+/**
+ * What Linux's /proc says about another process: CPU time (utime, stime and those of its reaped
+ * children), resident memory, liveness and descendants. Reading /proc costs the reader, never
+ * the process read, so sampling a process does not disturb its own figures.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** CPU seconds of one process from /proc/PID/stat. */
+export interface ProcCpu {
+  /** utime + stime of every thread of the process. */
+  selfS: number;
+  /** cutime + cstime: children it has waited for (helper programs it ran, say). */
+  reapedChildrenS: number;
+}
+
+let ticksPerSecond: number | undefined;
+
+/** The kernel's clock tick (USER_HZ), asked of getconf once; 100 where it cannot say. */
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** The fields after "(comm)" in /proc/PID/stat (comm may hold spaces and parentheses). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds used so far by `pid`; undefined once it is gone. */
+export function readCpu(pid: number): ProcCpu | undefined {
+  const fields = statFields(pid);
+  if (!fields) return undefined;
+  // proc(5): field 3 is fields[0]; utime 14, stime 15, cutime 16, cstime 17.
+  const tick = (index: number) => Number(fields[index] ?? 0) / clockTicks();
+  return { selfS: tick(11) + tick(12), reapedChildrenS: tick(13) + tick(14) };
+}
+
+/** Resident memory of `pid` in MiB (VmRSS); undefined once it is gone. */
+export function readRssMb(pid: number): number | undefined {
+  try {
+    const kb = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` exists and is not a zombie waiting to be reaped. */
+export function isRunning(pid: number): boolean {
+  const state = statFields(pid)?.[0];
+  return state !== undefined && state !== 'Z' && state !== 'X';
+}
+
+/** Every process below `pid` (children, grandchildren…), from each process's parent id. */
+export function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const parent = Number(statFields(Number(entry))?.[1]);
+    if (Number.isInteger(parent)) parents.set(Number(entry), parent);
+  }
+  const found: number[] = [];
+  const walk = (root: number) => {
+    for (const [child, parent] of parents) {
+      if (parent !== root) continue;
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** The program name of `pid` (/proc/PID/comm); undefined once it is gone. */
+export function readName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
