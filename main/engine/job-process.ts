@@ -109,22 +109,34 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
 
 function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise<void> {
   const { jobId } = message;
-  // Text is sent once per turn of the event loop, while the next token is being computed,
-  // so IPC stays off the generation's critical path and fast tokens travel together.
+  const pieces = batcher((text, tokens) => send({ type: 'chunk', jobId, text, tokens }));
+  return run(
+    jobId,
+    async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
+    (text, tokens) => pieces.add(text, tokens),
+    async () => pieces.flush(),
+  );
+}
+
+/**
+ * Collects generated text and hands it on once per turn of the event loop, while the next
+ * token is being computed: IPC (and sealing) stay off the generation's critical path and
+ * fast tokens travel together.
+ */
+function batcher(deliver: (text: string, tokens: number) => void): { add(text: string, tokens: number): void; flush(): void } {
   let text = '';
   let tokens = 0;
   let scheduled = false;
   const flush = () => {
     scheduled = false;
     if (tokens === 0 && text === '') return;
-    send({ type: 'chunk', jobId, text, tokens });
+    const [pendingText, pendingTokens] = [text, tokens];
     text = '';
     tokens = 0;
+    deliver(pendingText, pendingTokens);
   };
-  return run(
-    jobId,
-    async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
-    (piece, count) => {
+  return {
+    add(piece, count) {
       text += piece;
       tokens += count;
       if (!scheduled) {
@@ -132,8 +144,8 @@ function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise
         setImmediate(flush);
       }
     },
-    async () => flush(),
-  );
+    flush,
+  };
 }
 
 /** A sealed job: opened here, answered sealed; the worker only ever relays ciphertext. */
@@ -142,6 +154,11 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
   let sealer: ResponseSealer | undefined;
   // Chunks are sealed in order; each send waits for the one before it.
   let queue = Promise.resolve();
+  const pieces = batcher((text, tokens) => {
+    const current = sealer;
+    if (!current) return;
+    queue = queue.then(async () => send({ type: 'sealed_chunk', jobId, chunk: await current.seal(text), tokens }));
+  });
   return run(
     jobId,
     async () => {
@@ -152,14 +169,11 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
       const { messages, params, continuation } = opened.value.job;
       return { messages, params, continuation };
     },
-    (text, tokens) => {
-      const current = sealer;
-      if (!current) return;
-      queue = queue.then(async () => send({ type: 'sealed_chunk', jobId, chunk: await current.seal(text), tokens }));
-    },
+    (text, tokens) => pieces.add(text, tokens),
     async (finishReason) => {
       const current = sealer;
       if (!current) return;
+      pieces.flush();
       await queue;
       send({ type: 'sealed_chunk', jobId, chunk: await current.seal('', { final: true, finishReason }), tokens: 0 });
     },

@@ -17,6 +17,9 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/** How often signals are read while the mode is Off. */
+export const OFF_POLL_MS = 30_000;
+
 /** The real clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -136,7 +139,10 @@ export class SharingController extends EventEmitter<SharingEvents> {
 
   private async loop(generation: number): Promise<void> {
     await this.poll();
-    if (this.running && generation === this.generation) this.timer = this.clock.setTimeout(() => void this.loop(generation), this.pollMs);
+    // With sharing off nothing depends on the signals but the dashboard's telemetry: read them
+    // rarely, so an idle worker costs the PC next to nothing.
+    const interval = this.current.mode === 'off' ? Math.max(this.pollMs, OFF_POLL_MS) : this.pollMs;
+    if (this.running && generation === this.generation) this.timer = this.clock.setTimeout(() => void this.loop(generation), interval);
   }
 
   /** Reads the signals and decides once now (concurrent calls share one read). */
