@@ -25,6 +25,7 @@ Options:
   --share MODE            off | idle | polite | always (default: as last set in the
                           dashboard, else always)
   --payout-address ADDR   TON address that receives earnings
+  --network NET           testnet | mainnet: which payout addresses are accepted (default testnet)
   --chain URL             toncenter v2 endpoint to follow payouts on (default: none)
   --chain-api-key KEY     its API key
   --threads N             CPU threads for the engine (default: half the cores)
@@ -41,11 +42,15 @@ function positiveInt(name: string, text: string | undefined): number | undefined
   return value;
 }
 
-function checkPayoutAddress(text: string): void {
+function checkPayoutAddress(text: string, network: string): void {
+  let testOnly: boolean;
   try {
-    Address.parseFriendly(text);
+    testOnly = Address.parseFriendly(text).isTestOnly;
   } catch {
     throw new Error(`--payout-address '${text}' is not a valid TON address (a typo? its checksum does not match).`);
+  }
+  if (testOnly !== (network === 'testnet')) {
+    throw new Error(`--payout-address '${text}' is a ${testOnly ? 'testnet' : 'mainnet'} address but this worker is on ${network}: funds sent there could be lost. Use a ${network} address, or --network ${testOnly ? 'testnet' : 'mainnet'}.`);
   }
 }
 
@@ -62,6 +67,7 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
       'payout-address': { type: 'string' },
       chain: { type: 'string' },
       'chain-api-key': { type: 'string' },
+      network: { type: 'string', default: 'testnet' },
       threads: { type: 'string' },
       'max-jobs': { type: 'string' },
       gpu: { type: 'string', default: 'auto' },
@@ -79,7 +85,8 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
   const dashboard = values.dashboard === undefined ? undefined : parseHostPort(values.dashboard);
   if (dashboard && !dashboard.ok) throw new Error(`--dashboard: ${dashboard.message}`);
   if (values.gpu !== 'auto' && values.gpu !== 'cpu') throw new Error(`--gpu must be auto or cpu (got '${values.gpu}').`);
-  if (values['payout-address'] !== undefined) checkPayoutAddress(values['payout-address']);
+  if (values.network !== 'testnet' && values.network !== 'mainnet') throw new Error(`--network must be testnet or mainnet (got '${values.network}').`);
+  if (values['payout-address'] !== undefined) checkPayoutAddress(values['payout-address'], values.network);
   // The dashboard's Diagnostics screen shows recent log lines: keep them in a ring as well.
   const logs = new LogRing();
   const logger = createLogger('worker', { destination: logs.tee(process.stdout) });
@@ -108,10 +115,11 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
         modelPath: values.model,
         dataDir: values.data,
         payoutAddress: payoutAddress ?? null,
+        network: values.network,
         logs,
         logger,
         earnings: ledgerEarnings(() => headless.books(), {
-          explorerUrl: explorerLinks(chainKindOf(values.chain, 'testnet')),
+          explorerUrl: explorerLinks(chainKindOf(values.chain, values.network)),
           whyUnavailable: explainNoBooks({ payoutAddress, coordinatorUrl: values.coordinator }),
         }),
       })
