@@ -15,23 +15,13 @@ import { formatHostPort } from '../../network/protocol/host-port.js';
 import { HTTP_ROUTES } from '../ipc/contract.js';
 import { dispatch, type ContractServices, type DispatchLog } from '../ipc/dispatch.js';
 import { fail } from '../ipc/result.js';
+import { APP_CSP, CONTENT_TYPES } from '../ipc/app-content.js';
 
 /** Where `vite build` puts the renderer. */
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist/renderer/', import.meta.url));
 
-/** The page's Content-Security-Policy: only this origin's scripts, styles and API. */
-export const DASHBOARD_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** The page's Content-Security-Policy (shared with the Electron shell). */
+export const DASHBOARD_CSP = APP_CSP;
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': DASHBOARD_CSP,
@@ -43,17 +33,6 @@ const SECURITY_HEADERS: Record<string, string> = {
   'permissions-policy': 'camera=(), microphone=(), geolocation=(), usb=(), serial=(), hid=()',
 };
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-  '.webmanifest': 'application/manifest+json',
-};
 
 const MAX_BODY_BYTES = 64 * 1024;
 const KEEPALIVE_MS = 15_000;

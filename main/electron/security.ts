@@ -8,18 +8,11 @@ import { app, BrowserWindow, protocol, shell, type BrowserWindowConstructorOptio
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { APP_ORIGIN, appRequestPath, isAllowedExternalUrl, isAppUrl } from './url-policy.js';
+import { APP_CSP, CONTENT_TYPES } from '../ipc/app-content.js';
 
 /** The app page's Content-Security-Policy (the same as the headless dashboard's). */
-export const APP_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export { APP_CSP };
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-};
 
 /** Registers app:// as a standard, secure scheme; call before `app.whenReady()`. */
 export function registerAppScheme(): void {
