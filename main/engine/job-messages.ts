@@ -52,6 +52,8 @@ export const toJobProcessSchema = z.discriminatedUnion('type', [
     messages: z.array(chatMessageSchema).min(1),
     params: jobParamsSchema,
     continuation: z.string().optional(),
+    /** The owner's Polite cap on generation speed, if any. */
+    maxTokensPerSecond: z.number().positive().optional(),
   }),
   z.strictObject({
     type: z.literal('generate_sealed'),
@@ -62,6 +64,7 @@ export const toJobProcessSchema = z.discriminatedUnion('type', [
     workerId: z.string(),
     coordinatorId: z.string(),
     model: z.string(),
+    maxTokensPerSecond: z.number().positive().optional(),
   }),
   z.strictObject({ type: z.literal('cancel'), seq, jobId }),
   z.strictObject({ type: z.literal('unload'), seq }),

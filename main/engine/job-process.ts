@@ -73,7 +73,7 @@ interface JobInput {
  * Runs one job: `open` yields its input (or a refusal), `emit` streams each piece of text,
  * `finish` runs after the last piece and before `done`.
  */
-async function run(jobId: string, open: () => Promise<JobInput | string>, emit: (text: string, tokens: number) => void, finish: (reason: 'stop' | 'length') => Promise<void>): Promise<void> {
+async function run(jobId: string, open: () => Promise<JobInput | string>, emit: (text: string, tokens: number) => void, finish: (reason: 'stop' | 'length') => Promise<void>, maxTokensPerSecond?: number): Promise<void> {
   const current = engine;
   if (!current) {
     send({ type: 'failed', jobId, code: 'engine_error', message: 'No model is loaded.' });
@@ -91,7 +91,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
       send({ type: 'failed', jobId, code: 'invalid_request', message: input });
       return;
     }
-    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, emit);
+    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, emit, maxTokensPerSecond);
     if (result.finishReason === 'cancelled') {
       send({ type: 'failed', jobId, code: 'cancelled', message: 'Cancelled.' });
       return;
@@ -115,6 +115,7 @@ function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise
     async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
     (text, tokens) => pieces.add(text, tokens),
     async () => pieces.flush(),
+    message.maxTokensPerSecond,
   );
 }
 
@@ -177,6 +178,7 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
       await queue;
       send({ type: 'sealed_chunk', jobId, chunk: await current.seal('', { final: true, finishReason }), tokens: 0 });
     },
+    message.maxTokensPerSecond,
   );
 }
 

@@ -69,31 +69,45 @@ export class LlamaEngine {
     return this.context.totalSequences;
   }
 
-  /** Runs one chat job; resolves when it ends (cancelled through `signal` included). */
-  async generate(messages: readonly ChatMessage[], params: JobParams, continuation: string | undefined, signal: AbortSignal, onChunk: ChunkListener): Promise<GenerationResult> {
+  /**
+   * Runs one chat job; resolves when it ends (cancelled through `signal` included). With a
+   * `maxTokensPerSecond` cap (the owner's Polite mode) it generates in short slices and rests
+   * between them, continuing each slice from the text so far (the KV cache keeps the prefix).
+   */
+  async generate(messages: readonly ChatMessage[], params: JobParams, continuation: string | undefined, signal: AbortSignal, onChunk: ChunkListener, maxTokensPerSecond?: number): Promise<GenerationResult> {
     const sequence = this.free.pop();
     if (!sequence) throw new EngineBusyError();
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper });
     try {
-      const history = toChatHistory(messages, continuation);
-      const promptTokens = this.countPromptTokens(history);
+      const promptTokens = this.countPromptTokens(toChatHistory(messages, continuation));
+      const slice = maxTokensPerSecond ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
+      const started = performance.now();
+      let text = continuation ?? '';
       let completionTokens = 0;
-      const result = await chat.generateResponse(history, {
-        maxTokens: params.maxTokens,
-        temperature: params.temperature,
-        ...(params.topP !== undefined ? { topP: params.topP } : {}),
-        ...(params.seed !== undefined ? { seed: params.seed } : {}),
-        ...(params.stop ? { customStopTriggers: params.stop } : {}),
-        signal,
-        stopOnAbortSignal: true,
-        onResponseChunk: (chunk) => {
-          completionTokens += chunk.tokens.length;
-          if (chunk.type === undefined && (chunk.text !== '' || chunk.tokens.length > 0)) onChunk(chunk.text, chunk.tokens.length);
-        },
-      });
-      const reason = result.metadata.stopReason;
-      const finishReason = reason === 'abort' ? 'cancelled' : reason === 'maxTokens' ? 'length' : 'stop';
-      return { finishReason, usage: { promptTokens, completionTokens } };
+      for (;;) {
+        const wanted = Math.min(slice, params.maxTokens - completionTokens);
+        const result = await chat.generateResponse(toChatHistory(messages, text || undefined), {
+          maxTokens: wanted,
+          temperature: params.temperature,
+          ...(params.topP !== undefined ? { topP: params.topP } : {}),
+          ...(params.seed !== undefined ? { seed: params.seed } : {}),
+          ...(params.stop ? { customStopTriggers: params.stop } : {}),
+          signal,
+          stopOnAbortSignal: true,
+          onResponseChunk: (chunk) => {
+            completionTokens += chunk.tokens.length;
+            if (chunk.type === undefined) text += chunk.text;
+            if (chunk.type === undefined && (chunk.text !== '' || chunk.tokens.length > 0)) onChunk(chunk.text, chunk.tokens.length);
+          },
+        });
+        const reason = result.metadata.stopReason;
+        const progressed = completionTokens > 0 || text !== (continuation ?? '');
+        if (reason === 'abort') return { finishReason: 'cancelled', usage: { promptTokens, completionTokens } };
+        if (reason !== 'maxTokens') return { finishReason: 'stop', usage: { promptTokens, completionTokens } };
+        if (completionTokens >= params.maxTokens || !progressed) return { finishReason: 'length', usage: { promptTokens, completionTokens } };
+        const ahead = (completionTokens / (maxTokensPerSecond ?? Infinity)) * 1000 - (performance.now() - started);
+        if (ahead > 0) await sleep(ahead, signal);
+      }
     } finally {
       chat.dispose({ disposeSequence: false });
       this.free.push(sequence);
@@ -112,6 +126,14 @@ export class LlamaEngine {
     await this.model.dispose();
     await this.llama.dispose();
   }
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
 }
 
 /** Thrown when every sequence is in use. */

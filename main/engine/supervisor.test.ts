@@ -73,6 +73,18 @@ describe('engine supervisor', () => {
     assert.ok(result.usage.promptTokens >= 4);
   });
 
+  test('a Polite speed cap holds generation under the cap, with the same text', async () => {
+    let text = '';
+    const started = performance.now();
+    const result = await engine.generate({ ...ask('capped', 'abc', 40), maxTokensPerSecond: 100 }, (t) => (text += t));
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(text, successorText('abc', 40));
+    assert.equal(result.usage.completionTokens, 40);
+    assert.equal(result.finishReason, 'length');
+    // At 100 tok/s the engine works in slices of 25 tokens: the second cannot start before 0.25 s.
+    assert.ok(seconds >= 0.2, `took ${seconds.toFixed(3)} s: the cap did not hold generation back`);
+  });
+
   test('continues a response from given text', async () => {
     let text = '';
     await engine.generate({ ...ask('j-cont', 'abc', 5), continuation: 'defgh' }, (t) => (text += t));

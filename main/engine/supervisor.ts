@@ -18,6 +18,8 @@ export interface EngineJob {
   messages: ChatMessage[];
   params: JobParams;
   continuation?: string;
+  /** The owner's Polite cap on generation speed. */
+  maxTokensPerSecond?: number;
 }
 
 /** A job that ended without an answer, as a value. */
@@ -34,6 +36,7 @@ export interface SealedEngineJob {
   workerId: string;
   coordinatorId: string;
   model: string;
+  maxTokensPerSecond?: number;
 }
 
 interface PendingJob {
@@ -105,7 +108,15 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
   /** Runs a job; `onChunk` hears the text as it streams. Rejects with a JobFailure. */
   generate(job: EngineJob, onChunk: (text: string, tokens: number) => void): Promise<{ finishReason: FinishReason; usage: Usage }> {
     return this.track(job.jobId, { onChunk, onSealedChunk: () => {} }, () =>
-      this.send({ type: 'generate', seq: this.nextSeq(), jobId: job.jobId, messages: job.messages, params: job.params, ...(job.continuation ? { continuation: job.continuation } : {}) }),
+      this.send({
+        type: 'generate',
+        seq: this.nextSeq(),
+        jobId: job.jobId,
+        messages: job.messages,
+        params: job.params,
+        ...(job.continuation ? { continuation: job.continuation } : {}),
+        ...(job.maxTokensPerSecond ? { maxTokensPerSecond: job.maxTokensPerSecond } : {}),
+      }),
     );
   }
 

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 export function bindSharing(worker: Worker, controller: SharingController, logger: Logger): () => void {
   const apply = (decision: Decision) => {
     logger.info({ share: decision.share, summary: decision.summary }, 'sharing decision');
+    worker.setCaps(decision.caps);
     const action = decision.share ? worker.resume() : worker.pause();
     action.catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not apply the sharing decision'));
   };

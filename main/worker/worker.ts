@@ -10,6 +10,7 @@ import { CoordinatorLink, type CoordinatorJobFrame } from './coordinator-link.js
 import { JobFailure, type EngineSupervisor } from '../engine/supervisor.js';
 import type { ModelFile } from '../models/model-file.js';
 import type { Logger } from '../log.js';
+import type { SharingCaps } from '../sharing/settings.js';
 import { signDescriptor, type IdentityKeyPair, type SignedDescriptor } from '../../network/protocol/descriptor.js';
 import { SEALED_SUITE } from '../../network/protocol/sealed.js';
 import { toBase64Url } from '../../network/protocol/encoding.js';
@@ -85,6 +86,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private lastContextSize = 2048;
   private lastTier: Tier = 'unsandboxed';
   private resign: NodeJS.Timeout | undefined;
+  /** The owner's Polite caps while they apply (null: none). */
+  private caps: SharingCaps | null = null;
 
   constructor(private readonly options: WorkerOptions) {
     super();
@@ -198,6 +201,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return run;
   }
 
+  /**
+   * Applies the owner's Polite caps to the jobs that start from now on: generation speed is
+   * held under `maxTokensPerSecond`. The VRAM and GPU-layer caps are not applied yet (they
+   * need a reload with fewer offloaded layers); the power cap pauses sharing in the policy.
+   */
+  setCaps(caps: SharingCaps | null): void {
+    this.caps = caps;
+  }
+
   /** Reloads the model if it was unloaded, then offers capacity again. */
   resume(): Promise<void> {
     const run = this.transition.then(async () => {
@@ -260,13 +272,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private generate(offer: Extract<CoordinatorJobFrame, { type: 'job.offer' | 'job.sealed_offer' }>, onTokens: (count: number) => void) {
     const { jobId } = offer;
     let seq = 0;
+    const cap = this.caps?.maxTokensPerSecond ?? undefined;
+    const capped = cap ? { maxTokensPerSecond: cap } : {};
     if (offer.type === 'job.offer') {
-      return this.options.engine.generate({ jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}) }, (text, count) => {
+      return this.options.engine.generate({ jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}), ...capped }, (text, count) => {
         onTokens(count);
         this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count });
       });
     }
-    const sealed = { jobId, envelope: offer.envelope, workerId: this.options.workerId, coordinatorId: this.link.coordinatorId ?? '', model: this.options.model.id };
+    const sealed = { jobId, envelope: offer.envelope, workerId: this.options.workerId, coordinatorId: this.link.coordinatorId ?? '', model: this.options.model.id, ...capped };
     return this.options.engine.generateSealed(sealed, (chunk, count) => {
       onTokens(count);
       this.link.send({ type: 'job.sealed_chunk', jobId, ...chunk, tokens: count });
