@@ -23,6 +23,8 @@ export const engineConfigSchema = z.strictObject({
   warmupTokens: z.number().int().min(0).max(512),
   /** Lock the job process down with the OS sandbox once the model is loaded. */
   sandbox: z.boolean(),
+  /** Most model layers offloaded to the GPU (the owner's Polite cap); absent = as many as fit. */
+  gpuLayers: z.number().int().min(0).optional(),
 });
 export type EngineConfig = z.infer<typeof engineConfigSchema>;
 

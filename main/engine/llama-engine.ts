@@ -53,7 +53,7 @@ export class LlamaEngine {
       logLevel: LlamaLogLevel.warn,
       logger: (level, message) => log(level === LlamaLogLevel.error || level === LlamaLogLevel.fatal ? 'error' : 'warn', message.trim()),
     });
-    const model = await llama.loadModel({ modelPath: config.modelPath });
+    const model = await llama.loadModel({ modelPath: config.modelPath, gpuLayers: config.gpuLayers ?? 'auto' });
     const contextSize = Math.min(config.contextSize, model.trainContextSize);
     const context = await model.createContext({ contextSize, sequences: config.sequences, threads: config.threads });
     const chatWrapper = resolveChatWrapper(model);

@@ -138,6 +138,20 @@ describe('engine supervisor', () => {
     await assert.rejects(engine.generate(ask('no-model', 'abc', 3), () => {}), (e: unknown) => e instanceof JobFailure && e.error.code === 'engine_error');
   });
 
+  test('a GPU-layer cap is passed to the engine at the next start', async () => {
+    const capped = supervisor(modelPath, 1);
+    capped.setGpuLayers(0);
+    assert.equal(capped.gpuLayers, 0);
+    const info = await capped.start();
+    assert.ok(info.contextSize > 0, 'the model loads with zero offloaded layers');
+    let text = '';
+    await capped.generate(ask('layers', 'abc', 3), (t) => (text += t));
+    assert.equal(text, 'def');
+    capped.setGpuLayers(undefined);
+    assert.equal(capped.gpuLayers, undefined);
+    await capped.stop();
+  });
+
   test('a corrupt model fails to load with a clear error, and nothing is left running', async () => {
     const corrupt = join(dir, 'corrupt.gguf');
     await writeFile(corrupt, Buffer.concat([Buffer.from('GGUF'), Buffer.alloc(64, 7)]));

@@ -76,6 +76,17 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     super();
   }
 
+  /** Changes how many layers the next start offloads to the GPU (undefined: as many as fit). */
+  setGpuLayers(layers: number | undefined): void {
+    const { gpuLayers: _old, ...rest } = this.options.config;
+    this.options.config = layers === undefined ? rest : { ...rest, gpuLayers: layers };
+  }
+
+  /** Layers the next start offloads to the GPU (undefined: as many as fit). */
+  get gpuLayers(): number | undefined {
+    return this.options.config.gpuLayers;
+  }
+
   /** Process id of the current job process. */
   get pid(): number | undefined {
     return this.child?.pid;

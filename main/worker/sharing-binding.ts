@@ -11,8 +11,10 @@ import type { Logger } from '../log.js';
 export function bindSharing(worker: Worker, controller: SharingController, logger: Logger): () => void {
   const apply = (decision: Decision) => {
     logger.info({ share: decision.share, summary: decision.summary }, 'sharing decision');
-    worker.setCaps(decision.caps);
-    const action = decision.share ? worker.resume() : worker.pause();
+    const action = worker.setCaps(decision.caps).then(async () => {
+      if (decision.share) await worker.resume();
+      else await worker.pause();
+    });
     action.catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not apply the sharing decision'));
   };
   controller.on('decision', apply);

@@ -202,12 +202,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Applies the owner's Polite caps to the jobs that start from now on: generation speed is
-   * held under `maxTokensPerSecond`. The VRAM and GPU-layer caps are not applied yet (they
-   * need a reload with fewer offloaded layers); the power cap pauses sharing in the policy.
+   * Applies the owner's Polite caps: generation speed is held under `maxTokensPerSecond` for
+   * the jobs that start from now on; on a GPU, a different `maxGpuLayers` reloads the model
+   * with that many layers offloaded (running jobs move on, as in a pause). The power cap is
+   * the policy's: it pauses sharing. VRAM is bounded through the layer count.
    */
-  setCaps(caps: SharingCaps | null): void {
+  setCaps(caps: SharingCaps | null): Promise<void> {
     this.caps = caps;
+    const { engine } = this.options;
+    const layers = caps?.maxGpuLayers ?? undefined;
+    if (engine.info?.gpu === 'cpu' || layers === engine.gpuLayers) return Promise.resolve();
+    const wasAvailable = this.available;
+    return this.pause().then(() => {
+      engine.setGpuLayers(layers);
+      return wasAvailable ? this.resume() : undefined;
+    });
   }
 
   /** Reloads the model if it was unloaded, then offers capacity again. */
