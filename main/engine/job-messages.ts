@@ -25,6 +25,8 @@ export const engineConfigSchema = z.strictObject({
   sandbox: z.boolean(),
   /** Most model layers offloaded to the GPU (the owner's Polite cap); absent = as many as fit. */
   gpuLayers: z.number().int().min(0).optional(),
+  /** Most VRAM the model and its context may use (the owner's Polite cap), in bytes. */
+  maxVramBytes: z.number().int().positive().optional(),
 });
 export type EngineConfig = z.infer<typeof engineConfigSchema>;
 

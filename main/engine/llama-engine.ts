@@ -50,6 +50,9 @@ export class LlamaEngine {
       gpu: config.gpu === 'cpu' ? false : 'auto',
       build: 'never',
       maxThreads: config.threads,
+      // A VRAM cap leaves the rest of the GPU's memory to the owner: automatic layer
+      // offloading then fits within what is left.
+      ...(config.maxVramBytes ? { vramPadding: (total: number) => Math.max(0, total - (config.maxVramBytes ?? total)) } : {}),
       logLevel: LlamaLogLevel.warn,
       logger: (level, message) => log(level === LlamaLogLevel.error || level === LlamaLogLevel.fatal ? 'error' : 'warn', message.trim()),
     });

@@ -138,17 +138,17 @@ describe('engine supervisor', () => {
     await assert.rejects(engine.generate(ask('no-model', 'abc', 3), () => {}), (e: unknown) => e instanceof JobFailure && e.error.code === 'engine_error');
   });
 
-  test('a GPU-layer cap is passed to the engine at the next start', async () => {
+  test('GPU-layer and VRAM caps are passed to the engine at the next start', async () => {
     const capped = supervisor(modelPath, 1);
-    capped.setGpuLayers(0);
-    assert.equal(capped.gpuLayers, 0);
+    capped.setGpuLimits({ gpuLayers: 0, maxVramBytes: 512 * 1024 * 1024 });
+    assert.deepEqual(capped.gpuLimits, { gpuLayers: 0, maxVramBytes: 512 * 1024 * 1024 });
     const info = await capped.start();
     assert.ok(info.contextSize > 0, 'the model loads with zero offloaded layers');
     let text = '';
     await capped.generate(ask('layers', 'abc', 3), (t) => (text += t));
     assert.equal(text, 'def');
-    capped.setGpuLayers(undefined);
-    assert.equal(capped.gpuLayers, undefined);
+    capped.setGpuLimits({ gpuLayers: undefined, maxVramBytes: undefined });
+    assert.deepEqual(capped.gpuLimits, { gpuLayers: undefined, maxVramBytes: undefined });
     await capped.stop();
   });
 

@@ -76,15 +76,19 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     super();
   }
 
-  /** Changes how many layers the next start offloads to the GPU (undefined: as many as fit). */
-  setGpuLayers(layers: number | undefined): void {
-    const { gpuLayers: _old, ...rest } = this.options.config;
-    this.options.config = layers === undefined ? rest : { ...rest, gpuLayers: layers };
+  /** Changes the GPU limits of the next start: offloaded layers and VRAM (undefined: none). */
+  setGpuLimits(limits: { gpuLayers: number | undefined; maxVramBytes: number | undefined }): void {
+    const { gpuLayers: _layers, maxVramBytes: _vram, ...rest } = this.options.config;
+    this.options.config = {
+      ...rest,
+      ...(limits.gpuLayers !== undefined ? { gpuLayers: limits.gpuLayers } : {}),
+      ...(limits.maxVramBytes !== undefined ? { maxVramBytes: limits.maxVramBytes } : {}),
+    };
   }
 
-  /** Layers the next start offloads to the GPU (undefined: as many as fit). */
-  get gpuLayers(): number | undefined {
-    return this.options.config.gpuLayers;
+  /** The GPU limits the next start applies. */
+  get gpuLimits(): { gpuLayers: number | undefined; maxVramBytes: number | undefined } {
+    return { gpuLayers: this.options.config.gpuLayers, maxVramBytes: this.options.config.maxVramBytes };
   }
 
   /** Process id of the current job process. */

@@ -203,18 +203,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Applies the owner's Polite caps: generation speed is held under `maxTokensPerSecond` for
-   * the jobs that start from now on; on a GPU, a different `maxGpuLayers` reloads the model
-   * with that many layers offloaded (running jobs move on, as in a pause). The power cap is
-   * the policy's: it pauses sharing. VRAM is bounded through the layer count.
+   * the jobs that start from now on; on a GPU, new `maxGpuLayers` or `maxVramMb` limits
+   * reload the model within them (running jobs move on, as in a pause). The power cap is the
+   * policy's: sharing pauses above it.
    */
   setCaps(caps: SharingCaps | null): Promise<void> {
     this.caps = caps;
     const { engine } = this.options;
-    const layers = caps?.maxGpuLayers ?? undefined;
-    if (engine.info?.gpu === 'cpu' || layers === engine.gpuLayers) return Promise.resolve();
+    const limits = { gpuLayers: caps?.maxGpuLayers ?? undefined, maxVramBytes: caps?.maxVramMb ? caps.maxVramMb * 1024 * 1024 : undefined };
+    const current = engine.gpuLimits;
+    if (engine.info?.gpu === 'cpu' || (limits.gpuLayers === current.gpuLayers && limits.maxVramBytes === current.maxVramBytes)) return Promise.resolve();
     const wasAvailable = this.available;
     return this.pause().then(() => {
-      engine.setGpuLayers(layers);
+      engine.setGpuLimits(limits);
       return wasAvailable ? this.resume() : undefined;
     });
   }
