@@ -3,32 +3,14 @@
  * token guard, the share toggle, a served job showing up, and every screen rendering without
  * console errors — with a screenshot of each kept as a test artifact.
  */
-import { test as base, expect, type Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
+import { testWithStack } from './fixtures.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Address } from '@ton/core';
 import { startUiStack, type UiStack } from './stack.js';
 
-const test = base.extend<{ errors: string[] }, { stack: UiStack }>({
-  stack: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright reads fixture dependencies from this pattern
-    async ({}, use) => {
-      const stack = await startUiStack();
-      await use(stack);
-      await stack.stop();
-    },
-    { scope: 'worker', timeout: 90_000 },
-  ],
-  // Console errors and uncaught exceptions of the page; each test asserts there are none.
-  errors: async ({ page }, use) => {
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('pageerror', (error) => errors.push(error.message));
-    await use(errors);
-  },
-});
+const test = testWithStack(startUiStack, 90_000);
 
 const SCREENS = ['Dashboard', 'Earnings', 'Wallet', 'Models', 'Settings', 'Diagnostics'] as const;
 

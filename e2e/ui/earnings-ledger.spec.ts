@@ -4,30 +4,13 @@
  * receipt), exports the CSV, and Cash out — driven from the keyboard — is paid on chain and
  * shows as paid. Screenshots are kept as artifacts (and in docs/screenshots with UPDATE_SCREENSHOTS=1).
  */
-import { test as base, expect, type Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
+import { testWithStack } from './fixtures.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { fromNano } from '@ton/core';
 import { startLedgerStack, type LedgerStack } from './ledger-stack.js';
 
-const test = base.extend<{ errors: string[] }, { stack: LedgerStack }>({
-  stack: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright reads fixture dependencies from this pattern
-    async ({}, use) => {
-      const stack = await startLedgerStack();
-      await use(stack);
-      await stack.stop();
-    },
-    { scope: 'worker', timeout: 120_000 },
-  ],
-  errors: async ({ page }, use) => {
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('pageerror', (error) => errors.push(error.message));
-    await use(errors);
-  },
-});
+const test = testWithStack(startLedgerStack, 120_000);
 
 /** Nanotons as the UI writes TON: exact, trailing zeros dropped, the whole part grouped. */
 function ton(nanotons: bigint): string {

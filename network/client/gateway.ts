@@ -7,12 +7,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { chatCompletionRequestSchema, describeIssues, samplingParams, toChatMessages, type ChatCompletionRequest } from '../protocol/chat.js';
+import { samplingParams, toChatMessages, type ChatCompletionRequest } from '../protocol/chat.js';
 import { meetsTier, TIER_DESCRIPTIONS, TIER_RANK } from '../protocol/descriptor.js';
 import { formatHostPort } from '../protocol/host-port.js';
 import type { Tier, Usage } from '../protocol/worker-frames.js';
 import { SealedJobError, SilkwormClient, type SealedChatEvent, type SilkwormClientOptions } from './sdk.js';
-import { readJsonBody, sendError, sendJson } from '../node-kit/http-util.js';
+import { readChatRequest, sendError, sendJson } from '../node-kit/http-util.js';
 import { createLogger, type Logger } from './log.js';
 
 /** How the request travelled: always `sealed` here (the coordinator's own API says `transport`). */
@@ -133,14 +133,8 @@ async function listModels(res: ServerResponse, client: SilkwormClient): Promise<
 }
 
 async function chatCompletions(req: IncomingMessage, res: ServerResponse, client: SilkwormClient, fields: Record<string, unknown>): Promise<void> {
-  const body = await readJsonBody(req);
-  if (!body.ok) return sendError(res, body.status, body.message, body.status === 413 ? 'request_too_large' : 'invalid_json');
-  const parsed = chatCompletionRequestSchema.safeParse(body.value);
-  if (!parsed.success) {
-    const { message, param } = describeIssues(parsed.error.issues);
-    return sendError(res, 400, message, 'invalid_request', param);
-  }
-  const request = parsed.data;
+  const request = await readChatRequest(req, res);
+  if (!request) return;
   fields.model = request.model;
   fields.stream = request.stream === true;
   const abort = new AbortController();

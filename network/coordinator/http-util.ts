@@ -1,7 +1,7 @@
 /** HTTP helpers of the coordinator: the shared ones, and the status of a failed job. */
 import type { ErrorCode } from '../protocol/errors.js';
 
-export { MAX_BODY_BYTES, readJsonBody, sendError, sendJson } from '../node-kit/http-util.js';
+export { MAX_BODY_BYTES, readChatRequest, readJsonBody, sendError, sendJson } from '../node-kit/http-util.js';
 
 /** HTTP status for a job that ended in an error. */
 export function statusForCode(code: ErrorCode): number {

@@ -4,11 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { chatCompletionRequestSchema, describeIssues, samplingParams, toChatMessages, DEFAULT_MAX_TOKENS, type ChatCompletionRequest } from '../protocol/chat.js';
+import { samplingParams, toChatMessages, DEFAULT_MAX_TOKENS, type ChatCompletionRequest } from '../protocol/chat.js';
 import type { FinishReason, Tier, Usage } from '../protocol/worker-frames.js';
 import { tierSchema } from '../protocol/worker-frames.js';
 import type { WireError } from '../protocol/errors.js';
-import { readJsonBody, sendError, sendJson, statusForCode } from './http-util.js';
+import { readChatRequest, sendError, sendJson, statusForCode } from './http-util.js';
 import type { JobManager, JobSpec } from './job-manager.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import type { Billing } from './billing.js';
@@ -50,14 +50,8 @@ export function handleListModels(res: ServerResponse, ctx: ApiContext): void {
 
 /** `POST /v1/chat/completions`; `clientId` is the paying client (undefined = unmetered). */
 export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, clientId: string | undefined): Promise<void> {
-  const body = await readJsonBody(req);
-  if (!body.ok) return sendError(res, body.status, body.message, body.status === 413 ? 'request_too_large' : 'invalid_json');
-  const parsed = chatCompletionRequestSchema.safeParse(body.value);
-  if (!parsed.success) {
-    const { message, param } = describeIssues(parsed.error.issues);
-    return sendError(res, 400, message, 'invalid_request', param);
-  }
-  const request = parsed.data;
+  const request = await readChatRequest(req, res);
+  if (!request) return;
   const model = ctx.registry.models().get(request.model);
   if (!model) return sendError(res, 404, `The model '${request.model}' does not exist or no worker serving it is connected.`, 'model_not_found', 'model');
   const minTier = tierSchema.safeParse(req.headers[MIN_TIER_HEADER] ?? 'unsandboxed');

@@ -1,6 +1,6 @@
 /** Small HTTP helpers for the network's servers: bounded JSON bodies and OpenAI-shaped errors. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { openAiError } from '../protocol/chat.js';
+import { chatCompletionRequestSchema, describeIssues, openAiError, type ChatCompletionRequest } from '../protocol/chat.js';
 
 /** Largest request body read, in bytes. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -39,4 +39,23 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 /** Sends an error in OpenAI's shape, which the openai SDK maps to its typed errors. */
 export function sendError(res: ServerResponse, status: number, message: string, code: string | null = null, param: string | null = null, headers: Record<string, string> = {}): void {
   sendJson(res, status, openAiError(message, status >= 500 ? 'server_error' : 'invalid_request_error', code, param), headers);
+}
+
+/**
+ * Reads and validates an OpenAI chat completion request; on bad input answers the client
+ * (413, 400 naming the field) and resolves undefined.
+ */
+export async function readChatRequest(req: IncomingMessage, res: ServerResponse): Promise<ChatCompletionRequest | undefined> {
+  const body = await readJsonBody(req);
+  if (!body.ok) {
+    sendError(res, body.status, body.message, body.status === 413 ? 'request_too_large' : 'invalid_json');
+    return undefined;
+  }
+  const parsed = chatCompletionRequestSchema.safeParse(body.value);
+  if (!parsed.success) {
+    const { message, param } = describeIssues(parsed.error.issues);
+    sendError(res, 400, message, 'invalid_request', param);
+    return undefined;
+  }
+  return parsed.data;
 }
