@@ -10,6 +10,13 @@ import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../bin/silkworm.mjs', import.meta.url));
 
+/** The Node flags on the command's `#!/usr/bin/env -S node …` line, which an installed `silkworm` runs with. */
+function shebangFlags(): string[] {
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!.*?\bnode\b(.*)$/.exec(first);
+  return match?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}
+
 /** How to start the worker: the `silkworm worker` options the bench sets. */
 export interface WorkerProcessOptions {
   coordinatorUrl: string;
@@ -36,7 +43,7 @@ export class WorkerProcess {
     const logPath = join(options.dataDir, 'bench-worker.log');
     const log = openSync(logPath, 'a');
     try {
-      const args = [CLI, 'worker', '--coordinator', options.coordinatorUrl, '--data', options.dataDir, '--model', options.modelPath,
+      const args = [...shebangFlags(), CLI, 'worker', '--coordinator', options.coordinatorUrl, '--data', options.dataDir, '--model', options.modelPath,
         '--share', options.share, '--threads', String(options.threads), '--gpu', options.gpu];
       const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, SILKWORM_LOG_LEVEL: 'info' } });
       return new WorkerProcess(child, logPath);

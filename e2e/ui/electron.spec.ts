@@ -1,7 +1,7 @@
 /**
  * The real desktop app through Playwright's `_electron`: the window, the bridge, the
  * hardening, the share switch. Needs the Electron binary (not downloadable on the project's
- * build machines) and the compiled app (`node build/compile-app.mjs`, both vite builds);
+ * build machines) and the compiled app (`node build/compile.mjs app`, both vite builds);
  * where the binary is missing every test reports itself skipped with the reason.
  */
 import { test as base, expect, _electron as electron, type ElectronApplication, type Page } from '@playwright/test';

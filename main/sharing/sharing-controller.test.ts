@@ -129,3 +129,23 @@ test('controller: an update event follows every poll; concurrent polls share one
   assert.equal(source.reads, 1);
   assert.equal(updates, 1);
 });
+
+test('controller: Off reads nothing until a viewer asks for stale readings or the mode changes', async () => {
+  const { clock, source, controller } = setup(awaySignals(10), makeSettings({ mode: 'off', hysteresis: { minDwellSeconds: 30 } }));
+  controller.start();
+  await settle();
+  assert.equal(source.reads, 1, 'one reading at start');
+  await clock.advance(10 * 60_000);
+  assert.equal(source.reads, 1, 'no polling while Off');
+  assert.equal(clock.pending, 0, 'no timer left running');
+  await controller.refreshIfStale(30_000);
+  assert.equal(source.reads, 2, 'a viewer refreshes readings older than 30 s');
+  await controller.refreshIfStale(30_000);
+  assert.equal(source.reads, 2, 'fresh readings are kept');
+  controller.setMode('always');
+  await settle();
+  assert.equal(source.reads, 3, 'leaving Off reads at once');
+  await clock.advance(1000);
+  assert.equal(source.reads, 4, 'and polls again at the normal rate');
+  controller.stop();
+});

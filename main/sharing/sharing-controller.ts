@@ -17,7 +17,10 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** How often signals are read while the mode is Off. */
+/**
+ * With sharing Off the controller does not poll at all (an idle worker costs the PC next to
+ * nothing); a viewer that shows telemetry refreshes readings older than this (refreshIfStale).
+ */
 export const OFF_POLL_MS = 30_000;
 
 /** The real clock. */
@@ -139,10 +142,26 @@ export class SharingController extends EventEmitter<SharingEvents> {
 
   private async loop(generation: number): Promise<void> {
     await this.poll();
-    // With sharing off nothing depends on the signals but the dashboard's telemetry: read them
-    // rarely, so an idle worker costs the PC next to nothing.
-    const interval = this.current.mode === 'off' ? Math.max(this.pollMs, OFF_POLL_MS) : this.pollMs;
-    if (this.running && generation === this.generation) this.timer = this.clock.setTimeout(() => void this.loop(generation), interval);
+    if (!this.running || generation !== this.generation) return;
+    this.timer = undefined;
+    // With sharing off no decision depends on the signals: stop reading them until the mode changes.
+    if (this.current.mode !== 'off') this.timer = this.clock.setTimeout(() => void this.loop(generation), this.pollMs);
+  }
+
+  /** Restarts the polling loop (a mode change away from Off). */
+  private restartLoop(): void {
+    if (!this.running) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.generation += 1;
+    void this.loop(this.generation);
+  }
+
+  /** In mode Off, reads the signals again when the last reading is older than `maxAgeMs` (for a viewer's telemetry). */
+  async refreshIfStale(maxAgeMs = OFF_POLL_MS): Promise<void> {
+    if (this.current.mode !== 'off') return;
+    if (this.lastPollAt !== null && this.clock.now() - this.lastPollAt < maxAgeMs) return;
+    await this.poll();
   }
 
   /** Reads the signals and decides once now (concurrent calls share one read). */
@@ -181,11 +200,13 @@ export class SharingController extends EventEmitter<SharingEvents> {
   updateSettings(patch: SharingSettingsPatch): SettingsResult {
     const result = applySettingsPatch(this.current, patch);
     if (!result.ok) return result;
+    const wasOff = this.current.mode === 'off';
     this.current = result.value;
     const now = this.clock.now();
     if (this.signals) this.apply(decide(this.signals, this.current, now, this.decision));
     else this.apply(startingDecision(this.current, now));
     this.emit('update', this.snapshot());
+    if (wasOff && this.current.mode !== 'off') this.restartLoop();
     return result;
   }
 

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appRoot } from '../app-root.js';
 import { identityKeyPairFromSeed, type IdentityKeyPair } from '../../network/protocol/descriptor.js';
 
 /** Loads the identity key from `dataDir`, creating it on first start. */
@@ -26,7 +26,7 @@ export async function loadIdentity(dataDir: string): Promise<IdentityKeyPair> {
 
 /** The hash of this build: the git commit when run from a checkout, else a hash of package.json. */
 export function buildHash(): string {
-  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const root = appRoot();
   try {
     const head = readFileSync(join(root, '.git', 'HEAD'), 'utf8').trim();
     const commit = head.startsWith('ref: ') ? readFileSync(join(root, '.git', head.slice(5)), 'utf8').trim() : head;
