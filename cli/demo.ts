@@ -20,6 +20,7 @@ import { createLogger as createCoordinatorLogger } from '../network/coordinator/
 import { startHeadlessWorker } from '../main/worker/headless.js';
 import { createLogger } from '../main/log.js';
 import { writeTestModel } from '../main/models/test-model.js';
+import { makeDemoCatalog } from '../main/models/catalog-demo.js';
 import { loadDemoWallet } from './demo-wallet.js';
 import { startGateway } from '../network/client/gateway.js';
 import { attachDashboard } from '../main/dashboard/attach.js';
@@ -73,6 +74,8 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     dataDir: join(dataDir, 'coordinator'),
     apiKeys: [apiKey],
     adminKey,
+    // The Models screen's catalog: the tiny model (serving) and a bigger one to download and switch to.
+    catalog: { catalog: await makeDemoCatalog(join(dataDir, 'catalog'), modelPath), dir: join(dataDir, 'catalog') },
     chain: { url: chain.url, network: 'testnet', pushThreshold: toNano('0.000001'), pushIntervalMs: 20_000 },
     logger: createCoordinatorLogger('coordinator', { level }),
   });
@@ -117,6 +120,7 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     modelPath,
     dataDir: join(dataDir, 'worker'),
     payoutAddress: owner.address,
+    wallet: { chainUrl: chain.url },
     logs,
     logger: workerLogger,
     earnings: ledgerEarnings(() => worker.books(), {

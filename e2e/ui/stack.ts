@@ -45,8 +45,8 @@ const AWAY: Signals = {
   battery: null,
 };
 
-/** Starts the stack. */
-export async function startUiStack(): Promise<UiStack> {
+/** Starts the stack; `firstRun` shows the desktop app's first-run setup. */
+export async function startUiStack(options: { firstRun?: boolean } = {}): Promise<UiStack> {
   const dir = await mkdtemp(join(tmpdir(), 'silkworm-ui-'));
   const modelPath = join(dir, 'silkworm-test.gguf');
   await writeTestModel(modelPath);
@@ -73,7 +73,7 @@ export async function startUiStack(): Promise<UiStack> {
     reconnect: { minDelayMs: 50, maxDelayMs: 500 },
   });
   const token = 'ui-test-token-0123456789';
-  const attached = await attachDashboard(core, { coordinatorUrl: coordinator.url, modelPath, dataDir, logs, logger, token, port: 0, print: () => undefined });
+  const attached = await attachDashboard(core, { coordinatorUrl: coordinator.url, modelPath, dataDir, logs, logger, token, port: 0, print: () => undefined, ...(options.firstRun ? { firstRun: true } : {}) });
   return {
     coordinator,
     core,

@@ -1,16 +1,13 @@
 /** `silkworm worker`: a headless worker that serves until SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
-import { Address } from '@ton/core';
-import { startHeadlessWorker } from '../worker/headless.js';
+import { startHeadlessWorker, type HeadlessWorker } from '../worker/headless.js';
+import type { AttachDashboardOptions } from '../dashboard/attach.js';
 import { createLogger } from '../log.js';
 import { DEFAULT_SHARING_SETTINGS, type SharingMode } from '../sharing/settings.js';
 import { parseHostPort } from '../../network/protocol/host-port.js';
 import { LogRing } from '../ipc/log-ring.js';
 import { loadAppSettings } from '../ipc/settings-store.js';
-import { attachDashboard } from '../dashboard/attach.js';
-import { ledgerEarnings } from '../ipc/ledger-earnings.js';
-import { explainNoBooks } from '../ipc/books-status.js';
-import { chainKindOf, explorerLinks } from '../ipc/explorer-links.js';
+import { chooseStartModel } from '../models/catalog-choice.js';
 
 /** Help text of `silkworm worker`. */
 export const WORKER_HELP = `Usage: silkworm worker --coordinator URL --data DIR --model FILE [options]
@@ -21,7 +18,8 @@ separate job process and serves the jobs the coordinator sends.
 Options:
   --coordinator URL       the coordinator, as http(s):// or ws(s)://
   --data DIR              where the worker keeps its state (default .silkworm/worker)
-  --model FILE            a GGUF model file to serve
+  --model FILE            a GGUF model file to serve (default: the one last chosen
+                          on the dashboard's Models screen)
   --share MODE            off | idle | polite | always (default: as last set in the
                           dashboard, else always)
   --payout-address ADDR   TON address that receives earnings
@@ -42,7 +40,8 @@ function positiveInt(name: string, text: string | undefined): number | undefined
   return value;
 }
 
-function checkPayoutAddress(text: string, network: string): void {
+async function checkPayoutAddress(text: string, network: string): Promise<void> {
+  const { Address } = await import('@ton/core');
   let testOnly: boolean;
   try {
     testOnly = Address.parseFriendly(text).isTestOnly;
@@ -52,6 +51,27 @@ function checkPayoutAddress(text: string, network: string): void {
   if (testOnly !== (network === 'testnet')) {
     throw new Error(`--payout-address '${text}' is a ${testOnly ? 'testnet' : 'mainnet'} address but this worker is on ${network}: funds sent there could be lost. Use a ${network} address, or --network ${testOnly ? 'testnet' : 'mainnet'}.`);
   }
+}
+
+/**
+ * Puts the dashboard on the worker, with the ledger behind its Earnings screen. Loaded only when
+ * `--dashboard` is given: a rig without it never pays for the UI server's and the ledger's code.
+ */
+async function startDashboardFor(headless: HeadlessWorker, options: Omit<AttachDashboardOptions, 'earnings'> & { network: 'testnet' | 'mainnet' }, chainUrl: string | undefined) {
+  const [{ attachDashboard }, { ledgerEarnings }, { explainNoBooks }, { chainKindOf, explorerLinks }] = await Promise.all([
+    import('../dashboard/attach.js'),
+    import('../ipc/ledger-earnings.js'),
+    import('../ipc/books-status.js'),
+    import('../ipc/explorer-links.js'),
+  ]);
+  return attachDashboard(headless, {
+    ...options,
+    ...(chainUrl ? { wallet: { chainUrl } } : {}),
+    earnings: ledgerEarnings(() => headless.books(), {
+      explorerUrl: explorerLinks(chainKindOf(chainUrl, options.network)),
+      whyUnavailable: explainNoBooks({ payoutAddress: options.payoutAddress ?? undefined, coordinatorUrl: options.coordinatorUrl }),
+    }),
+  });
 }
 
 /** Parses arguments and runs the worker; returns once it has shut down. */
@@ -80,25 +100,28 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
     return;
   }
   if (!values.coordinator) throw new Error('--coordinator URL is required (for example http://127.0.0.1:8787).');
-  if (!values.model) throw new Error('--model FILE is required (make a test model with: silkworm model make-test model.gguf).');
   if (values.share !== undefined && !['off', 'idle', 'polite', 'always'].includes(values.share)) throw new Error(`--share must be off, idle, polite or always (got '${values.share}').`);
   const dashboard = values.dashboard === undefined ? undefined : parseHostPort(values.dashboard);
   if (dashboard && !dashboard.ok) throw new Error(`--dashboard: ${dashboard.message}`);
   if (values.gpu !== 'auto' && values.gpu !== 'cpu') throw new Error(`--gpu must be auto or cpu (got '${values.gpu}').`);
   if (values.network !== 'testnet' && values.network !== 'mainnet') throw new Error(`--network must be testnet or mainnet (got '${values.network}').`);
-  if (values['payout-address'] !== undefined) checkPayoutAddress(values['payout-address'], values.network);
+  if (values['payout-address'] !== undefined) await checkPayoutAddress(values['payout-address'], values.network);
   // The dashboard's Diagnostics screen shows recent log lines: keep them in a ring as well.
   const logs = new LogRing();
   const logger = createLogger('worker', { destination: logs.tee(process.stdout) });
   const { settings: stored, warning } = await loadAppSettings(values.data);
   if (warning) logger.warn(warning);
+  // --model wins; without it, the model last chosen on the Models screen.
+  const chosen = chooseStartModel(values.model, stored.modelPath);
+  if (!chosen.path) throw new Error(`--model FILE is required${chosen.warning ? ` (${chosen.warning})` : ''} (make a test model with: silkworm model make-test model.gguf).`);
+  const modelPath = chosen.path;
   const payoutAddress = values['payout-address'] ?? stored.payoutAddress ?? undefined;
   const threads = positiveInt('threads', values.threads);
   const maxConcurrentJobs = positiveInt('max-jobs', values['max-jobs']);
   const headless = await startHeadlessWorker({
     coordinatorUrl: values.coordinator,
     dataDir: values.data,
-    modelPath: values.model,
+    modelPath,
     gpu: values.gpu,
     sharing: { ...DEFAULT_SHARING_SETTINGS, mode: 'always', ...stored.sharing, ...(values.share ? { mode: values.share as SharingMode } : {}) },
     ...(payoutAddress ? { payoutAddress } : {}),
@@ -109,20 +132,7 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
     ...(maxConcurrentJobs ? { maxConcurrentJobs } : {}),
   });
   const attached = dashboard?.ok
-    ? await attachDashboard(headless, {
-        ...dashboard.value,
-        coordinatorUrl: values.coordinator,
-        modelPath: values.model,
-        dataDir: values.data,
-        payoutAddress: payoutAddress ?? null,
-        network: values.network,
-        logs,
-        logger,
-        earnings: ledgerEarnings(() => headless.books(), {
-          explorerUrl: explorerLinks(chainKindOf(values.chain, values.network)),
-          whyUnavailable: explainNoBooks({ payoutAddress, coordinatorUrl: values.coordinator }),
-        }),
-      })
+    ? await startDashboardFor(headless, { ...dashboard.value, coordinatorUrl: values.coordinator, modelPath, dataDir: values.data, payoutAddress: payoutAddress ?? null, network: values.network, logs, logger }, values.chain)
     : undefined;
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -7,6 +7,7 @@
 import type { HeadlessWorker } from '../worker/headless.js';
 import type { Logger } from '../log.js';
 import { createAppServices, type AppServices } from '../ipc/app-services.js';
+import type { WalletServiceConfig } from '../ipc/wallet-service.js';
 import type { EarningsProvider } from '../ipc/earnings-provider.js';
 import type { LogRing } from '../ipc/log-ring.js';
 import { loadAppSettings } from '../ipc/settings-store.js';
@@ -22,11 +23,15 @@ export interface AttachDashboardOptions {
   dataDir: string;
   /** Where payouts go (default testnet: local and demo networks pay test TON). */
   network?: TonNetwork;
+  /** Show the first-run setup until the owner finishes it (off for rigs started from the command line). */
+  firstRun?: boolean;
   /** The payout address the worker was started with, if any. */
   payoutAddress?: string | null;
   /** The logger's ring buffer (see LogRing.tee), for Diagnostics → Logs. */
   logs?: LogRing;
   earnings?: EarningsProvider;
+  /** The wallet's chain endpoint (balance) and TON Connect endpoints. */
+  wallet?: WalletServiceConfig;
   logger?: Logger;
   token?: string;
   staticDir?: string;
@@ -52,10 +57,12 @@ export async function attachDashboard(core: HeadlessWorker, options: AttachDashb
     dataDir: options.dataDir,
     network: options.network ?? 'testnet',
     shell: 'dashboard',
+    ...(options.firstRun ? { firstRun: true } : {}),
     stored: settings,
     announcedPayoutAddress: options.payoutAddress ?? null,
     ...(options.logs ? { logs: options.logs } : {}),
     ...(options.earnings ? { earnings: options.earnings } : {}),
+    ...(options.wallet ? { wallet: options.wallet } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const dashboard = await startDashboard({

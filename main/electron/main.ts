@@ -13,9 +13,11 @@ import { createDefaultProbes } from '../sharing/probes/index.js';
 import { createAppServices, type AppServices } from '../ipc/app-services.js';
 import { LogRing } from '../ipc/log-ring.js';
 import { loadAppSettings } from '../ipc/settings-store.js';
+import { chooseStartModel } from '../models/catalog-choice.js';
 import { registerElectronIpc } from '../ipc/register-electron.js';
 import { hardenAllContents, registerAppScheme } from './security.js';
 import { APP_ORIGIN } from './url-policy.js';
+import { electronKeychain } from './secret-store.js';
 import { createMainWindow } from './window.js';
 import { createTray } from './tray.js';
 import { setupNotifications } from './notifications.js';
@@ -58,13 +60,15 @@ async function startCore(): Promise<{ core: HeadlessWorker; services: AppService
   }
   const { settings: stored, warning } = await loadAppSettings(userData);
   if (warning) logger.warn(warning);
+  // The model chosen later on the Models screen wins over the one first set up in config.json.
+  const modelPath = chooseStartModel(undefined, stored.modelPath).path ?? config.modelPath;
   const power = createPowerMonitorProbe();
   // Our own processes never count as "another program on the GPU" (filled in once started).
   const own: { enginePid?: () => number | undefined } = {};
   const core = await startHeadlessWorker({
     coordinatorUrl: config.coordinatorUrl,
     dataDir: userData,
-    modelPath: config.modelPath,
+    modelPath,
     launcher: new UtilityProcessLauncher(),
     signalSource: createCompositeSource([power.probe, ...createDefaultProbes({ ownPids: () => [process.pid, own.enginePid?.() ?? -1] })]),
     // A fresh install shares nothing until the owner flips the switch.
@@ -77,14 +81,18 @@ async function startCore(): Promise<{ core: HeadlessWorker; services: AppService
   const services = createAppServices({
     core,
     coordinatorUrl: config.coordinatorUrl,
-    modelPath: config.modelPath,
+    modelPath,
     dataDir: userData,
     network: config.network,
     shell: 'electron',
+    // A new owner is walked through mode, payout address and electricity once.
+    firstRun: true,
     stored,
     announcedPayoutAddress: stored.payoutAddress ?? null,
     logs,
     autoStart: createAutoStart(),
+    // The local wallet's words are sealed by the OS keychain (a passphrase where it is basic_text).
+    wallet: { keychain: electronKeychain },
     logger,
   });
   return { core, services };

@@ -16,6 +16,13 @@ export function secretStorageProblem(): string | null {
   return null;
 }
 
+/** safeStorage as the wallet's OsKeychain (main/wallet/key-vault.ts): refuses basic_text through `problem`. */
+export const electronKeychain = {
+  problem: secretStorageProblem,
+  encrypt: (plain: string): Buffer => safeStorage.encryptString(plain),
+  decrypt: (data: Buffer): string => safeStorage.decryptString(data),
+};
+
 /** Encrypted files under `<dataDir>/secrets/`, one per name. */
 export class SecretStore {
   constructor(private readonly dataDir: string) {}

@@ -9,8 +9,8 @@ export const APP_ORIGIN = { scheme: 'app', host: 'silkworm' } as const;
 /** The app's start page. */
 export const APP_START_URL = `${APP_ORIGIN.scheme}://${APP_ORIGIN.host}/index.html`;
 
-/** Hosts the app may open in the owner's browser (block explorers, docs), https only. */
-export const EXTERNAL_HOSTS: readonly string[] = ['tonviewer.com', 'testnet.tonviewer.com', 'tonscan.org', 'testnet.tonscan.org', 'ton.org', 'docs.ton.org', 'github.com'];
+/** Hosts the app may open in the owner's browser (block explorers, docs, the wallet app's TON Connect universal link), https only. */
+export const EXTERNAL_HOSTS: readonly string[] = ['tonviewer.com', 'testnet.tonviewer.com', 'tonscan.org', 'testnet.tonscan.org', 'ton.org', 'docs.ton.org', 'github.com', 'app.tonkeeper.com'];
 
 /** Whether a URL is one of the app's own pages. */
 export function isAppUrl(text: string): boolean {

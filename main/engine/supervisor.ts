@@ -86,6 +86,16 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     };
   }
 
+  /** Changes the model file the next start loads (switching models: stop, set, start). */
+  setModelPath(modelPath: string): void {
+    this.options.config = { ...this.options.config, modelPath };
+  }
+
+  /** The model file the next start loads. */
+  get modelPath(): string {
+    return this.options.config.modelPath;
+  }
+
   /** The GPU limits the next start applies. */
   get gpuLimits(): { gpuLayers: number | undefined; maxVramBytes: number | undefined } {
     return { gpuLayers: this.options.config.gpuLayers, maxVramBytes: this.options.config.maxVramBytes };

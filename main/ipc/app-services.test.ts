@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Address } from '@ton/core';
 import { createTestServices } from './testing/fake-core.js';
 import { LogRing } from './log-ring.js';
+import { unavailableEarnings } from './earnings-provider.js';
 import type { PushName } from './contract.js';
 
 test('setSharingMode switches the real controller and stores the settings', async () => {
@@ -112,4 +113,31 @@ test('the doctor and the report say what the machine is, and the report is redac
   assert.match(report.value.text, /Hardware|Checks:/);
   assert.ok(!report.value.text.includes(address), 'address masked');
   assert.ok(!report.value.text.includes('a'.repeat(64)), 'long hex masked');
+});
+
+test('electricity: stored, shown, passed to the forecast exactly, and cleared; setup ends once', async () => {
+  const seen: unknown[] = [];
+  const earnings = { ...unavailableEarnings, summary: async (_range: unknown, electricity?: unknown) => (seen.push(electricity), unavailableEarnings.summary('today')) };
+  const { services, dataDir } = await createTestServices({ earnings, firstRun: true });
+  const first = await services.handlers.getSettings(undefined);
+  assert.ok(first.ok);
+  assert.equal(first.value.electricity, null);
+  assert.equal(first.value.setupPending, true, 'a first run walks the owner through setup');
+
+  const saved = await services.handlers.setElectricity({ electricity: { pricePerKwh: '0.30', currency: 'EUR', tonPrice: '3', watts: 250 } });
+  assert.ok(saved.ok);
+  assert.deepEqual(saved.value.electricity, { pricePerKwh: '0.30', currency: 'EUR', tonPrice: '3', watts: 250 });
+  await services.handlers.getEarningsSummary({ range: '30d' });
+  assert.deepEqual(seen.at(-1), { nanotonsPerKwh: 100_000_000n, watts: 250, wattsSource: 'estimated' });
+
+  const done = await services.handlers.completeSetup(undefined);
+  assert.ok(done.ok && done.value.setupPending === false);
+  const stored = JSON.parse(await readFile(join(dataDir, 'app-settings.json'), 'utf8')) as { setupDone: boolean; electricity: unknown };
+  assert.equal(stored.setupDone, true);
+  assert.deepEqual(stored.electricity, { pricePerKwh: '0.30', currency: 'EUR', tonPrice: '3', watts: 250 });
+
+  const cleared = await services.handlers.setElectricity({ electricity: null });
+  assert.ok(cleared.ok && cleared.value.electricity === null);
+  await services.handlers.getEarningsSummary({ range: 'today' });
+  assert.equal(seen.at(-1), undefined, 'no price: the forecast stays gross');
 });

@@ -6,7 +6,6 @@
  * Both transports (Electron IPC and the headless dashboard) serve these same handlers.
  */
 import { EventEmitter } from 'node:events';
-import { describeModelFile } from '../models/model-file.js';
 import { probeSandbox, type SandboxProbe } from '../../native/sandbox/index.js';
 import { APP_VERSION } from '../worker/worker.js';
 import type { HeadlessWorker } from '../worker/headless.js';
@@ -16,11 +15,13 @@ import type { PushName, PushPayload } from './contract.js';
 import { unavailableEarnings, type EarningsProvider } from './earnings-provider.js';
 import { formatReport, runDoctor } from './doctor.js';
 import type { LogRing } from './log-ring.js';
-import { validatePayoutAddress } from './payout-address.js';
+import { createWalletService, type WalletServiceConfig } from './wallet-service.js';
 import { fail, ok } from './result.js';
 import { AppSettingsStore, type StoredAppSettings } from './settings-store.js';
 import { StateTracker } from './state-tracker.js';
-import type { InstalledModel, ShellKind, TonNetwork, WalletView } from './views.js';
+import { electricityFor } from '../earnings/electricity.js';
+import { createModelsService } from './models-service.js';
+import type { InstalledModel, ShellKind, TonNetwork, AppSettingsView } from './views.js';
 
 /** Start at login, provided by the Electron shell only. */
 export interface AutoStartControl {
@@ -36,6 +37,8 @@ export interface AppServicesOptions {
   dataDir: string;
   network: TonNetwork;
   shell: ShellKind;
+  /** Walk the owner through the first-run setup until they finish it (the desktop app; tests). */
+  firstRun?: boolean;
   /** What `loadAppSettings` read from the data dir. */
   stored?: StoredAppSettings;
   /** The payout address the worker announced when it started. */
@@ -43,6 +46,8 @@ export interface AppServicesOptions {
   logs?: LogRing;
   earnings?: EarningsProvider;
   autoStart?: AutoStartControl;
+  /** The wallet's keychain, chain endpoint and TON Connect endpoints (all optional). */
+  wallet?: WalletServiceConfig;
   logger?: Logger;
   /** Injected in tests; the native addon's probe by default. */
   sandboxProbe?: () => SandboxProbe;
@@ -65,43 +70,53 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   const tracker = new StateTracker(core, options.coordinatorUrl, now);
   const pushes = new EventEmitter<{ push: [PushName, unknown] }>();
   let sandbox: SandboxProbe | undefined;
-  let model: InstalledModel | null = null;
 
   const log: DispatchLog = (level, fields, msg) => options.logger?.[level](fields, msg);
   const send = <P extends PushName>(name: P, payload: PushPayload<P>) => {
     const wire = pushToWire(name, payload, log);
     if (wire !== null) pushes.emit('push', name, wire);
   };
+  const models = createModelsService({ core, coordinatorUrl: options.coordinatorUrl, modelPath: options.modelPath, dataDir: options.dataDir, store, push: (view) => send('download', view), ...(options.logger ? { logger: options.logger } : {}) });
   tracker.on('state', (state) => send('state', state));
   tracker.on('job', (event) => send('job', event));
   tracker.on('earnings', (session) => send('earnings', session));
   const onLog = (entry: Parameters<PushListener>[1]) => send('log', entry as PushPayload<'log'>);
   options.logs?.on('entry', onLog);
 
-  const wallet = (): WalletView => ({
-    payoutAddress: store.value.payoutAddress ?? null,
-    network,
-    announcedAddress: options.announcedPayoutAddress ?? null,
-  });
-  const installedModel = async (): Promise<InstalledModel> => {
-    if (!model) {
-      const file = await describeModelFile(options.modelPath, options.dataDir);
-      model = { id: file.id, path: file.path, sizeBytes: file.sizeBytes, sha256: file.sha256, loaded: false };
-    }
-    return { ...model, loaded: core.engine.info !== undefined };
-  };
+  const wallet = createWalletService({ ...options.wallet, dataDir: options.dataDir, network, coordinatorUrl: options.coordinatorUrl, store, announcedAddress: options.announcedPayoutAddress ?? null, onChange: (view) => send('wallet', view), ...(options.logger ? { logger: options.logger } : {}) });
+  const installedModel = (): Promise<InstalledModel> => models.activeModel();
   const saveSharing = () => store.update({ sharing: core.sharing.settings });
+  const settingsView = (): AppSettingsView => ({
+    sharing: core.sharing.settings,
+    autoStart: options.autoStart ? options.autoStart.get() : null,
+    network,
+    coordinator: options.coordinatorUrl,
+    electricity: store.value.electricity ?? null,
+    setupPending: options.firstRun === true && store.value.setupDone !== true,
+  });
 
   const handlers: VerbHandlers = {
     getAppInfo: () =>
       ok({ version: APP_VERSION, shell: options.shell, platform: process.platform, network, features: { autoStart: options.autoStart !== undefined, notifications: options.shell === 'electron' } }),
-    getState: () => ok(tracker.state()),
+    getState: async () => {
+      // With sharing Off nothing polls the GPU: a viewer opening the dashboard refreshes its readings.
+      await core.sharing.refreshIfStale();
+      return ok(tracker.state());
+    },
     setSharingMode: async ({ mode }) => {
       core.sharing.setMode(mode);
       await saveSharing();
       return ok(tracker.state());
     },
-    getSettings: () => ok({ sharing: core.sharing.settings, autoStart: options.autoStart ? options.autoStart.get() : null, network, coordinator: options.coordinatorUrl }),
+    getSettings: () => ok(settingsView()),
+    setElectricity: async ({ electricity }) => {
+      await store.update({ electricity });
+      return ok(settingsView());
+    },
+    completeSetup: async () => {
+      await store.update({ setupDone: true });
+      return ok(settingsView());
+    },
     updateSharingSettings: async ({ patch }) => {
       const result = core.sharing.updateSettings(patch);
       if (!result.ok) return fail('invalid-settings', result.error.message);
@@ -114,20 +129,8 @@ export function createAppServices(options: AppServicesOptions): AppServices {
       await store.update({ autoStart: enabled });
       return ok(options.autoStart.get());
     },
-    getWallet: () => ok(wallet()),
-    setPayoutAddress: async ({ address }) => {
-      const result = validatePayoutAddress(address, network);
-      if (!result.ok) return result;
-      await store.update({ payoutAddress: result.value });
-      options.logger?.info('payout address changed');
-      return ok(wallet());
-    },
-    clearPayoutAddress: async () => {
-      await store.update({ payoutAddress: null });
-      return ok(wallet());
-    },
-    listModels: async () => ok([await installedModel()]),
-    getModelCatalog: () => fail('unavailable', 'The model catalog and downloads are not available yet: this worker serves the model it was started with.'),
+    ...wallet.handlers,
+    ...models.handlers,
     getDoctor: async () => {
       sandbox ??= (options.sandboxProbe ?? probeSandbox)();
       const installed = await installedModel().catch(() => null);
@@ -140,7 +143,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
       return ok({ text: formatReport(doctor.value, tracker.state(), options.logs?.entries(200) ?? []) });
     },
     getSessionEarnings: () => ok(tracker.earnings()),
-    getEarningsSummary: ({ range }) => earnings.summary(range),
+    getEarningsSummary: ({ range }) => earnings.summary(range, electricityFor(store.value.electricity ?? undefined, tracker.state().gpu?.powerW ?? null)),
     listReceipts: ({ cursor, limit }) => earnings.receipts({ cursor, limit }),
     listPayouts: ({ cursor, limit }) => earnings.payouts({ cursor, limit }),
     exportEarningsCsv: ({ range }) => earnings.exportCsv(range),
@@ -156,6 +159,8 @@ export function createAppServices(options: AppServicesOptions): AppServices {
       return () => pushes.off('push', forward);
     },
     close() {
+      void models.close();
+      wallet.close();
       tracker.close();
       options.logs?.off('entry', onLog);
       pushes.removeAllListeners();

@@ -13,11 +13,25 @@ export const VERB_NAMES = [
   'getSettings',
   'updateSharingSettings',
   'setAutoStart',
+  'setElectricity',
+  'completeSetup',
   'getWallet',
   'setPayoutAddress',
   'clearPayoutAddress',
+  'startTonConnect',
+  'cancelTonConnect',
+  'disconnectWallet',
+  'createLocalWallet',
+  'confirmWalletBackup',
+  'importLocalWallet',
+  'revealRecoveryPhrase',
+  'removeLocalWallet',
   'listModels',
   'getModelCatalog',
+  'downloadModel',
+  'cancelDownload',
+  'useModel',
+  'removeModel',
   'getDoctor',
   'getLogs',
   'getReport',
@@ -30,7 +44,7 @@ export const VERB_NAMES = [
 ] as const;
 
 /** Every push. */
-export const PUSH_NAMES = ['state', 'job', 'earnings', 'log'] as const;
+export const PUSH_NAMES = ['state', 'job', 'earnings', 'log', 'download', 'wallet'] as const;
 
 /** The name of a verb. */
 export type VerbName = (typeof VERB_NAMES)[number];

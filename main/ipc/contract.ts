@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { SHARING_MODES, sharingSettingsSchema } from '../sharing/settings.js';
+import { electricityInputSchema } from '../earnings/electricity.js';
 import type { SharingSettings, SharingSettingsPatch } from '../sharing/settings.js';
 import type { Result } from './result.js';
 import type { PushName, VerbName } from './contract-names.js';
@@ -14,6 +15,8 @@ import type {
   AppInfo, AppSettingsView, AppState, CashOutView, DoctorReport, EarningsSummary, InstalledModel, JobEvent,
   LogEntry, Page, PayoutView, ReceiptView, SessionEarnings, WalletView,
 } from './views.js';
+import type { DownloadView, ModelCatalogView } from './views-models.js';
+import type { CreatedLocalWallet, RecoveryPhrase, TonConnectLink } from './views-wallet.js';
 
 /** A verb: the schema its arguments must pass, and (as a type only) what it answers. */
 export interface VerbSpec<Args extends z.ZodType, Value> {
@@ -63,7 +66,9 @@ export const sharingPatchSchema = z.strictObject(
 
 const none = z.strictObject({}).optional();
 const pageArgs = z.strictObject({ cursor: z.string().max(200).optional(), limit: z.number().int().min(1).max(500).default(50) });
+const passphrase = z.string().min(1).max(1024);
 const range = z.strictObject({ range: z.enum(['today', '7d', '30d']) });
+const modelArgs = z.strictObject({ id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/) });
 
 /** The table: verbs (request → result) and pushes (main → UI). */
 export const contract = {
@@ -74,11 +79,25 @@ export const contract = {
     getSettings: verb<AppSettingsView>()(none, 'Sharing settings, auto-start and network.'),
     updateSharingSettings: verb<SharingSettings>()(z.strictObject({ patch: sharingPatchSchema }), 'Validates, applies and stores a change to the sharing settings.'),
     setAutoStart: verb<boolean>()(z.strictObject({ enabled: z.boolean() }), 'Start at login (desktop app only; opt-in).'),
+    setElectricity: verb<AppSettingsView>()(z.strictObject({ electricity: electricityInputSchema.nullable() }), 'Stores the owner’s electricity price (or clears it) for the forecast net of electricity.'),
+    completeSetup: verb<AppSettingsView>()(none, 'Marks the first-run setup done.'),
     getWallet: verb<WalletView>()(none, 'The payout address and network.'),
     setPayoutAddress: verb<WalletView>()(z.strictObject({ address: z.string().trim().min(1).max(100) }), 'Validates (checksum, network) and stores a payout address.'),
     clearPayoutAddress: verb<WalletView>()(none, 'Forgets the payout address.'),
+    startTonConnect: verb<TonConnectLink>()(none, 'Starts pairing a wallet app (TON Connect): the universal link to show as a QR; progress is pushed as `wallet`.'),
+    cancelTonConnect: verb<WalletView>()(none, 'Stops waiting for the wallet app.'),
+    disconnectWallet: verb<WalletView>()(none, 'Disconnects the paired wallet app (and forgets its payout address).'),
+    createLocalWallet: verb<CreatedLocalWallet>()(z.strictObject({ passphrase: passphrase.optional() }), 'Creates a wallet on this PC; answers its address and the 24 words to write down (shown this once).'),
+    confirmWalletBackup: verb<WalletView>()(none, 'The owner wrote the 24 words down: the local wallet becomes the payout address.'),
+    importLocalWallet: verb<WalletView>()(z.strictObject({ words: z.string().min(1).max(1000), passphrase: passphrase.optional() }), 'Restores a wallet on this PC from its 24 words; it becomes the payout address.'),
+    revealRecoveryPhrase: verb<RecoveryPhrase>()(z.strictObject({ passphrase: passphrase.optional() }), 'The local wallet\'s 24 words, after its passphrase.'),
+    removeLocalWallet: verb<WalletView>()(none, 'Forgets the wallet on this PC (its words are the only way back to its money).'),
     listModels: verb<InstalledModel[]>()(none, 'Models installed on this machine.'),
-    getModelCatalog: verb<{ id: string; sizeBytes: number; vramMb: number }[]>()(none, 'Models available to download (not available yet).'),
+    getModelCatalog: verb<ModelCatalogView>()(none, "The coordinator's catalog: installed/active flags, VRAM fit, downloads, and the hardware compared against."),
+    downloadModel: verb<DownloadView>()(modelArgs, 'Starts (or resumes) downloading a catalog model; progress comes as `download` pushes.'),
+    cancelDownload: verb<DownloadView | null>()(modelArgs, 'Stops a download; what arrived is kept so Download resumes it.'),
+    useModel: verb<ModelCatalogView>()(modelArgs, 'Serves an installed model (after the running job ends) and remembers the choice.'),
+    removeModel: verb<InstalledModel[]>()(modelArgs, 'Deletes a downloaded model (never the one being served) or an interrupted download.'),
     getDoctor: verb<DoctorReport>()(none, 'Hardware doctor: CPU, memory, GPU, sandbox, link, model.'),
     getLogs: verb<LogEntry[]>()(z.strictObject({ limit: z.number().int().min(1).max(1000).default(200) }).optional(), 'Recent log lines (already redacted).'),
     getReport: verb<{ text: string }>()(none, 'A redacted diagnostics report to paste into a bug report.'),
@@ -94,6 +113,8 @@ export const contract = {
     job: push<JobEvent>('A job started or ended.'),
     earnings: push<SessionEarnings>('Session counters after each job.'),
     log: push<LogEntry>('Each new log line.'),
+    download: push<DownloadView>('Progress of a model download, a few times a second, and its end.'),
+    wallet: push<WalletView>('The Wallet screen after a pairing step (waiting, connected, failed).'),
   },
 // `satisfies` ties the table to contract-names.ts: a name missing here, or an entry not named there, does not compile.
 } as const satisfies { verbs: { [V in VerbName]: VerbSpec<z.ZodType, unknown> }; pushes: { [P in PushName]: PushSpec<unknown> } };
@@ -106,6 +127,7 @@ export { CHANNELS, HTTP_ROUTES, PUSH_NAMES, VERB_NAMES, isPushName, isVerbName, 
 export type * from './views.js';
 export type { AppError, ErrorCode, Result } from './result.js';
 export type { SharingMode, SharingSettings, SharingSettingsPatch, TimeWindow, Weekday } from '../sharing/settings.js';
+export type { ElectricityInput } from '../earnings/electricity.js';
 export type { Reason } from '../sharing/reasons.js';
 
 /** What a caller passes to a verb (before defaults). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dispatch, findSecretField, toWire, type VerbHandlers } from './dispatch.js';
+import { dispatch, findSecretField, pushToWire, RECOVERY_PHRASE_VERBS, toWire, type VerbHandlers } from './dispatch.js';
 import { VERB_NAMES } from './contract.js';
 import { ok } from './result.js';
 import { createTestServices } from './testing/fake-core.js';
@@ -73,16 +73,61 @@ test('every verb answers a plain, secret-free value or a typed error', async () 
     setSharingMode: { mode: 'idle' },
     updateSharingSettings: { patch: { idleThresholdMinutes: 7 } },
     setAutoStart: { enabled: true },
+    setElectricity: { electricity: { pricePerKwh: '0.30', currency: 'EUR', tonPrice: '3', watts: null } },
     setPayoutAddress: { address: 'kQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
     getEarningsSummary: { range: 'today' },
     listReceipts: { limit: 5 },
     listPayouts: { limit: 5 },
     exportEarningsCsv: { range: '7d' },
+    downloadModel: { id: 'no-such-model' },
+    cancelDownload: { id: 'no-such-model' },
+    useModel: { id: 'no-such-model' },
+    removeModel: { id: 'no-such-model' },
+    createLocalWallet: { passphrase: 'dispatch-test-passphrase' },
+    importLocalWallet: { words: 'abandon '.repeat(24) },
+    revealRecoveryPhrase: { passphrase: 'dispatch-test-passphrase' },
   };
   for (const verb of VERB_NAMES) {
     const result = await dispatch(services.handlers, verb, args[verb] ?? {});
-    if (result.ok) assert.equal(findSecretField(result.value), null, verb);
-    else assert.ok(['unavailable', 'unsupported', 'invalid-address', 'wrong-network'].includes(result.error.code), `${verb}: ${result.error.code} ${result.error.message}`);
+    // The recovery words cross only as `$.words` of the two verbs that exist to show them.
+    if (result.ok) assert.equal(findSecretField(result.value), RECOVERY_PHRASE_VERBS.has(verb) ? '$.words' : null, verb);
+    else assert.ok(['unavailable', 'unsupported', 'invalid-address', 'wrong-network', 'unreachable', 'invalid-recovery-phrase'].includes(result.error.code), `${verb}: ${result.error.code} ${result.error.message}`);
     assert.deepEqual(JSON.parse(JSON.stringify(result)), result, `${verb} is plain data`);
   }
+});
+
+test('the recovery words never cross anywhere else: other verbs, pushes, the wallet view, logs, the report', async () => {
+  const { LogRing } = await import('./log-ring.js');
+  const { createLogger } = await import('../log.js');
+  const logs = new LogRing();
+  const { services } = await createTestServices({ logs, logger: createLogger('test', { level: 'debug', destination: logs }) });
+  const pushes: unknown[] = [];
+  services.subscribe((_name, payload) => void pushes.push(payload));
+  const created = await dispatch(services.handlers, 'createLocalWallet', { passphrase: 'a long passphrase' });
+  assert.ok(created.ok);
+  const { words } = created.value as { words: string[] };
+  assert.equal(words.length, 24);
+  await dispatch(services.handlers, 'confirmWalletBackup', {});
+  const revealed = await dispatch(services.handlers, 'revealRecoveryPhrase', { passphrase: 'a long passphrase' });
+  assert.deepEqual(revealed.ok && (revealed.value as { words: string[] }).words, words);
+  const wrong = await dispatch(services.handlers, 'revealRecoveryPhrase', { passphrase: 'not it at all' });
+  assert.equal(!wrong.ok && wrong.error.code, 'wrong-passphrase');
+  const phrase = words.join(' ');
+  const elsewhere = [
+    await dispatch(services.handlers, 'getWallet', {}),
+    await dispatch(services.handlers, 'getReport', {}),
+    await dispatch(services.handlers, 'getLogs', {}),
+    pushes,
+    logs.entries(1000),
+  ];
+  for (const value of elsewhere) {
+    const text = JSON.stringify(value);
+    assert.ok(!text.includes(phrase) && !words.slice(0, 3).every((w) => text.includes(`"${w}"`)), `words leaked: ${text.slice(0, 200)}`);
+  }
+  const handlers = { ...services.handlers, getWallet: () => ok({ words }) } as unknown as VerbHandlers;
+  const refused = await dispatch(handlers, 'getWallet', {});
+  assert.equal(!refused.ok && refused.error.code, 'internal', 'any other verb answering words is refused');
+  const nested = { ...services.handlers, revealRecoveryPhrase: () => ok({ words, extra: { mnemonic: words } }) } as unknown as VerbHandlers;
+  assert.equal((await dispatch(nested, 'revealRecoveryPhrase', { passphrase: 'x' })).ok, false, 'only $.words, nothing nested');
+  assert.equal(pushToWire('wallet', { words }), null, 'never in a push');
 });

@@ -26,13 +26,20 @@ export interface ContractServices {
 /** Field names whose values are secrets; none may ever reach the UI. */
 const SECRET_FIELD = /^(mnemonic|words|seed|seedphrase|secret|secretkey|privatekey|private_key|keypair|password|passphrase|apikey|api_key|token|authorization)$/i;
 
-/** The path of the first field that looks like a secret, or null. */
-export function findSecretField(value: unknown, path = '$', seen = new Set<unknown>()): string | null {
+/**
+ * The only secret that ever crosses, by design: the local wallet's recovery words, as `$.words`
+ * of the two verbs that exist to show them to the owner (at creation, and on an explicit reveal
+ * after the passphrase). Nowhere else, never in a push.
+ */
+export const RECOVERY_PHRASE_VERBS: ReadonlySet<string> = new Set(['createLocalWallet', 'revealRecoveryPhrase']);
+
+/** The path of the first field that looks like a secret (other than the one `allowed` path), or null. */
+export function findSecretField(value: unknown, path = '$', seen = new Set<unknown>(), allowed?: string): string | null {
   if (value === null || typeof value !== 'object' || seen.has(value)) return null;
   seen.add(value);
   for (const [key, inner] of Object.entries(value)) {
-    if (SECRET_FIELD.test(key)) return `${path}.${key}`;
-    const found = findSecretField(inner, `${path}.${key}`, seen);
+    if (SECRET_FIELD.test(key) && `${path}.${key}` !== allowed) return `${path}.${key}`;
+    const found = findSecretField(inner, `${path}.${key}`, seen, allowed);
     if (found) return found;
   }
   return null;
@@ -42,14 +49,14 @@ export function findSecretField(value: unknown, path = '$', seen = new Set<unkno
  * Makes a value safe to send: plain JSON data only (no class instances, getters, functions or
  * bigints), and no secret-looking field. Returns null when the value must not be sent.
  */
-export function toWire(value: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+export function toWire(value: unknown, allowed?: string): { ok: true; value: unknown } | { ok: false; message: string } {
   let plain: unknown;
   try {
     plain = value === undefined ? null : JSON.parse(JSON.stringify(value));
   } catch (error) {
     return { ok: false, message: `not plain data: ${error instanceof Error ? error.message : String(error)}` };
   }
-  const secret = findSecretField(plain);
+  const secret = findSecretField(plain, '$', new Set(), allowed);
   return secret ? { ok: false, message: `refused to send a secret-looking field (${secret})` } : { ok: true, value: plain };
 }
 
@@ -70,7 +77,7 @@ export async function dispatch(handlers: VerbHandlers, verb: unknown, rawArgs: u
     return fail('internal', `${verb} failed unexpectedly; see Diagnostics → Logs.`);
   }
   if (!result.ok) return fail(result.error.code, result.error.message);
-  const wire = toWire(result.value);
+  const wire = toWire(result.value, RECOVERY_PHRASE_VERBS.has(verb) ? '$.words' : undefined);
   if (!wire.ok) {
     log?.('error', { verb, problem: wire.message }, 'IPC result refused');
     return fail('internal', `${verb}: the answer was refused (${wire.message}).`);

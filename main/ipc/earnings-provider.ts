@@ -4,6 +4,7 @@
  * `unavailable` and the UI shows what it has (this session's counters) and empty states.
  */
 import { fail, type Result } from './result.js';
+import type { ElectricitySettings } from '../earnings/forecast.js';
 import type { CashOutView, EarningsRange, EarningsSummary, Page, PayoutView, ReceiptView } from './views.js';
 
 /** Paging arguments of the list verbs. */
@@ -14,7 +15,8 @@ export interface PageRequest {
 
 /** What the ledger offers the Earnings and Wallet screens. */
 export interface EarningsProvider {
-  summary(range: EarningsRange): Promise<Result<EarningsSummary>>;
+  /** `electricity`: the owner's, for the forecast (the provider's own default when left out). */
+  summary(range: EarningsRange, electricity?: ElectricitySettings): Promise<Result<EarningsSummary>>;
   receipts(page: PageRequest): Promise<Result<Page<ReceiptView>>>;
   payouts(page: PageRequest): Promise<Result<Page<PayoutView>>>;
   exportCsv(range: EarningsRange): Promise<Result<{ filename: string; csv: string }>>;

@@ -22,9 +22,8 @@ export interface LedgerEarningsOptions {
   /** The explorer link of a payout transaction (see explorerLinks); none by default (a local chain has no explorer). */
   explorerUrl?: (txHash: string) => string | undefined;
   /**
-   * The owner's electricity price (nanotons per kWh) and GPU watts, for the forecast net of
-   * electricity. The app's settings do not hold these yet, so they come from here; without
-   * them the forecast is gross and says so.
+   * The electricity price (nanotons per kWh) and GPU watts used when the caller passes none
+   * (the app passes the owner's from Settings); without either the forecast is gross and says so.
    */
   electricity?: ElectricitySettings | (() => ElectricitySettings | undefined);
   /** Why there are no books (see explainNoBooks); a message naming both possible reasons by default. */
@@ -73,10 +72,10 @@ export function ledgerEarnings(getBooks: () => Books | undefined, options: Ledge
   };
 
   return {
-    summary: (range) =>
+    summary: (range, owners) =>
       withBooks((books) => {
         const all = books.earnings.summary();
-        const power = electricity();
+        const power = owners ?? electricity();
         return ok(summaryView(range, pick(all, range), all, forecastView(books.earnings.forecast(power ?? NO_ELECTRICITY), power)));
       }),
     receipts: (request) => withBooks((books) => page(books.ledger.iterateJobs(), request, (job) => job.jobId, receiptView)),

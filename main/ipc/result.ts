@@ -16,6 +16,16 @@ export const ERROR_CODES = [
   'invalid-settings',
   'invalid-address',
   'wrong-network',
+  // Wallet (TON Connect pairing, local wallet)
+  'passphrase-required',
+  'wrong-passphrase',
+  'invalid-recovery-phrase',
+  'wallet-exists',
+  'no-wallet',
+  'wallet-rejected',
+  'proof-invalid',
+  'expired',
+  'unreachable',
   'internal',
 ] as const;
 

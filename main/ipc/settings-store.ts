@@ -7,18 +7,28 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { sharingSettingsSchema, type SharingSettings } from '../sharing/settings.js';
+import { electricityInputSchema, type ElectricityInput } from '../earnings/electricity.js';
 
 /** What the file holds; every field optional so older files still load. */
 export interface StoredAppSettings {
   sharing?: SharingSettings;
   payoutAddress?: string | null;
   autoStart?: boolean;
+  /** The owner's electricity price (Settings → Electricity). */
+  electricity?: ElectricityInput | null;
+  /** Set once the owner finished (or skipped) the first-run setup. */
+  setupDone?: boolean;
+  /** The model file the owner chose on the Models screen (served at the next start too). */
+  modelPath?: string;
 }
 
 const fileSchema = z.object({
   sharing: sharingSettingsSchema.optional(),
   payoutAddress: z.string().max(100).nullable().optional(),
   autoStart: z.boolean().optional(),
+  electricity: electricityInputSchema.nullable().optional(),
+  setupDone: z.boolean().optional(),
+  modelPath: z.string().min(1).max(4096).optional(),
 });
 
 /** The path of the settings file in a data dir. */

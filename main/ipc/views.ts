@@ -6,6 +6,9 @@
 import type { Decision, SharingState } from '../sharing/policy.js';
 import type { SharingMode, SharingSettings } from '../sharing/settings.js';
 import type { Reason } from '../sharing/reasons.js';
+import type { ElectricityInput } from '../earnings/electricity.js';
+export type * from './views-models.js';
+export type * from './views-wallet.js';
 
 /** Which shell serves the UI: the desktop app or the headless dashboard in a browser. */
 export type ShellKind = 'electron' | 'dashboard';
@@ -209,13 +212,6 @@ export interface CashOutView {
   seq?: number | null;
 }
 
-/** The payout address, as stored and shown (non-bounceable, user-friendly). */
-export interface WalletView {
-  payoutAddress: string | null;
-  network: TonNetwork;
-  /** The address the running worker announced at start (a change applies from the next start). */
-  announcedAddress: string | null;
-}
 
 /** Settings the Settings screen edits. */
 export interface AppSettingsView {
@@ -224,6 +220,10 @@ export interface AppSettingsView {
   autoStart: boolean | null;
   network: TonNetwork;
   coordinator: string | null;
+  /** The owner's electricity price, for the forecast net of electricity; null = not set. */
+  electricity: ElectricityInput | null;
+  /** Whether the app should walk the owner through the first-run setup now. */
+  setupPending: boolean;
 }
 
 /** A model on disk that the worker serves. */

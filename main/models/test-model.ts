@@ -20,9 +20,12 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { GgufValueType, GgufWriter, toFloat16Array } from './gguf-writer.js';
 
-/** Options for `buildTestModel`: 'tiny' (default, ~0.5 MB, fast) or 'bench' (~6.6 MB F16, ~3x slower). */
+/**
+ * Options for `buildTestModel`: 'tiny' (default, ~0.5 MB, fast), 'bench' (~6.6 MB F16, ~3x slower)
+ * or 'large' (~190 MB F16, dim 1024 × 8 layers: big enough that GPU offloading shows in VRAM).
+ */
 export interface TestModelOptions {
-  size?: 'tiny' | 'bench';
+  size?: 'tiny' | 'bench' | 'large';
   /** general.name written into the file (default "Silkworm test model (tiny|bench)"). */
   name?: string;
 }
@@ -37,11 +40,18 @@ interface Shape {
   f16: boolean;
   /** Output-row scale: sets how peaked the distribution is at temperature 1. */
   logitScale: number;
+  /** Std of the random block weights (default 0.02); wider models need smaller ones. */
+  blockStd?: number;
+  /** Seed of the block weights. */
+  seed: number;
 }
 
-const SHAPES: Record<'tiny' | 'bench', Shape> = {
-  tiny: { dim: 64, layers: 2, heads: 4, kvHeads: 4, ffn: 128, context: 2048, f16: false, logitScale: 0.14 },
-  bench: { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 768, context: 2048, f16: true, logitScale: 0.055 },
+const SHAPES: Record<'tiny' | 'bench' | 'large', Shape> = {
+  tiny: { dim: 64, layers: 2, heads: 4, kvHeads: 4, ffn: 128, context: 2048, f16: false, logitScale: 0.14, seed: 0x5eed_0001 },
+  bench: { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 768, context: 2048, f16: true, logitScale: 0.055, seed: 0x5eed_0002 },
+  // Logits grow with sqrt(dim) after RMS norm, so the scale halves from bench's; block weights
+  // shrink likewise so the transformer's perturbation stays as small relative to the signal.
+  large: { dim: 1024, layers: 8, heads: 16, kvHeads: 8, ffn: 2816, context: 2048, f16: true, logitScale: 0.0275, blockStd: 0.01, seed: 0x5eed_0003 },
 };
 
 const FIRST = 0x21; // '!'
@@ -113,11 +123,12 @@ export function buildTestModel(options: TestModelOptions = {}): Uint8Array {
   const headDim = dim / heads;
   const harmonics = Math.min(Math.floor(CLASSES / 2), Math.floor((dim - 1) / 2));
   const biasDim = 2 * harmonics;
-  const random = gaussian(size === 'tiny' ? 0x5eed_0001 : 0x5eed_0002);
+  const random = gaussian(shape.seed);
+  const blockStd = shape.blockStd ?? BLOCK_WEIGHT_STD;
   const weight = (values: Float32Array): Float32Array | Uint16Array => (shape.f16 ? toFloat16Array(values) : values);
   const randomMatrix = (inputs: number, outputs: number): Float32Array | Uint16Array => {
     const values = new Float32Array(inputs * outputs);
-    for (let i = 0; i < values.length; i++) values[i] = random() * BLOCK_WEIGHT_STD;
+    for (let i = 0; i < values.length; i++) values[i] = random() * blockStd;
     return weight(values);
   };
   const ones = new Float32Array(dim).fill(1);

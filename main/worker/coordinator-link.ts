@@ -79,6 +79,15 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
     this.socket?.close(1000, 'worker stopping');
   }
 
+  /**
+   * Drops the current connection so the next one says hello again with current capabilities
+   * (the models a worker serves are announced in hello). Reconnects at once, as after any loss.
+   */
+  reconnect(reason: string): void {
+    if (this.stopped) return;
+    this.socket?.close(1000, reason.slice(0, 120));
+  }
+
   /** Sends a frame; false when not connected. */
   send(frame: WorkerFrame): boolean {
     const socket = this.socket;

@@ -29,7 +29,7 @@ export interface Books {
 export interface BooksOptions {
   coordinatorUrl: string;
   dataDir: string;
-  payoutAddress: string | undefined;
+  payoutAddress: string;
   /** A toncenter v2 base URL (`silkworm chain` locally); without one, payouts are not followed. */
   chainUrl?: string;
   chainApiKey?: string;
@@ -55,10 +55,6 @@ async function fetchPricing(coordinatorUrl: string): Promise<Pricing | undefined
  */
 export async function attachBooks(worker: Worker, options: BooksOptions): Promise<Books | undefined> {
   const { logger } = options;
-  if (!options.payoutAddress) {
-    logger.info('no payout address: earnings are shown by the coordinator only until one is set');
-    return undefined;
-  }
   const pricing = await fetchPricing(options.coordinatorUrl);
   if (!pricing?.vault || !pricing.voucher_public_key) {
     logger.info('the coordinator does not settle on chain (no vault): no ledger kept');

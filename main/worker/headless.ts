@@ -15,7 +15,8 @@ import type { SignalSource } from '../sharing/signals.js';
 import { createHeadlessSignalSource } from '../sharing/probes/index.js';
 import { bindSharing } from './sharing-binding.js';
 import { buildHash, loadIdentity } from './identity.js';
-import { attachBooks, type Books, type BooksOptions } from './earnings-binding.js';
+// The books (SQLite, @ton/ton) load only once they can be kept: an idle worker without them stays small.
+import type { Books, BooksOptions } from './earnings-binding.js';
 
 /** Everything a headless worker is started with. */
 export interface HeadlessWorkerOptions {
@@ -118,18 +119,20 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
   let books: Books | undefined;
   let opening: Promise<unknown> | undefined;
   // The books need the coordinator's vault and key: open them once it is first reachable.
-  const openBooks = () => {
-    opening ??= attachBooks(worker, {
+  const openBooks = (payoutAddress: string) => {
+    opening ??= import('./earnings-binding.js').then(({ attachBooks }) => attachBooks(worker, {
       coordinatorUrl: options.coordinatorUrl,
       dataDir: options.dataDir,
-      payoutAddress: options.payoutAddress,
+      payoutAddress,
       logger,
       ...(options.chainUrl ? { chainUrl: options.chainUrl } : {}),
       ...(options.chainApiKey ? { chainApiKey: options.chainApiKey } : {}),
       ...(options.cashOut ? { cashOut: options.cashOut } : {}),
-    }).then((opened) => (books = opened));
+    })).then((opened) => (books = opened));
   };
-  worker.once('connected', openBooks);
+  const { payoutAddress } = options;
+  if (payoutAddress) worker.once('connected', () => openBooks(payoutAddress));
+  else logger.info('no payout address: earnings are shown by the coordinator only until one is set');
   worker.start();
   sharing.start();
   return {

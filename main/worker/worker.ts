@@ -78,6 +78,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly running = new Set<string>();
   private available: boolean;
   private stopping = false;
+  /** The link is being dropped on purpose, to announce a new model in hello. */
+  private reannouncing = false;
   /** Jobs being stopped because sharing paused: reported as not_sharing so they move on. */
   private readonly preempted = new Set<string>();
   private readonly idleWaiters: (() => void)[] = [];
@@ -102,7 +104,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.emit('connected');
     });
     this.link.on('disconnected', (reason) => {
-      if (!this.stopping) options.logger.warn({ reason }, 'lost the coordinator');
+      if (this.reannouncing) options.logger.info('reconnecting to announce the new model');
+      else if (!this.stopping) options.logger.warn({ reason }, 'lost the coordinator');
+      this.reannouncing = false;
       // The coordinator requeues whatever we held; finishing it here would be wasted work.
       for (const jobId of this.running) options.engine.cancel(jobId);
       this.emit('disconnected', reason);
@@ -137,6 +141,52 @@ export class Worker extends EventEmitter<WorkerEvents> {
     );
     this.link.send({ type: 'descriptor', signed });
     return signed;
+  }
+
+  /** The model this worker serves (and announces). */
+  get model(): ModelFile {
+    return this.options.model;
+  }
+
+  /**
+   * Serves another model: stops taking jobs, lets the running ones finish (never cut), reloads
+   * the job process with the new file, then reconnects so hello announces the new model. If
+   * the new file does not load, the old model is loaded again and the error is thrown.
+   * `onPhase` hears when it waits for running jobs (and how many) and when it starts loading.
+   */
+  switchModel(model: ModelFile, onPhase?: (phase: 'waiting-for-jobs' | 'loading', jobs: number) => void): Promise<void> {
+    const run = this.transition.then(async () => {
+      const { engine, logger } = this.options;
+      const previous = this.options.model;
+      const wasAvailable = this.available;
+      const wasLoaded = engine.info !== undefined;
+      this.setAvailable(false);
+      if (this.running.size > 0) onPhase?.('waiting-for-jobs', this.running.size);
+      await this.whenIdle();
+      onPhase?.('loading', 0);
+      const oldPath = engine.modelPath;
+      this.options.model = model;
+      engine.setModelPath(model.path);
+      if (wasLoaded) {
+        await engine.stop();
+        try {
+          await engine.start();
+        } catch (error) {
+          logger.error({ model: model.id, err: error instanceof Error ? error.message : String(error) }, 'the new model did not load; serving the previous one');
+          this.options.model = previous;
+          engine.setModelPath(oldPath);
+          await engine.start().catch(() => undefined);
+          this.setAvailable(wasAvailable);
+          throw error;
+        }
+      }
+      logger.info({ from: previous.id, to: model.id }, 'switched model');
+      this.available = wasAvailable;
+      this.reannouncing = this.link.connected;
+      this.link.reconnect('model changed');
+    });
+    this.transition = run.catch(() => undefined);
+    return run;
   }
 
   /** Jobs running now. */

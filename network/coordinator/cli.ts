@@ -4,6 +4,7 @@ import { parseHostPort } from '../protocol/host-port.js';
 import { startCoordinator, type CoordinatorOptions } from './server.js';
 import { createLogger } from './log.js';
 import { toNano } from '@ton/core';
+import { loadCatalogFile } from './catalog-api.js';
 
 /** Help text of `silkworm coordinator`. */
 export const COORDINATOR_HELP = `Usage: silkworm coordinator --listen HOST:PORT --data DIR [options]
@@ -22,9 +23,14 @@ Options:
                          deploys and funds the payout vault on first start
   --chain-api-key KEY    toncenter API key
   --network NET          testnet | mainnet (default testnet)
+  --public-url URL       this coordinator's public https URL: the TON Connect manifest's url
+                         and the domain wallet apps sign ton_proof for (default: --listen)
   --push-threshold TON   push payouts to workers owed at least this much (default 1)
   --push-interval S      how often to push payouts, in seconds (default 60)
   --request-timeout MS   longest a request may take (default 120000)
+  --catalog FILE         publish this model catalog (JSON) at GET /v1/catalog
+  --catalog-dir DIR      serve the model files of entries with relative URLs
+                         (files/NAME) from here (default: the catalog's folder)
   -h, --help             show this help
 
 Also serves GET /healthz and GET /metrics (Prometheus text format).`;
@@ -42,9 +48,12 @@ export async function runCoordinatorCommand(argv: string[]): Promise<void> {
       chain: { type: 'string' },
       'chain-api-key': { type: 'string' },
       network: { type: 'string', default: 'testnet' },
+      'public-url': { type: 'string' },
       'push-threshold': { type: 'string', default: '1' },
       'push-interval': { type: 'string', default: '60' },
       'request-timeout': { type: 'string', default: '120000' },
+      catalog: { type: 'string' },
+      'catalog-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -71,7 +80,8 @@ export async function runCoordinatorCommand(argv: string[]): Promise<void> {
         pushIntervalMs: pushIntervalS * 1000,
       }
     : undefined;
-  const coordinator = await startCoordinator({ ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), requestTimeoutMs, logger });
+  const catalog = values.catalog ? await loadCatalogFile(values.catalog, values['catalog-dir']) : undefined;
+  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');

@@ -24,6 +24,9 @@ import { handleListWorkers, handleSealedJob } from './sealed-api.js';
 import { SEALED_JOBS_PATH, WORKERS_PATH } from '../protocol/sealed-http.js';
 import type { PriceList } from '../protocol/pricing.js';
 import { startSettlement, type Settlement } from './settlement.js';
+import { handleCatalog, handleCatalogFile, type CoordinatorCatalog } from './catalog-api.js';
+import { CATALOG_FILES_PATH, CATALOG_PATH } from '../protocol/catalog.js';
+import { createTonProofApi, type TonProofApi } from './ton-proof-api.js';
 
 /** Everything a coordinator is started with. */
 export interface CoordinatorOptions {
@@ -41,10 +44,14 @@ export interface CoordinatorOptions {
   chain?: { url: string; apiKey?: string; network: 'testnet' | 'mainnet'; pushThreshold: bigint; pushIntervalMs: number; initialVaultFunding?: bigint };
   /** The payout vault vouchers are issued for (set by `chain`, or given for tests). */
   vault?: string;
+  /** TON Connect dApp backend (manifest, ton_proof); publicUrl defaults to the listening URL, network to chain's or testnet. */
+  tonConnect?: { publicUrl?: string; network?: 'testnet' | 'mainnet'; allowedDomains?: string[] };
   requestTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   handshakeTimeoutMs?: number;
   maxFrameBytes?: number;
+  /** The model catalog published at GET /v1/catalog (`--catalog FILE`), and its served files. */
+  catalog?: CoordinatorCatalog;
   logger?: Logger;
 }
 
@@ -119,8 +126,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   if (options.apiKeys.length === 0) logger.warn('no --api-key given: the client API is open to anyone who can reach it');
 
+  const dapp: { tonProof?: TonProofApi } = {}; // set once the listening URL is known
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const tonProofRoute = await dapp.tonProof?.handle(req, res, path);
+    if (tonProofRoute) return tonProofRoute;
     if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, coordinatorId, workers: registry.size }));
       return 'healthz';
@@ -144,6 +154,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     if (req.method === 'GET' && path === '/v1/pricing') {
       handlePricing(res, billing);
       return 'pricing';
+    }
+    if (req.method === 'GET' && path === CATALOG_PATH) {
+      handleCatalog(res, options.catalog);
+      return 'catalog';
+    }
+    if ((req.method === 'GET' || req.method === 'HEAD') && path.startsWith(CATALOG_FILES_PATH)) {
+      await handleCatalogFile(req, res, path.slice(CATALOG_FILES_PATH.length), options.catalog);
+      return 'catalog_files';
     }
     const caller = identify(req.headers.authorization);
     if (path.startsWith('/v1/') && !caller.ok) {
@@ -217,6 +235,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   });
   const address = server.address() as AddressInfo;
   const url = `http://${formatHostPort({ host: options.host, port: address.port })}`;
+  dapp.tonProof = createTonProofApi({ publicUrl: options.tonConnect?.publicUrl ?? url, network: options.tonConnect?.network ?? options.chain?.network ?? 'testnet', ...(options.tonConnect?.allowedDomains ? { allowedDomains: options.tonConnect.allowedDomains } : {}) });
   logger.info({ url, coordinatorId }, 'coordinator ready');
 
   return {

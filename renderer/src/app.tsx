@@ -9,6 +9,7 @@ import { WalletScreen } from './screens/wallet.js';
 import { ModelsScreen } from './screens/models.js';
 import { SettingsScreen } from './screens/settings.js';
 import { DiagnosticsScreen } from './screens/diagnostics.js';
+import { SetupScreen } from './screens/setup.js';
 
 const TITLES: Record<Screen, string> = { dashboard: 'Dashboard', earnings: 'Earnings', wallet: 'Wallet', models: 'Models', settings: 'Settings', diagnostics: 'Diagnostics' };
 
@@ -52,9 +53,12 @@ export function App() {
   const go = useApp((s) => s.go);
   const info = useApp((s) => s.info.value);
   const loadInfo = useApp((s) => s.loadInfo);
+  const settings = useApp((s) => s.settings.value);
+  const loadSettings = useApp((s) => s.loadSettings);
   useEffect(() => {
     void loadInfo();
-  }, [loadInfo]);
+    void loadSettings();
+  }, [loadInfo, loadSettings]);
   useEffect(() => {
     document.title = `${TITLES[screen]} · Silkworm`;
   }, [screen]);
@@ -85,7 +89,7 @@ export function App() {
       </nav>
       <main className="main">
         <LinkBanner />
-        {VIEWS[screen]()}
+        {settings?.setupPending ? <SetupScreen view={settings} /> : VIEWS[screen]()}
       </main>
     </div>
   );

@@ -1,54 +1,226 @@
-/** Models: what this worker serves, and (later) what it could download. */
+/**
+ * Models: what this PC serves, and the network's catalog — size, quantization, context, whether
+ * it fits this GPU — with downloads (progress, rate, time left, cancel) and "Use this model".
+ */
 import { useEffect } from 'react';
+import type { CatalogItemView, DownloadView, HardwareView, InstalledModel, ModelFitView } from '../../../main/ipc/contract.js';
 import { useApp } from '../store/app-store.js';
-import { Badge, Card, PageHeader } from '../ui/card.js';
-import { Empty, Show } from '../ui/states.js';
-import { formatBytes, shorten } from '../format.js';
+import { Badge, Card, PageHeader, type Tone } from '../ui/card.js';
+import { Empty, ErrorNote, Show } from '../ui/states.js';
+import { formatBytes, formatDuration, formatInteger, shorten } from '../format.js';
+
+const FIT_TONE: Record<ModelFitView['verdict'], Tone> = { 'fits-gpu': 'ok', 'partial-gpu': 'warn', 'cpu-only': 'warn', 'too-big': 'fail', unknown: 'neutral' };
+const FIT_LABEL: Record<ModelFitView['verdict'], string> = { 'fits-gpu': 'Fits in your GPU', 'partial-gpu': 'Partly on GPU', 'cpu-only': 'CPU only (slow)', 'too-big': 'Too big for this PC', unknown: 'Fit unknown' };
+
+function hardwareLine(hardware: HardwareView): string {
+  const gpu = hardware.vramBytes !== null ? `${hardware.gpuName ?? 'GPU'} with ${formatBytes(hardware.vramBytes)}` : hardware.engineGpu === 'cpu' ? 'no GPU in use' : 'GPU unknown (no readings)';
+  return `Compared with this PC: ${gpu} · ${formatBytes(hardware.ramBytes)} memory`;
+}
+
+/** What a model's needs are measured against: the GPU's memory, else (on CPU) the system memory. */
+function capacityOf(hardware: HardwareView): { bytes: number; what: string } | null {
+  if (hardware.vramBytes !== null) return { bytes: hardware.vramBytes, what: 'GPU memory' };
+  return hardware.engineGpu === 'cpu' ? { bytes: hardware.ramBytes, what: 'system memory' } : null;
+}
+
+/** The fit verdict, with a small bar of how much of the GPU's (or, on CPU, the system's) memory it takes. */
+function Fit({ fit, hardware }: { fit: ModelFitView; hardware: HardwareView }) {
+  const capacity = capacityOf(hardware);
+  const share = capacity ? Math.min(1, fit.needsBytes / capacity.bytes) : null;
+  const tone = FIT_TONE[fit.verdict];
+  return (
+    <div style={{ display: 'grid', gap: 6 }}>
+      <div className="row" style={{ gap: 8 }}>
+        <Badge tone={tone}>{FIT_LABEL[fit.verdict]}</Badge>
+        <span className="muted" data-testid="fit-summary" title={fit.summary}>
+          {fit.detail}
+          {fit.exact ? '' : ' (rough: the file header could not be read)'}
+        </span>
+      </div>
+      {share !== null && capacity ? (
+        <div title={`${Math.max(1, Math.round(share * 100))}% of your ${capacity.what}`} style={{ height: 6, borderRadius: 3, background: 'var(--surface-2)', border: '1px solid var(--border)', overflow: 'hidden', maxWidth: 320 }} aria-hidden="true">
+          <div style={{ width: `${Math.max(1, share * 100)}%`, height: '100%', background: tone === 'ok' ? 'var(--accent)' : tone === 'fail' ? 'var(--danger)' : tone === 'warn' ? 'var(--warn)' : 'var(--muted)' }} />
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/** An accessible progress bar with bytes, rate, time left and Cancel. */
+function Progress({ name, download }: { name: string; download: DownloadView }) {
+  const cancel = useApp((s) => s.cancelDownload);
+  const percent = download.totalBytes > 0 ? Math.floor((download.receivedBytes / download.totalBytes) * 100) : 0;
+  const rate = download.bytesPerSecond !== null ? `${formatBytes(download.bytesPerSecond)}/s` : 'measuring speed…';
+  const eta = download.etaSeconds !== null ? `${formatDuration(download.etaSeconds * 1000)} left` : null;
+  return (
+    <div style={{ display: 'grid', gap: 6 }}>
+      <div
+        role="progressbar"
+        aria-label={`Downloading ${name}`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
+        aria-valuetext={`${percent}% (${formatBytes(download.receivedBytes)} of ${formatBytes(download.totalBytes)})`}
+        style={{ height: 10, borderRadius: 5, background: 'var(--surface-2)', border: '1px solid var(--border)', overflow: 'hidden' }}
+      >
+        <div style={{ width: `${percent}%`, height: '100%', background: 'var(--accent)', transition: 'width 0.2s' }} />
+      </div>
+      <div className="row spread">
+        <span className="muted" aria-live="polite">
+          {download.state === 'verifying' ? 'Checking the file (sha256)…' : `${formatBytes(download.receivedBytes)} of ${formatBytes(download.totalBytes)} · ${rate}${eta ? ` · ${eta}` : ''}`}
+        </span>
+        <button type="button" className="button" onClick={() => void cancel(download.id)} disabled={download.state === 'verifying'}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** What can be done with a catalog model now. */
+function Actions({ item, download }: { item: CatalogItemView; download: DownloadView | null }) {
+  const start = useApp((s) => s.downloadModel);
+  const use = useApp((s) => s.useModel);
+  const remove = useApp((s) => s.removeModel);
+  const switchingTo = useApp((s) => s.switchingTo);
+  const serverSwitch = useApp((s) => s.modelCatalog.value?.switching ?? null);
+  if (item.active) return <span className="muted">This PC serves it now.</span>;
+  if (download && (download.state === 'downloading' || download.state === 'verifying')) return <Progress name={item.name} download={download} />;
+  if (switchingTo === item.id || (serverSwitch?.id === item.id && serverSwitch.state !== 'failed')) {
+    return (
+      <span role="status" className="muted">
+        Switching to this model… it waits for the running job to end, then loads it.
+      </span>
+    );
+  }
+  if (item.installed) {
+    return (
+      <div className="row">
+        <button type="button" className="button primary" disabled={switchingTo !== null} onClick={() => void use(item.id)}>
+          Use this model
+        </button>
+        <button type="button" className="button" disabled={switchingTo !== null} onClick={() => void remove(item.id)}>
+          Remove
+        </button>
+      </div>
+    );
+  }
+  const failed = download?.state === 'failed' ? download.error : null;
+  const partial = download?.state === 'cancelled' ? download.receivedBytes : item.partialBytes;
+  return (
+    <div style={{ display: 'grid', gap: 6 }}>
+      {failed ? (
+        <span className="field-error" role="alert">
+          {failed}
+        </span>
+      ) : null}
+      <div className="row">
+        <button type="button" className="button primary" disabled={item.fit.verdict === 'too-big'} onClick={() => void start(item.id)}>
+          {partial > 0 ? `Resume download (${formatBytes(partial)} of ${formatBytes(item.sizeBytes)} here)` : failed ? 'Try again' : `Download (${formatBytes(item.sizeBytes)})`}
+        </button>
+        {partial > 0 ? (
+          <button type="button" className="button" onClick={() => void remove(item.id)}>
+            Discard
+          </button>
+        ) : null}
+      </div>
+      {item.fit.verdict === 'too-big' ? <span className="field-hint">This PC does not have enough memory to serve it.</span> : null}
+    </div>
+  );
+}
+
+function CatalogItem({ item, hardware }: { item: CatalogItemView; hardware: HardwareView }) {
+  const live = useApp((s) => s.downloads[item.id] ?? null);
+  // The push is newer than the catalog's snapshot unless the model is installed since.
+  const download = item.installed ? null : (live ?? item.download);
+  return (
+    <li style={{ flexDirection: 'column', alignItems: 'stretch', gap: 10 }} data-testid={`catalog-${item.id}`} aria-label={item.name}>
+      <div className="row spread">
+        <strong>{item.name}</strong>
+        {item.active ? <Badge tone="ok">Serving</Badge> : item.installed ? <Badge tone="info">Downloaded</Badge> : null}
+      </div>
+      {item.description ? <span className="muted">{item.description}</span> : null}
+      <dl className="kv">
+        <dt>Model id</dt>
+        <dd className="mono">{item.id}</dd>
+        <dt>Size</dt>
+        <dd>{formatBytes(item.sizeBytes)}</dd>
+        <dt>Quantization</dt>
+        <dd>{item.quantization}</dd>
+        <dt>Parameters</dt>
+        <dd>{item.parameters ?? <span className="unknown">unknown</span>}</dd>
+        <dt>Context</dt>
+        <dd>{formatInteger(item.contextLength)} tokens</dd>
+        {item.license ? (
+          <>
+            <dt>License</dt>
+            <dd>{item.license}</dd>
+          </>
+        ) : null}
+      </dl>
+      <Fit fit={item.fit} hardware={hardware} />
+      <Actions item={item} download={download} />
+    </li>
+  );
+}
+
+function Installed({ list }: { list: InstalledModel[] }) {
+  if (list.length === 0) return <Empty title="No model installed" />;
+  return (
+    <ul className="list">
+      {list.map((model, index) => (
+        <li key={model.path} style={{ flexDirection: 'column', gap: 8 }}>
+          <div className="row spread" style={{ width: '100%' }}>
+            <strong>{model.id}</strong>
+            {index === 0 ? <Badge tone={model.loaded ? 'ok' : 'neutral'}>{model.loaded ? 'Serving' : 'Unloaded while paused'}</Badge> : <Badge>Not in use</Badge>}
+          </div>
+          <dl className="kv">
+            <dt>Size</dt>
+            <dd>{formatBytes(model.sizeBytes)}</dd>
+            <dt>File</dt>
+            <dd className="mono">{model.path}</dd>
+            <dt>SHA-256</dt>
+            <dd className="mono" title={model.sha256}>
+              {shorten(model.sha256, 10)}
+            </dd>
+          </dl>
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 /** The Models screen. */
 export function ModelsScreen() {
-  const models = useApp((s) => s.models);
-  const catalog = useApp((s) => s.catalog);
-  const load = useApp((s) => s.loadModels);
+  const catalog = useApp((s) => s.modelCatalog);
+  const installed = useApp((s) => s.models);
+  const error = useApp((s) => s.modelsError);
+  const load = useApp((s) => s.loadModelCatalog);
   useEffect(() => {
     void load();
   }, [load]);
   return (
     <div className="page">
-      <PageHeader title="Models" subtitle="The models your GPU serves to the network" />
+      <PageHeader title="Models" subtitle="The model your GPU serves, and the ones the network wants" />
+      {error ? <ErrorNote error={error} /> : null}
       <Card title="Installed">
-        <Show data={models} onRetry={() => void load()} lines={3}>
-          {(list) =>
-            list.length === 0 ? (
-              <Empty title="No model installed" />
+        <Show data={installed} onRetry={() => void load()} lines={3}>
+          {(list) => <Installed list={list} />}
+        </Show>
+      </Card>
+      <Card title="Catalog" actions={catalog.value ? <span className="muted">{hardwareLine(catalog.value.hardware)}</span> : null}>
+        <Show data={catalog} onRetry={() => void load()} lines={4}>
+          {(value) =>
+            value.models.length === 0 ? (
+              <Empty title="No models offered">The coordinator at {value.coordinator} publishes no catalog yet.</Empty>
             ) : (
               <ul className="list">
-                {list.map((model) => (
-                  <li key={model.id} style={{ flexDirection: 'column', gap: 8 }}>
-                    <div className="row spread" style={{ width: '100%' }}>
-                      <strong>{model.id}</strong>
-                      <Badge tone={model.loaded ? 'ok' : 'neutral'}>{model.loaded ? 'Loaded' : 'Unloaded while paused'}</Badge>
-                    </div>
-                    <dl className="kv">
-                      <dt>Size</dt>
-                      <dd>{formatBytes(model.sizeBytes)}</dd>
-                      <dt>File</dt>
-                      <dd className="mono">{model.path}</dd>
-                      <dt>SHA-256</dt>
-                      <dd className="mono" title={model.sha256}>
-                        {shorten(model.sha256, 10)}
-                      </dd>
-                    </dl>
-                  </li>
+                {value.models.map((item) => (
+                  <CatalogItem key={item.id} item={item} hardware={value.hardware} />
                 ))}
               </ul>
             )
           }
-        </Show>
-      </Card>
-      <Card title="Catalog">
-        <Show data={catalog} whenUnavailable={(error) => <Empty title="Downloads are not available yet">{error.message}</Empty>}>
-          {(list) => (list.length === 0 ? <Empty title="No models offered" /> : <ul className="list">{list.map((item) => <li key={item.id}>{item.id}</li>)}</ul>)}
         </Show>
       </Card>
     </div>

@@ -6,6 +6,7 @@ import { Card, PageHeader } from '../ui/card.js';
 import { ErrorNote, Show } from '../ui/states.js';
 import { Switch } from '../ui/switch.js';
 import { ScheduleEditor } from './schedule-editor.js';
+import { ElectricityCard } from './electricity-card.js';
 
 const MODES: { id: SharingMode; title: string; text: string }[] = [
   { id: 'off', title: 'Off', text: 'Never share.' },
@@ -144,6 +145,7 @@ export function SettingsScreen() {
           <>
             <ModeCard mode={mode ?? view.sharing.mode} />
             <SharingForm view={view} />
+            <ElectricityCard view={view} />
             <Card title="App">
               <Switch
                 compact

@@ -1,8 +1,21 @@
-/** Wallet: where earnings are paid — a TON address typed in and checked by the worker. */
+/**
+ * Wallet: where earnings are paid. One payout address, from one of three ways, each explained
+ * for someone who has never used TON: connect a wallet app (TON Connect QR), create a wallet on
+ * this PC, or type an address (checked by the worker).
+ */
 import { useEffect, useId, useState, type FormEvent } from 'react';
+import type { PayoutSource } from '../../../main/ipc/contract.js';
 import { useApp } from '../store/app-store.js';
 import { Badge, Card, PageHeader } from '../ui/card.js';
 import { Empty, Show } from '../ui/states.js';
+import { ConnectWalletCard } from './wallet-connect.js';
+import { LocalWalletCard } from './wallet-local.js';
+
+const SOURCE_LABEL: Record<PayoutSource, string> = {
+  tonconnect: 'From your wallet app (TON Connect)',
+  local: 'The wallet on this PC',
+  typed: 'Typed in',
+};
 
 function AddressForm({ network }: { network: string }) {
   const save = useApp((s) => s.savePayoutAddress);
@@ -63,25 +76,28 @@ export function WalletScreen() {
             <Card title="Payout address" actions={<Badge tone={value.network === 'mainnet' ? 'ok' : 'info'}>{value.network === 'mainnet' ? 'Mainnet' : 'Testnet'}</Badge>}>
               {value.payoutAddress ? (
                 <div className="row spread">
-                  <code data-testid="payout-address" style={{ overflowWrap: 'anywhere' }}>
-                    {value.payoutAddress}
-                  </code>
+                  <div style={{ display: 'grid', gap: 4, minWidth: 0 }}>
+                    <code data-testid="payout-address" style={{ overflowWrap: 'anywhere' }}>
+                      {value.payoutAddress}
+                    </code>
+                    <span className="stat-hint" data-testid="payout-source">{value.source ? SOURCE_LABEL[value.source] : null}</span>
+                  </div>
                   <button type="button" className="button" disabled={saving} onClick={() => void clear()}>
                     Remove
                   </button>
                 </div>
               ) : (
-                <Empty title="No payout address yet">Until you add one, the network keeps your earnings under this worker’s id.</Empty>
+                <Empty title="No payout address yet">Pick one of the three ways below. Until then the network keeps your earnings under this worker’s id.</Empty>
               )}
               {value.payoutAddress && value.payoutAddress !== value.announcedAddress ? (
                 <p className="stat-hint">Saved. The worker announces it to the network the next time it starts.</p>
               ) : null}
-              <AddressForm network={value.network} />
             </Card>
-            <Card title="Connect a wallet app">
-              <p className="muted">
-                Linking Tonkeeper or another wallet with TON Connect (scan a QR code, nothing to type) is planned but not in this build. Typing the address above works today.
-              </p>
+            <ConnectWalletCard view={value.tonConnect} payoutAddress={value.source === 'tonconnect' ? value.payoutAddress : null} />
+            <LocalWalletCard view={value} />
+            <Card title="Type an address">
+              <p className="muted">Already have a TON wallet you would rather not connect? Paste its address (for this network).</p>
+              <AddressForm network={value.network} />
             </Card>
           </>
         )}

@@ -12,9 +12,10 @@ import { createEarningsSlice, type EarningsSlice } from './earnings-slice.js';
 import { createWalletSlice, type WalletSlice } from './wallet-slice.js';
 import { createSettingsSlice, type SettingsSlice } from './settings-slice.js';
 import { createDiagnosticsSlice, type DiagnosticsSlice } from './diagnostics-slice.js';
+import { createModelsSlice, type ModelsSlice } from './models-slice.js';
 
 /** The whole renderer state. */
-export type AppStore = ShellSlice & DashboardSlice & EarningsSlice & WalletSlice & SettingsSlice & DiagnosticsSlice;
+export type AppStore = ShellSlice & DashboardSlice & EarningsSlice & WalletSlice & SettingsSlice & DiagnosticsSlice & ModelsSlice;
 
 /** How a slice is written: set/get of the whole store, and the API. */
 export type SliceCreator<T> = (set: StoreApi<AppStore>['setState'], get: StoreApi<AppStore>['getState'], api: Api) => T;
@@ -28,6 +29,7 @@ export function createAppStore(api: Api): StoreApi<AppStore> {
     ...createWalletSlice(set, get, api),
     ...createSettingsSlice(set, get, api),
     ...createDiagnosticsSlice(set, get, api),
+    ...createModelsSlice(set, get, api),
   }));
 }
 
@@ -37,6 +39,8 @@ export function bindPushes(store: StoreApi<AppStore>, api: Api): () => void {
     api.on('state', (state) => store.setState({ state: { status: 'ready', value: state, error: null } })),
     api.on('earnings', (session) => store.setState({ session: { status: 'ready', value: session, error: null } })),
     api.on('log', (entry) => store.setState((s) => ({ logs: [...s.logs, entry].slice(-500) }))),
+    api.on('wallet', (wallet) => store.setState({ wallet: { status: 'ready', value: wallet, error: null } })),
+    api.on('download', (view) => store.getState().onDownload(view)),
   ];
   return () => stops.forEach((stop) => stop());
 }

@@ -1,5 +1,5 @@
 /** Settings: the sharing settings form, start at login, models. */
-import type { AppError, AppSettingsView, InstalledModel, SharingSettings } from '../../../main/ipc/contract.js';
+import type { AppError, AppSettingsView, ElectricityInput, InstalledModel, SharingSettings } from '../../../main/ipc/contract.js';
 import type { SliceCreator } from './app-store.js';
 import { fromResult, idle, loading, type Loadable } from './loadable.js';
 
@@ -11,10 +11,14 @@ export interface SettingsSlice {
   /** When the last save succeeded (for the "Saved" note). */
   settingsSavedAt: number | null;
   models: Loadable<InstalledModel[]>;
-  catalog: Loadable<{ id: string; sizeBytes: number; vramMb: number }[]>;
   loadSettings(): Promise<void>;
   saveSharingSettings(patch: Partial<SharingSettings>): Promise<boolean>;
   setAutoStart(enabled: boolean): Promise<void>;
+  /** Stores (or with null clears) the electricity price; the error stays in `electricityError`. */
+  saveElectricity(electricity: ElectricityInput | null): Promise<boolean>;
+  electricityError: AppError | null;
+  /** Ends the first-run setup. */
+  completeSetup(): Promise<void>;
   loadModels(): Promise<void>;
 }
 
@@ -24,8 +28,8 @@ export const createSettingsSlice: SliceCreator<SettingsSlice> = (set, get, api) 
   settingsSaving: false,
   settingsError: null,
   settingsSavedAt: null,
+  electricityError: null,
   models: idle(),
-  catalog: idle(),
   loadSettings: async () => {
     set((s) => ({ settings: loading(s.settings) }));
     const result = await api.getSettings();
@@ -49,9 +53,18 @@ export const createSettingsSlice: SliceCreator<SettingsSlice> = (set, get, api) 
     const current = get().settings.value;
     set({ settingsError: result.ok ? null : result.error, ...(result.ok && current ? { settings: { status: 'ready' as const, value: { ...current, autoStart: result.value }, error: null } } : {}) });
   },
+  saveElectricity: async (electricity) => {
+    const result = await api.setElectricity({ electricity });
+    set((s) => ({ electricityError: result.ok ? null : result.error, settings: result.ok ? { status: 'ready' as const, value: result.value, error: null } : s.settings }));
+    return result.ok;
+  },
+  completeSetup: async () => {
+    const result = await api.completeSetup();
+    set((s) => ({ settingsError: result.ok ? null : result.error, settings: result.ok ? { status: 'ready' as const, value: result.value, error: null } : s.settings }));
+  },
   loadModels: async () => {
-    set((s) => ({ models: loading(s.models), catalog: loading(s.catalog) }));
-    const [models, catalog] = await Promise.all([api.listModels(), api.getModelCatalog()]);
-    set((s) => ({ models: fromResult(models, s.models), catalog: fromResult(catalog, s.catalog) }));
+    set((s) => ({ models: loading(s.models) }));
+    const models = await api.listModels();
+    set((s) => ({ models: fromResult(models, s.models) }));
   },
 });

@@ -1,0 +1,66 @@
+/**
+ * What the Wallet screen sees: the payout address and where it came from (typed, a paired
+ * wallet app, the local wallet), the TON Connect pairing step, and the local wallet's public
+ * state. Plain data, never a secret: the recovery words cross only in `CreatedLocalWallet` and
+ * `RecoveryPhrase`, the answers of the two verbs that exist to show them (see dispatch.ts).
+ */
+import type { AppError } from './result.js';
+import type { TonNetwork } from './views.js';
+
+/** Where the payout address came from. */
+export type PayoutSource = 'typed' | 'tonconnect' | 'local';
+
+/** The TON Connect pairing, step by step. */
+export interface TonConnectView {
+  state: 'idle' | 'waiting' | 'verifying' | 'connected' | 'failed';
+  /** The link to show as a QR code and to open in the wallet app (while waiting). */
+  universalLink: string | null;
+  /** When the link stops working (ISO time, while waiting). */
+  expiresAt: string | null;
+  /** The paired wallet app's name, when known. */
+  walletName: string | null;
+  /** Why the last pairing failed. */
+  error: AppError | null;
+}
+
+/** The wallet kept on this PC (public part only). */
+export interface LocalWalletView {
+  address: string;
+  /** The owner confirmed the 24 words are written down. */
+  backedUp: boolean;
+  /** How the words are encrypted on disk. */
+  protection: 'passphrase' | 'os-keychain';
+  createdAt: string;
+  /** Balance in nanotons (decimal string) from the configured chain endpoint; null = unknown. */
+  balanceNanotons: string | null;
+}
+
+/** The payout address, as stored and shown (non-bounceable, user-friendly), and its sources. */
+export interface WalletView {
+  payoutAddress: string | null;
+  network: TonNetwork;
+  /** The address the running worker announced at start (a change applies from the next start). */
+  announcedAddress: string | null;
+  source: PayoutSource | null;
+  tonConnect: TonConnectView;
+  local: LocalWalletView | null;
+  /** Whether a new local wallet must be protected by a passphrase here, and why. */
+  localPassphrase: { required: boolean; reason: string | null };
+}
+
+/** The answer to `startTonConnect`. */
+export interface TonConnectLink {
+  universalLink: string;
+  expiresAt: string;
+}
+
+/** A new local wallet: its address and the words to write down (shown once). */
+export interface CreatedLocalWallet {
+  address: string;
+  words: string[];
+}
+
+/** The recovery words, on explicit request. */
+export interface RecoveryPhrase {
+  words: string[];
+}
