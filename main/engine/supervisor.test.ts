@@ -165,3 +165,36 @@ test('the job process inherits only what the engine needs from the environment',
   const env = cleanEnvironment({ PATH: '/bin', HOME: '/root', CUDA_VISIBLE_DEVICES: '0', TON_MNEMONIC: 'secret words', SILKWORM_API_KEY: 'k', LANG: 'C' });
   assert.deepEqual(Object.keys(env).sort(), ['CUDA_VISIBLE_DEVICES', 'HOME', 'LANG', 'PATH']);
 });
+
+test('a job process that keeps crashing with gpu auto is restarted on the CPU, once, and says so', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-fallback-'));
+  const modelPath = join(dir, 'model.gguf');
+  await writeTestModel(modelPath);
+  const engine = new EngineSupervisor({
+    config: { modelPath, threads: 1, contextSize: 512, sequences: 1, gpu: 'auto', warmupTokens: 4, sandbox: false },
+    launcher: new NodeJobProcessLauncher(),
+    logger,
+  });
+  const fallbacks: number[] = [];
+  engine.on('gpu-fallback', ({ crashes }) => fallbacks.push(crashes));
+  try {
+    await engine.start();
+    assert.equal(engine.gpuMode, 'auto');
+    for (let crash = 1; crash <= 2; crash += 1) {
+      const pid = engine.pid;
+      assert.ok(pid);
+      const ready = new Promise((resolve) => engine.once('ready', resolve));
+      process.kill(pid, 'SIGKILL');
+      await ready;
+      assert.equal(engine.gpuMode, crash === 1 ? 'auto' : 'cpu', `after crash ${crash}`);
+    }
+    assert.deepEqual(fallbacks, [2], 'one fallback, after the second crash');
+    assert.equal(engine.info?.gpu, 'cpu');
+    let text = '';
+    await engine.generate(ask('after-fallback', 'abc', 4), (t) => (text += t));
+    assert.equal(text, 'defg', 'still serving');
+  } finally {
+    await engine.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -50,7 +50,17 @@ interface SupervisorEvents {
   ready: [EngineInfo];
   crashed: [{ code: number | null; signal: string | null }];
   failed: [WireError];
+  /** The GPU backend kept crashing: the engine now runs on the CPU (until the app restarts). */
+  'gpu-fallback': [{ crashes: number }];
 }
+
+/**
+ * Crashes within a minute, with `gpu: 'auto'`, after which the engine is started on the CPU.
+ * Seen on an H100: node-llama-cpp's CUDA build carries PTX from a newer CUDA than the driver
+ * accepts, and the job process aborts at its first computation, again at every restart. A
+ * GPU owner is better served slowly than not at all; the log and the app say why.
+ */
+export const GPU_CRASHES_BEFORE_CPU = 2;
 
 /** Options of the supervisor. */
 export interface SupervisorOptions {
@@ -97,6 +107,11 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** The GPU limits the next start applies. */
+  /** 'auto' (a GPU when one is found) or 'cpu' (chosen, or after the GPU backend kept crashing). */
+  get gpuMode(): 'auto' | 'cpu' {
+    return this.options.config.gpu;
+  }
+
   get gpuLimits(): { gpuLayers: number | undefined; maxVramBytes: number | undefined } {
     return { gpuLayers: this.options.config.gpuLayers, maxVramBytes: this.options.config.maxVramBytes };
   }
@@ -267,6 +282,11 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     this.emit('crashed', { code, signal });
     const now = Date.now();
     this.restarts = [...this.restarts.filter((t) => now - t < 60_000), now];
+    if (this.options.config.gpu === 'auto' && this.restarts.length >= GPU_CRASHES_BEFORE_CPU) {
+      this.options.config = { ...this.options.config, gpu: 'cpu' };
+      this.options.logger.warn({ crashes: this.restarts.length }, 'the job process keeps crashing with the GPU backend; serving on the CPU until the app restarts (updating the graphics driver may help)');
+      this.emit('gpu-fallback', { crashes: this.restarts.length });
+    }
     if (this.restarts.length > (this.options.maxRestartsPerMinute ?? 5)) {
       const failure: WireError = { code: 'engine_crashed', message: 'The job process keeps crashing; giving up until restarted.' };
       this.options.logger.error(failure.message);
