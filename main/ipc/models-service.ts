@@ -57,19 +57,26 @@ export function createModelsService(options: ModelsServiceOptions): ModelsServic
   let catalog: Catalog | null = null;
   let switching: ModelSwitchView | null = null;
   let startModel: Promise<ModelFile> | undefined;
+  // describeModelFile writes a shared hash cache (tmp + rename): two at once would race, so one at a time.
+  let describing: Promise<unknown> = Promise.resolve();
+  const describe = (path: string): Promise<ModelFile> => {
+    const next = describing.then(() => describeModelFile(path, dataDir));
+    describing = next.catch(() => undefined);
+    return next;
+  };
   const downloads = new DownloadManager(modelsDir, options.push, (id, path) => options.logger?.info({ model: id, path }, 'model downloaded and verified'));
 
   /** The model served now: the worker's own record, else the file it was started with. */
   const currentModel = async (): Promise<ModelFile> => {
     const live = (core.worker as { model?: ModelFile }).model;
     if (live) return live;
-    startModel ??= describeModelFile(options.modelPath, dataDir);
+    startModel ??= describe(options.modelPath);
     return startModel;
   };
   /** The models folder, plus the file the worker was started with (it can be switched back to). */
   const scanInstalled = async () => {
     const files = await scanModelsDir(modelsDir);
-    startModel ??= describeModelFile(options.modelPath, dataDir);
+    startModel ??= describe(options.modelPath);
     const start = await startModel.catch(() => null);
     if (start && !files.installed.has(start.id)) files.installed.set(start.id, start.path);
     return files;
@@ -106,7 +113,7 @@ export function createModelsService(options: ModelsServiceOptions): ModelsServic
     const active = await activeModel();
     const { installed } = await scanInstalled();
     const others = await Promise.all(
-      [...installed.values()].filter((path) => resolve(path) !== resolve(active.path)).map(async (path) => ({ ...(await describeModelFile(path, dataDir)), loaded: false })),
+      [...installed.values()].filter((path) => resolve(path) !== resolve(active.path)).map(async (path) => ({ ...(await describe(path)), loaded: false })),
     );
     return [active, ...others];
   };
@@ -142,7 +149,7 @@ export function createModelsService(options: ModelsServiceOptions): ModelsServic
       if (active.id !== id) {
         const path = (await scanInstalled()).installed.get(id);
         if (!path) return fail('unavailable', `'${id}' is not downloaded yet: download it first.`);
-        const model = await describeModelFile(path, dataDir);
+        const model = await describe(path);
         const waiting = core.worker.activeJobs;
         switching = { id, state: waiting > 0 ? 'waiting-for-jobs' : 'loading', waitingJobs: waiting, error: null };
         try {

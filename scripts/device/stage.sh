@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Stages bench/gpu-check.ts for a GPU machine that has no Node.js and no internet (the device
 # tool's H100/H200): a bundle of our code (esbuild; node-llama-cpp kept external), the
-# node-llama-cpp runtime closure from node_modules, its CPU binary, its CUDA binary with every
-# fatbin entry but sm_90's PTX zeroed (prune-fatbin.py: 159 MB → ~21 MB xz), and node itself.
+# node-llama-cpp runtime closure from node_modules, its CPU and Vulkan binaries, the CUDA
+# package WITHOUT libggml-cuda.so plus ggml's sources (run.sh builds libggml-cuda.so there for
+# sm_90 with that machine's nvcc, ~4 min on 16 cores), a libvulkan1 .deb, and node itself.
+# Why build: the 3.21.1 CUDA prebuilt has cubins for sm_86/89/120/121 only, and its PTX (sm_75/
+# 80/90) was made by CUDA 13.1, which the device's driver 580 (CUDA 13.0) refuses to JIT
+# ("the provided PTX was compiled with an unsupported toolchain"). CUDA_LIB=prune instead ships
+# the prebuilt with all but sm_90's PTX zeroed (prune-fatbin.py: 159 MB → ~21 MB xz), for a
+# machine whose driver is CUDA 13.1 or newer.
 # Output (git-ignored through .git/info/exclude): .device/node.xz and .device/bundle.tar.xz,
 # which scripts/device/run.sh unpacks and runs there.
-#   usage: scripts/device/stage.sh [--keep-sm 90]   (run from the repository root)
+#   usage: [CUDA_LIB=none|prune] scripts/device/stage.sh [--keep-sm 90]   (from the repository root;
+#   needs `apt-get -oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64 update` once)
 set -euo pipefail
 ROOT=$(pwd)
 SM=${2:-90}
@@ -68,9 +75,9 @@ for f in "$SRC"/*; do
     *) cp "$f" "$CUDA/bins/linux-x64-cuda/" ;;
   esac
 done
-# CUDA_LIB=none leaves libggml-cuda.so out (run.sh then builds it there from source: the
+# CUDA_LIB=none (default) leaves libggml-cuda.so out (run.sh then builds it there from source: the
 # prebuilt's PTX needs a CUDA 13.1 driver, and it has no sm_90 cubin).
-[ "${CUDA_LIB:-prune}" = none ] || python3 scripts/device/prune-fatbin.py "$SRC/libggml-cuda.so" "$CUDA/bins/linux-x64-cuda/libggml-cuda.so" --keep-sm "$SM" --keep-ptx
+[ "${CUDA_LIB:-none}" = none ] || python3 scripts/device/prune-fatbin.py "$SRC/libggml-cuda.so" "$CUDA/bins/linux-x64-cuda/libggml-cuda.so" --keep-sm "$SM" --keep-ptx
 
 # Vulkan prebuilt (fallback backend), same CPU variants; its loader comes as a .deb.
 cp -r node_modules/@node-llama-cpp/linux-x64-vulkan "$STAGE/node_modules/@node-llama-cpp/"

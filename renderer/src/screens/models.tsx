@@ -130,14 +130,16 @@ function Actions({ item, download }: { item: CatalogItemView; download: Download
 }
 
 function CatalogItem({ item, hardware }: { item: CatalogItemView; hardware: HardwareView }) {
-  const live = useApp((s) => s.downloads[item.id] ?? null);
+  const pushed = useApp((s) => s.downloads[item.id] ?? null);
+  // A finished download is verified and in place: installed, even before the catalog reloads.
+  const current = pushed?.state === 'done' && !item.installed ? { ...item, installed: true } : item;
   // The push is newer than the catalog's snapshot unless the model is installed since.
-  const download = item.installed ? null : (live ?? item.download);
+  const download = current.installed ? null : (pushed ?? item.download);
   return (
     <li style={{ flexDirection: 'column', alignItems: 'stretch', gap: 10 }} data-testid={`catalog-${item.id}`} aria-label={item.name}>
       <div className="row spread">
         <strong>{item.name}</strong>
-        {item.active ? <Badge tone="ok">Serving</Badge> : item.installed ? <Badge tone="info">Downloaded</Badge> : null}
+        {current.active ? <Badge tone="ok">Serving</Badge> : current.installed ? <Badge tone="info">Downloaded</Badge> : null}
       </div>
       {item.description ? <span className="muted">{item.description}</span> : null}
       <dl className="kv">
@@ -159,7 +161,7 @@ function CatalogItem({ item, hardware }: { item: CatalogItemView; hardware: Hard
         ) : null}
       </dl>
       <Fit fit={item.fit} hardware={hardware} />
-      <Actions item={item} download={download} />
+      <Actions item={current} download={download} />
     </li>
   );
 }

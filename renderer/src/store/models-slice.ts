@@ -58,6 +58,8 @@ export const createModelsSlice: SliceCreator<ModelsSlice> = (set, get, api) => (
     set({ modelsError: null });
     const result = await api.removeModel({ id });
     if (!result.ok) set({ modelsError: result.error });
+    // A finished or stopped download of it no longer describes this PC.
+    else set((s) => ({ downloads: Object.fromEntries(Object.entries(s.downloads).filter(([key]) => key !== id)) }));
     await get().loadModelCatalog();
   },
   onDownload: (view) => {
