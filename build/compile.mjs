@@ -5,8 +5,9 @@
 //                                 bin/silkworm.mjs while it is newer than every source file
 // Then the UI bundles (vite) and electron-builder package dist/.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const TARGETS = {
@@ -33,6 +34,13 @@ const addon = 'native/sandbox/build/Release/silkworm_sandbox.node';
 if (existsSync(`${root}${addon}`)) {
   mkdirSync(`${out}/native/sandbox/build/Release`, { recursive: true });
   copyFileSync(`${root}${addon}`, `${out}/${addon}`);
+}
+// Files the compiled code reads beside itself, which tsc does not copy.
+const tolk = readdirSync(`${root}network/contracts`).filter((name) => name.endsWith('.tolk')).map((name) => `network/contracts/${name}`);
+for (const asset of [...tolk, 'build/icons/icon.png']) {
+  if (!existsSync(`${root}${asset}`)) continue;
+  mkdirSync(dirname(`${out}/${asset}`), { recursive: true });
+  copyFileSync(`${root}${asset}`, `${out}/${asset}`);
 }
 // Written last: its time says when the whole build was complete (see bin/silkworm.mjs).
 writeFileSync(`${out}/.built`, `${new Date().toISOString()}\n`);

@@ -5,11 +5,11 @@
  * random token printed once with the URL (`Authorization: Bearer …`); the page itself reads it
  * from the URL fragment, which browsers never send. Loopback by default, strict CSP, no CORS.
  */
+import { appRoot } from '../app-root.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { formatHostPort } from '../../network/protocol/host-port.js';
 import { HTTP_ROUTES } from '../ipc/contract.js';
@@ -18,7 +18,7 @@ import { fail } from '../ipc/result.js';
 import { APP_CSP, CONTENT_TYPES } from '../ipc/app-content.js';
 
 /** Where `vite build` puts the renderer. */
-export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist/renderer/', import.meta.url));
+export const DEFAULT_STATIC_DIR = join(appRoot(), 'dist', 'renderer');
 
 /** The page's Content-Security-Policy (shared with the Electron shell). */
 export const DASHBOARD_CSP = APP_CSP;
