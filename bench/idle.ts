@@ -172,7 +172,7 @@ function report(window: Window, baselines: { nodeMb: number | undefined; tsxMb: 
     title: `idle: 'silkworm worker --share off --threads ${context.settings.threads}' in its own process; ${WINDOW_S} s, after it connected and ${SETTLE_S} s settling`,
     columns: ['process', 'RSS max MB', 'RSS mean MB', 'CPU s', 'CPU % of a core', 'target'],
     rows: [
-      ['headless worker (Node + tsx)', mb(Math.max(...window.workerRssMb)), mb(mean(window.workerRssMb)), ...cpu(window.workerCpuS), ''],
+      ['headless worker (bin/silkworm.mjs)', mb(Math.max(...window.workerRssMb)), mb(mean(window.workerRssMb)), ...cpu(window.workerCpuS), ''],
       [`job process (${engineState})`, engine.aliveSamples ? mb(engine.rssMaxMb) : '0', '-', ...cpu(engine.cpuS), ''],
       [`helper programs it ran (alive in ${helpers.aliveSamples}/${samples} samples: ${helperNames})`, helpers.aliveSamples ? mb(helpers.rssMaxMb) : '-', '-', ...cpu(helpers.cpuS), ''],
       ['headless core, total', mb(rssMax), mb(rssMean), ...cpu(totalCpuS), `≤ ${TARGET_RSS_MB} MB → ${verdict(rssMax <= TARGET_RSS_MB)}; ≤ ${TARGET_CPU_PCT} % → ${verdict(cpuOk)}`],
@@ -182,10 +182,10 @@ function report(window: Window, baselines: { nodeMb: number | undefined; tsxMb: 
     notes: [
       'RSS: VmRSS from /proc/PID/status once a second (MB = MiB), total = the worker + every live process below it; CPU: Δ(utime+stime) from /proc/PID/stat over the window ÷ wall time',
       "helper programs: processes below the worker other than the job process; their CPU = Δ(cutime+cstime) of the worker (children it reaped) + those alive at the end",
-      'the worker runs TypeScript through tsx (bin/silkworm.mjs registers its loader): the loader and the compiled sources count in its RSS; a build to JavaScript would not carry them',
+      'bin/silkworm.mjs runs dist/node (compiled JavaScript) when it is newer than every source, else the sources through tsx (~30 MB more); Node runs with the --max-semi-space-size flag of its first line',
       ...(helpers.names.has('esbuild') ? ["esbuild is tsx's compiler service: it starts when tsx's on-disk cache misses (sources changed since the last run) and stays alive"] : []),
       'with sharing off the worker still starts a job process and loads the model at start, then pauses and ends it',
-      'the sharing controller polls its probes every 2 s whatever the mode, sharing off included',
+      'with sharing Off the sharing controller reads no probes (a viewer refreshes stale readings); the window starts 5 s after joining, so the pause that ends the job process falls inside it',
       `CPU time is the processes' own, not much disturbed by other load; load average ${describeLoad()} after the section`,
       `app: skipped — ${electronState()} (no figure)`,
     ],
