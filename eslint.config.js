@@ -12,6 +12,9 @@ const forbidden = {
   'network/client/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/cli/**', 'electron', 'node-llama-cpp'],
   'network/node-kit/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/chain/**', '**/cli/**', 'electron'],
   'network/chain/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/cli/**', 'electron'],
+  // The one place outside the job process where node-llama-cpp runs: tokenizers (vocabulary only)
+  // and the coordinator's spot-check verifier, on the operator's own catalog files.
+  'network/tokenizer/**': ['**/main/**', '**/renderer/**', '**/preload/**', '**/coordinator/**', '**/client/**', '**/chain/**', '**/cli/**', 'electron'],
 };
 
 /** Preload and renderer may reach into main/ for the one IPC contract, nothing else. */

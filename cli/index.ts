@@ -13,7 +13,7 @@ const HELP = `Usage: silkworm <command> [options]
 
 Commands:
   demo                    a whole local network in one command (coordinator + worker)
-  coordinator             run a coordinator (the network side)
+  coordinator             run a coordinator (the network side); 'coordinator audit' checks its books
   worker                  run a headless worker that shares this machine's GPU
   gateway                 a local OpenAI-compatible endpoint that seals requests end to end
   chain                   run a local TON chain (toncenter v2 API) with a faucet of test TON
@@ -21,7 +21,8 @@ Commands:
 
 Run 'silkworm <command> --help' for a command's options.`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+/** Each command resolves with its exit status (nothing: 0). */
+const COMMANDS: Record<string, (argv: string[]) => Promise<void | number>> = {
   coordinator: runCoordinatorCommand,
   worker: runWorkerCommand,
   model: runModelCommand,
@@ -43,8 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await run(rest);
-    return 0;
+    return (await run(rest)) ?? 0;
   } catch (error) {
     console.error(`silkworm ${command}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

@@ -1,44 +1,108 @@
 /**
  * A scripted worker speaking the wire protocol directly, for what a real worker never does:
- * malformed or oversized frames, wrong versions, vanishing before its first token, silence.
+ * malformed or oversized frames, wrong versions, vanishing before its first token, silence,
+ * and the attacks of a dishonest worker (inflated claims, unbounded output, id hijack…).
  */
+import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION } from '../network/protocol/version.js';
 import type { CoordinatorFrame, WorkerFrame } from '../network/protocol/worker-frames.js';
+import { identityKeyPairFromSeed, type IdentityKeyPair } from '../network/protocol/descriptor.js';
+import { signHello } from '../network/protocol/worker-hello.js';
+import { toBase64Url } from '../network/protocol/encoding.js';
+
+type Challenge = Extract<CoordinatorFrame, { type: 'challenge' }>;
+type Hello = Extract<WorkerFrame, { type: 'hello' }>;
+
+/** How a fake introduces itself. */
+export interface FakeHelloOptions {
+  model?: string;
+  /** The sha256 announced for the model (default: zeros; a coordinator with a catalog refuses it). */
+  sha256?: string;
+  protocol?: { min: number; max: number };
+  identity?: IdentityKeyPair;
+  payoutAddress?: string;
+  priceCoefficient?: number;
+  contextSize?: number;
+  maxConcurrentJobs?: number;
+  available?: boolean;
+}
+
+/** A fresh random identity key pair. */
+export function randomIdentity(): IdentityKeyPair {
+  return identityKeyPairFromSeed(randomBytes(32));
+}
 
 /** A raw protocol peer: send anything, see every frame and the close. */
 export class FakeWorker {
   readonly frames: CoordinatorFrame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** Answer pings with a pong whose sentAt is this much in the future (a lie about latency). */
+  pongSkewMs = 0;
   private listeners: ((frame: CoordinatorFrame) => void)[] = [];
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => {
       const frame = JSON.parse(data.toString('utf8')) as CoordinatorFrame;
       // Heartbeats are answered, so a fake stays connected as long as its test needs.
-      if (frame.type === 'ping') this.send({ type: 'pong', seq: frame.seq, sentAt: frame.sentAt });
+      if (frame.type === 'ping') this.send({ type: 'pong', seq: frame.seq, sentAt: frame.sentAt + this.pongSkewMs });
       this.frames.push(frame);
       for (const l of this.listeners) l(frame);
     });
     this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  /** Opens a socket to the coordinator's worker endpoint. */
+  /** Opens a socket to the coordinator's worker endpoint and waits for its challenge. */
   static async connect(coordinatorUrl: string): Promise<FakeWorker> {
     const socket = new WebSocket(`${coordinatorUrl.replace(/^http/, 'ws')}/v1/worker`);
+    // Listen before the socket opens: the challenge may come in the same read as the upgrade.
+    const fake = new FakeWorker(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
     });
-    return new FakeWorker(socket);
+    await fake.next('challenge');
+    return fake;
   }
 
   /** Connects and completes the handshake, announcing the given model. */
-  static async join(coordinatorUrl: string, workerId: string, model = 'silkworm-test'): Promise<FakeWorker> {
+  static async join(coordinatorUrl: string, workerId: string, options: FakeHelloOptions = {}): Promise<FakeWorker> {
     const fake = await FakeWorker.connect(coordinatorUrl);
-    fake.send(fakeHello(workerId, model));
+    fake.send(fake.hello(workerId, options));
     await fake.next('welcome');
     return fake;
+  }
+
+  /** The coordinator's challenge on this connection. */
+  get challenge(): Challenge {
+    const challenge = this.frames.find((f): f is Challenge => f.type === 'challenge');
+    if (!challenge) throw new Error('no challenge yet');
+    return challenge;
+  }
+
+  /** A hello answering this connection's challenge, signed by `options.identity` (random by default). */
+  hello(workerId: string, options: FakeHelloOptions = {}): Hello {
+    const identity = options.identity ?? randomIdentity();
+    const identityKey = toBase64Url(identity.publicKey);
+    const { coordinatorId, nonce } = this.challenge;
+    const signature = signHello({ coordinatorId, nonce, workerId, identityKey, payoutAddress: options.payoutAddress ?? null }, identity);
+    return {
+      type: 'hello',
+      protocol: options.protocol ?? { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION },
+      workerId,
+      appVersion: 'fake',
+      capabilities: {
+        models: [{ id: options.model ?? 'silkworm-test', sha256: options.sha256 ?? '0'.repeat(64), contextSize: options.contextSize ?? 2048 }],
+        maxConcurrentJobs: options.maxConcurrentJobs ?? 1,
+        tokensPerSecond: 1,
+        priceCoefficient: options.priceCoefficient ?? 1,
+        tier: 'unsandboxed',
+      },
+      available: options.available ?? true,
+      identityKey,
+      signature,
+      ...(options.payoutAddress ? { payoutAddress: options.payoutAddress } : {}),
+    };
   }
 
   /** Sends a frame (or any raw text). */
@@ -50,26 +114,30 @@ export class FakeWorker {
   next<T extends CoordinatorFrame['type']>(type: T, timeoutMs = 10_000): Promise<Extract<CoordinatorFrame, { type: T }>> {
     const seen = this.frames.find((f) => f.type === type);
     if (seen) return Promise.resolve(seen as Extract<CoordinatorFrame, { type: T }>);
+    return this.nextNew(type, timeoutMs);
+  }
+
+  /** The next frame of a type that arrives from now on; rejects if the socket closes first. */
+  nextNew<T extends CoordinatorFrame['type']>(type: T, timeoutMs = 10_000): Promise<Extract<CoordinatorFrame, { type: T }>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no '${type}' frame within ${timeoutMs} ms`)), timeoutMs);
-      this.listeners.push((frame) => {
+      void this.closed.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`the socket closed before a '${type}' frame`));
+      });
+      const listener = (frame: CoordinatorFrame) => {
         if (frame.type === type) {
           clearTimeout(timer);
+          this.listeners = this.listeners.filter((l) => l !== listener);
           resolve(frame as Extract<CoordinatorFrame, { type: T }>);
         }
-      });
+      };
+      this.listeners.push(listener);
     });
   }
-}
 
-/** A valid hello for a fake worker. */
-export function fakeHello(workerId: string, model = 'silkworm-test', protocol = { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION }): Extract<WorkerFrame, { type: 'hello' }> {
-  return {
-    type: 'hello',
-    protocol,
-    workerId,
-    appVersion: 'fake',
-    capabilities: { models: [{ id: model, sha256: '0'.repeat(64), contextSize: 2048 }], maxConcurrentJobs: 1, tokensPerSecond: 1, priceCoefficient: 1, tier: 'unsandboxed' },
-    available: true,
-  };
+  /** Closes the socket. */
+  close(): void {
+    this.socket.close();
+  }
 }

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger } from '../network/coordinator/log.js';
 import { MAX_FRAME_BYTES } from '../network/protocol/worker-frames.js';
-import { FakeWorker, fakeHello } from './fake-worker.js';
+import { FakeWorker } from './fake-worker.js';
 import { Harness } from './harness.js';
 import { successorText } from '../main/models/test-model.js';
 
@@ -67,12 +67,12 @@ describe('a coordinator facing bad workers', () => {
 
   test('unknown protocol versions are refused as client or server too old', async () => {
     const future = await FakeWorker.connect(coordinator.url);
-    future.send(fakeHello('future', MODEL, { min: 99, max: 120 }));
+    future.send(future.hello('future', { protocol: { min: 99, max: 120 } }));
     const tooNew = await future.next('incompatible');
     assert.equal(tooNew.code, 'server_too_old');
     assert.equal((await future.closed).code, 4001);
     const past = await FakeWorker.connect(coordinator.url);
-    past.send(fakeHello('past', MODEL, { min: 0, max: 0 }));
+    past.send(past.hello('past', { protocol: { min: 0, max: 0 } }));
     assert.equal((await past.next('incompatible')).code, 'client_too_old');
   });
 
@@ -118,7 +118,7 @@ describe('a coordinator facing bad workers', () => {
 
   test('a worker cannot stream into a job it does not hold', async () => {
     assert.ok(realWorker, 'the previous test started a real worker');
-    const intruder = await FakeWorker.join(coordinator.url, 'intruder', 'other-model');
+    const intruder = await FakeWorker.join(coordinator.url, 'intruder', { model: 'other-model' });
     const started = realWorker.proc.waitForNext((l) => l.msg === 'job started');
     const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], max_tokens: 1000, temperature: 0, stream: true });
     let text = '';

@@ -52,7 +52,7 @@ describe('settlement on a local chain', () => {
   test('a batched push pays 100 workers exactly what each earned, and never twice', async () => {
     const workers = Array.from({ length: 100 }, (_, i) => walletAddress(i + 1));
     workers.forEach((address, i) => {
-      coordinator.billing.settle(`job-${i}`, undefined, 'm', [
+      coordinator.billing.settle(`job-${i}`, undefined, 'm', 'done', [
         { workerId: `w${i}`, payoutAddress: address.toString({ testOnly: true }), coefficient: 1, usage: { promptTokens: 1000 * (i + 1), completionTokens: 3000 } },
       ]);
     });

@@ -10,6 +10,7 @@ const projects = [
   'network/client/tsconfig.json',
   'network/chain/tsconfig.json',
   'network/contracts/tsconfig.json',
+  'network/tokenizer/tsconfig.json',
   'main/tsconfig.json',
   'main/electron/tsconfig.json',
   'native/tsconfig.json',

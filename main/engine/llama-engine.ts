@@ -3,7 +3,8 @@
  * context sequences, streaming text and counting tokens as the engine sees them.
  * Lives only in the job process (a crafted model file must never be parsed elsewhere).
  */
-import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type ChatHistoryItem, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { promptTokens as renderPromptTokens, toChatHistory } from '../../network/tokenizer/chat-history.js';
 import type { ChatMessage } from '../../network/protocol/chat.js';
 import type { FinishReason, JobParams, Usage } from '../../network/protocol/worker-frames.js';
 import type { EngineConfig, EngineInfo } from './job-messages.js';
@@ -16,19 +17,6 @@ export interface GenerationResult {
 
 /** Receives generated text as it streams. */
 export type ChunkListener = (text: string, tokens: number) => void;
-
-/** Turns OpenAI-style messages (plus text already generated elsewhere) into chat history. */
-export function toChatHistory(messages: readonly ChatMessage[], continuation?: string): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((m) =>
-    m.role === 'system' ? { type: 'system', text: m.content } : m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] },
-  );
-  if (continuation) {
-    const last = history.at(-1);
-    if (last?.type === 'model') history[history.length - 1] = { type: 'model', response: [...last.response, continuation] };
-    else history.push({ type: 'model', response: [continuation] });
-  }
-  return history;
-}
 
 /** A loaded model with its context; one instance per job process. */
 export class LlamaEngine {
@@ -82,7 +70,7 @@ export class LlamaEngine {
     if (!sequence) throw new EngineBusyError();
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper });
     try {
-      const promptTokens = this.countPromptTokens(toChatHistory(messages, continuation));
+      const promptTokens = renderPromptTokens(this.model, this.chatWrapper, messages, continuation).length;
       const slice = maxTokensPerSecond ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
       const started = performance.now();
       let text = continuation ?? '';
@@ -115,12 +103,6 @@ export class LlamaEngine {
       chat.dispose({ disposeSequence: false });
       this.free.push(sequence);
     }
-  }
-
-  /** Tokens the engine evaluates for this history, the model's turn prefix included. */
-  private countPromptTokens(history: ChatHistoryItem[]): number {
-    const withTurn: ChatHistoryItem[] = history.at(-1)?.type === 'model' ? history : [...history, { type: 'model', response: [] }];
-    return this.chatWrapper.generateContextState({ chatHistory: withTurn }).contextText.tokenize(this.model.tokenizer).length;
   }
 
   /** Frees the context, the model and the backend. */

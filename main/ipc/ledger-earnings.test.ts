@@ -45,7 +45,7 @@ function payout(world: LedgerWorld, fields: Partial<IncomingPayout> & { seq: big
 
 function booksOf(ledger: Ledger, chain?: CashOutChain): Books {
   const earnings = new EarningsService({ ledger, now: () => NOW, dayOf: utcDay, logger: silentLogger, ...(chain ? { chain } : {}) });
-  return { ledger, earnings, watcher: undefined, close: () => ledger.close() };
+  return { ledger, earnings, watcher: undefined, record: async () => undefined, close: () => ledger.close() };
 }
 
 /** A chain whose vault records the claims it is sent (or fails them with `sendClaim`). */

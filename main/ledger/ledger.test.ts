@@ -44,7 +44,7 @@ describe('database', () => {
     assert.equal(schemaVersion(db), 1);
     assert.equal(db.prepare("SELECT name FROM sqlite_master WHERE name = 'extra'").get(), undefined);
     db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (5, ?, 0)').run('future');
-    assert.throws(() => migrate(db, MIGRATIONS), /newer than this app knows/);
+    assert.throws(() => migrate(db, MIGRATIONS), /newer than this build knows/);
     db.close();
   });
 });

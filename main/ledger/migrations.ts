@@ -7,12 +7,7 @@
  * TON in existence. SUM() over INTEGER raises on overflow instead of rounding.
  */
 
-/** One schema step. */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from '../../network/node-kit/sqlite.js';
 
 /** Every migration, in order. Version numbers are 1, 2, 3… without gaps. */
 export const MIGRATIONS: readonly Migration[] = [

@@ -28,6 +28,11 @@ export interface TestModelOptions {
   size?: 'tiny' | 'bench' | 'large';
   /** general.name written into the file (default "Silkworm test model (tiny|bench)"). */
   name?: string;
+  /**
+   * How far ahead the successor is (default 1: 'a' → 'b'). Another step makes a model whose
+   * output differs from the default's everywhere: a stand-in for a worker serving the wrong model.
+   */
+  step?: number;
 }
 
 interface Shape {
@@ -94,9 +99,13 @@ export function formatTestModelChat(messages: readonly TestModelChatMessage[]): 
   return messages.map(({ role, content }) => (role === 'assistant' ? content : `\n${role}: ${content}`)).join('');
 }
 
-/** The byte greedy decoding emits after `byte` (see the successor rule at the top of this file). */
-export function successorByte(byte: number | undefined): number {
-  return byte !== undefined && byte >= FIRST && byte < LAST ? byte + 1 : FIRST;
+/**
+ * The byte greedy decoding emits after `byte` (see the successor rule at the top of this file):
+ * printable characters move `step` ahead within '!'..'~', anything else becomes '!'.
+ */
+export function successorByte(byte: number | undefined, step = 1): number {
+  if (byte === undefined || byte < FIRST || byte > LAST) return FIRST;
+  return FIRST + ((byte - FIRST + step) % CLASSES);
 }
 
 /**
@@ -104,12 +113,12 @@ export function successorByte(byte: number | undefined): number {
  * ends with `after` (only its last UTF-8 byte matters; '' stands for a prompt of just <s>).
  * For chat, pass the last user message: see `TEST_MODEL_CHAT_TEMPLATE`.
  */
-export function successorText(after: string, count: number): string {
+export function successorText(after: string, count: number, step = 1): string {
   const bytes = new TextEncoder().encode(after);
   let byte = bytes[bytes.length - 1];
   let text = '';
   for (let i = 0; i < count; i++) {
-    byte = successorByte(byte);
+    byte = successorByte(byte, step);
     text += String.fromCharCode(byte);
   }
   return text;
@@ -145,7 +154,7 @@ export function buildTestModel(options: TestModelOptions = {}): Uint8Array {
   const output = new Float32Array(dim * VOCAB_SIZE);
   for (let token = 0; token < VOCAB_SIZE; token++) {
     const byte = token >= BYTE_TOKEN_BASE && token < BYTE_TOKEN_BASE + 256 ? token - BYTE_TOKEN_BASE : undefined;
-    features(embedding, token, successorByte(byte) - FIRST, 1);
+    features(embedding, token, successorByte(byte, options.step ?? 1) - FIRST, 1);
     embedding[token * dim + biasDim] = 1;
     if (byte !== undefined && byte >= FIRST && byte <= LAST) features(output, token, byte - FIRST, shape.logitScale);
     else output[token * dim + biasDim] = FORBIDDEN_BIAS / Math.sqrt(dim / (harmonics + 1));

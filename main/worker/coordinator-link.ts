@@ -10,6 +10,7 @@ import { decodeFrame, encodeFrame } from '../../network/protocol/frame-codec.js'
 import type { Logger } from '../log.js';
 
 type Hello = Extract<WorkerFrame, { type: 'hello' }>;
+type Challenge = Extract<CoordinatorFrame, { type: 'challenge' }>;
 type Welcome = Extract<CoordinatorFrame, { type: 'welcome' }>;
 type Incompatible = Extract<CoordinatorFrame, { type: 'incompatible' }>;
 
@@ -27,8 +28,11 @@ interface LinkEvents {
 export interface LinkOptions {
   /** The coordinator, as http(s):// or ws(s)://; the worker path is added when missing. */
   url: string;
-  /** Builds the hello frame for each (re)connection, so it carries current capabilities. */
-  hello: () => Hello;
+  /**
+   * Builds the hello frame for each (re)connection, answering that connection's challenge, so
+   * it carries current capabilities and a fresh proof of the worker's identity key.
+   */
+  hello: (challenge: Challenge) => Hello;
   logger: Logger;
   minDelayMs?: number;
   maxDelayMs?: number;
@@ -137,10 +141,7 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
       let resolveClosed: (lastedMs: number) => void = () => {};
       const closed = new Promise<number>((resolve) => (resolveClosed = resolve));
 
-      socket.on('open', () => {
-        const encoded = encodeFrame(this.options.hello());
-        if (encoded.ok) socket.send(encoded.value);
-      });
+      let challenged = false;
       socket.on('message', (data: Buffer, isBinary) => {
         lastHeard = Date.now();
         const decoded = isBinary ? undefined : decodeFrame(coordinatorFrameSchema, data.toString('utf8'), data.length);
@@ -151,6 +152,17 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
         }
         const frame = decoded.value;
         switch (frame.type) {
+          case 'challenge': {
+            if (challenged) {
+              this.options.logger.warn('the coordinator sent a second challenge; reconnecting');
+              socket.terminate();
+              return;
+            }
+            challenged = true;
+            const encoded = encodeFrame(this.options.hello(frame));
+            if (encoded.ok) socket.send(encoded.value);
+            return;
+          }
           case 'welcome':
             this.welcome = frame;
             welcomedAt = Date.now();

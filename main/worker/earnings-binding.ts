@@ -11,23 +11,18 @@ import { EarningsService, type CashOutChain } from '../earnings/earnings-service
 import type { JobReceipt, Worker } from './worker.js';
 import type { Logger } from '../log.js';
 
-/** What the coordinator publishes at GET /v1/pricing that the ledger needs. */
-interface Pricing {
-  vault: string | null;
-  voucher_public_key: string | null;
-}
-
 /** The worker's books, once they can be kept. */
 export interface Books {
   ledger: Ledger;
   earnings: EarningsService;
   watcher: ChainWatcher | undefined;
+  /** Credits a receipt and stores its voucher; resolves once both are on disk. */
+  record(receipt: JobReceipt): Promise<void>;
   close(): void;
 }
 
 /** Options of attachBooks. */
 export interface BooksOptions {
-  coordinatorUrl: string;
   dataDir: string;
   payoutAddress: string;
   /** A toncenter v2 base URL (`silkworm chain` locally); without one, payouts are not followed. */
@@ -38,31 +33,22 @@ export interface BooksOptions {
   logger: Logger;
 }
 
-async function fetchPricing(coordinatorUrl: string): Promise<Pricing | undefined> {
-  const url = new URL('/v1/pricing', coordinatorUrl.replace(/^ws/, 'http'));
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    return response.ok ? ((await response.json()) as Pricing) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Opens the ledger when it can be kept — a payout address, and a coordinator that settles on
- * chain (vault and voucher key) — and credits every receipt. Resolves undefined, with the
- * reason logged, when it cannot.
+ * chain (its welcome names the vault and voucher key) — and credits every receipt through
+ * `record`. Call once the worker is connected. Resolves undefined, with the reason logged, when
+ * the books cannot be kept.
  */
 export async function attachBooks(worker: Worker, options: BooksOptions): Promise<Books | undefined> {
   const { logger } = options;
-  const pricing = await fetchPricing(options.coordinatorUrl);
-  if (!pricing?.vault || !pricing.voucher_public_key) {
+  const settlement = worker.terms?.settlement;
+  if (!settlement) {
     logger.info('the coordinator does not settle on chain (no vault): no ledger kept');
     return undefined;
   }
   const ledger = Ledger.open({
     path: join(options.dataDir, 'ledger.sqlite'),
-    identity: { coordinatorPublicKey: pricing.voucher_public_key, vault: pricing.vault, payoutAddress: options.payoutAddress },
+    identity: { coordinatorPublicKey: settlement.voucherPublicKey, vault: settlement.vault, payoutAddress: options.payoutAddress },
     logger,
   });
   const client = options.chainUrl ? new TonClient({ endpoint: `${options.chainUrl.replace(/\/$/, '')}/jsonRPC`, ...(options.chainApiKey ? { apiKey: options.chainApiKey } : {}) }) : undefined;
@@ -76,31 +62,26 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     if (durations.size > 1000) durations.delete(durations.keys().next().value as string);
   };
   worker.on('job-ended', onEnded);
-  const listener = (receipt: JobReceipt) => {
+  const record = async (receipt: JobReceipt) => {
     const durationMs = durations.get(receipt.jobId) ?? 0;
     durations.delete(receipt.jobId);
-    ledger
-      .creditJob({
-        jobId: receipt.jobId,
-        model: receipt.model,
-        finishedAt: Date.now(),
-        durationMs,
-        promptTokens: receipt.usage.promptTokens,
-        completionTokens: receipt.usage.completionTokens,
-        earnedNanotons: BigInt(receipt.earnedNanotons),
-      })
-      .then(() => {
-        if (receipt.voucher) ledger.recordVoucher(receipt.voucher, { jobIds: [receipt.jobId] });
-      })
-      .catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not credit a job'));
+    await ledger.creditJob({
+      jobId: receipt.jobId,
+      model: receipt.model,
+      finishedAt: Date.now(),
+      durationMs,
+      promptTokens: receipt.usage.promptTokens,
+      completionTokens: receipt.usage.completionTokens,
+      earnedNanotons: BigInt(receipt.earnedNanotons),
+    });
+    if (receipt.voucher) ledger.recordVoucher(receipt.voucher, { jobIds: [receipt.jobId] });
   };
-  worker.on('receipt', listener);
   return {
     ledger,
     earnings,
     watcher,
+    record,
     close() {
-      worker.off('receipt', listener);
       worker.off('job-ended', onEnded);
       watcher?.stop();
       ledger.close();

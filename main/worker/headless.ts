@@ -117,22 +117,31 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
   });
   const unbind = bindSharing(worker, sharing, logger);
   let books: Books | undefined;
-  let opening: Promise<unknown> | undefined;
-  // The books need the coordinator's vault and key: open them once it is first reachable.
-  const openBooks = (payoutAddress: string) => {
-    opening ??= import('./earnings-binding.js').then(({ attachBooks }) => attachBooks(worker, {
-      coordinatorUrl: options.coordinatorUrl,
-      dataDir: options.dataDir,
-      payoutAddress,
-      logger,
-      ...(options.chainUrl ? { chainUrl: options.chainUrl } : {}),
-      ...(options.chainApiKey ? { chainApiKey: options.chainApiKey } : {}),
-      ...(options.cashOut ? { cashOut: options.cashOut } : {}),
-    })).then((opened) => (books = opened));
+  let opening: Promise<Books | undefined> | undefined;
+  // The books need the coordinator's vault and key from its welcome: open them on first contact.
+  const openBooks = (payoutAddress: string): Promise<Books | undefined> => {
+    opening ??= import('./earnings-binding.js')
+      .then(({ attachBooks }) =>
+        attachBooks(worker, {
+          dataDir: options.dataDir,
+          payoutAddress,
+          logger,
+          ...(options.chainUrl ? { chainUrl: options.chainUrl } : {}),
+          ...(options.chainApiKey ? { chainApiKey: options.chainApiKey } : {}),
+          ...(options.cashOut ? { cashOut: options.cashOut } : {}),
+        }),
+      )
+      .then((opened) => (books = opened));
+    return opening;
   };
   const { payoutAddress } = options;
-  if (payoutAddress) worker.once('connected', () => openBooks(payoutAddress));
-  else logger.info('no payout address: earnings are shown by the coordinator only until one is set');
+  if (payoutAddress) {
+    worker.once('connected', () => void openBooks(payoutAddress));
+    // A receipt is acknowledged only once the ledger holds it (the first may beat the books).
+    worker.setReceiptRecorder(async (receipt) => (await openBooks(payoutAddress))?.record(receipt));
+  } else {
+    logger.info('no payout address: earnings are shown by the coordinator only until one is set');
+  }
   worker.start();
   sharing.start();
   return {

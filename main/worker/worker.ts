@@ -5,7 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../../network/protocol/version.js';
-import type { Tier, WorkerFrame } from '../../network/protocol/worker-frames.js';
+import type { CoordinatorFrame, Tier, WorkerFrame } from '../../network/protocol/worker-frames.js';
+import { signHello } from '../../network/protocol/worker-hello.js';
 import { CoordinatorLink, type CoordinatorJobFrame } from './coordinator-link.js';
 import { JobFailure, type EngineSupervisor } from '../engine/supervisor.js';
 import type { ModelFile } from '../models/model-file.js';
@@ -33,8 +34,8 @@ export interface WorkerOptions {
   available?: boolean;
   /** Where the owner wants earnings paid. */
   payoutAddress?: string;
-  /** The long-term identity that signs this worker's descriptor (sealed mode). */
-  identity?: IdentityKeyPair;
+  /** The long-term identity: proves this worker's id in every hello and signs its descriptor. */
+  identity: IdentityKeyPair;
   buildHash?: string;
   logger: Logger;
   /** Reconnect backoff bounds (tests shorten them). */
@@ -43,6 +44,15 @@ export interface WorkerOptions {
 
 /** What the coordinator says a job earned, with its signed cumulative voucher when on chain. */
 export type JobReceipt = Extract<CoordinatorJobFrame, { type: 'job.receipt' }>;
+
+/** What welcome says about settlement (vault, voucher key, chain) and prices. */
+export type CoordinatorTerms = Pick<Extract<CoordinatorFrame, { type: 'welcome' }>, 'coordinatorId' | 'settlement' | 'pricing'>;
+
+/**
+ * Records a receipt durably (the ledger); the worker acknowledges it to the coordinator only
+ * once this resolves, so an unrecorded receipt is sent again on the next connection.
+ */
+export type ReceiptRecorder = (receipt: JobReceipt) => Promise<void>;
 
 /** How long a preemption took, from the call to each milestone. */
 export interface PreemptionTiming {
@@ -62,7 +72,7 @@ export interface WorkerCounters {
 }
 
 interface WorkerEvents {
-  connected: [];
+  connected: [CoordinatorTerms];
   disconnected: [string];
   'job-started': [{ jobId: string; model: string }];
   'job-ended': [{ jobId: string; outcome: 'done' | 'failed'; completionTokens: number; durationMs: number; code?: string }];
@@ -90,18 +100,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private resign: NodeJS.Timeout | undefined;
   /** The owner's Polite caps while they apply (null: none). */
   private caps: SharingCaps | null = null;
+  /** The coordinator's terms from the latest welcome. */
+  private currentTerms: CoordinatorTerms | undefined;
+  private recordReceipt: ReceiptRecorder | undefined;
+  /** Receipts are recorded and acknowledged one after another, in the order they came. */
+  private receiptChain: Promise<void> = Promise.resolve();
+  /** The highest receipt number recorded (and acknowledged) on this worker. */
+  private lastReceiptSeq = 0;
 
   constructor(private readonly options: WorkerOptions) {
     super();
     this.available = options.available ?? true;
-    this.link = new CoordinatorLink({ url: options.coordinatorUrl, hello: () => this.hello(), logger: options.logger, ...options.reconnect });
+    this.link = new CoordinatorLink({ url: options.coordinatorUrl, hello: (challenge) => this.hello(challenge), logger: options.logger, ...options.reconnect });
     this.link.on('frame', (frame) => this.onFrame(frame));
-    this.link.on('connected', () => {
+    this.link.on('connected', (welcome) => {
       options.logger.info({ coordinator: options.coordinatorUrl }, 'connected to the coordinator');
+      this.currentTerms = { coordinatorId: welcome.coordinatorId, settlement: welcome.settlement, pricing: welcome.pricing };
       // Availability may have changed between hello and welcome, when frames cannot be sent.
       this.link.send({ type: 'capacity', available: this.available });
       this.publishDescriptor();
-      this.emit('connected');
+      this.emit('connected', this.currentTerms);
     });
     this.link.on('disconnected', (reason) => {
       if (this.reannouncing) options.logger.info('reconnecting to announce the new model');
@@ -120,7 +138,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   publishDescriptor(): SignedDescriptor | undefined {
     const { identity, engine, model } = this.options;
     const info = engine.info;
-    if (!identity || !info) return undefined;
+    if (!info) return undefined;
     const now = Date.now();
     const signed = signDescriptor(
       {
@@ -146,6 +164,49 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** The model this worker serves (and announces). */
   get model(): ModelFile {
     return this.options.model;
+  }
+
+  /** The coordinator's terms (settlement identity, prices) from the latest welcome. */
+  get terms(): CoordinatorTerms | undefined {
+    return this.currentTerms;
+  }
+
+  /** The payout address announced in hello. */
+  get payoutAddress(): string | undefined {
+    return this.options.payoutAddress;
+  }
+
+  /**
+   * Pays earnings to another address from now on: the next hello signs and announces it, so the
+   * connection is renewed at once (running jobs are moved on by the coordinator, as on any
+   * reconnect, so this waits for them to finish first).
+   */
+  setPayoutAddress(address: string | undefined): Promise<void> {
+    const run = this.transition.then(async () => {
+      if (address === this.options.payoutAddress) return;
+      const wasAvailable = this.available;
+      this.setAvailable(false);
+      await this.whenIdle();
+      this.options.payoutAddress = address;
+      this.available = wasAvailable;
+      this.reannouncing = this.link.connected;
+      this.link.reconnect('payout address changed');
+    });
+    this.transition = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Where receipts are recorded before they are acknowledged (the ledger). Without a recorder,
+   * receipts are acknowledged as they arrive.
+   */
+  setReceiptRecorder(recorder: ReceiptRecorder | undefined): void {
+    this.recordReceipt = recorder;
+  }
+
+  /** Asks the coordinator to send again every receipt numbered above `after`. */
+  requestReceipts(after: number): boolean {
+    return this.link.send({ type: 'receipts.request', after });
   }
 
   /**
@@ -287,12 +348,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private hello(): Extract<WorkerFrame, { type: 'hello' }> {
-    const { model, engine } = this.options;
+  private hello(challenge: Extract<CoordinatorFrame, { type: 'challenge' }>): Extract<WorkerFrame, { type: 'hello' }> {
+    const { model, engine, identity, workerId } = this.options;
+    const identityKey = toBase64Url(identity.publicKey);
+    const payoutAddress = this.options.payoutAddress ?? null;
+    const signature = signHello({ coordinatorId: challenge.coordinatorId, nonce: challenge.nonce, workerId, identityKey, payoutAddress }, identity);
     return {
       type: 'hello',
       protocol: { min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION },
-      workerId: this.options.workerId,
+      workerId,
+      identityKey,
+      signature,
       appVersion: APP_VERSION,
       capabilities: {
         models: [{ id: model.id, sha256: model.sha256, contextSize: (this.lastContextSize = engine.info?.contextSize ?? this.lastContextSize) }],
@@ -312,8 +378,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return;
     }
     if (frame.type === 'job.receipt') {
-      this.options.logger.info({ jobId: frame.jobId, earnedNanotons: frame.earnedNanotons, cumulativeNanotons: frame.cumulativeNanotons, voucher: frame.voucher !== undefined }, 'job receipt');
-      this.emit('receipt', frame);
+      this.onReceipt(frame);
       return;
     }
     const model = frame.type === 'job.offer' ? frame.model : frame.envelope.model;
@@ -326,6 +391,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.running.has(frame.jobId)) return reject('duplicate_job', `Job ${frame.jobId} is already running here.`);
     if (this.running.size >= this.options.maxConcurrentJobs || !this.options.engine.info) return reject('no_capacity', 'This worker is at capacity.');
     void this.run(frame);
+  }
+
+  /** Records a receipt (in order, once per number), then acknowledges it. */
+  private onReceipt(receipt: JobReceipt): void {
+    this.receiptChain = this.receiptChain.then(async () => {
+      if (receipt.seq <= this.lastReceiptSeq) {
+        this.link.send({ type: 'receipt.ack', upTo: this.lastReceiptSeq });
+        return;
+      }
+      this.options.logger.info({ jobId: receipt.jobId, seq: receipt.seq, earnedNanotons: receipt.earnedNanotons, cumulativeNanotons: receipt.cumulativeNanotons, voucher: receipt.voucher !== undefined, cut: receipt.claimed !== undefined }, 'job receipt');
+      this.emit('receipt', receipt);
+      try {
+        await this.recordReceipt?.(receipt);
+      } catch (error) {
+        // Not acknowledged: the coordinator sends it again on the next connection.
+        this.options.logger.error({ jobId: receipt.jobId, err: error instanceof Error ? error.message : String(error) }, 'could not record a receipt');
+        return;
+      }
+      this.lastReceiptSeq = receipt.seq;
+      this.link.send({ type: 'receipt.ack', upTo: receipt.seq });
+    });
   }
 
   /** Starts the engine on an offer; sealed offers stay sealed: only ciphertext passes through here. */

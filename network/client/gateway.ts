@@ -6,7 +6,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { identityKeyPairFromSeed } from '../protocol/descriptor.js';
+import { HEADERS } from '../protocol/http-contract.js';
+import { VocabMeters } from './vocab-meter.js';
 import { samplingParams, toChatMessages, type ChatCompletionRequest } from '../protocol/chat.js';
 import { meetsTier, TIER_DESCRIPTIONS, TIER_RANK } from '../protocol/descriptor.js';
 import { formatHostPort } from '../protocol/host-port.js';
@@ -16,11 +19,11 @@ import { readChatRequest, sendError, sendJson } from '../node-kit/http-util.js';
 import { createLogger, type Logger } from './log.js';
 
 /** How the request travelled: always `sealed` here (the coordinator's own API says `transport`). */
-export const CONFIDENTIALITY_HEADER = 'x-silkworm-confidentiality';
+export const CONFIDENTIALITY_HEADER = HEADERS.confidentiality;
 /** The confidentiality tier of the worker that served the request. */
-export const WORKER_TIER_HEADER = 'x-silkworm-worker-tier';
+export const WORKER_TIER_HEADER = HEADERS.workerTier;
 /** The id of the worker that served the request. */
-export const WORKER_ID_HEADER = 'x-silkworm-worker-id';
+export const WORKER_ID_HEADER = HEADERS.workerId;
 
 /** Everything a gateway is started with. */
 export interface GatewayOptions extends Omit<SilkwormClientOptions, 'coordinatorUrl'> {
@@ -55,7 +58,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // SECURITY: the gateway spends the holder's coordinator balance and sees plaintext: loopback only.
   if (!isLoopbackHost(options.host)) throw new Error(`The gateway listens on loopback only (127.0.0.1, ::1, localhost), not '${options.host}'.`);
   const logger = options.logger ?? createLogger('gateway');
-  const client = new SilkwormClient(options);
+  // Usage receipts: counted with each model's own tokenizer, signed with a key of this process.
+  const meters = new VocabMeters(options.coordinatorUrl, options.apiKey, options.fetch);
+  const client = new SilkwormClient({ receipts: { key: identityKeyPairFromSeed(randomBytes(32)), meter: (model) => meters.meter(model) }, ...options });
 
   const server = createServer({ noDelay: true }, (req, res) => {
     const started = performance.now();
@@ -79,6 +84,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await meters.close();
     },
   };
 }

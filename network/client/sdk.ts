@@ -9,7 +9,17 @@ import { meetsTier, TIER_RANK, verifyDescriptor, type WorkerDescriptor } from '.
 import { newJobId, sealRequest, SealRequestError, type SealedJobBody } from '../protocol/sealed.js';
 import { SEALED_JOBS_PATH, WORKERS_PATH, sealedJobEventSchema, workerListSchema } from '../protocol/sealed-http.js';
 import type { FinishReason, Tier, Usage } from '../protocol/worker-frames.js';
+import { HEADERS, SEALED_RETRYABLE_CODES, sealedReceiptPath } from '../protocol/http-contract.js';
+import { signUsageReceipt } from '../protocol/usage-receipt.js';
+import { toBase64Url } from '../protocol/encoding.js';
+import type { IdentityKeyPair } from '../protocol/descriptor.js';
 import { readSseData } from './sse.js';
+
+/** Counts tokens with a model's own tokenizer (vocab-meter.ts), for usage receipts. */
+export interface UsageMeter {
+  countPrompt(messages: readonly ChatMessage[]): number;
+  countText(text: string): number;
+}
 
 /** Settings of a {@link SilkwormClient}. */
 export interface SilkwormClientOptions {
@@ -31,6 +41,11 @@ export interface SilkwormClientOptions {
   now?: () => number;
   /** Chooses among eligible workers (default: uniformly at random). */
   pickWorker?: (candidates: readonly WorkerDescriptor[]) => WorkerDescriptor;
+  /**
+   * Signed usage receipts: after each sealed attempt that delivered text, the SDK counts what it
+   * received with the model's tokenizer and signs it with `key`; the coordinator bills no more.
+   */
+  receipts?: { key: IdentityKeyPair; meter: (model: string) => Promise<UsageMeter | undefined> };
 }
 
 /** Verified workers the coordinator lists, and the descriptors that failed verification. */
@@ -64,8 +79,6 @@ export class SealedJobError extends Error {
   }
 }
 
-// Coordinator refusals after which sealing the job to another worker may succeed.
-const RETRYABLE_CODES = new Set(['stale_worker_key', 'no_capacity', 'worker_lost', 'engine_crashed', 'not_sharing', 'sealed_refused']);
 
 /** A client of one coordinator's sealed API. */
 export class SilkwormClient {
@@ -182,15 +195,28 @@ export class SilkwormClient {
       if (error instanceof SealRequestError) throw new SealedJobError(error.code === 'too_large' ? 413 : 400, error.code === 'too_large' ? 'request_too_large' : 'invalid_request', error.message);
       throw error;
     }
-    const res = await this.request(SEALED_JOBS_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sealed.envelope), signal });
+    const receiptHeaders: Record<string, string> = this.options.receipts ? { [HEADERS.receiptKey]: toBase64Url(this.options.receipts.key.publicKey) } : {};
+    const res = await this.request(SEALED_JOBS_PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...receiptHeaders }, body: JSON.stringify(sealed.envelope), signal });
     if (!res.ok) throw await errorFromResponse(res);
     if (!res.body || !/^text\/event-stream/.test(res.headers.get('content-type') ?? '')) {
       throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator did not answer the sealed job with an event stream.');
     }
     yield { type: 'worker', worker, jobId, attempt };
-    const opener = sealed.responseOpener;
+    let opened = '';
+    try {
+      for await (const event of this.openStream(res.body as unknown as AsyncIterable<Uint8Array>, sealed.responseOpener, signal)) {
+        if (event.type === 'text') opened += event.text;
+        yield event;
+      }
+    } finally {
+      // What this attempt delivered is billed whatever ended it: say how much it was.
+      if (opened !== '') void this.sendReceipt(coordinatorId, jobId, input, opened);
+    }
+  }
+
+  private async *openStream(body: AsyncIterable<Uint8Array>, opener: Awaited<ReturnType<typeof sealRequest>>['responseOpener'], signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
     let finishReason: FinishReason | undefined;
-    for await (const data of guardStream(readSseData(res.body as unknown as AsyncIterable<Uint8Array>), signal)) {
+    for await (const data of guardStream(readSseData(body), signal)) {
       const event = sealedJobEventSchema.safeParse(safeJson(data));
       if (!event.success) throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator sent a malformed sealed-job event.');
       const value = event.data;
@@ -214,6 +240,23 @@ export class SilkwormClient {
       throw new SealedJobError(failure.status, failure.code, failure.message, failure.code === 'sealed_truncated');
     }
     yield { type: 'done', finishReason };
+  }
+
+  /** Counts what an attempt delivered with the model's tokenizer and posts the signed receipt. */
+  private async sendReceipt(coordinatorId: string, jobId: string, input: SealedChatRequest, received: string): Promise<boolean> {
+    const receipts = this.options.receipts;
+    if (!receipts) return false;
+    try {
+      const meter = await receipts.meter(input.model);
+      if (!meter) return false;
+      // The prompt is counted without any continuation: that text was billed once, as completion.
+      const statement = { coordinatorId, jobId, model: input.model, promptTokens: meter.countPrompt(input.messages), completionTokens: meter.countText(received) };
+      const body = JSON.stringify({ promptTokens: statement.promptTokens, completionTokens: statement.completionTokens, signature: signUsageReceipt(statement, receipts.key.secretKey) });
+      const res = await this.request(sealedReceiptPath(jobId), { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+      return res.ok;
+    } catch {
+      return false; // the coordinator settles on its own bounds without it
+    }
   }
 
   private async request(path: string, init: RequestInit): Promise<Response> {
@@ -270,6 +313,6 @@ async function errorFromResponse(res: Response): Promise<SealedJobError> {
   const code = typeof body?.error?.code === 'string' ? body.error.code : `http_${res.status}`;
   const message = typeof body?.error?.message === 'string' ? body.error.message : `The coordinator answered ${res.status}.`;
   const param = typeof body?.error?.param === 'string' ? body.error.param : null;
-  const retryable = RETRYABLE_CODES.has(code) || res.status === 503;
+  const retryable = SEALED_RETRYABLE_CODES.has(code) || res.status === 503;
   return new SealedJobError(res.status, code, message, retryable, param);
 }

@@ -1,27 +1,18 @@
 /**
- * Metering and money on the coordinator: worst-case holds before work, exact charges after,
- * worker credits into cumulative accounts, and a signed voucher for every credit once a vault
- * is configured. Receipts go to the workers as `job.receipt` frames.
+ * Money on the coordinator: worst-case holds before work, charges and credits from metered
+ * usage (metering.ts) after, cumulative earnings accounts, a signed voucher for every credit
+ * once a vault is configured. Receipts are stored with the settlement and delivered to the
+ * workers as numbered `job.receipt` frames until acknowledged.
  */
 import { EventEmitter } from 'node:events';
 import { Address } from '@ton/core';
-import { DEFAULT_PRICE_LIST, formatTon, jobCost, priceOf, splitCost, type PriceList } from '../protocol/pricing.js';
+import { coefficientMilli, DEFAULT_PRICE_LIST, formatTon, jobCost, priceOf, splitCost, type PriceList } from '../protocol/pricing.js';
 import { signVoucher, voucherToJson } from '../protocol/voucher.js';
-import type { CoordinatorFrame, Usage } from '../protocol/worker-frames.js';
-import type { ChatMessage } from '../protocol/chat.js';
-import { utf8Length } from '../protocol/frame-codec.js';
-import type { CoordinatorStore } from './store.js';
-
-/** One worker's part in a job: what it generated, at its price coefficient. */
-export interface Contribution {
-  workerId: string;
-  payoutAddress: string | undefined;
-  coefficient: number;
-  usage: Usage;
-}
+import type { CoordinatorStore, JobOutcome, JobReceiptFrame, WorkerCredit } from './store.js';
+import type { MeteredPart } from './metering.js';
 
 /** The receipt frame a worker gets for its part in a job. */
-export type JobReceipt = Extract<CoordinatorFrame, { type: 'job.receipt' }>;
+export type JobReceipt = JobReceiptFrame;
 
 interface BillingEvents {
   receipt: [workerId: string, receipt: JobReceipt];
@@ -65,60 +56,72 @@ export class Billing extends EventEmitter<BillingEvents> {
   }
 
   /**
-   * The most a job can cost: every prompt byte a token (byte-level tokenizers cannot exceed
-   * that), 16 tokens of chat template per message, every allowed token generated.
+   * The most a job can cost, held before any work: its prompt figure (exact count or bound),
+   * every allowed completion token, at the client's highest accepted coefficient, plus one
+   * nanoton per possible attempt (each worker's part is rounded up on its own).
    */
-  worstCase(model: string, messages: readonly ChatMessage[], maxTokens: number, coefficient: number): bigint {
-    return this.worstCaseForPrompt(model, messages.reduce((n, m) => n + utf8Length(m.content) + 16, 16), maxTokens, coefficient);
+  worstCase(model: string, promptFigure: number, maxTokens: number, maxCoefficient: number, attempts: number): bigint {
+    return jobCost(priceOf(this.prices, model), { promptTokens: promptFigure, completionTokens: maxTokens }, maxCoefficient) + BigInt(attempts);
   }
 
-  /** The most a job can cost when only its prompt's size in bytes is known (sealed jobs). */
-  worstCaseForPrompt(model: string, promptBytes: number, maxTokens: number, coefficient: number): bigint {
-    return jobCost(priceOf(this.prices, model), { promptTokens: promptBytes, completionTokens: maxTokens }, coefficient);
-  }
-
-  /** Holds the worst case for a job, or says how short the client is. */
-  reserve(clientId: string, jobId: string, amount: bigint): { ok: true } | { ok: false; message: string } {
-    if (this.options.store.reserve(clientId, jobId, amount)) return { ok: true };
+  /** Holds the worst case for a job until `expiresAt`, or says why not (short balance, reused id). */
+  reserve(clientId: string, jobId: string, amount: bigint, expiresAt: number): { ok: true } | { ok: false; status: 402 | 409; code: 'insufficient_balance' | 'duplicate_job'; message: string } {
+    const held = this.options.store.reserve(clientId, jobId, amount, expiresAt);
+    if (held === 'held') return { ok: true };
+    if (held === 'duplicate') return { ok: false, status: 409, code: 'duplicate_job', message: `Job ${jobId} was seen before.` };
     const balance = this.options.store.balance(clientId);
-    return { ok: false, message: `Insufficient balance: this request may cost up to ${formatTon(amount)} TON (max_tokens × price) and the balance is ${formatTon(balance)} TON. Top up, or lower max_tokens.` };
+    return { ok: false, status: 402, code: 'insufficient_balance', message: `Insufficient balance: this request may cost up to ${formatTon(amount)} TON (max_tokens × price) and the balance is ${formatTon(balance)} TON. Top up, or lower max_tokens.` };
   }
 
-  /** Charges a finished (or cancelled) job and credits each worker that took part in it. */
-  settle(jobId: string, clientId: string | undefined, model: string, contributions: readonly Contribution[]): bigint {
+  /**
+   * Charges a job and credits each worker's metered part, in one store transaction that checks
+   * the books (charge = Σ credits + commission ≤ hold) and stores each worker's numbered receipt;
+   * then emits the receipts for delivery. Returns the charge; once per job id.
+   */
+  settle(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[]): bigint {
     const price = priceOf(this.prices, model);
-    const credits = contributions.map((c) => {
-      const cost = jobCost(price, c.usage, c.coefficient);
-      return { c, cost, earned: splitCost(cost, this.prices.commissionBps).worker };
+    const credits: WorkerCredit[] = parts.map((p) => {
+      const cost = jobCost(price, p.usage, p.coefficient);
+      return {
+        account: earningsAccount(p.workerId, p.payoutAddress),
+        workerId: p.workerId,
+        cost,
+        earned: splitCost(cost, this.prices.commissionBps).worker,
+        ...p.usage,
+        coefficientMilli: Number(coefficientMilli(p.coefficient)),
+        ...(p.claimed ? { claimed: p.claimed } : {}),
+      };
     });
-    const cost = credits.reduce((sum, x) => sum + x.cost, 0n);
-    const totals = this.options.store.settle({
-      jobId,
-      clientId: clientId ?? 'unmetered',
-      model,
-      cost,
-      credits: credits.map(({ c, earned }) => ({ account: earningsAccount(c.workerId, c.payoutAddress), workerId: c.workerId, earned, ...c.usage })),
-    });
-    if (!totals) return cost; // settled before: nothing credited twice
-    credits.forEach(({ c, earned }, i) => {
-      const total = totals[i];
-      if (!total) return;
+    const charge = credits.reduce((sum, c) => sum + c.cost, 0n);
+    const commission = charge - credits.reduce((sum, c) => sum + c.earned, 0n);
+    const receipts = this.options.store.settle({ jobId, clientId: clientId ?? 'unmetered', model, outcome, charge, commission, credits }, (credit, total, seq) => {
       const voucher = this.voucherFor(total.account, total.cumulative, total.seq);
-      this.emit('receipt', c.workerId, {
+      return {
         type: 'job.receipt',
+        seq,
         jobId,
         model,
-        usage: c.usage,
-        earnedNanotons: earned.toString(),
+        usage: { promptTokens: credit.promptTokens, completionTokens: credit.completionTokens },
+        ...(credit.claimed ? { claimed: credit.claimed } : {}),
+        coefficientMilli: credit.coefficientMilli,
+        costNanotons: credit.cost.toString(),
+        earnedNanotons: credit.earned.toString(),
         account: total.account,
         cumulativeNanotons: total.cumulative.toString(),
         ...(voucher ? { voucher } : {}),
-      });
+      };
     });
-    return cost;
+    if (!receipts) return charge; // settled before: nothing credited twice
+    receipts.forEach((receipt, i) => this.emit('receipt', credits[i]!.workerId, receipt));
+    return charge;
   }
 
-  /** Refunds the hold of a job that failed. */
+  /** True when a job id was ever held or settled (job ids are unique in the database). */
+  jobIdUsed(jobId: string): boolean {
+    return this.options.store.jobIdUsed(jobId);
+  }
+
+  /** Refunds a job's whole hold (nothing was delivered, or the job is settled elsewhere). */
   release(jobId: string): void {
     this.options.store.release(jobId);
   }

@@ -5,9 +5,11 @@ import { startCoordinator, type CoordinatorOptions } from './server.js';
 import { createLogger } from './log.js';
 import { toNano } from '@ton/core';
 import { loadCatalogFile } from './catalog-api.js';
+import { runAuditCommand } from './audit-command.js';
 
 /** Help text of `silkworm coordinator`. */
 export const COORDINATOR_HELP = `Usage: silkworm coordinator --listen HOST:PORT --data DIR [options]
+       silkworm coordinator audit --data DIR [--chain URL]   (see audit --help)
 
 Runs the network side: workers connect to it over WebSocket, clients call its
 OpenAI-compatible API (POST /v1/chat/completions, GET /v1/models).
@@ -30,13 +32,22 @@ Options:
   --request-timeout MS   longest a request may take (default 120000)
   --catalog FILE         publish this model catalog (JSON) at GET /v1/catalog
   --catalog-dir DIR      serve the model files of entries with relative URLs
-                         (files/NAME) from here (default: the catalog's folder)
+                         (files/NAME) from here (default: the catalog's folder).
+                         Catalog models found here (checked by SHA-256) are metered
+                         with their own tokenizer; workers may serve only catalog models
+  --verify-rate R        spot-check this share (0..1) of transport jobs by re-scoring
+                         them with the catalog's model file (default 0)
+  --verify-threads N     CPU threads for spot checks (default 1)
+  --default-max-coefficient X
+                         highest worker price coefficient for clients that send no
+                         x-silkworm-max-coefficient header (default 1)
   -h, --help             show this help
 
 Also serves GET /healthz and GET /metrics (Prometheus text format).`;
 
-/** Parses arguments and runs the coordinator; returns once it has shut down. */
-export async function runCoordinatorCommand(argv: string[]): Promise<void> {
+/** Parses arguments and runs the coordinator (or `audit`); resolves with the exit status. */
+export async function runCoordinatorCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'audit') return runAuditCommand(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -54,13 +65,16 @@ export async function runCoordinatorCommand(argv: string[]): Promise<void> {
       'request-timeout': { type: 'string', default: '120000' },
       catalog: { type: 'string' },
       'catalog-dir': { type: 'string' },
+      'verify-rate': { type: 'string', default: '0' },
+      'verify-threads': { type: 'string', default: '1' },
+      'default-max-coefficient': { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     console.log(COORDINATOR_HELP);
-    return;
+    return 0;
   }
   const listen = parseHostPort(values.listen);
   if (!listen.ok) throw new Error(`--listen: ${listen.message}`);
@@ -81,7 +95,14 @@ export async function runCoordinatorCommand(argv: string[]): Promise<void> {
       }
     : undefined;
   const catalog = values.catalog ? await loadCatalogFile(values.catalog, values['catalog-dir']) : undefined;
-  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, logger });
+  const verifyRate = Number(values['verify-rate']);
+  if (!(verifyRate >= 0 && verifyRate <= 1)) throw new Error('--verify-rate must be a number from 0 to 1.');
+  if (verifyRate > 0 && !catalog) throw new Error('--verify-rate needs --catalog: spot checks re-score with the catalog’s model files.');
+  const verifyThreads = Number(values['verify-threads']);
+  if (!Number.isInteger(verifyThreads) || verifyThreads < 1) throw new Error('--verify-threads must be a whole number, at least 1.');
+  const defaultMaxCoefficient = Number(values['default-max-coefficient']);
+  if (!(defaultMaxCoefficient >= 0.1 && defaultMaxCoefficient <= 10)) throw new Error('--default-max-coefficient must be a number from 0.1 to 10.');
+  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');
@@ -90,4 +111,5 @@ export async function runCoordinatorCommand(argv: string[]): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  return 0;
 }

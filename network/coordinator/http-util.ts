@@ -13,12 +13,14 @@ export function statusForCode(code: ErrorCode): number {
     case 'unknown_model':
       return 404;
     case 'no_capacity':
+    case 'not_sharing':
       return 503;
     case 'timeout':
       return 504;
     case 'worker_lost':
     case 'engine_crashed':
     case 'engine_error':
+    case 'output_too_large':
       return 502;
     default:
       return 500;

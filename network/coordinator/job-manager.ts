@@ -1,33 +1,69 @@
 /**
  * Jobs from submission to their one terminal event: routing, the wait for a free worker,
- * requeue when a worker refuses or is lost, continuation after the first token, timeouts
- * and cancellation. Every job ends in exactly one onDone or onError.
+ * requeue when a worker refuses or is lost, continuation after the first token, output bounds,
+ * timeouts and cancellation. Every job ends in exactly one onDone or onError, and every ending
+ * is settled: what was delivered is metered from the coordinator's own figures (metering.ts),
+ * then charged and credited (billing.ts), after a spot check or the client's receipt when one
+ * applies. Workers' standing follows what they did (worker-standing.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage } from '../protocol/chat.js';
-import type { WireError, ErrorCode } from '../protocol/errors.js';
+import type { WireError } from '../protocol/errors.js';
 import type { FinishReason, JobParams, Tier, Usage } from '../protocol/worker-frames.js';
-import { pickWorker } from './router.js';
+import { WORKER_RETRYABLE_CODES } from '../protocol/http-contract.js';
+import { utf8Length } from '../protocol/frame-codec.js';
+import { fromBase64Url } from '../protocol/encoding.js';
+import { pickWorker, type Exploration } from './router.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import type { WorkerJobFrame, WorkerSession } from './worker-session.js';
 import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
-import type { Billing, Contribution } from './billing.js';
+import type { Billing } from './billing.js';
 import type { SealedChunk, SealedEnvelope } from '../protocol/sealed.js';
+import { meterJob, type AttemptObservation, type MeterResult } from './metering.js';
+import type { WorkerStanding } from './worker-standing.js';
+import type { JobOutcome } from './store.js';
 
-/** What a client asked for, already validated. */
+/**
+ * Bytes one token may decode to when the coordinator does not hold the model's vocabulary.
+ * Vocabularies in use spell their longest pieces in well under 256 bytes (runs of spaces or
+ * punctuation in code-heavy BPE vocabularies are the longest), and with the vocabulary the
+ * coordinator uses its exact maximum instead (gguf-vocab.ts).
+ */
+export const DEFAULT_MAX_TOKEN_BYTES = 256;
+/** Bytes the AEAD adds to each sealed chunk (ChaCha20-Poly1305 tag). */
+const SEALED_TAG_BYTES = 16;
+
+/** Counts the text a transport job streamed, with the model's own tokenizer. */
+export interface TextMeter {
+  countText(text: string): number;
+  /** Upper bound on the bytes one token decodes to. */
+  maxTokenBytes: number;
+}
+
+/** What a client asked for, already validated and sized. */
 export interface JobSpec {
   model: string;
   messages: ChatMessage[];
   params: JobParams;
   minTier: Tier;
   timeoutMs: number;
+  /** The client's highest acceptable price coefficient (the hold was priced at it). */
+  maxCoefficient: number;
+  /** The coordinator's prompt figure: an exact count with the vocabulary, else a bound. */
+  prompt: { figure: number; exact: boolean };
+  /** Context the job needs on a worker (prompt + max_tokens when the prompt is counted). */
+  contextNeeded: number;
+  /** The model's tokenizer, when the coordinator holds it (transport jobs). */
+  meter?: TextMeter;
   /** The paying client; undefined = unmetered (the operator pays the workers). */
   clientId?: string;
   /** Id chosen by the caller (who may already hold money against it). */
   jobId?: string;
   /** A sealed job: its envelope goes to exactly this worker, and cannot move to another. */
   sealed?: { envelope: SealedEnvelope; workerId: string };
+  /** Sealed jobs: settlement waits for the client's signed usage receipt (or its deadline). */
+  awaitReceipt?: (settle: (receipt: Usage | undefined) => void) => void;
 }
 
 /** Where a job's output goes (the HTTP response). */
@@ -46,25 +82,45 @@ export interface JobHandle {
   cancel(reason: string): void;
 }
 
-/** Worker errors after which another worker may well succeed. */
-const RETRIABLE: ReadonlySet<ErrorCode> = new Set(['no_capacity', 'not_sharing', 'engine_crashed', 'worker_lost', 'unknown_model', 'model_load_failed']);
+/** Re-scores a sample of transport jobs with the same model (verifier.ts). */
+export interface SpotCheck {
+  /** Whether this job is in the sample. */
+  sample(model: string): boolean;
+  /** The ids of workers whose text fails the check; undefined when the check could not run. */
+  check(job: { model: string; messages: ChatMessage[]; params: JobParams; attempts: { workerId: string; before: string; text: string }[] }): Promise<string[] | undefined>;
+}
+
+/** One worker's turn at a job. */
+interface Attempt {
+  worker: WorkerSession;
+  offeredAt: number;
+  /** The max_tokens this attempt was given (what earlier attempts used is taken off). */
+  maxTokens: number;
+  /** Text the client had before this attempt (its continuation). */
+  before: string;
+  accepted: boolean;
+  text: string;
+  bytes: number;
+  chunks: number;
+  claimTokens: number;
+  done?: Usage;
+  firstChunkAt?: number;
+  lastChunkAt?: number;
+  cutOff: boolean;
+  lost: boolean;
+}
 
 interface Job {
   id: string;
   spec: JobSpec;
   sink: JobSink;
   createdAt: number;
-  worker: WorkerSession | undefined;
+  attempts: Attempt[];
+  current: Attempt | undefined;
   tried: Set<string>;
-  attempts: number;
-  /** Text streamed to the client so far, over every attempt. */
+  /** Text streamed to the client so far, over every attempt (transport). */
   text: string;
-  /** Tokens streamed by earlier, interrupted attempts, and in the current one. */
-  earlierTokens: number;
-  attemptTokens: number;
   nextSeq: number;
-  /** Work done by earlier attempts, paid to the workers that did it. */
-  contributions: Contribution[];
   finished: boolean;
   timer: NodeJS.Timeout;
 }
@@ -74,18 +130,24 @@ export interface JobManagerOptions {
   registry: WorkerRegistry;
   logger: Logger;
   metrics: CoordinatorMetrics;
+  standing: WorkerStanding;
   /** Most workers one job is offered to before it fails. */
   maxAttempts?: number;
   /** Most jobs waiting for a free worker. */
   maxQueued?: number;
   billing?: Billing;
+  spotCheck?: SpotCheck;
+  exploration?: Exploration;
 }
 
 /** Owns every in-flight job. */
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
   private readonly queue: Job[] = [];
-  private readonly maxAttempts: number;
+  /** Settlements waiting for a spot check or a client's receipt. */
+  private pendingSettlements = 0;
+  private settledWaiters: (() => void)[] = [];
+  readonly maxAttempts: number;
   private readonly maxQueued: number;
 
   constructor(private readonly options: JobManagerOptions) {
@@ -110,6 +172,16 @@ export class JobManager {
     return this.jobs.size;
   }
 
+  /** Resolves once no job is running and no settlement is waiting (tests; shutdown). */
+  settled(): Promise<void> {
+    if (this.jobs.size === 0 && this.pendingSettlements === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private checkSettled(): void {
+    if (this.jobs.size === 0 && this.pendingSettlements === 0) for (const wake of this.settledWaiters.splice(0)) wake();
+  }
+
   /** Starts a job; its sink hears exactly one terminal event unless the job is cancelled. */
   submit(spec: JobSpec, sink: JobSink): JobHandle {
     const job: Job = {
@@ -117,25 +189,26 @@ export class JobManager {
       spec,
       sink,
       createdAt: Date.now(),
-      worker: undefined,
+      attempts: [],
+      current: undefined,
       tried: new Set(),
-      attempts: 0,
       text: '',
-      earlierTokens: 0,
-      attemptTokens: 0,
       nextSeq: 0,
-      contributions: [],
       finished: false,
-      timer: setTimeout(() => this.fail(job, { code: 'timeout', message: `No answer within ${spec.timeoutMs} ms.` }), spec.timeoutMs),
+      timer: setTimeout(() => this.fail(job, { code: 'timeout', message: `No answer within ${spec.timeoutMs} ms.` }, 'timeout'), spec.timeoutMs),
     };
     this.jobs.set(job.id, job);
     this.dispatch(job);
     return { id: job.id, cancel: (reason) => this.cancel(job, reason) };
   }
 
-  /** Fails every job (coordinator shutdown). */
+  /** Fails every job (coordinator shutdown); what was delivered is still billed. */
   shutdown(): void {
-    for (const job of [...this.jobs.values()]) this.fail(job, { code: 'internal', message: 'The coordinator is shutting down.' });
+    for (const job of [...this.jobs.values()]) this.fail(job, { code: 'internal', message: 'The coordinator is shutting down.' }, 'failed');
+  }
+
+  private completionUsed(job: Job): number {
+    return job.attempts.reduce((sum, a) => sum + this.completionFigure(job, a), 0);
   }
 
   private dispatch(job: Job): void {
@@ -143,24 +216,25 @@ export class JobManager {
     const sealed = job.spec.sealed;
     if (sealed) {
       const target = this.options.registry.get(sealed.workerId);
-      if (!target || !target.available || job.tried.has(target.id)) this.fail(job, { code: 'worker_lost', message: `Worker ${sealed.workerId} is not available.` });
-      else if (target.running >= target.maxConcurrentJobs) this.fail(job, { code: 'no_capacity', message: `Worker ${sealed.workerId} is busy.` });
+      if (!target || !target.available || job.tried.has(target.id)) this.fail(job, { code: 'worker_lost', message: `Worker ${sealed.workerId} is not available.` }, 'failed');
+      else if (target.running >= target.maxConcurrentJobs) this.fail(job, { code: 'no_capacity', message: `Worker ${sealed.workerId} is busy.` }, 'failed');
       else this.assign(job, target);
       return;
     }
-    const worker = pickWorker(this.options.registry.all(), { model: job.spec.model, minTier: job.spec.minTier, exclude: job.tried });
+    const remaining = job.spec.params.maxTokens - this.completionUsed(job);
+    const request = { model: job.spec.model, minTier: job.spec.minTier, exclude: job.tried, maxCoefficient: job.spec.maxCoefficient, contextNeeded: job.spec.contextNeeded, maxTokens: remaining };
+    const worker = pickWorker(this.options.registry.all(), request, this.options.exploration);
     if (worker) {
       this.assign(job, worker);
       return;
     }
-    const candidates = [...this.options.registry.all()].filter((w) => w.models.has(job.spec.model) && !job.tried.has(w.id));
-    if (candidates.length === 0) {
-      const code: ErrorCode = job.attempts === 0 ? 'no_capacity' : 'worker_lost';
-      this.fail(job, { code, message: job.attempts === 0 ? `No worker serving '${job.spec.model}' is connected.` : `Every worker serving '${job.spec.model}' failed this job.` });
+    if (!this.options.registry.anyCanServe(request)) {
+      const first = job.attempts.length === 0;
+      this.fail(job, first ? { code: 'no_capacity', message: `No worker serving '${job.spec.model}' within this request's tier and price cap is connected.` } : { code: 'worker_lost', message: `Every worker serving '${job.spec.model}' failed this job.` }, 'failed');
       return;
     }
     if (this.queue.length >= this.maxQueued) {
-      this.fail(job, { code: 'no_capacity', message: 'Every worker is busy and the queue is full; try again shortly.' });
+      this.fail(job, { code: 'no_capacity', message: 'Every worker is busy and the queue is full; try again shortly.' }, 'failed');
       return;
     }
     this.queue.push(job);
@@ -172,9 +246,10 @@ export class JobManager {
   }
 
   private assign(job: Job, worker: WorkerSession): void {
-    job.worker = worker;
-    job.attempts++;
-    job.attemptTokens = 0;
+    const maxTokens = job.spec.params.maxTokens - this.completionUsed(job);
+    const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, accepted: false, text: '', bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
+    job.attempts.push(attempt);
+    job.current = attempt;
     job.nextSeq = 0;
     worker.running++;
     worker.lastAssignedAt = Date.now();
@@ -186,23 +261,29 @@ export class JobManager {
           jobId: job.id,
           model: job.spec.model,
           messages: job.spec.messages,
-          params: { ...job.spec.params, maxTokens: job.spec.params.maxTokens - job.earlierTokens },
+          params: { ...job.spec.params, maxTokens },
           ...(job.text ? { continuation: job.text } : {}),
         });
     if (!sent) this.retryElsewhere(job, { code: 'worker_lost', message: 'Could not send the job to the worker.' });
   }
 
   private release(job: Job): void {
-    const worker = job.worker;
-    if (!worker) return;
-    job.worker = undefined;
-    worker.running = Math.max(0, worker.running - 1);
+    const attempt = job.current;
+    if (!attempt) return;
+    job.current = undefined;
+    attempt.worker.running = Math.max(0, attempt.worker.running - 1);
     queueMicrotask(() => this.drain());
+  }
+
+  /** The most bytes an attempt may stream: its max_tokens at the longest a token can spell. */
+  private byteCap(job: Job, attempt: Attempt): number {
+    return attempt.maxTokens * (job.spec.meter?.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES);
   }
 
   private onFrame(session: WorkerSession, frame: WorkerJobFrame): void {
     const job = this.jobs.get(frame.jobId);
-    if (!job || job.worker !== session) {
+    const attempt = job?.current;
+    if (!job || !attempt || attempt.worker !== session) {
       // A late frame for a job this worker no longer holds (cancelled, timed out, moved on).
       if (frame.type !== 'job.done' && frame.type !== 'job.error' && frame.type !== 'job.reject') {
         this.options.logger.debug({ workerId: session.id, jobId: frame.jobId, type: frame.type }, 'frame for a job this worker does not hold');
@@ -211,106 +292,247 @@ export class JobManager {
     }
     switch (frame.type) {
       case 'job.accept':
+        attempt.accepted = true;
         return;
       case 'job.reject':
         this.retryElsewhere(job, { code: frame.code, message: frame.message });
         return;
-      case 'job.chunk':
+      case 'job.chunk': {
         if (job.spec.sealed || frame.seq !== job.nextSeq) {
+          attempt.lost = true;
           this.retryElsewhere(job, { code: 'bad_frame', message: `Chunk ${frame.seq} arrived, ${job.nextSeq} expected.` });
           return;
         }
-        job.nextSeq++;
-        if (job.text === '' && frame.text !== '') this.options.metrics.timeToFirstToken.observe((Date.now() - job.createdAt) / 1000);
-        job.text += frame.text;
-        job.attemptTokens += frame.tokens;
-        job.sink.onChunk(frame.text);
-        return;
-      case 'job.sealed_chunk': {
-        if (!job.spec.sealed || frame.seq !== job.nextSeq) {
-          this.retryElsewhere(job, { code: 'bad_frame', message: 'A sealed chunk out of order or for a job in clear.' });
+        const bytes = utf8Length(frame.text);
+        if (attempt.bytes + bytes > this.byteCap(job, attempt) || attempt.chunks + 1 > attempt.maxTokens + 1) {
+          this.cutOff(job, attempt, `streamed more than ${attempt.maxTokens} tokens can hold`);
           return;
         }
         job.nextSeq++;
-        if (job.attemptTokens === 0 && frame.tokens > 0) this.options.metrics.timeToFirstToken.observe((Date.now() - job.createdAt) / 1000);
-        job.attemptTokens += frame.tokens;
+        attempt.accepted = true;
+        this.noteChunk(job, attempt, bytes, frame.tokens);
+        attempt.text += frame.text;
+        job.text += frame.text;
+        job.sink.onChunk(frame.text);
+        return;
+      }
+      case 'job.sealed_chunk': {
+        if (!job.spec.sealed || frame.seq !== job.nextSeq) {
+          attempt.lost = true;
+          this.retryElsewhere(job, { code: 'bad_frame', message: 'A sealed chunk out of order or for a job in clear.' });
+          return;
+        }
+        const bytes = Math.max(0, (fromBase64Url(frame.ciphertext)?.length ?? 0) - SEALED_TAG_BYTES);
+        if (attempt.bytes + bytes > this.byteCap(job, attempt) || attempt.chunks + 1 > attempt.maxTokens + 1) {
+          this.cutOff(job, attempt, `sealed chunks hold more than ${attempt.maxTokens} tokens can`);
+          return;
+        }
+        job.nextSeq++;
+        attempt.accepted = true;
+        this.noteChunk(job, attempt, bytes, frame.tokens);
         const { type: _type, jobId: _jobId, tokens: _tokens, ...chunk } = frame;
         job.sink.onSealedChunk?.(chunk);
         return;
       }
       case 'job.done': {
-        const completionTokens = job.earlierTokens + frame.usage.completionTokens;
-        // Continued text was part of the last worker's prompt; bill it once, as completion.
-        const promptTokens = Math.max(0, frame.usage.promptTokens - job.earlierTokens);
-        job.contributions.push(this.contribution(session, frame.usage));
+        attempt.done = frame.usage;
+        attempt.accepted = true;
         this.finish(job);
-        this.settle(job);
+        const metered = this.settle(job, 'done');
         this.options.metrics.jobsFinished.inc({ outcome: 'done' });
-        this.options.metrics.tokens.inc({ kind: 'prompt' }, promptTokens);
-        this.options.metrics.tokens.inc({ kind: 'completion' }, completionTokens);
-        job.sink.onDone({ finishReason: frame.finishReason, usage: { promptTokens, completionTokens } });
+        job.sink.onDone({ finishReason: frame.finishReason, usage: metered });
         return;
       }
       case 'job.error':
-        if (RETRIABLE.has(frame.code)) this.retryElsewhere(job, { code: frame.code, message: frame.message });
-        else this.fail(job, { code: frame.code, message: frame.message });
+        if (WORKER_RETRYABLE_CODES.has(frame.code)) {
+          if (frame.code !== 'not_sharing' && frame.code !== 'no_capacity') attempt.lost = attempt.accepted;
+          this.retryElsewhere(job, { code: frame.code, message: frame.message });
+        } else {
+          attempt.lost = true;
+          this.fail(job, { code: frame.code, message: frame.message }, 'failed');
+        }
         return;
     }
+  }
+
+  private noteChunk(job: Job, attempt: Attempt, bytes: number, claimedTokens: number): void {
+    const now = Date.now();
+    if (attempt.firstChunkAt === undefined && bytes > 0) {
+      attempt.firstChunkAt = now;
+      if (job.attempts.length === 1) this.options.metrics.timeToFirstToken.observe((now - job.createdAt) / 1000);
+    }
+    attempt.lastChunkAt = now;
+    attempt.bytes += bytes;
+    attempt.chunks++;
+    attempt.claimTokens += claimedTokens;
+  }
+
+  /** The output bound was crossed: the job ends with what was delivered, the worker is flagged. */
+  private cutOff(job: Job, attempt: Attempt, why: string): void {
+    attempt.cutOff = true;
+    this.options.logger.warn({ jobId: job.id, workerId: attempt.worker.id, bytes: attempt.bytes, maxTokens: attempt.maxTokens }, `worker cut off: ${why}`);
+    if (job.spec.sealed) {
+      this.fail(job, { code: 'output_too_large', message: `The worker's answer grew past what max_tokens allows; it was cut off.` }, 'cut_off');
+      return;
+    }
+    job.current?.worker.send({ type: 'job.cancel', jobId: job.id, reason: 'output_too_large' });
+    this.finish(job);
+    const metered = this.settle(job, 'cut_off');
+    this.options.metrics.jobsFinished.inc({ outcome: 'cut_off' });
+    job.sink.onDone({ finishReason: 'length', usage: metered });
   }
 
   private onWorkerLost(session: WorkerSession, reason: string): void {
     for (const job of [...this.jobs.values()]) {
-      if (job.worker === session) this.retryElsewhere(job, { code: 'worker_lost', message: `The worker was lost (${reason}).` });
+      if (job.current?.worker === session) {
+        job.current.lost = job.current.accepted;
+        this.retryElsewhere(job, { code: 'worker_lost', message: `The worker was lost (${reason}).` });
+      }
     }
   }
 
-  private contribution(worker: WorkerSession, usage: Usage): Contribution {
-    return { workerId: worker.id, payoutAddress: worker.payoutAddress, coefficient: worker.priceCoefficient, usage };
+  /** The coordinator's figure for an attempt's completion tokens (≤ its max_tokens). */
+  private completionFigure(job: Job, attempt: Attempt): number {
+    const meter = job.spec.sealed ? undefined : job.spec.meter;
+    const figure = meter ? meter.countText(attempt.text) : attempt.bytes;
+    return Math.min(figure, attempt.maxTokens);
   }
 
-  /** Records the current attempt's streamed tokens as its worker's contribution. */
-  private closeAttempt(job: Job): void {
-    if (job.worker && job.attemptTokens > 0) job.contributions.push(this.contribution(job.worker, { promptTokens: 0, completionTokens: job.attemptTokens }));
+  private observations(job: Job): AttemptObservation[] {
+    const exact = !job.spec.sealed && job.spec.meter !== undefined;
+    return job.attempts.map((a) => ({
+      workerId: a.worker.id,
+      payoutAddress: a.worker.payoutAddress,
+      coefficient: a.worker.priceCoefficient,
+      accepted: a.accepted,
+      streamed: a.bytes > 0,
+      completionFigure: this.completionFigure(job, a),
+      completionExact: exact,
+      completionClaim: a.done ? a.done.completionTokens : a.claimTokens,
+      ...(a.done && a.before === '' ? { promptClaim: a.done.promptTokens } : {}),
+    }));
   }
 
-  private settle(job: Job): void {
-    this.options.billing?.settle(job.id, job.spec.clientId, job.spec.model, job.contributions);
+  /**
+   * Meters and settles a job that ended, whatever ended it; returns the usage billed (before a
+   * spot check or a client receipt, which can only lower it). Spot-checked jobs and sealed jobs
+   * awaiting their receipt settle later; their holds stay until then.
+   */
+  private settle(job: Job, outcome: JobOutcome): Usage {
+    const input = { attempts: this.observations(job), promptFigure: job.spec.prompt.figure, promptExact: job.spec.prompt.exact };
+    const provisional = meterJob(input);
+    const usage = provisional.parts.reduce((u, p) => ({ promptTokens: u.promptTokens + p.usage.promptTokens, completionTokens: u.completionTokens + p.usage.completionTokens }), { promptTokens: 0, completionTokens: 0 });
+    const book = (result: MeterResult, finalOutcome: JobOutcome, failedWorkers: ReadonlySet<string> = new Set()) => {
+      this.judge(job, result, finalOutcome, failedWorkers);
+      const parts = result.parts.filter((p) => !failedWorkers.has(p.workerId));
+      if (parts.length === 0) this.options.billing?.release(job.id);
+      else this.book(job, finalOutcome, parts);
+    };
+    const later = (run: (done: () => void) => void) => {
+      this.pendingSettlements++;
+      run(() => {
+        this.pendingSettlements--;
+        this.checkSettled();
+      });
+    };
+    const { spotCheck } = this.options;
+    if (job.spec.awaitReceipt && provisional.parts.length > 0) {
+      const awaitReceipt = job.spec.awaitReceipt;
+      later((done) => awaitReceipt((receipt) => (book(meterJob({ ...input, ...(receipt ? { clientReceipt: receipt } : {}) }), outcome), done())));
+    } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model)) {
+      const attempts = job.attempts.filter((a) => a.text !== '').map((a) => ({ workerId: a.worker.id, before: a.before, text: a.text }));
+      later((done) =>
+        spotCheck
+          .check({ model: job.spec.model, messages: job.spec.messages, params: job.spec.params, attempts })
+          .then(
+            (failed) => {
+              const failedSet = new Set(failed ?? []);
+              book(provisional, failedSet.size > 0 ? 'verify_failed' : outcome, failedSet);
+            },
+            (error: unknown) => {
+              this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'spot check failed to run; settling without it');
+              book(provisional, outcome);
+            },
+          )
+          .finally(done),
+      );
+    } else {
+      book(provisional, outcome);
+    }
+    return usage;
+  }
+
+  private book(job: Job, outcome: JobOutcome, parts: MeterResult['parts']): void {
+    for (const p of parts) {
+      this.options.metrics.tokens.inc({ kind: 'prompt' }, p.usage.promptTokens);
+      this.options.metrics.tokens.inc({ kind: 'completion' }, p.usage.completionTokens);
+    }
+    try {
+      this.options.billing?.settle(job.id, job.spec.clientId, job.spec.model, outcome, parts);
+    } catch (error) {
+      // The books refused (an invariant or a bound): nothing was written; the hold stays until
+      // it expires and is refunded. Loud, because it means a bug or an attack.
+      this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'settlement refused by the books');
+    }
+  }
+
+  /** Records disputes and moves each worker's standing by what it did in this job. */
+  private judge(job: Job, result: MeterResult, outcome: JobOutcome, failedWorkers: ReadonlySet<string>): void {
+    const { standing } = this.options;
+    const now = Date.now();
+    const disputed = new Set<string>();
+    for (const d of result.disputes) {
+      standing.dispute({ jobId: job.id, workerId: d.workerId, kind: d.kind, claimed: d.claimed, counted: d.counted, at: now });
+      disputed.add(d.workerId);
+    }
+    for (const a of job.attempts) {
+      const id = a.worker.id;
+      if (failedWorkers.has(id)) standing.record(id, 'verify_failed');
+      else if (a.cutOff) standing.record(id, 'cut_off');
+      else if (disputed.has(id)) standing.record(id, 'dispute');
+      else if (a.lost) standing.record(id, 'lost');
+      else if (a.done && outcome !== 'verify_failed') standing.record(id, 'clean', this.speedOf(job, a));
+    }
+  }
+
+  /** Time to first token and tokens per second of an attempt, as the coordinator saw them. */
+  private speedOf(job: Job, a: Attempt): { ttftMs?: number; tokensPerSecond?: number } {
+    if (a.firstChunkAt === undefined) return {};
+    const tokens = this.completionFigure(job, a);
+    const seconds = ((a.lastChunkAt ?? a.firstChunkAt) - a.firstChunkAt) / 1000;
+    return { ttftMs: Math.max(1, a.firstChunkAt - a.offeredAt), ...(tokens >= 4 && seconds > 0 ? { tokensPerSecond: (tokens - 1) / seconds } : {}) };
   }
 
   /** Moves a job to another worker, continuing after any text already streamed. */
   private retryElsewhere(job: Job, error: WireError): void {
-    this.closeAttempt(job);
-    if (job.worker) job.tried.add(job.worker.id);
+    const attempt = job.current;
+    if (attempt) job.tried.add(attempt.worker.id);
     this.release(job);
-    job.earlierTokens += job.attemptTokens;
-    job.attemptTokens = 0;
     // A sealed job cannot be re-sealed here; the client's SDK seals it again to another worker.
-    if (job.spec.sealed || job.attempts >= this.maxAttempts || job.earlierTokens >= job.spec.params.maxTokens) {
-      this.fail(job, error);
+    if (job.spec.sealed || job.attempts.length >= this.maxAttempts || this.completionUsed(job) >= job.spec.params.maxTokens) {
+      this.fail(job, error, 'failed');
       return;
     }
     this.options.metrics.requeues.inc({ reason: error.code });
-    this.options.logger.info({ jobId: job.id, code: error.code, attempt: job.attempts, streamed: job.text.length > 0 }, 'requeueing job');
+    this.options.logger.info({ jobId: job.id, code: error.code, attempt: job.attempts.length, streamed: job.text.length > 0 }, 'requeueing job');
     this.dispatch(job);
   }
 
   private cancel(job: Job, reason: string): void {
     if (job.finished) return;
-    job.worker?.send({ type: 'job.cancel', jobId: job.id, reason });
-    // The client pays for what it received before it went away.
-    this.closeAttempt(job);
+    job.current?.worker.send({ type: 'job.cancel', jobId: job.id, reason });
     this.finish(job);
-    this.settle(job);
+    // The client pays for what it received before it went away.
+    this.settle(job, 'cancelled');
     this.options.metrics.jobsFinished.inc({ outcome: 'cancelled' });
   }
 
-  private fail(job: Job, error: WireError): void {
+  private fail(job: Job, error: WireError, outcome: JobOutcome): void {
     if (job.finished) return;
-    job.worker?.send({ type: 'job.cancel', jobId: job.id, reason: error.code });
+    job.current?.worker.send({ type: 'job.cancel', jobId: job.id, reason: error.code });
     this.finish(job);
-    // A failed job costs the client nothing; workers are still paid for what they generated.
-    this.options.billing?.release(job.id);
-    if (job.contributions.length > 0) this.options.billing?.settle(job.id, undefined, job.spec.model, job.contributions);
+    // Whatever ended it, what was delivered is billed (prompt once a worker started on it).
+    this.settle(job, outcome);
     this.options.metrics.jobsFinished.inc({ outcome: error.code });
     job.sink.onError(error);
   }
@@ -322,5 +544,6 @@ export class JobManager {
     this.jobs.delete(job.id);
     const queued = this.queue.indexOf(job);
     if (queued >= 0) this.queue.splice(queued, 1);
+    queueMicrotask(() => this.checkSettled());
   }
 }

@@ -5,35 +5,38 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { samplingParams, toChatMessages, DEFAULT_MAX_TOKENS, type ChatCompletionRequest } from '../protocol/chat.js';
-import type { FinishReason, Tier, Usage } from '../protocol/worker-frames.js';
-import { tierSchema } from '../protocol/worker-frames.js';
+import type { FinishReason, Usage } from '../protocol/worker-frames.js';
 import type { WireError } from '../protocol/errors.js';
+import { HEADERS } from '../protocol/http-contract.js';
 import { readChatRequest, sendError, sendJson, statusForCode } from './http-util.js';
 import type { JobManager, JobSpec } from './job-manager.js';
-import type { WorkerRegistry } from './worker-registry.js';
-import type { Billing } from './billing.js';
 import { TIER_DESCRIPTIONS } from '../protocol/descriptor.js';
+import { holdWorstCase, routingHeaders, sizeRequest, type AdmissionContext, type Refusal } from './admission.js';
+import type { ModelMeters } from './model-meters.js';
 
 /** Header that tells a client how its request travelled (sealed mode comes through the gateway). */
-export const CONFIDENTIALITY_HEADER = 'x-silkworm-confidentiality';
+export const CONFIDENTIALITY_HEADER = HEADERS.confidentiality;
 
 /** What transport mode means, said wherever its answers go. */
 export const TRANSPORT_NOTE =
   'Transport mode: requests sent straight to this coordinator are readable by it and by the worker app. For end-to-end sealing, run `silkworm gateway` and point your client at it.';
 
 /** Header a client may set to require a minimum worker tier. */
-export const MIN_TIER_HEADER = 'x-silkworm-min-tier';
+export const MIN_TIER_HEADER = HEADERS.minTier;
 
 /** What the API handlers need from the coordinator. */
-export interface ApiContext {
+export interface ApiContext extends AdmissionContext {
   jobs: JobManager;
-  billing: Billing;
-  registry: WorkerRegistry;
-  requestTimeoutMs: number;
+  meters: ModelMeters;
   startedAt: number;
 }
 
-/** `GET /v1/models`: every model a connected worker serves. */
+/** Sends a refusal in OpenAI's error shape. */
+export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
+  sendJson(res, refusal.status, { error: { message: refusal.message, type: refusal.type ?? (refusal.status >= 500 ? 'server_error' : 'invalid_request_error'), param: refusal.param ?? null, code: refusal.code } });
+}
+
+/** `GET /v1/models`: every model a worker sharing now serves. */
 export function handleListModels(res: ServerResponse, ctx: ApiContext): void {
   const created = Math.floor(ctx.startedAt / 1000);
   const data = [...ctx.registry.models()].map(([id, info]) => ({
@@ -52,35 +55,36 @@ export function handleListModels(res: ServerResponse, ctx: ApiContext): void {
 export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, clientId: string | undefined): Promise<void> {
   const request = await readChatRequest(req, res);
   if (!request) return;
-  const model = ctx.registry.models().get(request.model);
-  if (!model) return sendError(res, 404, `The model '${request.model}' does not exist or no worker serving it is connected.`, 'model_not_found', 'model');
-  const minTier = tierSchema.safeParse(req.headers[MIN_TIER_HEADER] ?? 'unsandboxed');
-  if (!minTier.success) return sendError(res, 400, `Header ${MIN_TIER_HEADER} must be one of ${tierSchema.options.join(', ')}.`, 'invalid_request');
-  const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? Math.min(DEFAULT_MAX_TOKENS, model.contextSize);
-  if (maxTokens >= model.contextSize) {
-    return sendError(res, 400, `max_tokens is too large: ${maxTokens}. '${request.model}' has a context of ${model.contextSize} tokens, prompt included.`, 'invalid_request', 'max_tokens');
+  if (!ctx.registry.models().has(request.model) && !ctx.registry.anyCanServe({ model: request.model, minTier: 'unsandboxed', maxCoefficient: Infinity, contextNeeded: 0 })) {
+    return sendError(res, 404, `The model '${request.model}' does not exist or no worker serving it is connected.`, 'model_not_found', 'model');
   }
-  const spec = toJobSpec(request, maxTokens, minTier.data, ctx.requestTimeoutMs);
+  const routing = routingHeaders(req.headers, ctx.defaultMaxCoefficient);
+  if (!routing.ok) return sendRefusal(res, routing.refusal);
+  const messages = toChatMessages(request);
+  const prompt = ctx.meters.promptFigure(request.model, messages);
+  const sized = sizeRequest(ctx, { model: request.model, minTier: routing.minTier, maxCoefficient: routing.maxCoefficient, maxTokens: request.max_completion_tokens ?? request.max_tokens ?? undefined, defaultMaxTokens: DEFAULT_MAX_TOKENS }, prompt);
+  if (!sized.ok) return sendRefusal(res, sized.refusal);
+  const meter = ctx.meters.get(request.model)?.counter;
+  const spec: JobSpec = {
+    model: request.model,
+    messages,
+    params: { maxTokens: sized.sizing.maxTokens, ...samplingParams(request) },
+    minTier: routing.minTier,
+    timeoutMs: ctx.requestTimeoutMs,
+    maxCoefficient: routing.maxCoefficient,
+    prompt,
+    contextNeeded: sized.sizing.contextNeeded,
+    ...(meter ? { meter } : {}),
+  };
   if (clientId) {
     // The worst case is held before any work, so a client can never owe more than it has.
     spec.clientId = clientId;
     spec.jobId = `job-${randomUUID()}`;
-    const worst = ctx.billing.worstCase(spec.model, spec.messages, maxTokens, ctx.registry.maxCoefficient(spec.model));
-    const held = ctx.billing.reserve(clientId, spec.jobId, worst);
-    if (!held.ok) return sendJson(res, 402, { error: { message: held.message, type: 'insufficient_quota', param: null, code: 'insufficient_balance' } });
+    const refusal = holdWorstCase(ctx, { clientId, jobId: spec.jobId, model: spec.model, promptFigure: prompt.figure, maxTokens: spec.params.maxTokens, maxCoefficient: routing.maxCoefficient });
+    if (refusal) return sendRefusal(res, refusal);
   }
   if (request.stream) streamCompletion(res, ctx, spec, request);
   else completeOnce(res, ctx, spec, request);
-}
-
-function toJobSpec(request: ChatCompletionRequest, maxTokens: number, minTier: Tier, timeoutMs: number): JobSpec {
-  return {
-    model: request.model,
-    messages: toChatMessages(request),
-    params: { maxTokens, ...samplingParams(request) },
-    minTier,
-    timeoutMs,
-  };
 }
 
 function usageBody(usage: Usage) {

@@ -1,9 +1,21 @@
 /**
- * Routing: which connected worker gets a job. Pure, so the rule is testable on its own:
- * model match, tier at least the one required, free capacity, then lowest
- * (running + 1) × latency in whole milliseconds; ties go to the worker that was handed a job least recently.
+ * Routing: which connected worker gets a job. Pure, so the rule is testable on its own.
+ *
+ * Eligible: sharing on, a free slot, the model, the tier at least the one required, a price
+ * coefficient within the client's cap, a context that fits the job, not excluded, not ejected.
+ * Among those, the lowest  expected time × (running + 1) ÷ reputation  wins, where expected
+ * time = time to first token + max_tokens ÷ tokens per second, both as the coordinator measured
+ * them (never what the worker reports: pongs and announced speeds are the worker's word).
+ * An unmeasured worker is assumed to be a typical GPU (PRIOR_*), so it gets a job soon enough to
+ * be measured, and what it then shows decides; but reputation starts low for a new identity, so
+ * a newcomer gets traffic mainly when established workers are busy. Scores within 1 % tie; ties
+ * go to the worker handed a job least recently.
  */
 import type { Tier } from '../protocol/worker-frames.js';
+
+/** Assumed for a worker not measured yet: a typical consumer GPU on a mid-size model. */
+export const PRIOR_TTFT_MS = 250;
+export const PRIOR_TOKENS_PER_SECOND = 50;
 
 /** What the router needs to know about a worker. */
 export interface RoutableWorker {
@@ -13,8 +25,15 @@ export interface RoutableWorker {
   available: boolean;
   running: number;
   maxConcurrentJobs: number;
-  latencyMs: number;
   lastAssignedAt: number;
+  priceCoefficient: number;
+  /** Context size per model, in tokens. */
+  contextSizes: ReadonlyMap<string, number>;
+  /** Reputation in (0, 1] (reputation.ts); 0 = ejected. */
+  reputation: number;
+  /** Coordinator-measured averages; 0 = not measured. */
+  ttftMs: number;
+  tokensPerSecond: number;
 }
 
 const TIER_RANK: Record<Tier, number> = { unsandboxed: 0, sandboxed: 1, tee: 2 };
@@ -29,20 +48,56 @@ export interface RouteRequest {
   model: string;
   minTier: Tier;
   exclude: ReadonlySet<string>;
+  /** The client's highest acceptable price coefficient. */
+  maxCoefficient: number;
+  /** Prompt tokens (or a bound) + max_tokens: the context the job needs. */
+  contextNeeded: number;
+  maxTokens: number;
+}
+
+/** Exploration: a small share of decisions picks uniformly, so new workers get measured. */
+export interface Exploration {
+  rate: number;
+  random: () => number;
+}
+
+/** True when a worker could take this job at all (ignoring whether it is free right now). */
+export function canServe(w: RoutableWorker, request: Omit<RouteRequest, 'exclude' | 'maxTokens'>): boolean {
+  return (
+    w.reputation > 0 &&
+    w.models.has(request.model) &&
+    tierSatisfies(w.tier, request.minTier) &&
+    w.priceCoefficient <= request.maxCoefficient &&
+    (w.contextSizes.get(request.model) ?? 0) >= request.contextNeeded
+  );
+}
+
+/** The expected cost of giving this job to this worker (lower is better). */
+export function routeScore(w: RoutableWorker, maxTokens: number): number {
+  const ttft = w.ttftMs > 0 ? w.ttftMs : PRIOR_TTFT_MS;
+  const speed = w.tokensPerSecond > 0 ? w.tokensPerSecond : PRIOR_TOKENS_PER_SECOND;
+  return ((ttft + (maxTokens * 1000) / speed) * (w.running + 1)) / w.reputation;
 }
 
 /** Picks the best worker for a job, or undefined when none is free right now. */
-export function pickWorker<W extends RoutableWorker>(workers: Iterable<W>, request: RouteRequest): W | undefined {
+export function pickWorker<W extends RoutableWorker>(workers: Iterable<W>, request: RouteRequest, exploration?: Exploration): W | undefined {
+  const eligible: W[] = [];
+  for (const w of workers) {
+    if (!w.available || w.running >= w.maxConcurrentJobs || request.exclude.has(w.id)) continue;
+    if (canServe(w, request)) eligible.push(w);
+  }
+  if (eligible.length === 0) return undefined;
+  if (exploration && eligible.length > 1 && exploration.random() < exploration.rate) {
+    return eligible[Math.floor(exploration.random() * eligible.length)];
+  }
   let best: W | undefined;
   let bestScore = Infinity;
-  for (const w of workers) {
-    if (!w.available || w.running >= w.maxConcurrentJobs) continue;
-    if (!w.models.has(request.model) || !tierSatisfies(w.tier, request.minTier) || request.exclude.has(w.id)) continue;
-    // Latency in whole milliseconds: sub-millisecond jitter on a LAN should not decide alone.
-    const score = (w.running + 1) * Math.max(1, Math.round(w.latencyMs));
-    if (score < bestScore || (score === bestScore && best !== undefined && w.lastAssignedAt < best.lastAssignedAt)) {
+  for (const w of eligible) {
+    const score = routeScore(w, request.maxTokens);
+    const tie = best !== undefined && Math.abs(score - bestScore) <= 0.01 * bestScore;
+    if ((!tie && score < bestScore) || (tie && best !== undefined && w.lastAssignedAt < best.lastAssignedAt)) {
       best = w;
-      bestScore = score;
+      bestScore = tie ? Math.min(score, bestScore) : score;
     }
   }
   return best;

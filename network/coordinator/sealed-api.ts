@@ -1,25 +1,59 @@
 /**
  * Sealed mode on the coordinator: it publishes workers' signed descriptors and relays sealed
  * jobs — ciphertext in, ciphertext out. It sees the model, max_tokens, the job and worker ids,
- * sizes, timing and token counts; never the prompt or the answer.
+ * sizes, timing and token counts; never the prompt or the answer. It bills no more than its own
+ * bounds (the sealed payload sizes, max_tokens), the worker's claim and, when the client's
+ * gateway sends one, the client's signed usage receipt (usage-receipt.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sealedEnvelopeSchema } from '../protocol/sealed.js';
 import { formatSealedJobEvent, type SealedJobEvent } from '../protocol/sealed-http.js';
 import { meetsTier } from '../protocol/descriptor.js';
 import { tierSchema } from '../protocol/job-schemas.js';
-import type { ErrorCode } from '../protocol/errors.js';
+import { HEADERS, ROUTES, SEALED_RETRYABLE_CODES } from '../protocol/http-contract.js';
+import { isBase64UrlOfLength } from '../protocol/encoding.js';
+import { usageReceiptBodySchema, verifyUsageReceipt } from '../protocol/usage-receipt.js';
+import type { Usage } from '../protocol/worker-frames.js';
 import { readJsonBody, sendError, sendJson } from './http-util.js';
-import type { ApiContext } from './openai-api.js';
+import { sendRefusal, type ApiContext } from './openai-api.js';
+import { holdWorstCase, routingHeaders } from './admission.js';
 
-/** Errors after which the client may seal the job again to another worker. */
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['worker_lost', 'no_capacity', 'engine_crashed', 'not_sharing', 'timeout']);
+/** Bytes the AEAD adds to a sealed request (ChaCha20-Poly1305 tag). */
+const SEALED_TAG_BYTES = 16;
+/** Template tokens a chat adds beyond one token per plaintext byte (JSON framing outweighs each message's). */
+const SEALED_TEMPLATE_TOKENS = 16;
+/** How long the coordinator waits for a client's usage receipt before settling on its bounds. */
+export const RECEIPT_WAIT_MS = 15_000;
 
-/** Recently seen sealed job ids, so a replayed envelope is refused before reaching a worker. */
-const seenJobIds = new Set<string>();
-function remember(jobId: string): void {
-  seenJobIds.add(jobId);
-  if (seenJobIds.size > 100_000) seenJobIds.delete(seenJobIds.values().next().value as string);
+/** Sealed jobs waiting for their client's usage receipt. */
+export class ReceiptWaits {
+  private readonly waiting = new Map<string, { key: string; model: string; settle: (receipt: Usage | undefined) => void; timer: NodeJS.Timeout }>();
+
+  /** Waits for the receipt of `jobId` signed by `key`, or settles without it after RECEIPT_WAIT_MS. */
+  wait(jobId: string, model: string, key: string, settle: (receipt: Usage | undefined) => void, waitMs = RECEIPT_WAIT_MS): void {
+    const timer = setTimeout(() => this.take(jobId)?.settle(undefined), waitMs);
+    timer.unref();
+    this.waiting.set(jobId, { key, model, settle, timer });
+  }
+
+  /** Removes and returns a waiting job. */
+  take(jobId: string): { key: string; model: string; settle: (receipt: Usage | undefined) => void } | undefined {
+    const entry = this.waiting.get(jobId);
+    if (!entry) return undefined;
+    clearTimeout(entry.timer);
+    this.waiting.delete(jobId);
+    return entry;
+  }
+
+  /** Settles every waiting job without its receipt (shutdown). */
+  flush(): void {
+    for (const jobId of [...this.waiting.keys()]) this.take(jobId)?.settle(undefined);
+  }
+
+  /** The receipt key a waiting job was posted with. */
+  peek(jobId: string): { key: string; model: string } | undefined {
+    return this.waiting.get(jobId);
+  }
 }
 
 /** `GET /v1/workers?model=&tier=`: signed descriptors of connected, available workers. */
@@ -29,36 +63,44 @@ export function handleListWorkers(req: IncomingMessage, res: ServerResponse, ctx
   const tier = tierSchema.safeParse(query.get('tier') ?? 'unsandboxed');
   if (!tier.success) return sendError(res, 400, `tier must be one of ${tierSchema.options.join(', ')}.`, 'invalid_request', 'tier');
   const data = [...ctx.registry.all()]
-    .filter((w) => w.available && w.descriptor && (!model || w.models.has(model)) && meetsTier(w.descriptor.descriptor.tier, tier.data))
+    .filter((w) => w.available && w.reputation > 0 && w.descriptor && (!model || w.models.has(model)) && meetsTier(w.descriptor.descriptor.tier, tier.data))
     .map((w) => w.descriptor);
   sendJson(res, 200, { object: 'list', coordinatorId, data });
 }
 
 /** `POST /v1/sealed/jobs`: checks the envelope's clear fields, holds the price, relays the job. */
-export async function handleSealedJob(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, coordinatorId: string, clientId: string | undefined): Promise<void> {
+export async function handleSealedJob(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, coordinatorId: string, clientId: string | undefined, receipts: ReceiptWaits): Promise<void> {
   const body = await readJsonBody(req);
   if (!body.ok) return sendError(res, body.status, body.message);
   const parsed = sealedEnvelopeSchema.safeParse(body.value);
   if (!parsed.success) return sendError(res, 400, `Malformed sealed envelope: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`.trim(), 'invalid_request');
   const envelope = parsed.data;
+  const receiptKey = req.headers[HEADERS.receiptKey];
+  if (receiptKey !== undefined && (typeof receiptKey !== 'string' || !isBase64UrlOfLength(receiptKey, 32))) {
+    return sendError(res, 400, `Header ${HEADERS.receiptKey} must be a 32-byte Ed25519 public key as base64url.`, 'invalid_request');
+  }
   if (envelope.coordinatorId !== coordinatorId) return sendError(res, 421, `This envelope is for coordinator ${envelope.coordinatorId}; this is ${coordinatorId}.`, 'wrong_coordinator');
   const model = ctx.registry.models().get(envelope.model);
   if (!model) return sendError(res, 404, `The model '${envelope.model}' does not exist or no worker serving it is connected.`, 'model_not_found', 'model');
-  if (envelope.maxTokens >= model.contextSize) return sendError(res, 400, `maxTokens is too large: ${envelope.maxTokens}. '${envelope.model}' has a context of ${model.contextSize} tokens.`, 'invalid_request', 'maxTokens');
+  const routing = routingHeaders(req.headers, ctx.defaultMaxCoefficient);
+  if (!routing.ok) return sendRefusal(res, routing.refusal);
   const worker = ctx.registry.get(envelope.workerId);
-  if (!worker || !worker.available) return sendError(res, 503, `Worker ${envelope.workerId} is not available; pick another.`, 'worker_lost');
+  if (!worker || !worker.available || worker.reputation <= 0) return sendError(res, 503, `Worker ${envelope.workerId} is not available; pick another.`, 'worker_lost');
+  const context = worker.contextSizes.get(envelope.model) ?? 0;
+  if (envelope.maxTokens >= context) return sendError(res, 400, `maxTokens is too large: ${envelope.maxTokens}. '${envelope.model}' has a context of ${context} tokens on this worker.`, 'invalid_request', 'maxTokens');
+  if (worker.priceCoefficient > routing.maxCoefficient) return sendError(res, 409, `Worker ${envelope.workerId} asks ${worker.priceCoefficient}× list price, above your cap of ${routing.maxCoefficient}; pick another.`, 'no_capacity');
   if (worker.running >= worker.maxConcurrentJobs) return sendError(res, 503, `Worker ${envelope.workerId} is busy; pick another.`, 'no_capacity');
   if (worker.descriptor?.descriptor.hpke.publicKey !== envelope.recipientKey) return sendError(res, 409, `Worker ${envelope.workerId} has a new key; fetch /v1/workers again.`, 'stale_worker_key');
-  if (seenJobIds.has(envelope.jobId) || ctx.jobs.has(envelope.jobId)) return sendError(res, 409, `Job ${envelope.jobId} was seen before.`, 'duplicate_job');
-  remember(envelope.jobId);
+  // Job ids are unique in the database, not only in memory: a replay after a restart is refused too.
+  if (ctx.jobs.has(envelope.jobId) || ctx.billing.jobIdUsed(envelope.jobId)) return sendError(res, 409, `Job ${envelope.jobId} was seen before.`, 'duplicate_job');
+  const plaintextBytes = Math.max(0, Math.floor((envelope.ciphertext.length * 3) / 4) - SEALED_TAG_BYTES);
+  const prompt = { figure: plaintextBytes + SEALED_TEMPLATE_TOKENS, exact: false };
   if (clientId) {
-    const promptBytes = Math.ceil((envelope.ciphertext.length * 3) / 4);
-    const worst = ctx.billing.worstCaseForPrompt(envelope.model, promptBytes, envelope.maxTokens, worker.priceCoefficient);
-    const held = ctx.billing.reserve(clientId, envelope.jobId, worst);
-    if (!held.ok) return sendJson(res, 402, { error: { message: held.message, type: 'insufficient_quota', param: null, code: 'insufficient_balance' } });
+    const refusal = holdWorstCase(ctx, { clientId, jobId: envelope.jobId, model: envelope.model, promptFigure: prompt.figure, maxTokens: envelope.maxTokens, maxCoefficient: routing.maxCoefficient });
+    if (refusal) return sendRefusal(res, refusal);
   }
 
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-silkworm-confidentiality': 'sealed' });
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', [HEADERS.confidentiality]: 'sealed' });
   res.flushHeaders();
   let ended = false;
   const emit = (event: SealedJobEvent, last = false) => {
@@ -76,18 +118,46 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
       params: { maxTokens: envelope.maxTokens, temperature: 0 },
       minTier: 'unsandboxed',
       timeoutMs: ctx.requestTimeoutMs,
+      maxCoefficient: routing.maxCoefficient,
+      prompt,
+      contextNeeded: envelope.maxTokens + 1,
       jobId: envelope.jobId,
       sealed: { envelope, workerId: envelope.workerId },
       ...(clientId ? { clientId } : {}),
+      ...(typeof receiptKey === 'string' ? { awaitReceipt: (settle) => receipts.wait(envelope.jobId, envelope.model, receiptKey, settle) } : {}),
     },
     {
       onChunk: () => {},
       onSealedChunk: (chunk) => emit({ type: 'chunk', ...chunk }),
       onDone: ({ usage }) => emit({ type: 'usage', usage }, true),
-      onError: (error) => emit({ type: 'error', error: { code: error.code, message: error.message, retryable: RETRYABLE.has(error.code) } }, true),
+      onError: (error) => emit({ type: 'error', error: { code: error.code, message: error.message, retryable: SEALED_RETRYABLE_CODES.has(error.code) } }, true),
     },
   );
   res.on('close', () => {
     if (!ended) handle.cancel('client disconnected');
   });
+}
+
+/** `POST /v1/sealed/jobs/{jobId}/receipt`: the client's signed count of what it received. */
+export async function handleUsageReceipt(req: IncomingMessage, res: ServerResponse, jobId: string, coordinatorId: string, receipts: ReceiptWaits): Promise<void> {
+  const body = await readJsonBody(req);
+  if (!body.ok) return sendError(res, body.status, body.message);
+  const parsed = usageReceiptBodySchema.safeParse(body.value);
+  if (!parsed.success) return sendError(res, 400, `Malformed usage receipt: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`.trim(), 'invalid_request');
+  const waiting = receipts.peek(jobId);
+  if (!waiting) return sendError(res, 404, `No sealed job ${jobId} is waiting for a receipt (unknown, already settled, or past the ${RECEIPT_WAIT_MS / 1000} s window).`, 'unknown_job');
+  const { promptTokens, completionTokens, signature } = parsed.data;
+  if (!verifyUsageReceipt({ coordinatorId, jobId, model: waiting.model, promptTokens, completionTokens }, signature, waiting.key)) {
+    return sendError(res, 400, 'The usage receipt is not signed by the receipt key this job was posted with.', 'invalid_request', 'signature');
+  }
+  receipts.take(jobId)?.settle({ promptTokens, completionTokens });
+  sendJson(res, 200, { accepted: true, jobId });
+}
+
+/** The job id of a receipt route (`/v1/sealed/jobs/{jobId}/receipt`), or undefined. */
+export function receiptJobId(path: string): string | undefined {
+  const prefix = `${ROUTES.sealedJobs}/`;
+  if (!path.startsWith(prefix) || !path.endsWith(ROUTES.sealedReceiptSuffix)) return undefined;
+  const id = decodeURIComponent(path.slice(prefix.length, -ROUTES.sealedReceiptSuffix.length));
+  return /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? id : undefined;
 }

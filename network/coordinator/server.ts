@@ -6,7 +6,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { MAX_FRAME_BYTES, WORKER_SOCKET_PATH } from '../protocol/worker-frames.js';
+import { MAX_FRAME_BYTES, WORKER_SOCKET_PATH, type CoordinatorFrame } from '../protocol/worker-frames.js';
+import { ROUTES } from '../protocol/http-contract.js';
+import { priceListToWire } from '../protocol/pricing.js';
 import { formatHostPort } from '../protocol/host-port.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -20,8 +22,10 @@ import { openSqliteStore } from './sqlite-store.js';
 import type { CoordinatorStore } from './store.js';
 import { Billing } from './billing.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
-import { handleListWorkers, handleSealedJob } from './sealed-api.js';
-import { SEALED_JOBS_PATH, WORKERS_PATH } from '../protocol/sealed-http.js';
+import { handleListWorkers, handleSealedJob, handleUsageReceipt, receiptJobId, ReceiptWaits, RECEIPT_WAIT_MS } from './sealed-api.js';
+import { ModelMeters } from './model-meters.js';
+import { WorkerStanding } from './worker-standing.js';
+import { SpotChecker } from './spot-check.js';
 import type { PriceList } from '../protocol/pricing.js';
 import { startSettlement, type Settlement } from './settlement.js';
 import { handleCatalog, handleCatalogFile, type CoordinatorCatalog } from './catalog-api.js';
@@ -52,6 +56,14 @@ export interface CoordinatorOptions {
   maxFrameBytes?: number;
   /** The model catalog published at GET /v1/catalog (`--catalog FILE`), and its served files. */
   catalog?: CoordinatorCatalog;
+  /** Share of transport jobs re-scored by the same model before settling (`--verify-rate`, 0..1). */
+  verifyRate?: number;
+  /** CPU threads of the spot-check verifier (default 1). */
+  verifyThreads?: number;
+  /** Highest price coefficient a client that sends no x-silkworm-max-coefficient accepts (default 1). */
+  defaultMaxCoefficient?: number;
+  /** Share of routing decisions that pick uniformly among eligible workers, so newcomers get measured (default 0.05). */
+  explorationRate?: number;
   logger?: Logger;
 }
 
@@ -65,6 +77,7 @@ export interface Coordinator {
   store: CoordinatorStore;
   billing: Billing;
   settlement: Settlement | undefined;
+  meters: ModelMeters;
   close(): Promise<void>;
 }
 
@@ -94,6 +107,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const logger = options.logger ?? createLogger('coordinator');
   const { coordinatorId, voucherKey } = await loadCoordinatorKeys(options.dataDir);
   const store = openSqliteStore(options.dataDir);
+  // No job survives a restart: every hold left by the last run is refunded now.
+  const stranded = store.releaseAllHolds();
+  if (stranded.length > 0) logger.warn({ holds: stranded.length }, 'refunded the holds of jobs that were running when the coordinator stopped');
+  const meters = await ModelMeters.load(options.catalog, logger);
   const settlement = options.chain
     ? await startSettlement({
         chainUrl: options.chain.url,
@@ -108,6 +125,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       })
     : undefined;
   const vault = settlement?.vault ?? options.vault;
+  const chainGlobalId = (options.chain?.network ?? 'testnet') === 'mainnet' ? -239 : -3;
   const billing = new Billing({ store, voucherKey, ...(options.prices ? { prices: options.prices } : {}), ...(vault ? { vault } : {}) });
   let pushing = Promise.resolve();
   const pushTimer = settlement
@@ -115,22 +133,56 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         pushing = pushing.then(() => settlement.pushDue().then(() => undefined, (error: unknown) => logger.error({ err: String(error) }, 'push payout failed')));
       }, options.chain?.pushIntervalMs ?? 60_000)
     : undefined;
+  const holdSweep = setInterval(() => {
+    const expired = store.releaseExpiredHolds(Date.now());
+    if (expired.length > 0) logger.warn({ holds: expired.length }, 'refunded expired holds');
+  }, 30_000);
+  holdSweep.unref();
   const metrics = createMetrics();
   const registry = new WorkerRegistry();
+  const standing = new WorkerStanding(store, registry, logger);
+  const receipts = new ReceiptWaits();
+  const verifyRate = options.verifyRate ?? 0;
+  const spotCheck = verifyRate > 0 ? await SpotChecker.start({ rate: verifyRate, meters, models: (options.catalog?.catalog.models ?? []).map((m) => m.id), threads: options.verifyThreads ?? 1, logger }) : undefined;
   billing.on('receipt', (workerId, receipt) => registry.get(workerId)?.send(receipt));
-  const jobs = new JobManager({ registry, logger, metrics, billing });
+  const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
   const identify = makeKeyCheck(options.apiKeys);
   const adminCheck = options.adminKey ? makeKeyCheck([options.adminKey]) : undefined;
   const metered = !options.unmetered && options.apiKeys.length > 0;
-  const ctx: ApiContext = { jobs, billing, registry, requestTimeoutMs: options.requestTimeoutMs ?? 120_000, startedAt: Date.now() };
+  const ctx: ApiContext = {
+    jobs,
+    billing,
+    registry,
+    meters,
+    requestTimeoutMs: options.requestTimeoutMs ?? 120_000,
+    startedAt: Date.now(),
+    defaultMaxCoefficient: options.defaultMaxCoefficient ?? 1,
+    settleGraceMs: RECEIPT_WAIT_MS + 45_000,
+    maxAttempts: jobs.maxAttempts,
+  };
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   if (options.apiKeys.length === 0) logger.warn('no --api-key given: the client API is open to anyone who can reach it');
+  const welcome = (): Pick<Extract<CoordinatorFrame, { type: 'welcome' }>, 'settlement' | 'pricing'> => ({
+    settlement: vault && billing.voucherPublicKey ? { vault, voucherPublicKey: billing.voucherPublicKey, chainGlobalId } : null,
+    pricing: priceListToWire(billing.prices),
+  });
+  /** Receipts not yet acknowledged are sent again, at most this many per request. */
+  const RESEND_BATCH = 500;
+  const resend = (session: WorkerSession, after: number) => {
+    for (const receipt of store.unackedReceipts(session.id, after).slice(0, RESEND_BATCH)) session.send(receipt);
+  };
 
   const dapp: { tonProof?: TonProofApi } = {}; // set once the listening URL is known
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const tonProofRoute = await dapp.tonProof?.handle(req, res, path);
     if (tonProofRoute) return tonProofRoute;
+    if (req.method === 'GET' && path.startsWith(ROUTES.vocab)) {
+      const held = meters.get(decodeURIComponent(path.slice(ROUTES.vocab.length)));
+      if (!held) sendError(res, 404, 'This coordinator holds no vocabulary for that model.', 'model_not_found', 'model');
+      else res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': held.vocab.length, 'x-silkworm-vocab-sha256': held.vocabSha256, 'x-silkworm-model-sha256': held.sha256 }).end(held.vocab);
+      return 'vocab';
+    }
     if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, coordinatorId, workers: registry.size }));
       return 'healthz';
@@ -173,13 +225,18 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       await handleChatCompletions(req, res, ctx, clientId);
       return 'chat_completions';
     }
-    if (req.method === 'GET' && path === WORKERS_PATH) {
+    if (req.method === 'GET' && path === ROUTES.workers) {
       handleListWorkers(req, res, ctx, coordinatorId);
       return 'workers';
     }
-    if (req.method === 'POST' && path === SEALED_JOBS_PATH) {
-      await handleSealedJob(req, res, ctx, coordinatorId, clientId);
+    if (req.method === 'POST' && path === ROUTES.sealedJobs) {
+      await handleSealedJob(req, res, ctx, coordinatorId, clientId, receipts);
       return 'sealed_jobs';
+    }
+    const receiptFor = req.method === 'POST' ? receiptJobId(path) : undefined;
+    if (receiptFor) {
+      await handleUsageReceipt(req, res, receiptFor, coordinatorId, receipts);
+      return 'sealed_receipt';
     }
     if (req.method === 'GET' && path === '/v1/balance') {
       handleBalance(res, store, clientId);
@@ -218,10 +275,16 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
         maxFrameBytes,
         logger,
+        bindIdentity: (workerId, identityKey) => store.bindWorkerKey(workerId, identityKey, Date.now()),
+        acceptModel: (model) => meters.accept(model),
+        welcome,
       });
       session.once('ready', () => {
-        logger.info({ workerId: session.id, models: [...session.models], tier: session.tier, appVersion: session.appVersion }, 'worker connected');
+        logger.info({ workerId: session.id, models: [...session.models], tier: session.tier, appVersion: session.appVersion, reputation: Number(session.reputation.toFixed(4)) }, 'worker connected');
         registry.add(session);
+        session.on('ack', (upTo) => store.ackReceipts(session.id, upTo));
+        session.on('resend', (after) => resend(session, after));
+        resend(session, 0);
       });
       session.once('closed', (reason) => {
         if (session.id) logger.info({ workerId: session.id, reason }, 'worker disconnected');
@@ -246,14 +309,21 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     store,
     billing,
     settlement,
+    meters,
     async close() {
       clearInterval(pushTimer);
+      clearInterval(holdSweep);
       await pushing;
       jobs.shutdown();
+      receipts.flush();
+      // Spot checks in flight settle before the store closes.
+      await jobs.settled();
       registry.closeAll();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await spotCheck?.dispose();
+      await meters.dispose();
       store.close();
     },
   };

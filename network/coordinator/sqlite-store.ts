@@ -1,99 +1,264 @@
-/** The embedded CoordinatorStore: SQLite through better-sqlite3, one writer, WAL, durable commits. */
-import Database from 'better-sqlite3';
+/**
+ * The embedded CoordinatorStore: SQLite through better-sqlite3, one writer, opened by the shared
+ * durable opener (WAL, synchronous=FULL, safe integers, named migrations). Money is INTEGER
+ * nanotons read back as bigint; every amount is checked against an explicit bound before it is
+ * written, and each settlement re-checks the job's books inside its own transaction.
+ */
 import { join } from 'node:path';
-import type { AccountTotal, CoordinatorStore, SettledJob } from './store.js';
+import { openDurableDb, type DurableDb } from '../node-kit/sqlite.js';
+import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
+import { COORDINATOR_MIGRATIONS } from './migrations.js';
+import type { AccountTotal, CoordinatorStore, Dispute, JobReceiptFrame, KeyBinding, ReceiptBuilder, SettledJob, WorkerRecord } from './store.js';
+import { newWorkerRecord } from './reputation.js';
 
-const MIGRATIONS: string[] = [
-  `CREATE TABLE clients (id TEXT PRIMARY KEY, balance INTEGER NOT NULL CHECK (balance >= 0));
-   CREATE TABLE deposits (reference TEXT PRIMARY KEY, client_id TEXT NOT NULL, amount INTEGER NOT NULL);
-   CREATE TABLE holds (job_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, amount INTEGER NOT NULL);
-   CREATE TABLE jobs (job_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, model TEXT NOT NULL, cost INTEGER NOT NULL, settled_at INTEGER NOT NULL);
-   CREATE TABLE job_credits (job_id TEXT NOT NULL, account TEXT NOT NULL, worker_id TEXT NOT NULL, earned INTEGER NOT NULL,
-     prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, PRIMARY KEY (job_id, worker_id));
-   CREATE TABLE accounts (account TEXT PRIMARY KEY, cumulative INTEGER NOT NULL, seq INTEGER NOT NULL, pushed INTEGER NOT NULL DEFAULT 0);
-   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
-];
+/** Highest total an earnings account or a client balance may reach (2^62 nanotons, ~4.6e9 TON). */
+export const MAX_ACCOUNT_NANOTONS = 1n << 62n;
+
+/** Thrown when a job's books would not balance; the transaction writes nothing. */
+export class BooksError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BooksError';
+  }
+}
+
+function checkAmount(what: string, value: bigint, max: bigint): void {
+  if (value < 0n || value > max) throw new BooksError(`${what} out of bounds: ${value} (allowed 0..${max}).`);
+}
+
+/** Checks a job's books; throws BooksError naming the first rule broken. */
+export function checkBooks(job: SettledJob, hold: bigint | undefined): void {
+  checkAmount(`job ${job.jobId} charge`, job.charge, MAX_JOB_NANOTONS);
+  let costs = 0n;
+  let earned = 0n;
+  for (const c of job.credits) {
+    checkAmount(`credit cost of ${c.workerId}`, c.cost, MAX_JOB_NANOTONS);
+    checkAmount(`credit of ${c.workerId}`, c.earned, c.cost);
+    costs += c.cost;
+    earned += c.earned;
+  }
+  if (costs !== job.charge) throw new BooksError(`job ${job.jobId}: charge ${job.charge} ≠ Σ credit costs ${costs}.`);
+  if (earned + job.commission !== job.charge) throw new BooksError(`job ${job.jobId}: charge ${job.charge} ≠ Σ credits ${earned} + commission ${job.commission}.`);
+  if (hold !== undefined && job.charge > hold) throw new BooksError(`job ${job.jobId}: charge ${job.charge} exceeds its hold ${hold}.`);
+}
 
 /** Opens (and migrates) the coordinator database in `dataDir`. */
 export function openSqliteStore(dataDir: string): CoordinatorStore {
-  const db = new Database(join(dataDir, 'coordinator.sqlite'));
-  db.defaultSafeIntegers(true);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  const version = Number(db.pragma('user_version', { simple: true }));
-  for (let i = version; i < MIGRATIONS.length; i++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[i] ?? '');
-      db.pragma(`user_version = ${i + 1}`);
-    })();
-  }
+  const db = openDurableDb(join(dataDir, 'coordinator.sqlite'), { migrations: COORDINATOR_MIGRATIONS, what: 'coordinator store' });
+  return new SqliteStore(db);
+}
 
-  const q = {
-    balance: db.prepare<[string], { balance: bigint }>('SELECT balance FROM clients WHERE id = ?'),
-    ensureClient: db.prepare('INSERT OR IGNORE INTO clients (id, balance) VALUES (?, 0)'),
-    addBalance: db.prepare('UPDATE clients SET balance = balance + ? WHERE id = ?'),
-    insertDeposit: db.prepare('INSERT OR IGNORE INTO deposits (reference, client_id, amount) VALUES (?, ?, ?)'),
-    insertHold: db.prepare('INSERT INTO holds (job_id, client_id, amount) VALUES (?, ?, ?)'),
-    hold: db.prepare<[string], { client_id: string; amount: bigint }>('SELECT client_id, amount FROM holds WHERE job_id = ?'),
-    deleteHold: db.prepare('DELETE FROM holds WHERE job_id = ?'),
-    insertJob: db.prepare('INSERT OR IGNORE INTO jobs (job_id, client_id, model, cost, settled_at) VALUES (?, ?, ?, ?, ?)'),
-    insertCredit: db.prepare('INSERT INTO job_credits (job_id, account, worker_id, earned, prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?)'),
-    bumpAccount: db.prepare(
-      `INSERT INTO accounts (account, cumulative, seq) VALUES (?, ?, 1)
-       ON CONFLICT (account) DO UPDATE SET cumulative = cumulative + excluded.cumulative, seq = seq + 1`,
-    ),
-    account: db.prepare<[string], { cumulative: bigint; seq: bigint }>('SELECT cumulative, seq FROM accounts WHERE account = ?'),
-    unpushed: db.prepare<[bigint], { account: string; cumulative: bigint; seq: bigint }>('SELECT account, cumulative, seq FROM accounts WHERE cumulative - pushed >= ? AND cumulative > pushed'),
-    markPushed: db.prepare('UPDATE accounts SET pushed = MAX(pushed, ?) WHERE account = ?'),
-    getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
-    setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-  };
+interface WorkerRow {
+  worker_id: string;
+  identity_key: string;
+  first_seen: bigint;
+  reputation: number;
+  strikes: bigint;
+  clean_jobs: bigint;
+  disputes: bigint;
+  cutoffs: bigint;
+  verify_failures: bigint;
+  lost_jobs: bigint;
+  ttft_ms: number;
+  tokens_per_second: number;
+  ejected_at: bigint | null;
+}
 
-  const account = (name: string): AccountTotal => {
-    const row = q.account.get(name);
-    return { account: name, cumulative: row?.cumulative ?? 0n, seq: Number(row?.seq ?? 0n) };
-  };
-
-  const refund = (jobId: string, keep: bigint) => {
-    const hold = q.hold.get(jobId);
-    if (!hold) return;
-    const back = hold.amount > keep ? hold.amount - keep : 0n;
-    q.addBalance.run(back, hold.client_id);
-    q.deleteHold.run(jobId);
-  };
-
+function toRecord(row: WorkerRow): WorkerRecord {
   return {
-    balance: (clientId) => q.balance.get(clientId)?.balance ?? 0n,
-    deposit: db.transaction((clientId: string, amount: bigint, reference: string) => {
+    workerId: row.worker_id,
+    identityKey: row.identity_key,
+    firstSeen: Number(row.first_seen),
+    reputation: Number(row.reputation),
+    strikes: Number(row.strikes),
+    cleanJobs: Number(row.clean_jobs),
+    disputes: Number(row.disputes),
+    cutoffs: Number(row.cutoffs),
+    verifyFailures: Number(row.verify_failures),
+    lostJobs: Number(row.lost_jobs),
+    ttftMs: Number(row.ttft_ms),
+    tokensPerSecond: Number(row.tokens_per_second),
+    ejectedAt: row.ejected_at === null ? null : Number(row.ejected_at),
+  };
+}
+
+class SqliteStore implements CoordinatorStore {
+  private readonly q;
+  readonly settle: CoordinatorStore['settle'];
+  readonly deposit: CoordinatorStore['deposit'];
+  readonly reserve: CoordinatorStore['reserve'];
+  readonly release: CoordinatorStore['release'];
+  readonly releaseExpiredHolds: CoordinatorStore['releaseExpiredHolds'];
+  readonly releaseAllHolds: CoordinatorStore['releaseAllHolds'];
+  readonly bindWorkerKey: CoordinatorStore['bindWorkerKey'];
+
+  constructor(private readonly db: DurableDb) {
+    const q = {
+      balance: db.prepare<[string], { balance: bigint }>('SELECT balance FROM clients WHERE id = ?'),
+      ensureClient: db.prepare('INSERT OR IGNORE INTO clients (id, balance) VALUES (?, 0)'),
+      addBalance: db.prepare('UPDATE clients SET balance = balance + ? WHERE id = ?'),
+      insertDeposit: db.prepare('INSERT OR IGNORE INTO deposits (reference, client_id, amount) VALUES (?, ?, ?)'),
+      insertHold: db.prepare('INSERT INTO holds (job_id, client_id, amount, expires_at) VALUES (?, ?, ?, ?)'),
+      hold: db.prepare<[string], { client_id: string; amount: bigint }>('SELECT client_id, amount FROM holds WHERE job_id = ?'),
+      holdsExpired: db.prepare<[number], { job_id: string }>('SELECT job_id FROM holds WHERE expires_at <= ?'),
+      allHolds: db.prepare<[], { job_id: string }>('SELECT job_id FROM holds'),
+      deleteHold: db.prepare('DELETE FROM holds WHERE job_id = ?'),
+      settled: db.prepare<[string], { n: bigint }>('SELECT 1 AS n FROM jobs WHERE job_id = ?'),
+      jobExists: db.prepare<[string, string], { n: bigint }>('SELECT 1 AS n FROM jobs WHERE job_id = ? UNION ALL SELECT 1 FROM holds WHERE job_id = ? LIMIT 1'),
+      insertJob: db.prepare('INSERT OR IGNORE INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertCredit: db.prepare(
+        'INSERT INTO job_credits (job_id, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      bumpAccount: db.prepare(
+        `INSERT INTO accounts (account, cumulative, seq) VALUES (?, ?, 1)
+         ON CONFLICT (account) DO UPDATE SET cumulative = cumulative + excluded.cumulative, seq = seq + 1`,
+      ),
+      account: db.prepare<[string], { cumulative: bigint; seq: bigint }>('SELECT cumulative, seq FROM accounts WHERE account = ?'),
+      unpushed: db.prepare<[bigint], { account: string; cumulative: bigint; seq: bigint }>('SELECT account, cumulative, seq FROM accounts WHERE cumulative - pushed >= ? AND cumulative > pushed'),
+      markPushed: db.prepare('UPDATE accounts SET pushed = MAX(pushed, ?) WHERE account = ?'),
+      worker: db.prepare<[string], WorkerRow>('SELECT * FROM worker_keys WHERE worker_id = ?'),
+      insertWorker: db.prepare(
+        `INSERT INTO worker_keys (worker_id, identity_key, first_seen, reputation, strikes, clean_jobs, disputes, cutoffs, verify_failures, lost_jobs, ttft_ms, tokens_per_second, ejected_at)
+         VALUES (@workerId, @identityKey, @firstSeen, @reputation, @strikes, @cleanJobs, @disputes, @cutoffs, @verifyFailures, @lostJobs, @ttftMs, @tokensPerSecond, @ejectedAt)`,
+      ),
+      updateWorker: db.prepare(
+        `UPDATE worker_keys SET reputation = @reputation, strikes = @strikes, clean_jobs = @cleanJobs, disputes = @disputes, cutoffs = @cutoffs,
+           verify_failures = @verifyFailures, lost_jobs = @lostJobs, ttft_ms = @ttftMs, tokens_per_second = @tokensPerSecond, ejected_at = @ejectedAt
+         WHERE worker_id = @workerId AND identity_key = @identityKey`,
+      ),
+      insertDispute: db.prepare('INSERT INTO disputes (at, job_id, worker_id, kind, claimed, counted) VALUES (?, ?, ?, ?, ?, ?)'),
+      disputes: db.prepare<[string], { at: bigint; job_id: string; worker_id: string; kind: string; claimed: bigint; counted: bigint }>('SELECT * FROM disputes WHERE worker_id = ? ORDER BY id'),
+      nextReceiptSeq: db.prepare<[string], { seq: bigint | null }>('SELECT MAX(seq) AS seq FROM receipts WHERE worker_id = ?'),
+      insertReceipt: db.prepare('INSERT INTO receipts (worker_id, seq, job_id, frame) VALUES (?, ?, ?, ?)'),
+      unacked: db.prepare<[string, number], { frame: string }>('SELECT frame FROM receipts WHERE worker_id = ? AND acked = 0 AND seq > ? ORDER BY seq'),
+      ack: db.prepare('UPDATE receipts SET acked = 1 WHERE worker_id = ? AND seq <= ? AND acked = 0'),
+      getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
+      setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    };
+    this.q = q;
+
+    const refund = (jobId: string, keep: bigint): bigint | undefined => {
+      const hold = q.hold.get(jobId);
+      if (!hold) return undefined;
+      const back = hold.amount > keep ? hold.amount - keep : 0n;
+      q.addBalance.run(back, hold.client_id);
+      q.deleteHold.run(jobId);
+      return hold.amount;
+    };
+
+    this.deposit = db.transaction((clientId: string, amount: bigint, reference: string) => {
       if (amount <= 0n) throw new RangeError('A deposit must be positive.');
+      checkAmount('deposit', amount, MAX_ACCOUNT_NANOTONS);
       if (q.insertDeposit.run(reference, clientId, amount).changes === 0) return false;
       q.ensureClient.run(clientId);
+      checkAmount(`balance of ${clientId}`, this.balance(clientId) + amount, MAX_ACCOUNT_NANOTONS);
       q.addBalance.run(amount, clientId);
       return true;
-    }),
-    reserve: db.transaction((clientId: string, jobId: string, amount: bigint) => {
+    });
+    this.reserve = db.transaction((clientId: string, jobId: string, amount: bigint, expiresAt: number) => {
+      checkAmount(`hold of ${jobId}`, amount, MAX_JOB_NANOTONS);
+      if (this.jobIdUsed(jobId)) return 'duplicate' as const;
       const balance = q.balance.get(clientId)?.balance ?? 0n;
-      if (balance < amount) return false;
+      if (balance < amount) return 'short' as const;
       q.addBalance.run(-amount, clientId);
-      q.insertHold.run(jobId, clientId, amount);
-      return true;
-    }),
-    settle: db.transaction((job: SettledJob) => {
-      if (q.insertJob.run(job.jobId, job.clientId, job.model, job.cost, Date.now()).changes === 0) return undefined;
-      refund(job.jobId, job.cost);
+      q.insertHold.run(jobId, clientId, amount, expiresAt);
+      return 'held' as const;
+    });
+    this.settle = db.transaction((job: SettledJob, receipt: ReceiptBuilder) => {
+      if (q.settled.get(job.jobId)) return undefined;
+      const hold = q.hold.get(job.jobId)?.amount;
+      checkBooks(job, job.clientId === 'unmetered' ? undefined : (hold ?? 0n));
+      if (q.insertJob.run(job.jobId, job.clientId, job.model, job.charge, job.commission, hold ?? 0n, job.outcome, Date.now()).changes === 0) return undefined;
+      refund(job.jobId, job.charge);
       return job.credits.map((c) => {
-        q.insertCredit.run(job.jobId, c.account, c.workerId, c.earned, c.promptTokens, c.completionTokens);
+        q.insertCredit.run(job.jobId, c.account, c.workerId, c.cost, c.earned, c.promptTokens, c.completionTokens, c.claimed?.promptTokens ?? null, c.claimed?.completionTokens ?? null, c.coefficientMilli);
+        checkAmount(`account ${c.account}`, this.account(c.account).cumulative + c.earned, MAX_ACCOUNT_NANOTONS);
         q.bumpAccount.run(c.account, c.earned);
-        return account(c.account);
+        const seq = Number(q.nextReceiptSeq.get(c.workerId)?.seq ?? 0n) + 1;
+        const frame = receipt(c, this.account(c.account), seq);
+        q.insertReceipt.run(c.workerId, seq, job.jobId, JSON.stringify(frame));
+        return frame;
       });
-    }),
-    release: db.transaction((jobId: string) => refund(jobId, 0n)),
-    account,
-    unpushed: (threshold) => q.unpushed.all(threshold).map((r) => ({ account: r.account, cumulative: r.cumulative, seq: Number(r.seq) })),
-    markPushed: (name, cumulative) => void q.markPushed.run(cumulative, name),
-    getSetting: (key) => q.getSetting.get(key)?.value,
-    setSetting: (key, value) => void q.setSetting.run(key, value),
-    close: () => db.close(),
-  };
+    });
+    this.release = db.transaction((jobId: string) => void refund(jobId, 0n));
+    this.releaseExpiredHolds = db.transaction((now: number) => {
+      const ids = q.holdsExpired.all(now).map((r) => r.job_id);
+      for (const id of ids) refund(id, 0n);
+      return ids;
+    });
+    this.releaseAllHolds = db.transaction(() => {
+      const ids = q.allHolds.all().map((r) => r.job_id);
+      for (const id of ids) refund(id, 0n);
+      return ids;
+    });
+    this.bindWorkerKey = db.transaction((workerId: string, identityKey: string, now: number): KeyBinding => {
+      const row = q.worker.get(workerId);
+      if (!row) {
+        const record = newWorkerRecord(workerId, identityKey, now);
+        q.insertWorker.run(record);
+        return { status: 'new', record };
+      }
+      if (row.identity_key !== identityKey) return { status: 'mismatch' };
+      const record = toRecord(row);
+      return record.ejectedAt !== null ? { status: 'ejected', record } : { status: 'known', record };
+    });
+  }
+
+  balance(clientId: string): bigint {
+    return this.q.balance.get(clientId)?.balance ?? 0n;
+  }
+
+  jobIdUsed(jobId: string): boolean {
+    return this.q.jobExists.get(jobId, jobId) !== undefined;
+  }
+
+  account(name: string): AccountTotal {
+    const row = this.q.account.get(name);
+    return { account: name, cumulative: row?.cumulative ?? 0n, seq: Number(row?.seq ?? 0n) };
+  }
+
+  unpushed(threshold: bigint): AccountTotal[] {
+    return this.q.unpushed.all(threshold).map((r) => ({ account: r.account, cumulative: r.cumulative, seq: Number(r.seq) }));
+  }
+
+  markPushed(name: string, cumulative: bigint): void {
+    this.q.markPushed.run(cumulative, name);
+  }
+
+  workerRecord(workerId: string): WorkerRecord | undefined {
+    const row = this.q.worker.get(workerId);
+    return row ? toRecord(row) : undefined;
+  }
+
+  saveWorkerRecord(record: WorkerRecord): void {
+    this.q.updateWorker.run(record);
+  }
+
+  recordDispute(d: Dispute): void {
+    this.q.insertDispute.run(d.at, d.jobId, d.workerId, d.kind, d.claimed, d.counted);
+  }
+
+  disputes(workerId: string): Dispute[] {
+    return this.q.disputes.all(workerId).map((r) => ({ at: Number(r.at), jobId: r.job_id, workerId: r.worker_id, kind: r.kind, claimed: Number(r.claimed), counted: Number(r.counted) }));
+  }
+
+  unackedReceipts(workerId: string, after = 0): JobReceiptFrame[] {
+    return this.q.unacked.all(workerId, after).map((r) => JSON.parse(r.frame) as JobReceiptFrame);
+  }
+
+  ackReceipts(workerId: string, upTo: number): void {
+    this.q.ack.run(workerId, upTo);
+  }
+
+  getSetting(key: string): string | undefined {
+    return this.q.getSetting.get(key)?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.q.setSetting.run(key, value);
+  }
+
+  close(): void {
+    this.db.close();
+  }
 }

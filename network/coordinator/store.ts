@@ -1,25 +1,45 @@
 /**
- * The coordinator's durable state behind one interface (DESIGN.md §9): the embedded default is
- * SQLite in one process; a PostgreSQL implementation can replace it without touching callers.
- * Amounts are bigint nanotons. Every write that moves money is idempotent by its reference.
+ * The coordinator's durable state behind one interface (SQLite embedded; a PostgreSQL
+ * implementation can replace it without touching callers). Amounts are bigint nanotons with
+ * explicit bounds. Every write that moves money is idempotent by its reference, and a job's
+ * books are checked inside the transaction that writes them:
+ *   charge = Σ credit.cost,  Σ credit.cost = Σ credit.earned + commission,  charge ≤ hold.
  */
+import type { CoordinatorFrame } from '../protocol/worker-frames.js';
+
+/** A receipt frame as the worker gets it (numbered, kept until acknowledged). */
+export type JobReceiptFrame = Extract<CoordinatorFrame, { type: 'job.receipt' }>;
+
+/** How a job ended. */
+export type JobOutcome = 'done' | 'cancelled' | 'timeout' | 'failed' | 'cut_off' | 'verify_failed';
 
 /** One worker's share of a settled job. */
 export interface WorkerCredit {
-  /** Earnings account: the payout address, or `worker:<id>` while the worker has none. */
+  /** Earnings account: the payout address in raw form, or `worker:<id>` while the worker has none. */
   account: string;
   workerId: string;
+  /** What the client pays for this part (before commission). */
+  cost: bigint;
+  /** What the worker is credited (cost less commission). */
   earned: bigint;
   promptTokens: number;
   completionTokens: number;
+  coefficientMilli: number;
+  /** The worker's own figures when they were above what was billed. */
+  claimed?: { promptTokens: number; completionTokens: number };
 }
 
-/** A settled job as stored. */
+/** A job's books as settled. */
 export interface SettledJob {
   jobId: string;
+  /** The paying client, or 'unmetered' (the operator pays the workers). */
   clientId: string;
   model: string;
-  cost: bigint;
+  outcome: JobOutcome;
+  /** What the client is charged: Σ credit.cost. */
+  charge: bigint;
+  /** What the coordinator keeps: charge − Σ credit.earned. */
+  commission: bigint;
   credits: WorkerCredit[];
 }
 
@@ -30,24 +50,83 @@ export interface AccountTotal {
   seq: number;
 }
 
+/** Builds the receipt a worker gets for its credit, given the account's new total and the receipt's number. */
+export type ReceiptBuilder = (credit: WorkerCredit, total: AccountTotal, receiptSeq: number) => JobReceiptFrame;
+
+/** What the coordinator remembers about a worker identity (reputation.ts decides the numbers). */
+export interface WorkerRecord {
+  workerId: string;
+  /** Ed25519 identity key (base64url) the id is bound to. */
+  identityKey: string;
+  firstSeen: number;
+  reputation: number;
+  strikes: number;
+  cleanJobs: number;
+  disputes: number;
+  cutoffs: number;
+  verifyFailures: number;
+  lostJobs: number;
+  /** Coordinator-measured time to first token and generation speed (EWMA); 0 = not measured yet. */
+  ttftMs: number;
+  tokensPerSecond: number;
+  ejectedAt: number | null;
+}
+
+/** A worker's claim the coordinator cut, kept for the operator and for reputation. */
+export interface Dispute {
+  jobId: string;
+  workerId: string;
+  kind: string;
+  claimed: number;
+  counted: number;
+  at: number;
+}
+
+/** The outcome of binding a worker id to an identity key. */
+export type KeyBinding = { status: 'new' | 'known'; record: WorkerRecord } | { status: 'mismatch' } | { status: 'ejected'; record: WorkerRecord };
+
 /** Durable coordinator state. */
 export interface CoordinatorStore {
-  /** A client's spendable balance (reservations already taken out). */
+  /** A client's spendable balance (holds already taken out). */
   balance(clientId: string): bigint;
   /** Adds to a client's balance once per `reference` (a deposit's transaction hash, say). */
   deposit(clientId: string, amount: bigint, reference: string): boolean;
-  /** Holds `amount` for a job; false (and nothing held) when the balance is short. */
-  reserve(clientId: string, jobId: string, amount: bigint): boolean;
-  /** Charges a job and credits its workers, refunding the rest of the hold; once per job id. */
-  settle(job: SettledJob): AccountTotal[] | undefined;
-  /** Refunds a job's whole hold (the job failed). */
+  /**
+   * Holds `amount` for a job until `expiresAt` (unix ms): 'short' when the balance is not
+   * enough, 'duplicate' when the job id was ever used (held or settled) — nothing held then.
+   */
+  reserve(clientId: string, jobId: string, amount: bigint, expiresAt: number): 'held' | 'short' | 'duplicate';
+  /** True when a job id was ever held or settled. */
+  jobIdUsed(jobId: string): boolean;
+  /**
+   * Charges a job and credits its workers, refunds the rest of its hold, numbers and stores each
+   * worker's receipt — all in one transaction that also checks the books balance. Undefined when
+   * the job was settled before (nothing credited twice). Throws (and writes nothing) when the
+   * books would not balance or an amount is out of bounds.
+   */
+  settle(job: SettledJob, receipt: ReceiptBuilder): JobReceiptFrame[] | undefined;
+  /** Refunds a job's whole hold. */
   release(jobId: string): void;
+  /** Refunds every hold that expired by `now`; returns the job ids. */
+  releaseExpiredHolds(now: number): string[];
+  /** Refunds every hold (at start: no job survives a restart); returns the job ids. */
+  releaseAllHolds(): string[];
   /** The running total of an earnings account. */
   account(account: string): AccountTotal;
   /** Every account whose cumulative earnings exceed what was pushed on chain by `threshold`. */
   unpushed(threshold: bigint): AccountTotal[];
   /** Records that the vault paid an account up to `cumulative`. */
   markPushed(account: string, cumulative: bigint): void;
+  /** Binds a worker id to its identity key on first sight; later only the same key may use it. */
+  bindWorkerKey(workerId: string, identityKey: string, now: number): KeyBinding;
+  workerRecord(workerId: string): WorkerRecord | undefined;
+  saveWorkerRecord(record: WorkerRecord): void;
+  recordDispute(dispute: Dispute): void;
+  disputes(workerId: string): Dispute[];
+  /** Receipts of a worker not yet acknowledged, numbered above `after`, in order. */
+  unackedReceipts(workerId: string, after?: number): JobReceiptFrame[];
+  /** Marks a worker's receipts up to `upTo` as durably recorded by the worker. */
+  ackReceipts(workerId: string, upTo: number): void;
   /** A small key/value table for settings that must survive restarts (vault address…). */
   getSetting(key: string): string | undefined;
   setSetting(key: string, value: string): void;

@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { CLOSE_CODES, type WorkerSession } from './worker-session.js';
 import type { Tier } from '../protocol/job-schemas.js';
+import { canServe, type RouteRequest } from './router.js';
 
 interface RegistryEvents {
   added: [WorkerSession];
@@ -9,25 +10,27 @@ interface RegistryEvents {
   capacity: [];
 }
 
-/** Holds one session per worker id; a reconnecting worker replaces its stale session. */
+/** A model as the connected workers offer it. */
+export interface OfferedModel {
+  /** Largest context offered by a worker that may serve it now. */
+  contextSize: number;
+  workers: number;
+  tiers: Set<Tier>;
+}
+
+/**
+ * Holds one session per worker id. A session only reaches here after its hello proved the
+ * identity key the id is bound to (worker-session.ts), so a newer session of the same id is the
+ * same worker reconnecting and replaces the stale one; an impostor never gets this far.
+ */
 export class WorkerRegistry extends EventEmitter<RegistryEvents> {
   private readonly sessions = new Map<string, WorkerSession>();
-  /** Identity key first seen for each worker id: no one else may publish as that worker. */
-  private readonly identities = new Map<string, string>();
 
-  /** Trust on first use: binds a worker id to the first identity key it shows. */
-  claimIdentity(workerId: string, identityKey: string): boolean {
-    const known = this.identities.get(workerId);
-    if (known === undefined) this.identities.set(workerId, identityKey);
-    return known === undefined || known === identityKey;
-  }
-
-  /** Starts tracking a session; call once it is ready (its id is known). */
+  /** Starts tracking a session; call once it is ready (its id is proven). */
   add(session: WorkerSession): void {
     const stale = this.sessions.get(session.id);
     if (stale && stale !== session) stale.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
     this.sessions.set(session.id, session);
-    session.identityCheck = (workerId, key) => this.claimIdentity(workerId, key);
     session.on('capacity', () => this.emit('capacity'));
     session.once('closed', (reason) => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
@@ -41,13 +44,6 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
     return this.sessions.get(workerId);
   }
 
-  /** The highest price coefficient among connected workers serving `model` (at least 1). */
-  maxCoefficient(model: string): number {
-    let max = 1;
-    for (const s of this.sessions.values()) if (s.models.has(model)) max = Math.max(max, s.priceCoefficient);
-    return max;
-  }
-
   /** Every connected worker. */
   all(): IterableIterator<WorkerSession> {
     return this.sessions.values();
@@ -58,17 +54,45 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
     return this.sessions.size;
   }
 
-  /** Model ids served by at least one connected worker, with the largest context offered. */
-  models(): Map<string, { contextSize: number; workers: number; tiers: Set<Tier> }> {
-    const out = new Map<string, { contextSize: number; workers: number; tiers: Set<Tier> }>();
+  /** True when a connected worker could take this job once free (so it is worth queueing). */
+  anyCanServe(request: Omit<RouteRequest, 'exclude' | 'maxTokens'> & { exclude?: ReadonlySet<string> }): boolean {
+    for (const s of this.sessions.values()) if (!request.exclude?.has(s.id) && canServe(s, request)) return true;
+    return false;
+  }
+
+  /**
+   * Models served by connected workers that are sharing now and in good standing, with the
+   * largest context among them. Unavailable or ejected workers change nothing a client sees.
+   */
+  models(): Map<string, OfferedModel> {
+    const out = new Map<string, OfferedModel>();
     for (const s of this.sessions.values()) {
-      for (const m of s.capabilities?.models ?? []) {
-        const seen = out.get(m.id) ?? { contextSize: 0, workers: 0, tiers: new Set<Tier>() };
+      if (!s.available || s.reputation <= 0) continue;
+      for (const [id, contextSize] of s.contextSizes) {
+        const seen = out.get(id) ?? { contextSize: 0, workers: 0, tiers: new Set<Tier>() };
         seen.tiers.add(s.tier);
-        out.set(m.id, { contextSize: Math.max(seen.contextSize, m.contextSize), workers: seen.workers + 1, tiers: seen.tiers });
+        out.set(id, { contextSize: Math.max(seen.contextSize, contextSize), workers: seen.workers + 1, tiers: seen.tiers });
       }
     }
     return out;
+  }
+
+  /**
+   * The largest context a job for `model` can get from a worker that could take it (in standing,
+   * within tier and price cap), preferring workers sharing now. Routing then sends the job only
+   * to a worker whose own context fits it, so one worker's announcement admits only jobs that
+   * worker alone would serve, and a worker that is not sharing changes nothing.
+   */
+  contextFor(model: string, minTier: Tier, maxCoefficient: number): number | undefined {
+    let sharing: number | undefined;
+    let any: number | undefined;
+    for (const s of this.sessions.values()) {
+      const context = s.contextSizes.get(model);
+      if (context === undefined || !canServe(s, { model, minTier, maxCoefficient, contextNeeded: 0 })) continue;
+      any = Math.max(any ?? 0, context);
+      if (s.available) sharing = Math.max(sharing ?? 0, context);
+    }
+    return sharing ?? any;
   }
 
   /** Closes every session (coordinator shutdown). */

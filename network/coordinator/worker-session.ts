@@ -3,8 +3,12 @@
  * and the frames it sends, already validated. Jobs are the JobManager's business.
  */
 import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
-import { workerFrameSchema, type CoordinatorFrame, type WorkerFrame, type Capabilities, type Tier } from '../protocol/worker-frames.js';
+import { workerFrameSchema, type CoordinatorFrame, type WorkerFrame, type Capabilities, type Tier, type WorkerModel } from '../protocol/worker-frames.js';
+import { CHALLENGE_BYTES, verifyHello } from '../protocol/worker-hello.js';
+import { toBase64Url } from '../protocol/encoding.js';
+import type { KeyBinding, WorkerRecord } from './store.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import { negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RoutableWorker } from './router.js';
@@ -20,6 +24,8 @@ export const CLOSE_CODES = {
   heartbeatTimeout: 4004,
   replaced: 4005,
   shuttingDown: 4006,
+  identity: 4007,
+  ejected: 4008,
 } as const;
 
 /** Frames a worker sends once the handshake is done (everything but hello and heartbeats). */
@@ -32,11 +38,21 @@ export interface SessionOptions {
   handshakeTimeoutMs: number;
   maxFrameBytes: number;
   logger: Logger;
+  /** Binds a worker id to the identity key that proved it (durably, in the store). */
+  bindIdentity: (workerId: string, identityKey: string) => KeyBinding;
+  /** Whether an announced model may be served here: true, or why not (a catalog mismatch). */
+  acceptModel: (model: WorkerModel) => true | string;
+  /** What welcome tells every worker about settlement and prices. */
+  welcome: () => Pick<Extract<CoordinatorFrame, { type: 'welcome' }>, 'settlement' | 'pricing'>;
 }
 
 interface SessionEvents {
   ready: [];
   frame: [WorkerJobFrame];
+  /** The worker durably recorded receipts up to this number. */
+  ack: [upTo: number];
+  /** The worker asks for every receipt numbered above this. */
+  resend: [after: number];
   capacity: [];
   closed: [reason: string];
 }
@@ -44,21 +60,29 @@ interface SessionEvents {
 /** A worker connection; emits `ready` after a good hello, then `frame`, `capacity`, `closed`. */
 export class WorkerSession extends EventEmitter<SessionEvents> implements RoutableWorker {
   id = '';
+  /** The Ed25519 key this session proved (base64url). */
+  identityKey = '';
   models: Set<string> = new Set();
+  contextSizes: Map<string, number> = new Map();
   capabilities: Capabilities | undefined;
   tier: Tier = 'unsandboxed';
   available = false;
   running = 0;
   maxConcurrentJobs = 0;
-  latencyMs = 1;
+  /** Round-trip time of the coordinator's own pings (diagnostics only: never routed on). */
+  rttMs = 0;
   lastAssignedAt = 0;
+  /** Mirrors of the durable record (worker-standing.ts), read by the router. */
+  reputation = 0;
+  ttftMs = 0;
+  tokensPerSecond = 0;
   appVersion = '';
   payoutAddress: string | undefined;
   priceCoefficient = 1;
   /** The worker's latest verified descriptor (sealed mode), if it sent one. */
   descriptor: SignedDescriptor | undefined;
-  /** Decides whether an identity key may speak for a worker id (trust on first use). */
-  identityCheck: (workerId: string, identityKey: string) => boolean = () => true;
+  private readonly nonce = toBase64Url(randomBytes(CHALLENGE_BYTES));
+  private readonly pingsSent = new Map<number, number>();
   private pingSeq = 0;
   private lastHeardAt = Date.now();
   private heartbeat: NodeJS.Timeout | undefined;
@@ -74,11 +98,20 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     socket.on('close', (code, reason) => this.finish(`socket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
     socket.on('error', (error) => this.options.logger.warn({ err: error.message, workerId: this.id }, 'worker socket error'));
     this.handshakeTimer = setTimeout(() => this.close(CLOSE_CODES.handshakeTimeout, 'no hello in time'), options.handshakeTimeoutMs);
+    // Every connection starts with a fresh challenge: hello must sign it (worker-hello.ts).
+    this.send({ type: 'challenge', coordinatorId: options.coordinatorId, nonce: this.nonce });
+  }
+
+  /** Takes the router's view of this worker from its durable record. */
+  applyRecord(record: WorkerRecord): void {
+    this.reputation = record.ejectedAt === null ? record.reputation : 0;
+    this.ttftMs = record.ttftMs;
+    this.tokensPerSecond = record.tokensPerSecond;
   }
 
   /** Sends a frame; false when the socket is gone or the frame is too large. */
   send(frame: CoordinatorFrame): boolean {
-    if (this.closed) return false;
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
     const encoded = encodeFrame(frame, this.options.maxFrameBytes);
     if (!encoded.ok) {
       this.options.logger.error({ workerId: this.id, code: encoded.error.code }, encoded.error.message);
@@ -122,9 +155,13 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       case 'ping':
         this.send({ type: 'pong', seq: frame.seq, sentAt: frame.sentAt });
         return;
-      case 'pong':
-        this.latencyMs = 0.8 * this.latencyMs + 0.2 * Math.max(0, Date.now() - frame.sentAt);
+      case 'pong': {
+        // Timed from our own record of when the ping left: the echoed sentAt is the worker's word.
+        const sentAt = this.pingsSent.get(frame.seq);
+        this.pingsSent.delete(frame.seq);
+        if (sentAt !== undefined) this.rttMs = 0.8 * this.rttMs + 0.2 * (performance.now() - sentAt);
         return;
+      }
       case 'capacity':
         this.available = frame.available;
         this.emit('capacity');
@@ -134,6 +171,12 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
         return;
       case 'descriptor':
         this.onDescriptor(frame.signed);
+        return;
+      case 'receipt.ack':
+        this.emit('ack', frame.upTo);
+        return;
+      case 'receipts.request':
+        this.emit('resend', frame.after);
         return;
       default:
         this.emit('frame', frame);
@@ -151,11 +194,35 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       this.close(CLOSE_CODES.incompatible, match.code);
       return;
     }
+    const statement = { coordinatorId: this.options.coordinatorId, nonce: this.nonce, workerId: frame.workerId, identityKey: frame.identityKey, payoutAddress: frame.payoutAddress ?? null };
+    if (!verifyHello(statement, frame.signature)) {
+      this.refuse('identity_mismatch', CLOSE_CODES.identity, `The hello of ${frame.workerId} is not signed by its identity key over this connection's challenge.`);
+      return;
+    }
+    const binding = this.options.bindIdentity(frame.workerId, frame.identityKey);
+    if (binding.status === 'mismatch') {
+      this.refuse('identity_mismatch', CLOSE_CODES.identity, `Worker id ${frame.workerId} belongs to another identity key; pick a new id.`);
+      return;
+    }
+    if (binding.status === 'ejected') {
+      this.refuse('worker_ejected', CLOSE_CODES.ejected, 'This worker failed too many spot checks and is no longer accepted on this network.');
+      return;
+    }
     clearTimeout(this.handshakeTimer);
     this.id = frame.workerId;
+    this.identityKey = frame.identityKey;
+    this.applyRecord(binding.record);
     this.appVersion = frame.appVersion;
     this.capabilities = frame.capabilities;
-    this.models = new Set(frame.capabilities.models.map((m) => m.id));
+    for (const model of frame.capabilities.models) {
+      const accepted = this.options.acceptModel(model);
+      if (accepted === true) {
+        this.models.add(model.id);
+        this.contextSizes.set(model.id, model.contextSize);
+      } else {
+        this.send({ type: 'error', code: 'unknown_model', message: accepted });
+      }
+    }
     this.tier = frame.capabilities.tier;
     this.maxConcurrentJobs = frame.capabilities.maxConcurrentJobs;
     this.available = frame.available;
@@ -170,17 +237,24 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       coordinatorId: this.options.coordinatorId,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       maxFrameBytes: this.options.maxFrameBytes,
+      ...this.options.welcome(),
     });
     this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatIntervalMs);
     this.beat();
     this.emit('ready');
   }
 
+  private refuse(code: 'identity_mismatch' | 'worker_ejected', closeCode: number, message: string): void {
+    this.options.logger.warn({ code }, message);
+    this.send({ type: 'error', code, message });
+    this.close(closeCode, code);
+  }
+
   private onDescriptor(signed: unknown): void {
     const checked = verifyDescriptor(signed);
     let problem = checked.ok ? undefined : checked.error.message;
     if (checked.ok && checked.value.workerId !== this.id) problem = 'The descriptor names another worker.';
-    if (checked.ok && !problem && !this.identityCheck(this.id, checked.value.identityKey)) problem = 'This worker id belongs to another identity key.';
+    if (checked.ok && !problem && checked.value.identityKey !== this.identityKey) problem = 'The descriptor is signed by another key than the one this worker proved in hello.';
     if (!checked.ok || problem) {
       this.options.logger.warn({ workerId: this.id, problem }, 'descriptor refused');
       this.send({ type: 'error', code: 'invalid_request', message: `Descriptor refused: ${problem ?? 'invalid'}` });
@@ -195,7 +269,11 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       this.finish('heartbeat timeout');
       return;
     }
-    this.send({ type: 'ping', seq: this.pingSeq++, sentAt: Date.now() });
+    const seq = this.pingSeq++;
+    this.pingsSent.set(seq, performance.now());
+    // Unanswered pings are forgotten after a while, so a silent worker cannot grow this map.
+    for (const old of this.pingsSent.keys()) if (old < seq - 8) this.pingsSent.delete(old);
+    this.send({ type: 'ping', seq, sentAt: Date.now() });
   }
 
   private protocolViolation(message: string): void {

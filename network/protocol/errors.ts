@@ -23,6 +23,9 @@ export const ERROR_CODES = [
   'cancelled',
   'timeout',
   'worker_lost',
+  'identity_mismatch',
+  'worker_ejected',
+  'output_too_large',
   'internal',
 ] as const;
 

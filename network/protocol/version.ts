@@ -1,14 +1,16 @@
 /**
  * Versions of the worker ⇄ coordinator wire protocol.
+ * Version 2: the coordinator challenges, the worker proves its identity key in hello, welcome
+ * carries the settlement identity and prices, receipts are numbered and acknowledged.
  * A coordinator speaks every version in [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION]; a worker
  * announces the range it speaks in `hello`, and the highest common version wins.
  */
 
 /** The newest protocol version this build speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The oldest protocol version this build still speaks. */
-export const MIN_PROTOCOL_VERSION = 1;
+export const MIN_PROTOCOL_VERSION = 2;
 
 /** A closed range of protocol versions. */
 export interface VersionRange {

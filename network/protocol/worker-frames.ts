@@ -4,7 +4,9 @@
  */
 import { z } from 'zod';
 import { chatMessageSchema } from './chat.js';
-import { capabilitiesSchema, count, errorCode, finishReasonSchema, id, jobParamsSchema, usageSchema } from './job-schemas.js';
+import { capabilitiesSchema, count, errorCode, finishReasonSchema, id, jobParamsSchema, tokenCount, usageSchema } from './job-schemas.js';
+import { isBase64UrlOfLength } from './encoding.js';
+import { CHALLENGE_BYTES } from './worker-hello.js';
 import { sealedEnvelopeSchema } from './sealed.js';
 import { sealedChunkShape } from './sealed-stream.js';
 
@@ -16,6 +18,11 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 
 export { capabilitiesSchema, finishReasonSchema, jobParamsSchema, tierSchema, usageSchema, workerModelSchema } from './job-schemas.js';
 export type { Capabilities, FinishReason, JobParams, Tier, Usage, WorkerModel } from './job-schemas.js';
+
+const key32 = z.string().refine((text) => isBase64UrlOfLength(text, 32), 'expected 32 bytes as unpadded base64url');
+const signature64 = z.string().refine((text) => isBase64UrlOfLength(text, 64), 'expected a 64-byte Ed25519 signature as unpadded base64url');
+const nanotonString = z.string().regex(/^(0|[1-9]\d{0,30})$/, 'a whole number of nanotons as a decimal string');
+const wirePrice = z.strictObject({ promptPerMillion: nanotonString, completionPerMillion: nanotonString });
 
 const ping = z.strictObject({ type: z.literal('ping'), seq: count, sentAt: z.number() });
 const pong = z.strictObject({ type: z.literal('pong'), seq: count, sentAt: z.number() });
@@ -32,16 +39,27 @@ export const workerFrameSchema = z.discriminatedUnion('type', [
     available: z.boolean(),
     /** Where the owner wants earnings paid (friendly TON address); earnings wait without one. */
     payoutAddress: z.string().max(64).optional(),
+    /** The worker's Ed25519 identity key (base64url): its id belongs to this key for good. */
+    identityKey: key32,
+    /** The identity key's signature over the challenge, id and payout address (worker-hello.ts). */
+    signature: signature64,
   }),
   z.strictObject({ type: z.literal('capacity'), available: z.boolean() }),
   z.strictObject({ type: z.literal('job.accept'), jobId: id }),
   z.strictObject({ type: z.literal('job.reject'), jobId: id, code: errorCode, message: z.string().max(2000) }),
-  /** `tokens`: how many generated tokens this text holds (chunks may batch several). */
-  z.strictObject({ type: z.literal('job.chunk'), jobId: id, seq: count, text: z.string(), tokens: count }),
+  /**
+   * `tokens`: how many generated tokens the worker says this text holds (chunks may batch
+   * several). A claim only: the coordinator bills what it counts or bounds itself.
+   */
+  z.strictObject({ type: z.literal('job.chunk'), jobId: id, seq: count, text: z.string(), tokens: tokenCount }),
   z.strictObject({ type: z.literal('job.done'), jobId: id, finishReason: finishReasonSchema, usage: usageSchema }),
   z.strictObject({ type: z.literal('job.error'), jobId: id, code: errorCode, message: z.string().max(2000) }),
   /** A sealed answer chunk, relayed to the client byte for byte; `tokens` is for billing. */
-  z.strictObject({ type: z.literal('job.sealed_chunk'), jobId: id, ...sealedChunkShape, tokens: count }),
+  z.strictObject({ type: z.literal('job.sealed_chunk'), jobId: id, ...sealedChunkShape, tokens: tokenCount }),
+  /** The worker has durably recorded every receipt up to and including `upTo`. */
+  z.strictObject({ type: z.literal('receipt.ack'), upTo: count }),
+  /** Asks the coordinator to send again every receipt numbered above `after`. */
+  z.strictObject({ type: z.literal('receipts.request'), after: count }),
   /** The worker's signed descriptor (descriptor.ts), sent after welcome and whenever it changes. */
   z.strictObject({ type: z.literal('descriptor'), signed: z.record(z.string(), z.unknown()) }),
   ping,
@@ -52,12 +70,21 @@ export type WorkerFrame = z.infer<typeof workerFrameSchema>;
 
 /** Frames a coordinator sends. */
 export const coordinatorFrameSchema = z.discriminatedUnion('type', [
+  /** The first frame on every connection: hello must sign this nonce (worker-hello.ts). */
+  z.strictObject({ type: z.literal('challenge'), coordinatorId: id, nonce: z.string().refine((text) => isBase64UrlOfLength(text, CHALLENGE_BYTES), 'expected 32 random bytes as base64url') }),
   z.strictObject({
     type: z.literal('welcome'),
     protocol: z.number().int().min(1),
     coordinatorId: id,
     heartbeatIntervalMs: z.number().int().min(100).max(600_000),
     maxFrameBytes: z.number().int().min(1024),
+    /**
+     * Who pays: the vault vouchers are issued for, the key that signs them (hex) and the chain's
+     * global id (-239 mainnet, -3 testnet). Null when this coordinator does not settle on chain.
+     */
+    settlement: z.strictObject({ vault: z.string().max(80), voucherPublicKey: z.string().regex(/^[0-9a-f]{64}$/), chainGlobalId: z.number().int() }).nullable(),
+    /** The published prices every receipt is computed from (pricing.ts; nanotons as strings). */
+    pricing: z.strictObject({ default: wirePrice, models: z.record(z.string(), wirePrice), commissionBps: z.number().int().min(0).max(10_000) }),
   }),
   z.strictObject({
     type: z.literal('incompatible'),
@@ -77,16 +104,28 @@ export const coordinatorFrameSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('job.cancel'), jobId: id, reason: z.string().max(500) }),
   /** A job sealed by the client to this worker's job process: the coordinator cannot read it. */
   z.strictObject({ type: z.literal('job.sealed_offer'), jobId: id, envelope: sealedEnvelopeSchema }),
-  /** What the worker earned for a job, with a new cumulative voucher when payouts are on chain. */
+  /**
+   * What the worker earned for its part in a job. Receipts are numbered per worker (`seq` 1, 2,
+   * 3…) and kept by the coordinator until the worker acknowledges them (`receipt.ack`); they are
+   * sent again on every reconnect until then. `usage` is what the coordinator billed for this
+   * worker's part (its own count or bound); `claimed`, when present, is what the worker reported
+   * and was cut from. cost = price(model) × usage × coefficient (rounded up), earned = cost less
+   * the commission (rounded down): the worker can recompute both from welcome's pricing.
+   */
   z.strictObject({
     type: z.literal('job.receipt'),
+    seq: count.min(1),
     jobId: id,
     model: id,
     usage: usageSchema,
-    earnedNanotons: z.string().regex(/^\d+$/),
+    claimed: usageSchema.optional(),
+    /** The price coefficient this part was billed at, in thousandths (1000 = list price). */
+    coefficientMilli: z.number().int().min(100).max(10_000),
+    costNanotons: nanotonString,
+    earnedNanotons: nanotonString,
     /** The earnings account: the payout address, or `worker:<id>` while there is none. */
     account: z.string().max(140),
-    cumulativeNanotons: z.string().regex(/^\d+$/),
+    cumulativeNanotons: nanotonString,
     voucher: z.record(z.string(), z.unknown()).optional(),
   }),
   ping,

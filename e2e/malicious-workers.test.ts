@@ -1,0 +1,377 @@
+/**
+ * Dishonest workers, scripted over the real protocol against a real coordinator on a real local
+ * chain: inflated claims, claims near 2^53 at a high price, unbounded output, id hijacking, lies
+ * about latency, and a worker serving another model than it announces. Each attack has an exact
+ * expected outcome; after each, the books' invariants are audited over the whole store and
+ * against what the vault paid on chain. An honest worker earns exactly the same before and after.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { Address } from '@ton/core';
+import { TonClient, WalletContractV5R1 } from '@ton/ton';
+import { keyPairFromSeed } from '@ton/crypto';
+import { startChainServer } from '../network/chain/cli.js';
+import { startCoordinator, clientIdForKey, type Coordinator } from '../network/coordinator/server.js';
+import { createLogger } from '../network/coordinator/log.js';
+import { loadCatalogFile } from '../network/coordinator/catalog-api.js';
+import { auditCoordinator } from '../network/coordinator/audit.js';
+import { earningsAccount } from '../network/coordinator/billing.js';
+import { DEFAULT_PRICE_LIST, jobCost, priceOf, splitCost } from '../network/protocol/pricing.js';
+import { Vault } from '../network/contracts/vault.js';
+import { sha256File } from '../main/models/model-file.js';
+import { successorText, writeTestModel } from '../main/models/test-model.js';
+import { LlamaEngine } from '../main/engine/llama-engine.js';
+import { FakeWorker, randomIdentity } from './fake-worker.js';
+import { eventually, Harness } from './harness.js';
+
+const KEY = 'sk-victim-client';
+const ADMIN = 'admin';
+const MODEL = 'silkworm-test';
+const MESSAGES = [{ role: 'user' as const, content: 'abc' }];
+/** "<s>" + "\nuser: abc": one byte token per character of the test template. */
+const PROMPT_TOKENS = 11;
+
+function payoutAddress(seed: number): string {
+  const wallet = WalletContractV5R1.create({ workchain: 0, publicKey: keyPairFromSeed(Buffer.alloc(32, seed)).publicKey, walletId: { networkGlobalId: -3 } });
+  return wallet.address.toString({ testOnly: true, bounceable: false });
+}
+
+function earned(usage: { promptTokens: number; completionTokens: number }, coefficient = 1): bigint {
+  return splitCost(jobCost(priceOf(DEFAULT_PRICE_LIST, MODEL), usage, coefficient), DEFAULT_PRICE_LIST.commissionBps).worker;
+}
+
+function charge(usage: { promptTokens: number; completionTokens: number }, coefficient = 1): bigint {
+  return jobCost(priceOf(DEFAULT_PRICE_LIST, MODEL), usage, coefficient);
+}
+
+describe('a network facing dishonest workers', () => {
+  const harness = new Harness();
+  let chain: Awaited<ReturnType<typeof startChainServer>>;
+  let coordinator: Coordinator;
+  let dataDir: string;
+  let client: OpenAI;
+  let sha256: string;
+  let modelPath: string;
+  let honestDataDir: string;
+  let honestBaseline: bigint;
+  const honestPayout = payoutAddress(1);
+  const fakes: FakeWorker[] = [];
+
+  const clientId = clientIdForKey(KEY);
+  const account = (address: string) => coordinator.store.account(earningsAccount('x', address)).cumulative;
+  const enlist = async (id: string, options: Parameters<typeof FakeWorker.join>[2] = {}) => {
+    const fake = await FakeWorker.join(coordinator.url, id, { sha256, ...options });
+    fakes.push(fake);
+    return fake;
+  };
+  /** Closes a fake and waits until the coordinator has let it go. */
+  const leave = async (fake: FakeWorker, id: string) => {
+    fake.close();
+    await fake.closed;
+    await eventually(() => coordinator.registry.get(id) === undefined, 5000, `${id} gone`);
+  };
+  /** Serves an offer with correct text, one token a chunk, then job.done with `claim`. */
+  const serve = async (fake: FakeWorker, text: string, claim: { promptTokens: number; completionTokens: number }, options: { delayMs?: number } = {}) => {
+    const offer = await fake.nextNew('job.offer');
+    fake.send({ type: 'job.accept', jobId: offer.jobId });
+    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+    [...text].forEach((ch, seq) => fake.send({ type: 'job.chunk', jobId: offer.jobId, seq, text: ch, tokens: 1 }));
+    fake.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: claim });
+    return offer;
+  };
+  /** The books balance over the whole store, and no account was paid on chain more than it earned. */
+  const booksBalance = async () => {
+    await coordinator.jobs.settled();
+    await coordinator.settlement?.pushDue();
+    const ton = new TonClient({ endpoint: `${chain.url}/jsonRPC` });
+    const vault = ton.open(Vault.createFromAddress(Address.parse(coordinator.settlement!.vault)));
+    const report = await auditCoordinator(dataDir, { paidOnChain: (a) => vault.getPaid(Address.parse(a)) });
+    assert.deepEqual(report.findings, [], 'every invariant holds');
+    for (const a of [honestPayout, payoutAddress(2), payoutAddress(3), payoutAddress(4)]) {
+      const owed = account(a);
+      if (owed > 0n) assert.equal(await vault.getPaid(Address.parse(a)), owed, `the vault paid ${a} exactly what it earned`);
+    }
+  };
+  const honestRequest = async () => {
+    const before = account(honestPayout);
+    const answer = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 12, temperature: 0 });
+    assert.equal(answer.choices[0]?.message.content, successorText('abc', 12));
+    await coordinator.jobs.settled();
+    return account(honestPayout) - before;
+  };
+
+  before(async () => {
+    chain = await startChainServer({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir() });
+    modelPath = await harness.model();
+    sha256 = await sha256File(modelPath);
+    const catalogDir = await harness.tempDir();
+    await copyFile(modelPath, join(catalogDir, `${MODEL}.gguf`));
+    await writeFile(
+      join(catalogDir, 'catalog.json'),
+      JSON.stringify({ models: [{ id: MODEL, name: 'test', url: `files/${MODEL}.gguf`, sizeBytes: 470_304, sha256, quantization: 'F32', contextLength: 2048 }] }),
+    );
+    dataDir = await harness.tempDir();
+    coordinator = await startCoordinator({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      apiKeys: [KEY],
+      adminKey: ADMIN,
+      chain: { url: chain.url, network: 'testnet', pushThreshold: 1n, pushIntervalMs: 3_600_000 },
+      catalog: await loadCatalogFile(join(catalogDir, 'catalog.json')),
+      verifyRate: 1,
+      explorationRate: 0,
+      requestTimeoutMs: 20_000,
+      logger: createLogger('c', { level: 'silent' }),
+    });
+    await fetch(`${coordinator.url}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientId, nanotons: '1000000000000', reference: 'd1' }) });
+    client = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    honestDataDir = await harness.tempDir();
+  });
+  after(async () => {
+    for (const f of fakes) f.socket.terminate();
+    await coordinator.close();
+    await chain.close();
+    await harness.cleanup();
+  });
+
+  test('an honest worker is paid exactly price × the coordinator’s count (baseline)', async () => {
+    assert.equal(coordinator.meters.get(MODEL)?.counter.countPrompt(MESSAGES), PROMPT_TOKENS);
+    const honest = await harness.worker(coordinator.url, { extra: ['--payout-address', honestPayout, '--data', honestDataDir] });
+    honestBaseline = await honestRequest();
+    assert.equal(honestBaseline, earned({ promptTokens: PROMPT_TOKENS, completionTokens: 12 }));
+    honest.proc.kill('SIGTERM');
+    await honest.proc.exited;
+    await booksBalance();
+  });
+
+  test('an inflated job.done is cut to the count: the client pays and the worker earns the true figure', async () => {
+    const address = payoutAddress(2);
+    const liar = await enlist('inflater', { payoutAddress: address });
+    const balance = coordinator.store.balance(clientId);
+    const served = serve(liar, successorText('abc', 10), { promptTokens: 1_000_000, completionTokens: 1_048_576 });
+    const answer = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 10, temperature: 0 });
+    await served;
+    const truth = { promptTokens: PROMPT_TOKENS, completionTokens: 10 };
+    assert.deepEqual(answer.usage, { prompt_tokens: truth.promptTokens, completion_tokens: truth.completionTokens, total_tokens: 21 });
+    await coordinator.jobs.settled();
+    const receipt = await liar.next('job.receipt');
+    assert.deepEqual(receipt.usage, truth);
+    assert.deepEqual(receipt.claimed, { promptTokens: 1_000_000, completionTokens: 1_048_576 });
+    assert.equal(receipt.earnedNanotons, earned(truth).toString());
+    assert.equal(coordinator.store.balance(clientId), balance - charge(truth), 'the client paid exactly the true figure');
+    const disputes = coordinator.store.disputes('inflater').map((d) => d.kind).sort();
+    assert.deepEqual(disputes, ['completion_over_count', 'prompt_over_count']);
+    assert.ok((coordinator.store.workerRecord('inflater')?.reputation ?? 1) < 0.2, 'its reputation fell');
+    await leave(liar, 'inflater');
+    await booksBalance();
+  });
+
+  test('a claim beyond any job’s bound (100,000,000 tokens) is a malformed frame: the worker is dropped, the client pays only what it got', async () => {
+    const liar = await enlist('overflower', { payoutAddress: payoutAddress(2) });
+    const balance = coordinator.store.balance(clientId);
+    const offer = liar.nextNew('job.offer');
+    const pending = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 10, temperature: 0 });
+    const { jobId } = await offer;
+    liar.send({ type: 'job.accept', jobId });
+    [...successorText('abc', 4)].forEach((ch, seq) => liar.send({ type: 'job.chunk', jobId, seq, text: ch, tokens: 1 }));
+    liar.send(JSON.stringify({ type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 2 ** 53 - 1, completionTokens: 100_000_000 } }));
+    const refused = assert.rejects(pending, (e: unknown) => e instanceof OpenAI.APIError && e.status === 502 && e.code === 'worker_lost');
+    assert.equal((await liar.closed).code, 4002, 'closed as a bad frame');
+    await refused;
+    await coordinator.jobs.settled();
+    assert.equal(coordinator.store.balance(clientId), balance - charge({ promptTokens: PROMPT_TOKENS, completionTokens: 4 }));
+    await booksBalance();
+  });
+
+  test('inflated chunk tokens, then a retryable error: the next worker continues, every token is billed once, the liar gets its true share', async () => {
+    const liarAddress = payoutAddress(3);
+    const finisherAddress = payoutAddress(4);
+    const liar = await enlist('chunk-inflater', { payoutAddress: liarAddress });
+    const finisher = await enlist('finisher', { payoutAddress: finisherAddress });
+    const [liarBefore, finisherBefore, balance] = [account(liarAddress), account(finisherAddress), coordinator.store.balance(clientId)];
+    const pending = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 10, temperature: 0 });
+    const offer = await liar.nextNew('job.offer');
+    liar.send({ type: 'job.accept', jobId: offer.jobId });
+    [...successorText('abc', 5)].forEach((ch, seq) => liar.send({ type: 'job.chunk', jobId: offer.jobId, seq, text: ch, tokens: 100_000 }));
+    liar.send({ type: 'job.error', jobId: offer.jobId, code: 'engine_crashed', message: 'oops' });
+    const second = await finisher.nextNew('job.offer');
+    assert.equal(second.continuation, 'defgh');
+    assert.equal(second.params.maxTokens, 5, 'the finisher may only add what is left of max_tokens, by the coordinator’s count');
+    finisher.send({ type: 'job.accept', jobId: second.jobId });
+    [...'ijklm'].forEach((ch, seq) => finisher.send({ type: 'job.chunk', jobId: second.jobId, seq, text: ch, tokens: 1 }));
+    finisher.send({ type: 'job.done', jobId: second.jobId, finishReason: 'length', usage: { promptTokens: PROMPT_TOKENS + 5, completionTokens: 5 } });
+    const answer = await pending;
+    assert.equal(answer.choices[0]?.message.content, successorText('abc', 10));
+    await coordinator.jobs.settled();
+    assert.equal(account(liarAddress) - liarBefore, earned({ promptTokens: PROMPT_TOKENS, completionTokens: 5 }), 'the liar: prompt once and its 5 tokens');
+    assert.equal(account(finisherAddress) - finisherBefore, earned({ promptTokens: 0, completionTokens: 5 }), 'the finisher: its 5 tokens, no second prompt');
+    const paid = charge({ promptTokens: PROMPT_TOKENS, completionTokens: 5 }) + charge({ promptTokens: 0, completionTokens: 5 });
+    assert.equal(coordinator.store.balance(clientId), balance - paid, 'the client paid for 10 tokens once, never the continuation twice');
+    assert.deepEqual(coordinator.store.disputes('chunk-inflater').map((d) => d.kind), ['completion_over_count']);
+    await leave(liar, 'chunk-inflater');
+    await leave(finisher, 'finisher');
+    await booksBalance();
+  });
+
+  test('a worker asking 10× list price is never used by a client that did not accept it; one that did is held and charged at it', async () => {
+    const pricey = await enlist('pricey', { payoutAddress: payoutAddress(2), priceCoefficient: 10 });
+    await assert.rejects(
+      client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 10 }),
+      (e: unknown) => e instanceof OpenAI.APIError && e.status === 503 && e.code === 'no_capacity',
+    );
+    const balance = coordinator.store.balance(clientId);
+    const served = serve(pricey, successorText('abc', 3), { promptTokens: 1_048_576, completionTokens: 1_048_576 });
+    const answer = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 3, temperature: 0 }, { headers: { 'x-silkworm-max-coefficient': '10' } });
+    await served;
+    assert.equal(answer.usage?.completion_tokens, 3);
+    await coordinator.jobs.settled();
+    assert.equal(coordinator.store.balance(clientId), balance - charge({ promptTokens: PROMPT_TOKENS, completionTokens: 3 }, 10));
+    assert.equal(typeof coordinator.store.account(earningsAccount('x', payoutAddress(2))).cumulative, 'bigint');
+    await leave(pricey, 'pricey');
+    await booksBalance();
+  });
+
+  test('unbounded output is cut at the bound: the client gets what fits, is billed the count, memory stays flat, the worker is flagged', async () => {
+    const flooder = await enlist('flooder', { payoutAddress: payoutAddress(2) });
+    const rssBefore = process.memoryUsage().rss;
+    const balance = coordinator.store.balance(clientId);
+    const pending = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 10, temperature: 0, stream: true });
+    const offer = await flooder.nextNew('job.offer');
+    flooder.send({ type: 'job.accept', jobId: offer.jobId });
+    [...successorText('abc', 5)].forEach((ch, seq) => flooder.send({ type: 'job.chunk', jobId: offer.jobId, seq, text: ch, tokens: 0 }));
+    const megabyte = 'x'.repeat(1_000_000);
+    for (let seq = 5; seq < 155; seq++) flooder.send({ type: 'job.chunk', jobId: offer.jobId, seq, text: megabyte, tokens: 0 });
+    let text = '';
+    let finish: string | null | undefined;
+    for await (const chunk of await pending) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.equal(text, 'defgh');
+    assert.equal(finish, 'length');
+    // The worker's claim was 0 tokens a chunk: it is billed what it claimed, never more.
+    await coordinator.jobs.settled();
+    assert.equal(coordinator.store.workerRecord('flooder')?.cutoffs, 1, 'the cut-off is on record');
+    assert.equal(coordinator.store.balance(clientId), balance - charge({ promptTokens: PROMPT_TOKENS, completionTokens: 0 }));
+    await new Promise((r) => setTimeout(r, 500));
+    const grownMb = (process.memoryUsage().rss - rssBefore) / 1e6;
+    assert.ok(grownMb < 200, `the coordinator's process grew ${grownMb.toFixed(0)} MB for 150 MB of flood`);
+    await leave(flooder, 'flooder');
+    await booksBalance();
+  });
+
+  test('a hello with a live worker’s id but another key is refused, and the live worker keeps serving; with the key it is the same worker reconnecting', async () => {
+    const identity = randomIdentity();
+    const victim = await enlist('victim', { identity, payoutAddress: payoutAddress(2) });
+    const impostor = await FakeWorker.connect(coordinator.url);
+    impostor.send(impostor.hello('victim', { sha256, payoutAddress: payoutAddress(3) }));
+    assert.equal((await impostor.next('error')).code, 'identity_mismatch');
+    assert.equal((await impostor.closed).code, 4007);
+    // A hello signed for another connection's challenge is refused too (no replay).
+    const replayer = await FakeWorker.connect(coordinator.url);
+    const stale = victim.hello('victim', { sha256, identity });
+    replayer.send(stale);
+    assert.equal((await replayer.next('error')).code, 'identity_mismatch');
+    assert.equal(coordinator.registry.get('victim')?.identityKey !== undefined, true, 'the victim is still connected');
+    const served = serve(victim, successorText('abc', 4), { promptTokens: PROMPT_TOKENS, completionTokens: 4 });
+    const answer = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 4, temperature: 0 });
+    await served;
+    assert.equal(answer.choices[0]?.message.content, 'defg');
+    const again = await enlist('victim', { identity, payoutAddress: payoutAddress(2) });
+    assert.equal((await victim.closed).code, 4005, 'the older session of the same key is replaced');
+    await leave(again, 'victim');
+    await booksBalance();
+  });
+
+  test('lying about latency (fast pongs, slow answers) wins nothing: routing follows what the coordinator measured', async () => {
+    const liar = await enlist('pong-liar', { payoutAddress: payoutAddress(2) });
+    liar.pongSkewMs = 60_000;
+    const fast = await enlist('plain-fast', { payoutAddress: payoutAddress(3) });
+    let liarJobs = 0;
+    let liarServing = true;
+    const liarLoop = (async () => {
+      while (liarServing) {
+        const offer = await liar.nextNew('job.offer', 60_000).catch(() => undefined);
+        if (!offer) return;
+        liarJobs++;
+        liar.send({ type: 'job.accept', jobId: offer.jobId });
+        await new Promise((r) => setTimeout(r, 400));
+        [...successorText('abc', 3)].forEach((ch, seq) => liar.send({ type: 'job.chunk', jobId: offer.jobId, seq, text: ch, tokens: 1 }));
+        liar.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: PROMPT_TOKENS, completionTokens: 3 } });
+      }
+    })();
+    let fastServing = true;
+    const fastLoop = (async () => {
+      while (fastServing) {
+        const offer = await fast.nextNew('job.offer', 60_000).catch(() => undefined);
+        if (!offer) return;
+        fast.send({ type: 'job.accept', jobId: offer.jobId });
+        [...successorText('abc', 3)].forEach((ch, seq) => fast.send({ type: 'job.chunk', jobId: offer.jobId, seq, text: ch, tokens: 1 }));
+        fast.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: PROMPT_TOKENS, completionTokens: 3 } });
+      }
+    })();
+    for (let i = 0; i < 20; i++) {
+      const answer = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 3, temperature: 0 });
+      assert.equal(answer.choices[0]?.message.content, 'def');
+    }
+    assert.ok(liarJobs <= 1, `the pong liar won ${liarJobs} of 20 routing decisions`);
+    assert.ok((coordinator.registry.get('pong-liar')?.rttMs ?? 0) > 0, 'the coordinator timed pongs from its own clock');
+    liarServing = false;
+    fastServing = false;
+    await leave(liar, 'pong-liar');
+    await leave(fast, 'plain-fast');
+    await Promise.all([liarLoop, fastLoop]);
+    await booksBalance();
+  });
+
+  test('a worker serving another model than it announces fails spot checks: charged nothing, struck, then ejected', async () => {
+    const wrongPath = join(await harness.tempDir(), 'wrong.gguf');
+    await writeTestModel(wrongPath, { step: 2 });
+    const { engine } = await LlamaEngine.load({ modelPath: wrongPath, threads: 1, contextSize: 512, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => undefined);
+    const identity = randomIdentity();
+    const address = payoutAddress(2);
+    let cheater = await enlist('cheater', { identity, payoutAddress: address });
+    try {
+      for (let strike = 1; strike <= 3; strike++) {
+        const balance = coordinator.store.balance(clientId);
+        const owed = account(address);
+        const pending = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 8, temperature: 0 });
+        const offer = await cheater.nextNew('job.offer');
+        cheater.send({ type: 'job.accept', jobId: offer.jobId });
+        let seq = 0;
+        const result = await engine.generate(offer.messages, offer.params, undefined, new AbortController().signal, (text, tokens) => cheater.send({ type: 'job.chunk', jobId: offer.jobId, seq: seq++, text, tokens }));
+        cheater.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: result.usage });
+        const answer = await pending;
+        assert.equal(answer.choices[0]?.message.content, successorText('abc', 8, 2), 'the other model really generated ("egik…")');
+        await coordinator.jobs.settled();
+        assert.equal(coordinator.store.workerRecord('cheater')?.verifyFailures, strike, `strike ${strike}`);
+        assert.equal(coordinator.store.balance(clientId), balance, 'the client was charged nothing');
+        assert.equal(account(address), owed, 'the cheater earned nothing');
+        if (strike < 3) {
+          // Struck workers still serve (with far less traffic); it has no competitor here.
+          assert.equal(coordinator.store.workerRecord('cheater')?.ejectedAt, null);
+        }
+      }
+      assert.notEqual(coordinator.store.workerRecord('cheater')?.ejectedAt, null, 'ejected at the third strike');
+      assert.equal((await cheater.closed).code, 4008);
+      const back = await FakeWorker.connect(coordinator.url);
+      back.send(back.hello('cheater', { identity, sha256 }));
+      assert.equal((await back.next('error')).code, 'worker_ejected', 'its key is refused from then on');
+      cheater = back;
+    } finally {
+      await engine.dispose();
+    }
+    await booksBalance();
+  });
+
+  test('the honest worker earns exactly what it did before the attacks', async () => {
+    const honest = await harness.worker(coordinator.url, { extra: ['--payout-address', honestPayout, '--data', honestDataDir] });
+    assert.equal(await honestRequest(), honestBaseline);
+    assert.deepEqual(coordinator.store.disputes(honest.workerId), []);
+    await booksBalance();
+  });
+});

@@ -1,0 +1,68 @@
+/** `silkworm coordinator audit`: checks the books' invariants; exit status 1 when one fails. */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Address } from '@ton/core';
+import { TonClient } from '@ton/ton';
+import { Vault } from '../contracts/vault.js';
+import { auditCoordinator, formatAudit } from './audit.js';
+
+/** Help text of `silkworm coordinator audit`. */
+export const AUDIT_HELP = `Usage: silkworm coordinator audit --data DIR [--chain URL] [--json]
+
+Checks the coordinator's books and prints every row that breaks a rule:
+  job_balanced          each job: charge = Σ worker credits + commission
+  charge_within_hold    each metered job: charge ≤ its hold
+  account_matches       each earnings account: total = Σ of its credits
+  pushed_within_credit  each account: pushed ≤ credited (= vouchered)
+  client_conserved      each client: deposits = balance + holds + charges
+  hold_expired          no hold outlives its job (holds of a stopped coordinator
+                        are refunded when it starts)
+  paid_within_credit    with --chain: each account paid on chain ≤ credited
+Exit status 0 when all hold, 1 when one fails. Safe while the coordinator runs.
+
+Options:
+  --data DIR        the coordinator's data folder (default .silkworm/coordinator)
+  --chain URL       toncenter v2 endpoint: also read what the vault paid each account
+  --chain-api-key KEY
+  --json            print the report as JSON
+  -h, --help        show this help`;
+
+function vaultOf(dataDir: string): string | undefined {
+  const db = new Database(join(dataDir, 'coordinator.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare(`SELECT value FROM settings WHERE key = 'vault'`).get() as { value: string } | undefined)?.value;
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs the audit; returns the exit status. */
+export async function runAuditCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string', default: '.silkworm/coordinator' },
+      chain: { type: 'string' },
+      'chain-api-key': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(AUDIT_HELP);
+    return 0;
+  }
+  let paidOnChain: ((account: string) => Promise<bigint>) | undefined;
+  if (values.chain) {
+    const vaultAddress = vaultOf(values.data);
+    if (!vaultAddress) throw new Error('--chain: this coordinator has no vault yet (it never started with --chain).');
+    const client = new TonClient({ endpoint: `${values.chain.replace(/\/$/, '')}/jsonRPC`, ...(values['chain-api-key'] ? { apiKey: values['chain-api-key'] } : {}) });
+    const vault = client.open(Vault.createFromAddress(Address.parse(vaultAddress)));
+    paidOnChain = (account) => vault.getPaid(Address.parse(account));
+  }
+  const report = await auditCoordinator(values.data, paidOnChain ? { paidOnChain } : {});
+  console.log(values.json ? JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) : formatAudit(report));
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,73 @@
+/**
+ * Spot checks on the coordinator (`--verify-rate`): a random share of transport jobs for models
+ * whose file the coordinator holds is re-scored by the same model (network/tokenizer/verifier.ts)
+ * before it is settled. A failing worker earns nothing for the job, the client pays nothing for
+ * its part, and the worker takes a strike (reputation.ts ejects at the limit). Sealed jobs
+ * cannot be checked: the coordinator never sees their text.
+ */
+import { failsCheck, Verifier } from '../tokenizer/verifier.js';
+import type { SpotCheck } from './job-manager.js';
+import type { ModelMeters } from './model-meters.js';
+import type { Logger } from './log.js';
+
+/** Options of the spot checker. */
+export interface SpotCheckOptions {
+  /** Share of eligible transport jobs checked, 0..1. */
+  rate: number;
+  meters: ModelMeters;
+  models: readonly string[];
+  threads: number;
+  logger: Logger;
+  random?: () => number;
+  /** Most checks waiting; beyond it, jobs settle unchecked (a check never holds money hostage). */
+  maxQueued?: number;
+}
+
+/** Samples jobs and re-scores them with the held model files. */
+export class SpotChecker implements SpotCheck {
+  private readonly verifiers = new Map<string, Verifier>();
+  private queued = 0;
+
+  private constructor(private readonly options: SpotCheckOptions) {}
+
+  /** Loads a verifier for every held model (at start, so the first check is not slow). */
+  static async start(options: SpotCheckOptions): Promise<SpotChecker> {
+    const checker = new SpotChecker(options);
+    for (const id of options.models) {
+      const held = options.meters.get(id);
+      if (!held) continue;
+      checker.verifiers.set(id, await Verifier.open(held.path, { threads: options.threads }));
+      options.logger.info({ model: id, rate: options.rate }, 'spot checks on');
+    }
+    return checker;
+  }
+
+  sample(model: string): boolean {
+    if (!this.verifiers.has(model) || this.queued >= (this.options.maxQueued ?? 64)) return false;
+    return (this.options.random ?? Math.random)() < this.options.rate;
+  }
+
+  async check(job: Parameters<SpotCheck['check']>[0]): Promise<string[] | undefined> {
+    const verifier = this.verifiers.get(job.model);
+    if (!verifier) return undefined;
+    this.queued++;
+    try {
+      const failed: string[] = [];
+      for (const attempt of job.attempts) {
+        const score = await verifier.score({ messages: job.messages, before: attempt.before, text: attempt.text, params: job.params });
+        if (score && failsCheck(score)) {
+          failed.push(attempt.workerId);
+          this.options.logger.warn({ workerId: attempt.workerId, model: job.model, ...score }, 'spot check failed');
+        }
+      }
+      return failed;
+    } finally {
+      this.queued--;
+    }
+  }
+
+  /** Frees every verifier. */
+  async dispose(): Promise<void> {
+    await Promise.all([...this.verifiers.values()].map((v) => v.dispose()));
+  }
+}

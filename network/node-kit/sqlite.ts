@@ -1,0 +1,82 @@
+/**
+ * The one way Silkworm opens an SQLite database that holds money (the coordinator's store and
+ * the worker's ledger): WAL, synchronous=FULL (an acknowledged commit survives power loss),
+ * safe integers (every INTEGER reads back as bigint, so nanotons stay exact), and named,
+ * numbered migrations recorded in `schema_version`, each in its own IMMEDIATE transaction.
+ * A database newer than the code is refused rather than guessed at.
+ */
+import Database from 'better-sqlite3';
+
+/** A connection opened by {@link openDurableDb}. */
+export type DurableDb = Database.Database;
+
+/** One schema step; never edit a shipped one, add the next number. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Options of {@link openDurableDb}. */
+export interface OpenDurableDbOptions {
+  migrations: readonly Migration[];
+  /** Names the database in errors ("ledger", "coordinator store"). */
+  what: string;
+  /** How long a write waits for a lock held by another connection (default 5 s). */
+  busyTimeoutMs?: number;
+}
+
+/** Opens (creating if needed) and migrates the database at `path` (':memory:' for tests). */
+export function openDurableDb(path: string, options: OpenDurableDbOptions): DurableDb {
+  const db = new Database(path);
+  try {
+    db.defaultSafeIntegers(true);
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma('journal_mode = WAL');
+    // FULL: in WAL mode every commit is fsynced, so an acknowledged write survives power loss.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, options.migrations, options.what);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** The durability settings a connection actually runs with (tests assert them). */
+export function durability(db: DurableDb): { journalMode: string; synchronous: number } {
+  return {
+    journalMode: String(db.pragma('journal_mode', { simple: true })),
+    synchronous: Number(db.pragma('synchronous', { simple: true })),
+  };
+}
+
+/** The highest migration applied to `db` (0 for a fresh file). */
+export function schemaVersion(db: DurableDb): number {
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: bigint | number | null };
+  return Number(row.v ?? 0);
+}
+
+/** Applies every migration above the current version, each in its own transaction. */
+export function migrate(db: DurableDb, migrations: readonly Migration[], what = 'database'): number {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) throw new Error(`Migration ${index} is numbered ${migration.version}; expected ${index + 1}.`);
+  });
+  const current = schemaVersion(db);
+  if (current > migrations.length) {
+    throw new Error(`The ${what} is at schema version ${current}, newer than this build knows (${migrations.length}). Update Silkworm.`);
+  }
+  const record = db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const migration of migrations.slice(current)) {
+    // IMMEDIATE: take the write lock first, so two processes never run the same step.
+    db.transaction(() => {
+      if (schemaVersion(db) >= migration.version) return;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, Date.now());
+    }).immediate();
+  }
+  return schemaVersion(db);
+}
