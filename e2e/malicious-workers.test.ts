@@ -25,6 +25,10 @@ import { sha256File } from '../main/models/model-file.js';
 import { successorText, writeTestModel } from '../main/models/test-model.js';
 import { LlamaEngine } from '../main/engine/llama-engine.js';
 import { FakeWorker, randomIdentity } from './fake-worker.js';
+import { startGateway } from '../network/client/gateway.js';
+import { signDescriptor } from '../network/protocol/descriptor.js';
+import { JobKeyPair, openRequest, ReplayGuard } from '../network/protocol/sealed.js';
+import { toBase64Url } from '../network/protocol/encoding.js';
 import { eventually, Harness } from './harness.js';
 
 const KEY = 'sk-victim-client';
@@ -299,7 +303,7 @@ describe('a network facing dishonest workers', () => {
         if (!offer) return;
         liarJobs++;
         liar.send({ type: 'job.accept', jobId: offer.jobId });
-        await new Promise((r) => setTimeout(r, 400));
+        await new Promise((r) => setTimeout(r, 1500));
         [...successorText('abc', 3)].forEach((ch, seq) => liar.send({ type: 'job.chunk', jobId: offer.jobId, seq, text: ch, tokens: 1 }));
         liar.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: PROMPT_TOKENS, completionTokens: 3 } });
       }
@@ -314,16 +318,19 @@ describe('a network facing dishonest workers', () => {
         fast.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: PROMPT_TOKENS, completionTokens: 3 } });
       }
     })();
-    for (let i = 0; i < 20; i++) {
-      const answer = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 3, temperature: 0 });
-      assert.equal(answer.choices[0]?.message.content, 'def');
+    try {
+      for (let i = 0; i < 20; i++) {
+        const answer = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 3, temperature: 0 });
+        assert.equal(answer.choices[0]?.message.content, 'def');
+      }
+      assert.ok(liarJobs <= 1, `the pong liar won ${liarJobs} of 20 routing decisions`);
+      assert.ok((coordinator.registry.get('pong-liar')?.rttMs ?? 0) > 0, 'the coordinator timed pongs from its own clock');
+    } finally {
+      liarServing = false;
+      fastServing = false;
+      await leave(liar, 'pong-liar');
+      await leave(fast, 'plain-fast');
     }
-    assert.ok(liarJobs <= 1, `the pong liar won ${liarJobs} of 20 routing decisions`);
-    assert.ok((coordinator.registry.get('pong-liar')?.rttMs ?? 0) > 0, 'the coordinator timed pongs from its own clock');
-    liarServing = false;
-    fastServing = false;
-    await leave(liar, 'pong-liar');
-    await leave(fast, 'plain-fast');
     await Promise.all([liarLoop, fastLoop]);
     await booksBalance();
   });
@@ -364,6 +371,61 @@ describe('a network facing dishonest workers', () => {
       cheater = back;
     } finally {
       await engine.dispose();
+    }
+    await booksBalance();
+  });
+
+  test('a sealed worker’s inflated claims are capped by the sealed sizes and by the client’s signed receipt', async () => {
+    const identity = randomIdentity();
+    const address = payoutAddress(3);
+    const sealer = await enlist('sealed-inflater', { identity, payoutAddress: address });
+    const keyPair = await JobKeyPair.generate();
+    const now = Date.now();
+    const descriptor = {
+      v: 1 as const,
+      workerId: 'sealed-inflater',
+      identityKey: toBase64Url(identity.publicKey),
+      hpke: { suite: 'X25519-HKDF-SHA256-ChaCha20Poly1305' as const, publicKey: keyPair.publicKey },
+      models: [{ id: MODEL, sha256, contextSize: 2048 }],
+      tier: 'sandboxed' as const,
+      appVersion: 'fake',
+      buildHash: '0000000',
+      tokensPerSecond: 1,
+      priceCoefficient: 1,
+      issuedAt: now,
+      expiresAt: now + 600_000,
+    };
+    sealer.send({ type: 'descriptor', signed: signDescriptor(descriptor, identity.secretKey) });
+    await eventually(() => coordinator.registry.get('sealed-inflater')?.descriptor !== undefined, 5000, 'descriptor');
+    const gateway = await startGateway({ host: '127.0.0.1', port: 0, coordinatorUrl: coordinator.url, apiKey: KEY, logger: createLogger('g', { level: 'silent' }) });
+    try {
+      const replayGuard = new ReplayGuard();
+      const served = (async () => {
+        const offer = await sealer.nextNew('job.sealed_offer');
+        const opened = await openRequest(offer.envelope, { keyPair, workerId: 'sealed-inflater', coordinatorId: coordinator.id, models: [MODEL], replayGuard });
+        assert.ok(opened.ok);
+        sealer.send({ type: 'job.accept', jobId: offer.jobId });
+        const text = successorText('abc', 6);
+        for (const ch of text) sealer.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal(ch)), tokens: 50_000 });
+        sealer.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal('', { final: true, finishReason: 'length' })), tokens: 0 });
+        sealer.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: 1_000_000, completionTokens: 1_000_000 } });
+        return offer.jobId;
+      })();
+      const balance = coordinator.store.balance(clientId);
+      const owed = account(address);
+      const sealedClient = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'local', maxRetries: 0 });
+      const answer = await sealedClient.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 6, temperature: 0 });
+      assert.equal(answer.choices[0]?.message.content, 'defghi', 'the client opened the sealed answer');
+      await served;
+      await coordinator.jobs.settled();
+      // Without the receipt the prompt could only be bounded by the sealed size (over 100 here).
+      const truth = { promptTokens: PROMPT_TOKENS, completionTokens: 6 };
+      assert.equal(coordinator.store.balance(clientId), balance - charge(truth), 'the client paid what its gateway counted');
+      assert.equal(account(address) - owed, earned(truth));
+      assert.ok(coordinator.store.disputes('sealed-inflater').some((d) => d.kind === 'over_client_receipt'));
+    } finally {
+      await gateway.close();
+      await leave(sealer, 'sealed-inflater');
     }
     await booksBalance();
   });

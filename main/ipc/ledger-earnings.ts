@@ -76,7 +76,7 @@ export function ledgerEarnings(getBooks: () => Books | undefined, options: Ledge
       withBooks((books) => {
         const all = books.earnings.summary();
         const power = owners ?? electricity();
-        return ok(summaryView(range, pick(all, range), all, forecastView(books.earnings.forecast(power ?? NO_ELECTRICITY), power)));
+        return ok({ ...summaryView(range, pick(all, range), all, forecastView(books.earnings.forecast(power ?? NO_ELECTRICITY), power)), ...underpaidView(books.ledger.underpayments()) });
       }),
     receipts: (request) => withBooks((books) => page(books.ledger.iterateJobs(), request, (job) => job.jobId, receiptView)),
     payouts: (request) => withBooks((books) => page(books.ledger.listPayouts(), request, (payout) => payout.txHash, (payout) => payoutView(payout, explorerUrl))),
@@ -120,6 +120,11 @@ function summaryView(range: EarningsRange, period: PeriodSummary, all: ReturnTyp
     live: { nanotonsPerHour: all.liveNanotonsPerHour.toString(), jobsLastHour: all.jobsLastHour },
     forecast,
   };
+}
+
+/** Receipts that paid less than this PC counted (receipt-check.ts), when there are any. */
+function underpaidView(underpaid: { jobs: number; nanotons: bigint }): Pick<EarningsSummary, 'underpaidJobs' | 'underpaidNanotons'> {
+  return underpaid.jobs > 0 ? { underpaidJobs: underpaid.jobs, underpaidNanotons: underpaid.nanotons.toString() } : {};
 }
 
 function forecastView(forecast: MonthForecast, power: ElectricitySettings | undefined): ForecastView {

@@ -162,6 +162,9 @@ export interface EarningsSummary {
   completionTokens?: number;
   /** Received in payout-shaped messages that did not match a voucher: flagged, never counted as paid. */
   flaggedNanotons?: string;
+  /** Jobs whose receipt paid less than this PC counted or than the published prices give, and the shortfall. */
+  underpaidJobs?: number;
+  underpaidNanotons?: string;
   /** Nanotons earned in the last hour (the live TON/hour rate) and the jobs behind them. */
   live?: { nanotonsPerHour: string; jobsLastHour: number };
   forecast?: ForecastView;

@@ -5,11 +5,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLedgerDb } from './db.js';
+import { durability } from '../../network/node-kit/sqlite.js';
 import { creditFor } from './testing/crash-credit.mjs';
 
 const KILLS = Number(process.env.SILKWORM_CRASH_KILLS ?? 200);
@@ -17,8 +18,9 @@ const KILLS = Number(process.env.SILKWORM_CRASH_KILLS ?? 200);
 const PREWARM = 2;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = join(here, '..', '..');
-// The child runs plain `node` (≈4x faster to start than tsx), on these modules transpiled once.
-const CHILD_MODULES = ['db', 'migrations', 'jobs', 'days', 'anomalies'];
+// The child runs plain `node` (≈4x faster to start than tsx), on these modules transpiled once,
+// laid out as in the repository so their relative imports resolve.
+const CHILD_MODULES = ['main/ledger/db', 'main/ledger/migrations', 'main/ledger/jobs', 'main/ledger/days', 'main/ledger/anomalies', 'network/node-kit/sqlite'];
 
 let dir: string;
 
@@ -28,10 +30,11 @@ before(async () => {
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   for (const name of CHILD_MODULES) {
-    const source = readFileSync(join(here, `${name}.ts`), 'utf8');
+    const source = readFileSync(join(repoRoot, `${name}.ts`), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
     });
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, `${name}.js`), outputText);
   }
 });
@@ -40,6 +43,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 interface RunOutcome {
   acked: string[];
+  /** The writer connection's journal mode and synchronous level, as it reported them. */
+  durability: string | undefined;
   signal: NodeJS.Signals | null;
   code: number | null;
   stderr: string;
@@ -55,13 +60,13 @@ interface Writer {
 // one writes.
 function startWriter(dbPath: string, runId: string): Writer {
   const fixture = join(here, 'testing', 'credit-writer.mjs');
-  const child = spawn(process.execPath, [fixture, dir, dbPath, runId], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [fixture, join(dir, 'main', 'ledger'), dbPath, runId], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let killTimer: NodeJS.Timeout | undefined;
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
-    if (!killTimer && stdout.startsWith('ready\n')) {
+    if (!killTimer && /(^|\n)ready\n/.test(stdout)) {
       killTimer = setTimeout(() => child.kill('SIGKILL'), 5 + Math.random() * 45);
     }
   });
@@ -70,8 +75,9 @@ function startWriter(dbPath: string, runId: string): Writer {
     child.on('close', (code, signal) => {
       clearTimeout(killTimer);
       // Only whole lines count: a line cut by the kill was never fully acknowledged.
-      const acked = stdout.split('\n').slice(0, -1).filter((line) => line.startsWith('ack ')).map((line) => line.slice(4));
-      resolve({ acked, signal, code, stderr });
+      const lines = stdout.split('\n').slice(0, -1);
+      const acked = lines.filter((line) => line.startsWith('ack ')).map((line) => line.slice(4));
+      resolve({ acked, durability: lines.find((line) => line.startsWith('durability '))?.slice(11), signal, code, stderr });
     });
   });
   return { go: (replay) => child.stdin.end(`go ${replay.join(',')}\n`), done };
@@ -90,6 +96,8 @@ test(`${KILLS} SIGKILLs during credit writes lose and double nothing`, { timeout
     if (run + PREWARM < KILLS) booting.push(startWriter(dbPath, `r${run + PREWARM}`));
     const outcome = await current.done;
     assert.equal(outcome.signal, 'SIGKILL', `run ${run} ended with code ${outcome.code}: ${outcome.stderr}`);
+    // The guarantee rests on these settings: every writer connection must run with them.
+    assert.equal(outcome.durability, 'wal 2', `run ${run}: journal_mode=WAL and synchronous=FULL (2)`);
     acked.push(...outcome.acked);
   }
   const seconds = (performance.now() - started) / 1000;
@@ -97,6 +105,7 @@ test(`${KILLS} SIGKILLs during credit writes lose and double nothing`, { timeout
   const db = openLedgerDb(dbPath);
   try {
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    assert.deepEqual(durability(db), { journalMode: 'wal', synchronous: 2 }, 'the reading connection too');
     const rows = new Map(
       (db.prepare('SELECT job_id, earned_nanotons FROM jobs').all() as { job_id: string; earned_nanotons: bigint }[]).map((r) => [r.job_id, r.earned_nanotons]),
     );

@@ -180,6 +180,24 @@ export class Ledger {
     return this.payouts.list();
   }
 
+  /**
+   * Flags a receipt the worker's own check refused (receipt-check.ts); the credit itself stands
+   * (vouchers pay what the coordinator signed). `shortfallNanotons` is what the owner is owed.
+   */
+  flagReceipt(jobId: string, code: string, message: string, shortfallNanotons: bigint): void {
+    if (flagAnomaly(this.db, { at: this.now(), kind: 'job', code, ref: jobId, message, detail: { shortfallNanotons } })) {
+      this.logger.warn({ jobId, code, shortfallNanotons: shortfallNanotons.toString() }, 'receipt flagged');
+    }
+  }
+
+  /** Jobs whose receipts were flagged as paying less than this PC counted, and by how much in all. */
+  underpayments(): { jobs: number; nanotons: bigint } {
+    const row = this.db
+      .prepare(`SELECT COUNT(*) AS jobs, SUM(CAST(json_extract(detail, '$.shortfallNanotons') AS INTEGER)) AS total FROM anomalies WHERE kind = 'job' AND code IN ('underpaid', 'receipt_math')`)
+      .get() as { jobs: bigint; total: bigint | null };
+    return { jobs: Number(row.jobs), nanotons: row.total ?? 0n };
+  }
+
   /** Flags, newest first. */
   anomalies(options: { limit?: number; kind?: AnomalyKind } = {}): Anomaly[] {
     return listAnomalies(this.db, options);

@@ -9,6 +9,7 @@ import { Ledger } from '../ledger/ledger.js';
 import { ChainWatcher } from '../chain/chain-watcher.js';
 import { EarningsService, type CashOutChain } from '../earnings/earnings-service.js';
 import type { JobReceipt, Worker } from './worker.js';
+import { checkReceipt } from '../earnings/receipt-check.js';
 import type { Logger } from '../log.js';
 
 /** The worker's books, once they can be kept. */
@@ -65,6 +66,10 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
   const record = async (receipt: JobReceipt) => {
     const durationMs = durations.get(receipt.jobId) ?? 0;
     durations.delete(receipt.jobId);
+    // The coordinator's word is checked too: its arithmetic, and the tokens against our own count.
+    const pricing = worker.terms?.pricing;
+    const own = worker.ownUsage(receipt.jobId);
+    const verdict = pricing ? checkReceipt(receipt, pricing, own) : { ok: true as const };
     await ledger.creditJob({
       jobId: receipt.jobId,
       model: receipt.model,
@@ -75,6 +80,7 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
       earnedNanotons: BigInt(receipt.earnedNanotons),
     });
     if (receipt.voucher) ledger.recordVoucher(receipt.voucher, { jobIds: [receipt.jobId] });
+    if (!verdict.ok) ledger.flagReceipt(receipt.jobId, verdict.code, verdict.message, verdict.shortfallNanotons);
   };
   return {
     ledger,

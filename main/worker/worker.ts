@@ -107,6 +107,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private receiptChain: Promise<void> = Promise.resolve();
   /** The highest receipt number recorded (and acknowledged) on this worker. */
   private lastReceiptSeq = 0;
+  /** What this PC itself generated for recent jobs, to check receipts against (bounded). */
+  private readonly ownCounts = new Map<string, { promptTokens: number; completionTokens: number }>();
 
   constructor(private readonly options: WorkerOptions) {
     super();
@@ -202,6 +204,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   setReceiptRecorder(recorder: ReceiptRecorder | undefined): void {
     this.recordReceipt = recorder;
+  }
+
+  /** What this PC generated for a recent job (its own count), if it still remembers. */
+  ownUsage(jobId: string): { promptTokens: number; completionTokens: number } | undefined {
+    return this.ownCounts.get(jobId);
+  }
+
+  private rememberUsage(jobId: string, usage: { promptTokens: number; completionTokens: number }): void {
+    this.ownCounts.set(jobId, usage);
+    if (this.ownCounts.size > 10_000) this.ownCounts.delete(this.ownCounts.keys().next().value as string);
   }
 
   /** Asks the coordinator to send again every receipt numbered above `after`. */
@@ -444,6 +456,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const started = performance.now();
     try {
       const result = await this.generate(offer, (count) => (tokens += count));
+      this.rememberUsage(jobId, result.usage);
       this.link.send({ type: 'job.done', jobId, finishReason: result.finishReason, usage: result.usage });
       this.counters.jobsServed++;
       this.options.logger.info({ jobId, finishReason: result.finishReason, ...result.usage, ms: Math.round(performance.now() - started) }, 'job served');
@@ -452,6 +465,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     } catch (error) {
       let failure = error instanceof JobFailure ? error.error : { code: 'internal' as const, message: String(error) };
       if (this.preempted.has(jobId)) failure = { code: 'not_sharing', message: 'The owner needs the GPU; sharing paused.' };
+      this.rememberUsage(jobId, { promptTokens: 0, completionTokens: tokens });
       this.link.send({ type: 'job.error', jobId, code: failure.code, message: failure.message });
       this.counters.jobsFailed++;
       this.options.logger.info({ jobId, code: failure.code, completionTokens: tokens }, 'job failed');

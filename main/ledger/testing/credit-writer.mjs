@@ -20,7 +20,10 @@ const go = (await lines.next()).value ?? '';
 if (!go.startsWith('go')) process.exit(0); // the test ended without needing this writer
 const replay = go.slice(3).split(',').filter(Boolean);
 
-const jobs = new JobStore(openLedgerDb(dbPath), (ms) => new Date(ms).toISOString().slice(0, 10));
+const db = openLedgerDb(dbPath);
+// Reported so the test can prove every writer ran with the settings crash safety rests on.
+writeSync(1, `durability ${db.pragma('journal_mode', { simple: true })} ${db.pragma('synchronous', { simple: true })}\n`);
+const jobs = new JobStore(db, (ms) => new Date(ms).toISOString().slice(0, 10));
 // Acknowledged credits sent again must be duplicates, never second credits.
 for (const id of replay) {
   const status = jobs.recordJob(creditFor(id));

@@ -123,6 +123,13 @@ export function Balance({ summary }: { summary: EarningsSummary }) {
         <Stat small value={`${formatTon(summary.pendingNanotons)} TON`} hint="pending · credited, awaiting a voucher" />
         <Stat small value={`${formatTon(summary.paidNanotons)} TON`} hint="paid on chain" />
         {flagged !== '0' ? <Stat small value={<span className="warn-text">{formatTon(flagged)} TON</span>} hint="flagged · received but not matched, not counted" /> : null}
+        {summary.underpaidJobs ? (
+          <Stat
+            small
+            value={<span className="warn-text" data-testid="underpaid">{formatTon(summary.underpaidNanotons ?? '0')} TON short</span>}
+            hint={`underpaid · ${summary.underpaidJobs} ${summary.underpaidJobs === 1 ? 'job was' : 'jobs were'} paid for fewer tokens than this PC generated`}
+          />
+        ) : null}
       </div>
     </>
   );

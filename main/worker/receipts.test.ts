@@ -1,0 +1,111 @@
+/**
+ * From the worker's side the coordinator is a stranger too. A scripted coordinator speaking the
+ * real protocol sends a receipt that pays for half the tokens the worker generated: the worker
+ * records the credit (vouchers pay what was signed), flags the underpayment with its shortfall,
+ * and acknowledges the receipt only once it is on disk; the same receipt sent again is not
+ * credited twice.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { WalletContractV5R1 } from '@ton/ton';
+import { keyPairFromSeed } from '@ton/crypto';
+import type { AddressInfo } from 'node:net';
+import { startHeadlessWorker, type HeadlessWorker } from './headless.js';
+import { writeTestModel } from '../models/test-model.js';
+import { createLogger } from '../log.js';
+import { coordinatorFrameSchema, workerFrameSchema, type CoordinatorFrame, type WorkerFrame } from '../../network/protocol/worker-frames.js';
+import { verifyHello } from '../../network/protocol/worker-hello.js';
+import { DEFAULT_PRICE_LIST, jobCost, priceListToWire, splitCost } from '../../network/protocol/pricing.js';
+import { PROTOCOL_VERSION } from '../../network/protocol/version.js';
+import { toBase64Url } from '../../network/protocol/encoding.js';
+
+const payout = WalletContractV5R1.create({ workchain: 0, publicKey: keyPairFromSeed(Buffer.alloc(32, 5)).publicKey, walletId: { networkGlobalId: -3 } }).address.toString({ testOnly: true, bounceable: false });
+const vault = WalletContractV5R1.create({ workchain: 0, publicKey: keyPairFromSeed(Buffer.alloc(32, 6)).publicKey, walletId: { networkGlobalId: -3 } }).address.toString({ testOnly: true });
+
+/** A scripted coordinator: challenge, welcome, then whatever the test sends. */
+class ScriptedCoordinator {
+  readonly server: WebSocketServer;
+  socket: WebSocket | undefined;
+  readonly frames: WorkerFrame[] = [];
+  private waiters: { match: (f: WorkerFrame) => boolean; resolve: (f: WorkerFrame) => void }[] = [];
+
+  constructor() {
+    this.server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    this.server.on('connection', (socket) => {
+      this.socket = socket;
+      const nonce = toBase64Url(new Uint8Array(32).fill(7));
+      this.send({ type: 'challenge', coordinatorId: 'scripted', nonce });
+      socket.on('message', (data: Buffer) => {
+        const frame = workerFrameSchema.parse(JSON.parse(data.toString('utf8')));
+        if (frame.type === 'hello') {
+          const signed = verifyHello({ coordinatorId: 'scripted', nonce, workerId: frame.workerId, identityKey: frame.identityKey, payoutAddress: frame.payoutAddress ?? null }, frame.signature);
+          assert.ok(signed, 'the worker signs its hello');
+          this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: { vault, voucherPublicKey: '11'.repeat(32), chainGlobalId: -3 }, pricing: priceListToWire(DEFAULT_PRICE_LIST) });
+        }
+        this.frames.push(frame);
+        this.waiters = this.waiters.filter((w) => (w.match(frame) ? (w.resolve(frame), false) : true));
+      });
+    });
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  send(frame: CoordinatorFrame): void {
+    this.socket?.send(JSON.stringify(coordinatorFrameSchema.parse(frame)));
+  }
+
+  next<T extends WorkerFrame['type']>(type: T, match: (f: Extract<WorkerFrame, { type: T }>) => boolean = () => true): Promise<Extract<WorkerFrame, { type: T }>> {
+    const seen = this.frames.find((f) => f.type === type && match(f as Extract<WorkerFrame, { type: T }>));
+    if (seen) return Promise.resolve(seen as Extract<WorkerFrame, { type: T }>);
+    return new Promise((resolve) => this.waiters.push({ match: (f) => f.type === type && match(f as Extract<WorkerFrame, { type: T }>), resolve: (f) => resolve(f as Extract<WorkerFrame, { type: T }>) }));
+  }
+}
+
+let dir: string;
+let coordinator: ScriptedCoordinator;
+let worker: HeadlessWorker;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'silkworm-receipts-'));
+  const model = join(dir, 'm.gguf');
+  await writeTestModel(model);
+  coordinator = new ScriptedCoordinator();
+  await new Promise((resolve) => coordinator.server.once('listening', resolve));
+  worker = await startHeadlessWorker({ coordinatorUrl: coordinator.url, dataDir: join(dir, 'w'), modelPath: model, threads: 1, payoutAddress: payout, sandbox: false, logger: createLogger('w', { level: process.env.TEST_LOG ?? 'silent' }) });
+});
+after(async () => {
+  await worker.stop();
+  coordinator.server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('an underpaying receipt is recorded, flagged with its shortfall, acknowledged once on disk, and never credited twice', async () => {
+  await coordinator.next('capacity', (f) => f.available);
+  coordinator.send({ type: 'job.offer', jobId: 'job-1', model: 'm', messages: [{ role: 'user', content: 'abc' }], params: { maxTokens: 40, temperature: 0 } });
+  const done = await coordinator.next('job.done');
+  assert.equal(done.usage.completionTokens, 40);
+  const paidFor = { promptTokens: done.usage.promptTokens, completionTokens: 20 };
+  const cost = jobCost(DEFAULT_PRICE_LIST.default, paidFor, 1);
+  const earned = splitCost(cost, DEFAULT_PRICE_LIST.commissionBps).worker;
+  const receipt: CoordinatorFrame = { type: 'job.receipt', seq: 1, jobId: 'job-1', model: 'm', usage: paidFor, coefficientMilli: 1000, costNanotons: cost.toString(), earnedNanotons: earned.toString(), account: payout, cumulativeNanotons: earned.toString() };
+  coordinator.send(receipt);
+  const ack = await coordinator.next('receipt.ack');
+  assert.equal(ack.upTo, 1);
+  const ledger = worker.books()?.ledger;
+  assert.ok(ledger, 'the books opened from the welcome’s settlement');
+  assert.equal(ledger.balances().earnedNanotons, earned, 'credited what the coordinator signed');
+  const fair = splitCost(jobCost(DEFAULT_PRICE_LIST.default, { ...paidFor, completionTokens: 40 }, 1), DEFAULT_PRICE_LIST.commissionBps).worker;
+  assert.deepEqual(ledger.underpayments(), { jobs: 1, nanotons: fair - earned });
+  assert.equal(ledger.anomalies({ kind: 'job' })[0]?.code, 'underpaid');
+  // Sent again (a reconnect before the ack arrived): acknowledged, not credited again.
+  coordinator.frames.length = 0;
+  coordinator.send(receipt);
+  assert.equal((await coordinator.next('receipt.ack')).upTo, 1);
+  assert.equal(ledger.balances().earnedNanotons, earned);
+});
