@@ -24,6 +24,7 @@ import { handleListWorkers, handleSealedJob } from './sealed-api.js';
 import { SEALED_JOBS_PATH, WORKERS_PATH } from '../protocol/sealed-http.js';
 import type { PriceList } from '../protocol/pricing.js';
 import { startSettlement, type Settlement } from './settlement.js';
+import { CHAIN_GLOBAL_ID } from '../protocol/voucher.js';
 import { handleCatalog, handleCatalogFile, type CoordinatorCatalog } from './catalog-api.js';
 import { CATALOG_FILES_PATH, CATALOG_PATH } from '../protocol/catalog.js';
 import { createTonProofApi, type TonProofApi } from './ton-proof-api.js';
@@ -108,7 +109,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       })
     : undefined;
   const vault = settlement?.vault ?? options.vault;
-  const billing = new Billing({ store, voucherKey, ...(options.prices ? { prices: options.prices } : {}), ...(vault ? { vault } : {}) });
+  const chainGlobalId = CHAIN_GLOBAL_ID[options.chain?.network ?? 'testnet'];
+  const billing = new Billing({ store, voucherKey, chainGlobalId, ...(options.prices ? { prices: options.prices } : {}), ...(vault ? { vault } : {}) });
   let pushing = Promise.resolve();
   const pushTimer = settlement
     ? setInterval(() => {
@@ -152,7 +154,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       }
     }
     if (req.method === 'GET' && path === '/v1/pricing') {
-      handlePricing(res, billing);
+      handlePricing(res, billing, chainGlobalId);
       return 'pricing';
     }
     if (req.method === 'GET' && path === CATALOG_PATH) {
