@@ -172,6 +172,38 @@ describe('vouchers', () => {
   });
 });
 
+describe('vouchers across chains and vault moves', () => {
+  test('a voucher for another chain is refused when the ledger knows its chain', () => {
+    const world = ledgerWorld();
+    world.identity.chainGlobalId = -3;
+    const ledger = openTestLedger(world);
+    const refused = ledger.recordVoucher(world.issue(10n, 1, { globalId: -239 }));
+    assert.equal(refused.status === 'refused' && refused.code, 'wrong_chain');
+    assert.equal(ledger.recordVoucher(world.issue(10n, 1)).status, 'accepted');
+    ledger.close();
+  });
+
+  test('after a vault move the totals go on: the next vault\'s vouchers are accepted, never backwards', () => {
+    withTempDir((dir) => {
+      const path = join(dir, 'ledger.db');
+      const before = ledgerWorld();
+      const old = openTestLedger(before, path);
+      old.recordJob(job('a', 500n));
+      old.recordVoucher(before.issue(500n, 1));
+      old.close();
+      // The coordinator moved to a successor vault; the worker reopens its books with it.
+      const after = ledgerWorld({ worker: before.worker, coordinator: before.coordinator });
+      const moved = openTestLedger(after, path);
+      moved.recordJob(job('b', 200n));
+      const back = moved.recordVoucher(after.issue(400n, 2));
+      assert.equal(back.status === 'refused' && back.code, 'rollback');
+      const next = moved.recordVoucher(after.issue(700n, 2));
+      assert.deepEqual(next.status === 'accepted' && [next.deltaNanotons, next.jobsCovered], [200n, 1]);
+      moved.close();
+    });
+  });
+});
+
 describe('payouts', () => {
   function payout(world: ReturnType<typeof ledgerWorld>, fields: Partial<IncomingPayout> & { seq: bigint; cumulativeNanotons: bigint; amountNanotons: bigint }): IncomingPayout {
     return { txHash: randomBytes(32).toString('hex'), lt: 1000n + fields.seq, utime: 1_800_000_000, sender: world.vault.toString(), queryId: 0n, ...fields };
