@@ -1,7 +1,8 @@
 // TypeScript side of the per-worker payout account (payout-account.tolk): its address, derived
 // from (vault, worker) like a jetton wallet's, and its getters. It opens with @ton/sandbox and
 // @ton/ton's TonClient alike.
-import { Address, beginCell, contractAddress, type Cell, type Contract, type ContractProvider } from '@ton/core';
+import type { Address} from '@ton/core';
+import { beginCell, contractAddress, type Cell, type Contract, type ContractProvider } from '@ton/core';
 
 /** Account status (the `status` getter). */
 export const AccountStatus = { ready: 0, needsImport: 1, importing: 2 } as const;

@@ -3,7 +3,8 @@
  * account's paid counter, and the outcome of each settle a push sent, from the vault's own
  * transactions. Nothing here is assumed from the wallet's seqno.
  */
-import { Address, type Transaction } from '@ton/core';
+import type { Address} from '@ton/core';
+import { type Transaction } from '@ton/core';
 import type { TonClient } from '@ton/ton';
 import { VaultOp } from '../contracts/vault.js';
 
