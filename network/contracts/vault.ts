@@ -29,9 +29,10 @@ import {
 export * from './vault-messages.js';
 
 /**
- * Entries per push the coordinator sends. The vault's push loop costs a fixed ~4.6k gas per
+ * Entries per push the coordinator sends. The vault's push loop costs a fixed 5,035 gas per
  * entry whatever the number of workers (no per-worker state in the vault; measured on
- * @ton/sandbox, README), so 100 entries use ~0.46M of the 1M gas a transaction may use.
+ * @ton/sandbox by `npm run bench -- --only payouts`, README), so 100 entries use ~0.5M of the 1M
+ * gas a transaction may use: every push completes, with room to spare.
  */
 export const PUSH_CHUNK = 100;
 /** Default balance the vault keeps for storage fees and never pays out. */
