@@ -13,6 +13,7 @@ import { keyPairFromSeed, mnemonicToPrivateKey } from '@ton/crypto';
 import { startChainServer } from '../network/chain/cli.js';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger } from '../network/coordinator/log.js';
+import { openSqliteStore } from '../network/coordinator/sqlite-store.js';
 import { ACCOUNT_FLOOR, closeBody, Vault } from '../network/contracts/vault.js';
 import { CHAIN_GLOBAL_ID, voucherSchema } from '../network/protocol/voucher.js';
 import { Harness } from './harness.js';
@@ -175,5 +176,30 @@ describe('settlement when the vault is short', () => {
     assert.deepEqual([...(report?.outcomes.values() ?? [])].map((o) => o.kind), ['unknown', 'unknown']);
     assert.deepEqual(owedAccounts(ctx.coordinator), workers.map((w) => w.toRawString()).sort(), 'nothing marked');
     for (const w of workers) assert.equal(await ctx.client.getBalance(w), 0n);
+  });
+});
+
+describe('settlement over an older vault', () => {
+  const harness = new Harness();
+  after(() => harness.cleanup());
+
+  test('a stored vault without payout accounts (the single-map design) is replaced on start', async () => {
+    const { chain, coordinator, dataDir } = await settlingCoordinator(harness);
+    const first = coordinator.settlement?.vault ?? '';
+    const walletAddress = coordinator.settlement?.wallet ?? '';
+    await coordinator.close();
+    // Stand in for a single-map vault: a deployed contract without the `globalId` getter.
+    const store = openSqliteStore(dataDir);
+    store.setSetting('vault', walletAddress);
+    store.close();
+    const restarted = await startCoordinator({
+      host: '127.0.0.1', port: 0, dataDir, apiKeys: [],
+      chain: { url: chain.url, network: 'testnet', pushThreshold: 1000n, pushIntervalMs: 3_600_000 },
+      logger: createLogger('c', { level: 'silent' }),
+    });
+    assert.equal(restarted.settlement?.vault, first, 'the payout-account vault of this config again');
+    assert.equal(restarted.store.getSetting('vault.legacy'), walletAddress);
+    await restarted.close();
+    await chain.close();
   });
 });

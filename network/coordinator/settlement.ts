@@ -125,6 +125,13 @@ export async function startSettlement(options: SettlementOptions): Promise<Settl
   const config = { owner: wallet.address, publicKey: Buffer.from(options.voucherPublicKey), globalId, accountCode: await accountCode() };
   const expected = Vault.createFromConfig(config, await vaultCode());
   let vaultAddress = store.getSetting('vault');
+  if (vaultAddress && !(await isPayoutAccountVault(client, Address.parse(vaultAddress)))) {
+    // A vault of the single-map design (before payout accounts): it cannot take these vouchers.
+    // Deploy the new one; the old keeps its funds and pays its own vouchers until withdrawn.
+    logger.warn({ vault: vaultAddress }, 'the stored vault predates payout accounts; deploying a new one (withdraw the old one\'s surplus with its owner wallet)');
+    store.setSetting('vault.legacy', vaultAddress);
+    vaultAddress = undefined;
+  }
   if (!vaultAddress) {
     await send([internal({ to: expected.address, value: options.initialVaultFunding, init: expected.init, body: fundBody() })]);
     await waitFor(() => client.isContractDeployed(expected.address), 'the vault deployment');
@@ -217,6 +224,21 @@ export async function startSettlement(options: SettlementOptions): Promise<Settl
   };
 
   return { vault: vaultAddress, wallet: walletAddress, pushDue, lastPush: () => last };
+}
+
+/**
+ * Whether the vault at `address` is one with payout accounts: it answers `globalId`. Only a
+ * get-method failure (the method does not exist there) says no; a network error is thrown, so
+ * an unreachable endpoint never makes the coordinator replace its vault.
+ */
+async function isPayoutAccountVault(client: TonClient, address: Address): Promise<boolean> {
+  try {
+    await client.open(Vault.createFromAddress(address)).getGlobalId();
+    return true;
+  } catch (error) {
+    if (error instanceof Error && /exit_code/.test(error.message)) return false;
+    throw error;
+  }
 }
 
 /** Runs `work` over `items`, at most `limit` at a time. */
