@@ -36,7 +36,7 @@ export class PayoutAccount implements Contract {
     return new PayoutAccount(address);
   }
 
-  /** Nanotons the vault has released to the worker so far (cumulative). */
+  /** Nanotons paid to the worker so far (cumulative): its paid total. */
   async getPaid(provider: ContractProvider): Promise<bigint> {
     return (await provider.get('paid', [])).stack.readBigNumber();
   }

@@ -124,7 +124,7 @@ export function withdrawSurplusBody(amount = 0n, queryId = 0n): Cell {
   return beginCell().storeUint(VaultOp.withdrawSurplus, 32).storeUint(queryId, 64).storeCoins(amount).endCell();
 }
 
-/** Body of close: the vault stops taking claims and pushes (releases under way still pay). */
+/** Body of close: the vault stops taking claims and pushes (settles under way still pay). */
 export function closeBody(queryId = 0n): Cell {
   return beginCell().storeUint(VaultOp.close, 32).storeUint(queryId, 64).endCell();
 }
