@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { Address } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
-import { signVoucher, voucherToJson } from '../network/protocol/voucher.js';
+import { CHAIN_GLOBAL_ID, signVoucher, voucherToJson } from '../network/protocol/voucher.js';
 import { createLogger } from '../main/log.js';
 import { Ledger, type JobCredit } from '../main/ledger/ledger.js';
 import { EarningsService } from '../main/earnings/earnings-service.js';
@@ -68,7 +68,7 @@ export async function measureLedger(options: LedgerOptions = {}): Promise<{ tabl
       for (let i = start; i < Math.min(jobs, start + 10_000); i++) batch.push(credit(`h${i}`, now - 365 * DAY_MS + Math.floor((i * 365 * DAY_MS) / jobs), i));
       total += batch.reduce((sum, job) => sum + job.earnedNanotons, 0n);
       ledger.recordJobs(batch);
-      ledger.recordVoucher(voucherToJson(signVoucher({ vault, worker, cumulativeNanotons: total, seq }, coordinator.secretKey)));
+      ledger.recordVoucher(voucherToJson(signVoucher({ globalId: CHAIN_GLOBAL_ID.testnet, vault, worker, cumulativeNanotons: total, seq }, coordinator.secretKey)));
       const previous = ledger.balances().paidNanotons;
       ledger.recordPayout({ txHash: seq.toString(16).padStart(64, '0'), lt: BigInt(seq), utime: Math.floor(now / 1000), sender: vault.toString(),
         amountNanotons: total - previous, cumulativeNanotons: total, seq: BigInt(seq), queryId: 0n });

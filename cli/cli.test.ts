@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WalletContractV5R1 } from '@ton/ton';
+import { Address } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
 
 const CLI = fileURLToPath(new URL('../bin/silkworm.mjs', import.meta.url));
@@ -44,6 +45,11 @@ test('worker arguments are checked before anything starts', () => {
   const wrongNetwork = silkworm('worker', '--coordinator', 'http://127.0.0.1:9', '--model', 'x.gguf', '--payout-address', mainnet);
   assert.equal(wrongNetwork.status, 1);
   assert.match(wrongNetwork.stderr, /is a mainnet address but this worker is on testnet/);
+  // The payout vault refuses masterchain addresses (fees there are ~10x): so does the worker.
+  const masterchain = new Address(-1, Buffer.alloc(32, 4)).toString({ bounceable: false, testOnly: true });
+  const masterchainRun = silkworm('worker', '--coordinator', 'http://127.0.0.1:9', '--model', 'x.gguf', '--payout-address', masterchain);
+  assert.equal(masterchainRun.status, 1);
+  assert.match(masterchainRun.stderr, /is on workchain -1; payouts go to the basechain/);
   const missing = silkworm('worker', '--coordinator', 'http://127.0.0.1:9', '--model', '/nonexistent/model.gguf', '--data', '/tmp/silkworm-cli-test');
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /model file \/nonexistent\/model\.gguf does not exist/);

@@ -76,7 +76,7 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     adminKey,
     // The Models screen's catalog: the tiny model (serving) and a bigger one to download and switch to.
     catalog: { catalog: await makeDemoCatalog(join(dataDir, 'catalog'), modelPath), dir: join(dataDir, 'catalog') },
-    chain: { url: chain.url, network: 'testnet', pushThreshold: toNano('0.000001'), pushIntervalMs: 20_000 },
+    chain: { url: chain.url, network: 'testnet', pushThreshold: toNano('0.05'), pushIntervalMs: 20_000 },
     logger: createCoordinatorLogger('coordinator', { level }),
   });
   await fetch(`${coordinator.url}/v1/admin/deposits`, {
@@ -153,7 +153,7 @@ Silkworm demo — a whole network on this machine. All money here is LOCAL TEST 
   coordinator   ${coordinator.url}   (GET /healthz, /metrics, /v1/pricing)
   payout vault  ${coordinator.settlement?.vault ?? '-'}
   worker        ${worker.workerId} · model silkworm-test · ${worker.engineInfo.gpu} · ${worker.engineInfo.tokensPerSecond} tok/s measured
-  owner wallet  ${owner.address}   (earnings are pushed here every 20 s)
+  owner wallet  ${owner.address}   (earnings are pushed here once 0.05 TON is owed; Cash out any time)
   first request ${answer !== undefined ? `"abc" → "${answer}" (${first.usage?.completion_tokens ?? 0} tokens in ${ms.toFixed(0)} ms)` : `failed: ${first.error?.message ?? 'unknown error'}`}
   sealed        ${sealedAnswer !== undefined ? `"xyz" → "${sealedAnswer}" through the gateway, sealed to a ${worker.engineInfo.tier} job process` : `failed: ${sealed.error?.message ?? 'unknown error'}`}
 

@@ -45,6 +45,18 @@ describe('parsePayoutTransaction', () => {
     assert.equal(parsed.payout.sender, vault.address.toString());
   });
 
+  test('reads what a payout account adds: due and the deposit it kept; an old vault payout counts its value', async () => {
+    const body = beginCell().storeUint(VaultOp.payout, 32).storeUint(4, 64).storeCoins(3_000_000_000n).storeUint(7, 64)
+      .storeCoins(1_000_000_000n).storeCoins(10_000_000n).endCell();
+    const parsed = parsePayoutTransaction(await deliver(body, 990_000_000n));
+    assert.ok(parsed.kind === 'payout');
+    assert.deepEqual([parsed.payout.amountNanotons, parsed.payout.cumulativeNanotons, parsed.payout.seq, parsed.payout.dueNanotons, parsed.payout.depositNanotons],
+      [990_000_000n, 3_000_000_000n, 7n, 1_000_000_000n, 10_000_000n]);
+    const legacy = parsePayoutTransaction(await deliver(payoutBody(5n, 1), 5n));
+    assert.ok(legacy.kind === 'payout');
+    assert.deepEqual([legacy.payout.dueNanotons, legacy.payout.depositNanotons], [5n, 0n]);
+  });
+
   test('other messages are not payouts; a truncated payout body is malformed', async () => {
     assert.equal(parsePayoutTransaction(await deliver(beginCell().storeUint(VaultOp.excesses, 32).storeUint(0, 64).endCell())).kind, 'other');
     assert.equal(parsePayoutTransaction(await deliver(beginCell().endCell())).kind, 'other');

@@ -1,9 +1,12 @@
 /**
- * Recognises the vault's payout message in a transaction of the worker's payout address:
- * an incoming internal, non-bounced message whose body is
- * `op:uint32 (0x5041594f "PAYO") query_id:uint64 cumulative:Coins seq:uint64`
- * (network/contracts/README.md). The sender is NOT checked here: the ledger decides whether
- * it came from our vault, so a forged one is flagged rather than silently dropped.
+ * Recognises a payout message in a transaction of the worker's payout address: an incoming
+ * internal, non-bounced message whose body is
+ * `op:uint32 (0x5041594f "PAYO") query_id:uint64 cumulative:Coins seq:uint64 due:Coins deposit:Coins`
+ * (network/contracts/README.md; `cumulative` is the payout account's paid total after it, `due`
+ * what it added, `deposit` what the account kept for rent). A body that ends after `seq` is a
+ * payout of the old single-contract vault (due = the value, no deposit). The sender is NOT
+ * checked here: the ledger decides whether it came from our payout account, so a forged one is
+ * flagged rather than silently dropped.
  */
 import type { Transaction } from '@ton/core';
 // Layer note: main/ may not import network/contracts by the lint rule's letter; the opcode
@@ -28,6 +31,9 @@ export function parsePayoutTransaction(tx: Transaction): PayoutParse {
     const queryId = body.loadUintBig(64);
     const cumulativeNanotons = body.loadCoins();
     const seq = body.loadUintBig(64);
+    const legacy = body.remainingBits === 0;
+    const dueNanotons = legacy ? message.info.value.coins : body.loadCoins();
+    const depositNanotons = legacy ? 0n : body.loadCoins();
     return {
       kind: 'payout',
       payout: {
@@ -39,6 +45,8 @@ export function parsePayoutTransaction(tx: Transaction): PayoutParse {
         cumulativeNanotons,
         seq,
         queryId,
+        dueNanotons,
+        depositNanotons,
       },
     };
   } catch (error) {

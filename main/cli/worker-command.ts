@@ -43,10 +43,17 @@ function positiveInt(name: string, text: string | undefined): number | undefined
 async function checkPayoutAddress(text: string, network: string): Promise<void> {
   const { Address } = await import('@ton/core');
   let testOnly: boolean;
+  let workchain: number;
   try {
-    testOnly = Address.parseFriendly(text).isTestOnly;
+    const parsed = Address.parseFriendly(text);
+    testOnly = parsed.isTestOnly;
+    workchain = parsed.address.workChain;
   } catch {
     throw new Error(`--payout-address '${text}' is not a valid TON address (a typo? its checksum does not match).`);
+  }
+  if (workchain !== 0) {
+    // The payout vault refuses other workchains: masterchain fees are ~10x the basechain's.
+    throw new Error(`--payout-address '${text}' is on workchain ${workchain}; payouts go to the basechain (workchain 0) only. Use your wallet's basechain address.`);
   }
   if (testOnly !== (network === 'testnet')) {
     throw new Error(`--payout-address '${text}' is a ${testOnly ? 'testnet' : 'mainnet'} address but this worker is on ${network}: funds sent there could be lost. Use a ${network} address, or --network ${testOnly ? 'testnet' : 'mainnet'}.`);

@@ -9,6 +9,7 @@ import type { Result } from '../../network/protocol/errors.js';
 // Layer note: the Vault wrapper lives in network/contracts, which the lint rule does not list
 // for main/; Cash out needs it (reported to the layer owner).
 import { CLAIM_VALUE, Vault } from '../../network/contracts/vault.js';
+import { PayoutAccount } from '../../network/contracts/payout-account.js';
 import { addDays, localDay, type DayOf } from '../ledger/days.js';
 import type { Ledger, LedgerBalances } from '../ledger/ledger.js';
 import type { DayTotals, JobTotals, ModelTotals } from '../ledger/totals.js';
@@ -131,35 +132,60 @@ export class EarningsService {
   }
 
   /**
-   * Claims from the vault with the latest voucher, from the owner's wallet. Resolves once the
-   * claim is sent; the payout counts when the chain watcher sees it and the ledger matches it.
+   * Claims from the vault with the latest voucher, from the owner's wallet. What is due is read
+   * from our payout account on chain when it answers (its paid total; whether it exists yet),
+   * else from the ledger. Resolves once the claim is sent; the payout counts when the chain
+   * watcher sees it and the ledger matches it.
    */
   async cashOut(): Promise<Result<CashOutReceipt, { code: CashOutErrorCode; message: string }>> {
     const fail = (code: CashOutErrorCode, message: string) => ({ ok: false as const, error: { code, message } });
     const { chain, ledger } = this.options;
     if (!chain) return fail('not_configured', 'no wallet is connected for Cash out');
     if (this.claiming) return fail('in_progress', 'a claim is being sent');
-    const voucher = ledger.latestVoucher();
-    const { claimableNanotons } = ledger.balances();
-    if (!voucher || claimableNanotons <= 0n) return fail('nothing_to_claim', 'nothing is claimable yet');
-    if (voucher.seq <= this.lastClaimedSeq) return fail('already_claimed', `voucher ${voucher.seq} was claimed; waiting for the payout`);
-    if (chain.sender.address && !chain.sender.address.equals(Address.parse(voucher.worker))) {
-      return fail('wrong_wallet', 'the wallet is not the payout address the vouchers name');
-    }
-    this.claiming = true;
-    const queryId = BigInt(this.now());
+    this.claiming = true; // before the first await: a second call meanwhile is in_progress
     try {
-      const vault = chain.client.open(Vault.createFromAddress(Address.parse(ledger.identity.vault)));
-      await vault.sendClaim(chain.sender, voucher, { value: chain.claimValue ?? CLAIM_VALUE, queryId });
+      const voucher = ledger.latestVoucher();
+      const account = voucher ? await this.readAccount(chain, voucher.worker) : undefined;
+      const claimableNanotons = voucher && account ? voucher.cumulativeNanotons - account.paid : ledger.balances().claimableNanotons;
+      if (!voucher || claimableNanotons <= 0n) return fail('nothing_to_claim', 'nothing is claimable yet');
+      if (voucher.seq <= this.lastClaimedSeq) return fail('already_claimed', `voucher ${voucher.seq} was claimed; waiting for the payout`);
+      if (chain.sender.address && !chain.sender.address.equals(Address.parse(voucher.worker))) {
+        return fail('wrong_wallet', 'the wallet is not the payout address the vouchers name');
+      }
+      const queryId = BigInt(this.now());
+      try {
+        const vault = chain.client.open(Vault.createFromAddress(Address.parse(ledger.identity.vault)));
+        // The vault sends exactly what is due along; the code only while the account does not exist.
+        await vault.sendClaim(chain.sender, voucher, { value: chain.claimValue ?? CLAIM_VALUE, queryId, amountNanotons: claimableNanotons, deploy: !(account?.deployed ?? false) });
+      } catch (error) {
+        this.logger.warn({ err: error }, 'claim failed to send');
+        return fail('send_failed', (error as Error).message);
+      }
       this.lastClaimedSeq = voucher.seq;
       this.logger.info({ seq: voucher.seq, nanotons: claimableNanotons.toString() }, 'claim sent');
       return { ok: true, value: { seq: voucher.seq, cumulativeNanotons: voucher.cumulativeNanotons, expectedNanotons: claimableNanotons, queryId } };
-    } catch (error) {
-      this.logger.warn({ err: error }, 'claim failed to send');
-      return fail('send_failed', (error as Error).message);
     } finally {
       this.claiming = false;
     }
+  }
+
+  private readAccount(chain: CashOutChain, worker: string): Promise<{ deployed: boolean; paid: bigint } | undefined> {
+    const { identity } = this.options.ledger;
+    return readPayoutAccount(chain, identity.vault, identity.payoutAccount, worker);
+  }
+}
+
+/** Best effort: our payout account's paid total, or undefined when the chain does not answer. */
+async function readPayoutAccount(chain: CashOutChain, vaultAddress: string, payoutAccount: string | undefined, worker: string): Promise<{ deployed: boolean; paid: bigint } | undefined> {
+  try {
+    const address = payoutAccount
+      ? Address.parse(payoutAccount)
+      : await chain.client.open(Vault.createFromAddress(Address.parse(vaultAddress))).getAccountAddress(Address.parse(worker));
+    const account = chain.client.open(PayoutAccount.createFromAddress(address));
+    const deployed = await account.getDeployed();
+    return { deployed, paid: deployed ? await account.getPaid() : 0n };
+  } catch {
+    return undefined;
   }
 }
 

@@ -155,7 +155,7 @@ describe('receipts and payouts', () => {
     const testnet = value(await ledgerEarnings(() => books, { explorerUrl: explorerLinks('testnet') }).payouts({ limit: 10 }));
     assert.deepEqual(testnet, {
       items: [
-        { txHash: strayTx, at: 1_773_489_600_000, nanotons: '999', explorerUrl: `https://testnet.tonviewer.com/transaction/${strayTx}`, status: 'flagged', seq: 2, flag: 'not sent by the payout vault' },
+        { txHash: strayTx, at: 1_773_489_600_000, nanotons: '999', explorerUrl: `https://testnet.tonviewer.com/transaction/${strayTx}`, status: 'flagged', seq: 2, flag: 'not sent by this worker\'s payout account' },
         { txHash: paidTx, at: 1_773_489_600_000, nanotons: '1000000002000000010', explorerUrl: `https://testnet.tonviewer.com/transaction/${paidTx}`, status: 'matched', seq: 1, flag: null },
       ],
       next: null,

@@ -159,10 +159,10 @@ function receiptView(job: JobRecord): ReceiptView {
 }
 
 const FLAGS: Record<NonNullable<PayoutRecord['flagCode']>, string> = {
-  unknown_sender: 'not sent by the payout vault',
-  duplicate: 'repeats a payout already received',
+  unknown_sender: 'not sent by this worker\'s payout account',
+  duplicate: 'overlaps what was already paid',
   unknown_voucher: 'names no voucher this worker accepted',
-  amount_off: 'carries a different amount than was due',
+  amount_off: 'carries less than its own figures say',
 };
 
 function payoutView(payout: PayoutRecord, explorerUrl: (txHash: string) => string | null): PayoutView {

@@ -47,7 +47,10 @@ export interface LedgerBalances {
   vouchedNanotons: bigint;
   /** Signed but not yet paid: what Cash out would claim now. */
   claimableNanotons: bigint;
-  /** Sum of applied payouts. */
+  /**
+   * Paid to our payout address so far: the payout account's paid total as the latest payout
+   * reported it (shared by every PC paid at this address; what this ledger saw of it, if more).
+   */
   paidNanotons: bigint;
   /** Received in payout-shaped messages that were flagged, not counted. */
   flaggedNanotons: bigint;
@@ -72,7 +75,7 @@ export class Ledger {
   ) {
     this.jobs = new JobStore(db, dayOf, now);
     this.vouchers = new VoucherStore(db, identity, now);
-    this.payouts = new PayoutStore(db, identity.vault, now);
+    this.payouts = new PayoutStore(db, identity.payoutAccount ?? identity.vault, now);
     this.totals = new TotalsQueries(db);
     this.creditQueue = new CreditQueue((batch) => {
       const statuses = this.jobs.recordJobs(batch);
@@ -86,6 +89,7 @@ export class Ledger {
     // Fail fast on a bad config rather than flag every voucher later.
     Address.parse(options.identity.vault);
     Address.parse(options.identity.payoutAddress);
+    if (options.identity.payoutAccount !== undefined) Address.parse(options.identity.payoutAccount);
     if (!/^[0-9a-fA-F]{64}$/.test(options.identity.coordinatorPublicKey)) throw new RangeError('coordinatorPublicKey must be 32 bytes of hex');
     const db = openLedgerDb(options.path);
     return new Ledger(db, options.identity, options.logger ?? createLogger('ledger'), options.now ?? Date.now, options.dayOf ?? localDay);
@@ -209,9 +213,12 @@ export class Ledger {
     const pending = (this.db.prepare('SELECT SUM(earned_nanotons) AS p FROM jobs WHERE voucher_seq IS NULL').get() as { p: bigint | null }).p ?? 0n;
     const vouched = this.vouchers.latest()?.cumulativeNanotons ?? 0n;
     const paidUpTo = this.payouts.paidUpTo().cumulativeNanotons;
-    const { paidNanotons, flaggedNanotons } = this.payouts.totals();
-    const claimable = vouched > paidUpTo ? vouched - paidUpTo : 0n;
-    return { earnedNanotons: earned, pendingNanotons: pending, vouchedNanotons: vouched, claimableNanotons: claimable, paidNanotons, flaggedNanotons };
+    const { paidNanotons: seen, flaggedNanotons } = this.payouts.totals();
+    // Reconciled against totals: what the latest voucher says we earned minus what the payout
+    // account says it paid (a payout we missed still moved that total).
+    const paid = paidUpTo > seen ? paidUpTo : seen;
+    const claimable = vouched > paid ? vouched - paid : 0n;
+    return { earnedNanotons: earned, pendingNanotons: pending, vouchedNanotons: vouched, claimableNanotons: claimable, paidNanotons: paid, flaggedNanotons };
   }
 
   /** `PRAGMA integrity_check` ("ok" when the file is sound). */

@@ -107,4 +107,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'payout due and deposit, voucher chain id, vouchers by total',
+    sql: `
+      -- What a payout added to the payout account's paid total, and what the account kept of it
+      -- for its storage rent (NULL on rows from before: their amount was the due, no deposit).
+      ALTER TABLE payouts ADD COLUMN due_nanotons INTEGER;
+      ALTER TABLE payouts ADD COLUMN deposit_nanotons INTEGER;
+      -- The chain global id the voucher was signed for (NULL: signed before vouchers named one).
+      ALTER TABLE vouchers ADD COLUMN global_id INTEGER;
+      -- A payout up to total C covers the vouchers up to C: found by total.
+      CREATE INDEX vouchers_by_total ON vouchers (cumulative_nanotons);
+    `,
+  },
 ];

@@ -1,15 +1,19 @@
 /**
- * Payout intake: each incoming payout the chain watcher parses is matched to the vouchers
- * before it counts. It must come from our vault, be ahead of the last applied payout, name a
- * voucher we accepted (same seq and total), and carry exactly the difference from what was
- * already paid. Anything else is stored as flagged and never applied. Idempotent by tx hash.
+ * Payout intake, reconciled against totals: each payout the chain watcher parses says the
+ * payout account's paid total after it (`cumulative`) and what it added (`due`), so it is checked
+ * on its own — it must come from our payout account, carry what its body says, and start where
+ * the last applied one ended or later (never overlap it). It is never compared with "the previous
+ * payout's amount", so one missed voucher or payout does not flag every later one. A payout up to
+ * total C covers every voucher of ours whose total is ≤ C, whoever earned the rest (several PCs
+ * may share one payout address). Anything else is stored as flagged and never applied.
+ * Idempotent by tx hash.
  */
 import { Address } from '@ton/core';
 import { flagAnomaly } from './anomalies.js';
 import type { LedgerDb } from './db.js';
 import { MAX_LEDGER_NANOTONS } from './jobs.js';
 
-/** A payout message as seen on chain (the vault's `payout`: op, query id, cumulative, seq). */
+/** A payout message as seen on chain (the payout account's `payout`: op, query id, cumulative, seq, due, deposit). */
 export interface IncomingPayout {
   /** Transaction hash, hex: the idempotency key. */
   txHash: string;
@@ -20,16 +24,23 @@ export interface IncomingPayout {
   sender: string;
   /** The message value: what actually arrived. */
   amountNanotons: bigint;
-  /** Body fields, as the sender wrote them. */
+  /** Body fields, as the sender wrote them: the paid total after this payout, and the voucher seq. */
   cumulativeNanotons: bigint;
   seq: bigint;
   queryId: bigint;
+  /** What this payout added to the paid total (default: the amount, for a plain payout). */
+  dueNanotons?: bigint;
+  /** What the payout account kept of `due` for its storage rent (default 0). */
+  depositNanotons?: bigint;
 }
 
-/** Why a payout was flagged instead of applied. */
-export type PayoutFlagCode = 'unknown_sender' | 'duplicate' | 'unknown_voucher' | 'amount_off';
+/**
+ * Why a payout was flagged instead of applied: `duplicate` overlaps what was already paid;
+ * `unknown_voucher` is only found on rows from before payouts were reconciled against totals.
+ */
+export type PayoutFlagCode = 'unknown_sender' | 'duplicate' | 'amount_off' | 'unknown_voucher';
 
-/** What {@link PayoutStore.record} did. */
+/** What {@link PayoutStore.record} did; `amountNanotons` is what the payout added to the paid total. */
 export type RecordPayoutResult =
   | { status: 'applied'; txHash: string; amountNanotons: bigint; seq: number; jobsPaid: number; vouchersPaid: number }
   | { status: 'flagged'; txHash: string; code: PayoutFlagCode; message: string }
@@ -51,6 +62,8 @@ interface PayoutRow {
   cumulative_nanotons: string;
   seq: string;
   query_id: string;
+  due_nanotons: bigint | null;
+  deposit_nanotons: bigint | null;
   status: 'applied' | 'flagged';
   flag_code: PayoutFlagCode | null;
   recorded_at: bigint;
@@ -58,28 +71,33 @@ interface PayoutRow {
 
 /** Matches and stores payouts (through the Ledger, the one writer). */
 export class PayoutStore {
-  private readonly vault: Address;
+  private readonly from: Address;
 
   constructor(
     private readonly db: LedgerDb,
-    vault: string,
+    /** Who pays: the worker's payout account (the vault itself for a vault of the old design). */
+    from: string,
     private readonly now: () => number,
   ) {
-    this.vault = Address.parse(vault);
+    this.from = Address.parse(from);
   }
 
   /** Records one payout in its own transaction (or in the caller's, when nested). */
   record(payout: IncomingPayout): RecordPayoutResult {
-    if (payout.amountNanotons < 0n || payout.amountNanotons > MAX_LEDGER_NANOTONS) throw new RangeError('payout amount out of range');
+    const due = payout.dueNanotons ?? payout.amountNanotons;
+    const deposit = payout.depositNanotons ?? 0n;
+    for (const value of [payout.amountNanotons, due, deposit]) {
+      if (value < 0n || value > MAX_LEDGER_NANOTONS) throw new RangeError('payout amount out of range');
+    }
     return this.db.transaction((): RecordPayoutResult => {
       const txHash = payout.txHash.toLowerCase();
       if (this.db.prepare('SELECT 1 FROM payouts WHERE tx_hash = ?').get(txHash)) return { status: 'already_recorded', txHash };
-      const flag = this.check(payout);
+      const flag = this.check(payout, due, deposit);
       this.db
-        .prepare(`INSERT INTO payouts (tx_hash, lt, utime, sender, amount_nanotons, cumulative_nanotons, seq, query_id, status, flag_code, recorded_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .prepare(`INSERT INTO payouts (tx_hash, lt, utime, sender, amount_nanotons, cumulative_nanotons, seq, query_id, due_nanotons, deposit_nanotons, status, flag_code, recorded_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(txHash, payout.lt, payout.utime, payout.sender, payout.amountNanotons, payout.cumulativeNanotons.toString(),
-          payout.seq.toString(), payout.queryId.toString(), flag ? 'flagged' : 'applied', flag?.code ?? null, this.now());
+          payout.seq.toString(), payout.queryId.toString(), due, deposit, flag ? 'flagged' : 'applied', flag?.code ?? null, this.now());
       if (flag) {
         flagAnomaly(this.db, {
           at: this.now(), kind: 'payout', code: flag.code, ref: txHash, message: flag.message,
@@ -87,14 +105,19 @@ export class PayoutStore {
         });
         return { status: 'flagged', txHash, ...flag };
       }
-      const seq = Number(payout.seq);
-      const vouchersPaid = this.db.prepare('UPDATE vouchers SET paid_tx = ? WHERE seq <= ? AND paid_tx IS NULL').run(txHash, seq).changes;
-      const jobsPaid = this.db.prepare('UPDATE jobs SET paid_tx = ? WHERE paid_tx IS NULL AND voucher_seq <= ?').run(txHash, seq).changes;
-      return { status: 'applied', txHash, amountNanotons: payout.amountNanotons, seq, jobsPaid, vouchersPaid };
+      // Paid up to total C covers our vouchers up to C (totals and seqs rise together), and the
+      // jobs they cover, whatever the payout's own seq.
+      const covered = payout.cumulativeNanotons <= MAX_LEDGER_NANOTONS
+        ? (this.db.prepare('SELECT MAX(seq) AS s FROM vouchers WHERE cumulative_nanotons <= ?').get(payout.cumulativeNanotons) as { s: bigint | null }).s
+        : (this.db.prepare('SELECT MAX(seq) AS s FROM vouchers').get() as { s: bigint | null }).s;
+      const upTo = covered ?? 0n;
+      const vouchersPaid = this.db.prepare('UPDATE vouchers SET paid_tx = ? WHERE seq <= ? AND paid_tx IS NULL').run(txHash, upTo).changes;
+      const jobsPaid = this.db.prepare('UPDATE jobs SET paid_tx = ? WHERE paid_tx IS NULL AND voucher_seq <= ?').run(txHash, upTo).changes;
+      return { status: 'applied', txHash, amountNanotons: due, seq: Number(payout.seq), jobsPaid, vouchersPaid };
     }).immediate();
   }
 
-  /** The last applied payout's seq and total (what the vault says we were paid up to). */
+  /** The last applied payout's seq and total: the payout account's paid total as last seen. */
   paidUpTo(): { seq: bigint; cumulativeNanotons: bigint } {
     const row = this.db
       .prepare("SELECT seq, cumulative_nanotons FROM payouts WHERE status = 'applied' ORDER BY lt DESC LIMIT 1")
@@ -102,11 +125,14 @@ export class PayoutStore {
     return row ? { seq: BigInt(row.seq), cumulativeNanotons: BigInt(row.cumulative_nanotons) } : { seq: 0n, cumulativeNanotons: 0n };
   }
 
-  /** Sum of applied payouts, and of flagged ones (received but not counted). */
+  /**
+   * What applied payouts added to the paid total (their `due`, deposits included: the worker's
+   * own payout account kept those for rent), and what arrived in flagged ones (not counted).
+   */
   totals(): { paidNanotons: bigint; flaggedNanotons: bigint } {
-    const rows = this.db.prepare('SELECT status, SUM(amount_nanotons) AS total FROM payouts GROUP BY status').all() as { status: string; total: bigint }[];
-    const of = (status: string) => rows.find((row) => row.status === status)?.total ?? 0n;
-    return { paidNanotons: of('applied'), flaggedNanotons: of('flagged') };
+    const applied = this.db.prepare("SELECT SUM(COALESCE(due_nanotons, amount_nanotons)) AS total FROM payouts WHERE status = 'applied'").get() as { total: bigint | null };
+    const flagged = this.db.prepare("SELECT SUM(amount_nanotons) AS total FROM payouts WHERE status = 'flagged'").get() as { total: bigint | null };
+    return { paidNanotons: applied.total ?? 0n, flaggedNanotons: flagged.total ?? 0n };
   }
 
   /** Every payout, oldest first. */
@@ -120,30 +146,29 @@ export class PayoutStore {
       cumulativeNanotons: BigInt(row.cumulative_nanotons),
       seq: BigInt(row.seq),
       queryId: BigInt(row.query_id),
+      dueNanotons: row.due_nanotons ?? row.amount_nanotons,
+      depositNanotons: row.deposit_nanotons ?? 0n,
       status: row.status,
       flagCode: row.flag_code,
       recordedAt: Number(row.recorded_at),
     }));
   }
 
-  // The first rule a payout breaks, or undefined when it may be applied.
-  private check(payout: IncomingPayout): { code: PayoutFlagCode; message: string } | undefined {
-    if (!isAddress(payout.sender, this.vault)) {
-      return { code: 'unknown_sender', message: `payout-shaped message from ${payout.sender}, not the vault` };
+  // The first rule a payout breaks, or undefined when it may be applied. Each payout is checked
+  // against its own figures and the paid total, never against the previous payout's amount.
+  private check(payout: IncomingPayout, due: bigint, deposit: bigint): { code: PayoutFlagCode; message: string } | undefined {
+    if (!isAddress(payout.sender, this.from)) {
+      return { code: 'unknown_sender', message: `payout-shaped message from ${payout.sender}, not our payout account` };
     }
-    const paid = this.paidUpTo();
-    if (payout.seq <= paid.seq || payout.cumulativeNanotons <= paid.cumulativeNanotons) {
-      return { code: 'duplicate', message: `payout for seq ${payout.seq} (total ${payout.cumulativeNanotons}) but already paid up to seq ${paid.seq} (total ${paid.cumulativeNanotons})` };
+    if (due <= 0n || deposit > due || due > payout.cumulativeNanotons || payout.amountNanotons < due - deposit) {
+      return { code: 'amount_off', message: `payout carried ${payout.amountNanotons} nanotons for a due of ${due} (deposit ${deposit}) up to ${payout.cumulativeNanotons}` };
     }
-    const voucher = payout.seq <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? (this.db.prepare('SELECT cumulative_nanotons AS c FROM vouchers WHERE seq = ?').get(payout.seq) as { c: bigint } | undefined)
-      : undefined;
-    if (!voucher || voucher.c !== payout.cumulativeNanotons) {
-      return { code: 'unknown_voucher', message: `no accepted voucher with seq ${payout.seq} and total ${payout.cumulativeNanotons}` };
-    }
-    const due = payout.cumulativeNanotons - paid.cumulativeNanotons;
-    if (payout.amountNanotons !== due) {
-      return { code: 'amount_off', message: `payout carried ${payout.amountNanotons} nanotons; ${due} were due` };
+    // It added `due` on top of what was paid before it: that must not reach below the paid total
+    // we already know (a gap above it is a payout we did not see; the total still holds).
+    const paid = this.paidUpTo().cumulativeNanotons;
+    const paidBefore = payout.cumulativeNanotons - due;
+    if (paidBefore < paid) {
+      return { code: 'duplicate', message: `payout from a paid total of ${paidBefore} to ${payout.cumulativeNanotons}, but ${paid} was already paid` };
     }
     return undefined;
   }

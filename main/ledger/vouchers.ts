@@ -26,6 +26,13 @@ export interface LedgerIdentity {
   vault: string;
   /** This worker's payout address: vouchers must name it, the chain watcher follows it. */
   payoutAddress: string;
+  /** The chain global id vouchers must name (GET /v1/pricing `chain_global_id`); unchecked when absent. */
+  chainGlobalId?: number;
+  /**
+   * Where payouts come from: our payout account of the vault (the vault's `accountAddress`
+   * getter). Absent: the vault itself (a vault of the old design).
+   */
+  payoutAccount?: string;
 }
 
 /** Why a voucher was refused. */
@@ -37,6 +44,7 @@ export type RecordVoucherResult =
   | { status: 'refused'; code: VoucherRefusalCode; message: string };
 
 interface VoucherRow {
+  global_id: bigint | null;
   seq: bigint;
   cumulative_nanotons: bigint;
   vault: string;
@@ -61,7 +69,7 @@ export class VoucherStore {
    */
   record(input: unknown, options: { jobIds?: readonly string[] } = {}): RecordVoucherResult {
     const parsed = typeof input === 'string' ? parseJson(input) : input;
-    const check = verifyVoucher(parsed, this.identity.coordinatorPublicKey, this.identity.vault);
+    const check = verifyVoucher(parsed, this.identity.coordinatorPublicKey, this.identity.vault, this.identity.chainGlobalId);
     if (!check.ok) return this.refuse(parsed, check.code, check.message);
     const voucher = check.voucher;
     if (!Address.parse(voucher.worker).equals(Address.parse(this.identity.payoutAddress))) {
@@ -74,15 +82,26 @@ export class VoucherStore {
       if (this.db.prepare('SELECT 1 FROM vouchers WHERE signature = ?').get(voucher.signature)) {
         return this.refuse(parsed, 'duplicate', `voucher seq ${voucher.seq} was already received (replay)`);
       }
-      const comparison = compareVouchers(this.latest(), voucher);
+      const comparison = compareVouchers(this.continued(this.latest(), voucher), voucher);
       if (!comparison.ok) return this.refuse(parsed, comparison.code, comparison.message);
       this.db
-        .prepare(`INSERT INTO vouchers (seq, cumulative_nanotons, vault, worker, signature, coordinator_key, received_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(voucher.seq, voucher.cumulativeNanotons, voucher.vault, voucher.worker, voucher.signature, voucher.coordinatorPublicKey, this.now());
+        .prepare(`INSERT INTO vouchers (seq, cumulative_nanotons, vault, worker, signature, coordinator_key, received_at, global_id)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(voucher.seq, voucher.cumulativeNanotons, voucher.vault, voucher.worker, voucher.signature, voucher.coordinatorPublicKey, this.now(), voucher.globalId);
       const jobsCovered = this.cover(voucher, comparison.deltaNanotons, options.jobIds);
       return { status: 'accepted', seq: voucher.seq, cumulativeNanotons: voucher.cumulativeNanotons, deltaNanotons: comparison.deltaNanotons, jobsCovered };
     }).immediate();
+  }
+
+  /**
+   * The previous voucher as the next one continues it. After a vault move (the ledger now
+   * follows another vault) or from before vouchers named their chain, the totals and seqs go on:
+   * only those are compared (the new voucher was checked against our vault and chain already).
+   */
+  private continued(prev: Voucher | null, next: Voucher): Voucher | null {
+    if (!prev) return prev;
+    const moved = !Address.parse(prev.vault).equals(Address.parse(this.identity.vault));
+    return moved || prev.globalId === 0 ? { ...prev, vault: next.vault, globalId: next.globalId } : prev;
   }
 
   /** The latest accepted voucher (highest seq), or null before the first. */
@@ -136,8 +155,10 @@ export class VoucherStore {
   }
 }
 
+// Vouchers stored before they named a chain read back with global id 0 (none).
 function toVoucher(row: VoucherRow): Voucher {
   return {
+    globalId: row.global_id === null ? 0 : Number(row.global_id),
     vault: row.vault,
     worker: row.worker,
     cumulativeNanotons: row.cumulative_nanotons,

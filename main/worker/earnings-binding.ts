@@ -4,7 +4,10 @@
  * matches payouts; the earnings service answers the UI and cashes out.
  */
 import { join } from 'node:path';
+import { Address } from '@ton/core';
 import { TonClient } from '@ton/ton';
+// Layer note: as for Cash out, the vault's wrapper is the contract's public interface.
+import { Vault } from '../../network/contracts/vault.js';
 import { Ledger } from '../ledger/ledger.js';
 import { ChainWatcher } from '../chain/chain-watcher.js';
 import { EarningsService, type CashOutChain } from '../earnings/earnings-service.js';
@@ -34,6 +37,16 @@ export interface BooksOptions {
   logger: Logger;
 }
 
+/** Our payout account's address by the vault's getter, or undefined (a vault of the old design, or no answer). */
+async function payoutAccountOf(client: TonClient, vault: string, payoutAddress: string, logger: Logger): Promise<string | undefined> {
+  try {
+    return (await client.open(Vault.createFromAddress(Address.parse(vault))).getAccountAddress(Address.parse(payoutAddress))).toString();
+  } catch (error) {
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not look up the payout account; payouts are expected from the vault');
+    return undefined;
+  }
+}
+
 /**
  * Opens the ledger when it can be kept — a payout address, and a coordinator that settles on
  * chain (its welcome names the vault and voucher key) — and credits every receipt through
@@ -47,12 +60,20 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     logger.info('the coordinator does not settle on chain (no vault): no ledger kept');
     return undefined;
   }
+  const client = options.chainUrl ? new TonClient({ endpoint: `${options.chainUrl.replace(/\/$/, '')}/jsonRPC`, ...(options.chainApiKey ? { apiKey: options.chainApiKey } : {}) }) : undefined;
+  // Payouts come from our payout account of the vault; the vault says where it is.
+  const payoutAccount = client ? await payoutAccountOf(client, settlement.vault, options.payoutAddress, logger) : undefined;
   const ledger = Ledger.open({
     path: join(options.dataDir, 'ledger.sqlite'),
-    identity: { coordinatorPublicKey: settlement.voucherPublicKey, vault: settlement.vault, payoutAddress: options.payoutAddress },
+    identity: {
+      coordinatorPublicKey: settlement.voucherPublicKey,
+      vault: settlement.vault,
+      payoutAddress: options.payoutAddress,
+      chainGlobalId: settlement.chainGlobalId,
+      ...(payoutAccount ? { payoutAccount } : {}),
+    },
     logger,
   });
-  const client = options.chainUrl ? new TonClient({ endpoint: `${options.chainUrl.replace(/\/$/, '')}/jsonRPC`, ...(options.chainApiKey ? { apiKey: options.chainApiKey } : {}) }) : undefined;
   const watcher = client ? new ChainWatcher({ client, ledger, logger }) : undefined;
   watcher?.start();
   const earnings = new EarningsService({ ledger, logger, ...(client && options.cashOut ? { chain: { client, ...options.cashOut } } : {}) });

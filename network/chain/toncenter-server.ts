@@ -21,7 +21,7 @@ const CHANGES = new Set(['faucet', 'sendBoc', 'sendBocReturnHash']);
 
 /** Creates (does not start) the HTTP server for `chain`. */
 export function createToncenterServer(chain: LocalChain, logger: Logger): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const started = performance.now();
     handle(chain, req)
       .then(
@@ -38,6 +38,10 @@ export function createToncenterServer(chain: LocalChain, logger: Logger): Server
       })
       .catch((error: unknown) => logger.error({ err: error }, 'could not send a reply'));
   });
+  // Idle keep-alive sockets outlive the clients' own (Node's agent drops them after 5 s): with
+  // equal timeouts a client may reuse a socket the server is closing, and get ECONNRESET.
+  server.keepAliveTimeout = 65_000;
+  return server;
 }
 
 interface Reply {

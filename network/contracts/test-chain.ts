@@ -1,11 +1,12 @@
 // Test helpers for the vault specs: a sandbox chain with a deployed, funded vault, and readers for
 // the transactions a send produced. Used only by *.test.ts in this folder.
-import { Blockchain, type BlockchainTransaction, type SandboxContract, type TreasuryContract } from '@ton/sandbox';
-import { toNano, type Address, type Cell } from '@ton/core';
+import { Blockchain, internal as sandboxInternal, type BlockchainTransaction, type SandboxContract, type TreasuryContract } from '@ton/sandbox';
+import { beginCell, toNano, type Address, type Cell } from '@ton/core';
 import { keyPairFromSeed, type KeyPair } from '@ton/crypto';
-import { signVoucher, type Voucher } from '../protocol/voucher.js';
-import { vaultCode } from './compile.js';
-import { DEFAULT_MIN_RESERVE, parseVaultData, Vault, type VaultData } from './vault.js';
+import { CHAIN_GLOBAL_ID, signVoucher, type Voucher } from '../protocol/voucher.js';
+import { accountCode, vaultCode } from './compile.js';
+import { PayoutAccount } from './payout-account.js';
+import { DEFAULT_MIN_RESERVE, parsePayoutBody, parseRefusedBody, Vault, VaultOp, type PayoutBody, type PredecessorConfig } from './vault.js';
 
 /** A fresh chain with a vault owned by the `owner` treasury and funded with `fund`. */
 export type VaultChain = {
@@ -13,40 +14,62 @@ export type VaultChain = {
   owner: SandboxContract<TreasuryContract>;
   coordinator: KeyPair;
   vault: SandboxContract<Vault>;
-  /** Signs a voucher for `worker` with the coordinator key (for this vault unless `vault` is given). */
-  issue(worker: Address, cumulativeNanotons: bigint, seq: number, vault?: Address): Voucher;
+  globalId: number;
+  /** Signs a voucher for `worker` with the coordinator key (this vault and chain unless overridden). */
+  issue(worker: Address, cumulativeNanotons: bigint, seq: number, overrides?: { vault?: Address; globalId?: number; key?: KeyPair }): Voucher;
+  /** The worker's payout account (deployed or not). */
+  account(worker: Address): SandboxContract<PayoutAccount>;
+  /** The worker's paid counter: its account's `paid`, 0 while the account does not exist. */
+  paid(worker: Address): Promise<bigint>;
   /** Balance of any account, 0 if it does not exist. */
   balance(address: Address): Promise<bigint>;
-  /** The vault's decoded storage, read straight from its account state. */
-  data(): Promise<VaultData>;
 };
 
-/** Creates a sandbox chain, deploys a vault and funds it. */
-export async function setupVaultChain(fund = toNano('100'), minReserve = DEFAULT_MIN_RESERVE): Promise<VaultChain> {
-  const blockchain = await Blockchain.create();
-  blockchain.now = 1_800_000_000; // fixed clock: deterministic storage fees
+/** Options of {@link setupVaultChain}. */
+export type VaultChainOptions = {
+  fund?: bigint;
+  minReserve?: bigint;
+  globalId?: number;
+  /** Reuse a chain (and its owner and key) instead of creating one: for successor vaults. */
+  on?: { blockchain: Blockchain; coordinator?: KeyPair };
+  predecessor?: PredecessorConfig;
+};
+
+/** Creates a sandbox chain (unless given), deploys a vault and funds it. */
+export async function setupVaultChain(options: VaultChainOptions = {}): Promise<VaultChain> {
+  const blockchain = options.on?.blockchain ?? (await Blockchain.create());
+  if (!options.on) blockchain.now = 1_800_000_000; // fixed clock: deterministic storage fees
   const owner = await blockchain.treasury('owner');
-  const coordinator = keyPairFromSeed(Buffer.alloc(32, 1));
-  const code = await vaultCode();
+  const coordinator = options.on?.coordinator ?? keyPairFromSeed(Buffer.alloc(32, 1));
+  const globalId = options.globalId ?? CHAIN_GLOBAL_ID.testnet;
   const vault = blockchain.openContract(
-    Vault.createFromConfig({ owner: owner.address, publicKey: coordinator.publicKey, minReserve }, code),
+    Vault.createFromConfig({
+      owner: owner.address,
+      publicKey: coordinator.publicKey,
+      globalId,
+      accountCode: await accountCode(),
+      minReserve: options.minReserve ?? DEFAULT_MIN_RESERVE,
+      ...(options.predecessor ? { predecessor: options.predecessor } : {}),
+    }, await vaultCode()),
   );
-  const deployed = await vault.sendDeploy(owner.getSender(), fund);
+  const deployed = await vault.sendDeploy(owner.getSender(), options.fund ?? toNano('100'));
   const deployTx = txTo(deployed.transactions, vault.address);
   if (exitCodeOf(deployTx) !== 0) throw new Error('vault deploy failed');
+  const account = (worker: Address) => blockchain.openContract(PayoutAccount.createFromAddress(vault.accountAddress(worker)));
   return {
     blockchain,
     owner,
     coordinator,
     vault,
-    issue: (worker, cumulativeNanotons, seq, vaultAddress = vault.address) =>
-      signVoucher({ vault: vaultAddress, worker, cumulativeNanotons, seq }, coordinator.secretKey),
-    balance: async (address) => (await blockchain.getContract(address)).balance,
-    data: async () => {
-      const state = (await blockchain.getContract(vault.address)).accountState;
-      if (state?.type !== 'active' || !state.state.data) throw new Error('vault is not active');
-      return parseVaultData(state.state.data);
+    globalId,
+    issue: (worker, cumulativeNanotons, seq, overrides = {}) =>
+      signVoucher({ globalId: overrides.globalId ?? globalId, vault: overrides.vault ?? vault.address, worker, cumulativeNanotons, seq }, (overrides.key ?? coordinator).secretKey),
+    account,
+    paid: async (worker) => {
+      const contract = await blockchain.getContract(vault.accountAddress(worker));
+      return contract.accountState?.type === 'active' ? account(worker).getPaid() : 0n;
     },
+    balance: async (address) => (await blockchain.getContract(address)).balance,
   };
 }
 
@@ -109,4 +132,38 @@ export function netFlow(transactions: BlockchainTransaction[], address: Address)
     }
   }
   return net;
+}
+
+/** A Settle body as the vault builds it (tests forge settles to probe an account directly). */
+export function settleBody(fields: { queryId?: bigint; claim: boolean; cumulative: bigint; seq: number; funds: bigint; importFrom?: Address }): Cell {
+  return beginCell()
+    .storeUint(VaultOp.settle, 32)
+    .storeUint(fields.queryId ?? 0n, 64)
+    .storeBit(fields.claim)
+    .storeCoins(fields.cumulative)
+    .storeUint(fields.seq, 64)
+    .storeCoins(fields.funds)
+    .storeAddress(fields.importFrom ?? null)
+    .endCell();
+}
+
+/** Delivers an internal message as if `from` had sent it (the sandbox does not check senders). */
+export async function forge(blockchain: Blockchain, from: Address, to: Address, value: bigint, body: Cell, init?: { code: Cell; data: Cell }) {
+  return blockchain.sendMessage(sandboxInternal({ from, to, value, body, bounce: true, ...(init ? { stateInit: init } : {}) }));
+}
+
+/** The `refused` answers (code and paid total) among a send's messages to `to`. */
+export function refusalsTo(transactions: BlockchainTransaction[], to: Address): Array<{ code: number; paid: bigint }> {
+  return transactions.flatMap((tx) => internalOuts(tx)).filter((m) => m.dest.equals(to)).flatMap((m) => {
+    const refused = parseRefusedBody(m.body);
+    return refused ? [{ code: refused.code, paid: refused.paidNanotons }] : [];
+  });
+}
+
+/** The payouts among a send's messages: destination, exact value and decoded body. */
+export function payoutsIn(transactions: BlockchainTransaction[]): Array<{ dest: Address; value: bigint; body: PayoutBody }> {
+  return transactions.flatMap((tx) => internalOuts(tx)).flatMap((m) => {
+    const body = parsePayoutBody(m.body);
+    return body ? [{ dest: m.dest, value: m.value, body }] : [];
+  });
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Address } from '@ton/core';
 import { TonClient } from '@ton/ton';
-import { Vault } from '../contracts/vault.js';
+import { paidToWorker } from './push-chain.js';
 import { auditCoordinator, formatAudit } from './audit.js';
 
 /** Help text of `silkworm coordinator audit`. */
@@ -59,8 +59,8 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
     const vaultAddress = vaultOf(values.data);
     if (!vaultAddress) throw new Error('--chain: this coordinator has no vault yet (it never started with --chain).');
     const client = new TonClient({ endpoint: `${values.chain.replace(/\/$/, '')}/jsonRPC`, ...(values['chain-api-key'] ? { apiKey: values['chain-api-key'] } : {}) });
-    const vault = client.open(Vault.createFromAddress(Address.parse(vaultAddress)));
-    paidOnChain = (account) => vault.getPaid(Address.parse(account));
+    const vault = Address.parse(vaultAddress);
+    paidOnChain = (account) => paidToWorker(client, vault, Address.parse(account));
   }
   const report = await auditCoordinator(values.data, paidOnChain ? { paidOnChain } : {});
   console.log(values.json ? JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) : formatAudit(report));

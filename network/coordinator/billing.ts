@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { Address } from '@ton/core';
 import { coefficientMilli, DEFAULT_PRICE_LIST, formatTon, jobCost, priceOf, splitCost, type PriceList } from '../protocol/pricing.js';
-import { signVoucher, voucherToJson } from '../protocol/voucher.js';
+import { CHAIN_GLOBAL_ID, signVoucher, voucherToJson } from '../protocol/voucher.js';
 import type { CoordinatorStore, JobOutcome, JobReceiptFrame, WorkerCredit } from './store.js';
 import type { MeteredPart } from './metering.js';
 
@@ -26,6 +26,8 @@ export interface BillingOptions {
   voucherKey?: { secretKey: Uint8Array; publicKey: Uint8Array };
   /** The payout vault's address; without it receipts carry no voucher. */
   vault?: string;
+  /** The chain's global id every voucher names (CHAIN_GLOBAL_ID; default testnet, as the local chain). */
+  chainGlobalId?: number;
 }
 
 /**
@@ -126,10 +128,15 @@ export class Billing extends EventEmitter<BillingEvents> {
     this.options.store.release(jobId);
   }
 
-  /** A signed voucher for an account's cumulative total, when the account and vault allow one. */
+  /**
+   * A signed voucher for an account's cumulative total, bound to this chain, when the account
+   * and vault allow one. A masterchain payout address gets none: the vault refuses to pay there.
+   */
   voucherFor(account: string, cumulative: bigint, seq: number): Record<string, unknown> | undefined {
     const { vault, voucherKey } = this.options;
     if (!vault || !voucherKey || account.startsWith('worker:') || seq === 0) return undefined;
-    return voucherToJson(signVoucher({ vault, worker: account, cumulativeNanotons: cumulative, seq }, voucherKey.secretKey));
+    if (Address.parse(account).workChain !== 0) return undefined;
+    const globalId = this.options.chainGlobalId ?? CHAIN_GLOBAL_ID.testnet;
+    return voucherToJson(signVoucher({ globalId, vault, worker: account, cumulativeNanotons: cumulative, seq }, voucherKey.secretKey));
   }
 }

@@ -10,8 +10,8 @@ import type { CoordinatorStore } from './store.js';
 import { describeIssues } from '../protocol/chat.js';
 import { formatTon } from '../protocol/pricing.js';
 
-/** `GET /v1/pricing`: prices in nanotons per 1M tokens, the commission, the vault and voucher key. */
-export function handlePricing(res: ServerResponse, billing: Billing): void {
+/** `GET /v1/pricing`: prices in nanotons per 1M tokens, the commission, the vault, voucher key and chain. */
+export function handlePricing(res: ServerResponse, billing: Billing, chainGlobalId: number): void {
   const price = (p: { promptPerMillion: bigint; completionPerMillion: bigint }) => ({ prompt_per_million_nanotons: p.promptPerMillion.toString(), completion_per_million_nanotons: p.completionPerMillion.toString() });
   sendJson(res, 200, {
     default: price(billing.prices.default),
@@ -19,6 +19,8 @@ export function handlePricing(res: ServerResponse, billing: Billing): void {
     commission_bps: billing.prices.commissionBps,
     vault: billing.vault ?? null,
     voucher_public_key: billing.voucherPublicKey ?? null,
+    // The global id every voucher names (mainnet -239, testnet -3): a worker checks it.
+    chain_global_id: billing.vault ? chainGlobalId : null,
   });
 }
 

@@ -28,6 +28,7 @@ import { WorkerStanding } from './worker-standing.js';
 import { SpotChecker } from './spot-check.js';
 import type { PriceList } from '../protocol/pricing.js';
 import { startSettlement, type Settlement } from './settlement.js';
+import { CHAIN_GLOBAL_ID } from '../protocol/voucher.js';
 import { handleCatalog, handleCatalogFile, type CoordinatorCatalog } from './catalog-api.js';
 import { CATALOG_FILES_PATH, CATALOG_PATH } from '../protocol/catalog.js';
 import { createTonProofApi, type TonProofApi } from './ton-proof-api.js';
@@ -125,8 +126,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       })
     : undefined;
   const vault = settlement?.vault ?? options.vault;
-  const chainGlobalId = (options.chain?.network ?? 'testnet') === 'mainnet' ? -239 : -3;
-  const billing = new Billing({ store, voucherKey, ...(options.prices ? { prices: options.prices } : {}), ...(vault ? { vault } : {}) });
+  const chainGlobalId = CHAIN_GLOBAL_ID[options.chain?.network ?? 'testnet'];
+  const billing = new Billing({ store, voucherKey, chainGlobalId, ...(options.prices ? { prices: options.prices } : {}), ...(vault ? { vault } : {}) });
   let pushing = Promise.resolve();
   const pushTimer = settlement
     ? setInterval(() => {
@@ -204,7 +205,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       }
     }
     if (req.method === 'GET' && path === '/v1/pricing') {
-      handlePricing(res, billing);
+      handlePricing(res, billing, chainGlobalId);
       return 'pricing';
     }
     if (req.method === 'GET' && path === CATALOG_PATH) {

@@ -3,6 +3,7 @@
  * and the frames it sends, already validated. Jobs are the JobManager's business.
  */
 import { EventEmitter } from 'node:events';
+import { Address } from '@ton/core';
 import { randomBytes } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import { workerFrameSchema, type CoordinatorFrame, type WorkerFrame, type Capabilities, type Tier, type WorkerModel } from '../protocol/worker-frames.js';
@@ -228,8 +229,9 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     this.available = frame.available;
     this.priceCoefficient = frame.capabilities.priceCoefficient;
     if (frame.payoutAddress !== undefined) {
-      if (isFriendlyAddress(frame.payoutAddress)) this.payoutAddress = frame.payoutAddress;
-      else this.send({ type: 'error', code: 'invalid_request', message: `Payout address '${frame.payoutAddress}' is not a valid TON address; earnings are kept by worker id until it is fixed.` });
+      // The vault pays basechain addresses only (a masterchain payout costs it ~10× in fees).
+      if (isFriendlyAddress(frame.payoutAddress) && Address.parseFriendly(frame.payoutAddress).address.workChain === 0) this.payoutAddress = frame.payoutAddress;
+      else this.send({ type: 'error', code: 'invalid_request', message: `Payout address '${frame.payoutAddress}' is not a valid basechain TON address; earnings are kept by worker id until it is fixed.` });
     }
     this.send({
       type: 'welcome',

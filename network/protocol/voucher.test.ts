@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Address } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
 import {
+  CHAIN_GLOBAL_ID,
   compareVouchers,
   MAX_COINS,
   signVoucher,
@@ -20,15 +21,18 @@ const otherVault = new Address(0, Buffer.alloc(32, 0xab)).toString();
 const worker = new Address(0, Buffer.alloc(32, 0x11)).toString({ bounceable: false });
 const otherWorker = new Address(0, Buffer.alloc(32, 0x12)).toString({ bounceable: false });
 const pub = coordinator.publicKey.toString('hex');
+const globalId = CHAIN_GLOBAL_ID.testnet;
 
-function issue(cumulativeNanotons: bigint, seq: number, who = worker): Voucher {
-  return signVoucher({ vault, worker: who, cumulativeNanotons, seq }, coordinator.secretKey);
+function issue(cumulativeNanotons: bigint, seq: number, who = worker, chain: number = globalId): Voucher {
+  return signVoucher({ globalId: chain, vault, worker: who, cumulativeNanotons, seq }, coordinator.secretKey);
 }
 
-test('cell layout: tag, vault, worker, coins, seq — and nothing else', () => {
-  const cell = voucherCell({ vault, worker, cumulativeNanotons: 1_500_000_000n, seq: 42 });
+test('cell layout: tag, global id, vault, worker, coins, seq — and nothing else', () => {
+  const cell = voucherCell({ globalId, vault, worker, cumulativeNanotons: 1_500_000_000n, seq: 42 });
   const s = cell.beginParse();
   assert.equal(s.loadUint(32), VOUCHER_TAG);
+  assert.equal(VOUCHER_TAG, 0x56434832);
+  assert.equal(s.loadInt(32), -3);
   assert.ok(s.loadAddress().equals(Address.parse(vault)));
   assert.ok(s.loadAddress().equals(Address.parse(worker)));
   assert.equal(s.loadCoins(), 1_500_000_000n);
@@ -36,7 +40,7 @@ test('cell layout: tag, vault, worker, coins, seq — and nothing else', () => {
   assert.equal(s.remainingBits, 0);
   assert.equal(s.remainingRefs, 0);
   // Friendly-address flags do not change the signed cell.
-  const bounceable = voucherCell({ vault, worker: Address.parse(worker).toString(), cumulativeNanotons: 1_500_000_000n, seq: 42 });
+  const bounceable = voucherCell({ globalId, vault, worker: Address.parse(worker).toString(), cumulativeNanotons: 1_500_000_000n, seq: 42 });
   assert.ok(bounceable.hash().equals(cell.hash()));
 });
 
@@ -49,6 +53,7 @@ test('sign → JSON → verify round trip keeps the exact nanotons', () => {
   assert.equal(result.voucher.cumulativeNanotons, 123_456_789_012_345_678n);
   assert.equal(result.voucher.seq, 3);
   assert.equal(result.voucher.coordinatorPublicKey, pub);
+  assert.equal(result.voucher.globalId, globalId);
   // The parsed form and an uppercase key are accepted too.
   assert.equal(verifyVoucher(voucher, coordinator.publicKey, Address.parse(vault)).ok, true);
   assert.equal(verifyVoucher(voucher, pub.toUpperCase(), vault).ok, true);
@@ -60,6 +65,7 @@ test('tampering with any signed field breaks the signature', () => {
     ['worker', { ...json, worker: otherWorker }],
     ['cumulative', { ...json, cumulativeNanotons: '5001' }],
     ['seq', { ...json, seq: 5 }],
+    ['chain', { ...json, globalId: CHAIN_GLOBAL_ID.mainnet }],
     ['signature', { ...json, signature: Buffer.alloc(64, 1).toString('base64') }],
   ];
   for (const [field, voucher] of tampered) {
@@ -78,9 +84,17 @@ test('wrong vault, wrong key and forged signer are refused with their codes', ()
   const wrongKey = verifyVoucher(voucher, other.publicKey, vault);
   assert.equal(wrongKey.ok ? 'accepted' : wrongKey.code, 'wrong_key');
   // Signed by someone else but claiming the coordinator's key.
-  const forged = { ...signVoucher({ vault, worker, cumulativeNanotons: 10n, seq: 1 }, other.secretKey), coordinatorPublicKey: pub };
+  const forged = { ...signVoucher({ globalId, vault, worker, cumulativeNanotons: 10n, seq: 1 }, other.secretKey), coordinatorPublicKey: pub };
   const result = verifyVoucher(forged, pub, vault);
   assert.equal(result.ok ? 'accepted' : result.code, 'bad_signature');
+});
+
+test('a voucher for another chain is refused when the verifier knows its chain', () => {
+  const mainnet = issue(10n, 1, worker, CHAIN_GLOBAL_ID.mainnet);
+  const checked = verifyVoucher(mainnet, pub, vault, CHAIN_GLOBAL_ID.testnet);
+  assert.equal(checked.ok ? 'accepted' : checked.code, 'wrong_chain');
+  assert.equal(verifyVoucher(mainnet, pub, vault, CHAIN_GLOBAL_ID.mainnet).ok, true);
+  assert.equal(verifyVoucher(mainnet, pub, vault).ok, true, 'a verifier that does not know its chain checks the rest');
 });
 
 test('malformed vouchers are refused before any crypto', () => {
@@ -93,6 +107,8 @@ test('malformed vouchers are refused before any crypto', () => {
     { ...json, cumulativeNanotons: (MAX_COINS + 1n).toString() },
     { ...json, seq: 0 },
     { ...json, seq: 1.5 },
+    { ...json, globalId: 2 ** 31 },
+    { ...json, globalId: undefined },
     { ...json, vault: 'not-an-address' },
     { ...json, worker: Address.parse(worker).toRawString() },
     { ...json, signature: 'AAAA' },
@@ -108,7 +124,10 @@ test('signing refuses out-of-range fields', () => {
   assert.throws(() => issue(-1n, 1), RangeError);
   assert.throws(() => issue(MAX_COINS + 1n, 1), RangeError);
   assert.throws(() => issue(1n, 0), RangeError);
-  assert.throws(() => signVoucher({ vault, worker, cumulativeNanotons: 1n, seq: 1 }, coordinator.publicKey), RangeError);
+  assert.throws(() => signVoucher({ globalId, vault, worker, cumulativeNanotons: 1n, seq: 1 }, coordinator.publicKey), RangeError);
+  assert.throws(() => issue(1n, 1, worker, 2 ** 31), RangeError);
+  // A masterchain payout address is refused: the vault refuses it too (fees there are ~10x).
+  assert.throws(() => issue(1n, 1, new Address(-1, Buffer.alloc(32, 0x11)).toString()), /basechain/);
 });
 
 test('compareVouchers: increases pass with the exact delta, rollbacks are flagged', () => {
@@ -127,6 +146,7 @@ test('compareVouchers: increases pass with the exact delta, rollbacks are flagge
   assert.equal(code(second, issue(2_000n, 1)), 'seq_not_increasing');
   assert.equal(code(second, second), 'duplicate');
   assert.equal(code(second, issue(5_000n, 3, otherWorker)), 'worker_changed');
-  const foreignVault = signVoucher({ vault: otherVault, worker, cumulativeNanotons: 5_000n, seq: 3 }, coordinator.secretKey);
+  const foreignVault = signVoucher({ globalId, vault: otherVault, worker, cumulativeNanotons: 5_000n, seq: 3 }, coordinator.secretKey);
   assert.equal(code(second, foreignVault), 'vault_changed');
+  assert.equal(code(second, issue(5_000n, 3, worker, CHAIN_GLOBAL_ID.mainnet)), 'chain_changed');
 });

@@ -1,10 +1,11 @@
 // Cumulative payout vouchers: the one wire format shared by the coordinator (signs), the worker
 // (verifies, stores, flags rollbacks) and the payout vault contract (checks and pays).
 //
-// Signed cell (one cell, 754 bits at most; what `vault.tolk` calls `Voucher`):
-//   tag          uint32   0x56434852 ("VCHR"): domain separation, no other signed cell starts so
+// Signed cell (one cell, 786 bits at most; what `messages.tolk` calls `Voucher`):
+//   tag          uint32   0x56434832 ("VCH2"): domain separation, no other signed cell starts so
+//   global_id    int32: the chain's global id (mainnet -239, testnet -3): a voucher pays on one chain
 //   vault        MsgAddressInt (addr_std, 267 bits)
-//   worker       MsgAddressInt (addr_std, 267 bits): the payout address
+//   worker       MsgAddressInt (addr_std, 267 bits): the payout address, basechain only
 //   cumulative   Coins (VarUInteger 16): nanotons earned in total, ever
 //   seq          uint64: strictly increasing per worker, starting at 1
 // signature = Ed25519(coordinator secret key, representation hash of that cell), as TVM's
@@ -13,8 +14,10 @@ import { Address, beginCell, type Cell } from '@ton/core';
 import { sign, signVerify } from '@ton/crypto';
 import { z } from 'zod';
 
-/** First 32 bits of every voucher cell ("VCHR"). */
-export const VOUCHER_TAG = 0x56434852;
+/** First 32 bits of every voucher cell ("VCH2": the layout that names the chain). */
+export const VOUCHER_TAG = 0x56434832;
+/** Global ids of the TON chains (config param 19). The local chain counts as testnet. */
+export const CHAIN_GLOBAL_ID = { mainnet: -239, testnet: -3 } as const;
 /** Largest amount a Coins field holds (2^120 - 1 nanotons). */
 export const MAX_COINS = (1n << 120n) - 1n;
 
@@ -22,6 +25,7 @@ const friendlyAddress = z.string().refine(isFriendlyAddress, 'expected a friendl
 
 /** Parses the JSON form of a voucher; `cumulativeNanotons` becomes a bigint. */
 export const voucherSchema = z.object({
+  globalId: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1),
   vault: friendlyAddress,
   worker: friendlyAddress,
   cumulativeNanotons: z
@@ -41,6 +45,7 @@ export type Voucher = z.output<typeof voucherSchema>;
 
 /** The voucher as it travels in JSON. */
 export type VoucherJson = {
+  globalId: number;
   vault: string;
   worker: string;
   cumulativeNanotons: string;
@@ -51,6 +56,8 @@ export type VoucherJson = {
 
 /** The signed fields. Addresses may be `Address` objects or friendly strings. */
 export type VoucherFields = {
+  /** The chain's global id (see CHAIN_GLOBAL_ID). */
+  globalId: number;
   vault: Address | string;
   worker: Address | string;
   cumulativeNanotons: bigint;
@@ -58,7 +65,7 @@ export type VoucherFields = {
 };
 
 /** Why a voucher was refused by {@link verifyVoucher}. */
-export type VoucherErrorCode = 'malformed' | 'wrong_key' | 'wrong_vault' | 'bad_signature';
+export type VoucherErrorCode = 'malformed' | 'wrong_key' | 'wrong_vault' | 'wrong_chain' | 'bad_signature';
 
 /** Result of {@link verifyVoucher}: the parsed voucher, or why it is refused. */
 export type VoucherCheck =
@@ -66,7 +73,7 @@ export type VoucherCheck =
   | { ok: false; code: VoucherErrorCode; message: string };
 
 /** Why {@link compareVouchers} flags the next voucher; `duplicate` is the same voucher again. */
-export type VoucherRollbackCode = 'vault_changed' | 'worker_changed' | 'rollback' | 'seq_not_increasing' | 'duplicate';
+export type VoucherRollbackCode = 'vault_changed' | 'chain_changed' | 'worker_changed' | 'rollback' | 'seq_not_increasing' | 'duplicate';
 
 /** Result of {@link compareVouchers}: the amount newly earned, or what is wrong. */
 export type VoucherComparison =
@@ -81,8 +88,12 @@ export function voucherCell(fields: VoucherFields): Cell {
   if (!Number.isSafeInteger(fields.seq) || fields.seq < 1) {
     throw new RangeError(`seq must be a positive integer: ${fields.seq}`);
   }
+  if (!Number.isInteger(fields.globalId) || fields.globalId < -(2 ** 31) || fields.globalId >= 2 ** 31) {
+    throw new RangeError(`globalId must be an int32: ${fields.globalId}`);
+  }
   return beginCell()
     .storeUint(VOUCHER_TAG, 32)
+    .storeInt(fields.globalId, 32)
     .storeAddress(toAddress(fields.vault))
     .storeAddress(toAddress(fields.worker))
     .storeCoins(fields.cumulativeNanotons)
@@ -90,12 +101,17 @@ export function voucherCell(fields: VoucherFields): Cell {
     .endCell();
 }
 
-/** Signs a voucher with the coordinator's 64-byte Ed25519 secret key (@ton/crypto format). */
+/**
+ * Signs a voucher with the coordinator's 64-byte Ed25519 secret key (@ton/crypto format).
+ * Refuses a worker off the basechain: the vault refuses masterchain payouts (they cost ~10x).
+ */
 export function signVoucher(fields: VoucherFields, secretKey: Uint8Array): Voucher {
   if (secretKey.length !== 64) throw new RangeError('secretKey must be 64 bytes (seed + public key)');
+  if (toAddress(fields.worker).workChain !== 0) throw new RangeError('the worker (payout address) must be on the basechain (workchain 0)');
   const key = Buffer.from(secretKey);
   const signature = sign(voucherCell(fields).hash(), key);
   return {
+    globalId: fields.globalId,
     vault: addressString(fields.vault),
     worker: addressString(fields.worker),
     cumulativeNanotons: fields.cumulativeNanotons,
@@ -107,12 +123,14 @@ export function signVoucher(fields: VoucherFields, secretKey: Uint8Array): Vouch
 
 /**
  * Parses and checks a received voucher: well-formed, issued by the expected coordinator key,
- * for the expected vault, and correctly signed. Accepts the JSON form or a parsed voucher.
+ * for the expected vault (and chain, when given), and correctly signed. Accepts the JSON form
+ * or a parsed voucher.
  */
 export function verifyVoucher(
   input: unknown,
   expectedCoordinatorPublicKey: string | Uint8Array,
   expectedVault: Address | string,
+  expectedGlobalId?: number,
 ): VoucherCheck {
   const parsed = voucherSchema.safeParse(input);
   if (!parsed.success) {
@@ -127,6 +145,9 @@ export function verifyVoucher(
   }
   if (!toAddress(voucher.vault).equals(toAddress(expectedVault))) {
     return { ok: false, code: 'wrong_vault', message: `voucher is for vault ${voucher.vault}` };
+  }
+  if (expectedGlobalId !== undefined && voucher.globalId !== expectedGlobalId) {
+    return { ok: false, code: 'wrong_chain', message: `voucher is for chain ${voucher.globalId}, not ${expectedGlobalId}` };
   }
   const valid = signVerify(
     voucherCell(voucher).hash(),
@@ -145,6 +166,9 @@ export function compareVouchers(prev: Voucher | null | undefined, next: Voucher)
   if (!prev) return { ok: true, deltaNanotons: next.cumulativeNanotons };
   if (!toAddress(prev.vault).equals(toAddress(next.vault))) {
     return { ok: false, code: 'vault_changed', message: `vault changed from ${prev.vault} to ${next.vault}` };
+  }
+  if (prev.globalId !== next.globalId) {
+    return { ok: false, code: 'chain_changed', message: `chain changed from ${prev.globalId} to ${next.globalId}` };
   }
   if (!toAddress(prev.worker).equals(toAddress(next.worker))) {
     return { ok: false, code: 'worker_changed', message: `worker changed from ${prev.worker} to ${next.worker}` };

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Address } from '@ton/core';
 import { keyPairFromSeed, type KeyPair } from '@ton/crypto';
-import { signVoucher, voucherToJson, type VoucherJson } from '../../../network/protocol/voucher.js';
+import { CHAIN_GLOBAL_ID, signVoucher, voucherToJson, type VoucherJson } from '../../../network/protocol/voucher.js';
 import { createLogger, type Logger } from '../../log.js';
 import { utcDay } from '../days.js';
 import { Ledger, type JobCredit, type LedgerIdentity } from '../ledger.js';
@@ -25,7 +25,7 @@ export interface LedgerWorld {
   worker: Address;
   identity: LedgerIdentity;
   /** Signs a voucher (JSON form) for this vault and worker unless overridden. */
-  issue(cumulativeNanotons: bigint, seq: number, overrides?: { vault?: Address; worker?: Address; key?: KeyPair }): VoucherJson;
+  issue(cumulativeNanotons: bigint, seq: number, overrides?: { vault?: Address; worker?: Address; key?: KeyPair; globalId?: number }): VoucherJson;
 }
 
 /** Builds a world around a (given or random) vault and worker address. */
@@ -40,7 +40,7 @@ export function ledgerWorld(options: { vault?: Address; worker?: Address; coordi
     identity: { coordinatorPublicKey: coordinator.publicKey.toString('hex'), vault: vault.toString(), payoutAddress: worker.toString() },
     issue: (cumulativeNanotons, seq, overrides = {}) =>
       voucherToJson(signVoucher(
-        { vault: overrides.vault ?? vault, worker: overrides.worker ?? worker, cumulativeNanotons, seq },
+        { globalId: overrides.globalId ?? CHAIN_GLOBAL_ID.testnet, vault: overrides.vault ?? vault, worker: overrides.worker ?? worker, cumulativeNanotons, seq },
         (overrides.key ?? coordinator).secretKey,
       )),
   };
