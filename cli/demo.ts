@@ -77,6 +77,9 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     // The Models screen's catalog: the tiny model (serving) and a bigger one to download and switch to.
     catalog: { catalog: await makeDemoCatalog(join(dataDir, 'catalog'), modelPath), dir: join(dataDir, 'catalog') },
     chain: { url: chain.url, network: 'testnet', pushThreshold: toNano('0.05'), pushIntervalMs: 20_000 },
+    // The catalog's files are here, so jobs are counted with the models' own tokenizers, and a
+    // quarter of transport jobs are re-scored with the same model before they are paid.
+    verifyRate: 0.25,
     logger: createCoordinatorLogger('coordinator', { level }),
   });
   await fetch(`${coordinator.url}/v1/admin/deposits`, {
