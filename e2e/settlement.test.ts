@@ -18,7 +18,9 @@ import { ACCOUNT_FLOOR, closeBody, Vault } from '../network/contracts/vault.js';
 import { CHAIN_GLOBAL_ID, voucherSchema } from '../network/protocol/voucher.js';
 import { Harness } from './harness.js';
 
-const PROMPT_PRICE_PER_TOKEN = 10_000_000n; // nanotons per 1M prompt tokens (the default price list)
+/** A price that makes amounts of test TON out of few tokens: 0.001 TON per prompt token. */
+const PROMPT_NANOTONS_PER_TOKEN = 1_000_000n;
+const PRICES = { default: { promptPerMillion: PROMPT_NANOTONS_PER_TOKEN * 1_000_000n, completionPerMillion: 0n }, models: {}, commissionBps: 1000 };
 
 function walletOf(seedByte: number) {
   const key = keyPairFromSeed(Buffer.alloc(32, seedByte));
@@ -35,17 +37,18 @@ async function settlingCoordinator(harness: Harness) {
     dataDir,
     apiKeys: [],
     chain: { url: chain.url, network: 'testnet', pushThreshold: 1000n, pushIntervalMs: 3_600_000 },
+    prices: PRICES,
     logger: createLogger('c', { level: 'silent' }),
   });
   const client = new TonClient({ endpoint: `${chain.url}/jsonRPC` });
   return { chain, coordinator, client, dataDir };
 }
 
-/** Credits `workers[i]` one job of `promptTokens[i]` prompt tokens; returns what each is owed. */
-function earn(coordinator: Coordinator, workers: readonly Address[], promptTokens: (i: number) => number, tag: string): bigint[] {
+/** Credits `workers[i]` jobs costing about `nanotons(i)`; returns what each is owed. */
+function earn(coordinator: Coordinator, workers: readonly Address[], nanotons: (i: number) => bigint, tag: string): bigint[] {
   workers.forEach((address, i) => {
     // One job is billed for at most a context's worth of tokens: bigger totals take several jobs.
-    for (let left = promptTokens(i), j = 0; left > 0; left -= 1_000_000, j++) {
+    for (let left = Number(nanotons(i) / PROMPT_NANOTONS_PER_TOKEN), j = 0; left > 0; left -= 1_000_000, j++) {
       coordinator.billing.settle(`${tag}-${i}-${j}`, undefined, 'm', 'done', [
         { workerId: `${tag}${i}`, payoutAddress: address.toString({ testOnly: true }), coefficient: 1, usage: { promptTokens: Math.min(left, 1_000_000), completionTokens: 0 } },
       ]);
@@ -84,7 +87,7 @@ describe('settlement on a local chain', () => {
 
   test('a batched push pays 100 workers exactly what each earned, marks them from their counters, never twice', async () => {
     const workers = Array.from({ length: 100 }, (_, i) => walletOf(i + 1).wallet.address);
-    const owed = earn(ctx.coordinator, workers, (i) => 2_000_000 + 30_000 * i, 'job');
+    const owed = earn(ctx.coordinator, workers, (i) => 20_000_000n + 300_000n * BigInt(i), 'job');
     assert.ok(owed.every((x) => x > ACCOUNT_FLOOR));
     const pushed = await ctx.coordinator.settlement?.pushDue();
     assert.equal(pushed, 100);
@@ -105,7 +108,7 @@ describe('settlement on a local chain', () => {
     const { key, wallet } = walletOf(200);
     const owner = ctx.client.open(wallet);
     await fetch(`${ctx.chain.url}/faucet`, { method: 'POST', body: JSON.stringify({ address: wallet.address.toString({ testOnly: true }), amount: toNano('1').toString() }) });
-    const [owed] = earn(ctx.coordinator, [wallet.address], () => 3_000_000, 'claimed');
+    const [owed] = earn(ctx.coordinator, [wallet.address], () => 30_000_000n, 'claimed');
     assert.ok(owed);
     // The worker cashes out its voucher itself before the coordinator's next push.
     const total = ctx.coordinator.store.account(wallet.address.toRawString());
@@ -141,7 +144,7 @@ describe('settlement when the vault is short', () => {
   test('one account owed more than the vault and wallet hold waits; the others are paid; a funded wallet tops the vault up', async () => {
     const workers = [11, 12, 13, 14].map((seed) => walletOf(seed).wallet.address);
     // ~1,350 TON for the third worker: more than the 10 TON vault and the wallet's ~10 TON.
-    const owed = earn(ctx.coordinator, workers, (i) => (i === 2 ? Number(toNano('1500') / PROMPT_PRICE_PER_TOKEN) * 1_000_000 : 5_000_000), 'short');
+    const owed = earn(ctx.coordinator, workers, (i) => (i === 2 ? toNano('1500') : 50_000_000n), 'short');
     const big = workers[2] as Address;
     assert.ok((owed[2] ?? 0n) > toNano('1000'));
     assert.equal(await ctx.coordinator.settlement?.pushDue(), 3);
@@ -164,7 +167,7 @@ describe('settlement when the vault is short', () => {
   test('a push the vault refuses marks nothing, although the wallet sent it (seqno moved)', async () => {
     assert.deepEqual(owedAccounts(ctx.coordinator), []);
     const workers = [21, 22].map((seed) => walletOf(seed).wallet.address);
-    earn(ctx.coordinator, workers, () => 5_000_000, 'closed');
+    earn(ctx.coordinator, workers, () => 50_000_000n, 'closed');
     // Stand in for an operator who closed the vault: the coordinator wallet sends `close`.
     const { mnemonic } = JSON.parse(await readFile(join(ctx.dataDir, 'wallet.json'), 'utf8')) as { mnemonic: string[] };
     const key = await mnemonicToPrivateKey(mnemonic);

@@ -1,5 +1,8 @@
 /** `silkworm coordinator`: runs a coordinator until SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { priceListSchema, type PriceList } from '../protocol/pricing.js';
 import { parseHostPort } from '../protocol/host-port.js';
 import { startCoordinator, type CoordinatorOptions } from './server.js';
 import { createLogger } from './log.js';
@@ -38,12 +41,28 @@ Options:
   --verify-rate R        spot-check this share (0..1) of transport jobs by re-scoring
                          them with the catalog's model file (default 0)
   --verify-threads N     CPU threads for spot checks (default 1)
+  --prices FILE          the price list (JSON: { default: { promptPerMillion, completionPerMillion },
+                         models: { ID: {…} }, commissionBps }, nanotons per 1M tokens as strings);
+                         default 0.01 / 0.03 TON per 1M prompt / completion tokens, 10 %
   --default-max-coefficient X
                          highest worker price coefficient for clients that send no
                          x-silkworm-max-coefficient header (default 1)
   -h, --help             show this help
 
 Also serves GET /healthz and GET /metrics (Prometheus text format).`;
+
+/** Reads and validates a price list file; throws an Error that says what is wrong. */
+async function loadPriceList(file: string): Promise<PriceList> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`--prices: cannot read ${file} as JSON: ${(error as Error).message}`);
+  }
+  const parsed = priceListSchema.safeParse(json);
+  if (!parsed.success) throw new Error(`--prices: ${file} is not a valid price list:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
 
 /** Parses arguments and runs the coordinator (or `audit`); resolves with the exit status. */
 export async function runCoordinatorCommand(argv: string[]): Promise<number> {
@@ -68,6 +87,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
       'verify-rate': { type: 'string', default: '0' },
       'verify-threads': { type: 'string', default: '1' },
       'default-max-coefficient': { type: 'string', default: '1' },
+      prices: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -102,7 +122,8 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(verifyThreads) || verifyThreads < 1) throw new Error('--verify-threads must be a whole number, at least 1.');
   const defaultMaxCoefficient = Number(values['default-max-coefficient']);
   if (!(defaultMaxCoefficient >= 0.1 && defaultMaxCoefficient <= 10)) throw new Error('--default-max-coefficient must be a number from 0.1 to 10.');
-  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, logger });
+  const prices = values.prices ? await loadPriceList(values.prices) : undefined;
+  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');
