@@ -99,7 +99,7 @@ export class Harness {
     const dataDir = options.dataDir ?? (await this.tempDir());
     const args = ['coordinator', '--listen', `127.0.0.1:${options.port ?? 0}`, '--data', dataDir, ...(options.apiKeys ?? []).flatMap((k) => ['--api-key', k]), ...(options.extra ?? [])];
     const proc = this.spawn(args);
-    const ready = await proc.waitFor((l) => l.msg === 'coordinator ready', 30_000, 'coordinator ready');
+    const ready = await proc.waitFor((l) => l.msg === 'coordinator ready', 90_000, 'coordinator ready');
     return { proc, url: String(ready.url), dataDir };
   }
 

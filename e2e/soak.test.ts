@@ -1,0 +1,258 @@
+/**
+ * Books under faults: thousands of jobs through real processes (chain, coordinator, three
+ * workers with their ledgers) while the test cancels requests, lets a stalling worker time jobs
+ * out, kills a job process, kills a worker and brings it back, kills the coordinator and restarts
+ * it on the same data, takes a worker offline, and prices the work so the vault runs short. Then:
+ * `silkworm coordinator audit --chain` passes, every receipt reached its worker once, and every
+ * worker's ledger equals what the chain paid its payout account, to the nanoton.
+ * SILKWORM_SOAK_JOBS (default 2000) and SILKWORM_SOAK_SEED (default 1) change the run.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import OpenAI from 'openai';
+import { Address } from '@ton/core';
+import { TonClient, WalletContractV5R1 } from '@ton/ton';
+import { keyPairFromSeed, mnemonicToPrivateKey } from '@ton/crypto';
+import { clientIdForKey } from '../network/coordinator/server.js';
+import { paidToWorker } from '../network/coordinator/push-chain.js';
+import { sha256File } from '../main/models/model-file.js';
+import { FakeWorker } from './fake-worker.js';
+import { eventually, Harness, isAlive, type SilkwormProcess } from './harness.js';
+
+const JOBS = Number(process.env.SILKWORM_SOAK_JOBS ?? 2000);
+const SEED = Number(process.env.SILKWORM_SOAK_SEED ?? 1);
+const KEY = 'sk-soak';
+const ADMIN = 'admin-soak';
+const MODEL = 'silkworm-test';
+const CONCURRENCY = 4;
+/** 1,000 TON per 1M prompt tokens and 3,000 per 1M completion: about 0.04 TON a job, so the vault runs short. */
+const PRICES = { default: { promptPerMillion: '1000000000000', completionPerMillion: '3000000000000' }, models: {}, commissionBps: 1000 };
+
+/** A seeded generator (mulberry32): the same faults in the same order for a seed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function payoutAddress(seed: number): Address {
+  return WalletContractV5R1.create({ workchain: 0, publicKey: keyPairFromSeed(Buffer.alloc(32, seed)).publicKey, walletId: { networkGlobalId: -3 } }).address;
+}
+
+interface WorkerSlot {
+  index: number;
+  dataDir: string;
+  payout: Address;
+  proc: SilkwormProcess | undefined;
+}
+
+const harness = new Harness();
+const rand = random(SEED);
+let chainUrl: string;
+let coordinatorDir: string;
+let coordinatorArgs: string[];
+let coordinatorPort = 0;
+let coordinator: SilkwormProcess | undefined;
+let coordinatorUrl = '';
+const workers: WorkerSlot[] = [];
+const outcomes = new Map<string, number>();
+
+async function startCoordinator(): Promise<void> {
+  const started = await harness.coordinator({ apiKeys: [KEY], port: coordinatorPort, dataDir: coordinatorDir, extra: coordinatorArgs });
+  coordinator = started.proc;
+  coordinatorUrl = started.url;
+  coordinatorPort = Number(new URL(started.url).port);
+}
+
+async function startWorker(slot: WorkerSlot): Promise<void> {
+  const proc = harness.spawn(['worker', '--coordinator', coordinatorUrl, '--data', slot.dataDir, '--model', await harness.model(), '--threads', '1', '--payout-address', slot.payout.toString({ testOnly: true, bounceable: false }), '--chain', chainUrl, '--share', 'always']);
+  await proc.waitFor((l) => l.msg === 'model loaded', 120_000, `worker ${slot.index} model`);
+  await proc.waitFor((l) => l.msg === 'connected to the coordinator', 120_000, `worker ${slot.index} connected`);
+  slot.proc = proc;
+}
+
+async function stopWorker(slot: WorkerSlot, signal: NodeJS.Signals): Promise<void> {
+  const proc = slot.proc;
+  slot.proc = undefined;
+  proc?.kill(signal);
+  await proc?.exited;
+}
+
+/** Reads a database of a running process without disturbing it (WAL readers do not block writers). */
+function readDb<T>(path: string, read: (db: Database.Database) => T): T {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.defaultSafeIntegers(true);
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+const coordinatorDb = <T>(read: (db: Database.Database) => T) => readDb(join(coordinatorDir, 'coordinator.sqlite'), read);
+
+before(async () => {
+  const chainDir = await harness.tempDir();
+  const chain = harness.spawn(['chain', '--listen', '127.0.0.1:0', '--data', chainDir]);
+  chainUrl = String((await chain.waitFor((l) => l.msg === 'chain ready', 30_000, 'chain ready')).url);
+  const catalogDir = await harness.tempDir();
+  const model = await harness.model();
+  await copyFile(model, join(catalogDir, `${MODEL}.gguf`));
+  const sha256 = await sha256File(model);
+  await writeFile(join(catalogDir, 'catalog.json'), JSON.stringify({ models: [{ id: MODEL, name: 'test', url: `files/${MODEL}.gguf`, sizeBytes: 470_304, sha256, quantization: 'F32', contextLength: 2048 }] }));
+  await writeFile(join(catalogDir, 'prices.json'), JSON.stringify(PRICES));
+  coordinatorDir = await harness.tempDir();
+  coordinatorArgs = ['--admin-key', ADMIN, '--chain', chainUrl, '--push-threshold', '0.000000001', '--push-interval', '2', '--request-timeout', '3000', '--prices', join(catalogDir, 'prices.json'), '--catalog', join(catalogDir, 'catalog.json'), '--verify-rate', '0.05'];
+  await startCoordinator();
+  const deposit = await fetch(`${coordinatorUrl}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientIdForKey(KEY), nanotons: (500n * 10n ** 9n).toString(), reference: 'soak' }) });
+  assert.equal(deposit.status, 201);
+  for (let i = 0; i < 3; i++) workers.push({ index: i, dataDir: await harness.tempDir(), payout: payoutAddress(i + 1), proc: undefined });
+  for (const slot of workers) await startWorker(slot);
+});
+after(() => harness.cleanup());
+
+/** One client request: streamed, sometimes abandoned after its first chunk. */
+async function oneJob(client: OpenAI, n: number): Promise<string> {
+  const cancel = rand() < 0.08;
+  const controller = new AbortController();
+  try {
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `job ${n} ${'abcdefgh'.slice(0, 1 + (n % 8))}` }], max_tokens: 8, temperature: 0, stream: true }, { signal: controller.signal });
+    for await (const _chunk of stream) {
+      if (cancel) {
+        controller.abort();
+        return 'cancelled';
+      }
+    }
+    return 'done';
+  } catch (error) {
+    if (controller.signal.aborted) return 'cancelled';
+    if (error instanceof OpenAI.APIError && error.status !== undefined) return `http_${error.status}`;
+    await new Promise((r) => setTimeout(r, 200)); // the coordinator is restarting
+    return 'unreachable';
+  }
+}
+
+test(`${JOBS} jobs under faults: the books balance, every receipt arrives once, every ledger equals the chain`, { timeout: 1_200_000 }, async () => {
+  const client = () => new OpenAI({ baseURL: `${coordinatorUrl}/v1`, apiKey: KEY, maxRetries: 0, timeout: 20_000 });
+  let next = 0;
+  let staller: FakeWorker | undefined;
+  const faults: string[] = [];
+  /**
+   * Faults at fixed points of the run. A fault that takes the coordinator down holds the other
+   * client loops (`exclusive`), so the run is not spent on requests to a closed port.
+   */
+  const schedule: { at: number; exclusive?: boolean; run: () => Promise<string> }[] = [
+    {
+      at: 0.1,
+      run: async () => {
+        staller = await FakeWorker.join(coordinatorUrl, 'staller', { sha256: await sha256File(await harness.model()), payoutAddress: payoutAddress(9).toString({ testOnly: true }) });
+        staller.socket.on('message', (data: Buffer) => {
+          const frame = JSON.parse(data.toString('utf8')) as { type: string; jobId?: string };
+          if (frame.type === 'job.offer' && frame.jobId) staller?.send({ type: 'job.accept', jobId: frame.jobId }); // …and never a token
+        });
+        return 'staller joined';
+      },
+    },
+    { at: 0.13, run: async () => (staller?.close(), 'staller left') },
+    {
+      at: 0.15,
+      run: async () => {
+        const pid = Number([...workers[0]!.proc!.lines].reverse().find((l) => typeof l.enginePid === 'number')?.enginePid);
+        if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+        return `job process ${pid} killed`;
+      },
+    },
+    { at: 0.3, run: async () => (await stopWorker(workers[1]!, 'SIGKILL'), 'worker 1 killed') },
+    { at: 0.4, run: async () => (await startWorker(workers[1]!), 'worker 1 back') },
+    {
+      at: 0.5,
+      exclusive: true,
+      run: async () => {
+        coordinator?.kill('SIGKILL');
+        await coordinator?.exited;
+        await startCoordinator();
+        // Workers reconnect on their own (with backoff); wait for them, as clients would retry.
+        const back = () => workers.every((w) => (w.proc?.lines.filter((l) => l.msg === 'connected to the coordinator').length ?? 0) >= 2);
+        // A worker's reconnect backoff grows to 30 s while the coordinator is down.
+        await eventually(back, 120_000, 'workers back').catch((error: Error) => {
+          throw new Error(`${error.message}: ${workers.map((w) => `worker ${w.index}: ${w.proc?.output.slice(-3).join(' | ')}`).join('\n')}`);
+        });
+        return 'coordinator killed and restarted';
+      },
+    },
+    { at: 0.7, run: async () => (await stopWorker(workers[2]!, 'SIGTERM'), 'worker 2 offline') },
+    { at: 0.8, run: async () => (await startWorker(workers[2]!), 'worker 2 back') },
+  ];
+  let gate: Promise<void> = Promise.resolve();
+  const injectDue = async () => {
+    while (schedule.length > 0 && schedule[0]!.at * JOBS <= next) {
+      const fault = schedule.shift()!;
+      const run = fault.run().then((what) => void faults.push(what));
+      if (fault.exclusive) gate = run;
+      await run;
+    }
+  };
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, loop) => {
+      for (;;) {
+        if (loop === 0) await injectDue();
+        await gate;
+        const n = next++;
+        if (n >= JOBS) return;
+        const outcome = await oneJob(client(), n);
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+    }),
+  );
+  console.log(`soak: ${JOBS} jobs, seed ${SEED}, outcomes ${JSON.stringify(Object.fromEntries(outcomes))}; faults: ${faults.join(', ')}`);
+  assert.ok((outcomes.get('done') ?? 0) > JOBS / 2, 'most jobs were served');
+  assert.ok((outcomes.get('cancelled') ?? 0) > 0 && (outcomes.get('http_504') ?? 0) > 0, 'cancels and timeouts happened');
+  assert.equal(faults.length, 8, 'every fault was injected');
+
+  // Every worker online again: every receipt is delivered and acknowledged.
+  await eventually(() => coordinatorDb((db) => (db.prepare('SELECT COUNT(*) AS n FROM receipts WHERE acked = 0').get() as { n: bigint }).n) === 0n, 120_000, 'every receipt acknowledged');
+  const held = coordinatorDb((db) => (db.prepare('SELECT COUNT(*) AS n FROM holds').get() as { n: bigint }).n);
+  assert.equal(held, 0n, 'no hold outlives its job');
+
+  // The vault ran short: fund the coordinator's wallet; the pushes then pay everyone in full.
+  const words = (JSON.parse(await readFile(join(coordinatorDir, 'wallet.json'), 'utf8')) as { mnemonic: string[] }).mnemonic;
+  const wallet = WalletContractV5R1.create({ workchain: 0, publicKey: (await mnemonicToPrivateKey(words)).publicKey, walletId: { networkGlobalId: -3 } }).address;
+  const wasShort = coordinator!.lines.some((l) => l.msg === 'push held for accounts the vault and wallet cannot fund; fund the coordinator wallet');
+  for (let i = 0; i < 2; i++) {
+    const funded = await fetch(`${chainUrl}/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: wallet.toString({ testOnly: true }), amount: (1000n * 10n ** 9n).toString() }) });
+    assert.equal(funded.status, 200);
+  }
+  await eventually(() => coordinatorDb((db) => (db.prepare(`SELECT COUNT(*) AS n FROM accounts WHERE pushed < cumulative AND account NOT LIKE 'worker:%'`).get() as { n: bigint }).n) === 0n, 240_000, 'every account pushed in full');
+
+  const ton = new TonClient({ endpoint: `${chainUrl}/jsonRPC` });
+  const vault = Address.parse(coordinatorDb((db) => (db.prepare(`SELECT value FROM settings WHERE key = 'vault'`).get() as { value: string }).value));
+  for (const slot of workers) {
+    const account = slot.payout.toRawString();
+    const credited = coordinatorDb((db) => (db.prepare('SELECT cumulative FROM accounts WHERE account = ?').get(account) as { cumulative: bigint }).cumulative);
+    const onChain = await paidToWorker(ton, vault, slot.payout);
+    assert.equal(onChain, credited, `worker ${slot.index}: the chain paid exactly what it was credited`);
+    const ledger = join(slot.dataDir, 'ledger.sqlite');
+    await eventually(() => readDb(ledger, (db) => (db.prepare(`SELECT MAX(CAST(cumulative_nanotons AS INTEGER)) AS c FROM payouts WHERE status = 'applied'`).get() as { c: bigint | null }).c) === onChain, 120_000, `worker ${slot.index}'s ledger sees every payout`);
+    const books = readDb(ledger, (db) => ({
+      earned: (db.prepare('SELECT SUM(earned_nanotons) AS s FROM jobs').get() as { s: bigint }).s,
+      paid: (db.prepare(`SELECT SUM(COALESCE(due_nanotons, amount_nanotons)) AS s FROM payouts WHERE status = 'applied'`).get() as { s: bigint }).s,
+      flagged: (db.prepare(`SELECT COUNT(*) AS n FROM payouts WHERE status = 'flagged'`).get() as { n: bigint }).n,
+    }));
+    assert.equal(books.earned, credited, `worker ${slot.index}: its ledger holds every receipt once`);
+    assert.equal(books.paid, onChain, `worker ${slot.index}: its ledger equals the chain to the nanoton`);
+    assert.equal(books.flagged, 0n, `worker ${slot.index}: no payout flagged`);
+  }
+  console.log(`soak: the vault ${wasShort ? 'ran short and was topped up' : 'never ran short'}`);
+
+  const audit = harness.spawn(['coordinator', 'audit', '--data', coordinatorDir, '--chain', chainUrl]);
+  const { code } = await audit.exited;
+  assert.equal(code, 0, `audit: ${audit.output.join('\n')}`);
+  assert.ok(audit.output.some((l) => l.includes('ok: every invariant holds')));
+});
