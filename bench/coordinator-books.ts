@@ -1,21 +1,21 @@
 /**
  * A coordinator store holding a large history of settled jobs, for timing the books' audit
- * (network/coordinator/audit.ts) at scale. The history is a deterministic list of the store's
- * own operations — deposits, holds, settlements through Billing's arithmetic, vault pushes,
- * receipt acknowledgements, and a few holds of jobs still running — that can be applied two ways:
- *   - `replayBooks`: through the real store (openSqliteStore) and Billing, one transaction each;
- *   - `writeBooksBulk`: the same rows written in large transactions by plain INSERTs, fast
- *     enough for a million jobs. coordinator-books.test.ts checks that both write identical rows.
- * The coordinator has no vault here, so receipts carry no voucher (signing a million would time
- * the signer, not the store).
+ * (network/coordinator/audit.ts) at scale. The history is deterministic and can be written two ways:
+ *   - `replayBooks`: its operations (deposits, holds, settlements, a vault push with receipt
+ *     acknowledgements, holds of jobs still running) through the real store and Billing, one
+ *     durable transaction each: exact, and slow (small histories, tests);
+ *   - `writeBooksBulk`: the same rows in bulk (a million jobs in about a minute on a busy 2-core box).
+ * coordinator-books.test.ts checks that both write identical rows. Every per-job choice is a
+ * hash of the job's number (`draw`), so a history needs no state to generate. The coordinator
+ * has no vault here, so receipts carry no voucher (signing a million would time the signer).
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { openSqliteStore, checkBooks, MAX_ACCOUNT_NANOTONS, BooksError } from '../network/coordinator/sqlite-store.js';
+import { openSqliteStore } from '../network/coordinator/sqlite-store.js';
 import { Billing, earningsAccount } from '../network/coordinator/billing.js';
 import type { MeteredPart } from '../network/coordinator/metering.js';
-import type { JobOutcome, JobReceiptFrame, SettledJob, WorkerCredit } from '../network/coordinator/store.js';
-import { coefficientMilli, DEFAULT_PRICE_LIST, jobCost, MAX_JOB_NANOTONS, priceOf, splitCost } from '../network/protocol/pricing.js';
+import type { JobOutcome } from '../network/coordinator/store.js';
+import { coefficientMilli, DEFAULT_PRICE_LIST, jobCost, priceOf, splitCost } from '../network/protocol/pricing.js';
 
 /** The size and shape of a history. */
 export interface BooksSpec {
@@ -24,8 +24,8 @@ export interface BooksSpec {
   workers: number;
   /** Holds of jobs still running at the end (not settled). */
   openHolds: number;
-  /** Time of the last settlement; the history spans the year before it. */
-  now: number;
+  /** Time of the first settlement; jobs settle 31 s apart (a million span a year). */
+  start: number;
   seed?: number;
 }
 
@@ -40,10 +40,64 @@ export type BooksOp =
 const MODELS = ['llama-3.1-8b', 'qwen2.5-7b', 'mistral-7b', 'gemma-2-9b', 'phi-3-mini'];
 const COEFFICIENTS = [1, 1, 1, 0.8, 1.2, 1.5];
 const OUTCOMES: JobOutcome[] = ['done', 'done', 'done', 'done', 'done', 'done', 'done', 'done', 'cancelled', 'cut_off', 'failed', 'timeout'];
-const YEAR_MS = 365 * 86_400_000;
+const SETTLE_EVERY_MS = 31_000;
 const MAX_TOKENS = 1024;
+/** A hold covers every allowed token at this coefficient (above every worker's), + 1 per attempt. */
+const HOLD_COEFFICIENT = 2;
+const HOLD_SLACK = 3n;
+/** Share of the history after which the vault pushes and workers acknowledge. */
+const PUSH_AT = 0.8;
 
-/** A small deterministic PRNG (mulberry32): the same spec always yields the same history. */
+/** Odd multipliers below 2^32, one per kind of choice (Weyl sequences: (n · M) mod 2^32). */
+const MULT = Array.from({ length: 24 }, (_, k) => ((2654435761 + k * 2246822518 + k * k * 374761394) % 2 ** 32) | 1).map((m) => m >>> 0);
+/** Job numbers stay below 2^21 so n · M < 2^53: exact in JavaScript numbers. */
+const MAX_JOBS = 2 ** 21 - 1;
+
+/** The kth hash of job number n: (n · M_k) mod 2^32. */
+function hash(k: number, n: number): number {
+  return (n * (MULT[k] as number)) % 2 ** 32;
+}
+
+/** A choice in 0..m−1 for job number n: the hash's high 16 bits, mod m. */
+function draw(k: number, n: number, m: number): number {
+  return Math.floor(hash(k, n) / 65536) % m;
+}
+
+const hex = (value: number, digits: number) => value.toString(16).padStart(digits, '0');
+
+/** Indexes of the job-level choices. */
+const K = { model: 1, unmetered: 2, client: 3, prompt: 4, retry: 5, total: 6, split: 7, worker: 8, second: 9, claim: 10, claimPrompt: 12, claimCompletion: 14, outcome: 16, id: 17 } as const;
+
+/** The job id of job number n: a UUID v4 shape from five hashes, unique (hash K.id is a bijection). */
+function jobId(n: number): string {
+  return `job-${hex(hash(K.id, n), 8)}-${hex(draw(K.id + 1, n, 65536), 4)}-4${hex(draw(K.id + 2, n, 4096), 3)}-a${hex(draw(K.id + 3, n, 4096), 3)}-${hex(draw(K.id + 4, n, 65536), 4)}${hex(hash(K.id + 5, n), 8)}`;
+}
+
+/** One job's choices (the SQL in `writeBooksBulk` computes the same). */
+function jobChoices(n: number, spec: BooksSpec) {
+  const total = 1 + draw(K.total, n, MAX_TOKENS);
+  const attempts = draw(K.retry, n, 30) === 0 ? 2 : 1;
+  const first = attempts === 2 ? draw(K.split, n, total) : total;
+  const worker0 = draw(K.worker, n, spec.workers);
+  return {
+    model: MODELS[draw(K.model, n, MODELS.length)] as string,
+    metered: draw(K.unmetered, n, 50) !== 0,
+    client: draw(K.client, n, spec.clients),
+    promptTokens: 20 + draw(K.prompt, n, 2000),
+    // One job in thirty moved to a second worker (never the same one), which finished it.
+    parts: (attempts === 2 ? [first, total - first] : [total]).map((completionTokens, a) => ({
+      worker: a === 0 ? worker0 : (worker0 + 1 + draw(K.second, n, spec.workers - 1)) % spec.workers,
+      completionTokens,
+      // One part in a hundred claimed more than the coordinator counted.
+      claimed: draw(K.claim + a, n, 100) === 0,
+      claimPrompt: 1 + draw(K.claimPrompt + a, n, 50),
+      claimCompletion: draw(K.claimCompletion + a, n, 50),
+    })),
+    outcome: OUTCOMES[draw(K.outcome, n, OUTCOMES.length)] as JobOutcome,
+  };
+}
+
+/** A small deterministic PRNG (mulberry32) for the small tables: workers, clients, deposits, open holds. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -55,67 +109,68 @@ function prng(seed: number): () => number {
   };
 }
 
-/** The store's operations for a history of `spec.jobs` settled jobs. */
-export function* booksOperations(spec: BooksSpec): Generator<BooksOp> {
+interface Cast {
+  workers: { workerId: string; payoutAddress: string | undefined; coefficient: number; account: string }[];
+  clients: string[];
+  deposits: { clientId: string; amount: bigint; reference: string }[];
+  openHolds: { clientId: string; jobId: string; amount: bigint }[];
+}
+
+/** Workers (nine in ten with a payout address, each its own), clients with 1–3 deposits, open holds. */
+function cast(spec: BooksSpec): Cast {
+  if (spec.jobs + 1 > MAX_JOBS) throw new RangeError(`At most ${MAX_JOBS - 1} jobs.`);
+  if (spec.workers < 2 || spec.clients < 1) throw new RangeError('At least two workers and one client.');
   const random = prng(spec.seed ?? 1);
   const int = (n: number) => Math.floor(random() * n);
-  const hex = (chars: number) => {
-    let out = '';
-    while (out.length < chars) out += (int(2 ** 32) >>> 0).toString(16).padStart(8, '0');
-    return out.slice(0, chars);
-  };
-  const uuid = () => {
-    const h = hex(32);
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
-  };
-  // Workers: nine in ten have a payout address (raw form, as earningsAccount keeps it).
-  const workers = Array.from({ length: spec.workers }, (_, i) => ({
-    workerId: `worker-${i}-${hex(8)}`,
-    payoutAddress: random() < 0.9 ? `0:${hex(64)}` : undefined,
-    coefficient: COEFFICIENTS[int(COEFFICIENTS.length)] as number,
-  }));
-  const clients = Array.from({ length: spec.clients }, (_, i) => `client-${i}-${hex(16)}`);
-  let reference = 0;
-  for (const clientId of clients) {
-    for (let k = 1 + int(3); k > 0; k--) yield { kind: 'deposit', clientId, amount: 1_000_000_000_000n + BigInt(int(1_000_000)), reference: `tx-${++reference}-${hex(16)}` };
-  }
+  const hexes = (count: number) => Array.from({ length: count }, () => hex(int(2 ** 32), 8)).join('');
+  const workers = Array.from({ length: spec.workers }, (_, i) => {
+    const workerId = `worker-${i}-${hexes(1)}`;
+    const payoutAddress = random() < 0.9 ? `0:${hexes(8)}` : undefined;
+    return { workerId, payoutAddress, coefficient: COEFFICIENTS[int(COEFFICIENTS.length)] as number, account: earningsAccount(workerId, payoutAddress) };
+  });
+  const clients = Array.from({ length: spec.clients }, (_, i) => `client-${i}-${hexes(2)}`);
+  const deposits = clients.flatMap((clientId, i) => Array.from({ length: 1 + int(3) }, (_, k) => ({ clientId, amount: 1_000_000_000_000n + BigInt(int(1_000_000)), reference: `tx-${i}-${k}-${hexes(2)}` })));
   const price = priceOf(DEFAULT_PRICE_LIST, '');
-  const pushAt = Math.floor(spec.jobs * 0.8);
-  const start = spec.now - YEAR_MS;
+  const openHolds = Array.from({ length: spec.openHolds }, () => ({
+    clientId: clients[int(clients.length)] as string,
+    jobId: `job-${hexes(4)}`,
+    amount: jobCost(price, { promptTokens: 100 + int(2000), completionTokens: MAX_TOKENS }, HOLD_COEFFICIENT) + HOLD_SLACK,
+  }));
+  return { workers, clients, deposits, openHolds };
+}
+
+/** The hold of a job: its prompt once per attempt and every allowed token, at the hold coefficient. */
+function holdOf(promptTokens: number, attempts: number): bigint {
+  return jobCost(priceOf(DEFAULT_PRICE_LIST, ''), { promptTokens: promptTokens * attempts, completionTokens: MAX_TOKENS }, HOLD_COEFFICIENT) + HOLD_SLACK;
+}
+
+/** The store's operations for a history of `spec.jobs` settled jobs. */
+export function* booksOperations(spec: BooksSpec): Generator<BooksOp> {
+  const { workers, clients, deposits, openHolds } = cast(spec);
+  for (const d of deposits) yield { kind: 'deposit', ...d };
+  const pushAt = Math.floor(spec.jobs * PUSH_AT);
   for (let i = 0; i < spec.jobs; i++) {
     if (i === pushAt) yield { kind: 'push-and-ack' };
-    const jobId = `job-${uuid()}`;
-    const model = MODELS[int(MODELS.length)] as string;
-    const metered = random() >= 0.02;
-    const clientId = metered ? clients[int(clients.length)] : undefined;
-    const at = start + Math.floor((i * YEAR_MS) / spec.jobs);
-    const promptTokens = 20 + int(2000);
-    // One job in thirty moved to a second worker, which continued after the first one's text.
-    const attempts = random() < 1 / 30 ? 2 : 1;
-    let left = 1 + int(MAX_TOKENS);
-    const parts: MeteredPart[] = [];
-    const first = int(workers.length);
-    for (let a = 0; a < attempts; a++) {
-      // A retry goes to another worker (the job manager never offers a job twice to one).
-      const worker = workers[(first + a * (1 + int(workers.length - 1))) % workers.length]!;
-      const completionTokens = a === attempts - 1 ? left : int(left);
-      left -= completionTokens;
-      const usage = { promptTokens, completionTokens };
-      // One part in a hundred claimed more than the coordinator counted.
-      const claimed = random() < 0.01 ? { promptTokens: promptTokens + 1 + int(50), completionTokens: completionTokens + int(50) } : undefined;
-      parts.push({ workerId: worker.workerId, payoutAddress: worker.payoutAddress, coefficient: worker.coefficient, usage, ...(claimed ? { claimed } : {}) });
-    }
-    if (clientId) {
-      // Billing.worstCase: every allowed token at the client's highest coefficient, + 1 per attempt.
-      const amount = jobCost(price, { promptTokens: promptTokens * attempts, completionTokens: MAX_TOKENS }, 2) + 3n;
-      yield { kind: 'reserve', clientId, jobId, amount, expiresAt: at + 600_000 };
-    }
-    yield { kind: 'settle', jobId, clientId, model, outcome: OUTCOMES[int(OUTCOMES.length)] as JobOutcome, parts, at };
+    const n = i + 1;
+    const job = jobChoices(n, spec);
+    const id = jobId(n);
+    const at = spec.start + i * SETTLE_EVERY_MS;
+    const clientId = job.metered ? clients[job.client] : undefined;
+    if (clientId) yield { kind: 'reserve', clientId, jobId: id, amount: holdOf(job.promptTokens, job.parts.length), expiresAt: at + 600_000 };
+    const parts = job.parts.map((p): MeteredPart => {
+      const worker = workers[p.worker]!;
+      const usage = { promptTokens: job.promptTokens, completionTokens: p.completionTokens };
+      const claimed = p.claimed ? { promptTokens: job.promptTokens + p.claimPrompt, completionTokens: p.completionTokens + p.claimCompletion } : undefined;
+      return { workerId: worker.workerId, payoutAddress: worker.payoutAddress, coefficient: worker.coefficient, usage, ...(claimed ? { claimed } : {}) };
+    });
+    yield { kind: 'settle', jobId: id, clientId, model: job.model, outcome: job.outcome, parts, at };
   }
-  for (let i = 0; i < spec.openHolds; i++) {
-    const clientId = clients[int(clients.length)] as string;
-    yield { kind: 'reserve', clientId, jobId: `job-${uuid()}`, amount: jobCost(price, { promptTokens: 100 + int(2000), completionTokens: MAX_TOKENS }, 2) + 3n, expiresAt: spec.now + 3_600_000 };
-  }
+  for (const h of openHolds) yield { kind: 'reserve', ...h, expiresAt: openHoldExpiry(spec) };
+}
+
+/** Open holds expire an hour after the last settlement. */
+function openHoldExpiry(spec: BooksSpec): number {
+  return spec.start + spec.jobs * SETTLE_EVERY_MS + 3_600_000;
 }
 
 /** Applies a history through the real store and Billing (one durable transaction per operation: small histories). */
@@ -151,130 +206,131 @@ export function replayBooks(dataDir: string, spec: BooksSpec): void {
   }
 }
 
-/** Receipt frame as Billing builds it for a coordinator without a vault. */
-function receiptFrame(jobId: string, model: string, credit: WorkerCredit, account: string, cumulative: bigint, seq: number): JobReceiptFrame {
+/** Inserts rows of `columns` values into `table` many at a time (one statement per `per` rows). */
+function batchInserter(db: Database.Database, table: string, columns: number, per = 64): { add(row: unknown[]): void; flush(): void } {
+  const tuple = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
+  const many = db.prepare(`INSERT INTO ${table} VALUES ${Array.from({ length: per }, () => tuple).join(', ')}`);
+  const one = db.prepare(`INSERT INTO ${table} VALUES ${tuple}`);
+  let pending: unknown[] = [];
   return {
-    type: 'job.receipt',
-    seq,
-    jobId,
-    model,
-    usage: { promptTokens: credit.promptTokens, completionTokens: credit.completionTokens },
-    ...(credit.claimed ? { claimed: credit.claimed } : {}),
-    coefficientMilli: credit.coefficientMilli,
-    costNanotons: credit.cost.toString(),
-    earnedNanotons: credit.earned.toString(),
-    account,
-    cumulativeNanotons: cumulative.toString(),
+    add(row) {
+      for (const value of row) pending.push(value);
+      if (pending.length === per * columns) {
+        many.run(pending);
+        pending = [];
+      }
+    },
+    flush() {
+      for (let i = 0; i < pending.length; i += columns) one.run(pending.slice(i, i + columns));
+      pending = [];
+    },
   };
 }
 
 /**
- * Writes the same rows as `replayBooks` with plain INSERTs in large transactions (synchronous
- * off while building: the file is scratch until it is closed). The store is first opened once
- * the normal way, so the schema is every migration's. Returns the number of jobs settled.
+ * Writes the same rows as `replayBooks` in bulk. The history is computed here — Billing's
+ * arithmetic and the store's running state (client balances, account totals, receipt numbers) —
+ * into two scratch tables, many rows per INSERT, and SQL copies them into the store's tables in
+ * settlement order, building each receipt frame with json_object exactly as JSON.stringify writes
+ * Billing's. All in one transaction without fsync. The store is first opened the normal way, so
+ * the schema is every migration's; its secondary indexes are dropped while the rows go in and
+ * created again from their own SQL (the schema ends the same; the indexes densely packed, as after
+ * a VACUUM). Returns the jobs and credits written.
  */
 export function writeBooksBulk(dataDir: string, spec: BooksSpec): { jobs: number; credits: number } {
+  const { workers, clients, deposits, openHolds } = cast(spec);
+  if (new Set(workers.map((w) => w.account)).size !== workers.length) throw new Error('Each worker must have its own earnings account.');
   openSqliteStore(dataDir).close();
   const db = new Database(join(dataDir, 'coordinator.sqlite'));
   db.defaultSafeIntegers(true);
+  // Scratch until closed: journal in memory, no fsync, one connection, the whole file in cache.
+  db.pragma('journal_mode = MEMORY');
   db.pragma('synchronous = OFF');
-  db.pragma('cache_size = -262144');
-  const insert = {
-    deposit: db.prepare('INSERT INTO deposits (reference, client_id, amount) VALUES (?, ?, ?)'),
-    job: db.prepare('INSERT INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-    credit: db.prepare(
-      'INSERT INTO job_credits (job_id, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    receipt: db.prepare('INSERT INTO receipts (worker_id, seq, job_id, frame, acked) VALUES (?, ?, ?, ?, ?)'),
-    client: db.prepare('INSERT INTO clients (id, balance) VALUES (?, ?)'),
-    account: db.prepare('INSERT INTO accounts (account, cumulative, seq, pushed) VALUES (?, ?, ?, ?)'),
-    hold: db.prepare('INSERT INTO holds (job_id, client_id, amount, expires_at) VALUES (?, ?, ?, ?)'),
-  };
-  const balances = new Map<string, bigint>();
-  const holds = new Map<string, { clientId: string; amount: bigint; expiresAt: number }>();
-  const accounts = new Map<string, { cumulative: bigint; seq: number; pushed: bigint }>();
-  const accountOf = new Map<string, string>();
-  const receiptSeq = new Map<string, number>();
-  let acked = 0;
-  let jobs = 0;
-  let credits = 0;
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.pragma('cache_size = -2097152');
+  db.pragma('temp_store = MEMORY');
   const price = priceOf(DEFAULT_PRICE_LIST, '');
-  const bound = (what: string, value: bigint, max: bigint) => {
-    if (value < 0n || value > max) throw new BooksError(`${what} out of bounds: ${value}`);
-  };
-  const apply = (op: BooksOp) => {
-    switch (op.kind) {
-      case 'deposit': {
-        insert.deposit.run(op.reference, op.clientId, op.amount);
-        const balance = (balances.get(op.clientId) ?? 0n) + op.amount;
-        bound(`balance of ${op.clientId}`, balance, MAX_ACCOUNT_NANOTONS);
-        balances.set(op.clientId, balance);
-        break;
-      }
-      case 'reserve': {
-        bound(`hold of ${op.jobId}`, op.amount, MAX_JOB_NANOTONS);
-        const balance = balances.get(op.clientId) ?? 0n;
-        if (balance < op.amount) throw new Error(`reserve ${op.jobId}: balance short`);
-        balances.set(op.clientId, balance - op.amount);
-        holds.set(op.jobId, { clientId: op.clientId, amount: op.amount, expiresAt: op.expiresAt });
-        break;
-      }
-      case 'settle': {
-        // Billing.settle's arithmetic, then SqliteStore.settle's writes.
-        const jobCredits: WorkerCredit[] = op.parts.map((p) => {
-          const cost = jobCost(price, p.usage, p.coefficient);
-          let account = accountOf.get(p.workerId);
-          if (account === undefined) accountOf.set(p.workerId, (account = earningsAccount(p.workerId, p.payoutAddress)));
-          return { account, workerId: p.workerId, cost, earned: splitCost(cost, DEFAULT_PRICE_LIST.commissionBps).worker, ...p.usage, coefficientMilli: Number(coefficientMilli(p.coefficient)), ...(p.claimed ? { claimed: p.claimed } : {}) };
-        });
-        const charge = jobCredits.reduce((sum, c) => sum + c.cost, 0n);
-        const job: SettledJob = { jobId: op.jobId, clientId: op.clientId ?? 'unmetered', model: op.model, outcome: op.outcome, charge, commission: charge - jobCredits.reduce((sum, c) => sum + c.earned, 0n), credits: jobCredits };
-        const hold = holds.get(op.jobId);
-        checkBooks(job, job.clientId === 'unmetered' ? undefined : (hold?.amount ?? 0n));
-        insert.job.run(job.jobId, job.clientId, job.model, job.charge, job.commission, hold?.amount ?? 0n, job.outcome, op.at);
-        if (hold) {
-          balances.set(hold.clientId, (balances.get(hold.clientId) ?? 0n) + (hold.amount > job.charge ? hold.amount - job.charge : 0n));
-          holds.delete(op.jobId);
-        }
-        for (const c of jobCredits) {
-          insert.credit.run(job.jobId, c.account, c.workerId, c.cost, c.earned, c.promptTokens, c.completionTokens, c.claimed?.promptTokens ?? null, c.claimed?.completionTokens ?? null, c.coefficientMilli);
-          const total = accounts.get(c.account) ?? { cumulative: 0n, seq: 0, pushed: 0n };
-          total.cumulative += c.earned;
+  const pushAt = Math.floor(spec.jobs * PUSH_AT);
+  try {
+    const indexes = db.prepare<[], { name: string; sql: string }>(
+      `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('jobs', 'job_credits', 'receipts', 'holds', 'accounts', 'clients', 'deposits') ORDER BY rowid`,
+    ).all();
+    let jobs = 0;
+    let credits = 0;
+    db.transaction(() => {
+      for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
+      db.exec(`
+        CREATE TEMP TABLE sj (job_id TEXT, client_id TEXT, model TEXT, cost INTEGER, commission INTEGER, held INTEGER, outcome TEXT, settled_at INTEGER);
+        CREATE TEMP TABLE sc (job_id TEXT, account TEXT, worker_id TEXT, cost INTEGER, earned INTEGER, prompt INTEGER, completion INTEGER,
+          claimed_prompt INTEGER, claimed_completion INTEGER, coef INTEGER, model TEXT, seq INTEGER, cumulative INTEGER, acked INTEGER);`);
+      const stageJob = batchInserter(db, 'sj', 8);
+      const stageCredit = batchInserter(db, 'sc', 14);
+      // The store's running state: client balances, account totals, receipt numbers.
+      const balances = new Map<string, bigint>();
+      for (const d of deposits) balances.set(d.clientId, (balances.get(d.clientId) ?? 0n) + d.amount);
+      const totals = workers.map(() => ({ cumulative: 0n, seq: 0, pushed: 0n }));
+      const coefs = workers.map((w) => coefficientMilli(w.coefficient));
+      for (let i = 0; i < spec.jobs; i++) {
+        if (i === pushAt) for (const [k, t] of totals.entries()) if (t.seq > 0 && !(workers[k] as Cast['workers'][number]).account.startsWith('worker:')) t.pushed = t.cumulative;
+        const n = i + 1;
+        const job = jobChoices(n, spec);
+        const id = jobId(n);
+        let charge = 0n;
+        let earnedSum = 0n;
+        for (const p of job.parts) {
+          const worker = workers[p.worker]!;
+          // Billing.settle: the part's cost at the worker's coefficient, less commission.
+          const cost = jobCost(price, { promptTokens: job.promptTokens, completionTokens: p.completionTokens }, worker.coefficient);
+          const earned = splitCost(cost, DEFAULT_PRICE_LIST.commissionBps).worker;
+          charge += cost;
+          earnedSum += earned;
+          // SqliteStore.settle: the account's new total and the worker's next receipt number (each worker is its own account).
+          const total = totals[p.worker]!;
+          total.cumulative += earned;
           total.seq += 1;
-          bound(`account ${c.account}`, total.cumulative, MAX_ACCOUNT_NANOTONS);
-          accounts.set(c.account, total);
-          const seq = (receiptSeq.get(c.workerId) ?? 0) + 1;
-          receiptSeq.set(c.workerId, seq);
-          insert.receipt.run(c.workerId, seq, job.jobId, JSON.stringify(receiptFrame(job.jobId, job.model, c, c.account, total.cumulative, total.seq)), acked);
+          stageCredit.add([id, worker.account, worker.workerId, cost, earned, job.promptTokens, p.completionTokens,
+            p.claimed ? job.promptTokens + p.claimPrompt : null, p.claimed ? p.completionTokens + p.claimCompletion : null,
+            coefs[p.worker], job.model, total.seq, total.cumulative, i < pushAt ? 1 : 0]);
           credits++;
         }
+        const clientId = job.metered ? (clients[job.client] as string) : 'unmetered';
+        const held = job.metered ? holdOf(job.promptTokens, job.parts.length) : 0n;
+        if (job.metered) balances.set(clientId, (balances.get(clientId) ?? 0n) - charge);
+        stageJob.add([id, clientId, job.model, charge, charge - earnedSum, held, job.outcome, spec.start + i * SETTLE_EVERY_MS]);
         jobs++;
-        break;
       }
-      case 'push-and-ack':
-        for (const [account, total] of accounts) if (!account.startsWith('worker:')) total.pushed = total.cumulative > total.pushed ? total.cumulative : total.pushed;
-        db.prepare('UPDATE receipts SET acked = 1 WHERE acked = 0').run();
-        acked = 0;
-        break;
-    }
-  };
-  try {
-    const batch = db.transaction((ops: BooksOp[]) => ops.forEach(apply));
-    let ops: BooksOp[] = [];
-    for (const op of booksOperations(spec)) {
-      ops.push(op);
-      if (ops.length === 20_000) {
-        batch(ops);
-        ops = [];
+      stageJob.flush();
+      stageCredit.flush();
+      db.exec('INSERT INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at) SELECT * FROM sj');
+      db.exec(`INSERT INTO job_credits (job_id, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli)
+        SELECT job_id, account, worker_id, cost, earned, prompt, completion, claimed_prompt, claimed_completion, coef FROM sc`);
+      // Billing's receipt frame (no vault: no voucher), key for key as JSON.stringify writes it.
+      db.exec(`INSERT INTO receipts (worker_id, seq, job_id, frame, acked)
+        SELECT worker_id, seq, job_id,
+          CASE WHEN claimed_prompt IS NULL
+            THEN json_object('type', 'job.receipt', 'seq', seq, 'jobId', job_id, 'model', model, 'usage', json_object('promptTokens', prompt, 'completionTokens', completion),
+              'coefficientMilli', coef, 'costNanotons', CAST(cost AS TEXT), 'earnedNanotons', CAST(earned AS TEXT), 'account', account, 'cumulativeNanotons', CAST(cumulative AS TEXT))
+            ELSE json_object('type', 'job.receipt', 'seq', seq, 'jobId', job_id, 'model', model, 'usage', json_object('promptTokens', prompt, 'completionTokens', completion),
+              'claimed', json_object('promptTokens', claimed_prompt, 'completionTokens', claimed_completion),
+              'coefficientMilli', coef, 'costNanotons', CAST(cost AS TEXT), 'earnedNanotons', CAST(earned AS TEXT), 'account', account, 'cumulativeNanotons', CAST(cumulative AS TEXT))
+          END, acked
+        FROM sc`);
+      const insertDeposit = db.prepare('INSERT INTO deposits (reference, client_id, amount) VALUES (?, ?, ?)');
+      for (const d of deposits) insertDeposit.run(d.reference, d.clientId, d.amount);
+      const insertHold = db.prepare('INSERT INTO holds (job_id, client_id, amount, expires_at) VALUES (?, ?, ?, ?)');
+      for (const h of openHolds) {
+        insertHold.run(h.jobId, h.clientId, h.amount, openHoldExpiry(spec));
+        balances.set(h.clientId, (balances.get(h.clientId) ?? 0n) - h.amount);
       }
-    }
-    batch(ops);
-    db.transaction(() => {
-      for (const [id, balance] of balances) insert.client.run(id, balance);
-      for (const [account, total] of accounts) insert.account.run(account, total.cumulative, total.seq, total.pushed);
-      for (const [jobId, hold] of holds) insert.hold.run(jobId, hold.clientId, hold.amount, hold.expiresAt);
+      const insertClient = db.prepare('INSERT INTO clients (id, balance) VALUES (?, ?)');
+      for (const [id, balance] of balances) insertClient.run(id, balance);
+      const insertAccount = db.prepare('INSERT INTO accounts (account, cumulative, seq, pushed) VALUES (?, ?, ?, ?)');
+      totals.forEach((t, k) => t.seq > 0 && insertAccount.run((workers[k] as Cast['workers'][number]).account, t.cumulative, t.seq, t.pushed));
+      db.exec('DROP TABLE temp.sj; DROP TABLE temp.sc;');
+      for (const index of indexes) db.exec(index.sql);
     })();
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('locking_mode = NORMAL');
+    db.pragma('journal_mode = WAL');
     return { jobs, credits };
   } finally {
     db.close();

@@ -165,3 +165,16 @@ test('hold_expired: a hold at or past its deadline', () =>
       hold_expired: [{ job_id: 'j4', client_id: 'bob', amount: 1000n, expires_at: BigInt(NOW) }],
     });
   }));
+
+test('a store from before the audit indexes (migration 3) is audited the same', () =>
+  withBooks(async (dir) => {
+    tamper(dir, `DROP INDEX jobs_books; DROP INDEX job_credits_books; DROP INDEX jobs_by_client;
+      UPDATE jobs SET cost = cost + 1 WHERE job_id = 'j1'; UPDATE clients SET balance = balance - 1 WHERE id = 'bob';`);
+    assert.deepEqual(found(await auditCoordinator(dir, { now: NOW })), {
+      job_balanced: [{ job_id: 'j1', charge: 201n, commission: 20n, credit_costs: 200n, credits: 180n }],
+      client_conserved: [
+        { client: 'alice', deposits: 15_000n, balance: 14_400n, holds: 0n, charges: 601n },
+        { client: 'bob', deposits: 3_000n, balance: 1_949n, holds: 1_000n, charges: 50n },
+      ],
+    });
+  }));
