@@ -168,10 +168,11 @@ test('hold_expired: a hold at or past its deadline', () =>
 
 test('a store from before the audit indexes (migration 3) is audited the same', () =>
   withBooks(async (dir) => {
-    tamper(dir, `DROP INDEX jobs_books; DROP INDEX job_credits_books; DROP INDEX jobs_by_client;
-      UPDATE jobs SET cost = cost + 1 WHERE job_id = 'j1'; UPDATE clients SET balance = balance - 1 WHERE id = 'bob';`);
+    tamper(dir, `DROP INDEX jobs_books; DROP INDEX job_credits_books; DROP INDEX jobs_by_client; DROP INDEX jobs_over_hold;
+      UPDATE jobs SET cost = cost + 1 WHERE job_id = 'j1'; UPDATE clients SET balance = balance - 1 WHERE id = 'bob'; UPDATE jobs SET held = 1 WHERE job_id = 'j3';`);
     assert.deepEqual(found(await auditCoordinator(dir, { now: NOW })), {
       job_balanced: [{ job_id: 'j1', charge: 201n, commission: 20n, credit_costs: 200n, credits: 180n }],
+      charge_within_hold: [{ job_id: 'j3', client_id: 'bob', charge: 50n, held: 1n }],
       client_conserved: [
         { client: 'alice', deposits: 15_000n, balance: 14_400n, holds: 0n, charges: 601n },
         { client: 'bob', deposits: 3_000n, balance: 1_949n, holds: 1_000n, charges: 50n },
