@@ -187,7 +187,7 @@ function report(rounds: Round[], expected: string, devices: { worker: string; ve
       `target: (v) ÷ (w) CPU per token ≤ ${TARGET_RATIO} → ${met ? 'met' : 'MISSED'}${met ? '' : `: checking every token needs the pass (p) at least, ${median(passRatio).toFixed(3)} of the worker's CPU per token here; the Verifier adds ${(median(verifierUs) - median(passUs)).toFixed(0)} µs/token of sampling on top`}`,
       `every answer was the model's predicted text, and every token passed the check: ${clean ? 'yes' : 'NO'}`,
       'per token: CPU of the process during the job (or check) ÷ answer tokens; both also evaluate the prompt once',
-      "on this tiny model a generated token costs mostly per-token overhead and a verified one mostly arithmetic; on a large model decoding is bound by memory bandwidth and the batched pass reuses each weight across all positions, so the ratio shrinks with model size",
+      '(v) − (p) is what the Verifier spends beyond the pass: its sampling at every answer position (a top-k probability map each; the pass asks for no outputs)',
       `devices: (w) ${devices.worker}; (v) and (p) ${devices.verifier} (the coordinator verifies on the CPU); load average ${describeLoad()} after the section`,
     ],
   };
