@@ -15,7 +15,7 @@ import { modelIdFromPath } from '../main/models/model-file.js';
 import type { EngineConfig } from '../main/engine/job-messages.js';
 import { startHeadlessWorker, type HeadlessWorker, type HeadlessWorkerOptions } from '../main/worker/headless.js';
 import { createLogger as createWorkerLogger } from '../main/log.js';
-import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
+import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../network/coordinator/server.js';
 import { createLogger as createCoordinatorLogger } from '../network/coordinator/log.js';
 import { unknownSignals } from '../main/sharing/signals.js';
 import { startGateway, type Gateway } from '../network/client/gateway.js';
@@ -47,6 +47,9 @@ export interface ServingNetwork {
 
 /** What a section may set on the worker of a private network (sharing, a scripted signal source…). */
 export type WorkerOverrides = Pick<HeadlessWorkerOptions, 'sharing' | 'signalSource' | 'sharingPollMs'>;
+
+/** What a section may set on the coordinator of a private network (a model catalog, spot checks…). */
+export type CoordinatorOverrides = Pick<CoordinatorOptions, 'catalog' | 'verifyRate'>;
 
 /** A network a section opened for itself; it must close it (the context closes leftovers too). */
 export interface PrivateNetwork extends ServingNetwork {
@@ -121,8 +124,8 @@ export class BenchContext {
    * A network of its own for one section (a worker with a scripted sharing signal, say), so the
    * shared one keeps its settings. Close it when done; `close()` of the context closes leftovers.
    */
-  async privateNetwork(size: ModelSize, overrides: WorkerOverrides): Promise<PrivateNetwork> {
-    const network = await this.startNetwork(size, `private-${++this.privateCount}-${size}`, overrides);
+  async privateNetwork(size: ModelSize, overrides: WorkerOverrides, coordinator: CoordinatorOverrides = {}): Promise<PrivateNetwork> {
+    const network = await this.startNetwork(size, `private-${++this.privateCount}-${size}`, overrides, coordinator);
     let closing: Promise<void> | undefined;
     const handle: PrivateNetwork = {
       ...network,
@@ -157,7 +160,7 @@ export class BenchContext {
     });
   }
 
-  private async startNetwork(size: ModelSize, label: string, overrides: WorkerOverrides): Promise<ServingNetwork> {
+  private async startNetwork(size: ModelSize, label: string, overrides: WorkerOverrides, coordinatorOverrides: CoordinatorOverrides = {}): Promise<ServingNetwork> {
     const modelPath = await this.modelPath(size);
     const apiKey = `sk-bench-${randomBytes(12).toString('hex')}`;
     // Logs go to stderr: stdout carries only the report, its last line the JSON result.
@@ -168,6 +171,7 @@ export class BenchContext {
       apiKeys: [apiKey],
       // Billing has its own section; here the client is not charged (workers still are credited).
       unmetered: true,
+      ...coordinatorOverrides,
       logger: createCoordinatorLogger('coordinator', { level: 'warn', destination: process.stderr }),
     });
     const serving = whenServing(coordinator, 120_000);

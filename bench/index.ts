@@ -13,6 +13,9 @@ import { preemptionSection } from './preemption.js';
 import { idleSection } from './idle.js';
 import { ledgerSection } from './ledger.js';
 import { payoutsSection } from './payouts.js';
+import { auditSection } from './audit.js';
+import { verifySection } from './verify.js';
+import { meteringSection } from './metering.js';
 import { describeCpu, describeLoad } from './device.js';
 import { formatTable } from './table.js';
 import type { ResultValue, Section } from './section.js';
@@ -23,21 +26,24 @@ interface SectionOptions {
 }
 
 /**
- * Every section, in the order they run. Later issues add theirs here. The ledger and the payouts
- * go first: their synchronous work (SQLite; the TVM emulator) blocks this process's event loop
- * for seconds, and would starve the in-process coordinators and workers that the other sections
- * start (and keep) of heartbeats.
+ * Every section, in the order they run. Later issues add theirs here. The ledger, the payouts and
+ * the audit go first: their synchronous work (SQLite; the TVM emulator) blocks this process's
+ * event loop for seconds, and would starve the in-process coordinators and workers that the other
+ * sections start (and keep) of heartbeats.
  */
 function allSections(options: SectionOptions): readonly Section[] {
   return [
     ledgerSection(),
     payoutsSection(),
+    auditSection(),
     servingSection({ name: 'serving', size: 'bench', rounds: 9, maxTokens: 384, ttftRounds: 15, suffix: '', explain: true }),
     servingSection({ name: 'serving-tiny', size: 'tiny', rounds: 7, maxTokens: 512, ttftRounds: 15, suffix: '_tiny', explain: false }),
     sealedSection,
     cancelSection,
     preemptionSection({ trials: options.preemptionTrials }),
     idleSection,
+    verifySection,
+    meteringSection,
   ];
 }
 

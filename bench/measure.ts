@@ -36,9 +36,9 @@ export interface Sample extends Timing {
   cpuEngineMs: number | undefined;
 }
 
-/** Where the paths lead. */
+/** Where the paths lead (a section timing only network paths needs no raw engine). */
 export interface Targets {
-  raw: RawEngine;
+  raw?: RawEngine;
   network: ServingNetwork;
 }
 
@@ -47,14 +47,18 @@ let nextJob = 0;
 /** Runs `job` on one path and times it. */
 export async function measure(path: Path, job: BenchJob, targets: Targets): Promise<Sample> {
   const { network } = targets;
-  const enginePid = () => (path === 'raw' ? targets.raw.pid : network.worker.engine.pid);
+  const raw = () => {
+    if (!targets.raw) throw new Error('The raw path needs a raw engine.');
+    return targets.raw;
+  };
+  const enginePid = () => (path === 'raw' ? raw().pid : network.worker.engine.pid);
   const before = cpuSnapshot(enginePid());
   let toWorker: number | undefined;
   const onStarted = () => (toWorker ??= performance.now());
   network.worker.worker.on('job-started', onStarted);
   try {
     const called = performance.now();
-    const timing = path === 'raw' ? await targets.raw.run(job) : await viaNetwork(path, job, network);
+    const timing = path === 'raw' ? await raw().run(job) : await viaNetwork(path, job, network);
     const spent = cpuSpent(before, cpuSnapshot(enginePid()));
     return { ...timing, path, toWorkerMs: toWorker === undefined ? undefined : toWorker - called, cpuBenchMs: spent.selfMs, cpuEngineMs: spent.otherMs };
   } finally {

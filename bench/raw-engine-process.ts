@@ -13,7 +13,7 @@ import { StreamClock, type Timing } from './stream-clock.js';
 export type ToRawEngine = { type: 'load'; config: EngineConfig } | { type: 'run'; id: number; messages: ChatMessage[]; maxTokens: number; seed: number };
 
 /** Raw engine process → bench. */
-export type FromRawEngine = { type: 'loaded' } | { type: 'result'; id: number; timing: Timing } | { type: 'error'; id?: number; message: string };
+export type FromRawEngine = { type: 'loaded'; backend: string } | { type: 'result'; id: number; timing: Timing } | { type: 'error'; id?: number; message: string };
 
 let engine: LlamaEngine | undefined;
 
@@ -23,8 +23,9 @@ function reply(message: FromRawEngine): void {
 
 async function handle(message: ToRawEngine): Promise<void> {
   if (message.type === 'load') {
-    engine = (await LlamaEngine.load(message.config, () => {})).engine;
-    reply({ type: 'loaded' });
+    const loaded = await LlamaEngine.load(message.config, () => {});
+    engine = loaded.engine;
+    reply({ type: 'loaded', backend: loaded.info.gpu });
     return;
   }
   if (!engine) throw new Error('No model is loaded.');

@@ -11,7 +11,11 @@ export class RawEngine {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (timing: Timing) => void; reject: (error: Error) => void }>();
 
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(
+    private readonly child: ChildProcess,
+    /** The backend the engine loaded on ('cpu', 'cuda', …). */
+    readonly backend: string,
+  ) {
     child.on('message', (message: FromRawEngine) => {
       if (message.type === 'loaded' || message.id === undefined) return;
       const pending = this.waiting.get(message.id);
@@ -29,9 +33,9 @@ export class RawEngine {
   static async start(config: EngineConfig): Promise<RawEngine> {
     const entry = fileURLToPath(new URL('./raw-engine-process.ts', import.meta.url));
     const child = fork(entry, [], { execArgv: ['--import', import.meta.resolve('tsx')], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    await new Promise<void>((resolve, reject) => {
+    const backend = await new Promise<string>((resolve, reject) => {
       const onMessage = (message: FromRawEngine) => {
-        if (message.type === 'loaded') resolve();
+        if (message.type === 'loaded') resolve(message.backend);
         else if (message.type === 'error') reject(new Error(`Raw engine: ${message.message}`));
         else return;
         child.off('message', onMessage);
@@ -40,7 +44,7 @@ export class RawEngine {
       child.once('exit', (code) => reject(new Error(`The raw engine process exited (code ${code}) while loading.`)));
       child.send({ type: 'load', config } satisfies ToRawEngine);
     });
-    return new RawEngine(child);
+    return new RawEngine(child, backend);
   }
 
   /** Process id, to read its CPU time. */

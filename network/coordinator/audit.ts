@@ -39,23 +39,29 @@ const RULES: readonly Rule[] = [
   {
     rule: 'job_balanced',
     description: 'charge = Σ credit costs = Σ credits + commission, per job',
-    sql: `SELECT j.job_id, j.cost AS charge, j.commission, IFNULL(c.costs, 0) AS credit_costs, IFNULL(c.earned, 0) AS credits
-          FROM jobs j LEFT JOIN (SELECT job_id, SUM(cost) AS costs, SUM(earned) AS earned FROM job_credits GROUP BY job_id) c ON c.job_id = j.job_id
-          WHERE j.cost != IFNULL(c.costs, 0) OR j.cost != IFNULL(c.earned, 0) + j.commission OR j.commission < 0`,
+    // Walks jobs_books in job id order, summing each job's credits from job_credits_books
+    // (migration 3): both covering, so no table lookups and no sort. A job without credits sums to 0.
+    sql: `SELECT j.job_id, j.cost AS charge, j.commission, IFNULL(SUM(c.cost), 0) AS credit_costs, IFNULL(SUM(c.earned), 0) AS credits
+          FROM jobs j INDEXED BY jobs_books LEFT JOIN job_credits c INDEXED BY job_credits_books ON c.job_id = j.job_id
+          GROUP BY j.job_id
+          HAVING j.cost != credit_costs OR j.cost != credits + j.commission OR j.commission < 0`,
   },
   {
     rule: 'charge_within_hold',
     description: 'charge ≤ hold, per metered job',
-    sql: `SELECT job_id, client_id, cost AS charge, held FROM jobs WHERE client_id != 'unmetered' AND cost > held`,
+    // From the partial index jobs_over_hold (migration 3), empty in sound books.
+    sql: `SELECT job_id, client_id, cost AS charge, held FROM jobs INDEXED BY jobs_over_hold WHERE client_id != 'unmetered' AND cost > held`,
   },
   {
     rule: 'account_matches',
     description: 'account cumulative = Σ of its credits',
-    sql: `SELECT a.account, a.cumulative, IFNULL(c.earned, 0) AS credits
-          FROM accounts a LEFT JOIN (SELECT account, SUM(earned) AS earned FROM job_credits GROUP BY account) c ON c.account = a.account
+    // Σ per account once (job_credits_by_account, covering), then matched both ways.
+    sql: `WITH c AS MATERIALIZED (SELECT account, SUM(earned) AS earned FROM job_credits GROUP BY account)
+          SELECT a.account, a.cumulative, IFNULL(c.earned, 0) AS credits
+          FROM accounts a LEFT JOIN c ON c.account = a.account
           WHERE a.cumulative != IFNULL(c.earned, 0)
           UNION ALL
-          SELECT c.account, NULL, SUM(c.earned) FROM job_credits c LEFT JOIN accounts a ON a.account = c.account WHERE a.account IS NULL GROUP BY c.account`,
+          SELECT c.account, NULL, c.earned FROM c LEFT JOIN accounts a ON a.account = c.account WHERE a.account IS NULL`,
   },
   {
     rule: 'pushed_within_credit',
@@ -65,10 +71,12 @@ const RULES: readonly Rule[] = [
   {
     rule: 'client_conserved',
     description: 'deposits = balance + holds + charges, per client',
-    sql: `WITH ids AS (SELECT id FROM clients UNION SELECT client_id FROM deposits UNION SELECT client_id FROM holds UNION SELECT client_id FROM jobs WHERE client_id != 'unmetered'),
-          d AS (SELECT client_id, SUM(amount) AS v FROM deposits GROUP BY client_id),
-          h AS (SELECT client_id, SUM(amount) AS v FROM holds GROUP BY client_id),
-          j AS (SELECT client_id, SUM(cost) AS v FROM jobs GROUP BY client_id)
+    // Each sum once (charges from jobs_by_client, covering, in client order); the clients are
+    // those of any table, unmetered jobs aside, taken from the sums rather than the rows.
+    sql: `WITH d AS MATERIALIZED (SELECT client_id, SUM(amount) AS v FROM deposits GROUP BY client_id),
+          h AS MATERIALIZED (SELECT client_id, SUM(amount) AS v FROM holds GROUP BY client_id),
+          j AS MATERIALIZED (SELECT client_id, SUM(cost) AS v FROM jobs INDEXED BY jobs_by_client GROUP BY client_id),
+          ids AS (SELECT id FROM clients UNION SELECT client_id FROM d UNION SELECT client_id FROM h UNION SELECT client_id FROM j WHERE client_id != 'unmetered')
           SELECT ids.id AS client, IFNULL(d.v, 0) AS deposits, IFNULL(c.balance, 0) AS balance, IFNULL(h.v, 0) AS holds, IFNULL(j.v, 0) AS charges
           FROM ids LEFT JOIN clients c ON c.id = ids.id LEFT JOIN d ON d.client_id = ids.id LEFT JOIN h ON h.client_id = ids.id LEFT JOIN j ON j.client_id = ids.id
           WHERE IFNULL(d.v, 0) != IFNULL(c.balance, 0) + IFNULL(h.v, 0) + IFNULL(j.v, 0)`,
@@ -87,6 +95,10 @@ export async function auditCoordinator(dataDir: string, options: { now?: number;
   const db = new Database(join(dataDir, 'coordinator.sqlite'), { readonly: true, fileMustExist: true });
   try {
     db.defaultSafeIntegers(true);
+    // A store not yet migrated to version 3 (its coordinator still runs the previous build) lacks
+    // the audit's indexes: the same queries then run without them, only slower.
+    const indexes = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all() as string[]);
+    const withIndexes = (sql: string) => sql.replace(/ INDEXED BY (\w+)/g, (clause, name: string) => (indexes.has(name) ? clause : ''));
     const count = (table: string) => Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: bigint }).n);
     const checked = { jobs: count('jobs'), accounts: count('accounts'), clients: count('clients'), holds: count('holds') };
     const findings: AuditFinding[] = [];
@@ -94,7 +106,7 @@ export async function auditCoordinator(dataDir: string, options: { now?: number;
     // One read transaction: every rule sees the same snapshot.
     db.exec('BEGIN');
     for (const rule of RULES) {
-      const statement = db.prepare(rule.sql);
+      const statement = db.prepare(withIndexes(rule.sql));
       const rows = (rule.sql.includes('@now') ? statement.all({ now }) : statement.all()) as Record<string, unknown>[];
       if (rows.length > 0) findings.push({ rule: rule.rule, description: rule.description, count: rows.length, rows: rows.slice(0, SHOWN_ROWS) });
     }

@@ -82,4 +82,18 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
         WHERE rowid IN (SELECT MIN(rowid) FROM job_credits GROUP BY job_id);
     `,
   },
+  {
+    version: 3,
+    name: 'covering indexes for the books audit',
+    // The audit (audit.ts) reads a million jobs in seconds with these: each job's books by one
+    // ordered walk of jobs_books beside job_credits_books, each client's charges from
+    // jobs_by_client, with no table lookups and no sorting; jobs charged past their hold from a
+    // partial index that sound books keep empty.
+    sql: `
+      CREATE INDEX jobs_books ON jobs (job_id, cost, commission);
+      CREATE INDEX job_credits_books ON job_credits (job_id, cost, earned);
+      CREATE INDEX jobs_by_client ON jobs (client_id, cost);
+      CREATE INDEX jobs_over_hold ON jobs (job_id) WHERE client_id != 'unmetered' AND cost > held;
+    `,
+  },
 ];

@@ -1,0 +1,71 @@
+/** The audit command: exit status 0 on sound books, 1 with the rows when a rule (the chain one included) breaks. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openSqliteStore } from './sqlite-store.js';
+import { auditCoordinator, formatAudit } from './audit.js';
+import { runAuditCommand } from './audit-command.js';
+import type { JobReceiptFrame, ReceiptBuilder } from './store.js';
+
+const receipt: ReceiptBuilder = (c, total, seq): JobReceiptFrame => ({
+  type: 'job.receipt', seq, jobId: 'j', model: 'm', usage: { promptTokens: 1, completionTokens: 1 }, coefficientMilli: 1000,
+  costNanotons: c.cost.toString(), earnedNanotons: c.earned.toString(), account: total.account, cumulativeNanotons: total.cumulative.toString(),
+});
+
+async function soundStore(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-audit-'));
+  const store = openSqliteStore(dir);
+  store.deposit('c', 10_000n, 'd1');
+  for (let i = 0; i < 20; i++) {
+    store.reserve('c', `j${i}`, 300n, Date.now() + 60_000);
+    store.settle({ jobId: `j${i}`, clientId: 'c', model: 'm', outcome: 'done', charge: 200n, commission: 20n, credits: [{ account: `A${i % 3}`, workerId: `w${i % 3}`, cost: 200n, earned: 180n, promptTokens: 1, completionTokens: 1, coefficientMilli: 1000 }] }, receipt);
+  }
+  store.reserve('c', 'live', 100n, Date.now() + 60_000);
+  store.markPushed('A0', 500n);
+  store.close();
+  return dir;
+}
+
+test('a sound store passes every rule', async () => {
+  const dir = await soundStore();
+  try {
+    const report = await auditCoordinator(dir);
+    assert.deepEqual(report.findings, []);
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.checked, { jobs: 20, accounts: 3, clients: 1, holds: 1 });
+    assert.match(formatAudit(report), /ok: every invariant holds/);
+    assert.equal(await runAuditCommand(['--data', dir]), 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('each broken rule is reported with its rows, and the command exits 1', async () => {
+  const dir = await soundStore();
+  try {
+    const db = new Database(join(dir, 'coordinator.sqlite'));
+    db.exec(`UPDATE jobs SET commission = commission + 1 WHERE job_id = 'j1';
+      UPDATE jobs SET held = 10 WHERE job_id = 'j2';
+      UPDATE accounts SET cumulative = cumulative + 7 WHERE account = 'A1';
+      UPDATE accounts SET pushed = cumulative + 1 WHERE account = 'A2';
+      UPDATE clients SET balance = balance + 3 WHERE id = 'c';
+      UPDATE holds SET expires_at = 1 WHERE job_id = 'live';`);
+    db.close();
+    const paid = new Map([['A0', 10_000n]]);
+    const report = await auditCoordinator(dir, { paidOnChain: async (a) => paid.get(a) ?? 0n });
+    assert.equal(report.ok, false);
+    const rules = Object.fromEntries(report.findings.map((f) => [f.rule, f.rows]));
+    assert.deepEqual(Object.keys(rules).sort(), ['account_matches', 'charge_within_hold', 'client_conserved', 'hold_expired', 'job_balanced', 'paid_within_credit', 'pushed_within_credit']);
+    assert.equal(rules.job_balanced?.[0]?.job_id, 'j1');
+    assert.equal(rules.charge_within_hold?.[0]?.job_id, 'j2');
+    assert.equal(rules.account_matches?.[0]?.account, 'A1');
+    assert.equal(rules.hold_expired?.[0]?.job_id, 'live');
+    assert.equal(rules.paid_within_credit?.[0]?.account, 'A0');
+    assert.equal(await runAuditCommand(['--data', dir]), 1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
