@@ -182,7 +182,7 @@ test(`${JOBS} jobs under faults: the books balance, every receipt arrives once, 
         const back = () => workers.every((w) => (w.proc?.lines.filter((l) => l.msg === 'connected to the coordinator').length ?? 0) >= 2);
         // A worker's reconnect backoff grows to 30 s while the coordinator is down.
         await eventually(back, 120_000, 'workers back').catch((error: Error) => {
-          throw new Error(`${error.message}: ${workers.map((w) => `worker ${w.index}: ${w.proc?.output.slice(-3).join(' | ')}`).join('\n')}`);
+          throw new Error(`${error.message}: ${workers.map((w) => `worker ${w.index}: ${w.proc?.output.slice(-25).join("\n")}`).join('\n')}`);
         });
         return 'coordinator killed and restarted';
       },
