@@ -42,10 +42,13 @@ export class NodeJobProcessLauncher implements JobProcessLauncher {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     const stderr = child.stderr ? createInterface({ input: child.stderr }) : undefined;
+    // A process that died (kill -9, a native crash) fails writes to its channel with EPIPE before
+    // its exit is seen. The exit handler fails its jobs; the failed write must not crash the worker.
+    child.on('error', () => {});
     return {
       pid: child.pid,
       send: (message) => {
-        if (child.connected) child.send(message as object);
+        if (child.connected) child.send(message as object, (error) => void error);
       },
       onMessage: (listener) => child.on('message', listener),
       onExit: (listener) => child.once('exit', listener),

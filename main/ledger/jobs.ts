@@ -94,9 +94,13 @@ export class JobStore {
     }
   }
 
+  /**
+   * The coordinator's figures decide sameness; `finishedAt` and `durationMs` are this PC's own
+   * stamps at arrival, so a receipt resent after a lost acknowledgement is a duplicate.
+   */
   private sameAsStored(job: JobCredit): boolean {
     const stored = this.get(job.jobId);
-    return stored !== undefined && stored.model === job.model && stored.finishedAt === job.finishedAt
+    return stored !== undefined && stored.model === job.model
       && stored.earnedNanotons === job.earnedNanotons && stored.promptTokens === job.promptTokens
       && stored.completionTokens === job.completionTokens;
   }

@@ -55,6 +55,8 @@ describe('job credits', () => {
     const ledger = openTestLedger(world);
     assert.equal(ledger.recordJob(job('a', BIG)), 'recorded');
     assert.equal(ledger.recordJob(job('a', BIG)), 'duplicate');
+    // A receipt resent after a lost acknowledgement arrives later: still the same credit.
+    assert.equal(ledger.recordJob({ ...job('a', BIG), finishedAt: job('a', BIG).finishedAt + 5_000, durationMs: 99 }), 'duplicate');
     assert.equal(ledger.recordJob(job('a', 5n)), 'conflict');
     assert.equal(ledger.recordJob(job('b', 3n, { model: 'other' })), 'recorded');
     assert.equal(ledger.job('a')?.earnedNanotons, BIG);

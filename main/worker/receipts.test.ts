@@ -109,3 +109,24 @@ test('an underpaying receipt is recorded, flagged with its shortfall, acknowledg
   assert.equal((await coordinator.next('receipt.ack')).upTo, 1);
   assert.equal(ledger.balances().earnedNanotons, earned);
 });
+
+test('a job the coordinator cancelled is paid for what arrived before the cancel, and that is not flagged', async () => {
+  const ledger = worker.books()?.ledger;
+  assert.ok(ledger);
+  const before = ledger.underpayments();
+  coordinator.frames.length = 0;
+  coordinator.send({ type: 'job.offer', jobId: 'job-2', model: 'm', messages: [{ role: 'user', content: 'abc' }], params: { maxTokens: 400, temperature: 0 } });
+  // The coordinator decided to cancel after the first token; its cancel crossed 20 more.
+  await coordinator.next('job.chunk', (f) => f.jobId === 'job-2' && f.seq === 20);
+  coordinator.send({ type: 'job.cancel', jobId: 'job-2', reason: 'the client left' });
+  const failed = await coordinator.next('job.error', (f) => f.jobId === 'job-2');
+  assert.equal(failed.code, 'cancelled');
+  const paidFor = { promptTokens: 3, completionTokens: 1 };
+  const cost = jobCost(DEFAULT_PRICE_LIST.default, paidFor, 1);
+  const earned = splitCost(cost, DEFAULT_PRICE_LIST.commissionBps).worker;
+  const total = ledger.balances().earnedNanotons + earned;
+  coordinator.send({ type: 'job.receipt', seq: 2, jobId: 'job-2', model: 'm', usage: paidFor, coefficientMilli: 1000, costNanotons: cost.toString(), earnedNanotons: earned.toString(), account: payout, cumulativeNanotons: total.toString() });
+  assert.equal((await coordinator.next('receipt.ack', (f) => f.upTo === 2)).upTo, 2);
+  assert.equal(ledger.job('job-2')?.earnedNanotons, earned);
+  assert.deepEqual(ledger.underpayments(), before, 'no underpayment flagged for a cancelled job');
+});

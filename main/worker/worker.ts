@@ -465,7 +465,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     } catch (error) {
       let failure = error instanceof JobFailure ? error.error : { code: 'internal' as const, message: String(error) };
       if (this.preempted.has(jobId)) failure = { code: 'not_sharing', message: 'The owner needs the GPU; sharing paused.' };
-      this.rememberUsage(jobId, { promptTokens: 0, completionTokens: tokens });
+      // A cancel (the client left, or the request timed out) crosses tokens still on the wire,
+      // which nobody is billed for: only jobs that ended otherwise are compared with the receipt.
+      if (failure.code !== 'cancelled') this.rememberUsage(jobId, { promptTokens: 0, completionTokens: tokens });
       this.link.send({ type: 'job.error', jobId, code: failure.code, message: failure.message });
       this.counters.jobsFailed++;
       this.options.logger.info({ jobId, code: failure.code, completionTokens: tokens }, 'job failed');
