@@ -4,7 +4,8 @@
  * and (b) the OpenAI client, both through coordinator and worker. Every clock starts just
  * before the call and stops where the caller sees text.
  */
-import type { ChatMessage } from '../network/protocol/chat.js';
+/** A benchmark chat: system and user messages. */
+type ChatMessage = { role: 'system' | 'user'; content: string };
 import type { ServingNetwork } from './context.js';
 import type { RawEngine } from './raw-engine.js';
 import { cpuSnapshot, cpuSpent } from './cpu.js';

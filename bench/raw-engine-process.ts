@@ -6,7 +6,8 @@
  */
 import { LlamaEngine } from '../main/engine/llama-engine.js';
 import type { EngineConfig } from '../main/engine/job-messages.js';
-import type { ChatMessage } from '../network/protocol/chat.js';
+/** A benchmark chat: system and user messages. */
+type ChatMessage = { role: 'system' | 'user'; content: string };
 import { StreamClock, type Timing } from './stream-clock.js';
 
 /** Bench → raw engine process. */
