@@ -114,3 +114,21 @@ export function outputParams(input: { tools?: Tool[] | undefined; toolChoice?: T
   if (!checked.success) return { ok: false, problem: { message: checked.error.issues[0]?.message ?? 'Invalid tools.', param: 'tools' } };
   return { ok: true, params };
 }
+
+/**
+ * A string, or an array read by `array`: dispatched on the value's shape, so an error inside the
+ * array names its place instead of zod's generic "Invalid input" for a failed union.
+ */
+export function stringOrArray<T>(array: z.ZodType<T[]>, message: string): z.ZodType<string | T[], unknown> {
+  return z.unknown().transform((value, ctx): string | T[] => {
+    if (typeof value === 'string') return value;
+    if (!Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+    const parsed = array.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  });
+}

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { MAX_COMPLETION_TOKENS, describeIssues } from '../chat.js';
-import { samplingFields, samplingParams, stopField, unsupported, type Parsed } from './common.js';
+import { samplingFields, samplingParams, stopField, stringOrArray, unsupported, type Parsed } from './common.js';
 
 /** OpenAI's default max_tokens for this endpoint (chat's is the model's room). */
 export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
@@ -14,7 +14,7 @@ export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 /** The body of `POST /v1/completions`, as far as Silkworm supports it. */
 export const completionRequestSchema = z.strictObject({
   model: z.string().min(1).max(128),
-  prompt: z.union([z.string().max(1_000_000), z.tuple([z.string().max(1_000_000)], 'prompt must be a string (or an array of exactly one string: batches are not supported)')]),
+  prompt: stringOrArray(z.array(z.string().max(1_000_000)).length(1, 'prompt must be one string: batches of prompts are not supported'), 'prompt must be a string (token arrays are not supported)'),
   max_tokens: z.number().int().min(1).max(MAX_COMPLETION_TOKENS).nullish(),
   ...samplingFields,
   seed: z.number().int().nullish(),
@@ -36,7 +36,7 @@ export function parseCompletionRequest(body: unknown): Parsed<CompletionRequest>
   const parsed = completionRequestSchema.safeParse(body);
   if (!parsed.success) return { ok: false, problem: describeIssues(parsed.error.issues) };
   const request = parsed.data;
-  const prompt = typeof request.prompt === 'string' ? request.prompt : request.prompt[0];
+  const prompt = typeof request.prompt === 'string' ? request.prompt : (request.prompt[0] ?? '');
   return {
     ok: true,
     request,

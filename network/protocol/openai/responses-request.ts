@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { MAX_COMPLETION_TOKENS, checkToolTurns, describeIssues, formatPath, type ChatMessage } from '../chat.js';
 import { toolName } from '../job-schemas.js';
-import { asksNothing, clientSchema, outputParams, samplingParams, unsupported, type Parsed, type RequestProblem } from './common.js';
+import { asksNothing, clientSchema, outputParams, samplingParams, stringOrArray, unsupported, type Parsed, type RequestProblem } from './common.js';
 import { textContent } from './content.js';
 
 const TEXT_ONLY = 'Silkworm serves text-only models';
@@ -80,7 +80,7 @@ const format = z.discriminatedUnion('type', [
 /** The body of `POST /v1/responses`, as far as Silkworm supports it. */
 export const responsesRequestSchema = z.strictObject({
   model: z.string().min(1).max(128),
-  input: z.union([z.string(), z.array(inputItem).max(1024)]),
+  input: stringOrArray(z.array(inputItem).max(1024), 'input must be a string or an array of input items'),
   instructions: z.string().max(1_000_000).nullish(),
   max_output_tokens: z.number().int().min(1).max(MAX_COMPLETION_TOKENS).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
