@@ -9,7 +9,7 @@ import { createLogger } from './log.js';
 import { toNano } from '@ton/core';
 import { loadCatalogFile } from './catalog-api.js';
 import { runAuditCommand } from './audit-command.js';
-import { normalizeOrigin } from '../node-kit/cors.js';
+import { parseCorsOrigins } from '../node-kit/cors.js';
 
 /** Help text of `silkworm coordinator`. */
 export const COORDINATOR_HELP = `Usage: silkworm coordinator --listen HOST:PORT --data DIR [options]
@@ -128,11 +128,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   const defaultMaxCoefficient = Number(values['default-max-coefficient']);
   if (!(defaultMaxCoefficient >= 0.1 && defaultMaxCoefficient <= 10)) throw new Error('--default-max-coefficient must be a number from 0.1 to 10.');
   const prices = values.prices ? await loadPriceList(values.prices) : undefined;
-  const corsOrigins = (values['cors-origin'] ?? []).map((text) => {
-    const origin = normalizeOrigin(text);
-    if (!origin) throw new Error(`--cors-origin '${text}' is not a web origin (scheme://host[:port], for example https://app.example).`);
-    return origin;
-  });
+  const corsOrigins = parseCorsOrigins(values['cors-origin'] ?? []);
   const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, corsOrigins, logger });
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -26,13 +26,25 @@ export function normalizeOrigin(text: string): string | undefined {
   }
 }
 
+/** The origins given with `--cors-origin`, normalized; throws naming the first that is not an origin. */
+export function parseCorsOrigins(texts: readonly string[]): string[] {
+  return texts.map((text) => {
+    const origin = normalizeOrigin(text);
+    if (!origin) throw new Error(`--cors-origin '${text}' is not a web origin (scheme://host[:port], for example https://app.example).`);
+    return origin;
+  });
+}
+
 /**
  * Applies the CORS policy to a request. Returns true when it answered the request itself (a
  * preflight, or a refused one); otherwise the allowed origin's headers are set on `res`.
  */
 export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: ReadonlySet<string>): boolean {
   const origin = req.headers.origin;
-  if (origin === undefined || allowed.size === 0) return false;
+  if (allowed.size === 0) return false;
+  // Answers differ by origin once any is allowed: caches must not serve one origin's to another.
+  res.setHeader('vary', 'Origin');
+  if (origin === undefined) return false;
   const permitted = allowed.has(origin);
   if (req.method === 'OPTIONS') {
     if (!permitted) {
@@ -61,7 +73,6 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: Re
   if (permitted) {
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('access-control-expose-headers', EXPOSED);
-    res.setHeader('vary', 'Origin');
   }
   return false;
 }
