@@ -16,6 +16,7 @@ import { payoutsSection } from './payouts.js';
 import { auditSection } from './audit.js';
 import { verifySection } from './verify.js';
 import { meteringSection } from './metering.js';
+import { jsonModeSection } from './json-mode.js';
 import { describeCpu, describeLoad } from './device.js';
 import { formatTable } from './table.js';
 import type { ResultValue, Section } from './section.js';
@@ -44,6 +45,7 @@ function allSections(options: SectionOptions): readonly Section[] {
     idleSection,
     verifySection,
     meteringSection,
+    jsonModeSection,
   ];
 }
 

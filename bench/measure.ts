@@ -4,11 +4,13 @@
  * and (b) the OpenAI client, both through coordinator and worker. Every clock starts just
  * before the call and stops where the caller sees text.
  */
-import type { ChatMessage } from '../network/protocol/chat.js';
+/** A benchmark chat: system and user messages. */
+type ChatMessage = { role: 'system' | 'user'; content: string };
+import type { ResponseFormat } from '../network/protocol/job-schemas.js';
 import type { ServingNetwork } from './context.js';
 import type { RawEngine } from './raw-engine.js';
 import { cpuSnapshot, cpuSpent } from './cpu.js';
-import { streamWithFetch } from './sse-fetch.js';
+import { streamWithFetch, type OpenAiResponseFormat } from './sse-fetch.js';
 import { streamWithOpenAi } from './openai-stream.js';
 import { StreamClock, type Timing } from './stream-clock.js';
 
@@ -23,6 +25,8 @@ export interface BenchJob {
   messages: ChatMessage[];
   maxTokens: number;
   seed: number;
+  /** JSON output held to a grammar (the json-mode section); free text when absent. */
+  responseFormat?: ResponseFormat;
 }
 
 /** What one timed generation measured. */
@@ -70,8 +74,9 @@ export async function measure(path: Path, job: BenchJob, targets: Targets): Prom
 async function viaNetwork(path: Exclude<Path, 'raw'>, job: BenchJob, network: ServingNetwork): Promise<Timing> {
   const clock = new StreamClock();
   const onText = (text: string) => clock.onText(text);
-  const params = { maxTokens: job.maxTokens, temperature: 0, seed: job.seed };
-  const request = { model: network.modelId, messages: job.messages, max_tokens: job.maxTokens, temperature: 0, seed: job.seed };
+  const format = job.responseFormat;
+  const params = { maxTokens: job.maxTokens, temperature: 0, seed: job.seed, ...(format ? { responseFormat: format } : {}) };
+  const request = { model: network.modelId, messages: job.messages, max_tokens: job.maxTokens, temperature: 0, seed: job.seed, ...(format ? { response_format: openAiResponseFormat(format) } : {}) };
   switch (path) {
     case 'supervisor': {
       const result = await network.worker.engine.generate({ jobId: `bench-${nextJob++}`, messages: job.messages, params }, onText);
@@ -82,4 +87,9 @@ async function viaNetwork(path: Exclude<Path, 'raw'>, job: BenchJob, network: Se
     case 'served':
       return clock.finish(await streamWithOpenAi(network.client, request, onText));
   }
+}
+
+/** A job's response format as a client sends it to the chat completions endpoint. */
+function openAiResponseFormat(format: ResponseFormat): OpenAiResponseFormat {
+  return format.type === 'json_object' ? { type: 'json_object' } : { type: 'json_schema', json_schema: { name: 'bench', schema: format.schema } };
 }

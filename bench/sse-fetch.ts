@@ -10,7 +10,11 @@ export interface FetchChatRequest {
   max_tokens: number;
   temperature: number;
   seed: number;
+  response_format?: OpenAiResponseFormat;
 }
+
+/** `response_format` of a chat completion request, as far as the bench sends it. */
+export type OpenAiResponseFormat = { type: 'json_object' } | { type: 'json_schema'; json_schema: { name: string; schema: Record<string, unknown> } };
 
 interface StreamedChunk {
   choices?: { delta?: { content?: string } }[];

@@ -55,6 +55,15 @@ test('worker arguments are checked before anything starts', () => {
   assert.match(missing.stderr, /model file \/nonexistent\/model\.gguf does not exist/);
 });
 
+test('browser and network exposure are refused at start with the reason: a bad --cors-origin, a gateway beyond loopback without its key', () => {
+  const cors = silkworm('coordinator', '--listen', '127.0.0.1:0', '--data', '/tmp/silkworm-cli-test-cors', '--cors-origin', 'https://app.example/path');
+  assert.equal(cors.status, 1);
+  assert.match(cors.stderr, /--cors-origin 'https:\/\/app\.example\/path' is not a web origin/);
+  const gateway = silkworm('gateway', '--coordinator', 'http://127.0.0.1:9', '--listen', '0.0.0.0:0');
+  assert.equal(gateway.status, 1);
+  assert.match(gateway.stderr, /beyond loopback \('0\.0\.0\.0'\) only with a local key \(--local-key\)/);
+});
+
 test('model make-test writes a GGUF file', async () => {
   const out = `/tmp/silkworm-cli-test-${process.pid}.gguf`;
   const r = silkworm('model', 'make-test', out);

@@ -112,7 +112,8 @@ describe('serving a chat completion', () => {
     await bad({ ...base, max_tokens: 1_000_000_000 }, /max_tokens/);
     await bad({ ...base, max_tokens: 5000 }, /max_tokens is too large: 5000/);
     await bad({ ...base, max_tokens: -1 }, /max_tokens/);
-    await bad({ ...base, tools: [] }, /Unrecognized request argument supplied: tools/);
+    await bad({ ...base, frobnicate: true }, /Unrecognized request argument supplied: frobnicate/);
+    await bad({ ...base, tools: [] }, /tools must not be an empty array/);
     await bad({ ...base, n: 3 }, /only n=1/);
     await bad({ ...base, messages: [] }, /messages must not be empty/);
     await bad({ ...base, temperature: 7 }, /temperature/);

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { chatMessageSchema } from '../../network/protocol/chat.js';
 import { finishReasonSchema, jobParamsSchema, usageSchema } from '../../network/protocol/worker-frames.js';
+import { toolCallDeltasSchema } from '../../network/protocol/job-schemas.js';
 import { ERROR_CODES } from '../../network/protocol/errors.js';
 import { sealedEnvelopeSchema } from '../../network/protocol/sealed.js';
 import { sealedChunkSchema } from '../../network/protocol/sealed-stream.js';
@@ -79,7 +80,7 @@ export type ToJobProcess = z.infer<typeof toJobProcessSchema>;
 export const fromJobProcessSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('loaded'), replyTo: seq, info: engineInfoSchema }),
   z.strictObject({ type: z.literal('unloaded'), replyTo: seq, rssBytes: z.number().int() }),
-  z.strictObject({ type: z.literal('chunk'), jobId, text: z.string(), tokens: z.number().int().nonnegative() }),
+  z.strictObject({ type: z.literal('chunk'), jobId, text: z.string(), tokens: z.number().int().nonnegative(), toolCalls: toolCallDeltasSchema.optional() }),
   z.strictObject({ type: z.literal('sealed_chunk'), jobId, chunk: sealedChunkSchema, tokens: z.number().int().nonnegative() }),
   z.strictObject({ type: z.literal('done'), jobId, finishReason: finishReasonSchema, usage: usageSchema }),
   z.strictObject({ type: z.literal('failed'), replyTo: seq.optional(), jobId: jobId.optional(), code: z.enum(ERROR_CODES), message: z.string() }),

@@ -6,6 +6,9 @@
 import { connectToParent } from './parent-channel.js';
 import { toJobProcessSchema, type FromJobProcess, type ToJobProcess } from './job-messages.js';
 import { EngineBusyError, LlamaEngine } from './llama-engine.js';
+import { ContextLengthError, InvalidJobError } from './job-options.js';
+import { encodeAnswerPart, mergeParts, type AnswerPart } from '../../network/protocol/answer-parts.js';
+import type { ErrorCode } from '../../network/protocol/errors.js';
 import { dieWithParent, lockdown, runtimeReadPaths } from '../../native/sandbox/index.js';
 import { appReadPaths } from './read-paths.js';
 import { JobKeyPair, ReplayGuard, openRequest, type ResponseSealer } from '../../network/protocol/sealed.js';
@@ -69,11 +72,20 @@ interface JobInput {
   continuation: string | undefined;
 }
 
+/** The error code a failed job reports: client errors are told apart from engine faults. */
+function failureCode(error: unknown, aborted: boolean): ErrorCode {
+  if (aborted) return 'cancelled';
+  if (error instanceof EngineBusyError) return 'no_capacity';
+  if (error instanceof ContextLengthError) return 'context_length_exceeded';
+  if (error instanceof InvalidJobError) return 'invalid_request';
+  return 'engine_error';
+}
+
 /**
- * Runs one job: `open` yields its input (or a refusal), `emit` streams each piece of text,
+ * Runs one job: `open` yields its input (or a refusal), `emit` streams each piece of the answer,
  * `finish` runs after the last piece and before `done`.
  */
-async function run(jobId: string, open: () => Promise<JobInput | string>, emit: (text: string, tokens: number) => void, finish: (reason: 'stop' | 'length') => Promise<void>, maxTokensPerSecond?: number): Promise<void> {
+async function run(jobId: string, open: () => Promise<JobInput | string>, emit: (part: AnswerPart, tokens: number) => void, finish: (reason: 'stop' | 'length' | 'tool_calls') => Promise<void>, maxTokensPerSecond?: number): Promise<void> {
   const current = engine;
   if (!current) {
     send({ type: 'failed', jobId, code: 'engine_error', message: 'No model is loaded.' });
@@ -91,7 +103,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
       send({ type: 'failed', jobId, code: 'invalid_request', message: input });
       return;
     }
-    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, emit, maxTokensPerSecond);
+    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, (text, tokens, toolCalls) => emit({ text, ...(toolCalls ? { toolCalls } : {}) }, tokens), maxTokensPerSecond);
     if (result.finishReason === 'cancelled') {
       send({ type: 'failed', jobId, code: 'cancelled', message: 'Cancelled.' });
       return;
@@ -100,8 +112,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
     send({ type: 'done', jobId, finishReason: result.finishReason, usage: result.usage });
   } catch (error) {
     // A cancel that lands before the first token surfaces as an abort error: still a cancel.
-    const code = abort.signal.aborted ? 'cancelled' : error instanceof EngineBusyError ? 'no_capacity' : 'engine_error';
-    send({ type: 'failed', jobId, code, message: abort.signal.aborted ? 'Cancelled.' : errorMessage(error) });
+    send({ type: 'failed', jobId, code: failureCode(error, abort.signal.aborted), message: abort.signal.aborted ? 'Cancelled.' : errorMessage(error) });
   } finally {
     running.delete(jobId);
   }
@@ -109,11 +120,11 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
 
 function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise<void> {
   const { jobId } = message;
-  const pieces = batcher((text, tokens) => send({ type: 'chunk', jobId, text, tokens }));
+  const pieces = batcher((part, tokens) => send({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}) }));
   return run(
     jobId,
     async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
-    (text, tokens) => pieces.add(text, tokens),
+    (part, tokens) => pieces.add(part, tokens),
     async () => pieces.flush(),
     message.maxTokensPerSecond,
   );
@@ -124,21 +135,21 @@ function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise
  * token is being computed: IPC (and sealing) stay off the generation's critical path and
  * fast tokens travel together.
  */
-function batcher(deliver: (text: string, tokens: number) => void): { add(text: string, tokens: number): void; flush(): void } {
-  let text = '';
+function batcher(deliver: (part: AnswerPart, tokens: number) => void): { add(part: AnswerPart, tokens: number): void; flush(): void } {
+  let part: AnswerPart = { text: '' };
   let tokens = 0;
   let scheduled = false;
   const flush = () => {
     scheduled = false;
-    if (tokens === 0 && text === '') return;
-    const [pendingText, pendingTokens] = [text, tokens];
-    text = '';
+    if (tokens === 0 && part.text === '' && !part.toolCalls) return;
+    const [pendingPart, pendingTokens] = [part, tokens];
+    part = { text: '' };
     tokens = 0;
-    deliver(pendingText, pendingTokens);
+    deliver(pendingPart, pendingTokens);
   };
   return {
     add(piece, count) {
-      text += piece;
+      part = mergeParts(part, piece);
       tokens += count;
       if (!scheduled) {
         scheduled = true;
@@ -155,10 +166,11 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
   let sealer: ResponseSealer | undefined;
   // Chunks are sealed in order; each send waits for the one before it.
   let queue = Promise.resolve();
-  const pieces = batcher((text, tokens) => {
+  const pieces = batcher((part, tokens) => {
     const current = sealer;
     if (!current) return;
-    queue = queue.then(async () => send({ type: 'sealed_chunk', jobId, chunk: await current.seal(text), tokens }));
+    // The plaintext is the piece as JSON (answer-parts.ts): tool calls stay sealed too.
+    queue = queue.then(async () => send({ type: 'sealed_chunk', jobId, chunk: await current.seal(encodeAnswerPart(part)), tokens }));
   });
   return run(
     jobId,
@@ -170,7 +182,7 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
       const { messages, params, continuation } = opened.value.job;
       return { messages, params, continuation };
     },
-    (text, tokens) => pieces.add(text, tokens),
+    (part, tokens) => pieces.add(part, tokens),
     async (finishReason) => {
       const current = sealer;
       if (!current) return;

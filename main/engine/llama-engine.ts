@@ -4,10 +4,12 @@
  * Lives only in the job process (a crafted model file must never be parsed elsewhere).
  */
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
-import { promptTokens as renderPromptTokens, toChatHistory } from '../../network/tokenizer/chat-history.js';
+import { ChatShapeError, promptTokens as renderPromptTokens, toChatHistory, wrapperFor } from '../../network/tokenizer/chat-history.js';
 import type { ChatMessage } from '../../network/protocol/chat.js';
-import type { FinishReason, JobParams, Usage } from '../../network/protocol/worker-frames.js';
+import { isConstrained, type FinishReason, type JobParams, type ToolCallDelta, type Usage } from '../../network/protocol/job-schemas.js';
 import type { EngineConfig, EngineInfo } from './job-messages.js';
+import { ContextLengthError, contextLengthMessage, generationOptions, GrammarCache, InvalidJobError, type SamplingOptions } from './job-options.js';
+import { ToolCallStream } from './tool-call-stream.js';
 
 /** What one generation produced. */
 export interface GenerationResult {
@@ -15,12 +17,13 @@ export interface GenerationResult {
   usage: Usage;
 }
 
-/** Receives generated text as it streams. */
-export type ChunkListener = (text: string, tokens: number) => void;
+/** Receives the answer as it streams: text, then (with no text) tool-call pieces. */
+export type ChunkListener = (text: string, tokens: number, toolCalls?: ToolCallDelta[]) => void;
 
 /** A loaded model with its context; one instance per job process. */
 export class LlamaEngine {
   private readonly free: LlamaContextSequence[];
+  private readonly grammars: GrammarCache;
 
   private constructor(
     private readonly llama: Llama,
@@ -29,6 +32,7 @@ export class LlamaEngine {
     private readonly chatWrapper: ChatWrapper,
   ) {
     this.free = Array.from({ length: context.totalSequences }, () => context.getSequence());
+    this.grammars = new GrammarCache(llama);
   }
 
   /** Loads the model; rejects with the engine's message when the file is not a usable model. */
@@ -49,6 +53,8 @@ export class LlamaEngine {
     const context = await model.createContext({ contextSize, sequences: config.sequences, threads: config.threads });
     const chatWrapper = resolveChatWrapper(model);
     const engine = new LlamaEngine(llama, model, context, chatWrapper);
+    // node-llama-cpp reads the JSON grammar from its package folder: before any sandbox lockdown.
+    await engine.grammars.get({ type: 'json_object' });
     return {
       engine,
       info: { gpu: llama.gpu === false ? 'cpu' : llama.gpu, contextSize: context.contextSize, trainContextSize: model.trainContextSize, loadMs: performance.now() - started },
@@ -61,28 +67,39 @@ export class LlamaEngine {
   }
 
   /**
-   * Runs one chat job; resolves when it ends (cancelled through `signal` included). With a
-   * `maxTokensPerSecond` cap (the owner's Polite mode) it generates in short slices and rests
-   * between them, continuing each slice from the text so far (the KV cache keeps the prefix).
+   * Runs one chat job; resolves when it ends (cancelled through `signal` included). Refuses
+   * (ContextLengthError) a prompt that does not fit with max_tokens, before any work: nothing is
+   * ever truncated. With a `maxTokensPerSecond` cap (the owner's Polite mode) a free-text job is
+   * generated in short slices with rests between them, each continuing from the text so far (the
+   * KV cache keeps the prefix); a grammar or a tool call cannot be resumed that way, so those
+   * jobs run in one pass.
    */
   async generate(messages: readonly ChatMessage[], params: JobParams, continuation: string | undefined, signal: AbortSignal, onChunk: ChunkListener, maxTokensPerSecond?: number): Promise<GenerationResult> {
+    let promptTokens: number;
+    try {
+      promptTokens = renderPromptTokens(this.model, this.chatWrapper, messages, continuation, params).length;
+    } catch (error) {
+      if (error instanceof ChatShapeError) throw new InvalidJobError(error.message);
+      throw error;
+    }
+    const contextSize = this.context.contextSize;
+    if (promptTokens + params.maxTokens > contextSize) throw new ContextLengthError(contextLengthMessage(contextSize, promptTokens, params.maxTokens));
+    const options = await generationOptions(params, this.grammars, contextSize);
     const sequence = this.free.pop();
     if (!sequence) throw new EngineBusyError();
-    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper });
+    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapperFor(this.chatWrapper, params) });
+    const tools = new ToolCallStream((toolCalls) => onChunk('', 0, toolCalls));
     try {
-      const promptTokens = renderPromptTokens(this.model, this.chatWrapper, messages, continuation).length;
-      const slice = maxTokensPerSecond ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
+      const slice = maxTokensPerSecond && !isConstrained(params) ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
       const started = performance.now();
       let text = continuation ?? '';
       let completionTokens = 0;
+      const usage = () => ({ promptTokens, completionTokens: completionTokens + this.toolCallTokens(tools) });
       for (;;) {
         const wanted = Math.min(slice, params.maxTokens - completionTokens);
-        const result = await chat.generateResponse(toChatHistory(messages, text || undefined), {
+        const call: SamplingOptions = {
+          ...options.sampling,
           maxTokens: wanted,
-          temperature: params.temperature,
-          ...(params.topP !== undefined ? { topP: params.topP } : {}),
-          ...(params.seed !== undefined ? { seed: params.seed } : {}),
-          ...(params.stop ? { customStopTriggers: params.stop } : {}),
           signal,
           stopOnAbortSignal: true,
           onResponseChunk: (chunk) => {
@@ -90,12 +107,20 @@ export class LlamaEngine {
             if (chunk.type === undefined) text += chunk.text;
             if (chunk.type === undefined && (chunk.text !== '' || chunk.tokens.length > 0)) onChunk(chunk.text, chunk.tokens.length);
           },
-        });
+        };
+        const history = toChatHistory(messages, text || undefined);
+        const result = options.functions
+          ? await chat.generateResponse(history, { ...call, ...options.functions, documentFunctionParams: true, onFunctionCallParamsChunk: tools.onParamsChunk })
+          : await chat.generateResponse(history, { ...call, ...(options.grammar ? { grammar: options.grammar } : {}) });
         const reason = result.metadata.stopReason;
         const progressed = completionTokens > 0 || text !== (continuation ?? '');
-        if (reason === 'abort') return { finishReason: 'cancelled', usage: { promptTokens, completionTokens } };
-        if (reason !== 'maxTokens') return { finishReason: 'stop', usage: { promptTokens, completionTokens } };
-        if (completionTokens >= params.maxTokens || !progressed) return { finishReason: 'length', usage: { promptTokens, completionTokens } };
+        if (reason === 'abort') return { finishReason: 'cancelled', usage: usage() };
+        if (reason === 'functionCalls') {
+          tools.finish(result.functionCalls);
+          return { finishReason: 'tool_calls', usage: usage() };
+        }
+        if (reason !== 'maxTokens') return { finishReason: 'stop', usage: usage() };
+        if (completionTokens >= params.maxTokens || !progressed || slice >= params.maxTokens) return { finishReason: 'length', usage: usage() };
         const ahead = (completionTokens / (maxTokensPerSecond ?? Infinity)) * 1000 - (performance.now() - started);
         if (ahead > 0) await sleep(ahead, signal);
       }
@@ -103,6 +128,15 @@ export class LlamaEngine {
       chat.dispose({ disposeSequence: false });
       this.free.push(sequence);
     }
+  }
+
+  /** Tokens of the tool calls streamed so far, counted as the coordinator counts them. */
+  private toolCallTokens(tools: ToolCallStream): number {
+    return tools.assembled().reduce((n, c) => n + this.countText(c.name ?? '') + this.countText(c.arguments ?? ''), 0);
+  }
+
+  private countText(text: string): number {
+    return text === '' ? 0 : this.model.tokenize(text, false).length;
   }
 
   /** Frees the context, the model and the backend. */

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { WireError } from '../../network/protocol/errors.js';
 import type { ChatMessage } from '../../network/protocol/chat.js';
-import type { FinishReason, JobParams, Usage } from '../../network/protocol/worker-frames.js';
+import type { FinishReason, JobParams, ToolCallDelta, Usage } from '../../network/protocol/worker-frames.js';
 import { fromJobProcessSchema, type EngineConfig, type EngineInfo, type FromJobProcess, type ToJobProcess } from './job-messages.js';
 import type { JobProcessHandle, JobProcessLauncher } from './node-launcher.js';
 import type { SealedChunk, SealedEnvelope } from '../../network/protocol/sealed.js';
@@ -40,7 +40,7 @@ export interface SealedEngineJob {
 }
 
 interface PendingJob {
-  onChunk(text: string, tokens: number): void;
+  onChunk(text: string, tokens: number, toolCalls?: ToolCallDelta[]): void;
   onSealedChunk(chunk: SealedChunk, tokens: number): void;
   resolve(result: { finishReason: FinishReason; usage: Usage }): void;
   reject(failure: JobFailure): void;
@@ -145,8 +145,8 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     return reply.info;
   }
 
-  /** Runs a job; `onChunk` hears the text as it streams. Rejects with a JobFailure. */
-  generate(job: EngineJob, onChunk: (text: string, tokens: number) => void): Promise<{ finishReason: FinishReason; usage: Usage }> {
+  /** Runs a job; `onChunk` hears the text (and tool-call pieces) as it streams. Rejects with a JobFailure. */
+  generate(job: EngineJob, onChunk: (text: string, tokens: number, toolCalls?: ToolCallDelta[]) => void): Promise<{ finishReason: FinishReason; usage: Usage }> {
     return this.track(job.jobId, { onChunk, onSealedChunk: () => {} }, () =>
       this.send({
         type: 'generate',
@@ -245,7 +245,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     }
     switch (message.type) {
       case 'chunk':
-        this.jobs.get(message.jobId)?.onChunk(message.text, message.tokens);
+        this.jobs.get(message.jobId)?.onChunk(message.text, message.tokens, message.toolCalls);
         return;
       case 'sealed_chunk':
         this.jobs.get(message.jobId)?.onSealedChunk(message.chunk, message.tokens);

@@ -16,7 +16,10 @@ client at http://HOST:PORT/v1: the coordinator sees only the model, max_tokens a
 
 Options:
   --coordinator URL      the coordinator's base URL (http:// or https://)
-  --listen HOST:PORT     where to listen, loopback only (default 127.0.0.1:8788; port 0 = any)
+  --listen HOST:PORT     where to listen (default 127.0.0.1:8788; port 0 = any). Beyond
+                         loopback only with --local-key
+  --local-key KEY        require "Authorization: Bearer KEY" on every request (at least
+                         16 characters); needed to listen beyond loopback
   --api-key KEY          the coordinator API key (sent as Authorization: Bearer KEY)
   --min-tier TIER        lowest worker tier to seal to: unsandboxed | sandboxed | tee
                          (default sandboxed)
@@ -24,8 +27,10 @@ Options:
   --request-timeout MS   longest a request may take, retries included (default 120000)
   -h, --help             show this help
 
-Serves POST /v1/chat/completions (streaming and not), GET /v1/models and GET /healthz.
-Responses carry x-silkworm-confidentiality: sealed and x-silkworm-worker-tier.
+Serves POST /v1/chat/completions, /v1/responses and /v1/completions (streaming and
+not), GET /v1/models, /v1/models/ID and /healthz, as the coordinator does in transport
+mode. Answers carry x-silkworm-confidentiality: sealed and x-silkworm-worker-tier.
+Browser pages are refused (any Origin header).
 
 What the tiers mean:
   sandboxed    ${TIER_DESCRIPTIONS.sandboxed.label}: the PC's owner can still read its memory.
@@ -43,6 +48,7 @@ export async function runGatewayCommand(argv: string[]): Promise<void> {
       'min-tier': { type: 'string', default: 'sandboxed' },
       'trust-worker': { type: 'string', multiple: true },
       'request-timeout': { type: 'string', default: '120000' },
+      'local-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -71,6 +77,7 @@ export async function runGatewayCommand(argv: string[]): Promise<void> {
     requestTimeoutMs,
     logger,
     ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
+    ...(values['local-key'] !== undefined ? { localKey: values['local-key'] } : {}),
     ...(trusted ? { trustedIdentityKeys: trusted } : {}),
   });
   console.error(`Silkworm gateway: OpenAI base URL ${gateway.url}/v1 (sealed end to end; workers of tier ${minTier.data} or higher)`);

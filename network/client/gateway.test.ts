@@ -103,6 +103,29 @@ test('strict validation, and browser or rebinding requests refused', async () =>
   await assert.rejects(startGateway({ host: '0.0.0.0', port: 0, coordinatorUrl: shared.fake.url, logger: silent }), /loopback/);
 });
 
+test('beyond loopback only with a local key, which every request must carry; web pages refused all the same', async () => {
+  const key = 'gw-local-key-0123456789';
+  await assert.rejects(startGateway({ host: '0.0.0.0', port: 0, coordinatorUrl: shared.fake.url, localKey: 'short', logger: silent }), /at least 16 characters/);
+  const { gateway } = await network([await makeFakeWorker('worker-k', 'sandboxed', answer)], { host: '0.0.0.0', localKey: key });
+  const base = `http://127.0.0.1:${new URL(gateway.url).port}`;
+  const anonymous = await fetch(`${base}/v1/models`);
+  assert.equal(anonymous.status, 401);
+  const refused = (await anonymous.json()) as { error: { code: string; type: string; message: string } };
+  assert.equal(refused.error.code, 'invalid_api_key');
+  assert.match(refused.error.message, /local key/);
+  assert.equal((await fetch(`${base}/v1/models`, { headers: { authorization: 'Bearer wrong-key-0123456789' } })).status, 401);
+  const keyed = new OpenAI({ baseURL: `${base}/v1`, apiKey: key, maxRetries: 0 });
+  const completion = await keyed.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }] });
+  assert.match(completion.choices[0]?.message.content ?? '', new RegExp(ANSWER_MARK));
+  // A page that somehow learned the key still gets nothing: no CORS, no answer.
+  for (const method of ['OPTIONS', 'GET']) {
+    const fromPage = await fetch(`${base}/v1/models`, { method, headers: { origin: 'http://127.0.0.1:3000', authorization: `Bearer ${key}` } });
+    assert.equal(fromPage.status, 403, method);
+    assert.equal(fromPage.headers.get('access-control-allow-origin'), null);
+    assert.equal(((await fromPage.json()) as { error: { code: string } }).error.code, 'forbidden_origin');
+  }
+});
+
 test('a tampered descriptor (key swapped by the coordinator) is refused before anything is sealed', async () => {
   const worker = await makeFakeWorker('worker-t', 'sandboxed', answer);
   const { fake, openai } = await network([worker]);

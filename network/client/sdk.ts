@@ -5,20 +5,25 @@
  * Wire shapes: network/protocol/sealed.ts, sealed-stream.ts, sealed-http.ts, descriptor.ts.
  */
 import { DEFAULT_MAX_TOKENS, type ChatMessage } from '../protocol/chat.js';
+import { decodeAnswerPart, mergeParts } from '../protocol/answer-parts.js';
+import { isConstrained, type JobParams, type ToolCallDelta } from '../protocol/job-schemas.js';
 import { meetsTier, TIER_RANK, verifyDescriptor, type WorkerDescriptor } from '../protocol/descriptor.js';
 import { newJobId, sealRequest, SealRequestError, type SealedJobBody } from '../protocol/sealed.js';
 import { SEALED_JOBS_PATH, WORKERS_PATH, sealedJobEventSchema, workerListSchema } from '../protocol/sealed-http.js';
 import type { FinishReason, Tier, Usage } from '../protocol/worker-frames.js';
-import { HEADERS, SEALED_RETRYABLE_CODES, sealedReceiptPath } from '../protocol/http-contract.js';
+import { HEADERS, SEALED_RETRYABLE_CODES, httpStatusForCode, sealedReceiptPath } from '../protocol/http-contract.js';
 import { signUsageReceipt } from '../protocol/usage-receipt.js';
 import { toBase64Url } from '../protocol/encoding.js';
 import type { IdentityKeyPair } from '../protocol/descriptor.js';
 import { readSseData } from './sse.js';
 
-/** Counts tokens with a model's own tokenizer (vocab-meter.ts), for usage receipts. */
+/** Counts tokens with a model's own tokenizer (vocab-meter.ts), for usage receipts and sizing. */
 export interface UsageMeter {
-  countPrompt(messages: readonly ChatMessage[]): number;
+  /** The prompt as the worker's engine evaluates it: template and offered tools included. */
+  countPrompt(messages: readonly ChatMessage[], params?: Pick<JobParams, 'tools' | 'toolChoice'>): number;
   countText(text: string): number;
+  /** Tool calls as streamed, each assembled: its name's tokens plus its arguments'. */
+  countToolCalls(calls: readonly ToolCallDelta[]): number;
 }
 
 /** Settings of a {@link SilkwormClient}. */
@@ -60,8 +65,14 @@ export interface SealedChatRequest {
   model: string;
   messages: ChatMessage[];
   params: SealedJobBody['params'];
-  /** Default: min(512, the model's context size − 1). */
+  /** Default: min(512, the room the worker's context leaves after the prompt). */
   maxTokens?: number;
+  /**
+   * The prompt's tokens, counted with the model's tokenizer (tools included), when the caller
+   * could count them: then prompt + max tokens must fit a worker's context, checked before any
+   * work, as OpenAI does (400 context_length_exceeded).
+   */
+  promptTokens?: number;
   signal?: AbortSignal;
 }
 
@@ -69,6 +80,7 @@ export interface SealedChatRequest {
 export type SealedChatEvent =
   | { type: 'worker'; worker: WorkerDescriptor; jobId: string; attempt: number }
   | { type: 'text'; text: string }
+  | { type: 'tool_calls'; deltas: ToolCallDelta[] }
   | { type: 'done'; finishReason: FinishReason; usage?: Usage };
 
 /** A sealed job that failed; `status` and `code` follow the OpenAI error conventions. */
@@ -130,6 +142,7 @@ export class SilkwormClient {
     const tried = new Set<string>();
     let requiredTier = this.minTier;
     let received = '';
+    let calledTools = false;
     let lastError: SealedJobError | undefined;
     const maxAttempts = this.options.maxAttempts ?? 3;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -139,11 +152,14 @@ export class SilkwormClient {
         for await (const event of this.attempt(input, coordinatorId, worker, received, attempt, signal)) {
           if (event.type === 'worker' && TIER_RANK[worker.tier] > TIER_RANK[requiredTier]) requiredTier = worker.tier;
           if (event.type === 'text') received += event.text;
+          if (event.type === 'tool_calls') calledTools = true;
           yield event;
         }
         return;
       } catch (error) {
         if (!(error instanceof SealedJobError) || !error.retryable || attempt === maxAttempts || signal.aborted) throw error;
+        // A tool call or a JSON grammar cannot be resumed halfway by another worker.
+        if (calledTools || (received !== '' && isConstrained(input.params))) throw error;
         if (error.code === 'stale_worker_key') {
           // The worker restarted its job process: same worker, new key, once the list is fresh.
           this.cache.clear();
@@ -165,9 +181,13 @@ export class SilkwormClient {
     if (eligible.length === 0) {
       throw new SealedJobError(503, 'no_capacity', `No worker serving '${input.model}' offers tier '${tier}' or higher (found: ${[...new Set(serving.map((w) => w.tier))].join(', ')}).`);
     }
-    const fits = eligible.filter((w) => input.maxTokens === undefined || input.maxTokens < contextSizeOf(w, input.model));
+    const fits = eligible.filter((w) => neededContext(input) <= contextSizeOf(w, input.model));
     if (fits.length === 0) {
       const largest = Math.max(...eligible.map((w) => contextSizeOf(w, input.model)));
+      if (input.promptTokens !== undefined) {
+        const maxTokens = input.maxTokens ?? 1;
+        throw new SealedJobError(400, 'context_length_exceeded', `This model's maximum context length is ${largest} tokens. However, you requested ${input.promptTokens + maxTokens} tokens (${input.promptTokens} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`, false, 'messages');
+      }
       throw new SealedJobError(400, 'invalid_request', `max_tokens is too large: ${input.maxTokens}. '${input.model}' has a context of at most ${largest} tokens, prompt included.`, false, 'max_tokens');
     }
     const fresh = fits.filter((w) => !tried.has(w.workerId));
@@ -178,7 +198,7 @@ export class SilkwormClient {
 
   private async *attempt(input: SealedChatRequest, coordinatorId: string, worker: WorkerDescriptor, received: string, attempt: number, signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
     const jobId = newJobId();
-    const maxTokens = input.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, contextSizeOf(worker, input.model) - 1);
+    const maxTokens = input.maxTokens ?? Math.max(1, Math.min(DEFAULT_MAX_TOKENS, contextSizeOf(worker, input.model) - (input.promptTokens ?? 1)));
     let sealed;
     try {
       sealed = await sealRequest({
@@ -203,14 +223,16 @@ export class SilkwormClient {
     }
     yield { type: 'worker', worker, jobId, attempt };
     let opened = '';
+    let calls: ToolCallDelta[] = [];
     try {
       for await (const event of this.openStream(res.body as unknown as AsyncIterable<Uint8Array>, sealed.responseOpener, signal)) {
         if (event.type === 'text') opened += event.text;
+        if (event.type === 'tool_calls') calls = mergeParts({ text: '', toolCalls: calls }, { text: '', toolCalls: event.deltas }).toolCalls ?? [];
         yield event;
       }
     } finally {
       // What this attempt delivered is billed whatever ended it: say how much it was.
-      if (opened !== '') void this.sendReceipt(coordinatorId, jobId, input, opened);
+      if (opened !== '' || calls.length > 0) void this.sendReceipt(coordinatorId, jobId, input, opened, calls);
     }
   }
 
@@ -231,7 +253,10 @@ export class SilkwormClient {
       const { type: _type, ...chunk } = value;
       const opened = await opener.open(chunk);
       if (!opened.ok) throw sealedFailure(opened);
-      if (opened.value.text) yield { type: 'text', text: opened.value.text };
+      const part = decodeAnswerPart(opened.value.text);
+      if (!part) throw new SealedJobError(502, 'sealed_bad_body', 'A sealed answer chunk opened to something that is not an answer piece.');
+      if (part.text) yield { type: 'text', text: part.text };
+      if (part.toolCalls) yield { type: 'tool_calls', deltas: part.toolCalls };
       if (opened.value.final) finishReason = opened.value.finishReason;
     }
     if (!finishReason) {
@@ -243,14 +268,14 @@ export class SilkwormClient {
   }
 
   /** Counts what an attempt delivered with the model's tokenizer and posts the signed receipt. */
-  private async sendReceipt(coordinatorId: string, jobId: string, input: SealedChatRequest, received: string): Promise<boolean> {
+  private async sendReceipt(coordinatorId: string, jobId: string, input: SealedChatRequest, received: string, calls: readonly ToolCallDelta[]): Promise<boolean> {
     const receipts = this.options.receipts;
     if (!receipts) return false;
     try {
       const meter = await receipts.meter(input.model);
       if (!meter) return false;
       // The prompt is counted without any continuation: that text was billed once, as completion.
-      const statement = { coordinatorId, jobId, model: input.model, promptTokens: meter.countPrompt(input.messages), completionTokens: meter.countText(received) };
+      const statement = { coordinatorId, jobId, model: input.model, promptTokens: meter.countPrompt(input.messages, input.params), completionTokens: meter.countText(received) + meter.countToolCalls(calls) };
       const body = JSON.stringify({ promptTokens: statement.promptTokens, completionTokens: statement.completionTokens, signature: signUsageReceipt(statement, receipts.key.secretKey) });
       const res = await this.request(sealedReceiptPath(jobId), { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
       return res.ok;
@@ -301,11 +326,13 @@ function sealedFailure(result: { ok: boolean; error?: { code: string; message: s
 }
 
 function statusForCode(code: string): number {
-  if (code === 'invalid_request') return 400;
-  if (code === 'model_not_found' || code === 'unknown_model') return 404;
-  if (code === 'no_capacity' || code === 'not_sharing') return 503;
-  if (code === 'timeout') return 504;
-  return 502;
+  return httpStatusForCode(code);
+}
+
+/** The context a request needs on a worker: its prompt (when counted) and at least its max tokens. */
+function neededContext(input: SealedChatRequest): number {
+  if (input.promptTokens === undefined) return input.maxTokens === undefined ? 0 : input.maxTokens + 1;
+  return input.promptTokens + (input.maxTokens ?? 1);
 }
 
 async function errorFromResponse(res: Response): Promise<SealedJobError> {

@@ -9,13 +9,15 @@ import { createLogger } from './log.js';
 import { toNano } from '@ton/core';
 import { loadCatalogFile } from './catalog-api.js';
 import { runAuditCommand } from './audit-command.js';
+import { parseCorsOrigins } from '../node-kit/cors.js';
 
 /** Help text of `silkworm coordinator`. */
 export const COORDINATOR_HELP = `Usage: silkworm coordinator --listen HOST:PORT --data DIR [options]
        silkworm coordinator audit --data DIR [--chain URL]   (see audit --help)
 
 Runs the network side: workers connect to it over WebSocket, clients call its
-OpenAI-compatible API (POST /v1/chat/completions, GET /v1/models).
+OpenAI-compatible API (POST /v1/chat/completions, /v1/responses, /v1/completions,
+GET /v1/models, /v1/models/ID).
 
 Options:
   --listen HOST:PORT     where to listen (default 127.0.0.1:8787; port 0 = any free port)
@@ -44,6 +46,8 @@ Options:
   --prices FILE          the price list (JSON: { default: { promptPerMillion, completionPerMillion },
                          models: { ID: {…} }, commissionBps }, nanotons per 1M tokens as strings);
                          default 0.01 / 0.03 TON per 1M prompt / completion tokens, 10 %
+  --cors-origin ORIGIN   let pages from this web origin (https://app.example) call the API
+                         from a browser; repeatable. Without it, no CORS headers are sent
   --default-max-coefficient X
                          highest worker price coefficient for clients that send no
                          x-silkworm-max-coefficient header (default 1)
@@ -88,6 +92,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
       'verify-threads': { type: 'string', default: '1' },
       'default-max-coefficient': { type: 'string', default: '1' },
       prices: { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -123,7 +128,8 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   const defaultMaxCoefficient = Number(values['default-max-coefficient']);
   if (!(defaultMaxCoefficient >= 0.1 && defaultMaxCoefficient <= 10)) throw new Error('--default-max-coefficient must be a number from 0.1 to 10.');
   const prices = values.prices ? await loadPriceList(values.prices) : undefined;
-  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, logger });
+  const corsOrigins = parseCorsOrigins(values['cors-origin'] ?? []);
+  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, corsOrigins, logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');

@@ -9,9 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage } from '../protocol/chat.js';
 import type { WireError } from '../protocol/errors.js';
-import type { FinishReason, JobParams, Tier, Usage } from '../protocol/worker-frames.js';
-import { WORKER_RETRYABLE_CODES } from '../protocol/http-contract.js';
-import { utf8Length } from '../protocol/frame-codec.js';
+import type { FinishReason, JobParams, Tier, ToolCallDelta, Usage } from '../protocol/worker-frames.js';
+import { isConstrained } from '../protocol/job-schemas.js';
+import { mergeParts, partBytes } from '../protocol/answer-parts.js';
+import { CLIENT_ERROR_CODES, WORKER_RETRYABLE_CODES } from '../protocol/http-contract.js';
 import { fromBase64Url } from '../protocol/encoding.js';
 import { pickWorker, type Exploration } from './router.js';
 import type { WorkerRegistry } from './worker-registry.js';
@@ -37,6 +38,8 @@ const SEALED_TAG_BYTES = 16;
 /** Counts the text a transport job streamed, with the model's own tokenizer. */
 export interface TextMeter {
   countText(text: string): number;
+  /** Tokens of tool calls, each assembled: its name's plus its arguments'. */
+  countToolCalls(calls: readonly ToolCallDelta[]): number;
   /** Upper bound on the bytes one token decodes to. */
   maxTokenBytes: number;
 }
@@ -68,7 +71,8 @@ export interface JobSpec {
 
 /** Where a job's output goes (the HTTP response). */
 export interface JobSink {
-  onChunk(text: string): void;
+  /** Text, then pieces of tool calls (whose text is empty). */
+  onChunk(text: string, toolCalls?: ToolCallDelta[]): void;
   /** Sealed jobs: a chunk only the client can open. */
   onSealedChunk?(chunk: SealedChunk): void;
   onDone(result: { finishReason: FinishReason; usage: Usage }): void;
@@ -84,8 +88,8 @@ export interface JobHandle {
 
 /** Re-scores a sample of transport jobs with the same model (verifier.ts). */
 export interface SpotCheck {
-  /** Whether this job is in the sample. */
-  sample(model: string): boolean;
+  /** Whether this job is in the sample (jobs the verifier cannot re-score never are). */
+  sample(model: string, params: JobParams): boolean;
   /** The ids of workers whose text fails the check; undefined when the check could not run. */
   check(job: { model: string; messages: ChatMessage[]; params: JobParams; attempts: { workerId: string; before: string; text: string }[] }): Promise<string[] | undefined>;
 }
@@ -99,7 +103,11 @@ interface Attempt {
   /** Text the client had before this attempt (its continuation). */
   before: string;
   accepted: boolean;
+  /** The worker ended this attempt itself (done, error, reject) or is gone: its slot is free. */
+  ended: boolean;
   text: string;
+  /** Tool calls streamed, assembled one entry per call (transport). */
+  toolCalls: ToolCallDelta[];
   bytes: number;
   chunks: number;
   claimTokens: number;
@@ -135,6 +143,8 @@ export interface JobManagerOptions {
   maxAttempts?: number;
   /** Most jobs waiting for a free worker. */
   maxQueued?: number;
+  /** How long a cancelled job's slot stays taken when its worker never says it stopped. */
+  stopGraceMs?: number;
   billing?: Billing;
   spotCheck?: SpotCheck;
   exploration?: Exploration;
@@ -147,6 +157,8 @@ export class JobManager {
   /** Settlements waiting for a spot check or a client's receipt. */
   private pendingSettlements = 0;
   private settledWaiters: (() => void)[] = [];
+  /** Slots of jobs told to stop, kept until their worker says they stopped (stopKey). */
+  private readonly stopping = new Map<string, { worker: WorkerSession; timer: NodeJS.Timeout }>();
   readonly maxAttempts: number;
   private readonly maxQueued: number;
 
@@ -159,7 +171,11 @@ export class JobManager {
       this.drain();
     });
     registry.on('capacity', () => this.drain());
-    registry.on('removed', (session, reason) => this.onWorkerLost(session, reason));
+    registry.on('removed', (session, reason) => {
+      this.onWorkerLost(session, reason);
+      // Sealed jobs queued for this worker fail now rather than at their timeout.
+      queueMicrotask(() => this.drain());
+    });
   }
 
   /** True while a job with this id is running or waiting. */
@@ -216,9 +232,10 @@ export class JobManager {
     const sealed = job.spec.sealed;
     if (sealed) {
       const target = this.options.registry.get(sealed.workerId);
-      if (!target || !target.available || job.tried.has(target.id)) this.fail(job, { code: 'worker_lost', message: `Worker ${sealed.workerId} is not available.` }, 'failed');
-      else if (target.running >= target.maxConcurrentJobs) this.fail(job, { code: 'no_capacity', message: `Worker ${sealed.workerId} is busy.` }, 'failed');
-      else this.assign(job, target);
+      if (!target || !target.available || target.reputation <= 0 || job.tried.has(target.id)) this.fail(job, { code: 'worker_lost', message: `Worker ${sealed.workerId} is not available.` }, 'failed');
+      else if (target.running < target.maxConcurrentJobs) this.assign(job, target);
+      // Busy: the job waits for this worker (its envelope can open nowhere else), as transport jobs wait.
+      else this.enqueue(job);
       return;
     }
     const remaining = job.spec.params.maxTokens - this.completionUsed(job);
@@ -233,6 +250,10 @@ export class JobManager {
       this.fail(job, first ? { code: 'no_capacity', message: `No worker serving '${job.spec.model}' within this request's tier and price cap is connected.` } : { code: 'worker_lost', message: `Every worker serving '${job.spec.model}' failed this job.` }, 'failed');
       return;
     }
+    this.enqueue(job);
+  }
+
+  private enqueue(job: Job): void {
     if (this.queue.length >= this.maxQueued) {
       this.fail(job, { code: 'no_capacity', message: 'Every worker is busy and the queue is full; try again shortly.' }, 'failed');
       return;
@@ -247,7 +268,7 @@ export class JobManager {
 
   private assign(job: Job, worker: WorkerSession): void {
     const maxTokens = job.spec.params.maxTokens - this.completionUsed(job);
-    const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, accepted: false, text: '', bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
+    const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, accepted: false, ended: false, text: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
     job.attempts.push(attempt);
     job.current = attempt;
     job.nextSeq = 0;
@@ -264,14 +285,44 @@ export class JobManager {
           params: { ...job.spec.params, maxTokens },
           ...(job.text ? { continuation: job.text } : {}),
         });
-    if (!sent) this.retryElsewhere(job, { code: 'worker_lost', message: 'Could not send the job to the worker.' });
+    if (!sent) {
+      attempt.ended = true;
+      this.retryElsewhere(job, { code: 'worker_lost', message: 'Could not send the job to the worker.' });
+    }
   }
 
-  private release(job: Job): void {
+  /**
+   * Lets go of a job's current attempt. A worker still running it is told to stop, and its slot
+   * stays taken until it says the job ended (or `stopGraceMs` passes): offering it the next job
+   * sooner would only get a refusal, and the job would lose that worker.
+   */
+  private release(job: Job, reason: string): void {
     const attempt = job.current;
     if (!attempt) return;
     job.current = undefined;
-    attempt.worker.running = Math.max(0, attempt.worker.running - 1);
+    if (attempt.ended) {
+      this.freeSlot(attempt.worker);
+      return;
+    }
+    attempt.ended = true;
+    attempt.worker.send({ type: 'job.cancel', jobId: job.id, reason });
+    const key = stopKey(job.id, attempt.worker);
+    const timer = setTimeout(() => this.stopped(key), this.options.stopGraceMs ?? 30_000);
+    timer.unref();
+    this.stopping.set(key, { worker: attempt.worker, timer });
+  }
+
+  /** A stopped job's worker confirmed (or the grace passed): its slot is free again. */
+  private stopped(key: string): void {
+    const held = this.stopping.get(key);
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.stopping.delete(key);
+    this.freeSlot(held.worker);
+  }
+
+  private freeSlot(worker: WorkerSession): void {
+    worker.running = Math.max(0, worker.running - 1);
     queueMicrotask(() => this.drain());
   }
 
@@ -281,11 +332,13 @@ export class JobManager {
   }
 
   private onFrame(session: WorkerSession, frame: WorkerJobFrame): void {
+    const ends = frame.type === 'job.done' || frame.type === 'job.error' || frame.type === 'job.reject';
+    if (ends) this.stopped(stopKey(frame.jobId, session));
     const job = this.jobs.get(frame.jobId);
     const attempt = job?.current;
     if (!job || !attempt || attempt.worker !== session) {
       // A late frame for a job this worker no longer holds (cancelled, timed out, moved on).
-      if (frame.type !== 'job.done' && frame.type !== 'job.error' && frame.type !== 'job.reject') {
+      if (!ends) {
         this.options.logger.debug({ workerId: session.id, jobId: frame.jobId, type: frame.type }, 'frame for a job this worker does not hold');
       }
       return;
@@ -295,6 +348,7 @@ export class JobManager {
         attempt.accepted = true;
         return;
       case 'job.reject':
+        attempt.ended = true;
         this.retryElsewhere(job, { code: frame.code, message: frame.message });
         return;
       case 'job.chunk': {
@@ -303,7 +357,14 @@ export class JobManager {
           this.retryElsewhere(job, { code: 'bad_frame', message: `Chunk ${frame.seq} arrived, ${job.nextSeq} expected.` });
           return;
         }
-        const bytes = utf8Length(frame.text);
+        const part = { text: frame.text, ...(frame.toolCalls ? { toolCalls: frame.toolCalls } : {}) };
+        const wrong = frame.toolCalls && badToolCalls(job, attempt, frame.text, frame.toolCalls);
+        if (wrong) {
+          attempt.lost = true;
+          this.retryElsewhere(job, { code: 'bad_frame', message: wrong });
+          return;
+        }
+        const bytes = partBytes(part);
         if (attempt.bytes + bytes > this.byteCap(job, attempt) || attempt.chunks + 1 > attempt.maxTokens + 1) {
           this.cutOff(job, attempt, `streamed more than ${attempt.maxTokens} tokens can hold`);
           return;
@@ -313,7 +374,8 @@ export class JobManager {
         this.noteChunk(job, attempt, bytes, frame.tokens);
         attempt.text += frame.text;
         job.text += frame.text;
-        job.sink.onChunk(frame.text);
+        if (frame.toolCalls) attempt.toolCalls = mergeParts({ text: '', toolCalls: attempt.toolCalls }, { text: '', toolCalls: frame.toolCalls }).toolCalls ?? [];
+        job.sink.onChunk(frame.text, frame.toolCalls);
         return;
       }
       case 'job.sealed_chunk': {
@@ -337,6 +399,12 @@ export class JobManager {
       case 'job.done': {
         attempt.done = frame.usage;
         attempt.accepted = true;
+        attempt.ended = true;
+        if (frame.finishReason === 'tool_calls' && attempt.toolCalls.length === 0 && !job.spec.sealed) {
+          attempt.lost = true;
+          this.retryElsewhere(job, { code: 'bad_frame', message: 'The worker ended with tool calls it never streamed.' });
+          return;
+        }
         this.finish(job);
         const metered = this.settle(job, 'done');
         this.options.metrics.jobsFinished.inc({ outcome: 'done' });
@@ -344,15 +412,34 @@ export class JobManager {
         return;
       }
       case 'job.error':
+        attempt.ended = true;
         if (WORKER_RETRYABLE_CODES.has(frame.code)) {
           if (frame.code !== 'not_sharing' && frame.code !== 'no_capacity') attempt.lost = attempt.accepted;
           this.retryElsewhere(job, { code: frame.code, message: frame.message });
+        } else if (CLIENT_ERROR_CODES.has(frame.code) && attempt.bytes === 0) {
+          this.onClientError(job, attempt, { code: frame.code, message: frame.message });
         } else {
           attempt.lost = true;
           this.fail(job, { code: frame.code, message: frame.message }, 'failed');
         }
         return;
     }
+  }
+
+  /**
+   * A worker refused the job as the client asked it (invalid, or too long for its context) before
+   * answering anything. When the coordinator counted the prompt itself and routed the job to a
+   * worker whose context fits it, a `context_length_exceeded` is the worker's fault: the job moves
+   * on. Otherwise the client gets the 400, and nothing is billed: no work was done.
+   */
+  private onClientError(job: Job, attempt: Attempt, error: WireError): void {
+    if (error.code === 'context_length_exceeded' && job.spec.prompt.exact && !job.spec.sealed) {
+      attempt.lost = true;
+      this.retryElsewhere(job, { code: 'worker_lost', message: `The worker refused a job that fits its context: ${error.message}` });
+      return;
+    }
+    attempt.accepted = false;
+    this.fail(job, error, 'failed');
   }
 
   private noteChunk(job: Job, attempt: Attempt, bytes: number, claimedTokens: number): void {
@@ -375,17 +462,22 @@ export class JobManager {
       this.fail(job, { code: 'output_too_large', message: `The worker's answer grew past what max_tokens allows; it was cut off.` }, 'cut_off');
       return;
     }
-    job.current?.worker.send({ type: 'job.cancel', jobId: job.id, reason: 'output_too_large' });
-    this.finish(job);
+    this.finish(job, 'output_too_large');
     const metered = this.settle(job, 'cut_off');
     this.options.metrics.jobsFinished.inc({ outcome: 'cut_off' });
     job.sink.onDone({ finishReason: 'length', usage: metered });
   }
 
   private onWorkerLost(session: WorkerSession, reason: string): void {
+    for (const [key, held] of this.stopping) {
+      if (held.worker !== session) continue;
+      clearTimeout(held.timer);
+      this.stopping.delete(key);
+    }
     for (const job of [...this.jobs.values()]) {
       if (job.current?.worker === session) {
         job.current.lost = job.current.accepted;
+        job.current.ended = true;
         this.retryElsewhere(job, { code: 'worker_lost', message: `The worker was lost (${reason}).` });
       }
     }
@@ -394,7 +486,7 @@ export class JobManager {
   /** The coordinator's figure for an attempt's completion tokens (≤ its max_tokens). */
   private completionFigure(job: Job, attempt: Attempt): number {
     const meter = job.spec.sealed ? undefined : job.spec.meter;
-    const figure = meter ? meter.countText(attempt.text) : attempt.bytes;
+    const figure = meter ? meter.countText(attempt.text) + meter.countToolCalls(attempt.toolCalls) : attempt.bytes;
     return Math.min(figure, attempt.maxTokens);
   }
 
@@ -439,7 +531,7 @@ export class JobManager {
     if (job.spec.awaitReceipt && provisional.parts.length > 0) {
       const awaitReceipt = job.spec.awaitReceipt;
       later((done) => awaitReceipt((receipt) => (book(meterJob({ ...input, ...(receipt ? { clientReceipt: receipt } : {}) }), outcome), done())));
-    } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model)) {
+    } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model, job.spec.params)) {
       const attempts = job.attempts.filter((a) => a.text !== '').map((a) => ({ workerId: a.worker.id, before: a.before, text: a.text }));
       later((done) =>
         spotCheck
@@ -508,9 +600,9 @@ export class JobManager {
   private retryElsewhere(job: Job, error: WireError): void {
     const attempt = job.current;
     if (attempt) job.tried.add(attempt.worker.id);
-    this.release(job);
+    this.release(job, error.code);
     // A sealed job cannot be re-sealed here; the client's SDK seals it again to another worker.
-    if (job.spec.sealed || job.attempts.length >= this.maxAttempts || this.completionUsed(job) >= job.spec.params.maxTokens) {
+    if (job.spec.sealed || !this.canContinue(job) || job.attempts.length >= this.maxAttempts || this.completionUsed(job) >= job.spec.params.maxTokens) {
       this.fail(job, error, 'failed');
       return;
     }
@@ -519,10 +611,18 @@ export class JobManager {
     this.dispatch(job);
   }
 
+  /**
+   * Whether another worker can go on from what was streamed: free text can, but a JSON grammar
+   * or a tool call cannot be resumed halfway (it would start over inside the client's answer).
+   */
+  private canContinue(job: Job): boolean {
+    if (job.attempts.some((a) => a.toolCalls.length > 0)) return false;
+    return !(isConstrained(job.spec.params) && job.text !== '');
+  }
+
   private cancel(job: Job, reason: string): void {
     if (job.finished) return;
-    job.current?.worker.send({ type: 'job.cancel', jobId: job.id, reason });
-    this.finish(job);
+    this.finish(job, reason);
     // The client pays for what it received before it went away.
     this.settle(job, 'cancelled');
     this.options.metrics.jobsFinished.inc({ outcome: 'cancelled' });
@@ -530,21 +630,46 @@ export class JobManager {
 
   private fail(job: Job, error: WireError, outcome: JobOutcome): void {
     if (job.finished) return;
-    job.current?.worker.send({ type: 'job.cancel', jobId: job.id, reason: error.code });
-    this.finish(job);
+    this.finish(job, error.code);
     // Whatever ended it, what was delivered is billed (prompt once a worker started on it).
     this.settle(job, outcome);
     this.options.metrics.jobsFinished.inc({ outcome: error.code });
     job.sink.onError(error);
   }
 
-  private finish(job: Job): void {
+  private finish(job: Job, reason = 'finished'): void {
     job.finished = true;
     clearTimeout(job.timer);
-    this.release(job);
+    this.release(job, reason);
     this.jobs.delete(job.id);
     const queued = this.queue.indexOf(job);
     if (queued >= 0) this.queue.splice(queued, 1);
     queueMicrotask(() => this.checkSettled());
   }
+}
+
+/** Which stopping job a worker's slot is held for. */
+function stopKey(jobId: string, worker: WorkerSession): string {
+  return `${worker.id}\u0000${jobId}`;
+}
+
+/**
+ * Why a chunk's tool-call pieces are malformed, if they are: calls are numbered 0, 1, 2… in
+ * order, a call's first piece names it, and no text follows a call (OpenAI clients assemble
+ * text and calls separately; a worker may not interleave them).
+ */
+function badToolCalls(job: { spec: { params: JobParams } }, attempt: { toolCalls: ToolCallDelta[] }, text: string, deltas: readonly ToolCallDelta[]): string | undefined {
+  if (!job.spec.params.tools) return 'Tool calls streamed for a job that offered no tools.';
+  if (text !== '') return 'Text and tool calls in one chunk.';
+  let last = attempt.toolCalls.at(-1);
+  for (const delta of deltas) {
+    const current = last?.index;
+    if (delta.index === current) {
+      if (delta.name !== undefined) return `Tool call ${delta.index} is named twice.`;
+    } else if (delta.index === (current ?? -1) + 1) {
+      if (delta.name === undefined || !job.spec.params.tools.some((t) => t.name === delta.name)) return `Tool call ${delta.index} does not start with the name of an offered tool.`;
+      last = { index: delta.index, name: delta.name };
+    } else return `Tool call ${delta.index} arrived out of order.`;
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChatMessage } from '../protocol/chat.js';
+import type { JobParams } from '../protocol/job-schemas.js';
 import { servedFileName } from '../protocol/catalog.js';
 import { utf8Length } from '../protocol/frame-codec.js';
 import type { WorkerModel } from '../protocol/worker-frames.js';
@@ -20,6 +21,12 @@ import type { Logger } from './log.js';
 
 /** Template tokens assumed per message, and per chat, when a prompt can only be bounded. */
 const TEMPLATE_TOKENS_PER_MESSAGE = 16;
+/**
+ * Tokens assumed for the instructions a chat wrapper writes around the functions a job offers
+ * (node-llama-cpp's generic wrapper writes about 900 bytes), beyond twice their JSON's bytes
+ * (a wrapper restates each schema, e.g. as TypeScript types, in fewer bytes than its JSON).
+ */
+const TOOL_INSTRUCTION_TOKENS = 2048;
 
 /** A catalog model the coordinator holds. */
 export interface MeterModel {
@@ -33,9 +40,13 @@ export interface MeterModel {
   vocabSha256: string;
 }
 
-/** The most tokens a prompt can hold when only its size is known: each byte a token, plus template. */
-export function promptBound(messages: readonly ChatMessage[]): number {
-  return messages.reduce((n, m) => n + utf8Length(m.content) + TEMPLATE_TOKENS_PER_MESSAGE, TEMPLATE_TOKENS_PER_MESSAGE);
+/**
+ * The most tokens a prompt can hold when only its size is known: each byte a token, plus
+ * template, plus the tools the job offers and the calls the chat holds.
+ */
+export function promptBound(messages: readonly ChatMessage[], params?: Pick<JobParams, 'tools'>): number {
+  const tools = params?.tools ? TOOL_INSTRUCTION_TOKENS + 2 * utf8Length(JSON.stringify(params.tools)) : 0;
+  return messages.reduce((n, m) => n + utf8Length(m.content) + (m.role === 'assistant' && m.toolCalls ? 2 * utf8Length(JSON.stringify(m.toolCalls)) : 0) + TEMPLATE_TOKENS_PER_MESSAGE, TEMPLATE_TOKENS_PER_MESSAGE + tools);
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -94,9 +105,9 @@ export class ModelMeters {
   }
 
   /** The coordinator's prompt figure: counted with the vocabulary when held, else bounded. */
-  promptFigure(model: string, messages: readonly ChatMessage[]): { figure: number; exact: boolean } {
+  promptFigure(model: string, messages: readonly ChatMessage[], params?: Pick<JobParams, 'tools' | 'toolChoice'>): { figure: number; exact: boolean } {
     const held = this.models.get(model);
-    return held ? { figure: held.counter.countPrompt(messages), exact: true } : { figure: promptBound(messages), exact: false };
+    return held ? { figure: held.counter.countPrompt(messages, params), exact: true } : { figure: promptBound(messages, params), exact: false };
   }
 
   /** Frees every vocabulary. */

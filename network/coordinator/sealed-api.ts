@@ -89,7 +89,6 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
   const context = worker.contextSizes.get(envelope.model) ?? 0;
   if (envelope.maxTokens >= context) return sendError(res, 400, `maxTokens is too large: ${envelope.maxTokens}. '${envelope.model}' has a context of ${context} tokens on this worker.`, 'invalid_request', 'maxTokens');
   if (worker.priceCoefficient > routing.maxCoefficient) return sendError(res, 409, `Worker ${envelope.workerId} asks ${worker.priceCoefficient}× list price, above your cap of ${routing.maxCoefficient}; pick another.`, 'no_capacity');
-  if (worker.running >= worker.maxConcurrentJobs) return sendError(res, 503, `Worker ${envelope.workerId} is busy; pick another.`, 'no_capacity');
   if (worker.descriptor?.descriptor.hpke.publicKey !== envelope.recipientKey) return sendError(res, 409, `Worker ${envelope.workerId} has a new key; fetch /v1/workers again.`, 'stale_worker_key');
   // Job ids are unique in the database, not only in memory: a replay after a restart is refused too.
   if (ctx.jobs.has(envelope.jobId) || ctx.billing.jobIdUsed(envelope.jobId)) return sendError(res, 409, `Job ${envelope.jobId} was seen before.`, 'duplicate_job');

@@ -15,7 +15,10 @@ import { createMetrics } from './metrics.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { WorkerSession } from './worker-session.js';
 import { JobManager } from './job-manager.js';
-import { handleChatCompletions, handleListModels, type ApiContext } from './openai-api.js';
+import { transportBackend, type ApiContext } from './openai-api.js';
+import { routeOpenAi } from '../node-kit/openai/routes.js';
+import { ResponseStore } from '../node-kit/openai/response-store.js';
+import { applyCors } from '../node-kit/cors.js';
 import { sendError } from './http-util.js';
 import { loadCoordinatorKeys } from './keys.js';
 import { openSqliteStore } from './sqlite-store.js';
@@ -65,6 +68,8 @@ export interface CoordinatorOptions {
   defaultMaxCoefficient?: number;
   /** Share of routing decisions that pick uniformly among eligible workers, so newcomers get measured (default 0.05). */
   explorationRate?: number;
+  /** Web origins (scheme://host[:port]) whose pages may call the API (`--cors-origin`); none by default. */
+  corsOrigins?: string[];
   logger?: Logger;
 }
 
@@ -174,8 +179,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   };
 
   const dapp: { tonProof?: TonProofApi } = {}; // set once the listening URL is known
+  const corsOrigins = new Set(options.corsOrigins ?? []);
+  // Stored Responses-API answers, per API key, so later requests can refer to them.
+  const responseStore = new ResponseStore();
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (applyCors(req, res, corsOrigins)) return 'cors';
     const tonProofRoute = await dapp.tonProof?.handle(req, res, path);
     if (tonProofRoute) return tonProofRoute;
     if (req.method === 'GET' && path.startsWith(ROUTES.vocab)) {
@@ -222,10 +231,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       return 'unauthorized';
     }
     const clientId = metered && caller.ok && caller.key ? clientIdForKey(caller.key) : undefined;
-    if (req.method === 'POST' && path === '/v1/chat/completions') {
-      await handleChatCompletions(req, res, ctx, clientId);
-      return 'chat_completions';
-    }
+    const scope = caller.ok && caller.key ? clientIdForKey(caller.key) : 'open';
+    const openAiRoute = await routeOpenAi(req, res, path, { backend: transportBackend(ctx, clientId), store: responseStore, scope });
+    if (openAiRoute) return openAiRoute;
     if (req.method === 'GET' && path === ROUTES.workers) {
       handleListWorkers(req, res, ctx, coordinatorId);
       return 'workers';
@@ -242,10 +250,6 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     if (req.method === 'GET' && path === '/v1/balance') {
       handleBalance(res, store, clientId);
       return 'balance';
-    }
-    if (req.method === 'GET' && path === '/v1/models') {
-      handleListModels(res, ctx);
-      return 'models';
     }
     sendError(res, 404, `Unknown route ${req.method} ${path}.`, 'not_found');
     return 'not_found';

@@ -3,9 +3,17 @@
  * whose file the coordinator holds is re-scored by the same model (network/tokenizer/verifier.ts)
  * before it is settled. A failing worker earns nothing for the job, the client pays nothing for
  * its part, and the worker takes a strike (reputation.ts ejects at the limit). Sealed jobs
- * cannot be checked: the coordinator never sees their text.
+ * cannot be checked: the coordinator never sees their text. Nor are jobs whose sampling the
+ * verifier does not reproduce: JSON grammars, tool calls and OpenAI's penalties change which
+ * tokens were allowed at each position, and the verifier scores without them.
  */
+
+/** Whether the verifier re-scores a job's sampling as the engine did it. */
+export function verifiable(params: JobParams): boolean {
+  return !isConstrained(params) && !params.presencePenalty && !params.frequencyPenalty;
+}
 import { failsCheck, Verifier } from '../tokenizer/verifier.js';
+import { isConstrained, type JobParams } from '../protocol/job-schemas.js';
 import type { SpotCheck } from './job-manager.js';
 import type { ModelMeters } from './model-meters.js';
 import type { Logger } from './log.js';
@@ -42,8 +50,8 @@ export class SpotChecker implements SpotCheck {
     return checker;
   }
 
-  sample(model: string): boolean {
-    if (!this.verifiers.has(model) || this.queued >= (this.options.maxQueued ?? 64)) return false;
+  sample(model: string, params: JobParams): boolean {
+    if (!verifiable(params) || !this.verifiers.has(model) || this.queued >= (this.options.maxQueued ?? 64)) return false;
     return (this.options.random ?? Math.random)() < this.options.rate;
   }
 

@@ -1,6 +1,7 @@
 /** Small HTTP helpers for the network's servers: bounded JSON bodies and OpenAI-shaped errors. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { chatCompletionRequestSchema, describeIssues, openAiError, type ChatCompletionRequest } from '../protocol/chat.js';
+import { openAiError } from '../protocol/chat.js';
+import { RETRY_AFTER_SECONDS } from '../protocol/http-contract.js';
 
 /** Largest request body read, in bytes. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -36,26 +37,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** Sends an error in OpenAI's shape, which the openai SDK maps to its typed errors. */
-export function sendError(res: ServerResponse, status: number, message: string, code: string | null = null, param: string | null = null, headers: Record<string, string> = {}): void {
-  sendJson(res, status, openAiError(message, status >= 500 ? 'server_error' : 'invalid_request_error', code, param), headers);
+/** OpenAI's error `type` for a status. */
+export function errorType(status: number): string {
+  return status === 402 ? 'insufficient_quota' : status >= 500 ? 'server_error' : 'invalid_request_error';
 }
 
 /**
- * Reads and validates an OpenAI chat completion request; on bad input answers the client
- * (413, 400 naming the field) and resolves undefined.
+ * Sends an error in OpenAI's shape, which the openai SDK maps to its typed errors. A 503 (every
+ * worker busy, or none sharing) says when to try again: clients' retries then wait that long.
  */
-export async function readChatRequest(req: IncomingMessage, res: ServerResponse): Promise<ChatCompletionRequest | undefined> {
-  const body = await readJsonBody(req);
-  if (!body.ok) {
-    sendError(res, body.status, body.message, body.status === 413 ? 'request_too_large' : 'invalid_json');
-    return undefined;
-  }
-  const parsed = chatCompletionRequestSchema.safeParse(body.value);
-  if (!parsed.success) {
-    const { message, param } = describeIssues(parsed.error.issues);
-    sendError(res, 400, message, 'invalid_request', param);
-    return undefined;
-  }
-  return parsed.data;
+export function sendError(res: ServerResponse, status: number, message: string, code: string | null = null, param: string | null = null, headers: Record<string, string> = {}): void {
+  const retry: Record<string, string> = status === 503 || status === 429 ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {};
+  sendJson(res, status, openAiError(message, errorType(status), code, param), { ...retry, ...headers });
 }

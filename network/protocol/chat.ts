@@ -1,8 +1,10 @@
 /**
- * The OpenAI-compatible chat completion request that clients send, validated strictly:
- * an unknown or unsupported field is a 400 with a message naming it, never silently ignored.
+ * A chat as workers run it, whatever API it came through (chat completions, responses, legacy
+ * completions: network/protocol/openai/): plain-text messages, assistant tool calls and the
+ * tool results that answer them. Also OpenAI's error body, shared by every HTTP surface.
  */
 import { z } from 'zod';
+import { MAX_TOOL_ARGUMENTS_BYTES, MAX_TOOLS, toolName } from './job-schemas.js';
 
 /** Largest max_tokens any request may ask for; a model's context size may lower it. */
 export const MAX_COMPLETION_TOKENS = 32_768;
@@ -10,63 +12,69 @@ export const MAX_COMPLETION_TOKENS = 32_768;
 /** The most tokens generated when a request names no max_tokens. */
 export const DEFAULT_MAX_TOKENS = 512;
 
-/** A chat message reduced to what workers need: a role and plain text. */
-export const chatMessageSchema = z.strictObject({
-  role: z.enum(['system', 'user', 'assistant']),
-  content: z.string().max(1_000_000),
-});
+const content = z.string().max(1_000_000);
+/** An id a client gave a tool call, echoed by the tool message that answers it. */
+const toolCallId = z.string().min(1).max(128);
+
+/** A call the assistant made: its arguments are JSON text, as the model wrote them. */
+export const messageToolCallSchema = z.strictObject({ id: toolCallId, name: toolName, arguments: z.string().max(MAX_TOOL_ARGUMENTS_BYTES) });
+export type MessageToolCall = z.infer<typeof messageToolCallSchema>;
+
+/** A chat message reduced to what workers need. */
+export const chatMessageSchema = z.discriminatedUnion('role', [
+  z.strictObject({ role: z.literal('system'), content }),
+  z.strictObject({ role: z.literal('user'), content }),
+  z.strictObject({ role: z.literal('assistant'), content, toolCalls: z.array(messageToolCallSchema).min(1).max(MAX_TOOLS).optional() }),
+  z.strictObject({ role: z.literal('tool'), toolCallId, content }),
+]);
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
-const textPart = z.strictObject({ type: z.literal('text'), text: z.string() });
-
-const requestMessage = z.strictObject({
-  role: z.enum(['system', 'developer', 'user', 'assistant']),
-  content: z.union([z.string(), z.array(textPart).min(1)]),
-  name: z.string().max(64).optional(),
-});
-
-/** The body of `POST /v1/chat/completions`, as far as Silkworm supports it. */
-export const chatCompletionRequestSchema = z.strictObject({
-  model: z.string().min(1).max(128),
-  messages: z.array(requestMessage).min(1, 'messages must not be empty').max(1024),
-  stream: z.boolean().optional(),
-  stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
-  max_tokens: z.number().int().min(1).max(MAX_COMPLETION_TOKENS).nullish(),
-  max_completion_tokens: z.number().int().min(1).max(MAX_COMPLETION_TOKENS).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().gt(0).max(1).nullish(),
-  seed: z.number().int().nullish(),
-  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish(),
-  n: z.literal(1, 'only n=1 is supported').nullish(),
-  user: z.string().max(256).optional(),
-});
-export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
-
-/** Flattens OpenAI message content (string or text parts) to plain messages for workers. */
-export function toChatMessages(request: ChatCompletionRequest): ChatMessage[] {
-  return request.messages.map((m) => ({
-    role: m.role === 'developer' ? 'system' : m.role,
-    content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
-  }));
+/** Where a chat's tool turns break OpenAI's rules, and why. */
+export interface ToolTurnProblem {
+  index: number;
+  message: string;
 }
 
-/** Sampling settings of a request, as workers take them (OpenAI's defaults filled in). */
-export interface SamplingParams {
-  temperature: number;
-  topP?: number;
-  seed?: number;
-  stop?: string[];
+/**
+ * Checks the tool turns of a chat as OpenAI does: an assistant message with tool calls is
+ * followed by one tool message per call (by id) before anything else, each tool message answers
+ * a call just made, and arguments are JSON. The prompt rendering relies on it (chat-history.ts).
+ */
+export function checkToolTurns(messages: readonly ChatMessage[]): ToolTurnProblem | undefined {
+  let open: Map<string, boolean> | undefined;
+  let openedAt = -1;
+  for (const [index, m] of messages.entries()) {
+    if (m.role === 'tool') {
+      if (!open?.has(m.toolCallId)) return { index, message: `A tool message must answer a tool call of the assistant message just before it; '${m.toolCallId}' is not one.` };
+      if (open.get(m.toolCallId)) return { index, message: `Tool call '${m.toolCallId}' is answered twice.` };
+      open.set(m.toolCallId, true);
+      continue;
+    }
+    const unanswered = open && [...open].find(([, answered]) => !answered);
+    if (unanswered) return { index: openedAt, message: `An assistant message with 'tool_calls' must be followed by tool messages answering each call; '${unanswered[0]}' has none.` };
+    open = undefined;
+    if (m.role === 'assistant' && m.toolCalls) {
+      open = new Map();
+      openedAt = index;
+      for (const call of m.toolCalls) {
+        if (open.has(call.id)) return { index, message: `Tool call id '${call.id}' appears twice.` };
+        if (!isJson(call.arguments)) return { index, message: `The arguments of tool call '${call.id}' are not valid JSON.` };
+        open.set(call.id, false);
+      }
+    }
+  }
+  const unanswered = open && [...open].find(([, answered]) => !answered);
+  if (unanswered) return { index: openedAt, message: `An assistant message with 'tool_calls' must be followed by tool messages answering each call; '${unanswered[0]}' has none.` };
+  return undefined;
 }
 
-/** The sampling settings of a request: temperature 1 by default, `stop` always a list. */
-export function samplingParams(request: ChatCompletionRequest): SamplingParams {
-  const stop = typeof request.stop === 'string' ? [request.stop] : (request.stop ?? undefined);
-  return {
-    temperature: request.temperature ?? 1,
-    ...(request.top_p != null ? { topP: request.top_p } : {}),
-    ...(request.seed != null ? { seed: request.seed } : {}),
-    ...(stop ? { stop } : {}),
-  };
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The error body OpenAI's API returns, which the openai SDK turns into a typed error. */
@@ -83,10 +91,15 @@ export function openAiError(message: string, type: string, code: string | null =
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): { message: string; param: string | null } {
   const first = issues[0];
   if (!first) return { message: 'Invalid request.', param: null };
-  const path = first.path.map(String).join('.');
+  const path = formatPath(first.path);
   if (first.code === 'unrecognized_keys') {
     const where = path ? ` in '${path}'` : '';
     return { message: `Unrecognized request argument supplied${where}: ${first.keys.join(', ')}`, param: first.keys[0] ?? null };
   }
   return { message: path ? `Invalid '${path}': ${first.message}` : first.message, param: path || null };
+}
+
+/** `messages[0].content[1]`, as OpenAI names nested parameters. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }

@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'server_too_old',
   'unauthorized',
   'invalid_request',
+  /** The prompt plus max_tokens does not fit the model's context (a client error, never retried). */
+  'context_length_exceeded',
   'unknown_model',
   'no_capacity',
   'not_sharing',

@@ -10,6 +10,8 @@ export const ROUTES = {
   healthz: '/healthz',
   metrics: '/metrics',
   chatCompletions: '/v1/chat/completions',
+  responses: '/v1/responses',
+  completions: '/v1/completions',
   models: '/v1/models',
   pricing: '/v1/pricing',
   balance: '/v1/balance',
@@ -53,3 +55,39 @@ export const WORKER_RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>
 
 /** Errors after which a client may seal the same job again to another worker and lose nothing. */
 export const SEALED_RETRYABLE_CODES: ReadonlySet<string> = new Set<string>(['worker_lost', 'no_capacity', 'engine_crashed', 'not_sharing', 'unknown_model', 'model_load_failed', 'output_too_large', 'stale_worker_key', 'sealed_refused']);
+
+/**
+ * Errors that are the client's request (not the worker's fault): answered with a 400 and never
+ * retried on another worker, unless the coordinator's own checks show the worker was wrong.
+ */
+export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set<string>(['invalid_request', 'context_length_exceeded']);
+
+/** The HTTP status of a failed job or request, by its error code (OpenAI's conventions). */
+export function httpStatusForCode(code: string): number {
+  switch (code) {
+    case 'invalid_request':
+    case 'context_length_exceeded':
+    case 'invalid_json':
+      return 400;
+    case 'unauthorized':
+    case 'invalid_api_key':
+      return 401;
+    case 'unknown_model':
+    case 'model_not_found':
+      return 404;
+    case 'request_too_large':
+      return 413;
+    case 'no_capacity':
+    case 'not_sharing':
+      return 503;
+    case 'timeout':
+      return 504;
+    case 'internal':
+      return 500;
+    default:
+      return 502;
+  }
+}
+
+/** Seconds a client should wait before retrying a 503 (every worker busy, or none sharing). */
+export const RETRY_AFTER_SECONDS = 2;

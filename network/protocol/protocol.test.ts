@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { negotiateVersion } from './version.js';
 import { decodeFrame, encodeFrame, utf8Length } from './frame-codec.js';
 import { workerFrameSchema, coordinatorFrameSchema } from './worker-frames.js';
-import { chatCompletionRequestSchema, describeIssues, toChatMessages } from './chat.js';
+import { parseChatCompletionRequest } from './openai/chat-request.js';
 import { parseHostPort, formatHostPort } from './host-port.js';
 
 test('version negotiation picks the highest common version or names the old side', () => {
@@ -43,7 +43,7 @@ test('encodeFrame refuses a frame the peer would reject', () => {
 });
 
 test('chat requests are validated strictly with OpenAI-style messages', () => {
-  const ok = chatCompletionRequestSchema.safeParse({
+  const ok = parseChatCompletionRequest({
     model: 'm',
     messages: [
       { role: 'developer', content: 'rules' },
@@ -53,18 +53,20 @@ test('chat requests are validated strictly with OpenAI-style messages', () => {
     stream_options: { include_usage: true },
     max_tokens: null,
   });
-  assert.ok(ok.success);
-  assert.deepEqual(toChatMessages(ok.data), [
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.generation.messages, [
     { role: 'system', content: 'rules' },
     { role: 'user', content: 'ab' },
   ]);
-  const unknown = chatCompletionRequestSchema.safeParse({ model: 'm', messages: [{ role: 'user', content: 'x' }], logit_bias: {} });
-  assert.ok(!unknown.success);
-  assert.deepEqual(describeIssues(unknown.error.issues), { message: 'Unrecognized request argument supplied: logit_bias', param: 'logit_bias' });
-  const image = chatCompletionRequestSchema.safeParse({ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] });
-  assert.equal(image.success, false, 'images are not supported');
-  const tool = chatCompletionRequestSchema.safeParse({ model: 'm', messages: [{ role: 'tool', content: 'x' }] });
-  assert.equal(tool.success, false);
+  const unknown = parseChatCompletionRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], frobnicate: {} });
+  assert.ok(!unknown.ok);
+  assert.deepEqual(unknown.problem, { message: 'Unrecognized request argument supplied: frobnicate', param: 'frobnicate' });
+  const image = parseChatCompletionRequest({ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] });
+  assert.ok(!image.ok);
+  assert.match(image.problem.message, /messages\[0\]\.content\[0\].*image content parts are not supported/);
+  const tool = parseChatCompletionRequest({ model: 'm', messages: [{ role: 'tool', content: 'x' }] });
+  assert.ok(!tool.ok);
+  assert.match(tool.problem.message, /tool_call_id/);
 });
 
 test('HOST:PORT parsing accepts IPv4, names, IPv6 and :PORT, and refuses the rest', () => {

@@ -11,7 +11,9 @@
  *     400 invalid_request (malformed envelope) · 401 invalid_api_key · 404 model_not_found
  *     409 stale_worker_key (recipientKey is not the worker's current descriptor key: refetch)
  *     409 duplicate_job (jobId seen before) · 421 wrong_coordinator (coordinatorId is not ours)
- *     503 no_capacity / worker_lost (workerId not connected or busy: pick another worker)
+ *     503 worker_lost (workerId not connected: pick another worker)
+ *   A busy worker's jobs wait for it, up to the request timeout (then `timeout`), or fail with
+ *   `no_capacity` when the coordinator's queue is full.
  *   Accepted: 200 `text/event-stream`, one `data: JSON` line per event, blank line between:
  *     { type: 'chunk', seq, ciphertext, final, finishReason? }  relayed byte for byte from the worker
  *     { type: 'usage', usage: { promptTokens, completionTokens } }  in clear, after the final chunk

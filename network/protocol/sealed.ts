@@ -18,7 +18,7 @@ import { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { z } from 'zod';
 import { chatMessageSchema } from './chat.js';
-import { jobParamsSchema, type JobParams } from './job-schemas.js';
+import { checkJobParams, jobParamsObject, type JobParams } from './job-schemas.js';
 import { canonicalJson, concatBytes, fromBase64Url, fromUtf8, isBase64UrlOfLength, toBase64Url, utf8 } from './encoding.js';
 import { ResponseOpener, ResponseSealer } from './sealed-stream.js';
 import type { ReplayGuard } from './replay-guard.js';
@@ -70,7 +70,7 @@ export type SealedHeader = Omit<SealedEnvelope, 'enc' | 'ciphertext'>;
 /** What is sealed: the prompt and sampling settings (max tokens travels in clear, bound). */
 export const sealedJobBodySchema = z.strictObject({
   messages: z.array(chatMessageSchema).min(1).max(1024),
-  params: jobParamsSchema.omit({ maxTokens: true }),
+  params: jobParamsObject.omit({ maxTokens: true }).superRefine(checkJobParams),
   /** Text already streamed to the client by an earlier worker: continue after it. */
   continuation: z.string().max(MAX_SEALED_BODY_BYTES).optional(),
 });

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { chatMessageSchema } from './chat.js';
-import { capabilitiesSchema, count, errorCode, finishReasonSchema, id, jobParamsSchema, tokenCount, usageSchema } from './job-schemas.js';
+import { capabilitiesSchema, count, errorCode, finishReasonSchema, id, jobParamsSchema, tokenCount, toolCallDeltasSchema, usageSchema } from './job-schemas.js';
 import { isBase64UrlOfLength } from './encoding.js';
 import { CHALLENGE_BYTES } from './worker-hello.js';
 import { sealedEnvelopeSchema } from './sealed.js';
@@ -17,7 +17,7 @@ export const WORKER_SOCKET_PATH = '/v1/worker';
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
 export { capabilitiesSchema, finishReasonSchema, jobParamsSchema, tierSchema, usageSchema, workerModelSchema } from './job-schemas.js';
-export type { Capabilities, FinishReason, JobParams, Tier, Usage, WorkerModel } from './job-schemas.js';
+export type { Capabilities, FinishReason, JobParams, Tier, ToolCallDelta, Usage, WorkerModel } from './job-schemas.js';
 
 const key32 = z.string().refine((text) => isBase64UrlOfLength(text, 32), 'expected 32 bytes as unpadded base64url');
 const signature64 = z.string().refine((text) => isBase64UrlOfLength(text, 64), 'expected a 64-byte Ed25519 signature as unpadded base64url');
@@ -50,8 +50,9 @@ export const workerFrameSchema = z.discriminatedUnion('type', [
   /**
    * `tokens`: how many generated tokens the worker says this text holds (chunks may batch
    * several). A claim only: the coordinator bills what it counts or bounds itself.
+   * `toolCalls`: pieces of tool calls the model made, after any text of the same chunk.
    */
-  z.strictObject({ type: z.literal('job.chunk'), jobId: id, seq: count, text: z.string(), tokens: tokenCount }),
+  z.strictObject({ type: z.literal('job.chunk'), jobId: id, seq: count, text: z.string(), tokens: tokenCount, toolCalls: toolCallDeltasSchema.optional() }),
   z.strictObject({ type: z.literal('job.done'), jobId: id, finishReason: finishReasonSchema, usage: usageSchema }),
   z.strictObject({ type: z.literal('job.error'), jobId: id, code: errorCode, message: z.string().max(2000) }),
   /** A sealed answer chunk, relayed to the client byte for byte; `tokens` is for billing. */

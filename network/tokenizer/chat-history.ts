@@ -1,16 +1,60 @@
 /**
  * How a chat request becomes the text a model evaluates, written once for every party that
  * counts tokens: the worker's engine (which generates), the coordinator (which meters and spot
- * checks) and the client's gateway (which signs a usage receipt). They must agree to the token.
+ * checks) and the client's gateway (which signs a usage receipt). They must agree to the token,
+ * tools included: the functions a job offers are rendered into the prompt by the model's chat
+ * wrapper (node-llama-cpp), and a forced call (tool_choice 'required' or a named function) opens
+ * the model's turn with the wrapper's call prefix (see `forcedCallWrapper`).
  */
-import type { ChatHistoryItem, ChatWrapper, LlamaModel, Token } from 'node-llama-cpp';
+import { LlamaText, type ChatHistoryItem, type ChatModelFunctionCall, type ChatModelFunctions, type ChatModelResponse, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
+import type { JobParams } from '../protocol/job-schemas.js';
 
-/** Turns OpenAI-style messages (plus text already generated elsewhere) into chat history. */
+/** The parts of a job's params that change what the model sees. */
+export type RenderParams = Pick<JobParams, 'tools' | 'toolChoice'>;
+
+/** Thrown for a chat whose tool turns do not pair up (checkToolTurns refuses these first). */
+export class ChatShapeError extends Error {}
+
+/** Parses JSON text, or keeps it as a string (tool results may be plain text). */
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Turns OpenAI-style messages (plus text already generated elsewhere) into chat history. An
+ * assistant turn, its tool calls, their results and whatever the assistant said after them form
+ * one model response, as node-llama-cpp renders function calling.
+ */
 export function toChatHistory(messages: readonly ChatMessage[], continuation?: string): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((m) =>
-    m.role === 'system' ? { type: 'system', text: m.content } : m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] },
-  );
+  const history: ChatHistoryItem[] = [];
+  const calls = new Map<string, ChatModelFunctionCall>();
+  for (const m of messages) {
+    if (m.role === 'system') history.push({ type: 'system', text: m.content });
+    else if (m.role === 'user') history.push({ type: 'user', text: m.content });
+    else if (m.role === 'tool') {
+      const call = calls.get(m.toolCallId);
+      if (!call) throw new ChatShapeError(`A tool message answers '${m.toolCallId}', which no assistant call made.`);
+      call.result = jsonOrText(m.content);
+      calls.delete(m.toolCallId);
+    } else {
+      const last = history.at(-1);
+      // After tool results the assistant goes on in the same model response.
+      const response: ChatModelResponse['response'] = last?.type === 'model' && last.response.some((r) => typeof r === 'object' && r.type === 'functionCall') ? last.response : [];
+      if (m.content !== '') response.push(m.content);
+      for (const toolCall of m.toolCalls ?? []) {
+        const call: ChatModelFunctionCall = { type: 'functionCall', name: toolCall.name, params: jsonOrText(toolCall.arguments), result: undefined };
+        calls.set(toolCall.id, call);
+        response.push(call);
+      }
+      if (response !== (last as ChatModelResponse | undefined)?.response) history.push({ type: 'model', response });
+    }
+  }
+  if (calls.size > 0) throw new ChatShapeError(`Tool call '${[...calls.keys()][0]}' has no result.`);
   if (continuation) {
     const last = history.at(-1);
     if (last?.type === 'model') history[history.length - 1] = { type: 'model', response: [...last.response, continuation] };
@@ -19,12 +63,52 @@ export function toChatHistory(messages: readonly ChatMessage[], continuation?: s
   return history;
 }
 
+/** The functions a job offers the model, as node-llama-cpp takes them (none: undefined). */
+export function functionsOf(params: RenderParams | undefined): ChatModelFunctions | undefined {
+  if (!params?.tools) return undefined;
+  const named = typeof params.toolChoice === 'object' ? params.toolChoice.name : undefined;
+  const entries = params.tools.filter((t) => named === undefined || t.name === named).map((t) => [t.name, { ...(t.description ? { description: t.description } : {}), ...(t.parameters ? { params: t.parameters } : {}) }] as const);
+  return Object.fromEntries(entries) as ChatModelFunctions;
+}
+
+/** Whether the model must call a function (it cannot answer in text). */
+export function forcesCall(params: RenderParams | undefined): boolean {
+  return params?.tools !== undefined && params.toolChoice !== undefined && params.toolChoice !== 'auto';
+}
+
 /**
- * The tokens the engine evaluates before it generates: the rendered chat, the model's turn
- * prefix included (and, for a continuation, the text already generated).
+ * A chat wrapper whose model turn, when it starts (or resumes after tool results), already holds
+ * the wrapper's function-call prefix, with node-llama-cpp told a call is engaged: the model can then only name a function
+ * (a grammar over the offered names) and write its parameters (a grammar from their schema).
  */
-export function promptTokens(model: LlamaModel, chatWrapper: ChatWrapper, messages: readonly ChatMessage[], continuation?: string): Token[] {
+export function forcedCallWrapper(inner: ChatWrapper): ChatWrapper {
+  const forced = Object.create(inner) as ChatWrapper;
+  forced.generateContextState = (options) => {
+    const state = inner.generateContextState(options);
+    const last = options.chatHistory.at(-1);
+    const prefix = inner.settings.functions.call.prefix;
+    // A turn that starts now, or goes on after tool results (a forced call right after them).
+    const end = last?.type === 'model' ? last.response.at(-1) : 'not a model turn';
+    if (end !== undefined && !(typeof end === 'object' && end.type === 'functionCall')) return state;
+    return { ...state, contextText: LlamaText([state.contextText, prefix]), functionCall: { initiallyEngaged: true, disengageInitiallyEngaged: [] } } as ReturnType<ChatWrapper['generateContextState']>;
+  };
+  return forced;
+}
+
+/** The wrapper that renders a job: the model's own, or its forced-call form. */
+export function wrapperFor(chatWrapper: ChatWrapper, params: RenderParams | undefined): ChatWrapper {
+  return forcesCall(params) ? forcedCallWrapper(chatWrapper) : chatWrapper;
+}
+
+/**
+ * The tokens the engine evaluates before it generates: the rendered chat with the job's
+ * functions, the model's turn prefix included (and, for a continuation, the text already
+ * generated).
+ */
+export function promptTokens(model: LlamaModel, chatWrapper: ChatWrapper, messages: readonly ChatMessage[], continuation?: string, params?: RenderParams): Token[] {
   const history = toChatHistory(messages, continuation);
   const withTurn: ChatHistoryItem[] = history.at(-1)?.type === 'model' ? history : [...history, { type: 'model', response: [] }];
-  return chatWrapper.generateContextState({ chatHistory: withTurn }).contextText.tokenize(model.tokenizer);
+  const functions = functionsOf(params);
+  const state = wrapperFor(chatWrapper, params).generateContextState({ chatHistory: withTurn, ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}) });
+  return state.contextText.tokenize(model.tokenizer);
 }

@@ -7,7 +7,8 @@
  */
 import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
-import { promptTokens } from './chat-history.js';
+import { promptTokens, type RenderParams } from './chat-history.js';
+import type { ToolCallDelta } from '../protocol/job-schemas.js';
 import { readGgufVocab } from './gguf-vocab.js';
 
 let llamaInstance: Promise<Llama> | undefined;
@@ -48,14 +49,19 @@ export class TokenCounter {
     return new TokenCounter(model, resolveChatWrapper(model), vocab.maxTokenBytes);
   }
 
-  /** Tokens the engine evaluates for this chat before generating (template included). */
-  countPrompt(messages: readonly ChatMessage[], continuation?: string): number {
-    return promptTokens(this.model, this.chatWrapper, messages, continuation).length;
+  /** Tokens the engine evaluates for this chat before generating (template and tools included). */
+  countPrompt(messages: readonly ChatMessage[], params?: RenderParams, continuation?: string): number {
+    return promptTokens(this.model, this.chatWrapper, messages, continuation, params).length;
   }
 
   /** Tokens of generated text, as plain text (a streamed "<|eot|>" is text, not a special token). */
   countText(text: string): number {
     return text === '' ? 0 : this.model.tokenize(text, false).length;
+  }
+
+  /** Tokens of tool calls as streamed: each call's name and arguments (completionTokensOf). */
+  countToolCalls(calls: readonly ToolCallDelta[]): number {
+    return calls.reduce((n, c) => n + this.countText(c.name ?? '') + this.countText(c.arguments ?? ''), 0);
   }
 
   /** The tokens of a prompt, for spot checks (verifier.ts). */

@@ -12,6 +12,7 @@ import { toBase64Url } from '../../protocol/encoding.js';
 import { JobKeyPair, openRequest, ReplayGuard, type OpenedJob } from '../../protocol/sealed.js';
 import { formatSealedJobEvent, type SealedJobEvent } from '../../protocol/sealed-http.js';
 import type { Tier } from '../../protocol/worker-frames.js';
+import { encodeAnswerPart } from '../../protocol/answer-parts.js';
 
 /** One fake worker: identity, job-process key, and how its engine answers. */
 export interface FakeWorker {
@@ -114,7 +115,7 @@ export async function startFakeCoordinator(workers: FakeWorker[], options: { api
         emit({ type: 'error', error: { code: 'worker_lost', message: 'The worker disconnected.', retryable: true } });
         return res.end();
       }
-      emit({ type: 'chunk', ...(await sealer.seal(piece)) });
+      emit({ type: 'chunk', ...(await sealer.seal(encodeAnswerPart({ text: piece }))) });
     }
     emit({ type: 'chunk', ...(await sealer.seal('', { final: true, finishReason: 'stop' })) });
     emit({ type: 'usage', usage: { promptTokens: 11, completionTokens: rest.length } });
