@@ -174,6 +174,7 @@ export class BenchContext {
       ...coordinatorOverrides,
       logger: createCoordinatorLogger('coordinator', { level: 'warn', destination: process.stderr }),
     });
+    await coordinator.spotChecksLoaded;
     const serving = whenServing(coordinator, 120_000);
     let worker: HeadlessWorker | undefined;
     try {

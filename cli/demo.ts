@@ -12,6 +12,7 @@ import { toNano } from '@ton/core';
 import { TonClient } from '@ton/ton';
 import { parseHostPort } from '../network/protocol/host-port.js';
 import { formatTon } from '../network/protocol/pricing.js';
+import { ROUTES } from '../network/protocol/http-contract.js';
 import { TIER_DESCRIPTIONS } from '../network/protocol/descriptor.js';
 import { startChainServer } from '../network/chain/cli.js';
 import { createChainLogger } from '../network/chain/log.js';
@@ -82,7 +83,7 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     verifyRate: 0.25,
     logger: createCoordinatorLogger('coordinator', { level }),
   });
-  await fetch(`${coordinator.url}/v1/admin/deposits`, {
+  await fetch(`${coordinator.url}${ROUTES.adminDeposits}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ client: clientIdForKey(apiKey), nanotons: toNano('100').toString(), reference: `demo-${apiKey}` }),

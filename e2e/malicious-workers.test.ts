@@ -28,6 +28,7 @@ import { FakeWorker, randomIdentity } from './fake-worker.js';
 import { startGateway } from '../network/client/gateway.js';
 import { signDescriptor } from '../network/protocol/descriptor.js';
 import { JobKeyPair, openRequest, ReplayGuard } from '../network/protocol/sealed.js';
+import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
 import { toBase64Url } from '../network/protocol/encoding.js';
 import { eventually, Harness } from './harness.js';
 
@@ -132,6 +133,7 @@ describe('a network facing dishonest workers', () => {
       requestTimeoutMs: 20_000,
       logger: createLogger('c', { level: 'silent' }),
     });
+    await coordinator.spotChecksLoaded; // every job below is checked
     await fetch(`${coordinator.url}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientId, nanotons: '1000000000000', reference: 'd1' }) });
     client = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey: KEY, maxRetries: 0 });
     honestDataDir = await harness.tempDir();
@@ -407,7 +409,7 @@ describe('a network facing dishonest workers', () => {
         assert.ok(opened.ok);
         sealer.send({ type: 'job.accept', jobId: offer.jobId });
         const text = successorText('abc', 6);
-        for (const ch of text) sealer.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal(ch)), tokens: 50_000 });
+        for (const ch of text) sealer.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal(encodeAnswerPart({ text: ch }))), tokens: 50_000 });
         sealer.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal('', { final: true, finishReason: 'length' })), tokens: 0 });
         sealer.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: 1_000_000, completionTokens: 1_000_000 } });
         return offer.jobId;

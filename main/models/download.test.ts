@@ -76,7 +76,8 @@ test('downloads, reports progress up to the total, verifies and installs', async
 test('an interrupted transfer keeps its .part and the next call resumes with Range', async () => {
   await assert.rejects(downloadModelFile(request('resumed', '/cut')), (error: DownloadError) => error.code === 'network' && /resume/.test(error.message));
   const kept = (await stat(partFilePath(dir, 'resumed'))).size;
-  assert.equal(kept, 1024 * 1024);
+  // What reached the file before the cut (at most the 1 MB sent; a loaded machine may see less).
+  assert.ok(kept > 0 && kept <= 1024 * 1024, `kept ${kept} bytes`);
   ranges.length = 0;
   const path = await downloadModelFile(request('resumed', '/file'));
   assert.deepEqual(ranges, [`bytes=${kept}-`], 'only the rest was asked for');

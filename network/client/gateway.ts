@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { identityKeyPairFromSeed } from '../protocol/descriptor.js';
-import { HEADERS } from '../protocol/http-contract.js';
+import { HEADERS, ROUTES } from '../protocol/http-contract.js';
 import { formatHostPort } from '../protocol/host-port.js';
 import { VocabMeters } from './vocab-meter.js';
 import { SilkwormClient, type SilkwormClientOptions } from './sdk.js';
@@ -126,7 +126,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: RouteContex
   if (req.headers.origin !== undefined) return sendError(res, 403, 'The gateway does not serve browser pages (an Origin header was sent).', 'forbidden_origin');
   if (ctx.loopbackOnly && ctx.keyDigest === undefined && !isLoopbackHost(hostnameOf(req.headers.host))) return sendError(res, 403, 'The gateway answers requests addressed to a loopback host only.', 'forbidden_host');
   const path = new URL(req.url ?? '/', 'http://x').pathname;
-  if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true, confidentiality: 'sealed', minTier: ctx.client.minTier });
+  if (req.method === 'GET' && path === ROUTES.healthz) return sendJson(res, 200, { ok: true, confidentiality: 'sealed', minTier: ctx.client.minTier });
   if (ctx.keyDigest && !timingSafeEqual(digest(req.headers.authorization ?? ''), ctx.keyDigest)) {
     return sendError(res, 401, "Incorrect API key provided: pass the gateway's local key as \"Authorization: Bearer KEY\".", 'invalid_api_key');
   }

@@ -9,9 +9,9 @@ import { decodeAnswerPart, mergeParts } from '../protocol/answer-parts.js';
 import { isConstrained, type JobParams, type ToolCallDelta } from '../protocol/job-schemas.js';
 import { meetsTier, TIER_RANK, verifyDescriptor, type WorkerDescriptor } from '../protocol/descriptor.js';
 import { newJobId, sealRequest, SealRequestError, type SealedJobBody } from '../protocol/sealed.js';
-import { SEALED_JOBS_PATH, WORKERS_PATH, sealedJobEventSchema, workerListSchema } from '../protocol/sealed-http.js';
+import { sealedJobEventSchema, workerListSchema } from '../protocol/sealed-http.js';
 import type { FinishReason, Tier, Usage } from '../protocol/worker-frames.js';
-import { HEADERS, SEALED_RETRYABLE_CODES, httpStatusForCode, sealedReceiptPath } from '../protocol/http-contract.js';
+import { HEADERS, ROUTES, SEALED_RETRYABLE_CODES, httpStatusForCode, sealedReceiptPath } from '../protocol/http-contract.js';
 import { signUsageReceipt } from '../protocol/usage-receipt.js';
 import { toBase64Url } from '../protocol/encoding.js';
 import type { IdentityKeyPair } from '../protocol/descriptor.js';
@@ -117,7 +117,7 @@ export class SilkwormClient {
     const cached = this.cache.get(key);
     if (!options.refresh && cached && this.now() - cached.at < (this.options.descriptorCacheMs ?? 10_000)) return cached.value;
     const query = new URLSearchParams({ tier: this.minTier, ...(model ? { model } : {}) });
-    const res = await this.request(`${WORKERS_PATH}?${query}`, { method: 'GET', ...(options.signal ? { signal: options.signal } : {}) });
+    const res = await this.request(`${ROUTES.workers}?${query}`, { method: 'GET', ...(options.signal ? { signal: options.signal } : {}) });
     if (!res.ok) throw await errorFromResponse(res);
     const list = workerListSchema.safeParse(await res.json().catch(() => undefined));
     if (!list.success) throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator returned a malformed worker list.');
@@ -216,7 +216,7 @@ export class SilkwormClient {
       throw error;
     }
     const receiptHeaders: Record<string, string> = this.options.receipts ? { [HEADERS.receiptKey]: toBase64Url(this.options.receipts.key.publicKey) } : {};
-    const res = await this.request(SEALED_JOBS_PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...receiptHeaders }, body: JSON.stringify(sealed.envelope), signal });
+    const res = await this.request(ROUTES.sealedJobs, { method: 'POST', headers: { 'content-type': 'application/json', ...receiptHeaders }, body: JSON.stringify(sealed.envelope), signal });
     if (!res.ok) throw await errorFromResponse(res);
     if (!res.body || !/^text\/event-stream/.test(res.headers.get('content-type') ?? '')) {
       throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator did not answer the sealed job with an event stream.');

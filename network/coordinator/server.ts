@@ -84,6 +84,8 @@ export interface Coordinator {
   billing: Billing;
   settlement: Settlement | undefined;
   meters: ModelMeters;
+  /** Resolves once spot checks (`verifyRate`) can run; they load after the coordinator listens. */
+  spotChecksLoaded: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -149,7 +151,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const standing = new WorkerStanding(store, registry, logger);
   const receipts = new ReceiptWaits();
   const verifyRate = options.verifyRate ?? 0;
-  const spotCheck = verifyRate > 0 ? await SpotChecker.start({ rate: verifyRate, meters, models: (options.catalog?.catalog.models ?? []).map((m) => m.id), threads: options.verifyThreads ?? 1, logger }) : undefined;
+  const spotCheck = verifyRate > 0 ? SpotChecker.start({ rate: verifyRate, meters, models: (options.catalog?.catalog.models ?? []).map((m) => m.id), threads: options.verifyThreads ?? 1, logger }) : undefined;
   billing.on('receipt', (workerId, receipt) => registry.get(workerId)?.send(receipt));
   const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
   const identify = makeKeyCheck(options.apiKeys);
@@ -193,27 +195,27 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       else res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': held.vocab.length, 'x-silkworm-vocab-sha256': held.vocabSha256, 'x-silkworm-model-sha256': held.sha256 }).end(held.vocab);
       return 'vocab';
     }
-    if (req.method === 'GET' && path === '/healthz') {
+    if (req.method === 'GET' && path === ROUTES.healthz) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, coordinatorId, workers: registry.size }));
       return 'healthz';
     }
-    if (req.method === 'GET' && path === '/metrics') {
+    if (req.method === 'GET' && path === ROUTES.metrics) {
       metrics.workers.set(registry.size);
       metrics.activeJobs.set(jobs.active);
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
       return 'metrics';
     }
-    if (path.startsWith('/v1/admin/')) {
+    if (path.startsWith(ROUTES.adminPrefix)) {
       if (!adminCheck?.(req.headers.authorization).ok) {
         sendError(res, 401, adminCheck ? 'Incorrect admin key.' : 'Admin endpoints are disabled (start the coordinator with --admin-key).', 'invalid_api_key');
         return 'unauthorized';
       }
-      if (req.method === 'POST' && path === '/v1/admin/deposits') {
+      if (req.method === 'POST' && path === ROUTES.adminDeposits) {
         await handleDeposit(req, res, store);
         return 'admin_deposits';
       }
     }
-    if (req.method === 'GET' && path === '/v1/pricing') {
+    if (req.method === 'GET' && path === ROUTES.pricing) {
       handlePricing(res, billing, chainGlobalId);
       return 'pricing';
     }
@@ -247,7 +249,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       await handleUsageReceipt(req, res, receiptFor, coordinatorId, receipts);
       return 'sealed_receipt';
     }
-    if (req.method === 'GET' && path === '/v1/balance') {
+    if (req.method === 'GET' && path === ROUTES.balance) {
       handleBalance(res, store, clientId);
       return 'balance';
     }
@@ -315,6 +317,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     billing,
     settlement,
     meters,
+    spotChecksLoaded: spotCheck?.loaded ?? Promise.resolve(),
     async close() {
       clearInterval(pushTimer);
       clearInterval(holdSweep);

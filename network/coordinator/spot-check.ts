@@ -36,18 +36,32 @@ export class SpotChecker implements SpotCheck {
   private readonly verifiers = new Map<string, Verifier>();
   private queued = 0;
 
-  private constructor(private readonly options: SpotCheckOptions) {}
+  /** Resolves once every held model's verifier is loaded (or failed to load, which is logged). */
+  readonly loaded: Promise<void>;
 
-  /** Loads a verifier for every held model (at start, so the first check is not slow). */
-  static async start(options: SpotCheckOptions): Promise<SpotChecker> {
-    const checker = new SpotChecker(options);
-    for (const id of options.models) {
-      const held = options.meters.get(id);
+  private constructor(private readonly options: SpotCheckOptions) {
+    this.loaded = this.load();
+  }
+
+  /**
+   * Starts loading a verifier for every held model, in the background: a coordinator restarting
+   * on a busy machine listens at once, and jobs are sampled per model as its verifier is ready.
+   */
+  static start(options: SpotCheckOptions): SpotChecker {
+    return new SpotChecker(options);
+  }
+
+  private async load(): Promise<void> {
+    for (const id of this.options.models) {
+      const held = this.options.meters.get(id);
       if (!held) continue;
-      checker.verifiers.set(id, await Verifier.open(held.path, { threads: options.threads }));
-      options.logger.info({ model: id, rate: options.rate }, 'spot checks on');
+      try {
+        this.verifiers.set(id, await Verifier.open(held.path, { threads: this.options.threads }));
+        this.options.logger.info({ model: id, rate: this.options.rate }, 'spot checks on');
+      } catch (error) {
+        this.options.logger.error({ model: id, err: String(error) }, 'spot checks off for this model: its verifier did not load');
+      }
     }
-    return checker;
   }
 
   sample(model: string, params: JobParams): boolean {
@@ -76,6 +90,7 @@ export class SpotChecker implements SpotCheck {
 
   /** Frees every verifier. */
   async dispose(): Promise<void> {
+    await this.loaded;
     await Promise.all([...this.verifiers.values()].map((v) => v.dispose()));
   }
 }

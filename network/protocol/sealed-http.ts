@@ -26,11 +26,6 @@ import { ERROR_CODES } from './errors.js';
 import { usageSchema } from './worker-frames.js';
 import { sealedChunkShape } from './sealed-stream.js';
 
-/** Path of the signed worker descriptor list. */
-export const WORKERS_PATH = '/v1/workers';
-/** Path where clients post sealed jobs. */
-export const SEALED_JOBS_PATH = '/v1/sealed/jobs';
-
 /** Error codes a sealed-job HTTP error or stream `error` event may carry beyond ERROR_CODES. */
 export const SEALED_HTTP_ERROR_CODES = ['stale_worker_key', 'wrong_coordinator', 'model_not_found', 'invalid_api_key', 'sealed_refused'] as const;
 
