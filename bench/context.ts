@@ -13,8 +13,8 @@ import OpenAI from 'openai';
 import { writeTestModel } from '../main/models/test-model.js';
 import { modelIdFromPath } from '../main/models/model-file.js';
 import type { EngineConfig } from '../main/engine/job-messages.js';
-import { startHeadlessWorker, type HeadlessWorker, type HeadlessWorkerOptions } from '../main/worker/headless.js';
-import { createLogger as createWorkerLogger } from '../main/log.js';
+import { startWorkerCore, type WorkerCore, type WorkerCoreOptions } from '../main/worker/worker-core.js';
+import { createLogger as createWorkerLogger } from '../network/node-kit/log.js';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../network/coordinator/server.js';
 import { createLogger as createCoordinatorLogger } from '../network/coordinator/log.js';
 import { unknownSignals } from '../main/sharing/signals.js';
@@ -41,12 +41,12 @@ export interface ServingNetwork {
   baseUrl: string;
   apiKey: string;
   coordinator: Coordinator;
-  worker: HeadlessWorker;
+  worker: WorkerCore;
   client: OpenAI;
 }
 
 /** What a section may set on the worker of a private network (sharing, a scripted signal source…). */
-export type WorkerOverrides = Pick<HeadlessWorkerOptions, 'sharing' | 'signalSource' | 'sharingPollMs'>;
+export type WorkerOverrides = Pick<WorkerCoreOptions, 'sharing' | 'signalSource' | 'sharingPollMs'>;
 
 /** What a section may set on the coordinator of a private network (a model catalog, spot checks…). */
 export type CoordinatorOverrides = Pick<CoordinatorOptions, 'catalog' | 'verifyRate'>;
@@ -176,9 +176,9 @@ export class BenchContext {
     });
     await coordinator.spotChecksLoaded;
     const serving = whenServing(coordinator, 120_000);
-    let worker: HeadlessWorker | undefined;
+    let worker: WorkerCore | undefined;
     try {
-      worker = await startHeadlessWorker({
+      worker = await startWorkerCore({
         coordinatorUrl: coordinator.url,
         dataDir: join(this.dir, `worker-${label}`),
         modelPath,

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { Address } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
 import { CHAIN_GLOBAL_ID, signVoucher, voucherToJson } from '../network/protocol/voucher.js';
-import { createLogger } from '../main/log.js';
+import { createLogger } from '../network/node-kit/log.js';
 import { Ledger, type JobCredit } from '../main/ledger/ledger.js';
 import { EarningsService } from '../main/earnings/earnings-service.js';
 import { formatTable, type Table } from './table.js';

@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { toNano } from '@ton/core';
-import { TonClient } from '@ton/ton';
 import { parseHostPort } from '../network/protocol/host-port.js';
 import { formatTon } from '../network/protocol/pricing.js';
 import { ROUTES } from '../network/protocol/http-contract.js';
@@ -18,18 +17,19 @@ import { startChainServer } from '../network/chain/cli.js';
 import { createChainLogger } from '../network/chain/log.js';
 import { startCoordinator, clientIdForKey } from '../network/coordinator/server.js';
 import { createLogger as createCoordinatorLogger } from '../network/coordinator/log.js';
-import { startHeadlessWorker } from '../main/worker/headless.js';
-import { createLogger } from '../main/log.js';
+import { startWorkerCore } from '../main/worker/worker-core.js';
+import { createLogger } from '../network/node-kit/log.js';
 import { writeTestModel } from '../main/models/test-model.js';
 import { makeDemoCatalog } from '../main/models/catalog-demo.js';
 import { loadDemoWallet } from './demo-wallet.js';
 import { startGateway } from '../network/client/gateway.js';
 import { attachDashboard } from '../main/dashboard/attach.js';
-import { LogRing } from '../main/ipc/log-ring.js';
-import { ledgerEarnings } from '../main/ipc/ledger-earnings.js';
-import { explainNoBooks } from '../main/ipc/books-status.js';
-import { chainKindOf, explorerLinks } from '../main/ipc/explorer-links.js';
+import { assembleApp } from '../main/app/assemble-app.js';
+import { LogRing } from '../main/app/log-ring.js';
 import { createLogger as createGatewayLogger } from '../network/client/log.js';
+
+/** The demo's local wallet passphrase: the owner's wallet holds local test TON only. */
+const DEMO_PASSPHRASE = 'demo-passphrase';
 
 const HELP = `Usage: silkworm demo [--listen HOST:PORT] [--data DIR] [--once]
 
@@ -94,14 +94,13 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   const workerLogger = createLogger('worker', { level, destination: logs.tee(process.stdout) });
   // The owner's wallet pays the gas of a Cash out claim: a little local test TON from the faucet.
   await fetch(`${chain.url}/faucet`, { method: 'POST', body: JSON.stringify({ address: owner.address, amount: toNano('1').toString() }) });
-  const tonClient = new TonClient({ endpoint: `${chain.url}/jsonRPC` });
-  const worker = await startHeadlessWorker({
+  const workerDir = join(dataDir, 'worker');
+  const worker = await startWorkerCore({
     coordinatorUrl: coordinator.url,
-    dataDir: join(dataDir, 'worker'),
+    dataDir: workerDir,
     modelPath,
     payoutAddress: owner.address,
     chainUrl: chain.url,
-    cashOut: { sender: tonClient.open(owner.wallet).sender(owner.key.secretKey) },
     logger: workerLogger,
   });
   await joined;
@@ -117,22 +116,11 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   });
 
   let dashboardLine = '';
-  const dashboard = await attachDashboard(worker, {
-    host: listen.value.host === '0.0.0.0' ? '127.0.0.1' : listen.value.host,
-    port: 0,
-    coordinatorUrl: coordinator.url,
-    modelPath,
-    dataDir: join(dataDir, 'worker'),
-    payoutAddress: owner.address,
-    wallet: { chainUrl: chain.url },
-    logs,
-    logger: workerLogger,
-    earnings: ledgerEarnings(() => worker.books(), {
-      explorerUrl: explorerLinks(chainKindOf(chain.url, 'testnet')),
-      whyUnavailable: explainNoBooks({ payoutAddress: owner.address, coordinatorUrl: coordinator.url }),
-    }),
-    print: (line) => (dashboardLine = line),
-  });
+  const services = await assembleApp({ core: worker, shell: { kind: 'dashboard' }, coordinatorUrl: coordinator.url, modelPath, dataDir: workerDir, network: 'testnet', chainUrl: chain.url, logs, logger: workerLogger });
+  // The owner's wallet is the wallet on this PC, so Cash out signs with its own key (after the passphrase).
+  const wallet = await services.handlers.getWallet(undefined);
+  if (wallet.ok && !wallet.value.local) await services.handlers.importLocalWallet({ words: owner.words.join(' '), passphrase: DEMO_PASSPHRASE });
+  const dashboard = await attachDashboard(services, { host: listen.value.host === '0.0.0.0' ? '127.0.0.1' : listen.value.host, port: 0, logger: workerLogger, print: (line) => (dashboardLine = line) });
 
   const base = `${coordinator.url}/v1`;
   const ask = async (content: string, maxTokens: number, via = base) => {
@@ -157,7 +145,8 @@ Silkworm demo — a whole network on this machine. All money here is LOCAL TEST 
   coordinator   ${coordinator.url}   (GET /healthz, /metrics, /v1/pricing)
   payout vault  ${coordinator.settlement?.vault ?? '-'}
   worker        ${worker.workerId} · model silkworm-test · ${worker.engineInfo.gpu} · ${worker.engineInfo.tokensPerSecond} tok/s measured
-  owner wallet  ${owner.address}   (earnings are pushed here once 0.05 TON is owed; Cash out any time)
+  owner wallet  ${owner.address}   (earnings are pushed here once 0.05 TON is owed; Cash out any time,
+                with the wallet passphrase "${DEMO_PASSPHRASE}")
   first request ${answer !== undefined ? `"abc" → "${answer}" (${first.usage?.completion_tokens ?? 0} tokens in ${ms.toFixed(0)} ms)` : `failed: ${first.error?.message ?? 'unknown error'}`}
   sealed        ${sealedAnswer !== undefined ? `"xyz" → "${sealedAnswer}" through the gateway, sealed to a ${worker.engineInfo.tier} job process` : `failed: ${sealed.error?.message ?? 'unknown error'}`}
 

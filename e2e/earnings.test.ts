@@ -12,8 +12,8 @@ import { startChainServer } from '../network/chain/cli.js';
 import { createChainLogger } from '../network/chain/log.js';
 import { startCoordinator, clientIdForKey, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger as coordinatorLogger } from '../network/coordinator/log.js';
-import { startHeadlessWorker, type HeadlessWorker } from '../main/worker/headless.js';
-import { createLogger } from '../main/log.js';
+import { startWorkerCore, type WorkerCore } from '../main/worker/worker-core.js';
+import { createLogger } from '../network/node-kit/log.js';
 import { loadDemoWallet } from '../cli/demo-wallet.js';
 import { Harness, eventually } from './harness.js';
 
@@ -23,7 +23,7 @@ describe('earnings you can verify', () => {
   const harness = new Harness();
   let chain: Awaited<ReturnType<typeof startChainServer>>;
   let coordinator: Coordinator;
-  let worker: HeadlessWorker;
+  let worker: WorkerCore;
   let owner: Awaited<ReturnType<typeof loadDemoWallet>>;
 
   before(async () => {
@@ -42,7 +42,7 @@ describe('earnings you can verify', () => {
     // The owner's wallet pays the claim's gas, so it needs a little test TON first.
     await fetch(`${chain.url}/faucet`, { method: 'POST', body: JSON.stringify({ address: owner.address, amount: toNano('2').toString() }) });
     const client = new TonClient({ endpoint: `${chain.url}/jsonRPC` });
-    worker = await startHeadlessWorker({
+    worker = await startWorkerCore({
       coordinatorUrl: coordinator.url,
       dataDir: await harness.tempDir(),
       modelPath: await harness.model(),

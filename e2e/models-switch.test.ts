@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger as createCoordinatorLogger } from '../network/coordinator/log.js';
-import { startHeadlessWorker, type HeadlessWorker } from '../main/worker/headless.js';
-import { createLogger } from '../main/log.js';
+import { startWorkerCore, type WorkerCore } from '../main/worker/worker-core.js';
+import { createLogger } from '../network/node-kit/log.js';
 import { successorText, writeTestModel } from '../main/models/test-model.js';
 import { DEMO_BENCH_MODEL_ID, makeDemoCatalog } from '../main/models/catalog-demo.js';
 import { chooseStartModel } from '../main/models/catalog-choice.js';
-import { createAppServices, type AppServices } from '../main/ipc/app-services.js';
+import { assembleApp, type AppServices } from '../main/app/assemble-app.js';
 import type { DownloadView } from '../main/ipc/views-models.js';
 import type { Signals } from '../main/sharing/signals.js';
 
@@ -33,7 +33,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 20_000): Pr
 describe('models: download, verify and switch the served model', () => {
   let dir = '';
   let coordinator: Coordinator;
-  let core: HeadlessWorker;
+  let core: WorkerCore;
   let services: AppServices;
   let dataDir = '';
   const downloads: DownloadView[] = [];
@@ -63,7 +63,7 @@ describe('models: download, verify and switch the served model', () => {
       logger: createCoordinatorLogger('coordinator', { level: 'silent' }),
     });
     dataDir = join(dir, 'worker');
-    core = await startHeadlessWorker({
+    core = await startWorkerCore({
       coordinatorUrl: coordinator.url,
       dataDir,
       modelPath,
@@ -74,7 +74,7 @@ describe('models: download, verify and switch the served model', () => {
       sharingPollMs: 200,
       reconnect: { minDelayMs: 20, maxDelayMs: 200 },
     });
-    services = createAppServices({ core, coordinatorUrl: coordinator.url, modelPath, dataDir, network: 'testnet', shell: 'dashboard' });
+    services = await assembleApp({ core, shell: { kind: 'dashboard' }, coordinatorUrl: coordinator.url, modelPath, dataDir, network: 'testnet' });
     services.subscribe((name, payload) => {
       if (name === 'download') downloads.push(payload as DownloadView);
     });

@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import OpenAI from 'openai';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger as coordinatorLogger } from '../network/coordinator/log.js';
-import { startHeadlessWorker, type HeadlessWorker } from '../main/worker/headless.js';
-import { createLogger } from '../main/log.js';
+import { startWorkerCore, type WorkerCore } from '../main/worker/worker-core.js';
+import { createLogger } from '../network/node-kit/log.js';
 import { successorText } from '../main/models/test-model.js';
 import type { Signals, SignalSource } from '../main/sharing/signals.js';
 import { awaySignals, knownSignals } from '../main/sharing/testing/fixtures.js';
@@ -27,8 +27,8 @@ function scripted(initial: Signals): SignalSource & { set(s: Signals): void } {
 describe('preemption when the owner comes back', () => {
   const harness = new Harness();
   let coordinator: Coordinator;
-  let owner: HeadlessWorker;
-  let rig: HeadlessWorker;
+  let owner: WorkerCore;
+  let rig: WorkerCore;
   const ownerSignals = scripted(awaySignals(30));
   let client: OpenAI;
 
@@ -36,8 +36,8 @@ describe('preemption when the owner comes back', () => {
     coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), apiKeys: [], logger: coordinatorLogger('c', { level: 'silent' }) });
     const model = await harness.model();
     const common = { coordinatorUrl: coordinator.url, modelPath: model, threads: 1, logger: createLogger('w', { level: 'silent' }), sharingPollMs: 60_000 };
-    owner = await startHeadlessWorker({ ...common, dataDir: await harness.tempDir(), sharing: { mode: 'idle', idleThresholdMinutes: 5 }, signalSource: ownerSignals });
-    rig = await startHeadlessWorker({ ...common, dataDir: await harness.tempDir(), sharing: { mode: 'off' }, signalSource: scripted(knownSignals()) });
+    owner = await startWorkerCore({ ...common, dataDir: await harness.tempDir(), sharing: { mode: 'idle', idleThresholdMinutes: 5 }, signalSource: ownerSignals });
+    rig = await startWorkerCore({ ...common, dataDir: await harness.tempDir(), sharing: { mode: 'off' }, signalSource: scripted(knownSignals()) });
     await eventually(() => coordinator.registry.size === 2, 20_000, 'both workers connected');
     await owner.sharing.poll();
     await eventually(() => [...coordinator.registry.all()].some((w) => w.id === owner.workerId && w.available), 5000, 'the owner worker offers capacity');

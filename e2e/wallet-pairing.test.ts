@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger } from '../network/coordinator/log.js';
-import { createTestServices } from '../main/ipc/testing/fake-core.js';
+import { createTestServices } from '../main/app/testing/fake-core.js';
 import { TonConnectPairing } from '../main/wallet/ton-connect.js';
 import type { WalletView } from '../main/ipc/contract.js';
-import type { AppServices } from '../main/ipc/app-services.js';
+import type { AppServices } from '../main/app/assemble-app.js';
 import { createSimulatedWallet, startTestBridge, TEST_UNIVERSAL_LINK, type TestBridge } from './tonconnect-bridge.js';
 
 let dir: string;
@@ -31,7 +31,7 @@ after(async () => {
 });
 
 async function services() {
-  const built = await createTestServices({ coordinatorUrl: coordinator.url, wallet: { tonConnect: { walletsListSource: bridge.walletsListUrl } } });
+  const built = await createTestServices({ coordinatorUrl: coordinator.url, tonConnect: { walletsListSource: bridge.walletsListUrl } });
   const views: WalletView[] = [];
   built.services.subscribe((name, payload) => {
     if (name === 'wallet') views.push(payload as WalletView);
@@ -113,12 +113,12 @@ test('a wallet app on the wrong network is refused', async () => {
 });
 
 test('an unreachable bridge or coordinator fails before any QR is shown; cancel and expiry end a pairing', async () => {
-  const dead = await createTestServices({ coordinatorUrl: coordinator.url, wallet: { tonConnect: { wallet: { universalLink: TEST_UNIVERSAL_LINK, bridgeUrl: 'http://127.0.0.1:9/bridge' } } } });
+  const dead = await createTestServices({ coordinatorUrl: coordinator.url, tonConnect: { wallet: { universalLink: TEST_UNIVERSAL_LINK, bridgeUrl: 'http://127.0.0.1:9/bridge' } } });
   const noBridge = await dead.services.handlers.startTonConnect(undefined);
   assert.equal(!noBridge.ok && noBridge.error.code, 'unreachable');
   assert.match(!noBridge.ok ? noBridge.error.message : '', /bridge/);
   dead.services.close();
-  const offline = await createTestServices({ coordinatorUrl: 'http://127.0.0.1:9', wallet: { tonConnect: { walletsListSource: bridge.walletsListUrl } } });
+  const offline = await createTestServices({ coordinatorUrl: 'http://127.0.0.1:9', tonConnect: { walletsListSource: bridge.walletsListUrl } });
   const noCoordinator = await offline.services.handlers.startTonConnect(undefined);
   assert.equal(!noCoordinator.ok && noCoordinator.error.code, 'unreachable');
   offline.services.close();
@@ -146,7 +146,7 @@ test('the local wallet shows its balance from the chain endpoint (unknown withou
   const { createChainLogger } = await import('../network/chain/log.js');
   const chain = await startChainServer({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'chain'), logger: createChainLogger({ level: 'error' }) });
   try {
-    const { services: s } = await createTestServices({ coordinatorUrl: coordinator.url, wallet: { chainUrl: chain.url } });
+    const { services: s } = await createTestServices({ coordinatorUrl: coordinator.url, chainUrl: chain.url });
     const created = await s.handlers.createLocalWallet({ passphrase: 'balance test passphrase' });
     assert.ok(created.ok);
     const before = await s.handlers.getWallet(undefined);

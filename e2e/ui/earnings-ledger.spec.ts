@@ -30,7 +30,7 @@ test('the ledger’s figures to the nanoton, CSV export, and Cash out paid on ch
     // Right after connecting, the coordinator may not have seen the capacity yet: retry until served.
     await expect.poll(() => stack.chat(content), { timeout: 30_000 }).toBe(200);
   }
-  const books = stack.core.books();
+  const books = stack.app.core.books();
   if (!books) throw new Error('the worker keeps no books');
   const owed = stack.coordinator.store.account(stack.owner.raw).cumulative;
   expect(owed).toBeGreaterThan(0n);

@@ -1,27 +1,25 @@
 /**
- * The system under test for the Earnings spec, with real money on a local chain: `silkworm
- * chain` (a sandbox behind toncenter's API), a coordinator that settles there (vault and
- * vouchers) with one funded client key, the owner's wallet (faucet-funded, for the claim's
- * gas) as payout address and Cash out sender, a real headless worker on the test model that
- * keeps its books, and the dashboard wired to them through ledgerEarnings. Everything in a temp dir.
+ * The system under test for the Earnings specs, in the desktop app's configuration and with real
+ * money on a local chain: `silkworm chain` (a sandbox behind toncenter's API), a coordinator
+ * that settles there (vault and vouchers) with one funded client key, and the desktop app
+ * started by the same function the Electron shell calls (main/app/desktop-app.ts) with the
+ * Electron-only capabilities faked — its services served to Chromium by the dashboard server.
+ * The owner's wallet (faucet-funded, for the claim's gas) is imported as the wallet on this PC,
+ * so it becomes the payout address live and Cash out signs with its own key. Temp dir only.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toNano } from '@ton/core';
-import { TonClient } from '@ton/ton';
-import { startChainServer } from '../../network/chain/cli.js';
+import { startChainServer, type ChainServer } from '../../network/chain/cli.js';
 import { createChainLogger } from '../../network/chain/log.js';
 import { clientIdForKey, startCoordinator, type Coordinator } from '../../network/coordinator/server.js';
-import { createLogger as createCoordinatorLogger } from '../../network/coordinator/log.js';
-import { startHeadlessWorker, type HeadlessWorker } from '../../main/worker/headless.js';
-import { createLogger } from '../../main/log.js';
+import { createLogger } from '../../network/node-kit/log.js';
 import { writeTestModel } from '../../main/models/test-model.js';
+import { startDesktopApp, type DesktopApp } from '../../main/app/desktop-app.js';
+import { fakeElectronShell, type FakeElectronShell } from '../../main/app/testing/fake-shell.js';
 import { attachDashboard, type AttachedDashboard } from '../../main/dashboard/attach.js';
-import { LogRing } from '../../main/ipc/log-ring.js';
-import { explainNoBooks } from '../../main/ipc/books-status.js';
-import { chainKindOf, explorerLinks } from '../../main/ipc/explorer-links.js';
-import { ledgerEarnings } from '../../main/ipc/ledger-earnings.js';
+import { LogRing } from '../../main/app/log-ring.js';
 import type { Signals } from '../../main/sharing/signals.js';
 import { loadDemoWallet } from '../../cli/demo-wallet.js';
 
@@ -30,8 +28,10 @@ const ADMIN_KEY = 'ui-admin';
 
 /** A running stack with a chain. */
 export interface LedgerStack {
+  chain: ChainServer;
   coordinator: Coordinator;
-  core: HeadlessWorker;
+  app: DesktopApp;
+  fake: FakeElectronShell;
   attached: AttachedDashboard;
   /** The owner's wallet: the payout address, in raw form as the coordinator keys accounts. */
   owner: { address: string; raw: string };
@@ -39,13 +39,16 @@ export interface LedgerStack {
   tokenUrl: string;
   /** Sends one paid chat completion through the coordinator; resolves with its status. */
   chat(content: string, maxTokens?: number): Promise<number>;
+  /** Gives an address test TON from the chain's faucet (gas for a claim). */
+  fund(address: string, ton: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** The owner is away: a worker in "always" mode shares at once anyway. */
+/** The owner is away: the desktop app in "always" mode shares at once anyway. */
 const AWAY: Signals = { idleSeconds: 3600, screenLocked: false, localSession: true, fullscreen: { detected: false }, game: { detected: false }, gpu: null, battery: null };
 
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+/** Waits for a condition of the running system (setup only; specs assert with expect.poll). */
+export async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -53,8 +56,8 @@ async function waitFor(what: string, check: () => boolean, timeoutMs: number): P
   }
 }
 
-/** Starts the stack; resolves once the worker's books are open and it can serve. */
-export async function startLedgerStack(): Promise<LedgerStack> {
+/** Starts the stack; `importOwner: false` leaves the wallet to the spec (no payout address yet). */
+export async function startLedgerStack(options: { importOwner?: boolean; token?: string } = {}): Promise<LedgerStack> {
   const dir = await mkdtemp(join(tmpdir(), 'silkworm-ui-ledger-'));
   const modelPath = join(dir, 'silkworm-test.gguf');
   await writeTestModel(modelPath);
@@ -67,7 +70,7 @@ export async function startLedgerStack(): Promise<LedgerStack> {
     adminKey: ADMIN_KEY,
     // Pushed payouts are far off: the only payout is the owner's Cash out.
     chain: { url: chain.url, network: 'testnet', pushThreshold: toNano('1000'), pushIntervalMs: 3_600_000 },
-    logger: createCoordinatorLogger('coordinator', { level: 'error' }),
+    logger: createLogger('coordinator', { level: 'error' }),
   });
   const deposit = await fetch(`${coordinator.url}/v1/admin/deposits`, {
     method: 'POST',
@@ -75,42 +78,48 @@ export async function startLedgerStack(): Promise<LedgerStack> {
     body: JSON.stringify({ client: clientIdForKey(CLIENT_KEY), nanotons: toNano('50').toString(), reference: 'ui-ledger' }),
   });
   if (!deposit.ok) throw new Error(`deposit refused: HTTP ${deposit.status}`);
+  const fund = async (address: string, ton: string) => {
+    const response = await fetch(`${chain.url}/faucet`, { method: 'POST', body: JSON.stringify({ address, amount: toNano(ton).toString() }) });
+    if (!response.ok) throw new Error(`faucet refused: HTTP ${response.status}`);
+  };
   const owner = await loadDemoWallet(join(dir, 'owner.json'));
   // The owner's wallet pays the claim's gas, so it needs a little test TON first.
-  await fetch(`${chain.url}/faucet`, { method: 'POST', body: JSON.stringify({ address: owner.address, amount: toNano('2').toString() }) });
-  const client = new TonClient({ endpoint: `${chain.url}/jsonRPC` });
+  await fund(owner.address, '2');
   const logs = new LogRing();
   const logger = createLogger('worker', { level: 'info', destination: logs });
   const dataDir = join(dir, 'worker');
-  const core = await startHeadlessWorker({
-    coordinatorUrl: coordinator.url,
+  // The owner set this PC up earlier: shares always, setup done.
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(join(dataDir, 'app-settings.json'), JSON.stringify({ sharing: { mode: 'always' }, setupDone: true }));
+  const fake = fakeElectronShell();
+  const app = await startDesktopApp({
     dataDir,
-    modelPath,
-    threads: 1,
-    payoutAddress: owner.address,
-    chainUrl: chain.url,
-    cashOut: { sender: client.open(owner.wallet).sender(owner.key.secretKey) },
-    logger,
-    sharing: { mode: 'always' },
+    config: { coordinatorUrl: coordinator.url, modelPath, network: 'testnet', chainUrl: chain.url },
+    shell: fake.shell,
     signalSource: { read: async () => AWAY },
-    sharingPollMs: 500,
-    reconnect: { minDelayMs: 50, maxDelayMs: 500 },
+    logs,
+    logger,
+    tuning: { threads: 1, sharingPollMs: 500, reconnect: { minDelayMs: 50, maxDelayMs: 500 } },
   });
-  await waitFor('the ledger to open', () => core.books() !== undefined, 30_000);
-  await waitFor('the worker to offer capacity', () => core.engine.info !== undefined && core.worker.link.connected, 30_000);
-  const token = 'ui-ledger-token-0123456789';
-  const earnings = ledgerEarnings(() => core.books(), {
-    explorerUrl: explorerLinks(chainKindOf(chain.url, 'testnet')),
-    whyUnavailable: explainNoBooks({ payoutAddress: owner.address, coordinatorUrl: coordinator.url }),
-  });
-  const attached = await attachDashboard(core, { coordinatorUrl: coordinator.url, modelPath, dataDir, network: 'testnet', payoutAddress: owner.address, logs, logger, token, port: 0, print: () => undefined, earnings });
+  if (options.importOwner !== false) {
+    // Through the app, as the owner would: the wallet on this PC, sealed by the (fake) keychain.
+    const imported = await app.services.handlers.importLocalWallet({ words: owner.words.join(' ') });
+    if (!imported.ok) throw new Error(`import refused: ${imported.error.message}`);
+    await waitFor('the payout address to be announced and its books opened', () => app.core.payoutAddress() === owner.address && app.core.books() !== undefined, 30_000);
+  }
+  await waitFor('the worker to offer capacity', () => app.core.engine.info !== undefined && app.core.worker.link.connected, 30_000);
+  const token = options.token ?? 'ui-ledger-token-0123456789';
+  const attached = await attachDashboard(app.services, { token, port: 0, print: () => undefined });
   return {
+    chain,
     coordinator,
-    core,
+    app,
+    fake,
     attached,
     owner: { address: owner.address, raw: owner.raw },
     token,
     tokenUrl: attached.dashboard.tokenUrl,
+    fund,
     async chat(content, maxTokens = 64) {
       const response = await fetch(`${coordinator.url}/v1/chat/completions`, {
         method: 'POST',
@@ -122,7 +131,7 @@ export async function startLedgerStack(): Promise<LedgerStack> {
     },
     async stop() {
       await attached.close();
-      await core.stop();
+      await app.core.stop();
       await coordinator.close();
       await chain.close();
       await rm(dir, { recursive: true, force: true });

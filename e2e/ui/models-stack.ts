@@ -11,18 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator } from '../../network/coordinator/server.js';
 import { createLogger as createCoordinatorLogger } from '../../network/coordinator/log.js';
-import { startHeadlessWorker, type HeadlessWorker } from '../../main/worker/headless.js';
-import { createLogger } from '../../main/log.js';
+import { startWorkerCore, type WorkerCore } from '../../main/worker/worker-core.js';
+import { createLogger } from '../../network/node-kit/log.js';
 import { writeTestModel } from '../../main/models/test-model.js';
 import { DEMO_BENCH_MODEL_ID, makeDemoCatalog } from '../../main/models/catalog-demo.js';
-import { attachDashboard, type AttachedDashboard } from '../../main/dashboard/attach.js';
-import { LogRing } from '../../main/ipc/log-ring.js';
+import type { AttachedDashboard } from '../../main/dashboard/attach.js';
+import { serveApp } from './serve-app.js';
+import { LogRing } from '../../main/app/log-ring.js';
 import type { Signals } from '../../main/sharing/signals.js';
 
 /** A running Models stack. */
 export interface ModelsStack {
   coordinator: Coordinator;
-  core: HeadlessWorker;
+  core: WorkerCore;
   attached: AttachedDashboard;
   dataDir: string;
   tokenUrl: string;
@@ -84,7 +85,7 @@ export async function startModelsStack(): Promise<ModelsStack> {
   const logs = new LogRing();
   const logger = createLogger('worker', { level: 'info', destination: logs });
   const dataDir = join(dir, 'worker');
-  const core = await startHeadlessWorker({
+  const core = await startWorkerCore({
     coordinatorUrl: coordinator.url,
     dataDir,
     modelPath,
@@ -96,7 +97,7 @@ export async function startModelsStack(): Promise<ModelsStack> {
     reconnect: { minDelayMs: 50, maxDelayMs: 500 },
   });
   let coordinatorClosed: Promise<void> | undefined;
-  const attached = await attachDashboard(core, { coordinatorUrl: coordinator.url, modelPath, dataDir, logs, logger, token: 'ui-models-token-0123456789', port: 0, print: () => undefined });
+  const attached = await serveApp({ core, coordinatorUrl: coordinator.url, modelPath, dataDir, logs, logger, token: 'ui-models-token-0123456789' });
   return {
     coordinator,
     core,

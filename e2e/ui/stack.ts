@@ -8,17 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator } from '../../network/coordinator/server.js';
 import { createLogger as createCoordinatorLogger } from '../../network/coordinator/log.js';
-import { startHeadlessWorker, type HeadlessWorker } from '../../main/worker/headless.js';
-import { createLogger } from '../../main/log.js';
+import { startWorkerCore, type WorkerCore } from '../../main/worker/worker-core.js';
+import { createLogger } from '../../network/node-kit/log.js';
 import { writeTestModel } from '../../main/models/test-model.js';
-import { attachDashboard, type AttachedDashboard } from '../../main/dashboard/attach.js';
-import { LogRing } from '../../main/ipc/log-ring.js';
+import type { AttachedDashboard } from '../../main/dashboard/attach.js';
+import { serveApp } from './serve-app.js';
+import { LogRing } from '../../main/app/log-ring.js';
 import type { Signals } from '../../main/sharing/signals.js';
 
 /** A running stack. */
 export interface UiStack {
   coordinator: Coordinator;
-  core: HeadlessWorker;
+  core: WorkerCore;
   attached: AttachedDashboard;
   token: string;
   /** The worker's data dir (app-settings.json lives here). */
@@ -61,7 +62,7 @@ export async function startUiStack(options: { firstRun?: boolean } = {}): Promis
   const logs = new LogRing();
   const logger = createLogger('worker', { level: 'info', destination: logs });
   const dataDir = join(dir, 'worker');
-  const core = await startHeadlessWorker({
+  const core = await startWorkerCore({
     coordinatorUrl: coordinator.url,
     dataDir,
     modelPath,
@@ -73,7 +74,7 @@ export async function startUiStack(options: { firstRun?: boolean } = {}): Promis
     reconnect: { minDelayMs: 50, maxDelayMs: 500 },
   });
   const token = 'ui-test-token-0123456789';
-  const attached = await attachDashboard(core, { coordinatorUrl: coordinator.url, modelPath, dataDir, logs, logger, token, port: 0, print: () => undefined, ...(options.firstRun ? { firstRun: true } : {}) });
+  const attached = await serveApp({ core, coordinatorUrl: coordinator.url, modelPath, dataDir, logs, logger, token, ...(options.firstRun ? { firstRun: true } : {}) });
   return {
     coordinator,
     core,

@@ -13,17 +13,18 @@ import { Address } from '@ton/core';
 import { testWithStack } from './fixtures.js';
 import { startCoordinator, type Coordinator } from '../../network/coordinator/server.js';
 import { createLogger as createCoordinatorLogger } from '../../network/coordinator/log.js';
-import { startHeadlessWorker, type HeadlessWorker } from '../../main/worker/headless.js';
-import { createLogger } from '../../main/log.js';
+import { startWorkerCore, type WorkerCore } from '../../main/worker/worker-core.js';
+import { createLogger } from '../../network/node-kit/log.js';
 import { writeTestModel } from '../../main/models/test-model.js';
-import { attachDashboard, type AttachedDashboard } from '../../main/dashboard/attach.js';
-import { LogRing } from '../../main/ipc/log-ring.js';
+import type { AttachedDashboard } from '../../main/dashboard/attach.js';
+import { serveApp } from './serve-app.js';
+import { LogRing } from '../../main/app/log-ring.js';
 import { createSimulatedWallet, startTestBridge, TEST_UNIVERSAL_LINK, type TestBridge } from '../tonconnect-bridge.js';
 
 /** The stack: coordinator, worker, dashboard, and the wallet app's bridge. */
 interface WalletStack {
   coordinator: Coordinator;
-  core: HeadlessWorker;
+  core: WorkerCore;
   attached: AttachedDashboard;
   bridge: TestBridge;
   dataDir: string;
@@ -40,7 +41,7 @@ async function startWalletStack(): Promise<WalletStack> {
   const logs = new LogRing();
   const logger = createLogger('worker', { level: 'info', destination: logs });
   const dataDir = join(dir, 'worker');
-  const core = await startHeadlessWorker({
+  const core = await startWorkerCore({
     coordinatorUrl: coordinator.url,
     dataDir,
     modelPath,
@@ -50,17 +51,7 @@ async function startWalletStack(): Promise<WalletStack> {
     signalSource: { read: async () => ({ idleSeconds: 0, screenLocked: false, localSession: true, fullscreen: { detected: false }, game: { detected: false }, gpu: null, battery: null }) },
     reconnect: { minDelayMs: 50, maxDelayMs: 500 },
   });
-  const attached = await attachDashboard(core, {
-    coordinatorUrl: coordinator.url,
-    modelPath,
-    dataDir,
-    logs,
-    logger,
-    token: 'wallet-ui-token-0123456789',
-    port: 0,
-    print: () => undefined,
-    wallet: { tonConnect: { walletsListSource: bridge.walletsListUrl } },
-  });
+  const attached = await serveApp({ core, coordinatorUrl: coordinator.url, modelPath, dataDir, logs, logger, token: 'wallet-ui-token-0123456789', tonConnect: { walletsListSource: bridge.walletsListUrl } });
   return {
     coordinator,
     core,

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Address, type Transaction } from '@ton/core';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../../network/node-kit/log.js';
 import type { ChainCursor, Ledger, RecordPayoutResult } from '../ledger/ledger.js';
 import { parsePayoutTransaction } from './payout-message.js';
 

@@ -1,12 +1,12 @@
-/** `silkworm worker`: a headless worker that serves until SIGINT/SIGTERM. */
+/** `silkworm worker`: the worker core on its own (a rig, or a PC without the desktop app), until SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
-import { startHeadlessWorker, type HeadlessWorker } from '../worker/headless.js';
-import type { AttachDashboardOptions } from '../dashboard/attach.js';
-import { createLogger } from '../log.js';
+import { startWorkerCore, type WorkerCore } from '../worker/worker-core.js';
+import type { AppOptions } from '../app/assemble-app.js';
+import { createLogger } from '../../network/node-kit/log.js';
 import { DEFAULT_SHARING_SETTINGS, type SharingMode } from '../sharing/settings.js';
 import { parseHostPort } from '../../network/protocol/host-port.js';
-import { LogRing } from '../ipc/log-ring.js';
-import { loadAppSettings } from '../ipc/settings-store.js';
+import { LogRing } from '../app/log-ring.js';
+import { loadAppSettings } from '../app/settings-store.js';
 import { chooseStartModel } from '../models/catalog-choice.js';
 
 /** Help text of `silkworm worker`. */
@@ -61,24 +61,13 @@ async function checkPayoutAddress(text: string, network: string): Promise<void> 
 }
 
 /**
- * Puts the dashboard on the worker, with the ledger behind its Earnings screen. Loaded only when
- * `--dashboard` is given: a rig without it never pays for the UI server's and the ledger's code.
+ * Assembles the app on the worker core and serves it as the dashboard. Loaded only when
+ * `--dashboard` is given: a rig without it never pays for the UI server's and the app's code.
  */
-async function startDashboardFor(headless: HeadlessWorker, options: Omit<AttachDashboardOptions, 'earnings'> & { network: 'testnet' | 'mainnet' }, chainUrl: string | undefined) {
-  const [{ attachDashboard }, { ledgerEarnings }, { explainNoBooks }, { chainKindOf, explorerLinks }] = await Promise.all([
-    import('../dashboard/attach.js'),
-    import('../ipc/ledger-earnings.js'),
-    import('../ipc/books-status.js'),
-    import('../ipc/explorer-links.js'),
-  ]);
-  return attachDashboard(headless, {
-    ...options,
-    ...(chainUrl ? { wallet: { chainUrl } } : {}),
-    earnings: ledgerEarnings(() => headless.books(), {
-      explorerUrl: explorerLinks(chainKindOf(chainUrl, options.network)),
-      whyUnavailable: explainNoBooks({ payoutAddress: options.payoutAddress ?? undefined, coordinatorUrl: options.coordinatorUrl }),
-    }),
-  });
+async function startDashboardFor(core: WorkerCore, app: Omit<AppOptions, 'core' | 'shell'>, listen: { host: string; port: number }) {
+  const [{ assembleApp }, { attachDashboard }] = await Promise.all([import('../app/assemble-app.js'), import('../dashboard/attach.js')]);
+  const services = await assembleApp({ core, shell: { kind: 'dashboard' }, ...app });
+  return attachDashboard(services, { ...listen, ...(app.logger ? { logger: app.logger } : {}) });
 }
 
 /** Parses arguments and runs the worker; returns once it has shut down. */
@@ -125,7 +114,7 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
   const payoutAddress = values['payout-address'] ?? stored.payoutAddress ?? undefined;
   const threads = positiveInt('threads', values.threads);
   const maxConcurrentJobs = positiveInt('max-jobs', values['max-jobs']);
-  const headless = await startHeadlessWorker({
+  const core = await startWorkerCore({
     coordinatorUrl: values.coordinator,
     dataDir: values.data,
     modelPath,
@@ -139,13 +128,17 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
     ...(maxConcurrentJobs ? { maxConcurrentJobs } : {}),
   });
   const attached = dashboard?.ok
-    ? await startDashboardFor(headless, { ...dashboard.value, coordinatorUrl: values.coordinator, modelPath, dataDir: values.data, payoutAddress: payoutAddress ?? null, network: values.network, logs, logger }, values.chain)
+    ? await startDashboardFor(
+        core,
+        { coordinatorUrl: values.coordinator, modelPath, dataDir: values.data, network: values.network, stored, logs, logger, ...(values.chain ? { chainUrl: values.chain } : {}), ...(values['chain-api-key'] ? { chainApiKey: values['chain-api-key'] } : {}) },
+        dashboard.value,
+      )
     : undefined;
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');
       Promise.resolve(attached?.close())
-        .then(() => headless.stop())
+        .then(() => core.stop())
         .then(resolve, resolve);
     };
     process.once('SIGINT', stop);

@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDashboard, type Dashboard } from './server.js';
-import { createTestServices } from '../ipc/testing/fake-core.js';
+import { createTestServices } from '../app/testing/fake-core.js';
 
 const TOKEN = 'test-token-abcdef';
 

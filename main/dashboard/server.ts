@@ -15,7 +15,7 @@ import { formatHostPort } from '../../network/protocol/host-port.js';
 import { HTTP_ROUTES } from '../ipc/contract.js';
 import { dispatch, type ContractServices, type DispatchLog } from '../ipc/dispatch.js';
 import { fail } from '../ipc/result.js';
-import { APP_CSP, CONTENT_TYPES } from '../ipc/app-content.js';
+import { APP_CSP, CONTENT_TYPES } from '../app/app-content.js';
 
 /** Where `vite build` puts the renderer. */
 export const DEFAULT_STATIC_DIR = join(appRoot(), 'dist', 'renderer');

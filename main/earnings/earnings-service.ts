@@ -13,7 +13,7 @@ import { PayoutAccount } from '../../network/contracts/payout-account.js';
 import { addDays, localDay, type DayOf } from '../ledger/days.js';
 import type { Ledger, LedgerBalances } from '../ledger/ledger.js';
 import type { DayTotals, JobTotals, ModelTotals } from '../ledger/totals.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../../network/node-kit/log.js';
 import { csvLines, writeCsv, type CsvKind } from './csv.js';
 import { monthForecast, type ElectricitySettings, type MonthForecast } from './forecast.js';
 
@@ -67,8 +67,10 @@ export interface CashOutReceipt {
 /** Options of the earnings service. */
 export interface EarningsServiceOptions {
   ledger: Ledger;
-  /** Needed only for Cash out. */
+  /** Needed only for Cash out: a chain client and the owner's wallet (or a wallet passed per claim). */
   chain?: CashOutChain;
+  /** The chain client, when the wallet comes with each claim (`cashOut(sender)`). */
+  client?: ContractOpener;
   now?: () => number;
   dayOf?: DayOf;
   logger?: Logger;
@@ -132,15 +134,19 @@ export class EarningsService {
   }
 
   /**
-   * Claims from the vault with the latest voucher, from the owner's wallet. What is due is read
+   * Claims from the vault with the latest voucher, from the owner's wallet (`sender`, else the
+   * one the service was built with). What is due is read
    * from our payout account on chain when it answers (its paid total; whether it exists yet),
    * else from the ledger. Resolves once the claim is sent; the payout counts when the chain
    * watcher sees it and the ledger matches it.
    */
-  async cashOut(): Promise<Result<CashOutReceipt, { code: CashOutErrorCode; message: string }>> {
+  async cashOut(sender?: Sender): Promise<Result<CashOutReceipt, { code: CashOutErrorCode; message: string }>> {
     const fail = (code: CashOutErrorCode, message: string) => ({ ok: false as const, error: { code, message } });
-    const { chain, ledger } = this.options;
-    if (!chain) return fail('not_configured', 'no wallet is connected for Cash out');
+    const { ledger } = this.options;
+    const client = this.options.chain?.client ?? this.options.client;
+    const wallet = sender ?? this.options.chain?.sender;
+    if (!client || !wallet) return fail('not_configured', 'no wallet is connected for Cash out');
+    const chain: CashOutChain = { ...this.options.chain, client, sender: wallet };
     if (this.claiming) return fail('in_progress', 'a claim is being sent');
     this.claiming = true; // before the first await: a second call meanwhile is in_progress
     try {

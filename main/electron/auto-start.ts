@@ -1,6 +1,6 @@
 /** Start at login, opt-in: the owner's choice, applied to the OS login items. */
 import { app } from 'electron';
-import type { AutoStartControl } from '../ipc/app-services.js';
+import type { AutoStartControl } from '../app/shell.js';
 
 /** Reads and sets the login item (macOS and Windows; Linux desktops use an autostart entry). */
 export function createAutoStart(): AutoStartControl {

@@ -1,26 +1,25 @@
 /**
  * The desktop app's composition root (Electron main). It reads like a table of contents: one
  * line per concern, each concern in its own file. Everything the app does — sharing policy,
- * worker, job process, services — is the same Node core the headless worker runs; this file
- * only adds the window, tray, IPC, powerMonitor, notifications, auto-start and updates.
+ * worker core, job process, services — is started and assembled by main/app/desktop-app.ts,
+ * the same code the tests run under Node; this file only adds what needs Electron: the window,
+ * tray, IPC, powerMonitor, and the shell's capabilities (keychain, notifications, the browser,
+ * login items) and updates.
  */
 import { app, dialog, ipcMain, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
-import { createLogger } from '../log.js';
-import { startHeadlessWorker, type HeadlessWorker } from '../worker/headless.js';
+import { createLogger } from '../../network/node-kit/log.js';
 import { createCompositeSource } from '../sharing/signals.js';
 import { createDefaultProbes } from '../sharing/probes/index.js';
-import { createAppServices, type AppServices } from '../ipc/app-services.js';
-import { LogRing } from '../ipc/log-ring.js';
-import { loadAppSettings } from '../ipc/settings-store.js';
-import { chooseStartModel } from '../models/catalog-choice.js';
+import { startDesktopApp, type DesktopApp } from '../app/desktop-app.js';
+import { LogRing } from '../app/log-ring.js';
 import { registerElectronIpc } from '../ipc/register-electron.js';
-import { hardenAllContents, registerAppScheme } from './security.js';
+import { hardenAllContents, openExternalSafely, registerAppScheme } from './security.js';
 import { APP_ORIGIN } from './url-policy.js';
 import { electronKeychain } from './secret-store.js';
 import { createMainWindow } from './window.js';
 import { createTray } from './tray.js';
-import { setupNotifications } from './notifications.js';
+import { notify } from './notifications.js';
 import { createPowerMonitorProbe } from './power-probe.js';
 import { UtilityProcessLauncher } from './utility-launcher.js';
 import { createAutoStart } from './auto-start.js';
@@ -51,55 +50,40 @@ function showWindow(): void {
   window.focus();
 }
 
-async function startCore(): Promise<{ core: HeadlessWorker; services: AppServices } | null> {
+async function startApp(): Promise<DesktopApp | null> {
   const userData = app.getPath('userData');
   const config = await loadAppConfig(userData);
   if (!config.coordinatorUrl || !config.modelPath) {
     dialog.showErrorBox('Silkworm is not set up yet', `Set "coordinatorUrl" and "modelPath" in ${join(userData, 'config.json')} (or SILKWORM_COORDINATOR and SILKWORM_MODEL), then start Silkworm again.`);
     return null;
   }
-  const { settings: stored, warning } = await loadAppSettings(userData);
-  if (warning) logger.warn(warning);
-  // The model chosen later on the Models screen wins over the one first set up in config.json.
-  const modelPath = chooseStartModel(undefined, stored.modelPath).path ?? config.modelPath;
   const power = createPowerMonitorProbe();
+  app.once('will-quit', () => power.stop());
   // Our own processes never count as "another program on the GPU" (filled in once started).
   const own: { enginePid?: () => number | undefined } = {};
-  const core = await startHeadlessWorker({
-    coordinatorUrl: config.coordinatorUrl,
+  // The same start as the tests run (main/app/desktop-app.ts), with Electron's launcher, signals and capabilities.
+  const started = await startDesktopApp({
     dataDir: userData,
-    modelPath,
+    config: { coordinatorUrl: config.coordinatorUrl, modelPath: config.modelPath, network: config.network, chainUrl: config.chainUrl, chainApiKey: config.chainApiKey },
+    shell: {
+      kind: 'electron',
+      // The local wallet's words are sealed by the OS keychain (a passphrase where it is basic_text).
+      keychain: electronKeychain,
+      notify,
+      openExternal: openExternalSafely,
+      autoStart: createAutoStart(),
+    },
     launcher: new UtilityProcessLauncher(),
     signalSource: createCompositeSource([power.probe, ...createDefaultProbes({ ownPids: () => [process.pid, own.enginePid?.() ?? -1] })]),
-    // A fresh install shares nothing until the owner flips the switch.
-    sharing: stored.sharing ?? { mode: 'off' },
-    ...(stored.payoutAddress ? { payoutAddress: stored.payoutAddress } : {}),
-    logger,
-  });
-  own.enginePid = () => core.engine.pid;
-  app.once('will-quit', () => power.stop());
-  const services = createAppServices({
-    core,
-    coordinatorUrl: config.coordinatorUrl,
-    modelPath,
-    dataDir: userData,
-    network: config.network,
-    shell: 'electron',
-    // A new owner is walked through mode, payout address and electricity once.
-    firstRun: true,
-    stored,
-    announcedPayoutAddress: stored.payoutAddress ?? null,
     logs,
-    autoStart: createAutoStart(),
-    // The local wallet's words are sealed by the OS keychain (a passphrase where it is basic_text).
-    wallet: { keychain: electronKeychain },
     logger,
   });
-  return { core, services };
+  own.enginePid = () => started.core.engine.pid;
+  return started;
 }
 
 async function onReady(): Promise<void> {
-  const started = await startCore().catch((error: unknown) => {
+  const started = await startApp().catch((error: unknown) => {
     dialog.showErrorBox('Silkworm could not start', error instanceof Error ? error.message : String(error));
     return null;
   });
@@ -122,7 +106,6 @@ async function onReady(): Promise<void> {
     open: showWindow,
     quit: () => app.quit(),
   });
-  setupNotifications(core);
   setupAutoUpdate(logger);
   app.on('before-quit', () => {
     quitting = true;
@@ -130,8 +113,7 @@ async function onReady(): Promise<void> {
   app.on('will-quit', (event) => {
     // Stop the worker (the coordinator requeues any job) before the process exits.
     event.preventDefault();
-    services.close();
-    void core.stop().finally(() => app.exit(0));
+    void started.stop().finally(() => app.exit(0));
   });
 }
 

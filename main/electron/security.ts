@@ -7,8 +7,9 @@
 import { app, BrowserWindow, protocol, shell, type BrowserWindowConstructorOptions, type Session, type WebContents } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
-import { APP_ORIGIN, appRequestPath, isAllowedExternalUrl, isAppUrl } from './url-policy.js';
-import { APP_CSP, CONTENT_TYPES } from '../ipc/app-content.js';
+import { APP_ORIGIN, appRequestPath, isAppUrl } from './url-policy.js';
+import { isAllowedExternalUrl } from '../app/external-links.js';
+import { APP_CSP, CONTENT_TYPES } from '../app/app-content.js';
 
 /** The app page's Content-Security-Policy (the same as the headless dashboard's). */
 export { APP_CSP };

@@ -1,7 +1,8 @@
-/** The tray icon: the share toggle, the current state and why, open, quit. */
-import { Menu, Tray, nativeImage } from 'electron';
+/** The tray icon: the menu main/app/tray-menu.ts describes, rebuilt on every sharing change. */
+import { Menu, Tray, nativeImage, type MenuItemConstructorOptions } from 'electron';
 import type { SharingController } from '../sharing/sharing-controller.js';
 import type { SharingMode } from '../sharing/settings.js';
+import { trayMenu, type TrayItem } from '../app/tray-menu.js';
 
 /** What the tray needs from the rest of the app. */
 export interface TrayOptions {
@@ -17,20 +18,26 @@ export interface TrayOptions {
 export function createTray(options: TrayOptions): () => void {
   const tray = new Tray(nativeImage.createFromPath(options.iconPath));
   let resumeMode: Exclude<SharingMode, 'off'> = 'idle';
+  const native = (item: TrayItem): MenuItemConstructorOptions => {
+    switch (item.kind) {
+      case 'text':
+        return { label: item.label, enabled: false };
+      case 'separator':
+        return { type: 'separator' };
+      case 'switch':
+        return { label: item.label, type: 'checkbox', checked: item.checked, click: () => void options.setMode(item.mode) };
+      case 'open':
+        return { label: item.label, click: options.open };
+      case 'quit':
+        return { label: item.label, click: options.quit };
+    }
+  };
   const build = () => {
-    const { decision, mode } = options.sharing.snapshot();
-    if (mode !== 'off') resumeMode = mode;
-    tray.setToolTip(`Silkworm — ${decision.summary}`);
-    tray.setContextMenu(
-      Menu.buildFromTemplate([
-        { label: decision.summary, enabled: false },
-        { type: 'separator' },
-        { label: 'Share GPU when idle', type: 'checkbox', checked: mode !== 'off', click: (item) => void options.setMode(item.checked ? resumeMode : 'off') },
-        { label: 'Open Silkworm', click: options.open },
-        { type: 'separator' },
-        { label: 'Quit', click: options.quit },
-      ]),
-    );
+    const snapshot = options.sharing.snapshot();
+    if (snapshot.mode !== 'off') resumeMode = snapshot.mode;
+    const menu = trayMenu(snapshot, resumeMode);
+    tray.setToolTip(menu.tooltip);
+    tray.setContextMenu(Menu.buildFromTemplate(menu.items.map(native)));
   };
   build();
   tray.on('click', options.open);

@@ -5,7 +5,7 @@
  */
 import { app } from 'electron';
 import electronUpdater from 'electron-updater';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../network/node-kit/log.js';
 
 /** Checks for an update once after start and then every six hours. */
 export function setupAutoUpdate(logger: Logger): void {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { EngineSupervisor, JobFailure } from './supervisor.js';
 import { NodeJobProcessLauncher, cleanEnvironment } from './node-launcher.js';
 import { writeTestModel, successorText } from '../models/test-model.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../network/node-kit/log.js';
 
 const logger = createLogger('test', { level: 'silent' });
 

@@ -10,7 +10,7 @@ import type { FinishReason, JobParams, ToolCallDelta, Usage } from '../../networ
 import { fromJobProcessSchema, type EngineConfig, type EngineInfo, type FromJobProcess, type ToJobProcess } from './job-messages.js';
 import type { JobProcessHandle, JobProcessLauncher } from './node-launcher.js';
 import type { SealedChunk, SealedEnvelope } from '../../network/protocol/sealed.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../network/node-kit/log.js';
 
 /** A job for the engine. */
 export interface EngineJob {

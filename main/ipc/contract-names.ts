@@ -36,15 +36,16 @@ export const VERB_NAMES = [
   'getLogs',
   'getReport',
   'getSessionEarnings',
-  'getEarningsSummary',
+  'getEarnings',
   'listReceipts',
   'listPayouts',
   'exportEarningsCsv',
   'cashOut',
+  'openLink',
 ] as const;
 
 /** Every push. */
-export const PUSH_NAMES = ['state', 'job', 'earnings', 'log', 'download', 'wallet'] as const;
+export const PUSH_NAMES = ['state', 'job', 'session', 'log', 'download', 'wallet'] as const;
 
 /** The name of a verb. */
 export type VerbName = (typeof VERB_NAMES)[number];

@@ -12,7 +12,7 @@ import type { SharingSettings, SharingSettingsPatch } from '../sharing/settings.
 import type { Result } from './result.js';
 import type { PushName, VerbName } from './contract-names.js';
 import type {
-  AppInfo, AppSettingsView, AppState, CashOutView, DoctorReport, EarningsSummary, InstalledModel, JobEvent,
+  AppInfo, AppSettingsView, AppState, CashOutView, DoctorReport, EarningsView, InstalledModel, JobEvent,
   LogEntry, Page, PayoutView, ReceiptView, SessionEarnings, WalletView,
 } from './views.js';
 import type { DownloadView, ModelCatalogView } from './views-models.js';
@@ -101,17 +101,18 @@ export const contract = {
     getDoctor: verb<DoctorReport>()(none, 'Hardware doctor: CPU, memory, GPU, sandbox, link, model.'),
     getLogs: verb<LogEntry[]>()(z.strictObject({ limit: z.number().int().min(1).max(1000).default(200) }).optional(), 'Recent log lines (already redacted).'),
     getReport: verb<{ text: string }>()(none, 'A redacted diagnostics report to paste into a bug report.'),
-    getSessionEarnings: verb<SessionEarnings>()(none, 'Jobs, tokens and receipts of this session (also pushed as `earnings`).'),
-    getEarningsSummary: verb<EarningsSummary>()(range, 'Earnings by day and model from the ledger.'),
+    getSessionEarnings: verb<SessionEarnings>()(none, 'Jobs, tokens and receipts of this session (also pushed as `session`).'),
+    getEarnings: verb<EarningsView>()(range, 'Earnings from the books: the range by day (today by hour) and model, balances, rate and forecast.'),
     listReceipts: verb<Page<ReceiptView>>()(pageArgs, 'Per-job receipts from the ledger.'),
     listPayouts: verb<Page<PayoutView>>()(pageArgs, 'On-chain payouts from the ledger.'),
     exportEarningsCsv: verb<{ filename: string; csv: string }>()(range, 'The ledger as CSV.'),
-    cashOut: verb<CashOutView>()(none, 'Claims what the vault owes this worker now.'),
+    cashOut: verb<CashOutView>()(z.strictObject({ passphrase: passphrase.optional() }).optional(), 'Claims what the vault owes now, signed by the payout wallet (the wallet app over TON Connect, or the wallet on this PC after its passphrase).'),
+    openLink: verb<boolean>()(z.strictObject({ url: z.string().url().max(2000) }), 'Opens a block-explorer or wallet link in the owner’s browser (shells that can; https and known hosts only).'),
   },
   pushes: {
     state: push<AppState>('The dashboard state, after every change and poll.'),
     job: push<JobEvent>('A job started or ended.'),
-    earnings: push<SessionEarnings>('Session counters after each job.'),
+    session: push<SessionEarnings>('Session counters after each job.'),
     log: push<LogEntry>('Each new log line.'),
     download: push<DownloadView>('Progress of a model download, a few times a second, and its end.'),
     wallet: push<WalletView>('The Wallet screen after a pairing step (waiting, connected, failed).'),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { dispatch, findSecretField, pushToWire, RECOVERY_PHRASE_VERBS, toWire, type VerbHandlers } from './dispatch.js';
 import { VERB_NAMES } from './contract.js';
 import { ok } from './result.js';
-import { createTestServices } from './testing/fake-core.js';
+import { createTestServices } from '../app/testing/fake-core.js';
 
 test('unknown verbs are refused, including inherited property names', async () => {
   const { services } = await createTestServices();
@@ -75,7 +75,8 @@ test('every verb answers a plain, secret-free value or a typed error', async () 
     setAutoStart: { enabled: true },
     setElectricity: { electricity: { pricePerKwh: '0.30', currency: 'EUR', tonPrice: '3', watts: null } },
     setPayoutAddress: { address: 'kQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
-    getEarningsSummary: { range: 'today' },
+    getEarnings: { range: 'today' },
+    openLink: { url: 'https://tonviewer.com/' },
     listReceipts: { limit: 5 },
     listPayouts: { limit: 5 },
     exportEarningsCsv: { range: '7d' },
@@ -97,8 +98,8 @@ test('every verb answers a plain, secret-free value or a typed error', async () 
 });
 
 test('the recovery words never cross anywhere else: other verbs, pushes, the wallet view, logs, the report', async () => {
-  const { LogRing } = await import('./log-ring.js');
-  const { createLogger } = await import('../log.js');
+  const { LogRing } = await import('../app/log-ring.js');
+  const { createLogger } = await import('../../network/node-kit/log.js');
   const logs = new LogRing();
   const { services } = await createTestServices({ logs, logger: createLogger('test', { level: 'debug', destination: logs }) });
   const pushes: unknown[] = [];

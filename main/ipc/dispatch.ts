@@ -4,11 +4,11 @@
  * schema, turns thrown errors into plain `internal` failures, and lets only plain JSON data
  * without secret-looking fields back out.
  */
-import { z } from 'zod';
 import { contract, isVerbName, type PushName, type PushPayload, type VerbName, type VerbParsedArgs, type VerbValue } from './contract.js';
 import { fail, ok, type Result } from './result.js';
+import { fieldProblems } from './field-problems.js';
 
-/** The implementation of every verb; `createAppServices` builds one from the worker core. */
+/** The implementation of every verb; `assembleApp` (main/app) builds one from the worker core. */
 export type VerbHandlers = {
   [V in VerbName]: (args: VerbParsedArgs<V>) => Promise<Result<VerbValue<V>>> | Result<VerbValue<V>>;
 };
@@ -67,7 +67,11 @@ export type DispatchLog = (level: 'warn' | 'error', fields: Record<string, unkno
 export async function dispatch(handlers: VerbHandlers, verb: unknown, rawArgs: unknown, log?: DispatchLog): Promise<Result<unknown>> {
   if (!isVerbName(verb)) return fail('unknown-verb', `'${String(verb).slice(0, 64)}' is not a verb of this app.`);
   const parsed = contract.verbs[verb].args.safeParse(rawArgs === undefined ? {} : rawArgs);
-  if (!parsed.success) return fail('bad-arguments', `${verb}: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) {
+    // Said beside each field of the form that sent it, in the owner's words.
+    const fields = fieldProblems(parsed.error.issues);
+    return fail('bad-arguments', fields[0]?.message ?? 'The app sent something this worker cannot read; reload the page.', fields);
+  }
   let result: Result<unknown>;
   try {
     const handler = handlers[verb] as (args: unknown) => Promise<Result<unknown>> | Result<unknown>;
@@ -76,7 +80,7 @@ export async function dispatch(handlers: VerbHandlers, verb: unknown, rawArgs: u
     log?.('error', { verb, err: error instanceof Error ? error.message : String(error) }, 'IPC handler threw');
     return fail('internal', `${verb} failed unexpectedly; see Diagnostics → Logs.`);
   }
-  if (!result.ok) return fail(result.error.code, result.error.message);
+  if (!result.ok) return fail(result.error.code, result.error.message, result.error.fields);
   const wire = toWire(result.value, RECOVERY_PHRASE_VERBS.has(verb) ? '$.words' : undefined);
   if (!wire.ok) {
     log?.('error', { verb, problem: wire.message }, 'IPC result refused');

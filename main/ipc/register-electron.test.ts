@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CHANNELS } from './contract.js';
 import { registerElectronIpc, senderProblem, type InvokeEvent, type IpcMainLike, type PushTarget, type SenderPolicy } from './register-electron.js';
-import { createTestServices } from './testing/fake-core.js';
+import { createTestServices } from '../app/testing/fake-core.js';
 import type { Result } from './result.js';
 
 /** An ipcMain stand-in that records the one handler and lets tests invoke it. */

@@ -7,8 +7,8 @@
 import type { AppError } from './result.js';
 import type { TonNetwork } from './views.js';
 
-/** Where the payout address came from. */
-export type PayoutSource = 'typed' | 'tonconnect' | 'local';
+/** Where the payout address came from (`command-line`: `--payout-address` when the worker started). */
+export type PayoutSource = 'typed' | 'tonconnect' | 'local' | 'command-line';
 
 /** The TON Connect pairing, step by step. */
 export interface TonConnectView {
@@ -35,17 +35,25 @@ export interface LocalWalletView {
   balanceNanotons: string | null;
 }
 
-/** The payout address, as stored and shown (non-bounceable, user-friendly), and its sources. */
+/** The payout address being paid (non-bounceable, user-friendly), and its sources. */
 export interface WalletView {
+  /** The address the worker announces now: the one being paid. */
   payoutAddress: string | null;
   network: TonNetwork;
-  /** The address the running worker announced at start (a change applies from the next start). */
-  announcedAddress: string | null;
+  /**
+   * A change being announced (it waits for the running job to end, then the worker says it in a
+   * new signed hello): the address that will be paid from then on, or null when none is pending.
+   */
+  pendingAddress: string | null;
+  /** Whether the pending change clears the address (no payouts until a new one is set). */
+  pendingClear: boolean;
   source: PayoutSource | null;
   tonConnect: TonConnectView;
   local: LocalWalletView | null;
   /** Whether a new local wallet must be protected by a passphrase here, and why. */
   localPassphrase: { required: boolean; reason: string | null };
+  /** How Cash out would sign the claim now: the paired wallet app, the wallet on this PC, or not at all (and why). */
+  cashOut: { via: 'tonconnect' | 'local'; needsPassphrase: boolean } | { via: null; reason: string };
 }
 
 /** The answer to `startTonConnect`. */

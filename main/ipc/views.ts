@@ -22,8 +22,8 @@ export interface AppInfo {
   shell: ShellKind;
   platform: string;
   network: TonNetwork;
-  /** Features only some shells have (auto-start needs the desktop app). */
-  features: { autoStart: boolean; notifications: boolean };
+  /** Features only some shells have (auto-start needs the desktop app; links open through `openLink` where it can). */
+  features: { autoStart: boolean; notifications: boolean; openExternal: boolean };
 }
 
 /** The sharing decision as the dashboard shows it. */
@@ -31,11 +31,21 @@ export interface SharingView {
   mode: SharingMode;
   state: SharingState;
   share: boolean;
-  /** "Sharing: away 12 min · no game · GPU 54 °C" */
+  /** "Sharing: away 12 min · no game · GPU 54 °C" (the tray's short line). */
   summary: string;
+  /** One plain sentence for the owner: "Paused while you use this PC. Sharing resumes after 5 min away." */
+  sentence: string;
+  /** The one-click fix of a paused state, when there is one. */
+  fix: SharingFix | null;
   reasons: Reason[];
   since: number;
   caps: Decision['caps'];
+}
+
+/** What a paused state's button does, and what it says. */
+export interface SharingFix {
+  label: string;
+  action: { kind: 'set-mode'; mode: SharingMode } | { kind: 'share-on-battery' } | { kind: 'open-settings' };
 }
 
 /** The link to the coordinator. */
@@ -52,7 +62,7 @@ export interface EngineView {
   loaded: boolean;
   /** 'cpu', 'cuda', 'vulkan' or 'metal'. */
   gpu: string;
-  /** Measured once after loading. */
+  /** Generation speed, measured once after loading (the one speed figure the app shows). */
   tokensPerSecond: number;
   contextSize: number;
 }
@@ -68,7 +78,8 @@ export interface CurrentJob {
 export interface FinishedJob {
   jobId: string;
   model: string;
-  outcome: 'done' | 'failed';
+  /** `interrupted`: stopped because the owner needed the GPU (or the link dropped); the network finished it elsewhere. */
+  outcome: 'done' | 'failed' | 'interrupted';
   completionTokens: number;
   durationMs: number;
   /** Completion tokens over the job's wall time; null for a job too short to measure. */
@@ -140,11 +151,11 @@ export interface ForecastView {
 }
 
 /**
- * Earnings from the ledger, by day and by model. `totalNanotons` and the breakdowns cover the
- * range; pending, claimable, paid and flagged are the balances now (all time). Fields marked
- * optional were added later: the ledger provider always fills them in.
+ * Earnings from the books, by day (today: by hour) and by model. `totalNanotons` and the
+ * breakdowns cover the range; pending, claimable, paid and flagged are the balances now (all
+ * time). Fields marked optional were added later: the books always fill them in.
  */
-export interface EarningsSummary {
+export interface EarningsView {
   range: EarningsRange;
   totalNanotons: string;
   pendingNanotons: string;
@@ -152,6 +163,8 @@ export interface EarningsSummary {
   paidNanotons: string;
   /** `tokens` of a day is its completion tokens (generated). */
   byDay: { day: string; nanotons: string; jobs: number; tokens?: number }[];
+  /** The range `today` by hour of the owner's day (0–23, up to now). */
+  byHour?: { hour: number; nanotons: string; jobs: number }[];
   /** `tokens` of a model is its completion tokens (generated) over the range. */
   byModel: { model: string; nanotons: string; jobs: number; tokens: number }[];
   /** First and last day of the range, `YYYY-MM-DD` (the owner's calendar). */
@@ -216,6 +229,15 @@ export interface CashOutView {
 }
 
 
+/** What one TON is worth in the owner's currency, and where that rate comes from. */
+export interface FiatRateView {
+  /** "EUR", "USD", "€" … as the owner or the coordinator wrote it. */
+  currency: string;
+  /** The price of 1 TON in that currency, a decimal string ("3.1"). */
+  perTon: string;
+  source: 'owner' | 'coordinator';
+}
+
 /** Settings the Settings screen edits. */
 export interface AppSettingsView {
   sharing: SharingSettings;
@@ -227,6 +249,8 @@ export interface AppSettingsView {
   electricity: ElectricityInput | null;
   /** Whether the app should walk the owner through the first-run setup now. */
   setupPending: boolean;
+  /** The rate amounts are shown in besides TON (the owner's price of 1 TON, else the coordinator's); null: TON only. */
+  fiat: FiatRateView | null;
 }
 
 /** A model on disk that the worker serves. */

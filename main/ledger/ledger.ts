@@ -6,7 +6,7 @@
  */
 import { Address } from '@ton/core';
 import type { Voucher } from '../../network/protocol/voucher.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../../network/node-kit/log.js';
 import { flagAnomaly, listAnomalies, type Anomaly, type AnomalyKind } from './anomalies.js';
 import { openLedgerDb, type LedgerDb } from './db.js';
 import { localDay, type DayOf } from './days.js';

@@ -43,6 +43,7 @@ export class TotalsQueries {
   private readonly range: Statement;
   private readonly since: Statement;
   private readonly first: Statement;
+  private readonly earnings: Statement;
 
   constructor(db: LedgerDb) {
     this.byDay = db.prepare(`SELECT day, ${SUMS} FROM daily_earnings WHERE day BETWEEN ? AND ? GROUP BY day ORDER BY day`);
@@ -50,6 +51,7 @@ export class TotalsQueries {
     this.range = db.prepare(`SELECT ${SUMS} FROM daily_earnings WHERE day BETWEEN ? AND ?`);
     this.first = db.prepare('SELECT MIN(day) AS day FROM daily_earnings');
     this.since = db.prepare('SELECT COUNT(*) AS jobs, SUM(earned_nanotons) AS earned FROM jobs WHERE finished_at >= ?');
+    this.earnings = db.prepare('SELECT finished_at, earned_nanotons FROM jobs WHERE finished_at >= ? ORDER BY finished_at');
   }
 
   /** Per-day totals for the days from `fromDay` to `toDay` inclusive that have jobs. */
@@ -70,6 +72,11 @@ export class TotalsQueries {
   /** The first day with any job, or null for an empty ledger. */
   firstDay(): string | null {
     return (this.first.get() as { day: string | null }).day;
+  }
+
+  /** Each job's end and earnings since `ms` (unix ms), oldest first, from the covering time index (today's chart by hour). */
+  earningsSince(ms: number): { finishedAt: number; earnedNanotons: bigint }[] {
+    return (this.earnings.all(ms) as { finished_at: bigint; earned_nanotons: bigint }[]).map((row) => ({ finishedAt: Number(row.finished_at), earnedNanotons: row.earned_nanotons }));
   }
 
   /** Jobs and nanotons earned since `ms` (unix ms), from the covering time index. */

@@ -1,7 +1,8 @@
 /** A model file on disk as the worker announces it: id, path, sha256 (cached by size and mtime). */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat, writeFile, rename, mkdir } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeJsonFile } from '../../network/node-kit/json-file.js';
 import { basename, join, resolve } from 'node:path';
 
 /** A local model the worker can serve. */
@@ -44,9 +45,7 @@ export async function describeModelFile(path: string, cacheDir: string): Promise
   if (!sha256) {
     sha256 = await sha256File(absolute);
     cache[key] = sha256;
-    await mkdir(cacheDir, { recursive: true });
-    await writeFile(`${cacheFile}.tmp`, JSON.stringify(cache, null, 2));
-    await rename(`${cacheFile}.tmp`, cacheFile);
+    await writeJsonFile(cacheFile, cache);
   }
   return { id: modelIdFromPath(absolute), path: absolute, sha256, sizeBytes: info.size };
 }

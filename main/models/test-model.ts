@@ -16,8 +16,7 @@
 // weights, so attention and the FFN really run and perturb the stream a little, never enough to
 // change the argmax. Logits are scaled so temperature 1 (node-llama-cpp's default topK 40 /
 // topP 0.95) samples the successor only ~93-95% of the time, which makes seeds matter.
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../network/node-kit/json-file.js';
 import { GgufValueType, GgufWriter, toFloat16Array } from './gguf-writer.js';
 
 /**
@@ -182,14 +181,7 @@ export function buildTestModel(options: TestModelOptions = {}): Uint8Array {
 
 /** Builds the model and writes it to `path` atomically (temp file in the same folder, then rename). */
 export async function writeTestModel(path: string, options: TestModelOptions = {}): Promise<void> {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, buildTestModel(options), { flag: 'wx' });
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, buildTestModel(options));
 }
 
 function writeMetadata(writer: GgufWriter, shape: Shape, name: string, headDim: number): void {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { estimateMemory, judgeFit, OVERHEAD_BYTES, type FitVerdict, type Hardware } from './vram-fit.js';
 import { readModelShape, shapeFromMetadata } from './vram-fit-gguf.js';
 import { writeTestModel } from './test-model.js';
-import { hardwareOf } from '../ipc/models-service-catalog.js';
+import { hardwareOf } from '../app/models-service-catalog.js';
 
 const GB = 1e9;
 const GPU_12 = 12 * 1024 ** 3;

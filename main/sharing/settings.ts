@@ -4,8 +4,9 @@
  * file from an older version parses to complete settings.
  */
 import { z } from 'zod';
+import type { Result } from '../../network/protocol/errors.js';
 
-/** The four sharing modes (DESIGN.md §5). */
+/** The four sharing modes (docs/design.md, Sharing). */
 export const SHARING_MODES = ['off', 'idle', 'polite', 'always'] as const;
 
 /** Off, When idle (the toggle), Polite (capped while the owner works), Always (rigs). */
@@ -113,16 +114,21 @@ export type SharingSettingsPatch = Partial<Omit<SharingSettings, 'quietHours' | 
 /** The settings a fresh install starts with: off until the owner turns sharing on. */
 export const DEFAULT_SHARING_SETTINGS: SharingSettings = sharingSettingsSchema.parse({});
 
-/** Expected failures are values: a settings problem the UI can show next to the form. */
-export type SettingsResult =
-  | { ok: true; value: SharingSettings }
-  | { ok: false; error: { code: 'invalid-settings'; message: string } };
+/** Settings that failed validation: a summary for logs, and the schema's issues (each names its field) for the form. */
+export interface SettingsProblem {
+  code: 'invalid-settings';
+  message: string;
+  issues: z.core.$ZodIssue[];
+}
+
+/** Expected failures are values: settings, or the problem the UI shows beside each field. */
+export type SettingsResult = Result<SharingSettings, SettingsProblem>;
 
 /** Validates settings from disk, the UI or the command line, filling in defaults. */
 export function parseSharingSettings(input: unknown): SettingsResult {
   const parsed = sharingSettingsSchema.safeParse(input);
   if (parsed.success) return { ok: true, value: parsed.data };
-  return { ok: false, error: { code: 'invalid-settings', message: z.prettifyError(parsed.error) } };
+  return { ok: false, error: { code: 'invalid-settings', message: z.prettifyError(parsed.error), issues: parsed.error.issues } };
 }
 
 /** Applies a patch to current settings and validates the result. */

@@ -4,7 +4,7 @@
  * nothing of models or coordinators; the worker core subscribes and acts on `share`/`caps`.
  */
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../network/node-kit/log.js';
 import { decide, isSameDecision, type Decision } from './policy.js';
 import { reason, summarize } from './reasons.js';
 import { applySettingsPatch, type SettingsResult, type SharingMode, type SharingSettings, type SharingSettingsPatch } from './settings.js';

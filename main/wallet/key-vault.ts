@@ -7,9 +7,10 @@
  * so a crash mid-write leaves the old file whole. Nothing here is ever sent to the UI or logged.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeJsonFile } from '../../network/node-kit/json-file.js';
 
 /** The OS keychain as the composition root provides it (Electron safeStorage); absent headless. */
 export interface OsKeychain {
@@ -181,9 +182,6 @@ export class KeyVault {
   }
 
   private async write(file: VaultFile): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, this.file);
+    await writeJsonFile(this.file, file, { mode: 0o600, dirMode: 0o700 });
   }
 }

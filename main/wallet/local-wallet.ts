@@ -6,7 +6,7 @@
  */
 import { mnemonicNew, mnemonicToPrivateKey, mnemonicValidate, type KeyPair } from '@ton/crypto';
 import { WalletContractV5R1 } from '@ton/ton';
-import { fail, ok, type Result } from '../ipc/result.js';
+import { fail, ok, type WalletResult } from './wallet-result.js';
 import { KeyVault, VaultError, type OsKeychain, type Protection } from './key-vault.js';
 
 /** The network a local wallet lives on. */
@@ -40,7 +40,7 @@ export function normaliseWords(input: string | readonly string[]): string[] {
     .filter((word) => word.length > 0);
 }
 
-function fromVaultError(error: unknown): Result<never> {
+function fromVaultError(error: unknown): WalletResult<never> {
   if (error instanceof VaultError) {
     if (error.code === 'unreadable') return fail('unavailable', error.message);
     return fail(error.code, error.message);
@@ -73,7 +73,7 @@ export class LocalWallet {
   }
 
   /** The stored wallet (address, backup state), or null; a damaged file is `unavailable`. */
-  async status(): Promise<Result<LocalWalletStatus | null>> {
+  async status(): Promise<WalletResult<LocalWalletStatus | null>> {
     try {
       const stored = await this.vault.read();
       if (!stored) return ok(null);
@@ -84,7 +84,7 @@ export class LocalWallet {
   }
 
   /** Creates a new wallet; answers its address and the 24 words for the owner to write down. */
-  create(passphrase?: string): Promise<Result<{ address: string; words: string[] }>> {
+  create(passphrase?: string): Promise<WalletResult<{ address: string; words: string[] }>> {
     return this.serial(async () => {
       const words = await mnemonicNew(24);
       const saved = await this.store(words, passphrase, false);
@@ -93,7 +93,7 @@ export class LocalWallet {
   }
 
   /** Restores a wallet from its 24 words (checked before anything is written). */
-  import(input: string | readonly string[], passphrase?: string): Promise<Result<{ address: string }>> {
+  import(input: string | readonly string[], passphrase?: string): Promise<WalletResult<{ address: string }>> {
     return this.serial(async () => {
       const words = normaliseWords(input);
       if (words.length !== 24) return fail('invalid-recovery-phrase', `A TON recovery phrase has 24 words; this has ${words.length}.`);
@@ -106,7 +106,7 @@ export class LocalWallet {
   }
 
   /** The words again, after the passphrase (or the OS keychain) unlocks them. */
-  async reveal(passphrase?: string): Promise<Result<string[]>> {
+  async reveal(passphrase?: string): Promise<WalletResult<string[]>> {
     try {
       return ok(JSON.parse(await this.vault.open(passphrase)) as string[]);
     } catch (error) {
@@ -115,7 +115,7 @@ export class LocalWallet {
   }
 
   /** The signing key and contract (for Cash out); the same unlock as reveal. */
-  async unlock(passphrase?: string): Promise<Result<{ key: KeyPair; wallet: WalletContractV5R1 }>> {
+  async unlock(passphrase?: string): Promise<WalletResult<{ key: KeyPair; wallet: WalletContractV5R1 }>> {
     const words = await this.reveal(passphrase);
     if (!words.ok) return words;
     const key = await mnemonicToPrivateKey(words.value);
@@ -123,7 +123,7 @@ export class LocalWallet {
   }
 
   /** The owner confirmed the words are written down. */
-  async confirmBackup(): Promise<Result<void>> {
+  async confirmBackup(): Promise<WalletResult<void>> {
     try {
       await this.vault.updateHeader({ backedUp: true });
       return ok(undefined);
@@ -137,7 +137,7 @@ export class LocalWallet {
     return this.serial(() => this.vault.remove());
   }
 
-  private async store(words: string[], passphrase: string | undefined, backedUp: boolean): Promise<Result<string>> {
+  private async store(words: string[], passphrase: string | undefined, backedUp: boolean): Promise<WalletResult<string>> {
     try {
       if (await this.vault.read()) return fail('wallet-exists', 'There is already a wallet on this PC. Remove it first (after writing down its recovery phrase).');
       const key = await mnemonicToPrivateKey(words);

@@ -1,6 +1,6 @@
 /**
  * Pairing a wallet app (Tonkeeper, …) over TON Connect, in the worker core — never in the
- * renderer: the SDK, its session keys and every network call stay here (DESIGN.md §6).
+ * renderer: the SDK, its session keys and every network call stay here (docs/design.md, Wallet).
  *
  * One pairing: ask the coordinator for a single-use `ton_proof` payload → check the wallet's
  * bridge answers → `connect()` gives the universal link (the UI draws it as a QR) → the wallet
@@ -9,12 +9,14 @@
  * Expiry, cancel and disconnect end it; every failure carries a code the UI can explain.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TonConnect, UserRejectsError, type IStorage, type Wallet } from '@tonconnect/sdk';
+import { beginCell, storeStateInit, type Address, type Cell, type StateInit } from '@ton/core';
 import { TON_CHAIN, TON_PROOF_PATHS } from '../../network/protocol/ton-proof.js';
-import type { Logger } from '../log.js';
-import { fail, ok, type ErrorCode, type Result } from '../ipc/result.js';
+import type { Logger } from '../../network/node-kit/log.js';
+import { writeFileAtomic } from '../../network/node-kit/json-file.js';
+import { fail, ok, type WalletErrorCode, type WalletResult } from './wallet-result.js';
 
 /** Tonkeeper: the default wallet app the link opens. */
 export const TONKEEPER = { appName: 'tonkeeper', universalLink: 'https://app.tonkeeper.com/ton-connect' } as const;
@@ -25,7 +27,7 @@ export type PairingState =
   | { state: 'waiting'; universalLink: string; expiresAt: string }
   | { state: 'verifying' }
   | { state: 'connected'; address: string; walletName: string | null }
-  | { state: 'failed'; code: ErrorCode; message: string };
+  | { state: 'failed'; code: WalletErrorCode; message: string };
 
 /** What a pairing is built from. */
 export interface TonConnectPairingOptions {
@@ -64,11 +66,7 @@ export class JsonFileStorage implements IStorage {
 
   private persist(): Promise<void> {
     const text = JSON.stringify(this.cache ?? {});
-    this.queue = this.queue.catch(() => undefined).then(async () => {
-      await mkdir(join(this.file, '..'), { recursive: true, mode: 0o700 });
-      await writeFile(`${this.file}.tmp`, text, { mode: 0o600 });
-      await rename(`${this.file}.tmp`, this.file);
-    });
+    this.queue = this.queue.catch(() => undefined).then(() => writeFileAtomic(this.file, text, { mode: 0o600, dirMode: 0o700 }));
     return this.queue;
   }
 
@@ -143,7 +141,7 @@ export class TonConnectPairing extends EventEmitter<{ change: [PairingState]; pa
     this.emit('change', next);
   }
 
-  private async post<T>(path: string, body?: unknown): Promise<Result<T>> {
+  private async post<T>(path: string, body?: unknown): Promise<WalletResult<T>> {
     let response: Response;
     try {
       response = await this.fetch(`${this.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}), signal: AbortSignal.timeout(15_000) });
@@ -160,7 +158,7 @@ export class TonConnectPairing extends EventEmitter<{ change: [PairingState]; pa
   }
 
   /** The wallet app's bridge: configured, or the one the wallets list names for it. */
-  private async bridgeFor(connector: TonConnect): Promise<Result<{ universalLink: string; bridgeUrl: string; name: string | null }>> {
+  private async bridgeFor(connector: TonConnect): Promise<WalletResult<{ universalLink: string; bridgeUrl: string; name: string | null }>> {
     const configured = this.options.wallet;
     const universalLink = configured?.universalLink ?? TONKEEPER.universalLink;
     if (configured?.bridgeUrl) return ok({ universalLink, bridgeUrl: configured.bridgeUrl, name: configured.appName ?? null });
@@ -188,7 +186,7 @@ export class TonConnectPairing extends EventEmitter<{ change: [PairingState]; pa
   }
 
   /** Starts a pairing (ending any earlier one); answers the universal link to show as a QR. */
-  async start(): Promise<Result<{ universalLink: string; expiresAt: string }>> {
+  async start(): Promise<WalletResult<{ universalLink: string; expiresAt: string }>> {
     await this.stopConnector();
     const attempt = ++this.attempt;
     const issued = await this.post<{ payload: string; expiresAt: string }>(TON_PROOF_PATHS.payload);
@@ -264,12 +262,12 @@ export class TonConnectPairing extends EventEmitter<{ change: [PairingState]; pa
     await this.endWith(attempt, fail('expired', 'The QR code expired before a wallet app answered. Start again to get a new one.'));
   }
 
-  private failWith<T>(attempt: number, failure: Result<never>): Result<T> {
+  private failWith<T>(attempt: number, failure: WalletResult<never>): WalletResult<T> {
     if (attempt === this.attempt && !failure.ok) this.set({ state: 'failed', code: failure.error.code, message: failure.error.message });
     return failure;
   }
 
-  private async endWith(attempt: number, failure: Result<never>): Promise<void> {
+  private async endWith(attempt: number, failure: WalletResult<never>): Promise<void> {
     if (attempt !== this.attempt) return;
     const connector = this.connector;
     // A wallet that did connect (wrong network, bad proof) is told the connection is over.
@@ -284,6 +282,42 @@ export class TonConnectPairing extends EventEmitter<{ change: [PairingState]; pa
     this.attempt++;
     await this.stopConnector();
     this.set({ state: 'idle' });
+  }
+
+  /**
+   * Asks the paired wallet app to sign and send one message (a Cash out claim): the owner
+   * approves it on the phone. Resolves once the wallet app answered; the chain shows the result.
+   */
+  async sendMessage(message: { to: Address; value: bigint; body?: Cell; init?: StateInit | null }, timeoutMs = 5 * 60_000): Promise<WalletResult<void>> {
+    const connector = this.connector ?? (await this.restore());
+    if (!connector?.connected) return fail('no-wallet', 'The wallet app is not connected any more: connect it again on the Wallet screen.');
+    await connector.unPauseConnection().catch(() => undefined);
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      await connector.sendTransaction(
+        {
+          validUntil: Math.floor((Date.now() + timeoutMs) / 1000),
+          network: TON_CHAIN[this.options.network],
+          messages: [
+            {
+              address: message.to.toString({ bounceable: true, testOnly: this.options.network === 'testnet' }),
+              amount: message.value.toString(),
+              ...(message.body ? { payload: message.body.toBoc().toString('base64') } : {}),
+              ...(message.init ? { stateInit: beginCell().store(storeStateInit(message.init)).endCell().toBoc().toString('base64') } : {}),
+            },
+          ],
+        },
+        { signal },
+      );
+      return ok(undefined);
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      if (error instanceof UserRejectsError || /reject|declin/i.test(text)) return fail('wallet-rejected', 'The claim was declined in the wallet app. Nothing was sent.');
+      if (signal.aborted) return fail('expired', 'The wallet app did not answer in time. Nothing was sent; try again.');
+      return fail('unavailable', `The wallet app could not send the claim: ${text.slice(0, 200)}`);
+    } finally {
+      connector.pauseConnection();
+    }
   }
 
   /** Tells the wallet app the connection is over (best effort) and forgets the session. */

@@ -7,7 +7,7 @@ import { WebSocket } from 'ws';
 import { backOff } from 'exponential-backoff';
 import { coordinatorFrameSchema, WORKER_SOCKET_PATH, MAX_FRAME_BYTES, type CoordinatorFrame, type WorkerFrame } from '../../network/protocol/worker-frames.js';
 import { decodeFrame, encodeFrame } from '../../network/protocol/frame-codec.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../network/node-kit/log.js';
 
 type Hello = Extract<WorkerFrame, { type: 'hello' }>;
 type Challenge = Extract<CoordinatorFrame, { type: 'challenge' }>;

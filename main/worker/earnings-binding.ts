@@ -3,9 +3,12 @@
  * the ledger and its voucher checked; a chain watcher (when a toncenter endpoint is set)
  * matches payouts; the earnings service answers the UI and cashes out.
  */
+import { existsSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Address } from '@ton/core';
-import { TonClient } from '@ton/ton';
+import type { TonClient } from '@ton/ton';
+import { createTonClient } from '../../network/node-kit/ton-client.js';
 // Layer note: as for Cash out, the vault's wrapper is the contract's public interface.
 import { Vault } from '../../network/contracts/vault.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -13,7 +16,7 @@ import { ChainWatcher } from '../chain/chain-watcher.js';
 import { EarningsService, type CashOutChain } from '../earnings/earnings-service.js';
 import type { JobReceipt, Worker } from './worker.js';
 import { checkReceipt } from '../earnings/receipt-check.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../network/node-kit/log.js';
 
 /** The worker's books, once they can be kept. */
 export interface Books {
@@ -35,6 +38,22 @@ export interface BooksOptions {
   /** The owner's wallet, for Cash out (a local wallet; TON Connect has no key here). */
   cashOut?: Omit<CashOutChain, 'client'>;
   logger: Logger;
+}
+
+/**
+ * Where the books of a payout address live: `books/<raw address>.sqlite` (vouchers name one
+ * address, so each keeps its own). A ledger from before per-address books (`ledger.sqlite`)
+ * belongs to the address the worker was started with, and is adopted by it.
+ */
+async function ledgerPath(dataDir: string, payoutAddress: string): Promise<string> {
+  const dir = join(dataDir, 'books');
+  const path = join(dir, `${Address.parse(payoutAddress).toRawString().replace(':', '_')}.sqlite`);
+  const legacy = join(dataDir, 'ledger.sqlite');
+  await mkdir(dir, { recursive: true });
+  if (!existsSync(path) && existsSync(legacy)) {
+    for (const suffix of ['', '-wal', '-shm']) if (existsSync(legacy + suffix)) await rename(legacy + suffix, path + suffix);
+  }
+  return path;
 }
 
 /** Our payout account's address by the vault's getter, or undefined (a vault of the old design, or no answer). */
@@ -60,11 +79,11 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     logger.info('the coordinator does not settle on chain (no vault): no ledger kept');
     return undefined;
   }
-  const client = options.chainUrl ? new TonClient({ endpoint: `${options.chainUrl.replace(/\/$/, '')}/jsonRPC`, ...(options.chainApiKey ? { apiKey: options.chainApiKey } : {}) }) : undefined;
+  const client = options.chainUrl ? createTonClient(options.chainUrl, { apiKey: options.chainApiKey }) : undefined;
   // Payouts come from our payout account of the vault; the vault says where it is.
   const payoutAccount = client ? await payoutAccountOf(client, settlement.vault, options.payoutAddress, logger) : undefined;
   const ledger = Ledger.open({
-    path: join(options.dataDir, 'ledger.sqlite'),
+    path: await ledgerPath(options.dataDir, options.payoutAddress),
     identity: {
       coordinatorPublicKey: settlement.voucherPublicKey,
       vault: settlement.vault,
@@ -76,7 +95,8 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
   });
   const watcher = client ? new ChainWatcher({ client, ledger, logger }) : undefined;
   watcher?.start();
-  const earnings = new EarningsService({ ledger, logger, ...(client && options.cashOut ? { chain: { client, ...options.cashOut } } : {}) });
+  // Cash out signs with the sender given per claim (the owner's wallet), or the one set here.
+  const earnings = new EarningsService({ ledger, logger, ...(client ? { client } : {}), ...(client && options.cashOut ? { chain: { client, ...options.cashOut } } : {}) });
   // The GPU time of each job, for the electricity estimate; the receipt follows the job's end.
   const durations = new Map<string, number>();
   const onEnded = ({ jobId, durationMs }: { jobId: string; durationMs: number }) => {

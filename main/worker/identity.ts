@@ -4,24 +4,17 @@
  * for in its descriptor.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appRoot } from '../app-root.js';
+import { readOrCreateJsonFile } from '../../network/node-kit/json-file.js';
 import { identityKeyPairFromSeed, type IdentityKeyPair } from '../../network/protocol/descriptor.js';
 
 /** Loads the identity key from `dataDir`, creating it on first start. */
 export async function loadIdentity(dataDir: string): Promise<IdentityKeyPair> {
   const file = join(dataDir, 'worker-identity.json');
-  let seedHex: string;
-  try {
-    seedHex = (JSON.parse(await readFile(file, 'utf8')) as { seed: string }).seed;
-  } catch {
-    seedHex = randomBytes(32).toString('hex');
-    await writeFile(`${file}.tmp`, JSON.stringify({ seed: seedHex }), { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
-  }
-  return identityKeyPairFromSeed(Buffer.from(seedHex, 'hex'));
+  const { seed } = await readOrCreateJsonFile(file, () => ({ seed: randomBytes(32).toString('hex') }), { mode: 0o600 });
+  return identityKeyPairFromSeed(Buffer.from(seed, 'hex'));
 }
 
 /** The hash of this build: the git commit when run from a checkout, else a hash of package.json. */

@@ -14,9 +14,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { WalletContractV5R1 } from '@ton/ton';
 import { keyPairFromSeed } from '@ton/crypto';
 import type { AddressInfo } from 'node:net';
-import { startHeadlessWorker, type HeadlessWorker } from './headless.js';
+import { startWorkerCore, type WorkerCore } from './worker-core.js';
 import { writeTestModel } from '../models/test-model.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../network/node-kit/log.js';
 import { coordinatorFrameSchema, workerFrameSchema, type CoordinatorFrame, type WorkerFrame } from '../../network/protocol/worker-frames.js';
 import { verifyHello } from '../../network/protocol/worker-hello.js';
 import { DEFAULT_PRICE_LIST, jobCost, priceListToWire, splitCost } from '../../network/protocol/pricing.js';
@@ -69,7 +69,7 @@ class ScriptedCoordinator {
 
 let dir: string;
 let coordinator: ScriptedCoordinator;
-let worker: HeadlessWorker;
+let worker: WorkerCore;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'silkworm-receipts-'));
@@ -77,7 +77,7 @@ before(async () => {
   await writeTestModel(model);
   coordinator = new ScriptedCoordinator();
   await new Promise((resolve) => coordinator.server.once('listening', resolve));
-  worker = await startHeadlessWorker({ coordinatorUrl: coordinator.url, dataDir: join(dir, 'w'), modelPath: model, threads: 1, payoutAddress: payout, sandbox: false, logger: createLogger('w', { level: process.env.TEST_LOG ?? 'silent' }) });
+  worker = await startWorkerCore({ coordinatorUrl: coordinator.url, dataDir: join(dir, 'w'), modelPath: model, threads: 1, payoutAddress: payout, sandbox: false, logger: createLogger('w', { level: process.env.TEST_LOG ?? 'silent' }) });
 });
 after(async () => {
   await worker.stop();

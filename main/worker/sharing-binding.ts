@@ -5,7 +5,7 @@
 import type { SharingController } from '../sharing/sharing-controller.js';
 import type { Decision } from '../sharing/policy.js';
 import type { Worker } from './worker.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../network/node-kit/log.js';
 
 /** Applies every decision of `controller` to `worker`; returns a function that unbinds. */
 export function bindSharing(worker: Worker, controller: SharingController, logger: Logger): () => void {

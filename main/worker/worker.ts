@@ -10,7 +10,7 @@ import { signHello } from '../../network/protocol/worker-hello.js';
 import { CoordinatorLink, type CoordinatorJobFrame } from './coordinator-link.js';
 import { JobFailure, type EngineSupervisor } from '../engine/supervisor.js';
 import type { ModelFile } from '../models/model-file.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../network/node-kit/log.js';
 import type { SharingCaps } from '../sharing/settings.js';
 import { signDescriptor, type IdentityKeyPair, type SignedDescriptor } from '../../network/protocol/descriptor.js';
 import { SEALED_SUITE } from '../../network/protocol/sealed.js';

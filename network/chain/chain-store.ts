@@ -7,10 +7,11 @@
  *   count (a crash between the two writes) are dropped on load, so the pair stays consistent;
  * - `chain.lock`: the pid of the process that owns the directory.
  */
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { snapshotToSerializable } from '@ton/sandbox';
 import { ChainError } from './chain-error.js';
+import { writeFileAtomic } from '../node-kit/json-file.js';
 
 /** File names inside the data directory. */
 export const STATE_FILE = 'chain-state.json';
@@ -125,17 +126,8 @@ export class ChainStore {
     await this.writeAtomically(STATE_FILE, JSON.stringify(state));
   }
 
-  private async writeAtomically(name: string, content: string): Promise<void> {
-    const target = join(this.dir, name);
-    const temp = `${target}.${process.pid}.tmp`;
-    const handle = await open(temp, 'w');
-    try {
-      await handle.write(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
+  private writeAtomically(name: string, content: string): Promise<void> {
+    return writeFileAtomic(join(this.dir, name), content);
   }
 }
 

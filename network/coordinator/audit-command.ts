@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Address } from '@ton/core';
-import { TonClient } from '@ton/ton';
+import { createTonClient } from '../node-kit/ton-client.js';
 import { paidToWorker } from './push-chain.js';
 import { auditCoordinator, formatAudit } from './audit.js';
 
@@ -58,7 +58,7 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
   if (values.chain) {
     const vaultAddress = vaultOf(values.data);
     if (!vaultAddress) throw new Error('--chain: this coordinator has no vault yet (it never started with --chain).');
-    const client = new TonClient({ endpoint: `${values.chain.replace(/\/$/, '')}/jsonRPC`, ...(values['chain-api-key'] ? { apiKey: values['chain-api-key'] } : {}) });
+    const client = createTonClient(values.chain, { apiKey: values['chain-api-key'] });
     const vault = Address.parse(vaultAddress);
     paidOnChain = (account) => paidToWorker(client, vault, Address.parse(account));
   }

@@ -1,18 +1,13 @@
 /** Keys the coordinator keeps in its data dir: its identity id and its voucher-signing key. */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keyPairFromSeed } from '@ton/crypto';
+import { readOrCreateJsonFile, type WriteFileOptions } from '../node-kit/json-file.js';
 
-async function readOrCreate<T>(file: string, create: () => T): Promise<T> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch {
-    const value = create();
-    await writeFile(`${file}.tmp`, JSON.stringify(value, null, 2), { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
-    return value;
-  }
+function readOrCreate<T>(file: string, create: () => T): Promise<T> {
+  const secret: WriteFileOptions = { mode: 0o600 };
+  return readOrCreateJsonFile(file, create, secret);
 }
 
 /** The coordinator's persistent id and Ed25519 voucher key, created on first start. */

@@ -10,10 +10,11 @@
  * and each account is marked pushed with the paid counter its payout account shows.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Address, internal, SendMode, toNano } from '@ton/core';
-import { TonClient, WalletContractV5R1 } from '@ton/ton';
+import { WalletContractV5R1, type TonClient } from '@ton/ton';
+import { readOrCreateJsonFile } from '../node-kit/json-file.js';
+import { createTonClient } from '../node-kit/ton-client.js';
 import { mnemonicNew, mnemonicToPrivateKey, type KeyPair } from '@ton/crypto';
 import { chunkPushEntries, DEFAULT_MIN_RESERVE, fundBody, pushBatchBody, pushBatchValue, Vault } from '../contracts/vault.js';
 import { accountCode, vaultCode } from '../contracts/compile.js';
@@ -75,15 +76,8 @@ export interface Settlement {
 
 async function loadWalletKey(dataDir: string): Promise<KeyPair> {
   const file = join(dataDir, 'wallet.json');
-  let words: string[];
-  try {
-    words = (JSON.parse(await readFile(file, 'utf8')) as { mnemonic: string[] }).mnemonic;
-  } catch {
-    words = await mnemonicNew(24);
-    await writeFile(`${file}.tmp`, JSON.stringify({ mnemonic: words }), { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
-  }
-  return mnemonicToPrivateKey(words);
+  const { mnemonic } = await readOrCreateJsonFile(file, async () => ({ mnemonic: await mnemonicNew(24) }), { mode: 0o600 });
+  return mnemonicToPrivateKey(mnemonic);
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
@@ -96,7 +90,7 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
 
 /** Opens the wallet, deploys and funds the vault if needed, and returns the push service. */
 export async function startSettlement(options: SettlementOptions): Promise<Settlement> {
-  const client = new TonClient({ endpoint: `${options.chainUrl.replace(/\/$/, '')}/jsonRPC`, ...(options.apiKey ? { apiKey: options.apiKey } : {}) });
+  const client = createTonClient(options.chainUrl, { apiKey: options.apiKey });
   const key = await loadWalletKey(options.dataDir);
   const networkGlobalId = options.network === 'mainnet' ? -239 : -3;
   const wallet = client.open(WalletContractV5R1.create({ workchain: 0, publicKey: key.publicKey, walletId: { networkGlobalId } }));

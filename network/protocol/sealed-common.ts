@@ -1,4 +1,5 @@
 /** Failure values and the Web Crypto handle shared by the sealed-mode modules. */
+import type { Result } from './errors.js';
 
 /** Tolerated difference between the client's and the worker's clocks. */
 export const CLOCK_SKEW_MS = 2 * 60_000;
@@ -40,8 +41,8 @@ export interface SealedFailure {
   message: string;
 }
 
-/** `{ ok: true, value } | { ok: false, error }` for sealed-mode operations. */
-export type SealedResult<T> = { ok: true; value: T } | { ok: false; error: SealedFailure };
+/** The shared Result (errors.ts) of a sealed-mode operation. */
+export type SealedResult<T> = Result<T, SealedFailure>;
 
 /** The part of Web Crypto we use; declared here because this layer compiles without DOM types. */
 export interface WebCryptoSubset {

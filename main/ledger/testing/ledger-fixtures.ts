@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Address } from '@ton/core';
 import { keyPairFromSeed, type KeyPair } from '@ton/crypto';
 import { CHAIN_GLOBAL_ID, signVoucher, voucherToJson, type VoucherJson } from '../../../network/protocol/voucher.js';
-import { createLogger, type Logger } from '../../log.js';
+import { createLogger, type Logger } from '../../../network/node-kit/log.js';
 import { utcDay } from '../days.js';
 import { Ledger, type JobCredit, type LedgerIdentity } from '../ledger.js';
 

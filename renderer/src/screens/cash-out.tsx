@@ -3,7 +3,7 @@
  * chain → paid (with its explorer link), or the worker's reason when it refused. Keyboard:
  * the confirm button takes focus when asked, Escape cancels.
  */
-import type { EarningsSummary } from '../../../main/ipc/contract.js';
+import type { EarningsView } from '../../../main/ipc/contract.js';
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { useApp } from '../store/app-store.js';
 import { Stat } from '../ui/card.js';
@@ -94,7 +94,7 @@ function CashOutStatus() {
 }
 
 /** The balance card's body: claimable now with Cash out, then pending, paid and flagged. */
-export function Balance({ summary }: { summary: EarningsSummary }) {
+export function Balance({ summary }: { summary: EarningsView }) {
   const phase = useApp((s) => s.cashOut.phase);
   const ask = useApp((s) => s.askCashOut);
   const nothing = summary.claimableNanotons === '0';

@@ -4,7 +4,7 @@
  * size the bars); tooltips and the screen-reader table show the exact amounts. Colours come
  * from the theme's CSS variables, so light and dark follow the app.
  */
-import type { EarningsSummary } from '../../../main/ipc/contract.js';
+import type { EarningsView } from '../../../main/ipc/contract.js';
 import { Bar, BarChart, CartesianGrid, LabelList, Tooltip, XAxis, YAxis, type LabelProps, type TooltipContentProps } from 'recharts';
 import { formatInteger, formatTon } from '../format.js';
 
@@ -80,7 +80,7 @@ function DataTable({ caption, rows, first }: { caption: string; rows: Row[]; fir
 }
 
 /** TON earned per day of the range. */
-export function ByDayChart({ summary }: { summary: EarningsSummary }) {
+export function ByDayChart({ summary }: { summary: EarningsView }) {
   const rows: Row[] = summary.byDay.map((d) => ({ label: formatDay(d.day), ton: tonNumber(d.nanotons), nanotons: d.nanotons, jobs: d.jobs, tokens: d.tokens }));
   return (
     <figure className="chart" data-testid="chart-by-day">
@@ -100,7 +100,7 @@ export function ByDayChart({ summary }: { summary: EarningsSummary }) {
 }
 
 /** TON earned per model over the range, largest first. */
-export function ByModelChart({ summary }: { summary: EarningsSummary }) {
+export function ByModelChart({ summary }: { summary: EarningsView }) {
   const rows: Row[] = summary.byModel.map((m) => ({ label: m.model, ton: tonNumber(m.nanotons), nanotons: m.nanotons, jobs: m.jobs, tokens: m.tokens }));
   const height = Math.max(1, rows.length) * 40 + 16;
   return (

@@ -3,7 +3,7 @@
  * (average of the last full days, up to 7); when the owner has set no electricity price, or the
  * jobs carry no GPU busy time, it says so instead of showing a made-up net.
  */
-import type { EarningsSummary, ForecastView } from '../../../main/ipc/contract.js';
+import type { EarningsView, ForecastView } from '../../../main/ipc/contract.js';
 import { Stat } from '../ui/card.js';
 import { formatDuration, formatInteger, formatTon } from '../format.js';
 
@@ -41,7 +41,7 @@ function Forecast({ forecast }: { forecast: ForecastView }) {
 }
 
 /** The rate card's body: TON per hour over the last hour, and the month forecast. */
-export function RateAndForecast({ summary }: { summary: EarningsSummary }) {
+export function RateAndForecast({ summary }: { summary: EarningsView }) {
   const live = summary.live;
   return (
     <>

@@ -5,7 +5,7 @@
  * with chain links, and CSV export. Without the ledger it says why and shows only the session.
  * Never an invented number.
  */
-import type { AppError, EarningsRange, EarningsSummary, FinishedJob } from '../../../main/ipc/contract.js';
+import type { AppError, EarningsRange, EarningsView, FinishedJob } from '../../../main/ipc/contract.js';
 import { useEffect, useRef } from 'react';
 import { useApp } from '../store/app-store.js';
 import { Card, PageHeader, Stat } from '../ui/card.js';
@@ -72,7 +72,7 @@ function RangePicker() {
   );
 }
 
-function History({ summary }: { summary: EarningsSummary }) {
+function History({ summary }: { summary: EarningsView }) {
   return (
     <>
       <div className="stats range-totals" data-testid="range-totals">

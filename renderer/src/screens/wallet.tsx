@@ -15,6 +15,7 @@ const SOURCE_LABEL: Record<PayoutSource, string> = {
   tonconnect: 'From your wallet app (TON Connect)',
   local: 'The wallet on this PC',
   typed: 'Typed in',
+  'command-line': 'Set when the worker was started (--payout-address)',
 };
 
 function AddressForm({ network }: { network: string }) {
@@ -89,8 +90,10 @@ export function WalletScreen() {
               ) : (
                 <Empty title="No payout address yet">Pick one of the three ways below. Until then the network keeps your earnings under this worker’s id.</Empty>
               )}
-              {value.payoutAddress && value.payoutAddress !== value.announcedAddress ? (
-                <p className="stat-hint">Saved. The worker announces it to the network the next time it starts.</p>
+              {value.pendingAddress || value.pendingClear ? (
+                <p className="stat-hint" role="status" data-testid="payout-pending">
+                  {value.pendingClear ? 'Removing the payout address: the worker tells the network once the running job ends.' : `Switching payouts to ${value.pendingAddress}: the worker tells the network once the running job ends.`}
+                </p>
               ) : null}
             </Card>
             <ConnectWalletCard view={value.tonConnect} payoutAddress={value.source === 'tonconnect' ? value.payoutAddress : null} />

@@ -37,7 +37,7 @@ export function createAppStore(api: Api): StoreApi<AppStore> {
 export function bindPushes(store: StoreApi<AppStore>, api: Api): () => void {
   const stops = [
     api.on('state', (state) => store.setState({ state: { status: 'ready', value: state, error: null } })),
-    api.on('earnings', (session) => store.setState({ session: { status: 'ready', value: session, error: null } })),
+    api.on('session', (session) => store.setState({ session: { status: 'ready', value: session, error: null } })),
     api.on('log', (entry) => store.setState((s) => ({ logs: [...s.logs, entry].slice(-500) }))),
     api.on('wallet', (wallet) => store.setState({ wallet: { status: 'ready', value: wallet, error: null } })),
     api.on('download', (view) => store.getState().onDownload(view)),

@@ -1,5 +1,5 @@
 /** Earnings: this session's counters (always there) and the ledger's history, receipts, payouts, CSV and Cash out (when connected). */
-import type { AppError, EarningsRange, Result, EarningsSummary, Page, PayoutView, ReceiptView, SessionEarnings } from '../../../main/ipc/contract.js';
+import type { AppError, EarningsRange, Result, EarningsView, Page, PayoutView, ReceiptView, SessionEarnings } from '../../../main/ipc/contract.js';
 import type { SliceCreator } from './app-store.js';
 import { fromResult, idle, loading, ready, type Loadable } from './loadable.js';
 
@@ -27,7 +27,7 @@ export interface CsvFile {
 export interface EarningsSlice {
   session: Loadable<SessionEarnings>;
   range: EarningsRange;
-  summary: Loadable<EarningsSummary>;
+  summary: Loadable<EarningsView>;
   receipts: Loadable<Page<ReceiptView>>;
   payouts: Loadable<Page<PayoutView>>;
   /** A further page of receipts or payouts is being fetched. */
@@ -93,7 +93,7 @@ export const createEarningsSlice: SliceCreator<EarningsSlice> = (set, get, api) 
     setRange: async (range) => {
       set({ range });
       set((s) => ({ summary: loading(s.summary) }));
-      const result = await api.getEarningsSummary({ range });
+      const result = await api.getEarnings({ range });
       // A quicker answer for a later click must not be overwritten by this one.
       if (get().range === range) set((s) => ({ summary: fromResult(result, s.summary) }));
     },
@@ -101,7 +101,7 @@ export const createEarningsSlice: SliceCreator<EarningsSlice> = (set, get, api) 
       set((s) => ({ summary: loading(s.summary), receipts: loading(s.receipts), payouts: loading(s.payouts) }));
       const range = get().range;
       const [summary, receipts, payouts] = await Promise.all([
-        api.getEarningsSummary({ range }),
+        api.getEarnings({ range }),
         api.listReceipts({ limit: 20 }),
         api.listPayouts({ limit: 20 }),
       ]);

@@ -4,17 +4,21 @@
  * readings. Emits each change as a push of the IPC contract.
  */
 import { EventEmitter } from 'node:events';
-import type { HeadlessWorker } from '../worker/headless.js';
+import type { WorkerCore } from '../worker/worker-core.js';
 import type { SharingSnapshot } from '../sharing/sharing-controller.js';
 import type { GpuDevice } from '../sharing/signals.js';
-import type { AppState, CurrentJob, FinishedJob, GpuView, JobEvent, SessionEarnings, SharingView, WorkerView } from './views.js';
+import type { AppState, CurrentJob, FinishedJob, GpuView, JobEvent, SessionEarnings, SharingView, WorkerView } from '../ipc/views.js';
+import { explainSharing } from './sharing-words.js';
 
 /** The pushes this tracker emits, by contract push name. */
 export interface TrackerEvents {
   state: [AppState];
   job: [JobEvent];
-  earnings: [SessionEarnings];
+  session: [SessionEarnings];
 }
+
+/** Failure codes of a job stopped for the owner or by a dropped link: the network finished it elsewhere. */
+const INTERRUPTED = new Set(['not_sharing', 'cancelled', 'worker_lost']);
 
 /** The hottest GPU of a reading, or null when there is no GPU telemetry. */
 export function gpuView(snapshot: SharingSnapshot): GpuView | null {
@@ -31,10 +35,11 @@ export function gpuView(snapshot: SharingSnapshot): GpuView | null {
   };
 }
 
-/** The sharing part of the state. */
+/** The sharing part of the state, with its plain sentence and one-click fix. */
 export function sharingView(snapshot: SharingSnapshot): SharingView {
   const { decision } = snapshot;
-  return { mode: snapshot.mode, state: decision.state, share: decision.share, summary: decision.summary, reasons: decision.reasons, since: decision.since, caps: decision.caps };
+  const { sentence, fix } = explainSharing(decision);
+  return { mode: snapshot.mode, state: decision.state, share: decision.share, summary: decision.summary, sentence, fix, reasons: decision.reasons, since: decision.since, caps: decision.caps };
 }
 
 /** Follows one worker core and keeps its views. */
@@ -49,7 +54,7 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
   private readonly detach: (() => void)[] = [];
 
   constructor(
-    private readonly core: HeadlessWorker,
+    private readonly core: WorkerCore,
     coordinatorUrl: string,
     private readonly now: () => number = Date.now,
   ) {
@@ -71,7 +76,7 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
       this.emit('job', { phase: 'started', job });
       this.emitState();
     });
-    this.listen(worker, 'job-ended', (event: { jobId: string; outcome: 'done' | 'failed'; completionTokens: number }) => {
+    this.listen(worker, 'job-ended', (event: { jobId: string; outcome: 'done' | 'failed'; completionTokens: number; code?: string }) => {
       const endedAt = this.now();
       const started = this.running.get(event.jobId);
       this.running.delete(event.jobId);
@@ -79,7 +84,7 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
       this.lastJob = {
         jobId: event.jobId,
         model: started?.model ?? '',
-        outcome: event.outcome,
+        outcome: event.outcome === 'failed' && event.code !== undefined && INTERRUPTED.has(event.code) ? 'interrupted' : event.outcome,
         completionTokens: event.completionTokens,
         durationMs,
         tokensPerSecond: durationMs >= 5 ? Math.round((event.completionTokens * 1000) / durationMs) : null,
@@ -88,13 +93,13 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
       this.recentJobs.push(this.lastJob);
       if (this.recentJobs.length > 30) this.recentJobs.shift();
       this.emit('job', { phase: 'ended', job: this.lastJob });
-      this.emit('earnings', this.earnings());
+      this.emit('session', this.session());
       this.emitState();
     });
     this.listen(worker, 'receipt', (receipt: { earnedNanotons: string }) => {
       this.receipts += 1;
       if (/^\d+$/.test(receipt.earnedNanotons)) this.reportedNanotons += BigInt(receipt.earnedNanotons);
-      this.emit('earnings', this.earnings());
+      this.emit('session', this.session());
     });
     for (const event of ['paused', 'resumed'] as const) this.listen(worker, event, () => this.emitState());
     for (const event of ['ready', 'crashed'] as const) this.listen(engine, event, () => this.emitState());
@@ -128,7 +133,7 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
   }
 
   /** This session's counters. */
-  earnings(): SessionEarnings {
+  session(): SessionEarnings {
     const { counters } = this.core.worker;
     return {
       since: this.since,

@@ -12,18 +12,18 @@ import { DownloadManager } from '../models/download-manager.js';
 import { modelFilePath } from '../models/download.js';
 import { readModelShape } from '../models/vram-fit-gguf.js';
 import type { ModelShape } from '../models/vram-fit.js';
-import type { HeadlessWorker } from '../worker/headless.js';
-import type { Logger } from '../log.js';
-import type { VerbHandlers } from './dispatch.js';
-import { fail, ok, type Result } from './result.js';
+import type { WorkerCore } from '../worker/worker-core.js';
+import type { Logger } from '../../network/node-kit/log.js';
+import type { VerbHandlers } from '../ipc/dispatch.js';
+import { fail, ok, type Result } from '../ipc/result.js';
 import type { AppSettingsStore } from './settings-store.js';
-import type { InstalledModel } from './views.js';
-import type { DownloadView, ModelCatalogView, ModelSwitchView } from './views-models.js';
+import type { InstalledModel } from '../ipc/views.js';
+import type { DownloadView, ModelCatalogView, ModelSwitchView } from '../ipc/views-models.js';
 import { catalogItem, fetchCatalog, hardwareOf, scanModelsDir } from './models-service-catalog.js';
 
 /** What the models service is built from. */
 export interface ModelsServiceOptions {
-  core: HeadlessWorker;
+  core: WorkerCore;
   coordinatorUrl: string;
   /** The model the worker was started with (used when the core does not say). */
   modelPath: string;

@@ -1,9 +1,11 @@
 /**
  * The app's own settings file in the data dir (`app-settings.json`): the owner's sharing
- * settings, payout address and auto-start choice. Written atomically, one write at a time;
+ * settings, payout address, electricity, setup and auto-start choices, and chosen model.
+ * Written atomically (node-kit/json-file.ts), one write at a time;
  * a missing or damaged file reads as "nothing stored" so the app still starts.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeJsonFile } from '../../network/node-kit/json-file.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { sharingSettingsSchema, type SharingSettings } from '../sharing/settings.js';
@@ -70,15 +72,8 @@ export class AppSettingsStore {
   /** Merges a change and writes the file; resolves once it is on disk. */
   update(change: StoredAppSettings): Promise<void> {
     this.current = { ...this.current, ...change };
-    const snapshot = JSON.stringify(this.current, null, 2);
-    const file = settingsFile(this.dataDir);
-    this.queue = this.queue
-      .catch(() => undefined)
-      .then(async () => {
-        await mkdir(this.dataDir, { recursive: true });
-        await writeFile(`${file}.tmp`, snapshot, { mode: 0o600 });
-        await rename(`${file}.tmp`, file);
-      });
+    const snapshot = structuredClone(this.current);
+    this.queue = this.queue.catch(() => undefined).then(() => writeJsonFile(settingsFile(this.dataDir), snapshot, { mode: 0o600 }));
     return this.queue;
   }
 }

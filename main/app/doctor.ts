@@ -8,7 +8,7 @@ import { arch, cpus, freemem, homedir, platform, release, totalmem, availablePar
 import type { SandboxProbe } from '../../native/sandbox/index.js';
 import type { Signals } from '../sharing/signals.js';
 import { redactText } from './redact-report.js';
-import type { AppState, DoctorCheck, DoctorReport, InstalledModel, LogEntry } from './views.js';
+import type { AppState, DoctorCheck, DoctorReport, InstalledModel, LogEntry } from '../ipc/views.js';
 
 /** What the doctor looks at, gathered by the app services. */
 export interface DoctorInput {

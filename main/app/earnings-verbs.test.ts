@@ -1,4 +1,4 @@
-// The earnings provider over a real ledger: exact amounts as strings, paging, CSV, explorer
+// The earnings verbs over a real ledger: exact amounts as strings, paging, CSV, explorer
 // links, why there are no books, and Cash out's refusals in the owner's words.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,9 +11,9 @@ import { job, ledgerWorld, openTestLedger, randomAddress, silentLogger, type Led
 import type { Books } from '../worker/earnings-binding.js';
 import { explainNoBooks, NO_BOOKS, NO_PAYOUT_ADDRESS, NOT_ON_CHAIN } from './books-status.js';
 import { csvFields } from './csv-range.js';
-import { toWire } from './dispatch.js';
+import { toWire } from '../ipc/dispatch.js';
 import { chainKindOf, explorerLinks } from './explorer-links.js';
-import { ledgerEarnings } from './ledger-earnings.js';
+import { createEarningsVerbs } from './earnings-verbs.js';
 
 const NOW = Date.UTC(2026, 2, 14, 12);
 const A = 1_000_000_000_000_000_007n; // beyond 2^53: a float anywhere would lose the 7
@@ -66,8 +66,11 @@ function value<T>(result: { ok: true; value: T } | { ok: false; error: { code: s
 describe('summary', () => {
   test('today: exact amounts, tokens, live rate and balances as decimal strings', async () => {
     const { books } = fixture();
-    const summary = value(await ledgerEarnings(() => books).summary('today'));
-    const { forecast, ...rest } = summary;
+    const summary = value(await createEarningsVerbs(() => books, { now: () => NOW, startOfDay: (at) => at - (at % 86_400_000) }).getEarnings({ range: 'today' }));
+    const { forecast, byHour, ...rest } = summary;
+    assert.equal(byHour?.length, 13, 'midnight to noon');
+    assert.deepEqual(byHour?.[11], { hour: 11, nanotons: '2000', jobs: 2 }, 'both of today’s jobs ended between 11:00 and 12:00');
+    assert.equal(byHour?.filter((slot) => slot.jobs > 0).length, 1);
     assert.deepEqual(rest, {
       range: 'today',
       from: '2026-03-14',
@@ -93,8 +96,8 @@ describe('summary', () => {
 
   test('7 and 30 days: zero-filled days, totals beyond 2^53 exact', async () => {
     const { books } = fixture();
-    const provider = ledgerEarnings(() => books);
-    const week = value(await provider.summary('7d'));
+    const verbs = createEarningsVerbs(() => books);
+    const week = value(await verbs.getEarnings({ range: '7d' }));
     assert.equal(week.totalNanotons, '1000000002000002010');
     assert.deepEqual(week.byDay.map((d) => [d.day, d.nanotons]), [
       ['2026-03-08', '0'], ['2026-03-09', '0'], ['2026-03-10', '1000000000000000007'], ['2026-03-11', '0'],
@@ -104,7 +107,7 @@ describe('summary', () => {
       { model: 'llama-8b', nanotons: '1000000000000000538', jobs: 2, tokens: 220 },
       { model: 'qwen-7b', nanotons: '2000001472', jobs: 2, tokens: 87 },
     ]);
-    const month = value(await provider.summary('30d'));
+    const month = value(await verbs.getEarnings({ range: '30d' }));
     assert.equal(month.byDay.length, 30);
     assert.equal(month.from, '2026-02-13');
     assert.equal(month.totalNanotons, '1000000002000002010');
@@ -112,7 +115,7 @@ describe('summary', () => {
 
   test('the month forecast is net of the owner’s electricity, to the nanoton', async () => {
     const { books } = fixture();
-    const { forecast } = value(await ledgerEarnings(() => books, { electricity: () => POWER }).summary('today'));
+    const { forecast } = value(await createEarningsVerbs(() => books, { electricity: () => POWER }).getEarnings({ range: 'today' }));
     // Basis: 4 full days (03-10..03-13) averaging (A + B) / 4; 17 days left after today.
     // Busy: 5.4 M ms so far + 1.35 M ms a day for today and the 17 days left = 29.7 M ms at 300 W and 2 TON/kWh.
     assert.deepEqual(forecast, {
@@ -133,26 +136,26 @@ describe('summary', () => {
 describe('receipts and payouts', () => {
   test('receipts page newest first, with voucher seq, paid tx and status', async () => {
     const { books, paidTx } = fixture();
-    const provider = ledgerEarnings(() => books);
-    const first = value(await provider.receipts({ limit: 3 }));
+    const verbs = createEarningsVerbs(() => books);
+    const first = value(await verbs.listReceipts({ limit: 3 }));
     assert.deepEqual(first.items.map((r) => r.jobId), ['j4', 'j3', 'j2']);
     assert.equal(first.next, 'j2');
     assert.deepEqual(first.items[0], { jobId: 'j4', model: 'qwen-7b', finishedAt: Date.UTC(2026, 2, 14, 11, 30), promptTokens: 5, completionTokens: 7, nanotons: '1469', voucherSeq: null, paidTx: null, status: 'pending' });
     assert.deepEqual([first.items[1]?.status, first.items[1]?.voucherSeq], ['claimable', 2]);
     assert.deepEqual([first.items[2]?.status, first.items[2]?.paidTx, first.items[2]?.nanotons], ['paid', paidTx, '2000000003']);
-    const second = value(await provider.receipts({ cursor: first.next ?? undefined, limit: 3 }));
+    const second = value(await verbs.listReceipts({ cursor: first.next ?? undefined, limit: 3 }));
     assert.deepEqual(second.items.map((r) => [r.jobId, r.nanotons]), [['j1', '1000000000000000007']]);
     assert.equal(second.next, null);
-    const exact = value(await provider.receipts({ limit: 4 }));
+    const exact = value(await verbs.listReceipts({ limit: 4 }));
     assert.equal(exact.items.length, 4);
     assert.equal(exact.next, null, 'no empty last page');
-    const stale = await provider.receipts({ cursor: 'no-such-job', limit: 3 });
+    const stale = await verbs.listReceipts({ cursor: 'no-such-job', limit: 3 });
     assert.equal(!stale.ok && stale.error.code, 'bad-arguments');
   });
 
   test('payouts newest first: matched with its explorer link, flagged with its reason', async () => {
     const { books, paidTx, strayTx } = fixture();
-    const testnet = value(await ledgerEarnings(() => books, { explorerUrl: explorerLinks('testnet') }).payouts({ limit: 10 }));
+    const testnet = value(await createEarningsVerbs(() => books, { explorerUrl: explorerLinks('testnet') }).listPayouts({ limit: 10 }));
     assert.deepEqual(testnet, {
       items: [
         { txHash: strayTx, at: 1_773_489_600_000, nanotons: '999', explorerUrl: `https://testnet.tonviewer.com/transaction/${strayTx}`, status: 'flagged', seq: 2, flag: 'not sent by this worker\'s payout account' },
@@ -160,11 +163,11 @@ describe('receipts and payouts', () => {
       ],
       next: null,
     });
-    const paged = value(await ledgerEarnings(() => books).payouts({ limit: 1 }));
+    const paged = value(await createEarningsVerbs(() => books).listPayouts({ limit: 1 }));
     assert.deepEqual([paged.items.map((p) => p.txHash), paged.next], [[strayTx], strayTx]);
-    const local = value(await ledgerEarnings(() => books, { explorerUrl: explorerLinks('local') }).payouts({ limit: 10 }));
+    const local = value(await createEarningsVerbs(() => books, { explorerUrl: explorerLinks('local') }).listPayouts({ limit: 10 }));
     assert.deepEqual(local.items.map((p) => p.explorerUrl), [null, null], 'a local chain has no explorer');
-    const hostile = value(await ledgerEarnings(() => books, { explorerUrl: (hash) => `javascript:alert('${hash}')` }).payouts({ limit: 10 }));
+    const hostile = value(await createEarningsVerbs(() => books, { explorerUrl: (hash) => `javascript:alert('${hash}')` }).listPayouts({ limit: 10 }));
     assert.deepEqual(hostile.items.map((p) => p.explorerUrl), [null, null], 'only https links leave');
   });
 
@@ -184,8 +187,8 @@ describe('receipts and payouts', () => {
 describe('CSV', () => {
   test('the service’s jobs CSV, cut to the range, lines kept byte for byte', async () => {
     const { books, paidTx } = fixture();
-    const provider = ledgerEarnings(() => books);
-    const today = value(await provider.exportCsv('today'));
+    const verbs = createEarningsVerbs(() => books);
+    const today = value(await verbs.exportEarningsCsv({ range: 'today' }));
     assert.equal(today.filename, 'silkworm-jobs-2026-03-14.csv');
     assert.equal(
       today.csv,
@@ -193,7 +196,7 @@ describe('CSV', () => {
         + 'j3,2026-03-14T11:00:00.000Z,2026-03-14,llama-8b,10,20,60000,531,0.000000531,claimable,2,\r\n'
         + 'j4,2026-03-14T11:30:00.000Z,2026-03-14,qwen-7b,5,7,0,1469,0.000001469,pending,,\r\n',
     );
-    const week = value(await provider.exportCsv('7d'));
+    const week = value(await verbs.exportEarningsCsv({ range: '7d' }));
     assert.equal(week.filename, 'silkworm-jobs-2026-03-08-to-2026-03-14.csv');
     assert.equal(week.csv, [...books.earnings.csv('jobs')].join(''), 'every job is in the week');
     assert.ok(week.csv.includes(`j1,2026-03-10T10:00:00.000Z,2026-03-10,llama-8b,100,200,3600000,1000000000000000007,1000000000.000000007,paid,1,${paidTx}\r\n`));
@@ -207,19 +210,19 @@ describe('CSV', () => {
 
 describe('without books', () => {
   test('every verb is unavailable and says why', async () => {
-    const provider = ledgerEarnings(() => undefined);
-    for (const result of [await provider.summary('today'), await provider.receipts({ limit: 5 }), await provider.payouts({ limit: 5 }), await provider.exportCsv('7d'), await provider.cashOut()]) {
+    const verbs = createEarningsVerbs(() => undefined);
+    for (const result of [await verbs.getEarnings({ range: 'today' }), await verbs.listReceipts({ limit: 5 }), await verbs.listPayouts({ limit: 5 }), await verbs.exportEarningsCsv({ range: '7d' }), await verbs.cashOut(undefined)]) {
       assert.deepEqual(result, { ok: false, error: { code: 'unavailable', message: NO_BOOKS } });
     }
   });
 
   test('no payout address, a coordinator off chain, or one that cannot be reached', async () => {
-    const noAddress = ledgerEarnings(() => undefined, { whyUnavailable: explainNoBooks({ payoutAddress: null, coordinatorUrl: 'http://127.0.0.1:1' }) });
-    assert.equal(((await noAddress.summary('today')) as { error: { message: string } }).error.message, NO_PAYOUT_ADDRESS);
+    const noAddress = createEarningsVerbs(() => undefined, { whyUnavailable: explainNoBooks({ payoutAddress: () => null, coordinatorUrl: 'http://127.0.0.1:1' }) });
+    assert.equal(((await noAddress.getEarnings({ range: 'today' })) as { error: { message: string } }).error.message, NO_PAYOUT_ADDRESS);
 
     let asked = 0;
     const offChain = explainNoBooks({
-      payoutAddress: 'EQ-some-address',
+      payoutAddress: () => 'EQ-some-address',
       coordinatorUrl: 'ws://coordinator.test:8787',
       fetch: (async (url: URL) => {
         asked++;
@@ -227,12 +230,12 @@ describe('without books', () => {
         return Response.json({ vault: null, voucher_public_key: null });
       }) as typeof fetch,
     });
-    const provider = ledgerEarnings(() => undefined, { whyUnavailable: offChain });
-    const answers = await Promise.all([provider.summary('today'), provider.receipts({ limit: 5 }), provider.payouts({ limit: 5 })]);
+    const verbs = createEarningsVerbs(() => undefined, { whyUnavailable: offChain });
+    const answers = await Promise.all([verbs.getEarnings({ range: 'today' }), verbs.listReceipts({ limit: 5 }), verbs.listPayouts({ limit: 5 })]);
     assert.deepEqual(answers.map((r) => !r.ok && r.error.message), [NOT_ON_CHAIN, NOT_ON_CHAIN, NOT_ON_CHAIN]);
     assert.equal(asked, 1, 'asked the coordinator once for the whole screen');
 
-    const down = explainNoBooks({ payoutAddress: 'EQ-some-address', coordinatorUrl: 'http://coordinator.test', fetch: (async () => { throw new Error('connect ECONNREFUSED'); }) as typeof fetch });
+    const down = explainNoBooks({ payoutAddress: () => 'EQ-some-address', coordinatorUrl: 'http://coordinator.test', fetch: (async () => { throw new Error('connect ECONNREFUSED'); }) as typeof fetch });
     assert.match(await down(), /coordinator at coordinator\.test cannot be asked .*ECONNREFUSED/);
   });
 });
@@ -240,46 +243,46 @@ describe('without books', () => {
 describe('Cash out', () => {
   test('no wallet on this machine: not_configured becomes a clear `unsupported`', async () => {
     const { books } = fixture();
-    const result = await ledgerEarnings(() => books).cashOut();
+    const result = await createEarningsVerbs(() => books).cashOut(undefined);
     assert.equal(!result.ok && result.error.code, 'unsupported');
-    assert.match(!result.ok ? result.error.message : '', /started without them/);
+    assert.match(!result.ok ? result.error.message : '', /started without one/);
   });
 
   test('sent with the latest voucher for exactly the claimable amount; a second claim waits for the payout', async () => {
     const claims: number[] = [];
     const { books } = fixture((world) => fakeChain(world.worker, async (seq) => void claims.push(seq)));
-    const provider = ledgerEarnings(() => books);
-    assert.deepEqual(value(await provider.cashOut()), { nanotons: '531', txHash: null, status: 'sent', seq: 2 });
+    const verbs = createEarningsVerbs(() => books);
+    assert.deepEqual(value(await verbs.cashOut(undefined)), { nanotons: '531', txHash: null, status: 'sent', seq: 2 });
     assert.deepEqual(claims, [2]);
-    const again = await provider.cashOut();
+    const again = await verbs.cashOut(undefined);
     assert.equal(!again.ok && again.error.code, 'unavailable');
-    assert.match(!again.ok ? again.error.message : '', /voucher 2 was already sent/);
+    assert.match(!again.ok ? again.error.message : '', /last claim was already sent/);
   });
 
   test('nothing to claim is an answer, not an error', async () => {
     const world = ledgerWorld();
     const ledger = openTestLedger(world, ':memory:', () => NOW);
     ledger.recordJob(job('only', 5n));
-    const result = await ledgerEarnings(() => booksOf(ledger, fakeChain(world.worker))).cashOut();
+    const result = await createEarningsVerbs(() => booksOf(ledger, fakeChain(world.worker))).cashOut(undefined);
     assert.deepEqual(value(result), { nanotons: '0', txHash: null, status: 'nothing-to-claim', seq: null });
   });
 
   test('wrong wallet, a failed send and a claim in flight are refused in words', async () => {
     const wrong = fixture(() => fakeChain(randomAddress()));
-    const refused = await ledgerEarnings(() => wrong.books).cashOut();
+    const refused = await createEarningsVerbs(() => wrong.books).cashOut(undefined);
     assert.equal(!refused.ok && refused.error.code, 'invalid-address');
-    assert.match(!refused.ok ? refused.error.message : '', /not the payout address/);
+    assert.match(!refused.ok ? refused.error.message : '', /not the payout address your earnings are owed to/);
 
     const broken = fixture((world) => fakeChain(world.worker, async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:8789'); }));
-    const failed = await ledgerEarnings(() => broken.books).cashOut();
+    const failed = await createEarningsVerbs(() => broken.books).cashOut(undefined);
     assert.equal(!failed.ok && failed.error.code, 'unavailable');
     assert.match(!failed.ok ? failed.error.message : '', /could not be sent to the chain \(connect ECONNREFUSED 127\.0\.0\.1:8789\)\. Nothing was claimed/);
 
     let release: () => void = () => undefined;
     const slow = fixture((world) => fakeChain(world.worker, () => new Promise<void>((resolve) => (release = resolve))));
-    const provider = ledgerEarnings(() => slow.books);
-    const first = provider.cashOut();
-    const second = await provider.cashOut();
+    const verbs = createEarningsVerbs(() => slow.books);
+    const first = verbs.cashOut(undefined);
+    const second = await verbs.cashOut(undefined);
     assert.equal(!second.ok && second.error.message, 'A claim is being sent right now; wait for it to finish.');
     release();
     assert.equal((await first).ok, true);

@@ -1,13 +1,13 @@
 /**
- * Why the worker keeps no books (no ledger), in the owner's words. The headless core opens
- * its ledger only with a payout address and a coordinator that settles on chain (a vault and
+ * Why the worker keeps no books (no ledger), in the owner's words. The worker core opens
+ * books only for a payout address and a coordinator that settles on chain (a vault and
  * a voucher key at GET /v1/pricing); this says which of the two is missing, so the Earnings
  * screen can say exactly why it shows only this session.
  */
 
 /** No payout address: nothing can be vouched to, so nothing is kept. */
 export const NO_PAYOUT_ADDRESS =
-  'No payout address was set when this worker started, so no earnings ledger is kept: only this session’s jobs are shown. Set one in Wallet, then restart the worker.';
+  'There is no payout address yet, so no earnings are kept: only this session’s jobs are shown. Set one in Wallet and your earnings are kept from then on.';
 
 /** The coordinator pays no one on chain. */
 export const NOT_ON_CHAIN =
@@ -19,8 +19,8 @@ export const NO_BOOKS =
 
 /** Options of explainNoBooks. */
 export interface ExplainNoBooksOptions {
-  /** The payout address the worker was started with (the ledger is opened with that one). */
-  payoutAddress: string | null | undefined;
+  /** The payout address being paid now (the books are kept for that one). */
+  payoutAddress: () => string | null | undefined;
   coordinatorUrl: string;
   /** Injected in tests. */
   fetch?: typeof fetch;
@@ -36,7 +36,7 @@ export function explainNoBooks(options: ExplainNoBooksOptions): () => Promise<st
   const cacheMs = options.cacheMs ?? 10_000;
   let cached: { at: number; answer: Promise<string> } | undefined;
   return () => {
-    if (!options.payoutAddress) return Promise.resolve(NO_PAYOUT_ADDRESS);
+    if (!options.payoutAddress()) return Promise.resolve(NO_PAYOUT_ADDRESS);
     if (!cached || now() - cached.at > cacheMs) cached = { at: now(), answer: askCoordinator(options) };
     return cached.answer;
   };
@@ -49,7 +49,7 @@ async function askCoordinator(options: ExplainNoBooksOptions): Promise<string> {
     if (!response.ok) return unreachable(url, `it answered HTTP ${response.status}`);
     const pricing = (await response.json()) as { vault?: unknown; voucher_public_key?: unknown };
     if (!pricing.vault || !pricing.voucher_public_key) return NOT_ON_CHAIN;
-    return 'The coordinator settles on chain, but the earnings ledger is not open yet: it opens once the worker has connected. If this stays, see Diagnostics → Logs and restart the worker.';
+    return 'The coordinator settles on chain, but the earnings books are not open yet: they open once the worker is connected with this payout address. If this stays, see Diagnostics → Logs.';
   } catch (error) {
     return unreachable(url, error instanceof Error ? error.message : String(error));
   }

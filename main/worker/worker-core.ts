@@ -1,12 +1,16 @@
-/** Composes a headless worker from its parts: identity, model, engine supervisor, link. */
+/**
+ * Composes the worker core from its parts: identity, model, engine supervisor, link, sharing
+ * policy, and the books of the payout address. The same core runs in every shell.
+ */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { Address } from '@ton/core';
+import { readOrCreateJsonFile } from '../../network/node-kit/json-file.js';
 import { join } from 'node:path';
 import { EngineSupervisor } from '../engine/supervisor.js';
 import { NodeJobProcessLauncher, type JobProcessLauncher } from '../engine/node-launcher.js';
 import { defaultThreads } from '../engine/threads.js';
 import { describeModelFile } from '../models/model-file.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../../network/node-kit/log.js';
 import { Worker } from './worker.js';
 import type { EngineInfo } from '../engine/job-messages.js';
 import { SharingController, type Clock } from '../sharing/sharing-controller.js';
@@ -19,7 +23,7 @@ import { buildHash, loadIdentity } from './identity.js';
 import type { Books, BooksOptions } from './earnings-binding.js';
 
 /** Everything a headless worker is started with. */
-export interface HeadlessWorkerOptions {
+export interface WorkerCoreOptions {
   coordinatorUrl: string;
   dataDir: string;
   modelPath: string;
@@ -46,34 +50,33 @@ export interface HeadlessWorkerOptions {
   reconnect?: { minDelayMs: number; maxDelayMs: number };
 }
 
-/** A started headless worker. */
-export interface HeadlessWorker {
+/** The worker core every shell runs (the desktop app, `silkworm worker`, the demo): worker, engine, sharing, books. */
+export interface WorkerCore {
   worker: Worker;
   engine: EngineSupervisor;
   engineInfo: EngineInfo;
   workerId: string;
   sharing: SharingController;
-  /** The ledger and earnings, once they can be kept (payout address + a coordinator on chain). */
+  /** The books of the payout address being paid now, once they can be kept (a coordinator on chain). */
   books(): Books | undefined;
+  /** The payout address announced to the coordinator now (the one being paid). */
+  payoutAddress(): string | undefined;
+  /**
+   * Pays another address from now on, without a restart: announced in a new signed hello once
+   * running jobs end, and its own books opened. Resolves once announced.
+   */
+  setPayoutAddress(address: string | null): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Reads the worker's persistent id from its data dir, creating it on first start. */
 export async function loadWorkerId(dataDir: string): Promise<string> {
-  await mkdir(dataDir, { recursive: true });
-  const file = join(dataDir, 'worker.json');
-  try {
-    return (JSON.parse(await readFile(file, 'utf8')) as { workerId: string }).workerId;
-  } catch {
-    const workerId = `worker-${randomUUID()}`;
-    await writeFile(`${file}.tmp`, JSON.stringify({ workerId }, null, 2));
-    await rename(`${file}.tmp`, file);
-    return workerId;
-  }
+  const valid = (value: unknown) => typeof (value as { workerId?: unknown }).workerId === 'string';
+  return (await readOrCreateJsonFile(join(dataDir, 'worker.json'), () => ({ workerId: `worker-${randomUUID()}` }), { valid })).workerId;
 }
 
 /** Loads the model in a job process, then joins the coordinator. */
-export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promise<HeadlessWorker> {
+export async function startWorkerCore(options: WorkerCoreOptions): Promise<WorkerCore> {
   const logger = options.logger ?? createLogger('worker');
   const workerId = await loadWorkerId(options.dataDir);
   const model = await describeModelFile(options.modelPath, options.dataDir);
@@ -116,12 +119,13 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
     ...(options.sharingPollMs ? { pollMs: options.sharingPollMs } : {}),
   });
   const unbind = bindSharing(worker, sharing, logger);
-  let books: Books | undefined;
-  let opening: Promise<Books | undefined> | undefined;
-  // The books need the coordinator's vault and key from its welcome: open them on first contact.
+  // Books are kept per payout address (vouchers name one address); all opened stay open until stop.
+  const opened = new Map<string, Promise<Books | undefined>>();
   const openBooks = (payoutAddress: string): Promise<Books | undefined> => {
-    opening ??= import('./earnings-binding.js')
-      .then(({ attachBooks }) =>
+    const key = addressKey(payoutAddress);
+    let books = opened.get(key);
+    if (!books) {
+      books = import('./earnings-binding.js').then(({ attachBooks }) =>
         attachBooks(worker, {
           dataDir: options.dataDir,
           payoutAddress,
@@ -130,18 +134,27 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
           ...(options.chainApiKey ? { chainApiKey: options.chainApiKey } : {}),
           ...(options.cashOut ? { cashOut: options.cashOut } : {}),
         }),
-      )
-      .then((opened) => (books = opened));
-    return opening;
+      );
+      opened.set(key, books);
+      void books.then((value) => value && resolved.set(key, value));
+    }
+    return books;
   };
-  const { payoutAddress } = options;
-  if (payoutAddress) {
-    worker.once('connected', () => void openBooks(payoutAddress));
-    // A receipt is acknowledged only once the ledger holds it (the first may beat the books).
-    worker.setReceiptRecorder(async (receipt) => (await openBooks(payoutAddress))?.record(receipt));
-  } else {
-    logger.info('no payout address: earnings are shown by the coordinator only until one is set');
-  }
+  const resolved = new Map<string, Books>();
+  // The books need the coordinator's vault and key from its welcome: opened on (re)connecting.
+  worker.on('connected', () => {
+    const address = worker.payoutAddress;
+    if (address) void openBooks(address);
+  });
+  // A receipt is acknowledged only once the books of the address it pays hold it (the first may beat them).
+  // A receipt for an address paid earlier (resent after a change) goes to that address's books.
+  worker.setReceiptRecorder(async (receipt) => {
+    const address = worker.payoutAddress;
+    const key = addressKey(receipt.account);
+    if (address && key === addressKey(address)) await (await openBooks(address))?.record(receipt);
+    else if (opened.has(key)) await (await opened.get(key))?.record(receipt);
+  });
+  if (!options.payoutAddress) logger.info('no payout address: earnings are shown by the coordinator only until one is set');
   worker.start();
   sharing.start();
   return {
@@ -150,13 +163,31 @@ export async function startHeadlessWorker(options: HeadlessWorkerOptions): Promi
     engineInfo,
     workerId,
     sharing,
-    books: () => books,
+    books: () => {
+      const address = worker.payoutAddress;
+      return address ? resolved.get(addressKey(address)) : undefined;
+    },
+    payoutAddress: () => worker.payoutAddress,
+    setPayoutAddress: async (address) => {
+      const next = address ?? undefined;
+      if (next === worker.payoutAddress) return;
+      await worker.setPayoutAddress(next);
+      logger.info({ address: next !== undefined }, next ? 'payout address changed: announcing it' : 'payout address cleared');
+    },
     stop: async () => {
       unbind();
       sharing.stop();
       await worker.stop();
-      await opening;
-      books?.close();
+      for (const books of await Promise.all(opened.values())) books?.close();
     },
   };
+}
+
+/** One spelling per address (bounceable or not, test flag or not) so books are not opened twice. */
+function addressKey(address: string): string {
+  try {
+    return Address.parse(address).toRawString();
+  } catch {
+    return address;
+  }
 }

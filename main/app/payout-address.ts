@@ -4,8 +4,8 @@
  * non-bounceable, as wallets expect for payouts (DESIGN.md §6).
  */
 import { Address } from '@ton/core';
-import { fail, ok, type Result } from './result.js';
-import type { TonNetwork } from './views.js';
+import { fail, ok, type Result } from '../ipc/result.js';
+import type { TonNetwork } from '../ipc/views.js';
 
 /** Validates and normalises an address; the value is the non-bounceable friendly form. */
 export function validatePayoutAddress(text: string, network: TonNetwork): Result<string> {

@@ -3,7 +3,7 @@
  * (tonviewer, tonscan; both on the desktop app's allow-list of external hosts); a local chain
  * (`silkworm chain`, the demo) has none, so its payouts get no link rather than a broken one.
  */
-import type { TonNetwork } from './views.js';
+import type { TonNetwork } from '../ipc/views.js';
 
 /** Where payouts settle: a public network, or a local chain with no explorer. */
 export type ChainKind = TonNetwork | 'local';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CATALOG_PATH, catalogSchema, resolveCatalogUrl, type Catalog, type CatalogModel } from '../../network/protocol/catalog.js';
 import { estimateMemory, judgeFit, type ModelShape } from '../models/vram-fit.js';
 import type { GpuDevice } from '../sharing/signals.js';
-import type { CatalogItemView, DownloadView, HardwareView, ModelFitView } from './views-models.js';
+import type { CatalogItemView, DownloadView, HardwareView, ModelFitView } from '../ipc/views-models.js';
 
 /** Reads the catalog a coordinator publishes; throws an Error saying why it could not. */
 export async function fetchCatalog(coordinatorUrl: string, doFetch: typeof fetch = fetch, timeoutMs = 10_000): Promise<Catalog> {

@@ -1,24 +1,28 @@
 /**
- * The EarningsProvider over the worker's real books (main/ledger + main/earnings): summary by
- * day and model with the live rate, balances and the month forecast; per-job receipts and
- * on-chain payouts, newest first, paged; the jobs CSV of a range; and Cash out. Every amount
- * leaves as a decimal string of nanotons. Without books every verb answers `unavailable`,
- * saying why — never a made-up number.
+ * The earnings verbs over the worker's books (main/ledger + main/earnings): the range by day
+ * (today by hour) and model with the live rate, balances and the month forecast; per-job
+ * receipts and on-chain payouts, newest first, paged; the jobs CSV of a range; and Cash out,
+ * signed by the payout wallet. Every amount leaves as a decimal string of nanotons. Without
+ * books every verb answers `unavailable`, saying why — never a made-up number.
  */
+import type { Sender } from '@ton/core';
 import type { Books } from '../worker/earnings-binding.js';
 import type { CashOutErrorCode, ElectricitySettings, MonthForecast, PeriodSummary } from '../earnings/earnings-service.js';
 import type { JobRecord, PayoutRecord } from '../ledger/ledger.js';
 import { linesInRange } from './csv-range.js';
-import type { EarningsProvider, PageRequest } from './earnings-provider.js';
 import { NO_BOOKS } from './books-status.js';
 import { newestFirstPage, UnknownCursorError } from './newest-first.js';
-import { fail, ok, type ErrorCode, type Result } from './result.js';
-import type { EarningsRange, EarningsSummary, ForecastView, Page, PayoutView, ReceiptView } from './views.js';
+import { fail, ok, type ErrorCode, type Result } from '../ipc/result.js';
+import type { VerbHandlers } from '../ipc/dispatch.js';
+import type { EarningsRange, EarningsView, ForecastView, Page, PayoutView, ReceiptView } from '../ipc/views.js';
 
 export type { ElectricitySettings };
 
-/** Options of ledgerEarnings. */
-export interface LedgerEarningsOptions {
+/** The earnings verbs. */
+export type EarningsVerbs = Pick<VerbHandlers, 'getEarnings' | 'listReceipts' | 'listPayouts' | 'exportEarningsCsv' | 'cashOut'>;
+
+/** Options of createEarningsVerbs. */
+export interface EarningsVerbsOptions {
   /** The explorer link of a payout transaction (see explorerLinks); none by default (a local chain has no explorer). */
   explorerUrl?: (txHash: string) => string | undefined;
   /**
@@ -28,6 +32,18 @@ export interface LedgerEarningsOptions {
   electricity?: ElectricitySettings | (() => ElectricitySettings | undefined);
   /** Why there are no books (see explainNoBooks); a message naming both possible reasons by default. */
   whyUnavailable?: () => string | Promise<string>;
+  /** The payout wallet that signs a claim (see cash-out-wallet.ts); without it Cash out uses the books' own wallet, if any. */
+  cashOutWallet?: (passphrase: string | undefined) => Promise<Result<Sender>>;
+  /** Start of the owner's day containing `now` (today's chart by hour); local midnight by default. */
+  startOfDay?: (now: number) => number;
+  now?: () => number;
+}
+
+/** Local midnight of the day containing `now`. */
+function localMidnight(now: number): number {
+  const date = new Date(now);
+  date.setHours(0, 0, 0, 0);
+  return date.getTime();
 }
 
 const NO_ELECTRICITY: ElectricitySettings = { nanotonsPerKwh: 0n, watts: 0, wattsSource: 'estimated' };
@@ -36,22 +52,22 @@ const NO_ELECTRICITY: ElectricitySettings = { nanotonsPerKwh: 0n, watts: 0, watt
 const CASH_OUT_REFUSALS: Record<Exclude<CashOutErrorCode, 'nothing_to_claim'>, { code: ErrorCode; message: (detail: string, seq: number | undefined) => string }> = {
   not_configured: {
     code: 'unsupported',
-    message: () => 'Cash out needs the payout wallet’s key on this machine and a chain endpoint, and this worker was started without them. The coordinator still pays out by itself once your balance passes its threshold.',
+    message: () => 'Cash out needs a connection to the TON chain, and this worker was started without one. The network still pays out by itself once your balance passes its threshold.',
   },
   in_progress: { code: 'unavailable', message: () => 'A claim is being sent right now; wait for it to finish.' },
   already_claimed: {
     code: 'unavailable',
-    message: (_detail, seq) => `The claim with voucher ${seq ?? 'the latest voucher'} was already sent; the payout appears under Payouts once the chain confirms it. A new claim becomes possible after your next job.`,
+    message: () => 'Your last claim was already sent; the payout appears under Payouts once the chain confirms it. A new claim becomes possible after your next job.',
   },
   wrong_wallet: {
     code: 'invalid-address',
-    message: () => 'The wallet set up for Cash out is not the payout address your vouchers name, so the vault would refuse the claim. Start the worker with the wallet of your payout address.',
+    message: () => 'The wallet that would sign the claim is not the payout address your earnings are owed to, so the vault would refuse it. Connect the wallet of your payout address, or use the wallet on this PC.',
   },
   send_failed: { code: 'unavailable', message: (detail) => `The claim could not be sent to the chain (${detail}). Nothing was claimed; try again in a moment.` },
 };
 
-/** The earnings provider over the worker's books; `getBooks` is asked on every call (the books open lazily). */
-export function ledgerEarnings(getBooks: () => Books | undefined, options: LedgerEarningsOptions = {}): EarningsProvider {
+/** The earnings verbs over the worker's books; `getBooks` is asked on every call (the books open lazily, per payout address). */
+export function createEarningsVerbs(getBooks: () => Books | undefined, options: EarningsVerbsOptions = {}): EarningsVerbs {
   const unavailable = async <T>(): Promise<Result<T>> => fail('unavailable', (await options.whyUnavailable?.()) ?? NO_BOOKS);
   const withBooks = async <T>(run: (books: Books) => Result<T> | Promise<Result<T>>): Promise<Result<T>> => {
     const books = getBooks();
@@ -62,7 +78,7 @@ export function ledgerEarnings(getBooks: () => Books | undefined, options: Ledge
     const url = options.explorerUrl?.(txHash);
     return url !== undefined && url.startsWith('https://') ? url : null;
   };
-  const page = <T, V>(items: Iterable<T>, request: PageRequest, key: (item: T) => string, view: (item: T) => V): Result<Page<V>> => {
+  const page = <T, V>(items: Iterable<T>, request: { cursor?: string | undefined; limit: number }, key: (item: T) => string, view: (item: T) => V): Result<Page<V>> => {
     try {
       return ok(newestFirstPage(items, { key, view, cursor: request.cursor, limit: request.limit }));
     } catch (error) {
@@ -71,24 +87,48 @@ export function ledgerEarnings(getBooks: () => Books | undefined, options: Ledge
     }
   };
 
+  const now = options.now ?? Date.now;
+  const hoursOfToday = (books: Books): EarningsView['byHour'] => {
+    const at = now();
+    const midnight = (options.startOfDay ?? localMidnight)(at);
+    const hours = Array.from({ length: Math.min(24, Math.floor((at - midnight) / 3_600_000) + 1) }, (_, hour) => ({ hour, nanotons: 0n, jobs: 0 }));
+    for (const job of books.ledger.totals.earningsSince(midnight)) {
+      const slot = hours[Math.min(hours.length - 1, Math.floor((job.finishedAt - midnight) / 3_600_000))];
+      if (slot) {
+        slot.nanotons += job.earnedNanotons;
+        slot.jobs += 1;
+      }
+    }
+    return hours.map((slot) => ({ hour: slot.hour, nanotons: slot.nanotons.toString(), jobs: slot.jobs }));
+  };
+
   return {
-    summary: (range, owners) =>
+    getEarnings: ({ range }) =>
       withBooks((books) => {
         const all = books.earnings.summary();
-        const power = owners ?? electricity();
-        return ok({ ...summaryView(range, pick(all, range), all, forecastView(books.earnings.forecast(power ?? NO_ELECTRICITY), power)), ...underpaidView(books.ledger.underpayments()) });
+        const power = electricity();
+        const view = summaryView(range, pick(all, range), all, forecastView(books.earnings.forecast(power ?? NO_ELECTRICITY), power));
+        return ok({ ...view, ...(range === 'today' ? { byHour: hoursOfToday(books) } : {}), ...underpaidView(books.ledger.underpayments()) });
       }),
-    receipts: (request) => withBooks((books) => page(books.ledger.iterateJobs(), request, (job) => job.jobId, receiptView)),
-    payouts: (request) => withBooks((books) => page(books.ledger.listPayouts(), request, (payout) => payout.txHash, (payout) => payoutView(payout, explorerUrl))),
-    exportCsv: (range) =>
+    listReceipts: (request) => withBooks((books) => page(books.ledger.iterateJobs(), request, (job) => job.jobId, receiptView)),
+    listPayouts: (request) => withBooks((books) => page(books.ledger.listPayouts(), request, (payout) => payout.txHash, (payout) => payoutView(payout, explorerUrl))),
+    exportEarningsCsv: ({ range }) =>
       withBooks((books) => {
         const { from, to } = pick(books.earnings.summary(), range);
         const csv = [...linesInRange(books.earnings.csv('jobs'), 'day', from, to)].join('');
         return ok({ filename: from === to ? `silkworm-jobs-${to}.csv` : `silkworm-jobs-${from}-to-${to}.csv`, csv });
       }),
-    cashOut: () =>
+    cashOut: (args) =>
       withBooks(async (books) => {
-        const sent = await books.earnings.cashOut();
+        // The payout wallet signs the claim; ask for it only when there is something to claim.
+        if (books.ledger.balances().claimableNanotons === 0n) return ok({ nanotons: '0', txHash: null, status: 'nothing-to-claim' as const, seq: null });
+        let sender: Sender | undefined;
+        if (options.cashOutWallet) {
+          const wallet = await options.cashOutWallet(args?.passphrase);
+          if (!wallet.ok) return wallet;
+          sender = wallet.value;
+        }
+        const sent = await books.earnings.cashOut(sender);
         if (sent.ok) return ok({ nanotons: sent.value.expectedNanotons.toString(), txHash: null, status: 'sent' as const, seq: sent.value.seq });
         if (sent.error.code === 'nothing_to_claim') return ok({ nanotons: '0', txHash: null, status: 'nothing-to-claim' as const, seq: null });
         const refusal = CASH_OUT_REFUSALS[sent.error.code];
@@ -101,7 +141,7 @@ function pick(all: ReturnType<Books['earnings']['summary']>, range: EarningsRang
   return range === 'today' ? all.today : range === '7d' ? all.last7Days : all.last30Days;
 }
 
-function summaryView(range: EarningsRange, period: PeriodSummary, all: ReturnType<Books['earnings']['summary']>, forecast: ForecastView): EarningsSummary {
+function summaryView(range: EarningsRange, period: PeriodSummary, all: ReturnType<Books['earnings']['summary']>, forecast: ForecastView): EarningsView {
   const { balances } = all;
   return {
     range,
@@ -123,7 +163,7 @@ function summaryView(range: EarningsRange, period: PeriodSummary, all: ReturnTyp
 }
 
 /** Receipts that paid less than this PC counted (receipt-check.ts), when there are any. */
-function underpaidView(underpaid: { jobs: number; nanotons: bigint }): Pick<EarningsSummary, 'underpaidJobs' | 'underpaidNanotons'> {
+function underpaidView(underpaid: { jobs: number; nanotons: bigint }): Pick<EarningsView, 'underpaidJobs' | 'underpaidNanotons'> {
   return underpaid.jobs > 0 ? { underpaidJobs: underpaid.jobs, underpaidNanotons: underpaid.nanotons.toString() } : {};
 }
 

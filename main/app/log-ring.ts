@@ -3,7 +3,7 @@
  * lines (already redacted by the logger) and can pass every line on to another destination.
  */
 import { EventEmitter } from 'node:events';
-import type { LogEntry } from './views.js';
+import type { LogEntry } from '../ipc/views.js';
 
 const LEVELS: Record<number, LogEntry['level']> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 const OWN_FIELDS = new Set(['time', 'level', 'subsystem', 'msg', 'pid', 'hostname']);

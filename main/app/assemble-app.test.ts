@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Address } from '@ton/core';
 import { createTestServices } from './testing/fake-core.js';
 import { LogRing } from './log-ring.js';
-import { unavailableEarnings } from './earnings-provider.js';
-import type { PushName } from './contract.js';
+import { NO_PAYOUT_ADDRESS } from './books-status.js';
+import type { PushName } from '../ipc/contract.js';
 
 test('setSharingMode switches the real controller and stores the settings', async () => {
   const { services, fake, dataDir } = await createTestServices();
@@ -20,10 +20,15 @@ test('setSharingMode switches the real controller and stores the settings', asyn
   assert.equal(stored.sharing.mode, 'idle');
 });
 
-test('settings changes are validated by the sharing settings schema', async () => {
+test('settings changes are validated by the sharing settings schema, each problem named beside its field', async () => {
   const { services } = await createTestServices();
-  const bad = await services.handlers.updateSharingSettings({ patch: { idleThresholdMinutes: 0 } });
+  const bad = await services.handlers.updateSharingSettings({ patch: { idleThresholdMinutes: 0, maxGpuTempC: 150 } });
   assert.equal(!bad.ok && bad.error.code, 'invalid-settings');
+  assert.deepEqual(!bad.ok && bad.error.fields, [
+    { path: 'idleThresholdMinutes', message: 'Away after must be at least 1 min.' },
+    { path: 'maxGpuTempC', message: 'Max GPU temperature can be at most 110 °C.' },
+  ]);
+  assert.equal(!bad.ok && bad.error.message, 'Away after must be at least 1 min.', 'the message is plain words, never the schema’s');
   const good = await services.handlers.updateSharingSettings({ patch: { idleThresholdMinutes: 9, polite: { maxVramMb: 2048 } } });
   assert.ok(good.ok);
   assert.equal(good.value.idleThresholdMinutes, 9);
@@ -50,7 +55,7 @@ test('the payout address is checked (checksum, network) and stored non-bounceabl
   assert.ok(cleared.ok && cleared.value.payoutAddress === null);
 });
 
-test('earnings: session counters are real; the ledger verbs are unavailable until it is wired in', async () => {
+test('earnings: session counters are real; without books the earnings verbs say why', async () => {
   const { services, fake } = await createTestServices();
   fake.worker.emit('job-started', { jobId: 'job-1', model: 'tiny-model' });
   fake.worker.counters.jobsServed = 1;
@@ -62,9 +67,9 @@ test('earnings: session counters are real; the ledger verbs are unavailable unti
   assert.equal(session.value.jobsServed, 1);
   assert.equal(session.value.tokensGenerated, 16);
   assert.equal(session.value.reportedNanotons, '531');
-  for (const call of [services.handlers.getEarningsSummary({ range: 'today' }), services.handlers.listReceipts({ limit: 5 }), services.handlers.cashOut(undefined)]) {
+  for (const call of [services.handlers.getEarnings({ range: 'today' }), services.handlers.listReceipts({ limit: 5 }), services.handlers.cashOut(undefined)]) {
     const result = await call;
-    assert.equal(!result.ok && result.error.code, 'unavailable');
+    assert.deepEqual(!result.ok && result.error, { code: 'unavailable', message: NO_PAYOUT_ADDRESS });
   }
   const state = await services.handlers.getState(undefined);
   assert.ok(state.ok);
@@ -72,7 +77,7 @@ test('earnings: session counters are real; the ledger verbs are unavailable unti
   assert.equal(state.value.lastJob?.completionTokens, 16);
 });
 
-test('pushes follow the worker: state, job, earnings and log lines', async () => {
+test('pushes follow the worker: state, job, session and log lines', async () => {
   const logs = new LogRing(10);
   const { services, fake } = await createTestServices({ logs });
   const seen: PushName[] = [];
@@ -83,7 +88,7 @@ test('pushes follow the worker: state, job, earnings and log lines', async () =>
   logs.write(JSON.stringify({ level: 30, time: '2025-01-01T00:00:00.000Z', subsystem: 'worker', msg: 'hello' }));
   stop();
   fake.worker.emit('connected');
-  assert.deepEqual(seen, ['state', 'job', 'state', 'job', 'earnings', 'state', 'log']);
+  assert.deepEqual(seen, ['state', 'job', 'state', 'job', 'session', 'state', 'log']);
 });
 
 test('auto-start is refused where the shell cannot do it, and applied where it can', async () => {
@@ -91,7 +96,7 @@ test('auto-start is refused where the shell cannot do it, and applied where it c
   const refused = await services.handlers.setAutoStart({ enabled: true });
   assert.equal(!refused.ok && refused.error.code, 'unsupported');
   let enabled = false;
-  const desktop = await createTestServices({ shell: 'electron', autoStart: { get: () => enabled, set: (value) => void (enabled = value) } });
+  const desktop = await createTestServices({ shell: { kind: 'electron', autoStart: { get: () => enabled, set: (value: boolean) => void (enabled = value) } } });
   const applied = await desktop.services.handlers.setAutoStart({ enabled: true });
   assert.ok(applied.ok && applied.value === true);
 });
@@ -115,20 +120,18 @@ test('the doctor and the report say what the machine is, and the report is redac
   assert.ok(!report.value.text.includes('a'.repeat(64)), 'long hex masked');
 });
 
-test('electricity: stored, shown, passed to the forecast exactly, and cleared; setup ends once', async () => {
-  const seen: unknown[] = [];
-  const earnings = { ...unavailableEarnings, summary: async (_range: unknown, electricity?: unknown) => (seen.push(electricity), unavailableEarnings.summary('today')) };
-  const { services, dataDir } = await createTestServices({ earnings, firstRun: true });
+test('electricity: stored, shown as the owner’s TON price, and cleared; setup ends once', async () => {
+  const { services, dataDir } = await createTestServices({ firstRun: true, fetch: (async () => Response.json({})) as typeof fetch });
   const first = await services.handlers.getSettings(undefined);
   assert.ok(first.ok);
   assert.equal(first.value.electricity, null);
+  assert.equal(first.value.fiat, null, 'no price typed and none published: TON only');
   assert.equal(first.value.setupPending, true, 'a first run walks the owner through setup');
 
   const saved = await services.handlers.setElectricity({ electricity: { pricePerKwh: '0.30', currency: 'EUR', tonPrice: '3', watts: 250 } });
   assert.ok(saved.ok);
   assert.deepEqual(saved.value.electricity, { pricePerKwh: '0.30', currency: 'EUR', tonPrice: '3', watts: 250 });
-  await services.handlers.getEarningsSummary({ range: '30d' });
-  assert.deepEqual(seen.at(-1), { nanotonsPerKwh: 100_000_000n, watts: 250, wattsSource: 'estimated' });
+  assert.deepEqual(saved.value.fiat, { currency: 'EUR', perTon: '3', source: 'owner' });
 
   const done = await services.handlers.completeSetup(undefined);
   assert.ok(done.ok && done.value.setupPending === false);
@@ -137,7 +140,12 @@ test('electricity: stored, shown, passed to the forecast exactly, and cleared; s
   assert.deepEqual(stored.electricity, { pricePerKwh: '0.30', currency: 'EUR', tonPrice: '3', watts: 250 });
 
   const cleared = await services.handlers.setElectricity({ electricity: null });
-  assert.ok(cleared.ok && cleared.value.electricity === null);
-  await services.handlers.getEarningsSummary({ range: 'today' });
-  assert.equal(seen.at(-1), undefined, 'no price: the forecast stays gross');
+  assert.ok(cleared.ok && cleared.value.electricity === null && cleared.value.fiat === null);
+});
+
+test('a rate the coordinator publishes is used when the owner typed none', async () => {
+  const fetch = (async (url: URL) => (String(url).endsWith('/v1/pricing') ? Response.json({ ton_price: { currency: 'USD', price: '3.1' } }) : new Response('', { status: 404 }))) as typeof globalThis.fetch;
+  const { services } = await createTestServices({ fetch });
+  const settings = await services.handlers.getSettings(undefined);
+  assert.deepEqual(settings.ok && settings.value.fiat, { currency: 'USD', perTon: '3.1', source: 'coordinator' });
 });

@@ -4,7 +4,7 @@
  * it. One pass that stops at the cursor and keeps at most 2 × (limit + 1) items, so memory stays
  * small at any ledger size (the first page still reads every row once).
  */
-import type { Page } from './views.js';
+import type { Page } from '../ipc/views.js';
 
 /** A cursor that names no item of the list (stale or forged). */
 export class UnknownCursorError extends Error {
