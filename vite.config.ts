@@ -1,4 +1,4 @@
-// Builds the UI bundles of the desktop app (DESIGN.md §7):
+// Builds the UI bundles of the desktop app (docs/design.md, UI build):
 //   npx vite build                 → dist/renderer/ (React UI; served by Electron's app:// and the headless dashboard)
 //   npx vite build --mode preload  → dist/preload/index.cjs (the contextBridge; one CommonJS file, as sandboxed preloads require)
 import { defineConfig } from 'vite';

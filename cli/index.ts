@@ -1,5 +1,5 @@
 /**
- * The `silkworm` command line (DESIGN.md §8, stable: scripts depend on it). This folder is a
+ * The `silkworm` command line (docs/design.md, Command line, stable: scripts depend on it). This folder is a
  * composition root: it may import every deployable, and nothing imports it.
  */
 import { runCoordinatorCommand } from '../network/coordinator/cli.js';

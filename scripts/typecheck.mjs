@@ -1,4 +1,4 @@
-// Type-checks each layer with its own tsconfig (its own lib and types), as DESIGN.md §1 lays out.
+// Type-checks each layer with its own tsconfig (its own lib and types), as docs/design.md, Layers lays out.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,7 +1,7 @@
 /**
  * Checks a payout address typed by the owner: a user-friendly TON address whose checksum
  * matches and whose testnet flag matches the network this worker is paid on. Shown back
- * non-bounceable, as wallets expect for payouts (DESIGN.md §6).
+ * non-bounceable, as wallets expect for payouts (docs/design.md, Wallet).
  */
 import { Address } from '@ton/core';
 import { fail, ok, type Result } from '../ipc/result.js';

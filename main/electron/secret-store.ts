@@ -4,8 +4,6 @@
  * ask the owner for a passphrase instead (docs/design.md, Wallet). Nothing here is ever sent to the UI.
  */
 import { safeStorage } from 'electron';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 /** Why secrets cannot be stored, or null when they can. */
 export function secretStorageProblem(): string | null {

@@ -4,6 +4,7 @@
  * Pure types (re-exported by views.ts).
  */
 import type { InstalledModel } from './views.js';
+import type { DownloadView } from '../models/download-manager.js';
 
 /** How well a model fits this PC (see main/models/vram-fit.ts). */
 export type FitVerdictView = 'fits-gpu' | 'partial-gpu' | 'cpu-only' | 'too-big' | 'unknown';
@@ -23,18 +24,7 @@ export interface ModelFitView {
   gpuShare: number | null;
 }
 
-/** A download, in progress or ended; also the payload of the `download` push. */
-export interface DownloadView {
-  id: string;
-  state: 'downloading' | 'verifying' | 'done' | 'failed' | 'cancelled';
-  receivedBytes: number;
-  totalBytes: number;
-  /** Measured over the last seconds; null until known. */
-  bytesPerSecond: number | null;
-  etaSeconds: number | null;
-  /** Why it failed, for the owner. */
-  error: string | null;
-}
+export type { DownloadView } from '../models/download-manager.js';
 
 /** A switch of the served model under way (or failed). */
 export interface ModelSwitchView {

@@ -37,7 +37,7 @@ export interface ChainCursor {
   hash: string;
 }
 
-/** Money states, in nanotons (DESIGN.md §4). */
+/** Money states, in nanotons (docs/design.md, Money). */
 export interface LedgerBalances {
   /** Everything ever credited for jobs. */
   earnedNanotons: bigint;

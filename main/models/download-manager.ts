@@ -5,7 +5,19 @@
  */
 import { rm } from 'node:fs/promises';
 import { DownloadError, downloadModelFile, partFilePath, type DownloadRequest } from './download.js';
-import type { DownloadView } from '../ipc/views-models.js';
+
+/** A download, in progress or ended; also the payload of the `download` push. */
+export interface DownloadView {
+  id: string;
+  state: 'downloading' | 'verifying' | 'done' | 'failed' | 'cancelled';
+  receivedBytes: number;
+  totalBytes: number;
+  /** Measured over the last seconds; null until known. */
+  bytesPerSecond: number | null;
+  etaSeconds: number | null;
+  /** Why it failed, for the owner. */
+  error: string | null;
+}
 
 /** What starting a download needs (the manager adds progress and cancellation). */
 export type DownloadSpec = Omit<DownloadRequest, 'signal' | 'onProgress' | 'dir'>;

@@ -1,5 +1,5 @@
 /**
- * A wallet kept on this PC (DESIGN.md §6): 24 TON recovery words (not BIP39), a WalletV5R1
+ * A wallet kept on this PC (docs/design.md, Wallet): 24 TON recovery words (not BIP39), a WalletV5R1
  * contract with the network id set explicitly (-239 mainnet, -3 testnet: the same key gives a
  * different address on each), the words encrypted at rest by the KeyVault. The words leave
  * this module only for the owner to write down (at creation) or on an explicit reveal.

@@ -1,4 +1,4 @@
-// The job process's OS sandbox (DESIGN.md §3): a thin loader around the silkworm_sandbox
+// The job process's OS sandbox (docs/design.md, Confidentiality tiers): a thin loader around the silkworm_sandbox
 // Node-API addon. The job process loads the model first, then calls lockdown() once; from
 // then on it can read only its allow-list and cannot write files, open sockets, start
 // processes or reach other processes. Nothing here throws on a platform that cannot

@@ -1,5 +1,5 @@
 /**
- * The coordinator as the TON Connect dApp backend (DESIGN.md §6): the app manifest wallets
+ * The coordinator as the TON Connect dApp backend (docs/design.md, Wallet): the app manifest wallets
  * fetch, single-use `ton_proof` payloads, and the verification that turns a wallet's proof
  * into a payout address. Workers pair a wallet app through these three routes; no key ever
  * touches the worker's PC.

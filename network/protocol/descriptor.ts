@@ -70,7 +70,7 @@ export function meetsTier(tier: Tier, minimum: Tier): boolean {
 }
 
 /**
- * What each tier promises, in plain words for UIs, `/v1/models` and docs (DESIGN.md §3).
+ * What each tier promises, in plain words for UIs, `/v1/models` and docs (docs/design.md, Confidentiality tiers).
  * Never call a consumer worker "confidential" without this qualifier.
  */
 export const TIER_DESCRIPTIONS: Readonly<Record<Tier, { label: string; summary: string }>> = {

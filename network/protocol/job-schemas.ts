@@ -18,7 +18,7 @@ export const MAX_CONTEXT_TOKENS = 1 << 20;
 /** A token count of one job: never more than the largest context. */
 export const tokenCount = z.number().int().nonnegative().max(MAX_CONTEXT_TOKENS);
 
-/** Confidentiality tier of a worker (DESIGN.md §3). */
+/** Confidentiality tier of a worker (docs/design.md, Confidentiality tiers). */
 export const tierSchema = z.enum(['unsandboxed', 'sandboxed', 'tee']);
 export type Tier = z.infer<typeof tierSchema>;
 

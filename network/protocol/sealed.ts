@@ -1,5 +1,5 @@
 /**
- * Sealed mode (DESIGN.md §2–3): a chat job encrypted with HPKE (RFC 9180, base mode,
+ * Sealed mode (docs/design.md, Sealed mode): a chat job encrypted with HPKE (RFC 9180, base mode,
  * DHKEM(X25519, HKDF-SHA256) · HKDF-SHA256 · ChaCha20-Poly1305) from the client's gateway to a
  * key generated inside the worker's job process. The coordinator relays ciphertext only.
  *

@@ -1,4 +1,4 @@
-// TON Connect `ton_proof`: the proof a wallet app signs to show it owns an address (DESIGN.md §6).
+// TON Connect `ton_proof`: the proof a wallet app signs to show it owns an address (docs/design.md, Wallet).
 // There is no official JS verifier; these are the steps of the reference backends (demo-dapp,
 // tongo/tonconnect), on @ton/core and @ton/crypto:
 //   1. the wallet's state init hashes to the claimed address (same workchain);
