@@ -10,6 +10,8 @@ import { CATALOG_PATH, catalogSchema, resolveCatalogUrl, type Catalog, type Cata
 import { estimateMemory, judgeFit, type ModelShape } from '../models/vram-fit.js';
 import type { GpuDevice } from '../sharing/signals.js';
 import type { CatalogItemView, DownloadView, HardwareView, ModelFitView } from '../ipc/views-models.js';
+import type { CoordinatorTerms } from '../worker/worker.js';
+import { estimateEarning, type MeasuredSpeed } from './model-advice.js';
 
 /** Reads the catalog a coordinator publishes; throws an Error saying why it could not. */
 export async function fetchCatalog(coordinatorUrl: string, doFetch: typeof fetch = fetch, timeoutMs = 10_000): Promise<Catalog> {
@@ -55,7 +57,7 @@ export async function scanModelsDir(dir: string): Promise<{ installed: Map<strin
 export function fitOf(entry: CatalogModel, shape: ModelShape | null, hardware: HardwareView): ModelFitView {
   const estimate = estimateMemory(entry.sizeBytes, entry.contextLength, shape);
   const fit = judgeFit(estimate.totalBytes, { vramBytes: hardware.vramBytes, ramBytes: hardware.ramBytes, engineGpu: hardware.engineGpu });
-  return { verdict: fit.verdict, summary: fit.summary, detail: fit.detail, needsBytes: estimate.totalBytes, exact: shape !== null, gpuShare: fit.gpuShare };
+  return { verdict: fit.verdict, needsBytes: estimate.totalBytes, exact: shape !== null, gpuShare: fit.gpuShare };
 }
 
 /** Everything one catalog card needs. */
@@ -67,6 +69,9 @@ export interface ItemContext {
   hardware: HardwareView;
   shapeOf: (entry: CatalogModel, source: string) => Promise<ModelShape | null>;
   download: (id: string) => DownloadView | null;
+  /** What this PC measured for the model it serves, and the network's prices (for the earning estimate). */
+  measured: MeasuredSpeed | null;
+  pricing: CoordinatorTerms['pricing'] | undefined;
 }
 
 /** One catalog card: flags, fit (header read from the local file when installed, else the URL). */
@@ -76,6 +81,8 @@ export async function catalogItem(entry: CatalogModel, context: ItemContext): Pr
   const installed = active || localPath !== undefined;
   const source = localPath ?? (active ? context.active.path : resolveCatalogUrl(entry.url, context.coordinatorUrl));
   const shape = await context.shapeOf(entry, source);
+  const fit = fitOf(entry, shape, context.hardware);
+  const estimate = estimateEarning({ id: entry.id, sizeBytes: entry.sizeBytes, verdict: fit.verdict }, context.measured, context.pricing);
   return {
     id: entry.id,
     name: entry.name,
@@ -89,7 +96,8 @@ export async function catalogItem(entry: CatalogModel, context: ItemContext): Pr
     installed,
     active,
     partialBytes: installed ? 0 : (context.files.partial.get(entry.id) ?? 0),
-    fit: fitOf(entry, shape, context.hardware),
+    fit,
+    estimate: estimate ? { tokensPerSecond: estimate.tokensPerSecond, nanotonsPerHour: estimate.nanotonsPerHour.toString() } : null,
     download: context.download(entry.id),
   };
 }

@@ -20,6 +20,7 @@ import type { AppSettingsStore } from './settings-store.js';
 import type { InstalledModel } from '../ipc/views.js';
 import type { DownloadView, ModelCatalogView, ModelSwitchView } from '../ipc/views-models.js';
 import { catalogItem, fetchCatalog, hardwareOf, scanModelsDir } from './models-service-catalog.js';
+import { recommendModel, type MeasuredSpeed } from './model-advice.js';
 
 /** What the models service is built from. */
 export interface ModelsServiceOptions {
@@ -63,6 +64,13 @@ export function createModelsService(options: ModelsServiceOptions): ModelsServic
     const next = describing.then(() => describeModelFile(path, dataDir));
     describing = next.catch(() => undefined);
     return next;
+  };
+  // The last speed measured for a served model: the base of every other model's estimate.
+  let measured: MeasuredSpeed | null = null;
+  const measure = async () => {
+    const info = core.engine.info ?? core.engineInfo;
+    if (info && info.tokensPerSecond > 0) measured = { sizeBytes: (await currentModel()).sizeBytes, tokensPerSecond: info.tokensPerSecond };
+    return measured;
   };
   const downloads = new DownloadManager(modelsDir, options.push, (id, path) => options.logger?.info({ model: id, path }, 'model downloaded and verified'));
 
@@ -125,9 +133,10 @@ export function createModelsService(options: ModelsServiceOptions): ModelsServic
     const files = await scanInstalled();
     const devices = core.sharing.snapshot().signals?.gpu?.devices ?? [];
     const hardware = hardwareOf(devices, core.engine.info?.gpu ?? core.engineInfo?.gpu ?? null, options.ramBytes);
-    const context = { coordinatorUrl: options.coordinatorUrl, modelsDir, active, files, hardware, shapeOf, download: (id: string) => downloads.view(id) };
+    const context = { coordinatorUrl: options.coordinatorUrl, modelsDir, active, files, hardware, shapeOf, download: (id: string) => downloads.view(id), measured: core.engine.info ? await measure() : measured ?? (await measure()), pricing: core.worker.terms?.pricing };
     const models = await Promise.all(loaded.value.models.map((entry) => catalogItem(entry, context)));
-    return ok({ coordinator: options.coordinatorUrl, models, installed: await listModels(), hardware, switching });
+    const recommendedId = recommendModel(models.map((item) => ({ id: item.id, verdict: item.fit.verdict, estimate: item.estimate ? { tokensPerSecond: item.estimate.tokensPerSecond, nanotonsPerHour: BigInt(item.estimate.nanotonsPerHour) } : null })));
+    return ok({ coordinator: options.coordinatorUrl, models, installed: await listModels(), hardware, switching, recommendedId });
   };
 
   const handlers: ModelVerbs = {

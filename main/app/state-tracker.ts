@@ -8,7 +8,8 @@ import type { WorkerCore } from '../worker/worker-core.js';
 import type { SharingSnapshot } from '../sharing/sharing-controller.js';
 import type { GpuDevice } from '../sharing/signals.js';
 import type { AppState, CurrentJob, FinishedJob, GpuView, JobEvent, SessionEarnings, SharingView, WorkerView } from '../ipc/views.js';
-import { explainSharing } from './sharing-words.js';
+import { explainSharing, switchLabel } from './sharing-words.js';
+import type { SharingMode } from '../sharing/settings.js';
 
 /** The pushes this tracker emits, by contract push name. */
 export interface TrackerEvents {
@@ -35,11 +36,12 @@ export function gpuView(snapshot: SharingSnapshot): GpuView | null {
   };
 }
 
-/** The sharing part of the state, with its plain sentence and one-click fix. */
-export function sharingView(snapshot: SharingSnapshot): SharingView {
+/** The sharing part of the state, with its plain sentence, one-click fix and the switch's label. */
+export function sharingView(snapshot: SharingSnapshot, resumeMode: Exclude<SharingMode, 'off'>): SharingView {
   const { decision } = snapshot;
   const { sentence, fix } = explainSharing(decision);
-  return { mode: snapshot.mode, state: decision.state, share: decision.share, summary: decision.summary, sentence, fix, reasons: decision.reasons, since: decision.since, caps: decision.caps };
+  const switchMode = snapshot.mode === 'off' ? resumeMode : snapshot.mode;
+  return { mode: snapshot.mode, resumeMode, switchLabel: switchLabel(switchMode), state: decision.state, share: decision.share, summary: decision.summary, sentence, fix, reasons: decision.reasons, since: decision.since, caps: decision.caps };
 }
 
 /** Follows one worker core and keeps its views. */
@@ -52,6 +54,8 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
   private receipts = 0;
   private reportedNanotons = 0n;
   private readonly detach: (() => void)[] = [];
+  /** The last mode other than Off: what the switch turns back on. */
+  private resumeMode: Exclude<SharingMode, 'off'> = 'idle';
 
   constructor(
     private readonly core: WorkerCore,
@@ -119,10 +123,11 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
   state(): AppState {
     const { engine, sharing } = this.core;
     const snapshot = sharing.snapshot();
+    if (snapshot.mode !== 'off') this.resumeMode = snapshot.mode;
     const info = engine.info;
     const job = [...this.running.values()].at(-1) ?? null;
     return {
-      sharing: sharingView(snapshot),
+      sharing: sharingView(snapshot, this.resumeMode),
       worker: this.link,
       engine: info ? { loaded: true, gpu: info.gpu, tokensPerSecond: info.tokensPerSecond, contextSize: info.contextSize } : null,
       job,

@@ -8,6 +8,7 @@
 import { appRoot } from '../app-root.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import zlib, { brotliCompressSync, gzipSync } from 'node:zlib';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -35,7 +36,10 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 
 const MAX_BODY_BYTES = 64 * 1024;
-const KEEPALIVE_MS = 15_000;
+/** The event stream's heartbeat: the page calls the worker gone after two missed beats (docs/design.md). */
+export const HEARTBEAT_MS = 1_000;
+/** Smaller answers are sent as they are: compressing them costs more than it saves. */
+const COMPRESS_FROM_BYTES = 1024;
 
 /** Options of the dashboard server. */
 export interface DashboardOptions {
@@ -74,8 +78,31 @@ function send(response: ServerResponse, status: number, body: string | Buffer, h
   response.end(body);
 }
 
-function sendJson(response: ServerResponse, status: number, value: unknown): void {
-  send(response, status, JSON.stringify(value), { 'content-type': 'application/json; charset=utf-8' });
+/** The encoding the browser prefers among those we make: brotli, then gzip, else none. */
+export function pickEncoding(accept: string | undefined): 'br' | 'gzip' | null {
+  const offered = (accept ?? '').toLowerCase().split(',').map((part) => part.trim().split(';'));
+  const allows = (name: string) => offered.some(([coding, quality]) => coding === name && !/^\s*q=0(\.0*)?\s*$/.test(quality ?? ''));
+  return allows('br') ? 'br' : allows('gzip') ? 'gzip' : null;
+}
+
+function compress(body: Buffer, encoding: 'br' | 'gzip', quality: 'fast' | 'best'): Buffer {
+  return encoding === 'br'
+    ? brotliCompressSync(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality === 'best' ? 11 : 5, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: body.length } })
+    : gzipSync(body, { level: quality === 'best' ? 9 : 6 });
+}
+
+/** Sends a body compressed as the request allows (`vary: accept-encoding`). */
+function sendEncoded(request: IncomingMessage, response: ServerResponse, status: number, body: Buffer, headers: Record<string, string>, encoded?: (encoding: 'br' | 'gzip') => Buffer): void {
+  const encoding = body.length >= COMPRESS_FROM_BYTES ? pickEncoding(request.headers['accept-encoding']) : null;
+  if (!encoding) return send(response, status, request.method === 'HEAD' ? '' : body, { ...headers, vary: 'accept-encoding' });
+  const packed = encoded?.(encoding) ?? compress(body, encoding, 'fast');
+  send(response, status, request.method === 'HEAD' ? '' : packed, { ...headers, vary: 'accept-encoding', 'content-encoding': encoding });
+}
+
+function sendJson(response: ServerResponse, status: number, value: unknown, request?: IncomingMessage): void {
+  const headers = { 'content-type': 'application/json; charset=utf-8' };
+  if (request) sendEncoded(request, response, status, Buffer.from(JSON.stringify(value)), headers);
+  else send(response, status, JSON.stringify(value), headers);
 }
 
 async function readBody(request: IncomingMessage): Promise<string | null> {
@@ -95,6 +122,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const token = options.token ?? randomBytes(32).toString('base64url');
   const tokenDigest = digest(token);
   const staticRoot = resolve(options.staticDir ?? DEFAULT_STATIC_DIR);
+  // Built assets never change under their hashed names: each is compressed once, at best quality.
+  const packedAssets = new Map<string, Buffer>();
   const streams = new Set<ServerResponse>();
   let allowedHosts = new Set<string>();
 
@@ -113,11 +142,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return send(response, 404, 'Not found', { 'content-type': 'text/plain; charset=utf-8' });
     }
     const immutable = relative.startsWith('assets/');
-    const body = request.method === 'HEAD' ? '' : await readFile(file);
-    send(response, 200, body, {
-      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-      'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-    });
+    const body = await readFile(file);
+    const headers = { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache' };
+    const packed = (encoding: 'br' | 'gzip') => {
+      if (!immutable) return compress(body, encoding, 'fast');
+      const key = `${encoding}:${file}`;
+      let value = packedAssets.get(key);
+      if (!value) packedAssets.set(key, (value = compress(body, encoding, 'best')));
+      return value;
+    };
+    sendEncoded(request, response, 200, body, headers, packed);
   }
 
   async function invoke(request: IncomingMessage, response: ServerResponse, verb: string): Promise<void> {
@@ -131,7 +165,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return sendJson(response, 400, fail('bad-arguments', 'The body is not valid JSON.'));
     }
     const result = await dispatch(options.services.handlers, verb, args, options.log);
-    sendJson(response, !result.ok && result.error.code === 'unknown-verb' ? 404 : 200, result);
+    sendJson(response, !result.ok && result.error.code === 'unknown-verb' ? 404 : 200, result, request);
   }
 
   function events(request: IncomingMessage, response: ServerResponse): void {
@@ -141,7 +175,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const unsubscribe = options.services.subscribe((name, payload) => {
       response.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
     });
-    const keepalive = setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS);
+    // A beat every second (a named event the page listens for): silence means the worker is gone.
+    const keepalive = setInterval(() => response.write(`event: heartbeat\ndata: ${Date.now()}\n\n`), HEARTBEAT_MS);
     const end = () => {
       clearInterval(keepalive);
       unsubscribe();

@@ -126,7 +126,7 @@ type Pushes = typeof contract.pushes;
 export { CHANNELS, HTTP_ROUTES, PUSH_NAMES, VERB_NAMES, isPushName, isVerbName, type PushName, type VerbName } from './contract-names.js';
 // Everything the UI needs to type what crosses the bridge comes through this one module.
 export type * from './views.js';
-export type { AppError, ErrorCode, Result } from './result.js';
+export type { AppError, ErrorCode, FieldProblem, Result } from './result.js';
 export type { SharingMode, SharingSettings, SharingSettingsPatch, TimeWindow, Weekday } from '../sharing/settings.js';
 export type { ElectricityInput } from '../earnings/electricity.js';
 export type { Reason } from '../sharing/reasons.js';

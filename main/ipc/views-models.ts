@@ -4,18 +4,14 @@
  * Pure types (re-exported by views.ts).
  */
 import type { InstalledModel } from './views.js';
-import type { DownloadView } from '../models/download-manager.js';
+import type { DownloadView } from '../models/download-view.js';
 
 /** How well a model fits this PC (see main/models/vram-fit.ts). */
 export type FitVerdictView = 'fits-gpu' | 'partial-gpu' | 'cpu-only' | 'too-big' | 'unknown';
 
-/** The memory estimate of a model and the verdict. */
+/** The memory estimate of a model and the verdict (the screen writes the figures with its one byte format). */
 export interface ModelFitView {
   verdict: FitVerdictView;
-  /** "Fits in your GPU (needs ~5.1 GB of 12 GB)". */
-  summary: string;
-  /** The summary without the verdict: "Needs ~5.1 GB of 12 GB". */
-  detail: string;
   /** Estimated bytes needed (weights + KV cache + overhead). */
   needsBytes: number;
   /** False when the GGUF header could not be read: the KV cache was guessed. */
@@ -24,7 +20,7 @@ export interface ModelFitView {
   gpuShare: number | null;
 }
 
-export type { DownloadView } from '../models/download-manager.js';
+export type { DownloadView } from '../models/download-view.js';
 
 /** A switch of the served model under way (or failed). */
 export interface ModelSwitchView {
@@ -53,6 +49,8 @@ export interface CatalogItemView {
   /** Bytes of an interrupted download kept for resuming (0: none). */
   partialBytes: number;
   fit: ModelFitView;
+  /** What this PC would earn per hour serving it at full load, at the network's prices now; null when it cannot be estimated. */
+  estimate: { tokensPerSecond: number; nanotonsPerHour: string } | null;
   download: DownloadView | null;
 }
 
@@ -73,4 +71,6 @@ export interface ModelCatalogView {
   installed: InstalledModel[];
   hardware: HardwareView;
   switching: ModelSwitchView | null;
+  /** The model that would earn most on this PC (see main/app/model-advice.ts); null when none can be estimated. */
+  recommendedId: string | null;
 }

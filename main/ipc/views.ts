@@ -29,6 +29,10 @@ export interface AppInfo {
 /** The sharing decision as the dashboard shows it. */
 export interface SharingView {
   mode: SharingMode;
+  /** The mode the switch turns on when it is off (the last one used; When idle at first). */
+  resumeMode: Exclude<SharingMode, 'off'>;
+  /** The switch's label, for the mode it turns on or keeps on: "Share GPU when idle", "Share GPU always" … */
+  switchLabel: string;
   state: SharingState;
   share: boolean;
   /** "Sharing: away 12 min · no game · GPU 54 °C" (the tray's short line). */

@@ -5,19 +5,9 @@
  */
 import { rm } from 'node:fs/promises';
 import { DownloadError, downloadModelFile, partFilePath, type DownloadRequest } from './download.js';
+import type { DownloadView } from './download-view.js';
 
-/** A download, in progress or ended; also the payload of the `download` push. */
-export interface DownloadView {
-  id: string;
-  state: 'downloading' | 'verifying' | 'done' | 'failed' | 'cancelled';
-  receivedBytes: number;
-  totalBytes: number;
-  /** Measured over the last seconds; null until known. */
-  bytesPerSecond: number | null;
-  etaSeconds: number | null;
-  /** Why it failed, for the owner. */
-  error: string | null;
-}
+export type { DownloadView };
 
 /** What starting a download needs (the manager adds progress and cancellation). */
 export type DownloadSpec = Omit<DownloadRequest, 'signal' | 'onProgress' | 'dir'>;

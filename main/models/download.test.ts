@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DISK_MARGIN_BYTES, downloadModelFile, modelFilePath, partFilePath, type DownloadError, type DownloadProgress } from './download.js';
 import { DownloadManager } from './download-manager.js';
-import type { DownloadView } from './download-manager.js';
+import type { DownloadView } from './download-view.js';
 
 const SIZE = 3 * 1024 * 1024;
 const data = Buffer.from(Array.from({ length: SIZE }, (_, i) => (i * 7) % 256));

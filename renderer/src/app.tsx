@@ -1,15 +1,23 @@
-/** The app frame: sidebar navigation, the open screen, the theme control, the link banner. */
-import { useEffect, type ReactNode } from 'react';
+/**
+ * The app frame: sidebar navigation, the open screen, the theme control, and the worker's
+ * presence. The Dashboard is in the first load; every other screen (and the charts) loads on
+ * first use (docs/design.md, UI build). When the worker cannot be reached, every live value is
+ * replaced by one plain "Silkworm isn't running" state until it is back.
+ */
+import { lazy, Suspense, useEffect, useRef, type ReactNode } from 'react';
 import { useApp } from './store/app-store.js';
+import { hasUnsavedChanges } from './store/settings-slice.js';
 import { SCREENS, type Screen, type ThemeChoice } from './store/shell-slice.js';
 import { BrandMark, ICONS, THEME_ICONS } from './ui/icons.js';
+import { Loading } from './ui/states.js';
 import { DashboardScreen } from './screens/dashboard.js';
-import { EarningsScreen } from './screens/earnings.js';
-import { WalletScreen } from './screens/wallet.js';
-import { ModelsScreen } from './screens/models.js';
-import { SettingsScreen } from './screens/settings.js';
-import { DiagnosticsScreen } from './screens/diagnostics.js';
-import { SetupScreen } from './screens/setup.js';
+
+const EarningsScreen = lazy(() => import('./screens/earnings.js').then((module) => ({ default: module.EarningsScreen })));
+const WalletScreen = lazy(() => import('./screens/wallet.js').then((module) => ({ default: module.WalletScreen })));
+const ModelsScreen = lazy(() => import('./screens/models.js').then((module) => ({ default: module.ModelsScreen })));
+const SettingsScreen = lazy(() => import('./screens/settings.js').then((module) => ({ default: module.SettingsScreen })));
+const DiagnosticsScreen = lazy(() => import('./screens/diagnostics.js').then((module) => ({ default: module.DiagnosticsScreen })));
+const SetupScreen = lazy(() => import('./screens/setup.js').then((module) => ({ default: module.SetupScreen })));
 
 const TITLES: Record<Screen, string> = { dashboard: 'Dashboard', earnings: 'Earnings', wallet: 'Wallet', models: 'Models', settings: 'Settings', diagnostics: 'Diagnostics' };
 
@@ -40,21 +48,54 @@ function ThemeControl() {
   );
 }
 
-function LinkBanner() {
+/** Shown instead of every live value while the worker cannot be reached. */
+function NotRunning() {
+  return (
+    <div className="page">
+      <section className="card not-running" role="alert" aria-labelledby="not-running-title" data-testid="not-running">
+        <h1 id="not-running-title">Silkworm isn’t running</h1>
+        <p>Nothing is being shared and nothing shown here is current. Start Silkworm again on this PC; this page reconnects by itself.</p>
+        <p className="muted">
+          <span className="spinner" aria-hidden="true" /> Waiting for Silkworm…
+        </p>
+      </section>
+    </div>
+  );
+}
+
+/** Reloads what the screens show once the worker is back, and warns before closing with unsaved edits. */
+function useLinkEffects() {
   const link = useApp((s) => s.link);
-  if (link === 'lost') return <div className="banner" role="status">Lost the connection to the worker — reconnecting…</div>;
-  if (link === 'unauthorized') return <div className="banner" role="alert">The dashboard token was refused. Open the link the worker printed when it started.</div>;
-  return null;
+  const dirty = useApp((s) => hasUnsavedChanges(s.drafts));
+  const loadState = useApp((s) => s.loadState);
+  const loadSettings = useApp((s) => s.loadSettings);
+  const previous = useRef(link);
+  useEffect(() => {
+    if (previous.current === 'lost' && link === 'live') {
+      void loadState();
+      void loadSettings();
+    }
+    previous.current = link;
+  }, [link, loadState, loadSettings]);
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
 }
 
 /** The whole app. */
 export function App() {
   const screen = useApp((s) => s.screen);
   const go = useApp((s) => s.go);
+  const link = useApp((s) => s.link);
   const info = useApp((s) => s.info.value);
   const loadInfo = useApp((s) => s.loadInfo);
   const settings = useApp((s) => s.settings.value);
   const loadSettings = useApp((s) => s.loadSettings);
+  const unsaved = useApp((s) => hasUnsavedChanges(s.drafts));
+  useLinkEffects();
   useEffect(() => {
     void loadInfo();
     void loadSettings();
@@ -62,6 +103,7 @@ export function App() {
   useEffect(() => {
     document.title = `${TITLES[screen]} · Silkworm`;
   }, [screen]);
+  const away = link === 'lost';
   return (
     <div className="app">
       <nav className="sidebar" aria-label="Main">
@@ -75,6 +117,11 @@ export function App() {
           <button key={item} type="button" className="nav-item" aria-current={screen === item ? 'page' : undefined} onClick={() => go(item)}>
             {ICONS[item]}
             {TITLES[item]}
+            {item === 'settings' && unsaved ? (
+              <span className="nav-dot" title="Unsaved changes">
+                <span className="sr-only"> (unsaved changes)</span>
+              </span>
+            ) : null}
           </button>
         ))}
         <div className="sidebar-footer">
@@ -82,14 +129,22 @@ export function App() {
           {info ? (
             <span>
               v{info.version} · {info.network === 'mainnet' ? 'Mainnet' : 'Testnet'}
-              {info.shell === 'dashboard' ? ' · headless' : ''}
+              {info.shell === 'dashboard' ? ' · in a browser' : ''}
             </span>
           ) : null}
         </div>
       </nav>
       <main className="main">
-        <LinkBanner />
-        {settings?.setupPending ? <SetupScreen view={settings} /> : VIEWS[screen]()}
+        {link === 'unauthorized' ? (
+          <div className="banner" role="alert">
+            This page’s access link was refused. Open the link Silkworm printed when it started.
+          </div>
+        ) : null}
+        {away ? (
+          <NotRunning />
+        ) : (
+          <Suspense fallback={<Loading lines={4} />}>{settings?.setupPending ? <SetupScreen view={settings} /> : VIEWS[screen]()}</Suspense>
+        )}
       </main>
     </div>
   );
@@ -100,7 +155,7 @@ export function Locked() {
   return (
     <main className="card locked">
       <h1>Open the dashboard link</h1>
-      <p className="muted">This dashboard is protected by a token. Open the full link that <code>silkworm worker</code> printed when it started — it ends in <code>#token=…</code>.</p>
+      <p className="muted">This page is protected by an access link. Open the full link Silkworm printed when it started — it ends in <code>#token=…</code>.</p>
     </main>
   );
 }

@@ -1,4 +1,4 @@
-/** Formatting for the UI: numbers, bytes, durations, TON amounts (from nanoton strings). */
+/** Formatting for the UI: numbers, bytes, durations (amounts of TON: money.ts). */
 
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 
@@ -7,11 +7,26 @@ export function formatInteger(value: number): string {
   return integer.format(value);
 }
 
-/** 512 KB, 4.1 GB */
+const BYTE_UNITS = ['KB', 'MB', 'GB', 'TB'] as const;
+const bytesNumber = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 3 });
+
+/** The unit a size is written in: the largest of KB, MB, GB, TB (of 1024) it reaches. */
+function unitOf(bytes: number): number {
+  let index = 0;
+  while (index < BYTE_UNITS.length - 1 && bytes >= 1024 ** (index + 2)) index++;
+  return index;
+}
+
+/** One way to write every size in the app, in the units the OS uses: "459 KB", "6.3 MB", "23.5 GB". */
 export function formatBytes(bytes: number): string {
-  if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  const index = unitOf(bytes);
+  return `${bytesNumber.format(Math.max(bytes, 1024) / 1024 ** (index + 1))} ${BYTE_UNITS[index]}`;
+}
+
+/** A part of a whole in the whole's unit, so the two read alike: "0.45 of 24 GB", "5.1 of 12 GB". */
+export function formatBytesOf(part: number, whole: number): string {
+  const index = unitOf(whole);
+  return `${bytesNumber.format(part / 1024 ** (index + 1))} of ${bytesNumber.format(whole / 1024 ** (index + 1))} ${BYTE_UNITS[index]}`;
 }
 
 /** 45 s, 12 min, 3 h 5 min */
@@ -30,13 +45,6 @@ export function formatAgo(at: number, now = Date.now()): string {
   return ms < 10_000 ? 'just now' : `${formatDuration(ms)} ago`;
 }
 
-/** Nanotons (decimal string) as TON with up to 9 decimals, trailing zeros dropped: "0.000000531". */
-export function formatTon(nanotons: string): string {
-  const digits = nanotons.replace(/^0+/, '') || '0';
-  const whole = digits.length > 9 ? digits.slice(0, -9) : '0';
-  const fraction = digits.padStart(9, '0').slice(-9).replace(/0+$/, '');
-  return `${integer.format(Number(whole))}${fraction ? `.${fraction}` : ''}`;
-}
 
 /** The first and last characters of a long id or address. */
 export function shorten(text: string, keep = 6): string {

@@ -5,8 +5,11 @@
  */
 import type { Api, PushName, PushPayload, Result } from '../../../main/ipc/contract.js';
 
-/** Connection state of the push stream, for the "reconnecting" banner. */
+/** Connection state of the push stream: `lost` means the worker is not running (or unreachable). */
 export type StreamStatus = 'connecting' | 'live' | 'lost' | 'unauthorized';
+
+/** The worker beats every second; two missed beats (and a margin) and it is gone. */
+export const SILENCE_MS = 2_200;
 
 type Listener = (payload: unknown) => void;
 
@@ -45,15 +48,23 @@ export function createHttpApi(token: string, onStatus: (status: StreamStatus) =>
       if (response.status === 401) onStatus('unauthorized');
       return (await response.json()) as Result<unknown>;
     } catch {
-      return { ok: false, error: { code: 'unavailable', message: 'Cannot reach the worker: is `silkworm worker` still running?' } };
+      return { ok: false, error: { code: 'not-running', message: 'Silkworm isn’t running.' } };
     }
   }
 
   async function stream(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      onStatus(attempt === 0 ? 'connecting' : 'lost');
+      if (attempt === 0) onStatus('connecting');
+      // A stream that goes silent (a frozen or killed worker keeps no socket promise) is dropped.
+      const abort = new AbortController();
+      let watchdog: ReturnType<typeof setTimeout> | undefined;
+      const feed = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => abort.abort(), SILENCE_MS);
+      };
       try {
-        const response = await fetch(`${base}/api/events`, { headers });
+        feed();
+        const response = await fetch(`${base}/api/events`, { headers, signal: abort.signal });
         if (response.status === 401) return onStatus('unauthorized');
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
         onStatus('live');
@@ -65,13 +76,17 @@ export function createHttpApi(token: string, onStatus: (status: StreamStatus) =>
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
+          feed();
           parse(value);
         }
       } catch {
         // fall through to the retry below
+      } finally {
+        clearTimeout(watchdog);
       }
       onStatus('lost');
-      await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)) * Math.random() + 250));
+      // Try again soon: the page shows "Silkworm isn't running" until a stream is live again.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** Math.min(attempt, 4)) + Math.random() * 250));
     }
   }
   void stream();

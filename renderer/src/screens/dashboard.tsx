@@ -1,11 +1,17 @@
-/** Dashboard: the share toggle, what the PC is doing and why, the current job, speed, GPU, today. */
-import type { AppState } from '../../../main/ipc/contract.js';
+/**
+ * Dashboard: the share switch (labelled for the mode it turns on) with the state in one plain
+ * sentence and a pause's one-click fix; today's earnings (one figure, in TON and the owner's
+ * currency, and today's chart by hour); the job running now; speed; the GPU in plain words.
+ */
+import type { AppState, EarningsView } from '../../../main/ipc/contract.js';
 import { useEffect, useState } from 'react';
 import { useApp } from '../store/app-store.js';
 import { Badge, Card, PageHeader, Stat, type Tone } from '../ui/card.js';
 import { ErrorNote, Show } from '../ui/states.js';
 import { Switch } from '../ui/switch.js';
-import { formatAgo, formatDuration, formatInteger, formatTon, shorten } from '../format.js';
+import { Money } from '../ui/money.js';
+import { HourBars } from '../ui/hour-bars.js';
+import { formatAgo, formatDuration, formatInteger, shorten } from '../format.js';
 
 const STATE_LABEL: Record<AppState['sharing']['state'], { text: string; tone: Tone }> = {
   sharing: { text: 'Sharing', tone: 'ok' },
@@ -14,11 +20,6 @@ const STATE_LABEL: Record<AppState['sharing']['state'], { text: string; tone: To
 };
 
 const MODE_LABEL = { off: 'Off', idle: 'When idle', polite: 'Polite', always: 'Always' } as const;
-
-/** "Sharing: away 12 min · no game" → "away 12 min · no game" (the badge already says the state). */
-function why(summary: string): string {
-  return summary.replace(/^(Sharing|Paused|Off)(:\s*)?/, '') || 'Sharing is turned off.';
-}
 
 /** Ticks every second while mounted (for "running for 12 s"). */
 function useNow(): number {
@@ -32,26 +33,90 @@ function useNow(): number {
 
 function ShareCard({ state }: { state: AppState }) {
   const toggle = useApp((s) => s.toggleSharing);
+  const applyFix = useApp((s) => s.applyFix);
   const changing = useApp((s) => s.modeChanging);
   const modeError = useApp((s) => s.modeError);
   const { sharing } = state;
   const label = STATE_LABEL[sharing.state];
+  const shownMode = sharing.mode === 'off' ? sharing.resumeMode : sharing.mode;
   return (
     <Card className="hero" title="Sharing">
       <div className="row spread">
-        <Switch label="Share GPU when idle" checked={sharing.mode !== 'off'} busy={changing} onChange={() => void toggle()} />
+        <Switch label={sharing.switchLabel} checked={sharing.mode !== 'off'} busy={changing} onChange={() => void toggle()} />
         <div className="row">
           <Badge tone={label.tone}>{label.text}</Badge>
-          {sharing.mode !== 'off' ? <Badge plain>Mode: {MODE_LABEL[sharing.mode]}</Badge> : null}
+          <Badge plain>
+            <span data-testid="sharing-mode">Mode: {MODE_LABEL[shownMode]}</span>
+          </Badge>
         </div>
       </div>
       <p className="hero-summary" data-testid="sharing-summary">
-        {why(sharing.summary)}
+        {sharing.sentence}
       </p>
-      {sharing.caps ? <p className="stat-hint">Polite limits on: up to {sharing.caps.maxTokensPerSecond ?? '∞'} tokens/s, {sharing.caps.maxVramMb ?? '∞'} MB VRAM.</p> : null}
+      {sharing.fix ? (
+        <div className="row">
+          <button type="button" className="button" disabled={changing} onClick={() => void applyFix(sharing.fix ?? { label: '', action: { kind: 'open-settings' } })}>
+            {sharing.fix.label}
+          </button>
+        </div>
+      ) : null}
+      {sharing.caps ? (
+        <p className="stat-hint">
+          Polite limits on: up to {sharing.caps.maxTokensPerSecond === null ? 'any' : formatInteger(sharing.caps.maxTokensPerSecond)} tokens per second, {sharing.caps.maxVramMb === null ? 'any amount of' : `${formatInteger(sharing.caps.maxVramMb)} MB of`} GPU memory.
+        </p>
+      ) : null}
       {modeError ? <ErrorNote error={modeError} /> : null}
     </Card>
   );
+}
+
+function TodayBody({ today }: { today: EarningsView }) {
+  const go = useApp((s) => s.go);
+  const jobs = today.jobs ?? today.byDay.reduce((sum, day) => sum + day.jobs, 0);
+  return (
+    <>
+      <div className="stat-value" data-testid="today-total">
+        <Money nanotons={today.totalNanotons} />
+      </div>
+      <div className="stat-hint">
+        {formatInteger(jobs)} {jobs === 1 ? 'job' : 'jobs'} paid for today
+      </div>
+      {today.byHour ? <HourBars slots={today.byHour} label="TON earned today, by hour" /> : null}
+      <button type="button" className="button" onClick={() => go('earnings')}>
+        Open earnings
+      </button>
+    </>
+  );
+}
+
+function TodayCard() {
+  const today = useApp((s) => s.today);
+  const go = useApp((s) => s.go);
+  return (
+    <Card title="Today" className="today">
+      <Show
+        data={today}
+        lines={3}
+        whenUnavailable={(error) => (
+          <>
+            <Stat small value="Nothing kept yet" hint={error.message} />
+            <button type="button" className="button" onClick={() => go('wallet')}>
+              Set a payout address
+            </button>
+          </>
+        )}
+      >
+        {(value) => <TodayBody today={value} />}
+      </Show>
+    </Card>
+  );
+}
+
+function lastJobLine(job: NonNullable<AppState['lastJob']>, now: number): string {
+  const ago = formatAgo(job.endedAt, now);
+  if (job.outcome === 'done') return `Last: ${formatInteger(job.completionTokens)} tokens served ${ago}`;
+  if (job.outcome === 'interrupted') return `Last: stopped ${ago} so you could use the GPU; the network finished it elsewhere`;
+  return `Last: a job failed ${ago} after ${formatInteger(job.completionTokens)} tokens`;
 }
 
 function JobCard({ state, now }: { state: AppState; now: number }) {
@@ -61,53 +126,38 @@ function JobCard({ state, now }: { state: AppState; now: number }) {
       {job ? (
         <Stat value={<span className="mono">{shorten(job.jobId.replace(/^job-/, ''), 5)}</span>} hint={`${job.model} · running for ${formatDuration(now - job.startedAt)}`} />
       ) : (
-        <Stat small value="No job running" hint={lastJob ? `Last: ${formatInteger(lastJob.completionTokens)} tokens ${lastJob.outcome === 'done' ? 'served' : 'before it failed'} ${formatAgo(lastJob.endedAt, now)}` : state.sharing.share ? 'Waiting for the network to send one.' : 'Jobs arrive while sharing.'} />
+        <Stat small value="No job running" hint={lastJob ? lastJobLine(lastJob, now) : state.sharing.share ? 'Waiting for the network to send one.' : 'Jobs arrive while sharing.'} />
       )}
     </Card>
   );
 }
 
 function SpeedCard({ state }: { state: AppState }) {
-  const { engine, lastJob } = state;
-  const value = lastJob?.tokensPerSecond ?? engine?.tokensPerSecond ?? null;
-  const benchmark = engine ? `${formatInteger(engine.tokensPerSecond)} at load (${engine.gpu})` : 'model unloaded while not sharing';
+  const { engine } = state;
   return (
-    <Card title="Tokens / s">
-      <Stat value={value === null ? '—' : formatInteger(value)} hint={lastJob?.tokensPerSecond != null ? `last job · ${benchmark}` : engine ? `measured ${benchmark}` : benchmark} />
+    <Card title="Speed">
+      {engine ? (
+        <Stat value={`${formatInteger(engine.tokensPerSecond)} tokens/s`} hint={`How fast this PC writes answers with this model, measured when it loaded (${engine.gpu === 'cpu' ? 'on the processor' : `on the GPU, ${engine.gpu}`}).`} />
+      ) : (
+        <Stat small value="Model not loaded" hint="The model is loaded while sharing, and unloaded to give the GPU back." />
+      )}
     </Card>
   );
 }
 
 function GpuCard({ state }: { state: AppState }) {
   const { gpu } = state;
-  const vram = gpu && gpu.memoryUsedMb !== null && gpu.memoryTotalMb !== null ? `${formatInteger(gpu.memoryUsedMb)} / ${formatInteger(gpu.memoryTotalMb)} MB` : null;
+  if (gpu === null) {
+    return (
+      <Card title="GPU">
+        <Stat small value="No readings from your graphics card" hint="Silkworm cannot read its temperature or memory on this PC, so the temperature and power limits cannot be checked. Sharing still works." />
+      </Card>
+    );
+  }
+  const memory = gpu.memoryUsedMb !== null && gpu.memoryTotalMb !== null ? `${(gpu.memoryUsedMb / 1024).toFixed(1)} of ${(gpu.memoryTotalMb / 1024).toFixed(1)} GB memory in use` : 'memory in use not reported';
   return (
     <Card title="GPU">
-      <Stat value={gpu?.tempC != null ? `${gpu.tempC} °C` : null} hint={<>VRAM {vram ?? <span className="unknown">unknown</span>}{gpu?.name ? ` · ${gpu.name}` : ''}</>} />
-      {gpu === null ? <p className="stat-hint">No GPU telemetry here (nvidia-smi or rocm-smi not found).</p> : null}
-    </Card>
-  );
-}
-
-function TodayCard() {
-  const session = useApp((s) => s.session);
-  const go = useApp((s) => s.go);
-  return (
-    <Card title="Earned this session">
-      <Show data={session} lines={2}>
-        {(value) => (
-          <>
-            {value.receipts > 0 ? (
-              <Stat small value={`${formatTon(value.reportedNanotons)} TON`} hint={`reported by the network for ${formatInteger(value.jobsServed)} ${value.jobsServed === 1 ? 'job' : 'jobs'} this session · not yet settled`} />
-            ) : (
-              <Stat small value="Nothing yet" hint={`${formatInteger(value.jobsServed)} jobs · ${formatInteger(value.tokensGenerated)} tokens served this session`} />
-            )}
-            <button type="button" className="button" onClick={() => go('earnings')}>
-              Open earnings
-            </button>
-          </>
-        )}
-      </Show>
+      <Stat value={gpu.tempC !== null ? `${gpu.tempC} °C` : 'Temperature not reported'} hint={`${gpu.name ?? 'Your graphics card'} · ${memory}${gpu.powerW !== null ? ` · drawing ${Math.round(gpu.powerW)} W` : ''}`} />
     </Card>
   );
 }
@@ -117,17 +167,19 @@ export function DashboardScreen() {
   const state = useApp((s) => s.state);
   const loadState = useApp((s) => s.loadState);
   const loadSession = useApp((s) => s.loadSession);
+  const loadToday = useApp((s) => s.loadToday);
   const now = useNow();
   useEffect(() => {
     void loadState();
     void loadSession();
-  }, [loadState, loadSession]);
+    void loadToday();
+  }, [loadState, loadSession, loadToday]);
   const link = state.value?.worker;
   return (
     <div className="page">
       <PageHeader
         title="Dashboard"
-        subtitle={link ? (link.status === 'connected' ? 'Connected to the network' : link.status === 'connecting' ? `Reconnecting to the network${link.lastError ? ` (${link.lastError})` : ''}…` : 'The worker is not running') : 'Your GPU, shared when you are away'}
+        subtitle={link ? (link.status === 'connected' ? 'Connected to the network' : 'Reconnecting to the network…') : 'Your GPU, shared when you are away'}
         actions={link ? <Badge tone={link.status === 'connected' ? 'ok' : 'warn'}>{link.status === 'connected' ? 'Online' : 'Offline'}</Badge> : null}
       />
       <Show data={state} onRetry={() => void loadState()} lines={4}>
@@ -135,10 +187,10 @@ export function DashboardScreen() {
           <>
             <ShareCard state={value} />
             <div className="grid">
+              <TodayCard />
               <JobCard state={value} now={now} />
               <SpeedCard state={value} />
               <GpuCard state={value} />
-              <TodayCard />
             </div>
           </>
         )}

@@ -1,12 +1,13 @@
 /**
- * The Earnings screen's charts (recharts): TON earned per day and per model over the chosen
- * range. Bars are drawn from the ledger's exact nanoton strings (converted to numbers only to
- * size the bars); tooltips and the screen-reader table show the exact amounts. Colours come
- * from the theme's CSS variables, so light and dark follow the app.
+ * The Earnings screen's charts (recharts, loaded only with them): TON earned per day and per
+ * model over the chosen range. Bars are sized from the books' nanoton strings; amounts are
+ * written as people read them (no axis of tiny ticks: the bars carry their amounts in labels,
+ * tooltips and a screen-reader table). Colours come from the theme's CSS variables.
  */
 import type { EarningsView } from '../../../main/ipc/contract.js';
 import { Bar, BarChart, CartesianGrid, LabelList, Tooltip, XAxis, YAxis, type LabelProps, type TooltipContentProps } from 'recharts';
-import { formatInteger, formatTon } from '../format.js';
+import { formatInteger } from '../format.js';
+import { formatTon } from '../money.js';
 
 interface Row {
   label: string;
@@ -17,7 +18,6 @@ interface Row {
 }
 
 const dayLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
-const compact = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 3 });
 
 /** "Mar 14" for a `YYYY-MM-DD` day key (the key is already the owner's calendar day). */
 export function formatDay(day: string): string {
@@ -80,8 +80,8 @@ function DataTable({ caption, rows, first }: { caption: string; rows: Row[]; fir
 }
 
 /** TON earned per day of the range. */
-export function ByDayChart({ summary }: { summary: EarningsView }) {
-  const rows: Row[] = summary.byDay.map((d) => ({ label: formatDay(d.day), ton: tonNumber(d.nanotons), nanotons: d.nanotons, jobs: d.jobs, tokens: d.tokens }));
+function ByDayChart({ earnings }: { earnings: EarningsView }) {
+  const rows: Row[] = earnings.byDay.map((d) => ({ label: formatDay(d.day), ton: tonNumber(d.nanotons), nanotons: d.nanotons, jobs: d.jobs, tokens: d.tokens }));
   return (
     <figure className="chart" data-testid="chart-by-day">
       <figcaption className="chart-caption">By day</figcaption>
@@ -89,7 +89,7 @@ export function ByDayChart({ summary }: { summary: EarningsView }) {
         <BarChart responsive width="100%" height="100%" data={rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} accessibilityLayer title="TON earned per day">
           <CartesianGrid vertical={false} stroke="var(--border)" />
           <XAxis dataKey="label" tickLine={false} axisLine={false} tick={{ fill: 'var(--muted)', fontSize: 12 }} interval="preserveStartEnd" minTickGap={12} />
-          <YAxis width={84} tickLine={false} axisLine={false} tick={{ fill: 'var(--muted)', fontSize: 12 }} tickFormatter={(value: number) => compact.format(value)} />
+          <YAxis hide />
           <Tooltip content={ChartTooltip} cursor={{ fill: 'var(--surface-2)' }} isAnimationActive={false} />
           <Bar dataKey="ton" name="TON" fill="var(--accent)" radius={[4, 4, 0, 0]} maxBarSize={44} isAnimationActive={false} />
         </BarChart>
@@ -100,8 +100,8 @@ export function ByDayChart({ summary }: { summary: EarningsView }) {
 }
 
 /** TON earned per model over the range, largest first. */
-export function ByModelChart({ summary }: { summary: EarningsView }) {
-  const rows: Row[] = summary.byModel.map((m) => ({ label: m.model, ton: tonNumber(m.nanotons), nanotons: m.nanotons, jobs: m.jobs, tokens: m.tokens }));
+function ByModelChart({ earnings }: { earnings: EarningsView }) {
+  const rows: Row[] = earnings.byModel.map((m) => ({ label: m.model, ton: tonNumber(m.nanotons), nanotons: m.nanotons, jobs: m.jobs, tokens: m.tokens }));
   const height = Math.max(1, rows.length) * 40 + 16;
   return (
     <figure className="chart" data-testid="chart-by-model">
@@ -118,5 +118,15 @@ export function ByModelChart({ summary }: { summary: EarningsView }) {
       </div>
       <DataTable caption="TON earned per model" rows={rows} first="Model" />
     </figure>
+  );
+}
+
+/** Both charts of a range (the screen loads this module on demand). */
+export function EarningsCharts({ earnings }: { earnings: EarningsView }) {
+  return (
+    <div className="charts">
+      <ByDayChart earnings={earnings} />
+      <ByModelChart earnings={earnings} />
+    </div>
   );
 }

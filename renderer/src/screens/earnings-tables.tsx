@@ -1,15 +1,16 @@
 /**
- * The ledger's lists on the Earnings screen: per-job receipts (tokens, earned, voucher, paid
- * state) and on-chain payouts with their block-explorer links, newest first, a page at a
+ * The books' lists under Earnings → Advanced, to the nanoton: per-job receipts (tokens, earned,
+ * voucher, paid state) and on-chain payouts with their block-explorer links, newest first, a page at a
  * time. Links open in the owner's browser: the dashboard's new tab, or Electron's window-open
  * handler, which hands only allow-listed https URLs to the OS.
  */
 import type { Page, PayoutView, ReceiptView } from '../../../main/ipc/contract.js';
-import type { ReactNode } from 'react';
+import type { MouseEvent, ReactNode } from 'react';
 import { useApp } from '../store/app-store.js';
 import { Badge, type Tone } from '../ui/card.js';
 import { Empty } from '../ui/states.js';
-import { formatInteger, formatTon, shorten } from '../format.js';
+import { formatInteger, shorten } from '../format.js';
+import { formatTonExact } from '../money.js';
 
 const when = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
@@ -18,11 +19,17 @@ export function formatWhen(ms: number): string {
   return when.format(new Date(ms));
 }
 
-/** A link to a block explorer; anything but https is shown as plain text. */
+/** A link to a block explorer; anything but https is shown as plain text. The desktop app opens it in the owner's browser. */
 export function ExplorerLink({ url, children }: { url: string; children: ReactNode }) {
+  const viaShell = useApp((s) => s.info.value?.features.openExternal ?? false);
+  const openLink = useApp((s) => s.openLink);
   if (!url.startsWith('https://')) return <>{children}</>;
+  const onClick = (event: MouseEvent) => {
+    event.preventDefault();
+    void openLink(url);
+  };
   return (
-    <a href={url} target="_blank" rel="noopener noreferrer" title="Opens the block explorer in your browser">
+    <a href={url} target="_blank" rel="noopener noreferrer" title="Opens the block explorer in your browser" {...(viaShell ? { onClick } : {})}>
       {children}
       <span className="sr-only"> (opens in your browser)</span>
     </a>
@@ -75,7 +82,7 @@ export function ReceiptsTable({ page, payouts }: { page: Page<ReceiptView>; payo
                   <td className="mono" title={item.jobId}>{shorten(item.jobId.replace(/^job-/, ''), 5)}</td>
                   <td>{item.model}</td>
                   <td className="num">{formatInteger(item.promptTokens)} / {formatInteger(item.completionTokens)}</td>
-                  <td className="num">{formatTon(item.nanotons)} TON</td>
+                  <td className="num">{formatTonExact(item.nanotons)} TON</td>
                   <td className="num">{item.voucherSeq ?? '—'}</td>
                   <td>
                     <Badge tone={status.tone}>{status.label}</Badge>
@@ -117,7 +124,7 @@ export function PayoutsTable({ page }: { page: Page<PayoutView> }) {
             {page.items.map((item) => (
               <tr key={item.txHash}>
                 <td className="nowrap">{formatWhen(item.at)}</td>
-                <td className="num">{formatTon(item.nanotons)} TON</td>
+                <td className="num">{formatTonExact(item.nanotons)} TON</td>
                 <td className="num">{item.seq ?? '—'}</td>
                 <td>
                   {item.status === 'matched' ? <Badge tone="ok">paid</Badge> : <Badge tone="warn">flagged</Badge>}

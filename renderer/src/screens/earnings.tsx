@@ -1,22 +1,26 @@
 /**
- * Earnings: what this session served (from the worker's own counters and the network's
- * receipts), and — once the worker keeps its books — the ledger's real figures: claimable now
- * with Cash out, the live rate and month forecast, charts by day and model, receipts, payouts
- * with chain links, and CSV export. Without the ledger it says why and shows only the session.
- * Never an invented number.
+ * Earnings, as a person reads them: what is ready to cash out (and Cash out), what was earned in
+ * the chosen range with its charts, the rate and the month forecast — amounts in TON with
+ * sensible precision and in the owner's currency. The books' detail (receipts, vouchers,
+ * payouts to the nanoton, this session's counters) lives under Advanced. Without books it says
+ * why, and shows this session only. Never an invented number.
  */
-import type { AppError, EarningsRange, EarningsView, FinishedJob } from '../../../main/ipc/contract.js';
-import { useEffect, useRef } from 'react';
+import type { AppError, EarningsRange, EarningsView, FinishedJob, SessionEarnings } from '../../../main/ipc/contract.js';
+import { lazy, Suspense, useEffect, useRef } from 'react';
 import { useApp } from '../store/app-store.js';
 import { Card, PageHeader, Stat } from '../ui/card.js';
-import { Empty, Show } from '../ui/states.js';
-import { formatDuration, formatInteger, formatTon, shorten } from '../format.js';
+import { Empty, Loading, Show } from '../ui/states.js';
+import { Money } from '../ui/money.js';
+import { formatDuration, formatInteger, shorten } from '../format.js';
+import { formatTonExact } from '../money.js';
 import { saveTextFile } from '../save-file.js';
-import { Balance } from './cash-out.js';
-import { ByDayChart, ByModelChart } from './earnings-charts.js';
+import { Balance, BooksDetail } from './cash-out.js';
 import { RateAndForecast } from './earnings-forecast.js';
 import { PayoutsTable, ReceiptsTable } from './earnings-tables.js';
 import '../styles/earnings.css';
+
+// The charts (recharts) load after the screen's figures.
+const EarningsCharts = lazy(() => import('./earnings-charts.js').then((module) => ({ default: module.EarningsCharts })));
 
 const RANGES: { id: EarningsRange; label: string }[] = [
   { id: 'today', label: 'Today' },
@@ -24,37 +28,40 @@ const RANGES: { id: EarningsRange; label: string }[] = [
   { id: '30d', label: '30 days' },
 ];
 
-/** How often the live rate and forecast are refreshed while the screen is open. */
+/** How often the rate and forecast are refreshed while the screen is open. */
 const REFRESH_MS = 30_000;
 
-function LedgerUnavailable({ error, what, short = false }: { error: AppError; what: string; short?: boolean }) {
-  return <Empty title={`No ${what} yet`}>{short ? `They appear here once the earnings ledger is connected.` : error.message}</Empty>;
-}
+const OUTCOME: Record<FinishedJob['outcome'], string> = { done: 'served', failed: 'failed', interrupted: 'stopped for you' };
 
 function SessionJobs({ jobs }: { jobs: FinishedJob[] }) {
   if (jobs.length === 0) return <Empty title="No jobs served yet this session">Each job the network sends appears here as it ends.</Empty>;
-  const most = Math.max(...jobs.map((job) => job.completionTokens), 1);
   return (
-    <>
-      <div className="bars" role="img" aria-label={`Tokens of the last ${jobs.length} jobs`}>
-        {jobs.map((job) => (
-          <span key={job.jobId} title={`${job.completionTokens} tokens`} style={{ height: `${Math.max(4, (job.completionTokens / most) * 100)}%`, opacity: job.outcome === 'done' ? 0.85 : 0.35 }} />
+    <ul className="list" aria-label="Recent jobs">
+      {jobs
+        .slice(-5)
+        .reverse()
+        .map((job) => (
+          <li key={job.jobId} className="row spread">
+            <span className="mono">{shorten(job.jobId.replace(/^job-/, ''), 5)}</span>
+            <span className="muted">{job.model}</span>
+            <span>{formatInteger(job.completionTokens)} tokens</span>
+            <span className="muted">{job.outcome === 'done' ? formatDuration(job.durationMs) : OUTCOME[job.outcome]}</span>
+          </li>
         ))}
-      </div>
-      <ul className="list" aria-label="Recent jobs">
-        {jobs
-          .slice(-5)
-          .reverse()
-          .map((job) => (
-            <li key={job.jobId} className="row spread">
-              <span className="mono">{shorten(job.jobId.replace(/^job-/, ''), 5)}</span>
-              <span className="muted">{job.model}</span>
-              <span>{formatInteger(job.completionTokens)} tokens</span>
-              <span className="muted">{job.outcome === 'done' ? `${job.durationMs} ms` : 'failed'}</span>
-            </li>
-          ))}
-      </ul>
-    </>
+    </ul>
+  );
+}
+
+function SessionCounters({ session, withBooks }: { session: SessionEarnings; withBooks: boolean }) {
+  const interrupted = session.recentJobs.filter((job) => job.outcome === 'interrupted').length;
+  return (
+    <div className="stats" data-testid="session-earnings">
+      <Stat value={formatInteger(session.jobsServed)} hint="jobs served" />
+      <Stat value={formatInteger(session.tokensGenerated)} hint="tokens written" />
+      <Stat value={formatDuration(session.sharedMs)} hint="time shared" />
+      {session.jobsFailed > 0 ? <Stat value={formatInteger(session.jobsFailed)} hint={interrupted > 0 ? `jobs stopped before the end (${formatInteger(interrupted)} so you could use the GPU)` : 'jobs stopped before the end'} /> : null}
+      {withBooks ? <Stat value={formatInteger(session.receipts)} hint="receipts from the network" /> : null}
+    </div>
   );
 }
 
@@ -72,22 +79,20 @@ function RangePicker() {
   );
 }
 
-function History({ summary }: { summary: EarningsView }) {
+function Earned({ earnings }: { earnings: EarningsView }) {
+  const jobs = earnings.jobs ?? 0;
   return (
     <>
       <div className="stats range-totals" data-testid="range-totals">
-        <Stat value={`${formatTon(summary.totalNanotons)} TON`} hint="earned" />
-        {summary.jobs !== undefined ? <Stat value={formatInteger(summary.jobs)} hint="jobs" /> : null}
-        {summary.completionTokens !== undefined ? <Stat value={formatInteger(summary.completionTokens)} hint="tokens served" /> : null}
-        {summary.promptTokens !== undefined ? <Stat value={formatInteger(summary.promptTokens)} hint="prompt tokens read" /> : null}
+        <Stat value={<Money nanotons={earnings.totalNanotons} block />} hint="earned" />
+        <Stat value={formatInteger(jobs)} hint={jobs === 1 ? 'job paid for' : 'jobs paid for'} />
       </div>
-      {summary.byModel.length === 0 ? (
+      {earnings.byModel.length === 0 ? (
         <Empty title="No jobs in this range yet">Earnings appear here as the network pays for jobs.</Empty>
       ) : (
-        <div className="charts">
-          <ByDayChart summary={summary} />
-          <ByModelChart summary={summary} />
-        </div>
+        <Suspense fallback={<Loading lines={3} label="Loading charts" />}>
+          <EarningsCharts earnings={earnings} />
+        </Suspense>
       )}
     </>
   );
@@ -101,26 +106,26 @@ function ExportButton({ ready }: { ready: boolean }) {
     if (file) saveTextFile(file.filename, file.csv);
   };
   return (
-    <button type="button" className="button" disabled={!ready || busy} aria-busy={busy} title={ready ? 'The jobs of the range shown, as CSV' : 'Available once the earnings ledger is connected'} onClick={() => void save()}>
+    <button type="button" className="button" disabled={!ready || busy} aria-busy={busy} title={ready ? 'The jobs of the range shown, as CSV' : 'Available once earnings are kept'} onClick={() => void save()}>
       {busy ? 'Exporting…' : 'Export CSV'}
     </button>
   );
 }
 
-/** Refreshes the ledger when a receipt arrives, and the rate every REFRESH_MS, while the screen is open. */
-function useLiveLedger(ready: boolean) {
+/** Refreshes the books when a receipt arrives, and the rate every REFRESH_MS, while the screen is open. */
+function useLiveEarnings(ready: boolean) {
   const receipts = useApp((s) => s.session.value?.receipts);
-  const loadHistory = useApp((s) => s.loadHistory);
+  const loadEarnings = useApp((s) => s.loadEarnings);
   const setRange = useApp((s) => s.setRange);
   const range = useApp((s) => s.range);
   const seen = useRef(receipts);
   useEffect(() => {
     if (!ready || receipts === seen.current) return;
     seen.current = receipts;
-    // The ledger credits a receipt right after it arrives: give it a moment.
-    const timer = setTimeout(() => void loadHistory(), 400);
+    // The books credit a receipt right after it arrives: give them a moment.
+    const timer = setTimeout(() => void loadEarnings(), 400);
     return () => clearTimeout(timer);
-  }, [ready, receipts, loadHistory]);
+  }, [ready, receipts, loadEarnings]);
   useEffect(() => {
     if (!ready) return;
     const timer = setInterval(() => void setRange(range), REFRESH_MS);
@@ -128,99 +133,108 @@ function useLiveLedger(ready: boolean) {
   }, [ready, range, setRange]);
 }
 
+function NoBooks({ error }: { error: AppError }) {
+  const go = useApp((s) => s.go);
+  return (
+    <Empty title="No earnings kept yet" action={error.message.includes('payout address') ? <button type="button" className="button primary" onClick={() => go('wallet')}>Set a payout address</button> : undefined}>
+      {error.message}
+    </Empty>
+  );
+}
+
+function Advanced({ books }: { books: EarningsView }) {
+  const session = useApp((s) => s.session.value);
+  const receipts = useApp((s) => s.receipts);
+  const payouts = useApp((s) => s.payouts);
+  const loadEarnings = useApp((s) => s.loadEarnings);
+  const payoutItems = payouts.value?.items ?? [];
+  return (
+    <details className="card advanced" data-testid="advanced">
+      <summary>
+        <h2>Advanced</h2>
+        <span className="muted">Receipts, vouchers and payouts to the nanoton; this session’s counters</span>
+      </summary>
+      <BooksDetail earnings={books} />
+      {session ? (
+        <section aria-label="This session">
+          <h3>This session</h3>
+          <SessionCounters session={session} withBooks />
+          <p className="stat-hint">Since Silkworm started: {formatTonExact(session.reportedNanotons)} TON stated in {formatInteger(session.receipts)} {session.receipts === 1 ? 'receipt' : 'receipts'}, all kept in the books above.</p>
+        </section>
+      ) : null}
+      <section aria-label="Receipts">
+        <h3>Receipts</h3>
+        <Show data={receipts} onRetry={() => void loadEarnings()}>
+          {(page) => <ReceiptsTable page={page} payouts={payoutItems} />}
+        </Show>
+      </section>
+      <section aria-label="Payouts">
+        <h3>Payouts</h3>
+        <Show data={payouts} onRetry={() => void loadEarnings()}>
+          {(page) => <PayoutsTable page={page} />}
+        </Show>
+      </section>
+    </details>
+  );
+}
+
 /** The Earnings screen. */
 export function EarningsScreen() {
   const session = useApp((s) => s.session);
-  const jobs = useApp((s) => s.session.value?.recentJobs);
-  const summary = useApp((s) => s.summary);
-  const receipts = useApp((s) => s.receipts);
-  const payouts = useApp((s) => s.payouts);
+  const earnings = useApp((s) => s.earnings);
   const csvError = useApp((s) => s.csvExport.error);
   const loadSession = useApp((s) => s.loadSession);
-  const loadHistory = useApp((s) => s.loadHistory);
+  const loadEarnings = useApp((s) => s.loadEarnings);
+  const loadWallet = useApp((s) => s.loadWallet);
   useEffect(() => {
     void loadSession();
-    void loadHistory();
-  }, [loadSession, loadHistory]);
-  // Ready once the ledger answered; an `unavailable` later (books closed) shows the reason again.
-  const ledger = summary.value !== null && summary.error?.code !== 'unavailable' ? summary.value : null;
-  useLiveLedger(ledger !== null);
-  const payoutItems = payouts.value?.items ?? [];
+    void loadEarnings();
+    void loadWallet();
+  }, [loadSession, loadEarnings, loadWallet]);
+  // Ready once the books answered; an `unavailable` later (books closed) shows the reason again.
+  const books = earnings.value !== null && earnings.error?.code !== 'unavailable' ? earnings.value : null;
+  useLiveEarnings(books !== null);
   return (
     <div className="page">
-      <PageHeader
-        title="Earnings"
-        subtitle="What your GPU served, and what the network owes you"
-        actions={
-          <div className="row">
-            <ExportButton ready={ledger !== null} />
-            {ledger === null ? (
-              <button type="button" className="button primary" disabled title="Available once the earnings ledger is connected">
-                Cash out
-              </button>
-            ) : null}
-          </div>
-        }
-      />
+      <PageHeader title="Earnings" subtitle="What your GPU earned, and what you can cash out" actions={<ExportButton ready={books !== null} />} />
       {csvError ? (
         <p className="error-note" role="alert">
           {csvError.message}
         </p>
       ) : null}
-      {ledger ? (
-        <div className="grid-2">
-          <Card title="Balance">
-            <Balance summary={ledger} />
-          </Card>
-          <Card title="Rate and forecast">
-            <RateAndForecast summary={ledger} />
-          </Card>
-        </div>
-      ) : null}
-      <Card title="This session">
-        <Show data={session} onRetry={() => void loadSession()} lines={2}>
-          {(value) => (
-            <div className="stats" data-testid="session-earnings">
-              <Stat value={formatInteger(value.jobsServed)} hint={`jobs served${value.jobsFailed > 0 ? ` · ${value.jobsFailed} failed` : ''}`} />
-              <Stat value={formatInteger(value.tokensGenerated)} hint="tokens generated" />
-              <Stat value={formatDuration(value.sharedMs)} hint="time shared" />
-              <Stat small value={value.receipts > 0 ? `${formatTon(value.reportedNanotons)} TON` : '—'} hint={value.receipts > 0 ? `stated in ${value.receipts} ${value.receipts === 1 ? 'receipt' : 'receipts'} · ${ledger ? 'credited to the ledger below' : 'not yet settled on chain'}` : 'no receipts from the network yet'} />
-            </div>
-          )}
-        </Show>
-      </Card>
-      {ledger ? null : <Card title="Jobs this session">{jobs ? <SessionJobs jobs={jobs} /> : null}</Card>}
-      <Card title="History" actions={<RangePicker />}>
-        <Show data={summary} onRetry={() => void loadHistory()} whenUnavailable={(error) => <LedgerUnavailable error={error} what="earnings history" />}>
-          {(value) => <History summary={value} />}
-        </Show>
-      </Card>
-      {ledger ? (
+      {books ? (
         <>
-          <Card title="Receipts">
-            <Show data={receipts} onRetry={() => void loadHistory()}>
-              {(page) => <ReceiptsTable page={page} payouts={payoutItems} />}
+          <div className="grid-2">
+            <Card title="Balance">
+              <Balance earnings={books} />
+            </Card>
+            <Card title="Rate and forecast">
+              <RateAndForecast earnings={books} />
+            </Card>
+          </div>
+          <Card title="Earned" actions={<RangePicker />}>
+            <Earned earnings={books} />
+          </Card>
+          <Advanced books={books} />
+        </>
+      ) : (
+        <>
+          <Card title="Earned">
+            <Show data={earnings} onRetry={() => void loadEarnings()} whenUnavailable={(error) => <NoBooks error={error} />}>
+              {() => null}
             </Show>
           </Card>
-          <Card title="Payouts">
-            <Show data={payouts} onRetry={() => void loadHistory()}>
-              {(page) => <PayoutsTable page={page} />}
+          <Card title="This session">
+            <Show data={session} onRetry={() => void loadSession()} lines={2}>
+              {(value) => (
+                <>
+                  <SessionCounters session={value} withBooks={false} />
+                  <SessionJobs jobs={value.recentJobs} />
+                </>
+              )}
             </Show>
           </Card>
         </>
-      ) : (
-        <div className="grid-2">
-          <Card title="Receipts">
-            <Show data={receipts} whenUnavailable={(error) => <LedgerUnavailable short error={error} what="receipts" />}>
-              {(page) => <ReceiptsTable page={page} payouts={payoutItems} />}
-            </Show>
-          </Card>
-          <Card title="Payouts">
-            <Show data={payouts} whenUnavailable={(error) => <LedgerUnavailable short error={error} what="payouts" />}>
-              {(page) => <PayoutsTable page={page} />}
-            </Show>
-          </Card>
-        </div>
       )}
     </div>
   );

@@ -1,21 +1,32 @@
 /**
- * Models: what this PC serves, and the network's catalog — size, quantization, context, whether
- * it fits this GPU — with downloads (progress, rate, time left, cancel) and "Use this model".
+ * Models, as advice: the model that would earn most on this GPU (with what it would earn per
+ * hour at the network's prices now), then every model of the network's catalog with the same
+ * figures, whether it fits (a labelled bar), one way of writing sizes, downloads (progress,
+ * rate, time left, cancel) and "Use this model" with its progress while the switch runs.
  */
 import { useEffect } from 'react';
-import type { CatalogItemView, DownloadView, HardwareView, InstalledModel, ModelFitView } from '../../../main/ipc/contract.js';
+import type { CatalogItemView, DownloadView, HardwareView, InstalledModel, ModelCatalogView, ModelFitView } from '../../../main/ipc/contract.js';
 import { useApp } from '../store/app-store.js';
 import { Badge, Card, PageHeader, type Tone } from '../ui/card.js';
 import { Empty, ErrorNote, Show } from '../ui/states.js';
-import { formatBytes, formatDuration, formatInteger, shorten } from '../format.js';
+import { formatBytes, formatBytesOf, formatDuration, formatInteger, shorten } from '../format.js';
+import { Money } from '../ui/money.js';
 
 const FIT_TONE: Record<ModelFitView['verdict'], Tone> = { 'fits-gpu': 'ok', 'partial-gpu': 'warn', 'cpu-only': 'warn', 'too-big': 'fail', unknown: 'neutral' };
 const FIT_LABEL: Record<ModelFitView['verdict'], string> = { 'fits-gpu': 'Fits in your GPU', 'partial-gpu': 'Partly on GPU', 'cpu-only': 'CPU only (slow)', 'too-big': 'Too big for this PC', unknown: 'Fit unknown' };
 
 function hardwareLine(hardware: HardwareView): string {
-  const gpu = hardware.vramBytes !== null ? `${hardware.gpuName ?? 'GPU'} with ${formatBytes(hardware.vramBytes)}` : hardware.engineGpu === 'cpu' ? 'no GPU in use' : 'GPU unknown (no readings)';
-  return `Compared with this PC: ${gpu} · ${formatBytes(hardware.ramBytes)} memory`;
+  const gpu = hardware.vramBytes !== null ? `${hardware.gpuName ?? 'a GPU'} with ${formatBytes(hardware.vramBytes)} of memory` : hardware.engineGpu === 'cpu' ? 'no graphics card in use (models run on the processor)' : 'a graphics card Silkworm cannot read';
+  return `Compared with this PC: ${gpu}, and ${formatBytes(hardware.ramBytes)} of system memory`;
 }
+
+const FIT_DETAIL: Record<ModelFitView['verdict'], (needs: string) => string> = {
+  'fits-gpu': (needs) => `Needs ${needs}`,
+  'partial-gpu': (needs) => `Needs ${needs}: the rest runs slower from system memory`,
+  'cpu-only': (needs) => `Needs ${needs}`,
+  'too-big': (needs) => `Needs ${needs}: more than this PC has`,
+  unknown: () => 'Silkworm cannot read this PC’s graphics card, so it cannot tell',
+};
 
 /** What a model's needs are measured against: the GPU's memory, else (on CPU) the system memory. */
 function capacityOf(hardware: HardwareView): { bytes: number; what: string } | null {
@@ -24,25 +35,43 @@ function capacityOf(hardware: HardwareView): { bytes: number; what: string } | n
 }
 
 /** The fit verdict, with a small bar of how much of the GPU's (or, on CPU, the system's) memory it takes. */
-function Fit({ fit, hardware }: { fit: ModelFitView; hardware: HardwareView }) {
+function Fit({ fit, hardware, name }: { fit: ModelFitView; hardware: HardwareView; name: string }) {
   const capacity = capacityOf(hardware);
   const share = capacity ? Math.min(1, fit.needsBytes / capacity.bytes) : null;
   const tone = FIT_TONE[fit.verdict];
+  const needs = capacity ? `~${formatBytesOf(fit.needsBytes, capacity.bytes)} of ${capacity.what}` : `~${formatBytes(fit.needsBytes)}`;
+  const percent = share === null ? null : Math.max(1, Math.round(share * 100));
   return (
-    <div style={{ display: 'grid', gap: 6 }}>
-      <div className="row" style={{ gap: 8 }}>
+    <div className="fit">
+      <div className="row tight">
         <Badge tone={tone}>{FIT_LABEL[fit.verdict]}</Badge>
-        <span className="muted" data-testid="fit-summary" title={fit.summary}>
-          {fit.detail}
-          {fit.exact ? '' : ' (rough: the file header could not be read)'}
+        <span className="muted" data-testid="fit-summary">
+          {FIT_DETAIL[fit.verdict](needs)}
+          {fit.exact ? '' : ' (a rough estimate: the file’s header could not be read)'}
         </span>
       </div>
-      {share !== null && capacity ? (
-        <div title={`${Math.max(1, Math.round(share * 100))}% of your ${capacity.what}`} style={{ height: 6, borderRadius: 3, background: 'var(--surface-2)', border: '1px solid var(--border)', overflow: 'hidden', maxWidth: 320 }} aria-hidden="true">
-          <div style={{ width: `${Math.max(1, share * 100)}%`, height: '100%', background: tone === 'ok' ? 'var(--accent)' : tone === 'fail' ? 'var(--danger)' : tone === 'warn' ? 'var(--warn)' : 'var(--muted)' }} />
+      {share !== null && capacity && percent !== null ? (
+        <div className="meter-row">
+          <span className="meter-label" id={`fit-${name}`}>
+            {capacity.what === 'GPU memory' ? 'GPU memory it takes' : 'System memory it takes'}
+          </span>
+          <div className={`meter tone-${tone}`} role="meter" aria-labelledby={`fit-${name}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent} aria-valuetext={`${percent}% (${needs})`}>
+            <div style={{ width: `${percent}%` }} />
+          </div>
+          <span className="meter-value">{percent}%</span>
         </div>
       ) : null}
     </div>
+  );
+}
+
+/** What serving a model would earn on this PC, per hour at full load, at the network's prices now. */
+function Estimate({ item }: { item: CatalogItemView }) {
+  if (!item.estimate) return <span className="muted">Earnings per hour: not known yet{item.fit.verdict === 'too-big' ? ' (it does not fit)' : ''}.</span>;
+  return (
+    <span data-testid="estimate">
+      About <Money nanotons={item.estimate.nanotonsPerHour} suffix=" per hour" /> at full load · ~{formatInteger(item.estimate.tokensPerSecond)} tokens/s
+    </span>
   );
 }
 
@@ -87,9 +116,13 @@ function Actions({ item, download }: { item: CatalogItemView; download: Download
   if (item.active) return <span className="muted">This PC serves it now.</span>;
   if (download && (download.state === 'downloading' || download.state === 'verifying')) return <Progress name={item.name} download={download} />;
   if (switchingTo === item.id || (serverSwitch?.id === item.id && serverSwitch.state !== 'failed')) {
+    const phase = serverSwitch?.id === item.id ? serverSwitch : null;
     return (
-      <span role="status" className="muted">
-        Switching to this model… it waits for the running job to end, then loads it.
+      <span role="status" className="muted" data-testid="switching">
+        <span className="spinner" aria-hidden="true" />{' '}
+        {phase?.state === 'waiting-for-jobs'
+          ? `Switching: waiting for ${phase.waitingJobs === 1 ? 'the running job' : `${phase.waitingJobs} running jobs`} to end…`
+          : 'Switching: loading the model into memory. This takes a few seconds…'}
       </span>
     );
   }
@@ -129,7 +162,7 @@ function Actions({ item, download }: { item: CatalogItemView; download: Download
   );
 }
 
-function CatalogItem({ item, hardware }: { item: CatalogItemView; hardware: HardwareView }) {
+function CatalogItem({ item, hardware, recommended }: { item: CatalogItemView; hardware: HardwareView; recommended: boolean }) {
   const pushed = useApp((s) => s.downloads[item.id] ?? null);
   // A finished download is verified and in place: installed, even before the catalog reloads.
   const current = pushed?.state === 'done' && !item.installed ? { ...item, installed: true } : item;
@@ -139,9 +172,13 @@ function CatalogItem({ item, hardware }: { item: CatalogItemView; hardware: Hard
     <li style={{ flexDirection: 'column', alignItems: 'stretch', gap: 10 }} data-testid={`catalog-${item.id}`} aria-label={item.name}>
       <div className="row spread">
         <strong>{item.name}</strong>
-        {current.active ? <Badge tone="ok">Serving</Badge> : current.installed ? <Badge tone="info">Downloaded</Badge> : null}
+        <span className="row tight">
+          {recommended ? <Badge tone="ok">Recommended for this PC</Badge> : null}
+          {current.active ? <Badge tone="ok">Serving</Badge> : current.installed ? <Badge tone="info">Downloaded</Badge> : null}
+        </span>
       </div>
       {item.description ? <span className="muted">{item.description}</span> : null}
+      <Estimate item={item} />
       <dl className="kv">
         <dt>Model id</dt>
         <dd className="mono">{item.id}</dd>
@@ -160,7 +197,7 @@ function CatalogItem({ item, hardware }: { item: CatalogItemView; hardware: Hard
           </>
         ) : null}
       </dl>
-      <Fit fit={item.fit} hardware={hardware} />
+      <Fit fit={item.fit} hardware={hardware} name={item.id} />
       <Actions item={current} download={download} />
     </li>
   );
@@ -192,6 +229,32 @@ function Installed({ list }: { list: InstalledModel[] }) {
   );
 }
 
+/** The advice: the model that would earn most here, and what it takes to serve it. */
+function Recommendation({ catalog }: { catalog: ModelCatalogView }) {
+  const item = catalog.models.find((model) => model.id === catalog.recommendedId);
+  if (!item?.estimate) return null;
+  return (
+    <Card title="Recommended for this PC" className="recommendation">
+      <p data-testid="recommendation">
+        <strong>{item.name}</strong> would earn about <Money nanotons={item.estimate.nanotonsPerHour} suffix=" per hour" /> here while the network keeps it busy, at today’s prices
+        {item.active ? ' — and it is the model this PC serves now.' : '.'}
+      </p>
+      <p className="stat-hint">Estimated from the speed this PC measured for the model it serves and the prices the network publishes; real earnings depend on how many jobs arrive.</p>
+    </Card>
+  );
+}
+
+/** While a switch runs, reads its progress every second (the switch itself answers only once it is done). */
+function useSwitchProgress() {
+  const switchingTo = useApp((s) => s.switchingTo);
+  const refresh = useApp((s) => s.refreshCatalog);
+  useEffect(() => {
+    if (!switchingTo) return;
+    const timer = setInterval(() => void refresh(), 1000);
+    return () => clearInterval(timer);
+  }, [switchingTo, refresh]);
+}
+
 /** The Models screen. */
 export function ModelsScreen() {
   const catalog = useApp((s) => s.modelCatalog);
@@ -201,10 +264,12 @@ export function ModelsScreen() {
   useEffect(() => {
     void load();
   }, [load]);
+  useSwitchProgress();
   return (
     <div className="page">
-      <PageHeader title="Models" subtitle="The model your GPU serves, and the ones the network wants" />
+      <PageHeader title="Models" subtitle="What your GPU serves, and which model would earn most on it" />
       {error ? <ErrorNote error={error} /> : null}
+      {catalog.value ? <Recommendation catalog={catalog.value} /> : null}
       <Card title="Installed">
         <Show data={installed} onRetry={() => void load()} lines={3}>
           {(list) => <Installed list={list} />}
@@ -218,7 +283,7 @@ export function ModelsScreen() {
             ) : (
               <ul className="list">
                 {value.models.map((item) => (
-                  <CatalogItem key={item.id} item={item} hardware={value.hardware} />
+                  <CatalogItem key={item.id} item={item} hardware={value.hardware} recommended={item.id === value.recommendedId} />
                 ))}
               </ul>
             )

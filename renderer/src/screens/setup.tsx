@@ -1,13 +1,17 @@
 /**
  * First-run setup, shown once in the desktop app: what Silkworm does (and what it cannot
- * promise), when to share, where to be paid, and the electricity price. Every step can be
+ * promise), when to share, where to be paid, the electricity price. The same save model as
+ * Settings: every step edits the one draft; Finish saves all of it (nothing typed is lost), and
+ * a refused value brings its step back with the message beside the field. Every step can be
  * skipped; all of it can be changed later in Settings and Wallet.
  */
-import { useId, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import type { AppSettingsView, SharingMode } from '../../../main/ipc/contract.js';
-import { useApp } from '../store/app-store.js';
+import { useApp, useAppStore } from '../store/app-store.js';
 import { Card, PageHeader } from '../ui/card.js';
-import { ElectricityCard } from './electricity-card.js';
+import { ErrorNote } from '../ui/states.js';
+import { TextField } from '../ui/field.js';
+import { ElectricityFields } from './electricity-card.js';
 
 const STEPS = ['Welcome', 'When to share', 'Payouts', 'Electricity'] as const;
 
@@ -30,17 +34,18 @@ function Welcome() {
   );
 }
 
-function ModeStep({ mode, onMode }: { mode: SharingMode; onMode(mode: SharingMode): void }) {
+function ModeStep({ view }: { view: AppSettingsView }) {
+  const draft = useApp((s) => s.drafts.sharing);
+  const edit = useApp((s) => s.editSharing);
+  const mode = (draft ?? view.sharing).mode;
   return (
     <div className="mode-options" role="radiogroup" aria-label="When to share">
       {CHOICES.map((choice) => (
         <label key={choice.id} className="mode-option">
-          <input type="radio" name="setup-mode" value={choice.id} checked={mode === choice.id} onChange={() => onMode(choice.id)} />
+          <input type="radio" name="setup-mode" value={choice.id} checked={mode === choice.id} onChange={() => edit({ mode: choice.id })} />
           <span>
             <strong>{choice.title}</strong>
-            <span className="field-hint" style={{ display: 'block' }}>
-              {choice.text}
-            </span>
+            <span className="field-hint block">{choice.text}</span>
           </span>
         </label>
       ))}
@@ -48,51 +53,47 @@ function ModeStep({ mode, onMode }: { mode: SharingMode; onMode(mode: SharingMod
   );
 }
 
-function PayoutStep({ onSaved }: { onSaved(): void }) {
-  const save = useApp((s) => s.savePayoutAddress);
-  const error = useApp((s) => s.addressError);
-  const [text, setText] = useState('');
-  const id = useId();
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (await save(text)) onSaved();
-  };
+function PayoutStep() {
+  const text = useApp((s) => s.drafts.payoutAddress) ?? '';
+  const edit = useApp((s) => s.editPayoutAddress);
+  const error = useApp((s) => s.fieldErrors.payoutAddress);
   return (
-    <form className="field" onSubmit={(event) => void submit(event)} noValidate>
-      <p>Earnings are paid to a TON wallet address. Paste yours here, or skip and connect Tonkeeper or create a wallet later on the Wallet screen.</p>
-      <label htmlFor={id}>Payout address</label>
-      <div className="row" style={{ flexWrap: 'nowrap' }}>
-        <input id={id} className="input mono" value={text} onChange={(event) => setText(event.target.value)} spellCheck={false} autoComplete="off" aria-invalid={error !== null} />
-        <button type="submit" className="button primary" disabled={text.trim() === ''}>
-          Save address
-        </button>
-      </div>
-      {error ? (
-        <span className="field-error" role="alert">
-          {error.message}
-        </span>
-      ) : null}
-    </form>
+    <>
+      <p>Earnings are paid to a TON wallet address. Paste yours here, or skip this and connect a wallet app or create a wallet later on the Wallet screen.</p>
+      <TextField label="Payout address" mono value={text} onChange={edit} error={error} placeholder="0Q… or UQ…" hint="It is checked when you finish." />
+    </>
   );
+}
+
+/** Where a refused value is entered. */
+function stepOf(path: string): number {
+  if (path === 'payoutAddress') return STEPS.indexOf('Payouts');
+  if (path.startsWith('electricity.')) return STEPS.indexOf('Electricity');
+  return STEPS.indexOf('When to share');
 }
 
 /** The setup, step by step; `view` is the settings the worker answered. */
 export function SetupScreen({ view }: { view: AppSettingsView }) {
-  const setMode = useApp((s) => s.setMode);
-  const complete = useApp((s) => s.completeSetup);
+  const finish = useApp((s) => s.finishSetup);
+  const edit = useApp((s) => s.editSharing);
+  const draft = useApp((s) => s.drafts.sharing);
+  const formError = useApp((s) => s.formError);
+  const saving = useApp((s) => s.settingsSaving);
+  const store = useAppStore();
   const [step, setStep] = useState(0);
-  const [mode, setLocalMode] = useState<SharingMode>(view.sharing.mode === 'off' ? 'idle' : view.sharing.mode);
-  const [busy, setBusy] = useState(false);
-  const next = async () => {
-    if (STEPS[step] === 'When to share') await setMode(mode);
-    if (step < STEPS.length - 1) setStep(step + 1);
-    else {
-      setBusy(true);
-      await complete();
-    }
+  const last = step === STEPS.length - 1;
+  const next = async (event?: FormEvent) => {
+    event?.preventDefault();
+    // A fresh install is Off; the setup suggests When idle unless the owner chose.
+    if (STEPS[step] === 'Welcome' && draft === null && view.sharing.mode === 'off') edit({ mode: 'idle' });
+    if (!last) return setStep(step + 1);
+    if (await finish()) return;
+    // Back to the step of the first refused value (read from the store: this render's copy is older).
+    const refused = Object.keys(store.getState().fieldErrors)[0];
+    if (refused) setStep(stepOf(refused));
   };
   return (
-    <div className="page setup">
+    <form className="page setup" onSubmit={(event) => void next(event)} noValidate>
       <PageHeader title="Welcome to Silkworm" subtitle={`Step ${step + 1} of ${STEPS.length}: ${STEPS[step]}`} />
       <ol className="setup-steps" aria-label="Setup steps">
         {STEPS.map((name, index) => (
@@ -101,25 +102,23 @@ export function SetupScreen({ view }: { view: AppSettingsView }) {
           </li>
         ))}
       </ol>
-      {STEPS[step] === 'Electricity' ? (
-        <ElectricityCard view={view} onSaved={() => void next()} />
-      ) : (
-        <Card title={STEPS[step]}>
-          {STEPS[step] === 'Welcome' ? <Welcome /> : null}
-          {STEPS[step] === 'When to share' ? <ModeStep mode={mode} onMode={setLocalMode} /> : null}
-          {STEPS[step] === 'Payouts' ? <PayoutStep onSaved={() => void next()} /> : null}
-        </Card>
-      )}
+      <Card title={STEPS[step]}>
+        {STEPS[step] === 'Welcome' ? <Welcome /> : null}
+        {STEPS[step] === 'When to share' ? <ModeStep view={view} /> : null}
+        {STEPS[step] === 'Payouts' ? <PayoutStep /> : null}
+        {STEPS[step] === 'Electricity' ? <ElectricityFields view={view} /> : null}
+      </Card>
+      {formError ? <ErrorNote error={formError} /> : null}
       <div className="row">
         {step > 0 ? (
           <button type="button" className="button" onClick={() => setStep(step - 1)}>
             Back
           </button>
         ) : null}
-        <button type="button" className="button primary" disabled={busy} onClick={() => void next()}>
-          {step === STEPS.length - 1 ? 'Finish' : STEPS[step] === 'Payouts' || STEPS[step] === 'Electricity' ? 'Skip' : 'Continue'}
+        <button type="submit" className="button primary" disabled={saving} aria-busy={saving}>
+          {last ? (saving ? 'Saving…' : 'Finish') : 'Continue'}
         </button>
       </div>
-    </div>
+    </form>
   );
 }

@@ -6,7 +6,7 @@
  */
 import { useId, useState, type FormEvent } from 'react';
 import type { WalletView } from '../../../main/ipc/contract.js';
-import { formatTon } from '../format.js';
+import { Money } from '../ui/money.js';
 import { useApp } from '../store/app-store.js';
 import { Badge, Card } from '../ui/card.js';
 
@@ -143,7 +143,7 @@ function Stored({ view }: { view: WalletView }) {
           <code data-testid="local-address">{local.address}</code>
         </dd>
         <dt>Balance</dt>
-        <dd>{local.balanceNanotons === null ? <span className="unknown">unknown</span> : `${formatTon(local.balanceNanotons)} TON`}</dd>
+        <dd>{local.balanceNanotons === null ? <span className="unknown">not known (no chain connection)</span> : <Money nanotons={local.balanceNanotons} />}</dd>
         <dt>Backup</dt>
         <dd>{local.backedUp ? <Badge tone="ok">Words written down</Badge> : <Badge tone="warn">Not confirmed yet</Badge>}</dd>
         <dt>Protected by</dt>

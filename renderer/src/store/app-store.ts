@@ -37,7 +37,12 @@ export function createAppStore(api: Api): StoreApi<AppStore> {
 export function bindPushes(store: StoreApi<AppStore>, api: Api): () => void {
   const stops = [
     api.on('state', (state) => store.setState({ state: { status: 'ready', value: state, error: null } })),
-    api.on('session', (session) => store.setState({ session: { status: 'ready', value: session, error: null } })),
+    api.on('session', (session) => {
+      const before = store.getState().session.value?.receipts;
+      store.setState({ session: { status: 'ready', value: session, error: null } });
+      // A new receipt changes today's figure: the books credit it right after it arrives.
+      if (before !== undefined && session.receipts !== before) setTimeout(() => void store.getState().loadToday(), 300);
+    }),
     api.on('log', (entry) => store.setState((s) => ({ logs: [...s.logs, entry].slice(-500) }))),
     api.on('wallet', (wallet) => store.setState({ wallet: { status: 'ready', value: wallet, error: null } })),
     api.on('download', (view) => store.getState().onDownload(view)),
@@ -47,6 +52,13 @@ export function bindPushes(store: StoreApi<AppStore>, api: Api): () => void {
 
 /** The store of this window, provided at the root. */
 export const StoreContext = createContext<StoreApi<AppStore> | null>(null);
+
+/** The store itself, for an action that must read what another action just wrote. */
+export function useAppStore(): StoreApi<AppStore> {
+  const store = useContext(StoreContext);
+  if (!store) throw new Error('useAppStore outside <StoreContext.Provider>');
+  return store;
+}
 
 /** Reads one narrow piece of the store (re-renders only when it changes). */
 export function useApp<T>(selector: (store: AppStore) => T): T {

@@ -1,4 +1,4 @@
-/** Earnings: this session's counters (always there) and the ledger's history, receipts, payouts, CSV and Cash out (when connected). */
+/** Earnings: the books' figures (range, balances, rate), receipts and payouts, CSV and Cash out; and this session's counters. */
 import type { AppError, EarningsRange, Result, EarningsView, Page, PayoutView, ReceiptView, SessionEarnings } from '../../../main/ipc/contract.js';
 import type { SliceCreator } from './app-store.js';
 import { fromResult, idle, loading, ready, type Loadable } from './loadable.js';
@@ -10,7 +10,7 @@ import { fromResult, idle, loading, ready, type Loadable } from './loadable.js';
  */
 export type CashOutState =
   | { phase: 'idle' }
-  | { phase: 'confirming'; nanotons: string }
+  | { phase: 'confirming'; nanotons: string; error: AppError | null }
   | { phase: 'sending'; nanotons: string }
   | { phase: 'waiting'; nanotons: string; seq: number | null; late: boolean }
   | { phase: 'paid'; nanotons: string; payout: PayoutView | null }
@@ -27,7 +27,7 @@ export interface CsvFile {
 export interface EarningsSlice {
   session: Loadable<SessionEarnings>;
   range: EarningsRange;
-  summary: Loadable<EarningsView>;
+  earnings: Loadable<EarningsView>;
   receipts: Loadable<Page<ReceiptView>>;
   payouts: Loadable<Page<PayoutView>>;
   /** A further page of receipts or payouts is being fetched. */
@@ -36,13 +36,15 @@ export interface EarningsSlice {
   cashOut: CashOutState;
   loadSession(): Promise<void>;
   setRange(range: EarningsRange): Promise<void>;
-  loadHistory(): Promise<void>;
+  /** The range's figures, receipts and payouts. */
+  loadEarnings(): Promise<void>;
   loadMore(list: 'receipts' | 'payouts'): Promise<void>;
   /** Asks the worker for the range's CSV; null when it refused (the error is in `csvExport`). */
   exportCsv(): Promise<CsvFile | null>;
   askCashOut(): void;
   cancelCashOut(): void;
-  confirmCashOut(): Promise<void>;
+  /** Sends the claim; the wallet on this PC may need its passphrase. */
+  confirmCashOut(passphrase?: string): Promise<void>;
 }
 
 /** How often the screen looks for the payout after a claim, and when it says it is taking long. */
@@ -63,10 +65,10 @@ export const createEarningsSlice: SliceCreator<EarningsSlice> = (set, get, api) 
     const expected = paidBefore + BigInt(nanotons);
     while (get().cashOut.phase === 'waiting') {
       await new Promise((resolve) => setTimeout(resolve, PAYOUT_POLL_MS));
-      await get().loadHistory();
+      await get().loadEarnings();
       const state = get().cashOut;
       if (state.phase !== 'waiting') return;
-      const paid = get().summary.value?.paidNanotons;
+      const paid = get().earnings.value?.paidNanotons;
       if (paid !== undefined && BigInt(paid) >= expected) {
         const payout = get().payouts.value?.items.find((item) => item.status === 'matched') ?? null;
         set({ cashOut: { phase: 'paid', nanotons, payout } });
@@ -79,7 +81,7 @@ export const createEarningsSlice: SliceCreator<EarningsSlice> = (set, get, api) 
   return {
     session: idle(),
     range: 'today',
-    summary: idle(),
+    earnings: idle(),
     receipts: idle(),
     payouts: idle(),
     moreLoading: { receipts: false, payouts: false },
@@ -92,21 +94,21 @@ export const createEarningsSlice: SliceCreator<EarningsSlice> = (set, get, api) 
     },
     setRange: async (range) => {
       set({ range });
-      set((s) => ({ summary: loading(s.summary) }));
+      set((s) => ({ earnings: loading(s.earnings) }));
       const result = await api.getEarnings({ range });
       // A quicker answer for a later click must not be overwritten by this one.
-      if (get().range === range) set((s) => ({ summary: fromResult(result, s.summary) }));
+      if (get().range === range) set((s) => ({ earnings: fromResult(result, s.earnings) }));
     },
-    loadHistory: async () => {
-      set((s) => ({ summary: loading(s.summary), receipts: loading(s.receipts), payouts: loading(s.payouts) }));
+    loadEarnings: async () => {
+      set((s) => ({ earnings: loading(s.earnings), receipts: loading(s.receipts), payouts: loading(s.payouts) }));
       const range = get().range;
-      const [summary, receipts, payouts] = await Promise.all([
+      const [earnings, receipts, payouts] = await Promise.all([
         api.getEarnings({ range }),
         api.listReceipts({ limit: 20 }),
         api.listPayouts({ limit: 20 }),
       ]);
       set((s) => ({
-        ...(s.range === range ? { summary: fromResult(summary, s.summary) } : {}),
+        ...(s.range === range ? { earnings: fromResult(earnings, s.earnings) } : {}),
         receipts: fromResult(receipts, s.receipts),
         payouts: fromResult(payouts, s.payouts),
       }));
@@ -130,26 +132,28 @@ export const createEarningsSlice: SliceCreator<EarningsSlice> = (set, get, api) 
       return result.ok ? result.value : null;
     },
     askCashOut: () => {
-      const claimable = get().summary.value?.claimableNanotons;
-      if (claimable !== undefined && claimable !== '0') set({ cashOut: { phase: 'confirming', nanotons: claimable } });
+      const claimable = get().earnings.value?.claimableNanotons;
+      if (claimable !== undefined && claimable !== '0') set({ cashOut: { phase: 'confirming', nanotons: claimable, error: null } });
     },
     cancelCashOut: () => {
       // Leaving `waiting` also stops the polling; the payout still shows once it lands.
       set({ cashOut: { phase: 'idle' } });
     },
-    confirmCashOut: async () => {
+    confirmCashOut: async (passphrase) => {
       const state = get().cashOut;
       if (state.phase !== 'confirming') return;
-      const paidBefore = BigInt(get().summary.value?.paidNanotons ?? '0');
+      const paidBefore = BigInt(get().earnings.value?.paidNanotons ?? '0');
       set({ cashOut: { phase: 'sending', nanotons: state.nanotons } });
-      const result = await api.cashOut();
+      const result = await api.cashOut(passphrase ? { passphrase } : {});
       if (!result.ok) {
-        set({ cashOut: { phase: 'error', error: result.error } });
+        // A wrong or missing passphrase is asked again in place; anything else ends the attempt.
+        const again = result.error.code === 'wrong-passphrase' || result.error.code === 'passphrase-required';
+        set({ cashOut: again ? { phase: 'confirming', nanotons: state.nanotons, error: result.error } : { phase: 'error', error: result.error } });
         return;
       }
       if (result.value.status === 'nothing-to-claim') {
         set({ cashOut: { phase: 'nothing' } });
-        void get().loadHistory();
+        void get().loadEarnings();
         return;
       }
       set({ cashOut: { phase: 'waiting', nanotons: result.value.nanotons, seq: result.value.seq ?? null, late: false } });

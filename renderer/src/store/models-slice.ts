@@ -16,6 +16,8 @@ export interface ModelsSlice {
   /** The last failed action (download, switch, remove), shown above the catalog. */
   modelsError: AppError | null;
   loadModelCatalog(): Promise<void>;
+  /** Reloads the catalog without showing it as loading (a switch's progress). */
+  refreshCatalog(): Promise<void>;
   downloadModel(id: string): Promise<void>;
   cancelDownload(id: string): Promise<void>;
   useModel(id: string): Promise<void>;
@@ -35,6 +37,10 @@ export const createModelsSlice: SliceCreator<ModelsSlice> = (set, get, api) => (
     // The installed list comes from this PC alone, so it shows even when the coordinator is down.
     const [result] = await Promise.all([api.getModelCatalog(), get().loadModels()]);
     set((s) => ({ modelCatalog: fromResult(result, s.modelCatalog) }));
+  },
+  refreshCatalog: async () => {
+    const result = await api.getModelCatalog();
+    if (result.ok) set({ modelCatalog: ready(result.value) });
   },
   downloadModel: async (id) => {
     set({ modelsError: null });

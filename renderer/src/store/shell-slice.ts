@@ -9,7 +9,7 @@ export const SCREENS = ['dashboard', 'earnings', 'wallet', 'models', 'settings',
 export type Screen = (typeof SCREENS)[number];
 /** The owner's theme choice; 'system' follows prefers-color-scheme. */
 export type ThemeChoice = 'system' | 'light' | 'dark';
-/** The push stream's state ('live' in Electron, where IPC cannot drop). */
+/** The push stream's state ('live' in Electron, where IPC cannot drop); `lost`: Silkworm isn't running. */
 export type LinkStatus = 'connecting' | 'live' | 'lost' | 'unauthorized';
 
 /** State and actions of the app shell. */
@@ -21,6 +21,8 @@ export interface ShellSlice {
   go(screen: Screen): void;
   setTheme(theme: ThemeChoice): void;
   loadInfo(): Promise<void>;
+  /** Opens an explorer or wallet link in the owner's browser (the desktop app's shell). */
+  openLink(url: string): Promise<void>;
 }
 
 function storedTheme(): ThemeChoice {
@@ -48,4 +50,7 @@ export const createShellSlice: SliceCreator<ShellSlice> = (set, _get, api) => ({
     set({ theme });
   },
   loadInfo: async () => set({ info: fromResult(await api.getAppInfo()) }),
+  openLink: async (url) => {
+    await api.openLink({ url });
+  },
 });
