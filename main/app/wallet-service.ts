@@ -107,6 +107,8 @@ export function createWalletService(options: WalletServiceOptions): WalletServic
   /** A change the worker is announcing (it waits for the running job); null when none. */
   let pending: { address: string | null } | null = null;
   let announcing: Promise<void> = Promise.resolve();
+  /** Counts changes, so a screen keeps the newest view whichever arrives last (an answer or a push). */
+  let revision = 0;
 
   const push = () => void view(false).then(options.onChange, (error: unknown) => options.logger?.warn({ err: String(error) }, 'wallet view failed'));
 
@@ -115,18 +117,22 @@ export function createWalletService(options: WalletServiceOptions): WalletServic
     await store.update({ payoutAddress: address });
     const next = address && source ? { source, address, walletName } : null;
     record = Promise.resolve(next);
+    revision++;
     await writeJsonFile(sourceFile, next, { mode: 0o600, dirMode: 0o700 });
     options.logger?.info({ source }, address ? 'payout address changed' : 'payout address cleared');
     if (sameAddress(core.payoutAddress(), address)) return;
     pending = { address };
+    revision++;
     const change = announcing.then(() => core.setPayoutAddress(address));
     announcing = change.then(
       () => {
         if (pending?.address === address) pending = null;
+        revision++;
         push();
       },
       (error: unknown) => {
         pending = null;
+        revision++;
         options.logger?.error({ err: error instanceof Error ? error.message : String(error) }, 'could not announce the payout address');
         push();
       },
@@ -166,7 +172,10 @@ export function createWalletService(options: WalletServiceOptions): WalletServic
   };
 
   const view = async (withBalance = true): Promise<WalletView> => {
+    // What is paid and pending now, read together before any await (a change may land meanwhile).
     const payoutAddress = core.payoutAddress() ?? null;
+    const pendingNow = pending;
+    const at = revision;
     const stored = await record;
     const current = stored && sameAddress(stored.address, payoutAddress) ? stored : null;
     const status = await local.status();
@@ -178,17 +187,21 @@ export function createWalletService(options: WalletServiceOptions): WalletServic
     return {
       payoutAddress,
       network,
-      pendingAddress: pending?.address ?? null,
-      pendingClear: pending !== null && pending.address === null,
+      revision: at,
+      pendingAddress: pendingNow?.address ?? null,
+      pendingClear: pendingNow !== null && pendingNow.address === null,
       source,
-      tonConnect: tonConnectView(pairing.state, current ?? (stored?.source === 'tonconnect' && pending ? stored : null)),
+      tonConnect: tonConnectView(pairing.state, current ?? (stored?.source === 'tonconnect' && pendingNow ? stored : null)),
       local: localView,
       localPassphrase: local.needsPassphrase(),
       cashOut: cashOutView(source, localView, payoutAddress),
     };
   };
 
-  pairing.on('change', push);
+  pairing.on('change', () => {
+    revision++;
+    push();
+  });
   pairing.on('paired', ({ address, walletName }) => {
     void setPayout(address, 'tonconnect', walletName).then(push, (error: unknown) => options.logger?.error({ err: String(error) }, 'could not store the paired address'));
   });
@@ -291,6 +304,7 @@ export function createWalletService(options: WalletServiceOptions): WalletServic
         pending = { address: chosen };
         announcing = core.setPayoutAddress(chosen).finally(() => {
           pending = null;
+          revision++;
           push();
         });
       }

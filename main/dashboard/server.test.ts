@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDashboard, type Dashboard } from './server.js';
@@ -85,4 +86,50 @@ test('pushes arrive on the event stream', async (t) => {
   while (!text.includes('event: state')) text += (await reader.read()).value ?? '';
   assert.match(text, /event: job\ndata: \{"phase":"started","job":\{"jobId":"job-9"/);
   await reader.cancel();
+});
+
+test('responses are compressed as the browser allows; assets once, at best quality', async (t) => {
+  const staticDir = await mkdtemp(join(tmpdir(), 'silkworm-static-'));
+  await mkdir(join(staticDir, 'assets'));
+  await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>ok</title>');
+  const script = `export const words = ${JSON.stringify(Array.from({ length: 2000 }, (_, i) => `word-${i % 50}`))};`;
+  await writeFile(join(staticDir, 'assets', 'big.js'), script);
+  const { services } = await createTestServices();
+  const dashboard = await startDashboard({ services, token: TOKEN, staticDir });
+  t.after(() => dashboard.close());
+  const fetchRaw = (path: string, encoding: string) =>
+    new Promise<{ headers: Record<string, string | string[] | undefined>; bytes: Buffer }>((resolve, reject) => {
+      request(`${dashboard.url}${path}`, { headers: { 'accept-encoding': encoding } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ headers: res.headers, bytes: Buffer.concat(chunks) }));
+      })
+        .on('error', reject)
+        .end();
+    });
+  const brotli = await fetchRaw('/assets/big.js', 'gzip, deflate, br');
+  assert.equal(brotli.headers['content-encoding'], 'br');
+  assert.equal(brotli.headers.vary, 'accept-encoding');
+  assert.equal(brotliDecompressSync(brotli.bytes).toString(), script);
+  assert.ok(brotli.bytes.length < script.length / 5, `compressed to ${brotli.bytes.length} of ${script.length} bytes`);
+  const gzip = await fetchRaw('/assets/big.js', 'gzip');
+  assert.equal(gzip.headers['content-encoding'], 'gzip');
+  assert.equal(gunzipSync(gzip.bytes).toString(), script);
+  const plain = await fetchRaw('/assets/big.js', 'identity');
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(plain.bytes.toString(), script);
+  assert.equal((await fetchRaw('/index.html', 'br')).headers['content-encoding'], undefined, 'tiny files are sent as they are');
+});
+
+test('the event stream beats every second, so a page knows within 3 s that the worker is gone', async (t) => {
+  const { dashboard } = await start();
+  t.after(() => dashboard.close());
+  const controller = new AbortController();
+  const response = await fetch(`${dashboard.url}/api/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal });
+  const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  const started = Date.now();
+  while ((text.match(/event: heartbeat/g) ?? []).length < 2) text += (await reader?.read())?.value ?? '';
+  controller.abort();
+  assert.ok(Date.now() - started < 2_900, 'two beats within 3 s');
 });

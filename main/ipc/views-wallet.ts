@@ -37,6 +37,8 @@ export interface LocalWalletView {
 
 /** The payout address being paid (non-bounceable, user-friendly), and its sources. */
 export interface WalletView {
+  /** Grows with every change: a screen keeps the view with the highest (answers and pushes may cross). */
+  revision: number;
   /** The address the worker announces now: the one being paid. */
   payoutAddress: string | null;
   network: TonNetwork;

@@ -9,7 +9,7 @@ import type { Api } from '../../../main/ipc/contract.js';
 import { createShellSlice, type ShellSlice } from './shell-slice.js';
 import { createDashboardSlice, type DashboardSlice } from './dashboard-slice.js';
 import { createEarningsSlice, type EarningsSlice } from './earnings-slice.js';
-import { createWalletSlice, type WalletSlice } from './wallet-slice.js';
+import { createWalletSlice, newerWallet, type WalletSlice } from './wallet-slice.js';
 import { createSettingsSlice, type SettingsSlice } from './settings-slice.js';
 import { createDiagnosticsSlice, type DiagnosticsSlice } from './diagnostics-slice.js';
 import { createModelsSlice, type ModelsSlice } from './models-slice.js';
@@ -44,7 +44,7 @@ export function bindPushes(store: StoreApi<AppStore>, api: Api): () => void {
       if (before !== undefined && session.receipts !== before) setTimeout(() => void store.getState().loadToday(), 300);
     }),
     api.on('log', (entry) => store.setState((s) => ({ logs: [...s.logs, entry].slice(-500) }))),
-    api.on('wallet', (wallet) => store.setState({ wallet: { status: 'ready', value: wallet, error: null } })),
+    api.on('wallet', (wallet) => store.setState((s) => ({ wallet: newerWallet(s.wallet, wallet) }))),
     api.on('download', (view) => store.getState().onDownload(view)),
   ];
   return () => stops.forEach((stop) => stop());

@@ -42,19 +42,24 @@ export interface WalletSlice {
   clearLocalError(): void;
 }
 
+/** The newer of two wallet views (an answer and a push may arrive in either order). */
+export function newerWallet(shown: Loadable<WalletView>, next: WalletView): Loadable<WalletView> {
+  return shown.value && shown.value.revision > next.revision ? shown : ready(next);
+}
+
 /** The wallet slice. */
 export const createWalletSlice: SliceCreator<WalletSlice> = (set, get, api) => {
   /** Runs a local-wallet verb that answers the Wallet view. */
   const localCall = async (call: () => ReturnType<typeof api.getWallet>): Promise<boolean> => {
     set({ localBusy: true, localError: null });
     const result = await call();
-    set((s) => ({ localBusy: false, localError: result.ok ? null : result.error, wallet: result.ok ? ready(result.value) : s.wallet }));
+    set((s) => ({ localBusy: false, localError: result.ok ? null : result.error, wallet: result.ok ? newerWallet(s.wallet, result.value) : s.wallet }));
     return result.ok;
   };
   const pairingCall = async (call: () => ReturnType<typeof api.getWallet>): Promise<void> => {
     set({ pairingBusy: true, pairingError: null });
     const result = await call();
-    set((s) => ({ pairingBusy: false, pairingError: result.ok ? null : result.error, wallet: result.ok ? ready(result.value) : s.wallet }));
+    set((s) => ({ pairingBusy: false, pairingError: result.ok ? null : result.error, wallet: result.ok ? newerWallet(s.wallet, result.value) : s.wallet }));
   };
   return {
     wallet: idle(),
@@ -69,18 +74,18 @@ export const createWalletSlice: SliceCreator<WalletSlice> = (set, get, api) => {
     loadWallet: async () => {
       set((s) => ({ wallet: loading(s.wallet) }));
       const result = await api.getWallet();
-      set((s) => ({ wallet: fromResult(result, s.wallet) }));
+      set((s) => ({ wallet: result.ok ? newerWallet(s.wallet, result.value) : fromResult(result, s.wallet) }));
     },
     savePayoutAddress: async (address) => {
       set({ addressSaving: true, addressError: null });
       const result = await api.setPayoutAddress({ address });
-      set((s) => ({ addressSaving: false, addressError: result.ok ? null : result.error, wallet: result.ok ? ready(result.value) : s.wallet }));
+      set((s) => ({ addressSaving: false, addressError: result.ok ? null : result.error, wallet: result.ok ? newerWallet(s.wallet, result.value) : s.wallet }));
       return result.ok;
     },
     clearPayoutAddress: async () => {
       set({ addressSaving: true, addressError: null });
       const result = await api.clearPayoutAddress();
-      set((s) => ({ addressSaving: false, addressError: result.ok ? null : result.error, wallet: result.ok ? ready(result.value) : s.wallet }));
+      set((s) => ({ addressSaving: false, addressError: result.ok ? null : result.error, wallet: result.ok ? newerWallet(s.wallet, result.value) : s.wallet }));
     },
     startTonConnect: async () => {
       set({ pairingBusy: true, pairingError: null });
