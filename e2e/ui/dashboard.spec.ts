@@ -90,10 +90,11 @@ test('a job served by the worker shows up on the dashboard and the earnings scre
   await page.getByRole('button', { name: 'Earnings', exact: true }).click();
   const session = page.getByTestId('session-earnings');
   await expect(session).toContainText(`${served.jobsServed}jobs served`);
-  await expect(session).toContainText(`${served.tokensGenerated.toLocaleString('en-US')}tokens generated`);
+  await expect(session).toContainText(`${served.tokensGenerated.toLocaleString('en-US')}tokens written`);
   await expect(page.getByRole('list', { name: 'Recent jobs' })).toContainText('silkworm-test');
-  // The ledger is not connected yet: an honest empty state, never a made-up number.
-  await expect(page.getByText('No earnings history yet')).toBeVisible();
+  // No payout address: nothing is kept, said plainly with the way out, never a made-up number.
+  await expect(page.getByText('No earnings kept yet')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Set a payout address' })).toBeVisible();
   expect(errors).toEqual([]);
 });
 
@@ -117,6 +118,15 @@ test('the payout address is checked by the worker', async ({ stack, page, errors
   expect(stored.payoutAddress).toBe(shown);
   await page.getByRole('button', { name: 'Remove' }).click();
   await expect(page.getByText('No payout address yet')).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('the GPU card speaks plainly where there are no readings', async ({ stack, page, errors }) => {
+  await open(page, stack);
+  const gpu = page.getByRole('region', { name: 'GPU' });
+  await expect(gpu).toContainText('No readings from your graphics card');
+  await expect(gpu).toContainText('Sharing still works.');
+  await expect(page.locator('main')).not.toContainText(/nvidia-smi|rocm-smi|unknown/);
   expect(errors).toEqual([]);
 });
 

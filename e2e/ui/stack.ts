@@ -15,6 +15,7 @@ import type { AttachedDashboard } from '../../main/dashboard/attach.js';
 import { serveApp } from './serve-app.js';
 import { LogRing } from '../../main/app/log-ring.js';
 import type { Signals } from '../../main/sharing/signals.js';
+import { DEFAULT_SHARING_SETTINGS } from '../../main/sharing/settings.js';
 
 /** A running stack. */
 export interface UiStack {
@@ -26,6 +27,8 @@ export interface UiStack {
   dataDir: string;
   /** The generated test model. */
   modelPath: string;
+  /** What the sharing policy reads on its next poll (every 500 ms): change it to move the owner. */
+  signals: Signals;
   /** The dashboard origin. */
   url: string;
   /** The URL with the token fragment. */
@@ -48,6 +51,7 @@ const AWAY: Signals = {
 
 /** Starts the stack; `firstRun` shows the desktop app's first-run setup. */
 export async function startUiStack(options: { firstRun?: boolean } = {}): Promise<UiStack> {
+  const signals: Signals = { ...AWAY };
   const dir = await mkdtemp(join(tmpdir(), 'silkworm-ui-'));
   const modelPath = join(dir, 'silkworm-test.gguf');
   await writeTestModel(modelPath);
@@ -68,8 +72,9 @@ export async function startUiStack(options: { firstRun?: boolean } = {}): Promis
     modelPath,
     threads: 1,
     logger,
-    sharing: { mode: 'off' },
-    signalSource: { read: async () => AWAY },
+    // No minimum pause: the specs move the owner back and forth within seconds.
+    sharing: { mode: 'off', hysteresis: { ...DEFAULT_SHARING_SETTINGS.hysteresis, minDwellSeconds: 0 } },
+    signalSource: { read: async () => ({ ...signals }) },
     sharingPollMs: 500,
     reconnect: { minDelayMs: 50, maxDelayMs: 500 },
   });
@@ -82,6 +87,7 @@ export async function startUiStack(options: { firstRun?: boolean } = {}): Promis
     token,
     dataDir,
     modelPath,
+    signals,
     url: attached.dashboard.url,
     tokenUrl: attached.dashboard.tokenUrl,
     async chat(content, maxTokens = 16) {
