@@ -1,22 +1,19 @@
 /**
- * The Earnings screen on real books: a worker with a payout address on a local chain serves
- * paid jobs; the screen shows what the ledger holds to the nanoton (claimable, earned, each
- * receipt), exports the CSV, and Cash out — driven from the keyboard — is paid on chain and
- * shows as paid. Screenshots are kept as artifacts (and in docs/screenshots with UPDATE_SCREENSHOTS=1).
+ * Earnings on real books, in the desktop app's configuration (ledger-stack.ts: startDesktopApp
+ * with the Electron-only capabilities faked): a worker paid on a local chain serves paid jobs;
+ * the Dashboard's Today figure and the Earnings screen show the books' amounts as people read
+ * them — in TON, and in the owner's currency once they enter what 1 TON costs — with the same
+ * job count everywhere; receipts and vouchers only under Advanced, to the nanoton; the CSV
+ * export; and Cash out from the keyboard, signed by the wallet on this PC, paid on chain.
+ * Screenshots are kept as artifacts (and in docs/screenshots with UPDATE_SCREENSHOTS=1).
  */
 import { expect, type Page } from '@playwright/test';
 import { testWithStack } from './fixtures.js';
 import { mkdir, readFile } from 'node:fs/promises';
-import { fromNano } from '@ton/core';
 import { startLedgerStack, type LedgerStack } from './ledger-stack.js';
+import { formatFiat, formatTon, formatTonExact } from '../../renderer/src/money.js';
 
 const test = testWithStack(startLedgerStack, 120_000);
-
-/** Nanotons as the UI writes TON: exact, trailing zeros dropped, the whole part grouped. */
-function ton(nanotons: bigint): string {
-  const [whole = '0', fraction] = fromNano(nanotons).split('.');
-  return `${Number(whole).toLocaleString('en-US')}${fraction ? `.${fraction}` : ''}`;
-}
 
 async function openEarnings(page: Page, stack: LedgerStack): Promise<void> {
   await page.goto(stack.tokenUrl);
@@ -24,7 +21,12 @@ async function openEarnings(page: Page, stack: LedgerStack): Promise<void> {
   await expect(page.getByRole('heading', { level: 1, name: 'Earnings' })).toBeVisible();
 }
 
-test('the ledger’s figures to the nanoton, CSV export, and Cash out paid on chain', async ({ stack, page, errors }, testInfo) => {
+/** What the page shows (rendered text only: a closed Advanced section shows nothing). */
+function shownText(page: Page): Promise<string> {
+  return page.locator('main').evaluate((main) => (main as HTMLElement).innerText);
+}
+
+test('the Dashboard shows real earnings: Today in TON, then in the owner’s currency; counts agree everywhere', async ({ stack, page, errors }, testInfo) => {
   test.setTimeout(120_000);
   for (const content of ['abc', 'klm', 'xyz']) {
     // Right after connecting, the coordinator may not have seen the capacity yet: retry until served.
@@ -33,26 +35,54 @@ test('the ledger’s figures to the nanoton, CSV export, and Cash out paid on ch
   const books = stack.app.core.books();
   if (!books) throw new Error('the worker keeps no books');
   const owed = stack.coordinator.store.account(stack.owner.raw).cumulative;
-  expect(owed).toBeGreaterThan(0n);
   await expect.poll(() => books.ledger.balances().vouchedNanotons, { timeout: 15_000 }).toBe(owed);
+  expect(owed).toBeGreaterThan(100_000_000n);
+
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.goto(stack.tokenUrl);
+  const today = page.getByTestId('today-total');
+  await expect(today).toHaveText(`${formatTon(owed, 'en-US')} TON`);
+  await expect(page.getByRole('region', { name: 'Today' })).toContainText('3 jobs paid for today');
+  await expect(page.getByTestId('today-chart')).toBeVisible();
+
+  // The owner enters what 1 TON costs (a comma as the decimal separator): amounts gain their currency.
+  await page.getByRole('button', { name: 'Settings', exact: true }).click();
+  await page.getByLabel('Price per kWh').fill('0,30');
+  await page.getByLabel('Currency').fill('USD');
+  await page.getByLabel('Price of 1 TON in USD').fill('3,1');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByText('Saved.')).toBeVisible();
+  await page.getByRole('button', { name: 'Dashboard', exact: true }).click();
+  await expect(today).toHaveText(`${formatTon(owed, 'en-US')} TON ≈ ${formatFiat(owed, { currency: 'USD', perTon: '3.1' }, 'en-US')}`);
+  const shot = testInfo.outputPath('dashboard-earnings-light.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  await testInfo.attach('Dashboard with earnings (light)', { path: shot, contentType: 'image/png' });
+  if (process.env.UPDATE_SCREENSHOTS) await page.screenshot({ path: 'docs/screenshots/dashboard-light.png', fullPage: true });
+
+  await page.getByRole('button', { name: 'Earnings', exact: true }).click();
+  await expect(page.getByTestId('range-totals')).toContainText(`${formatTon(owed, 'en-US')} TON`);
+  await expect(page.getByTestId('range-totals')).toContainText('3jobs paid for');
+  await expect(page.getByTestId('claimable')).toContainText(`${formatTon(owed, 'en-US')} TON`);
+  // The main view speaks of money, not of the books' machinery.
+  expect(await shownText(page)).not.toMatch(/voucher|receipt|nanoton/i);
+  await page.getByText('Advanced', { exact: true }).click();
+  const receipts = page.getByRole('table', { name: 'Receipts' }).locator('tbody tr');
+  await expect(receipts).toHaveCount(3);
+  await expect(page.getByTestId('books-detail')).toContainText(`${formatTonExact(owed, 'en-US')} TON`);
+  expect(errors).toEqual([]);
+});
+
+test('CSV export, and Cash out from the keyboard with the wallet on this PC, paid on chain', async ({ stack, page, errors }, testInfo) => {
+  test.setTimeout(120_000);
+  const books = stack.app.core.books();
+  if (!books) throw new Error('the worker keeps no books');
+  const owed = books.ledger.balances().claimableNanotons;
+  expect(owed).toBeGreaterThan(0n);
   const jobs = [...books.ledger.iterateJobs()];
-  expect(jobs).toHaveLength(3);
 
   await page.emulateMedia({ colorScheme: 'light' });
   await openEarnings(page, stack);
-  await expect(page.getByTestId('claimable')).toContainText(`${ton(owed)} TON`);
-  await expect(page.getByTestId('range-totals')).toContainText(`${ton(owed)} TONearned`);
-  await expect(page.getByTestId('range-totals')).toContainText('3jobs');
-  await expect(page.getByTestId('live-rate')).toContainText(`${ton(owed)} TON/h`);
-  await expect(page.getByTestId('chart-by-day').locator('.recharts-bar-rectangle')).not.toHaveCount(0);
-  await expect(page.getByTestId('chart-by-model')).toContainText('silkworm-test');
-  const receipts = page.getByRole('table', { name: 'Receipts' }).locator('tbody tr');
-  await expect(receipts).toHaveCount(3);
-  const newest = jobs.at(-1);
-  await expect(receipts.first()).toContainText(`${ton(newest?.earnedNanotons ?? 0n)} TON`);
-  await expect(receipts.first()).toContainText('claimable');
-  await expect(page.getByText('No payouts yet')).toBeVisible();
-
+  await page.getByRole('group', { name: 'Range' }).getByRole('button', { name: 'Today' }).click();
   // CSV: the worker's own export of today's jobs, downloaded from a Blob.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
   expect(download.suggestedFilename()).toBe(`silkworm-jobs-${jobs[0]?.day}.csv`);
@@ -62,7 +92,7 @@ test('the ledger’s figures to the nanoton, CSV export, and Cash out paid on ch
   const cashOut = page.getByRole('button', { name: 'Cash out', exact: true });
   await cashOut.focus();
   await page.keyboard.press('Enter');
-  const confirm = page.getByRole('button', { name: `Claim ${ton(owed)} TON` });
+  const confirm = page.getByRole('button', { name: `Cash out ${formatTon(owed, 'en-US')} TON` });
   await expect(confirm).toBeFocused();
   await page.keyboard.press('Escape');
   await expect(confirm).toHaveCount(0);
@@ -70,21 +100,23 @@ test('the ledger’s figures to the nanoton, CSV export, and Cash out paid on ch
   await page.keyboard.press('Enter');
   await expect(confirm).toBeFocused();
   await page.keyboard.press('Enter');
-  await expect(page.getByTestId('cash-out-paid')).toContainText(`Paid: ${ton(owed)} TON`, { timeout: 60_000 });
+  await expect(page.getByTestId('cash-out-paid')).toContainText(`Paid: ${formatTon(owed, 'en-US')} TON`, { timeout: 60_000 });
   expect(books.ledger.balances().paidNanotons).toBe(owed);
-  await expect(page.getByTestId('claimable').locator('.stat-value')).toHaveText('0 TON');
-  await expect(page.getByTestId('balances')).toContainText(`${ton(owed)} TONpaid on chain`);
+  await expect(page.getByTestId('claimable').locator('.money-ton')).toHaveText('0 TON');
+  await expect(page.getByTestId('balances')).toContainText(`${formatTon(owed, 'en-US')} TON`);
+  await page.getByText('Advanced', { exact: true }).click();
   const payouts = page.getByRole('table', { name: 'Payouts' }).locator('tbody tr');
   await expect(payouts).toHaveCount(1);
-  await expect(payouts.first()).toContainText(`${ton(owed)} TON`);
+  // The payout message carries what was due plus the claim's unused gas coming back.
   await expect(payouts.first()).toContainText('paid');
-  await expect(receipts.first()).toContainText('paid');
+  await expect(page.getByTestId('books-detail')).toContainText(`${formatTonExact(owed, 'en-US')} TONpaid on chain`);
+  await expect(page.getByRole('table', { name: 'Receipts' }).locator('tbody tr').first()).toContainText('paid');
   await expect(page.getByText('Payouts on a local test chain have no public block explorer.')).toBeVisible();
 
   await page.mouse.move(0, 0);
   const light = testInfo.outputPath('earnings-ledger-light.png');
   await page.screenshot({ path: light, fullPage: true });
-  await testInfo.attach('Earnings with the ledger (light)', { path: light, contentType: 'image/png' });
+  await testInfo.attach('Earnings with the books (light)', { path: light, contentType: 'image/png' });
   if (process.env.UPDATE_SCREENSHOTS) {
     await mkdir('docs/screenshots', { recursive: true });
     await page.screenshot({ path: 'docs/screenshots/earnings-ledger-light.png', fullPage: true });
@@ -92,6 +124,6 @@ test('the ledger’s figures to the nanoton, CSV export, and Cash out paid on ch
   await page.emulateMedia({ colorScheme: 'dark' });
   const dark = testInfo.outputPath('earnings-ledger-dark.png');
   await page.screenshot({ path: dark, fullPage: true });
-  await testInfo.attach('Earnings with the ledger (dark)', { path: dark, contentType: 'image/png' });
+  await testInfo.attach('Earnings with the books (dark)', { path: dark, contentType: 'image/png' });
   expect(errors).toEqual([]);
 });

@@ -70,6 +70,8 @@ export async function startLedgerStack(options: { importOwner?: boolean; token?:
     adminKey: ADMIN_KEY,
     // Pushed payouts are far off: the only payout is the owner's Cash out.
     chain: { url: chain.url, network: 'testnet', pushThreshold: toNano('1000'), pushIntervalMs: 3_600_000 },
+    // Prices high enough that a job earns an amount worth reading (about 0.07 TON for 64 tokens).
+    prices: { default: { promptPerMillion: toNano('100'), completionPerMillion: toNano('1000') }, models: {}, commissionBps: 1000 },
     logger: createLogger('coordinator', { level: 'error' }),
   });
   const deposit = await fetch(`${coordinator.url}/v1/admin/deposits`, {

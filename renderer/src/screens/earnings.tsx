@@ -152,7 +152,7 @@ function Advanced({ books }: { books: EarningsView }) {
     <details className="card advanced" data-testid="advanced">
       <summary>
         <h2>Advanced</h2>
-        <span className="muted">Receipts, vouchers and payouts to the nanoton; this session’s counters</span>
+        <span className="muted">Every job, signature and payment in full detail, and this session’s counters</span>
       </summary>
       <BooksDetail earnings={books} />
       {session ? (
