@@ -23,7 +23,7 @@ async function openEarnings(page: Page, stack: LedgerStack): Promise<void> {
 
 /** What the page shows (rendered text only: a closed Advanced section shows nothing). */
 function shownText(page: Page): Promise<string> {
-  return page.locator('main').evaluate((main) => (main as HTMLElement).innerText);
+  return page.locator('main').innerText();
 }
 
 test('the Dashboard shows real earnings: Today in TON, then in the owner’s currency; counts agree everywhere', async ({ stack, page, errors }, testInfo) => {
@@ -107,8 +107,21 @@ test('CSV export, and Cash out from the keyboard with the wallet on this PC, pai
   await page.getByText('Advanced', { exact: true }).click();
   const payouts = page.getByRole('table', { name: 'Payouts' }).locator('tbody tr');
   await expect(payouts).toHaveCount(1);
-  // The payout message carries what was due plus the claim's unused gas coming back.
+  // The row says what the payout paid — what the books count — not the message's value, which is
+  // that less the storage deposit the payout account keeps, plus the claim's unused fee coming back.
+  const [onChain] = books.ledger.listPayouts();
+  if (!onChain) throw new Error('the ledger holds no payout');
+  expect(onChain.dueNanotons).toBe(owed);
+  expect(onChain.amountNanotons).not.toBe(owed);
+  const deposit = onChain.depositNanotons ?? 0n;
+  await expect(payouts.first()).toContainText(`${formatTonExact(owed, 'en-US')} TON`);
   await expect(payouts.first()).toContainText('paid');
+  await expect(payouts.first().getByTestId('payout-arrival')).toHaveText(
+    `${formatTonExact(onChain.amountNanotons, 'en-US')} TON arrived: ${[
+      deposit > 0n ? `${formatTonExact(deposit, 'en-US')} TON kept in your payout account for its storage` : null,
+      `${formatTonExact(onChain.amountNanotons - owed + deposit, 'en-US')} TON of the Cash out fee back`,
+    ].filter(Boolean).join(', ')}`,
+  );
   await expect(page.getByTestId('books-detail')).toContainText(`${formatTonExact(owed, 'en-US')} TONpaid on chain`);
   await expect(page.getByRole('table', { name: 'Receipts' }).locator('tbody tr').first()).toContainText('paid');
   await expect(page.getByText('Payouts on a local test chain have no public block explorer.')).toBeVisible();

@@ -20,6 +20,8 @@ const A = 1_000_000_000_000_000_007n; // beyond 2^53: a float anywhere would los
 const B = 2_000_000_003n;
 const C = 531n;
 const D = 1_469n;
+const DEPOSIT = 10_000_000n;
+const RETURNED = 3_456_789n;
 const POWER: ElectricitySettings = { nanotonsPerKwh: 2_000_000_000n, watts: 300, wattsSource: 'measured' };
 
 /** Four jobs over five days: two vouched and paid, one vouched (claimable), one pending; one stray payout flagged. */
@@ -32,7 +34,9 @@ function fixture(chain?: (world: LedgerWorld) => CashOutChain): { world: LedgerW
   ledger.recordJob(job('j3', C, { model: 'llama-8b', finishedAt: Date.UTC(2026, 2, 14, 11), promptTokens: 10, completionTokens: 20, durationMs: 60_000 }));
   ledger.recordVoucher(world.issue(A + B + C, 2), { jobIds: ['j3'] });
   ledger.recordJob(job('j4', D, { model: 'qwen-7b', finishedAt: Date.UTC(2026, 2, 14, 11, 30), promptTokens: 5, completionTokens: 7 }));
-  const paid = payout(world, { txHash: 'aa'.repeat(32), lt: 1001n, seq: 1n, cumulativeNanotons: A + B, amountNanotons: A + B });
+  // A claimed payout, as the payout account sends it: what it paid (due) less the deposit it keeps
+  // for its storage, plus the claim's unused fee coming back.
+  const paid = payout(world, { txHash: 'aa'.repeat(32), lt: 1001n, seq: 1n, cumulativeNanotons: A + B, dueNanotons: A + B, depositNanotons: DEPOSIT, amountNanotons: A + B - DEPOSIT + RETURNED });
   assert.equal(ledger.recordPayout(paid).status, 'applied');
   const stray = payout(world, { txHash: 'bb'.repeat(32), lt: 1002n, seq: 2n, cumulativeNanotons: 999n, amountNanotons: 999n, sender: randomAddress().toString() });
   assert.equal(ledger.recordPayout(stray).status, 'flagged');
@@ -153,13 +157,13 @@ describe('receipts and payouts', () => {
     assert.equal(!stale.ok && stale.error.code, 'bad-arguments');
   });
 
-  test('payouts newest first: matched with its explorer link, flagged with its reason', async () => {
+  test('payouts newest first: matched with what it paid (not the message value) and its explorer link, flagged with its reason', async () => {
     const { books, paidTx, strayTx } = fixture();
     const testnet = value(await createEarningsVerbs(() => books, { explorerUrl: explorerLinks('testnet') }).listPayouts({ limit: 10 }));
     assert.deepEqual(testnet, {
       items: [
-        { txHash: strayTx, at: 1_773_489_600_000, nanotons: '999', explorerUrl: `https://testnet.tonviewer.com/transaction/${strayTx}`, status: 'flagged', seq: 2, flag: 'not sent by this worker\'s payout account' },
-        { txHash: paidTx, at: 1_773_489_600_000, nanotons: '1000000002000000010', explorerUrl: `https://testnet.tonviewer.com/transaction/${paidTx}`, status: 'matched', seq: 1, flag: null },
+        { txHash: strayTx, at: 1_773_489_600_000, nanotons: '999', arrivedNanotons: '999', depositNanotons: '0', explorerUrl: `https://testnet.tonviewer.com/transaction/${strayTx}`, status: 'flagged', seq: 2, flag: 'not sent by this worker\'s payout account' },
+        { txHash: paidTx, at: 1_773_489_600_000, nanotons: (A + B).toString(), arrivedNanotons: (A + B - DEPOSIT + RETURNED).toString(), depositNanotons: DEPOSIT.toString(), explorerUrl: `https://testnet.tonviewer.com/transaction/${paidTx}`, status: 'matched', seq: 1, flag: null },
       ],
       next: null,
     });

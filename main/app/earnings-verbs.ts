@@ -209,7 +209,11 @@ function payoutView(payout: PayoutRecord, explorerUrl: (txHash: string) => strin
   return {
     txHash: payout.txHash,
     at: payout.utime * 1000,
-    nanotons: payout.amountNanotons.toString(),
+    // The books count what a payout added to the paid total (`due`), never the message value:
+    // that is `due` less the deposit the payout account keeps, plus a claim's unused fee.
+    nanotons: (payout.status === 'applied' ? payout.dueNanotons ?? payout.amountNanotons : payout.amountNanotons).toString(),
+    arrivedNanotons: payout.amountNanotons.toString(),
+    depositNanotons: (payout.status === 'applied' ? payout.depositNanotons ?? 0n : 0n).toString(),
     explorerUrl: explorerUrl(payout.txHash),
     status: payout.status === 'applied' ? 'matched' : 'flagged',
     seq: Number(payout.seq),

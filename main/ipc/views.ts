@@ -206,7 +206,18 @@ export interface ReceiptView {
 export interface PayoutView {
   txHash: string;
   at: number;
+  /**
+   * What the payout paid: for a counted payout, what it added to the payout account's paid
+   * total (its `due`); for a flagged one, what arrived (not counted).
+   */
   nanotons: string;
+  /**
+   * What the payout message carried to the payout address: `nanotons` less the storage deposit
+   * the payout account kept, plus a claim's unused fee coming back.
+   */
+  arrivedNanotons: string;
+  /** What the worker's payout account kept of the payment for its own storage rent (still the worker's). */
+  depositNanotons: string;
   /** A block-explorer link (https) for the transaction. */
   explorerUrl: string | null;
   status: 'matched' | 'flagged';

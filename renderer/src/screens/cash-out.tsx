@@ -90,7 +90,8 @@ function CashOutStatus() {
       return (
         <div className="cash-out-panel tone-ok" role="status" aria-live="polite" data-testid="cash-out-paid">
           <p>
-            Paid: <strong>{formatTon(state.nanotons)} TON</strong> arrived at your payout address.
+            Paid: <strong>{formatTon(state.nanotons)} TON</strong> to your payout address.
+            {state.payout && BigInt(state.payout.depositNanotons) > 0n ? ` ${formatTon(state.payout.depositNanotons)} TON of it stays in your payout account to pay for its storage.` : null}
             {state.payout?.explorerUrl ? (
               <>
                 {' '}

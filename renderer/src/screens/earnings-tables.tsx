@@ -124,7 +124,10 @@ export function PayoutsTable({ page }: { page: Page<PayoutView> }) {
             {page.items.map((item) => (
               <tr key={item.txHash}>
                 <td className="nowrap">{formatWhen(item.at)}</td>
-                <td className="num">{formatTonExact(item.nanotons)} TON</td>
+                <td className="num">
+                  {formatTonExact(item.nanotons)} TON
+                  <PayoutArrival item={item} />
+                </td>
                 <td className="num">{item.seq ?? '—'}</td>
                 <td>
                   {item.status === 'matched' ? <Badge tone="ok">paid</Badge> : <Badge tone="warn">flagged</Badge>}
@@ -141,5 +144,27 @@ export function PayoutsTable({ page }: { page: Page<PayoutView> }) {
       {page.items.some((item) => !item.explorerUrl) ? <p className="stat-hint">Payouts on a local test chain have no public block explorer.</p> : null}
       <MoreButton list="payouts" page={page} />
     </>
+  );
+}
+
+/**
+ * How a counted payout reached the payout address, when that differs from what it paid: the
+ * payout account keeps a storage deposit out of a first payout (still the owner's, on their
+ * account), and a Cash out's unused fee comes back with the money.
+ */
+function PayoutArrival({ item }: { item: PayoutView }) {
+  const paid = BigInt(item.nanotons);
+  const arrived = BigInt(item.arrivedNanotons);
+  if (item.status !== 'matched' || arrived === paid) return null;
+  const deposit = BigInt(item.depositNanotons);
+  const returned = arrived - (paid - deposit);
+  const parts = [
+    deposit > 0n ? `${formatTonExact(deposit)} TON kept in your payout account for its storage` : null,
+    returned > 0n ? `${formatTonExact(returned)} TON of the Cash out fee back` : null,
+  ].filter((part): part is string => part !== null);
+  return (
+    <div className="stat-hint" data-testid="payout-arrival">
+      {formatTonExact(arrived)} TON arrived{parts.length > 0 ? `: ${parts.join(', ')}` : ''}
+    </div>
   );
 }
