@@ -17,6 +17,7 @@ import { auditSection } from './audit.js';
 import { verifySection } from './verify.js';
 import { meteringSection } from './metering.js';
 import { jsonModeSection } from './json-mode.js';
+import { uiSection } from './ui.js';
 import { describeCpu, describeLoad } from './device.js';
 import { formatTable } from './table.js';
 import type { ResultValue, Section } from './section.js';
@@ -46,6 +47,7 @@ function allSections(options: SectionOptions): readonly Section[] {
     verifySection,
     meteringSection,
     jsonModeSection,
+    uiSection(),
   ];
 }
 

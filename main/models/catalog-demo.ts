@@ -26,8 +26,8 @@ export async function makeDemoCatalog(dir: string, tinyModelPath: string): Promi
   const describe = async (path: string) => ({ sizeBytes: (await stat(path)).size, sha256: await sha256File(path) });
   return {
     models: [
-      { id: tinyId, name: 'Silkworm test model (tiny)', description: 'A 0.5 MB generated model: greedy decoding continues the alphabet. For demos and tests.', url: `files/${tinyId}.gguf`, ...(await describe(tinyServed)), quantization: 'F32', parameters: '0.1M', contextLength: 2048, license: 'Apache-2.0' },
-      { id: DEMO_BENCH_MODEL_ID, name: 'Silkworm test model (bench)', description: 'A 6.6 MB generated model with the same predictable answers, to try downloading and switching.', url: `files/${DEMO_BENCH_MODEL_ID}.gguf`, ...(await describe(benchPath)), quantization: 'F16', parameters: '3.3M', contextLength: 2048, license: 'Apache-2.0' },
+      { id: tinyId, name: 'Silkworm test model (tiny)', description: 'A tiny generated model: greedy decoding continues the alphabet. For demos and tests.', url: `files/${tinyId}.gguf`, ...(await describe(tinyServed)), quantization: 'F32', parameters: '0.1M', contextLength: 2048, license: 'Apache-2.0' },
+      { id: DEMO_BENCH_MODEL_ID, name: 'Silkworm test model (bench)', description: 'A bigger generated model with the same predictable answers, to try downloading and switching.', url: `files/${DEMO_BENCH_MODEL_ID}.gguf`, ...(await describe(benchPath)), quantization: 'F16', parameters: '3.3M', contextLength: 2048, license: 'Apache-2.0' },
     ],
   };
 }
