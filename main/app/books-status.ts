@@ -5,6 +5,8 @@
  * screen can say exactly why it shows only this session.
  */
 
+import { ROUTES } from '../../network/protocol/http-contract.js';
+
 /** No payout address: nothing can be vouched to, so nothing is kept. */
 export const NO_PAYOUT_ADDRESS =
   'There is no payout address yet, so no earnings are kept: only this session’s jobs are shown. Set one in Wallet and your earnings are kept from then on.';
@@ -43,7 +45,7 @@ export function explainNoBooks(options: ExplainNoBooksOptions): () => Promise<st
 }
 
 async function askCoordinator(options: ExplainNoBooksOptions): Promise<string> {
-  const url = new URL('/v1/pricing', options.coordinatorUrl.replace(/^ws/, 'http'));
+  const url = new URL(ROUTES.pricing, options.coordinatorUrl.replace(/^ws/, 'http'));
   try {
     const response = await (options.fetch ?? fetch)(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 3000) });
     if (!response.ok) return unreachable(url, `it answered HTTP ${response.status}`);

@@ -6,6 +6,7 @@
  */
 import type { ElectricityInput } from '../earnings/electricity.js';
 import type { FiatRateView } from '../ipc/views.js';
+import { ROUTES } from '../../network/protocol/http-contract.js';
 
 /** Options of fiatRate. */
 export interface FiatRateOptions {
@@ -35,7 +36,7 @@ export function fiatRate(options: FiatRateOptions): (owner: ElectricityInput | n
 
 async function askCoordinator(options: FiatRateOptions): Promise<FiatRateView | null> {
   try {
-    const url = new URL('/v1/pricing', options.coordinatorUrl.replace(/^ws/, 'http'));
+    const url = new URL(ROUTES.pricing, options.coordinatorUrl.replace(/^ws/, 'http'));
     const response = await (options.fetch ?? fetch)(url, { signal: AbortSignal.timeout(3000) });
     if (!response.ok) return null;
     const body = (await response.json()) as { ton_price?: { currency?: unknown; price?: unknown } | null };
