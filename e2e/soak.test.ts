@@ -92,7 +92,13 @@ async function stopWorker(slot: WorkerSlot, signal: NodeJS.Signals): Promise<voi
 
 /** Reads a database of a running process without disturbing it (WAL readers do not block writers). */
 function readDb<T>(path: string, read: (db: Database.Database) => T): T {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    const alive = [coordinator, ...workers.map((w) => w.proc)].map((p) => (p ? `${p.child.pid}:${p.child.exitCode ?? p.child.signalCode ?? 'running'}` : 'none'));
+    throw new Error(`cannot open ${path} (${String(error)}); processes ${alive.join(' ')}; coordinator: ${coordinator?.output.slice(-8).join('\n')}`);
+  }
   try {
     db.defaultSafeIntegers(true);
     return read(db);
@@ -264,17 +270,19 @@ test(`${JOBS} jobs under faults: the books balance, every receipt arrives once, 
     const credited = coordinatorDb((db) => (db.prepare('SELECT cumulative FROM accounts WHERE account = ?').get(account) as { cumulative: bigint }).cumulative);
     const onChain = await paidToWorker(ton, vault, slot.payout);
     assert.equal(onChain, credited, `worker ${slot.index}: the chain paid exactly what it was credited`);
-    const ledger = join(slot.dataDir, 'ledger.sqlite');
+    const ledger = join(slot.dataDir, 'books', `${account.replace(':', '_')}.sqlite`); // books per payout address
     await eventually(() => readDb(ledger, (db) => (db.prepare(`SELECT MAX(CAST(cumulative_nanotons AS INTEGER)) AS c FROM payouts WHERE status = 'applied'`).get() as { c: bigint | null }).c) === onChain, 120_000, `worker ${slot.index}'s ledger sees every payout`);
     const books = readDb(ledger, (db) => ({
       earned: (db.prepare('SELECT SUM(earned_nanotons) AS s FROM jobs').get() as { s: bigint }).s,
       paid: (db.prepare(`SELECT SUM(COALESCE(due_nanotons, amount_nanotons)) AS s FROM payouts WHERE status = 'applied'`).get() as { s: bigint }).s,
       flagged: (db.prepare(`SELECT COUNT(*) AS n FROM payouts WHERE status = 'flagged'`).get() as { n: bigint }).n,
       anomalies: db.prepare('SELECT code, COUNT(*) AS n FROM anomalies GROUP BY code').all() as { code: string; n: bigint }[],
+      alarms: db.prepare(`SELECT ref, message FROM anomalies WHERE code IN ('job_conflict', 'underpaid')`).all() as { ref: string; message: string }[],
     }));
     anomalies.push(`worker ${slot.index}: ${books.anomalies.map((a) => `${a.code} ${a.n}`).join(', ') || 'none'}`);
     // A resent receipt is no conflict, and a cancelled job's tokens still on the wire are no underpayment.
-    assert.deepEqual(books.anomalies.filter((a) => a.code === 'job_conflict' || a.code === 'underpaid'), [], `worker ${slot.index}: no false alarm in the owner's books`);
+    const story = (jobId: string) => [...coordinators, slot.proc].flatMap((p) => p?.output.filter((l) => l.includes(jobId)) ?? []).join('\n');
+    assert.deepEqual(books.alarms, [], `worker ${slot.index}: no false alarm in the owner's books: ${books.alarms.map((a) => `${a.message}\n${story(a.ref)}`).join('\n')}`);
     assert.equal(books.earned, credited, `worker ${slot.index}: its ledger holds every receipt once`);
     assert.equal(books.paid, onChain, `worker ${slot.index}: its ledger equals the chain to the nanoton`);
     assert.equal(books.flagged, 0n, `worker ${slot.index}: no payout flagged`);
