@@ -101,6 +101,7 @@ export class LlamaEngine {
       let text = continuation ?? '';
       let completionTokens = 0;
       let paced = 0;
+      if (maxTokensPerSecond) this.pace.begin();
       const usage = () => ({ promptTokens, completionTokens: completionTokens + this.toolCallTokens(tools) });
       for (;;) {
         const wanted = Math.min(slice, params.maxTokens - completionTokens);

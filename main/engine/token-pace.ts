@@ -9,10 +9,16 @@ export class TokenPace {
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
+  /** Marks a job starting to generate: its first slice counts from now, never from earlier idle time. */
+  begin(): void {
+    this.readyAt = Math.max(this.readyAt, this.now());
+  }
+
   /**
    * Counts `tokens` just generated and resolves once the total is within `perSecond` (sooner if
-   * `signal` aborts). Idle time is not banked beyond the slice itself: a slice may count from
-   * the earliest moment it could have started, so a pause never buys a burst.
+   * `signal` aborts). A slice slower than the cap is not held back, and the time it took is not
+   * banked either: a slice counts from the later of when the cap was last met and when it could
+   * at the earliest have started, so a pause never buys a burst.
    */
   take(tokens: number, perSecond: number, signal: AbortSignal): Promise<void> {
     const cost = (tokens / perSecond) * 1000;
