@@ -38,6 +38,8 @@ interface ArmSample {
   wallS: number;
   cpuS: number;
   textsMatch: boolean;
+  /** The first stream that differed, for the report: what came back, briefly. */
+  mismatch?: string;
 }
 
 async function runBatch(context: BenchContext): Promise<SectionReport> {
@@ -64,7 +66,9 @@ async function runBatch(context: BenchContext): Promise<SectionReport> {
               ),
             );
       const tokens = measured.value.reduce((sum, s) => sum + s.tokens, 0);
-      return { tokens, wallS: measured.wallS, cpuS: measured.cpuS, textsMatch: measured.value.every((s) => s.text === expected && s.tokens === TOKENS) };
+      const wrong = measured.value.find((s) => s.text !== expected || s.tokens !== TOKENS);
+      const mismatch = wrong ? `${arm}: ${wrong.tokens} tokens, text ${wrong.text === expected ? 'as expected' : `of ${wrong.text.length} chars starting ${JSON.stringify(wrong.text.slice(0, 24))}`}` : undefined;
+      return { tokens, wallS: measured.wallS, cpuS: measured.cpuS, textsMatch: !wrong, ...(mismatch ? { mismatch } : {}) };
     };
     // Warm-up: every arm once (KV cache, the coordinator's routing, the client's connections).
     for (const arm of ARMS) await runArm(arm);
@@ -97,7 +101,7 @@ function report(rounds: Array<Record<Arm, ArmSample>>, threads: number, sequence
       `batch_ratio (b4 ÷ a4, per round): ${describeSpread(ratio)}; target ≥ ${TARGET_RATIO} → ${ratio.median >= TARGET_RATIO ? 'met' : 'MISSED'}`,
       `batch_cpu_ratio (CPU µs/token b4 ÷ a4): ${describeSpread(cpuRatio)}`,
       `batch_gain (b4 ÷ b1): ${describeSpread(gain)}; raw a4 ÷ served b1: ${describeSpread(rawGain)}`,
-      `every stream's text equal to the model's predicted text: ${textsMatch ? 'yes' : 'NO'}`,
+      `every stream's text equal to the model's predicted text: ${textsMatch ? 'yes' : `NO (${rounds.flatMap((r) => ARMS.flatMap((arm) => r[arm].mismatch ?? [])).slice(0, 3).join('; ')})`}`,
       'CPU of (b): this process (client, coordinator and worker share it) plus the job process; of (a): the raw engine process',
       `load average ${describeLoad()} after the section: on a shared machine read the medians and the CPU ratio, not one round`,
     ],
