@@ -46,7 +46,7 @@ export interface ServingNetwork {
 }
 
 /** What a section may set on the worker of a private network (sharing, a scripted signal source…). */
-export type WorkerOverrides = Pick<WorkerCoreOptions, 'sharing' | 'signalSource' | 'sharingPollMs'>;
+export type WorkerOverrides = Pick<WorkerCoreOptions, 'sharing' | 'signalSource' | 'sharingPollMs' | 'maxConcurrentJobs'>;
 
 /** What a section may set on the coordinator of a private network (a model catalog, spot checks…). */
 export type CoordinatorOverrides = Pick<CoordinatorOptions, 'catalog' | 'verifyRate'>;
@@ -186,6 +186,8 @@ export class BenchContext {
         contextSize: this.settings.contextSize,
         gpu: this.settings.gpu,
         sharing: { mode: 'always' },
+        // One sequence, as the raw baseline (a) has: a section that batches asks for more.
+        maxConcurrentJobs: 1,
         ...(this.settings.probes === 'none' ? { signalSource: { read: () => Promise.resolve(unknownSignals()) } } : {}),
         ...overrides,
         logger: createWorkerLogger('worker', { level: 'warn', destination: process.stderr }),

@@ -18,6 +18,7 @@ import { verifySection } from './verify.js';
 import { meteringSection } from './metering.js';
 import { jsonModeSection } from './json-mode.js';
 import { uiSection } from './ui.js';
+import { batchSection } from './batch.js';
 import { describeCpu, describeLoad } from './device.js';
 import { formatTable } from './table.js';
 import type { ResultValue, Section } from './section.js';
@@ -48,6 +49,7 @@ function allSections(options: SectionOptions): readonly Section[] {
     meteringSection,
     jsonModeSection,
     uiSection(),
+    batchSection,
   ];
 }
 

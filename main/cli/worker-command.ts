@@ -27,7 +27,8 @@ Options:
   --chain URL             toncenter v2 endpoint to follow payouts on (default: none)
   --chain-api-key KEY     its API key
   --threads N             CPU threads for the engine (default: half the cores)
-  --max-jobs N            jobs served at once (default 1)
+  --max-jobs N            jobs served at once, one context sequence each (default:
+                          as many as fit in VRAM on a GPU, RAM and cores on a CPU)
   --gpu auto|cpu          use a GPU when one is found (default auto)
   --dashboard HOST:PORT   serve the app's UI here (loopback; the URL with its access
                           token is printed once)

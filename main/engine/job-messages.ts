@@ -18,7 +18,8 @@ export const engineConfigSchema = z.strictObject({
   modelPath: z.string().min(1),
   threads: z.number().int().min(1).max(256),
   contextSize: z.number().int().min(64),
-  sequences: z.number().int().min(1).max(64),
+  /** Jobs served at once, each on a context sequence of its own; absent = as many as memory fits. */
+  sequences: z.number().int().min(1).max(64).optional(),
   gpu: z.enum(['auto', 'cpu']),
   /** Tokens generated once after loading to measure speed (0 = skip). */
   warmupTokens: z.number().int().min(0).max(512),
@@ -36,6 +37,9 @@ export const engineInfoSchema = z.strictObject({
   gpu: z.string(),
   contextSize: z.number().int(),
   trainContextSize: z.number().int(),
+  /** Context sequences, i.e. jobs the engine serves at once, and what chose that number. */
+  sequences: z.number().int().min(1),
+  sequencesReason: z.string(),
   tokensPerSecond: z.number().nonnegative(),
   loadMs: z.number().nonnegative(),
   pid: z.number().int(),

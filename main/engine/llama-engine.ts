@@ -3,6 +3,7 @@
  * context sequences, streaming text and counting tokens as the engine sees them.
  * Lives only in the job process (a crafted model file must never be parsed elsewhere).
  */
+import { availableParallelism, freemem } from 'node:os';
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
 import { ChatShapeError, promptTokens as renderPromptTokens, toChatHistory, wrapperFor } from '../../network/tokenizer/chat-history.js';
 import type { ChatMessage } from '../../network/protocol/chat.js';
@@ -10,6 +11,8 @@ import { isConstrained, type FinishReason, type JobParams, type ToolCallDelta, t
 import type { EngineConfig, EngineInfo } from './job-messages.js';
 import { ContextLengthError, contextLengthMessage, generationOptions, GrammarCache, InvalidJobError, type SamplingOptions } from './job-options.js';
 import { ToolCallStream } from './tool-call-stream.js';
+import { fitSequences, type SequenceFit } from './sequence-fit.js';
+import { TokenPace } from './token-pace.js';
 
 /** What one generation produced. */
 export interface GenerationResult {
@@ -24,6 +27,8 @@ export type ChunkListener = (text: string, tokens: number, toolCalls?: ToolCallD
 export class LlamaEngine {
   private readonly free: LlamaContextSequence[];
   private readonly grammars: GrammarCache;
+  /** The owner's Polite token-rate cap holds for all jobs together, not for each. */
+  private readonly pace = new TokenPace();
 
   private constructor(
     private readonly llama: Llama,
@@ -50,14 +55,16 @@ export class LlamaEngine {
     });
     const model = await llama.loadModel({ modelPath: config.modelPath, gpuLayers: config.gpuLayers ?? 'auto' });
     const contextSize = Math.min(config.contextSize, model.trainContextSize);
-    const context = await model.createContext({ contextSize, sequences: config.sequences, threads: config.threads });
+    // Each sequence has a context of its own (node-llama-cpp sizes the cache contextSize × sequences).
+    const fit: SequenceFit = config.sequences !== undefined ? { sequences: config.sequences, reason: 'set by the owner (--max-jobs)' } : await fitToMemory(llama, model, contextSize, config);
+    const context = await model.createContext({ contextSize, sequences: fit.sequences, threads: config.threads });
     const chatWrapper = resolveChatWrapper(model);
     const engine = new LlamaEngine(llama, model, context, chatWrapper);
     // node-llama-cpp reads the JSON grammar from its package folder: before any sandbox lockdown.
     await engine.grammars.get({ type: 'json_object' });
     return {
       engine,
-      info: { gpu: llama.gpu === false ? 'cpu' : llama.gpu, contextSize: context.contextSize, trainContextSize: model.trainContextSize, loadMs: performance.now() - started },
+      info: { gpu: llama.gpu === false ? 'cpu' : llama.gpu, contextSize: context.contextSize, trainContextSize: model.trainContextSize, sequences: context.totalSequences, sequencesReason: fit.reason, loadMs: performance.now() - started },
     };
   }
 
@@ -91,9 +98,10 @@ export class LlamaEngine {
     const tools = new ToolCallStream((toolCalls) => onChunk('', 0, toolCalls));
     try {
       const slice = maxTokensPerSecond && !isConstrained(params) ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
-      const started = performance.now();
       let text = continuation ?? '';
       let completionTokens = 0;
+      let paced = 0;
+      if (maxTokensPerSecond) this.pace.begin();
       const usage = () => ({ promptTokens, completionTokens: completionTokens + this.toolCallTokens(tools) });
       for (;;) {
         const wanted = Math.min(slice, params.maxTokens - completionTokens);
@@ -121,8 +129,8 @@ export class LlamaEngine {
         }
         if (reason !== 'maxTokens') return { finishReason: 'stop', usage: usage() };
         if (completionTokens >= params.maxTokens || !progressed || slice >= params.maxTokens) return { finishReason: 'length', usage: usage() };
-        const ahead = (completionTokens / (maxTokensPerSecond ?? Infinity)) * 1000 - (performance.now() - started);
-        if (ahead > 0) await sleep(ahead, signal);
+        if (maxTokensPerSecond) await this.pace.take(completionTokens - paced, maxTokensPerSecond, signal);
+        paced = completionTokens;
       }
     } finally {
       chat.dispose({ disposeSequence: false });
@@ -147,12 +155,19 @@ export class LlamaEngine {
   }
 }
 
-/** Waits `ms`, or less if `signal` aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
+/**
+ * The sequences that fit beside the loaded model: the memory one more sequence costs (as
+ * node-llama-cpp estimates it) against free VRAM on a GPU, free RAM and the cores on a CPU.
+ */
+async function fitToMemory(llama: Llama, model: LlamaModel, contextSize: number, config: EngineConfig): Promise<SequenceFit> {
+  const estimate = (sequences: number) => model.fileInsights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: model.gpuLayers, sequences });
+  const [one, two] = [estimate(1), estimate(2)];
+  const onGpu = llama.gpu !== false && model.gpuLayers > 0;
+  const perSequenceBytes = onGpu ? Math.max(two.gpuVram - one.gpuVram, one.gpuVram / 2) : Math.max(two.cpuRam - one.cpuRam, one.cpuRam / 2);
+  const vram = onGpu ? await llama.getVramState() : { total: 0, free: 0 };
+  // The owner's VRAM cap reserves everything above it for their own programs.
+  const reserved = config.maxVramBytes !== undefined ? Math.max(0, vram.total - config.maxVramBytes) : 0;
+  return fitSequences({ backend: onGpu ? 'gpu' : 'cpu', cores: availableParallelism(), freeRamBytes: freemem(), freeVramBytes: Math.max(0, vram.free - reserved), perSequenceBytes });
 }
 
 /** Thrown when every sequence is in use. */

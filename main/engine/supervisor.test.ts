@@ -198,3 +198,41 @@ test('a job process that keeps crashing with gpu auto is restarted on the CPU, o
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('with four jobs in flight on one job process, cancelling one leaves the others exact, and a stop fails every running job at once', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-batch-sup-'));
+  const modelPath = join(dir, 'model.gguf');
+  await writeTestModel(modelPath);
+  const engine = new EngineSupervisor({
+    config: { modelPath, threads: 1, contextSize: 512, sequences: 4, gpu: 'cpu', warmupTokens: 0, sandbox: false },
+    launcher: new NodeJobProcessLauncher(),
+    logger,
+  });
+  try {
+    const info = await engine.start();
+    assert.equal(info.sequences, 4);
+    const prompts = ['abc', 'mno', 'ABC', 'klm'];
+    const texts = prompts.map(() => '');
+    let victimTokens = 0;
+    const runs = prompts.map((prompt, index) =>
+      engine.generate({ ...ask(`batch-${index}`, prompt, index === 0 ? 400 : 48) }, (text, tokens) => {
+        texts[index] += text;
+        if (index === 0 && (victimTokens += tokens) >= 4) engine.cancel('batch-0');
+      }),
+    );
+    await assert.rejects(runs[0] as Promise<unknown>, (error: unknown) => error instanceof JobFailure && error.error.code === 'cancelled');
+    const rest = await Promise.all(runs.slice(1));
+    rest.forEach((result, index) => {
+      assert.equal(result.finishReason, 'length');
+      assert.equal(texts[index + 1], successorText(prompts[index + 1] ?? '', 48));
+    });
+    // Preemption's last resort with many jobs running: every one ends, none hangs.
+    const long = prompts.map((prompt, index) => engine.generate(ask(`long-${index}`, prompt, 400), () => {}).then(() => 'done', (error: unknown) => (error instanceof JobFailure ? error.error.code : 'other')));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await engine.stop();
+    for (const outcome of await Promise.all(long)) assert.ok(outcome === 'engine_crashed' || outcome === 'done', outcome);
+  } finally {
+    await engine.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -28,6 +28,7 @@ export interface WorkerCoreOptions {
   dataDir: string;
   modelPath: string;
   threads?: number;
+  /** Jobs served at once (the owner's `--max-jobs`); default: as many sequences as memory fits. */
   maxConcurrentJobs?: number;
   contextSize?: number;
   gpu?: 'auto' | 'cpu';
@@ -80,13 +81,12 @@ export async function startWorkerCore(options: WorkerCoreOptions): Promise<Worke
   const logger = options.logger ?? createLogger('worker');
   const workerId = await loadWorkerId(options.dataDir);
   const model = await describeModelFile(options.modelPath, options.dataDir);
-  const maxConcurrentJobs = options.maxConcurrentJobs ?? 1;
   const engine = new EngineSupervisor({
     config: {
       modelPath: model.path,
       threads: options.threads ?? defaultThreads(),
       contextSize: options.contextSize ?? 4096,
-      sequences: maxConcurrentJobs,
+      ...(options.maxConcurrentJobs ? { sequences: options.maxConcurrentJobs } : {}),
       gpu: options.gpu ?? 'auto',
       warmupTokens: 32,
       sandbox: options.sandbox ?? true,
@@ -95,8 +95,10 @@ export async function startWorkerCore(options: WorkerCoreOptions): Promise<Worke
     logger,
   });
   const engineInfo = await engine.start();
+  // One job per context sequence: the job process chose their number from the memory fit, or was told.
+  const maxConcurrentJobs = engineInfo.sequences;
   engine.on('ready', (info) => logger.info({ workerId, enginePid: info.pid }, 'job process restarted and model reloaded'));
-  logger.info({ workerId, model: model.id, enginePid: engineInfo.pid, tier: engineInfo.tier, gpu: engineInfo.gpu, tokensPerSecond: engineInfo.tokensPerSecond, loadMs: Math.round(engineInfo.loadMs) }, 'model loaded');
+  logger.info({ workerId, model: model.id, enginePid: engineInfo.pid, tier: engineInfo.tier, gpu: engineInfo.gpu, tokensPerSecond: engineInfo.tokensPerSecond, sequences: engineInfo.sequences, sequencesWhy: engineInfo.sequencesReason, loadMs: Math.round(engineInfo.loadMs) }, 'model loaded');
   const worker = new Worker({
     workerId,
     coordinatorUrl: options.coordinatorUrl,

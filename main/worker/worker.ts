@@ -326,7 +326,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Applies the owner's Polite caps: generation speed is held under `maxTokensPerSecond` for
-   * the jobs that start from now on; on a GPU, new `maxGpuLayers` or `maxVramMb` limits
+   * the jobs that start from now on, all of them together (the job process paces their sum); on a GPU, new `maxGpuLayers` or `maxVramMb` limits
    * reload the model within them (running jobs move on, as in a pause). The power cap is the
    * policy's: sharing pauses above it.
    */

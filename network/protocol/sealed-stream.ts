@@ -16,7 +16,7 @@
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { z } from 'zod';
 import { finishReasonSchema, type FinishReason } from './job-schemas.js';
-import { canonicalJson, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
 import type { SealedFailure, SealedResult } from './sealed-common.js';
 
 /** Export label of the answer key. */
@@ -71,8 +71,13 @@ function nonceFor(baseNonce: Uint8Array, seq: number): Uint8Array {
   return nonce;
 }
 
-function chunkAad(seq: number, final: boolean, finishReason: FinishReason | undefined): Uint8Array {
-  return utf8(canonicalJson({ final, finishReason: finishReason ?? null, seq }));
+/**
+ * The chunk's AAD: canonicalJson({ final, finishReason, seq }), written out directly (the keys
+ * are fixed and already in order; finishReason is one of a few plain words): it runs for every
+ * chunk on both ends. A test holds it byte-equal to canonicalJson.
+ */
+export function chunkAad(seq: number, final: boolean, finishReason: FinishReason | undefined): Uint8Array {
+  return utf8(`{"final":${final},"finishReason":${finishReason === undefined ? 'null' : JSON.stringify(finishReason)},"seq":${seq}}`);
 }
 
 /** Options of {@link ResponseSealer.seal}: the final chunk names why generation ended. */

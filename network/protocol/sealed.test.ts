@@ -12,7 +12,9 @@ import {
   type SealedEnvelope,
   type SealedJobBody,
 } from './sealed.js';
-import { toBase64Url } from './encoding.js';
+import { canonicalJson, toBase64Url, utf8 } from './encoding.js';
+import { chunkAad } from './sealed-stream.js';
+import { finishReasonSchema } from './job-schemas.js';
 
 const hex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
 const toHex = (bytes: ArrayBuffer | Uint8Array) => Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('hex');
@@ -255,4 +257,11 @@ test('chunks of another job do not open, and a failure poisons the rest of the s
   const mixed = await openAll(first.opener, [first.chunks[0], second.chunks[1], first.chunks[1], first.chunks[2]]);
   assert.deepEqual(mixed.results.map((r) => (r.ok ? 'ok' : r.error.code)), ['ok', 'decrypt_failed', 'decrypt_failed', 'decrypt_failed']);
   assert.equal(mixed.finish.ok, false);
+});
+
+test('the chunk AAD written out directly is byte-equal to canonicalJson of its fields', () => {
+  for (const seq of [0, 1, 9, 10, 255, 65_535, 1_000_000]) {
+    assert.deepEqual(chunkAad(seq, false, undefined), utf8(canonicalJson({ final: false, finishReason: null, seq })));
+    for (const reason of finishReasonSchema.options) assert.deepEqual(chunkAad(seq, true, reason), utf8(canonicalJson({ final: true, finishReason: reason, seq })));
+  }
 });

@@ -1,0 +1,121 @@
+/**
+ * Batching on the worker: 4 concurrent streams through the whole serving path (openai client →
+ * coordinator → worker → job process, one model with 4 context sequences) against the raw engine
+ * with 4 sequences in one process (the same LlamaEngine, same model and threads), and against 1
+ * stream on the same serving path. Interleaved rounds with a rotated order; every ratio is the
+ * median of its per-round values, with its spread and a CPU-time ratio beside it.
+ */
+import { successorText } from '../main/models/test-model.js';
+import type { BenchContext, PrivateNetwork } from './context.js';
+import { describeLoad } from './device.js';
+import { streamWithOpenAi } from './openai-stream.js';
+import { RawEngine } from './raw-engine.js';
+import { describeSpread, interleavedRounds, spreadResults, summarize, timedWithCpu } from './rounds.js';
+import type { BenchJob } from './measure.js';
+import type { Section, SectionReport } from './section.js';
+import { round, spread } from './stats.js';
+import type { Table } from './table.js';
+
+const STREAMS = 4;
+const ROUNDS = 9;
+const TOKENS = 192;
+const TARGET_RATIO = 0.95;
+const PROMPT = 'Continue the sequence: abc';
+
+/** The batching section. */
+export const batchSection: Section = {
+  name: 'batch',
+  summary: `aggregate tokens/s of ${STREAMS} concurrent streams, served vs raw engine with ${STREAMS} sequences, and vs 1 stream; 'bench' model, ${ROUNDS} rounds × ${TOKENS} tokens`,
+  run: runBatch,
+};
+
+type Arm = 'raw4' | 'served4' | 'served1';
+const ARMS: readonly Arm[] = ['raw4', 'served4', 'served1'];
+
+/** One arm's run: tokens of all its streams together, wall and CPU time of its path. */
+interface ArmSample {
+  tokens: number;
+  wallS: number;
+  cpuS: number;
+  textsMatch: boolean;
+  /** The first stream that differed, for the report: what came back, briefly. */
+  mismatch?: string;
+}
+
+async function runBatch(context: BenchContext): Promise<SectionReport> {
+  const modelPath = await context.modelPath('bench');
+  const raw = await RawEngine.start({ ...context.engineConfig(modelPath), sequences: STREAMS });
+  let network: PrivateNetwork | undefined;
+  try {
+    network = await context.privateNetwork('bench', { maxConcurrentJobs: STREAMS });
+    const served = network;
+    const job: BenchJob = { messages: [{ role: 'system', content: 'You are a benchmark.' }, { role: 'user', content: PROMPT }], maxTokens: TOKENS, seed: 42 };
+    const expected = successorText(PROMPT, TOKENS);
+    const runArm = async (arm: Arm): Promise<ArmSample> => {
+      const streams = arm === 'served1' ? 1 : STREAMS;
+      const measured =
+        arm === 'raw4'
+          ? await timedWithCpu([raw.pid], false, () => Promise.all(Array.from({ length: streams }, () => raw.run(job).then((t) => ({ text: t.text, tokens: t.tokens })))))
+          : await timedWithCpu([served.worker.engine.pid], true, () =>
+              Promise.all(
+                Array.from({ length: streams }, async () => {
+                  let text = '';
+                  const tokens = await streamWithOpenAi(served.client, { model: served.modelId, messages: job.messages, max_tokens: TOKENS, temperature: 0, seed: 42 }, (piece) => (text += piece));
+                  return { text, tokens };
+                }),
+              ),
+            );
+      const tokens = measured.value.reduce((sum, s) => sum + s.tokens, 0);
+      const wrong = measured.value.find((s) => s.text !== expected || s.tokens !== TOKENS);
+      const mismatch = wrong ? `${arm}: ${wrong.tokens} tokens, text ${wrong.text === expected ? 'as expected' : `of ${wrong.text.length} chars starting ${JSON.stringify(wrong.text.slice(0, 24))}`}` : undefined;
+      return { tokens, wallS: measured.wallS, cpuS: measured.cpuS, textsMatch: !wrong, ...(mismatch ? { mismatch } : {}) };
+    };
+    // Warm-up: every arm once (KV cache, the coordinator's routing, the client's connections).
+    for (const arm of ARMS) await runArm(arm);
+    const rounds = await interleavedRounds(ROUNDS, ARMS, (arm) => runArm(arm));
+    return report(rounds, context.settings.threads, served.worker.engineInfo.sequences);
+  } finally {
+    await network?.close();
+    await raw.stop();
+  }
+}
+
+function report(rounds: Array<Record<Arm, ArmSample>>, threads: number, sequences: number): SectionReport {
+  const tps = (s: ArmSample) => s.tokens / s.wallS;
+  const cpuPerToken = (s: ArmSample) => (s.cpuS * 1e6) / s.tokens;
+  const ratio = summarize(rounds.map((r) => tps(r.served4) / tps(r.raw4)));
+  const cpuRatio = summarize(rounds.map((r) => cpuPerToken(r.served4) / cpuPerToken(r.raw4)));
+  const gain = summarize(rounds.map((r) => tps(r.served4) / tps(r.served1)));
+  const rawGain = summarize(rounds.map((r) => tps(r.raw4) / tps(r.served1)));
+  const textsMatch = rounds.every((r) => ARMS.every((arm) => r[arm].textsMatch));
+  const labels: Record<Arm, string> = {
+    raw4: `(a4) raw LlamaEngine, ${STREAMS} sequences, ${STREAMS} jobs at once`,
+    served4: `(b4) ${STREAMS} openai streams → coordinator → worker → job process`,
+    served1: '(b1) 1 openai stream, same path',
+  };
+  const table: Table = {
+    title: `batch: 'bench' model, threads ${threads}, worker sequences ${sequences}; ${rounds.length} interleaved rounds × ${TOKENS} tokens per stream — median (min–max)`,
+    columns: ['path', 'aggregate tok/s', 'CPU µs/token (all processes on the path)'],
+    rows: ARMS.map((arm) => [labels[arm], spread(rounds.map((r) => tps(r[arm])), 0), spread(rounds.map((r) => cpuPerToken(r[arm])), 0)]),
+    notes: [
+      `batch_ratio (b4 ÷ a4, per round): ${describeSpread(ratio)}; target ≥ ${TARGET_RATIO} → ${ratio.median >= TARGET_RATIO ? 'met' : 'MISSED'}`,
+      `batch_cpu_ratio (CPU µs/token b4 ÷ a4): ${describeSpread(cpuRatio)}`,
+      `batch_gain (b4 ÷ b1): ${describeSpread(gain)}; raw a4 ÷ served b1: ${describeSpread(rawGain)}`,
+      `every stream's text equal to the model's predicted text: ${textsMatch ? 'yes' : `NO (${rounds.flatMap((r) => ARMS.flatMap((arm) => r[arm].mismatch ?? [])).slice(0, 3).join('; ')})`}`,
+      'CPU of (b): this process (client, coordinator and worker share it) plus the job process; of (a): the raw engine process',
+      `load average ${describeLoad()} after the section: on a shared machine read the medians and the CPU ratio, not one round`,
+    ],
+  };
+  return {
+    tables: [table],
+    results: {
+      ...spreadResults('batch_ratio', ratio),
+      ...spreadResults('batch_cpu_ratio', cpuRatio),
+      ...spreadResults('batch_gain', gain),
+      batch_raw4_tps: round(summarize(rounds.map((r) => tps(r.raw4))).median, 0),
+      batch_served4_tps: round(summarize(rounds.map((r) => tps(r.served4))).median, 0),
+      batch_served1_tps: round(summarize(rounds.map((r) => tps(r.served1))).median, 0),
+      batch_outputs_match: textsMatch,
+    },
+  };
+}
