@@ -119,9 +119,19 @@ async function startCoordinatorProcess(dataDir: string, nodeArgs: string[]): Pro
   return { child, url, exited };
 }
 
+/** The coordinator's own count of connected workers; a few tries, as a loaded one may be slow to accept. */
 async function healthWorkers(url: string): Promise<number> {
-  const response = await fetch(`${url}/healthz`);
-  return ((await response.json()) as { workers: number }).workers;
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(30_000) });
+      return ((await response.json()) as { workers: number }).workers;
+    } catch (error) {
+      last = error;
+    }
+  }
+  const cause = last instanceof Error && last.cause instanceof Error ? `: ${last.cause.message}` : '';
+  throw new Error(`GET /healthz failed${cause}`, { cause: last });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
