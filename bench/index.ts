@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs each benchmark section, prints its tables, and ends with ONE line of
  * JSON merging every section's results (the last line of stdout, for scripts and CI).
- * Usage: npm run bench [-- --only serving,cancel] [--threads N] [--gpu auto|cpu] [--probes real|none] [--preemption-trials N]
+ * Usage: npm run bench [-- --only serving,cancel] [--threads N] [--gpu auto|cpu] [--probes real|none] [--preemption-trials N] [--coord-workers N]
  */
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
@@ -19,6 +19,7 @@ import { meteringSection } from './metering.js';
 import { jsonModeSection } from './json-mode.js';
 import { uiSection } from './ui.js';
 import { batchSection } from './batch.js';
+import { coordinatorLoadSection, DEFAULT_COORDINATOR_LOAD } from './coordinator-load.js';
 import { describeCpu, describeLoad } from './device.js';
 import { formatTable } from './table.js';
 import type { ResultValue, Section } from './section.js';
@@ -26,6 +27,8 @@ import type { ResultValue, Section } from './section.js';
 /** What the command line may change in a section (the rest is fixed so runs compare). */
 interface SectionOptions {
   preemptionTrials: number;
+  /** Simulated workers the coordinator section holds. */
+  coordWorkers: number;
 }
 
 /**
@@ -50,11 +53,12 @@ function allSections(options: SectionOptions): readonly Section[] {
     jsonModeSection,
     uiSection(),
     batchSection,
+    coordinatorLoadSection({ ...DEFAULT_COORDINATOR_LOAD, workers: options.coordWorkers }),
   ];
 }
 
 const DEFAULT_PREEMPTION_TRIALS = 100;
-const SECTIONS = allSections({ preemptionTrials: DEFAULT_PREEMPTION_TRIALS });
+const SECTIONS = allSections({ preemptionTrials: DEFAULT_PREEMPTION_TRIALS, coordWorkers: DEFAULT_COORDINATOR_LOAD.workers });
 
 const HELP = `Usage: npm run bench [-- options]
 
@@ -67,6 +71,7 @@ Options:
   --preemption-trials N
                       preemption trials (default ${DEFAULT_PREEMPTION_TRIALS}, as the issue asks; each reloads
                       the model, several seconds on a small CPU box)
+  --coord-workers N   simulated workers the coordinator section holds (default ${DEFAULT_COORDINATOR_LOAD.workers})
   -h, --help          show this help
 
 Sections:
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
       gpu: { type: 'string', default: 'auto' },
       probes: { type: 'string', default: 'real' },
       'preemption-trials': { type: 'string', default: String(DEFAULT_PREEMPTION_TRIALS) },
+      'coord-workers': { type: 'string', default: String(DEFAULT_COORDINATOR_LOAD.workers) },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -92,7 +98,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(threads) || threads < 1) throw new Error('--threads must be a positive integer.');
   const preemptionTrials = Number(values['preemption-trials']);
   if (!Number.isInteger(preemptionTrials) || preemptionTrials < 1) throw new Error('--preemption-trials must be a positive integer.');
-  const sections = pickSections(allSections({ preemptionTrials }), values.only);
+  const coordWorkers = Number(values['coord-workers']);
+  if (!Number.isInteger(coordWorkers) || coordWorkers < 1) throw new Error('--coord-workers must be a positive integer.');
+  const sections = pickSections(allSections({ preemptionTrials, coordWorkers }), values.only);
   if (values.gpu !== 'auto' && values.gpu !== 'cpu') throw new Error('--gpu must be auto or cpu.');
   if (values.probes !== 'real' && values.probes !== 'none') throw new Error('--probes must be real or none.');
 

@@ -61,7 +61,9 @@ export function transportBackend(ctx: ApiContext, clientId: string | undefined):
 
 function startJob(req: IncomingMessage, ctx: ApiContext, clientId: string | undefined, request: GenerationRequest, sink: GenerationSink): RunningGeneration | ApiError {
   const model = request.model;
-  if (!ctx.registry.models().has(model) && !ctx.registry.anyCanServe({ model, minTier: 'unsandboxed', maxCoefficient: Infinity, contextNeeded: 0 })) {
+  // Any worker in standing that serves the model (sharing now or not); stops at the first one,
+  // where building the whole models() map cost a pass over every connected worker per request.
+  if (!ctx.registry.anyCanServe({ model, minTier: 'unsandboxed', maxCoefficient: Infinity, contextNeeded: 0 })) {
     return { status: 404, code: 'model_not_found', message: `The model '${model}' does not exist or no worker serving it is connected.`, param: 'model' };
   }
   const routing = routingHeaders(req.headers, ctx.defaultMaxCoefficient);

@@ -5,7 +5,7 @@
  * written, and each settlement re-checks the job's books inside its own transaction.
  */
 import { join } from 'node:path';
-import { openDurableDb, type DurableDb } from '../node-kit/sqlite.js';
+import { openDurableDb, withoutFsync, type DurableDb } from '../node-kit/sqlite.js';
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
 import type { AccountTotal, CoordinatorStore, Dispute, JobReceiptFrame, KeyBinding, ReceiptBuilder, SettledJob, WorkerRecord } from './store.js';
@@ -91,6 +91,8 @@ class SqliteStore implements CoordinatorStore {
   readonly releaseExpiredHolds: CoordinatorStore['releaseExpiredHolds'];
   readonly releaseAllHolds: CoordinatorStore['releaseAllHolds'];
   readonly bindWorkerKey: CoordinatorStore['bindWorkerKey'];
+  private readonly relaxedUpdateWorker: (record: WorkerRecord) => void;
+  private readonly relaxedAck: (workerId: string, upTo: number) => void;
 
   constructor(private readonly db: DurableDb) {
     const q = {
@@ -191,7 +193,8 @@ class SqliteStore implements CoordinatorStore {
       for (const id of ids) refund(id, 0n);
       return ids;
     });
-    this.bindWorkerKey = db.transaction((workerId: string, identityKey: string, now: number): KeyBinding => {
+    // A new binding lost to a power cut is made again by the worker's next hello (with its key).
+    this.bindWorkerKey = withoutFsync(db, db.transaction((workerId: string, identityKey: string, now: number): KeyBinding => {
       const row = q.worker.get(workerId);
       if (!row) {
         const record = newWorkerRecord(workerId, identityKey, now);
@@ -201,7 +204,9 @@ class SqliteStore implements CoordinatorStore {
       if (row.identity_key !== identityKey) return { status: 'mismatch' };
       const record = toRecord(row);
       return record.ejectedAt !== null ? { status: 'ejected', record } : { status: 'known', record };
-    });
+    }));
+    this.relaxedUpdateWorker = withoutFsync(db, (record: WorkerRecord) => void q.updateWorker.run(record));
+    this.relaxedAck = withoutFsync(db, (workerId: string, upTo: number) => void q.ack.run(workerId, upTo));
   }
 
   balance(clientId: string): bigint {
@@ -231,7 +236,9 @@ class SqliteStore implements CoordinatorStore {
   }
 
   saveWorkerRecord(record: WorkerRecord): void {
-    this.q.updateWorker.run(record);
+    // Standing moves after every job; an ejection is the one change that must survive power loss.
+    if (record.ejectedAt !== null) this.q.updateWorker.run(record);
+    else this.relaxedUpdateWorker(record);
   }
 
   recordDispute(d: Dispute): void {
@@ -247,7 +254,8 @@ class SqliteStore implements CoordinatorStore {
   }
 
   ackReceipts(workerId: string, upTo: number): void {
-    this.q.ack.run(workerId, upTo);
+    // An ack lost to a power cut only makes the receipts go out again; workers take them once.
+    this.relaxedAck(workerId, upTo);
   }
 
   getSetting(key: string): string | undefined {

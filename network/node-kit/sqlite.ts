@@ -44,6 +44,27 @@ export function openDurableDb(path: string, options: OpenDurableDbOptions): Dura
   }
 }
 
+/**
+ * Runs `write` committing without waiting for the fsync (synchronous=NORMAL for this one call;
+ * FULL again after). In WAL mode the commit stays atomic and survives a crash of the process, and
+ * the next FULL commit makes it durable too; only a power cut may roll it back to an earlier,
+ * consistent state. For writes that may be lost that way (acknowledgements, standing that a job
+ * will move again), never for money: thousands of workers joining or acking at once would
+ * otherwise block the event loop on one fsync each.
+ */
+export function withoutFsync<A extends unknown[], R>(db: DurableDb, write: (...args: A) => R): (...args: A) => R {
+  return (...args) => {
+    // The setting cannot change inside a transaction: there, the outer commit decides.
+    if (db.inTransaction) return write(...args);
+    db.pragma('synchronous = NORMAL');
+    try {
+      return write(...args);
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+  };
+}
+
 /** The durability settings a connection actually runs with (tests assert them). */
 export function durability(db: DurableDb): { journalMode: string; synchronous: number } {
   return {

@@ -1,0 +1,264 @@
+/**
+ * Section `coordinator`: one coordinator process under load, measured alone. It runs as its own
+ * `silkworm coordinator` process; thousands of simulated workers (load-workers-process.ts) join
+ * it from several generator processes over the real worker protocol, and client processes
+ * (load-clients-process.ts) open many concurrent streams through it. Reported:
+ * - coord_workers: simulated workers held with every heartbeat ping on time over the hold window;
+ * - coord_rss_kb_per_worker: the coordinator's resident memory per held worker;
+ * - coord_stream_p99_added_ms: p99 of a chunk's worker-send → client-read time with many
+ *   concurrent streams, minus the same with a few streams, per interleaved round (median, spread).
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { LoadWorkersCommand, LoadWorkersReport } from './load-workers-process.js';
+import type { LoadClientsCommand, LoadClientsReport } from './load-clients-process.js';
+import { readCpu, readRssMb } from './proc.js';
+import { quantile, median, range, round, spread } from './stats.js';
+import type { Section, SectionReport } from './section.js';
+import type { Table } from './table.js';
+
+/** How the load is shaped; the defaults are what `npm run bench` reports. */
+export interface CoordinatorLoadOptions {
+  /** Simulated workers to hold (the goal is 10,000; one process tops out near 19,900 sockets). */
+  workers: number;
+  /** Generator processes the workers are spread over. */
+  workerProcesses: number;
+  /** Concurrent client streams of a loaded round. */
+  streams: number;
+  /** Client streams of a baseline round (the coordinator otherwise idle but for its workers). */
+  baselineStreams: number;
+  clientProcesses: number;
+  /** Chunks each simulated worker streams per job, and the time between them. */
+  chunks: number;
+  chunkIntervalMs: number;
+  /** Paired rounds (baseline, loaded), interleaved. */
+  rounds: number;
+  /** How long the held workers are watched for late heartbeats. */
+  holdMs: number;
+  /** Extra node flags for the coordinator (e.g. --cpu-prof) from SILKWORM_BENCH_COORD_NODE_ARGS. */
+  coordinatorNodeArgs: string[];
+}
+
+const CLI = fileURLToPath(new URL('../bin/silkworm.mjs', import.meta.url));
+const WORKERS_PROCESS = fileURLToPath(new URL('./load-workers-process.ts', import.meta.url));
+const CLIENTS_PROCESS = fileURLToPath(new URL('./load-clients-process.ts', import.meta.url));
+const API_KEY = 'load-bench-key';
+const MODEL = 'load-sim';
+
+/** The default load: what the issue asks (≥ 10,000 workers, 1,000 streams). */
+export const DEFAULT_COORDINATOR_LOAD: CoordinatorLoadOptions = {
+  workers: 12_000,
+  workerProcesses: 3,
+  streams: 1000,
+  baselineStreams: 10,
+  clientProcesses: 2,
+  chunks: 20,
+  chunkIntervalMs: 100,
+  rounds: 3,
+  holdMs: 30_000,
+  coordinatorNodeArgs: (process.env.SILKWORM_BENCH_COORD_NODE_ARGS ?? '').split(' ').filter(Boolean),
+};
+
+/** A forked child spoken to over IPC: send a command, await the next reply of a type. */
+class Child<Command, Reply extends { type: string }> {
+  private readonly waiters: { type: string; resolve: (reply: Reply) => void }[] = [];
+  readonly exited: Promise<void>;
+
+  constructor(readonly process: ChildProcess) {
+    process.on('message', (reply: Reply) => {
+      const at = this.waiters.findIndex((w) => w.type === reply.type);
+      if (at >= 0) this.waiters.splice(at, 1)[0]?.resolve(reply);
+    });
+    this.exited = new Promise((resolve) => process.once('exit', () => resolve()));
+  }
+
+  static fork<C, R extends { type: string }>(file: string): Child<C, R> {
+    return new Child<C, R>(fork(file, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+
+  ask<T extends Reply['type']>(command: Command, type: T): Promise<Extract<Reply, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ type, resolve: resolve as (reply: Reply) => void });
+      void this.exited.then(() => reject(new Error(`a load process exited before answering '${type}'`)));
+      this.process.send(command as object);
+    });
+  }
+
+  tell(command: Command): void {
+    this.process.send(command as object);
+  }
+
+  async stop(stop: Command): Promise<void> {
+    if (this.process.connected) this.process.send(stop as object);
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** The coordinator under test, in a process of its own. */
+async function startCoordinatorProcess(dataDir: string, nodeArgs: string[]): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--data', dataDir, '--api-key', API_KEY, '--unmetered'], {
+    env: { ...process.env, SILKWORM_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    // Every line is read (the pipe must not fill); only the ready line matters here.
+    lines.on('line', (text) => {
+      if (!text.includes('"coordinator ready"')) return;
+      resolve(String((JSON.parse(text) as { url: string }).url));
+    });
+    void exited.then(() => reject(new Error('the coordinator exited before it was ready')));
+  });
+  return { child, url, exited };
+}
+
+/** The coordinator's own count of connected workers; a few tries, as a loaded one may be slow to accept. */
+async function healthWorkers(url: string): Promise<number> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(30_000) });
+      return ((await response.json()) as { workers: number }).workers;
+    } catch (error) {
+      last = error;
+    }
+  }
+  const cause = last instanceof Error && last.cause instanceof Error ? `: ${last.cause.message}` : '';
+  throw new Error(`GET /healthz failed${cause}`, { cause: last });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs one round of `streams` concurrent streams spread over the client processes. */
+async function streamRound(clients: Child<LoadClientsCommand, LoadClientsReport>[], url: string, streams: number, options: CoordinatorLoadOptions) {
+  const share = (i: number) => Math.floor(streams / clients.length) + (i < streams % clients.length ? 1 : 0);
+  const used = clients.filter((_, i) => share(i) > 0);
+  const reports = await Promise.all(used.map((c, i) => c.ask({ type: 'run', url, apiKey: API_KEY, model: MODEL, streams: share(i), maxTokens: options.chunks + 8 }, 'done')));
+  const latencies = reports.flatMap((r) => r.latenciesMs);
+  const failed = reports.reduce((n, r) => n + r.failed, 0);
+  const firstError = reports.find((r) => r.firstError)?.firstError;
+  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: quantile(latencies, 1), chunks: latencies.length, failed, firstError };
+}
+
+/** Measures one coordinator under the given load. */
+export async function runCoordinatorLoad(options: CoordinatorLoadOptions): Promise<SectionReport> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'silkworm-coord-load-'));
+  const coordinator = await startCoordinatorProcess(dataDir, options.coordinatorNodeArgs);
+  const pid = coordinator.child.pid ?? 0;
+  const generators: Child<LoadWorkersCommand, LoadWorkersReport>[] = [];
+  const clients: Child<LoadClientsCommand, LoadClientsReport>[] = [];
+  try {
+    for (let i = 0; i < options.workerProcesses; i++) generators.push(Child.fork(WORKERS_PROCESS));
+    for (let i = 0; i < options.clientProcesses; i++) clients.push(Child.fork(CLIENTS_PROCESS));
+    const per = Math.ceil(options.workers / options.workerProcesses);
+    const shareOf = (i: number) => Math.max(0, Math.min(per, options.workers - i * per));
+    // A first tenth joins before the memory baseline, so start-up garbage is not counted per worker.
+    const firstPart = (i: number) => Math.ceil(shareOf(i) / 10);
+    const connect = (g: Child<LoadWorkersCommand, LoadWorkersReport>, i: number, first: boolean) =>
+      g.ask({ type: 'connect', url: coordinator.url, count: first ? firstPart(i) : shareOf(i) - firstPart(i), firstIndex: i * per + (first ? 0 : firstPart(i)), model: MODEL, chunks: options.chunks, chunkIntervalMs: options.chunkIntervalMs, concurrency: 64 }, 'connected');
+    const warm = await Promise.all(generators.map((g, i) => connect(g, i, true)));
+    await sleep(2000);
+    const rssBaseMb = readRssMb(pid) ?? Number.NaN;
+    const warmWelcomed = warm.reduce((n, r) => (r.type === 'connected' ? n + r.welcomed : n), 0);
+    const joinStarted = performance.now();
+    const cpuBeforeJoin = readCpu(pid)?.selfS ?? 0;
+    const joined = await Promise.all(generators.map((g, i) => connect(g, i, false)));
+    const joinMs = performance.now() - joinStarted;
+    const joinCpuS = (readCpu(pid)?.selfS ?? 0) - cpuBeforeJoin;
+    const welcomed = joined.reduce((n, r) => (r.type === 'connected' ? n + r.welcomed : n), 0);
+    const joinFailed = [...warm, ...joined].reduce((n, r) => (r.type === 'connected' ? n + r.failed : n), 0);
+    const joinError = [...warm, ...joined].find((r) => r.type === 'connected' && r.firstError);
+
+    // The hold window: every held worker should hear a ping every heartbeat interval.
+    for (const g of generators) g.tell({ type: 'window' });
+    const cpuBeforeHold = readCpu(pid)?.selfS ?? 0;
+    await sleep(options.holdMs);
+    const holdCpuPct = (100 * ((readCpu(pid)?.selfS ?? 0) - cpuBeforeHold)) / (options.holdMs / 1000);
+    const held = await Promise.all(generators.map((g) => g.ask({ type: 'report' }, 'report')));
+    const rssHeldMb = readRssMb(pid) ?? Number.NaN;
+    const coordinatorCount = await healthWorkers(coordinator.url);
+    const sum = (key: 'open' | 'onTime' | 'closes') => held.reduce((n, r) => (r.type === 'report' ? n + r[key] : n), 0);
+    const maxGapMs = Math.max(...held.map((r) => (r.type === 'report' ? r.maxGapMs : 0)));
+    const onTime = Math.min(sum('onTime'), coordinatorCount);
+    const rssPerWorkerKb = ((rssHeldMb - rssBaseMb) * 1024) / Math.max(1, sum('open') - warmWelcomed);
+
+    // Interleaved paired rounds: a few streams (baseline), then many, on the same held fleet.
+    const added: number[] = [];
+    const baseP99: number[] = [];
+    const loadP99: number[] = [];
+    const loadP50: number[] = [];
+    const failures: string[] = [];
+    let streamFailed = 0;
+    for (let r = 0; r < options.rounds; r++) {
+      const base = await streamRound(clients, coordinator.url, options.baselineStreams, options);
+      const loaded = await streamRound(clients, coordinator.url, options.streams, options);
+      streamFailed += base.failed + loaded.failed;
+      for (const e of [base.firstError, loaded.firstError]) if (e) failures.push(e);
+      baseP99.push(base.p99);
+      loadP99.push(loaded.p99);
+      loadP50.push(loaded.p50);
+      added.push(loaded.p99 - base.p99);
+    }
+    const rssAfterStreamsMb = readRssMb(pid) ?? Number.NaN;
+
+    const tables: Table[] = [
+      {
+        title: `Coordinator load — ${options.workers} simulated workers from ${options.workerProcesses} processes; streams of ${options.chunks} chunks every ${options.chunkIntervalMs} ms`,
+        columns: ['figure', 'value'],
+        rows: [
+          ['workers welcomed / failed to join', `${welcomed} / ${joinFailed}${joinError?.type === 'connected' && joinError.firstError ? ` (${joinError.firstError})` : ''}`],
+          [`join of the last ${welcomed - warmWelcomed}: wall time, coordinator CPU`, `${(joinMs / 1000).toFixed(1)} s, ${joinCpuS.toFixed(1)} CPU s (${((1000 * joinCpuS) / Math.max(1, welcomed - warmWelcomed)).toFixed(2)} ms each)`],
+          [`held with every ping on time over ${options.holdMs / 1000} s (coord_workers)`, `${onTime} (coordinator counts ${coordinatorCount}; dropped ${sum('closes')}; largest ping gap ${maxGapMs} ms)`],
+          ['coordinator CPU while holding', `${holdCpuPct.toFixed(1)} %`],
+          [`coordinator RSS: ${warmWelcomed} held → all held → after streams`, `${rssBaseMb.toFixed(0)} → ${rssHeldMb.toFixed(0)} → ${rssAfterStreamsMb.toFixed(0)} MiB`],
+          ['RSS per held worker (coord_rss_kb_per_worker)', `${rssPerWorkerKb.toFixed(1)} KiB`],
+          [`chunk p99, ${options.baselineStreams} streams (baseline), ms`, spread(baseP99)],
+          [`chunk p50 / p99, ${options.streams} streams, ms`, `${spread(loadP50)} / ${spread(loadP99)}`],
+          [`p99 added by ${options.streams} streams (coord_stream_p99_added_ms), ms`, `${spread(added)} over ${options.rounds} rounds`],
+          ['failed streams', `${streamFailed}${failures[0] ? ` (${failures[0]})` : ''}`],
+        ],
+      },
+    ];
+    const { min, max } = range(added);
+    return {
+      tables,
+      results: {
+        coord_workers: onTime,
+        coord_workers_target: options.workers,
+        coord_rss_kb_per_worker: round(rssPerWorkerKb, 1),
+        coord_join_s: round(joinMs / 1000, 1),
+        coord_hold_cpu_pct: round(holdCpuPct, 1),
+        coord_stream_p99_added_ms: round(median(added), 1),
+        coord_stream_p99_added_min_ms: round(min, 1),
+        coord_stream_p99_added_max_ms: round(max, 1),
+        coord_stream_p99_base_ms: round(median(baseP99), 1),
+        coord_stream_p99_loaded_ms: round(median(loadP99), 1),
+        coord_streams: options.streams,
+        coord_stream_failures: streamFailed,
+      },
+    };
+  } finally {
+    await Promise.all([...generators.map((g) => g.stop({ type: 'stop' })), ...clients.map((c) => c.stop({ type: 'stop' }))]);
+    coordinator.child.kill('SIGTERM');
+    const timer = setTimeout(() => coordinator.child.kill('SIGKILL'), 10_000);
+    await coordinator.exited;
+    clearTimeout(timer);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The `coordinator` section with the given load. */
+export function coordinatorLoadSection(options: CoordinatorLoadOptions = DEFAULT_COORDINATOR_LOAD): Section {
+  return {
+    name: 'coordinator',
+    summary: 'one coordinator process: simulated workers held, RSS per worker, chunk latency added by 1,000 streams',
+    run: () => runCoordinatorLoad(options),
+  };
+}
