@@ -5,6 +5,7 @@ import type { AppOptions } from '../app/assemble-app.js';
 import { createLogger } from '../../network/node-kit/log.js';
 import { DEFAULT_SHARING_SETTINGS, type SharingMode } from '../sharing/settings.js';
 import { parseHostPort } from '../../network/protocol/host-port.js';
+import { coordinatorUrls } from '../worker/coordinator-link.js';
 import { LogRing } from '../app/log-ring.js';
 import { loadAppSettings } from '../app/settings-store.js';
 import { chooseStartModel } from '../models/catalog-choice.js';
@@ -16,7 +17,9 @@ Shares this machine's GPU (or CPU) with a Silkworm network: loads the model in a
 separate job process and serves the jobs the coordinator sends.
 
 Options:
-  --coordinator URL       the coordinator, as http(s):// or ws(s)://
+  --coordinator URL       the coordinator, as http(s):// or ws(s)://; several instances of
+                          one network: repeat it or separate URLs with commas, and the
+                          worker moves to the next when one cannot be reached
   --data DIR              where the worker keeps its state (default .silkworm/worker)
   --model FILE            a GGUF model file to serve (default: the one last chosen
                           on the dashboard's Models screen)
@@ -76,7 +79,7 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      coordinator: { type: 'string' },
+      coordinator: { type: 'string', multiple: true },
       data: { type: 'string', default: '.silkworm/worker' },
       model: { type: 'string' },
       share: { type: 'string' },
@@ -96,7 +99,10 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
     console.log(WORKER_HELP);
     return;
   }
-  if (!values.coordinator) throw new Error('--coordinator URL is required (for example http://127.0.0.1:8787).');
+  if (!values.coordinator?.some((u) => u.trim())) throw new Error('--coordinator URL is required (for example http://127.0.0.1:8787).');
+  const coordinators = coordinatorUrls(values.coordinator).join(',');
+  // The first instance answers the worker's HTTP calls (catalog, TON Connect); the link fails over among all.
+  const primary = coordinators.split(',')[0]!;
   if (values.share !== undefined && !['off', 'idle', 'polite', 'always'].includes(values.share)) throw new Error(`--share must be off, idle, polite or always (got '${values.share}').`);
   const dashboard = values.dashboard === undefined ? undefined : parseHostPort(values.dashboard);
   if (dashboard && !dashboard.ok) throw new Error(`--dashboard: ${dashboard.message}`);
@@ -116,7 +122,7 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
   const threads = positiveInt('threads', values.threads);
   const maxConcurrentJobs = positiveInt('max-jobs', values['max-jobs']);
   const core = await startWorkerCore({
-    coordinatorUrl: values.coordinator,
+    coordinatorUrl: coordinators,
     dataDir: values.data,
     modelPath,
     gpu: values.gpu,
@@ -131,7 +137,7 @@ export async function runWorkerCommand(argv: string[]): Promise<void> {
   const attached = dashboard?.ok
     ? await startDashboardFor(
         core,
-        { coordinatorUrl: values.coordinator, modelPath, dataDir: values.data, network: values.network, stored, logs, logger, ...(values.chain ? { chainUrl: values.chain } : {}), ...(values['chain-api-key'] ? { chainApiKey: values['chain-api-key'] } : {}) },
+        { coordinatorUrl: primary, modelPath, dataDir: values.data, network: values.network, stored, logs, logger, ...(values.chain ? { chainUrl: values.chain } : {}), ...(values['chain-api-key'] ? { chainApiKey: values['chain-api-key'] } : {}) },
         dashboard.value,
       )
     : undefined;

@@ -26,8 +26,12 @@ interface LinkEvents {
 
 /** Options of the link. */
 export interface LinkOptions {
-  /** The coordinator, as http(s):// or ws(s)://; the worker path is added when missing. */
-  url: string;
+  /**
+   * The coordinator, as http(s):// or ws(s)://; the worker path is added when missing. Several
+   * instances of one network (a list, or one string separated by commas): the link connects to
+   * one and moves to the next when it cannot reach it or loses it.
+   */
+  url: string | readonly string[];
   /**
    * Builds the hello frame for each (re)connection, answering that connection's challenge, so
    * it carries current capabilities and a fresh proof of the worker's identity key.
@@ -48,16 +52,37 @@ export function workerSocketUrl(input: string): string {
   return url.toString();
 }
 
+/** Splits a coordinator list (repeated options, or URLs separated by commas) into URLs. */
+export function coordinatorUrls(input: string | readonly string[]): string[] {
+  const urls = (typeof input === 'string' ? [input] : [...input]).flatMap((u) => u.split(',')).map((u) => u.trim()).filter((u) => u.length > 0);
+  if (urls.length === 0) throw new Error('No coordinator URL given.');
+  return urls;
+}
+
 /** Keeps the worker connected to its coordinator until stopped. */
 export class CoordinatorLink extends EventEmitter<LinkEvents> {
   private socket: WebSocket | undefined;
   private stopped = true;
   private welcome: Welcome | undefined;
-  private readonly url: string;
+  private readonly urls: string[];
+  /** Which of `urls` the next connection tries. */
+  private next = 0;
+  /** Set by reconnect(): the coming loss is ours, so the same instance is tried again. */
+  private stay = false;
 
   constructor(private readonly options: LinkOptions) {
     super();
-    this.url = workerSocketUrl(options.url);
+    this.urls = coordinatorUrls(options.url).map(workerSocketUrl);
+  }
+
+  /** The coordinator URL the link is connected to or trying now. */
+  get url(): string {
+    return this.urls[this.next % this.urls.length]!;
+  }
+
+  /** After a failed attempt or a lost connection: the next instance in the list (the same one when alone). */
+  private moveOn(): void {
+    this.next = (this.next + 1) % this.urls.length;
   }
 
   /** The coordinator's id, once welcomed. */
@@ -89,6 +114,7 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
    */
   reconnect(reason: string): void {
     if (this.stopped) return;
+    this.stay = true; // a new hello to the same instance, not a failover
     this.socket?.close(1000, reason.slice(0, 120));
   }
 
@@ -116,13 +142,17 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
           numOfAttempts: Number.MAX_SAFE_INTEGER,
           delayFirstAttempt: delayFirst,
           retry: (error: unknown, attempt) => {
-            this.options.logger.warn({ attempt, err: error instanceof Error ? error.message : String(error) }, 'cannot reach the coordinator; retrying');
+            this.options.logger.warn({ attempt, coordinator: this.url, err: error instanceof Error ? error.message : String(error) }, 'cannot reach the coordinator; retrying');
+            this.moveOn();
             return !this.stopped;
           },
         });
         const lastedMs: number = await closed;
         // A connection that drops at once (a coordinator in a crash loop) is not hammered.
         delayFirst = lastedMs < 5000;
+        // The instance that dropped us may be gone: the next one in the list is tried first.
+        if (!this.stay) this.moveOn();
+        this.stay = false;
       } catch {
         return; // stopped while retrying
       }

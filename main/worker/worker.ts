@@ -116,7 +116,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.link = new CoordinatorLink({ url: options.coordinatorUrl, hello: (challenge) => this.hello(challenge), logger: options.logger, ...options.reconnect });
     this.link.on('frame', (frame) => this.onFrame(frame));
     this.link.on('connected', (welcome) => {
-      options.logger.info({ coordinator: options.coordinatorUrl }, 'connected to the coordinator');
+      options.logger.info({ coordinator: this.link.url }, 'connected to the coordinator');
       this.currentTerms = { coordinatorId: welcome.coordinatorId, settlement: welcome.settlement, pricing: welcome.pricing };
       // Availability may have changed between hello and welcome, when frames cannot be sent.
       this.link.send({ type: 'capacity', available: this.available });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { priceListSchema, type PriceList } from '../protocol/pricing.js';
 import { parseHostPort } from '../protocol/host-port.js';
 import { startCoordinator, type CoordinatorOptions } from './server.js';
+import { parseStoreSpec } from './open-store.js';
 import { createLogger } from './log.js';
 import { toNano } from '@ton/core';
 import { loadCatalogFile } from './catalog-api.js';
@@ -46,6 +47,8 @@ Options:
   --prices FILE          the price list (JSON: { default: { promptPerMillion, completionPerMillion },
                          models: { ID: {…} }, commissionBps }, nanotons per 1M tokens as strings);
                          default 0.01 / 0.03 TON per 1M prompt / completion tokens, 10 %
+  --store WHERE          sqlite (default: a file in --data, one instance) or
+                         postgres://USER[:PASS]@HOST:PORT/DB, shared by several instances
   --cors-origin ORIGIN   let pages from this web origin (https://app.example) call the API
                          from a browser; repeatable. Without it, no CORS headers are sent
   --default-max-coefficient X
@@ -93,6 +96,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
       'default-max-coefficient': { type: 'string', default: '1' },
       prices: { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
+      store: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -129,7 +133,9 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   if (!(defaultMaxCoefficient >= 0.1 && defaultMaxCoefficient <= 10)) throw new Error('--default-max-coefficient must be a number from 0.1 to 10.');
   const prices = values.prices ? await loadPriceList(values.prices) : undefined;
   const corsOrigins = parseCorsOrigins(values['cors-origin'] ?? []);
-  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, corsOrigins, logger });
+  const store = parseStoreSpec(values.store);
+  if (!store.ok) throw new Error(`--store: ${store.message}`);
+  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, corsOrigins, ...(store.value ? { store: store.value } : {}), logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');

@@ -21,7 +21,7 @@ import { ResponseStore } from '../node-kit/openai/response-store.js';
 import { applyCors } from '../node-kit/cors.js';
 import { sendError } from './http-util.js';
 import { loadCoordinatorKeys } from './keys.js';
-import { openSqliteStore } from './sqlite-store.js';
+import { openCoordinatorStore, redactStoreUrl, type StoreSpec } from './open-store.js';
 import type { CoordinatorStore } from './store.js';
 import { Billing } from './billing.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
@@ -70,6 +70,8 @@ export interface CoordinatorOptions {
   explorationRate?: number;
   /** Web origins (scheme://host[:port]) whose pages may call the API (`--cors-origin`); none by default. */
   corsOrigins?: string[];
+  /** Where durable state lives (`--store`): undefined = SQLite in dataDir; a postgres:// URL = shared by several instances. */
+  store?: StoreSpec;
   logger?: Logger;
 }
 
@@ -114,8 +116,10 @@ function makeKeyCheck(apiKeys: string[]): (header: string | undefined) => Caller
 export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const logger = options.logger ?? createLogger('coordinator');
   const { coordinatorId, voucherKey } = await loadCoordinatorKeys(options.dataDir);
-  const store = openSqliteStore(options.dataDir);
-  // No job survives a restart: every hold left by the last run is refunded now.
+  const store = await openCoordinatorStore(options.store, options.dataDir, coordinatorId);
+  if (options.store !== undefined) logger.info({ store: redactStoreUrl(options.store), instance: coordinatorId }, 'store shared with other instances');
+  // No job survives a restart: every hold left by the last run of this instance is refunded now
+  // (in a shared store, other instances' holds are theirs; the expiry sweep recovers a dead one's).
   const stranded = store.releaseAllHolds();
   if (stranded.length > 0) logger.warn({ holds: stranded.length }, 'refunded the holds of jobs that were running when the coordinator stopped');
   const meters = await ModelMeters.load(options.catalog, logger);

@@ -7,40 +7,12 @@
 import { join } from 'node:path';
 import { openDurableDb, withoutFsync, type DurableDb } from '../node-kit/sqlite.js';
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
+import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
 import type { AccountTotal, CoordinatorStore, Dispute, JobReceiptFrame, KeyBinding, ReceiptBuilder, SettledJob, WorkerRecord } from './store.js';
 import { newWorkerRecord } from './reputation.js';
 
-/** Highest total an earnings account or a client balance may reach (2^62 nanotons, ~4.6e9 TON). */
-export const MAX_ACCOUNT_NANOTONS = 1n << 62n;
-
-/** Thrown when a job's books would not balance; the transaction writes nothing. */
-export class BooksError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BooksError';
-  }
-}
-
-function checkAmount(what: string, value: bigint, max: bigint): void {
-  if (value < 0n || value > max) throw new BooksError(`${what} out of bounds: ${value} (allowed 0..${max}).`);
-}
-
-/** Checks a job's books; throws BooksError naming the first rule broken. */
-export function checkBooks(job: SettledJob, hold: bigint | undefined): void {
-  checkAmount(`job ${job.jobId} charge`, job.charge, MAX_JOB_NANOTONS);
-  let costs = 0n;
-  let earned = 0n;
-  for (const c of job.credits) {
-    checkAmount(`credit cost of ${c.workerId}`, c.cost, MAX_JOB_NANOTONS);
-    checkAmount(`credit of ${c.workerId}`, c.earned, c.cost);
-    costs += c.cost;
-    earned += c.earned;
-  }
-  if (costs !== job.charge) throw new BooksError(`job ${job.jobId}: charge ${job.charge} ≠ Σ credit costs ${costs}.`);
-  if (earned + job.commission !== job.charge) throw new BooksError(`job ${job.jobId}: charge ${job.charge} ≠ Σ credits ${earned} + commission ${job.commission}.`);
-  if (hold !== undefined && job.charge > hold) throw new BooksError(`job ${job.jobId}: charge ${job.charge} exceeds its hold ${hold}.`);
-}
+export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
 
 /** Opens (and migrates) the coordinator database in `dataDir`. */
 export function openSqliteStore(dataDir: string): CoordinatorStore {

@@ -132,3 +132,16 @@ export interface CoordinatorStore {
   setSetting(key: string, value: string): void;
   close(): void;
 }
+
+/** Builds a receipt inside a settlement whose store is asynchronous (it may itself await). */
+export type AsyncReceiptBuilder = (credit: WorkerCredit, total: AccountTotal, receiptSeq: number) => JobReceiptFrame | Promise<JobReceiptFrame>;
+
+/**
+ * The same store where every call is a promise: an engine reached over the network
+ * (PostgreSQL) shared by several coordinator instances. Same meanings, same invariants.
+ */
+export type AsyncCoordinatorStore = {
+  [K in Exclude<keyof CoordinatorStore, 'settle'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
+} & {
+  settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined>;
+};

@@ -1,0 +1,114 @@
+/**
+ * Two PostgreSQL store instances on one database, racing as two coordinator instances would:
+ * no overdraft, no double credit, a worker's receipt numbers unique, books re-checked, and the
+ * holds of an instance that died recovered by the other. Needs `postgres` (skipped, with the
+ * reason, only where its binaries are missing).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
+import { BooksError } from './books-check.js';
+import { openPgStore, type PgStore } from './pg-store.js';
+import { credit, job, receipt } from './store-contract.js';
+
+const skip = missingBinary('postgres') ?? false;
+if (skip) console.log(`skipped: PostgreSQL store concurrency — ${skip}`);
+let server: TestEngine | undefined;
+let databases = 0;
+before(async () => {
+  if (!skip) server = await startPostgres();
+});
+after(async () => {
+  await server?.stop();
+});
+
+/** Two instances on a fresh database. */
+async function twoInstances(): Promise<[PgStore, PgStore]> {
+  const name = `race_${++databases}`;
+  const admin = new pg.Client({ connectionString: server!.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = server!.url.replace(/\/postgres$/, `/${name}`);
+  // Opened together: the migration runs once under its advisory lock.
+  return Promise.all([openPgStore({ url, instanceId: 'a', poolSize: 6 }), openPgStore({ url, instanceId: 'b', poolSize: 6 })]);
+}
+
+test('holds racing from two instances never overdraw a balance', { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    await a.deposit('c', 1000n, 'd1');
+    const attempts = Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).reserve('c', `job-${i}`, 30n, Date.now() + 60_000));
+    const results = await Promise.all(attempts);
+    const held = results.filter((r) => r === 'held').length;
+    assert.equal(held, 33, 'exactly as many 30-nanoton holds as 1000 covers');
+    assert.equal(results.filter((r) => r === 'short').length, 27);
+    assert.equal(await b.balance('c'), 10n);
+    // The same job id from both instances at once: one hold.
+    await a.deposit('c', 100n, 'd2');
+    const twice = await Promise.all([a.reserve('c', 'same', 5n, Date.now() + 60_000), b.reserve('c', 'same', 5n, Date.now() + 60_000)]);
+    assert.deepEqual([...twice].sort(), ['duplicate', 'held']);
+    assert.equal(await a.balance('c'), 105n);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('a job settled by both instances at once is credited once; receipt numbers stay unique per worker', { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    await a.deposit('c', 10_000n, 'd');
+    const ids = Array.from({ length: 30 }, (_, i) => `job-${i}`);
+    for (const id of ids) assert.equal(await (id.endsWith('1') ? b : a).reserve('c', id, 100n, Date.now() + 60_000), 'held');
+    const settled = await Promise.all(ids.flatMap((id) => [a.settle(job(id, [credit('EQacc', 'w', 50n, 45n)]), receipt), b.settle(job(id, [credit('EQacc', 'w', 50n, 45n)]), receipt)]));
+    const frames = settled.filter((f) => f !== undefined).flat();
+    assert.equal(frames.length, 30, 'one settlement per job');
+    assert.deepEqual(frames.map((f) => f.seq).sort((x, y) => x - y), Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.deepEqual(await b.account('EQacc'), { account: 'EQacc', cumulative: 30n * 45n, seq: 30 });
+    assert.equal(await a.balance('c'), 10_000n - 30n * 50n, 'each charged 50 and refunded the rest of its hold, once');
+    assert.deepEqual((await a.unackedReceipts('w')).map((r) => r.seq), Array.from({ length: 30 }, (_, i) => i + 1));
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('unbalanced books are refused on PostgreSQL and write nothing', { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    await a.deposit('c', 100n, 'd');
+    await a.reserve('c', 'j', 60n, Date.now() + 60_000);
+    await assert.rejects(b.settle(job('j', [credit('A', 'w', 50n, 45n)], { commission: 4n }), receipt), BooksError);
+    await assert.rejects(b.settle(job('j', [credit('A', 'w', 70n, 60n)]), receipt), /exceeds its hold/);
+    assert.equal(await a.jobIdUsed('j'), true, 'still held');
+    assert.equal((await a.account('A')).cumulative, 0n);
+    assert.equal(await a.balance('c'), 40n);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("a dead instance's holds are recovered by the other; a restart releases only its own", { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    await a.deposit('c', 100n, 'd');
+    const deadline = Date.now() + 3_600_000;
+    assert.equal(await a.reserve('c', 'a-expiring', 10n, deadline), 'held');
+    assert.equal(await a.reserve('c', 'a-live', 20n, Number.MAX_SAFE_INTEGER), 'held');
+    await a.close(); // instance a dies with its holds taken
+    assert.deepEqual(await b.releaseAllHolds(), [], "b's start refunds neither another instance's holds nor unexpired ones");
+    assert.equal(await b.reserve('c', 'b-live', 30n, Number.MAX_SAFE_INTEGER), 'held');
+    assert.deepEqual(await b.releaseExpiredHolds(deadline), ['a-expiring'], "the dead instance's hold comes back at its deadline");
+    assert.equal(await b.balance('c'), 50n);
+    const aAgain = await openPgStore({ url: server!.url.replace(/\/postgres$/, `/race_${databases}`), instanceId: 'a', poolSize: 2 });
+    try {
+      assert.deepEqual(await aAgain.releaseAllHolds(), ['a-live'], 'instance a restarted refunds what it held before');
+      assert.equal(await b.balance('c'), 70n);
+      assert.equal(await b.jobIdUsed('b-live'), true);
+    } finally {
+      await aAgain.close();
+    }
+  } finally {
+    await b.close();
+  }
+});

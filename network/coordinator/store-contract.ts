@@ -1,0 +1,168 @@
+/**
+ * The CoordinatorStore contract, run against every engine (store-contract.test.ts): holds,
+ * charges, refunds and credits are exact, balanced, bounded and happen once; receipts, holds,
+ * worker keys and settings survive reopening the store.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BooksError, MAX_ACCOUNT_NANOTONS } from './books-check.js';
+import type { CoordinatorStore, JobReceiptFrame, ReceiptBuilder, SettledJob, WorkerCredit } from './store.js';
+import { NEW_IDENTITY_REPUTATION } from './reputation.js';
+
+/** One engine under test: `prepare` makes an empty store location; `open` (re)opens a store there. */
+export interface StoreEngine {
+  name: string;
+  /** Why the engine cannot run here (its binary is missing), when it cannot. */
+  skip: string | false;
+  prepare(): Promise<{ open(): Promise<CoordinatorStore>; cleanup(): Promise<void> }>;
+}
+
+async function withStore(engine: StoreEngine, run: (open: () => Promise<CoordinatorStore>) => Promise<void>): Promise<void> {
+  const place = await engine.prepare();
+  try {
+    await run(place.open);
+  } finally {
+    await place.cleanup();
+  }
+}
+
+/** Receipt frames as a test builds them. */
+export const receipt: ReceiptBuilder = (c, total, seq): JobReceiptFrame => ({
+  type: 'job.receipt',
+  seq,
+  jobId: 'j',
+  model: 'm',
+  usage: { promptTokens: c.promptTokens, completionTokens: c.completionTokens },
+  coefficientMilli: c.coefficientMilli,
+  costNanotons: c.cost.toString(),
+  earnedNanotons: c.earned.toString(),
+  account: total.account,
+  cumulativeNanotons: total.cumulative.toString(),
+});
+
+/** One worker's credit as a test writes it. */
+export function credit(account: string, workerId: string, cost: bigint, earned: bigint): WorkerCredit {
+  return { account, workerId, cost, earned, promptTokens: 5, completionTokens: 10, coefficientMilli: 1000 };
+}
+
+/** A settled job whose books balance unless `over` says otherwise. */
+export function job(jobId: string, credits: WorkerCredit[], over: Partial<SettledJob> = {}): SettledJob {
+  const charge = credits.reduce((s, c) => s + c.cost, 0n);
+  return { jobId, clientId: 'c', model: 'm', outcome: 'done', charge, commission: charge - credits.reduce((s, c) => s + c.earned, 0n), credits, ...over };
+}
+
+/** Registers the contract's tests for one engine. */
+export function storeContract(engine: StoreEngine): void {
+  test(`${engine.name}: deposits apply once per reference, and are bounded`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      assert.equal(store.deposit('c', 100n, 'tx-1'), true);
+      assert.equal(store.deposit('c', 100n, 'tx-1'), false);
+      assert.equal(store.balance('c'), 100n);
+      assert.throws(() => store.deposit('c', 0n, 'tx-2'));
+      assert.throws(() => store.deposit('c', MAX_ACCOUNT_NANOTONS, 'tx-3'), BooksError, 'a balance past the bound is refused');
+      assert.equal(store.balance('c'), 100n);
+      store.close();
+    }));
+
+  test(`${engine.name}: a hold needs the balance and a fresh job id; settling charges, credits, numbers receipts; once`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      store.deposit('c', 1000n, 'd');
+      assert.equal(store.reserve('c', 'job-big', 1001n, Date.now() + 60_000), 'short');
+      assert.equal(store.balance('c'), 1000n, 'a refused hold takes nothing');
+      assert.equal(store.reserve('c', 'job-1', 600n, Date.now() + 60_000), 'held');
+      assert.equal(store.reserve('c', 'job-1', 1n, Date.now() + 60_000), 'duplicate');
+      assert.equal(store.balance('c'), 400n);
+      const frames = store.settle(job('job-1', [credit('EQaddr', 'w1', 200n, 180n)]), receipt);
+      assert.equal(frames?.length, 1);
+      assert.equal(frames?.[0]?.seq, 1);
+      assert.equal(frames?.[0]?.cumulativeNanotons, '180');
+      assert.equal(store.balance('c'), 800n);
+      assert.equal(store.settle(job('job-1', [credit('EQaddr', 'w1', 200n, 180n)]), receipt), undefined, 'a second settle of the same job does nothing');
+      assert.equal(store.balance('c'), 800n);
+      assert.deepEqual(store.account('EQaddr'), { account: 'EQaddr', cumulative: 180n, seq: 1 });
+      assert.equal(store.reserve('c', 'job-1', 1n, Date.now() + 60_000), 'duplicate', 'a settled job id is never held again');
+      assert.equal(store.jobIdUsed('job-1'), true);
+      store.close();
+    }));
+
+  test(`${engine.name}: books that do not balance, or charge more than the hold, are refused and write nothing`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      store.deposit('c', 1000n, 'd');
+      store.reserve('c', 'job-2', 100n, Date.now() + 60_000);
+      assert.throws(() => store.settle(job('job-2', [credit('A', 'w', 200n, 180n)]), receipt), /exceeds its hold/);
+      assert.throws(() => store.settle(job('job-2', [credit('A', 'w', 50n, 45n)], { commission: 4n }), receipt), /Σ credits/);
+      assert.throws(() => store.settle(job('job-2', [credit('A', 'w', 50n, 45n)], { charge: 60n, commission: 15n }), receipt), /Σ credit costs/);
+      assert.throws(() => store.settle(job('job-2', [credit('A', 'w', 50n, 51n)]), receipt), /out of bounds/, 'a credit above its cost');
+      assert.equal(store.balance('c'), 900n, 'the hold is still there');
+      assert.equal(store.account('A').cumulative, 0n);
+      assert.deepEqual(store.unackedReceipts('w'), []);
+      assert.ok(store.settle(job('job-2', [credit('A', 'w', 50n, 45n)]), receipt));
+      assert.equal(store.balance('c'), 950n);
+      store.close();
+    }));
+
+  test(`${engine.name}: receipts wait for acknowledgement, in order, and survive a restart`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      for (const id of ['j1', 'j2', 'j3']) store.settle(job(id, [credit('A', 'w', 10n, 9n)], { clientId: 'unmetered' }), receipt);
+      assert.deepEqual(store.unackedReceipts('w').map((r) => r.seq), [1, 2, 3]);
+      store.ackReceipts('w', 2);
+      assert.deepEqual(store.unackedReceipts('w').map((r) => r.seq), [3]);
+      store.close();
+      const again = await open();
+      assert.deepEqual(again.unackedReceipts('w').map((r) => r.seq), [3]);
+      assert.deepEqual(again.unackedReceipts('w', 3), []);
+      again.close();
+    }));
+
+  test(`${engine.name}: holds expire, and every hold is refunded at start; state survives reopening`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      store.deposit('c', 50n, 'd');
+      store.reserve('c', 'job-x', 20n, 1_000);
+      store.reserve('c', 'job-y', 30n, Date.now() + 60_000);
+      assert.deepEqual(store.releaseExpiredHolds(Date.now()), ['job-x']);
+      assert.equal(store.balance('c'), 20n);
+      store.release('job-y');
+      store.release('job-y');
+      assert.equal(store.balance('c'), 50n);
+      store.reserve('c', 'job-z', 50n, Date.now() + 60_000);
+      store.settle(job('j2', [credit('A', 'w', 8n, 7n)], { clientId: 'unmetered' }), receipt);
+      store.settle(job('j3', [credit('A', 'w', 6n, 5n)], { clientId: 'unmetered' }), receipt);
+      store.setSetting('vault', 'EQvault');
+      store.close();
+      const again = await open();
+      assert.deepEqual(again.releaseAllHolds(), ['job-z']);
+      assert.equal(again.balance('c'), 50n);
+      assert.deepEqual(again.account('A'), { account: 'A', cumulative: 12n, seq: 2 });
+      assert.deepEqual(again.unpushed(10n), [{ account: 'A', cumulative: 12n, seq: 2 }]);
+      again.markPushed('A', 12n);
+      assert.deepEqual(again.unpushed(1n), []);
+      assert.equal(again.getSetting('vault'), 'EQvault');
+      again.close();
+    }));
+
+  test(`${engine.name}: a worker id is bound to the first identity key that proves it, durably`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      const first = store.bindWorkerKey('w', 'key-a', 1);
+      assert.equal(first.status, 'new');
+      assert.equal(first.status === 'new' && first.record.reputation, NEW_IDENTITY_REPUTATION);
+      assert.equal(store.bindWorkerKey('w', 'key-a', 2).status, 'known');
+      assert.equal(store.bindWorkerKey('w', 'key-b', 3).status, 'mismatch');
+      const record = store.workerRecord('w')!;
+      store.saveWorkerRecord({ ...record, reputation: 0.7, strikes: 3, ejectedAt: 5 });
+      store.close();
+      const again = await open();
+      assert.equal(again.bindWorkerKey('w', 'key-b', 4).status, 'mismatch', 'after a restart too');
+      const ejected = again.bindWorkerKey('w', 'key-a', 4);
+      assert.equal(ejected.status, 'ejected');
+      assert.equal(again.workerRecord('w')?.reputation, 0.7);
+      again.recordDispute({ jobId: 'j', workerId: 'w', kind: 'completion_over_count', claimed: 100, counted: 10, at: 9 });
+      assert.deepEqual(again.disputes('w'), [{ jobId: 'j', workerId: 'w', kind: 'completion_over_count', claimed: 100, counted: 10, at: 9 }]);
+      again.close();
+    }));
+}
