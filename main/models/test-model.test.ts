@@ -63,7 +63,10 @@ test('writeTestModel writes the same bytes atomically and leaves no temp file', 
   await writeTestModel(target, { name: 'written' });
   assert.deepEqual(new Uint8Array(await readFile(target)), buildTestModel({ name: 'written' }));
   assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp')), []);
-  await assert.rejects(writeTestModel(join(dir, 'missing-folder', 'x.gguf')));
+  // A missing folder is made (the shared atomic writer creates parents), and no temp file stays.
+  await writeTestModel(join(dir, 'missing-folder', 'x.gguf'), { name: 'written' });
+  assert.deepEqual(new Uint8Array(await readFile(join(dir, 'missing-folder', 'x.gguf'))), buildTestModel({ name: 'written' }));
+  assert.deepEqual((await readdir(join(dir, 'missing-folder'))).filter((name) => name.endsWith('.tmp')), []);
   assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp')), []);
 });
 
