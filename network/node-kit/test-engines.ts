@@ -1,7 +1,7 @@
 /**
  * Real engines for tests: a throwaway PostgreSQL cluster (initdb in a temp dir, `postgres` on a
- * free port) and a `nats-server` on a free port, stopped and deleted afterwards. When a binary is
- * missing, `skip` says which and how to get it (.ci/run installs both from Debian packages);
+ * free port), stopped and deleted afterwards. When a binary is missing, `skip` says which and
+ * how to get it (.ci/run installs it from Debian's packages);
  * tests pass that reason to node:test's `skip` rather than passing silently.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -25,12 +25,10 @@ function program(name: string): string {
 }
 
 /** Why a test needing `binary` cannot run here, or undefined when it can. */
-export function missingBinary(binary: 'postgres' | 'nats-server'): string | undefined {
-  const probe = binary === 'postgres' ? ['initdb', 'postgres'] : ['nats-server'];
-  for (const name of probe) {
+export function missingBinary(binary: 'postgres'): string | undefined {
+  for (const name of ['initdb', binary]) {
     if (spawnSync(program(name), ['--version'], { stdio: 'ignore' }).error) {
-      const pkg = binary === 'postgres' ? 'postgresql' : 'nats-server';
-      return `${name} not found on PATH: install it (apt-get install ${pkg}); .ci/run does`;
+      return `${name} not found on PATH: install it (apt-get install postgresql); .ci/run does`;
     }
   }
   return undefined;
@@ -119,12 +117,4 @@ export async function startPostgres(): Promise<TestEngine> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Starts `nats-server` on a free port; `url` is its nats:// address. */
-export async function startNats(): Promise<TestEngine> {
-  const port = await freePort();
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await waitForLine(child, /Server is ready/, 'nats-server');
-  return { url: `nats://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
