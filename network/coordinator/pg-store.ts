@@ -15,7 +15,7 @@ import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
 import { newWorkerRecord } from './reputation.js';
-import type { AccountTotal, AsyncCoordinatorStore, AsyncReceiptBuilder, Dispute, JobReceiptFrame, KeyBinding, SettledJob, WorkerRecord } from './store.js';
+import { workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
 
 /** Options of {@link openPgStore}. */
@@ -73,40 +73,6 @@ export async function migratePg(pool: pg.Pool, migrations: readonly Migration[])
     await client.query('SELECT pg_advisory_unlock(7365126)').catch(() => undefined);
     client.release();
   }
-}
-
-interface WorkerRow {
-  worker_id: string;
-  identity_key: string;
-  first_seen: string;
-  reputation: number;
-  strikes: string;
-  clean_jobs: string;
-  disputes: string;
-  cutoffs: string;
-  verify_failures: string;
-  lost_jobs: string;
-  ttft_ms: number;
-  tokens_per_second: number;
-  ejected_at: string | null;
-}
-
-function toRecord(row: WorkerRow): WorkerRecord {
-  return {
-    workerId: row.worker_id,
-    identityKey: row.identity_key,
-    firstSeen: Number(row.first_seen),
-    reputation: Number(row.reputation),
-    strikes: Number(row.strikes),
-    cleanJobs: Number(row.clean_jobs),
-    disputes: Number(row.disputes),
-    cutoffs: Number(row.cutoffs),
-    verifyFailures: Number(row.verify_failures),
-    lostJobs: Number(row.lost_jobs),
-    ttftMs: Number(row.ttft_ms),
-    tokensPerSecond: Number(row.tokens_per_second),
-    ejectedAt: row.ejected_at === null ? null : Number(row.ejected_at),
-  };
 }
 
 /** BIGINT columns arrive as strings (pg's default keeps them exact); money becomes bigint here. */
@@ -267,14 +233,14 @@ export class PgStore implements AsyncCoordinatorStore {
         return { status: 'new', record };
       }
       if (row.identity_key !== identityKey) return { status: 'mismatch' };
-      const record = toRecord(row);
+      const record = workerRecordFromRow(row);
       return record.ejectedAt !== null ? { status: 'ejected', record } : { status: 'known', record };
     });
   }
 
   async workerRecord(workerId: string): Promise<WorkerRecord | undefined> {
     const row = (await this.query('SELECT * FROM worker_keys WHERE worker_id = $1', [workerId])).rows[0] as WorkerRow | undefined;
-    return row ? toRecord(row) : undefined;
+    return row ? workerRecordFromRow(row) : undefined;
   }
 
   async saveWorkerRecord(r: WorkerRecord): Promise<void> {

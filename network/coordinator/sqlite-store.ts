@@ -9,7 +9,7 @@ import { openDurableDb, withoutFsync, type DurableDb } from '../node-kit/sqlite.
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
-import type { AccountTotal, CoordinatorStore, Dispute, JobReceiptFrame, KeyBinding, ReceiptBuilder, SettledJob, WorkerRecord } from './store.js';
+import { workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerRecord, type WorkerRow } from './store.js';
 import { newWorkerRecord } from './reputation.js';
 
 export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
@@ -18,40 +18,6 @@ export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
 export function openSqliteStore(dataDir: string): CoordinatorStore {
   const db = openDurableDb(join(dataDir, 'coordinator.sqlite'), { migrations: COORDINATOR_MIGRATIONS, what: 'coordinator store' });
   return new SqliteStore(db);
-}
-
-interface WorkerRow {
-  worker_id: string;
-  identity_key: string;
-  first_seen: bigint;
-  reputation: number;
-  strikes: bigint;
-  clean_jobs: bigint;
-  disputes: bigint;
-  cutoffs: bigint;
-  verify_failures: bigint;
-  lost_jobs: bigint;
-  ttft_ms: number;
-  tokens_per_second: number;
-  ejected_at: bigint | null;
-}
-
-function toRecord(row: WorkerRow): WorkerRecord {
-  return {
-    workerId: row.worker_id,
-    identityKey: row.identity_key,
-    firstSeen: Number(row.first_seen),
-    reputation: Number(row.reputation),
-    strikes: Number(row.strikes),
-    cleanJobs: Number(row.clean_jobs),
-    disputes: Number(row.disputes),
-    cutoffs: Number(row.cutoffs),
-    verifyFailures: Number(row.verify_failures),
-    lostJobs: Number(row.lost_jobs),
-    ttftMs: Number(row.ttft_ms),
-    tokensPerSecond: Number(row.tokens_per_second),
-    ejectedAt: row.ejected_at === null ? null : Number(row.ejected_at),
-  };
 }
 
 class SqliteStore implements CoordinatorStore {
@@ -174,7 +140,7 @@ class SqliteStore implements CoordinatorStore {
         return { status: 'new', record };
       }
       if (row.identity_key !== identityKey) return { status: 'mismatch' };
-      const record = toRecord(row);
+      const record = workerRecordFromRow(row);
       return record.ejectedAt !== null ? { status: 'ejected', record } : { status: 'known', record };
     }));
     this.relaxedUpdateWorker = withoutFsync(db, (record: WorkerRecord) => void q.updateWorker.run(record));
@@ -204,7 +170,7 @@ class SqliteStore implements CoordinatorStore {
 
   workerRecord(workerId: string): WorkerRecord | undefined {
     const row = this.q.worker.get(workerId);
-    return row ? toRecord(row) : undefined;
+    return row ? workerRecordFromRow(row) : undefined;
   }
 
   saveWorkerRecord(record: WorkerRecord): void {

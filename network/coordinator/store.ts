@@ -72,6 +72,42 @@ export interface WorkerRecord {
   ejectedAt: number | null;
 }
 
+/** A `worker_keys` row as either engine returns it (integers as bigint, string or number). */
+export interface WorkerRow {
+  worker_id: string;
+  identity_key: string;
+  first_seen: bigint | string | number;
+  reputation: number;
+  strikes: bigint | string | number;
+  clean_jobs: bigint | string | number;
+  disputes: bigint | string | number;
+  cutoffs: bigint | string | number;
+  verify_failures: bigint | string | number;
+  lost_jobs: bigint | string | number;
+  ttft_ms: number;
+  tokens_per_second: number;
+  ejected_at: bigint | string | number | null;
+}
+
+/** The record of a `worker_keys` row, the same from SQLite and PostgreSQL. */
+export function workerRecordFromRow(row: WorkerRow): WorkerRecord {
+  return {
+    workerId: row.worker_id,
+    identityKey: row.identity_key,
+    firstSeen: Number(row.first_seen),
+    reputation: Number(row.reputation),
+    strikes: Number(row.strikes),
+    cleanJobs: Number(row.clean_jobs),
+    disputes: Number(row.disputes),
+    cutoffs: Number(row.cutoffs),
+    verifyFailures: Number(row.verify_failures),
+    lostJobs: Number(row.lost_jobs),
+    ttftMs: Number(row.ttft_ms),
+    tokensPerSecond: Number(row.tokens_per_second),
+    ejectedAt: row.ejected_at === null ? null : Number(row.ejected_at),
+  };
+}
+
 /** A worker's claim the coordinator cut, kept for the operator and for reputation. */
 export interface Dispute {
   jobId: string;
