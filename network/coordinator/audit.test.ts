@@ -7,20 +7,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from './sqlite-store.js';
 import { auditCoordinator, type AuditReport } from './audit.js';
-import type { JobReceiptFrame, ReceiptBuilder, SettledJob, WorkerCredit } from './store.js';
-
-const receipt: ReceiptBuilder = (c, total, seq): JobReceiptFrame => ({
-  type: 'job.receipt',
-  seq,
-  jobId: 'j',
-  model: 'm',
-  usage: { promptTokens: c.promptTokens, completionTokens: c.completionTokens },
-  coefficientMilli: c.coefficientMilli,
-  costNanotons: c.cost.toString(),
-  earnedNanotons: c.earned.toString(),
-  account: total.account,
-  cumulativeNanotons: total.cumulative.toString(),
-});
+import type { SettledJob, WorkerCredit } from './store.js';
+import { receipt } from './store-contract.js';
 
 function credit(account: string, workerId: string, cost: bigint, earned: bigint): WorkerCredit {
   return { account, workerId, cost, earned, promptTokens: 5, completionTokens: 10, coefficientMilli: 1000 };
