@@ -2,13 +2,6 @@
  * The `silkworm` command line (docs/design.md, Command line, stable: scripts depend on it). This folder is a
  * composition root: it may import every deployable, and nothing imports it.
  */
-import { runCoordinatorCommand } from '../network/coordinator/cli.js';
-import { runWorkerCommand } from '../main/cli/worker-command.js';
-import { runModelCommand } from '../main/cli/model-command.js';
-import { runChainCommand } from '../network/chain/cli.js';
-import { runGatewayCommand } from '../network/client/cli.js';
-import { runDemoCommand } from './demo.js';
-
 const HELP = `Usage: silkworm <command> [options]
 
 Commands:
@@ -21,14 +14,17 @@ Commands:
 
 Run 'silkworm <command> --help' for a command's options.`;
 
-/** Each command resolves with its exit status (nothing: 0). */
+/**
+ * Each command resolves with its exit status (nothing: 0). Loaded on use: a command does not pay
+ * for the others' imports (the chain's sandbox emulator alone takes a second to load).
+ */
 const COMMANDS: Record<string, (argv: string[]) => Promise<void | number>> = {
-  coordinator: runCoordinatorCommand,
-  worker: runWorkerCommand,
-  model: runModelCommand,
-  gateway: runGatewayCommand,
-  chain: runChainCommand,
-  demo: runDemoCommand,
+  coordinator: async (argv) => (await import('../network/coordinator/cli.js')).runCoordinatorCommand(argv),
+  worker: async (argv) => (await import('../main/cli/worker-command.js')).runWorkerCommand(argv),
+  model: async (argv) => (await import('../main/cli/model-command.js')).runModelCommand(argv),
+  gateway: async (argv) => (await import('../network/client/cli.js')).runGatewayCommand(argv),
+  chain: async (argv) => (await import('../network/chain/cli.js')).runChainCommand(argv),
+  demo: async (argv) => (await import('./demo.js')).runDemoCommand(argv),
 };
 
 /** Runs the command line; returns the exit code. */

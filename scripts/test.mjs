@@ -1,9 +1,13 @@
 // `npm test`: every *.test.ts with Node's test runner (TypeScript through tsx), then the UI in
 // Chromium with Playwright (e2e/ui/*.spec.ts) against the renderer built by vite.
 // `npm test -- path/a.test.ts path/b` runs only the given files or folders (node tests only).
+// Test files run one at a time (SILKWORM_TEST_CONCURRENCY to change it: Node's default follows the
+// core count it sees, which on a shared host can be far more than the cores it gets). The soak
+// runs last and alone: its faults and timings must not share the machine with another test file.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -31,7 +35,18 @@ if (files.length === 0) {
   console.error('No test files found.');
   process.exit(1);
 }
-const nodeStatus = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files.map((f) => relative(root, f))]);
+const SOLO = new Set(['e2e/soak.test.ts']);
+const concurrency = Number(process.env.SILKWORM_TEST_CONCURRENCY ?? 1);
+const names = files.map((f) => relative(root, f));
+const nodeTests = (batch) => {
+  if (batch.length === 0) return 0;
+  const started = performance.now();
+  const status = run(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...batch]);
+  console.log(`test files: ${batch.length} in ${((performance.now() - started) / 1000).toFixed(0)} s, exit status ${status}`);
+  return status;
+};
+const restStatus = nodeTests(names.filter((n) => !SOLO.has(n)));
+const nodeStatus = nodeTests(names.filter((n) => SOLO.has(n))) || restStatus;
 if (targets.length > 0) process.exit(nodeStatus);
 
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

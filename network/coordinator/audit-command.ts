@@ -37,8 +37,8 @@ function vaultOf(dataDir: string): string | undefined {
   }
 }
 
-/** Runs the audit; returns the exit status. */
-export async function runAuditCommand(argv: string[]): Promise<number> {
+/** Runs the audit; returns the exit status. `print` receives the report (standard output by default). */
+export async function runAuditCommand(argv: string[], print: (text: string) => void = console.log): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -51,7 +51,7 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    console.log(AUDIT_HELP);
+    print(AUDIT_HELP);
     return 0;
   }
   let paidOnChain: ((account: string) => Promise<bigint>) | undefined;
@@ -63,6 +63,6 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
     paidOnChain = (account) => paidToWorker(client, vault, Address.parse(account));
   }
   const report = await auditCoordinator(values.data, paidOnChain ? { paidOnChain } : {});
-  console.log(values.json ? JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) : formatAudit(report));
+  print(values.json ? JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) : formatAudit(report));
   return report.ok ? 0 : 1;
 }
