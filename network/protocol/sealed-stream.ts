@@ -53,12 +53,84 @@ export interface SecretExporter {
   export(exporterContext: Uint8Array, length: number): Promise<ArrayBuffer>;
 }
 
-type AeadContext = ReturnType<Chacha20Poly1305['createEncryptionContext']>;
+/** The answer stream's AEAD: ChaCha20-Poly1305, ciphertext ‖ 16-byte tag (RFC 8439). */
+interface ChunkAead {
+  seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+}
 
-async function deriveChannel(exporter: SecretExporter): Promise<{ aead: AeadContext; baseNonce: Uint8Array }> {
+/** The part of Node's crypto module the native AEAD uses (this layer compiles without Node's types). */
+interface NodeAeadCipher {
+  setAAD(aad: Uint8Array, options: { plaintextLength: number }): unknown;
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+}
+export interface NodeCryptoSubset {
+  getCiphers(): string[];
+  createCipheriv(algorithm: 'chacha20-poly1305', key: Uint8Array, iv: Uint8Array, options: { authTagLength: 16 }): NodeAeadCipher & { getAuthTag(): Uint8Array };
+  createDecipheriv(algorithm: 'chacha20-poly1305', key: Uint8Array, iv: Uint8Array, options: { authTagLength: 16 }): NodeAeadCipher & { setAuthTag(tag: Uint8Array): unknown };
+}
+
+const TAG_BYTES = 16;
+
+/** Node's crypto when this runtime is Node with ChaCha20-Poly1305 (OpenSSL), else undefined. */
+function nodeCrypto(): NodeCryptoSubset | undefined {
+  const runtime = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const crypto = runtime?.getBuiltinModule?.('node:crypto') as NodeCryptoSubset | undefined;
+  return crypto?.getCiphers().includes('chacha20-poly1305') ? crypto : undefined;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * Node's native ChaCha20-Poly1305: the same bytes as the pure-JS one, at a fraction of the CPU
+ * per chunk (it runs for every token on both ends of a sealed stream).
+ */
+export function nativeChunkAead(crypto: NodeCryptoSubset, key: Uint8Array): ChunkAead {
+  return {
+    seal: async (nonce, plaintext, aad) => {
+      const cipher = crypto.createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES });
+      cipher.setAAD(aad, { plaintextLength: plaintext.length });
+      return concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    },
+    open: async (nonce, sealed, aad) => {
+      if (sealed.length < TAG_BYTES) throw new Error('Sealed chunk shorter than its tag.');
+      const body = sealed.subarray(0, sealed.length - TAG_BYTES);
+      const decipher = crypto.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES });
+      decipher.setAAD(aad, { plaintextLength: body.length });
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+      return concat([decipher.update(body), decipher.final()]); // final() throws on a bad tag
+    },
+  };
+}
+
+/** The pure-JS ChaCha20-Poly1305 (@hpke), for runtimes without Node's crypto (browsers, Deno, Workers). */
+export function portableChunkAead(key: Uint8Array): ChunkAead {
+  const context = new Chacha20Poly1305().createEncryptionContext(key);
+  return {
+    seal: async (nonce, plaintext, aad) => new Uint8Array(await context.seal(nonce, plaintext, aad)),
+    open: async (nonce, sealed, aad) => new Uint8Array(await context.open(nonce, sealed, aad)),
+  };
+}
+
+/** The fastest AEAD this runtime offers; both produce the same bytes. */
+export function chunkAead(key: Uint8Array): ChunkAead {
+  const crypto = nodeCrypto();
+  return crypto ? nativeChunkAead(crypto, key) : portableChunkAead(key);
+}
+
+async function deriveChannel(exporter: SecretExporter): Promise<{ aead: ChunkAead; baseNonce: Uint8Array }> {
   const key = new Uint8Array(await exporter.export(utf8(RESPONSE_KEY_LABEL), 32));
   const baseNonce = new Uint8Array(await exporter.export(utf8(RESPONSE_NONCE_LABEL), 12));
-  return { aead: new Chacha20Poly1305().createEncryptionContext(key), baseNonce };
+  return { aead: chunkAead(key), baseNonce };
 }
 
 function nonceFor(baseNonce: Uint8Array, seq: number): Uint8Array {
@@ -89,7 +161,7 @@ export class ResponseSealer {
   private ended = false;
   private tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly aead: AeadContext, private readonly baseNonce: Uint8Array) {}
+  private constructor(private readonly aead: ChunkAead, private readonly baseNonce: Uint8Array) {}
 
   /** Derives the answer keys from the request's HPKE recipient context. */
   static async fromContext(exporter: SecretExporter): Promise<ResponseSealer> {
@@ -116,7 +188,7 @@ export class ResponseSealer {
     if (options.final) this.ended = true;
     const result = this.tail.then(async (): Promise<SealedChunk> => {
       const sealed = await this.aead.seal(nonceFor(this.baseNonce, seq), bytes, chunkAad(seq, options.final === true, finishReason));
-      const chunk: SealedChunk = { seq, ciphertext: toBase64Url(new Uint8Array(sealed)), final: options.final === true };
+      const chunk: SealedChunk = { seq, ciphertext: toBase64Url(sealed), final: options.final === true };
       if (finishReason) chunk.finishReason = finishReason;
       return chunk;
     });
@@ -132,7 +204,7 @@ export class ResponseOpener {
   private failure: SealedFailure | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly aead: AeadContext, private readonly baseNonce: Uint8Array) {}
+  private constructor(private readonly aead: ChunkAead, private readonly baseNonce: Uint8Array) {}
 
   /** Derives the answer keys from the request's HPKE sender context. */
   static async fromContext(exporter: SecretExporter): Promise<ResponseOpener> {
@@ -155,7 +227,7 @@ export class ResponseOpener {
       let plaintext: Uint8Array;
       try {
         const aad = chunkAad(chunk.seq, chunk.final, chunk.finishReason);
-        plaintext = new Uint8Array(await this.aead.open(nonceFor(this.baseNonce, chunk.seq), fromBase64Url(chunk.ciphertext)!, aad));
+        plaintext = await this.aead.open(nonceFor(this.baseNonce, chunk.seq), fromBase64Url(chunk.ciphertext)!, aad);
       } catch {
         return this.poison('decrypt_failed', `Answer chunk ${chunk.seq} does not open: tampered with or not from this job.`);
       }

@@ -13,7 +13,8 @@ import {
   type SealedJobBody,
 } from './sealed.js';
 import { canonicalJson, toBase64Url, utf8 } from './encoding.js';
-import { chunkAad } from './sealed-stream.js';
+import * as nodeCrypto from 'node:crypto';
+import { chunkAad, nativeChunkAead, portableChunkAead } from './sealed-stream.js';
 import { finishReasonSchema } from './job-schemas.js';
 
 const hex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
@@ -264,4 +265,29 @@ test('the chunk AAD written out directly is byte-equal to canonicalJson of its f
     assert.deepEqual(chunkAad(seq, false, undefined), utf8(canonicalJson({ final: false, finishReason: null, seq })));
     for (const reason of finishReasonSchema.options) assert.deepEqual(chunkAad(seq, true, reason), utf8(canonicalJson({ final: true, finishReason: reason, seq })));
   }
+});
+
+test('Node\'s native ChaCha20-Poly1305 seals the same bytes as the portable one; each opens the other\'s; a bad tag fails', async () => {
+  // RFC 8439 §2.8.2's AEAD test vector first, then random inputs of every size a chunk may take.
+  const key = hex('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f');
+  const nonce = hex('070000004041424344454647');
+  const aad = hex('50515253c0c1c2c3c4c5c6c7');
+  const plaintext = utf8("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.");
+  const native = nativeChunkAead(nodeCrypto, key);
+  const sealed = await native.seal(nonce, plaintext, aad);
+  assert.equal(toHex(sealed.subarray(0, 16)), 'd31a8d34648e60db7b86afbc53ef7ec2');
+  assert.equal(toHex(sealed.subarray(sealed.length - 16)), '1ae10b594f09e26a7e902ecbd0600691');
+  for (const size of [0, 1, 15, 16, 17, 63, 64, 65, 1000, 65_536]) {
+    const k = nodeCrypto.randomBytes(32), n = nodeCrypto.randomBytes(12), a = nodeCrypto.randomBytes(size % 40), p = nodeCrypto.randomBytes(size);
+    const fast = nativeChunkAead(nodeCrypto, k), portable = portableChunkAead(k);
+    const bytes = await fast.seal(n, p, a);
+    assert.deepEqual(bytes, await portable.seal(n, p, a), `size ${size}: same bytes`);
+    assert.deepEqual(await portable.open(n, bytes, a), new Uint8Array(p));
+    assert.deepEqual(await fast.open(n, bytes, a), new Uint8Array(p));
+    const tampered = bytes.slice();
+    tampered[tampered.length - 1]! ^= 1;
+    await assert.rejects(fast.open(n, tampered, a), `size ${size}: a flipped tag bit fails`);
+    await assert.rejects(fast.open(n, bytes, utf8('other aad')), `size ${size}: other AAD fails`);
+  }
+  await assert.rejects(native.open(nonce, new Uint8Array(15), aad), /shorter than its tag/);
 });
