@@ -73,6 +73,7 @@ describe('metering and vouchers', () => {
     const earned = splitCost(cost, DEFAULT_PRICE_LIST.commissionBps).worker;
     assert.equal(line.earnedNanotons, earned.toString());
     assert.equal(line.cumulativeNanotons, earned.toString());
+    assert.equal(line.outcome, 'done', 'the receipt says how the job ended');
     const pricing = (await (await fetch(`${coordinator.url}/v1/pricing`)).json()) as { voucher_public_key: string; vault: string };
     assert.equal(pricing.vault, vault);
     const account = coordinator.store.account(earningsAccount('unused', payout));
@@ -85,6 +86,7 @@ describe('metering and vouchers', () => {
 
   test('a client that hangs up pays only for what it received', async () => {
     const before = await balance();
+    const receipt = worker.proc.waitForNext((l) => l.msg === 'job receipt');
     const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], max_tokens: 1900, temperature: 0, stream: true });
     for await (const chunk of stream) if (chunk.choices[0]?.delta.content) break;
     await worker.proc.waitForNext((l) => l.msg === 'job failed' && l.code === 'cancelled', 10_000);
@@ -92,5 +94,6 @@ describe('metering and vouchers', () => {
     const fullPrice = jobCost(DEFAULT_PRICE_LIST.default, { promptTokens: 0, completionTokens: 1900 }, 1);
     assert.ok(spent > 0n, 'the tokens received were paid for');
     assert.ok(spent < fullPrice / 2n, `far less than the whole job (${spent} of ${fullPrice})`);
+    assert.equal((await receipt).outcome, 'cancelled', 'the worker learns the client left: its receipt is not compared with what it sent');
   });
 });

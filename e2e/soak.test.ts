@@ -4,7 +4,8 @@
  * out, kills a job process, kills a worker and brings it back, kills the coordinator and restarts
  * it on the same data, takes a worker offline, and prices the work so the vault runs short. Then:
  * `silkworm coordinator audit --chain` passes, every receipt reached its worker once, and every
- * worker's ledger equals what the chain paid its payout account, to the nanoton.
+ * worker's ledger equals what the chain paid its payout account, to the nanoton, with no receipt
+ * flagged underpaid (everyone here is honest).
  * SILKWORM_SOAK_JOBS (default 2000) and SILKWORM_SOAK_SEED (default 1) change the run.
  */
 import { after, before, test } from 'node:test';
@@ -278,12 +279,14 @@ test(`${JOBS} jobs under faults: the books balance, every receipt arrives once, 
       flagged: (db.prepare(`SELECT COUNT(*) AS n FROM payouts WHERE status = 'flagged'`).get() as { n: bigint }).n,
       anomalies: db.prepare('SELECT code, COUNT(*) AS n FROM anomalies GROUP BY code').all() as { code: string; n: bigint }[],
       alarms: db.prepare(`SELECT ref, message FROM anomalies WHERE code = 'job_conflict'`).all() as { ref: string; message: string }[],
+      underpaid: db.prepare(`SELECT ref, message FROM anomalies WHERE code = 'underpaid' LIMIT 3`).all() as { ref: string; message: string }[],
     }));
     anomalies.push(`worker ${slot.index}: ${books.anomalies.map((a) => `${a.code} ${a.n}`).join(', ') || 'none'}`);
     // A resent receipt is no conflict, and a cancelled job's tokens still on the wire are no underpayment.
     const story = (jobId: string) => [...coordinators, slot.proc].flatMap((p) => p?.output.filter((l) => l.includes(jobId)) ?? []).join('\n');
-    // (An `underpaid` flag is the worker's true statement that it was paid for fewer tokens than
-    // it generated; they are printed ("soak: ledger anomalies"), not asserted away.)
+    // Every worker here is honest and so is the coordinator: no receipt may read as underpaid
+    // (a job the client left is billed for what reached it, and the receipt says so).
+    assert.deepEqual(books.underpaid, [], `worker ${slot.index}: an honest worker paid in full is never flagged underpaid: ${books.underpaid.map((u) => `${u.message}\n${story(u.ref).split('\n').map((l) => l.slice(0, 400)).join('\n')}`).join('\n')}`);
     assert.deepEqual(books.alarms, [], `worker ${slot.index}: a receipt sent again is never a conflict: ${books.alarms.map((a) => `${a.message}\n${story(a.ref)}`).join('\n')}`);
     assert.equal(books.earned, credited, `worker ${slot.index}: its ledger holds every receipt once`);
     assert.equal(books.paid, onChain, `worker ${slot.index}: its ledger equals the chain to the nanoton`);

@@ -86,7 +86,7 @@ export const fromJobProcessSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('unloaded'), replyTo: seq, rssBytes: z.number().int() }),
   z.strictObject({ type: z.literal('chunk'), jobId, text: z.string(), tokens: z.number().int().nonnegative(), toolCalls: toolCallDeltasSchema.optional() }),
   z.strictObject({ type: z.literal('sealed_chunk'), jobId, chunk: sealedChunkSchema, tokens: z.number().int().nonnegative() }),
-  z.strictObject({ type: z.literal('done'), jobId, finishReason: finishReasonSchema, usage: usageSchema }),
+  z.strictObject({ type: z.literal('done'), jobId, finishReason: finishReasonSchema, usage: usageSchema, countedCompletionTokens: z.number().int().nonnegative() }),
   z.strictObject({ type: z.literal('failed'), replyTo: seq.optional(), jobId: jobId.optional(), code: z.enum(ERROR_CODES), message: z.string() }),
   z.strictObject({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), msg: z.string(), fields: z.record(z.string(), z.unknown()).optional() }),
 ]);

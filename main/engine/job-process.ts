@@ -109,7 +109,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
       return;
     }
     await finish(result.finishReason);
-    send({ type: 'done', jobId, finishReason: result.finishReason, usage: result.usage });
+    send({ type: 'done', jobId, finishReason: result.finishReason, usage: result.usage, countedCompletionTokens: result.countedCompletionTokens });
   } catch (error) {
     // A cancel that lands before the first token surfaces as an abort error: still a cancel.
     send({ type: 'failed', jobId, code: failureCode(error, abort.signal.aborted), message: abort.signal.aborted ? 'Cancelled.' : errorMessage(error) });

@@ -59,6 +59,7 @@ describe('llama engine: grammars, tools, context', () => {
     assert.equal(typeof value.city, 'string');
     assert.equal(typeof value.sunny, 'boolean');
     assert.equal(out.usage.completionTokens, counter.countText(out.text), 'the claim is what the coordinator counts');
+    assert.equal(out.countedCompletionTokens, counter.countText(out.text), 'receipts are checked against what the coordinator counts');
     const object = await run([{ role: 'user', content: 'abc' }], { maxTokens: 50, temperature: 0, responseFormat: { type: 'json_object' } });
     assert.equal(typeof JSON.parse(object.text), 'object');
     assert.notEqual(successorText('abc', 3), object.text.slice(0, 3), 'without the grammar the model would have written "def…"');
@@ -75,6 +76,7 @@ describe('llama engine: grammars, tools, context', () => {
     assert.equal(typeof (JSON.parse(out.calls[0]?.arguments ?? '') as { city?: unknown }).city, 'string');
     assert.equal(out.usage.promptTokens, counter.countPrompt(messages, params), 'tools are rendered into the prompt identically');
     assert.equal(out.usage.completionTokens, counter.countToolCalls(out.calls));
+    assert.equal(out.countedCompletionTokens, counter.countToolCalls(out.calls));
     // The same chat without tools is far shorter: the tools really are in the prompt.
     assert.ok(counter.countPrompt(messages) < out.usage.promptTokens - 100);
   });

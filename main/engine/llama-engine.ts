@@ -18,6 +18,13 @@ import { TokenPace } from './token-pace.js';
 export interface GenerationResult {
   finishReason: FinishReason | 'cancelled';
   usage: Usage;
+  /**
+   * The answer's completion tokens as the network counts them: the model's tokenizer over the
+   * text (and tool calls) this job generated. It can be below `usage.completionTokens`: a model
+   * may generate a split the tokenizer merges ("a" + "b" where the vocabulary has "ab"), and the
+   * network bills the merged count. The worker compares its receipts with this figure.
+   */
+  countedCompletionTokens: number;
 }
 
 /** Receives the answer as it streams: text, then (with no text) tool-call pieces. */
@@ -103,6 +110,11 @@ export class LlamaEngine {
       let paced = 0;
       if (maxTokensPerSecond) this.pace.begin();
       const usage = () => ({ promptTokens, completionTokens: completionTokens + this.toolCallTokens(tools) });
+      const end = (finishReason: GenerationResult['finishReason']): GenerationResult => ({
+        finishReason,
+        usage: usage(),
+        countedCompletionTokens: this.countText(text.slice((continuation ?? '').length)) + this.toolCallTokens(tools),
+      });
       for (;;) {
         const wanted = Math.min(slice, params.maxTokens - completionTokens);
         const call: SamplingOptions = {
@@ -122,13 +134,13 @@ export class LlamaEngine {
           : await chat.generateResponse(history, { ...call, ...(options.grammar ? { grammar: options.grammar } : {}) });
         const reason = result.metadata.stopReason;
         const progressed = completionTokens > 0 || text !== (continuation ?? '');
-        if (reason === 'abort') return { finishReason: 'cancelled', usage: usage() };
+        if (reason === 'abort') return end('cancelled');
         if (reason === 'functionCalls') {
           tools.finish(result.functionCalls);
-          return { finishReason: 'tool_calls', usage: usage() };
+          return end('tool_calls');
         }
-        if (reason !== 'maxTokens') return { finishReason: 'stop', usage: usage() };
-        if (completionTokens >= params.maxTokens || !progressed || slice >= params.maxTokens) return { finishReason: 'length', usage: usage() };
+        if (reason !== 'maxTokens') return end('stop');
+        if (completionTokens >= params.maxTokens || !progressed || slice >= params.maxTokens) return end('length');
         if (maxTokensPerSecond) await this.pace.take(completionTokens - paced, maxTokensPerSecond, signal);
         paced = completionTokens;
       }

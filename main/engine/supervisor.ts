@@ -39,10 +39,18 @@ export interface SealedEngineJob {
   maxTokensPerSecond?: number;
 }
 
+/** A job's end: why, the engine's token counts, and the completion as the network counts it. */
+export interface EngineResult {
+  finishReason: FinishReason;
+  usage: Usage;
+  /** The model's tokenizer over the answer (llama-engine.ts GenerationResult): what receipts are checked against. */
+  countedCompletionTokens: number;
+}
+
 interface PendingJob {
   onChunk(text: string, tokens: number, toolCalls?: ToolCallDelta[]): void;
   onSealedChunk(chunk: SealedChunk, tokens: number): void;
-  resolve(result: { finishReason: FinishReason; usage: Usage }): void;
+  resolve(result: EngineResult): void;
   reject(failure: JobFailure): void;
 }
 
@@ -146,7 +154,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Runs a job; `onChunk` hears the text (and tool-call pieces) as it streams. Rejects with a JobFailure. */
-  generate(job: EngineJob, onChunk: (text: string, tokens: number, toolCalls?: ToolCallDelta[]) => void): Promise<{ finishReason: FinishReason; usage: Usage }> {
+  generate(job: EngineJob, onChunk: (text: string, tokens: number, toolCalls?: ToolCallDelta[]) => void): Promise<EngineResult> {
     return this.track(job.jobId, { onChunk, onSealedChunk: () => {} }, () =>
       this.send({
         type: 'generate',
@@ -161,11 +169,11 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Runs a sealed job; `onChunk` hears sealed chunks, which only the client can open. */
-  generateSealed(job: SealedEngineJob, onChunk: (chunk: SealedChunk, tokens: number) => void): Promise<{ finishReason: FinishReason; usage: Usage }> {
+  generateSealed(job: SealedEngineJob, onChunk: (chunk: SealedChunk, tokens: number) => void): Promise<EngineResult> {
     return this.track(job.jobId, { onChunk: () => {}, onSealedChunk: onChunk }, () => this.send({ type: 'generate_sealed', seq: this.nextSeq(), ...job }));
   }
 
-  private track(jobId: string, listeners: Pick<PendingJob, 'onChunk' | 'onSealedChunk'>, start: () => void): Promise<{ finishReason: FinishReason; usage: Usage }> {
+  private track(jobId: string, listeners: Pick<PendingJob, 'onChunk' | 'onSealedChunk'>, start: () => void): Promise<EngineResult> {
     return new Promise((resolve, reject) => {
       if (!this.child || !this.info) {
         reject(new JobFailure({ code: 'engine_error', message: 'The engine is not running.' }));
@@ -253,7 +261,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
       case 'done': {
         const job = this.jobs.get(message.jobId);
         this.jobs.delete(message.jobId);
-        job?.resolve({ finishReason: message.finishReason, usage: message.usage });
+        job?.resolve({ finishReason: message.finishReason, usage: message.usage, countedCompletionTokens: message.countedCompletionTokens });
         return;
       }
       case 'failed': {

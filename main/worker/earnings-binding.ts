@@ -109,7 +109,8 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     durations.delete(receipt.jobId);
     // The coordinator's word is checked too: its arithmetic, and the tokens against our own count.
     const pricing = worker.terms?.pricing;
-    const own = worker.ownUsage(receipt.jobId);
+    // A job the client left or timed out is billed for what reached the client: not comparable.
+    const own = receipt.outcome === 'cancelled' || receipt.outcome === 'timeout' ? undefined : worker.ownUsage(receipt.jobId);
     const verdict = pricing ? checkReceipt(receipt, pricing, own) : { ok: true as const };
     await ledger.creditJob({
       jobId: receipt.jobId,

@@ -387,6 +387,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private onFrame(frame: CoordinatorJobFrame): void {
     if (frame.type === 'job.cancel') {
       this.options.engine.cancel(frame.jobId);
+      // A cancel that crossed this job's end (the client left while the last chunks were on the
+      // wire): the receipt bills what reached the client, so it is not compared with ours.
+      if (!this.running.has(frame.jobId)) this.ownCounts.delete(frame.jobId);
       return;
     }
     if (frame.type === 'job.receipt') {
@@ -412,7 +415,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.link.send({ type: 'receipt.ack', upTo: this.lastReceiptSeq });
         return;
       }
-      this.options.logger.info({ jobId: receipt.jobId, seq: receipt.seq, earnedNanotons: receipt.earnedNanotons, cumulativeNanotons: receipt.cumulativeNanotons, voucher: receipt.voucher !== undefined, cut: receipt.claimed !== undefined }, 'job receipt');
+      this.options.logger.info({ jobId: receipt.jobId, seq: receipt.seq, earnedNanotons: receipt.earnedNanotons, cumulativeNanotons: receipt.cumulativeNanotons, outcome: receipt.outcome, voucher: receipt.voucher !== undefined, cut: receipt.claimed !== undefined }, 'job receipt');
       this.emit('receipt', receipt);
       try {
         await this.recordReceipt?.(receipt);
@@ -427,21 +430,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Starts the engine on an offer; sealed offers stay sealed: only ciphertext passes through here. */
-  private generate(offer: Extract<CoordinatorJobFrame, { type: 'job.offer' | 'job.sealed_offer' }>, onTokens: (count: number) => void) {
+  private generate(offer: Extract<CoordinatorJobFrame, { type: 'job.offer' | 'job.sealed_offer' }>, onTokens: (count: number, delivered: boolean) => void) {
     const { jobId } = offer;
     let seq = 0;
     const cap = this.caps?.maxTokensPerSecond ?? undefined;
     const capped = cap ? { maxTokensPerSecond: cap } : {};
     if (offer.type === 'job.offer') {
       return this.options.engine.generate({ jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}), ...capped }, (text, count, toolCalls) => {
-        onTokens(count);
-        this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count, ...(toolCalls ? { toolCalls } : {}) });
+        onTokens(count, this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count, ...(toolCalls ? { toolCalls } : {}) }));
       });
     }
     const sealed = { jobId, envelope: offer.envelope, workerId: this.options.workerId, coordinatorId: this.link.coordinatorId ?? '', model: this.options.model.id, ...capped };
     return this.options.engine.generateSealed(sealed, (chunk, count) => {
-      onTokens(count);
-      this.link.send({ type: 'job.sealed_chunk', jobId, ...chunk, tokens: count });
+      onTokens(count, this.link.send({ type: 'job.sealed_chunk', jobId, ...chunk, tokens: count }));
     });
   }
 
@@ -453,11 +454,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.emit('job-started', { jobId, model });
     this.options.logger.info({ jobId, model, sealed: offer.type === 'job.sealed_offer', continued: offer.type === 'job.offer' && offer.continuation !== undefined }, 'job started');
     let tokens = 0;
+    /** Tokens of chunks handed to an open connection: what a receipt of a failed job is compared with. */
+    let delivered = 0;
     const started = performance.now();
     try {
-      const result = await this.generate(offer, (count) => (tokens += count));
-      this.rememberUsage(jobId, result.usage);
-      this.link.send({ type: 'job.done', jobId, finishReason: result.finishReason, usage: result.usage });
+      const result = await this.generate(offer, (count, sent) => {
+        tokens += count;
+        if (sent) delivered += count;
+      });
+      const doneSent = this.link.send({ type: 'job.done', jobId, finishReason: result.finishReason, usage: result.usage });
+      // Receipts are checked against the answer as the network counts it (the model's tokenizer
+      // over the text), not the engine's count, which a merged split can put above it; and only
+      // against what reached the coordinator when the connection dropped on the way.
+      const whole = doneSent && delivered === tokens;
+      this.rememberUsage(jobId, { promptTokens: result.usage.promptTokens, completionTokens: whole ? result.countedCompletionTokens : Math.min(result.countedCompletionTokens, delivered) });
       this.counters.jobsServed++;
       this.options.logger.info({ jobId, finishReason: result.finishReason, ...result.usage, ms: Math.round(performance.now() - started) }, 'job served');
       this.counters.tokensGenerated += result.usage.completionTokens;
@@ -467,7 +477,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (this.preempted.has(jobId)) failure = { code: 'not_sharing', message: 'The owner needs the GPU; sharing paused.' };
       // A cancel (the client left, or the request timed out) crosses tokens still on the wire,
       // which nobody is billed for: only jobs that ended otherwise are compared with the receipt.
-      if (failure.code !== 'cancelled') this.rememberUsage(jobId, { promptTokens: 0, completionTokens: tokens });
+      // Chunks generated while the connection was down never reached the coordinator: not owed.
+      if (failure.code !== 'cancelled') this.rememberUsage(jobId, { promptTokens: 0, completionTokens: delivered });
       this.link.send({ type: 'job.error', jobId, code: failure.code, message: failure.message });
       this.counters.jobsFailed++;
       this.options.logger.info({ jobId, code: failure.code, completionTokens: tokens }, 'job failed');

@@ -105,6 +105,7 @@ export class Billing extends EventEmitter<BillingEvents> {
         model,
         usage: { promptTokens: credit.promptTokens, completionTokens: credit.completionTokens },
         ...(credit.claimed ? { claimed: credit.claimed } : {}),
+        outcome,
         coefficientMilli: credit.coefficientMilli,
         costNanotons: credit.cost.toString(),
         earnedNanotons: credit.earned.toString(),

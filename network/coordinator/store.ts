@@ -5,13 +5,13 @@
  * books are checked inside the transaction that writes them:
  *   charge = Σ credit.cost,  Σ credit.cost = Σ credit.earned + commission,  charge ≤ hold.
  */
-import type { CoordinatorFrame } from '../protocol/worker-frames.js';
+import type { CoordinatorFrame, JobOutcome } from '../protocol/worker-frames.js';
 
 /** A receipt frame as the worker gets it (numbered, kept until acknowledged). */
 export type JobReceiptFrame = Extract<CoordinatorFrame, { type: 'job.receipt' }>;
 
 /** How a job ended. */
-export type JobOutcome = 'done' | 'cancelled' | 'timeout' | 'failed' | 'cut_off' | 'verify_failed';
+export type { JobOutcome };
 
 /** One worker's share of a settled job. */
 export interface WorkerCredit {

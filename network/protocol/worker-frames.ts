@@ -69,6 +69,10 @@ export const workerFrameSchema = z.discriminatedUnion('type', [
 ]);
 export type WorkerFrame = z.infer<typeof workerFrameSchema>;
 
+/** How a job ended on the coordinator's side (its settlement's outcome). */
+export const jobOutcomeSchema = z.enum(['done', 'cancelled', 'timeout', 'failed', 'cut_off', 'verify_failed']);
+export type JobOutcome = z.infer<typeof jobOutcomeSchema>;
+
 /** Frames a coordinator sends. */
 export const coordinatorFrameSchema = z.discriminatedUnion('type', [
   /** The first frame on every connection: hello must sign this nonce (worker-hello.ts). */
@@ -120,6 +124,11 @@ export const coordinatorFrameSchema = z.discriminatedUnion('type', [
     model: id,
     usage: usageSchema,
     claimed: usageSchema.optional(),
+    /**
+     * How the job ended on the coordinator's side. 'cancelled' and 'timeout' bill what reached
+     * the client, which can be less than the worker sent: the worker does not compare those.
+     */
+    outcome: jobOutcomeSchema.optional(),
     /** The price coefficient this part was billed at, in thousandths (1000 = list price). */
     coefficientMilli: z.number().int().min(100).max(10_000),
     costNanotons: nanotonString,
