@@ -262,9 +262,9 @@ export function writeBooksBulk(dataDir: string, spec: BooksSpec): { jobs: number
       db.exec(`
         CREATE TEMP TABLE sj (job_id TEXT, client_id TEXT, model TEXT, cost INTEGER, commission INTEGER, held INTEGER, outcome TEXT, settled_at INTEGER);
         CREATE TEMP TABLE sc (job_id TEXT, account TEXT, worker_id TEXT, cost INTEGER, earned INTEGER, prompt INTEGER, completion INTEGER,
-          claimed_prompt INTEGER, claimed_completion INTEGER, coef INTEGER, model TEXT, seq INTEGER, cumulative INTEGER, acked INTEGER);`);
+          claimed_prompt INTEGER, claimed_completion INTEGER, coef INTEGER, model TEXT, seq INTEGER, cumulative INTEGER, acked INTEGER, outcome TEXT);`);
       const stageJob = batchInserter(db, 'sj', 8);
-      const stageCredit = batchInserter(db, 'sc', 14);
+      const stageCredit = batchInserter(db, 'sc', 15);
       // The store's running state: client balances, account totals, receipt numbers.
       const balances = new Map<string, bigint>();
       for (const d of deposits) balances.set(d.clientId, (balances.get(d.clientId) ?? 0n) + d.amount);
@@ -290,7 +290,7 @@ export function writeBooksBulk(dataDir: string, spec: BooksSpec): { jobs: number
           total.seq += 1;
           stageCredit.add([id, worker.account, worker.workerId, cost, earned, job.promptTokens, p.completionTokens,
             p.claimed ? job.promptTokens + p.claimPrompt : null, p.claimed ? p.completionTokens + p.claimCompletion : null,
-            coefs[p.worker], job.model, total.seq, total.cumulative, i < pushAt ? 1 : 0]);
+            coefs[p.worker], job.model, total.seq, total.cumulative, i < pushAt ? 1 : 0, job.outcome]);
           credits++;
         }
         const clientId = job.metered ? (clients[job.client] as string) : 'unmetered';
@@ -309,10 +309,10 @@ export function writeBooksBulk(dataDir: string, spec: BooksSpec): { jobs: number
         SELECT worker_id, seq, job_id,
           CASE WHEN claimed_prompt IS NULL
             THEN json_object('type', 'job.receipt', 'seq', seq, 'jobId', job_id, 'model', model, 'usage', json_object('promptTokens', prompt, 'completionTokens', completion),
-              'coefficientMilli', coef, 'costNanotons', CAST(cost AS TEXT), 'earnedNanotons', CAST(earned AS TEXT), 'account', account, 'cumulativeNanotons', CAST(cumulative AS TEXT))
+              'outcome', outcome, 'coefficientMilli', coef, 'costNanotons', CAST(cost AS TEXT), 'earnedNanotons', CAST(earned AS TEXT), 'account', account, 'cumulativeNanotons', CAST(cumulative AS TEXT))
             ELSE json_object('type', 'job.receipt', 'seq', seq, 'jobId', job_id, 'model', model, 'usage', json_object('promptTokens', prompt, 'completionTokens', completion),
               'claimed', json_object('promptTokens', claimed_prompt, 'completionTokens', claimed_completion),
-              'coefficientMilli', coef, 'costNanotons', CAST(cost AS TEXT), 'earnedNanotons', CAST(earned AS TEXT), 'account', account, 'cumulativeNanotons', CAST(cumulative AS TEXT))
+              'outcome', outcome, 'coefficientMilli', coef, 'costNanotons', CAST(cost AS TEXT), 'earnedNanotons', CAST(earned AS TEXT), 'account', account, 'cumulativeNanotons', CAST(cumulative AS TEXT))
           END, acked
         FROM sc`);
       const insertDeposit = db.prepare('INSERT INTO deposits (reference, client_id, amount) VALUES (?, ?, ?)');

@@ -1,11 +1,14 @@
 // `npm test`: every *.test.ts with Node's test runner (TypeScript through tsx), then the UI in
 // Chromium with Playwright (e2e/ui/*.spec.ts) against the renderer built by vite.
 // `npm test -- path/a.test.ts path/b` runs only the given files or folders (node tests only).
-// Test files run one at a time (SILKWORM_TEST_CONCURRENCY to change it: Node's default follows the
-// core count it sees, which on a shared host can be far more than the cores it gets). The soak
-// runs last and alone: its faults and timings must not share the machine with another test file.
+// Unit test files run two at a time (each is one process, mostly busy on one core); the e2e files,
+// which start networks of processes and time them, one at a time; the soak last and alone: its
+// faults and timings must not share the machine with another test file. Node's own default
+// follows the core count it sees, which on a shared host can be far more than the cores it gets.
+// SILKWORM_TEST_CONCURRENCY overrides the unit files' figure.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -36,17 +39,22 @@ if (files.length === 0) {
   process.exit(1);
 }
 const SOLO = new Set(['e2e/soak.test.ts']);
-const concurrency = Number(process.env.SILKWORM_TEST_CONCURRENCY ?? 1);
+const unitConcurrency = Number(process.env.SILKWORM_TEST_CONCURRENCY ?? Math.min(2, availableParallelism()));
 const names = files.map((f) => relative(root, f));
-const nodeTests = (batch) => {
+const nodeTests = (batch, concurrency) => {
   if (batch.length === 0) return 0;
   const started = performance.now();
   const status = run(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...batch]);
-  console.log(`test files: ${batch.length} in ${((performance.now() - started) / 1000).toFixed(0)} s, exit status ${status}`);
+  console.log(`test files: ${batch.length} in ${((performance.now() - started) / 1000).toFixed(0)} s (${concurrency} at a time), exit status ${status}`);
   return status;
 };
-const restStatus = nodeTests(names.filter((n) => !SOLO.has(n)));
-const nodeStatus = nodeTests(names.filter((n) => SOLO.has(n))) || restStatus;
+const isE2e = (n) => n.startsWith('e2e/');
+const statuses = [
+  nodeTests(names.filter((n) => !isE2e(n)), unitConcurrency),
+  nodeTests(names.filter((n) => isE2e(n) && !SOLO.has(n)), 1),
+  nodeTests(names.filter((n) => SOLO.has(n)), 1),
+];
+const nodeStatus = statuses.find((s) => s !== 0) ?? 0;
 if (targets.length > 0) process.exit(nodeStatus);
 
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
