@@ -69,7 +69,7 @@ test('each broken rule is reported with its rows, and the command exits 1', asyn
     // (Printed into a buffer: a test log that says FAIL for a passing test misleads whoever reads it.)
     const printed: string[] = [];
     assert.equal(await runAuditCommand(['--data', dir], (text) => printed.push(text)), 1);
-    assert.match(printed.join('\n'), /FAIL job_balanced .*: 1 row\(s\)\n  \{"job_id":"j1"/);
+    assert.match(printed.join('\n'), /FAIL job_balanced .*: 1 row\(s\)\n {2}\{"job_id":"j1"/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
