@@ -387,9 +387,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private onFrame(frame: CoordinatorJobFrame): void {
     if (frame.type === 'job.cancel') {
       this.options.engine.cancel(frame.jobId);
-      // A cancel that crossed this job's end (the client left while the last chunks were on the
-      // wire): the receipt bills what reached the client, so it is not compared with ours.
-      if (!this.running.has(frame.jobId)) this.ownCounts.delete(frame.jobId);
       return;
     }
     if (frame.type === 'job.receipt') {
