@@ -297,7 +297,9 @@ describe('a network facing dishonest workers', () => {
   test('lying about latency (fast pongs, slow answers) wins nothing: routing follows what the coordinator measured', async () => {
     const liar = await enlist('pong-liar', { payoutAddress: payoutAddress(2) });
     liar.pongSkewMs = 60_000;
-    const fast = await enlist('plain-fast', { payoutAddress: payoutAddress(3) });
+    // Free slots to spare: a slot still held after an answer (its spot check, its settlement)
+    // must not leave the liar as the only free worker, which routing would rightly pick.
+    const fast = await enlist('plain-fast', { payoutAddress: payoutAddress(3), maxConcurrentJobs: 4 });
     let liarJobs = 0;
     let liarServing = true;
     const liarLoop = (async () => {
