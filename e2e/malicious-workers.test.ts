@@ -15,6 +15,7 @@ import { TonClient, WalletContractV5R1 } from '@ton/ton';
 import { keyPairFromSeed } from '@ton/crypto';
 import { startChainServer } from '../network/chain/cli.js';
 import { startCoordinator, clientIdForKey, type Coordinator } from '../network/coordinator/server.js';
+import { WorkerSession } from '../network/coordinator/worker-session.js';
 import { createLogger } from '../network/coordinator/log.js';
 import { loadCatalogFile } from '../network/coordinator/catalog-api.js';
 import { auditCoordinator } from '../network/coordinator/audit.js';
@@ -330,7 +331,8 @@ describe('a network facing dishonest workers', () => {
       assert.ok(liarJobs <= 2, `the pong liar won ${liarJobs} of 20 routing decisions`);
       const measured = (id: string) => coordinator.registry.get(id)?.ttftMs ?? 0;
       assert.ok(measured('pong-liar') > 10 * measured('plain-fast'), `routing ranks by the measured time to first token: liar ${measured('pong-liar')} ms, fast ${measured('plain-fast')} ms`);
-      assert.ok((coordinator.registry.get('pong-liar')?.rttMs ?? 0) > 0, 'the coordinator timed pongs from its own clock');
+      const liarSession = coordinator.registry.get('pong-liar');
+      assert.ok(liarSession instanceof WorkerSession && liarSession.rttMs > 0, 'the coordinator timed pongs from its own clock');
     } finally {
       liarServing = false;
       fastServing = false;

@@ -49,6 +49,8 @@ Options:
                          default 0.01 / 0.03 TON per 1M prompt / completion tokens, 10 %
   --store WHERE          sqlite (default: a file in --data, one instance) or
                          postgres://USER[:PASS]@HOST:PORT/DB, shared by several instances
+  --bus nats://HOST:PORT join the other instances on this NATS server (with a postgres
+                         --store): each instance routes over every instance's workers
   --cors-origin ORIGIN   let pages from this web origin (https://app.example) call the API
                          from a browser; repeatable. Without it, no CORS headers are sent
   --default-max-coefficient X
@@ -97,6 +99,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
       prices: { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
       store: { type: 'string' },
+      bus: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -135,7 +138,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   const corsOrigins = parseCorsOrigins(values['cors-origin'] ?? []);
   const store = parseStoreSpec(values.store);
   if (!store.ok) throw new Error(`--store: ${store.message}`);
-  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, corsOrigins, ...(store.value ? { store: store.value } : {}), logger });
+  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, corsOrigins, ...(store.value ? { store: store.value } : {}), ...(values.bus !== undefined ? { bus: parseBusUrl(values.bus) } : {}), logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');
@@ -145,4 +148,20 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   return 0;
+}
+
+/** Checks a `--bus` value: one or more nats:// (or tls://) URLs separated by commas. */
+export function parseBusUrl(value: string): string {
+  const urls = value.split(',').map((u) => u.trim());
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new Error(`--bus: '${url}' is not a URL; expected nats://HOST:PORT`);
+    }
+    if (parsed.protocol !== 'nats:' && parsed.protocol !== 'tls:') throw new Error(`--bus: '${url}' is not a nats:// URL`);
+    if (!parsed.port) throw new Error(`--bus: '${url}' has no port (NATS listens on 4222 by default)`);
+  }
+  return urls.join(',');
 }

@@ -15,8 +15,8 @@ import { mergeParts, partBytes } from '../protocol/answer-parts.js';
 import { CLIENT_ERROR_CODES, WORKER_RETRYABLE_CODES } from '../protocol/http-contract.js';
 import { fromBase64Url } from '../protocol/encoding.js';
 import { pickWorker, type Exploration } from './router.js';
-import type { WorkerRegistry } from './worker-registry.js';
-import type { WorkerJobFrame, WorkerSession } from './worker-session.js';
+import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
+import type { WorkerJobFrame } from './worker-session.js';
 import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
 import type { Billing } from './billing.js';
@@ -96,7 +96,7 @@ export interface SpotCheck {
 
 /** One worker's turn at a job. */
 interface Attempt {
-  worker: WorkerSession;
+  worker: RegisteredWorker;
   offeredAt: number;
   /** The max_tokens this attempt was given (what earlier attempts used is taken off). */
   maxTokens: number;
@@ -158,7 +158,7 @@ export class JobManager {
   private pendingSettlements = 0;
   private settledWaiters: (() => void)[] = [];
   /** Slots of jobs told to stop, kept until their worker says they stopped (stopKey). */
-  private readonly stopping = new Map<string, { worker: WorkerSession; timer: NodeJS.Timeout }>();
+  private readonly stopping = new Map<string, { worker: RegisteredWorker; timer: NodeJS.Timeout }>();
   readonly maxAttempts: number;
   private readonly maxQueued: number;
 
@@ -232,7 +232,8 @@ export class JobManager {
     const sealed = job.spec.sealed;
     if (sealed) {
       const target = this.options.registry.get(sealed.workerId);
-      if (!target || !target.available || target.reputation <= 0 || job.tried.has(target.id)) this.fail(job, { code: 'worker_lost', message: `Worker ${sealed.workerId} is not available.` }, 'failed');
+      // The envelope names this instance, so only a worker connected here can open it.
+      if (!target || target.instance !== undefined || !target.available || target.reputation <= 0 || job.tried.has(target.id)) this.fail(job, { code: 'worker_lost', message: `Worker ${sealed.workerId} is not available.` }, 'failed');
       else if (target.running < target.maxConcurrentJobs) this.assign(job, target);
       // Busy: the job waits for this worker (its envelope can open nowhere else), as transport jobs wait.
       else this.enqueue(job);
@@ -266,7 +267,7 @@ export class JobManager {
     for (const job of waiting) this.dispatch(job);
   }
 
-  private assign(job: Job, worker: WorkerSession): void {
+  private assign(job: Job, worker: RegisteredWorker): void {
     const maxTokens = job.spec.params.maxTokens - this.completionUsed(job);
     const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, accepted: false, ended: false, text: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
     job.attempts.push(attempt);
@@ -321,7 +322,7 @@ export class JobManager {
     this.freeSlot(held.worker);
   }
 
-  private freeSlot(worker: WorkerSession): void {
+  private freeSlot(worker: RegisteredWorker): void {
     worker.running = Math.max(0, worker.running - 1);
     queueMicrotask(() => this.drain());
   }
@@ -331,7 +332,7 @@ export class JobManager {
     return attempt.maxTokens * (job.spec.meter?.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES);
   }
 
-  private onFrame(session: WorkerSession, frame: WorkerJobFrame): void {
+  private onFrame(session: RegisteredWorker, frame: WorkerJobFrame): void {
     const ends = frame.type === 'job.done' || frame.type === 'job.error' || frame.type === 'job.reject';
     if (ends) this.stopped(stopKey(frame.jobId, session));
     const job = this.jobs.get(frame.jobId);
@@ -468,7 +469,7 @@ export class JobManager {
     job.sink.onDone({ finishReason: 'length', usage: metered });
   }
 
-  private onWorkerLost(session: WorkerSession, reason: string): void {
+  private onWorkerLost(session: RegisteredWorker, reason: string): void {
     for (const [key, held] of this.stopping) {
       if (held.worker !== session) continue;
       clearTimeout(held.timer);
@@ -649,7 +650,7 @@ export class JobManager {
 }
 
 /** Which stopping job a worker's slot is held for. */
-function stopKey(jobId: string, worker: WorkerSession): string {
+function stopKey(jobId: string, worker: RegisteredWorker): string {
   return `${worker.id}\u0000${jobId}`;
 }
 

@@ -86,6 +86,7 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
   if (!routing.ok) return sendRefusal(res, routing.refusal);
   const worker = ctx.registry.get(envelope.workerId);
   if (!worker || !worker.available || worker.reputation <= 0) return sendError(res, 503, `Worker ${envelope.workerId} is not available; pick another.`, 'worker_lost');
+  if (worker.instance !== undefined) return sendError(res, 503, `Worker ${envelope.workerId} is connected to another instance of this network; pick one from this instance's /v1/workers.`, 'worker_lost');
   const context = worker.contextSizes.get(envelope.model) ?? 0;
   if (envelope.maxTokens >= context) return sendError(res, 400, `maxTokens is too large: ${envelope.maxTokens}. '${envelope.model}' has a context of ${context} tokens on this worker.`, 'invalid_request', 'maxTokens');
   if (worker.priceCoefficient > routing.maxCoefficient) return sendError(res, 409, `Worker ${envelope.workerId} asks ${worker.priceCoefficient}× list price, above your cap of ${routing.maxCoefficient}; pick another.`, 'no_capacity');

@@ -35,6 +35,7 @@ import { CHAIN_GLOBAL_ID } from '../protocol/voucher.js';
 import { handleCatalog, handleCatalogFile, type CoordinatorCatalog } from './catalog-api.js';
 import { CATALOG_FILES_PATH, CATALOG_PATH } from '../protocol/catalog.js';
 import { createTonProofApi, type TonProofApi } from './ton-proof-api.js';
+import { ClusterBus } from './bus.js';
 
 /** Everything a coordinator is started with. */
 export interface CoordinatorOptions {
@@ -72,6 +73,8 @@ export interface CoordinatorOptions {
   corsOrigins?: string[];
   /** Where durable state lives (`--store`): undefined = SQLite in dataDir; a postgres:// URL = shared by several instances. */
   store?: StoreSpec;
+  /** NATS URL (`--bus`) joining this instance to the others sharing `store`: each routes over every instance's workers. */
+  bus?: string;
   logger?: Logger;
 }
 
@@ -86,6 +89,8 @@ export interface Coordinator {
   billing: Billing;
   settlement: Settlement | undefined;
   meters: ModelMeters;
+  /** The link to the other instances, when started with `bus`. */
+  bus: ClusterBus | undefined;
   /** Resolves once spot checks (`verifyRate`) can run; they load after the coordinator listens. */
   spotChecksLoaded: Promise<void>;
   close(): Promise<void>;
@@ -158,6 +163,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const spotCheck = verifyRate > 0 ? SpotChecker.start({ rate: verifyRate, meters, models: (options.catalog?.catalog.models ?? []).map((m) => m.id), threads: options.verifyThreads ?? 1, logger }) : undefined;
   billing.on('receipt', (workerId, receipt) => registry.get(workerId)?.send(receipt));
   const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
+  if (options.bus !== undefined && options.store === undefined) throw new Error('--bus joins instances that share a store: give --store postgres://… as well.');
+  const bus = options.bus !== undefined ? await ClusterBus.start({ url: options.bus, instance: coordinatorId, registry, store, logger }) : undefined;
   const identify = makeKeyCheck(options.apiKeys);
   const adminCheck = options.adminKey ? makeKeyCheck([options.adminKey]) : undefined;
   const metered = !options.unmetered && options.apiKeys.length > 0;
@@ -200,11 +207,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       return 'vocab';
     }
     if (req.method === 'GET' && path === ROUTES.healthz) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, coordinatorId, workers: registry.size }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, coordinatorId, workers: [...registry.local()].length, ...(bus ? { cluster: { instances: bus.peers.length + 1, workers: registry.size } } : {}) }));
       return 'healthz';
     }
     if (req.method === 'GET' && path === ROUTES.metrics) {
-      metrics.workers.set(registry.size);
+      metrics.workers.set([...registry.local()].length);
       metrics.activeJobs.set(jobs.active);
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
       return 'metrics';
@@ -321,6 +328,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     billing,
     settlement,
     meters,
+    bus,
     spotChecksLoaded: spotCheck?.loaded ?? Promise.resolve(),
     async close() {
       clearInterval(pushTimer);
@@ -330,6 +338,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       receipts.flush();
       // Spot checks in flight settle before the store closes.
       await jobs.settled();
+      await bus?.close();
       registry.closeAll();
       wss.close();
       server.closeAllConnections();

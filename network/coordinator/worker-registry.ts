@@ -1,12 +1,42 @@
 /** The set of connected, handshaken workers, keyed by worker id. */
 import { EventEmitter } from 'node:events';
-import { CLOSE_CODES, type WorkerSession } from './worker-session.js';
+import { CLOSE_CODES, type WorkerJobFrame } from './worker-session.js';
 import type { Tier } from '../protocol/job-schemas.js';
-import { canServe, type RouteRequest } from './router.js';
+import type { CoordinatorFrame } from '../protocol/worker-frames.js';
+import type { SignedDescriptor } from '../protocol/descriptor.js';
+import type { WorkerRecord } from './store.js';
+import { canServe, type RoutableWorker, type RouteRequest } from './router.js';
+
+/** What a registered worker emits: its job frames, a change of capacity, the end of its connection. */
+export interface RegisteredWorkerEvents {
+  frame: [WorkerJobFrame];
+  capacity: [];
+  closed: [reason: string];
+}
+
+/**
+ * A worker jobs can be given to: a session on this instance's socket (worker-session.ts), or one
+ * connected to another instance of the same network and reached over the bus (bus.ts).
+ */
+export interface RegisteredWorker extends RoutableWorker {
+  on(event: 'frame', listener: (frame: WorkerJobFrame) => void): unknown;
+  on(event: 'capacity', listener: () => void): unknown;
+  once(event: 'closed', listener: (reason: string) => void): unknown;
+  emit(event: 'capacity'): boolean;
+  /** The Ed25519 key the worker proved in its hello (base64url). */
+  identityKey: string;
+  payoutAddress: string | undefined;
+  descriptor: SignedDescriptor | undefined;
+  /** The instance whose socket the worker is on; undefined = this one. */
+  readonly instance: string | undefined;
+  send(frame: CoordinatorFrame): boolean;
+  close(code: number, reason: string): void;
+  applyRecord(record: WorkerRecord): void;
+}
 
 interface RegistryEvents {
-  added: [WorkerSession];
-  removed: [WorkerSession, string];
+  added: [RegisteredWorker];
+  removed: [RegisteredWorker, string];
   capacity: [];
 }
 
@@ -24,10 +54,10 @@ export interface OfferedModel {
  * same worker reconnecting and replaces the stale one; an impostor never gets this far.
  */
 export class WorkerRegistry extends EventEmitter<RegistryEvents> {
-  private readonly sessions = new Map<string, WorkerSession>();
+  private readonly sessions = new Map<string, RegisteredWorker>();
 
   /** Starts tracking a session; call once it is ready (its id is proven). */
-  add(session: WorkerSession): void {
+  add(session: RegisteredWorker): void {
     const stale = this.sessions.get(session.id);
     if (stale && stale !== session) stale.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
     this.sessions.set(session.id, session);
@@ -40,18 +70,23 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
   }
 
   /** The session of a connected worker. */
-  get(workerId: string): WorkerSession | undefined {
+  get(workerId: string): RegisteredWorker | undefined {
     return this.sessions.get(workerId);
   }
 
   /** Every connected worker. */
-  all(): IterableIterator<WorkerSession> {
+  all(): IterableIterator<RegisteredWorker> {
     return this.sessions.values();
   }
 
-  /** Number of connected workers. */
+  /** Number of connected workers, on every instance. */
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Workers on this instance's own sockets. */
+  *local(): IterableIterator<RegisteredWorker> {
+    for (const s of this.sessions.values()) if (s.instance === undefined) yield s;
   }
 
   /** True when a connected worker could take this job once free (so it is worth queueing). */

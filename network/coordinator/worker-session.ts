@@ -61,6 +61,8 @@ interface SessionEvents {
 
 /** A worker connection; emits `ready` after a good hello, then `frame`, `capacity`, `closed`. */
 export class WorkerSession extends EventEmitter<SessionEvents> implements RoutableWorker {
+  /** On this instance's own socket. */
+  readonly instance = undefined;
   id = '';
   /** The Ed25519 key this session proved (base64url). */
   identityKey = '';

@@ -1,6 +1,6 @@
 /**
  * Real engines for tests: a throwaway PostgreSQL cluster (initdb in a temp dir, `postgres` on a
- * free port), stopped and deleted afterwards. When a binary is missing, `skip` says which and
+ * free port) and a NATS server on a free port, stopped (and deleted) afterwards. When a binary is missing, `skip` says which and
  * how to get it (.ci/run installs it from Debian's packages);
  * tests pass that reason to node:test's `skip` rather than passing silently.
  */
@@ -25,10 +25,11 @@ function program(name: string): string {
 }
 
 /** Why a test needing `binary` cannot run here, or undefined when it can. */
-export function missingBinary(binary: 'postgres'): string | undefined {
-  for (const name of ['initdb', binary]) {
+export function missingBinary(binary: 'postgres' | 'nats-server'): string | undefined {
+  const needed = binary === 'postgres' ? ['initdb', 'postgres'] : ['nats-server'];
+  for (const name of needed) {
     if (spawnSync(program(name), ['--version'], { stdio: 'ignore' }).error) {
-      return `${name} not found on PATH: install it (apt-get install postgresql); .ci/run does`;
+      return `${name} not found on PATH: install it (apt-get install ${binary === 'postgres' ? 'postgresql' : 'nats-server'}); .ci/run does`;
     }
   }
   return undefined;
@@ -80,6 +81,14 @@ function stopChild(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
+}
+
+/** Starts a NATS server on a free loopback port (no persistence: core NATS only). */
+export async function startNats(): Promise<TestEngine> {
+  const port = await freePort();
+  const child = spawn(program('nats-server'), ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await waitForLine(child, /Server is ready/, 'nats-server');
+  return { url: `nats://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
 /** Starts a fresh PostgreSQL cluster; `url` names its `postgres` database, user `silkworm`, trust auth. */

@@ -1,0 +1,413 @@
+/**
+ * Several coordinator instances as one network, over a NATS message bus (`--bus nats://…`).
+ *
+ * Each instance keeps the WebSocket sessions of the workers connected to it and tells the others
+ * what routing needs to know about them (presence). Every instance then routes over every
+ * instance's workers: a worker on another instance is a RemoteWorker in the registry, and the
+ * JobManager treats it as any other. What the JobManager sends it (offers, cancels, receipts)
+ * travels to the instance holding its socket, which passes it on and sends the job's frames back
+ * to the instance that started the job. The instance a client called keeps the job from start to
+ * settlement: it meters, bills and judges from the frames it received, as it does for its own
+ * workers.
+ *
+ * Subjects (JSON messages, each checked against its schema; a malformed one is dropped and logged):
+ * - `silkworm.presence`: beats, and the routable state of each instance's workers when it changes;
+ * - `silkworm.to.<instance>`: frames for a worker connected to that instance;
+ * - `silkworm.from.<instance>`: a job's frames, back to the instance that started it.
+ *
+ * The bus joins instances of one operator: it must be private to them (NATS credentials in the
+ * URL). What workers send is checked where it arrives, on the socket, before it reaches the bus.
+ * An instance whose beats stop (killed, cut off) is dropped after `3 × beatMs`: its workers leave
+ * every registry, so the jobs they held move on to other workers, as when a worker is lost.
+ */
+import { EventEmitter } from 'node:events';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { workerFrameSchema, coordinatorFrameSchema, type CoordinatorFrame } from '../protocol/worker-frames.js';
+import { tierSchema } from '../protocol/job-schemas.js';
+import type { RegisteredWorker, RegisteredWorkerEvents, WorkerRegistry } from './worker-registry.js';
+import { CLOSE_CODES, type WorkerJobFrame } from './worker-session.js';
+import type { CoordinatorStore, WorkerRecord } from './store.js';
+import type { Logger } from './log.js';
+
+const SUBJECT = {
+  presence: 'silkworm.presence',
+  to: (instance: string) => `silkworm.to.${instance}`,
+  from: (instance: string) => `silkworm.from.${instance}`,
+};
+
+/** Most worker states in one presence message (a message stays well under NATS's 1 MiB default). */
+const STATES_PER_MESSAGE = 500;
+/** How long a relayed job's slot stays taken after a cancel its worker never answers. */
+const STOP_GRACE_MS = 30_000;
+
+const idSchema = z.string().min(1).max(200);
+
+/** What routing needs to know about a worker on another instance. */
+const workerStateSchema = z.strictObject({
+  id: idSchema,
+  identityKey: z.string().max(100),
+  models: z.array(z.tuple([idSchema, z.number().int().nonnegative()])).max(64),
+  tier: tierSchema,
+  available: z.boolean(),
+  running: z.number().int().nonnegative().max(10_000),
+  maxConcurrentJobs: z.number().int().nonnegative().max(10_000),
+  reputation: z.number().min(0).max(1),
+  ttftMs: z.number().nonnegative(),
+  tokensPerSecond: z.number().nonnegative(),
+  priceCoefficient: z.number().positive(),
+  payoutAddress: z.string().max(100).optional(),
+});
+type WorkerState = z.infer<typeof workerStateSchema>;
+
+const presenceSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('beat'), instance: idSchema }),
+  z.strictObject({ type: z.literal('bye'), instance: idSchema }),
+  z.strictObject({ type: z.literal('workers'), instance: idSchema, workers: z.array(workerStateSchema).max(STATES_PER_MESSAGE), gone: z.array(idSchema).max(STATES_PER_MESSAGE) }),
+]);
+
+const toWorkerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('send'), origin: idSchema, workerId: idSchema, frame: coordinatorFrameSchema }),
+  z.strictObject({ kind: z.literal('eject'), origin: idSchema, workerId: idSchema }),
+  z.strictObject({ kind: z.literal('record'), origin: idSchema, workerId: idSchema }),
+]);
+
+const fromWorkerSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('frame'), workerId: idSchema, frame: workerFrameSchema }),
+  z.strictObject({ kind: z.literal('gone'), workerId: idSchema }),
+]);
+
+/** Options of the bus. */
+export interface BusOptions {
+  /** nats://[user:password@]host:port, several separated by commas. */
+  url: string;
+  /** This instance's id (its coordinatorId). */
+  instance: string;
+  registry: WorkerRegistry;
+  store: CoordinatorStore;
+  logger: Logger;
+  /** How often an instance says it is alive (default 1000 ms); it is dropped after 3 silent beats. */
+  beatMs?: number;
+  /** How often changed worker states are published (default 200 ms). */
+  syncMs?: number;
+}
+
+/** A worker connected to another instance, as this instance routes to it. */
+export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implements RegisteredWorker {
+  identityKey = '';
+  models = new Set<string>();
+  contextSizes = new Map<string, number>();
+  tier: WorkerState['tier'] = 'unsandboxed';
+  available = false;
+  running = 0;
+  maxConcurrentJobs = 0;
+  lastAssignedAt = 0;
+  reputation = 0;
+  ttftMs = 0;
+  tokensPerSecond = 0;
+  priceCoefficient = 1;
+  payoutAddress: string | undefined;
+  /** Sealed jobs go only to workers on the instance the client called (the envelope names it). */
+  readonly descriptor = undefined;
+  private ended = false;
+
+  constructor(
+    readonly id: string,
+    readonly instance: string,
+    private readonly bus: ClusterBus,
+  ) {
+    super();
+  }
+
+  /** Takes the state its instance published. */
+  update(state: WorkerState): void {
+    const freed = (state.available && !this.available) || state.running < this.running;
+    this.identityKey = state.identityKey;
+    this.models = new Set(state.models.map(([model]) => model));
+    this.contextSizes = new Map(state.models);
+    this.tier = state.tier;
+    this.available = state.available;
+    this.running = state.running;
+    this.maxConcurrentJobs = state.maxConcurrentJobs;
+    this.reputation = state.reputation;
+    this.ttftMs = state.ttftMs;
+    this.tokensPerSecond = state.tokensPerSecond;
+    this.priceCoefficient = state.priceCoefficient;
+    this.payoutAddress = state.payoutAddress;
+    if (freed) this.emit('capacity');
+  }
+
+  send(frame: CoordinatorFrame): boolean {
+    if (this.ended) return false;
+    return this.bus.relay(this.instance, { kind: 'send', workerId: this.id, frame });
+  }
+
+  /** Only an ejection reaches the worker's own instance; any other close ends this view of it. */
+  close(code: number, reason: string): void {
+    if (code === CLOSE_CODES.ejected) this.bus.relay(this.instance, { kind: 'eject', workerId: this.id });
+    this.end(reason);
+  }
+
+  /** The shared store has its new standing: mirror it here, and tell its instance to re-read it. */
+  applyRecord(record: WorkerRecord): void {
+    this.reputation = record.ejectedAt === null ? record.reputation : 0;
+    this.ttftMs = record.ttftMs;
+    this.tokensPerSecond = record.tokensPerSecond;
+    this.bus.relay(this.instance, { kind: 'record', workerId: this.id });
+  }
+
+  /** No longer reachable through its instance. */
+  end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.emit('closed', reason);
+  }
+}
+
+/** A job this instance passes between a local worker and the instance that started it. */
+interface Relayed {
+  origin: string;
+  worker: RegisteredWorker;
+  stopTimer?: NodeJS.Timeout;
+}
+
+/** This instance's link to the others. */
+export class ClusterBus {
+  private readonly seen = new Map<string, number>();
+  private readonly published = new Map<string, string>();
+  private readonly gone = new Set<string>();
+  private readonly relayed = new Map<string, Relayed>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closing = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: BusOptions,
+  ) {}
+
+  /** Connects, joins the presence channel and starts publishing this instance's workers. */
+  static async start(options: BusOptions): Promise<ClusterBus> {
+    const nc = await connect({ servers: options.url.split(','), name: `silkworm-coordinator-${options.instance}`, maxReconnectAttempts: -1 });
+    const bus = new ClusterBus(nc, options);
+    bus.listen();
+    return bus;
+  }
+
+  /** Instances heard from within the last three beats (this one not included). */
+  get peers(): string[] {
+    return [...this.seen.keys()];
+  }
+
+  private get beatMs(): number {
+    return this.options.beatMs ?? 1000;
+  }
+
+  private listen(): void {
+    const { registry, instance, logger } = this.options;
+    this.subscribe(SUBJECT.presence, presenceSchema, (message) => this.onPresence(message));
+    this.subscribe(SUBJECT.to(instance), toWorkerSchema, (message) => this.onToWorker(message));
+    this.subscribe(SUBJECT.from(instance), fromWorkerSchema, (message) => this.onFromWorker(message));
+    registry.on('added', (worker) => {
+      if (worker.instance !== undefined) return;
+      this.gone.delete(worker.id);
+      worker.on('frame', (frame) => this.onLocalFrame(worker, frame));
+    });
+    registry.on('removed', (worker) => {
+      if (worker.instance !== undefined || registry.get(worker.id)) return;
+      this.published.delete(worker.id);
+      this.gone.add(worker.id);
+      for (const [key, entry] of this.relayed) if (entry.worker === worker) this.dropRelay(key, entry, false);
+    });
+    const beat = () => {
+      this.publish(SUBJECT.presence, { type: 'beat', instance });
+      const deadline = Date.now() - 3 * this.beatMs;
+      for (const [peer, at] of this.seen) if (at < deadline) this.dropInstance(peer, 'its beats stopped');
+    };
+    beat();
+    this.timers.push(setInterval(beat, this.beatMs), setInterval(() => this.sync(false), this.options.syncMs ?? 200));
+    for (const timer of this.timers) timer.unref();
+    void this.nc.closed().then((error) => {
+      if (!this.closing) logger.error({ err: error ? String(error) : undefined }, 'the bus connection closed');
+    });
+    logger.info({ instance }, 'joined the bus');
+  }
+
+  private subscribe<T>(subject: string, schema: z.ZodType<T>, handle: (message: T) => void): void {
+    this.nc.subscribe(subject, {
+      callback: (error, msg) => {
+        if (error) return this.options.logger.error({ subject, err: String(error) }, 'bus subscription failed');
+        let parsed: z.ZodSafeParseResult<T>;
+        try {
+          parsed = schema.safeParse(JSON.parse(msg.string()));
+        } catch {
+          return this.options.logger.warn({ subject, bytes: msg.data.length }, 'bus message is not JSON; dropped');
+        }
+        if (!parsed.success) return this.options.logger.warn({ subject, issue: parsed.error.issues[0]?.message, path: parsed.error.issues[0]?.path.join('.') }, 'malformed bus message; dropped');
+        handle(parsed.data);
+      },
+    });
+  }
+
+  private publish(subject: string, message: unknown): boolean {
+    if (this.nc.isClosed()) return false;
+    try {
+      this.nc.publish(subject, JSON.stringify(message));
+      return true;
+    } catch (error) {
+      this.options.logger.error({ subject, err: error instanceof Error ? error.message : String(error) }, 'bus publish failed');
+      return false;
+    }
+  }
+
+  /** Passes something for a worker to the instance it is connected to. */
+  relay(owner: string, message: { kind: 'send'; workerId: string; frame: CoordinatorFrame } | { kind: 'eject' | 'record'; workerId: string }): boolean {
+    return this.publish(SUBJECT.to(owner), { ...message, origin: this.options.instance });
+  }
+
+  /** Publishes the state of local workers that changed since last time (all of them when `full`). */
+  private sync(full: boolean): void {
+    const changed: WorkerState[] = [];
+    for (const worker of this.options.registry.local()) {
+      const state = stateOf(worker);
+      const key = JSON.stringify(state);
+      if (!full && this.published.get(worker.id) === key) continue;
+      this.published.set(worker.id, key);
+      changed.push(state);
+    }
+    const gone = [...this.gone];
+    this.gone.clear();
+    for (let i = 0; i < Math.max(changed.length, gone.length); i += STATES_PER_MESSAGE) {
+      this.publish(SUBJECT.presence, { type: 'workers', instance: this.options.instance, workers: changed.slice(i, i + STATES_PER_MESSAGE), gone: gone.slice(i, i + STATES_PER_MESSAGE) });
+    }
+  }
+
+  private onPresence(message: z.infer<typeof presenceSchema>): void {
+    const peer = message.instance;
+    if (peer === this.options.instance) return;
+    if (message.type === 'bye') return this.dropInstance(peer, 'it left the bus');
+    const known = this.seen.has(peer);
+    this.seen.set(peer, Date.now());
+    if (!known) {
+      this.options.logger.info({ peer }, 'instance joined');
+      // A newcomer knows nothing of our workers yet.
+      this.sync(true);
+    }
+    if (message.type !== 'workers') return;
+    const { registry } = this.options;
+    for (const state of message.workers) {
+      const current = registry.get(state.id);
+      if (current && current.instance === undefined) continue; // connected here: our own session is the truth
+      if (current instanceof RemoteWorker && current.instance === peer) {
+        current.update(state);
+        continue;
+      }
+      const remote = new RemoteWorker(state.id, peer, this);
+      remote.update(state);
+      registry.add(remote);
+    }
+    for (const id of message.gone) {
+      const current = registry.get(id);
+      if (current instanceof RemoteWorker && current.instance === peer) current.end(`it left instance ${peer}`);
+    }
+  }
+
+  private dropInstance(peer: string, why: string): void {
+    if (!this.seen.delete(peer)) return;
+    this.options.logger.warn({ peer, why }, 'instance dropped; its workers leave routing');
+    for (const worker of [...this.options.registry.all()]) if (worker instanceof RemoteWorker && worker.instance === peer) worker.end(`instance ${peer} is gone (${why})`);
+  }
+
+  /** Another instance sends something to a worker connected here. */
+  private onToWorker(message: z.infer<typeof toWorkerSchema>): void {
+    const { registry, store, logger } = this.options;
+    const worker = registry.get(message.workerId);
+    if (!worker || worker.instance !== undefined) {
+      // Not here (any more): the sender stops routing to it through us.
+      this.publish(SUBJECT.from(message.origin), { kind: 'gone', workerId: message.workerId });
+      return;
+    }
+    if (message.kind === 'eject') return worker.close(CLOSE_CODES.ejected, 'worker_ejected');
+    if (message.kind === 'record') {
+      const record = store.workerRecord(worker.id);
+      if (record && record.identityKey === worker.identityKey) worker.applyRecord(record);
+      if (record?.ejectedAt != null) worker.close(CLOSE_CODES.ejected, 'worker_ejected');
+      return;
+    }
+    const { frame } = message;
+    if (frame.type === 'job.offer' || frame.type === 'job.sealed_offer') {
+      this.relayed.set(relayKey(frame.jobId, worker.id), { origin: message.origin, worker });
+      worker.running++;
+    } else if (frame.type === 'job.cancel') {
+      const key = relayKey(frame.jobId, worker.id);
+      const entry = this.relayed.get(key);
+      if (entry && !entry.stopTimer) {
+        entry.stopTimer = setTimeout(() => this.dropRelay(key, entry, true), STOP_GRACE_MS);
+        entry.stopTimer.unref();
+      }
+    }
+    if (!worker.send(frame)) {
+      logger.warn({ workerId: worker.id, type: frame.type }, 'could not pass a frame to a worker');
+      this.publish(SUBJECT.from(message.origin), { kind: 'gone', workerId: worker.id });
+    }
+  }
+
+  /** A local worker's job frame: if another instance started that job, it goes back there. */
+  private onLocalFrame(worker: RegisteredWorker, frame: WorkerJobFrame): void {
+    const key = relayKey(frame.jobId, worker.id);
+    const entry = this.relayed.get(key);
+    if (!entry) return;
+    this.publish(SUBJECT.from(entry.origin), { kind: 'frame', workerId: worker.id, frame });
+    if (frame.type === 'job.done' || frame.type === 'job.error' || frame.type === 'job.reject') this.dropRelay(key, entry, true);
+  }
+
+  private dropRelay(key: string, entry: Relayed, freeSlot: boolean): void {
+    if (this.relayed.get(key) !== entry) return;
+    this.relayed.delete(key);
+    clearTimeout(entry.stopTimer);
+    if (!freeSlot) return;
+    entry.worker.running = Math.max(0, entry.worker.running - 1);
+    entry.worker.emit('capacity');
+  }
+
+  /** A job frame from a worker on another instance, for a job started here. */
+  private onFromWorker(message: z.infer<typeof fromWorkerSchema>): void {
+    const worker = this.options.registry.get(message.workerId);
+    if (!(worker instanceof RemoteWorker)) return;
+    if (message.kind === 'gone') return worker.end('its instance no longer holds it');
+    const { frame } = message;
+    if (frame.type.startsWith('job.')) worker.emit('frame', frame as WorkerJobFrame);
+  }
+
+  /** Says goodbye (peers drop this instance's workers at once) and disconnects. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const timer of this.timers) clearInterval(timer);
+    for (const entry of this.relayed.values()) clearTimeout(entry.stopTimer);
+    this.relayed.clear();
+    this.publish(SUBJECT.presence, { type: 'bye', instance: this.options.instance });
+    for (const peer of [...this.seen.keys()]) this.dropInstance(peer, 'this instance is closing');
+    await this.nc.drain().catch(() => undefined);
+  }
+}
+
+function relayKey(jobId: string, workerId: string): string {
+  return `${workerId}\u0000${jobId}`;
+}
+
+/** A local worker's routable state, as published. */
+function stateOf(worker: RegisteredWorker): WorkerState {
+  return {
+    id: worker.id,
+    identityKey: worker.identityKey,
+    models: [...worker.contextSizes],
+    tier: worker.tier,
+    available: worker.available,
+    running: worker.running,
+    maxConcurrentJobs: worker.maxConcurrentJobs,
+    reputation: worker.reputation,
+    ttftMs: worker.ttftMs,
+    tokensPerSecond: worker.tokensPerSecond,
+    priceCoefficient: worker.priceCoefficient,
+    ...(worker.payoutAddress ? { payoutAddress: worker.payoutAddress } : {}),
+  };
+}
