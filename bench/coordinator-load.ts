@@ -44,10 +44,10 @@ export interface CoordinatorLoadOptions {
 }
 
 const CLI = fileURLToPath(new URL('../bin/silkworm.mjs', import.meta.url));
-const WORKERS_PROCESS = fileURLToPath(new URL('./load-workers-process.ts', import.meta.url));
-const CLIENTS_PROCESS = fileURLToPath(new URL('./load-clients-process.ts', import.meta.url));
-const API_KEY = 'load-bench-key';
-const MODEL = 'load-sim';
+export const WORKERS_PROCESS = fileURLToPath(new URL('./load-workers-process.ts', import.meta.url));
+export const CLIENTS_PROCESS = fileURLToPath(new URL('./load-clients-process.ts', import.meta.url));
+export const API_KEY = 'load-bench-key';
+export const MODEL = 'load-sim';
 
 /** The default load: what the issue asks (≥ 10,000 workers, 1,000 streams). */
 export const DEFAULT_COORDINATOR_LOAD: CoordinatorLoadOptions = {
@@ -64,7 +64,7 @@ export const DEFAULT_COORDINATOR_LOAD: CoordinatorLoadOptions = {
 };
 
 /** A forked child spoken to over IPC: send a command, await the next reply of a type. */
-class Child<Command, Reply extends { type: string }> {
+export class Child<Command, Reply extends { type: string }> {
   private readonly waiters: { type: string; resolve: (reply: Reply) => void }[] = [];
   readonly exited: Promise<void>;
 
@@ -101,8 +101,8 @@ class Child<Command, Reply extends { type: string }> {
 }
 
 /** The coordinator under test, in a process of its own. */
-async function startCoordinatorProcess(dataDir: string, nodeArgs: string[]): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--data', dataDir, '--api-key', API_KEY, '--unmetered'], {
+export async function startCoordinatorProcess(dataDir: string, nodeArgs: string[], extraArgs: string[] = []): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--data', dataDir, '--api-key', API_KEY, '--unmetered', ...extraArgs], {
     env: { ...process.env, SILKWORM_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -20,6 +20,7 @@ import { jsonModeSection } from './json-mode.js';
 import { uiSection } from './ui.js';
 import { batchSection } from './batch.js';
 import { coordinatorLoadSection, DEFAULT_COORDINATOR_LOAD } from './coordinator-load.js';
+import { scaleoutSection } from './scaleout.js';
 import { describeCpu, describeLoad } from './device.js';
 import { formatTable } from './table.js';
 import type { ResultValue, Section } from './section.js';
@@ -54,6 +55,7 @@ function allSections(options: SectionOptions): readonly Section[] {
     uiSection(),
     batchSection,
     coordinatorLoadSection({ ...DEFAULT_COORDINATOR_LOAD, workers: options.coordWorkers }),
+    scaleoutSection(),
   ];
 }
 

@@ -187,7 +187,12 @@ export class ClusterBus {
 
   /** Connects, joins the presence channel and starts publishing this instance's workers. */
   static async start(options: BusOptions): Promise<ClusterBus> {
-    const nc = await connect({ servers: options.url.split(','), name: `silkworm-coordinator-${options.instance}`, maxReconnectAttempts: -1 });
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: options.url.split(','), name: `silkworm-coordinator-${options.instance}`, maxReconnectAttempts: -1 });
+    } catch (error) {
+      throw new Error(`Cannot join the bus at ${redactBusUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
     const bus = new ClusterBus(nc, options);
     bus.listen();
     return bus;
@@ -229,7 +234,7 @@ export class ClusterBus {
     void this.nc.closed().then((error) => {
       if (!this.closing) logger.error({ err: error ? String(error) : undefined }, 'the bus connection closed');
     });
-    logger.info({ instance }, 'joined the bus');
+    logger.info({ instance, bus: redactBusUrl(this.options.url) }, 'joined the bus');
   }
 
   private subscribe<T>(subject: string, schema: z.ZodType<T>, handle: (message: T) => void): void {
@@ -388,6 +393,14 @@ export class ClusterBus {
     for (const peer of [...this.seen.keys()]) this.dropInstance(peer, 'this instance is closing');
     await this.nc.drain().catch(() => undefined);
   }
+}
+
+/** The bus URL(s) without credentials, for logs and errors. */
+export function redactBusUrl(url: string): string {
+  return url
+    .split(',')
+    .map((u) => u.replace(/\/\/[^@/]*@/, '//***@'))
+    .join(',');
 }
 
 function relayKey(jobId: string, workerId: string): string {

@@ -14,6 +14,8 @@ import { join } from 'node:path';
 /** A running engine: where to reach it, and how to stop it (kills only the process it started). */
 export interface TestEngine {
   url: string;
+  /** The server's process id (benchmarks read its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -88,7 +90,7 @@ export async function startNats(): Promise<TestEngine> {
   const port = await freePort();
   const child = spawn(program('nats-server'), ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForLine(child, /Server is ready/, 'nats-server');
-  return { url: `nats://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  return { url: `nats://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: () => stopChild(child) };
 }
 
 /** Starts a fresh PostgreSQL cluster; `url` names its `postgres` database, user `silkworm`, trust auth. */
@@ -121,6 +123,7 @@ export async function startPostgres(): Promise<TestEngine> {
   }
   return {
     url: `postgres://silkworm@127.0.0.1:${port}/postgres`,
+    pid: child.pid ?? 0,
     async stop() {
       await stopChild(child);
       await rm(dir, { recursive: true, force: true });

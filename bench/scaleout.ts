@@ -1,0 +1,186 @@
+/**
+ * Section `scaleout`: requests per second of two coordinator instances sharing PostgreSQL and a
+ * NATS bus, against one instance on its SQLite file, under the same load. Both setups run side
+ * by side on this machine; paired rounds alternate between them. Each round sends `requests`
+ * short streamed requests at once (half to each instance in the pair), served by simulated
+ * workers speaking the real protocol (half connected to each instance, so routing crosses the
+ * bus), and counts requests completed per second of wall time.
+ *
+ * Reported: scaleout_ratio (pair ÷ single requests/s, median of the rounds, with the spread) and
+ * scaleout_cpu_ratio: CPU per request of every server process of the pair (both instances,
+ * PostgreSQL with its backends, nats-server) ÷ that of the single instance. On one 2-core
+ * machine the pair shares the same cores, so the wall ratio says what the extra hops cost, not
+ * what a second machine would add.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { LoadWorkersCommand, LoadWorkersReport } from './load-workers-process.js';
+import type { LoadClientsCommand, LoadClientsReport } from './load-clients-process.js';
+import { API_KEY, Child, CLIENTS_PROCESS, MODEL, startCoordinatorProcess, WORKERS_PROCESS } from './coordinator-load.js';
+import { descendants, readCpu } from './proc.js';
+import { median, round, spread } from './stats.js';
+import { missingBinary, startNats, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
+import type { Section, SectionReport } from './section.js';
+
+/** The load of one round; the defaults are what `npm run bench` reports. */
+export interface ScaleoutOptions {
+  workers: number;
+  requests: number;
+  chunks: number;
+  chunkIntervalMs: number;
+  rounds: number;
+}
+
+export const DEFAULT_SCALEOUT: ScaleoutOptions = { workers: 200, requests: 400, chunks: 4, chunkIntervalMs: 5, rounds: 5 };
+
+type Workers = Child<LoadWorkersCommand, LoadWorkersReport>;
+type Clients = Child<LoadClientsCommand, LoadClientsReport>;
+
+interface Setup {
+  name: string;
+  urls: string[];
+  /** Every server process whose CPU a request costs, by part. */
+  pids: () => Record<string, number[]>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** CPU seconds used so far by these processes. */
+function cpuOf(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + (readCpu(pid)?.selfS ?? 0), 0);
+}
+
+/** Waits until every URL routes over `workers` workers (its own, and the other instance's through the bus). */
+async function waitForWorkers(urls: string[], workers: number, clustered: boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const seen = await Promise.all(urls.map(async (url) => ((await (await fetch(`${url}/healthz`)).json()) as { workers: number; cluster?: { workers: number } })));
+    if (seen.every((h) => (clustered ? h.cluster?.workers : h.workers) === workers)) return;
+    if (Date.now() > deadline) throw new Error(`the coordinators never saw all ${workers} workers: ${JSON.stringify(seen)}`);
+    await sleep(200);
+  }
+}
+
+/** One round: `requests` concurrent streams spread over the setup's instances; requests/s and CPU per request. */
+async function round1(setup: Setup, clients: Clients[], options: ScaleoutOptions) {
+  const per = Math.ceil(options.requests / clients.length);
+  const parts = Object.entries(setup.pids());
+  const before = parts.map(([, pids]) => cpuOf(pids));
+  const started = performance.now();
+  const reports = await Promise.all(clients.map((c, i) => c.ask({ type: 'run', url: setup.urls[i % setup.urls.length] ?? '', apiKey: API_KEY, model: MODEL, streams: per, maxTokens: options.chunks + 8 }, 'done')));
+  const seconds = (performance.now() - started) / 1000;
+  const completed = reports.reduce((n, r) => n + r.completed, 0);
+  const failed = reports.reduce((n, r) => n + r.failed, 0);
+  const partUs = Object.fromEntries(parts.map(([name, pids], i) => [name, (1e6 * (cpuOf(pids) - (before[i] ?? 0))) / Math.max(1, completed)]));
+  const cpuUsPerRequest = Object.values(partUs).reduce((a, b) => a + b, 0);
+  return { requestsPerSecond: completed / seconds, cpuUsPerRequest, partUs, failed, firstError: reports.find((r) => r.firstError)?.firstError };
+}
+
+export async function runScaleout(options: ScaleoutOptions): Promise<SectionReport> {
+  const missing = missingBinary('postgres') ?? missingBinary('nats-server');
+  if (missing) {
+    console.log(`scaleout: not measured — ${missing}`);
+    return { tables: [], results: { scaleout_ratio: null, scaleout_cpu_ratio: null, scaleout_skipped: missing } };
+  }
+  const dirs: string[] = [];
+  const coordinators: { child: ChildProcess; exited: Promise<void> }[] = [];
+  const engines: TestEngine[] = [];
+  const generators: Workers[] = [];
+  const clients: Clients[] = [];
+  try {
+    const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
+    engines.push(postgres, nats);
+    const start = async (extra: string[] = []) => {
+      const dir = await mkdtemp(join(tmpdir(), 'silkworm-scaleout-'));
+      dirs.push(dir);
+      const started = await startCoordinatorProcess(dir, (process.env.SILKWORM_BENCH_COORD_NODE_ARGS ?? '').split(' ').filter(Boolean), extra);
+      coordinators.push(started);
+      return started;
+    };
+    const single = await start();
+    const shared = ['--store', postgres.url, '--bus', nats.url];
+    const a = await start(shared);
+    const b = await start(shared);
+    for (let i = 0; i < 3; i++) generators.push(Child.fork(WORKERS_PROCESS));
+    for (let i = 0; i < 2; i++) clients.push(Child.fork(CLIENTS_PROCESS));
+    const connect = (g: Workers, url: string, count: number, firstIndex: number) =>
+      g.ask({ type: 'connect', url, count, firstIndex, model: MODEL, chunks: options.chunks, chunkIntervalMs: options.chunkIntervalMs, concurrency: 32 }, 'connected');
+    const half = Math.floor(options.workers / 2);
+    const [g0, g1, g2] = generators as [Workers, Workers, Workers];
+    await Promise.all([connect(g0, single.url, options.workers, 0), connect(g1, a.url, half, 0), connect(g2, b.url, options.workers - half, half)]);
+    await waitForWorkers([single.url], options.workers, false);
+    await waitForWorkers([a.url, b.url], options.workers, true);
+
+    const pid = (p: { child: ChildProcess }) => p.child.pid ?? 0;
+    const setups: Setup[] = [
+      { name: 'single', urls: [single.url], pids: () => ({ instances: [pid(single)] }) },
+      { name: 'pair', urls: [a.url, b.url], pids: () => ({ instances: [pid(a), pid(b)], postgres: [postgres.pid, ...descendants(postgres.pid)], nats: [nats.pid] }) },
+    ];
+    // One unmeasured round each warms both (JIT, connection pools, prepared statements).
+    for (const setup of setups) await round1(setup, clients, options);
+    const ratios: number[] = [];
+    const cpuRatios: number[] = [];
+    const rps: Record<string, number[]> = { single: [], pair: [] };
+    const cpu: Record<string, number[]> = { single: [], pair: [] };
+    const pairParts: Record<string, number[]> = {};
+    let failed = 0;
+    let firstError: string | undefined;
+    for (let r = 0; r < options.rounds; r++) {
+      // Alternate which setup goes first, so drift in the machine's load falls on both.
+      const order = r % 2 === 0 ? setups : [...setups].reverse();
+      const results: Record<string, Awaited<ReturnType<typeof round1>>> = {};
+      for (const setup of order) results[setup.name] = await round1(setup, clients, options);
+      const s = results.single;
+      const p = results.pair;
+      if (!s || !p) continue;
+      for (const [name, result] of Object.entries(results)) {
+        rps[name]?.push(result.requestsPerSecond);
+        cpu[name]?.push(result.cpuUsPerRequest);
+        failed += result.failed;
+        firstError ??= result.firstError;
+      }
+      for (const [name, us] of Object.entries(p.partUs)) (pairParts[name] ??= []).push(us);
+      ratios.push(p.requestsPerSecond / s.requestsPerSecond);
+      cpuRatios.push(p.cpuUsPerRequest / s.cpuUsPerRequest);
+    }
+    return {
+      tables: [
+        {
+          title: `Scale-out — ${options.requests} concurrent streamed requests a round (${options.chunks} chunks), ${options.workers} simulated workers; ${options.rounds} paired rounds, all on this machine's ${availableParallelism()} cores`,
+          columns: ['figure', 'single instance (SQLite)', '2 instances (PostgreSQL + NATS)'],
+          rows: [
+            ['requests/s, median [min–max]', spread(rps.single ?? []), spread(rps.pair ?? [])],
+            ['server CPU µs per request (instances, postgres, nats)', spread(cpu.single ?? []), spread(cpu.pair ?? [])],
+            ['… of which: instances / postgres / nats', spread(cpu.single ?? []), ['instances', 'postgres', 'nats'].map((k) => round(median(pairParts[k] ?? []), 0)).join(' / ')],
+            ['pair ÷ single: requests/s (scaleout_ratio), CPU per request (scaleout_cpu_ratio)', spread(ratios), spread(cpuRatios)],
+            ['failed requests', String(failed), firstError ?? ''],
+          ],
+        },
+      ],
+      results: {
+        scaleout_ratio: round(median(ratios), 3),
+        scaleout_cpu_ratio: round(median(cpuRatios), 3),
+        scaleout_single_rps: round(median(rps.single ?? []), 1),
+        scaleout_pair_rps: round(median(rps.pair ?? []), 1),
+        scaleout_failed: failed,
+      },
+    };
+  } finally {
+    await Promise.all([...generators.map((g) => g.stop({ type: 'stop' })), ...clients.map((c) => c.stop({ type: 'stop' }))]);
+    for (const c of coordinators) c.child.kill('SIGTERM');
+    await Promise.all(coordinators.map((c) => Promise.race([c.exited, sleep(10_000).then(() => void c.child.kill('SIGKILL'))])));
+    await Promise.all(engines.map((e) => e.stop()));
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  }
+}
+
+/** The `scaleout` section. */
+export function scaleoutSection(options: ScaleoutOptions = DEFAULT_SCALEOUT): Section {
+  return {
+    name: 'scaleout',
+    summary: 'requests/s of 2 coordinator instances on PostgreSQL + NATS ÷ 1 instance on SQLite, same load',
+    run: () => runScaleout(options),
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The bus between coordinator instances, on a real nats-server: presence makes a worker of one
+ * instance routable on the other, its changes follow, it leaves when it disconnects, and all of
+ * an instance's workers leave when its beats stop. Frames cross both ways. Bad `--bus` values
+ * and an unreachable server give clear errors without leaking the password.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { ClusterBus, RemoteWorker, redactBusUrl } from './bus.js';
+import { parseBusUrl } from './cli.js';
+import { WorkerRegistry, type RegisteredWorker, type RegisteredWorkerEvents } from './worker-registry.js';
+import { openSqliteStore } from './sqlite-store.js';
+import { createLogger } from './log.js';
+import type { CoordinatorStore } from './store.js';
+import type { CoordinatorFrame } from '../protocol/worker-frames.js';
+import { freePort, missingBinary, startNats, type TestEngine } from '../node-kit/test-engines.js';
+
+const skip = missingBinary('nats-server') ?? false;
+if (skip) console.log(`skipped: the coordinators' bus — ${skip}`);
+const logger = createLogger('coordinator', { level: 'silent' });
+
+/** A worker on this instance's own socket, as far as the bus can tell. */
+class LocalWorker extends EventEmitter<RegisteredWorkerEvents> implements RegisteredWorker {
+  readonly instance = undefined;
+  identityKey = 'key-of-w1';
+  models = new Set(['m']);
+  contextSizes = new Map([['m', 4096]]);
+  tier = 'sandboxed' as const;
+  available = true;
+  running = 0;
+  maxConcurrentJobs = 2;
+  lastAssignedAt = 0;
+  reputation = 0.5;
+  ttftMs = 120;
+  tokensPerSecond = 40;
+  priceCoefficient = 1;
+  payoutAddress: string | undefined;
+  descriptor = undefined;
+  readonly sent: CoordinatorFrame[] = [];
+  constructor(readonly id: string) {
+    super();
+  }
+  send(frame: CoordinatorFrame): boolean {
+    this.sent.push(frame);
+    return true;
+  }
+  close(_code: number, reason: string): void {
+    this.emit('closed', reason);
+  }
+  applyRecord(): void {}
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('the bus between coordinator instances', { skip }, () => {
+  let nats: TestEngine;
+  let dir: string;
+  const stores: CoordinatorStore[] = [];
+  const buses: ClusterBus[] = [];
+  const instance = (id: string) => {
+    mkdirSync(join(dir, id));
+    const store = openSqliteStore(join(dir, id));
+    stores.push(store);
+    return { registry: new WorkerRegistry(), store, id };
+  };
+  const join_ = async (side: { registry: WorkerRegistry; store: CoordinatorStore; id: string }) => {
+    const bus = await ClusterBus.start({ url: nats.url, instance: side.id, registry: side.registry, store: side.store, logger, beatMs: 100, syncMs: 20 });
+    buses.push(bus);
+    return bus;
+  };
+
+  before(async () => {
+    nats = await startNats();
+    dir = await mkdtemp(join(tmpdir(), 'silkworm-bus-'));
+  });
+  after(async () => {
+    for (const bus of buses) await bus.close();
+    for (const store of stores) store.close();
+    await nats?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a worker on one instance becomes routable on the other, follows its changes, and leaves', async () => {
+    const a = instance('inst-a');
+    const b = instance('inst-b');
+    await join_(a);
+    const busB = await join_(b);
+    const local = new LocalWorker('w1');
+    b.registry.add(local);
+    await until(() => a.registry.get('w1') instanceof RemoteWorker, 'w1 to appear on a');
+    const remote = a.registry.get('w1') as RemoteWorker;
+    assert.equal(remote.instance, 'inst-b');
+    assert.deepEqual([...remote.contextSizes], [['m', 4096]]);
+    assert.equal(remote.tier, 'sandboxed');
+    assert.equal(remote.reputation, 0.5);
+    assert.equal(remote.descriptor, undefined, 'sealed jobs stay on the instance the client called');
+    assert.deepEqual([...a.registry.local()], [], 'a has none of its own');
+    await until(() => busB.peers.includes('inst-a'), 'b to hear a’s beats');
+
+    local.available = false;
+    await until(() => !remote.available, 'the change of capacity to cross');
+
+    // An offer travels to the worker's instance, which takes a slot; the job's frames come back.
+    const frames: string[] = [];
+    remote.on('frame', (frame) => frames.push(frame.type));
+    assert.equal(remote.send({ type: 'job.offer', jobId: 'job-1', model: 'm', messages: [{ role: 'user', content: 'hi' }], params: { maxTokens: 4, temperature: 0 } }), true);
+    await until(() => local.sent.length === 1, 'the offer to reach the worker');
+    assert.equal(local.sent[0]?.type, 'job.offer');
+    assert.equal(local.running, 1, 'the slot is taken on the worker’s own instance');
+    local.emit('frame', { type: 'job.accept', jobId: 'job-1' });
+    local.emit('frame', { type: 'job.chunk', jobId: 'job-1', seq: 0, text: 'x', tokens: 1 });
+    local.emit('frame', { type: 'job.done', jobId: 'job-1', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1 } });
+    // Not a job of a's: a frame for another job is not sent anywhere.
+    local.emit('frame', { type: 'job.accept', jobId: 'job-unrelated' });
+    await until(() => frames.length === 3, 'the job’s frames to come back');
+    assert.deepEqual(frames, ['job.accept', 'job.chunk', 'job.done']);
+    assert.equal(local.running, 0, 'done frees the slot');
+
+    let closed = '';
+    remote.once('closed', (reason) => (closed = reason));
+    local.close(0, 'socket closed');
+    await until(() => a.registry.get('w1') === undefined, 'w1 to leave a');
+    assert.match(closed, /left instance inst-b/);
+  });
+
+  test('an instance that leaves, or whose beats stop, loses its workers on the others', async () => {
+    const c = instance('inst-c');
+    const d = instance('inst-d');
+    await join_(c);
+    const busD = await join_(d);
+    d.registry.add(new LocalWorker('w2'));
+    await until(() => c.registry.get('w2') instanceof RemoteWorker, 'w2 to appear on c');
+    let closed = '';
+    c.registry.get('w2')?.once('closed', (reason) => (closed = reason));
+    buses.splice(buses.indexOf(busD), 1);
+    await busD.close();
+    await until(() => c.registry.get('w2') === undefined, 'w2 to leave c');
+    assert.match(closed, /inst-d is gone \(it left the bus\)/);
+
+    // An instance killed says no goodbye: here, a peer that beats once, announces a worker, and falls silent.
+    const nc = await connect({ servers: nats.url });
+    try {
+      const state = { id: 'w3', identityKey: 'k', models: [['m', 2048]], tier: 'unsandboxed', available: true, running: 0, maxConcurrentJobs: 1, reputation: 0.3, ttftMs: 0, tokensPerSecond: 0, priceCoefficient: 1 };
+      nc.publish('silkworm.presence', JSON.stringify({ type: 'beat', instance: 'inst-killed' }));
+      nc.publish('silkworm.presence', JSON.stringify({ type: 'workers', instance: 'inst-killed', workers: [state], gone: [] }));
+      await nc.flush();
+    } finally {
+      await nc.close();
+    }
+    await until(() => c.registry.get('w3') instanceof RemoteWorker, 'w3 to appear on c');
+    const started = Date.now();
+    c.registry.get('w3')?.once('closed', (reason) => (closed = reason));
+    await until(() => c.registry.get('w3') === undefined, 'w3 to leave c');
+    assert.match(closed, /inst-killed is gone \(its beats stopped\)/);
+    assert.ok(Date.now() - started >= 150, 'not before the beats were missed');
+  });
+
+  test('bad --bus values and an unreachable server are clear errors, without the password', async () => {
+    assert.throws(() => parseBusUrl('localhost:4222'), /not a nats:\/\/ URL|not a URL/);
+    assert.throws(() => parseBusUrl('http://localhost:4222'), /not a nats:\/\/ URL/);
+    assert.throws(() => parseBusUrl('nats://localhost'), /has no port/);
+    assert.equal(parseBusUrl('nats://a:4222, nats://b:4222'), 'nats://a:4222,nats://b:4222');
+    assert.equal(redactBusUrl('nats://user:secret@a:4222,nats://b:4222'), 'nats://***@a:4222,nats://b:4222');
+    const port = await freePort();
+    const side = instance('inst-e');
+    await assert.rejects(ClusterBus.start({ url: `nats://user:secret@127.0.0.1:${port}`, instance: side.id, registry: side.registry, store: side.store, logger }), (error: Error) => {
+      assert.match(error.message, /Cannot join the bus at nats:\/\/\*\*\*@127\.0\.0\.1/);
+      assert.doesNotMatch(error.message, /secret/);
+      return true;
+    });
+  });
+});
