@@ -135,7 +135,7 @@ describe('the bus between coordinator instances', { skip }, () => {
     assert.match(closed, /left instance inst-b/);
   });
 
-  test('an instance that leaves, or whose beats stop, loses its workers on the others', async () => {
+  test('an instance that leaves, restarts, or whose beats stop, loses its workers on the others', async () => {
     const c = instance('inst-c');
     const d = instance('inst-d');
     await join_(c);
@@ -149,22 +149,31 @@ describe('the bus between coordinator instances', { skip }, () => {
     await until(() => c.registry.get('w2') === undefined, 'w2 to leave c');
     assert.match(closed, /inst-d is gone \(it left the bus\)/);
 
-    // An instance killed says no goodbye: here, a peer that beats once, announces a worker, and falls silent.
+    // An instance that restarts comes back as a newcomer; one killed says no goodbye. Here a
+    // scripted peer speaks the bus: it announces w3, restarts, announces w4, and falls silent.
     const nc = await connect({ servers: nats.url });
-    try {
-      const state = { id: 'w3', identityKey: 'k', models: [['m', 2048]], tier: 'unsandboxed', available: true, running: 0, maxConcurrentJobs: 1, reputation: 0.3, ttftMs: 0, tokensPerSecond: 0, priceCoefficient: 1 };
-      nc.publish('silkworm.presence', JSON.stringify({ type: 'beat', instance: 'inst-killed' }));
+    const announce = (epoch: string, id: string) => {
+      const state = { id, identityKey: 'k', models: [['m', 2048]], tier: 'unsandboxed', available: true, running: 0, maxConcurrentJobs: 1, reputation: 0.3, ttftMs: 0, tokensPerSecond: 0, priceCoefficient: 1 };
+      nc.publish('silkworm.presence', JSON.stringify({ type: 'beat', instance: 'inst-killed', epoch }));
       nc.publish('silkworm.presence', JSON.stringify({ type: 'workers', instance: 'inst-killed', workers: [state], gone: [] }));
-      await nc.flush();
+      return nc.flush();
+    };
+    try {
+      await announce('run-1', 'w3');
+      await until(() => c.registry.get('w3') instanceof RemoteWorker, 'w3 to appear on c');
+      c.registry.get('w3')?.once('closed', (reason) => (closed = reason));
+      await announce('run-2', 'w4');
+      await until(() => c.registry.get('w4') instanceof RemoteWorker, 'w4 to appear on c');
+      assert.equal(c.registry.get('w3'), undefined, 'what the previous run announced is gone');
+      assert.match(closed, /inst-killed is gone \(it restarted\)/);
     } finally {
       await nc.close();
     }
-    await until(() => c.registry.get('w3') instanceof RemoteWorker, 'w3 to appear on c');
-    const started = Date.now();
-    c.registry.get('w3')?.once('closed', (reason) => (closed = reason));
-    await until(() => c.registry.get('w3') === undefined, 'w3 to leave c');
+    const silentFrom = Date.now();
+    c.registry.get('w4')?.once('closed', (reason) => (closed = reason));
+    await until(() => c.registry.get('w4') === undefined, 'w4 to leave c');
     assert.match(closed, /inst-killed is gone \(its beats stopped\)/);
-    assert.ok(Date.now() - started >= 150, 'not before the beats were missed');
+    assert.ok(Date.now() - silentFrom >= 150, 'not before the beats were missed');
   });
 
   test('bad --bus values and an unreachable server are clear errors, without the password', async () => {

@@ -21,6 +21,7 @@
  * every registry, so the jobs they held move on to other workers, as when a worker is lost.
  */
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { workerFrameSchema, coordinatorFrameSchema, type CoordinatorFrame } from '../protocol/worker-frames.js';
@@ -40,6 +41,8 @@ const SUBJECT = {
 const STATES_PER_MESSAGE = 500;
 /** How long a relayed job's slot stays taken after a cancel its worker never answers. */
 const STOP_GRACE_MS = 30_000;
+/** Every worker's state is published again this often, in case a message was lost. */
+const FULL_SYNC_MS = 30_000;
 
 const idSchema = z.string().min(1).max(200);
 
@@ -61,7 +64,8 @@ const workerStateSchema = z.strictObject({
 type WorkerState = z.infer<typeof workerStateSchema>;
 
 const presenceSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('beat'), instance: idSchema }),
+  /** `epoch` is new each time the instance starts: a restarted instance is a newcomer. */
+  z.strictObject({ type: z.literal('beat'), instance: idSchema, epoch: idSchema }),
   z.strictObject({ type: z.literal('bye'), instance: idSchema }),
   z.strictObject({ type: z.literal('workers'), instance: idSchema, workers: z.array(workerStateSchema).max(STATES_PER_MESSAGE), gone: z.array(idSchema).max(STATES_PER_MESSAGE) }),
 ]);
@@ -173,7 +177,9 @@ interface Relayed {
 
 /** This instance's link to the others. */
 export class ClusterBus {
-  private readonly seen = new Map<string, number>();
+  /** Peers heard from: when last, and which run of theirs. */
+  private readonly seen = new Map<string, { at: number; epoch: string }>();
+  private readonly epoch = randomUUID();
   private readonly published = new Map<string, string>();
   private readonly gone = new Set<string>();
   private readonly relayed = new Map<string, Relayed>();
@@ -224,12 +230,16 @@ export class ClusterBus {
       for (const [key, entry] of this.relayed) if (entry.worker === worker) this.dropRelay(key, entry, false);
     });
     const beat = () => {
-      this.publish(SUBJECT.presence, { type: 'beat', instance });
+      this.publish(SUBJECT.presence, { type: 'beat', instance, epoch: this.epoch });
       const deadline = Date.now() - 3 * this.beatMs;
-      for (const [peer, at] of this.seen) if (at < deadline) this.dropInstance(peer, 'its beats stopped');
+      for (const [peer, { at }] of this.seen) if (at < deadline) this.dropInstance(peer, 'its beats stopped');
     };
     beat();
-    this.timers.push(setInterval(beat, this.beatMs), setInterval(() => this.sync(false), this.options.syncMs ?? 200));
+    this.timers.push(
+      setInterval(beat, this.beatMs),
+      setInterval(() => this.sync(false), this.options.syncMs ?? 200),
+      setInterval(() => this.sync(true), FULL_SYNC_MS),
+    );
     for (const timer of this.timers) timer.unref();
     void this.nc.closed().then((error) => {
       if (!this.closing) logger.error({ err: error ? String(error) : undefined }, 'the bus connection closed');
@@ -290,14 +300,21 @@ export class ClusterBus {
     const peer = message.instance;
     if (peer === this.options.instance) return;
     if (message.type === 'bye') return this.dropInstance(peer, 'it left the bus');
-    const known = this.seen.has(peer);
-    this.seen.set(peer, Date.now());
-    if (!known) {
-      this.options.logger.info({ peer }, 'instance joined');
-      // A newcomer knows nothing of our workers yet.
-      this.sync(true);
+    const known = this.seen.get(peer);
+    if (message.type === 'workers') {
+      // State from a peer not heard beating yet waits for its beat (which says which run it is).
+      if (!known) return;
+      known.at = Date.now();
+    } else {
+      if (known && known.epoch !== message.epoch) this.dropInstance(peer, 'it restarted');
+      if (!this.seen.has(peer)) {
+        this.options.logger.info({ peer }, 'instance joined');
+        this.seen.set(peer, { at: Date.now(), epoch: message.epoch });
+        // A newcomer knows nothing of our workers yet.
+        this.sync(true);
+      } else if (known) known.at = Date.now();
+      return;
     }
-    if (message.type !== 'workers') return;
     const { registry } = this.options;
     for (const state of message.workers) {
       const current = registry.get(state.id);
