@@ -81,6 +81,51 @@ export class Billing extends EventEmitter<BillingEvents> {
    * then emits the receipts for delivery. Returns the charge; once per job id.
    */
   settle(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[]): bigint {
+    const sent: [string, JobReceiptFrame][] = [];
+    const charge = this.write(jobId, clientId, model, outcome, parts, sent);
+    for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
+    return charge;
+  }
+
+  /**
+   * settle(), grouped with the other settlements asked for in the same turn of the event loop:
+   * one commit (one fsync on SQLite) for all of them, once this turn's I/O is handled, so a burst
+   * of jobs ending does not stall every stream behind one disk flush per job. Each settlement
+   * still checks its own books and fails alone. `done` is called after the commit (with the
+   * error when this settlement was refused or the commit failed); receipts go out only then.
+   */
+  settleSoon(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], done: (error?: unknown) => void): void {
+    this.queued.push({ write: (sent) => void this.write(jobId, clientId, model, outcome, parts, sent), done });
+    if (this.queued.length === 1) setImmediate(() => this.flush());
+  }
+
+  private readonly queued: { write: (sent: [string, JobReceiptFrame][]) => void; done: (error?: unknown) => void }[] = [];
+
+  private flush(): void {
+    const batch = this.queued.splice(0);
+    const sent: [string, JobReceiptFrame][] = [];
+    const errors: unknown[] = [];
+    try {
+      this.options.store.group(() => {
+        for (const item of batch) {
+          try {
+            item.write(sent);
+            errors.push(undefined);
+          } catch (error) {
+            errors.push(error ?? new Error('settlement failed'));
+          }
+        }
+      });
+    } catch (error) {
+      // The commit failed: nothing of this batch was written, and no receipt goes out.
+      for (const item of batch) item.done(error);
+      return;
+    }
+    for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
+    batch.forEach((item, i) => item.done(errors[i]));
+  }
+
+  private write(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], sent: [string, JobReceiptFrame][]): bigint {
     const price = priceOf(this.prices, model);
     const credits: WorkerCredit[] = parts.map((p) => {
       const cost = jobCost(price, p.usage, p.coefficient);
@@ -115,7 +160,7 @@ export class Billing extends EventEmitter<BillingEvents> {
       };
     });
     if (!receipts) return charge; // settled before: nothing credited twice
-    receipts.forEach((receipt, i) => this.emit('receipt', credits[i]!.workerId, receipt));
+    receipts.forEach((receipt, i) => sent.push([credits[i]!.workerId, receipt]));
     return charge;
   }
 

@@ -123,9 +123,10 @@ export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implement
     super();
   }
 
-  /** Takes the state its instance published. */
-  update(state: WorkerState): void {
+  /** Takes the state its instance published; true when the models it offers changed. */
+  update(state: WorkerState): boolean {
     const freed = (state.available && !this.available) || state.running < this.running;
+    const modelsChanged = state.models.length !== this.models.size || state.models.some(([model]) => !this.models.has(model));
     this.identityKey = state.identityKey;
     this.models = new Set(state.models.map(([model]) => model));
     this.contextSizes = new Map(state.models);
@@ -139,6 +140,7 @@ export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implement
     this.priceCoefficient = state.priceCoefficient;
     this.payoutAddress = state.payoutAddress;
     if (freed) this.emit('capacity');
+    return modelsChanged;
   }
 
   send(frame: CoordinatorFrame): boolean {
@@ -320,7 +322,7 @@ export class ClusterBus {
       const current = registry.get(state.id);
       if (current && current.instance === undefined) continue; // connected here: our own session is the truth
       if (current instanceof RemoteWorker && current.instance === peer) {
-        current.update(state);
+        if (current.update(state)) registry.reindex(current);
         continue;
       }
       const remote = new RemoteWorker(state.id, peer, this);

@@ -241,7 +241,7 @@ export class JobManager {
     }
     const remaining = job.spec.params.maxTokens - this.completionUsed(job);
     const request = { model: job.spec.model, minTier: job.spec.minTier, exclude: job.tried, maxCoefficient: job.spec.maxCoefficient, contextNeeded: job.spec.contextNeeded, maxTokens: remaining };
-    const worker = pickWorker(this.options.registry.all(), request, this.options.exploration);
+    const worker = pickWorker(this.options.registry.candidates(job.spec.model), request, this.options.exploration);
     if (worker) {
       this.assign(job, worker);
       return;
@@ -407,9 +407,8 @@ export class JobManager {
           return;
         }
         this.finish(job);
-        const metered = this.settle(job, 'done');
         this.options.metrics.jobsFinished.inc({ outcome: 'done' });
-        job.sink.onDone({ finishReason: frame.finishReason, usage: metered });
+        this.settle(job, 'done', (usage) => job.sink.onDone({ finishReason: frame.finishReason, usage }));
         return;
       }
       case 'job.error':
@@ -464,9 +463,8 @@ export class JobManager {
       return;
     }
     this.finish(job, 'output_too_large');
-    const metered = this.settle(job, 'cut_off');
     this.options.metrics.jobsFinished.inc({ outcome: 'cut_off' });
-    job.sink.onDone({ finishReason: 'length', usage: metered });
+    this.settle(job, 'cut_off', (usage) => job.sink.onDone({ finishReason: 'length', usage }));
   }
 
   private onWorkerLost(session: RegisteredWorker, reason: string): void {
@@ -509,17 +507,20 @@ export class JobManager {
   /**
    * Meters and settles a job that ended, whatever ended it; returns the usage billed (before a
    * spot check or a client receipt, which can only lower it). Spot-checked jobs and sealed jobs
-   * awaiting their receipt settle later; their holds stay until then.
+   * awaiting their receipt settle later; their holds stay until then. `then` (the client's last
+   * event) runs once the job is on the books, or at once when its settlement waits.
    */
-  private settle(job: Job, outcome: JobOutcome): Usage {
+  private settle(job: Job, outcome: JobOutcome, then?: (usage: Usage) => void): Usage {
     const input = { attempts: this.observations(job), promptFigure: job.spec.prompt.figure, promptExact: job.spec.prompt.exact };
     const provisional = meterJob(input);
     const usage = provisional.parts.reduce((u, p) => ({ promptTokens: u.promptTokens + p.usage.promptTokens, completionTokens: u.completionTokens + p.usage.completionTokens }), { promptTokens: 0, completionTokens: 0 });
-    const book = (result: MeterResult, finalOutcome: JobOutcome, failedWorkers: ReadonlySet<string> = new Set()) => {
+    const book = (result: MeterResult, finalOutcome: JobOutcome, failedWorkers: ReadonlySet<string> = new Set(), booked?: () => void) => {
       this.judge(job, result, finalOutcome, failedWorkers);
       const parts = result.parts.filter((p) => !failedWorkers.has(p.workerId));
-      if (parts.length === 0) this.options.billing?.release(job.id);
-      else this.book(job, finalOutcome, parts);
+      if (parts.length === 0) {
+        this.options.billing?.release(job.id);
+        booked?.();
+      } else this.book(job, finalOutcome, parts, booked);
     };
     const later = (run: (done: () => void) => void) => {
       this.pendingSettlements++;
@@ -531,42 +532,48 @@ export class JobManager {
     const { spotCheck } = this.options;
     if (job.spec.awaitReceipt && provisional.parts.length > 0) {
       const awaitReceipt = job.spec.awaitReceipt;
-      later((done) => awaitReceipt((receipt) => (book(meterJob({ ...input, ...(receipt ? { clientReceipt: receipt } : {}) }), outcome), done())));
+      later((done) => awaitReceipt((receipt) => book(meterJob({ ...input, ...(receipt ? { clientReceipt: receipt } : {}) }), outcome, new Set(), done)));
+      then?.(usage);
     } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model, job.spec.params)) {
       const attempts = job.attempts.filter((a) => a.text !== '').map((a) => ({ workerId: a.worker.id, before: a.before, text: a.text }));
       later((done) =>
-        spotCheck
-          .check({ model: job.spec.model, messages: job.spec.messages, params: job.spec.params, attempts })
-          .then(
-            (failed) => {
-              const failedSet = new Set(failed ?? []);
-              book(provisional, failedSet.size > 0 ? 'verify_failed' : outcome, failedSet);
-            },
-            (error: unknown) => {
-              this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'spot check failed to run; settling without it');
-              book(provisional, outcome);
-            },
-          )
-          .finally(done),
+        spotCheck.check({ model: job.spec.model, messages: job.spec.messages, params: job.spec.params, attempts }).then(
+          (failed) => {
+            const failedSet = new Set(failed ?? []);
+            book(provisional, failedSet.size > 0 ? 'verify_failed' : outcome, failedSet, done);
+          },
+          (error: unknown) => {
+            this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'spot check failed to run; settling without it');
+            book(provisional, outcome, new Set(), done);
+          },
+        ),
       );
+      then?.(usage);
     } else {
-      book(provisional, outcome);
+      // The client hears the end of its job once the job is on the books.
+      later((done) =>
+        book(provisional, outcome, new Set(), () => {
+          then?.(usage);
+          done();
+        }),
+      );
     }
     return usage;
   }
 
-  private book(job: Job, outcome: JobOutcome, parts: MeterResult['parts']): void {
+  private book(job: Job, outcome: JobOutcome, parts: MeterResult['parts'], booked?: () => void): void {
     for (const p of parts) {
       this.options.metrics.tokens.inc({ kind: 'prompt' }, p.usage.promptTokens);
       this.options.metrics.tokens.inc({ kind: 'completion' }, p.usage.completionTokens);
     }
-    try {
-      this.options.billing?.settle(job.id, job.spec.clientId, job.spec.model, outcome, parts);
-    } catch (error) {
+    const { billing } = this.options;
+    if (!billing) return booked?.();
+    billing.settleSoon(job.id, job.spec.clientId, job.spec.model, outcome, parts, (error) => {
       // The books refused (an invariant or a bound): nothing was written; the hold stays until
       // it expires and is refunded. Loud, because it means a bug or an attack.
-      this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'settlement refused by the books');
-    }
+      if (error) this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'settlement refused by the books');
+      booked?.();
+    });
   }
 
   /** Records disputes and moves each worker's standing by what it did in this job. */
@@ -632,10 +639,9 @@ export class JobManager {
   private fail(job: Job, error: WireError, outcome: JobOutcome): void {
     if (job.finished) return;
     this.finish(job, error.code);
-    // Whatever ended it, what was delivered is billed (prompt once a worker started on it).
-    this.settle(job, outcome);
     this.options.metrics.jobsFinished.inc({ outcome: error.code });
-    job.sink.onError(error);
+    // Whatever ended it, what was delivered is billed (prompt once a worker started on it).
+    this.settle(job, outcome, () => job.sink.onError(error));
   }
 
   private finish(job: Job, reason = 'finished'): void {

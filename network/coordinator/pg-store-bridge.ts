@@ -12,7 +12,7 @@ import type { PgStoreOptions } from './pg-store.js';
 import type { AccountTotal, CoordinatorStore, JobReceiptFrame, ReceiptBuilder, WorkerCredit } from './store.js';
 
 /** A request from the caller to the store thread. */
-export type BridgeRequest = { type: 'call'; method: keyof CoordinatorStore | 'open'; args: unknown[] } | { type: 'built'; id: number; frame: JobReceiptFrame };
+export type BridgeRequest = { type: 'call'; method: Exclude<keyof CoordinatorStore, 'group'> | 'open'; args: unknown[] } | { type: 'built'; id: number; frame: JobReceiptFrame };
 
 /** A message from the store thread: a call's result, or a receipt to build for a settlement. */
 export type BridgeReply =
@@ -71,6 +71,11 @@ class PgStoreBridge implements CoordinatorStore {
     /** The instance named on the holds this store takes. */
     readonly instanceId: string,
   ) {}
+
+  /** Each settlement is its own SERIALIZABLE transaction on PostgreSQL: nothing to group. */
+  group<T>(work: () => T): T {
+    return work();
+  }
 
   /** Sends one call and blocks until its result; builds receipts the thread asks for meanwhile. */
   private call(method: BridgeRequest & { type: 'call' } extends { method: infer M } ? M : never, args: unknown[], builder?: ReceiptBuilder): unknown {

@@ -1,7 +1,7 @@
 /** Routing rules: eligibility, then measured speed × load ÷ reputation; pongs and claims play no part. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickWorker, routeScore, tierSatisfies, PRIOR_TTFT_MS, type RoutableWorker } from './router.js';
+import { pickWorker, routeScore, tierSatisfies, PRIOR_TTFT_MS, ROUTE_SAMPLE, type RoutableWorker } from './router.js';
 
 function worker(id: string, over: Partial<RoutableWorker> = {}): RoutableWorker {
   return {
@@ -78,4 +78,32 @@ test('tiers are ordered unsandboxed < sandboxed < tee', () => {
   assert.ok(tierSatisfies('sandboxed', 'sandboxed'));
   assert.ok(!tierSatisfies('unsandboxed', 'sandboxed'));
   assert.ok(!tierSatisfies('sandboxed', 'tee'));
+});
+
+test('in a large fleet a decision looks at a bounded sample, still picks among the best, and finds the one free worker', () => {
+  let reads = 0;
+  const fleet = Array.from({ length: 10_000 }, (_, i) => {
+    const w = worker(`w${i}`, { ttftMs: 50 + ((i * 7919) % 1000), tokensPerSecond: 20 + ((i * 104_729) % 200) });
+    let available = true;
+    Object.defineProperty(w, 'available', {
+      get: () => (reads++, available),
+      set: (value: boolean) => (available = value),
+    });
+    return w;
+  });
+  const scores = fleet.map((w) => routeScore(w, need.maxTokens)).sort((a, b) => a - b);
+  const quartile = scores[Math.floor(scores.length / 4)] ?? 0;
+  for (let i = 0; i < 200; i++) {
+    reads = 0;
+    const picked = pickWorker(fleet, need);
+    assert.ok(picked, 'a worker is picked');
+    assert.ok(reads <= 4 * ROUTE_SAMPLE, `looked at ${reads} workers of 10,000`);
+    assert.ok(routeScore(picked, need.maxTokens) <= quartile, 'the best of the sample is in the best quarter of the fleet');
+  }
+  // All busy but one: random probes miss it, and every worker is then looked at.
+  for (const w of fleet) w.running = w.maxConcurrentJobs;
+  const free = fleet[7777];
+  assert.ok(free);
+  free.running = 0;
+  assert.equal(pickWorker(fleet, need)?.id, 'w7777');
 });

@@ -9,7 +9,8 @@
  * An unmeasured worker is assumed to be a typical GPU (PRIOR_*), so it gets a job soon enough to
  * be measured, and what it then shows decides; but reputation starts low for a new identity, so
  * a newcomer gets traffic mainly when established workers are busy. Scores within 1 % tie; ties
- * go to the worker handed a job least recently.
+ * go to the worker handed a job least recently. In a large fleet a random sample of the eligible
+ * workers is scored (ROUTE_SAMPLE), so a decision's cost does not grow with the fleet.
  */
 import type { Tier } from '../protocol/worker-frames.js';
 
@@ -79,13 +80,40 @@ export function routeScore(w: RoutableWorker, maxTokens: number): number {
   return ((ttft + (maxTokens * 1000) / speed) * (w.running + 1)) / w.reputation;
 }
 
-/** Picks the best worker for a job, or undefined when none is free right now. */
-export function pickWorker<W extends RoutableWorker>(workers: Iterable<W>, request: RouteRequest, exploration?: Exploration): W | undefined {
-  const eligible: W[] = [];
-  for (const w of workers) {
-    if (!w.available || w.running >= w.maxConcurrentJobs || request.exclude.has(w.id)) continue;
-    if (canServe(w, request)) eligible.push(w);
+/** Above this many candidates, routing scores a random sample of them rather than all. */
+export const ROUTE_SAMPLE = 64;
+
+/** True when a worker could take this job now. */
+function eligibleNow(w: RoutableWorker, request: RouteRequest): boolean {
+  return w.available && w.running < w.maxConcurrentJobs && !request.exclude.has(w.id) && canServe(w, request);
+}
+
+/**
+ * The workers scored for a job. With more than 4 × ROUTE_SAMPLE candidates, up to ROUTE_SAMPLE
+ * eligible ones found by random probes (the best of 64 random workers is in the top few
+ * percent of the fleet, and routing then costs the same with 100 workers or 100,000); when the
+ * probes find none (most of the fleet busy), every candidate is looked at.
+ */
+function eligibleSample<W extends RoutableWorker>(workers: readonly W[], request: RouteRequest, random: () => number): W[] {
+  if (workers.length > 4 * ROUTE_SAMPLE) {
+    const found: W[] = [];
+    const probed = new Set<number>();
+    for (let probe = 0; probe < 4 * ROUTE_SAMPLE && found.length < ROUTE_SAMPLE; probe++) {
+      const index = Math.floor(random() * workers.length);
+      if (probed.has(index)) continue;
+      probed.add(index);
+      const w = workers[index];
+      if (w && eligibleNow(w, request)) found.push(w);
+    }
+    if (found.length > 0) return found;
   }
+  return workers.filter((w) => eligibleNow(w, request));
+}
+
+/** Picks the best worker for a job, or undefined when none is free right now. */
+export function pickWorker<W extends RoutableWorker>(workers: readonly W[] | Iterable<W>, request: RouteRequest, exploration?: Exploration): W | undefined {
+  const all = Array.isArray(workers) ? (workers as readonly W[]) : [...workers];
+  const eligible = eligibleSample(all, request, exploration?.random ?? Math.random);
   if (eligible.length === 0) return undefined;
   if (exploration && eligible.length > 1 && exploration.random() < exploration.rate) {
     return eligible[Math.floor(exploration.random() * eligible.length)];

@@ -32,6 +32,10 @@ class SqliteStore implements CoordinatorStore {
   private readonly relaxedUpdateWorker: (record: WorkerRecord) => void;
   private readonly relaxedAck: (workerId: string, upTo: number) => void;
 
+  group<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
   constructor(private readonly db: DurableDb) {
     const q = {
       balance: db.prepare<[string], { balance: bigint }>('SELECT balance FROM clients WHERE id = ?'),

@@ -104,6 +104,31 @@ export function storeContract(engine: StoreEngine): void {
       store.close();
     }));
 
+  test(`${engine.name}: settlements grouped in one commit: a refused one undoes only itself, and the rest survive a restart`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      store.deposit('c', 1000n, 'd');
+      for (const id of ['g-1', 'g-2', 'g-3']) store.reserve('c', id, 100n, Date.now() + 60_000);
+      const outcomes = store.group(() =>
+        ['g-1', 'g-2', 'g-3'].map((id) => {
+          try {
+            // g-2 charges more than its hold: refused.
+            return store.settle(job(id, [credit('G', 'w', id === 'g-2' ? 200n : 50n, 45n)]), receipt)?.length;
+          } catch (error) {
+            return error instanceof BooksError ? 'refused' : error;
+          }
+        }),
+      );
+      assert.deepEqual(outcomes, [1, 'refused', 1]);
+      store.close();
+      const reopened = await open();
+      assert.deepEqual(reopened.account('G'), { account: 'G', cumulative: 90n, seq: 2 }, 'both good settlements committed, numbered without a gap');
+      assert.equal(reopened.jobIdUsed('g-2'), true, 'g-2 is still held');
+      assert.equal(reopened.settle(job('g-2', [credit('G', 'w', 50n, 45n)]), receipt)?.[0]?.seq, 3, 'and settles later');
+      assert.equal(reopened.balance('c'), 1000n - 150n);
+      reopened.close();
+    }));
+
   test(`${engine.name}: receipts wait for acknowledgement, in order, and survive a restart`, { skip: engine.skip }, () =>
     withStore(engine, async (open) => {
       const store = await open();

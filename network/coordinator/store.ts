@@ -141,6 +141,13 @@ export interface CoordinatorStore {
    * books would not balance or an amount is out of bounds.
    */
   settle(job: SettledJob, receipt: ReceiptBuilder): JobReceiptFrame[] | undefined;
+  /**
+   * Runs `work` as one commit where the engine allows it (SQLite: one transaction, so one
+   * fsync for every settlement inside; each settlement in it is a savepoint, so one that throws
+   * undoes only itself). Elsewhere each call inside commits on its own. Throws when the commit
+   * fails, and then nothing inside was written.
+   */
+  group<T>(work: () => T): T;
   /** Refunds a job's whole hold. */
   release(jobId: string): void;
   /** Refunds every hold that expired by `now`; returns the job ids. */
@@ -177,7 +184,7 @@ export type AsyncReceiptBuilder = (credit: WorkerCredit, total: AccountTotal, re
  * (PostgreSQL) shared by several coordinator instances. Same meanings, same invariants.
  */
 export type AsyncCoordinatorStore = {
-  [K in Exclude<keyof CoordinatorStore, 'settle'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
+  [K in Exclude<keyof CoordinatorStore, 'settle' | 'group'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
 } & {
   settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined>;
 };

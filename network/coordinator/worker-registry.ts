@@ -34,6 +34,9 @@ export interface RegisteredWorker extends RoutableWorker {
   applyRecord(record: WorkerRecord): void;
 }
 
+/** How long contextFor's answer is reused while no worker joins or leaves. */
+const CONTEXT_CACHE_MS = 1000;
+
 interface RegistryEvents {
   added: [RegisteredWorker];
   removed: [RegisteredWorker, string];
@@ -55,18 +58,61 @@ export interface OfferedModel {
  */
 export class WorkerRegistry extends EventEmitter<RegistryEvents> {
   private readonly sessions = new Map<string, RegisteredWorker>();
+  /** The workers offering each model, and the models each is indexed under. */
+  private readonly byModel = new Map<string, Set<RegisteredWorker>>();
+  private readonly indexedModels = new Map<RegisteredWorker, string[]>();
+  /** byModel as arrays for routing, rebuilt when the model's set changes. */
+  private readonly candidateArrays = new Map<string, RegisteredWorker[]>();
+  private readonly contextCache = new Map<string, { at: number; value: number | undefined }>();
 
   /** Starts tracking a session; call once it is ready (its id is proven). */
   add(session: RegisteredWorker): void {
     const stale = this.sessions.get(session.id);
     if (stale && stale !== session) stale.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
     this.sessions.set(session.id, session);
+    this.reindex(session);
     session.on('capacity', () => this.emit('capacity'));
     session.once('closed', (reason) => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+      this.unindex(session);
       this.emit('removed', session, reason);
     });
     this.emit('added', session);
+  }
+
+  /** Indexes a worker under the models it offers now (call again when they change). */
+  reindex(worker: RegisteredWorker): void {
+    this.unindex(worker);
+    const models = [...worker.models];
+    for (const model of models) {
+      let set = this.byModel.get(model);
+      if (!set) this.byModel.set(model, (set = new Set()));
+      set.add(worker);
+      this.candidateArrays.delete(model);
+    }
+    this.indexedModels.set(worker, models);
+    this.contextCache.clear();
+  }
+
+  private unindex(worker: RegisteredWorker): void {
+    for (const model of this.indexedModels.get(worker) ?? []) {
+      const set = this.byModel.get(model);
+      set?.delete(worker);
+      if (set?.size === 0) this.byModel.delete(model);
+      this.candidateArrays.delete(model);
+    }
+    this.indexedModels.delete(worker);
+    this.contextCache.clear();
+  }
+
+  /** The connected workers offering a model (on every instance), for routing. */
+  candidates(model: string): readonly RegisteredWorker[] {
+    let array = this.candidateArrays.get(model);
+    if (!array) {
+      array = [...(this.byModel.get(model) ?? [])];
+      this.candidateArrays.set(model, array);
+    }
+    return array;
   }
 
   /** The session of a connected worker. */
@@ -91,7 +137,7 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
 
   /** True when a connected worker could take this job once free (so it is worth queueing). */
   anyCanServe(request: Omit<RouteRequest, 'exclude' | 'maxTokens'> & { exclude?: ReadonlySet<string> }): boolean {
-    for (const s of this.sessions.values()) if (!request.exclude?.has(s.id) && canServe(s, request)) return true;
+    for (const s of this.candidates(request.model)) if (!request.exclude?.has(s.id) && canServe(s, request)) return true;
     return false;
   }
 
@@ -119,9 +165,23 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
    * worker alone would serve, and a worker that is not sharing changes nothing.
    */
   contextFor(model: string, minTier: Tier, maxCoefficient: number): number | undefined {
+    // Asked for every request: kept for a second while no worker joins or leaves, since
+    // scanning a large fleet per request would cost more than the answer is worth (routing
+    // still checks each worker's own context).
+    const key = `${model}\u0000${minTier}\u0000${maxCoefficient}`;
+    const now = Date.now();
+    const cached = this.contextCache.get(key);
+    if (cached && now - cached.at < CONTEXT_CACHE_MS) return cached.value;
+    const value = this.scanContext(model, minTier, maxCoefficient);
+    if (this.contextCache.size >= 1000) this.contextCache.clear();
+    this.contextCache.set(key, { at: now, value });
+    return value;
+  }
+
+  private scanContext(model: string, minTier: Tier, maxCoefficient: number): number | undefined {
     let sharing: number | undefined;
     let any: number | undefined;
-    for (const s of this.sessions.values()) {
+    for (const s of this.candidates(model)) {
       const context = s.contextSizes.get(model);
       if (context === undefined || !canServe(s, { model, minTier, maxCoefficient, contextNeeded: 0 })) continue;
       any = Math.max(any ?? 0, context);
