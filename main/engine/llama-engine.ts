@@ -12,6 +12,7 @@ import type { EngineConfig, EngineInfo } from './job-messages.js';
 import { ContextLengthError, contextLengthMessage, generationOptions, GrammarCache, InvalidJobError, type SamplingOptions } from './job-options.js';
 import { ToolCallStream } from './tool-call-stream.js';
 import { fitSequences, type SequenceFit } from './sequence-fit.js';
+import { guardBatchedSampling } from './sample-gate.js';
 import { TokenPace } from './token-pace.js';
 
 /** What one generation produced. */
@@ -65,6 +66,8 @@ export class LlamaEngine {
     // Each sequence has a context of its own (node-llama-cpp sizes the cache contextSize × sequences).
     const fit: SequenceFit = config.sequences !== undefined ? { sequences: config.sequences, reason: 'set by the owner (--max-jobs)' } : oneAtATime(await fitToMemory(llama, model, contextSize, config));
     const context = await model.createContext({ contextSize, sequences: fit.sequences, threads: config.threads });
+    // Sequences sampled together could read each other's logits without it (sample-gate.ts).
+    if (context.totalSequences > 1) guardBatchedSampling(context);
     const chatWrapper = resolveChatWrapper(model);
     const engine = new LlamaEngine(llama, model, context, chatWrapper);
     // node-llama-cpp reads the JSON grammar from its package folder: before any sandbox lockdown.
