@@ -64,7 +64,7 @@ export class LlamaEngine {
     const model = await llama.loadModel({ modelPath: config.modelPath, gpuLayers: config.gpuLayers ?? 'auto' });
     const contextSize = Math.min(config.contextSize, model.trainContextSize);
     // Each sequence has a context of its own (node-llama-cpp sizes the cache contextSize × sequences).
-    const fit: SequenceFit = config.sequences !== undefined ? { sequences: config.sequences, reason: 'set by the owner (--max-jobs)' } : oneAtATime(await fitToMemory(llama, model, contextSize, config));
+    const fit: SequenceFit = config.sequences !== undefined ? { sequences: config.sequences, reason: 'set by the owner (--max-jobs)' } : await fitToMemory(llama, model, contextSize, config);
     const context = await model.createContext({ contextSize, sequences: fit.sequences, threads: config.threads });
     // Sequences sampled together could read each other's logits without it (sample-gate.ts).
     if (context.totalSequences > 1) guardBatchedSampling(context);
@@ -168,16 +168,6 @@ export class LlamaEngine {
     await this.model.dispose();
     await this.llama.dispose();
   }
-}
-
-/**
- * Without `--max-jobs` a job process serves one job at a time. Batched decoding on
- * node-llama-cpp 3.21.1 swapped the tokens of two sequences decoding in the same step (2 of 240
- * jobs at four sequences on the test model; docs/batching.md): on a network of strangers that
- * hands one client's text to another, so batching waits for the owner's explicit choice.
- */
-function oneAtATime(fit: SequenceFit): SequenceFit {
-  return { sequences: 1, reason: `one job at a time unless --max-jobs says otherwise (memory would allow ${fit.sequences}: ${fit.reason})` };
 }
 
 /**
