@@ -80,7 +80,7 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
     return sendError(res, 400, `Header ${HEADERS.receiptKey} must be a 32-byte Ed25519 public key as base64url.`, 'invalid_request');
   }
   if (envelope.coordinatorId !== coordinatorId) return sendError(res, 421, `This envelope is for coordinator ${envelope.coordinatorId}; this is ${coordinatorId}.`, 'wrong_coordinator');
-  const model = ctx.registry.models().get(envelope.model);
+  const model = ctx.registry.offered(envelope.model);
   if (!model) return sendError(res, 404, `The model '${envelope.model}' does not exist or no worker serving it is connected.`, 'model_not_found', 'model');
   const routing = routingHeaders(req.headers, ctx.defaultMaxCoefficient);
   if (!routing.ok) return sendRefusal(res, routing.refusal);

@@ -147,15 +147,25 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
    */
   models(): Map<string, OfferedModel> {
     const out = new Map<string, OfferedModel>();
-    for (const s of this.sessions.values()) {
-      if (!s.available || s.reputation <= 0) continue;
-      for (const [id, contextSize] of s.contextSizes) {
-        const seen = out.get(id) ?? { contextSize: 0, workers: 0, tiers: new Set<Tier>() };
-        seen.tiers.add(s.tier);
-        out.set(id, { contextSize: Math.max(seen.contextSize, contextSize), workers: seen.workers + 1, tiers: seen.tiers });
-      }
+    for (const model of this.byModel.keys()) {
+      const offered = this.offered(model);
+      if (offered) out.set(model, offered);
     }
     return out;
+  }
+
+  /** One model as models() describes it, looking only at the workers that offer it. */
+  offered(model: string): OfferedModel | undefined {
+    let found: OfferedModel | undefined;
+    for (const s of this.candidates(model)) {
+      const contextSize = s.contextSizes.get(model);
+      if (!s.available || s.reputation <= 0 || contextSize === undefined) continue;
+      found ??= { contextSize: 0, workers: 0, tiers: new Set<Tier>() };
+      found.tiers.add(s.tier);
+      found.contextSize = Math.max(found.contextSize, contextSize);
+      found.workers++;
+    }
+    return found;
   }
 
   /**
