@@ -17,7 +17,12 @@ export interface LoadClientsReport {
   firstError?: string;
   /** Every chunk's worker-send → client-read time, ms (sorted ascending). */
   latenciesMs: number[];
+  /** The same for chunks after each stream's first STEADY_AFTER (once the opening burst is over). */
+  steadyLatenciesMs: number[];
 }
+
+/** Chunks of a stream counted as its opening; the rest are its steady state. */
+const STEADY_AFTER = 5;
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
 function nowMs(): number {
@@ -31,7 +36,8 @@ interface StreamedChunk {
 
 const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
 
-function stream(command: Extract<LoadClientsCommand, { type: 'run' }>, latencies: number[]): Promise<string | undefined> {
+function stream(command: Extract<LoadClientsCommand, { type: 'run' }>, latencies: number[], steady: number[]): Promise<string | undefined> {
+  let chunkIndex = 0;
   const body = JSON.stringify({ model: command.model, messages: [{ role: 'user', content: 'load' }], max_tokens: command.maxTokens, stream: true });
   return new Promise((resolve) => {
     const req = request(`${command.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${command.apiKey}` } }, (res) => {
@@ -55,7 +61,11 @@ function stream(command: Extract<LoadClientsCommand, { type: 'run' }>, latencies
           const chunk = JSON.parse(data) as StreamedChunk;
           if (chunk.error) error ??= chunk.error.message;
           const content = chunk.choices?.[0]?.delta?.content ?? '';
-          for (const stamp of content.split('|')) if (stamp !== '') latencies.push(readAt - Number(stamp));
+          for (const stamp of content.split('|')) {
+            if (stamp === '') continue;
+            latencies.push(readAt - Number(stamp));
+            if (chunkIndex++ >= STEADY_AFTER) steady.push(readAt - Number(stamp));
+          }
         }
       });
       res.on('end', () => resolve(error));
@@ -68,9 +78,10 @@ function stream(command: Extract<LoadClientsCommand, { type: 'run' }>, latencies
 
 async function run(command: Extract<LoadClientsCommand, { type: 'run' }>): Promise<LoadClientsReport> {
   const latencies: number[] = [];
-  const errors = await Promise.all(Array.from({ length: command.streams }, () => stream(command, latencies)));
+  const steady: number[] = [];
+  const errors = await Promise.all(Array.from({ length: command.streams }, () => stream(command, latencies, steady)));
   const failures = errors.filter((e): e is string => e !== undefined);
-  return { type: 'done', completed: errors.length - failures.length, failed: failures.length, ...(failures[0] ? { firstError: failures[0] } : {}), latenciesMs: latencies.sort((a, b) => a - b) };
+  return { type: 'done', completed: errors.length - failures.length, failed: failures.length, ...(failures[0] ? { firstError: failures[0] } : {}), latenciesMs: latencies.sort((a, b) => a - b), steadyLatenciesMs: steady.sort((a, b) => a - b) };
 }
 
 process.on('message', (message: LoadClientsCommand) => {
