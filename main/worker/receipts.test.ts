@@ -32,6 +32,8 @@ class ScriptedCoordinator {
   readonly server: WebSocketServer;
   socket: WebSocket | undefined;
   readonly frames: WorkerFrame[] = [];
+  /** What the worker's latest capacity frame said (kept when a test clears `frames`). */
+  private lastAvailable = false;
   private waiters: { match: (f: WorkerFrame) => boolean; resolve: (f: WorkerFrame) => void }[] = [];
 
   constructor() {
@@ -47,6 +49,7 @@ class ScriptedCoordinator {
           assert.ok(signed, 'the worker signs its hello');
           this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: { vault, voucherPublicKey: '11'.repeat(32), chainGlobalId: -3 }, pricing: priceListToWire(DEFAULT_PRICE_LIST) });
         }
+        if (frame.type === 'capacity') this.lastAvailable = frame.available;
         this.frames.push(frame);
         this.waiters = this.waiters.filter((w) => (w.match(frame) ? (w.resolve(frame), false) : true));
       });
@@ -59,6 +62,11 @@ class ScriptedCoordinator {
 
   send(frame: CoordinatorFrame): void {
     this.socket?.send(JSON.stringify(coordinatorFrameSchema.parse(frame)));
+  }
+
+  /** Resolves once the worker says it takes jobs (at once if its latest capacity frame said so). */
+  async sharing(): Promise<void> {
+    if (!this.lastAvailable) await this.next('capacity', (f) => f.available);
   }
 
   next<T extends WorkerFrame['type']>(type: T, match: (f: Extract<WorkerFrame, { type: T }>) => boolean = () => true): Promise<Extract<WorkerFrame, { type: T }>> {
@@ -97,7 +105,7 @@ after(async () => {
 });
 
 test('an underpaying receipt is recorded, flagged with its shortfall, acknowledged once on disk, and never credited twice', async () => {
-  await coordinator.next('capacity', (f) => f.available);
+  await coordinator.sharing();
   coordinator.send({ type: 'job.offer', jobId: 'job-1', model: 'm', messages: [{ role: 'user', content: 'abc' }], params: { maxTokens: 40, temperature: 0 } });
   const done = await coordinator.next('job.done');
   assert.equal(done.usage.completionTokens, 40);
@@ -145,7 +153,7 @@ test('a job the coordinator cancelled is paid for what arrived before the cancel
 });
 
 test('a receipt that pays exactly the answer as the network counts it (the model\'s tokenizer over the streamed text) is not flagged', async () => {
-  await coordinator.next('capacity', (f) => f.available);
+  await coordinator.sharing();
   const before = worker.books()?.ledger.underpayments();
   const jobId = 'job-3';
   coordinator.send({ type: 'job.offer', jobId, model: 'm', messages: [{ role: 'user', content: 'job 3 abcd' }], params: { maxTokens: 8, temperature: 0 } });
@@ -169,7 +177,7 @@ test('a receipt that pays exactly the answer as the network counts it (the model
 });
 
 test('a receipt for a job the client left ("outcome": "cancelled") bills what reached the client and is not flagged', async () => {
-  await coordinator.next('capacity', (f) => f.available);
+  await coordinator.sharing();
   const ledger = worker.books()?.ledger;
   assert.ok(ledger);
   const before = ledger.underpayments();
