@@ -176,6 +176,28 @@ describe('the bus between coordinator instances', { skip }, () => {
     assert.ok(Date.now() - silentFrom >= 150, 'not before the beats were missed');
   });
 
+  test('jobs that a vanished instance started on our workers are stopped, and their slots free', async () => {
+    const e = instance('inst-owner');
+    await join_(e);
+    const local = new LocalWorker('w5');
+    e.registry.add(local);
+    const nc = await connect({ servers: nats.url });
+    try {
+      nc.publish('silkworm.presence', JSON.stringify({ type: 'beat', instance: 'inst-origin', epoch: 'run-1' }));
+      const offer = { type: 'job.offer', jobId: 'job-orphan', model: 'm', messages: [{ role: 'user', content: 'hi' }], params: { maxTokens: 4, temperature: 0 } };
+      nc.publish('silkworm.to.inst-owner', JSON.stringify({ kind: 'send', origin: 'inst-origin', workerId: 'w5', frame: offer }));
+      await nc.flush();
+    } finally {
+      await nc.close();
+    }
+    await until(() => local.sent.some((f) => f.type === 'job.offer'), 'the offer to reach the worker');
+    assert.equal(local.running, 1);
+    // inst-origin falls silent: the owner cancels its job on the worker.
+    await until(() => local.sent.some((f) => f.type === 'job.cancel' && f.jobId === 'job-orphan'), 'the orphaned job to be cancelled');
+    local.emit('frame', { type: 'job.error', jobId: 'job-orphan', code: 'cancelled', message: 'stopped' });
+    assert.equal(local.running, 0, 'the worker said it stopped: its slot is free');
+  });
+
   test('bad --bus values and an unreachable server are clear errors, without the password', async () => {
     assert.throws(() => parseBusUrl('localhost:4222'), /not a nats:\/\/ URL|not a URL/);
     assert.throws(() => parseBusUrl('http://localhost:4222'), /not a nats:\/\/ URL/);

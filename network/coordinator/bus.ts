@@ -172,6 +172,7 @@ export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implement
 
 /** A job this instance passes between a local worker and the instance that started it. */
 interface Relayed {
+  jobId: string;
   origin: string;
   worker: RegisteredWorker;
   stopTimer?: NodeJS.Timeout;
@@ -339,6 +340,14 @@ export class ClusterBus {
     if (!this.seen.delete(peer)) return;
     this.options.logger.warn({ peer, why }, 'instance dropped; its workers leave routing');
     for (const worker of [...this.options.registry.all()]) if (worker instanceof RemoteWorker && worker.instance === peer) worker.end(`instance ${peer} is gone (${why})`);
+    // Jobs it started on our workers have nobody to answer to: they stop, and their slots free
+    // once the workers say so (or the grace passes).
+    for (const [key, entry] of this.relayed) {
+      if (entry.origin !== peer || entry.stopTimer) continue;
+      entry.worker.send({ type: 'job.cancel', jobId: entry.jobId, reason: `instance ${peer} that started it is gone` });
+      entry.stopTimer = setTimeout(() => this.dropRelay(key, entry, true), STOP_GRACE_MS);
+      entry.stopTimer.unref();
+    }
   }
 
   /** Another instance sends something to a worker connected here. */
@@ -359,7 +368,7 @@ export class ClusterBus {
     }
     const { frame } = message;
     if (frame.type === 'job.offer' || frame.type === 'job.sealed_offer') {
-      this.relayed.set(relayKey(frame.jobId, worker.id), { origin: message.origin, worker });
+      this.relayed.set(relayKey(frame.jobId, worker.id), { jobId: frame.jobId, origin: message.origin, worker });
       worker.running++;
     } else if (frame.type === 'job.cancel') {
       const key = relayKey(frame.jobId, worker.id);
