@@ -176,6 +176,25 @@ describe('the bus between coordinator instances', { skip }, () => {
     assert.ok(Date.now() - silentFrom >= 150, 'not before the beats were missed');
   });
 
+  test('a worker that reconnects drops the jobs other instances had on its old connection, and they hear it', async () => {
+    const f = instance('inst-f');
+    const g = instance('inst-g');
+    await join_(f);
+    await join_(g);
+    const first = new LocalWorker('w6');
+    g.registry.add(first);
+    await until(() => f.registry.get('w6') instanceof RemoteWorker, 'w6 to appear on f');
+    const remote = f.registry.get('w6') as RemoteWorker;
+    const frames: string[] = [];
+    remote.on('frame', (frame) => frames.push(`${frame.type}:${frame.type === 'job.error' ? frame.code : ''}`));
+    remote.send({ type: 'job.offer', jobId: 'job-r', model: 'm', messages: [{ role: 'user', content: 'hi' }], params: { maxTokens: 4, temperature: 0 } });
+    await until(() => first.sent.length === 1, 'the offer to reach the worker');
+    g.registry.add(new LocalWorker('w6')); // the same worker, on a new connection: the old one closes
+    await until(() => frames.length === 1, 'f to hear the job was lost');
+    assert.deepEqual(frames, ['job.error:worker_lost']);
+    assert.equal(f.registry.get('w6'), remote, 'the worker itself is still routable through g');
+  });
+
   test('jobs that a vanished instance started on our workers are stopped, and their slots free', async () => {
     const e = instance('inst-owner');
     await join_(e);

@@ -227,10 +227,17 @@ export class ClusterBus {
       worker.on('frame', (frame) => this.onLocalFrame(worker, frame));
     });
     registry.on('removed', (worker) => {
-      if (worker.instance !== undefined || registry.get(worker.id)) return;
+      if (worker.instance !== undefined) return;
+      // The jobs other instances started on this connection are lost with it: they say so, and
+      // those instances move the jobs on, as for a worker of their own that was lost.
+      for (const [key, entry] of this.relayed) {
+        if (entry.worker !== worker) continue;
+        if (!entry.stopTimer) this.publish(SUBJECT.from(entry.origin), { kind: 'frame', workerId: worker.id, frame: { type: 'job.error', jobId: entry.jobId, code: 'worker_lost', message: 'The worker’s connection was lost.' } });
+        this.dropRelay(key, entry, false);
+      }
+      if (registry.get(worker.id)) return; // it reconnected here already
       this.published.delete(worker.id);
       this.gone.add(worker.id);
-      for (const [key, entry] of this.relayed) if (entry.worker === worker) this.dropRelay(key, entry, false);
     });
     const beat = () => {
       this.publish(SUBJECT.presence, { type: 'beat', instance, epoch: this.epoch });
