@@ -515,12 +515,17 @@ export class JobManager {
     const provisional = meterJob(input);
     const usage = provisional.parts.reduce((u, p) => ({ promptTokens: u.promptTokens + p.usage.promptTokens, completionTokens: u.completionTokens + p.usage.completionTokens }), { promptTokens: 0, completionTokens: 0 });
     const book = (result: MeterResult, finalOutcome: JobOutcome, failedWorkers: ReadonlySet<string> = new Set(), booked?: () => void) => {
-      this.judge(job, result, finalOutcome, failedWorkers);
-      const parts = result.parts.filter((p) => !failedWorkers.has(p.workerId));
-      if (parts.length === 0) {
+      try {
+        this.judge(job, result, finalOutcome, failedWorkers);
+        const parts = result.parts.filter((p) => !failedWorkers.has(p.workerId));
+        if (parts.length > 0) return this.book(job, finalOutcome, parts, booked);
         this.options.billing?.release(job.id);
-        booked?.();
-      } else this.book(job, finalOutcome, parts, booked);
+      } catch (error) {
+        // The store failed (not the books' rules, which settleSoon reports): the hold stays until
+        // it expires and is refunded; the job still ends for its client and for shutdown.
+        this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'settling a job failed');
+      }
+      booked?.();
     };
     const later = (run: (done: () => void) => void) => {
       this.pendingSettlements++;
