@@ -82,7 +82,10 @@ describe('the openai client, unchanged, in both modes', () => {
       assert.equal(typeof weather.city, 'string');
       const viaResponses = await openai.responses.parse({ model: MODEL, input: 'abc', text: { format: zodTextFormat(Weather, 'weather') }, max_output_tokens: 300, temperature: 0 });
       assert.deepEqual(Weather.parse(viaResponses.output_parsed), weather);
-      const object = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], response_format: { type: 'json_object' }, max_tokens: 50 });
+      // Greedy, with room to close the object: sampled at random, an answer can still be inside a
+      // string when max_tokens cuts it (finish_reason "length"), which is not JSON.
+      const object = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], response_format: { type: 'json_object' }, max_tokens: 200, temperature: 0 });
+      assert.equal(object.choices[0]?.finish_reason, 'stop', `the object closed before max_tokens: ${object.choices[0]?.message.content ?? ''}`);
       const value: unknown = JSON.parse(object.choices[0]?.message.content ?? '');
       assert.equal(typeof value, 'object');
       const refused = openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { email: { type: 'string', pattern: '@' } } } } } });
