@@ -7,8 +7,11 @@
  * - coord_rss_kb_per_worker: the coordinator's resident memory per held worker;
  * - coord_stream_p99_added_ms: p99 of a chunk's worker-send → client-read time with many
  *   concurrent streams, minus the same with a few streams, per interleaved round (median, spread).
+ * SILKWORM_BENCH_COORD_NODE_ARGS passes node flags to the coordinator (--cpu-prof, --trace-gc);
+ * SILKWORM_BENCH_COORD_LOG names a file that receives its standard output.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +38,13 @@ export interface CoordinatorLoadOptions {
   /** Chunks each simulated worker streams per job, and the time between them. */
   chunks: number;
   chunkIntervalMs: number;
+  /** Streams of a round start at random moments within this window, as clients arrive. */
+  arrivalSpreadMs: number;
+  /**
+   * The saturating load, measured too: `streams` streams all started at once, a chunk every this
+   * many ms (more chunks per second than this machine's cores can carry through every process).
+   */
+  saturatedIntervalMs: number;
   /** Paired rounds (baseline, loaded), interleaved. */
   rounds: number;
   /** How long the held workers are watched for late heartbeats. */
@@ -57,7 +67,9 @@ export const DEFAULT_COORDINATOR_LOAD: CoordinatorLoadOptions = {
   baselineStreams: 10,
   clientProcesses: 2,
   chunks: 20,
-  chunkIntervalMs: 100,
+  chunkIntervalMs: 500,
+  arrivalSpreadMs: 500,
+  saturatedIntervalMs: 100,
   rounds: 3,
   holdMs: 30_000,
   coordinatorNodeArgs: (process.env.SILKWORM_BENCH_COORD_NODE_ARGS ?? '').split(' ').filter(Boolean),
@@ -110,7 +122,9 @@ export async function startCoordinatorProcess(dataDir: string, nodeArgs: string[
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     // Every line is read (the pipe must not fill); only the ready line matters here.
+    const keep = process.env.SILKWORM_BENCH_COORD_LOG ? createWriteStream(process.env.SILKWORM_BENCH_COORD_LOG) : undefined;
     lines.on('line', (text) => {
+      keep?.write(`${text}\n`);
       if (!text.includes('"coordinator ready"')) return;
       resolve(String((JSON.parse(text) as { url: string }).url));
     });
@@ -137,15 +151,29 @@ async function healthWorkers(url: string): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs one round of `streams` concurrent streams spread over the client processes. */
-async function streamRound(clients: Child<LoadClientsCommand, LoadClientsReport>[], url: string, streams: number, options: CoordinatorLoadOptions) {
+async function streamRound(
+  generators: Child<LoadWorkersCommand, LoadWorkersReport>[],
+  clients: Child<LoadClientsCommand, LoadClientsReport>[],
+  url: string,
+  load: { streams: number; chunkIntervalMs: number; spreadMs: number },
+  options: CoordinatorLoadOptions,
+  pids: { coordinator: number; generators: number[]; clients: number[] },
+) {
+  const streams = load.streams;
+  for (const g of generators) g.tell({ type: 'pace', chunkIntervalMs: load.chunkIntervalMs });
+  const cpuOf = (list: number[]) => list.reduce((s, pid) => s + (readCpu(pid)?.selfS ?? 0), 0);
+  const cpuBefore = { coordinator: cpuOf([pids.coordinator]), generators: cpuOf(pids.generators), clients: cpuOf(pids.clients) };
   const share = (i: number) => Math.floor(streams / clients.length) + (i < streams % clients.length ? 1 : 0);
   const used = clients.filter((_, i) => share(i) > 0);
-  const reports = await Promise.all(used.map((c, i) => c.ask({ type: 'run', url, apiKey: API_KEY, model: MODEL, streams: share(i), maxTokens: options.chunks + 8 }, 'done')));
+  const reports = await Promise.all(used.map((c, i) => c.ask({ type: 'run', url, apiKey: API_KEY, model: MODEL, streams: share(i), maxTokens: options.chunks + 8, spreadMs: load.spreadMs }, 'done')));
   const latencies = reports.flatMap((r) => r.latenciesMs);
   const steady = reports.flatMap((r) => r.steadyLatenciesMs);
   const failed = reports.reduce((n, r) => n + r.failed, 0);
   const firstError = reports.find((r) => r.firstError)?.firstError;
-  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), steadyP99: quantile(steady, 0.99), max: quantile(latencies, 1), chunks: latencies.length, failed, firstError };
+  // CPU µs per chunk of each kind of process on the path (the same 2 cores serve them all).
+  const perChunk = (after: number, before: number) => (1e6 * (after - before)) / Math.max(1, latencies.length);
+  const cpuUsPerChunk = { coordinator: perChunk(cpuOf([pids.coordinator]), cpuBefore.coordinator), generators: perChunk(cpuOf(pids.generators), cpuBefore.generators), clients: perChunk(cpuOf(pids.clients), cpuBefore.clients) };
+  return { cpuUsPerChunk, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), steadyP99: quantile(steady, 0.99), max: quantile(latencies, 1), chunks: latencies.length, failed, firstError };
 }
 
 /** Measures one coordinator under the given load. */
@@ -190,30 +218,44 @@ export async function runCoordinatorLoad(options: CoordinatorLoadOptions): Promi
     const onTime = Math.min(sum('onTime'), coordinatorCount);
     const rssPerWorkerKb = ((rssHeldMb - rssBaseMb) * 1024) / Math.max(1, sum('open') - warmWelcomed);
 
-    // Interleaved paired rounds: a few streams (baseline), then many, on the same held fleet.
+    // Interleaved rounds on the same held fleet: a few streams (baseline), then many arriving as
+    // clients do, then many at once at a rate this machine cannot carry (the saturated figure).
     const added: number[] = [];
     const steadyAdded: number[] = [];
+    const saturatedAdded: number[] = [];
     const baseP99: number[] = [];
     const loadP99: number[] = [];
     const loadP50: number[] = [];
+    const saturatedP99: number[] = [];
     const failures: string[] = [];
     let streamFailed = 0;
+    const pids = { coordinator: pid, generators: generators.map((g) => g.process.pid ?? 0), clients: clients.map((c) => c.process.pid ?? 0) };
+    const cpu = { coordinator: [] as number[], generators: [] as number[], clients: [] as number[] };
+    const satCpu = { coordinator: [] as number[], generators: [] as number[], clients: [] as number[] };
+    const paced = { chunkIntervalMs: options.chunkIntervalMs, spreadMs: options.arrivalSpreadMs };
     for (let r = 0; r < options.rounds; r++) {
-      const base = await streamRound(clients, coordinator.url, options.baselineStreams, options);
-      const loaded = await streamRound(clients, coordinator.url, options.streams, options);
-      streamFailed += base.failed + loaded.failed;
-      for (const e of [base.firstError, loaded.firstError]) if (e) failures.push(e);
+      const base = await streamRound(generators, clients, coordinator.url, { streams: options.baselineStreams, ...paced }, options, pids);
+      const loaded = await streamRound(generators, clients, coordinator.url, { streams: options.streams, ...paced }, options, pids);
+      const saturated = await streamRound(generators, clients, coordinator.url, { streams: options.streams, chunkIntervalMs: options.saturatedIntervalMs, spreadMs: 0 }, options, pids);
+      for (const key of ['coordinator', 'generators', 'clients'] as const) {
+        cpu[key].push(loaded.cpuUsPerChunk[key]);
+        satCpu[key].push(saturated.cpuUsPerChunk[key]);
+      }
+      streamFailed += base.failed + loaded.failed + saturated.failed;
+      for (const e of [base.firstError, loaded.firstError, saturated.firstError]) if (e) failures.push(e);
       baseP99.push(base.p99);
       loadP99.push(loaded.p99);
       loadP50.push(loaded.p50);
+      saturatedP99.push(saturated.p99);
       added.push(loaded.p99 - base.p99);
       steadyAdded.push(loaded.steadyP99 - base.steadyP99);
+      saturatedAdded.push(saturated.p99 - base.p99);
     }
     const rssAfterStreamsMb = readRssMb(pid) ?? Number.NaN;
 
     const tables: Table[] = [
       {
-        title: `Coordinator load — ${options.workers} simulated workers from ${options.workerProcesses} processes; streams of ${options.chunks} chunks every ${options.chunkIntervalMs} ms`,
+        title: `Coordinator load — ${options.workers} simulated workers from ${options.workerProcesses} processes; streams of ${options.chunks} chunks every ${options.chunkIntervalMs} ms, arriving over ${options.arrivalSpreadMs} ms`,
         columns: ['figure', 'value'],
         rows: [
           ['workers welcomed / failed to join', `${welcomed} / ${joinFailed}${joinError?.type === 'connected' && joinError.firstError ? ` (${joinError.firstError})` : ''}`],
@@ -225,7 +267,10 @@ export async function runCoordinatorLoad(options: CoordinatorLoadOptions): Promi
           [`chunk p99, ${options.baselineStreams} streams (baseline), ms`, spread(baseP99)],
           [`chunk p50 / p99, ${options.streams} streams, ms`, `${spread(loadP50)} / ${spread(loadP99)}`],
           [`p99 added by ${options.streams} streams (coord_stream_p99_added_ms), ms`, `${spread(added)} over ${options.rounds} rounds`],
-          [`… counting only each stream's chunks after its first 5 (the opening burst over; coord_stream_p99_added_steady_ms), ms`, spread(steadyAdded)],
+          [`… counting only each stream's chunks after its first 5 (coord_stream_p99_added_steady_ms), ms`, spread(steadyAdded)],
+          [`CPU µs per chunk: coordinator (coord_stream_cpu_us_per_chunk) / simulated workers / clients`, `${spread(cpu.coordinator)} / ${spread(cpu.generators)} / ${spread(cpu.clients)}`],
+          [`saturated: ${options.streams} streams at once, a chunk every ${options.saturatedIntervalMs} ms: p99 / added (coord_stream_p99_added_saturated_ms), ms`, `${spread(saturatedP99)} / ${spread(saturatedAdded)}`],
+          [`… CPU µs per chunk there: coordinator / simulated workers / clients`, `${spread(satCpu.coordinator)} / ${spread(satCpu.generators)} / ${spread(satCpu.clients)}`],
           ['failed streams', `${streamFailed}${failures[0] ? ` (${failures[0]})` : ''}`],
         ],
       },
@@ -245,6 +290,10 @@ export async function runCoordinatorLoad(options: CoordinatorLoadOptions): Promi
         coord_stream_p99_added_steady_ms: round(median(steadyAdded), 1),
         coord_stream_p99_base_ms: round(median(baseP99), 1),
         coord_stream_p99_loaded_ms: round(median(loadP99), 1),
+        coord_stream_cpu_us_per_chunk: round(median(cpu.coordinator), 1),
+        coord_stream_load_cpu_us_per_chunk: round(median(cpu.generators) + median(cpu.clients), 1),
+        coord_stream_p99_added_saturated_ms: round(median(saturatedAdded), 1),
+        coord_stream_chunks_per_s: Math.round((options.streams * 1000) / options.chunkIntervalMs),
         coord_streams: options.streams,
         coord_stream_failures: streamFailed,
       },

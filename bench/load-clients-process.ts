@@ -7,7 +7,10 @@
 import { request, Agent } from 'node:http';
 
 /** What the parent asks of this process. */
-export type LoadClientsCommand = { type: 'run'; url: string; apiKey: string; model: string; streams: number; maxTokens: number } | { type: 'stop' };
+export type LoadClientsCommand =
+  /** `spreadMs`: each stream starts at a uniformly random moment within this window (0: all at once). */
+  | { type: 'run'; url: string; apiKey: string; model: string; streams: number; maxTokens: number; spreadMs: number }
+  | { type: 'stop' };
 
 /** What this process tells the parent once every stream of a run ended. */
 export interface LoadClientsReport {
@@ -79,7 +82,12 @@ function stream(command: Extract<LoadClientsCommand, { type: 'run' }>, latencies
 async function run(command: Extract<LoadClientsCommand, { type: 'run' }>): Promise<LoadClientsReport> {
   const latencies: number[] = [];
   const steady: number[] = [];
-  const errors = await Promise.all(Array.from({ length: command.streams }, () => stream(command, latencies, steady)));
+  const errors = await Promise.all(
+    Array.from({ length: command.streams }, async () => {
+      if (command.spreadMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * command.spreadMs));
+      return stream(command, latencies, steady);
+    }),
+  );
   const failures = errors.filter((e): e is string => e !== undefined);
   return { type: 'done', completed: errors.length - failures.length, failed: failures.length, ...(failures[0] ? { firstError: failures[0] } : {}), latenciesMs: latencies.sort((a, b) => a - b), steadyLatenciesMs: steady.sort((a, b) => a - b) };
 }

@@ -19,6 +19,8 @@ import { createHash } from 'node:crypto';
 /** What the parent asks of this process. */
 export type LoadWorkersCommand =
   | { type: 'connect'; url: string; count: number; firstIndex: number; model: string; chunks: number; chunkIntervalMs: number; concurrency: number }
+  /** Sets the time between chunks of the jobs offered from now on. */
+  | { type: 'pace'; chunkIntervalMs: number }
   /** Starts counting ping gaps afresh (the hold window begins). */
   | { type: 'window' }
   | { type: 'report' }
@@ -60,6 +62,7 @@ let pings = 0;
 let closes = 0;
 let jobs = 0;
 let receipts = 0;
+let pacedIntervalMs: number | undefined;
 
 function send(sim: Sim, frame: WorkerFrame): void {
   const encoded = encodeFrame(frame);
@@ -163,7 +166,7 @@ function onFrame(sim: Sim, workerId: string, frame: CoordinatorFrame, command: E
       return;
     }
     case 'job.offer':
-      streamJob(sim, frame.jobId, command.chunks, command.chunkIntervalMs);
+      streamJob(sim, frame.jobId, command.chunks, pacedIntervalMs ?? command.chunkIntervalMs);
       return;
     case 'job.receipt':
       receipts++;
@@ -220,6 +223,9 @@ process.on('message', (message: LoadWorkersCommand) => {
       return;
     case 'report':
       reply(report());
+      return;
+    case 'pace':
+      pacedIntervalMs = message.chunkIntervalMs;
       return;
     case 'stop':
       for (const s of sims) s.socket.terminate();

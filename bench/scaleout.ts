@@ -69,7 +69,7 @@ async function round1(setup: Setup, clients: Clients[], options: ScaleoutOptions
   const parts = Object.entries(setup.pids());
   const before = parts.map(([, pids]) => cpuOf(pids));
   const started = performance.now();
-  const reports = await Promise.all(clients.map((c, i) => c.ask({ type: 'run', url: setup.urls[i % setup.urls.length] ?? '', apiKey: API_KEY, model: MODEL, streams: per, maxTokens: options.chunks + 8 }, 'done')));
+  const reports = await Promise.all(clients.map((c, i) => c.ask({ type: 'run', url: setup.urls[i % setup.urls.length] ?? '', apiKey: API_KEY, model: MODEL, streams: per, maxTokens: options.chunks + 8, spreadMs: 0 }, 'done')));
   const seconds = (performance.now() - started) / 1000;
   const completed = reports.reduce((n, r) => n + r.completed, 0);
   const failed = reports.reduce((n, r) => n + r.failed, 0);

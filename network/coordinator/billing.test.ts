@@ -42,3 +42,39 @@ test('settlements of one turn share a commit, fail alone, and send receipts only
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('nobody hears of a batch before its disk flush resolves; a failed flush ends the batch as failed, with no receipt', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-billing-'));
+  const store = openSqliteStore(dir);
+  try {
+    // The real store, with its disk flush held back until the test lets it go.
+    const flushes: { resolve: () => void; reject: (error: Error) => void }[] = [];
+    const gated = Object.create(store) as typeof store;
+    gated.synced = () => store.synced().then(() => new Promise<void>((resolve, reject) => flushes.push({ resolve, reject })));
+    const billing = new Billing({ store: gated });
+    store.deposit('client', 1_000_000_000n, 'd');
+    const hold = billing.worstCase('m', 10, 1000, 1, 1);
+    for (const id of ['x', 'y']) assert.equal(store.reserve('client', id, hold, Date.now() + 60_000), 'held');
+    const receipts: string[] = [];
+    billing.on('receipt', (workerId, receipt) => receipts.push(`${workerId}:${receipt.jobId}`));
+    const heard: string[] = [];
+    const ended = (id: string) => new Promise<unknown>((resolve) => billing.settleSoon(id, 'client', 'm', 'done', [part(`w-${id}`, 100)], (error) => (heard.push(id), resolve(error ?? 'ok'))));
+
+    const x = ended('x');
+    while (flushes.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(store.account('worker:w-x').seq, 1, 'the commit is written');
+    assert.deepEqual([receipts, heard], [[], []], 'but no receipt and no caller hears of it before the flush');
+    flushes.shift()?.resolve();
+    assert.equal(await x, 'ok');
+    assert.deepEqual(receipts, ['w-x:x']);
+
+    const y = ended('y');
+    while (flushes.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    flushes.shift()?.reject(new Error('EIO: i/o error, fsync'));
+    assert.match(String(await y), /EIO/);
+    assert.deepEqual(receipts, ['w-x:x'], 'no receipt for a batch not known to be on disk');
+  } finally {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -89,10 +89,11 @@ export class Billing extends EventEmitter<BillingEvents> {
 
   /**
    * settle(), grouped with the other settlements asked for in the same turn of the event loop:
-   * one commit (one fsync on SQLite) for all of them, once this turn's I/O is handled, so a burst
-   * of jobs ending does not stall every stream behind one disk flush per job. Each settlement
-   * still checks its own books and fails alone. `done` is called after the commit (with the
-   * error when this settlement was refused or the commit failed); receipts go out only then.
+   * one commit for all of them, once this turn's I/O is handled, whose disk flush (fsync on
+   * SQLite) runs on the thread pool, so a burst of jobs ending does not stall every stream
+   * behind disk flushes. Each settlement still checks its own books and fails alone. `done` is
+   * called once the commit is on disk (with the error when this settlement was refused, or the
+   * commit or its flush failed); receipts go out only then.
    */
   settleSoon(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], done: (error?: unknown) => void): void {
     this.queued.push({ write: (sent) => void this.write(jobId, clientId, model, outcome, parts, sent), done });
@@ -121,8 +122,18 @@ export class Billing extends EventEmitter<BillingEvents> {
       for (const item of batch) item.done(error);
       return;
     }
-    for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
-    batch.forEach((item, i) => item.done(errors[i]));
+    // Nobody hears of the batch (receipts, the clients' last events) before it is on disk; the
+    // disk flush runs off the event loop, so the streams still flowing never wait for it.
+    this.options.store.synced().then(
+      () => {
+        for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
+        batch.forEach((item, i) => item.done(errors[i]));
+      },
+      (error: unknown) => {
+        // Written but not known to be on disk: the batch ends as failed, and no receipt goes out.
+        for (const item of batch) item.done(error ?? new Error('the disk flush failed'));
+      },
+    );
   }
 
   private write(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], sent: [string, JobReceiptFrame][]): bigint {

@@ -12,7 +12,7 @@ import type { PgStoreOptions } from './pg-store.js';
 import type { AccountTotal, CoordinatorStore, JobReceiptFrame, ReceiptBuilder, WorkerCredit } from './store.js';
 
 /** A request from the caller to the store thread. */
-export type BridgeRequest = { type: 'call'; method: Exclude<keyof CoordinatorStore, 'group'> | 'open'; args: unknown[] } | { type: 'built'; id: number; frame: JobReceiptFrame };
+export type BridgeRequest = { type: 'call'; method: Exclude<keyof CoordinatorStore, 'group' | 'synced'> | 'open'; args: unknown[] } | { type: 'built'; id: number; frame: JobReceiptFrame };
 
 /** A message from the store thread: a call's result, or a receipt to build for a settlement. */
 export type BridgeReply =
@@ -75,6 +75,11 @@ class PgStoreBridge implements CoordinatorStore {
   /** Each settlement is its own SERIALIZABLE transaction on PostgreSQL: nothing to group. */
   group<T>(work: () => T): T {
     return work();
+  }
+
+  /** Each call committed on PostgreSQL before it returned. */
+  synced(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Sends one call and blocks until its result; builds receipts the thread asks for meanwhile. */

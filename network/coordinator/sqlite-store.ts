@@ -5,7 +5,7 @@
  * written, and each settlement re-checks the job's books inside its own transaction.
  */
 import { join } from 'node:path';
-import { openDurableDb, withoutFsync, type DurableDb } from '../node-kit/sqlite.js';
+import { openDurableDb, syncLog, withoutFsync, type DurableDb } from '../node-kit/sqlite.js';
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
@@ -33,7 +33,11 @@ class SqliteStore implements CoordinatorStore {
   private readonly relaxedAck: (workerId: string, upTo: number) => void;
 
   group<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    return withoutFsync(this.db, this.db.transaction(work))();
+  }
+
+  synced(): Promise<void> {
+    return syncLog(this.db);
   }
 
   constructor(private readonly db: DurableDb) {
@@ -99,7 +103,9 @@ class SqliteStore implements CoordinatorStore {
       q.addBalance.run(amount, clientId);
       return true;
     });
-    this.reserve = db.transaction((clientId: string, jobId: string, amount: bigint, expiresAt: number) => {
+    // A hold commits without waiting for the disk: a power cut can only undo it (the balance as
+    // before, the job never settled), and the job's settlement, a FULL commit, makes it durable first.
+    this.reserve = withoutFsync(db, db.transaction((clientId: string, jobId: string, amount: bigint, expiresAt: number) => {
       checkAmount(`hold of ${jobId}`, amount, MAX_JOB_NANOTONS);
       if (this.jobIdUsed(jobId)) return 'duplicate' as const;
       const balance = q.balance.get(clientId)?.balance ?? 0n;
@@ -107,7 +113,7 @@ class SqliteStore implements CoordinatorStore {
       q.addBalance.run(-amount, clientId);
       q.insertHold.run(jobId, clientId, amount, expiresAt);
       return 'held' as const;
-    });
+    }));
     this.settle = db.transaction((job: SettledJob, receipt: ReceiptBuilder) => {
       if (q.settled.get(job.jobId)) return undefined;
       const hold = q.hold.get(job.jobId)?.amount;

@@ -142,12 +142,18 @@ export interface CoordinatorStore {
    */
   settle(job: SettledJob, receipt: ReceiptBuilder): JobReceiptFrame[] | undefined;
   /**
-   * Runs `work` as one commit where the engine allows it (SQLite: one transaction, so one
-   * fsync for every settlement inside; each settlement in it is a savepoint, so one that throws
-   * undoes only itself). Elsewhere each call inside commits on its own. Throws when the commit
-   * fails, and then nothing inside was written.
+   * Runs `work` as one commit where the engine allows it (SQLite: one transaction; each
+   * settlement in it is a savepoint, so one that throws undoes only itself). Elsewhere each call
+   * inside commits on its own. Throws when the commit fails, and then nothing inside was
+   * written. The commit may not be on disk yet when this returns: await synced() before telling
+   * anyone it happened.
    */
   group<T>(work: () => T): T;
+  /**
+   * Resolves once every commit made so far is durable (SQLite: its log fsynced on the thread
+   * pool, so the event loop never waits on the disk); rejects when the disk reports an error.
+   */
+  synced(): Promise<void>;
   /** Refunds a job's whole hold. */
   release(jobId: string): void;
   /** Refunds every hold that expired by `now`; returns the job ids. */
@@ -184,7 +190,7 @@ export type AsyncReceiptBuilder = (credit: WorkerCredit, total: AccountTotal, re
  * (PostgreSQL) shared by several coordinator instances. Same meanings, same invariants.
  */
 export type AsyncCoordinatorStore = {
-  [K in Exclude<keyof CoordinatorStore, 'settle' | 'group'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
+  [K in Exclude<keyof CoordinatorStore, 'settle' | 'group' | 'synced'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
 } & {
   settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined>;
 };

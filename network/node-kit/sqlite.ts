@@ -6,6 +6,7 @@
  * A database newer than the code is refused rather than guessed at.
  */
 import Database from 'better-sqlite3';
+import { open } from 'node:fs/promises';
 
 /** A connection opened by {@link openDurableDb}. */
 export type DurableDb = Database.Database;
@@ -63,6 +64,30 @@ export function withoutFsync<A extends unknown[], R>(db: DurableDb, write: (...a
       db.pragma('synchronous = FULL');
     }
   };
+}
+
+/**
+ * Makes every commit made so far on `db` durable without blocking the event loop: fsyncs its
+ * write-ahead log on libuv's thread pool. For commits made by {@link withoutFsync} whose results
+ * must not be acknowledged before they are on disk. A commit already checkpointed into the main
+ * file was synced by the checkpoint (SQLite syncs the log before it copies and the file after);
+ * one still in the log is synced here. Rejects when the disk reports an error.
+ */
+export async function syncLog(db: DurableDb): Promise<void> {
+  if (db.memory) return;
+  let file;
+  try {
+    file = await open(`${db.name}-wal`, 'r');
+  } catch (error) {
+    // No log file: every commit went into the main file; sync that instead.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    file = await open(db.name, 'r');
+  }
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
 }
 
 /** The durability settings a connection actually runs with (tests assert them). */

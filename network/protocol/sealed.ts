@@ -168,6 +168,12 @@ export class SealRequestError extends Error {
   }
 }
 
+let headerSchema: ReturnType<typeof sealedEnvelopeSchema.omit<{ enc: true; ciphertext: true }>> | undefined;
+/** The envelope's header fields, built on first use and kept (zod compiles a schema on its first parse). */
+function sealedHeaderSchema() {
+  return (headerSchema ??= sealedEnvelopeSchema.omit({ enc: true, ciphertext: true }));
+}
+
 /**
  * Client side: seals a job to a worker's job-process key. Returns the envelope to POST and the
  * opener for the sealed answer chunks. Throws {@link SealRequestError} on invalid input.
@@ -192,7 +198,7 @@ export async function sealRequest(input: SealRequestInput): Promise<{ envelope: 
     maxTokens: input.maxTokens,
     expiresAt: Math.floor((input.now ?? Date.now()) + ttlMs),
   };
-  const checked = sealedEnvelopeSchema.omit({ enc: true, ciphertext: true }).safeParse(header);
+  const checked = sealedHeaderSchema().safeParse(header);
   if (!checked.success) throw new SealRequestError('invalid_input', `envelope: ${checked.error.issues[0]?.path.join('.')} ${checked.error.issues[0]?.message}`);
   const headerBytes = sealedHeaderBytes(header);
   const recipientPublicKey = await hpkeSuite.kem.deserializePublicKey(fromBase64Url(input.recipientPublicKey)!);

@@ -91,6 +91,12 @@ export function clientSchema(where: string) {
 /** OpenAI's tool choice, as the job's (undefined for 'none': then tools are not offered at all). */
 export type ToolChoiceInput = 'none' | 'auto' | 'required' | { name: string };
 
+/** What outputParams checks: built once (zod compiles a schema on its first parse). */
+const outputParamsSchema = jobParamsObject
+  .omit({ maxTokens: true })
+  .partial()
+  .superRefine((p, ctx) => checkJobParams({ temperature: 1, ...p }, ctx));
+
 /**
  * The tools, tool choice and response format of a request, as job params. With tool_choice
  * 'none' the tools are left out entirely (the prompt does not list them). JSON output and tools
@@ -110,8 +116,8 @@ export function outputParams(input: { tools?: Tool[] | undefined; toolChoice?: T
     ...(tools && choice !== 'auto' ? { toolChoice: choice as JobParams['toolChoice'] & object } : {}),
     ...(tools && input.parallelToolCalls === false ? { parallelToolCalls: false } : {}),
   };
-  const checked = jobParamsObject.omit({ maxTokens: true }).partial().superRefine((p, ctx) => checkJobParams({ temperature: 1, ...p }, ctx)).safeParse(params);
-  if (!checked.success) return { ok: false, problem: { message: checked.error.issues[0]?.message ?? 'Invalid tools.', param: 'tools' } };
+  const checked = params.tools || params.responseFormat ? outputParamsSchema.safeParse(params) : undefined;
+  if (checked && !checked.success) return { ok: false, problem: { message: checked.error.issues[0]?.message ?? 'Invalid tools.', param: 'tools' } };
   return { ok: true, params };
 }
 
