@@ -10,7 +10,7 @@ import type { BenchContext, PrivateNetwork } from './context.js';
 import { describeLoad } from './device.js';
 import { streamWithOpenAi } from './openai-stream.js';
 import { RawEngine } from './raw-engine.js';
-import { describeSpread, interleavedRounds, spreadResults, summarize, timedWithCpu } from './rounds.js';
+import { describeSpread, interleavedRounds, pathCpuSeconds, spreadResults, summarize, timedWithCpu } from './rounds.js';
 import type { BenchJob } from './measure.js';
 import type { Section, SectionReport } from './section.js';
 import { round, spread } from './stats.js';
@@ -37,6 +37,8 @@ interface ArmSample {
   tokens: number;
   wallS: number;
   cpuS: number;
+  /** Of cpuS, the job process's (served arms) or the raw engine's (raw arm). */
+  engineCpuS: number;
   textsMatch: boolean;
   /** The first stream that differed, for the report: what came back, briefly. */
   mismatch?: string;
@@ -53,6 +55,8 @@ async function runBatch(context: BenchContext): Promise<SectionReport> {
     const expected = successorText(PROMPT, TOKENS);
     const runArm = async (arm: Arm): Promise<ArmSample> => {
       const streams = arm === 'served1' ? 1 : STREAMS;
+      const enginePid = arm === 'raw4' ? raw.pid : served.worker.engine.pid;
+      const engineBefore = pathCpuSeconds([enginePid], false);
       const measured =
         arm === 'raw4'
           ? await timedWithCpu([raw.pid], false, () => Promise.all(Array.from({ length: streams }, () => raw.run(job).then((t) => ({ text: t.text, tokens: t.tokens })))))
@@ -68,7 +72,8 @@ async function runBatch(context: BenchContext): Promise<SectionReport> {
       const tokens = measured.value.reduce((sum, s) => sum + s.tokens, 0);
       const wrong = measured.value.find((s) => s.text !== expected || s.tokens !== TOKENS);
       const mismatch = wrong ? `${arm}: ${wrong.tokens} tokens, text ${wrong.text === expected ? 'as expected' : `of ${wrong.text.length} chars starting ${JSON.stringify(wrong.text.slice(0, 24))}`}` : undefined;
-      return { tokens, wallS: measured.wallS, cpuS: measured.cpuS, textsMatch: !wrong, ...(mismatch ? { mismatch } : {}) };
+      const engineCpuS = pathCpuSeconds([enginePid], false) - engineBefore;
+      return { tokens, wallS: measured.wallS, cpuS: measured.cpuS, engineCpuS, textsMatch: !wrong, ...(mismatch ? { mismatch } : {}) };
     };
     // Warm-up: every arm once (KV cache, the coordinator's routing, the client's connections).
     for (const arm of ARMS) await runArm(arm);
@@ -103,6 +108,7 @@ function report(rounds: Array<Record<Arm, ArmSample>>, threads: number, sequence
       `batch_gain (b4 ÷ b1): ${describeSpread(gain)}; raw a4 ÷ served b1: ${describeSpread(rawGain)}`,
       `every stream's text equal to the model's predicted text: ${textsMatch ? 'yes' : `NO (${rounds.flatMap((r) => ARMS.flatMap((arm) => r[arm].mismatch ?? [])).slice(0, 3).join('; ')})`}`,
       'CPU of (b): this process (client, coordinator and worker share it) plus the job process; of (a): the raw engine process',
+      `of which the engine's process (job process / raw engine), CPU µs/token: ${ARMS.map((arm) => `${arm} ${spread(rounds.map((r) => (r[arm].engineCpuS * 1e6) / r[arm].tokens), 0)}`).join(', ')}`,
       `load average ${describeLoad()} after the section: on a shared machine read the medians and the CPU ratio, not one round`,
     ],
   };
@@ -115,6 +121,7 @@ function report(rounds: Array<Record<Arm, ArmSample>>, threads: number, sequence
       batch_raw4_tps: round(summarize(rounds.map((r) => tps(r.raw4))).median, 0),
       batch_served4_tps: round(summarize(rounds.map((r) => tps(r.served4))).median, 0),
       batch_served1_tps: round(summarize(rounds.map((r) => tps(r.served1))).median, 0),
+      batch_job_cpu_ratio: round(summarize(rounds.map((r) => r.served4.engineCpuS / r.served4.tokens / (r.raw4.engineCpuS / r.raw4.tokens))).median, 3),
       batch_outputs_match: textsMatch,
     },
   };

@@ -80,11 +80,19 @@ export const toJobProcessSchema = z.discriminatedUnion('type', [
 ]);
 export type ToJobProcess = z.infer<typeof toJobProcessSchema>;
 
+/** Generated text of one job. */
+const chunkMessageSchema = z.strictObject({ type: z.literal('chunk'), jobId, text: z.string(), tokens: z.number().int().nonnegative(), toolCalls: toolCallDeltasSchema.optional() });
+
+/** The most chunks one `chunks` message carries (one per job running at once). */
+export const MAX_CHUNKS_PER_MESSAGE = 256;
+
 /** Job process → main process. `replyTo` names the request a reply answers. */
 export const fromJobProcessSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('loaded'), replyTo: seq, info: engineInfoSchema }),
   z.strictObject({ type: z.literal('unloaded'), replyTo: seq, rssBytes: z.number().int() }),
-  z.strictObject({ type: z.literal('chunk'), jobId, text: z.string(), tokens: z.number().int().nonnegative(), toolCalls: toolCallDeltasSchema.optional() }),
+  chunkMessageSchema,
+  /** The chunks of several jobs generated in one turn: one message, so one wake-up of the worker. */
+  z.strictObject({ type: z.literal('chunks'), chunks: z.array(chunkMessageSchema).min(1).max(MAX_CHUNKS_PER_MESSAGE) }),
   z.strictObject({ type: z.literal('sealed_chunk'), jobId, chunk: sealedChunkSchema, tokens: z.number().int().nonnegative() }),
   z.strictObject({ type: z.literal('done'), jobId, finishReason: finishReasonSchema, usage: usageSchema, countedCompletionTokens: z.number().int().nonnegative() }),
   z.strictObject({ type: z.literal('failed'), replyTo: seq.optional(), jobId: jobId.optional(), code: z.enum(ERROR_CODES), message: z.string() }),

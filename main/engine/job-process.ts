@@ -4,7 +4,7 @@
  * back, honours cancel, and exits with its parent.
  */
 import { connectToParent } from './parent-channel.js';
-import { toJobProcessSchema, type FromJobProcess, type ToJobProcess } from './job-messages.js';
+import { MAX_CHUNKS_PER_MESSAGE, toJobProcessSchema, type FromJobProcess, type ToJobProcess } from './job-messages.js';
 import { EngineBusyError, LlamaEngine } from './llama-engine.js';
 import { ContextLengthError, InvalidJobError } from './job-options.js';
 import { encodeAnswerPart, mergeParts, type AnswerPart } from '../../network/protocol/answer-parts.js';
@@ -120,7 +120,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
 
 function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise<void> {
   const { jobId } = message;
-  const pieces = batcher((part, tokens) => send({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}) }));
+  const pieces = batcher((part, tokens) => sendChunk({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}) }));
   return run(
     jobId,
     async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
@@ -130,17 +130,37 @@ function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise
   );
 }
 
+/** Batchers with text waiting, flushed together once per turn of the event loop. */
+const waiting = new Set<() => void>();
+/** Plain chunks of the turn being flushed, sent to the parent as one message. */
+let turnChunks: Extract<FromJobProcess, { type: 'chunk' }>[] | undefined;
+
+function flushTurn(): void {
+  turnChunks = [];
+  for (const flush of waiting) flush();
+  waiting.clear();
+  const chunks = turnChunks;
+  turnChunks = undefined;
+  if (chunks.length === 1 && chunks[0]) send(chunks[0]);
+  else if (chunks.length > 1) for (let at = 0; at < chunks.length; at += MAX_CHUNKS_PER_MESSAGE) send({ type: 'chunks', chunks: chunks.slice(at, at + MAX_CHUNKS_PER_MESSAGE) });
+}
+
+/** Sends a chunk: with the turn's other chunks while a turn is flushed, at once otherwise. */
+function sendChunk(chunk: Extract<FromJobProcess, { type: 'chunk' }>): void {
+  if (turnChunks) turnChunks.push(chunk);
+  else send(chunk);
+}
+
 /**
  * Collects generated text and hands it on once per turn of the event loop, while the next
  * token is being computed: IPC (and sealing) stay off the generation's critical path and
- * fast tokens travel together.
+ * fast tokens travel together. Every job's batcher flushes in the same turn, so the chunks of
+ * parallel sequences reach the worker as one message: one IPC write and one wake-up per step.
  */
 function batcher(deliver: (part: AnswerPart, tokens: number) => void): { add(part: AnswerPart, tokens: number): void; flush(): void } {
   let part: AnswerPart = { text: '' };
   let tokens = 0;
-  let scheduled = false;
   const flush = () => {
-    scheduled = false;
     if (tokens === 0 && part.text === '' && !part.toolCalls) return;
     const [pendingPart, pendingTokens] = [part, tokens];
     part = { text: '' };
@@ -151,10 +171,8 @@ function batcher(deliver: (part: AnswerPart, tokens: number) => void): { add(par
     add(piece, count) {
       part = mergeParts(part, piece);
       tokens += count;
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
+      if (waiting.size === 0) setImmediate(flushTurn);
+      waiting.add(flush);
     },
     flush,
   };

@@ -12,6 +12,7 @@ import { EngineSupervisor, JobFailure } from './supervisor.js';
 import { NodeJobProcessLauncher, cleanEnvironment } from './node-launcher.js';
 import { writeTestModel, successorText } from '../models/test-model.js';
 import { createLogger } from '../../network/node-kit/log.js';
+import { fromJobProcessSchema, MAX_CHUNKS_PER_MESSAGE } from './job-messages.js';
 
 const logger = createLogger('test', { level: 'silent' });
 
@@ -235,4 +236,14 @@ test('with four jobs in flight on one job process, cancelling one leaves the oth
     await engine.stop();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("the chunks of one turn travel as one message, bounded: empty or over the bound is malformed", () => {
+  const chunk = (i: number) => ({ type: 'chunk', jobId: `j${i}`, text: 'a', tokens: 1 });
+  const many = (n: number) => ({ type: 'chunks', chunks: Array.from({ length: n }, (_, i) => chunk(i)) });
+  assert.equal(fromJobProcessSchema.safeParse(many(4)).success, true);
+  assert.equal(fromJobProcessSchema.safeParse(many(MAX_CHUNKS_PER_MESSAGE)).success, true);
+  assert.equal(fromJobProcessSchema.safeParse(many(0)).success, false);
+  assert.equal(fromJobProcessSchema.safeParse(many(MAX_CHUNKS_PER_MESSAGE + 1)).success, false);
+  assert.equal(fromJobProcessSchema.safeParse({ type: 'chunks', chunks: [{ ...chunk(0), tokens: -1 }] }).success, false);
 });

@@ -255,6 +255,9 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
       case 'chunk':
         this.jobs.get(message.jobId)?.onChunk(message.text, message.tokens, message.toolCalls);
         return;
+      case 'chunks':
+        for (const chunk of message.chunks) this.jobs.get(chunk.jobId)?.onChunk(chunk.text, chunk.tokens, chunk.toolCalls);
+        return;
       case 'sealed_chunk':
         this.jobs.get(message.jobId)?.onSealedChunk(message.chunk, message.tokens);
         return;
