@@ -152,25 +152,47 @@ function sendChunk(chunk: Extract<FromJobProcess, { type: 'chunk' }>): void {
 }
 
 /**
+ * How often a sealed answer's chunks go out after its first: at most one per this many ms, each
+ * carrying every token generated meanwhile. Each sealed chunk costs both ends an AEAD operation,
+ * an extra hop through the client's gateway and its parsing, so per-token chunks made sealed mode
+ * markedly slower than transport; and fewer, larger chunks show an observer of the ciphertext
+ * less of each token's length and timing. 25 ms is below what a reader of streamed text notices.
+ */
+const SEALED_CHUNK_INTERVAL_MS = 25;
+
+/**
  * Collects generated text and hands it on once per turn of the event loop, while the next
  * token is being computed: IPC (and sealing) stay off the generation's critical path and
  * fast tokens travel together. Every job's batcher flushes in the same turn, so the chunks of
  * parallel sequences reach the worker as one message: one IPC write and one wake-up per step.
+ * With `minIntervalMs`, text that comes sooner than that after the last delivery waits for it.
  */
-function batcher(deliver: (part: AnswerPart, tokens: number) => void): { add(part: AnswerPart, tokens: number): void; flush(): void } {
+function batcher(deliver: (part: AnswerPart, tokens: number) => void, minIntervalMs = 0): { add(part: AnswerPart, tokens: number): void; flush(): void } {
   let part: AnswerPart = { text: '' };
   let tokens = 0;
+  let lastDeliveredAt = Number.NEGATIVE_INFINITY;
+  let timer: NodeJS.Timeout | undefined;
   const flush = () => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
     if (tokens === 0 && part.text === '' && !part.toolCalls) return;
     const [pendingPart, pendingTokens] = [part, tokens];
     part = { text: '' };
     tokens = 0;
+    lastDeliveredAt = performance.now();
     deliver(pendingPart, pendingTokens);
   };
   return {
     add(piece, count) {
       part = mergeParts(part, piece);
       tokens += count;
+      const wait = lastDeliveredAt + minIntervalMs - performance.now();
+      if (wait > 0) {
+        timer ??= setTimeout(flush, wait);
+        return;
+      }
       if (waiting.size === 0) setImmediate(flushTurn);
       waiting.add(flush);
     },
@@ -189,7 +211,7 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
     if (!current) return;
     // The plaintext is the piece as JSON (answer-parts.ts): tool calls stay sealed too.
     queue = queue.then(async () => send({ type: 'sealed_chunk', jobId, chunk: await current.seal(encodeAnswerPart(part)), tokens }));
-  });
+  }, SEALED_CHUNK_INTERVAL_MS);
   return run(
     jobId,
     async () => {

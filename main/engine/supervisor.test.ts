@@ -13,6 +13,8 @@ import { NodeJobProcessLauncher, cleanEnvironment } from './node-launcher.js';
 import { writeTestModel, successorText } from '../models/test-model.js';
 import { createLogger } from '../../network/node-kit/log.js';
 import { fromJobProcessSchema, MAX_CHUNKS_PER_MESSAGE } from './job-messages.js';
+import { sealRequest } from '../../network/protocol/sealed.js';
+import { decodeAnswerPart } from '../../network/protocol/answer-parts.js';
 
 const logger = createLogger('test', { level: 'silent' });
 
@@ -72,6 +74,29 @@ describe('engine supervisor', () => {
     assert.deepEqual(result.finishReason, 'length');
     assert.equal(result.usage.completionTokens, 30);
     assert.ok(result.usage.promptTokens >= 4);
+  });
+
+  test('a sealed answer opens to the exact text, in chunks at least 25 ms of tokens apart after the first', async () => {
+    const recipientPublicKey = engine.info?.hpkePublicKey;
+    assert.ok(recipientPublicKey, 'the job process published its HPKE key');
+    const ids = { jobId: 'sealed-1', model: 'm', coordinatorId: 'c', workerId: 'w' };
+    const { envelope, responseOpener } = await sealRequest({ ...ids, recipientPublicKey, maxTokens: 120, body: { messages: [{ role: 'user', content: 'abc' }], params: { temperature: 0 } } });
+    const arrivals: number[] = [];
+    const opened: Promise<string>[] = [];
+    let counted = 0;
+    const result = await engine.generateSealed({ ...ids, envelope }, (chunk, tokens) => {
+      arrivals.push(performance.now());
+      counted += tokens;
+      opened.push(responseOpener.open(chunk).then((r) => (r.ok ? (decodeAnswerPart(r.value.text)?.text ?? '') : `<${r.error.code}>`)));
+    });
+    assert.equal((await Promise.all(opened)).join(''), successorText('abc', 120));
+    assert.equal(counted, 120);
+    assert.equal(responseOpener.finish().ok, true);
+    // Sent at least 25 ms apart (arrival may bunch a little): no more chunks than 25 ms steps.
+    const spanMs = (arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0);
+    const steps = Math.floor(spanMs / 25) + 3;
+    assert.ok(arrivals.length <= steps, `${arrivals.length} sealed chunks for 120 tokens over ${spanMs.toFixed(0)} ms (at most ${steps} expected)`);
+    assert.equal(result.finishReason, 'length');
   });
 
   test('a Polite speed cap holds generation under the cap, with the same text', async () => {
