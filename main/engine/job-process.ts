@@ -120,7 +120,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
 
 function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise<void> {
   const { jobId } = message;
-  const pieces = batcher((part, tokens) => sendChunk({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}) }));
+  const pieces = batcher((part, tokens) => sendChunk({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}) }), CHUNK_INTERVAL_MS);
   return run(
     jobId,
     async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
@@ -152,13 +152,15 @@ function sendChunk(chunk: Extract<FromJobProcess, { type: 'chunk' }>): void {
 }
 
 /**
- * How often a sealed answer's chunks go out after its first: at most one per this many ms, each
- * carrying every token generated meanwhile. Each sealed chunk costs both ends an AEAD operation,
- * an extra hop through the client's gateway and its parsing, so per-token chunks made sealed mode
- * markedly slower than transport; and fewer, larger chunks show an observer of the ciphertext
- * less of each token's length and timing. 25 ms is below what a reader of streamed text notices.
+ * How often a job's chunks go out after its first: at most one per this many ms, each carrying
+ * every token generated meanwhile; a token that comes later than that after the last chunk goes
+ * out at once, so a slow engine still streams token by token. Every chunk costs the whole path
+ * (IPC, a frame to the coordinator, metering, an SSE event, the client's parsing; in sealed
+ * mode also an AEAD seal and open and the gateway's hop), so a fast engine's per-token chunks
+ * took CPU from generation itself. A sealed chunk's length no longer reveals one token's length.
+ * 25 ms is below what a reader of streamed text notices.
  */
-const SEALED_CHUNK_INTERVAL_MS = 25;
+const CHUNK_INTERVAL_MS = 25;
 
 /**
  * Collects generated text and hands it on once per turn of the event loop, while the next
@@ -171,12 +173,7 @@ function batcher(deliver: (part: AnswerPart, tokens: number) => void, minInterva
   let part: AnswerPart = { text: '' };
   let tokens = 0;
   let lastDeliveredAt = Number.NEGATIVE_INFINITY;
-  let timer: NodeJS.Timeout | undefined;
   const flush = () => {
-    if (timer) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
     if (tokens === 0 && part.text === '' && !part.toolCalls) return;
     const [pendingPart, pendingTokens] = [part, tokens];
     part = { text: '' };
@@ -190,7 +187,9 @@ function batcher(deliver: (part: AnswerPart, tokens: number) => void, minInterva
       tokens += count;
       const wait = lastDeliveredAt + minIntervalMs - performance.now();
       if (wait > 0) {
-        timer ??= setTimeout(flush, wait);
+        // Held for the next tick, which every job's held text shares (one message for all).
+        held.add(flush);
+        tick ??= setTimeout(flushHeld, wait);
         return;
       }
       if (waiting.size === 0) setImmediate(flushTurn);
@@ -198,6 +197,17 @@ function batcher(deliver: (part: AnswerPart, tokens: number) => void, minInterva
     },
     flush,
   };
+}
+
+/** Batchers holding text until their interval has passed, and the timer that sends it. */
+const held = new Set<() => void>();
+let tick: NodeJS.Timeout | undefined;
+
+function flushHeld(): void {
+  tick = undefined;
+  for (const flush of held) waiting.add(flush);
+  held.clear();
+  flushTurn();
 }
 
 /** A sealed job: opened here, answered sealed; the worker only ever relays ciphertext. */
@@ -211,7 +221,7 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
     if (!current) return;
     // The plaintext is the piece as JSON (answer-parts.ts): tool calls stay sealed too.
     queue = queue.then(async () => send({ type: 'sealed_chunk', jobId, chunk: await current.seal(encodeAnswerPart(part)), tokens }));
-  }, SEALED_CHUNK_INTERVAL_MS);
+  }, CHUNK_INTERVAL_MS);
   return run(
     jobId,
     async () => {

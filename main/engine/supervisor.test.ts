@@ -94,7 +94,7 @@ describe('engine supervisor', () => {
     assert.equal(responseOpener.finish().ok, true);
     // Sent at least 25 ms apart (arrival may bunch a little): no more chunks than 25 ms steps.
     const spanMs = (arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0);
-    const steps = Math.floor(spanMs / 25) + 3;
+    const steps = Math.ceil(spanMs / 25) + 4;
     assert.ok(arrivals.length <= steps, `${arrivals.length} sealed chunks for 120 tokens over ${spanMs.toFixed(0)} ms (at most ${steps} expected)`);
     assert.equal(result.finishReason, 'length');
   });
@@ -126,11 +126,13 @@ describe('engine supervisor', () => {
   test('cancel stops a long job early with a cancelled failure', async () => {
     let tokens = 0;
     const job = engine.generate(ask('long', 'abc', 1900), (_t, n) => {
+      const before = tokens;
       tokens += n;
-      if (tokens === 5) engine.cancel('long');
+      if (before < 5 && tokens >= 5) engine.cancel('long');
     });
     await assert.rejects(job, (e: unknown) => e instanceof JobFailure && e.error.code === 'cancelled');
-    assert.ok(tokens < 100, `stopped after ${tokens} tokens`);
+    // Text goes out at most every 25 ms: what came after the cancel is a chunk or two of that.
+    assert.ok(tokens < 400, `stopped after ${tokens} of 1,900 tokens`);
   });
 
   test('a duplicate job id is refused', async () => {
