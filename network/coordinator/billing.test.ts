@@ -78,3 +78,33 @@ test('nobody hears of a batch before its disk flush resolves; a failed flush end
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('batches are announced in commit order even when a later disk flush finishes first (a worker takes receipts in sequence)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-billing-'));
+  const store = openSqliteStore(dir);
+  try {
+    const flushes: (() => void)[] = [];
+    const gated = Object.create(store) as typeof store;
+    gated.synced = () => store.synced().then(() => new Promise<void>((resolve) => flushes.push(resolve)));
+    const billing = new Billing({ store: gated });
+    store.deposit('client', 1_000_000_000n, 'd');
+    const hold = billing.worstCase('m', 10, 1000, 1, 1);
+    for (const id of ['p', 'q']) assert.equal(store.reserve('client', id, hold, Date.now() + 60_000), 'held');
+    const receipts: string[] = [];
+    billing.on('receipt', (workerId, receipt) => receipts.push(`${receipt.jobId}#${receipt.seq}`));
+    const ended = (id: string) => new Promise<unknown>((resolve) => billing.settleSoon(id, 'client', 'm', 'done', [part('same-worker', 100)], (error) => resolve(error ?? 'ok')));
+    const p = ended('p');
+    while (flushes.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    const q = ended('q'); // a second batch, committed after the first
+    while (flushes.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    flushes[1]?.(); // the later flush completes first
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(receipts, [], 'the second batch waits for the first');
+    flushes[0]?.();
+    assert.deepEqual(await Promise.all([p, q]), ['ok', 'ok']);
+    assert.deepEqual(receipts, ['p#1', 'q#2']);
+  } finally {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

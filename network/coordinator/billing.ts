@@ -100,6 +100,9 @@ export class Billing extends EventEmitter<BillingEvents> {
     if (this.queued.length === 1) setImmediate(() => this.flush());
   }
 
+  /** Settles once every batch flushed so far was announced (or failed). */
+  private announced: Promise<void> = Promise.resolve();
+
   private readonly queued: { write: (sent: [string, JobReceiptFrame][]) => void; done: (error?: unknown) => void }[] = [];
 
   private flush(): void {
@@ -123,8 +126,11 @@ export class Billing extends EventEmitter<BillingEvents> {
       return;
     }
     // Nobody hears of the batch (receipts, the clients' last events) before it is on disk; the
-    // disk flush runs off the event loop, so the streams still flowing never wait for it.
-    this.options.store.synced().then(
+    // disk flush runs off the event loop, so the streams still flowing never wait for it. Batches
+    // are announced in commit order even when a later flush completes first: a worker takes its
+    // receipts in sequence (one numbered below the last it took reads as already taken).
+    const durable = this.options.store.synced();
+    const announced = this.announced.then(() => durable).then(
       () => {
         for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
         batch.forEach((item, i) => item.done(errors[i]));
@@ -134,6 +140,8 @@ export class Billing extends EventEmitter<BillingEvents> {
         for (const item of batch) item.done(error ?? new Error('the disk flush failed'));
       },
     );
+    // The chain itself never fails, so one batch's trouble cannot hold back or fail the next.
+    this.announced = announced.catch(() => undefined);
   }
 
   private write(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], sent: [string, JobReceiptFrame][]): bigint {
