@@ -190,3 +190,28 @@ test('a receipt for a job the client left ("outcome": "cancelled") bills what re
   assert.equal(ledger.job('job-6')?.earnedNanotons, earned);
   assert.deepEqual(ledger.underpayments(), before);
 });
+
+test('receipts that arrive out of order (several coordinator instances settle this worker) are each recorded once, and the ack waits for the missing one', async () => {
+  await coordinator.sharing();
+  const ledger = worker.books()?.ledger;
+  assert.ok(ledger);
+  for (const jobId of ['job-7', 'job-8']) {
+    coordinator.send({ type: 'job.offer', jobId, model: 'm', messages: [{ role: 'user', content: 'abc' }], params: { maxTokens: 4, temperature: 0 } });
+    await coordinator.next('job.done', (f) => f.jobId === jobId);
+    await coordinator.sharing();
+  }
+  const paidFor = { promptTokens: 3, completionTokens: 4 };
+  const earned = earnedFor(paidFor);
+  const base = ledger.balances().earnedNanotons;
+  const receipt = (seq: number, jobId: string, cumulative: bigint): CoordinatorFrame => ({ type: 'job.receipt', seq, jobId, model: 'm', usage: paidFor, coefficientMilli: 1000, costNanotons: jobCost(DEFAULT_PRICE_LIST.default, paidFor, 1).toString(), earnedNanotons: earned.toString(), account: payout, cumulativeNanotons: cumulative.toString() });
+  coordinator.frames.length = 0;
+  coordinator.send(receipt(7, 'job-8', base + 2n * earned)); // number 6 is still on its way
+  assert.equal((await coordinator.next('receipt.ack')).upTo, 5, 'not acknowledged past the missing number');
+  assert.equal(ledger.job('job-8')?.earnedNanotons, earned);
+  coordinator.send(receipt(6, 'job-7', base + earned)); // the late one
+  assert.equal((await coordinator.next('receipt.ack', (f) => f.upTo === 7)).upTo, 7);
+  assert.equal(ledger.job('job-7')?.earnedNanotons, earned, 'the late receipt is recorded, not taken for a repeat');
+  coordinator.send(receipt(6, 'job-7', base + earned)); // a true repeat
+  assert.equal((await coordinator.next('receipt.ack', (f) => f.upTo === 7)).upTo, 7);
+  assert.equal(ledger.balances().earnedNanotons, base + 2n * earned, 'each credited once');
+});

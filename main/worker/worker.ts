@@ -54,6 +54,9 @@ export type CoordinatorTerms = Pick<Extract<CoordinatorFrame, { type: 'welcome' 
  */
 export type ReceiptRecorder = (receipt: JobReceipt) => Promise<void>;
 
+/** Skipped receipt numbers waited for at most (a reorder this deep means something else is wrong). */
+const MAX_MISSING_RECEIPTS = 1024;
+
 /** How long a preemption took, from the call to each milestone. */
 export interface PreemptionTiming {
   jobsStopped: number;
@@ -105,8 +108,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private recordReceipt: ReceiptRecorder | undefined;
   /** Receipts are recorded and acknowledged one after another, in the order they came. */
   private receiptChain: Promise<void> = Promise.resolve();
-  /** The highest receipt number recorded (and acknowledged) on this worker. */
+  /** The highest receipt number recorded on this worker since it started. */
   private lastReceiptSeq = 0;
+  /** Numbers below lastReceiptSeq not received yet (bounded by MAX_MISSING_RECEIPTS). */
+  private readonly missingReceipts = new Set<number>();
   /** What this PC itself generated for recent jobs, to check receipts against (bounded). */
   private readonly ownCounts = new Map<string, { promptTokens: number; completionTokens: number }>();
 
@@ -405,15 +410,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     void this.run(frame);
   }
 
-  /** Records a receipt (in order, once per number), then acknowledges it. */
+  /**
+   * Records a receipt once per number, then acknowledges it. Receipts may arrive out of order
+   * (several coordinator instances settle this worker's jobs): one numbered below the highest
+   * recorded is recorded too when its number was skipped, and the acknowledgement stops below
+   * the lowest number still missing, so the coordinator sends that one again on reconnecting.
+   */
   private onReceipt(receipt: JobReceipt): void {
     this.receiptChain = this.receiptChain.then(async () => {
-      if (receipt.seq <= this.lastReceiptSeq) {
-        this.link.send({ type: 'receipt.ack', upTo: this.lastReceiptSeq });
+      const late = receipt.seq < this.lastReceiptSeq && this.missingReceipts.has(receipt.seq);
+      if (receipt.seq <= this.lastReceiptSeq && !late) {
+        this.link.send({ type: 'receipt.ack', upTo: this.receiptAckPoint() });
         return;
       }
-      this.options.logger.info({ jobId: receipt.jobId, seq: receipt.seq, earnedNanotons: receipt.earnedNanotons, cumulativeNanotons: receipt.cumulativeNanotons, outcome: receipt.outcome, voucher: receipt.voucher !== undefined, cut: receipt.claimed !== undefined }, 'job receipt');
-      this.emit('receipt', receipt);
+      this.options.logger.info({ jobId: receipt.jobId, seq: receipt.seq, earnedNanotons: receipt.earnedNanotons, cumulativeNanotons: receipt.cumulativeNanotons, outcome: receipt.outcome, voucher: receipt.voucher !== undefined, cut: receipt.claimed !== undefined, late }, 'job receipt');
       try {
         await this.recordReceipt?.(receipt);
       } catch (error) {
@@ -421,9 +431,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.options.logger.error({ jobId: receipt.jobId, err: error instanceof Error ? error.message : String(error) }, 'could not record a receipt');
         return;
       }
-      this.lastReceiptSeq = receipt.seq;
-      this.link.send({ type: 'receipt.ack', upTo: receipt.seq });
+      this.emit('receipt', receipt);
+      if (late) this.missingReceipts.delete(receipt.seq);
+      else {
+        // Numbers skipped since the highest recorded in this run (none before the first).
+        if (this.lastReceiptSeq > 0) {
+          for (let seq = this.lastReceiptSeq + 1; seq < receipt.seq && this.missingReceipts.size < MAX_MISSING_RECEIPTS; seq++) this.missingReceipts.add(seq);
+          if (this.missingReceipts.size >= MAX_MISSING_RECEIPTS) this.options.logger.warn({ seq: receipt.seq, after: this.lastReceiptSeq }, 'too many receipts missing to wait for each; the rest are not waited for');
+        }
+        this.lastReceiptSeq = receipt.seq;
+      }
+      this.link.send({ type: 'receipt.ack', upTo: this.receiptAckPoint() });
     });
+  }
+
+  /** What may be acknowledged: everything below the lowest missing number, else all recorded. */
+  private receiptAckPoint(): number {
+    let lowest = this.lastReceiptSeq + 1;
+    for (const seq of this.missingReceipts) lowest = Math.min(lowest, seq);
+    return lowest - 1;
   }
 
   /** Starts the engine on an offer; sealed offers stay sealed: only ciphertext passes through here. */
