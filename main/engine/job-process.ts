@@ -120,7 +120,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
 
 function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise<void> {
   const { jobId } = message;
-  const pieces = batcher((part, tokens) => sendChunk({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}) }), CHUNK_INTERVAL_MS);
+  const pieces = batcher((part, tokens) => sendChunk({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}) }));
   return run(
     jobId,
     async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
@@ -167,9 +167,9 @@ const CHUNK_INTERVAL_MS = 25;
  * token is being computed: IPC (and sealing) stay off the generation's critical path and
  * fast tokens travel together. Every job's batcher flushes in the same turn, so the chunks of
  * parallel sequences reach the worker as one message: one IPC write and one wake-up per step.
- * With `minIntervalMs`, text that comes sooner than that after the last delivery waits for it.
+ * Text that comes sooner than CHUNK_INTERVAL_MS after the last delivery waits for the next tick.
  */
-function batcher(deliver: (part: AnswerPart, tokens: number) => void, minIntervalMs = 0): { add(part: AnswerPart, tokens: number): void; flush(): void } {
+function batcher(deliver: (part: AnswerPart, tokens: number) => void): { add(part: AnswerPart, tokens: number): void; flush(): void } {
   let part: AnswerPart = { text: '' };
   let tokens = 0;
   let lastDeliveredAt = Number.NEGATIVE_INFINITY;
@@ -185,7 +185,7 @@ function batcher(deliver: (part: AnswerPart, tokens: number) => void, minInterva
     add(piece, count) {
       part = mergeParts(part, piece);
       tokens += count;
-      const wait = lastDeliveredAt + minIntervalMs - performance.now();
+      const wait = lastDeliveredAt + CHUNK_INTERVAL_MS - performance.now();
       if (wait > 0) {
         // Held for the next tick, which every job's held text shares (one message for all).
         held.add(flush);
@@ -221,7 +221,7 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
     if (!current) return;
     // The plaintext is the piece as JSON (answer-parts.ts): tool calls stay sealed too.
     queue = queue.then(async () => send({ type: 'sealed_chunk', jobId, chunk: await current.seal(encodeAnswerPart(part)), tokens }));
-  }, CHUNK_INTERVAL_MS);
+  });
   return run(
     jobId,
     async () => {

@@ -43,68 +43,71 @@ test('settlements of one turn share a commit, fail alone, and send receipts only
   }
 });
 
-test('nobody hears of a batch before its disk flush resolves; a failed flush ends the batch as failed, with no receipt', async () => {
+/** A flush of the store held back until the test settles it. */
+interface HeldFlush {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Billing on the real SQLite store whose disk flush (synced) is held back until the test lets it
+ * go, with a hold for each of `jobIds`; `receipts` lists what billing sent, as "jobId#seq".
+ */
+async function withHeldFlushes(jobIds: string[], run: (t: { store: ReturnType<typeof openSqliteStore>; billing: Billing; flushes: HeldFlush[]; receipts: string[]; flushCount: (n: number) => Promise<void> }) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'silkworm-billing-'));
   const store = openSqliteStore(dir);
   try {
-    // The real store, with its disk flush held back until the test lets it go.
-    const flushes: { resolve: () => void; reject: (error: Error) => void }[] = [];
+    const flushes: HeldFlush[] = [];
+    let asked = 0;
     const gated = Object.create(store) as typeof store;
-    gated.synced = () => store.synced().then(() => new Promise<void>((resolve, reject) => flushes.push({ resolve, reject })));
+    gated.synced = () => store.synced().then(() => new Promise<void>((resolve, reject) => (asked++, flushes.push({ resolve, reject }))));
     const billing = new Billing({ store: gated });
     store.deposit('client', 1_000_000_000n, 'd');
     const hold = billing.worstCase('m', 10, 1000, 1, 1);
-    for (const id of ['x', 'y']) assert.equal(store.reserve('client', id, hold, Date.now() + 60_000), 'held');
+    for (const id of jobIds) assert.equal(store.reserve('client', id, hold, Date.now() + 60_000), 'held');
     const receipts: string[] = [];
-    billing.on('receipt', (workerId, receipt) => receipts.push(`${workerId}:${receipt.jobId}`));
+    billing.on('receipt', (_workerId, receipt) => receipts.push(`${receipt.jobId}#${receipt.seq}`));
+    const flushCount = async (n: number) => {
+      while (asked < n) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    await run({ store, billing, flushes, receipts, flushCount });
+  } finally {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('nobody hears of a batch before its disk flush resolves; a failed flush ends the batch as failed, with no receipt', () =>
+  withHeldFlushes(['x', 'y'], async ({ store, billing, flushes, receipts, flushCount }) => {
     const heard: string[] = [];
     const ended = (id: string) => new Promise<unknown>((resolve) => billing.settleSoon(id, 'client', 'm', 'done', [part(`w-${id}`, 100)], (error) => (heard.push(id), resolve(error ?? 'ok'))));
 
     const x = ended('x');
-    while (flushes.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await flushCount(1);
     assert.equal(store.account('worker:w-x').seq, 1, 'the commit is written');
     assert.deepEqual([receipts, heard], [[], []], 'but no receipt and no caller hears of it before the flush');
-    flushes.shift()?.resolve();
+    flushes[0]?.resolve();
     assert.equal(await x, 'ok');
-    assert.deepEqual(receipts, ['w-x:x']);
+    assert.deepEqual(receipts, ['x#1']);
 
     const y = ended('y');
-    while (flushes.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    flushes.shift()?.reject(new Error('EIO: i/o error, fsync'));
+    await flushCount(2);
+    flushes[1]?.reject(new Error('EIO: i/o error, fsync'));
     assert.match(String(await y), /EIO/);
-    assert.deepEqual(receipts, ['w-x:x'], 'no receipt for a batch not known to be on disk');
-  } finally {
-    store.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+    assert.deepEqual(receipts, ['x#1'], 'no receipt for a batch not known to be on disk');
+  }));
 
-test('batches are announced in commit order even when a later disk flush finishes first (a worker takes receipts in sequence)', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'silkworm-billing-'));
-  const store = openSqliteStore(dir);
-  try {
-    const flushes: (() => void)[] = [];
-    const gated = Object.create(store) as typeof store;
-    gated.synced = () => store.synced().then(() => new Promise<void>((resolve) => flushes.push(resolve)));
-    const billing = new Billing({ store: gated });
-    store.deposit('client', 1_000_000_000n, 'd');
-    const hold = billing.worstCase('m', 10, 1000, 1, 1);
-    for (const id of ['p', 'q']) assert.equal(store.reserve('client', id, hold, Date.now() + 60_000), 'held');
-    const receipts: string[] = [];
-    billing.on('receipt', (workerId, receipt) => receipts.push(`${receipt.jobId}#${receipt.seq}`));
+test('batches are announced in commit order even when a later disk flush finishes first (a worker takes receipts in sequence)', () =>
+  withHeldFlushes(['p', 'q'], async ({ billing, flushes, receipts, flushCount }) => {
     const ended = (id: string) => new Promise<unknown>((resolve) => billing.settleSoon(id, 'client', 'm', 'done', [part('same-worker', 100)], (error) => resolve(error ?? 'ok')));
     const p = ended('p');
-    while (flushes.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await flushCount(1);
     const q = ended('q'); // a second batch, committed after the first
-    while (flushes.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
-    flushes[1]?.(); // the later flush completes first
+    await flushCount(2);
+    flushes[1]?.resolve(); // the later flush completes first
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(receipts, [], 'the second batch waits for the first');
-    flushes[0]?.();
+    flushes[0]?.resolve();
     assert.deepEqual(await Promise.all([p, q]), ['ok', 'ok']);
     assert.deepEqual(receipts, ['p#1', 'q#2']);
-  } finally {
-    store.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
