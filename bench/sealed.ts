@@ -18,7 +18,7 @@ import { describeSpread, interleavedRounds, spreadResults, summarize } from './r
 import { StreamClock, type Timing } from './stream-clock.js';
 import type { Table } from './table.js';
 
-const LONG_PAIRS = 9;
+const LONG_PAIRS = 15;
 const LONG_TOKENS = 384;
 const TTFT_PAIRS = 15;
 const TTFT_TOKENS = 8;

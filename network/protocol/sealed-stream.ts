@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { finishReasonSchema, type FinishReason } from './job-schemas.js';
 import { concatBytes, fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding.js';
 import type { SealedFailure, SealedResult } from './sealed-common.js';
+import { nodeCrypto, type NodeCryptoSubset } from './native-crypto.js';
 
 /** Export label of the answer key. */
 export const RESPONSE_KEY_LABEL = 'silkworm sealed response key v1';
@@ -59,26 +60,7 @@ interface ChunkAead {
   open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
 }
 
-/** The part of Node's crypto module the native AEAD uses (this layer compiles without Node's types). */
-interface NodeAeadCipher {
-  setAAD(aad: Uint8Array, options: { plaintextLength: number }): unknown;
-  update(data: Uint8Array): Uint8Array;
-  final(): Uint8Array;
-}
-export interface NodeCryptoSubset {
-  getCiphers(): string[];
-  createCipheriv(algorithm: 'chacha20-poly1305', key: Uint8Array, iv: Uint8Array, options: { authTagLength: 16 }): NodeAeadCipher & { getAuthTag(): Uint8Array };
-  createDecipheriv(algorithm: 'chacha20-poly1305', key: Uint8Array, iv: Uint8Array, options: { authTagLength: 16 }): NodeAeadCipher & { setAuthTag(tag: Uint8Array): unknown };
-}
-
 const TAG_BYTES = 16;
-
-/** Node's crypto when this runtime is Node with ChaCha20-Poly1305 (OpenSSL), else undefined. */
-function nodeCrypto(): NodeCryptoSubset | undefined {
-  const runtime = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const crypto = runtime?.getBuiltinModule?.('node:crypto') as NodeCryptoSubset | undefined;
-  return crypto?.getCiphers().includes('chacha20-poly1305') ? crypto : undefined;
-}
 
 /**
  * Node's native ChaCha20-Poly1305: the same bytes as the pure-JS one, at a fraction of the CPU

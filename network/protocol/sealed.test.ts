@@ -15,6 +15,8 @@ import {
 import { canonicalJson, toBase64Url, utf8 } from './encoding.js';
 import * as nodeCrypto from 'node:crypto';
 import { chunkAad, nativeChunkAead, portableChunkAead } from './sealed-stream.js';
+import { NativeHkdfSha256 } from './native-crypto.js';
+import { HkdfSha256 } from '@hpke/core';
 import { finishReasonSchema } from './job-schemas.js';
 
 const hex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
@@ -48,8 +50,8 @@ const A21 = {
   ],
 } as const;
 
-test('RFC 9180 A.2.1: key derivation, encapsulation, encryptions 0–256 and exports match', async () => {
-  const suite = sealedCipherSuite();
+for (const portable of [false, true]) test(`RFC 9180 A.2.1 (${portable ? "@hpke's Web Crypto HKDF" : "Node's HMAC HKDF"}): key derivation, encapsulation, encryptions 0–256 and exports match`, async () => {
+  const suite = sealedCipherSuite({ portable });
   const recipient = await suite.kem.deriveKeyPair(hex(A21.ikmR));
   assert.equal(toHex(await suite.kem.serializePublicKey(recipient.publicKey)), A21.pkRm);
   assert.equal(toHex(await suite.kem.serializePrivateKey(recipient.privateKey)), A21.skRm);
@@ -290,4 +292,22 @@ test('Node\'s native ChaCha20-Poly1305 seals the same bytes as the portable one;
     await assert.rejects(fast.open(n, bytes, utf8('other aad')), `size ${size}: other AAD fails`);
   }
   await assert.rejects(native.open(nonce, new Uint8Array(15), aad), /shorter than its tag/);
+});
+
+test("Node's HMAC HKDF gives @hpke's Web Crypto HKDF bytes (RFC 5869 A.1 and random inputs) and keeps its bounds", async () => {
+  const native = new NativeHkdfSha256(nodeCrypto);
+  const portable = new HkdfSha256();
+  // RFC 5869 A.1 (SHA-256): the 13-byte salt is not HPKE's 32 bytes, so extract is checked through HMAC directly.
+  const prk = nodeCrypto.createHmac('sha256', hex('000102030405060708090a0b0c')).update(hex('0b'.repeat(22))).digest();
+  assert.equal(toHex(prk), '077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5');
+  assert.equal(toHex(await native.expand(prk, hex('f0f1f2f3f4f5f6f7f8f9'), 42)), '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865');
+  for (const [saltBytes, ikmBytes, infoBytes, length] of [[0, 32, 0, 32], [32, 32, 56, 12], [32, 0, 100, 44], [32, 64, 7, 255 * 32], [0, 1, 1, 1], [32, 32, 32, 0]] as const) {
+    const salt = nodeCrypto.randomBytes(saltBytes), ikm = nodeCrypto.randomBytes(ikmBytes), info = nodeCrypto.randomBytes(infoBytes);
+    const extracted = await native.extract(salt, ikm);
+    assert.deepEqual(toHex(extracted), toHex(await portable.extract(salt, ikm)), `extract, salt ${saltBytes} B`);
+    assert.deepEqual(toHex(await native.expand(extracted, info, length)), toHex(await portable.expand(extracted, info, length)), `expand to ${length} B`);
+    assert.deepEqual(toHex(await native.extractAndExpand(salt, ikm, info, length)), toHex(await portable.extractAndExpand(salt, ikm, info, length)), `extract and expand to ${length} B`);
+  }
+  await assert.rejects(native.extract(new Uint8Array(16), new Uint8Array(32)), /salt length/);
+  await assert.rejects(native.expand(new Uint8Array(32), new Uint8Array(0), 255 * 32 + 1), /Entropy limit/);
 });

@@ -23,6 +23,7 @@ import { canonicalJson, concatBytes, fromBase64Url, fromUtf8, isBase64UrlOfLengt
 import { ResponseOpener, ResponseSealer } from './sealed-stream.js';
 import type { ReplayGuard } from './replay-guard.js';
 import { CLOCK_SKEW_MS, webCrypto, type SealedFailure, type SealedResult } from './sealed-common.js';
+import { hkdfSha256, nodeCrypto } from './native-crypto.js';
 
 export { ResponseOpener, ResponseSealer, sealedChunkSchema, type OpenedChunk, type SealedChunk, type SealOptions } from './sealed-stream.js';
 export { ReplayGuard, type ReplayGuardOptions } from './replay-guard.js';
@@ -85,14 +86,21 @@ export interface OpenedJob {
   continuation?: string;
 }
 
-const hpkeSuite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
+/** The suite with a given HKDF implementation (the native and the portable one give the same bytes). */
+function cipherSuite(kdf: HkdfSha256): CipherSuite {
+  return new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf, aead: new Chacha20Poly1305() });
+}
+const hpkeSuite = cipherSuite(hkdfSha256());
 type HpkeKeyPair = Awaited<ReturnType<DhkemX25519HkdfSha256['generateKeyPair']>>;
 // Private halves live here, out of reach of JSON, structured clone and property enumeration.
 const privatePairs = new WeakMap<JobKeyPair, HpkeKeyPair>();
 
-/** The HPKE suite object (for the RFC 9180 test vectors; application code uses the functions below). */
-export function sealedCipherSuite(): CipherSuite {
-  return hpkeSuite;
+/**
+ * The HPKE suite object (for the RFC 9180 test vectors; application code uses the functions
+ * below); `portable` gives one on @hpke's own Web Crypto HKDF.
+ */
+export function sealedCipherSuite(options: { portable?: boolean } = {}): CipherSuite {
+  return options.portable ? cipherSuite(new HkdfSha256()) : hpkeSuite;
 }
 
 /**
@@ -141,7 +149,8 @@ export function sealedHeaderBytes(header: SealedHeader): Uint8Array {
 }
 
 async function sealedInfo(headerBytes: Uint8Array): Promise<Uint8Array> {
-  const digest = new Uint8Array(await webCrypto().subtle.digest('SHA-256', headerBytes));
+  const native = nodeCrypto();
+  const digest = native ? native.createHash('sha256').update(headerBytes).digest() : new Uint8Array(await webCrypto().subtle.digest('SHA-256', headerBytes));
   return concatBytes(utf8(SEALED_INFO_LABEL), new Uint8Array([0]), digest);
 }
 
