@@ -1,8 +1,8 @@
 /**
- * What benchmark sections share, started on first use and stopped once at the end: generated
- * model files, a raw engine per model (in a process of its own), a serving network per model
+ * What benchmark sections use, started on first use: generated model files (kept for the whole
+ * run), a raw engine per model (in a process of its own), a serving network per model
  * (coordinator and headless worker in this process, the job process as the worker's child, an
- * OpenAI client) and a sealed-mode gateway per network. Sections that need a worker of their own
+ * OpenAI client) and a sealed-mode gateway per network (all stopped after each section). Sections that need a worker of their own
  * (a scripted sharing signal, say) open a private network and close it themselves.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -208,8 +208,13 @@ export class BenchContext {
     return mkdtemp(join(this.dir, `${name}-`));
   }
 
-  /** Stops every gateway, network and engine that was started and removes the temporary folder. */
-  async close(): Promise<void> {
+  /**
+   * Stops every gateway, network and engine started so far (the model files stay); the next
+   * section that asks for one starts it afresh. Run between sections, so that none is measured
+   * beside the idle networks of the ones before it (their heartbeats and sharing probes), and a
+   * section's figures are the same whether it runs alone (`--only`) or in the full run.
+   */
+  async release(): Promise<void> {
     for (const gateway of await settled(this.gateways)) await gateway.gateway.close();
     for (const network of [...this.privateNetworks]) await network.close();
     for (const network of await settled(this.networks)) {
@@ -217,6 +222,14 @@ export class BenchContext {
       await network.coordinator.close();
     }
     for (const engine of await settled(this.engines)) await engine.stop();
+    this.gateways.clear();
+    this.networks.clear();
+    this.engines.clear();
+  }
+
+  /** Stops everything that was started and removes the temporary folder. */
+  async close(): Promise<void> {
+    await this.release();
     await rm(this.dir, { recursive: true, force: true });
   }
 }
