@@ -2,8 +2,9 @@
  * What benchmark sections use, started on first use: generated model files (kept for the whole
  * run), a raw engine per model (in a process of its own), a serving network per model
  * (coordinator and headless worker in this process, the job process as the worker's child, an
- * OpenAI client) and a sealed-mode gateway per network (all stopped after each section). Sections that need a worker of their own
- * (a scripted sharing signal, say) open a private network and close it themselves.
+ * OpenAI client) and a sealed-mode gateway per network (these stop after each section).
+ * Sections that need a worker of their own (a scripted sharing signal, say) open a private
+ * network and close it themselves.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
