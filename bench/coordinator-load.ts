@@ -23,6 +23,7 @@ import { readCpu, readRssMb } from './proc.js';
 import { quantile, median, range, round, spread } from './stats.js';
 import type { Section, SectionReport } from './section.js';
 import type { Table } from './table.js';
+import { silkwormArgs } from './silkworm-command.js';
 
 /** How the load is shaped; the defaults are what `npm run bench` reports. */
 export interface CoordinatorLoadOptions {
@@ -53,7 +54,6 @@ export interface CoordinatorLoadOptions {
   coordinatorNodeArgs: string[];
 }
 
-const CLI = fileURLToPath(new URL('../bin/silkworm.mjs', import.meta.url));
 export const WORKERS_PROCESS = fileURLToPath(new URL('./load-workers-process.ts', import.meta.url));
 export const CLIENTS_PROCESS = fileURLToPath(new URL('./load-clients-process.ts', import.meta.url));
 export const API_KEY = 'load-bench-key';
@@ -114,7 +114,7 @@ export class Child<Command, Reply extends { type: string }> {
 
 /** The coordinator under test, in a process of its own. */
 export async function startCoordinatorProcess(dataDir: string, nodeArgs: string[], extraArgs: string[] = []): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--data', dataDir, '--api-key', API_KEY, '--unmetered', ...extraArgs], {
+  const child = spawn(process.execPath, silkwormArgs(['coordinator', '--listen', '127.0.0.1:0', '--data', dataDir, '--api-key', API_KEY, '--unmetered', ...extraArgs], nodeArgs), {
     env: { ...process.env, SILKWORM_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,21 +1,12 @@
 /**
- * The real headless worker as its own process, started the way an owner starts it
- * (`node bin/silkworm.mjs worker …`), with its log lines in a file rather than on the bench's
- * stdout. For figures about the worker process itself (memory, CPU while idle).
+ * The real headless worker as its own process, started the way an owner starts it (`silkworm
+ * worker …`, with the Node flags of its `#!` line), with its log lines in a file rather than on
+ * the bench's stdout. For figures about the worker process itself (memory, CPU while idle).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const CLI = fileURLToPath(new URL('../bin/silkworm.mjs', import.meta.url));
-
-/** The Node flags on the command's `#!/usr/bin/env -S node …` line, which an installed `silkworm` runs with. */
-function shebangFlags(): string[] {
-  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
-  const match = /^#!.*?\bnode\b(.*)$/.exec(first);
-  return match?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
-}
+import { silkwormArgs } from './silkworm-command.js';
 
 /** How to start the worker: the `silkworm worker` options the bench sets. */
 export interface WorkerProcessOptions {
@@ -43,8 +34,8 @@ export class WorkerProcess {
     const logPath = join(options.dataDir, 'bench-worker.log');
     const log = openSync(logPath, 'a');
     try {
-      const args = [...shebangFlags(), CLI, 'worker', '--coordinator', options.coordinatorUrl, '--data', options.dataDir, '--model', options.modelPath,
-        '--share', options.share, '--threads', String(options.threads), '--gpu', options.gpu];
+      const args = silkwormArgs(['worker', '--coordinator', options.coordinatorUrl, '--data', options.dataDir, '--model', options.modelPath,
+        '--share', options.share, '--threads', String(options.threads), '--gpu', options.gpu]);
       const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, SILKWORM_LOG_LEVEL: 'info' } });
       return new WorkerProcess(child, logPath);
     } finally {
