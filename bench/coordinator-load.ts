@@ -52,6 +52,8 @@ export interface CoordinatorLoadOptions {
   holdMs: number;
   /** Extra node flags for the coordinator (e.g. --cpu-prof) from SILKWORM_BENCH_COORD_NODE_ARGS. */
   coordinatorNodeArgs: string[];
+  /** Extra `silkworm coordinator` options (e.g. --heartbeat-interval 5) from SILKWORM_BENCH_COORD_ARGS. */
+  coordinatorArgs: string[];
 }
 
 export const WORKERS_PROCESS = fileURLToPath(new URL('./load-workers-process.ts', import.meta.url));
@@ -71,8 +73,10 @@ export const DEFAULT_COORDINATOR_LOAD: CoordinatorLoadOptions = {
   arrivalSpreadMs: 500,
   saturatedIntervalMs: 100,
   rounds: 3,
-  holdMs: 30_000,
+  // Three idle heartbeat intervals at the default 15 s: every worker hears at least two gaps.
+  holdMs: 45_000,
   coordinatorNodeArgs: (process.env.SILKWORM_BENCH_COORD_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  coordinatorArgs: (process.env.SILKWORM_BENCH_COORD_ARGS ?? '').split(' ').filter(Boolean),
 };
 
 /** A forked child spoken to over IPC: send a command, await the next reply of a type. */
@@ -179,7 +183,7 @@ async function streamRound(
 /** Measures one coordinator under the given load. */
 export async function runCoordinatorLoad(options: CoordinatorLoadOptions): Promise<SectionReport> {
   const dataDir = await mkdtemp(join(tmpdir(), 'silkworm-coord-load-'));
-  const coordinator = await startCoordinatorProcess(dataDir, options.coordinatorNodeArgs);
+  const coordinator = await startCoordinatorProcess(dataDir, options.coordinatorNodeArgs, options.coordinatorArgs);
   const pid = coordinator.child.pid ?? 0;
   const generators: Child<LoadWorkersCommand, LoadWorkersReport>[] = [];
   const clients: Child<LoadClientsCommand, LoadClientsReport>[] = [];

@@ -39,13 +39,20 @@ export class FakeWorker {
   readonly closed: Promise<{ code: number; reason: string }>;
   /** Answer pings with a pong whose sentAt is this much in the future (a lie about latency). */
   pongSkewMs = 0;
+  /** Whether pings get their pong (false: a worker gone silent, its socket still open). */
+  answerPings = true;
+  /** When each ping arrived (performance.now()). */
+  readonly pingTimes: number[] = [];
   private listeners: ((frame: CoordinatorFrame) => void)[] = [];
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => {
       const frame = JSON.parse(data.toString('utf8')) as CoordinatorFrame;
       // Heartbeats are answered, so a fake stays connected as long as its test needs.
-      if (frame.type === 'ping') this.send({ type: 'pong', seq: frame.seq, sentAt: frame.sentAt + this.pongSkewMs });
+      if (frame.type === 'ping') {
+        this.pingTimes.push(performance.now());
+        if (this.answerPings) this.send({ type: 'pong', seq: frame.seq, sentAt: frame.sentAt + this.pongSkewMs });
+      }
       this.frames.push(frame);
       for (const l of this.listeners) l(frame);
     });

@@ -105,6 +105,52 @@ describe('a coordinator facing bad workers', () => {
     await quick.close();
   });
 
+  test('heartbeats: idle workers are pinged each idle interval, busy ones each busy interval; a silent one goes after three of its own', async () => {
+    const beat = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), apiKeys: [], heartbeatIntervalMs: 1000, busyHeartbeatIntervalMs: 100, requestTimeoutMs: 20_000, logger: createLogger('c', { level: 'silent' }) });
+    const beatClient = new OpenAI({ baseURL: `${beat.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const ask = (model: string) => beatClient.chat.completions.create({ model, messages: [{ role: 'user', content: 'abc' }] }).then(() => undefined, (e: unknown) => e);
+    const gaps = (times: number[]) => times.slice(1).map((t, i) => t - (times[i] ?? 0));
+
+    const idle = await FakeWorker.join(beat.url, 'idle-answering', { model: 'm-idle' });
+    assert.equal((await idle.next('welcome')).heartbeatIntervalMs, 1000, 'welcome announces the longest gap between pings');
+    const quietJoined = performance.now();
+    const quiet = await FakeWorker.join(beat.url, 'idle-silent', { model: 'm-idle' });
+    quiet.answerPings = false;
+
+    // A worker that holds a job (accepted, nothing streamed yet) hears pings at the busy interval.
+    const holder = await FakeWorker.join(beat.url, 'busy-answering', { model: 'm-hold' });
+    const held = ask('m-hold');
+    holder.send({ type: 'job.accept', jobId: (await holder.next('job.offer')).jobId });
+    const heldFrom = holder.pingTimes.length;
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const busyPings = holder.pingTimes.slice(heldFrom);
+    assert.ok(busyPings.length >= 4, `${busyPings.length} pings in 800 ms while holding a job`);
+    holder.socket.terminate();
+    assert.ok(await held, 'the held job ends with an error once its worker is gone');
+
+    // A worker that goes silent while it holds a job is dropped after ~3 busy intervals, not 3 idle ones.
+    const mute = await FakeWorker.join(beat.url, 'busy-silent', { model: 'm-mute' });
+    mute.answerPings = false;
+    const muted = ask('m-mute');
+    await mute.next('job.offer');
+    const offeredAt = performance.now();
+    await mute.closed;
+    const muteDroppedAfter = performance.now() - offeredAt;
+    const error = await muted;
+    assert.ok(error instanceof OpenAI.APIError, `the client gets an API error, not a hang (${String(error)})`);
+    assert.ok(muteDroppedAfter < 2000, `a silent worker holding a job was dropped ${muteDroppedAfter.toFixed(0)} ms after the offer`);
+
+    // The silent idle worker lasts three idle intervals from its hello, then goes.
+    await quiet.closed;
+    const quietDroppedAfter = performance.now() - quietJoined;
+    assert.ok(quietDroppedAfter >= 2900 && quietDroppedAfter < 8000, `a silent idle worker was dropped ${quietDroppedAfter.toFixed(0)} ms after joining`);
+    const idleGaps = gaps(idle.pingTimes);
+    assert.ok(idleGaps.length >= 2, `${idle.pingTimes.length} pings to the idle worker`);
+    assert.ok(idleGaps.every((gap) => gap > 700 && gap < 1600), `idle ping gaps: ${idleGaps.map((g) => g.toFixed(0)).join(', ')} ms`);
+    idle.close();
+    await beat.close();
+  });
+
   test('a worker lost before its first token: the job moves to a real worker, exactly', async () => {
     const flaky = await FakeWorker.join(coordinator.url, 'flaky');
     const pending = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], max_tokens: 10, temperature: 0 }, { timeout: 60_000 });

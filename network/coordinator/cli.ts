@@ -11,6 +11,7 @@ import { toNano } from '@ton/core';
 import { loadCatalogFile } from './catalog-api.js';
 import { runAuditCommand } from './audit-command.js';
 import { parseCorsOrigins } from '../node-kit/cors.js';
+import { DEFAULT_HEARTBEAT_MS } from './worker-session.js';
 
 /** Help text of `silkworm coordinator`. */
 export const COORDINATOR_HELP = `Usage: silkworm coordinator --listen HOST:PORT --data DIR [options]
@@ -36,6 +37,9 @@ Options:
   --push-threshold TON   push payouts to workers owed at least this much (default 1)
   --push-interval S      how often to push payouts, in seconds (default 60)
   --request-timeout MS   longest a request may take (default 120000)
+  --heartbeat-interval S how often idle workers are pinged, in seconds (default 15);
+                         workers with a job in flight are pinged every 5 s. A worker
+                         silent for 3 of its intervals is dropped
   --catalog FILE         publish this model catalog (JSON) at GET /v1/catalog
   --catalog-dir DIR      serve the model files of entries with relative URLs
                          (files/NAME) from here (default: the catalog's folder).
@@ -91,6 +95,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
       'push-threshold': { type: 'string', default: '1' },
       'push-interval': { type: 'string', default: '60' },
       'request-timeout': { type: 'string', default: '120000' },
+      'heartbeat-interval': { type: 'string', default: String(DEFAULT_HEARTBEAT_MS / 1000) },
       catalog: { type: 'string' },
       'catalog-dir': { type: 'string' },
       'verify-rate': { type: 'string', default: '0' },
@@ -112,6 +117,8 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   if (!listen.ok) throw new Error(`--listen: ${listen.message}`);
   const requestTimeoutMs = Number(values['request-timeout']);
   if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1000) throw new Error('--request-timeout must be a whole number of milliseconds, at least 1000.');
+  const heartbeatS = Number(values['heartbeat-interval']);
+  if (!(heartbeatS >= 1 && heartbeatS <= 600)) throw new Error('--heartbeat-interval must be a number of seconds from 1 to 600.');
   const logger = createLogger('coordinator');
   const network = values.network;
   if (network !== 'testnet' && network !== 'mainnet') throw new Error(`--network must be testnet or mainnet (got '${network}').`);
@@ -138,7 +145,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   const corsOrigins = parseCorsOrigins(values['cors-origin'] ?? []);
   const store = parseStoreSpec(values.store);
   if (!store.ok) throw new Error(`--store: ${store.message}`);
-  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, verifyRate, verifyThreads, defaultMaxCoefficient, corsOrigins, ...(store.value ? { store: store.value } : {}), ...(values.bus !== undefined ? { bus: parseBusUrl(values.bus) } : {}), logger });
+  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, heartbeatIntervalMs: Math.round(heartbeatS * 1000), verifyRate, verifyThreads, defaultMaxCoefficient, corsOrigins, ...(store.value ? { store: store.value } : {}), ...(values.bus !== undefined ? { bus: parseBusUrl(values.bus) } : {}), logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');

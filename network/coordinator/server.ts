@@ -13,7 +13,7 @@ import { formatHostPort } from '../protocol/host-port.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { WorkerRegistry } from './worker-registry.js';
-import { WorkerSession } from './worker-session.js';
+import { heartbeatSchedule, WorkerSession } from './worker-session.js';
 import { JobManager } from './job-manager.js';
 import { transportBackend, type ApiContext } from './openai-api.js';
 import { routeOpenAi } from '../node-kit/openai/routes.js';
@@ -56,7 +56,10 @@ export interface CoordinatorOptions {
   /** TON Connect dApp backend (manifest, ton_proof); publicUrl defaults to the listening URL, network to chain's or testnet. */
   tonConnect?: { publicUrl?: string; network?: 'testnet' | 'mainnet'; allowedDomains?: string[] };
   requestTimeoutMs?: number;
+  /** How often idle workers are pinged (default 15 s; rounded to a whole number of busy intervals). */
   heartbeatIntervalMs?: number;
+  /** How often workers with a job in flight are pinged (default 5 s, or the idle interval if shorter). */
+  busyHeartbeatIntervalMs?: number;
   handshakeTimeoutMs?: number;
   maxFrameBytes?: number;
   /** The model catalog published at GET /v1/catalog (`--catalog FILE`), and its served files. */
@@ -181,6 +184,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   };
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   if (options.apiKeys.length === 0) logger.warn('no --api-key given: the client API is open to anyone who can reach it');
+  const heartbeat = heartbeatSchedule(options.heartbeatIntervalMs, options.busyHeartbeatIntervalMs);
   const welcome = (): Pick<Extract<CoordinatorFrame, { type: 'welcome' }>, 'settlement' | 'pricing'> => ({
     settlement: vault && billing.voucherPublicKey ? { vault, voucherPublicKey: billing.voucherPublicKey, chainGlobalId } : null,
     pricing: priceListToWire(billing.prices),
@@ -289,7 +293,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new WorkerSession(ws, {
         coordinatorId,
-        heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5000,
+        heartbeat,
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
         maxFrameBytes,
         logger,

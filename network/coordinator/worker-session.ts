@@ -33,10 +33,37 @@ export const CLOSE_CODES = {
 /** Frames a worker sends once the handshake is done (everything but hello and heartbeats). */
 export type WorkerJobFrame = Extract<WorkerFrame, { type: `job.${string}` }>;
 
+/** How often workers are pinged; every value in ms. */
+export interface HeartbeatSchedule {
+  idleMs: number;
+  busyMs: number;
+}
+
+/** Idle workers' ping interval by default: ~800 pings a second for a fleet of 12,000. */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** Workers with a job in flight are pinged at least this often. */
+export const DEFAULT_BUSY_HEARTBEAT_MS = 5_000;
+
+/**
+ * The ping schedule for an idle interval (and optionally a busy one). Most of a large fleet is
+ * idle at any moment, so its pings are most of the coordinator's socket writes; a worker with a
+ * job in flight is pinged more often, so one that goes silent mid-job is dropped (and its job
+ * moved) as soon as before. The idle interval is rounded to a whole number of busy ones, since
+ * one timer ticks at the busy interval.
+ */
+export function heartbeatSchedule(idleMs = DEFAULT_HEARTBEAT_MS, busyMs = DEFAULT_BUSY_HEARTBEAT_MS): HeartbeatSchedule {
+  const busy = Math.min(busyMs, idleMs);
+  return { busyMs: busy, idleMs: busy * Math.max(1, Math.round(idleMs / busy)) };
+}
+
 /** Settings shared by every session. */
 export interface SessionOptions {
   coordinatorId: string;
-  heartbeatIntervalMs: number;
+  /**
+   * Heartbeats (see `heartbeatSchedule`): a worker holding a job is pinged every `busyMs`, an
+   * idle one every `idleMs` (a whole number of `busyMs`, announced in welcome as the longest gap).
+   */
+  heartbeat: HeartbeatSchedule;
   handshakeTimeoutMs: number;
   maxFrameBytes: number;
   logger: Logger;
@@ -89,6 +116,9 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
   private readonly pingsSent = new Map<number, number>();
   private pingSeq = 0;
   private lastHeardAt = Date.now();
+  /** Heartbeat ticks since the last ping, and since when the worker has held a job (at a tick). */
+  private ticksSincePing = 0;
+  private busySince: number | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -241,12 +271,12 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       type: 'welcome',
       protocol: match.version,
       coordinatorId: this.options.coordinatorId,
-      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      heartbeatIntervalMs: this.options.heartbeat.idleMs,
       maxFrameBytes: this.options.maxFrameBytes,
       ...this.options.welcome(),
     });
-    this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatIntervalMs);
-    this.beat();
+    this.heartbeat = setInterval(() => this.beat(), this.options.heartbeat.busyMs);
+    this.ping();
     this.emit('ready');
   }
 
@@ -269,12 +299,28 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     this.descriptor = { descriptor: checked.value, signature: (signed as SignedDescriptor).signature };
   }
 
+  /**
+   * One heartbeat tick (every busy interval). A worker is dropped after three of its intervals
+   * without a word: counted from the last frame heard, or, for one that holds a job, from when
+   * this tick first saw it busy if that is later (it was idle, so heard from less often, before).
+   */
   private beat(): void {
-    if (Date.now() - this.lastHeardAt > 3 * this.options.heartbeatIntervalMs) {
+    const now = Date.now();
+    const { idleMs, busyMs } = this.options.heartbeat;
+    const busy = this.running > 0;
+    this.busySince = busy ? (this.busySince ?? now) : undefined;
+    const silentMs = now - Math.max(this.lastHeardAt, this.busySince ?? 0);
+    if (silentMs > 3 * (busy ? busyMs : idleMs)) {
       this.socket.terminate();
       this.finish('heartbeat timeout');
       return;
     }
+    this.ticksSincePing++;
+    if (busy || this.ticksSincePing * busyMs >= idleMs) this.ping();
+  }
+
+  private ping(): void {
+    this.ticksSincePing = 0;
     const seq = this.pingSeq++;
     this.pingsSent.set(seq, performance.now());
     // Unanswered pings are forgotten after a while, so a silent worker cannot grow this map.
