@@ -58,9 +58,11 @@ export interface OfferedModel {
  */
 export class WorkerRegistry extends EventEmitter<RegistryEvents> {
   private readonly sessions = new Map<string, RegisteredWorker>();
-  /** The workers offering each model, and the models each is indexed under. */
+  /** The workers offering each model, and the models (with contexts) each is indexed under. */
   private readonly byModel = new Map<string, Set<RegisteredWorker>>();
-  private readonly indexedModels = new Map<RegisteredWorker, string[]>();
+  private readonly indexedModels = new Map<RegisteredWorker, { model: string; context: number | undefined }[]>();
+  /** The same workers by the context size each announced for the model (for contextFor). */
+  private readonly byModelContext = new Map<string, Map<number, Set<RegisteredWorker>>>();
   /** byModel as arrays for routing, rebuilt when the model's set changes. */
   private readonly candidateArrays = new Map<string, RegisteredWorker[]>();
   private readonly contextCache = new Map<string, { at: number; value: number | undefined }>();
@@ -83,23 +85,34 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
   /** Indexes a worker under the models it offers now (call again when they change). */
   reindex(worker: RegisteredWorker): void {
     this.unindex(worker);
-    const models = [...worker.models];
-    for (const model of models) {
+    const indexed = [...worker.models].map((model) => ({ model, context: worker.contextSizes.get(model) }));
+    for (const { model, context } of indexed) {
       let set = this.byModel.get(model);
       if (!set) this.byModel.set(model, (set = new Set()));
       set.add(worker);
       this.candidateArrays.delete(model);
+      if (context === undefined) continue;
+      let sizes = this.byModelContext.get(model);
+      if (!sizes) this.byModelContext.set(model, (sizes = new Map()));
+      let bucket = sizes.get(context);
+      if (!bucket) sizes.set(context, (bucket = new Set()));
+      bucket.add(worker);
     }
-    this.indexedModels.set(worker, models);
+    this.indexedModels.set(worker, indexed);
     this.contextCache.clear();
   }
 
   private unindex(worker: RegisteredWorker): void {
-    for (const model of this.indexedModels.get(worker) ?? []) {
+    for (const { model, context } of this.indexedModels.get(worker) ?? []) {
       const set = this.byModel.get(model);
       set?.delete(worker);
       if (set?.size === 0) this.byModel.delete(model);
       this.candidateArrays.delete(model);
+      const sizes = this.byModelContext.get(model);
+      const bucket = context === undefined ? undefined : sizes?.get(context);
+      bucket?.delete(worker);
+      if (bucket?.size === 0 && context !== undefined) sizes?.delete(context);
+      if (sizes?.size === 0) this.byModelContext.delete(model);
     }
     this.indexedModels.delete(worker);
     this.contextCache.clear();
@@ -188,17 +201,26 @@ export class WorkerRegistry extends EventEmitter<RegistryEvents> {
     return value;
   }
 
+  /**
+   * Walks the model's workers from the largest announced context down and stops at the first
+   * that could take the job and is sharing: in a fleet mostly sharing that is a few workers,
+   * not all of them (a full pass over 12,000 blocked the event loop for tens of ms).
+   */
   private scanContext(model: string, minTier: Tier, maxCoefficient: number): number | undefined {
-    let sharing: number | undefined;
+    const sizes = this.byModelContext.get(model);
+    if (!sizes) return undefined;
+    const request = { model, minTier, maxCoefficient, contextNeeded: 0 };
     let any: number | undefined;
-    for (const s of this.candidates(model)) {
-      const context = s.contextSizes.get(model);
-      if (context === undefined || !canServe(s, { model, minTier, maxCoefficient, contextNeeded: 0 })) continue;
-      any = Math.max(any ?? 0, context);
-      if (s.available) sharing = Math.max(sharing ?? 0, context);
+    for (const size of [...sizes.keys()].sort((a, b) => b - a)) {
+      for (const s of sizes.get(size) ?? []) {
+        if (!canServe(s, request)) continue;
+        if (s.available) return size;
+        any ??= size;
+      }
     }
-    return sharing ?? any;
+    return any;
   }
+
 
   /** Closes every session (coordinator shutdown). */
   closeAll(): void {

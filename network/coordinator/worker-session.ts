@@ -167,7 +167,8 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
 
   private onMessage(data: RawData, isBinary: boolean): void {
     this.lastHeardAt = Date.now();
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    // ws hands over a Buffer (its default binaryType); only other shapes are copied into one.
+    const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     const decoded = isBinary
       ? ({ ok: false, error: { code: 'bad_frame', message: 'Binary frames are not part of the protocol.' } } as const)
       : decodeFrame(workerFrameSchema, buffer.toString('utf8'), buffer.length, this.options.maxFrameBytes);
