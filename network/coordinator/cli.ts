@@ -37,9 +37,10 @@ Options:
   --push-threshold TON   push payouts to workers owed at least this much (default 1)
   --push-interval S      how often to push payouts, in seconds (default 60)
   --request-timeout MS   longest a request may take (default 120000)
-  --heartbeat-interval S how often idle workers are pinged, in seconds (default 15);
-                         workers with a job in flight are pinged every 5 s. A worker
-                         silent for 3 of its intervals is dropped
+  --heartbeat-interval S how often idle workers are pinged, in seconds (default 15;
+                         above 5, rounded to a multiple of 5); workers with a job in
+                         flight are pinged every 5 s. A worker silent for 3 of its
+                         intervals is dropped
   --catalog FILE         publish this model catalog (JSON) at GET /v1/catalog
   --catalog-dir DIR      serve the model files of entries with relative URLs
                          (files/NAME) from here (default: the catalog's folder).
