@@ -6,7 +6,7 @@
  * (which other load barely moves) are what to read.
  */
 import { readCpu } from './proc.js';
-import { median, quantile, range, round } from './stats.js';
+import { median, medianInterval, quantile, range, round } from './stats.js';
 import type { ResultValue } from './section.js';
 
 /**
@@ -50,9 +50,12 @@ export async function timedWithCpu<T>(pids: readonly (number | undefined)[], sel
   return { value, wallS, cpuS: pathCpuSeconds(pids, self) - cpuBefore };
 }
 
-/** A per-round ratio: median, interquartile range and full range. */
+/** A per-round ratio: median with its 95 % confidence interval, interquartile range and full range. */
 export interface RatioSummary {
   median: number;
+  /** The median's distribution-free 95 % confidence interval (order statistics; see medianInterval). */
+  ciLo: number;
+  ciHi: number;
   q1: number;
   q3: number;
   min: number;
@@ -64,19 +67,39 @@ export interface RatioSummary {
 export function summarize(values: readonly number[]): RatioSummary {
   const finite = values.filter(Number.isFinite);
   const { min, max } = finite.length ? range(finite) : { min: Number.NaN, max: Number.NaN };
-  return { median: median(finite), q1: quantile(finite, 0.25), q3: quantile(finite, 0.75), min, max, rounds: finite.length };
+  const interval = medianInterval(finite, 0.95);
+  return { median: median(finite), ciLo: interval.lo, ciHi: interval.hi, q1: quantile(finite, 0.25), q3: quantile(finite, 0.75), min, max, rounds: finite.length };
 }
 
-/** "0.97 (IQR 0.95–0.99, range 0.90–1.02, 9 rounds)", for table notes. */
+function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+/** "0.97 (95 % CI 0.96–0.98, IQR 0.95–0.99, range 0.90–1.02, 21 rounds)", for table notes. */
 export function describeSpread(summary: RatioSummary, digits = 3): string {
-  const f = (value: number) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
-  return `${f(summary.median)} (IQR ${f(summary.q1)}–${f(summary.q3)}, range ${f(summary.min)}–${f(summary.max)}, ${summary.rounds} rounds)`;
+  const f = (value: number) => fixed(value, digits);
+  return `${f(summary.median)} (95 % CI ${f(summary.ciLo)}–${f(summary.ciHi)}, IQR ${f(summary.q1)}–${f(summary.q3)}, range ${f(summary.min)}–${f(summary.max)}, ${summary.rounds} rounds)`;
 }
 
-/** `key`, `key_iqr_lo/hi` and `key_min/max` for the final JSON line. */
+/**
+ * "met" or "MISSED" for a median that must be at least `target`, and whether the median's 95 %
+ * confidence interval clears it: a median just over the target with the target inside its
+ * interval is a result another run may well reverse.
+ */
+export function verdictAtLeast(summary: RatioSummary, target: number, digits = 3): string {
+  const met = summary.median >= target;
+  const interval = `${fixed(summary.ciLo, digits)}–${fixed(summary.ciHi, digits)}`;
+  if (summary.ciLo >= target) return `met (the median's 95 % CI, ${interval}, is above it)`;
+  if (summary.ciHi < target) return `MISSED (the median's 95 % CI, ${interval}, is below it)`;
+  return `${met ? 'met' : 'MISSED'} (the target lies inside the median's 95 % CI, ${interval}: within this run's noise)`;
+}
+
+/** `key`, `key_ci_lo/hi` (the median's 95 % CI), `key_iqr_lo/hi` and `key_min/max` for the final JSON line. */
 export function spreadResults(key: string, summary: RatioSummary, digits = 3): Record<string, ResultValue> {
   return {
     [key]: round(summary.median, digits),
+    [`${key}_ci_lo`]: round(summary.ciLo, digits),
+    [`${key}_ci_hi`]: round(summary.ciHi, digits),
     [`${key}_iqr_lo`]: round(summary.q1, digits),
     [`${key}_iqr_hi`]: round(summary.q3, digits),
     [`${key}_min`]: round(summary.min, digits),

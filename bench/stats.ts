@@ -31,3 +31,39 @@ export function spread(values: readonly number[], digits = 1): string {
   const { min, max } = range(values);
   return `${median(values).toFixed(digits)} (${min.toFixed(digits)}–${max.toFixed(digits)})`;
 }
+
+/** A distribution-free confidence interval for the median (see medianInterval). */
+export interface MedianInterval {
+  lo: number;
+  hi: number;
+  /** The interval's actual coverage (order statistics give a few discrete levels, at least the one asked for when n allows). */
+  coverage: number;
+}
+
+/**
+ * The confidence interval for the median from order statistics: [x(k), x(n−k+1)] with the
+ * largest k whose coverage, 1 − 2·P(Binomial(n, ½) < k), is still ≥ `level`. It assumes nothing
+ * about the distribution, only independent rounds, which is what a noisy shared machine allows.
+ * With too few samples for `level` it is [min, max] and reports the lower coverage that has.
+ */
+export function medianInterval(values: readonly number[], level = 0.95): MedianInterval {
+  const sorted = [...values].sort((x, y) => x - y);
+  const n = sorted.length;
+  if (n === 0) return { lo: Number.NaN, hi: Number.NaN, coverage: 0 };
+  // [x(k), x(n−k+1)] misses the median with probability 2·P(X ≤ k−1), X ~ Binomial(n, ½); the
+  // pmf is taken in the log domain so large n cannot overflow.
+  const pmf = (i: number) => Math.exp(logFactorial(n) - logFactorial(i) - logFactorial(n - i) - n * Math.LN2);
+  let k = 1;
+  let tail = pmf(0); // P(X ≤ k − 1)
+  while (k + 1 <= Math.floor((n + 1) / 2) && 1 - 2 * (tail + pmf(k)) >= level) {
+    tail += pmf(k);
+    k++;
+  }
+  return { lo: sorted[k - 1]!, hi: sorted[n - k]!, coverage: 1 - 2 * tail };
+}
+
+function logFactorial(n: number): number {
+  let sum = 0;
+  for (let i = 2; i <= n; i++) sum += Math.log(i);
+  return sum;
+}

@@ -15,8 +15,8 @@ import {
 import { canonicalJson, toBase64Url, utf8 } from './encoding.js';
 import * as nodeCrypto from 'node:crypto';
 import { chunkAad, nativeChunkAead, portableChunkAead } from './sealed-stream.js';
-import { NativeHkdfSha256 } from './native-crypto.js';
-import { HkdfSha256 } from '@hpke/core';
+import { NativeDhkemX25519HkdfSha256, NativeHkdfSha256 } from './native-crypto.js';
+import { DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { finishReasonSchema } from './job-schemas.js';
 
 const hex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
@@ -50,8 +50,9 @@ const A21 = {
   ],
 } as const;
 
-for (const portable of [false, true]) test(`RFC 9180 A.2.1 (${portable ? "@hpke's Web Crypto HKDF" : "Node's HMAC HKDF"}): key derivation, encapsulation, encryptions 0–256 and exports match`, async () => {
+for (const portable of [false, true]) test(`RFC 9180 A.2.1 (${portable ? "@hpke's Web Crypto X25519 and HKDF" : "Node's X25519 and HMAC HKDF"}): key derivation, encapsulation, encryptions 0–256 and exports match`, async () => {
   const suite = sealedCipherSuite({ portable });
+  assert.equal(suite.kem instanceof NativeDhkemX25519HkdfSha256, !portable, 'the suite under test uses the KEM it names');
   const recipient = await suite.kem.deriveKeyPair(hex(A21.ikmR));
   assert.equal(toHex(await suite.kem.serializePublicKey(recipient.publicKey)), A21.pkRm);
   assert.equal(toHex(await suite.kem.serializePrivateKey(recipient.privateKey)), A21.skRm);
@@ -310,4 +311,41 @@ test("Node's HMAC HKDF gives @hpke's Web Crypto HKDF bytes (RFC 5869 A.1 and ran
   }
   await assert.rejects(native.extract(new Uint8Array(16), new Uint8Array(32)), /salt length/);
   await assert.rejects(native.expand(new Uint8Array(32), new Uint8Array(0), 255 * 32 + 1), /Entropy limit/);
+});
+
+test("Node's X25519 KEM and @hpke's Web Crypto one interoperate both ways, with each other's keys", async () => {
+  const native = sealedCipherSuite();
+  const portable = sealedCipherSuite({ portable: true });
+  const info = utf8('interop');
+  for (const [sender, recipient] of [[native, portable], [portable, native], [native, native]] as const) {
+    const recipientPair = await recipient.kem.generateKeyPair();
+    const publicKey = await sender.kem.deserializePublicKey(await recipient.kem.serializePublicKey(recipientPair.publicKey));
+    const sealer = await sender.createSenderContext({ recipientPublicKey: publicKey, info });
+    const opener = await recipient.createRecipientContext({ recipientKey: recipientPair, enc: sealer.enc, info });
+    assert.equal(new TextDecoder().decode(await opener.open(await sealer.seal(utf8(CANARY)))), CANARY);
+  }
+  // The native steps also take Web Crypto keys made elsewhere (converted with KeyObject.from).
+  const webPair = await portable.kem.generateKeyPair();
+  const sealer = await native.createSenderContext({ recipientPublicKey: webPair.publicKey, info });
+  const opener = await native.createRecipientContext({ recipientKey: webPair, enc: sealer.enc, info });
+  assert.equal(new TextDecoder().decode(await opener.open(await sealer.seal(utf8(CANARY)))), CANARY);
+  assert.equal(toHex(await native.kem.serializePrivateKey(webPair.privateKey)), toHex(await portable.kem.serializePrivateKey(webPair.privateKey)));
+});
+
+test("Node's X25519 KEM refuses small-order and malformed public keys, and never serializes a private key", async () => {
+  const kem = new NativeDhkemX25519HkdfSha256(nodeCrypto);
+  // u = 0 and u = 1 are small-order points: X25519 with them is all zeros (RFC 7748 §6.1, RFC 9180 §7.1.4).
+  for (const u of ['00', '01']) {
+    const smallOrder = await kem.deserializePublicKey(hex(u.padEnd(64, '0')));
+    await assert.rejects(kem.encap({ recipientPublicKey: smallOrder }), (error: Error) => error.name === 'EncapError', `u = ${u}`);
+  }
+  for (const bytes of [31, 33, 0]) await assert.rejects(kem.deserializePublicKey(new Uint8Array(bytes)), (error: Error) => error.name === 'DeserializeError', `${bytes} bytes`);
+  await assert.rejects(kem.deserializePrivateKey(new Uint8Array(31)), (error: Error) => error.name === 'DeserializeError');
+  const pair = await kem.generateKeyPair();
+  await assert.rejects(kem.serializePrivateKey(pair.publicKey), (error: Error) => error.name === 'SerializeError');
+  const rawPrivate = Buffer.from(await kem.serializePrivateKey(pair.privateKey));
+  for (const shown of [JSON.stringify(pair), JSON.stringify(structuredClone(pair.privateKey)), String(Object.values(pair.privateKey))]) {
+    assert.ok(!shown.includes(rawPrivate.toString('hex')) && !shown.includes(rawPrivate.toString('base64url')) && !/"d"/.test(shown), shown);
+  }
+  assert.equal(new DhkemX25519HkdfSha256() instanceof NativeDhkemX25519HkdfSha256, false);
 });

@@ -23,7 +23,7 @@ import { canonicalJson, concatBytes, fromBase64Url, fromUtf8, isBase64UrlOfLengt
 import { ResponseOpener, ResponseSealer } from './sealed-stream.js';
 import type { ReplayGuard } from './replay-guard.js';
 import { CLOCK_SKEW_MS, webCrypto, type SealedFailure, type SealedResult } from './sealed-common.js';
-import { hkdfSha256, nodeCrypto } from './native-crypto.js';
+import { dhkemX25519HkdfSha256, hkdfSha256, nodeCrypto } from './native-crypto.js';
 
 export { ResponseOpener, ResponseSealer, sealedChunkSchema, type OpenedChunk, type SealedChunk, type SealOptions } from './sealed-stream.js';
 export { ReplayGuard, type ReplayGuardOptions } from './replay-guard.js';
@@ -86,21 +86,21 @@ export interface OpenedJob {
   continuation?: string;
 }
 
-/** The suite with a given HKDF implementation (the native and the portable one give the same bytes). */
-function cipherSuite(kdf: HkdfSha256): CipherSuite {
-  return new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf, aead: new Chacha20Poly1305() });
+/** The suite on given KEM and HKDF implementations (the native and the portable ones give the same bytes). */
+function cipherSuite(kem: DhkemX25519HkdfSha256, kdf: HkdfSha256): CipherSuite {
+  return new CipherSuite({ kem, kdf, aead: new Chacha20Poly1305() });
 }
-const hpkeSuite = cipherSuite(hkdfSha256());
+const hpkeSuite = cipherSuite(dhkemX25519HkdfSha256(), hkdfSha256());
 type HpkeKeyPair = Awaited<ReturnType<DhkemX25519HkdfSha256['generateKeyPair']>>;
 // Private halves live here, out of reach of JSON, structured clone and property enumeration.
 const privatePairs = new WeakMap<JobKeyPair, HpkeKeyPair>();
 
 /**
  * The HPKE suite object (for the RFC 9180 test vectors; application code uses the functions
- * below); `portable` gives one on @hpke's own Web Crypto HKDF.
+ * below); `portable` gives one on @hpke's own Web Crypto X25519 and HKDF.
  */
 export function sealedCipherSuite(options: { portable?: boolean } = {}): CipherSuite {
-  return options.portable ? cipherSuite(new HkdfSha256()) : hpkeSuite;
+  return options.portable ? cipherSuite(new DhkemX25519HkdfSha256(), new HkdfSha256()) : hpkeSuite;
 }
 
 /**
