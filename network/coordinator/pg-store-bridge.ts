@@ -149,6 +149,9 @@ class PgStoreBridge implements CoordinatorStore {
   saveWorkerRecord(...args: Parameters<CoordinatorStore['saveWorkerRecord']>): void {
     this.call('saveWorkerRecord', args);
   }
+  recordWorkerEvent(...args: Parameters<CoordinatorStore['recordWorkerEvent']>): ReturnType<CoordinatorStore['recordWorkerEvent']> {
+    return this.call('recordWorkerEvent', args) as ReturnType<CoordinatorStore['recordWorkerEvent']>;
+  }
   recordDispute(...args: Parameters<CoordinatorStore['recordDispute']>): void {
     this.call('recordDispute', args);
   }

@@ -112,3 +112,19 @@ test("a dead instance's holds are recovered by the other; a restart releases onl
     await b.close();
   }
 });
+
+test("a worker's standing moved by both instances at once loses no event", { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    await a.bindWorkerKey('w', 'key', 1);
+    // Clean jobs settled by both instances at once, as when clients of each use the same worker.
+    const events = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).recordWorkerEvent('w', 'clean', 10 + i)));
+    assert.ok(events.every((event) => event !== undefined));
+    const record = (await b.workerRecord('w'))!;
+    assert.equal(record.cleanJobs, 40, 'every event counted once');
+    // Each event read what the one before it wrote: the counts seen before are 0..39, once each.
+    assert.deepEqual(events.map((event) => event!.before.cleanJobs).sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i));
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});

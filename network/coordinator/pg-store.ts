@@ -14,8 +14,8 @@ import pg from 'pg';
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
-import { newWorkerRecord } from './reputation.js';
-import { workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerRecord, type WorkerRow } from './store.js';
+import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
+import { workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
 
 /** Options of {@link openPgStore}. */
@@ -33,6 +33,13 @@ const RETRYABLE = new Set(['40001', '40P01', '23505']);
 const MAX_TRIES = 100;
 
 type Sql = (text: string, values?: readonly unknown[]) => Promise<pg.QueryResult>;
+
+const UPDATE_WORKER = `UPDATE worker_keys SET reputation = $3, strikes = $4, clean_jobs = $5, disputes = $6, cutoffs = $7, verify_failures = $8, lost_jobs = $9,
+  ttft_ms = $10, tokens_per_second = $11, ejected_at = $12 WHERE worker_id = $1 AND identity_key = $2`;
+
+function workerValues(r: WorkerRecord): unknown[] {
+  return [r.workerId, r.identityKey, r.reputation, r.strikes, r.cleanJobs, r.disputes, r.cutoffs, r.verifyFailures, r.lostJobs, r.ttftMs, r.tokensPerSecond, r.ejectedAt];
+}
 
 /** Opens the pool and migrates the schema (once, whichever instance comes first). */
 export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
@@ -243,12 +250,21 @@ export class PgStore implements AsyncCoordinatorStore {
     return row ? workerRecordFromRow(row) : undefined;
   }
 
-  async saveWorkerRecord(r: WorkerRecord): Promise<void> {
-    await this.query(
-      `UPDATE worker_keys SET reputation = $3, strikes = $4, clean_jobs = $5, disputes = $6, cutoffs = $7, verify_failures = $8, lost_jobs = $9,
-         ttft_ms = $10, tokens_per_second = $11, ejected_at = $12 WHERE worker_id = $1 AND identity_key = $2`,
-      [r.workerId, r.identityKey, r.reputation, r.strikes, r.cleanJobs, r.disputes, r.cutoffs, r.verifyFailures, r.lostJobs, r.ttftMs, r.tokensPerSecond, r.ejectedAt],
-    );
+  async saveWorkerRecord(record: WorkerRecord): Promise<void> {
+    await this.query(UPDATE_WORKER, workerValues(record));
+  }
+
+  async recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): Promise<WorkerEvent | undefined> {
+    // The row is read FOR UPDATE and written in one transaction: an instance settling a job of
+    // this worker at the same moment waits, then applies its event to this one's result.
+    return this.transaction(async (sql) => {
+      const row = (await sql('SELECT * FROM worker_keys WHERE worker_id = $1 FOR UPDATE', [workerId])).rows[0] as WorkerRow | undefined;
+      if (!row) return undefined;
+      const before = workerRecordFromRow(row);
+      const after = applyWorkerEvent(before, event, now, speed);
+      await sql(UPDATE_WORKER, workerValues(after));
+      return { before, after };
+    });
   }
 
   async recordDispute(d: Dispute): Promise<void> {

@@ -61,8 +61,20 @@ export function applyReputationEvent(record: WorkerRecord, event: ReputationEven
   return next;
 }
 
+/** A job's speed as the coordinator measured it (either may be missing). */
+export interface SpeedSample {
+  ttftMs?: number;
+  tokensPerSecond?: number;
+}
+
 /** Folds one coordinator-measured job into the speed averages (a value ≤ 0 is "not measured"). */
-export function observeSpeed(record: WorkerRecord, sample: { ttftMs?: number; tokensPerSecond?: number }): WorkerRecord {
+export function observeSpeed(record: WorkerRecord, sample: SpeedSample): WorkerRecord {
   const blend = (old: number, value: number | undefined) => (value === undefined || !(value > 0) ? old : old > 0 ? old + SPEED_WEIGHT * (value - old) : value);
   return { ...record, ttftMs: blend(record.ttftMs, sample.ttftMs), tokensPerSecond: blend(record.tokensPerSecond, sample.tokensPerSecond) };
+}
+
+/** The record after one event and, for clean work, its speed sample: what a store applies in one transaction. */
+export function applyWorkerEvent(record: WorkerRecord, event: ReputationEvent, now: number, speed?: SpeedSample): WorkerRecord {
+  const next = applyReputationEvent(record, event, now);
+  return speed ? observeSpeed(next, speed) : next;
 }

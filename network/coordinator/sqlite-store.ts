@@ -9,8 +9,8 @@ import { openDurableDb, syncLog, withoutFsync, type DurableDb } from '../node-ki
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
-import { workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerRecord, type WorkerRow } from './store.js';
-import { newWorkerRecord } from './reputation.js';
+import { workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
+import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 
 export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
 
@@ -187,6 +187,15 @@ class SqliteStore implements CoordinatorStore {
     // Standing moves after every job; an ejection is the one change that must survive power loss.
     if (record.ejectedAt !== null) this.q.updateWorker.run(record);
     else this.relaxedUpdateWorker(record);
+  }
+
+  recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): WorkerEvent | undefined {
+    // One synchronous read and write: nothing else runs on this connection in between.
+    const before = this.workerRecord(workerId);
+    if (!before) return undefined;
+    const after = applyWorkerEvent(before, event, now, speed);
+    this.saveWorkerRecord(after);
+    return { before, after };
   }
 
   recordDispute(d: Dispute): void {

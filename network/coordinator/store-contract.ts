@@ -190,4 +190,27 @@ export function storeContract(engine: StoreEngine): void {
       assert.deepEqual(again.disputes('w'), [{ jobId: 'j', workerId: 'w', kind: 'completion_over_count', claimed: 100, counted: 10, at: 9 }]);
       again.close();
     }));
+
+  test(`${engine.name}: a worker's events apply to its stored record in one call; an ejection survives a restart`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      assert.equal(store.recordWorkerEvent('nobody', 'clean', 1), undefined, 'an id never bound has no record to move');
+      store.bindWorkerKey('w', 'key-a', 1);
+      const clean = store.recordWorkerEvent('w', 'clean', 2, { ttftMs: 40, tokensPerSecond: 90 })!;
+      assert.equal(clean.before.cleanJobs, 0);
+      assert.deepEqual([clean.after.cleanJobs, clean.after.ttftMs, clean.after.tokensPerSecond], [1, 40, 90]);
+      assert.ok(clean.after.reputation > clean.before.reputation);
+      assert.deepEqual(store.workerRecord('w'), clean.after, 'what it returns is what it stored');
+      let last = clean.after;
+      for (let at = 3; last.ejectedAt === null; at++) {
+        const step = store.recordWorkerEvent('w', 'verify_failed', at)!;
+        assert.deepEqual(step.before, last, 'each event starts from the previous one');
+        last = step.after;
+      }
+      store.close();
+      const again = await open();
+      assert.deepEqual(again.workerRecord('w'), last);
+      assert.equal(again.bindWorkerKey('w', 'key-a', 99).status, 'ejected');
+      again.close();
+    }));
 }

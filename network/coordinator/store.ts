@@ -6,6 +6,7 @@
  *   charge = Σ credit.cost,  Σ credit.cost = Σ credit.earned + commission,  charge ≤ hold.
  */
 import type { CoordinatorFrame, JobOutcome } from '../protocol/worker-frames.js';
+import type { ReputationEvent, SpeedSample } from './reputation.js';
 
 /** A receipt frame as the worker gets it (numbered, kept until acknowledged). */
 export type JobReceiptFrame = Extract<CoordinatorFrame, { type: 'job.receipt' }>;
@@ -118,6 +119,12 @@ export interface Dispute {
   at: number;
 }
 
+/** A worker record before and after one event (see CoordinatorStore.recordWorkerEvent). */
+export interface WorkerEvent {
+  before: WorkerRecord;
+  after: WorkerRecord;
+}
+
 /** The outcome of binding a worker id to an identity key. */
 export type KeyBinding = { status: 'new' | 'known'; record: WorkerRecord } | { status: 'mismatch' } | { status: 'ejected'; record: WorkerRecord };
 
@@ -170,6 +177,13 @@ export interface CoordinatorStore {
   bindWorkerKey(workerId: string, identityKey: string, now: number): KeyBinding;
   workerRecord(workerId: string): WorkerRecord | undefined;
   saveWorkerRecord(record: WorkerRecord): void;
+  /**
+   * Applies one event (and a speed sample) to a worker's record as one read-and-write, so
+   * instances sharing the store never lose each other's updates. Returns the record before and
+   * after, or undefined for a worker id never bound. Ejection is durable at once; other moves
+   * may be made durable by the next money commit (as saveWorkerRecord).
+   */
+  recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): WorkerEvent | undefined;
   recordDispute(dispute: Dispute): void;
   disputes(workerId: string): Dispute[];
   /** Receipts of a worker not yet acknowledged, numbered above `after`, in order. */

@@ -3,7 +3,7 @@
  * numbers) and to its live session, which the router reads. An identity that reaches the
  * strike limit is ejected: its session is closed and its key refused from then on.
  */
-import { applyReputationEvent, observeSpeed, type ReputationEvent } from './reputation.js';
+import type { ReputationEvent, SpeedSample } from './reputation.js';
 import type { CoordinatorStore, Dispute } from './store.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { CLOSE_CODES } from './worker-session.js';
@@ -18,12 +18,11 @@ export class WorkerStanding {
   ) {}
 
   /** Records one event (and, for clean work, a speed sample) for a worker identity. */
-  record(workerId: string, event: ReputationEvent, speed?: { ttftMs?: number; tokensPerSecond?: number }): void {
-    const before = this.store.workerRecord(workerId);
-    if (!before) return;
-    let next = applyReputationEvent(before, event, Date.now());
-    if (speed) next = observeSpeed(next, speed);
-    this.store.saveWorkerRecord(next);
+  record(workerId: string, event: ReputationEvent, speed?: SpeedSample): void {
+    // One store call: the read and the write are one transaction where instances share the store.
+    const applied = this.store.recordWorkerEvent(workerId, event, Date.now(), speed);
+    if (!applied) return;
+    const { before, after: next } = applied;
     const session = this.registry.get(workerId);
     if (session && session.identityKey === next.identityKey) session.applyRecord(next);
     if (event !== 'clean') this.logger.warn({ workerId, event, reputation: Number(next.reputation.toFixed(4)), strikes: next.strikes }, 'worker standing lowered');

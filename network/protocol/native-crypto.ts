@@ -34,20 +34,23 @@ export interface NodeCryptoSubset {
   createHmac(algorithm: 'sha256', key: Uint8Array): NodeDigest;
   createCipheriv(algorithm: 'chacha20-poly1305', key: Uint8Array, iv: Uint8Array, options: { authTagLength: 16 }): NodeAeadCipher & { getAuthTag(): Uint8Array };
   createDecipheriv(algorithm: 'chacha20-poly1305', key: Uint8Array, iv: Uint8Array, options: { authTagLength: 16 }): NodeAeadCipher & { setAuthTag(tag: Uint8Array): unknown };
+}
+/** The X25519 part (apart, as @types/node types a DER key as a Buffer where Node takes any Uint8Array). */
+export interface NodeX25519Crypto extends NodeCryptoSubset {
   generateKeyPairSync(type: 'x25519'): { publicKey: NodeKeyObject; privateKey: NodeKeyObject };
-  createPublicKey(key: NodeKeyObject | { key: { kty: 'OKP'; crv: 'X25519'; x: string }; format: 'jwk' }): NodeKeyObject;
+  createPublicKey(key: { key: { kty: 'OKP'; crv: 'X25519'; x: string }; format: 'jwk' }): NodeKeyObject;
   createPrivateKey(key: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): NodeKeyObject;
   diffieHellman(options: { privateKey: NodeKeyObject; publicKey: NodeKeyObject }): Uint8Array;
   KeyObject: { from(key: unknown): NodeKeyObject };
 }
 
-let cached: NodeCryptoSubset | null | undefined;
+let cached: NodeX25519Crypto | null | undefined;
 
 /** Node's crypto when this runtime is Node with SHA-256 and ChaCha20-Poly1305 (OpenSSL), else undefined. */
-export function nodeCrypto(): NodeCryptoSubset | undefined {
+export function nodeCrypto(): NodeX25519Crypto | undefined {
   if (cached === undefined) {
     const runtime = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const crypto = runtime?.getBuiltinModule?.('node:crypto') as NodeCryptoSubset | undefined;
+    const crypto = runtime?.getBuiltinModule?.('node:crypto') as NodeX25519Crypto | undefined;
     cached = crypto?.getCiphers().includes('chacha20-poly1305') && crypto.getHashes().includes('sha256') ? crypto : null;
   }
   return cached ?? undefined;
@@ -139,7 +142,7 @@ class NodeX25519Key {
   }
 
   /** The KeyObject of a key of this class, or of a Web Crypto X25519 key made elsewhere. */
-  static keyObject(key: unknown, crypto: NodeCryptoSubset): NodeKeyObject {
+  static keyObject(key: unknown, crypto: NodeX25519Crypto): NodeKeyObject {
     return key instanceof NodeX25519Key ? key.#key : crypto.KeyObject.from(key);
   }
 }
@@ -150,11 +153,11 @@ class NodeX25519Key {
  * thread pool each). JWK import, rare, stays @hpke's: every step here also takes its Web Crypto keys.
  */
 class NativeX25519 {
-  readonly #crypto: NodeCryptoSubset;
+  readonly #crypto: NodeX25519Crypto;
   readonly #kdf: NativeHkdfSha256;
   readonly #portable: DhkemPrimitivesLike;
 
-  constructor(crypto: NodeCryptoSubset, kdf: NativeHkdfSha256, portable: DhkemPrimitivesLike) {
+  constructor(crypto: NodeX25519Crypto, kdf: NativeHkdfSha256, portable: DhkemPrimitivesLike) {
     this.#crypto = crypto;
     this.#kdf = kdf;
     this.#portable = portable;
@@ -174,9 +177,7 @@ class NativeX25519 {
 
   async deserializePublicKey(key: Bytes): Promise<NodeX25519Key> {
     try {
-      const raw = bytesOf(key);
-      if (raw.byteLength !== X25519_BYTES) throw new Error('Invalid public key for the ciphersuite');
-      return new NodeX25519Key(this.#crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(raw) }, format: 'jwk' }));
+      return this.#publicKey(bytesOf(key));
     } catch (error) {
       throw new DeserializeError(error);
     }
@@ -227,7 +228,8 @@ class NativeX25519 {
 
   async derivePublicKey(key: unknown): Promise<NodeX25519Key> {
     try {
-      return new NodeX25519Key(this.#crypto.createPublicKey(this.#object(key)));
+      // A private key's JWK carries its public half (x).
+      return this.#publicKey(rawFromJwk(this.#object(key).export({ format: 'jwk' }).x));
     } catch (error) {
       throw new DeserializeError(error);
     }
@@ -242,6 +244,11 @@ class NativeX25519 {
     } catch (error) {
       throw new SerializeError(error);
     }
+  }
+
+  #publicKey(raw: Uint8Array): NodeX25519Key {
+    if (raw.byteLength !== X25519_BYTES) throw new Error('Invalid public key for the ciphersuite');
+    return new NodeX25519Key(this.#crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(raw) }, format: 'jwk' }));
   }
 
   #privateKey(raw: Uint8Array): NodeX25519Key {
@@ -274,7 +281,7 @@ function rawFromJwk(field: string | undefined): Uint8Array {
  * change, and the RFC 9180 vectors hold both versions to the same bytes.
  */
 export class NativeDhkemX25519HkdfSha256 extends DhkemX25519HkdfSha256 {
-  constructor(crypto: NodeCryptoSubset) {
+  constructor(crypto: NodeX25519Crypto) {
     super();
     const kdf = new NativeHkdfSha256(crypto);
     kdf.init(KEM_X25519_SUITE_ID);

@@ -15,7 +15,7 @@ import {
 import { canonicalJson, toBase64Url, utf8 } from './encoding.js';
 import * as nodeCrypto from 'node:crypto';
 import { chunkAad, nativeChunkAead, portableChunkAead } from './sealed-stream.js';
-import { NativeDhkemX25519HkdfSha256, NativeHkdfSha256 } from './native-crypto.js';
+import { NativeDhkemX25519HkdfSha256, NativeHkdfSha256, type NodeX25519Crypto } from './native-crypto.js';
 import { DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { finishReasonSchema } from './job-schemas.js';
 
@@ -333,7 +333,8 @@ test("Node's X25519 KEM and @hpke's Web Crypto one interoperate both ways, with 
 });
 
 test("Node's X25519 KEM refuses small-order and malformed public keys, and never serializes a private key", async () => {
-  const kem = new NativeDhkemX25519HkdfSha256(nodeCrypto);
+  // @types/node types a DER key as a Buffer; Node takes any Uint8Array, as the code passes it.
+  const kem = new NativeDhkemX25519HkdfSha256(nodeCrypto as unknown as NodeX25519Crypto);
   // u = 0 and u = 1 are small-order points: X25519 with them is all zeros (RFC 7748 §6.1, RFC 9180 §7.1.4).
   for (const u of ['00', '01']) {
     const smallOrder = await kem.deserializePublicKey(hex(u.padEnd(64, '0')));
