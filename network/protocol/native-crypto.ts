@@ -10,7 +10,7 @@
  * microseconds, inline.
  */
 import { DeriveKeyPairError, DeserializeError, DhkemX25519HkdfSha256, HkdfSha256, NotSupportedError, SerializeError } from '@hpke/core';
-import { fromBase64Url, toBase64Url } from './encoding.js';
+import { fromBase64Url, toBase64Url, utf8 } from './encoding.js';
 
 /** The part of Node's crypto module used here (this layer compiles without Node's types). */
 export interface NodeDigest {
@@ -120,8 +120,8 @@ const PKCS8_X25519_PREFIX = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x
 // RFC 9180 §4.1: the KEM's own suite id, "KEM" ‖ I2OSP(kem_id = 0x0020, 2), for its HKDF labels.
 const KEM_X25519_SUITE_ID = Uint8Array.of(0x4b, 0x45, 0x4d, 0x00, 0x20);
 // RFC 9180 §7.1.3 labels.
-const LABEL_DKP_PRK = new TextEncoder().encode('dkp_prk');
-const LABEL_SK = new TextEncoder().encode('sk');
+const LABEL_DKP_PRK = utf8('dkp_prk');
+const LABEL_SK = utf8('sk');
 
 /**
  * An X25519 key held as Node's KeyObject, in the shape of a Web Crypto key so @hpke's KEM can
@@ -235,7 +235,7 @@ class NativeX25519 {
     }
   }
 
-  /** X25519(sk, pk); an all-zero result (a small-order public key) is refused (RFC 9180 §7.1.4). */
+  /** X25519(sk, pk); an all-zero result (a small-order public key) is refused (RFC 9180 §7.1.4; OpenSSL refuses it too, other libraries may not). */
   async dh(sk: unknown, pk: unknown): Promise<ArrayBuffer> {
     try {
       const shared = this.#crypto.diffieHellman({ privateKey: this.#object(sk), publicKey: this.#object(pk) });
