@@ -146,9 +146,6 @@ class PgStoreBridge implements CoordinatorStore {
   workerRecord(workerId: string): ReturnType<CoordinatorStore['workerRecord']> {
     return this.call('workerRecord', [workerId]) as ReturnType<CoordinatorStore['workerRecord']>;
   }
-  saveWorkerRecord(...args: Parameters<CoordinatorStore['saveWorkerRecord']>): void {
-    this.call('saveWorkerRecord', args);
-  }
   recordWorkerEvent(...args: Parameters<CoordinatorStore['recordWorkerEvent']>): ReturnType<CoordinatorStore['recordWorkerEvent']> {
     return this.call('recordWorkerEvent', args) as ReturnType<CoordinatorStore['recordWorkerEvent']>;
   }

@@ -34,13 +34,6 @@ const MAX_TRIES = 100;
 
 type Sql = (text: string, values?: readonly unknown[]) => Promise<pg.QueryResult>;
 
-const UPDATE_WORKER = `UPDATE worker_keys SET reputation = $3, strikes = $4, clean_jobs = $5, disputes = $6, cutoffs = $7, verify_failures = $8, lost_jobs = $9,
-  ttft_ms = $10, tokens_per_second = $11, ejected_at = $12 WHERE worker_id = $1 AND identity_key = $2`;
-
-function workerValues(r: WorkerRecord): unknown[] {
-  return [r.workerId, r.identityKey, r.reputation, r.strikes, r.cleanJobs, r.disputes, r.cutoffs, r.verifyFailures, r.lostJobs, r.ttftMs, r.tokensPerSecond, r.ejectedAt];
-}
-
 /** Opens the pool and migrates the schema (once, whichever instance comes first). */
 export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 8 });
@@ -250,10 +243,6 @@ export class PgStore implements AsyncCoordinatorStore {
     return row ? workerRecordFromRow(row) : undefined;
   }
 
-  async saveWorkerRecord(record: WorkerRecord): Promise<void> {
-    await this.query(UPDATE_WORKER, workerValues(record));
-  }
-
   async recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): Promise<WorkerEvent | undefined> {
     // The row is read FOR UPDATE and written in one transaction: an instance settling a job of
     // this worker at the same moment waits, then applies its event to this one's result.
@@ -262,7 +251,11 @@ export class PgStore implements AsyncCoordinatorStore {
       if (!row) return undefined;
       const before = workerRecordFromRow(row);
       const after = applyWorkerEvent(before, event, now, speed);
-      await sql(UPDATE_WORKER, workerValues(after));
+      await sql(
+        `UPDATE worker_keys SET reputation = $3, strikes = $4, clean_jobs = $5, disputes = $6, cutoffs = $7, verify_failures = $8, lost_jobs = $9,
+           ttft_ms = $10, tokens_per_second = $11, ejected_at = $12 WHERE worker_id = $1 AND identity_key = $2`,
+        [after.workerId, after.identityKey, after.reputation, after.strikes, after.cleanJobs, after.disputes, after.cutoffs, after.verifyFailures, after.lostJobs, after.ttftMs, after.tokensPerSecond, after.ejectedAt],
+      );
       return { before, after };
     });
   }

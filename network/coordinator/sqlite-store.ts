@@ -183,18 +183,14 @@ class SqliteStore implements CoordinatorStore {
     return row ? workerRecordFromRow(row) : undefined;
   }
 
-  saveWorkerRecord(record: WorkerRecord): void {
-    // Standing moves after every job; an ejection is the one change that must survive power loss.
-    if (record.ejectedAt !== null) this.q.updateWorker.run(record);
-    else this.relaxedUpdateWorker(record);
-  }
-
   recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): WorkerEvent | undefined {
     // One synchronous read and write: nothing else runs on this connection in between.
     const before = this.workerRecord(workerId);
     if (!before) return undefined;
     const after = applyWorkerEvent(before, event, now, speed);
-    this.saveWorkerRecord(after);
+    // Standing moves after every job; an ejection is the one change that must survive power loss.
+    if (after.ejectedAt !== null) this.q.updateWorker.run(after);
+    else this.relaxedUpdateWorker(after);
     return { before, after };
   }
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BooksError, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import type { CoordinatorStore, JobReceiptFrame, ReceiptBuilder, SettledJob, WorkerCredit } from './store.js';
-import { NEW_IDENTITY_REPUTATION } from './reputation.js';
+import { EJECT_STRIKES, NEW_IDENTITY_REPUTATION } from './reputation.js';
 
 /** One engine under test: `prepare` makes an empty store location; `open` (re)opens a store there. */
 export interface StoreEngine {
@@ -178,14 +178,15 @@ export function storeContract(engine: StoreEngine): void {
       assert.equal(first.status === 'new' && first.record.reputation, NEW_IDENTITY_REPUTATION);
       assert.equal(store.bindWorkerKey('w', 'key-a', 2).status, 'known');
       assert.equal(store.bindWorkerKey('w', 'key-b', 3).status, 'mismatch');
-      const record = store.workerRecord('w')!;
-      store.saveWorkerRecord({ ...record, reputation: 0.7, strikes: 3, ejectedAt: 5 });
+      let ejectedRecord = store.workerRecord('w')!;
+      for (let strike = 0; strike < EJECT_STRIKES; strike++) ejectedRecord = store.recordWorkerEvent('w', 'verify_failed', 5)!.after;
+      assert.equal(ejectedRecord.ejectedAt, 5);
       store.close();
       const again = await open();
       assert.equal(again.bindWorkerKey('w', 'key-b', 4).status, 'mismatch', 'after a restart too');
       const ejected = again.bindWorkerKey('w', 'key-a', 4);
       assert.equal(ejected.status, 'ejected');
-      assert.equal(again.workerRecord('w')?.reputation, 0.7);
+      assert.equal(again.workerRecord('w')?.reputation, ejectedRecord.reputation);
       again.recordDispute({ jobId: 'j', workerId: 'w', kind: 'completion_over_count', claimed: 100, counted: 10, at: 9 });
       assert.deepEqual(again.disputes('w'), [{ jobId: 'j', workerId: 'w', kind: 'completion_over_count', claimed: 100, counted: 10, at: 9 }]);
       again.close();
@@ -202,11 +203,12 @@ export function storeContract(engine: StoreEngine): void {
       assert.ok(clean.after.reputation > clean.before.reputation);
       assert.deepEqual(store.workerRecord('w'), clean.after, 'what it returns is what it stored');
       let last = clean.after;
-      for (let at = 3; last.ejectedAt === null; at++) {
+      for (let at = 3; at < 3 + EJECT_STRIKES; at++) {
         const step = store.recordWorkerEvent('w', 'verify_failed', at)!;
         assert.deepEqual(step.before, last, 'each event starts from the previous one');
         last = step.after;
       }
+      assert.equal(last.ejectedAt, 2 + EJECT_STRIKES, 'ejected at the last strike');
       store.close();
       const again = await open();
       assert.deepEqual(again.workerRecord('w'), last);

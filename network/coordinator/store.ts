@@ -176,12 +176,11 @@ export interface CoordinatorStore {
   /** Binds a worker id to its identity key on first sight; later only the same key may use it. */
   bindWorkerKey(workerId: string, identityKey: string, now: number): KeyBinding;
   workerRecord(workerId: string): WorkerRecord | undefined;
-  saveWorkerRecord(record: WorkerRecord): void;
   /**
    * Applies one event (and a speed sample) to a worker's record as one read-and-write, so
    * instances sharing the store never lose each other's updates. Returns the record before and
    * after, or undefined for a worker id never bound. Ejection is durable at once; other moves
-   * may be made durable by the next money commit (as saveWorkerRecord).
+   * may be made durable by the next money commit.
    */
   recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): WorkerEvent | undefined;
   recordDispute(dispute: Dispute): void;
