@@ -84,9 +84,9 @@ export function sizeRequest(
 }
 
 /** Holds the worst case of a metered job until its deadline; a refusal says why not. */
-export function holdWorstCase(ctx: AdmissionContext, job: { clientId: string; jobId: string; model: string; promptFigure: number; maxTokens: number; maxCoefficient: number }): Refusal | undefined {
+export async function holdWorstCase(ctx: AdmissionContext, job: { clientId: string; jobId: string; model: string; promptFigure: number; maxTokens: number; maxCoefficient: number }): Promise<Refusal | undefined> {
   const worst = ctx.billing.worstCase(job.model, job.promptFigure, job.maxTokens, job.maxCoefficient, ctx.maxAttempts);
-  const held = ctx.billing.reserve(job.clientId, job.jobId, worst, Date.now() + ctx.requestTimeoutMs + ctx.settleGraceMs);
+  const held = await ctx.billing.reserve(job.clientId, job.jobId, worst, Date.now() + ctx.requestTimeoutMs + ctx.settleGraceMs);
   if (held.ok) return undefined;
   return { status: held.status, code: held.code, message: held.message, ...(held.status === 402 ? { type: 'insufficient_quota' } : {}) };
 }

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { Address } from '@ton/core';
 import { coefficientMilli, DEFAULT_PRICE_LIST, formatTon, jobCost, priceOf, splitCost, type PriceList } from '../protocol/pricing.js';
 import { CHAIN_GLOBAL_ID, signVoucher, voucherToJson } from '../protocol/voucher.js';
-import type { CoordinatorStore, JobOutcome, JobReceiptFrame, WorkerCredit } from './store.js';
+import { callStore, type AccountTotal, type AsyncCoordinatorStore, type CoordinatorStore, type JobOutcome, type JobReceiptFrame, type SettledJob, type WorkerCredit } from './store.js';
 import type { MeteredPart } from './metering.js';
 
 /** The receipt frame a worker gets for its part in a job. */
@@ -67,11 +67,11 @@ export class Billing extends EventEmitter<BillingEvents> {
   }
 
   /** Holds the worst case for a job until `expiresAt`, or says why not (short balance, reused id). */
-  reserve(clientId: string, jobId: string, amount: bigint, expiresAt: number): { ok: true } | { ok: false; status: 402 | 409; code: 'insufficient_balance' | 'duplicate_job'; message: string } {
-    const held = this.options.store.reserve(clientId, jobId, amount, expiresAt);
+  async reserve(clientId: string, jobId: string, amount: bigint, expiresAt: number): Promise<{ ok: true } | { ok: false; status: 402 | 409; code: 'insufficient_balance' | 'duplicate_job'; message: string }> {
+    const held = await callStore(this.options.store, (store) => store.reserve(clientId, jobId, amount, expiresAt));
     if (held === 'held') return { ok: true };
     if (held === 'duplicate') return { ok: false, status: 409, code: 'duplicate_job', message: `Job ${jobId} was seen before.` };
-    const balance = this.options.store.balance(clientId);
+    const balance = await callStore(this.options.store, (store) => store.balance(clientId));
     return { ok: false, status: 402, code: 'insufficient_balance', message: `Insufficient balance: this request may cost up to ${formatTon(amount)} TON (max_tokens × price) and the balance is ${formatTon(balance)} TON. Top up, or lower max_tokens.` };
   }
 
@@ -82,7 +82,7 @@ export class Billing extends EventEmitter<BillingEvents> {
    */
   settle(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[]): bigint {
     const sent: [string, JobReceiptFrame][] = [];
-    const charge = this.write(jobId, clientId, model, outcome, parts, sent);
+    const charge = this.write(this.books(jobId, clientId, model, outcome, parts), sent);
     for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
     return charge;
   }
@@ -96,14 +96,56 @@ export class Billing extends EventEmitter<BillingEvents> {
    * commit or its flush failed); receipts go out only then.
    */
   settleSoon(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], done: (error?: unknown) => void): void {
-    this.queued.push({ write: (sent) => void this.write(jobId, clientId, model, outcome, parts, sent), done });
-    if (this.queued.length === 1) setImmediate(() => this.flush());
+    let job: SettledJob;
+    try {
+      job = this.books(jobId, clientId, model, outcome, parts);
+    } catch (error) {
+      // An amount out of bounds: refused like any settlement the books refuse, after this turn.
+      setImmediate(() => done(error));
+      return;
+    }
+    this.queued.push({ job, done });
+    if (this.queued.length === 1) setImmediate(() => (this.options.store.nonBlocking ? this.flushRemote(this.options.store.nonBlocking) : this.flush()));
   }
 
   /** Settles once every batch flushed so far was announced (or failed). */
   private announced: Promise<void> = Promise.resolve();
 
-  private readonly queued: { write: (sent: [string, JobReceiptFrame][]) => void; done: (error?: unknown) => void }[] = [];
+  private readonly queued: { job: SettledJob; done: (error?: unknown) => void }[] = [];
+
+  /** True while a batch of settlements is with a non-blocking store. */
+  private remoteBusy = false;
+
+  /**
+   * Where the store answers over the network: the batch's settlements are sent at once (the
+   * store runs them in order, each its own transaction) while the event loop goes on serving,
+   * and the next batch (what ended meanwhile) goes once this one is answered. Each worker's
+   * receipts are announced in the order of their numbers, as on SQLite.
+   */
+  private flushRemote(store: AsyncCoordinatorStore): void {
+    if (this.remoteBusy) return; // the batch in flight sends the queue when it is answered
+    const batch = this.queued.splice(0);
+    if (batch.length === 0) return;
+    this.remoteBusy = true;
+    const sent: [string, JobReceiptFrame][] = [];
+    void Promise.all(
+      batch.map(async (item) => {
+        try {
+          const receipts = await store.settle(item.job, (credit, total, seq) => this.receiptFor(item.job, credit, total, seq));
+          receipts?.forEach((receipt, i) => sent.push([item.job.credits[i]!.workerId, receipt]));
+          return undefined;
+        } catch (error) {
+          return error ?? new Error('settlement failed');
+        }
+      }),
+    ).then((errors) => {
+      sent.sort(([, a], [, b]) => a.seq - b.seq);
+      for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
+      batch.forEach((item, i) => item.done(errors[i]));
+      this.remoteBusy = false;
+      this.flushRemote(store);
+    });
+  }
 
   private flush(): void {
     const batch = this.queued.splice(0);
@@ -113,7 +155,7 @@ export class Billing extends EventEmitter<BillingEvents> {
       this.options.store.group(() => {
         for (const item of batch) {
           try {
-            item.write(sent);
+            this.write(item.job, sent);
             errors.push(undefined);
           } catch (error) {
             errors.push(error ?? new Error('settlement failed'));
@@ -144,7 +186,8 @@ export class Billing extends EventEmitter<BillingEvents> {
     this.announced = announced.catch(() => undefined);
   }
 
-  private write(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], sent: [string, JobReceiptFrame][]): bigint {
+  /** A job's books from its metered parts: each worker's cost and earnings, the charge and the commission. */
+  private books(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[]): SettledJob {
     const price = priceOf(this.prices, model);
     const credits: WorkerCredit[] = parts.map((p) => {
       const cost = jobCost(price, p.usage, p.coefficient);
@@ -160,37 +203,45 @@ export class Billing extends EventEmitter<BillingEvents> {
     });
     const charge = credits.reduce((sum, c) => sum + c.cost, 0n);
     const commission = charge - credits.reduce((sum, c) => sum + c.earned, 0n);
-    const receipts = this.options.store.settle({ jobId, clientId: clientId ?? 'unmetered', model, outcome, charge, commission, credits }, (credit, total, seq) => {
-      const voucher = this.voucherFor(total.account, total.cumulative, total.seq);
-      return {
-        type: 'job.receipt',
-        seq,
-        jobId,
-        model,
-        usage: { promptTokens: credit.promptTokens, completionTokens: credit.completionTokens },
-        ...(credit.claimed ? { claimed: credit.claimed } : {}),
-        outcome,
-        coefficientMilli: credit.coefficientMilli,
-        costNanotons: credit.cost.toString(),
-        earnedNanotons: credit.earned.toString(),
-        account: total.account,
-        cumulativeNanotons: total.cumulative.toString(),
-        ...(voucher ? { voucher } : {}),
-      };
-    });
-    if (!receipts) return charge; // settled before: nothing credited twice
-    receipts.forEach((receipt, i) => sent.push([credits[i]!.workerId, receipt]));
-    return charge;
+    return { jobId, clientId: clientId ?? 'unmetered', model, outcome, charge, commission, credits };
+  }
+
+  /** The receipt a worker gets for its credit, with a voucher for its account's new total when one applies. */
+  private receiptFor(job: SettledJob, credit: WorkerCredit, total: AccountTotal, seq: number): JobReceiptFrame {
+    const voucher = this.voucherFor(total.account, total.cumulative, total.seq);
+    return {
+      type: 'job.receipt',
+      seq,
+      jobId: job.jobId,
+      model: job.model,
+      usage: { promptTokens: credit.promptTokens, completionTokens: credit.completionTokens },
+      ...(credit.claimed ? { claimed: credit.claimed } : {}),
+      outcome: job.outcome,
+      coefficientMilli: credit.coefficientMilli,
+      costNanotons: credit.cost.toString(),
+      earnedNanotons: credit.earned.toString(),
+      account: total.account,
+      cumulativeNanotons: total.cumulative.toString(),
+      ...(voucher ? { voucher } : {}),
+    };
+  }
+
+  /** Settles a job's books on the (synchronous) store and queues its receipts in `sent`; returns the charge. */
+  private write(job: SettledJob, sent: [string, JobReceiptFrame][]): bigint {
+    const receipts = this.options.store.settle(job, (credit, total, seq) => this.receiptFor(job, credit, total, seq));
+    if (!receipts) return job.charge; // settled before: nothing credited twice
+    receipts.forEach((receipt, i) => sent.push([job.credits[i]!.workerId, receipt]));
+    return job.charge;
   }
 
   /** True when a job id was ever held or settled (job ids are unique in the database). */
-  jobIdUsed(jobId: string): boolean {
-    return this.options.store.jobIdUsed(jobId);
+  jobIdUsed(jobId: string): Promise<boolean> {
+    return callStore(this.options.store, (store) => store.jobIdUsed(jobId));
   }
 
   /** Refunds a job's whole hold (nothing was delivered, or the job is settled elsewhere). */
-  release(jobId: string): void {
-    this.options.store.release(jobId);
+  release(jobId: string): Promise<void> {
+    return callStore(this.options.store, (store) => store.release(jobId));
   }
 
   /**

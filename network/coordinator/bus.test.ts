@@ -7,17 +7,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { ClusterBus, RemoteWorker, redactBusUrl } from './bus.js';
 import { parseBusUrl } from './cli.js';
 import { WorkerRegistry, type RegisteredWorker, type RegisteredWorkerEvents } from './worker-registry.js';
-import { openSqliteStore } from './sqlite-store.js';
 import { createLogger } from './log.js';
-import type { CoordinatorStore } from './store.js';
+import type { WorkerStandingFigures } from './store.js';
 import type { CoordinatorFrame } from '../protocol/worker-frames.js';
 import { freePort, missingBinary, startNats, type TestEngine } from '../node-kit/test-engines.js';
 
@@ -53,7 +48,10 @@ class LocalWorker extends EventEmitter<RegisteredWorkerEvents> implements Regist
   close(_code: number, reason: string): void {
     this.emit('closed', reason);
   }
-  applyRecord(): void {}
+  readonly records: WorkerStandingFigures[] = [];
+  applyRecord(record: WorkerStandingFigures): void {
+    this.records.push(record);
+  }
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -66,30 +64,20 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
 
 describe('the bus between coordinator instances', { skip }, () => {
   let nats: TestEngine;
-  let dir: string;
-  const stores: CoordinatorStore[] = [];
   const buses: ClusterBus[] = [];
-  const instance = (id: string) => {
-    mkdirSync(join(dir, id));
-    const store = openSqliteStore(join(dir, id));
-    stores.push(store);
-    return { registry: new WorkerRegistry(), store, id };
-  };
-  const join_ = async (side: { registry: WorkerRegistry; store: CoordinatorStore; id: string }) => {
-    const bus = await ClusterBus.start({ url: nats.url, instance: side.id, registry: side.registry, store: side.store, logger, beatMs: 100, syncMs: 20 });
+  const instance = (id: string) => ({ registry: new WorkerRegistry(), id });
+  const join_ = async (side: { registry: WorkerRegistry; id: string }) => {
+    const bus = await ClusterBus.start({ url: nats.url, instance: side.id, registry: side.registry, logger, beatMs: 100, syncMs: 20 });
     buses.push(bus);
     return bus;
   };
 
   before(async () => {
     nats = await startNats();
-    dir = await mkdtemp(join(tmpdir(), 'silkworm-bus-'));
   });
   after(async () => {
     for (const bus of buses) await bus.close();
-    for (const store of stores) store.close();
     await nats?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('a worker on one instance becomes routable on the other, follows its changes, and leaves', async () => {
@@ -127,6 +115,17 @@ describe('the bus between coordinator instances', { skip }, () => {
     await until(() => frames.length === 3, 'the job’s frames to come back');
     assert.deepEqual(frames, ['job.accept', 'job.chunk', 'job.done']);
     assert.equal(local.running, 0, 'done frees the slot');
+
+    // Standing moved by a job a settled: b mirrors the figures a stored, with no store of its own to read.
+    const standing = { identityKey: 'key-of-w1', reputation: 0.75, ttftMs: 80, tokensPerSecond: 55, ejectedAt: null };
+    remote.applyRecord(standing);
+    assert.equal(remote.reputation, 0.75);
+    await until(() => local.records.length === 1, 'the standing to reach the worker’s instance');
+    assert.deepEqual(local.records[0], standing);
+    // Figures for an identity the worker no longer has are not mirrored.
+    remote.applyRecord({ ...standing, identityKey: 'an-older-key', reputation: 0.1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(local.records.length, 1);
 
     let closed = '';
     remote.once('closed', (reason) => (closed = reason));
@@ -225,7 +224,7 @@ describe('the bus between coordinator instances', { skip }, () => {
     assert.equal(redactBusUrl('nats://user:secret@a:4222,nats://b:4222'), 'nats://***@a:4222,nats://b:4222');
     const port = await freePort();
     const side = instance('inst-e');
-    await assert.rejects(ClusterBus.start({ url: `nats://user:secret@127.0.0.1:${port}`, instance: side.id, registry: side.registry, store: side.store, logger }), (error: Error) => {
+    await assert.rejects(ClusterBus.start({ url: `nats://user:secret@127.0.0.1:${port}`, instance: side.id, registry: side.registry, logger }), (error: Error) => {
       assert.match(error.message, /Cannot join the bus at nats:\/\/\*\*\*@127\.0\.0\.1/);
       assert.doesNotMatch(error.message, /secret/);
       return true;

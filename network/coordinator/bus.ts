@@ -28,7 +28,7 @@ import { workerFrameSchema, coordinatorFrameSchema, type CoordinatorFrame } from
 import { tierSchema } from '../protocol/job-schemas.js';
 import type { RegisteredWorker, RegisteredWorkerEvents, WorkerRegistry } from './worker-registry.js';
 import { CLOSE_CODES, type WorkerJobFrame } from './worker-session.js';
-import type { CoordinatorStore, WorkerRecord } from './store.js';
+import type { WorkerStandingFigures } from './store.js';
 import type { Logger } from './log.js';
 
 const SUBJECT = {
@@ -73,7 +73,19 @@ const presenceSchema = z.discriminatedUnion('type', [
 const toWorkerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('send'), origin: idSchema, workerId: idSchema, frame: coordinatorFrameSchema }),
   z.strictObject({ kind: z.literal('eject'), origin: idSchema, workerId: idSchema }),
-  z.strictObject({ kind: z.literal('record'), origin: idSchema, workerId: idSchema }),
+  /** The worker's standing as the sending instance just stored it (the bus joins trusted instances). */
+  z.strictObject({
+    kind: z.literal('record'),
+    origin: idSchema,
+    workerId: idSchema,
+    standing: z.strictObject({
+      identityKey: idSchema,
+      reputation: z.number().min(0).max(1),
+      ttftMs: z.number().nonnegative().max(1e9),
+      tokensPerSecond: z.number().nonnegative().max(1e9),
+      ejectedAt: z.number().int().nonnegative().nullable(),
+    }),
+  }),
 ]);
 
 const fromWorkerSchema = z.discriminatedUnion('kind', [
@@ -88,7 +100,6 @@ export interface BusOptions {
   /** This instance's id (its coordinatorId). */
   instance: string;
   registry: WorkerRegistry;
-  store: CoordinatorStore;
   logger: Logger;
   /** How often an instance says it is alive (default 1000 ms); it is dropped after 3 silent beats. */
   beatMs?: number;
@@ -154,12 +165,13 @@ export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implement
     this.end(reason);
   }
 
-  /** The shared store has its new standing: mirror it here, and tell its instance to re-read it. */
-  applyRecord(record: WorkerRecord): void {
+  /** The shared store has its new standing: mirror it here, and pass it to its instance (no store read there). */
+  applyRecord(record: WorkerStandingFigures): void {
     this.reputation = record.ejectedAt === null ? record.reputation : 0;
     this.ttftMs = record.ttftMs;
     this.tokensPerSecond = record.tokensPerSecond;
-    this.bus.relay(this.instance, { kind: 'record', workerId: this.id });
+    const { identityKey, reputation, ttftMs, tokensPerSecond, ejectedAt } = record;
+    this.bus.relay(this.instance, { kind: 'record', workerId: this.id, standing: { identityKey, reputation, ttftMs, tokensPerSecond, ejectedAt } });
   }
 
   /** No longer reachable through its instance. */
@@ -285,7 +297,7 @@ export class ClusterBus {
   }
 
   /** Passes something for a worker to the instance it is connected to. */
-  relay(owner: string, message: { kind: 'send'; workerId: string; frame: CoordinatorFrame } | { kind: 'eject' | 'record'; workerId: string }): boolean {
+  relay(owner: string, message: { kind: 'send'; workerId: string; frame: CoordinatorFrame } | { kind: 'eject'; workerId: string } | { kind: 'record'; workerId: string; standing: WorkerStandingFigures }): boolean {
     return this.publish(SUBJECT.to(owner), { ...message, origin: this.options.instance });
   }
 
@@ -359,7 +371,7 @@ export class ClusterBus {
 
   /** Another instance sends something to a worker connected here. */
   private onToWorker(message: z.infer<typeof toWorkerSchema>): void {
-    const { registry, store, logger } = this.options;
+    const { registry, logger } = this.options;
     const worker = registry.get(message.workerId);
     if (!worker || worker.instance !== undefined) {
       // Not here (any more): the sender stops routing to it through us.
@@ -368,9 +380,11 @@ export class ClusterBus {
     }
     if (message.kind === 'eject') return worker.close(CLOSE_CODES.ejected, 'worker_ejected');
     if (message.kind === 'record') {
-      const record = store.workerRecord(worker.id);
-      if (record && record.identityKey === worker.identityKey) worker.applyRecord(record);
-      if (record?.ejectedAt != null) worker.close(CLOSE_CODES.ejected, 'worker_ejected');
+      const { standing } = message;
+      // Figures of an identity the worker no longer has are stale: neither mirrored nor acted on.
+      if (standing.identityKey !== worker.identityKey) return;
+      worker.applyRecord(standing);
+      if (standing.ejectedAt !== null) worker.close(CLOSE_CODES.ejected, 'worker_ejected');
       return;
     }
     const { frame } = message;

@@ -519,7 +519,7 @@ export class JobManager {
         this.judge(job, result, finalOutcome, failedWorkers);
         const parts = result.parts.filter((p) => !failedWorkers.has(p.workerId));
         if (parts.length > 0) return this.book(job, finalOutcome, parts, booked);
-        this.options.billing?.release(job.id);
+        this.options.billing?.release(job.id).catch((error: unknown) => this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'refunding a hold failed; it comes back when it expires'));
       } catch (error) {
         // The store failed (not the books' rules, which settleSoon reports): the hold stays until
         // it expires and is refunded; the job still ends for its client and for shutdown.

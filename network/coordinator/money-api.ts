@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { readJsonBody, sendError, sendJson } from './http-util.js';
 import type { Billing } from './billing.js';
-import type { CoordinatorStore } from './store.js';
+import { callStore, type CoordinatorStore } from './store.js';
 import { describeIssues } from '../protocol/chat.js';
 import { formatTon } from '../protocol/pricing.js';
 
@@ -25,9 +25,9 @@ export function handlePricing(res: ServerResponse, billing: Billing, chainGlobal
 }
 
 /** `GET /v1/balance`: the calling client's spendable balance. */
-export function handleBalance(res: ServerResponse, store: CoordinatorStore, clientId: string | undefined): void {
+export async function handleBalance(res: ServerResponse, store: CoordinatorStore, clientId: string | undefined): Promise<void> {
   if (!clientId) return sendJson(res, 200, { metered: false });
-  const balance = store.balance(clientId);
+  const balance = await callStore(store, (s) => s.balance(clientId));
   sendJson(res, 200, { metered: true, client: clientId, balance_nanotons: balance.toString(), balance_ton: formatTon(balance) });
 }
 
@@ -44,6 +44,7 @@ export async function handleDeposit(req: IncomingMessage, res: ServerResponse, s
   const parsed = depositSchema.safeParse(body.value);
   if (!parsed.success) return sendError(res, 400, describeIssues(parsed.error.issues).message, 'invalid_request');
   const { client, nanotons, reference } = parsed.data;
-  const applied = store.deposit(client, BigInt(nanotons), reference);
-  sendJson(res, applied ? 201 : 200, { applied, client, balance_nanotons: store.balance(client).toString() });
+  const applied = await callStore(store, (s) => s.deposit(client, BigInt(nanotons), reference));
+  const balance = await callStore(store, (s) => s.balance(client));
+  sendJson(res, applied ? 201 : 200, { applied, client, balance_nanotons: balance.toString() });
 }

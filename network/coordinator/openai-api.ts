@@ -55,11 +55,11 @@ export function transportBackend(ctx: ApiContext, clientId: string | undefined):
     confidentiality: 'transport',
     createdAt: Math.floor(ctx.startedAt / 1000),
     models: async () => offeredModels(ctx),
-    start: async (req, request, sink) => startJob(req, ctx, clientId, request, sink),
+    start: (req, request, sink) => startJob(req, ctx, clientId, request, sink),
   };
 }
 
-function startJob(req: IncomingMessage, ctx: ApiContext, clientId: string | undefined, request: GenerationRequest, sink: GenerationSink): RunningGeneration | ApiError {
+async function startJob(req: IncomingMessage, ctx: ApiContext, clientId: string | undefined, request: GenerationRequest, sink: GenerationSink): Promise<RunningGeneration | ApiError> {
   const model = request.model;
   // Any worker in standing that serves the model (sharing now or not); stops at the first one,
   // where building the whole models() map cost a pass over every connected worker per request.
@@ -88,7 +88,7 @@ function startJob(req: IncomingMessage, ctx: ApiContext, clientId: string | unde
     // The worst case is held before any work, so a client can never owe more than it has.
     spec.clientId = clientId;
     spec.jobId = `job-${randomUUID()}`;
-    const refusal = holdWorstCase(ctx, { clientId, jobId: spec.jobId, model, promptFigure: prompt.figure, maxTokens: spec.params.maxTokens, maxCoefficient: routing.maxCoefficient });
+    const refusal = await holdWorstCase(ctx, { clientId, jobId: spec.jobId, model, promptFigure: prompt.figure, maxTokens: spec.params.maxTokens, maxCoefficient: routing.maxCoefficient });
     if (refusal) return refusalError(refusal);
   }
   const handle = ctx.jobs.submit(spec, {

@@ -9,22 +9,60 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { BooksError } from './books-check.js';
 import type { PgStoreOptions } from './pg-store.js';
-import type { AccountTotal, CoordinatorStore, JobReceiptFrame, ReceiptBuilder, WorkerCredit } from './store.js';
+import type { AccountTotal, AsyncCoordinatorStore, AsyncReceiptBuilder, CoordinatorStore, JobReceiptFrame, ReceiptBuilder, WorkerCredit } from './store.js';
 
-/** A request from the caller to the store thread. */
-export type BridgeRequest = { type: 'call'; method: Exclude<keyof CoordinatorStore, 'group' | 'synced'> | 'open'; args: unknown[] } | { type: 'built'; id: number; frame: JobReceiptFrame };
+/** The store methods a caller may ask the thread to run. */
+export type BridgeMethod = Exclude<keyof CoordinatorStore, 'group' | 'synced' | 'nonBlocking'> | 'open';
 
-/** A message from the store thread: a call's result, or a receipt to build for a settlement. */
+/** A request from the caller to the store thread: a numbered call, or a receipt it asked to have built. */
+export type BridgeRequest =
+  | { type: 'call'; id: number; method: BridgeMethod; args: unknown[] }
+  | { type: 'built'; id: number; frame: JobReceiptFrame }
+  | { type: 'built'; id: number; error: string };
+
+/** A message from the store thread: a call's result, or a receipt to build for the settlement `call`. */
 export type BridgeReply =
-  | { type: 'result'; ok: true; value: unknown }
-  | { type: 'result'; ok: false; name: string; message: string }
-  | { type: 'build'; id: number; credit: WorkerCredit; total: AccountTotal; seq: number };
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; name: string; message: string }
+  | { type: 'build'; id: number; call: number; credit: WorkerCredit; total: AccountTotal; seq: number };
 
 /** How long one store call may take before the caller gives up (PostgreSQL unreachable, say). */
 const CALL_TIMEOUT_MS = 30_000;
 
-/** A CoordinatorStore on PostgreSQL, naming the instance its holds belong to. */
-export type SyncPgStore = CoordinatorStore & { readonly instanceId: string };
+/** A CoordinatorStore on PostgreSQL, naming the instance its holds belong to, with its non-blocking face. */
+export type SyncPgStore = CoordinatorStore & { readonly instanceId: string; readonly nonBlocking: AsyncCoordinatorStore };
+
+/** Every method of the non-blocking face, each one call to the thread. */
+const NON_BLOCKING_METHODS = [
+  'balance',
+  'deposit',
+  'reserve',
+  'jobIdUsed',
+  'settle',
+  'release',
+  'releaseExpiredHolds',
+  'releaseAllHolds',
+  'account',
+  'unpushed',
+  'markPushed',
+  'bindWorkerKey',
+  'workerRecord',
+  'recordWorkerEvent',
+  'recordDispute',
+  'disputes',
+  'unackedReceipts',
+  'ackReceipts',
+  'getSetting',
+  'setSetting',
+  'close',
+] as const satisfies readonly (keyof AsyncCoordinatorStore)[];
+
+/** An error that crossed the thread as plain values; the books' own kind is kept for callers that test for it. */
+function rebuildError(name: string, message: string): Error {
+  if (name === 'BooksError') return new BooksError(message);
+  if (name === 'RangeError') return new RangeError(message);
+  return new Error(message);
+}
 
 /**
  * Opens the PostgreSQL store (migrating it) behind the synchronous CoordinatorStore interface.
@@ -46,7 +84,7 @@ export async function openPgStoreSync(options: PgStoreOptions): Promise<SyncPgSt
       port1.once('message', resolve);
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`The PostgreSQL store thread exited (${code}) while opening.`)));
-      port1.postMessage({ type: 'call', method: 'open', args: [] } satisfies BridgeRequest);
+      port1.postMessage({ type: 'call', id: 0, method: 'open', args: [] } satisfies BridgeRequest);
     });
     if (opened.type !== 'result' || !opened.ok) throw new Error(`Cannot open the PostgreSQL store: ${opened.type === 'result' && !opened.ok ? opened.message : 'unexpected reply'}`);
     worker.removeAllListeners('error');
@@ -61,8 +99,25 @@ export async function openPgStoreSync(options: PgStoreOptions): Promise<SyncPgSt
   }
 }
 
+/** A non-blocking call waiting for the thread's answer. */
+interface Waiting {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  builder?: AsyncReceiptBuilder;
+  timer: NodeJS.Timeout;
+}
+
 class PgStoreBridge implements CoordinatorStore {
   private closed = false;
+  /** Call ids; 0 was the opening call. */
+  private nextId = 1;
+  /** Non-blocking calls in flight, by id. */
+  private readonly waiting = new Map<number, Waiting>();
+  /**
+   * The same calls as promises: the caller's event loop goes on serving while PostgreSQL
+   * answers (what a request does on its way: hold, settlement, standing, acknowledgements).
+   */
+  readonly nonBlocking: AsyncCoordinatorStore;
 
   constructor(
     private readonly worker: Worker,
@@ -70,7 +125,15 @@ class PgStoreBridge implements CoordinatorStore {
     private readonly flag: Int32Array,
     /** The instance named on the holds this store takes. */
     readonly instanceId: string,
-  ) {}
+  ) {
+    port.on('message', (message: BridgeReply) => this.dispatch(message));
+    port.unref();
+    const face: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+    for (const method of NON_BLOCKING_METHODS) {
+      face[method] = method === 'settle' ? (job, builder) => this.callLater('settle', [job], builder as AsyncReceiptBuilder) : (...args) => this.callLater(method, args);
+    }
+    this.nonBlocking = face as unknown as AsyncCoordinatorStore;
+  }
 
   /** Each settlement is its own SERIALIZABLE transaction on PostgreSQL: nothing to group. */
   group<T>(work: () => T): T {
@@ -82,11 +145,64 @@ class PgStoreBridge implements CoordinatorStore {
     return Promise.resolve();
   }
 
-  /** Sends one call and blocks until its result; builds receipts the thread asks for meanwhile. */
-  private call(method: BridgeRequest & { type: 'call' } extends { method: infer M } ? M : never, args: unknown[], builder?: ReceiptBuilder): unknown {
+  private post(request: BridgeRequest): void {
+    this.port.postMessage(request);
+  }
+
+  /** Sends one call; its answer comes to dispatch(). Only `close` is still sent once closed (by close() itself). */
+  private callLater(method: BridgeMethod, args: unknown[], builder?: AsyncReceiptBuilder): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('The PostgreSQL store is closed.'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.waiting.delete(id)) return;
+        if (this.waiting.size === 0) this.port.unref();
+        reject(new Error(`The PostgreSQL store did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s.`));
+      }, CALL_TIMEOUT_MS);
+      timer.unref();
+      this.waiting.set(id, { resolve, reject, timer, ...(builder ? { builder } : {}) });
+      // An answer awaited keeps the process alive, as any pending I/O does.
+      if (this.waiting.size === 1) this.port.ref();
+      this.post({ type: 'call', id, method, args });
+    });
+  }
+
+  /** A message for a non-blocking call: its answer, or a receipt its settlement needs built. */
+  private dispatch(message: BridgeReply): void {
+    if (message.type === 'build') {
+      const builder = this.waiting.get(message.call)?.builder;
+      const failed = (error: unknown) => this.post({ type: 'built', id: message.id, error: error instanceof Error ? error.message : String(error) });
+      if (!builder) return failed('No settlement is waiting for this receipt.');
+      // Answered at once when the builder is synchronous: this may run inside a blocking call's
+      // wait (no microtask runs there), and that call may be queued behind this settlement.
+      let built: ReturnType<AsyncReceiptBuilder>;
+      try {
+        built = builder(message.credit, message.total, message.seq);
+      } catch (error) {
+        return failed(error);
+      }
+      if (built instanceof Promise) built.then((frame) => this.post({ type: 'built', id: message.id, frame }), failed);
+      else this.post({ type: 'built', id: message.id, frame: built });
+      return;
+    }
+    const waiting = this.waiting.get(message.id);
+    if (!waiting) return; // timed out already
+    this.waiting.delete(message.id);
+    clearTimeout(waiting.timer);
+    if (this.waiting.size === 0) this.port.unref();
+    if (message.ok) waiting.resolve(message.value);
+    else waiting.reject(rebuildError(message.name, message.message));
+  }
+
+  /**
+   * Sends one call and blocks until its result; builds receipts the thread asks for meanwhile.
+   * Answers to non-blocking calls that arrive during the wait go to their callers.
+   */
+  private call(method: BridgeMethod, args: unknown[], builder?: ReceiptBuilder): unknown {
     if (this.closed) throw new Error('The PostgreSQL store is closed.');
+    const id = this.nextId++;
     Atomics.store(this.flag, 0, 0);
-    this.port.postMessage({ type: 'call', method, args } satisfies BridgeRequest);
+    this.post({ type: 'call', id, method, args });
     for (;;) {
       const message = receiveMessageOnPort(this.port)?.message as BridgeReply | undefined;
       if (!message) {
@@ -94,16 +210,24 @@ class PgStoreBridge implements CoordinatorStore {
         Atomics.store(this.flag, 0, 0);
         continue;
       }
-      if (message.type === 'build') {
+      if (message.type === 'build' && message.call === id) {
         if (!builder) throw new Error('The store thread asked for a receipt outside a settlement.');
-        this.port.postMessage({ type: 'built', id: message.id, frame: builder(message.credit, message.total, message.seq) } satisfies BridgeRequest);
+        let frame: JobReceiptFrame;
+        try {
+          frame = builder(message.credit, message.total, message.seq);
+        } catch (error) {
+          this.post({ type: 'built', id: message.id, error: error instanceof Error ? error.message : String(error) });
+          continue;
+        }
+        this.post({ type: 'built', id: message.id, frame });
+        continue;
+      }
+      if (message.type !== 'result' || message.id !== id) {
+        this.dispatch(message);
         continue;
       }
       if (message.ok) return message.value;
-      // Errors cross the thread as plain values; the books' own kind is kept for callers that test for it.
-      if (message.name === 'BooksError') throw new BooksError(message.message);
-      if (message.name === 'RangeError') throw new RangeError(message.message);
-      throw new Error(message.message);
+      throw rebuildError(message.name, message.message);
     }
   }
 
@@ -173,6 +297,11 @@ class PgStoreBridge implements CoordinatorStore {
       this.call('close', []);
     } finally {
       this.closed = true;
+      for (const [, waiting] of this.waiting) {
+        clearTimeout(waiting.timer);
+        waiting.reject(new Error('The PostgreSQL store closed before it answered.'));
+      }
+      this.waiting.clear();
       this.port.close();
       void this.worker.terminate();
     }

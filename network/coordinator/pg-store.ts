@@ -34,6 +34,28 @@ const MAX_TRIES = 100;
 
 type Sql = (text: string, values?: readonly unknown[]) => Promise<pg.QueryResult>;
 
+/**
+ * Every parameterized statement is prepared once per connection under a name, so PostgreSQL
+ * parses and plans it once rather than on every call. The texts are this file's constants.
+ */
+const statementNames = new Map<string, string>();
+function prepared(text: string, values: readonly unknown[] | undefined): pg.QueryConfig {
+  if (!values) return { text };
+  let name = statementNames.get(text);
+  if (name === undefined) statementNames.set(text, (name = `silkworm_${statementNames.size + 1}`));
+  return { name, text, values: values as unknown[] };
+}
+
+/** Full jitter, capped: contenders spread out instead of colliding again. */
+function backOff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+}
+
+/** How many events a worker's record has seen: each adds one to exactly one of these counters. */
+function eventsOf(record: WorkerRecord): number {
+  return record.cleanJobs + record.disputes + record.cutoffs + record.verifyFailures + record.lostJobs;
+}
+
 /** Opens the pool and migrates the schema (once, whichever instance comes first). */
 export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 8 });
@@ -94,15 +116,14 @@ export class PgStore implements AsyncCoordinatorStore {
       const client = await this.pool.connect();
       try {
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-        const value = await work((text, values) => client.query(text, values as unknown[] | undefined));
+        const value = await work((text, values) => client.query(prepared(text, values)));
         await client.query('COMMIT');
         return value;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         const code = (error as { code?: unknown }).code;
         if (typeof code !== 'string' || !RETRYABLE.has(code) || attempt >= MAX_TRIES) throw error;
-        // Full jitter, capped: contenders spread out instead of colliding again.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+        await backOff(attempt);
       } finally {
         client.release();
       }
@@ -110,7 +131,20 @@ export class PgStore implements AsyncCoordinatorStore {
   }
 
   private query(text: string, values?: readonly unknown[]): Promise<pg.QueryResult> {
-    return this.pool.query(text, values as unknown[] | undefined);
+    return this.pool.query(prepared(text, values));
+  }
+
+  /** One statement as its own transaction (one round trip), again from the start when PostgreSQL asks. */
+  private async statement(text: string, values: readonly unknown[]): Promise<pg.QueryResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.query(text, values);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (typeof code !== 'string' || !RETRYABLE.has(code) || attempt >= MAX_TRIES) throw error;
+        await backOff(attempt);
+      }
+    }
   }
 
   async balance(clientId: string): Promise<bigint> {
@@ -131,63 +165,115 @@ export class PgStore implements AsyncCoordinatorStore {
     });
   }
 
+  /**
+   * One statement, so one round trip: the debit only where the balance covers it, and the hold
+   * keyed by the job id. The row lock on the balance and the unique job id keep it exact without
+   * a SERIALIZABLE transaction: a concurrent debit waits and re-checks the new balance, and a
+   * second hold for the same job fails on the key (then, run again, it reads as a duplicate).
+   */
   async reserve(clientId: string, jobId: string, amount: bigint, expiresAt: number): Promise<'held' | 'short' | 'duplicate'> {
     checkAmount(`hold of ${jobId}`, amount, MAX_JOB_NANOTONS);
-    return this.transaction(async (sql) => {
-      if (await jobUsed(sql, jobId)) return 'duplicate';
-      const row = (await sql('SELECT balance FROM clients WHERE id = $1 FOR UPDATE', [clientId])).rows[0] as { balance: string } | undefined;
-      if (!row || big(row.balance) < amount) return 'short';
-      await sql('UPDATE clients SET balance = balance - $1 WHERE id = $2', [amount.toString(), clientId]);
-      await sql('INSERT INTO holds (job_id, client_id, amount, expires_at, owner) VALUES ($1, $2, $3, $4, $5)', [jobId, clientId, amount.toString(), expiresAt, this.instanceId]);
-      return 'held';
-    });
+    const row = (
+      await this.statement(
+        `WITH used AS (SELECT 1 FROM jobs WHERE job_id = $2 UNION ALL SELECT 1 FROM holds WHERE job_id = $2 LIMIT 1),
+         debit AS (UPDATE clients SET balance = balance - $3 WHERE id = $1 AND balance >= $3 AND NOT EXISTS (SELECT 1 FROM used) RETURNING id),
+         hold AS (INSERT INTO holds (job_id, client_id, amount, expires_at, owner) SELECT $2, $1, $3, $4, $5 FROM debit RETURNING job_id)
+         SELECT EXISTS (SELECT 1 FROM used) AS duplicate, EXISTS (SELECT 1 FROM hold) AS held`,
+        [clientId, jobId, amount.toString(), expiresAt, this.instanceId],
+      )
+    ).rows[0] as { duplicate: boolean; held: boolean };
+    return row.duplicate ? 'duplicate' : row.held ? 'held' : 'short';
   }
 
   async jobIdUsed(jobId: string): Promise<boolean> {
     return jobUsed((text, values) => this.query(text, values), jobId);
   }
 
+  /**
+   * One SERIALIZABLE transaction in four round trips: the hold read (and locked), the job, its
+   * refund, credits and account totals written in one statement, the receipts written with the
+   * books re-read from the stored rows. The receipts are built between the two writes (the
+   * builder signs each account's new total).
+   */
   async settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined> {
     return this.transaction(async (sql) => {
-      if ((await sql('SELECT 1 FROM jobs WHERE job_id = $1', [job.jobId])).rowCount) return undefined;
-      const holdRow = (await sql('SELECT amount FROM holds WHERE job_id = $1 FOR UPDATE', [job.jobId])).rows[0] as { amount: string } | undefined;
-      const hold = holdRow ? big(holdRow.amount) : undefined;
+      const seen = (await sql('SELECT EXISTS (SELECT 1 FROM jobs WHERE job_id = $1) AS settled, (SELECT amount FROM holds WHERE job_id = $1 FOR UPDATE) AS hold', [job.jobId])).rows[0] as { settled: boolean; hold: string | null };
+      if (seen.settled) return undefined;
+      const hold = seen.hold === null ? undefined : big(seen.hold);
       checkBooks(job, job.clientId === 'unmetered' ? undefined : (hold ?? 0n));
-      const inserted = await sql('INSERT INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING', [
-        job.jobId,
-        job.clientId,
-        job.model,
-        job.charge.toString(),
-        job.commission.toString(),
-        (hold ?? 0n).toString(),
-        job.outcome,
-        Date.now(),
-      ]);
-      if (inserted.rowCount === 0) return undefined;
-      await refund(sql, job.jobId, job.charge);
-      const frames: JobReceiptFrame[] = [];
-      for (const c of job.credits) {
+      const { credits } = job;
+      const written = (
         await sql(
-          'INSERT INTO job_credits (job_id, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-          [job.jobId, c.account, c.workerId, c.cost.toString(), c.earned.toString(), c.promptTokens, c.completionTokens, c.claimed?.promptTokens ?? null, c.claimed?.completionTokens ?? null, c.coefficientMilli],
-        );
-        const before = (await sql('SELECT cumulative FROM accounts WHERE account = $1 FOR UPDATE', [c.account])).rows[0] as { cumulative: string } | undefined;
-        checkAmount(`account ${c.account}`, (before ? big(before.cumulative) : 0n) + c.earned, MAX_ACCOUNT_NANOTONS);
-        const after = (
-          await sql(
-            `INSERT INTO accounts (account, cumulative, seq) VALUES ($1, $2, 1)
-             ON CONFLICT (account) DO UPDATE SET cumulative = accounts.cumulative + excluded.cumulative, seq = accounts.seq + 1
-             RETURNING cumulative, seq`,
-            [c.account, c.earned.toString()],
-          )
-        ).rows[0] as { cumulative: string; seq: string };
-        const seq = Number((await sql('SELECT COALESCE(MAX(seq), 0) AS seq FROM receipts WHERE worker_id = $1', [c.workerId])).rows[0].seq) + 1;
-        const frame = await receipt(c, { account: c.account, cumulative: big(after.cumulative), seq: Number(after.seq) }, seq);
-        await sql('INSERT INTO receipts (worker_id, seq, job_id, frame) VALUES ($1, $2, $3, $4)', [c.workerId, seq, job.jobId, JSON.stringify(frame)]);
-        frames.push(frame);
+          `WITH job AS (
+             INSERT INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT DO NOTHING RETURNING job_id),
+           hold AS (DELETE FROM holds WHERE job_id = $1 AND EXISTS (SELECT 1 FROM job) RETURNING client_id, amount),
+           refund AS (UPDATE clients SET balance = balance + GREATEST(hold.amount - $4, 0) FROM hold WHERE clients.id = hold.client_id RETURNING 1),
+           c AS (SELECT * FROM unnest($9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[])
+                   AS c(account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli)),
+           credit AS (
+             INSERT INTO job_credits (job_id, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli)
+             SELECT $1, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli FROM c WHERE EXISTS (SELECT 1 FROM job)
+             RETURNING 1),
+           total AS (
+             INSERT INTO accounts (account, cumulative, seq) SELECT account, SUM(earned), COUNT(*) FROM c WHERE EXISTS (SELECT 1 FROM job) GROUP BY account
+             ON CONFLICT (account) DO UPDATE SET cumulative = accounts.cumulative + excluded.cumulative, seq = accounts.seq + excluded.seq
+             RETURNING account, cumulative, seq)
+           SELECT (SELECT COUNT(*) FROM job) AS inserted, (SELECT COUNT(*) FROM credit) AS credits,
+             COALESCE((SELECT json_agg(json_build_object('account', account, 'cumulative', cumulative::text, 'seq', seq::text)) FROM total), '[]') AS totals,
+             COALESCE((SELECT json_agg(json_build_object('worker', w, 'seq', (SELECT COALESCE(MAX(seq), 0) FROM receipts WHERE worker_id = w)::text)) FROM unnest($10::text[]) AS w), '[]') AS seqs`,
+          [
+            job.jobId,
+            job.clientId,
+            job.model,
+            job.charge.toString(),
+            job.commission.toString(),
+            (hold ?? 0n).toString(),
+            job.outcome,
+            Date.now(),
+            credits.map((c) => c.account),
+            credits.map((c) => c.workerId),
+            credits.map((c) => c.cost.toString()),
+            credits.map((c) => c.earned.toString()),
+            credits.map((c) => c.promptTokens),
+            credits.map((c) => c.completionTokens),
+            credits.map((c) => c.claimed?.promptTokens ?? null),
+            credits.map((c) => c.claimed?.completionTokens ?? null),
+            credits.map((c) => c.coefficientMilli),
+          ],
+        )
+      ).rows[0] as { inserted: string; credits: string; totals: { account: string; cumulative: string; seq: string }[]; seqs: { worker: string; seq: string }[] };
+      if (Number(written.inserted) === 0) return undefined; // settled meanwhile
+      if (Number(written.credits) !== credits.length) throw new BooksError(`job ${job.jobId}: ${written.credits} of ${credits.length} credits stored.`);
+      // Each credit's account total and number as if credited one after another, in order: the
+      // statement returned each account's final figures; walk back from them.
+      const finals = new Map(written.totals.map((t) => [t.account, { cumulative: big(t.cumulative), seq: Number(t.seq) }]));
+      const lastReceipt = new Map(written.seqs.map((s) => [s.worker, Number(s.seq)]));
+      const totals: AccountTotal[] = new Array<AccountTotal>(credits.length);
+      for (let i = credits.length - 1; i >= 0; i--) {
+        const c = credits[i]!;
+        const final = finals.get(c.account);
+        if (!final) throw new BooksError(`job ${job.jobId}: no total stored for account ${c.account}.`);
+        checkAmount(`account ${c.account}`, final.cumulative, MAX_ACCOUNT_NANOTONS);
+        totals[i] = { account: c.account, cumulative: final.cumulative, seq: final.seq };
+        final.cumulative -= c.earned;
+        final.seq -= 1;
+      }
+      const frames: JobReceiptFrame[] = [];
+      for (let i = 0; i < credits.length; i++) {
+        const c = credits[i]!;
+        // A worker appears once in a job's credits (its key is (job, worker)): one receipt each.
+        frames.push(await receipt(c, totals[i]!, (lastReceipt.get(c.workerId) ?? 0) + 1));
       }
       // The books again, from the rows this transaction wrote: what was stored is what was checked.
-      const sums = (await sql('SELECT COALESCE(SUM(cost), 0) AS cost, COALESCE(SUM(earned), 0) AS earned FROM job_credits WHERE job_id = $1', [job.jobId])).rows[0] as { cost: string; earned: string };
+      const sums = (
+        await sql(
+          `WITH receipt AS (INSERT INTO receipts (worker_id, seq, job_id, frame) SELECT w, s, $1, f FROM unnest($2::text[], $3::bigint[], $4::text[]) AS r(w, s, f) RETURNING 1)
+           SELECT (SELECT COUNT(*) FROM receipt) AS receipts, COALESCE(SUM(cost), 0) AS cost, COALESCE(SUM(earned), 0) AS earned FROM job_credits WHERE job_id = $1`,
+          [job.jobId, credits.map((c) => c.workerId), frames.map((f) => f.seq), frames.map((f) => JSON.stringify(f))],
+        )
+      ).rows[0] as { receipts: string; cost: string; earned: string };
+      if (Number(sums.receipts) !== frames.length) throw new BooksError(`job ${job.jobId}: ${sums.receipts} of ${frames.length} receipts stored.`);
       if (big(sums.cost) !== job.charge || big(sums.earned) + job.commission !== job.charge) throw new BooksError(`job ${job.jobId}: stored credits ${sums.cost}/${sums.earned} do not match charge ${job.charge} and commission ${job.commission}.`);
       return frames;
     });
@@ -243,21 +329,28 @@ export class PgStore implements AsyncCoordinatorStore {
     return row ? workerRecordFromRow(row) : undefined;
   }
 
+  /**
+   * Read, apply, and write back only if no other event landed in between (every event adds one
+   * to exactly one of the record's counters, so their sum numbers the events); otherwise read
+   * again. Two round trips and no transaction: instances settling jobs of this worker at once
+   * each build on the other's result instead of overwriting it.
+   */
   async recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): Promise<WorkerEvent | undefined> {
-    // The row is read FOR UPDATE and written in one transaction: an instance settling a job of
-    // this worker at the same moment waits, then applies its event to this one's result.
-    return this.transaction(async (sql) => {
-      const row = (await sql('SELECT * FROM worker_keys WHERE worker_id = $1 FOR UPDATE', [workerId])).rows[0] as WorkerRow | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const row = (await this.query('SELECT * FROM worker_keys WHERE worker_id = $1', [workerId])).rows[0] as WorkerRow | undefined;
       if (!row) return undefined;
       const before = workerRecordFromRow(row);
       const after = applyWorkerEvent(before, event, now, speed);
-      await sql(
+      const written = await this.query(
         `UPDATE worker_keys SET reputation = $3, strikes = $4, clean_jobs = $5, disputes = $6, cutoffs = $7, verify_failures = $8, lost_jobs = $9,
-           ttft_ms = $10, tokens_per_second = $11, ejected_at = $12 WHERE worker_id = $1 AND identity_key = $2`,
-        [after.workerId, after.identityKey, after.reputation, after.strikes, after.cleanJobs, after.disputes, after.cutoffs, after.verifyFailures, after.lostJobs, after.ttftMs, after.tokensPerSecond, after.ejectedAt],
+           ttft_ms = $10, tokens_per_second = $11, ejected_at = $12
+         WHERE worker_id = $1 AND identity_key = $2 AND clean_jobs + disputes + cutoffs + verify_failures + lost_jobs = $13`,
+        [after.workerId, after.identityKey, after.reputation, after.strikes, after.cleanJobs, after.disputes, after.cutoffs, after.verifyFailures, after.lostJobs, after.ttftMs, after.tokensPerSecond, after.ejectedAt, eventsOf(before)],
       );
-      return { before, after };
-    });
+      if (written.rowCount === 1) return { before, after };
+      if (attempt >= MAX_TRIES) throw new Error(`Worker ${workerId}'s record kept changing; the event was not recorded.`);
+      await backOff(attempt);
+    }
   }
 
   async recordDispute(d: Dispute): Promise<void> {

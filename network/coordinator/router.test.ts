@@ -73,6 +73,17 @@ test('scores within 1 % tie, and ties go to the least recently used', () => {
   assert.equal(picked?.id, 'b');
 });
 
+test('a tie goes to a worker on this instance before one behind another instance; a better score still wins', () => {
+  const remote = worker('remote', { instance: 'inst-b', lastAssignedAt: 0 });
+  const local = worker('local', { lastAssignedAt: 50 });
+  assert.equal(pickWorker([remote, local], need)?.id, 'local', 'local, though used more recently');
+  assert.equal(pickWorker([local, remote], need)?.id, 'local', 'whatever the order');
+  const fasterRemote = worker('fast-remote', { instance: 'inst-b', ttftMs: 50, tokensPerSecond: 100 });
+  assert.equal(pickWorker([local, fasterRemote], need)?.id, 'fast-remote', 'not a tie: the faster worker, wherever it is');
+  const twoRemotes = [worker('r1', { instance: 'inst-b', lastAssignedAt: 30 }), worker('r2', { instance: 'inst-c', lastAssignedAt: 10 })];
+  assert.equal(pickWorker(twoRemotes, need)?.id, 'r2', 'among remote workers, the least recently used');
+});
+
 test('tiers are ordered unsandboxed < sandboxed < tee', () => {
   assert.ok(tierSatisfies('tee', 'sandboxed'));
   assert.ok(tierSatisfies('sandboxed', 'sandboxed'));

@@ -9,7 +9,9 @@
  * An unmeasured worker is assumed to be a typical GPU (PRIOR_*), so it gets a job soon enough to
  * be measured, and what it then shows decides; but reputation starts low for a new identity, so
  * a newcomer gets traffic mainly when established workers are busy. Scores within 1 % tie; ties
- * go to the worker handed a job least recently. In a large fleet a random sample of the eligible
+ * go to a worker connected to this instance over one reached through another instance (a
+ * relayed job costs both instances and the bus a hop per frame), then to the worker handed a
+ * job least recently. In a large fleet a random sample of the eligible
  * workers is scored (ROUTE_SAMPLE), so a decision's cost does not grow with the fleet.
  */
 import type { Tier } from '../protocol/worker-frames.js';
@@ -35,6 +37,8 @@ export interface RoutableWorker {
   /** Coordinator-measured averages; 0 = not measured. */
   ttftMs: number;
   tokensPerSecond: number;
+  /** The coordinator instance the worker is connected to; undefined = this one. */
+  readonly instance?: string | undefined;
 }
 
 const TIER_RANK: Record<Tier, number> = { unsandboxed: 0, sandboxed: 1, tee: 2 };
@@ -110,6 +114,13 @@ function eligibleSample<W extends RoutableWorker>(workers: readonly W[], request
   return workers.filter((w) => eligibleNow(w, request));
 }
 
+/** Between two workers whose scores tie: one on this instance first, then the one idle longer. */
+function winsTie(w: RoutableWorker, best: RoutableWorker): boolean {
+  const local = w.instance === undefined;
+  if (local !== (best.instance === undefined)) return local;
+  return w.lastAssignedAt < best.lastAssignedAt;
+}
+
 /** Picks the best worker for a job, or undefined when none is free right now. */
 export function pickWorker<W extends RoutableWorker>(workers: readonly W[] | Iterable<W>, request: RouteRequest, exploration?: Exploration): W | undefined {
   const all = Array.isArray(workers) ? (workers as readonly W[]) : [...workers];
@@ -123,7 +134,7 @@ export function pickWorker<W extends RoutableWorker>(workers: readonly W[] | Ite
   for (const w of eligible) {
     const score = routeScore(w, request.maxTokens);
     const tie = best !== undefined && Math.abs(score - bestScore) <= 0.01 * bestScore;
-    if ((!tie && score < bestScore) || (tie && best !== undefined && w.lastAssignedAt < best.lastAssignedAt)) {
+    if ((!tie && score < bestScore) || (tie && best !== undefined && winsTie(w, best))) {
       best = w;
       bestScore = tie ? Math.min(score, bestScore) : score;
     }

@@ -92,12 +92,17 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
   if (worker.priceCoefficient > routing.maxCoefficient) return sendError(res, 409, `Worker ${envelope.workerId} asks ${worker.priceCoefficient}× list price, above your cap of ${routing.maxCoefficient}; pick another.`, 'no_capacity');
   if (worker.descriptor?.descriptor.hpke.publicKey !== envelope.recipientKey) return sendError(res, 409, `Worker ${envelope.workerId} has a new key; fetch /v1/workers again.`, 'stale_worker_key');
   // Job ids are unique in the database, not only in memory: a replay after a restart is refused too.
-  if (ctx.jobs.has(envelope.jobId) || ctx.billing.jobIdUsed(envelope.jobId)) return sendError(res, 409, `Job ${envelope.jobId} was seen before.`, 'duplicate_job');
+  if (ctx.jobs.has(envelope.jobId) || (await ctx.billing.jobIdUsed(envelope.jobId))) return sendError(res, 409, `Job ${envelope.jobId} was seen before.`, 'duplicate_job');
   const plaintextBytes = Math.max(0, Math.floor((envelope.ciphertext.length * 3) / 4) - SEALED_TAG_BYTES);
   const prompt = { figure: plaintextBytes + SEALED_TEMPLATE_TOKENS, exact: false };
   if (clientId) {
-    const refusal = holdWorstCase(ctx, { clientId, jobId: envelope.jobId, model: envelope.model, promptFigure: prompt.figure, maxTokens: envelope.maxTokens, maxCoefficient: routing.maxCoefficient });
+    const refusal = await holdWorstCase(ctx, { clientId, jobId: envelope.jobId, model: envelope.model, promptFigure: prompt.figure, maxTokens: envelope.maxTokens, maxCoefficient: routing.maxCoefficient });
     if (refusal) return sendRefusal(res, refusal);
+  }
+  // While the store answered, the client may have gone, or the same envelope come in again.
+  if (res.destroyed || ctx.jobs.has(envelope.jobId)) {
+    if (clientId) await ctx.billing.release(envelope.jobId);
+    return res.destroyed ? undefined : sendError(res, 409, `Job ${envelope.jobId} was seen before.`, 'duplicate_job');
   }
 
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', [HEADERS.confidentiality]: 'sealed' });

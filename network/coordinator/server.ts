@@ -22,7 +22,7 @@ import { applyCors } from '../node-kit/cors.js';
 import { sendError } from './http-util.js';
 import { loadCoordinatorKeys } from './keys.js';
 import { openCoordinatorStore, redactStoreUrl, type StoreSpec } from './open-store.js';
-import type { CoordinatorStore } from './store.js';
+import { callStore, type CoordinatorStore } from './store.js';
 import { Billing } from './billing.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
 import { handleListWorkers, handleSealedJob, handleUsageReceipt, receiptJobId, ReceiptWaits, RECEIPT_WAIT_MS } from './sealed-api.js';
@@ -154,8 +154,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       }, options.chain?.pushIntervalMs ?? 60_000)
     : undefined;
   const holdSweep = setInterval(() => {
-    const expired = store.releaseExpiredHolds(Date.now());
-    if (expired.length > 0) logger.warn({ holds: expired.length }, 'refunded expired holds');
+    callStore(store, (s) => s.releaseExpiredHolds(Date.now())).then(
+      (expired) => {
+        if (expired.length > 0) logger.warn({ holds: expired.length }, 'refunded expired holds');
+      },
+      (error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'refunding expired holds failed; the next sweep tries again'),
+    );
   }, 30_000);
   holdSweep.unref();
   const metrics = createMetrics();
@@ -167,7 +171,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   billing.on('receipt', (workerId, receipt) => registry.get(workerId)?.send(receipt));
   const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
   if (options.bus !== undefined && options.store === undefined) throw new Error('--bus joins instances that share a store: give --store postgres://… as well.');
-  const bus = options.bus !== undefined ? await ClusterBus.start({ url: options.bus, instance: coordinatorId, registry, store, logger }) : undefined;
+  const bus = options.bus !== undefined ? await ClusterBus.start({ url: options.bus, instance: coordinatorId, registry, logger }) : undefined;
   const identify = makeKeyCheck(options.apiKeys);
   const adminCheck = options.adminKey ? makeKeyCheck([options.adminKey]) : undefined;
   const metered = !options.unmetered && options.apiKeys.length > 0;
@@ -191,9 +195,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   });
   /** Receipts not yet acknowledged are sent again, at most this many per request. */
   const RESEND_BATCH = 500;
-  const resend = (session: WorkerSession, after: number) => {
-    for (const receipt of store.unackedReceipts(session.id, after).slice(0, RESEND_BATCH)) session.send(receipt);
-  };
+  const resend = (session: WorkerSession, after: number) =>
+    callStore(store, (s) => s.unackedReceipts(session.id, after)).then(
+      (receipts) => {
+        for (const receipt of receipts.slice(0, RESEND_BATCH)) session.send(receipt);
+      },
+      (error: unknown) => logger.error({ workerId: session.id, err: error instanceof Error ? error.message : String(error) }, 'reading receipts to send again failed'),
+    );
 
   const dapp: { tonProof?: TonProofApi } = {}; // set once the listening URL is known
   const corsOrigins = new Set(options.corsOrigins ?? []);
@@ -265,7 +273,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       return 'sealed_receipt';
     }
     if (req.method === 'GET' && path === ROUTES.balance) {
-      handleBalance(res, store, clientId);
+      await handleBalance(res, store, clientId);
       return 'balance';
     }
     sendError(res, 404, `Unknown route ${req.method} ${path}.`, 'not_found');
@@ -304,9 +312,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       session.once('ready', () => {
         logger.info({ workerId: session.id, models: [...session.models], tier: session.tier, appVersion: session.appVersion, reputation: Number(session.reputation.toFixed(4)) }, 'worker connected');
         registry.add(session);
-        session.on('ack', (upTo) => store.ackReceipts(session.id, upTo));
-        session.on('resend', (after) => resend(session, after));
-        resend(session, 0);
+        session.on('ack', (upTo) => {
+          callStore(store, (s) => s.ackReceipts(session.id, upTo)).catch((error: unknown) =>
+            logger.error({ workerId: session.id, upTo, err: error instanceof Error ? error.message : String(error) }, 'recording a receipt acknowledgement failed; the receipts stay unacknowledged'),
+          );
+        });
+        session.on('resend', (after) => void resend(session, after));
+        void resend(session, 0);
       });
       session.once('closed', (reason) => {
         if (session.id) logger.info({ workerId: session.id, reason }, 'worker disconnected');

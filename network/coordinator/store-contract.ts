@@ -87,6 +87,36 @@ export function storeContract(engine: StoreEngine): void {
       store.close();
     }));
 
+  test(`${engine.name}: a job split between workers: each credit carries its account's running total and number, each worker its own next receipt`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      store.settle(job('before', [credit('A', 'w1', 10n, 9n)], { clientId: 'unmetered' }), receipt);
+      store.deposit('c', 10_000n, 'd');
+      assert.equal(store.reserve('c', 'split', 1_000n, Date.now() + 60_000), 'held');
+      const built: [string, string, number, string, number][] = [];
+      const frames = store.settle(job('split', [credit('A', 'w2', 100n, 90n), credit('B', 'w3', 50n, 45n), credit('A', 'w4', 30n, 27n)]), (c, total, seq) => {
+        built.push([c.workerId, total.account, total.seq, total.cumulative.toString(), seq]);
+        return receipt(c, total, seq);
+      });
+      assert.deepEqual(built, [
+        ['w2', 'A', 2, '99', 1],
+        ['w3', 'B', 1, '45', 1],
+        ['w4', 'A', 3, '126', 1],
+      ]);
+      assert.deepEqual(frames?.map((f) => [f.account, f.cumulativeNanotons]), [
+        ['A', '99'],
+        ['B', '45'],
+        ['A', '126'],
+      ]);
+      assert.deepEqual(store.account('A'), { account: 'A', cumulative: 126n, seq: 3 });
+      assert.deepEqual(store.account('B'), { account: 'B', cumulative: 45n, seq: 1 });
+      assert.equal(store.balance('c'), 10_000n - 180n, 'charged the three parts, the rest of the hold refunded');
+      assert.deepEqual(store.unackedReceipts('w1').map((r) => r.seq), [1]);
+      assert.deepEqual(store.unackedReceipts('w4').map((r) => r.cumulativeNanotons), ['126']);
+      assert.equal(store.settle(job('split', [credit('A', 'w2', 100n, 90n)]), receipt), undefined, 'once');
+      store.close();
+    }));
+
   test(`${engine.name}: books that do not balance, or charge more than the hold, are refused and write nothing`, { skip: engine.skip }, () =>
     withStore(engine, async (open) => {
       const store = await open();

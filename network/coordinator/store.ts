@@ -73,6 +73,9 @@ export interface WorkerRecord {
   ejectedAt: number | null;
 }
 
+/** What the router mirrors of a worker's record on its live session (see CoordinatorStore.recordWorkerEvent). */
+export type WorkerStandingFigures = Pick<WorkerRecord, 'identityKey' | 'reputation' | 'ttftMs' | 'tokensPerSecond' | 'ejectedAt'>;
+
 /** A `worker_keys` row as either engine returns it (integers as bigint, string or number). */
 export interface WorkerRow {
   worker_id: string;
@@ -193,6 +196,13 @@ export interface CoordinatorStore {
   getSetting(key: string): string | undefined;
   setSetting(key: string, value: string): void;
   close(): void;
+  /**
+   * The same store with every call a promise, where its engine is reached over the network
+   * (PostgreSQL): what a request does on its way (its hold, settlement, the worker's standing,
+   * receipt acknowledgements) goes through it, so the event loop serves other streams while the
+   * database answers. Absent on SQLite, whose calls are short and synchronous.
+   */
+  readonly nonBlocking?: AsyncCoordinatorStore;
 }
 
 /** Builds a receipt inside a settlement whose store is asynchronous (it may itself await). */
@@ -203,7 +213,18 @@ export type AsyncReceiptBuilder = (credit: WorkerCredit, total: AccountTotal, re
  * (PostgreSQL) shared by several coordinator instances. Same meanings, same invariants.
  */
 export type AsyncCoordinatorStore = {
-  [K in Exclude<keyof CoordinatorStore, 'settle' | 'group' | 'synced'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
+  [K in Exclude<keyof CoordinatorStore, 'settle' | 'group' | 'synced' | 'nonBlocking'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
 } & {
   settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined>;
 };
+
+/** Either face of a store: a call on it is awaited either way. */
+export type EitherStore = CoordinatorStore | AsyncCoordinatorStore;
+
+/**
+ * One store call as a promise: on the non-blocking face where the store has one (PostgreSQL),
+ * else synchronously (SQLite), a throw then becoming the rejection.
+ */
+export async function callStore<T>(store: CoordinatorStore, call: (store: EitherStore) => T): Promise<Awaited<T>> {
+  return await call(store.nonBlocking ?? store);
+}

@@ -4,7 +4,7 @@ import { CLOSE_CODES, type WorkerJobFrame } from './worker-session.js';
 import type { Tier } from '../protocol/job-schemas.js';
 import type { CoordinatorFrame } from '../protocol/worker-frames.js';
 import type { SignedDescriptor } from '../protocol/descriptor.js';
-import type { WorkerRecord } from './store.js';
+import type { WorkerStandingFigures } from './store.js';
 import { canServe, type RoutableWorker, type RouteRequest } from './router.js';
 
 /** What a registered worker emits: its job frames, a change of capacity, the end of its connection. */
@@ -31,7 +31,7 @@ export interface RegisteredWorker extends RoutableWorker {
   readonly instance: string | undefined;
   send(frame: CoordinatorFrame): boolean;
   close(code: number, reason: string): void;
-  applyRecord(record: WorkerRecord): void;
+  applyRecord(record: WorkerStandingFigures): void;
 }
 
 /** How long contextFor's answer is reused while no worker joins or leaves. */

@@ -9,7 +9,7 @@ import type { WebSocket, RawData } from 'ws';
 import { workerFrameSchema, type CoordinatorFrame, type WorkerFrame, type Capabilities, type Tier, type WorkerModel } from '../protocol/worker-frames.js';
 import { CHALLENGE_BYTES, verifyHello } from '../protocol/worker-hello.js';
 import { toBase64Url } from '../protocol/encoding.js';
-import type { KeyBinding, WorkerRecord } from './store.js';
+import type { KeyBinding, WorkerStandingFigures } from './store.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import { NODE_ED25519 } from '../node-kit/ed25519.js';
 import { negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
@@ -137,7 +137,7 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
   }
 
   /** Takes the router's view of this worker from its durable record. */
-  applyRecord(record: WorkerRecord): void {
+  applyRecord(record: WorkerStandingFigures): void {
     this.reputation = record.ejectedAt === null ? record.reputation : 0;
     this.ttftMs = record.ttftMs;
     this.tokensPerSecond = record.tokensPerSecond;

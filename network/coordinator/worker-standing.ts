@@ -4,7 +4,7 @@
  * strike limit is ejected: its session is closed and its key refused from then on.
  */
 import type { ReputationEvent, SpeedSample } from './reputation.js';
-import type { CoordinatorStore, Dispute } from './store.js';
+import { callStore, type CoordinatorStore, type Dispute, type WorkerEvent } from './store.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { CLOSE_CODES } from './worker-session.js';
 import type { Logger } from './log.js';
@@ -17,10 +17,24 @@ export class WorkerStanding {
     private readonly logger: Logger,
   ) {}
 
-  /** Records one event (and, for clean work, a speed sample) for a worker identity. */
+  /**
+   * Records one event (and, for clean work, a speed sample) for a worker identity. On a store
+   * reached over the network the event loop does not wait: the live session follows once the
+   * store answers (a failure is logged; the record is then as it was).
+   */
   record(workerId: string, event: ReputationEvent, speed?: SpeedSample): void {
     // One store call: the read and the write are one transaction where instances share the store.
-    const applied = this.store.recordWorkerEvent(workerId, event, Date.now(), speed);
+    const now = Date.now();
+    const { nonBlocking } = this.store;
+    if (!nonBlocking) return this.applied(workerId, event, this.store.recordWorkerEvent(workerId, event, now, speed));
+    nonBlocking.recordWorkerEvent(workerId, event, now, speed).then(
+      (applied) => this.applied(workerId, event, applied),
+      (error: unknown) => this.logger.error({ workerId, event, err: error instanceof Error ? error.message : String(error) }, 'recording a worker event failed'),
+    );
+  }
+
+  /** Mirrors a stored event on the worker's live session; ejects it when this event crossed the limit. */
+  private applied(workerId: string, event: ReputationEvent, applied: WorkerEvent | undefined): void {
     if (!applied) return;
     const { before, after: next } = applied;
     const session = this.registry.get(workerId);
@@ -35,7 +49,9 @@ export class WorkerStanding {
 
   /** Keeps a cut claim on file for the operator. */
   dispute(dispute: Dispute): void {
-    this.store.recordDispute(dispute);
+    callStore(this.store, (store) => store.recordDispute(dispute)).catch((error: unknown) =>
+      this.logger.error({ ...dispute, err: error instanceof Error ? error.message : String(error) }, 'recording a dispute failed'),
+    );
     this.logger.warn({ ...dispute }, 'worker claim cut');
   }
 }

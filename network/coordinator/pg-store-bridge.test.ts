@@ -1,0 +1,130 @@
+/**
+ * The PostgreSQL store's bridge: its non-blocking face (what a request's hold, settlement and
+ * standing go through) gives the same answers as the blocking calls, each to its own caller
+ * while blocking calls come and go; money calls keep their order; a receipt that cannot be
+ * built fails its settlement and writes nothing. Needs `postgres` (skipped, with the reason,
+ * only where its binaries are missing).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
+import { openPgStoreSync, type SyncPgStore } from './pg-store-bridge.js';
+import { credit, job, receipt } from './store-contract.js';
+
+const skip = missingBinary('postgres') ?? false;
+if (skip) console.log(`skipped: the PostgreSQL store's bridge — ${skip}`);
+let server: TestEngine | undefined;
+let databases = 0;
+before(async () => {
+  if (!skip) server = await startPostgres();
+});
+after(async () => {
+  await server?.stop();
+});
+
+async function open(): Promise<SyncPgStore> {
+  const name = `bridge_${++databases}`;
+  const admin = new pg.Client({ connectionString: server!.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return openPgStoreSync({ url: server!.url.replace(/\/postgres$/, `/${name}`), instanceId: 'inst', poolSize: 4 });
+}
+
+test('non-blocking calls answer each caller, with blocking calls made while they are in flight', { skip }, async () => {
+  const store = await open();
+  try {
+    const fast = store.nonBlocking;
+    store.deposit('c', 1_000n, 'd1');
+    await fast.bindWorkerKey('w', 'key', 1);
+    // Many calls in flight at once, of several kinds; a blocking call in the middle of them.
+    const events = Array.from({ length: 20 }, (_, i) => fast.recordWorkerEvent('w', 'clean', 10 + i));
+    const balances = Array.from({ length: 10 }, () => fast.balance('c'));
+    assert.equal(store.balance('c'), 1_000n, 'a blocking call answered while non-blocking ones are pending');
+    const settings = ['a', 'b', 'c'].map((v) => fast.setSetting(`k-${v}`, v));
+    await Promise.all(settings);
+    assert.deepEqual(await Promise.all(['a', 'b', 'c'].map((v) => fast.getSetting(`k-${v}`))), ['a', 'b', 'c']);
+    assert.deepEqual(await Promise.all(balances), Array.from({ length: 10 }, () => 1_000n));
+    const applied = await Promise.all(events);
+    assert.equal(store.workerRecord('w')?.cleanJobs, 20, 'every event stored once');
+    assert.deepEqual(applied.map((a) => a?.before.cleanJobs).sort((x, y) => x! - y!), Array.from({ length: 20 }, (_, i) => i));
+    assert.equal(await fast.recordWorkerEvent('nobody', 'clean', 1), undefined);
+  } finally {
+    store.close();
+  }
+});
+
+test('money calls run in the order they were sent; a settlement builds its receipts on the caller', { skip }, async () => {
+  const store = await open();
+  try {
+    const fast = store.nonBlocking;
+    await fast.deposit('c', 100n, 'd1');
+    // Both sent before either is answered: the first is held, the second finds the balance spent.
+    const [first, second] = await Promise.all([fast.reserve('c', 'j1', 80n, Date.now() + 60_000), fast.reserve('c', 'j2', 80n, Date.now() + 60_000)]);
+    assert.deepEqual([first, second], ['held', 'short']);
+    assert.equal(await fast.reserve('c', 'j1', 1n, Date.now() + 60_000), 'duplicate');
+    // The builder may itself wait (it runs on the caller's thread, where the voucher key is).
+    const built: number[] = [];
+    const frames = await fast.settle(job('j1', [credit('EQacc', 'w', 50n, 45n)]), async (c, total, seq) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      built.push(seq);
+      return receipt(c, total, seq);
+    });
+    assert.deepEqual(built, [1]);
+    assert.deepEqual(frames?.map((f) => [f.seq, f.cumulativeNanotons]), [[1, '45']]);
+    assert.equal(await fast.settle(job('j1', [credit('EQacc', 'w', 50n, 45n)]), receipt), undefined, 'settled once');
+    // A blocking money call queued behind a non-blocking settlement: the settlement's receipt is
+    // built during the blocking wait, so neither waits on the other.
+    assert.equal(await fast.reserve('c', 'j3', 10n, Date.now() + 60_000), 'held');
+    const settling = fast.settle(job('j3', [credit('EQacc', 'w', 5n, 4n)]), receipt);
+    assert.deepEqual(store.releaseExpiredHolds(0), [], 'answered, not stuck behind the settlement');
+    assert.deepEqual((await settling)?.map((f) => f.seq), [2]);
+    store.deposit('c', 5n, 'd2');
+    assert.equal(store.balance('c'), 50n, 'charged 50 and 5, the rest of both holds refunded, 5 deposited');
+    assert.deepEqual((await fast.unackedReceipts('w')).map((r) => r.seq), [1, 2]);
+    await fast.ackReceipts('w', 2);
+    assert.deepEqual(await fast.unackedReceipts('w'), []);
+  } finally {
+    store.close();
+  }
+});
+
+test('a receipt that cannot be built fails its settlement, which writes nothing', { skip }, async () => {
+  const store = await open();
+  try {
+    const fast = store.nonBlocking;
+    await fast.deposit('c', 100n, 'd1');
+    assert.equal(await fast.reserve('c', 'j', 60n, Date.now() + 60_000), 'held');
+    await assert.rejects(
+      fast.settle(job('j', [credit('EQacc', 'w', 50n, 45n)]), () => {
+        throw new Error('no voucher key');
+      }),
+      /The receipt could not be built: no voucher key/,
+    );
+    assert.equal(await fast.jobIdUsed('j'), true, 'still held, not settled');
+    assert.equal((await fast.account('EQacc')).cumulative, 0n);
+    assert.equal(await fast.balance('c'), 40n);
+    // The blocking face reports the same failure the same way.
+    assert.throws(
+      () =>
+        store.settle(job('j', [credit('EQacc', 'w', 50n, 45n)]), () => {
+          throw new Error('still no key');
+        }),
+      /The receipt could not be built: still no key/,
+    );
+    // And the books' own errors keep their kind across the thread.
+    await assert.rejects(fast.settle(job('j', [credit('EQacc', 'w', 70n, 60n)]), receipt), /exceeds its hold/);
+    const settled = await fast.settle(job('j', [credit('EQacc', 'w', 50n, 45n)]), receipt);
+    assert.equal(settled?.length, 1, 'the job settles once a receipt can be built');
+  } finally {
+    store.close();
+  }
+});
+
+test('calls after close are refused with a clear error', { skip }, async () => {
+  const store = await open();
+  store.close();
+  await assert.rejects(store.nonBlocking.balance('c'), /The PostgreSQL store is closed/);
+  assert.throws(() => store.balance('c'), /The PostgreSQL store is closed/);
+});
