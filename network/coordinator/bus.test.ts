@@ -124,6 +124,12 @@ describe('the bus between coordinator instances', { skip }, () => {
     assert.deepEqual(local.records[0], standing);
     // Figures for an identity the worker no longer has are not mirrored.
     remote.applyRecord({ ...standing, identityKey: 'an-older-key', reputation: 0.1 });
+    // Figures out of bounds, or none, from anyone on the bus: dropped, nothing mirrored.
+    const nc = await connect({ servers: nats.url });
+    nc.publish('silkworm.to.inst-b', JSON.stringify({ kind: 'record', origin: 'inst-a', workerId: 'w1', standing: { ...standing, reputation: 5 } }));
+    nc.publish('silkworm.to.inst-b', JSON.stringify({ kind: 'record', origin: 'inst-a', workerId: 'w1' }));
+    await nc.flush();
+    await nc.close();
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(local.records.length, 1);
 

@@ -1,10 +1,15 @@
 /**
- * The synchronous face of the PostgreSQL store, so callers written against the embedded
- * CoordinatorStore (one SQLite writer, every call synchronous) run unchanged on PostgreSQL:
- * the async PgStore lives in a worker thread, and each call here posts a request and blocks on
- * Atomics.wait until the thread answers. The coordinator's event loop waits for one round trip
- * per store call (well under a millisecond to a local server); the books stay exact because
- * every money call is one SERIALIZABLE transaction in PostgreSQL, whichever instance makes it.
+ * The PostgreSQL store as a CoordinatorStore, with two faces on one worker thread that owns the
+ * async PgStore and its pool:
+ * - `nonBlocking`: every call a promise. What a request does on its way (its hold, settlement,
+ *   the worker's standing, acknowledgements) goes through it, so the event loop serves other
+ *   streams while PostgreSQL answers.
+ * - the synchronous methods, for callers written against the embedded store (one SQLite writer,
+ *   every call synchronous) and used off the request path (a worker's identity at connect,
+ *   settings at start): each posts a numbered call and blocks on Atomics.wait until the thread
+ *   answers; answers to non-blocking calls that arrive meanwhile go to their callers.
+ * The books stay exact whichever instance calls: each money call is one transaction in
+ * PostgreSQL (pg-store.ts), and the thread runs one instance's money calls in order.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { BooksError } from './books-check.js';

@@ -1,11 +1,14 @@
 /**
  * The coordinator store on PostgreSQL (`--store postgres://…`), shared by several coordinator
- * instances. Every transaction that moves money runs SERIALIZABLE and is retried on a
- * serialization failure or deadlock, so what SQLite's single writer guarantees holds across
- * instances: no overdraft (the balance row is read FOR UPDATE and has CHECK balance ≥ 0), no
- * double credit (jobs.job_id is unique and settle writes nothing when it exists), a worker's
- * receipt numbers unique (PRIMARY KEY (worker_id, seq)), and each job's books checked, and then
- * re-read from the rows just written, inside the settling transaction.
+ * instances. Every transaction that moves money runs SERIALIZABLE (a hold: one statement, whose
+ * conditional debit and unique job id need no more) and is retried on a serialization failure,
+ * deadlock or key collision, so what SQLite's single writer guarantees holds across instances: no
+ * overdraft (a debit only where the balance covers it, and CHECK balance ≥ 0), no double credit
+ * (jobs.job_id is unique and settle writes nothing when it exists), a worker's receipt numbers
+ * unique (PRIMARY KEY (worker_id, seq)), and each job's books checked, and then re-read from the
+ * rows just written, inside the settling transaction. The calls a request makes take few round
+ * trips (a hold one, a settlement four, a worker's standing two) on statements prepared once
+ * per connection: the database is what every instance shares.
  * Holds carry the instance that took them: at start an instance refunds only its own (a
  * restart) and expired ones; a killed instance's holds are refunded by the others' expiry sweep.
  */
