@@ -21,6 +21,7 @@ import type { LoadClientsCommand, LoadClientsReport } from './load-clients-proce
 import { API_KEY, Child, CLIENTS_PROCESS, MODEL, startCoordinatorProcess, WORKERS_PROCESS } from './coordinator-load.js';
 import { descendants, readCpu } from './proc.js';
 import { median, round, spread } from './stats.js';
+import { describeSpread, spreadResults, summarize } from './rounds.js';
 import { missingBinary, startNats, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
 import type { Section, SectionReport } from './section.js';
 
@@ -33,7 +34,7 @@ export interface ScaleoutOptions {
   rounds: number;
 }
 
-export const DEFAULT_SCALEOUT: ScaleoutOptions = { workers: 200, requests: 400, chunks: 4, chunkIntervalMs: 5, rounds: 5 };
+export const DEFAULT_SCALEOUT: ScaleoutOptions = { workers: 200, requests: 400, chunks: 4, chunkIntervalMs: 5, rounds: 9 };
 
 type Workers = Child<LoadWorkersCommand, LoadWorkersReport>;
 type Clients = Child<LoadClientsCommand, LoadClientsReport>;
@@ -145,6 +146,8 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
       ratios.push(p.requestsPerSecond / s.requestsPerSecond);
       cpuRatios.push(p.cpuUsPerRequest / s.cpuUsPerRequest);
     }
+    const ratio = summarize(ratios);
+    const cpuRatio = summarize(cpuRatios);
     return {
       tables: [
         {
@@ -154,14 +157,15 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
             ['requests/s, median [min–max]', spread(rps.single ?? []), spread(rps.pair ?? [])],
             ['server CPU µs per request (instances, postgres, nats)', spread(cpu.single ?? []), spread(cpu.pair ?? [])],
             ['… of which: instances / postgres / nats', spread(cpu.single ?? []), ['instances', 'postgres', 'nats'].map((k) => round(median(pairParts[k] ?? []), 0)).join(' / ')],
-            ['pair ÷ single: requests/s (scaleout_ratio), CPU per request (scaleout_cpu_ratio)', spread(ratios), spread(cpuRatios)],
+            ['pair ÷ single, requests/s (scaleout_ratio)', describeSpread(ratio), ''],
+            ['pair ÷ single, server CPU per request (scaleout_cpu_ratio)', describeSpread(cpuRatio), ''],
             ['failed requests', String(failed), firstError ?? ''],
           ],
         },
       ],
       results: {
-        scaleout_ratio: round(median(ratios), 3),
-        scaleout_cpu_ratio: round(median(cpuRatios), 3),
+        ...spreadResults('scaleout_ratio', ratio),
+        ...spreadResults('scaleout_cpu_ratio', cpuRatio),
         scaleout_single_rps: round(median(rps.single ?? []), 1),
         scaleout_pair_rps: round(median(rps.pair ?? []), 1),
         scaleout_failed: failed,

@@ -128,3 +128,37 @@ test("a worker's standing moved by both instances at once loses no event", { ski
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+test('events and acknowledgements of several workers arriving together are each applied once, in order', { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    await Promise.all(['w1', 'w2', 'w3'].map((id) => a.bindWorkerKey(id, `key-${id}`, 1)));
+    // Sent in one turn: one batch on each instance, racing the other's.
+    const sent = ['w1', 'w2', 'ghost', 'w1', 'w3', 'w1', 'w2'].map((id, i) => ((i % 2 === 0 ? a : b) as PgStore).recordWorkerEvent(id, i === 5 ? 'cut_off' : 'clean', 100 + i, { ttftMs: 50 + i }));
+    const events = await Promise.all(sent);
+    assert.equal(events[2], undefined, 'a worker id never bound');
+    const w1 = (await a.workerRecord('w1'))!;
+    assert.deepEqual([w1.cleanJobs, w1.cutoffs], [2, 1]);
+    assert.equal((await a.workerRecord('w2'))!.cleanJobs, 2);
+    assert.equal((await b.workerRecord('w3'))!.cleanJobs, 1);
+    // Each of w1's three events started from another's result: the counts seen before are 0, 1, 2.
+    const seen = [0, 3, 5].map((i) => events[i]!.before.cleanJobs + events[i]!.before.cutoffs).sort();
+    assert.deepEqual(seen, [0, 1, 2]);
+
+    await a.deposit('c', 1_000n, 'd');
+    for (const [i, worker] of ['w1', 'w1', 'w2'].entries()) {
+      await a.reserve('c', `j${i}`, 100n, Date.now() + 60_000);
+      await a.settle(job(`j${i}`, [credit('EQacc', worker, 50n, 45n)]), receipt);
+    }
+    // w1 acknowledges 1 (then 2, in the same turn), w2 its only one, an unknown worker anything.
+    await Promise.all([a.ackReceipts('w1', 1), a.ackReceipts('w2', 1), a.ackReceipts('w1', 2), a.ackReceipts('nobody', 9)]);
+    assert.deepEqual(await b.unackedReceipts('w1'), []);
+    assert.deepEqual(await b.unackedReceipts('w2'), []);
+    await a.reserve('c', 'j3', 100n, Date.now() + 60_000);
+    await a.settle(job('j3', [credit('EQacc', 'w1', 50n, 45n)]), receipt);
+    await a.ackReceipts('w1', 2);
+    assert.deepEqual((await b.unackedReceipts('w1')).map((r) => r.seq), [3], 'only up to the number acknowledged');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});

@@ -49,6 +49,40 @@ function prepared(text: string, values: readonly unknown[] | undefined): pg.Quer
   return { name, text, values: values as unknown[] };
 }
 
+/** A worker event waiting for its batch (see PgStore.recordWorkerEvent). */
+interface PendingWorkerEvent {
+  workerId: string;
+  event: ReputationEvent;
+  now: number;
+  speed?: SpeedSample;
+}
+
+/**
+ * Calls made in the same turn of the event loop, run together (one statement for all of them
+ * rather than one each); each caller gets its own answer, or the batch's error.
+ */
+class Batch<I, O> {
+  private pending: { item: I; resolve: (value: O) => void; reject: (error: unknown) => void }[] = [];
+
+  constructor(private readonly run: (items: I[]) => Promise<O[]>) {}
+
+  add(item: I): Promise<O> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ item, resolve, reject }) === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0);
+    try {
+      const results = await this.run(batch.map((p) => p.item));
+      batch.forEach((p, i) => p.resolve(results[i] as O));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+}
+
 /** Full jitter, capped: contenders spread out instead of colliding again. */
 function backOff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
@@ -333,28 +367,75 @@ export class PgStore implements AsyncCoordinatorStore {
   }
 
   /**
-   * Read, apply, and write back only if no other event landed in between (every event adds one
-   * to exactly one of the record's counters, so their sum numbers the events); otherwise read
-   * again. Two round trips and no transaction: instances settling jobs of this worker at once
-   * each build on the other's result instead of overwriting it.
+   * Events that arrive together are applied together: one read of their workers' rows, each
+   * worker's events folded in order, one write that lands a worker's new row only if no other
+   * event reached it in between (every event adds one to exactly one of the record's counters,
+   * so their sum numbers the events); a worker whose row moved is read and applied again. No
+   * transaction: instances settling jobs of one worker at once each build on the other's result
+   * instead of overwriting it.
    */
-  async recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): Promise<WorkerEvent | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      const row = (await this.query('SELECT * FROM worker_keys WHERE worker_id = $1', [workerId])).rows[0] as WorkerRow | undefined;
-      if (!row) return undefined;
-      const before = workerRecordFromRow(row);
-      const after = applyWorkerEvent(before, event, now, speed);
-      const written = await this.query(
-        `UPDATE worker_keys SET reputation = $3, strikes = $4, clean_jobs = $5, disputes = $6, cutoffs = $7, verify_failures = $8, lost_jobs = $9,
-           ttft_ms = $10, tokens_per_second = $11, ejected_at = $12
-         WHERE worker_id = $1 AND identity_key = $2 AND clean_jobs + disputes + cutoffs + verify_failures + lost_jobs = $13`,
-        [after.workerId, after.identityKey, after.reputation, after.strikes, after.cleanJobs, after.disputes, after.cutoffs, after.verifyFailures, after.lostJobs, after.ttftMs, after.tokensPerSecond, after.ejectedAt, eventsOf(before)],
-      );
-      if (written.rowCount === 1) return { before, after };
-      if (attempt >= MAX_TRIES) throw new Error(`Worker ${workerId}'s record kept changing; the event was not recorded.`);
-      await backOff(attempt);
-    }
+  recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): Promise<WorkerEvent | undefined> {
+    return this.workerEvents.add({ workerId, event, now, ...(speed ? { speed } : {}) });
   }
+
+  private readonly workerEvents = new Batch<PendingWorkerEvent, WorkerEvent | undefined>(async (items) => {
+    const results = new Array<WorkerEvent | undefined>(items.length);
+    let left = items.map((_, i) => i);
+    for (let attempt = 1; left.length > 0; attempt++) {
+      const ids = [...new Set(left.map((i) => items[i]!.workerId))];
+      const rows = (await this.query('SELECT * FROM worker_keys WHERE worker_id = ANY($1::text[])', [ids])).rows as WorkerRow[];
+      const current = new Map(rows.map((row) => [row.worker_id, workerRecordFromRow(row)]));
+      const eventsBefore = new Map([...current].map(([id, record]) => [id, eventsOf(record)]));
+      for (const i of left) {
+        const item = items[i]!;
+        const before = current.get(item.workerId);
+        if (!before) continue; // never bound: undefined
+        const after = applyWorkerEvent(before, item.event, item.now, item.speed);
+        results[i] = { before, after };
+        current.set(item.workerId, after);
+      }
+      const changed = [...current.values()].filter((r) => eventsOf(r) !== eventsBefore.get(r.workerId));
+      const written = new Set(
+        changed.length === 0
+          ? []
+          : (
+              (
+                await this.query(
+                  `UPDATE worker_keys AS k SET reputation = u.reputation, strikes = u.strikes, clean_jobs = u.clean_jobs, disputes = u.disputes, cutoffs = u.cutoffs,
+                     verify_failures = u.verify_failures, lost_jobs = u.lost_jobs, ttft_ms = u.ttft_ms, tokens_per_second = u.tokens_per_second, ejected_at = u.ejected_at
+                   FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::float8[], $11::float8[], $12::bigint[], $13::bigint[])
+                     AS u(worker_id, identity_key, reputation, strikes, clean_jobs, disputes, cutoffs, verify_failures, lost_jobs, ttft_ms, tokens_per_second, ejected_at, events_before)
+                   WHERE k.worker_id = u.worker_id AND k.identity_key = u.identity_key AND k.clean_jobs + k.disputes + k.cutoffs + k.verify_failures + k.lost_jobs = u.events_before
+                   RETURNING k.worker_id`,
+                  [
+                    changed.map((r) => r.workerId),
+                    changed.map((r) => r.identityKey),
+                    changed.map((r) => r.reputation),
+                    changed.map((r) => r.strikes),
+                    changed.map((r) => r.cleanJobs),
+                    changed.map((r) => r.disputes),
+                    changed.map((r) => r.cutoffs),
+                    changed.map((r) => r.verifyFailures),
+                    changed.map((r) => r.lostJobs),
+                    changed.map((r) => r.ttftMs),
+                    changed.map((r) => r.tokensPerSecond),
+                    changed.map((r) => r.ejectedAt),
+                    changed.map((r) => eventsBefore.get(r.workerId)),
+                  ],
+                )
+              ).rows as { worker_id: string }[]
+            ).map((r) => r.worker_id),
+      );
+      // Events of workers whose rows moved meanwhile are applied again, from the new rows.
+      left = left.filter((i) => results[i] !== undefined && !written.has(items[i]!.workerId));
+      for (const i of left) results[i] = undefined;
+      if (left.length > 0) {
+        if (attempt >= MAX_TRIES) throw new Error(`The records of ${left.length} worker events kept changing; they were not recorded.`);
+        await backOff(attempt);
+      }
+    }
+    return results;
+  });
 
   async recordDispute(d: Dispute): Promise<void> {
     await this.query('INSERT INTO disputes (at, job_id, worker_id, kind, claimed, counted) VALUES ($1, $2, $3, $4, $5, $6)', [d.at, d.jobId, d.workerId, d.kind, d.claimed, d.counted]);
@@ -370,9 +451,20 @@ export class PgStore implements AsyncCoordinatorStore {
     return rows.map((r) => JSON.parse(r.frame) as JobReceiptFrame);
   }
 
-  async ackReceipts(workerId: string, upTo: number): Promise<void> {
-    await this.query('UPDATE receipts SET acked = TRUE WHERE worker_id = $1 AND seq <= $2 AND NOT acked', [workerId, upTo]);
+  /** Acknowledgements that arrive together are written as one statement (each worker's highest). */
+  ackReceipts(workerId: string, upTo: number): Promise<void> {
+    return this.acks.add({ workerId, upTo });
   }
+
+  private readonly acks = new Batch<{ workerId: string; upTo: number }, void>(async (items) => {
+    const highest = new Map<string, number>();
+    for (const { workerId, upTo } of items) highest.set(workerId, Math.max(highest.get(workerId) ?? 0, upTo));
+    await this.query('UPDATE receipts AS r SET acked = TRUE FROM unnest($1::text[], $2::bigint[]) AS a(worker_id, up_to) WHERE r.worker_id = a.worker_id AND r.seq <= a.up_to AND NOT r.acked', [
+      [...highest.keys()],
+      [...highest.values()],
+    ]);
+    return items.map(() => undefined);
+  });
 
   async getSetting(key: string): Promise<string | undefined> {
     const row = (await this.query('SELECT value FROM settings WHERE key = $1', [key])).rows[0] as { value: string } | undefined;
