@@ -64,6 +64,19 @@ async function waitForWorkers(urls: string[], workers: number, clustered: boolea
   }
 }
 
+/** Job offers the instances sent so far, by where the worker was connected (their /metrics). */
+async function dispatches(urls: string[]): Promise<{ here: number; other: number }> {
+  const sent = { here: 0, other: 0 };
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const [, where, count] of text.matchAll(/^silkworm_jobs_dispatched_total\{worker_on="(\w+)"\} (\d+)$/gm)) {
+      if (where === 'this_instance') sent.here += Number(count);
+      else sent.other += Number(count);
+    }
+  }
+  return sent;
+}
+
 /** One round: `requests` concurrent streams spread over the setup's instances; requests/s and CPU per request. */
 async function round1(setup: Setup, clients: Clients[], options: ScaleoutOptions) {
   const per = Math.ceil(options.requests / clients.length);
@@ -121,6 +134,8 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
     ];
     // One unmeasured round each warms both (JIT, connection pools, prepared statements).
     for (const setup of setups) await round1(setup, clients, options);
+    const pairUrls = [a.url, b.url];
+    const dispatchedBefore = await dispatches(pairUrls);
     const ratios: number[] = [];
     const cpuRatios: number[] = [];
     const rps: Record<string, number[]> = { single: [], pair: [] };
@@ -146,6 +161,9 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
       ratios.push(p.requestsPerSecond / s.requestsPerSecond);
       cpuRatios.push(p.cpuUsPerRequest / s.cpuUsPerRequest);
     }
+    const dispatchedAfter = await dispatches(pairUrls);
+    const relayed = dispatchedAfter.other - dispatchedBefore.other;
+    const relayedShare = relayed / Math.max(1, relayed + dispatchedAfter.here - dispatchedBefore.here);
     const ratio = summarize(ratios);
     const cpuRatio = summarize(cpuRatios);
     return {
@@ -159,6 +177,7 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
             ['… of which: instances / postgres / nats', spread(cpu.single ?? []), ['instances', 'postgres', 'nats'].map((k) => round(median(pairParts[k] ?? []), 0)).join(' / ')],
             ['pair ÷ single, requests/s (scaleout_ratio)', describeSpread(ratio), ''],
             ['pair ÷ single, server CPU per request (scaleout_cpu_ratio)', describeSpread(cpuRatio), ''],
+            ['pair: job offers to a worker on the other instance (through the bus)', '', `${round(100 * relayedShare, 1)} % (${relayed})`],
             ['failed requests', String(failed), firstError ?? ''],
           ],
         },
@@ -168,6 +187,7 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
         ...spreadResults('scaleout_cpu_ratio', cpuRatio),
         scaleout_single_rps: round(median(rps.single ?? []), 1),
         scaleout_pair_rps: round(median(rps.pair ?? []), 1),
+        scaleout_relayed_share: round(relayedShare, 3),
         scaleout_failed: failed,
       },
     };

@@ -101,6 +101,10 @@ describe('two coordinators on one PostgreSQL store and one NATS bus', { skip }, 
     assert.equal(account?.seq, 2, 'credited once per job, whichever instance billed it');
     assert.equal(await balance(b.url), await balance(a.url));
     assert.ok(before - (await balance(a.url)) >= cost, 'both jobs charged from the one shared balance');
+    // The operator sees where each instance's jobs went.
+    const dispatched = async (url: string) => (await (await fetch(`${url}/metrics`)).text()).match(/^silkworm_jobs_dispatched_total\{worker_on="(\w+)"\} (\d+)$/gm) ?? [];
+    assert.deepEqual(await dispatched(a.url), ['silkworm_jobs_dispatched_total{worker_on="other_instance"} 1']);
+    assert.deepEqual(await dispatched(b.url), ['silkworm_jobs_dispatched_total{worker_on="this_instance"} 1']);
   });
 
   test('a client that hangs up on a stops the job on the worker connected to b, and its slot frees', async () => {

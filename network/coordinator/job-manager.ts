@@ -275,7 +275,7 @@ export class JobManager {
     job.nextSeq = 0;
     worker.running++;
     worker.lastAssignedAt = Date.now();
-    this.options.metrics.jobsDispatched.inc();
+    this.options.metrics.jobsDispatched.inc({ worker_on: worker.instance === undefined ? 'this_instance' : 'other_instance' });
     const sent = job.spec.sealed
       ? worker.send({ type: 'job.sealed_offer', jobId: job.id, envelope: job.spec.sealed.envelope })
       : worker.send({

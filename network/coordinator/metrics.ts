@@ -11,7 +11,7 @@ export function createMetrics() {
     workers,
     activeJobs,
     httpRequests: new Counter({ name: 'silkworm_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [registry] }),
-    jobsDispatched: new Counter({ name: 'silkworm_jobs_dispatched_total', help: 'Job offers sent to workers (requeues included).', registers: [registry] }),
+    jobsDispatched: new Counter({ name: 'silkworm_jobs_dispatched_total', help: 'Job offers sent to workers (requeues included), by where the worker is connected (here, or another instance through the bus).', labelNames: ['worker_on'], registers: [registry] }),
     jobsFinished: new Counter({ name: 'silkworm_jobs_finished_total', help: 'Jobs finished, by outcome (done, cancelled, or an error code).', labelNames: ['outcome'], registers: [registry] }),
     requeues: new Counter({ name: 'silkworm_job_requeues_total', help: 'Jobs moved to another worker, by reason.', labelNames: ['reason'], registers: [registry] }),
     tokens: new Counter({ name: 'silkworm_tokens_total', help: 'Tokens served, by kind (prompt, completion).', labelNames: ['kind'], registers: [registry] }),
