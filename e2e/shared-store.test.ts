@@ -12,6 +12,7 @@ import { openPgStore, type PgStore } from '../network/coordinator/pg-store.js';
 import { DEFAULT_PRICE_LIST, jobCost, splitCost } from '../network/protocol/pricing.js';
 import { missingBinary, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
 import { Harness } from './harness.js';
+import { FakeWorker, randomIdentity } from './fake-worker.js';
 
 const KEY = 'sk-shared';
 const ADMIN = 'admin-shared';
@@ -63,5 +64,30 @@ describe('two coordinators on one PostgreSQL store', { skip }, () => {
     const earned = splitCost(cost, DEFAULT_PRICE_LIST.commissionBps).worker;
     assert.deepEqual(await books.account(`worker:${workerId}`), { account: `worker:${workerId}`, cumulative: earned, seq: 1 });
     assert.equal((await books.workerRecord(workerId))?.workerId, workerId, "the worker's identity is in the shared store");
+  });
+
+  test('one worker id has one key across instances; a second hello is refused however soon it follows the first', async () => {
+    const identity = randomIdentity();
+    const first = await FakeWorker.join(b, 'bound-on-b', { identity });
+    // The same id with another key, through the other instance: refused, whichever instance bound it.
+    const impostor = await FakeWorker.connect(a);
+    impostor.send(impostor.hello('bound-on-b'));
+    assert.equal((await impostor.next('error')).code, 'identity_mismatch');
+    assert.equal((await impostor.closed).code, 4007);
+    // A hello sent again at once (the first may still be being bound in the store): a protocol
+    // violation, never a second identity.
+    const eager = await FakeWorker.connect(a);
+    eager.send(eager.hello('eager'));
+    eager.send(eager.hello('eager-2'));
+    assert.equal((await eager.closed).code, 4002);
+    assert.equal((await eager.next('error')).code, 'unexpected_frame');
+    assert.equal(await books.workerRecord('eager-2'), undefined, 'the second hello bound nothing');
+    // The first identity, reconnecting through a, is known there.
+    first.socket.close();
+    await first.closed;
+    const again = await FakeWorker.join(a, 'bound-on-b', { identity });
+    assert.equal((await again.next('welcome')).coordinatorId !== '', true);
+    again.socket.close();
+    await again.closed;
   });
 });

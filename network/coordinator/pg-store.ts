@@ -7,7 +7,7 @@
  * (jobs.job_id is unique and settle writes nothing when it exists), a worker's receipt numbers
  * unique (PRIMARY KEY (worker_id, seq)), and each job's books checked, and then re-read from the
  * rows just written, inside the settling transaction. The calls a request makes take few round
- * trips (a hold one, a settlement four, a worker's standing two) on statements prepared once
+ * trips (a hold one, a settlement five, a worker's standing two) on statements prepared once
  * per connection: the database is what every instance shares.
  * Holds carry the instance that took them: at start an instance refunds only its own (a
  * restart) and expired ones; a killed instance's holds are refunded by the others' expiry sweep.
@@ -48,6 +48,12 @@ function prepared(text: string, values: readonly unknown[] | undefined): pg.Quer
   if (name === undefined) statementNames.set(text, (name = `silkworm_${statementNames.size + 1}`));
   return { name, text, values: values as unknown[] };
 }
+
+/**
+ * A worker record's columns, named rather than `*`: a statement prepared on a connection fails
+ * once its result's shape changes, as when a newer instance adds a column.
+ */
+const WORKER_COLUMNS = 'worker_id, identity_key, first_seen, reputation, strikes, clean_jobs, disputes, cutoffs, verify_failures, lost_jobs, ttft_ms, tokens_per_second, ejected_at';
 
 /** A worker event waiting for its batch (see PgStore.recordWorkerEvent). */
 interface PendingWorkerEvent {
@@ -227,10 +233,10 @@ export class PgStore implements AsyncCoordinatorStore {
   }
 
   /**
-   * One SERIALIZABLE transaction in four round trips: the hold read (and locked), the job, its
-   * refund, credits and account totals written in one statement, the receipts written with the
-   * books re-read from the stored rows. The receipts are built between the two writes (the
-   * builder signs each account's new total).
+   * One SERIALIZABLE transaction in five round trips, BEGIN and COMMIT included: the hold read
+   * (and locked); the job, its refund, credits and account totals written in one statement; the
+   * receipts written with the books re-read from the stored rows. The receipts are built between
+   * the two writes (the builder signs each account's new total).
    */
   async settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined> {
     return this.transaction(async (sql) => {
@@ -345,7 +351,7 @@ export class PgStore implements AsyncCoordinatorStore {
 
   async bindWorkerKey(workerId: string, identityKey: string, now: number): Promise<KeyBinding> {
     return this.transaction(async (sql) => {
-      const row = (await sql('SELECT * FROM worker_keys WHERE worker_id = $1', [workerId])).rows[0] as WorkerRow | undefined;
+      const row = (await sql(`SELECT ${WORKER_COLUMNS} FROM worker_keys WHERE worker_id = $1`, [workerId])).rows[0] as WorkerRow | undefined;
       if (!row) {
         const record = newWorkerRecord(workerId, identityKey, now);
         await sql(
@@ -362,7 +368,7 @@ export class PgStore implements AsyncCoordinatorStore {
   }
 
   async workerRecord(workerId: string): Promise<WorkerRecord | undefined> {
-    const row = (await this.query('SELECT * FROM worker_keys WHERE worker_id = $1', [workerId])).rows[0] as WorkerRow | undefined;
+    const row = (await this.query(`SELECT ${WORKER_COLUMNS} FROM worker_keys WHERE worker_id = $1`, [workerId])).rows[0] as WorkerRow | undefined;
     return row ? workerRecordFromRow(row) : undefined;
   }
 
@@ -383,7 +389,7 @@ export class PgStore implements AsyncCoordinatorStore {
     let left = items.map((_, i) => i);
     for (let attempt = 1; left.length > 0; attempt++) {
       const ids = [...new Set(left.map((i) => items[i]!.workerId))];
-      const rows = (await this.query('SELECT * FROM worker_keys WHERE worker_id = ANY($1::text[])', [ids])).rows as WorkerRow[];
+      const rows = (await this.query(`SELECT ${WORKER_COLUMNS} FROM worker_keys WHERE worker_id = ANY($1::text[])`, [ids])).rows as WorkerRow[];
       const current = new Map(rows.map((row) => [row.worker_id, workerRecordFromRow(row)]));
       const eventsBefore = new Map([...current].map(([id, record]) => [id, eventsOf(record)]));
       for (const i of left) {
@@ -442,7 +448,7 @@ export class PgStore implements AsyncCoordinatorStore {
   }
 
   async disputes(workerId: string): Promise<Dispute[]> {
-    const rows = (await this.query('SELECT * FROM disputes WHERE worker_id = $1 ORDER BY id', [workerId])).rows as { at: string; job_id: string; worker_id: string; kind: string; claimed: string; counted: string }[];
+    const rows = (await this.query('SELECT at, job_id, worker_id, kind, claimed, counted FROM disputes WHERE worker_id = $1 ORDER BY id', [workerId])).rows as { at: string; job_id: string; worker_id: string; kind: string; claimed: string; counted: string }[];
     return rows.map((r) => ({ at: Number(r.at), jobId: r.job_id, workerId: r.worker_id, kind: r.kind, claimed: Number(r.claimed), counted: Number(r.counted) }));
   }
 

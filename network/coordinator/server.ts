@@ -305,7 +305,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
         maxFrameBytes,
         logger,
-        bindIdentity: (workerId, identityKey) => store.bindWorkerKey(workerId, identityKey, Date.now()),
+        bindIdentity: (workerId, identityKey) => (store.nonBlocking ?? store).bindWorkerKey(workerId, identityKey, Date.now()),
         acceptModel: (model) => meters.accept(model),
         welcome,
       });

@@ -28,6 +28,8 @@ export const CLOSE_CODES = {
   shuttingDown: 4006,
   identity: 4007,
   ejected: 4008,
+  /** The store could not be reached to check the worker's identity. */
+  unavailable: 4009,
 } as const;
 
 /** Frames a worker sends once the handshake is done (everything but hello and heartbeats). */
@@ -67,8 +69,11 @@ export interface SessionOptions {
   handshakeTimeoutMs: number;
   maxFrameBytes: number;
   logger: Logger;
-  /** Binds a worker id to the identity key that proved it (durably, in the store). */
-  bindIdentity: (workerId: string, identityKey: string) => KeyBinding;
+  /**
+   * Binds a worker id to the identity key that proved it (durably, in the store); a promise where
+   * the store answers over the network, so a crowd of workers reconnecting never stalls the others.
+   */
+  bindIdentity: (workerId: string, identityKey: string) => KeyBinding | Promise<KeyBinding>;
   /** Whether an announced model may be served here: true, or why not (a catalog mismatch). */
   acceptModel: (model: WorkerModel) => true | string;
   /** What welcome tells every worker about settlement and prices. */
@@ -218,8 +223,11 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     }
   }
 
+  /** True from a valid hello until its identity is bound (the store may answer later). */
+  private binding = false;
+
   private onHello(frame: Extract<WorkerFrame, { type: 'hello' }>): void {
-    if (this.id) {
+    if (this.id || this.binding) {
       this.protocolViolation('hello sent twice');
       return;
     }
@@ -235,7 +243,26 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       this.refuse('identity_mismatch', CLOSE_CODES.identity, `The hello of ${frame.workerId} is not signed by its identity key over this connection's challenge.`);
       return;
     }
-    const binding = this.options.bindIdentity(frame.workerId, frame.identityKey);
+    const bound = this.options.bindIdentity(frame.workerId, frame.identityKey);
+    if (!(bound instanceof Promise)) return this.onBound(frame, match.version, bound);
+    this.binding = true;
+    bound.then(
+      (binding) => {
+        this.binding = false;
+        // The worker may have gone (or timed out) while the store answered.
+        if (!this.closed) this.onBound(frame, match.version, binding);
+      },
+      (error: unknown) => {
+        this.binding = false;
+        this.options.logger.error({ workerId: frame.workerId, err: error instanceof Error ? error.message : String(error) }, 'binding a worker identity failed');
+        // The worker reconnects (with backoff), as after any close.
+        this.close(CLOSE_CODES.unavailable, 'identity check failed; reconnect');
+      },
+    );
+  }
+
+  /** The rest of a hello, once its identity is bound: refused, or welcomed. */
+  private onBound(frame: Extract<WorkerFrame, { type: 'hello' }>, version: number, binding: KeyBinding): void {
     if (binding.status === 'mismatch') {
       this.refuse('identity_mismatch', CLOSE_CODES.identity, `Worker id ${frame.workerId} belongs to another identity key; pick a new id.`);
       return;
@@ -270,7 +297,7 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     }
     this.send({
       type: 'welcome',
-      protocol: match.version,
+      protocol: version,
       coordinatorId: this.options.coordinatorId,
       heartbeatIntervalMs: this.options.heartbeat.idleMs,
       maxFrameBytes: this.options.maxFrameBytes,
