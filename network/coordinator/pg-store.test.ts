@@ -162,3 +162,18 @@ test('events and acknowledgements of several workers arriving together are each 
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+test('one worker id bound by both instances at once: one key wins, the other is refused; the same key is known', { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    for (let i = 0; i < 20; i++) {
+      const [x, y] = await Promise.all([a.bindWorkerKey(`w${i}`, 'key-a', 1), b.bindWorkerKey(`w${i}`, i % 2 === 0 ? 'key-b' : 'key-a', 2)]);
+      const statuses = [x.status, y.status].sort();
+      assert.deepEqual(statuses, i % 2 === 0 ? ['mismatch', 'new'] : ['known', 'new'], `w${i}`);
+      const winner = x.status === 'new' ? 'key-a' : i % 2 === 0 ? 'key-b' : 'key-a';
+      assert.equal((await a.workerRecord(`w${i}`))?.identityKey, winner);
+    }
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});

@@ -153,12 +153,12 @@ export class PgStore implements AsyncCoordinatorStore {
     readonly instanceId: string,
   ) {}
 
-  /** Runs `work` in one SERIALIZABLE transaction, again from the start when PostgreSQL asks. */
-  private async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+  /** Runs `work` in one transaction (SERIALIZABLE unless said), again from the start when PostgreSQL asks. */
+  private async transaction<T>(work: (sql: Sql) => Promise<T>, isolation: 'SERIALIZABLE' | 'READ COMMITTED' = 'SERIALIZABLE'): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
         const value = await work((text, values) => client.query(prepared(text, values)));
         await client.query('COMMIT');
         return value;
@@ -233,15 +233,27 @@ export class PgStore implements AsyncCoordinatorStore {
   }
 
   /**
-   * One SERIALIZABLE transaction in five round trips, BEGIN and COMMIT included: the hold read
-   * (and locked); the job, its refund, credits and account totals written in one statement; the
-   * receipts written with the books re-read from the stored rows. The receipts are built between
-   * the two writes (the builder signs each account's new total).
+   * One transaction in five round trips, BEGIN and COMMIT included: the hold read and locked; the
+   * job, the hold's deletion, the credits and the account totals in one statement; the receipts
+   * and the refund of the rest of the hold, with the books re-read from the stored rows. The
+   * receipts are built between the two writes (the builder signs each account's new total).
+   *
+   * READ COMMITTED, because nothing here rests on a snapshot: the job id is unique (a second
+   * settlement inserts nothing and returns), the hold row is locked and deleted once, account
+   * totals and the client's refund are increments made under the row's lock (a concurrent
+   * settlement waits for it, then builds on it), and a worker's receipt number is a primary key
+   * (two settlements that picked the same number: the second fails and runs again). Under
+   * SERIALIZABLE, instances settling for one client at once failed each other on its balance
+   * row and ran again, each retry holding up the instance's other money calls. The client's row
+   * is written last, so it is locked only for the last statement and the commit.
    */
   async settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined> {
     return this.transaction(async (sql) => {
-      const seen = (await sql('SELECT EXISTS (SELECT 1 FROM jobs WHERE job_id = $1) AS settled, (SELECT amount FROM holds WHERE job_id = $1 FOR UPDATE) AS hold', [job.jobId])).rows[0] as { settled: boolean; hold: string | null };
+      const settledSql = 'SELECT EXISTS (SELECT 1 FROM jobs WHERE job_id = $1) AS settled';
+      const seen = (await sql(`SELECT EXISTS (SELECT 1 FROM jobs WHERE job_id = $1) AS settled, (SELECT amount FROM holds WHERE job_id = $1 FOR UPDATE) AS hold`, [job.jobId])).rows[0] as { settled: boolean; hold: string | null };
       if (seen.settled) return undefined;
+      // No hold: it may have been settled by another instance while this one waited for its lock.
+      if (seen.hold === null && ((await sql(settledSql, [job.jobId])).rows[0] as { settled: boolean }).settled) return undefined;
       const hold = seen.hold === null ? undefined : big(seen.hold);
       checkBooks(job, job.clientId === 'unmetered' ? undefined : (hold ?? 0n));
       const { credits } = job;
@@ -251,7 +263,6 @@ export class PgStore implements AsyncCoordinatorStore {
              INSERT INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT DO NOTHING RETURNING job_id),
            hold AS (DELETE FROM holds WHERE job_id = $1 AND EXISTS (SELECT 1 FROM job) RETURNING client_id, amount),
-           refund AS (UPDATE clients SET balance = balance + GREATEST(hold.amount - $4, 0) FROM hold WHERE clients.id = hold.client_id RETURNING 1),
            c AS (SELECT * FROM unnest($9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[])
                    AS c(account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli)),
            credit AS (
@@ -259,10 +270,13 @@ export class PgStore implements AsyncCoordinatorStore {
              SELECT $1, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli FROM c WHERE EXISTS (SELECT 1 FROM job)
              RETURNING 1),
            total AS (
-             INSERT INTO accounts (account, cumulative, seq) SELECT account, SUM(earned), COUNT(*) FROM c WHERE EXISTS (SELECT 1 FROM job) GROUP BY account
+             -- In account order, so two settlements crediting the same accounts lock them in the same order.
+             INSERT INTO accounts (account, cumulative, seq)
+             SELECT account, SUM(earned), COUNT(*) FROM c WHERE EXISTS (SELECT 1 FROM job) GROUP BY account ORDER BY account
              ON CONFLICT (account) DO UPDATE SET cumulative = accounts.cumulative + excluded.cumulative, seq = accounts.seq + excluded.seq
              RETURNING account, cumulative, seq)
            SELECT (SELECT COUNT(*) FROM job) AS inserted, (SELECT COUNT(*) FROM credit) AS credits,
+             (SELECT client_id FROM hold) AS hold_client, (SELECT amount::text FROM hold) AS hold_amount,
              COALESCE((SELECT json_agg(json_build_object('account', account, 'cumulative', cumulative::text, 'seq', seq::text)) FROM total), '[]') AS totals,
              COALESCE((SELECT json_agg(json_build_object('worker', w, 'seq', (SELECT COALESCE(MAX(seq), 0) FROM receipts WHERE worker_id = w)::text)) FROM unnest($10::text[]) AS w), '[]') AS seqs`,
           [
@@ -285,7 +299,7 @@ export class PgStore implements AsyncCoordinatorStore {
             credits.map((c) => c.coefficientMilli),
           ],
         )
-      ).rows[0] as { inserted: string; credits: string; totals: { account: string; cumulative: string; seq: string }[]; seqs: { worker: string; seq: string }[] };
+      ).rows[0] as { inserted: string; credits: string; hold_client: string | null; hold_amount: string | null; totals: { account: string; cumulative: string; seq: string }[]; seqs: { worker: string; seq: string }[] };
       if (Number(written.inserted) === 0) return undefined; // settled meanwhile
       if (Number(written.credits) !== credits.length) throw new BooksError(`job ${job.jobId}: ${written.credits} of ${credits.length} credits stored.`);
       // Each credit's account total and number as if credited one after another, in order: the
@@ -308,18 +322,23 @@ export class PgStore implements AsyncCoordinatorStore {
         // A worker appears once in a job's credits (its key is (job, worker)): one receipt each.
         frames.push(await receipt(c, totals[i]!, (lastReceipt.get(c.workerId) ?? 0) + 1));
       }
-      // The books again, from the rows this transaction wrote: what was stored is what was checked.
+      // What the hold had above the charge goes back to the client; the books again, from the rows
+      // this transaction wrote: what was stored is what was checked.
+      const back = written.hold_amount === null ? 0n : big(written.hold_amount) > job.charge ? big(written.hold_amount) - job.charge : 0n;
       const sums = (
         await sql(
-          `WITH receipt AS (INSERT INTO receipts (worker_id, seq, job_id, frame) SELECT w, s, $1, f FROM unnest($2::text[], $3::bigint[], $4::text[]) AS r(w, s, f) RETURNING 1)
-           SELECT (SELECT COUNT(*) FROM receipt) AS receipts, COALESCE(SUM(cost), 0) AS cost, COALESCE(SUM(earned), 0) AS earned FROM job_credits WHERE job_id = $1`,
-          [job.jobId, credits.map((c) => c.workerId), frames.map((f) => f.seq), frames.map((f) => JSON.stringify(f))],
+          `WITH receipt AS (INSERT INTO receipts (worker_id, seq, job_id, frame) SELECT w, s, $1, f FROM unnest($2::text[], $3::bigint[], $4::text[]) AS r(w, s, f) RETURNING 1),
+           refund AS (UPDATE clients SET balance = balance + $6 WHERE id = $5 RETURNING 1)
+           SELECT (SELECT COUNT(*) FROM receipt) AS receipts, (SELECT COUNT(*) FROM refund) AS refunds,
+             COALESCE(SUM(cost), 0) AS cost, COALESCE(SUM(earned), 0) AS earned FROM job_credits WHERE job_id = $1`,
+          [job.jobId, credits.map((c) => c.workerId), frames.map((f) => f.seq), frames.map((f) => JSON.stringify(f)), written.hold_client, back.toString()],
         )
-      ).rows[0] as { receipts: string; cost: string; earned: string };
+      ).rows[0] as { receipts: string; refunds: string; cost: string; earned: string };
       if (Number(sums.receipts) !== frames.length) throw new BooksError(`job ${job.jobId}: ${sums.receipts} of ${frames.length} receipts stored.`);
+      if (Number(sums.refunds) !== (written.hold_client === null ? 0 : 1)) throw new BooksError(`job ${job.jobId}: the refund of its hold found no client ${written.hold_client ?? ''}.`);
       if (big(sums.cost) !== job.charge || big(sums.earned) + job.commission !== job.charge) throw new BooksError(`job ${job.jobId}: stored credits ${sums.cost}/${sums.earned} do not match charge ${job.charge} and commission ${job.commission}.`);
       return frames;
-    });
+    }, 'READ COMMITTED');
   }
 
   async release(jobId: string): Promise<void> {
@@ -349,22 +368,36 @@ export class PgStore implements AsyncCoordinatorStore {
     await this.query('UPDATE accounts SET pushed = GREATEST(pushed, $1) WHERE account = $2', [cumulative.toString(), name]);
   }
 
+  /**
+   * One statement: the id's row inserted for this key unless the id is taken, and the row as it
+   * then stands. The id's primary key decides between instances binding it at once; the one that
+   * loses reads the winner's row (and, with another key, is refused).
+   */
   async bindWorkerKey(workerId: string, identityKey: string, now: number): Promise<KeyBinding> {
-    return this.transaction(async (sql) => {
-      const row = (await sql(`SELECT ${WORKER_COLUMNS} FROM worker_keys WHERE worker_id = $1`, [workerId])).rows[0] as WorkerRow | undefined;
-      if (!row) {
-        const record = newWorkerRecord(workerId, identityKey, now);
-        await sql(
-          `INSERT INTO worker_keys (worker_id, identity_key, first_seen, reputation, strikes, clean_jobs, disputes, cutoffs, verify_failures, lost_jobs, ttft_ms, tokens_per_second, ejected_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    const record = newWorkerRecord(workerId, identityKey, now);
+    for (let attempt = 1; ; attempt++) {
+      const rows = (
+        await this.statement(
+          `WITH inserted AS (
+             INSERT INTO worker_keys (worker_id, identity_key, first_seen, reputation, strikes, clean_jobs, disputes, cutoffs, verify_failures, lost_jobs, ttft_ms, tokens_per_second, ejected_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (worker_id) DO NOTHING RETURNING worker_id)
+           SELECT ${WORKER_COLUMNS}, EXISTS (SELECT 1 FROM inserted) AS inserted FROM worker_keys WHERE worker_id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)
+           UNION ALL SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, TRUE FROM inserted`,
           [record.workerId, record.identityKey, record.firstSeen, record.reputation, record.strikes, record.cleanJobs, record.disputes, record.cutoffs, record.verifyFailures, record.lostJobs, record.ttftMs, record.tokensPerSecond, record.ejectedAt],
-        );
-        return { status: 'new', record };
+        )
+      ).rows as (WorkerRow & { inserted: boolean })[];
+      const row = rows[0];
+      if (row?.inserted) return { status: 'new', record };
+      if (row) {
+        if (row.identity_key !== identityKey) return { status: 'mismatch' };
+        const known = workerRecordFromRow(row);
+        return known.ejectedAt !== null ? { status: 'ejected', record: known } : { status: 'known', record: known };
       }
-      if (row.identity_key !== identityKey) return { status: 'mismatch' };
-      const record = workerRecordFromRow(row);
-      return record.ejectedAt !== null ? { status: 'ejected', record } : { status: 'known', record };
-    });
+      // Taken by an instance that committed after this statement's snapshot: read it again.
+      if (attempt >= MAX_TRIES) throw new Error(`Worker id ${workerId} could not be bound: it kept changing.`);
+      await backOff(attempt);
+    }
   }
 
   async workerRecord(workerId: string): Promise<WorkerRecord | undefined> {
