@@ -62,6 +62,26 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
   }
 }
 
+test("a remote worker's count of jobs is never below this instance's own, whatever stale count its instance publishes", () => {
+  const remote = new RemoteWorker('w', 'inst-b', undefined as never);
+  const state = (running: number) => ({ id: 'w', identityKey: 'k', models: [['m', 2048]] as [string, number][], tier: 'unsandboxed' as const, available: true, running, maxConcurrentJobs: 4, reputation: 0.5, ttftMs: 0, tokensPerSecond: 0, priceCoefficient: 1 });
+  remote.update(state(0));
+  for (let i = 0; i < 4; i++) remote.running++; // four offers sent from here
+  assert.equal(remote.running, 4);
+  remote.update(state(0)); // published before any of them arrived there
+  assert.equal(remote.running, 4, 'still four: the worker would refuse a fifth');
+  remote.update(state(3)); // it saw three of them, and another instance's job ended
+  assert.equal(remote.running, 4);
+  remote.running = Math.max(0, remote.running - 1); // one of ours ended
+  assert.equal(remote.running, 3);
+  remote.update(state(4)); // ours, plus one from another instance
+  assert.equal(remote.running, 4);
+  remote.running = Math.max(0, remote.running - 1); // another of ours ended: off the published count too
+  assert.equal(remote.running, 3, 'the freed slot is seen at once, not at the next publish');
+  for (let i = 0; i < 3; i++) remote.running = Math.max(0, remote.running - 1);
+  assert.equal(remote.running, 0);
+});
+
 describe('the bus between coordinator instances', { skip }, () => {
   let nats: TestEngine;
   const buses: ClusterBus[] = [];

@@ -114,7 +114,6 @@ export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implement
   contextSizes = new Map<string, number>();
   tier: WorkerState['tier'] = 'unsandboxed';
   available = false;
-  running = 0;
   maxConcurrentJobs = 0;
   lastAssignedAt = 0;
   reputation = 0;
@@ -122,6 +121,10 @@ export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implement
   tokensPerSecond = 0;
   priceCoefficient = 1;
   payoutAddress: string | undefined;
+  /** Jobs this instance has on the worker now (it counts them itself). */
+  private own = 0;
+  /** Jobs on the worker as its instance last published, less those this instance saw end since. */
+  private published = 0;
   /** Sealed jobs go only to workers on the instance the client called (the envelope names it). */
   readonly descriptor = undefined;
   private ended = false;
@@ -134,6 +137,23 @@ export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implement
     super();
   }
 
+  /**
+   * Jobs on the worker, as far as this instance can tell: never fewer than its own. Its instance
+   * publishes a count a few hundred milliseconds old at best, which may not include the offers
+   * this instance has just sent; taken as it comes, it would route offers the worker then
+   * refuses as over capacity.
+   */
+  get running(): number {
+    return Math.max(this.published, this.own);
+  }
+
+  /** The job manager counts a job taken (+1) or ended (−1); an end also comes off the published count. */
+  set running(value: number) {
+    const delta = value - this.running;
+    this.own = Math.max(0, this.own + delta);
+    if (delta < 0) this.published = Math.max(0, this.published + delta);
+  }
+
   /** Takes the state its instance published; true when the models it offers changed. */
   update(state: WorkerState): boolean {
     const freed = (state.available && !this.available) || state.running < this.running;
@@ -143,7 +163,7 @@ export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implement
     this.contextSizes = new Map(state.models);
     this.tier = state.tier;
     this.available = state.available;
-    this.running = state.running;
+    this.published = state.running;
     this.maxConcurrentJobs = state.maxConcurrentJobs;
     this.reputation = state.reputation;
     this.ttftMs = state.ttftMs;
