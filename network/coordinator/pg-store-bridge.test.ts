@@ -7,8 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
+import { createDatabase, missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
 import { openPgStoreSync, type SyncPgStore } from './pg-store-bridge.js';
 import { credit, job, receipt } from './store-contract.js';
 
@@ -24,12 +23,7 @@ after(async () => {
 });
 
 async function open(): Promise<SyncPgStore> {
-  const name = `bridge_${++databases}`;
-  const admin = new pg.Client({ connectionString: server!.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  return openPgStoreSync({ url: server!.url.replace(/\/postgres$/, `/${name}`), instanceId: 'inst', poolSize: 4 });
+  return openPgStoreSync({ url: await createDatabase(server!.url, `bridge_${++databases}`), instanceId: 'inst', poolSize: 4 });
 }
 
 test('non-blocking calls answer each caller, with blocking calls made while they are in flight', { skip }, async () => {

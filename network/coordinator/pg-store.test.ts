@@ -6,8 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
+import { createDatabase, missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
 import { BooksError } from './books-check.js';
 import { openPgStore, type PgStore } from './pg-store.js';
 import { credit, job, receipt } from './store-contract.js';
@@ -25,12 +24,7 @@ after(async () => {
 
 /** Two instances on a fresh database. */
 async function twoInstances(): Promise<[PgStore, PgStore]> {
-  const name = `race_${++databases}`;
-  const admin = new pg.Client({ connectionString: server!.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = server!.url.replace(/\/postgres$/, `/${name}`);
+  const url = await createDatabase(server!.url, `race_${++databases}`);
   // Opened together: the migration runs once under its advisory lock.
   return Promise.all([openPgStore({ url, instanceId: 'a', poolSize: 6 }), openPgStore({ url, instanceId: 'b', poolSize: 6 })]);
 }

@@ -434,37 +434,7 @@ export class PgStore implements AsyncCoordinatorStore {
         current.set(item.workerId, after);
       }
       const changed = [...current.values()].filter((r) => eventsOf(r) !== eventsBefore.get(r.workerId));
-      const written = new Set(
-        changed.length === 0
-          ? []
-          : (
-              (
-                await this.query(
-                  `UPDATE worker_keys AS k SET reputation = u.reputation, strikes = u.strikes, clean_jobs = u.clean_jobs, disputes = u.disputes, cutoffs = u.cutoffs,
-                     verify_failures = u.verify_failures, lost_jobs = u.lost_jobs, ttft_ms = u.ttft_ms, tokens_per_second = u.tokens_per_second, ejected_at = u.ejected_at
-                   FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::float8[], $11::float8[], $12::bigint[], $13::bigint[])
-                     AS u(worker_id, identity_key, reputation, strikes, clean_jobs, disputes, cutoffs, verify_failures, lost_jobs, ttft_ms, tokens_per_second, ejected_at, events_before)
-                   WHERE k.worker_id = u.worker_id AND k.identity_key = u.identity_key AND k.clean_jobs + k.disputes + k.cutoffs + k.verify_failures + k.lost_jobs = u.events_before
-                   RETURNING k.worker_id`,
-                  [
-                    changed.map((r) => r.workerId),
-                    changed.map((r) => r.identityKey),
-                    changed.map((r) => r.reputation),
-                    changed.map((r) => r.strikes),
-                    changed.map((r) => r.cleanJobs),
-                    changed.map((r) => r.disputes),
-                    changed.map((r) => r.cutoffs),
-                    changed.map((r) => r.verifyFailures),
-                    changed.map((r) => r.lostJobs),
-                    changed.map((r) => r.ttftMs),
-                    changed.map((r) => r.tokensPerSecond),
-                    changed.map((r) => r.ejectedAt),
-                    changed.map((r) => eventsBefore.get(r.workerId)),
-                  ],
-                )
-              ).rows as { worker_id: string }[]
-            ).map((r) => r.worker_id),
-      );
+      const written = new Set(changed.length === 0 ? [] : await this.writeWorkerRecords(changed, eventsBefore));
       // Events of workers whose rows moved meanwhile are applied again, from the new rows.
       left = left.filter((i) => results[i] !== undefined && !written.has(items[i]!.workerId));
       for (const i of left) results[i] = undefined;
@@ -475,6 +445,40 @@ export class PgStore implements AsyncCoordinatorStore {
     }
     return results;
   });
+
+  /**
+   * Writes each record whose row still holds as many events as `eventsBefore` says (no other
+   * event landed since it was read); returns the ids written.
+   */
+  private async writeWorkerRecords(records: WorkerRecord[], eventsBefore: ReadonlyMap<string, number>): Promise<string[]> {
+    const column = (value: (r: WorkerRecord) => unknown) => records.map(value);
+    const rows = (
+      await this.query(
+        `UPDATE worker_keys AS k SET reputation = u.reputation, strikes = u.strikes, clean_jobs = u.clean_jobs, disputes = u.disputes, cutoffs = u.cutoffs,
+           verify_failures = u.verify_failures, lost_jobs = u.lost_jobs, ttft_ms = u.ttft_ms, tokens_per_second = u.tokens_per_second, ejected_at = u.ejected_at
+         FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::float8[], $11::float8[], $12::bigint[], $13::bigint[])
+           AS u(worker_id, identity_key, reputation, strikes, clean_jobs, disputes, cutoffs, verify_failures, lost_jobs, ttft_ms, tokens_per_second, ejected_at, events_before)
+         WHERE k.worker_id = u.worker_id AND k.identity_key = u.identity_key AND k.clean_jobs + k.disputes + k.cutoffs + k.verify_failures + k.lost_jobs = u.events_before
+         RETURNING k.worker_id`,
+        [
+          column((r) => r.workerId),
+          column((r) => r.identityKey),
+          column((r) => r.reputation),
+          column((r) => r.strikes),
+          column((r) => r.cleanJobs),
+          column((r) => r.disputes),
+          column((r) => r.cutoffs),
+          column((r) => r.verifyFailures),
+          column((r) => r.lostJobs),
+          column((r) => r.ttftMs),
+          column((r) => r.tokensPerSecond),
+          column((r) => r.ejectedAt),
+          column((r) => eventsBefore.get(r.workerId)),
+        ],
+      )
+    ).rows as { worker_id: string }[];
+    return rows.map((r) => r.worker_id);
+  }
 
   async recordDispute(d: Dispute): Promise<void> {
     await this.query('INSERT INTO disputes (at, job_id, worker_id, kind, claimed, counted) VALUES ($1, $2, $3, $4, $5, $6)', [d.at, d.jobId, d.workerId, d.kind, d.claimed, d.counted]);

@@ -6,8 +6,7 @@ import { after, before } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
+import { createDatabase, missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
 import { openPgStoreSync } from './pg-store-bridge.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { storeContract } from './store-contract.js';
@@ -37,12 +36,7 @@ storeContract({
   skip: pgMissing ?? false,
   async prepare() {
     // A fresh database per test; the same instance id on every open, as a restarted instance.
-    const name = `contract_${++databases}`;
-    const admin = new pg.Client({ connectionString: server!.url });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = server!.url.replace(/\/postgres$/, `/${name}`);
+    const url = await createDatabase(server!.url, `contract_${++databases}`);
     return { open: () => openPgStoreSync({ url, instanceId: 'instance-a', poolSize: 2 }), cleanup: async () => undefined };
   },
 });

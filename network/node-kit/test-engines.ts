@@ -10,6 +10,7 @@ import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 
 /** A running engine: where to reach it, and how to stop it (kills only the process it started). */
 export interface TestEngine {
@@ -91,6 +92,18 @@ export async function startNats(): Promise<TestEngine> {
   const child = spawn(program('nats-server'), ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForLine(child, /Server is ready/, 'nats-server');
   return { url: `nats://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: () => stopChild(child) };
+}
+
+/** Creates a database on a test cluster (its `postgres` database's URL) and returns the new one's URL. */
+export async function createDatabase(serverUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return serverUrl.replace(/\/postgres$/, `/${name}`);
 }
 
 /** Starts a fresh PostgreSQL cluster; `url` names its `postgres` database, user `silkworm`, trust auth. */
