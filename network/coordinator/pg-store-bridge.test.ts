@@ -5,25 +5,16 @@
  * built fails its settlement and writes nothing. Needs `postgres` (skipped, with the reason,
  * only where its binaries are missing).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
+import { testPostgres } from '../node-kit/test-postgres.js';
 import { openPgStoreSync, type SyncPgStore } from './pg-store-bridge.js';
 import { credit, job, receipt } from './store-contract.js';
 
-const skip = missingBinary('postgres') ?? false;
-if (skip) console.log(`skipped: the PostgreSQL store's bridge — ${skip}`);
-let server: TestEngine | undefined;
-let databases = 0;
-before(async () => {
-  if (!skip) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const { skip, database } = testPostgres("the PostgreSQL store's bridge");
 
 async function open(): Promise<SyncPgStore> {
-  return openPgStoreSync({ url: await createDatabase(server!.url, `bridge_${++databases}`), instanceId: 'inst', poolSize: 4 });
+  return openPgStoreSync({ url: await database('bridge'), instanceId: 'inst', poolSize: 4 });
 }
 
 test('non-blocking calls answer each caller, with blocking calls made while they are in flight', { skip }, async () => {

@@ -4,27 +4,21 @@
  * holds of an instance that died recovered by the other. Needs `postgres` (skipped, with the
  * reason, only where its binaries are missing).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, missingBinary, startPostgres, type TestEngine } from '../node-kit/test-engines.js';
+import { testPostgres } from '../node-kit/test-postgres.js';
 import { BooksError } from './books-check.js';
 import { openPgStore, type PgStore } from './pg-store.js';
 import { credit, job, receipt } from './store-contract.js';
 
-const skip = missingBinary('postgres') ?? false;
-if (skip) console.log(`skipped: PostgreSQL store concurrency — ${skip}`);
-let server: TestEngine | undefined;
-let databases = 0;
-before(async () => {
-  if (!skip) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const { skip, database } = testPostgres('PostgreSQL store concurrency');
+
+/** The database twoInstances() made last. */
+let lastDatabase = '';
 
 /** Two instances on a fresh database. */
 async function twoInstances(): Promise<[PgStore, PgStore]> {
-  const url = await createDatabase(server!.url, `race_${++databases}`);
+  const url = (lastDatabase = await database('race'));
   // Opened together: the migration runs once under its advisory lock.
   return Promise.all([openPgStore({ url, instanceId: 'a', poolSize: 6 }), openPgStore({ url, instanceId: 'b', poolSize: 6 })]);
 }
@@ -94,7 +88,7 @@ test("a dead instance's holds are recovered by the other; a restart releases onl
     assert.equal(await b.reserve('c', 'b-live', 30n, Number.MAX_SAFE_INTEGER), 'held');
     assert.deepEqual(await b.releaseExpiredHolds(deadline), ['a-expiring'], "the dead instance's hold comes back at its deadline");
     assert.equal(await b.balance('c'), 50n);
-    const aAgain = await openPgStore({ url: server!.url.replace(/\/postgres$/, `/race_${databases}`), instanceId: 'a', poolSize: 2 });
+    const aAgain = await openPgStore({ url: lastDatabase, instanceId: 'a', poolSize: 2 });
     try {
       assert.deepEqual(await aAgain.releaseAllHolds(), ['a-live'], 'instance a restarted refunds what it held before');
       assert.equal(await b.balance('c'), 70n);
