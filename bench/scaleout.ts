@@ -11,6 +11,12 @@
  * PostgreSQL with its backends, nats-server) ÷ that of the single instance. On one 2-core
  * machine the pair shares the same cores, so the wall ratio says what the extra hops cost, not
  * what a second machine would add.
+ *
+ * Then the time of one request, with the machine otherwise idle: requests sent one after another
+ * (the simulated workers stream their chunks without pause), to the single instance, to the pair
+ * (half to each instance), and to a third instance of the pair that has no worker of its own, so
+ * that every job crosses the bus. Reported as scaleout_latency_ratio (pair ÷ single, median
+ * request time) and scaleout_relayed_latency_ratio (through the bus ÷ single), with their spread.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -21,7 +27,7 @@ import type { LoadClientsCommand, LoadClientsReport } from './load-clients-proce
 import { API_KEY, Child, CLIENTS_PROCESS, MODEL, startCoordinatorProcess, WORKERS_PROCESS } from './coordinator-load.js';
 import { descendants, readCpu } from './proc.js';
 import { median, round, spread } from './stats.js';
-import { describeSpread, spreadResults, summarize } from './rounds.js';
+import { describeSpread, interleavedRounds, spreadResults, summarize } from './rounds.js';
 import { missingBinary, startNats, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
 import type { Section, SectionReport } from './section.js';
 
@@ -35,6 +41,9 @@ export interface ScaleoutOptions {
 }
 
 export const DEFAULT_SCALEOUT: ScaleoutOptions = { workers: 200, requests: 400, chunks: 4, chunkIntervalMs: 5, rounds: 9 };
+
+/** Requests a setup sends one after another in each round of the latency phase. */
+const LATENCY_REQUESTS = 24;
 
 type Workers = Child<LoadWorkersCommand, LoadWorkersReport>;
 type Clients = Child<LoadClientsCommand, LoadClientsReport>;
@@ -92,11 +101,30 @@ async function round1(setup: Setup, clients: Clients[], options: ScaleoutOptions
   return { requestsPerSecond: completed / seconds, cpuUsPerRequest, partUs, failed, firstError: reports.find((r) => r.firstError)?.firstError };
 }
 
+type LatencyArm = 'single' | 'pair' | 'relayed';
+
+/** One setup's requests of a latency round, one at a time over its URLs in turn: median request and first-chunk times. */
+async function latencyRound(urls: string[], client: Clients, options: ScaleoutOptions) {
+  const requestMs: number[] = [];
+  const firstChunkMs: number[] = [];
+  let failed = 0;
+  let firstError: string | undefined;
+  const per = Math.ceil(LATENCY_REQUESTS / urls.length);
+  for (const url of urls) {
+    const report = await client.ask({ type: 'run', url, apiKey: API_KEY, model: MODEL, streams: per, maxTokens: options.chunks + 8, spreadMs: 0, oneAtATime: true }, 'done');
+    requestMs.push(...report.requestMs);
+    firstChunkMs.push(...report.firstChunkMs);
+    failed += report.failed;
+    firstError ??= report.firstError;
+  }
+  return { requestMs: median(requestMs), firstChunkMs: median(firstChunkMs), failed, firstError };
+}
+
 export async function runScaleout(options: ScaleoutOptions): Promise<SectionReport> {
   const missing = missingBinary('postgres') ?? missingBinary('nats-server');
   if (missing) {
     console.log(`scaleout: not measured — ${missing}`);
-    return { tables: [], results: { scaleout_ratio: null, scaleout_cpu_ratio: null, scaleout_skipped: missing } };
+    return { tables: [], results: { scaleout_ratio: null, scaleout_cpu_ratio: null, scaleout_latency_ratio: null, scaleout_relayed_latency_ratio: null, scaleout_skipped: missing } };
   }
   const dirs: string[] = [];
   const coordinators: { child: ChildProcess; exited: Promise<void> }[] = [];
@@ -166,6 +194,25 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
     const relayedShare = relayed / Math.max(1, relayed + dispatchedAfter.here - dispatchedBefore.here);
     const ratio = summarize(ratios);
     const cpuRatio = summarize(cpuRatios);
+
+    // Latency: a third instance of the pair, with no worker, joins; every job it takes crosses the bus.
+    const c = await start(shared);
+    await waitForWorkers([c.url], options.workers, true);
+    for (const g of generators) g.tell({ type: 'pace', chunkIntervalMs: 0 });
+    const latencyUrls: Record<LatencyArm, string[]> = { single: [single.url], pair: pairUrls, relayed: [c.url] };
+    const [client] = clients as [Clients];
+    for (const arm of Object.keys(latencyUrls) as LatencyArm[]) await latencyRound(latencyUrls[arm], client, options);
+    const latency = await interleavedRounds(options.rounds, Object.keys(latencyUrls) as LatencyArm[], (arm) => latencyRound(latencyUrls[arm], client, options));
+    for (const samples of latency) {
+      for (const sample of Object.values(samples)) {
+        failed += sample.failed;
+        firstError ??= sample.firstError;
+      }
+    }
+    const latencyOf = (arm: LatencyArm, what: 'requestMs' | 'firstChunkMs') => latency.map((r) => r[arm][what]);
+    const latencyRatio = (arm: LatencyArm) => summarize(latency.map((r) => r[arm].requestMs / r.single.requestMs));
+    const pairLatency = latencyRatio('pair');
+    const relayedLatency = latencyRatio('relayed');
     return {
       tables: [
         {
@@ -181,6 +228,15 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
             ['failed requests', String(failed), firstError ?? ''],
           ],
         },
+        {
+          title: `Scale-out — the time of one request: ${LATENCY_REQUESTS} requests one after another per setup and round (${options.chunks} chunks, sent without pause), ${options.rounds} interleaved rounds; ms, median [min–max] of the rounds' medians`,
+          columns: ['figure', 'single instance (SQLite)', '2 instances, half the requests to each', 'through the bus (an instance with no worker)'],
+          rows: [
+            ['request, sent → last chunk read', spread(latencyOf('single', 'requestMs'), 2), spread(latencyOf('pair', 'requestMs'), 2), spread(latencyOf('relayed', 'requestMs'), 2)],
+            ['sent → first chunk read', spread(latencyOf('single', 'firstChunkMs'), 2), spread(latencyOf('pair', 'firstChunkMs'), 2), spread(latencyOf('relayed', 'firstChunkMs'), 2)],
+            ['÷ single, request time (scaleout_latency_ratio, scaleout_relayed_latency_ratio)', '', describeSpread(pairLatency), describeSpread(relayedLatency)],
+          ],
+        },
       ],
       results: {
         ...spreadResults('scaleout_ratio', ratio),
@@ -188,6 +244,11 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
         scaleout_single_rps: round(median(rps.single ?? []), 1),
         scaleout_pair_rps: round(median(rps.pair ?? []), 1),
         scaleout_relayed_share: round(relayedShare, 3),
+        ...spreadResults('scaleout_latency_ratio', pairLatency),
+        ...spreadResults('scaleout_relayed_latency_ratio', relayedLatency),
+        scaleout_single_request_ms: round(median(latencyOf('single', 'requestMs')), 2),
+        scaleout_pair_request_ms: round(median(latencyOf('pair', 'requestMs')), 2),
+        scaleout_relayed_request_ms: round(median(latencyOf('relayed', 'requestMs')), 2),
         scaleout_failed: failed,
       },
     };

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store's bridge: its non-blocking face (what a request's hold, settlement and
  * standing go through) gives the same answers as the blocking calls, each to its own caller
- * while blocking calls come and go; money calls keep their order; a receipt that cannot be
+ * while blocking calls come and go; money calls run at once, a worker's settlements in order; a receipt that cannot be
  * built fails its settlement and writes nothing. Needs `postgres` (skipped, with the reason,
  * only where its binaries are missing).
  */
@@ -40,14 +40,16 @@ test('non-blocking calls answer each caller, with blocking calls made while they
   }
 });
 
-test('money calls run in the order they were sent; a settlement builds its receipts on the caller', { skip }, async () => {
+test('money calls made at once stay exact; a settlement builds its receipts on the caller', { skip }, async () => {
   const store = await open();
   try {
     const fast = store.nonBlocking;
     await fast.deposit('c', 100n, 'd1');
-    // Both sent before either is answered: the first is held, the second finds the balance spent.
-    const [first, second] = await Promise.all([fast.reserve('c', 'j1', 80n, Date.now() + 60_000), fast.reserve('c', 'j2', 80n, Date.now() + 60_000)]);
-    assert.deepEqual([first, second], ['held', 'short']);
+    // Both sent before either is answered: one is held, the other finds the balance spent.
+    const both = await Promise.all([fast.reserve('c', 'j1', 80n, Date.now() + 60_000), fast.reserve('c', 'x', 80n, Date.now() + 60_000)]);
+    assert.deepEqual([...both].sort(), ['held', 'short']);
+    if (both[1] === 'held') await fast.release('x');
+    assert.equal(await fast.reserve('c', 'j1', 80n, Date.now() + 60_000), both[0] === 'held' ? 'duplicate' : 'held');
     assert.equal(await fast.reserve('c', 'j1', 1n, Date.now() + 60_000), 'duplicate');
     // The builder may itself wait (it runs on the caller's thread, where the voucher key is).
     const built: number[] = [];
@@ -70,6 +72,47 @@ test('money calls run in the order they were sent; a settlement builds its recei
     assert.deepEqual((await fast.unackedReceipts('w')).map((r) => r.seq), [1, 2]);
     await fast.ackReceipts('w', 2);
     assert.deepEqual(await fast.unackedReceipts('w'), []);
+  } finally {
+    store.close();
+  }
+});
+
+test("settlements of different workers run at once; one worker's run in the order they were sent", { skip }, async () => {
+  const store = await open();
+  try {
+    const fast = store.nonBlocking;
+    await fast.deposit('c', 1_000n, 'd1');
+    for (const j of ['a1', 'b1', 'w1', 'w2', 'w3']) assert.equal(await fast.reserve('c', j, 100n, Date.now() + 60_000), 'held');
+    // Worker a's receipt is built only once worker b's is being built: were settlements run one
+    // at a time, a's would wait for ever (here: fail after 5 s).
+    let bStarted!: () => void;
+    const bBuilding = new Promise<void>((resolve) => (bStarted = resolve));
+    const gate = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("a's settlement never saw b's start")), 5_000).unref());
+    const [a, b] = await Promise.all([
+      fast.settle(job('a1', [credit('EQacc-a', 'a', 50n, 45n)]), async (c, total, seq) => {
+        await Promise.race([bBuilding, gate]);
+        return receipt(c, total, seq);
+      }),
+      fast.settle(job('b1', [credit('EQacc-b', 'b', 50n, 45n)]), (c, total, seq) => {
+        bStarted();
+        return receipt(c, total, seq);
+      }),
+    ]);
+    assert.deepEqual([a?.[0]?.seq, b?.[0]?.seq], [1, 1]);
+    // One worker's three settlements sent at once: numbered in the order they were sent, none
+    // waiting on a number another took.
+    const order: string[] = [];
+    const settled = await Promise.all(
+      ['w1', 'w2', 'w3'].map((j) =>
+        fast.settle(job(j, [credit('EQacc-w', 'w', 10n, 9n)]), (c, total, seq) => {
+          order.push(j);
+          return receipt(c, total, seq);
+        }),
+      ),
+    );
+    assert.deepEqual(order, ['w1', 'w2', 'w3']);
+    assert.deepEqual(settled.map((f) => [f?.[0]?.seq, f?.[0]?.cumulativeNanotons]), [[1, '9'], [2, '18'], [3, '27']], 'w1, w2, w3 in that order');
+    assert.equal(await fast.balance('c'), 1_000n - 50n - 50n - 30n);
   } finally {
     store.close();
   }

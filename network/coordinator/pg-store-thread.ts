@@ -4,10 +4,13 @@
  * waking the caller in case it blocks on Atomics.wait. During a settlement it asks the caller to
  * build each receipt (the voucher key stays on the caller).
  *
- * Calls that move money run one after another, in the order they came: each is a SERIALIZABLE
- * transaction, and several at once from one instance would mostly fight over the same rows (a
- * client's balance) and be retried. Everything else (standing, disputes, acknowledgements,
- * reads) runs alongside on the pool's other connections.
+ * Calls run at once, on the pool's connections, as calls from several instances do: PostgreSQL's
+ * row locks keep the books exact (pg-store.ts). Two kinds wait their turn:
+ * - a worker's settlements, one after another in the order they came: each takes the worker's
+ *   next receipt number, and two at once would pick the same one (the second would fail on the
+ *   key and run again, after a back-off);
+ * - releasing all the instance's holds (at start) and closing: each waits for every call before
+ *   it, and every call after it waits for it.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { openPgStore, type PgStore, type PgStoreOptions } from './pg-store.js';
@@ -20,9 +23,36 @@ let store: PgStore | undefined;
 const built = new Map<number, { resolve: (frame: JobReceiptFrame) => void; reject: (error: Error) => void }>();
 let nextBuild = 0;
 
-/** The calls that move money: one at a time, in order. */
-const MONEY = new Set<BridgeMethod>(['deposit', 'reserve', 'settle', 'release', 'releaseExpiredHolds', 'releaseAllHolds']);
-let moneyTail: Promise<unknown> = Promise.resolve();
+/** Calls that wait for every call before them, and that every later call waits for. */
+const ALONE = new Set<BridgeMethod>(['releaseAllHolds', 'close']);
+/** Calls not yet answered. */
+const inFlight = new Set<Promise<unknown>>();
+/** The last call run alone (settled, whatever its outcome). */
+let alone: Promise<unknown> = Promise.resolve();
+/** Each worker's last settlement (settled, whatever its outcome), while it runs. */
+const workerLanes = new Map<string, Promise<unknown>>();
+
+/** Runs a call when its turn comes (see the header). */
+function schedule(request: Extract<BridgeRequest, { type: 'call' }>): Promise<unknown> {
+  let done: Promise<unknown>;
+  if (ALONE.has(request.method)) {
+    const before = Promise.allSettled([alone, ...inFlight]);
+    done = before.then(() => run(request));
+    alone = done.catch(() => undefined);
+  } else {
+    const workers = request.method === 'settle' ? [...new Set((request.args[0] as SettledJob).credits.map((c) => c.workerId))] : [];
+    const before = [alone, ...workers.flatMap((w) => workerLanes.get(w) ?? [])];
+    done = Promise.all(before).then(() => run(request));
+    const turn = done.catch(() => undefined);
+    for (const w of workers) workerLanes.set(w, turn);
+    void turn.then(() => {
+      for (const w of workers) if (workerLanes.get(w) === turn) workerLanes.delete(w);
+    });
+  }
+  inFlight.add(done);
+  void done.catch(() => undefined).then(() => inFlight.delete(done));
+  return done;
+}
 
 /** Posts to the caller and wakes it from Atomics.wait. */
 function reply(message: BridgeReply): void {
@@ -60,15 +90,7 @@ port.on('message', (request: BridgeRequest) => {
     else waiting?.reject(new Error(`The receipt could not be built: ${request.error}`));
     return;
   }
-  let done: Promise<unknown>;
-  // Closing waits for the money calls sent before it.
-  if (MONEY.has(request.method) || request.method === 'close') {
-    done = moneyTail.then(() => run(request));
-    moneyTail = done.catch(() => undefined);
-  } else {
-    done = run(request);
-  }
-  done.then(
+  schedule(request).then(
     (value) => reply({ type: 'result', id: request.id, ok: true, value }),
     (error: unknown) => reply({ type: 'result', id: request.id, ok: false, name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) }),
   );

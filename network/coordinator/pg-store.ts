@@ -233,37 +233,35 @@ export class PgStore implements AsyncCoordinatorStore {
   }
 
   /**
-   * One transaction in five round trips, BEGIN and COMMIT included: the hold read and locked; the
-   * job, the hold's deletion, the credits and the account totals in one statement; the receipts
-   * and the refund of the rest of the hold, with the books re-read from the stored rows. The
-   * receipts are built between the two writes (the builder signs each account's new total).
+   * One transaction in four round trips, BEGIN and COMMIT included: the hold's deletion, the job,
+   * the credits and the account totals in one statement; the receipts and the refund of the rest
+   * of the hold, with the books re-read from the stored rows. The receipts are built between the
+   * two writes (the builder signs each account's new total). The books' rules but the hold are
+   * checked before the first write; the charge against the hold once the statement has read it,
+   * and a charge above it rolls everything back.
    *
    * READ COMMITTED, because nothing here rests on a snapshot: the job id is unique (a second
-   * settlement inserts nothing and returns), the hold row is locked and deleted once, account
-   * totals and the client's refund are increments made under the row's lock (a concurrent
-   * settlement waits for it, then builds on it), and a worker's receipt number is a primary key
-   * (two settlements that picked the same number: the second fails and runs again). Under
-   * SERIALIZABLE, instances settling for one client at once failed each other on its balance
-   * row and ran again, each retry holding up the instance's other money calls. The client's row
-   * is written last, so it is locked only for the last statement and the commit.
+   * settlement inserts nothing and returns; one that waited for the hold's row lock while another
+   * instance settled the job finds the hold gone and the job there), the hold row is deleted
+   * once, account totals and the client's refund are increments made under the row's lock (a
+   * concurrent settlement waits for it, then builds on it), and a worker's receipt number is a
+   * primary key (two settlements that picked the same number: the second fails and runs again).
+   * Under SERIALIZABLE, instances settling for one client at once failed each other on its
+   * balance row and ran again, each retry holding up the instance's other money calls. The
+   * client's row is written last, so it is locked only for the last statement and the commit.
    */
   async settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined> {
+    checkBooks(job, undefined);
     return this.transaction(async (sql) => {
-      const settledSql = 'SELECT EXISTS (SELECT 1 FROM jobs WHERE job_id = $1) AS settled';
-      const seen = (await sql(`SELECT EXISTS (SELECT 1 FROM jobs WHERE job_id = $1) AS settled, (SELECT amount FROM holds WHERE job_id = $1 FOR UPDATE) AS hold`, [job.jobId])).rows[0] as { settled: boolean; hold: string | null };
-      if (seen.settled) return undefined;
-      // No hold: it may have been settled by another instance while this one waited for its lock.
-      if (seen.hold === null && ((await sql(settledSql, [job.jobId])).rows[0] as { settled: boolean }).settled) return undefined;
-      const hold = seen.hold === null ? undefined : big(seen.hold);
-      checkBooks(job, job.clientId === 'unmetered' ? undefined : (hold ?? 0n));
       const { credits } = job;
       const written = (
         await sql(
-          `WITH job AS (
-             INSERT INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+          `WITH hold AS (DELETE FROM holds WHERE job_id = $1 RETURNING client_id, amount),
+           job AS (
+             INSERT INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at)
+             SELECT $1, $2, $3, $4, $5, COALESCE((SELECT amount FROM hold), 0), $6, $7
              ON CONFLICT DO NOTHING RETURNING job_id),
-           hold AS (DELETE FROM holds WHERE job_id = $1 AND EXISTS (SELECT 1 FROM job) RETURNING client_id, amount),
-           c AS (SELECT * FROM unnest($9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[])
+           c AS (SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::int[], $13::int[], $14::int[], $15::int[], $16::int[])
                    AS c(account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli)),
            credit AS (
              INSERT INTO job_credits (job_id, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli)
@@ -278,14 +276,13 @@ export class PgStore implements AsyncCoordinatorStore {
            SELECT (SELECT COUNT(*) FROM job) AS inserted, (SELECT COUNT(*) FROM credit) AS credits,
              (SELECT client_id FROM hold) AS hold_client, (SELECT amount::text FROM hold) AS hold_amount,
              COALESCE((SELECT json_agg(json_build_object('account', account, 'cumulative', cumulative::text, 'seq', seq::text)) FROM total), '[]') AS totals,
-             COALESCE((SELECT json_agg(json_build_object('worker', w, 'seq', (SELECT COALESCE(MAX(seq), 0) FROM receipts WHERE worker_id = w)::text)) FROM unnest($10::text[]) AS w), '[]') AS seqs`,
+             COALESCE((SELECT json_agg(json_build_object('worker', w, 'seq', (SELECT COALESCE(MAX(seq), 0) FROM receipts WHERE worker_id = w)::text)) FROM unnest($9::text[]) AS w), '[]') AS seqs`,
           [
             job.jobId,
             job.clientId,
             job.model,
             job.charge.toString(),
             job.commission.toString(),
-            (hold ?? 0n).toString(),
             job.outcome,
             Date.now(),
             credits.map((c) => c.account),
@@ -300,7 +297,12 @@ export class PgStore implements AsyncCoordinatorStore {
           ],
         )
       ).rows[0] as { inserted: string; credits: string; hold_client: string | null; hold_amount: string | null; totals: { account: string; cumulative: string; seq: string }[]; seqs: { worker: string; seq: string }[] };
-      if (Number(written.inserted) === 0) return undefined; // settled meanwhile
+      if (Number(written.inserted) === 0) {
+        // Settled before (or meanwhile, by another instance): a settled job has no hold left.
+        if (written.hold_amount !== null) throw new BooksError(`job ${job.jobId}: settled, yet a hold of ${written.hold_amount} was left.`);
+        return undefined;
+      }
+      if (job.clientId !== 'unmetered') checkBooks(job, written.hold_amount === null ? 0n : big(written.hold_amount));
       if (Number(written.credits) !== credits.length) throw new BooksError(`job ${job.jobId}: ${written.credits} of ${credits.length} credits stored.`);
       // Each credit's account total and number as if credited one after another, in order: the
       // statement returned each account's final figures; walk back from them.
