@@ -7,8 +7,9 @@
 import { EventEmitter } from 'node:events';
 import { Address } from '@ton/core';
 import { coefficientMilli, DEFAULT_PRICE_LIST, formatTon, jobCost, priceOf, splitCost, type PriceList } from '../protocol/pricing.js';
-import { CHAIN_GLOBAL_ID, signVoucher, voucherToJson } from '../protocol/voucher.js';
-import { callStore, type AccountTotal, type AsyncCoordinatorStore, type CoordinatorStore, type JobOutcome, type JobReceiptFrame, type SettledJob, type WorkerCredit } from './store.js';
+import { CHAIN_GLOBAL_ID } from '../protocol/voucher.js';
+import { buildReceipt, voucherFor, type ReceiptSigning } from './receipts.js';
+import { callStore, type AsyncCoordinatorStore, type CoordinatorStore, type JobOutcome, type JobReceiptFrame, type SettledJob, type WorkerCredit } from './store.js';
 import type { MeteredPart } from './metering.js';
 
 /** The receipt frame a worker gets for its part in a job. */
@@ -41,10 +42,14 @@ export function earningsAccount(workerId: string, payoutAddress: string | undefi
 /** Coordinator-side billing. */
 export class Billing extends EventEmitter<BillingEvents> {
   readonly prices: PriceList;
+  /** What signs the vouchers on receipts. */
+  private readonly signing: ReceiptSigning;
 
   constructor(private readonly options: BillingOptions) {
     super();
     this.prices = options.prices ?? DEFAULT_PRICE_LIST;
+    const { vault, voucherKey } = options;
+    this.signing = { globalId: options.chainGlobalId ?? CHAIN_GLOBAL_ID.testnet, ...(vault ? { vault } : {}), ...(voucherKey ? { secretKey: voucherKey.secretKey } : {}) };
   }
 
   /** The vault vouchers are issued for, if any. */
@@ -131,7 +136,8 @@ export class Billing extends EventEmitter<BillingEvents> {
     void Promise.all(
       batch.map(async (item) => {
         try {
-          const receipts = await store.settle(item.job, (credit, total, seq) => this.receiptFor(item.job, credit, total, seq));
+          // Built where the store runs the settlement (no trip back here while its rows are locked).
+          const receipts = await store.settle(item.job, this.signing);
           receipts?.forEach((receipt, i) => sent.push([item.job.credits[i]!.workerId, receipt]));
           return undefined;
         } catch (error) {
@@ -206,29 +212,9 @@ export class Billing extends EventEmitter<BillingEvents> {
     return { jobId, clientId: clientId ?? 'unmetered', model, outcome, charge, commission, credits };
   }
 
-  /** The receipt a worker gets for its credit, with a voucher for its account's new total when one applies. */
-  private receiptFor(job: SettledJob, credit: WorkerCredit, total: AccountTotal, seq: number): JobReceiptFrame {
-    const voucher = this.voucherFor(total.account, total.cumulative, total.seq);
-    return {
-      type: 'job.receipt',
-      seq,
-      jobId: job.jobId,
-      model: job.model,
-      usage: { promptTokens: credit.promptTokens, completionTokens: credit.completionTokens },
-      ...(credit.claimed ? { claimed: credit.claimed } : {}),
-      outcome: job.outcome,
-      coefficientMilli: credit.coefficientMilli,
-      costNanotons: credit.cost.toString(),
-      earnedNanotons: credit.earned.toString(),
-      account: total.account,
-      cumulativeNanotons: total.cumulative.toString(),
-      ...(voucher ? { voucher } : {}),
-    };
-  }
-
   /** Settles a job's books on the (synchronous) store and queues its receipts in `sent`; returns the charge. */
   private write(job: SettledJob, sent: [string, JobReceiptFrame][]): bigint {
-    const receipts = this.options.store.settle(job, (credit, total, seq) => this.receiptFor(job, credit, total, seq));
+    const receipts = this.options.store.settle(job, (credit, total, seq) => buildReceipt(this.signing, job, credit, total, seq));
     if (!receipts) return job.charge; // settled before: nothing credited twice
     receipts.forEach((receipt, i) => sent.push([job.credits[i]!.workerId, receipt]));
     return job.charge;
@@ -244,15 +230,8 @@ export class Billing extends EventEmitter<BillingEvents> {
     return callStore(this.options.store, (store) => store.release(jobId));
   }
 
-  /**
-   * A signed voucher for an account's cumulative total, bound to this chain, when the account
-   * and vault allow one. A masterchain payout address gets none: the vault refuses to pay there.
-   */
+  /** A signed voucher for an account's cumulative total, when the account and vault allow one (receipts.ts). */
   voucherFor(account: string, cumulative: bigint, seq: number): Record<string, unknown> | undefined {
-    const { vault, voucherKey } = this.options;
-    if (!vault || !voucherKey || account.startsWith('worker:') || seq === 0) return undefined;
-    if (Address.parse(account).workChain !== 0) return undefined;
-    const globalId = this.options.chainGlobalId ?? CHAIN_GLOBAL_ID.testnet;
-    return voucherToJson(signVoucher({ globalId, vault, worker: account, cumulativeNanotons: cumulative, seq }, voucherKey.secretKey));
+    return voucherFor(this.signing, account, cumulative, seq);
   }
 }

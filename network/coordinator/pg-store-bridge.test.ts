@@ -10,6 +10,15 @@ import assert from 'node:assert/strict';
 import { testPostgres } from '../node-kit/test-postgres.js';
 import { openPgStoreSync, type SyncPgStore } from './pg-store-bridge.js';
 import { credit, job, receipt } from './store-contract.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Address } from '@ton/core';
+import { keyPairFromSeed } from '@ton/crypto';
+import { Billing } from './billing.js';
+import { openSqliteStore } from './sqlite-store.js';
+import type { CoordinatorStore, JobReceiptFrame } from './store.js';
+import { CHAIN_GLOBAL_ID, verifyVoucher } from '../protocol/voucher.js';
 
 const { skip, database } = testPostgres("the PostgreSQL store's bridge");
 
@@ -115,6 +124,47 @@ test("settlements of different workers run at once; one worker's run in the orde
     assert.equal(await fast.balance('c'), 1_000n - 50n - 50n - 30n);
   } finally {
     store.close();
+  }
+});
+
+test("billing on PostgreSQL: receipts built on the store's thread are those billing builds on SQLite, vouchers signed alike", { skip }, async () => {
+  const pgStore = await open();
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-bridge-'));
+  const sqliteStore = openSqliteStore(dir);
+  try {
+    const voucherKey = keyPairFromSeed(Buffer.alloc(32, 7));
+    const vault = new Address(0, Buffer.alloc(32, 1)).toString();
+    const payoutAddress = new Address(0, Buffer.alloc(32, 2)).toString();
+    const settleOn = async (store: CoordinatorStore): Promise<{ billing: Billing; receipts: JobReceiptFrame[] }> => {
+      const billing = new Billing({ store, voucherKey, vault, chainGlobalId: CHAIN_GLOBAL_ID.testnet });
+      const receipts: JobReceiptFrame[] = [];
+      billing.on('receipt', (_worker, frame) => receipts.push(frame));
+      const fast = store.nonBlocking;
+      if (fast) await fast.deposit('client', 1_000_000_000n, 'd');
+      else store.deposit('client', 1_000_000_000n, 'd');
+      for (const jobId of ['j1', 'j2']) assert.deepEqual(await billing.reserve('client', jobId, billing.worstCase('m', 10, 100, 1, 2), Date.now() + 60_000), { ok: true });
+      const settled = (jobId: string, parts: Parameters<Billing['settleSoon']>[4]) => new Promise<unknown>((resolve) => billing.settleSoon(jobId, 'client', 'm', 'done', parts, resolve));
+      // A job split between a worker with a payout address (a voucher) and one without (none).
+      assert.equal(await settled('j1', [{ workerId: 'w', payoutAddress, coefficient: 1, usage: { promptTokens: 10, completionTokens: 40 } }, { workerId: 'v', payoutAddress: undefined, coefficient: 1, usage: { promptTokens: 0, completionTokens: 20 } }]), undefined);
+      assert.equal(await settled('j2', [{ workerId: 'w', payoutAddress, coefficient: 1, usage: { promptTokens: 10, completionTokens: 60 } }]), undefined);
+      return { billing, receipts };
+    };
+    const onPg = await settleOn(pgStore);
+    const onSqlite = await settleOn(sqliteStore);
+    assert.equal(onPg.receipts.length, 3);
+    assert.deepEqual(onPg.receipts, onSqlite.receipts, 'the same receipts, vouchers included (Ed25519 signatures are deterministic)');
+    const withVoucher = onPg.receipts.filter((r) => r.voucher);
+    assert.deepEqual(withVoucher.map((r) => [r.jobId, r.seq]), [['j1', 1], ['j2', 2]], "only the payout address's receipts carry a voucher");
+    for (const r of withVoucher) {
+      const check = verifyVoucher(r.voucher, voucherKey.publicKey, vault, CHAIN_GLOBAL_ID.testnet);
+      assert.equal(check.ok, true, check.ok ? "" : check.message);
+      assert.deepEqual(r.voucher, onPg.billing.voucherFor(r.account, BigInt(r.cumulativeNanotons), r.seq));
+    }
+    assert.deepEqual((await pgStore.nonBlocking.unackedReceipts('w')).map((r) => r.voucher), withVoucher.map((r) => r.voucher), 'stored as sent');
+  } finally {
+    pgStore.close();
+    sqliteStore.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -136,7 +136,11 @@ class PgStoreBridge implements CoordinatorStore {
     port.unref();
     const face: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const method of NON_BLOCKING_METHODS) {
-      face[method] = method === 'settle' ? (job, builder) => this.callLater('settle', [job], builder as AsyncReceiptBuilder) : (...args) => this.callLater(method, args);
+      face[method] =
+        method === 'settle'
+          ? // What signs vouchers goes to the thread, which builds the receipts itself; a builder stays here and the thread asks it.
+            (job, receipt) => (typeof receipt === 'function' ? this.callLater('settle', [job], receipt as AsyncReceiptBuilder) : this.callLater('settle', [job, receipt]))
+          : (...args) => this.callLater(method, args);
     }
     this.nonBlocking = face as unknown as AsyncCoordinatorStore;
   }

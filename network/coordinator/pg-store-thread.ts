@@ -1,8 +1,9 @@
 /**
  * The worker thread behind the PostgreSQL store's bridge (pg-store-bridge.ts): it owns the pool
  * and the async PgStore, runs each numbered call it is sent and answers with the same number,
- * waking the caller in case it blocks on Atomics.wait. During a settlement it asks the caller to
- * build each receipt (the voucher key stays on the caller).
+ * waking the caller in case it blocks on Atomics.wait. A settlement builds its receipts here when
+ * the caller sent what signs their vouchers (as the coordinator's billing does); given a builder
+ * instead, it asks the caller to build each one.
  *
  * Calls run at once, on the pool's connections, as calls from several instances do: PostgreSQL's
  * row locks keep the books exact (pg-store.ts). Two kinds wait their turn:
@@ -15,6 +16,7 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { openPgStore, type PgStore, type PgStoreOptions } from './pg-store.js';
 import type { AccountTotal, JobReceiptFrame, SettledJob, WorkerCredit } from './store.js';
+import type { ReceiptSigning } from './receipts.js';
 import type { BridgeMethod, BridgeReply, BridgeRequest } from './pg-store-bridge.js';
 
 const { options, signal, port } = workerData as { options: PgStoreOptions; signal: SharedArrayBuffer; port: MessagePort };
@@ -77,7 +79,7 @@ async function run(request: Extract<BridgeRequest, { type: 'call' }>): Promise<u
     return store.instanceId;
   }
   if (!store) throw new Error('The PostgreSQL store is not open.');
-  if (request.method === 'settle') return store.settle(request.args[0] as SettledJob, buildReceipt(request.id));
+  if (request.method === 'settle') return store.settle(request.args[0] as SettledJob, (request.args[1] as ReceiptSigning | undefined) ?? buildReceipt(request.id));
   const method = store[request.method] as (...args: unknown[]) => Promise<unknown>;
   return method.apply(store, request.args);
 }

@@ -17,6 +17,7 @@ import pg from 'pg';
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
+import { buildReceipt, type ReceiptSigning } from './receipts.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 import { workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
@@ -250,8 +251,9 @@ export class PgStore implements AsyncCoordinatorStore {
    * balance row and ran again, each retry holding up the instance's other money calls. The
    * client's row is written last, so it is locked only for the last statement and the commit.
    */
-  async settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined> {
+  async settle(job: SettledJob, receiptOrSigning: AsyncReceiptBuilder | ReceiptSigning): Promise<JobReceiptFrame[] | undefined> {
     checkBooks(job, undefined);
+    const receipt: AsyncReceiptBuilder = typeof receiptOrSigning === 'function' ? receiptOrSigning : (credit, total, seq) => buildReceipt(receiptOrSigning, job, credit, total, seq);
     return this.transaction(async (sql) => {
       const { credits } = job;
       const written = (

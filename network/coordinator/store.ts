@@ -7,6 +7,7 @@
  */
 import type { CoordinatorFrame, JobOutcome } from '../protocol/worker-frames.js';
 import type { ReputationEvent, SpeedSample } from './reputation.js';
+import type { ReceiptSigning } from './receipts.js';
 
 /** A receipt frame as the worker gets it (numbered, kept until acknowledged). */
 export type JobReceiptFrame = Extract<CoordinatorFrame, { type: 'job.receipt' }>;
@@ -215,7 +216,11 @@ export type AsyncReceiptBuilder = (credit: WorkerCredit, total: AccountTotal, re
 export type AsyncCoordinatorStore = {
   [K in Exclude<keyof CoordinatorStore, 'settle' | 'group' | 'synced' | 'nonBlocking'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
 } & {
-  settle(job: SettledJob, receipt: AsyncReceiptBuilder): Promise<JobReceiptFrame[] | undefined>;
+  /**
+   * As CoordinatorStore.settle; given what signs vouchers instead of a builder, the store builds
+   * each receipt itself (receipts.ts), where it runs the transaction.
+   */
+  settle(job: SettledJob, receipt: AsyncReceiptBuilder | ReceiptSigning): Promise<JobReceiptFrame[] | undefined>;
 };
 
 /** Either face of a store: a call on it is awaited either way. */
