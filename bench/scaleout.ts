@@ -132,7 +132,8 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
   const generators: Workers[] = [];
   const clients: Clients[] = [];
   try {
-    const [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
+    // Durable commits on both sides: the single instance flushes SQLite to disk, PostgreSQL flushes its log.
+    const [postgres, nats] = await Promise.all([startPostgres({ durable: true }), startNats()]);
     engines.push(postgres, nats);
     const start = async (extra: string[] = []) => {
       const dir = await mkdtemp(join(tmpdir(), 'silkworm-scaleout-'));

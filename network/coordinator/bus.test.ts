@@ -1,8 +1,9 @@
 /**
  * The bus between coordinator instances, on a real nats-server: presence makes a worker of one
  * instance routable on the other, its changes follow, it leaves when it disconnects, and all of
- * an instance's workers leave when its beats stop. Frames cross both ways. Bad `--bus` values
- * and an unreachable server give clear errors without leaking the password.
+ * an instance's workers leave when its beats stop. Frames cross both ways: a turn's frames in one
+ * message to an instance that reads them so, one by one to an instance of the first bus format.
+ * Bad `--bus` values and an unreachable server give clear errors without leaking the password.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -240,6 +241,73 @@ describe('the bus between coordinator instances', { skip }, () => {
     await until(() => local.sent.some((f) => f.type === 'job.cancel' && f.jobId === 'job-orphan'), 'the orphaned job to be cancelled');
     local.emit('frame', { type: 'job.error', jobId: 'job-orphan', code: 'cancelled', message: 'stopped' });
     assert.equal(local.running, 0, 'the worker said it stopped: its slot is free');
+  });
+
+  test("a turn's frames go back in one message to an instance that reads them, in order; one at a time to one that does not", async () => {
+    const h = instance('inst-h');
+    const k = instance('inst-k');
+    await join_(h);
+    const busK = await join_(k);
+    const local = new LocalWorker('w7');
+    local.maxConcurrentJobs = 1;
+    k.registry.add(local);
+    await until(() => h.registry.get('w7') instanceof RemoteWorker && busK.peers.includes('inst-h'), 'h and k to know each other');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a few beats: k hears what h reads
+    const watcher = await connect({ servers: nats.url });
+    const seen: { kind: string; frames?: unknown[] }[] = [];
+    const watching = watcher.subscribe('silkworm.from.>', { callback: (_error, msg) => seen.push(JSON.parse(msg.string()) as { kind: string }) });
+    await watcher.flush();
+    try {
+      const remote = h.registry.get('w7') as RemoteWorker;
+      const frames: string[] = [];
+      remote.on('frame', (frame) => frames.push(frame.type === 'job.chunk' ? `chunk ${frame.seq}` : frame.type));
+      remote.send({ type: 'job.offer', jobId: 'job-b', model: 'm', messages: [{ role: 'user', content: 'hi' }], params: { maxTokens: 16, temperature: 0 } });
+      await until(() => local.sent.length === 1, 'the offer to reach the worker');
+      // Everything in one turn, as when a worker's socket delivers a burst.
+      local.emit('frame', { type: 'job.accept', jobId: 'job-b' });
+      for (let seq = 0; seq < 10; seq++) local.emit('frame', { type: 'job.chunk', jobId: 'job-b', seq, text: 'x', tokens: 1 });
+      local.emit('frame', { type: 'job.done', jobId: 'job-b', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 10 } });
+      const expected = ['job.accept', ...Array.from({ length: 10 }, (_, i) => `chunk ${i}`), 'job.done'];
+      await until(() => frames.length === expected.length, 'the frames to come back');
+      assert.deepEqual(frames, expected);
+      await watcher.flush();
+      assert.deepEqual(
+        seen.map((m) => [m.kind, m.frames?.length]),
+        [['frames', 12]],
+        'one message for the twelve frames',
+      );
+      // A `frames` message with a bad frame, or too many, is dropped whole.
+      const chunk = (seq: number) => ({ workerId: 'w7', frame: { type: 'job.chunk', jobId: 'job-b', seq, text: 'y', tokens: 1 } });
+      watcher.publish('silkworm.from.inst-h', JSON.stringify({ kind: 'frames', frames: [chunk(10), { workerId: 'w7', frame: { type: 'job.chunk', jobId: 'job-b', seq: -1 } }] }));
+      watcher.publish('silkworm.from.inst-h', JSON.stringify({ kind: 'frames', frames: Array.from({ length: 257 }, (_, i) => chunk(11 + i)) }));
+      await watcher.flush();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(frames.length, expected.length, 'nothing from the malformed messages');
+    } finally {
+      watching.unsubscribe();
+      await watcher.close();
+    }
+
+    // A peer of the first bus format (scripted: it beats, never says what it reads, or says it
+    // for a run that is not the one it beats as) gets one message per frame.
+    const old = await connect({ servers: nats.url });
+    const got: { kind: string }[] = [];
+    old.subscribe('silkworm.from.inst-old', { callback: (_error, msg) => got.push(JSON.parse(msg.string()) as { kind: string }) });
+    try {
+      old.publish('silkworm.presence', JSON.stringify({ type: 'beat', instance: 'inst-old', epoch: 'run-1' }));
+      old.publish('silkworm.features', JSON.stringify({ instance: 'inst-old', epoch: 'another-run', reads: ['frames'] }));
+      const offer = { type: 'job.offer', jobId: 'job-o', model: 'm', messages: [{ role: 'user', content: 'hi' }], params: { maxTokens: 4, temperature: 0 } };
+      old.publish('silkworm.to.inst-k', JSON.stringify({ kind: 'send', origin: 'inst-old', workerId: 'w7', frame: offer }));
+      await old.flush();
+      await until(() => local.sent.some((f) => f.type === 'job.offer' && f.jobId === 'job-o'), 'the old peer’s offer to reach the worker');
+      local.emit('frame', { type: 'job.accept', jobId: 'job-o' });
+      local.emit('frame', { type: 'job.chunk', jobId: 'job-o', seq: 0, text: 'x', tokens: 1 });
+      local.emit('frame', { type: 'job.done', jobId: 'job-o', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1 } });
+      await until(() => got.length === 3, 'the frames to reach the old peer');
+      assert.deepEqual(got.map((m) => m.kind), ['frame', 'frame', 'frame']);
+    } finally {
+      await old.close();
+    }
   });
 
   test('bad --bus values and an unreachable server are clear errors, without the password', async () => {

@@ -12,8 +12,12 @@
  *
  * Subjects (JSON messages, each checked against its schema; a malformed one is dropped and logged):
  * - `silkworm.presence`: beats, and the routable state of each instance's workers when it changes;
+ * - `silkworm.features`: with each beat, the message kinds beyond the first bus format that the
+ *   instance reads (instances of an older build neither send nor hear it, and are sent only what
+ *   they read);
  * - `silkworm.to.<instance>`: frames for a worker connected to that instance;
- * - `silkworm.from.<instance>`: a job's frames, back to the instance that started it.
+ * - `silkworm.from.<instance>`: a job's frames, back to the instance that started it; to an
+ *   instance that reads `frames`, the frames of one turn of the event loop go in one message.
  *
  * The bus joins instances of one operator: it must be private to them (NATS credentials in the
  * URL). What workers send is checked where it arrives, on the socket, before it reaches the bus.
@@ -33,6 +37,7 @@ import type { Logger } from './log.js';
 
 const SUBJECT = {
   presence: 'silkworm.presence',
+  features: 'silkworm.features',
   to: (instance: string) => `silkworm.to.${instance}`,
   from: (instance: string) => `silkworm.from.${instance}`,
 };
@@ -43,6 +48,13 @@ const STATES_PER_MESSAGE = 500;
 const STOP_GRACE_MS = 30_000;
 /** Every worker's state is published again this often, in case a message was lost. */
 const FULL_SYNC_MS = 30_000;
+
+/** Most job frames in one `frames` message. */
+const FRAMES_PER_MESSAGE = 256;
+/** A `frames` message is sent once its frames' JSON reaches this many characters (≤ 3 bytes each, under NATS's 1 MiB). */
+const FRAMES_MESSAGE_CHARS = 256 * 1024;
+/** The message kinds beyond the first bus format this build reads. */
+const FEATURES = ['frames'];
 
 const idSchema = z.string().min(1).max(200);
 
@@ -88,10 +100,18 @@ const toWorkerSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** Sent with every beat; `epoch` ties it to the run of the instance its beats announced. */
+const featuresSchema = z.strictObject({ instance: idSchema, epoch: idSchema, reads: z.array(z.string().max(64)).max(32) });
+
+const relayedFrameSchema = z.strictObject({ workerId: idSchema, frame: workerFrameSchema });
+
 const fromWorkerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('frame'), workerId: idSchema, frame: workerFrameSchema }),
+  /** Several job frames, in the order they came (only to an instance whose features include `frames`). */
+  z.strictObject({ kind: z.literal('frames'), frames: z.array(relayedFrameSchema).min(1).max(FRAMES_PER_MESSAGE) }),
   z.strictObject({ kind: z.literal('gone'), workerId: idSchema }),
 ]);
+type FromWorkerMessage = { kind: 'frame'; workerId: string; frame: WorkerJobFrame } | { kind: 'gone'; workerId: string };
 
 /** Options of the bus. */
 export interface BusOptions {
@@ -218,6 +238,11 @@ export class ClusterBus {
   private readonly published = new Map<string, string>();
   private readonly gone = new Set<string>();
   private readonly relayed = new Map<string, Relayed>();
+  /** Peers (of the run they beat as now) that read `frames` messages. */
+  private readonly readsFrames = new Set<string>();
+  /** Frames for each such peer waiting for the end of this turn of the event loop, as JSON, with their length. */
+  private readonly outbox = new Map<string, { items: string[]; chars: number }>();
+  private outboxFlush: NodeJS.Immediate | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private closing = false;
 
@@ -251,6 +276,7 @@ export class ClusterBus {
   private listen(): void {
     const { registry, instance, logger } = this.options;
     this.subscribe(SUBJECT.presence, presenceSchema, (message) => this.onPresence(message));
+    this.subscribe(SUBJECT.features, featuresSchema, (message) => this.onFeatures(message));
     this.subscribe(SUBJECT.to(instance), toWorkerSchema, (message) => this.onToWorker(message));
     this.subscribe(SUBJECT.from(instance), fromWorkerSchema, (message) => this.onFromWorker(message));
     registry.on('added', (worker) => {
@@ -264,7 +290,7 @@ export class ClusterBus {
       // those instances move the jobs on, as for a worker of their own that was lost.
       for (const [key, entry] of this.relayed) {
         if (entry.worker !== worker) continue;
-        if (!entry.stopTimer) this.publish(SUBJECT.from(entry.origin), { kind: 'frame', workerId: worker.id, frame: { type: 'job.error', jobId: entry.jobId, code: 'worker_lost', message: 'The worker’s connection was lost.' } });
+        if (!entry.stopTimer) this.sendFrom(entry.origin, { kind: 'frame', workerId: worker.id, frame: { type: 'job.error', jobId: entry.jobId, code: 'worker_lost', message: 'The worker’s connection was lost.' } });
         this.dropRelay(key, entry, false);
       }
       if (registry.get(worker.id)) return; // it reconnected here already
@@ -273,6 +299,7 @@ export class ClusterBus {
     });
     const beat = () => {
       this.publish(SUBJECT.presence, { type: 'beat', instance, epoch: this.epoch });
+      this.publish(SUBJECT.features, { instance, epoch: this.epoch, reads: FEATURES });
       const deadline = Date.now() - 3 * this.beatMs;
       for (const [peer, { at }] of this.seen) if (at < deadline) this.dropInstance(peer, 'its beats stopped');
     };
@@ -306,14 +333,58 @@ export class ClusterBus {
   }
 
   private publish(subject: string, message: unknown): boolean {
+    return this.publishText(subject, JSON.stringify(message));
+  }
+
+  private publishText(subject: string, text: string): boolean {
     if (this.nc.isClosed()) return false;
     try {
-      this.nc.publish(subject, JSON.stringify(message));
+      this.nc.publish(subject, text);
       return true;
     } catch (error) {
       this.options.logger.error({ subject, err: error instanceof Error ? error.message : String(error) }, 'bus publish failed');
       return false;
     }
+  }
+
+  /**
+   * Sends a job's frame (or word that a worker is gone) back to the instance that started the
+   * job. To a peer that reads `frames`, frames wait for the end of this turn of the event loop
+   * and go together; anything else first sends what waits for that peer, so order is kept.
+   */
+  private sendFrom(origin: string, message: FromWorkerMessage): void {
+    if (message.kind !== 'frame' || !this.readsFrames.has(origin)) {
+      this.flushOutbox(origin);
+      this.publish(SUBJECT.from(origin), message);
+      return;
+    }
+    const item = JSON.stringify({ workerId: message.workerId, frame: message.frame });
+    let waiting = this.outbox.get(origin);
+    if (waiting && (waiting.items.length >= FRAMES_PER_MESSAGE || waiting.chars + item.length > FRAMES_MESSAGE_CHARS)) {
+      this.flushOutbox(origin);
+      waiting = undefined;
+    }
+    if (!waiting) this.outbox.set(origin, (waiting = { items: [], chars: 0 }));
+    waiting.items.push(item);
+    waiting.chars += item.length;
+    this.outboxFlush ??= setImmediate(() => {
+      this.outboxFlush = undefined;
+      for (const peer of [...this.outbox.keys()]) this.flushOutbox(peer);
+    });
+  }
+
+  private flushOutbox(origin: string): void {
+    const waiting = this.outbox.get(origin);
+    if (!waiting) return;
+    this.outbox.delete(origin);
+    this.publishText(SUBJECT.from(origin), `{"kind":"frames","frames":[${waiting.items.join(',')}]}`);
+  }
+
+  /** A peer says what it reads; taken only from the run its beats announced. */
+  private onFeatures(message: z.infer<typeof featuresSchema>): void {
+    if (message.instance === this.options.instance || this.seen.get(message.instance)?.epoch !== message.epoch) return;
+    if (message.reads.includes('frames')) this.readsFrames.add(message.instance);
+    else this.readsFrames.delete(message.instance);
   }
 
   /** Passes something for a worker to the instance it is connected to. */
@@ -377,6 +448,9 @@ export class ClusterBus {
 
   private dropInstance(peer: string, why: string): void {
     if (!this.seen.delete(peer)) return;
+    // Its next run may be of another build: it says again what it reads.
+    this.readsFrames.delete(peer);
+    this.outbox.delete(peer);
     this.options.logger.warn({ peer, why }, 'instance dropped; its workers leave routing');
     for (const worker of [...this.options.registry.all()]) if (worker instanceof RemoteWorker && worker.instance === peer) worker.end(`instance ${peer} is gone (${why})`);
     // Jobs it started on our workers have nobody to answer to: they stop, and their slots free
@@ -395,7 +469,7 @@ export class ClusterBus {
     const worker = registry.get(message.workerId);
     if (!worker || worker.instance !== undefined) {
       // Not here (any more): the sender stops routing to it through us.
-      this.publish(SUBJECT.from(message.origin), { kind: 'gone', workerId: message.workerId });
+      this.sendFrom(message.origin, { kind: 'gone', workerId: message.workerId });
       return;
     }
     if (message.kind === 'eject') return worker.close(CLOSE_CODES.ejected, 'worker_ejected');
@@ -421,7 +495,7 @@ export class ClusterBus {
     }
     if (!worker.send(frame)) {
       logger.warn({ workerId: worker.id, type: frame.type }, 'could not pass a frame to a worker');
-      this.publish(SUBJECT.from(message.origin), { kind: 'gone', workerId: worker.id });
+      this.sendFrom(message.origin, { kind: 'gone', workerId: worker.id });
     }
   }
 
@@ -430,7 +504,7 @@ export class ClusterBus {
     const key = relayKey(frame.jobId, worker.id);
     const entry = this.relayed.get(key);
     if (!entry) return;
-    this.publish(SUBJECT.from(entry.origin), { kind: 'frame', workerId: worker.id, frame });
+    this.sendFrom(entry.origin, { kind: 'frame', workerId: worker.id, frame });
     if (frame.type === 'job.done' || frame.type === 'job.error' || frame.type === 'job.reject') this.dropRelay(key, entry, true);
   }
 
@@ -443,8 +517,12 @@ export class ClusterBus {
     entry.worker.emit('capacity');
   }
 
-  /** A job frame from a worker on another instance, for a job started here. */
+  /** Job frames from a worker on another instance, for jobs started here. */
   private onFromWorker(message: z.infer<typeof fromWorkerSchema>): void {
+    if (message.kind === 'frames') {
+      for (const item of message.frames) this.onFromWorker({ kind: 'frame', ...item });
+      return;
+    }
     const worker = this.options.registry.get(message.workerId);
     if (!(worker instanceof RemoteWorker)) return;
     if (message.kind === 'gone') return worker.end('its instance no longer holds it');
@@ -456,6 +534,8 @@ export class ClusterBus {
   async close(): Promise<void> {
     this.closing = true;
     for (const timer of this.timers) clearInterval(timer);
+    clearImmediate(this.outboxFlush);
+    for (const peer of [...this.outbox.keys()]) this.flushOutbox(peer);
     for (const entry of this.relayed.values()) clearTimeout(entry.stopTimer);
     this.relayed.clear();
     this.publish(SUBJECT.presence, { type: 'bye', instance: this.options.instance });

@@ -106,8 +106,12 @@ export async function createDatabase(serverUrl: string, name: string): Promise<s
   return serverUrl.replace(/\/postgres$/, `/${name}`);
 }
 
-/** Starts a fresh PostgreSQL cluster; `url` names its `postgres` database, user `silkworm`, trust auth. */
-export async function startPostgres(): Promise<TestEngine> {
+/**
+ * Starts a fresh PostgreSQL cluster; `url` names its `postgres` database, user `silkworm`, trust
+ * auth. Commits skip the disk flush unless `durable` (a benchmark that compares against a store
+ * that flushes wants PostgreSQL to flush too, as it does in production).
+ */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<TestEngine> {
   const dir = await mkdtemp(join(tmpdir(), 'silkworm-pg-'));
   const data = join(dir, 'data');
   const sockets = join(dir, 'sockets');
@@ -123,8 +127,8 @@ export async function startPostgres(): Promise<TestEngine> {
     throw new Error(`initdb failed: ${init.stderr || init.error?.message}`);
   }
   const port = await freePort();
-  // fsync off: a test cluster is thrown away; durability is PostgreSQL's own business in production.
-  const child = spawn(program('postgres'), ['-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'], {
+  // fsync off in tests: a test cluster is thrown away; durability is PostgreSQL's own business in production.
+  const child = spawn(program('postgres'), ['-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1', '-c', `fsync=${options.durable ? 'on' : 'off'}`, '-c', 'max_connections=200'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(user ?? {}),
   });
