@@ -248,7 +248,7 @@ export class PgStore implements AsyncCoordinatorStore {
    * concurrent settlement waits for it, then builds on it), and a worker's receipt number is a
    * primary key (two settlements that picked the same number: the second fails and runs again).
    * Under SERIALIZABLE, instances settling for one client at once failed each other on its
-   * balance row and ran again, each retry holding up the instance's other money calls. The
+   * balance row and ran again (218 times in one bench run, against 26 receipt-number collisions). The
    * client's row is written last, so it is locked only for the last statement and the commit.
    */
   async settle(job: SettledJob, receiptOrSigning: AsyncReceiptBuilder | ReceiptSigning): Promise<JobReceiptFrame[] | undefined> {
