@@ -255,7 +255,7 @@ describe('the bus between coordinator instances', { skip }, () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // a few beats: k hears what h reads
     const watcher = await connect({ servers: nats.url });
     const seen: { kind: string; frames?: unknown[] }[] = [];
-    const watching = watcher.subscribe('silkworm.from.>', { callback: (_error, msg) => seen.push(JSON.parse(msg.string()) as { kind: string }) });
+    const watching = watcher.subscribe('silkworm.from.>', { callback: (_error, msg) => void seen.push(JSON.parse(msg.string()) as { kind: string }) });
     await watcher.flush();
     try {
       const remote = h.registry.get('w7') as RemoteWorker;
@@ -292,7 +292,7 @@ describe('the bus between coordinator instances', { skip }, () => {
     // for a run that is not the one it beats as) gets one message per frame.
     const old = await connect({ servers: nats.url });
     const got: { kind: string }[] = [];
-    old.subscribe('silkworm.from.inst-old', { callback: (_error, msg) => got.push(JSON.parse(msg.string()) as { kind: string }) });
+    old.subscribe('silkworm.from.inst-old', { callback: (_error, msg) => void got.push(JSON.parse(msg.string()) as { kind: string }) });
     try {
       old.publish('silkworm.presence', JSON.stringify({ type: 'beat', instance: 'inst-old', epoch: 'run-1' }));
       old.publish('silkworm.features', JSON.stringify({ instance: 'inst-old', epoch: 'another-run', reads: ['frames'] }));
