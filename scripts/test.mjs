@@ -41,10 +41,13 @@ if (files.length === 0) {
 const SOLO = new Set(['e2e/soak.test.ts']);
 const unitConcurrency = Number(process.env.SILKWORM_TEST_CONCURRENCY ?? Math.min(2, availableParallelism()));
 const names = files.map((f) => relative(root, f));
+// A test that waits for something that never comes fails after this long, instead of holding
+// the whole run (the longest test, the soak, takes about two minutes).
+const TEST_TIMEOUT_MS = 5 * 60_000;
 const nodeTests = (batch, concurrency) => {
   if (batch.length === 0) return 0;
   const started = performance.now();
-  const status = run(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...batch]);
+  const status = run(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...batch]);
   console.log(`test files: ${batch.length} in ${((performance.now() - started) / 1000).toFixed(0)} s (${concurrency} at a time), exit status ${status}`);
   return status;
 };

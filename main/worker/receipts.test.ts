@@ -136,10 +136,15 @@ test('a job the coordinator cancelled is paid for what arrived before the cancel
   assert.ok(ledger);
   const before = ledger.underpayments();
   coordinator.frames.length = 0;
+  // Paced (the owner's speed cap), so that the cancel lands mid-answer however fast this
+  // machine generates: uncapped, a fast one streamed all 400 tokens in 13 chunks; at 200
+  // tokens/s, in 21.
+  await worker.worker.setCaps({ maxTokensPerSecond: 100, maxGpuLayers: null, maxVramMb: null, maxPowerW: null });
   coordinator.send({ type: 'job.offer', jobId: 'job-2', model: 'm', messages: [{ role: 'user', content: 'abc' }], params: { maxTokens: 400, temperature: 0 } });
-  // The coordinator decided to cancel after the first token; its cancel crossed 20 more.
-  await coordinator.next('job.chunk', (f) => f.jobId === 'job-2' && f.seq === 20);
+  // The coordinator decided to cancel after the first token; its cancel crossed several more chunks.
+  await coordinator.next('job.chunk', (f) => f.jobId === 'job-2' && f.seq === 5);
   coordinator.send({ type: 'job.cancel', jobId: 'job-2', reason: 'the client left' });
+  await worker.worker.setCaps(null);
   const failed = await coordinator.next('job.error', (f) => f.jobId === 'job-2');
   assert.equal(failed.code, 'cancelled');
   const paidFor = { promptTokens: 3, completionTokens: 1 };

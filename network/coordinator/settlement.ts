@@ -22,7 +22,7 @@ import { CHAIN_GLOBAL_ID } from '../protocol/voucher.js';
 import { planPush, type DueAccount, type PushPlan } from './push-plan.js';
 import { backOff } from 'exponential-backoff';
 import { awaitPushOutcomes, lastLt, readPayoutAccount, type SettleOutcome } from './push-chain.js';
-import type { CoordinatorStore } from './store.js';
+import { callStore, type CoordinatorStore } from './store.js';
 import type { Logger } from './log.js';
 
 /** At most this many messages go in one wallet message (a V5R1 wallet carries up to 255). */
@@ -163,7 +163,8 @@ export async function startSettlement(options: SettlementOptions): Promise<Settl
   };
 
   const pushDue = async (): Promise<number> => {
-    const due = store.unpushed(options.pushThreshold).filter((a) => !a.account.startsWith('worker:'));
+    // Through the store's non-blocking face where it has one: a push never stalls serving.
+    const due = (await callStore(store, (s) => s.unpushed(options.pushThreshold))).filter((a) => !a.account.startsWith('worker:'));
     const basechain = due.filter((a) => Address.parse(a.account).workChain === 0);
     if (basechain.length < due.length) logger.warn({ accounts: due.length - basechain.length }, 'payout addresses off the basechain are never pushed (the vault refuses them)');
     if (basechain.length === 0) return 0;
@@ -174,7 +175,7 @@ export async function startSettlement(options: SettlementOptions): Promise<Settl
       const reading = before.get(a.account) ?? { deployed: false, paid: 0n };
       return { account: a.account, cumulative: a.cumulative, seq: a.seq, paidOnChain: reading.paid, deployed: reading.deployed };
     });
-    for (const d of dueAccounts) if (d.paidOnChain > 0n) store.markPushed(d.account, d.paidOnChain);
+    for (const d of dueAccounts) if (d.paidOnChain > 0n) await callStore(store, (s) => s.markPushed(d.account, d.paidOnChain));
 
     // 2. Fund before sending: the vault's spendable balance, topped up from the wallet if short.
     const minReserve = await opened.getMinReserve().catch(() => DEFAULT_MIN_RESERVE);
@@ -209,7 +210,7 @@ export async function startSettlement(options: SettlementOptions): Promise<Settl
     let paid = 0;
     for (const entry of plan.entries) {
       const onChain = after.get(entry.account)?.paid ?? 0n;
-      if (onChain > 0n) store.markPushed(entry.account, onChain);
+      if (onChain > 0n) await callStore(store, (s) => s.markPushed(entry.account, onChain));
       if (onChain >= entry.cumulativeNanotons) paid += 1;
       byAccount.set(entry.account, outcomes.outcomes.get((await accountOf(entry.account)).toRawString()) ?? { kind: 'unknown' });
     }
