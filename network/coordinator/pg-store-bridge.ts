@@ -145,7 +145,7 @@ class PgStoreBridge implements CoordinatorStore {
     this.nonBlocking = face as unknown as AsyncCoordinatorStore;
   }
 
-  /** Each settlement is its own SERIALIZABLE transaction on PostgreSQL: nothing to group. */
+  /** Each settlement is its own transaction on PostgreSQL: nothing to group. */
   group<T>(work: () => T): T {
     return work();
   }
