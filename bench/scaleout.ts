@@ -203,6 +203,8 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
     const latencyUrls: Record<LatencyArm, string[]> = { single: [single.url], pair: pairUrls, relayed: [c.url] };
     const [client] = clients as [Clients];
     for (const arm of Object.keys(latencyUrls) as LatencyArm[]) await latencyRound(latencyUrls[arm], client, options);
+    // Only the pair's arm calls a and b (the third instance counts its own offers).
+    const latencyDispatchedBefore = await dispatches(pairUrls);
     const latency = await interleavedRounds(options.rounds, Object.keys(latencyUrls) as LatencyArm[], (arm) => latencyRound(latencyUrls[arm], client, options));
     for (const samples of latency) {
       for (const sample of Object.values(samples)) {
@@ -210,6 +212,9 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
         firstError ??= sample.firstError;
       }
     }
+    const latencyDispatchedAfter = await dispatches(pairUrls);
+    const latencyRelayed = latencyDispatchedAfter.other - latencyDispatchedBefore.other;
+    const latencyRelayedShare = latencyRelayed / Math.max(1, latencyRelayed + latencyDispatchedAfter.here - latencyDispatchedBefore.here);
     const latencyOf = (arm: LatencyArm, what: 'requestMs' | 'firstChunkMs') => latency.map((r) => r[arm][what]);
     const latencyRatio = (arm: LatencyArm) => summarize(latency.map((r) => r[arm].requestMs / r.single.requestMs));
     const pairLatency = latencyRatio('pair');
@@ -236,6 +241,7 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
             ['request, sent → last chunk read', spread(latencyOf('single', 'requestMs'), 2), spread(latencyOf('pair', 'requestMs'), 2), spread(latencyOf('relayed', 'requestMs'), 2)],
             ['sent → first chunk read', spread(latencyOf('single', 'firstChunkMs'), 2), spread(latencyOf('pair', 'firstChunkMs'), 2), spread(latencyOf('relayed', 'firstChunkMs'), 2)],
             ['÷ single, request time (scaleout_latency_ratio, scaleout_relayed_latency_ratio)', '', describeSpread(pairLatency), describeSpread(relayedLatency)],
+            ['job offers to a worker on the other instance (through the bus)', '', `${round(100 * latencyRelayedShare, 1)} % (${latencyRelayed})`, '100 %'],
           ],
         },
       ],
@@ -250,6 +256,7 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
         scaleout_single_request_ms: round(median(latencyOf('single', 'requestMs')), 2),
         scaleout_pair_request_ms: round(median(latencyOf('pair', 'requestMs')), 2),
         scaleout_relayed_request_ms: round(median(latencyOf('relayed', 'requestMs')), 2),
+        scaleout_latency_relayed_share: round(latencyRelayedShare, 3),
         scaleout_failed: failed,
       },
     };
