@@ -63,7 +63,8 @@ function reply(message: BridgeReply): void {
   Atomics.notify(flag, 0);
 }
 
-function buildReceipt(call: number): (credit: WorkerCredit, total: AccountTotal, seq: number) => Promise<JobReceiptFrame> {
+/** A builder that asks the caller (which holds the builder it was given) to build each receipt. */
+function askCallerToBuild(call: number): (credit: WorkerCredit, total: AccountTotal, seq: number) => Promise<JobReceiptFrame> {
   return (credit, total, seq) => {
     const id = nextBuild++;
     return new Promise((resolve, reject) => {
@@ -79,7 +80,7 @@ async function run(request: Extract<BridgeRequest, { type: 'call' }>): Promise<u
     return store.instanceId;
   }
   if (!store) throw new Error('The PostgreSQL store is not open.');
-  if (request.method === 'settle') return store.settle(request.args[0] as SettledJob, (request.args[1] as ReceiptSigning | undefined) ?? buildReceipt(request.id));
+  if (request.method === 'settle') return store.settle(request.args[0] as SettledJob, (request.args[1] as ReceiptSigning | undefined) ?? askCallerToBuild(request.id));
   const method = store[request.method] as (...args: unknown[]) => Promise<unknown>;
   return method.apply(store, request.args);
 }
