@@ -230,6 +230,11 @@ export class Billing extends EventEmitter<BillingEvents> {
     return callStore(this.options.store, (store) => store.release(jobId));
   }
 
+  /** A worker's receipts not yet acknowledged, numbered above `after`, to send again (vouchers as first signed). */
+  unackedReceipts(workerId: string, after: number): Promise<JobReceiptFrame[]> {
+    return callStore(this.options.store, (store) => store.unackedReceipts(workerId, after, this.signing));
+  }
+
   /** A signed voucher for an account's cumulative total, when the account and vault allow one (receipts.ts). */
   voucherFor(account: string, cumulative: bigint, seq: number): Record<string, unknown> | undefined {
     return voucherFor(this.signing, account, cumulative, seq);

@@ -1,7 +1,7 @@
 /**
  * The books' rules every CoordinatorStore checks inside the transaction that writes a job's
  * money (SQLite and PostgreSQL alike): bounded amounts, charge = Σ credit costs = Σ earned +
- * commission, charge ≤ hold.
+ * commission, charge ≤ hold, each worker credited once.
  */
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import type { SettledJob } from './store.js';
@@ -27,7 +27,10 @@ export function checkBooks(job: SettledJob, hold: bigint | undefined): void {
   checkAmount(`job ${job.jobId} charge`, job.charge, MAX_JOB_NANOTONS);
   let costs = 0n;
   let earned = 0n;
+  const workers = new Set<string>();
   for (const c of job.credits) {
+    if (workers.has(c.workerId)) throw new BooksError(`job ${job.jobId}: worker ${c.workerId} is credited twice.`);
+    workers.add(c.workerId);
     checkAmount(`credit cost of ${c.workerId}`, c.cost, MAX_JOB_NANOTONS);
     checkAmount(`credit of ${c.workerId}`, c.earned, c.cost);
     costs += c.cost;

@@ -56,4 +56,101 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX receipts_unacked ON receipts (worker_id, seq) WHERE NOT acked;
     `,
   },
+  {
+    version: 2,
+    name: 'a settlement in one call: receipts keep their figures, and their frames are built when sent',
+    // A receipt written from here on stores the figures only the settlement knows (its account's
+    // total and number after the credit); the rest is the job's and the credit's rows. Its frame,
+    // and the voucher in it, are built from them when sent (pg-store.ts): Ed25519 signatures are
+    // deterministic, so every resend is the same. Rows written before keep the frame they were
+    // sent. New rows store an empty frame rather than none: an instance of the previous build
+    // still running during an upgrade fails to parse it and sends that worker nothing (it logs
+    // the failure), where a NULL would reach the worker as a malformed frame.
+    // The function's checks raise SW001 (the books' error); any raise rolls the whole call back.
+    sql: `
+      ALTER TABLE receipts ADD COLUMN cumulative BIGINT, ADD COLUMN account_seq BIGINT,
+        ADD CONSTRAINT receipts_frame_or_figures CHECK (frame <> '' OR (cumulative IS NOT NULL AND account_seq IS NOT NULL));
+      CREATE FUNCTION silkworm_settle(
+        p_job TEXT, p_client TEXT, p_model TEXT, p_charge BIGINT, p_commission BIGINT, p_outcome TEXT, p_now BIGINT,
+        p_metered BOOLEAN, p_max_account BIGINT, p_accounts TEXT[], p_workers TEXT[], p_costs BIGINT[], p_earned BIGINT[],
+        p_prompt INTEGER[], p_completion INTEGER[], p_claimed_prompt INTEGER[], p_claimed_completion INTEGER[], p_coefficient INTEGER[]
+      ) RETURNS JSON LANGUAGE plpgsql AS $settle$
+      DECLARE
+        v_inserted BIGINT;
+        v_hold_client TEXT;
+        v_hold_amount BIGINT;
+        v_credits BIGINT;
+        v_costs NUMERIC;
+        v_earned NUMERIC;
+        v_receipts_stored BIGINT;
+        v_beyond TEXT;
+        v_figures JSON;
+      BEGIN
+        -- One statement for the hold, the job, its credits, the account totals and the receipts.
+        WITH hold AS (DELETE FROM holds WHERE job_id = p_job RETURNING client_id, amount),
+        job AS (
+          INSERT INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at)
+          SELECT p_job, p_client, p_model, p_charge, p_commission, COALESCE((SELECT amount FROM hold), 0), p_outcome, p_now
+          ON CONFLICT DO NOTHING RETURNING job_id),
+        credit AS (
+          SELECT * FROM unnest(p_accounts, p_workers, p_costs, p_earned, p_prompt, p_completion, p_claimed_prompt, p_claimed_completion, p_coefficient)
+            WITH ORDINALITY AS u(account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli, ord)
+          WHERE EXISTS (SELECT 1 FROM job)),
+        credited AS (
+          INSERT INTO job_credits (job_id, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli)
+          SELECT p_job, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli FROM credit
+          RETURNING cost, earned),
+        total AS (
+          -- In account order, so two settlements crediting the same accounts lock them in the same order.
+          INSERT INTO accounts (account, cumulative, seq)
+          SELECT account, SUM(earned), COUNT(*) FROM credit GROUP BY account ORDER BY account
+          ON CONFLICT (account) DO UPDATE SET cumulative = accounts.cumulative + excluded.cumulative, seq = accounts.seq + excluded.seq
+          RETURNING account, cumulative, seq),
+        -- Each credit's receipt, numbered after its worker's last, with its account's total and
+        -- number as if the job's credits were made one after another, in order.
+        receipt AS (
+          SELECT credit.ord, credit.worker_id,
+            (SELECT COALESCE(MAX(r.seq), 0) + 1 FROM receipts r WHERE r.worker_id = credit.worker_id) AS seq,
+            total.cumulative - COALESCE(SUM(credit.earned) OVER later, 0) AS cumulative,
+            total.seq - COUNT(*) OVER later AS account_seq
+          FROM credit JOIN total ON total.account = credit.account
+          WINDOW later AS (PARTITION BY credit.account ORDER BY credit.ord DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
+        stored AS (INSERT INTO receipts (worker_id, seq, job_id, frame, cumulative, account_seq) SELECT worker_id, seq, p_job, '', cumulative, account_seq FROM receipt RETURNING 1)
+        SELECT (SELECT COUNT(*) FROM job), (SELECT client_id FROM hold), (SELECT amount FROM hold),
+          (SELECT COUNT(*) FROM credited), (SELECT COALESCE(SUM(cost), 0) FROM credited), (SELECT COALESCE(SUM(earned), 0) FROM credited),
+          (SELECT COUNT(*) FROM stored), (SELECT format('%s out of bounds: %s', account, cumulative) FROM total WHERE cumulative > p_max_account ORDER BY account LIMIT 1),
+          (SELECT json_agg(json_build_object('seq', seq, 'cumulative', cumulative::text, 'accountSeq', account_seq) ORDER BY ord) FROM receipt)
+        INTO v_inserted, v_hold_client, v_hold_amount, v_credits, v_costs, v_earned, v_receipts_stored, v_beyond, v_figures;
+        IF v_inserted = 0 THEN
+          -- Settled before (or meanwhile, by another instance): a settled job has no hold left.
+          IF v_hold_amount IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'SW001', MESSAGE = format('job %s: settled, yet a hold of %s was left.', p_job, v_hold_amount);
+          END IF;
+          RETURN NULL;
+        END IF;
+        IF p_metered AND p_charge > COALESCE(v_hold_amount, 0) THEN
+          RAISE EXCEPTION USING ERRCODE = 'SW001', MESSAGE = format('job %s: charge %s exceeds its hold %s.', p_job, p_charge, COALESCE(v_hold_amount, 0));
+        END IF;
+        IF v_beyond IS NOT NULL THEN
+          RAISE EXCEPTION USING ERRCODE = 'SW001', MESSAGE = format('account %s (allowed 0..%s).', v_beyond, p_max_account);
+        END IF;
+        -- The books again, from the rows written: what was stored is what was checked.
+        IF v_credits <> cardinality(p_workers) OR v_receipts_stored <> v_credits THEN
+          RAISE EXCEPTION USING ERRCODE = 'SW001', MESSAGE = format('job %s: %s credits and %s receipts stored of %s.', p_job, v_credits, v_receipts_stored, cardinality(p_workers));
+        END IF;
+        IF v_costs <> p_charge OR v_earned + p_commission <> p_charge THEN
+          RAISE EXCEPTION USING ERRCODE = 'SW001', MESSAGE = format('job %s: stored credits %s/%s do not match charge %s and commission %s.', p_job, v_costs, v_earned, p_charge, p_commission);
+        END IF;
+        -- What the hold had above the charge goes back to the client, whose row is locked last.
+        IF v_hold_client IS NOT NULL THEN
+          UPDATE clients SET balance = balance + GREATEST(v_hold_amount - p_charge, 0) WHERE id = v_hold_client;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'SW001', MESSAGE = format('job %s: the refund of its hold found no client %s.', p_job, v_hold_client);
+          END IF;
+        END IF;
+        RETURN v_figures;
+      END
+      $settle$;
+    `,
+  },
 ];

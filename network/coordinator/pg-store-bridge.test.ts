@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { testPostgres } from '../node-kit/test-postgres.js';
 import { openPgStoreSync, type SyncPgStore } from './pg-store-bridge.js';
 import { credit, job, receipt } from './store-contract.js';
+import { BooksError } from './books-check.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,7 +161,10 @@ test("billing on PostgreSQL: receipts built on the store's thread are those bill
       assert.equal(check.ok, true, check.ok ? "" : check.message);
       assert.deepEqual(r.voucher, onPg.billing.voucherFor(r.account, BigInt(r.cumulativeNanotons), r.seq));
     }
-    assert.deepEqual((await pgStore.nonBlocking.unackedReceipts('w')).map((r) => r.voucher), withVoucher.map((r) => r.voucher), 'stored as sent');
+    // Sent again as first sent: PostgreSQL built them again from the stored figures, and signed alike.
+    assert.deepEqual(await onPg.billing.unackedReceipts('w', 0), withVoucher);
+    assert.deepEqual(await onPg.billing.unackedReceipts('v', 0), onPg.receipts.filter((r) => !r.voucher));
+    assert.deepEqual(await onSqlite.billing.unackedReceipts('w', 0), withVoucher);
   } finally {
     pgStore.close();
     sqliteStore.close();
@@ -168,33 +172,42 @@ test("billing on PostgreSQL: receipts built on the store's thread are those bill
   }
 });
 
-test('a receipt that cannot be built fails its settlement, which writes nothing', { skip }, async () => {
+test('a receipt that cannot be built after its settlement: the job stays settled once, and the receipt goes out when asked again', { skip }, async () => {
   const store = await open();
   try {
     const fast = store.nonBlocking;
-    await fast.deposit('c', 100n, 'd1');
+    await fast.deposit('c', 200n, 'd1');
     assert.equal(await fast.reserve('c', 'j', 60n, Date.now() + 60_000), 'held');
     await assert.rejects(
       fast.settle(job('j', [credit('EQacc', 'w', 50n, 45n)]), () => {
         throw new Error('no voucher key');
       }),
-      /The receipt could not be built: no voucher key/,
+      /Job j was settled, but its receipts could not be built: no voucher key/,
     );
-    assert.equal(await fast.jobIdUsed('j'), true, 'still held, not settled');
-    assert.equal((await fast.account('EQacc')).cumulative, 0n);
-    assert.equal(await fast.balance('c'), 40n);
-    // The blocking face reports the same failure the same way.
+    assert.equal((await fast.account('EQacc')).cumulative, 45n, 'on the books');
+    assert.equal(await fast.balance('c'), 150n, 'charged 50, the rest of the hold refunded');
+    assert.deepEqual((await fast.unackedReceipts('w')).map((r) => [r.jobId, r.seq, r.cumulativeNanotons, r.earnedNanotons]), [['j', 1, '45', '45']], 'built from what was stored');
+    // Settled once: the blocking face's second try credits nothing, and builds nothing.
+    assert.equal(
+      store.settle(job('j', [credit('EQacc', 'w', 50n, 45n)]), () => {
+        throw new Error('never asked');
+      }),
+      undefined,
+    );
+    // The blocking face reports a builder's failure the same way.
+    assert.equal(store.reserve('c', 'k', 60n, Date.now() + 60_000), 'held');
     assert.throws(
       () =>
-        store.settle(job('j', [credit('EQacc', 'w', 50n, 45n)]), () => {
+        store.settle(job('k', [credit('EQacc', 'w', 50n, 45n)]), () => {
           throw new Error('still no key');
         }),
-      /The receipt could not be built: still no key/,
+      /Job k was settled, but its receipts could not be built: still no key/,
     );
     // And the books' own errors keep their kind across the thread.
-    await assert.rejects(fast.settle(job('j', [credit('EQacc', 'w', 70n, 60n)]), receipt), /exceeds its hold/);
-    const settled = await fast.settle(job('j', [credit('EQacc', 'w', 50n, 45n)]), receipt);
-    assert.equal(settled?.length, 1, 'the job settles once a receipt can be built');
+    assert.equal(await fast.reserve('c', 'l', 60n, Date.now() + 60_000), 'held');
+    await assert.rejects(fast.settle(job('l', [credit('EQacc', 'w', 70n, 60n)]), receipt), (error: unknown) => error instanceof BooksError && /exceeds its hold/.test(error.message));
+    assert.deepEqual((await fast.settle(job('l', [credit('EQacc', 'w', 50n, 45n)]), receipt))?.map((f) => f.seq), [3]);
+    assert.equal(await fast.balance('c'), 50n);
   } finally {
     store.close();
   }

@@ -14,6 +14,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { BooksError } from './books-check.js';
+import type { ReceiptSigning } from './receipts.js';
 import type { PgStoreOptions } from './pg-store.js';
 import type { AccountTotal, AsyncCoordinatorStore, AsyncReceiptBuilder, CoordinatorStore, JobReceiptFrame, ReceiptBuilder, WorkerCredit } from './store.js';
 
@@ -289,8 +290,8 @@ class PgStoreBridge implements CoordinatorStore {
   disputes(workerId: string): ReturnType<CoordinatorStore['disputes']> {
     return this.call('disputes', [workerId]) as ReturnType<CoordinatorStore['disputes']>;
   }
-  unackedReceipts(workerId: string, after?: number): JobReceiptFrame[] {
-    return this.call('unackedReceipts', [workerId, ...(after === undefined ? [] : [after])]) as JobReceiptFrame[];
+  unackedReceipts(workerId: string, after?: number, signing?: ReceiptSigning): JobReceiptFrame[] {
+    return this.call('unackedReceipts', [workerId, after, signing]) as JobReceiptFrame[];
   }
   ackReceipts(workerId: string, upTo: number): void {
     this.call('ackReceipts', [workerId, upTo]);

@@ -90,7 +90,7 @@ port.on('message', (request: BridgeRequest) => {
     const waiting = built.get(request.id);
     built.delete(request.id);
     if ('frame' in request) waiting?.resolve(request.frame);
-    else waiting?.reject(new Error(`The receipt could not be built: ${request.error}`));
+    else waiting?.reject(new Error(request.error));
     return;
   }
   schedule(request).then(

@@ -7,8 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testPostgres } from '../node-kit/test-postgres.js';
-import { BooksError } from './books-check.js';
-import { openPgStore, type PgStore } from './pg-store.js';
+import pg from 'pg';
+import { BooksError, MAX_ACCOUNT_NANOTONS } from './books-check.js';
+import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
+import { migratePg, openPgStore, type PgStore } from './pg-store.js';
 import { credit, job, receipt } from './store-contract.js';
 
 const { skip, database } = testPostgres('PostgreSQL store concurrency');
@@ -73,6 +75,91 @@ test('unbalanced books are refused on PostgreSQL and write nothing', { skip }, a
     assert.equal(await a.balance('c'), 40n);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('a credit that would take an account past its bound is refused inside the settling call, which writes nothing', { skip }, async () => {
+  const [a, b] = await twoInstances();
+  const raw = new pg.Client({ connectionString: lastDatabase });
+  await raw.connect();
+  try {
+    await a.deposit('c', 100n, 'd');
+    await a.settle(job('first', [credit('A', 'w', 10n, 9n)], { clientId: 'unmetered' }), receipt);
+    await raw.query('UPDATE accounts SET cumulative = $1 WHERE account = $2', [(MAX_ACCOUNT_NANOTONS - 40n).toString(), 'A']);
+    assert.equal(await a.reserve('c', 'j', 60n, Date.now() + 60_000), 'held');
+    await assert.rejects(b.settle(job('j', [credit('B', 'v', 5n, 4n), credit('A', 'w', 50n, 45n)]), receipt), (error: unknown) => error instanceof BooksError && /account A out of bounds/.test(error.message));
+    assert.equal(await a.jobIdUsed('j'), true, 'still held');
+    assert.equal(await a.balance('c'), 40n);
+    assert.deepEqual(await a.account('B'), { account: 'B', cumulative: 0n, seq: 0 }, "the other credit's account untouched");
+    assert.deepEqual((await b.unackedReceipts('w')).map((r) => r.seq), [1], 'no receipt written');
+    // Within the bound, the same job settles.
+    assert.deepEqual((await b.settle(job('j', [credit('B', 'v', 5n, 4n), credit('A', 'w', 40n, 36n)]), receipt))?.map((f) => [f.seq, f.cumulativeNanotons]), [
+      [1, '4'],
+      [2, (MAX_ACCOUNT_NANOTONS - 4n).toString()],
+    ]);
+  } finally {
+    await raw.end();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('the settling call checks what it stored: a hold left on a settled job, or credits stored unlike those checked, roll it back', { skip }, async () => {
+  const [a, b] = await twoInstances();
+  const raw = new pg.Client({ connectionString: lastDatabase });
+  await raw.connect();
+  try {
+    await a.deposit('c', 100n, 'd');
+    assert.equal(await a.reserve('c', 'j', 60n, Date.now() + 60_000), 'held');
+    assert.equal((await a.settle(job('j', [credit('A', 'w', 50n, 45n)]), receipt))?.length, 1);
+    // A hold for the settled job (no instance takes one: reserve refuses a used job id).
+    await raw.query("INSERT INTO holds (job_id, client_id, amount) VALUES ('j', 'c', 7)");
+    await assert.rejects(b.settle(job('j', [credit('A', 'w', 50n, 45n)]), receipt), (error: unknown) => error instanceof BooksError && /job j: settled, yet a hold of 7 was left/.test(error.message));
+    assert.equal(Number((await raw.query("SELECT COUNT(*) AS n FROM holds WHERE job_id = 'j'")).rows[0].n), 1, 'the hold is still there');
+    // A database that stores credits other than those the books checked.
+    await raw.query("CREATE FUNCTION skew() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.earned := NEW.earned + 1; RETURN NEW; END $$");
+    await raw.query('CREATE TRIGGER skew BEFORE INSERT ON job_credits FOR EACH ROW EXECUTE FUNCTION skew()');
+    assert.equal(await a.reserve('c', 'k', 40n, Date.now() + 60_000), 'held');
+    await assert.rejects(b.settle(job('k', [credit('A', 'w', 30n, 27n)]), receipt), (error: unknown) => error instanceof BooksError && /job k: stored credits 30\/28 do not match charge 30 and commission 3/.test(error.message));
+    assert.equal(await a.jobIdUsed('k'), true);
+    assert.deepEqual(await a.account('A'), { account: 'A', cumulative: 45n, seq: 1 }, 'nothing credited');
+    assert.equal(await a.balance('c'), 10n, "k's hold still taken");
+  } finally {
+    await raw.end();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('upgrading from schema 1: receipts stored with their frames are sent again as they were; new ones are built from their figures', { skip }, async () => {
+  const url = await database('upgrade');
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const old = { type: 'job.receipt', seq: 1, jobId: 'old', model: 'm', usage: { promptTokens: 1, completionTokens: 2 }, outcome: 'done', coefficientMilli: 1000, costNanotons: '10', earnedNanotons: '9', account: 'A', cumulativeNanotons: '9', voucher: { as: 'sent' } };
+  try {
+    assert.equal(await migratePg(pool, PG_COORDINATOR_MIGRATIONS.slice(0, 1)), 1);
+    await pool.query('INSERT INTO receipts (worker_id, seq, job_id, frame) VALUES ($1, $2, $3, $4)', ['w', 1, 'old', JSON.stringify(old)]);
+    await pool.query("INSERT INTO accounts (account, cumulative, seq) VALUES ('A', 9, 1)");
+  } finally {
+    await pool.end();
+  }
+  const store = await openPgStore({ url, instanceId: 'a', poolSize: 2 });
+  try {
+    const frames = await store.settle(job('new', [credit('A', 'w', 50n, 45n)], { clientId: 'unmetered' }), receipt);
+    assert.deepEqual(frames?.map((f) => f.seq), [2]);
+    const sent = await store.unackedReceipts('w');
+    assert.deepEqual(sent[0], old, 'the stored frame, voucher and all');
+    assert.deepEqual([sent[1]?.jobId, sent[1]?.seq, sent[1]?.cumulativeNanotons, sent[1]?.voucher], ['new', 2, '54', undefined]);
+    // What an instance of the previous build reads for the new receipt: a frame it cannot parse,
+    // so it sends that worker nothing (and logs why) rather than a malformed frame.
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      const frames = (await raw.query("SELECT frame FROM receipts WHERE worker_id = 'w' AND NOT acked AND seq > 0 ORDER BY seq")).rows as { frame: string }[];
+      assert.deepEqual(JSON.parse(frames[0]!.frame), old);
+      assert.throws(() => JSON.parse(frames[1]!.frame), SyntaxError);
+    } finally {
+      await raw.end();
+    }
+  } finally {
+    await store.close();
   }
 });
 

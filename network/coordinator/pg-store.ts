@@ -7,7 +7,7 @@
  * (jobs.job_id is unique and settle writes nothing when it exists), a worker's receipt numbers
  * unique (PRIMARY KEY (worker_id, seq)), and each job's books checked, and then re-read from the
  * rows just written, inside the settling transaction. The calls a request makes take few round
- * trips (a hold one, a settlement five, a worker's standing two) on statements prepared once
+ * trips (a hold one, a settlement one, a worker's standing two) on statements prepared once
  * per connection: the database is what every instance shares.
  * Holds carry the instance that took them: at start an instance refunds only its own (a
  * restart) and expired ones; a killed instance's holds are refunded by the others' expiry sweep.
@@ -19,7 +19,7 @@ import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './boo
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
 import { buildReceipt, type ReceiptSigning } from './receipts.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
-import { workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
+import { workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobOutcome, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerCredit, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
 
 /** Options of {@link openPgStore}. */
@@ -35,6 +35,8 @@ export interface PgStoreOptions {
 /** Serialization failure, deadlock, unique violation from a concurrent insert: run the transaction again. */
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
 const MAX_TRIES = 100;
+/** What silkworm_settle raises when the books refuse a settlement (a BooksError here). */
+const BOOKS_REFUSED = 'SW001';
 
 type Sql = (text: string, values?: readonly unknown[]) => Promise<pg.QueryResult>;
 
@@ -55,6 +57,26 @@ function prepared(text: string, values: readonly unknown[] | undefined): pg.Quer
  * once its result's shape changes, as when a newer instance adds a column.
  */
 const WORKER_COLUMNS = 'worker_id, identity_key, first_seen, reputation, strikes, clean_jobs, disputes, cutoffs, verify_failures, lost_jobs, ttft_ms, tokens_per_second, ejected_at';
+
+/** A receipt row with its job's and credit's columns (unackedReceipts); the joins find none for a missing row. */
+interface StoredReceipt {
+  seq: string;
+  /** As first sent (before schema version 2), or '' when built from the figures. */
+  frame: string;
+  job_id: string;
+  cumulative: string;
+  account_seq: string;
+  model: string | null;
+  outcome: JobOutcome | null;
+  account: string | null;
+  cost: string;
+  earned: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  claimed_prompt: number | null;
+  claimed_completion: number | null;
+  coefficient_milli: number;
+}
 
 /** A worker event waiting for its batch (see PgStore.recordWorkerEvent). */
 interface PendingWorkerEvent {
@@ -234,51 +256,35 @@ export class PgStore implements AsyncCoordinatorStore {
   }
 
   /**
-   * One transaction in four round trips, BEGIN and COMMIT included: the hold's deletion, the job,
-   * the credits and the account totals in one statement; the receipts and the refund of the rest
-   * of the hold, with the books re-read from the stored rows. The receipts are built between the
-   * two writes (the builder signs each account's new total). The books' rules but the hold are
-   * checked before the first write; the charge against the hold once the statement has read it,
-   * and a charge above it rolls everything back.
+   * One round trip: a call of silkworm_settle (pg-migrations.ts, version 2), which is its own
+   * transaction. It deletes the hold, writes the job, its credits, the account totals and each
+   * worker's numbered receipt (the figures only the settlement knows: its account's total and
+   * number after the credit), refunds the rest of the hold, and checks the books again from the
+   * rows it wrote. A check that fails raises, and nothing is written. The books' rules but the
+   * hold are checked here before the call; the charge against the hold inside it.
    *
-   * READ COMMITTED, because nothing here rests on a snapshot: the job id is unique (a second
-   * settlement inserts nothing and returns; one that waited for the hold's row lock while another
-   * instance settled the job finds the hold gone and the job there), the hold row is deleted
-   * once, account totals and the client's refund are increments made under the row's lock (a
-   * concurrent settlement waits for it, then builds on it), and a worker's receipt number is a
-   * primary key (two settlements that picked the same number: the second fails and runs again).
-   * Under SERIALIZABLE, instances settling for one client at once failed each other on its
-   * balance row and ran again (218 times in one bench run, against 26 receipt-number collisions). The
-   * client's row is written last, so it is locked only for the last statement and the commit.
+   * The receipts' frames are built once the call has returned, from the figures it returns (the
+   * builder signs each account's new total); a resend builds them again from the stored figures
+   * (unackedReceipts), and Ed25519 signatures are deterministic, so they are the same.
+   *
+   * READ COMMITTED (the default), because nothing here rests on a snapshot: the job id is unique
+   * (a second settlement inserts nothing and returns; one that waited for the hold's row lock
+   * while another instance settled the job finds the hold gone and the job there), the hold row
+   * is deleted once, account totals and the client's refund are increments made under the row's
+   * lock (a concurrent settlement waits for it, then builds on it), and a worker's receipt number
+   * is a primary key (two settlements that picked the same number: the second fails and runs
+   * again). Under SERIALIZABLE, instances settling for one client at once failed each other on
+   * its balance row and ran again (218 times in one bench run, against 26 receipt-number
+   * collisions). The client's row is written last, so it is locked only at the end of the call.
    */
   async settle(job: SettledJob, receiptOrSigning: AsyncReceiptBuilder | ReceiptSigning): Promise<JobReceiptFrame[] | undefined> {
     checkBooks(job, undefined);
-    const receipt: AsyncReceiptBuilder = typeof receiptOrSigning === 'function' ? receiptOrSigning : (credit, total, seq) => buildReceipt(receiptOrSigning, job, credit, total, seq);
-    return this.transaction(async (sql) => {
-      const { credits } = job;
-      const written = (
-        await sql(
-          `WITH hold AS (DELETE FROM holds WHERE job_id = $1 RETURNING client_id, amount),
-           job AS (
-             INSERT INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at)
-             SELECT $1, $2, $3, $4, $5, COALESCE((SELECT amount FROM hold), 0), $6, $7
-             ON CONFLICT DO NOTHING RETURNING job_id),
-           c AS (SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::int[], $13::int[], $14::int[], $15::int[], $16::int[])
-                   AS c(account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli)),
-           credit AS (
-             INSERT INTO job_credits (job_id, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli)
-             SELECT $1, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli FROM c WHERE EXISTS (SELECT 1 FROM job)
-             RETURNING 1),
-           total AS (
-             -- In account order, so two settlements crediting the same accounts lock them in the same order.
-             INSERT INTO accounts (account, cumulative, seq)
-             SELECT account, SUM(earned), COUNT(*) FROM c WHERE EXISTS (SELECT 1 FROM job) GROUP BY account ORDER BY account
-             ON CONFLICT (account) DO UPDATE SET cumulative = accounts.cumulative + excluded.cumulative, seq = accounts.seq + excluded.seq
-             RETURNING account, cumulative, seq)
-           SELECT (SELECT COUNT(*) FROM job) AS inserted, (SELECT COUNT(*) FROM credit) AS credits,
-             (SELECT client_id FROM hold) AS hold_client, (SELECT amount::text FROM hold) AS hold_amount,
-             COALESCE((SELECT json_agg(json_build_object('account', account, 'cumulative', cumulative::text, 'seq', seq::text)) FROM total), '[]') AS totals,
-             COALESCE((SELECT json_agg(json_build_object('worker', w, 'seq', (SELECT COALESCE(MAX(seq), 0) FROM receipts WHERE worker_id = w)::text)) FROM unnest($9::text[]) AS w), '[]') AS seqs`,
+    const { credits } = job;
+    let figures: { seq: number; cumulative: string; accountSeq: number }[] | null;
+    try {
+      figures = (
+        await this.statement(
+          'SELECT silkworm_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) AS figures',
           [
             job.jobId,
             job.clientId,
@@ -287,6 +293,8 @@ export class PgStore implements AsyncCoordinatorStore {
             job.commission.toString(),
             job.outcome,
             Date.now(),
+            job.clientId !== 'unmetered',
+            MAX_ACCOUNT_NANOTONS.toString(),
             credits.map((c) => c.account),
             credits.map((c) => c.workerId),
             credits.map((c) => c.cost.toString()),
@@ -298,51 +306,25 @@ export class PgStore implements AsyncCoordinatorStore {
             credits.map((c) => c.coefficientMilli),
           ],
         )
-      ).rows[0] as { inserted: string; credits: string; hold_client: string | null; hold_amount: string | null; totals: { account: string; cumulative: string; seq: string }[]; seqs: { worker: string; seq: string }[] };
-      if (Number(written.inserted) === 0) {
-        // Settled before (or meanwhile, by another instance): a settled job has no hold left.
-        if (written.hold_amount !== null) throw new BooksError(`job ${job.jobId}: settled, yet a hold of ${written.hold_amount} was left.`);
-        return undefined;
-      }
-      if (job.clientId !== 'unmetered') checkBooks(job, written.hold_amount === null ? 0n : big(written.hold_amount));
-      if (Number(written.credits) !== credits.length) throw new BooksError(`job ${job.jobId}: ${written.credits} of ${credits.length} credits stored.`);
-      // Each credit's account total and number as if credited one after another, in order: the
-      // statement returned each account's final figures; walk back from them.
-      const finals = new Map(written.totals.map((t) => [t.account, { cumulative: big(t.cumulative), seq: Number(t.seq) }]));
-      const lastReceipt = new Map(written.seqs.map((s) => [s.worker, Number(s.seq)]));
-      const totals: AccountTotal[] = new Array<AccountTotal>(credits.length);
-      for (let i = credits.length - 1; i >= 0; i--) {
-        const c = credits[i]!;
-        const final = finals.get(c.account);
-        if (!final) throw new BooksError(`job ${job.jobId}: no total stored for account ${c.account}.`);
-        checkAmount(`account ${c.account}`, final.cumulative, MAX_ACCOUNT_NANOTONS);
-        totals[i] = { account: c.account, cumulative: final.cumulative, seq: final.seq };
-        final.cumulative -= c.earned;
-        final.seq -= 1;
-      }
-      const frames: JobReceiptFrame[] = [];
+      ).rows[0].figures as typeof figures;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === BOOKS_REFUSED) throw new BooksError((error as Error).message);
+      throw error;
+    }
+    if (figures === null) return undefined; // settled before: nothing credited twice
+    const receipt: AsyncReceiptBuilder = typeof receiptOrSigning === 'function' ? receiptOrSigning : (credit, total, seq) => buildReceipt(receiptOrSigning, job, credit, total, seq);
+    const frames: JobReceiptFrame[] = [];
+    try {
       for (let i = 0; i < credits.length; i++) {
         const c = credits[i]!;
-        // A worker appears once in a job's credits (its key is (job, worker)): one receipt each.
-        frames.push(await receipt(c, totals[i]!, (lastReceipt.get(c.workerId) ?? 0) + 1));
+        const f = figures[i]!;
+        frames.push(await receipt(c, { account: c.account, cumulative: big(f.cumulative), seq: f.accountSeq }, f.seq));
       }
-      // What the hold had above the charge goes back to the client; the books again, from the rows
-      // this transaction wrote: what was stored is what was checked.
-      const back = written.hold_amount === null ? 0n : big(written.hold_amount) > job.charge ? big(written.hold_amount) - job.charge : 0n;
-      const sums = (
-        await sql(
-          `WITH receipt AS (INSERT INTO receipts (worker_id, seq, job_id, frame) SELECT w, s, $1, f FROM unnest($2::text[], $3::bigint[], $4::text[]) AS r(w, s, f) RETURNING 1),
-           refund AS (UPDATE clients SET balance = balance + $6 WHERE id = $5 RETURNING 1)
-           SELECT (SELECT COUNT(*) FROM receipt) AS receipts, (SELECT COUNT(*) FROM refund) AS refunds,
-             COALESCE(SUM(cost), 0) AS cost, COALESCE(SUM(earned), 0) AS earned FROM job_credits WHERE job_id = $1`,
-          [job.jobId, credits.map((c) => c.workerId), frames.map((f) => f.seq), frames.map((f) => JSON.stringify(f)), written.hold_client, back.toString()],
-        )
-      ).rows[0] as { receipts: string; refunds: string; cost: string; earned: string };
-      if (Number(sums.receipts) !== frames.length) throw new BooksError(`job ${job.jobId}: ${sums.receipts} of ${frames.length} receipts stored.`);
-      if (Number(sums.refunds) !== (written.hold_client === null ? 0 : 1)) throw new BooksError(`job ${job.jobId}: the refund of its hold found no client ${written.hold_client ?? ''}.`);
-      if (big(sums.cost) !== job.charge || big(sums.earned) + job.commission !== job.charge) throw new BooksError(`job ${job.jobId}: stored credits ${sums.cost}/${sums.earned} do not match charge ${job.charge} and commission ${job.commission}.`);
-      return frames;
-    }, 'READ COMMITTED');
+    } catch (error) {
+      // On the books already: the receipts are stored, and go out when the worker asks again.
+      throw new Error(`Job ${job.jobId} was settled, but its receipts could not be built: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return frames;
   }
 
   async release(jobId: string): Promise<void> {
@@ -493,9 +475,35 @@ export class PgStore implements AsyncCoordinatorStore {
     return rows.map((r) => ({ at: Number(r.at), jobId: r.job_id, workerId: r.worker_id, kind: r.kind, claimed: Number(r.claimed), counted: Number(r.counted) }));
   }
 
-  async unackedReceipts(workerId: string, after = 0): Promise<JobReceiptFrame[]> {
-    const rows = (await this.query('SELECT frame FROM receipts WHERE worker_id = $1 AND NOT acked AND seq > $2 ORDER BY seq', [workerId, after])).rows as { frame: string }[];
-    return rows.map((r) => JSON.parse(r.frame) as JobReceiptFrame);
+  /**
+   * Receipts stored with their figures (schema version 2 on) are built here, their vouchers
+   * signed with `signing` (none without it); older ones are read as they were sent.
+   */
+  async unackedReceipts(workerId: string, after = 0, signing?: ReceiptSigning): Promise<JobReceiptFrame[]> {
+    const rows = (
+      await this.query(
+        `SELECT r.seq, r.frame, r.job_id, r.cumulative, r.account_seq, j.model, j.outcome, c.account, c.cost, c.earned,
+           c.prompt_tokens, c.completion_tokens, c.claimed_prompt, c.claimed_completion, c.coefficient_milli
+         FROM receipts r LEFT JOIN jobs j ON j.job_id = r.job_id LEFT JOIN job_credits c ON c.job_id = r.job_id AND c.worker_id = r.worker_id
+         WHERE r.worker_id = $1 AND NOT r.acked AND r.seq > $2 ORDER BY r.seq`,
+        [workerId, after],
+      )
+    ).rows as StoredReceipt[];
+    return rows.map((r) => {
+      if (r.frame !== '') return JSON.parse(r.frame) as JobReceiptFrame;
+      if (r.model === null || r.outcome === null || r.account === null) throw new BooksError(`receipt ${r.seq} of ${workerId}: its job ${r.job_id} or credit is missing.`);
+      const credit: WorkerCredit = {
+        account: r.account,
+        workerId,
+        cost: big(r.cost),
+        earned: big(r.earned),
+        promptTokens: r.prompt_tokens,
+        completionTokens: r.completion_tokens,
+        coefficientMilli: r.coefficient_milli,
+        ...(r.claimed_prompt !== null && r.claimed_completion !== null ? { claimed: { promptTokens: r.claimed_prompt, completionTokens: r.claimed_completion } } : {}),
+      };
+      return buildReceipt(signing, { jobId: r.job_id, model: r.model, outcome: r.outcome }, credit, { account: r.account, cumulative: big(r.cumulative), seq: Number(r.account_seq) }, Number(r.seq));
+    });
   }
 
   /** Acknowledgements that arrive together are written as one statement (each worker's highest). */

@@ -22,15 +22,16 @@ export interface ReceiptSigning {
  * A signed voucher for an account's cumulative total, bound to the chain, when the account and
  * vault allow one. A masterchain payout address gets none: the vault refuses to pay there.
  */
-export function voucherFor(signing: ReceiptSigning, account: string, cumulative: bigint, seq: number): Record<string, unknown> | undefined {
+export function voucherFor(signing: ReceiptSigning | undefined, account: string, cumulative: bigint, seq: number): Record<string, unknown> | undefined {
+  if (!signing) return undefined;
   const { vault, secretKey, globalId } = signing;
   if (!vault || !secretKey || account.startsWith('worker:') || seq === 0) return undefined;
   if (Address.parse(account).workChain !== 0) return undefined;
   return voucherToJson(signVoucher({ globalId, vault, worker: account, cumulativeNanotons: cumulative, seq }, secretKey));
 }
 
-/** The receipt frame numbered `seq` for a worker's credit in a job, its account's total after it. */
-export function buildReceipt(signing: ReceiptSigning, job: SettledJob, credit: WorkerCredit, total: AccountTotal, seq: number): JobReceiptFrame {
+/** The receipt frame numbered `seq` for a worker's credit in a job, its account's total after it (no voucher without `signing`). */
+export function buildReceipt(signing: ReceiptSigning | undefined, job: Pick<SettledJob, 'jobId' | 'model' | 'outcome'>, credit: WorkerCredit, total: AccountTotal, seq: number): JobReceiptFrame {
   const voucher = voucherFor(signing, total.account, total.cumulative, total.seq);
   return {
     type: 'job.receipt',

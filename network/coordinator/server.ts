@@ -196,7 +196,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   /** Receipts not yet acknowledged are sent again, at most this many per request. */
   const RESEND_BATCH = 500;
   const resend = (session: WorkerSession, after: number) =>
-    callStore(store, (s) => s.unackedReceipts(session.id, after)).then(
+    billing.unackedReceipts(session.id, after).then(
       (receipts) => {
         for (const receipt of receipts.slice(0, RESEND_BATCH)) session.send(receipt);
       },

@@ -126,6 +126,7 @@ export function storeContract(engine: StoreEngine): void {
       assert.throws(() => store.settle(job('job-2', [credit('A', 'w', 50n, 45n)], { commission: 4n }), receipt), /Σ credits/);
       assert.throws(() => store.settle(job('job-2', [credit('A', 'w', 50n, 45n)], { charge: 60n, commission: 15n }), receipt), /Σ credit costs/);
       assert.throws(() => store.settle(job('job-2', [credit('A', 'w', 50n, 51n)]), receipt), /out of bounds/, 'a credit above its cost');
+      assert.throws(() => store.settle(job('job-2', [credit('A', 'w', 20n, 18n), credit('B', 'w', 30n, 27n)]), receipt), /worker w is credited twice/);
       assert.equal(store.balance('c'), 900n, 'the hold is still there');
       assert.equal(store.account('A').cumulative, 0n);
       assert.deepEqual(store.unackedReceipts('w'), []);

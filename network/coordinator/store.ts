@@ -189,8 +189,12 @@ export interface CoordinatorStore {
   recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): WorkerEvent | undefined;
   recordDispute(dispute: Dispute): void;
   disputes(workerId: string): Dispute[];
-  /** Receipts of a worker not yet acknowledged, numbered above `after`, in order. */
-  unackedReceipts(workerId: string, after?: number): JobReceiptFrame[];
+  /**
+   * Receipts of a worker not yet acknowledged, numbered above `after`, in order: as they were
+   * first sent. SQLite stores each frame; PostgreSQL stores its figures and builds it again here,
+   * its voucher signed with `signing` (the same signature: Ed25519 is deterministic).
+   */
+  unackedReceipts(workerId: string, after?: number, signing?: ReceiptSigning): JobReceiptFrame[];
   /** Marks a worker's receipts up to `upTo` as durably recorded by the worker. */
   ackReceipts(workerId: string, upTo: number): void;
   /** A small key/value table for settings that must survive restarts (vault address…). */
