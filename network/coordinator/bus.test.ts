@@ -310,6 +310,46 @@ describe('the bus between coordinator instances', { skip }, () => {
     }
   });
 
+  test('the round trip to each peer is measured with the beats, only for peers that answer pings; routing sees it on their workers', async () => {
+    const p = instance('inst-p');
+    const q = instance('inst-q');
+    const busP = await join_(p);
+    await join_(q);
+    q.registry.add(new LocalWorker('w-q'));
+    await until(() => busP.roundTripMs('inst-q') > 0, 'a round trip to q to be measured');
+    assert.ok(busP.roundTripMs('inst-q') < 100, `a local nats-server answers within a beat (${busP.roundTripMs('inst-q')} ms)`);
+    await until(() => p.registry.get('w-q') instanceof RemoteWorker, 'w-q to appear on p');
+    const remote = p.registry.get('w-q') as RemoteWorker;
+    assert.equal(remote.relayMs, busP.roundTripMs('inst-q'), "a remote worker carries its instance's round trip");
+
+    // Scripted peers beating as one run: one that does not say it reads pings (never pinged,
+    // 0), one that says so but has nobody answering (a beat away: 100 ms, the first sample).
+    const script = await connect({ servers: nats.url });
+    let pinged = 0;
+    script.subscribe('silkworm.ping.inst-mute', { callback: (_error, msg) => void (pinged++, msg.respond()) });
+    const beat = () => {
+      for (const [id, reads] of [['inst-mute', ['frames']], ['inst-deaf', ['frames', 'ping']]] as const) {
+        script.publish('silkworm.presence', JSON.stringify({ type: 'beat', instance: id, epoch: 'run-1' }));
+        script.publish('silkworm.features', JSON.stringify({ instance: id, epoch: 'run-1', reads }));
+      }
+    };
+    beat();
+    const beating = setInterval(beat, 50);
+    try {
+      await until(() => busP.roundTripMs('inst-deaf') > 0, 'the unanswered peer to be measured');
+      assert.equal(busP.roundTripMs('inst-deaf'), 100);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(busP.peers.includes('inst-mute'));
+      assert.equal(pinged, 0, 'a peer that does not say it answers is not asked');
+      assert.equal(busP.roundTripMs('inst-mute'), 0);
+    } finally {
+      clearInterval(beating);
+      await script.close();
+    }
+    await until(() => !busP.peers.includes('inst-deaf'), 'the scripted peers to be dropped once their beats stop');
+    assert.equal(busP.roundTripMs('inst-deaf'), 0, 'forgotten with the peer');
+  });
+
   test('bad --bus values and an unreachable server are clear errors, without the password', async () => {
     assert.throws(() => parseBusUrl('localhost:4222'), /not a nats:\/\/ URL|not a URL/);
     assert.throws(() => parseBusUrl('http://localhost:4222'), /not a nats:\/\/ URL/);

@@ -17,7 +17,11 @@
  *   they read);
  * - `silkworm.to.<instance>`: frames for a worker connected to that instance;
  * - `silkworm.from.<instance>`: a job's frames, back to the instance that started it; to an
- *   instance that reads `frames`, the frames of one turn of the event loop go in one message.
+ *   instance that reads `frames`, the frames of one turn of the event loop go in one message;
+ * - `silkworm.ping.<instance>`: with each beat, a request each instance that reads `ping`
+ *   answers at once. The round trip, smoothed, is what a job through the bus costs on top of
+ *   its worker's own time (its offer goes there, its frames come back): routing adds it to a
+ *   remote worker's expected time.
  *
  * The bus joins instances of one operator: it must be private to them (NATS credentials in the
  * URL). What workers send is checked where it arrives, on the socket, before it reaches the bus.
@@ -40,6 +44,7 @@ const SUBJECT = {
   features: 'silkworm.features',
   to: (instance: string) => `silkworm.to.${instance}`,
   from: (instance: string) => `silkworm.from.${instance}`,
+  ping: (instance: string) => `silkworm.ping.${instance}`,
 };
 
 /** Most worker states in one presence message (a message stays well under NATS's 1 MiB default). */
@@ -54,7 +59,9 @@ const FRAMES_PER_MESSAGE = 256;
 /** A `frames` message is sent once its frames' JSON reaches this many characters (≤ 3 bytes each, under NATS's 1 MiB). */
 const FRAMES_MESSAGE_CHARS = 256 * 1024;
 /** The message kinds beyond the first bus format this build reads. */
-const FEATURES = ['frames'];
+const FEATURES = ['frames', 'ping'];
+/** Weight of a new round-trip sample in a peer's smoothed figure. */
+const RTT_WEIGHT = 0.25;
 
 const idSchema = z.string().min(1).max(200);
 
@@ -174,6 +181,11 @@ export class RemoteWorker extends EventEmitter<RegisteredWorkerEvents> implement
     if (delta < 0) this.published = Math.max(0, this.published + delta);
   }
 
+  /** The bus's measured round trip to the worker's instance (0 until measured). */
+  get relayMs(): number {
+    return this.bus.roundTripMs(this.instance);
+  }
+
   /** Takes the state its instance published; true when the models it offers changed. */
   update(state: WorkerState): boolean {
     const freed = (state.available && !this.available) || state.running < this.running;
@@ -240,6 +252,10 @@ export class ClusterBus {
   private readonly relayed = new Map<string, Relayed>();
   /** Peers (of the run they beat as now) that read `frames` messages. */
   private readonly readsFrames = new Set<string>();
+  /** Peers (of the run they beat as now) that answer pings. */
+  private readonly answersPings = new Set<string>();
+  /** Each peer's smoothed round trip, in ms, once measured. */
+  private readonly roundTrips = new Map<string, number>();
   /** Frames for each such peer waiting for the end of this turn of the event loop, as JSON, with their length. */
   private readonly outbox = new Map<string, { items: string[]; chars: number }>();
   private outboxFlush: NodeJS.Immediate | undefined;
@@ -264,6 +280,11 @@ export class ClusterBus {
     return bus;
   }
 
+  /** The smoothed round trip to a peer, in ms; 0 until measured (or for a peer that does not answer pings). */
+  roundTripMs(peer: string): number {
+    return this.roundTrips.get(peer) ?? 0;
+  }
+
   /** Instances heard from within the last three beats (this one not included). */
   get peers(): string[] {
     return [...this.seen.keys()];
@@ -279,6 +300,8 @@ export class ClusterBus {
     this.subscribe(SUBJECT.features, featuresSchema, (message) => this.onFeatures(message));
     this.subscribe(SUBJECT.to(instance), toWorkerSchema, (message) => this.onToWorker(message));
     this.subscribe(SUBJECT.from(instance), fromWorkerSchema, (message) => this.onFromWorker(message));
+    // Answered at once, with nothing: the round trip is the measure.
+    this.nc.subscribe(SUBJECT.ping(instance), { callback: (error, msg) => void (error ? undefined : msg.respond()) });
     registry.on('added', (worker) => {
       if (worker.instance !== undefined) return;
       this.gone.delete(worker.id);
@@ -302,6 +325,7 @@ export class ClusterBus {
       this.publish(SUBJECT.features, { instance, epoch: this.epoch, reads: FEATURES });
       const deadline = Date.now() - 3 * this.beatMs;
       for (const [peer, { at }] of this.seen) if (at < deadline) this.dropInstance(peer, 'its beats stopped');
+      for (const peer of this.answersPings) this.ping(peer);
     };
     beat();
     this.timers.push(
@@ -385,6 +409,26 @@ export class ClusterBus {
     if (message.instance === this.options.instance || this.seen.get(message.instance)?.epoch !== message.epoch) return;
     if (message.reads.includes('frames')) this.readsFrames.add(message.instance);
     else this.readsFrames.delete(message.instance);
+    if (message.reads.includes('ping')) this.answersPings.add(message.instance);
+    else this.answersPings.delete(message.instance);
+  }
+
+  /**
+   * Measures the round trip to a peer. One that does not answer within a beat counts as a beat
+   * away (its beats decide whether it is gone).
+   */
+  private ping(peer: string): void {
+    if (this.nc.isClosed()) return;
+    const sent = performance.now();
+    const measured = (ms: number) => {
+      if (!this.answersPings.has(peer)) return; // dropped meanwhile
+      const before = this.roundTrips.get(peer);
+      this.roundTrips.set(peer, before === undefined ? ms : before + RTT_WEIGHT * (ms - before));
+    };
+    this.nc.request(SUBJECT.ping(peer), undefined, { timeout: this.beatMs }).then(
+      () => measured(performance.now() - sent),
+      () => measured(this.beatMs),
+    );
   }
 
   /** Passes something for a worker to the instance it is connected to. */
@@ -450,6 +494,8 @@ export class ClusterBus {
     if (!this.seen.delete(peer)) return;
     // Its next run may be of another build: it says again what it reads.
     this.readsFrames.delete(peer);
+    this.answersPings.delete(peer);
+    this.roundTrips.delete(peer);
     this.outbox.delete(peer);
     this.options.logger.warn({ peer, why }, 'instance dropped; its workers leave routing');
     for (const worker of [...this.options.registry.all()]) if (worker instanceof RemoteWorker && worker.instance === peer) worker.end(`instance ${peer} is gone (${why})`);

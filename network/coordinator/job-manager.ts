@@ -24,6 +24,7 @@ import type { SealedChunk, SealedEnvelope } from '../protocol/sealed.js';
 import { meterJob, type AttemptObservation, type MeterResult } from './metering.js';
 import type { WorkerStanding } from './worker-standing.js';
 import type { JobOutcome } from './store.js';
+import { attemptSpeed, type SpeedSample } from './reputation.js';
 
 /**
  * Bytes one token may decode to when the coordinator does not hold the model's vocabulary.
@@ -602,11 +603,9 @@ export class JobManager {
   }
 
   /** Time to first token and tokens per second of an attempt, as the coordinator saw them. */
-  private speedOf(job: Job, a: Attempt): { ttftMs?: number; tokensPerSecond?: number } {
+  private speedOf(job: Job, a: Attempt): SpeedSample {
     if (a.firstChunkAt === undefined) return {};
-    const tokens = this.completionFigure(job, a);
-    const seconds = ((a.lastChunkAt ?? a.firstChunkAt) - a.firstChunkAt) / 1000;
-    return { ttftMs: Math.max(1, a.firstChunkAt - a.offeredAt), ...(tokens >= 4 && seconds > 0 ? { tokensPerSecond: (tokens - 1) / seconds } : {}) };
+    return attemptSpeed({ offeredAt: a.offeredAt, firstChunkAt: a.firstChunkAt, lastChunkAt: a.lastChunkAt }, this.completionFigure(job, a), a.worker.relayMs);
   }
 
   /** Moves a job to another worker, continuing after any text already streamed. */

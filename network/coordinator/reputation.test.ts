@@ -1,7 +1,7 @@
 /** Reputation moves as its table says: slow up with clean work, fast down with misconduct, ejection at the strike limit. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyReputationEvent, EJECT_STRIKES, newWorkerRecord, NEW_IDENTITY_REPUTATION, observeSpeed } from './reputation.js';
+import { applyReputationEvent, attemptSpeed, EJECT_STRIKES, newWorkerRecord, NEW_IDENTITY_REPUTATION, observeSpeed } from './reputation.js';
 
 test('a new identity starts low and earns reputation slowly with clean work', () => {
   let r = newWorkerRecord('w', 'k', 0);
@@ -35,4 +35,11 @@ test('speed averages start at the first sample and then move a third of the way'
   r = observeSpeed(r, { ttftMs: 200 });
   assert.equal(r.ttftMs, 130);
   assert.equal(r.tokensPerSecond, 50, 'no sample: unchanged');
+});
+
+test("an attempt's speed sample: first token from the offer, less the bus's round trip when it went through the bus", () => {
+  assert.deepEqual(attemptSpeed({ offeredAt: 1000, firstChunkAt: 1250, lastChunkAt: 2250 }, 51), { ttftMs: 250, tokensPerSecond: 50 });
+  assert.deepEqual(attemptSpeed({ offeredAt: 1000, firstChunkAt: 1250, lastChunkAt: 2250 }, 51, 3), { ttftMs: 247, tokensPerSecond: 50 }, 'the relay is the path’s, not the worker’s');
+  assert.deepEqual(attemptSpeed({ offeredAt: 1000, firstChunkAt: 1002 }, 51, 5), { ttftMs: 1 }, 'at least 1 ms; no rate from one instant');
+  assert.deepEqual(attemptSpeed({ offeredAt: 1000, firstChunkAt: 1100, lastChunkAt: 1200 }, 3), { ttftMs: 100 }, 'no rate from under 4 tokens');
 });

@@ -67,6 +67,17 @@ export interface SpeedSample {
   tokensPerSecond?: number;
 }
 
+/**
+ * What the coordinator saw of one attempt, as a speed sample: its time to first token (from the
+ * offer, at least 1 ms) and, over 4 tokens or more, its tokens per second after the first. A job
+ * through the bus saw the round trip to the worker's instance on top (`relayMs`): that is the
+ * path's, which routing adds back for the next job sent that way, not the worker's.
+ */
+export function attemptSpeed(times: { offeredAt: number; firstChunkAt: number; lastChunkAt?: number | undefined }, tokens: number, relayMs = 0): SpeedSample {
+  const seconds = ((times.lastChunkAt ?? times.firstChunkAt) - times.firstChunkAt) / 1000;
+  return { ttftMs: Math.max(1, times.firstChunkAt - times.offeredAt - relayMs), ...(tokens >= 4 && seconds > 0 ? { tokensPerSecond: (tokens - 1) / seconds } : {}) };
+}
+
 /** Folds one coordinator-measured job into the speed averages (a value ≤ 0 is "not measured"). */
 export function observeSpeed(record: WorkerRecord, sample: SpeedSample): WorkerRecord {
   const blend = (old: number, value: number | undefined) => (value === undefined || !(value > 0) ? old : old > 0 ? old + SPEED_WEIGHT * (value - old) : value);

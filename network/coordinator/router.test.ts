@@ -84,6 +84,19 @@ test('a tie goes to a worker on this instance before one behind another instance
   assert.equal(pickWorker(twoRemotes, need)?.id, 'r2', 'among remote workers, the least recently used');
 });
 
+test("a worker behind another instance is charged the bus's measured round trip: it wins only by more than that", () => {
+  // Same measured speed: 2 ms of first token and 64 tokens at 64,000 tokens/s (1 ms).
+  const here = worker('here', { ttftMs: 2.2, tokensPerSecond: 64_000 });
+  const there = worker('there', { instance: 'inst-b', ttftMs: 1.5, tokensPerSecond: 64_000 });
+  assert.equal(pickWorker([here, there], need)?.id, 'there', 'unmeasured bus: the faster worker, wherever it is');
+  const relayed = worker('there', { instance: 'inst-b', ttftMs: 1.5, tokensPerSecond: 64_000, relayMs: 1.2 });
+  assert.equal(routeScore(relayed, 64), ((1.5 + 1.2 + 1) * 1) / 0.5);
+  assert.equal(pickWorker([here, relayed], need)?.id, 'here', 'a 0.7 ms better first token does not pay a 1.2 ms round trip');
+  assert.equal(pickWorker([worker('here', { ttftMs: 4, tokensPerSecond: 64_000 }), relayed], need)?.id, 'there', 'a 2.5 ms better one does');
+  // On real models a first token takes hundreds of ms: the round trip barely moves the score.
+  assert.equal(pickWorker([worker('here', { ttftMs: 400 }), worker('there', { instance: 'inst-b', ttftMs: 300, relayMs: 1.2 })], need)?.id, 'there');
+});
+
 test('tiers are ordered unsandboxed < sandboxed < tee', () => {
   assert.ok(tierSatisfies('tee', 'sandboxed'));
   assert.ok(tierSatisfies('sandboxed', 'sandboxed'));

@@ -5,7 +5,9 @@
  * coefficient within the client's cap, a context that fits the job, not excluded, not ejected.
  * Among those, the lowest  expected time × (running + 1) ÷ reputation  wins, where expected
  * time = time to first token + max_tokens ÷ tokens per second, both as the coordinator measured
- * them (never what the worker reports: pongs and announced speeds are the worker's word).
+ * them (never what the worker reports: pongs and announced speeds are the worker's word), plus,
+ * for a worker connected to another instance, the bus's measured round trip to that instance
+ * (its offer goes there and its frames come back).
  * An unmeasured worker is assumed to be a typical GPU (PRIOR_*), so it gets a job soon enough to
  * be measured, and what it then shows decides; but reputation starts low for a new identity, so
  * a newcomer gets traffic mainly when established workers are busy. Scores within 1 % tie; ties
@@ -39,6 +41,11 @@ export interface RoutableWorker {
   tokensPerSecond: number;
   /** The coordinator instance the worker is connected to; undefined = this one. */
   readonly instance?: string | undefined;
+  /**
+   * What reaching the worker through the bus adds to a job's time, as this instance measured it
+   * (bus.ts: the round trip to the worker's instance); 0 or absent for a worker connected here.
+   */
+  readonly relayMs?: number;
 }
 
 const TIER_RANK: Record<Tier, number> = { unsandboxed: 0, sandboxed: 1, tee: 2 };
@@ -81,7 +88,7 @@ export function canServe(w: RoutableWorker, request: Omit<RouteRequest, 'exclude
 export function routeScore(w: RoutableWorker, maxTokens: number): number {
   const ttft = w.ttftMs > 0 ? w.ttftMs : PRIOR_TTFT_MS;
   const speed = w.tokensPerSecond > 0 ? w.tokensPerSecond : PRIOR_TOKENS_PER_SECOND;
-  return ((ttft + (maxTokens * 1000) / speed) * (w.running + 1)) / w.reputation;
+  return ((ttft + (w.relayMs ?? 0) + (maxTokens * 1000) / speed) * (w.running + 1)) / w.reputation;
 }
 
 /** Above this many candidates, routing scores a random sample of them rather than all. */
