@@ -105,6 +105,16 @@ describe('two coordinators on one PostgreSQL store and one NATS bus', { skip }, 
     const dispatched = async (url: string) => (await (await fetch(`${url}/metrics`)).text()).match(/^silkworm_jobs_dispatched_total\{worker_on="(\w+)"\} (\d+)$/gm) ?? [];
     assert.deepEqual(await dispatched(a.url), ['silkworm_jobs_dispatched_total{worker_on="other_instance"} 1']);
     assert.deepEqual(await dispatched(b.url), ['silkworm_jobs_dispatched_total{worker_on="this_instance"} 1']);
+    // And the bus's measured round trip to the other instance, which routing adds for its workers.
+    const roundTrip = async () => (await (await fetch(`${a.url}/metrics`)).text()).match(/^silkworm_bus_round_trip_seconds\{peer="([^"]+)"\} (\S+)$/m);
+    const deadline = Date.now() + 10_000;
+    let measured = await roundTrip();
+    while (!measured && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      measured = await roundTrip();
+    }
+    assert.ok(measured, 'a reports its round trip to b');
+    assert.ok(Number(measured[2]) > 0 && Number(measured[2]) < 1, `a round trip on one machine is well under a second: ${measured[2]} s`);
   });
 
   test('a client that hangs up on a stops the job on the worker connected to b, and its slot frees', async () => {

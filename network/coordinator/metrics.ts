@@ -24,5 +24,22 @@ export function createMetrics() {
   };
 }
 
+/** Reports the bus's smoothed round trip to each peer instance (what routing adds for its workers). */
+export function watchBusRoundTrips(metrics: CoordinatorMetrics, bus: { readonly peers: string[]; roundTripMs(peer: string): number }): void {
+  new Gauge({
+    name: 'silkworm_bus_round_trip_seconds',
+    help: "The bus's measured round trip to each other instance (smoothed; routing adds it to the expected time of that instance's workers).",
+    labelNames: ['peer'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const peer of bus.peers) {
+        const ms = bus.roundTripMs(peer);
+        if (ms > 0) this.set({ peer }, ms / 1000);
+      }
+    },
+  });
+}
+
 /** The metrics object handed to the coordinator's parts. */
 export type CoordinatorMetrics = ReturnType<typeof createMetrics>;

@@ -11,7 +11,7 @@ import { ROUTES } from '../protocol/http-contract.js';
 import { priceListToWire } from '../protocol/pricing.js';
 import { formatHostPort } from '../protocol/host-port.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, watchBusRoundTrips } from './metrics.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { heartbeatSchedule, WorkerSession } from './worker-session.js';
 import { JobManager } from './job-manager.js';
@@ -172,6 +172,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
   if (options.bus !== undefined && options.store === undefined) throw new Error('--bus joins instances that share a store: give --store postgres://… as well.');
   const bus = options.bus !== undefined ? await ClusterBus.start({ url: options.bus, instance: coordinatorId, registry, logger }) : undefined;
+  if (bus) watchBusRoundTrips(metrics, bus);
   const identify = makeKeyCheck(options.apiKeys);
   const adminCheck = options.adminKey ? makeKeyCheck([options.adminKey]) : undefined;
   const metered = !options.unmetered && options.apiKeys.length > 0;
