@@ -1,7 +1,8 @@
 /**
  * Several coordinators as one: two instances share PostgreSQL (`--store`) and a NATS bus
  * (`--bus`). A client calling one instance is served by a worker connected to the other; the
- * worker's receipt, the cancel of a client that hangs up, and the books all cross the bus. When
+ * worker's receipt, the cancel of a client that hangs up, and the books all cross the bus; a
+ * receipt never acknowledged is sent again, as first sent, by the other instance. When
  * the instance a job's worker is on is killed, the job continues on a worker of the surviving
  * instance from the text already streamed, and the real worker reconnects there. Malformed bus
  * messages are dropped. Needs `postgres` and `nats-server` (skipped, with the reason, where one
@@ -15,7 +16,7 @@ import { clientIdForKey } from '../network/coordinator/server.js';
 import { openPgStore, type PgStore } from '../network/coordinator/pg-store.js';
 import { DEFAULT_PRICE_LIST, jobCost, splitCost } from '../network/protocol/pricing.js';
 import { missingBinary, startNats, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
-import { FakeWorker } from './fake-worker.js';
+import { FakeWorker, randomIdentity } from './fake-worker.js';
 import { Harness, type SilkwormProcess } from './harness.js';
 
 const KEY = 'sk-cluster';
@@ -152,6 +153,35 @@ describe('two coordinators on one PostgreSQL store and one NATS bus', { skip }, 
       await nc.close();
     }
     assert.equal((await health(a.url)).cluster?.workers, 1, 'no ghost worker was added');
+  });
+
+  test('a receipt its worker never acknowledged is sent again, as first sent, when the worker connects to the other instance', async () => {
+    const identity = randomIdentity();
+    const first = await FakeWorker.join(b.url, 'forgetful', { model: FAKE_MODEL, identity });
+    await seesWorkers(a.url, 2);
+    const offered = first.nextNew('job.offer', 10_000);
+    const answered = client(a.url).chat.completions.create({ model: FAKE_MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, temperature: 0 });
+    const offer = await offered;
+    first.send({ type: 'job.accept', jobId: offer.jobId });
+    first.send({ type: 'job.chunk', jobId: offer.jobId, seq: 0, text: 'Hello', tokens: 1 });
+    first.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1 } });
+    assert.equal((await answered).choices[0]?.message.content, 'Hello');
+    // Settled by a, stored in PostgreSQL, relayed through b; never acknowledged.
+    const sent = await first.nextNew('job.receipt', 10_000);
+    assert.equal(sent.jobId, offer.jobId);
+    first.close();
+    await first.closed;
+    await seesWorkers(a.url, 1);
+    // Built again on a from the figures stored with the settlement.
+    const again = await FakeWorker.join(a.url, 'forgetful', { model: FAKE_MODEL, identity });
+    try {
+      assert.deepEqual(await again.next('job.receipt', 10_000), sent);
+      again.send({ type: 'receipt.ack', upTo: sent.seq });
+    } finally {
+      again.close();
+      await again.closed;
+    }
+    await seesWorkers(a.url, 1);
   });
 
   test('killing the instance a job’s worker is on: the job continues on the other instance’s worker, and the real worker moves there', async () => {
