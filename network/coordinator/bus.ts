@@ -259,6 +259,12 @@ export class ClusterBus {
   /** Frames for each such peer waiting for the end of this turn of the event loop, as JSON, with their length. */
   private readonly outbox = new Map<string, { items: string[]; chars: number }>();
   private outboxFlush: NodeJS.Immediate | undefined;
+  /**
+   * Messages for workers on other instances, published together at the end of this turn of the
+   * event loop: the NATS client then writes them to its socket in one go rather than one write
+   * each (offers, receipts and standings each come from a callback of their own).
+   */
+  private toPeers: [subject: string, text: string][] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private closing = false;
 
@@ -391,10 +397,21 @@ export class ClusterBus {
     if (!waiting) this.outbox.set(origin, (waiting = { items: [], chars: 0 }));
     waiting.items.push(item);
     waiting.chars += item.length;
+    this.flushAtEndOfTurn();
+  }
+
+  private flushAtEndOfTurn(): void {
     this.outboxFlush ??= setImmediate(() => {
       this.outboxFlush = undefined;
       for (const peer of [...this.outbox.keys()]) this.flushOutbox(peer);
+      this.flushToPeers();
     });
+  }
+
+  private flushToPeers(): void {
+    const waiting = this.toPeers;
+    this.toPeers = [];
+    for (const [subject, text] of waiting) this.publishText(subject, text);
   }
 
   private flushOutbox(origin: string): void {
@@ -431,9 +448,12 @@ export class ClusterBus {
     );
   }
 
-  /** Passes something for a worker to the instance it is connected to. */
+  /** Passes something for a worker to the instance it is connected to (at the end of this turn, in order). */
   relay(owner: string, message: { kind: 'send'; workerId: string; frame: CoordinatorFrame } | { kind: 'eject'; workerId: string } | { kind: 'record'; workerId: string; standing: WorkerStandingFigures }): boolean {
-    return this.publish(SUBJECT.to(owner), { ...message, origin: this.options.instance });
+    if (this.closing || this.nc.isClosed()) return false;
+    this.toPeers.push([SUBJECT.to(owner), JSON.stringify({ ...message, origin: this.options.instance })]);
+    this.flushAtEndOfTurn();
+    return true;
   }
 
   /** Publishes the state of local workers that changed since last time (all of them when `full`). */
@@ -582,6 +602,7 @@ export class ClusterBus {
     for (const timer of this.timers) clearInterval(timer);
     clearImmediate(this.outboxFlush);
     for (const peer of [...this.outbox.keys()]) this.flushOutbox(peer);
+    this.flushToPeers();
     for (const entry of this.relayed.values()) clearTimeout(entry.stopTimer);
     this.relayed.clear();
     this.publish(SUBJECT.presence, { type: 'bye', instance: this.options.instance });

@@ -6,6 +6,7 @@
  * only where its binaries are missing).
  */
 import { test } from 'node:test';
+import { MessagePort } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import { testPostgres } from '../node-kit/test-postgres.js';
 import { openPgStoreSync, type SyncPgStore } from './pg-store-bridge.js';
@@ -209,6 +210,34 @@ test('a receipt that cannot be built after its settlement: the job stays settled
     assert.deepEqual((await fast.settle(job('l', [credit('EQacc', 'w', 50n, 45n)]), receipt))?.map((f) => f.seq), [3]);
     assert.equal(await fast.balance('c'), 50n);
   } finally {
+    store.close();
+  }
+});
+
+test('non-blocking calls made in one turn cross to the thread in one message; a blocking call still answers in between', { skip }, async () => {
+  const store = await open();
+  const post = MessagePort.prototype.postMessage;
+  let posted = 0;
+  MessagePort.prototype.postMessage = function (this: MessagePort, ...args: Parameters<MessagePort['postMessage']>) {
+    posted++;
+    return post.apply(this, args);
+  };
+  try {
+    const fast = store.nonBlocking;
+    await fast.deposit('c', 100n, 'd');
+    posted = 0;
+    const balances = Promise.all(Array.from({ length: 20 }, (_, i) => fast.balance(i % 2 === 0 ? 'c' : 'nobody')));
+    assert.equal(posted, 0, 'nothing sent before the end of the turn');
+    // A blocking call sends what waits first, then itself, and answers the others meanwhile.
+    assert.equal(store.balance('c'), 100n);
+    assert.equal(posted, 2, 'the 20 calls in one message, then the blocking one');
+    assert.deepEqual(await balances, Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 100n : 0n)));
+    posted = 0;
+    const more = await Promise.all(Array.from({ length: 10 }, () => fast.jobIdUsed('j')));
+    assert.deepEqual(more, Array.from({ length: 10 }, () => false));
+    assert.equal(posted, 1);
+  } finally {
+    MessagePort.prototype.postMessage = post;
     store.close();
   }
 });

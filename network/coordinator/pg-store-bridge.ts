@@ -27,6 +27,17 @@ export type BridgeRequest =
   | { type: 'built'; id: number; frame: JobReceiptFrame }
   | { type: 'built'; id: number; error: string };
 
+/**
+ * What crosses the thread boundary in one postMessage: one message, or every message one side
+ * had for the other in one turn of its event loop (each postMessage costs a copy and a wake-up).
+ */
+export type BridgeBatch<T> = T | T[];
+
+/** The messages of a batch, in order. */
+export function unbatch<T>(batch: BridgeBatch<T>): T[] {
+  return Array.isArray(batch) ? batch : [batch];
+}
+
 /** A message from the store thread: a call's result, or a receipt to build for the settlement `call`. */
 export type BridgeReply =
   | { type: 'result'; id: number; ok: true; value: unknown }
@@ -133,7 +144,9 @@ class PgStoreBridge implements CoordinatorStore {
     /** The instance named on the holds this store takes. */
     readonly instanceId: string,
   ) {
-    port.on('message', (message: BridgeReply) => this.dispatch(message));
+    port.on('message', (batch: BridgeBatch<BridgeReply>) => {
+      for (const message of unbatch(batch)) this.dispatch(message);
+    });
     port.unref();
     const face: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const method of NON_BLOCKING_METHODS) {
@@ -156,8 +169,25 @@ class PgStoreBridge implements CoordinatorStore {
     return Promise.resolve();
   }
 
+  /** Calls made in this turn of the event loop, sent to the thread together at its end. */
+  private outgoing: BridgeRequest[] = [];
+
+  /** Sends a message now, after what waits for the end of the turn (the thread sees them in order). */
   private post(request: BridgeRequest): void {
+    this.sendOutgoing();
     this.port.postMessage(request);
+  }
+
+  /** Queues a non-blocking call for the end of this turn of the event loop. */
+  private postSoon(request: BridgeRequest): void {
+    if (this.outgoing.push(request) === 1) setImmediate(() => this.sendOutgoing());
+  }
+
+  private sendOutgoing(): void {
+    if (this.outgoing.length === 0) return;
+    const batch = this.outgoing;
+    this.outgoing = [];
+    this.port.postMessage(batch.length === 1 ? batch[0] : batch);
   }
 
   /** Sends one call; its answer comes to dispatch(). Only `close` is still sent once closed (by close() itself). */
@@ -174,7 +204,7 @@ class PgStoreBridge implements CoordinatorStore {
       this.waiting.set(id, { resolve, reject, timer, ...(builder ? { builder } : {}) });
       // An answer awaited keeps the process alive, as any pending I/O does.
       if (this.waiting.size === 1) this.port.ref();
-      this.post({ type: 'call', id, method, args });
+      this.postSoon({ type: 'call', id, method, args });
     });
   }
 
@@ -214,13 +244,18 @@ class PgStoreBridge implements CoordinatorStore {
     const id = this.nextId++;
     Atomics.store(this.flag, 0, 0);
     this.post({ type: 'call', id, method, args });
+    const received: BridgeReply[] = [];
     for (;;) {
-      const message = receiveMessageOnPort(this.port)?.message as BridgeReply | undefined;
-      if (!message) {
-        if (Atomics.wait(this.flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') throw new Error(`The PostgreSQL store did not answer ${String(method)} within ${CALL_TIMEOUT_MS / 1000} s.`);
-        Atomics.store(this.flag, 0, 0);
-        continue;
+      if (received.length === 0) {
+        const batch = receiveMessageOnPort(this.port)?.message as BridgeBatch<BridgeReply> | undefined;
+        if (batch === undefined) {
+          if (Atomics.wait(this.flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') throw new Error(`The PostgreSQL store did not answer ${String(method)} within ${CALL_TIMEOUT_MS / 1000} s.`);
+          Atomics.store(this.flag, 0, 0);
+          continue;
+        }
+        received.push(...unbatch(batch));
       }
+      const message = received.shift()!;
       if (message.type === 'build' && message.call === id) {
         if (!builder) throw new Error('The store thread asked for a receipt outside a settlement.');
         let frame: JobReceiptFrame;
@@ -237,6 +272,8 @@ class PgStoreBridge implements CoordinatorStore {
         this.dispatch(message);
         continue;
       }
+      // Answers that came in the same batch after this one go to their callers.
+      for (const later of received) this.dispatch(later);
       if (message.ok) return message.value;
       throw rebuildError(message.name, message.message);
     }

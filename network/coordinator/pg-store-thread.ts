@@ -17,7 +17,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import { openPgStore, type PgStore, type PgStoreOptions } from './pg-store.js';
 import type { AccountTotal, JobReceiptFrame, SettledJob, WorkerCredit } from './store.js';
 import type { ReceiptSigning } from './receipts.js';
-import type { BridgeMethod, BridgeReply, BridgeRequest } from './pg-store-bridge.js';
+import { unbatch, type BridgeBatch, type BridgeMethod, type BridgeReply, type BridgeRequest } from './pg-store-bridge.js';
 
 const { options, signal, port } = workerData as { options: PgStoreOptions; signal: SharedArrayBuffer; port: MessagePort };
 const flag = new Int32Array(signal);
@@ -56,9 +56,18 @@ function schedule(request: Extract<BridgeRequest, { type: 'call' }>): Promise<un
   return done;
 }
 
-/** Posts to the caller and wakes it from Atomics.wait. */
+/** Replies ready in this turn of the thread's event loop, sent together at its end. */
+let replies: BridgeReply[] = [];
+
+/** Queues a message for the caller; at the end of this turn they go, and wake it from Atomics.wait. */
 function reply(message: BridgeReply): void {
-  port.postMessage(message);
+  if (replies.push(message) === 1) setImmediate(sendReplies);
+}
+
+function sendReplies(): void {
+  const batch = replies;
+  replies = [];
+  port.postMessage(batch.length === 1 ? batch[0] : batch);
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
 }
@@ -85,7 +94,11 @@ async function run(request: Extract<BridgeRequest, { type: 'call' }>): Promise<u
   return method.apply(store, request.args);
 }
 
-port.on('message', (request: BridgeRequest) => {
+port.on('message', (batch: BridgeBatch<BridgeRequest>) => {
+  for (const request of unbatch(batch)) receive(request);
+});
+
+function receive(request: BridgeRequest): void {
   if (request.type === 'built') {
     const waiting = built.get(request.id);
     built.delete(request.id);
@@ -97,4 +110,4 @@ port.on('message', (request: BridgeRequest) => {
     (value) => reply({ type: 'result', id: request.id, ok: true, value }),
     (error: unknown) => reply({ type: 'result', id: request.id, ok: false, name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) }),
   );
-});
+}
