@@ -119,7 +119,7 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
         SELECT (SELECT COUNT(*) FROM job), (SELECT client_id FROM hold), (SELECT amount FROM hold),
           (SELECT COUNT(*) FROM credited), (SELECT COALESCE(SUM(cost), 0) FROM credited), (SELECT COALESCE(SUM(earned), 0) FROM credited),
           (SELECT COUNT(*) FROM stored), (SELECT format('%s out of bounds: %s', account, cumulative) FROM total WHERE cumulative > p_max_account ORDER BY account LIMIT 1),
-          (SELECT json_agg(json_build_object('seq', seq, 'cumulative', cumulative::text, 'accountSeq', account_seq) ORDER BY ord) FROM receipt)
+          (SELECT COALESCE(json_agg(json_build_object('seq', seq, 'cumulative', cumulative::text, 'accountSeq', account_seq) ORDER BY ord), '[]') FROM receipt)
         INTO v_inserted, v_hold_client, v_hold_amount, v_credits, v_costs, v_earned, v_receipts_stored, v_beyond, v_figures;
         IF v_inserted = 0 THEN
           -- Settled before (or meanwhile, by another instance): a settled job has no hold left.

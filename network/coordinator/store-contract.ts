@@ -117,6 +117,15 @@ export function storeContract(engine: StoreEngine): void {
       store.close();
     }));
 
+  test(`${engine.name}: a job with no credit settles once, with no receipt`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      assert.deepEqual(store.settle(job('nothing-billed', [], { clientId: 'unmetered' }), receipt), [], 'settled now: no receipt to send');
+      assert.equal(store.settle(job('nothing-billed', [], { clientId: 'unmetered' }), receipt), undefined, 'settled before');
+      assert.equal(store.jobIdUsed('nothing-billed'), true);
+      store.close();
+    }));
+
   test(`${engine.name}: books that do not balance, or charge more than the hold, are refused and write nothing`, { skip: engine.skip }, () =>
     withStore(engine, async (open) => {
       const store = await open();
