@@ -19,7 +19,7 @@ import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './boo
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
 import { buildReceipt, type ReceiptSigning } from './receipts.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
-import { workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobOutcome, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerCredit, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
+import { RESEND_BATCH, workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobOutcome, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerCredit, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
 
 /** Options of {@link openPgStore}. */
@@ -485,8 +485,8 @@ export class PgStore implements AsyncCoordinatorStore {
         `SELECT r.seq, r.frame, r.job_id, r.cumulative, r.account_seq, j.model, j.outcome, c.account, c.cost, c.earned,
            c.prompt_tokens, c.completion_tokens, c.claimed_prompt, c.claimed_completion, c.coefficient_milli
          FROM receipts r LEFT JOIN jobs j ON j.job_id = r.job_id LEFT JOIN job_credits c ON c.job_id = r.job_id AND c.worker_id = r.worker_id
-         WHERE r.worker_id = $1 AND NOT r.acked AND r.seq > $2 ORDER BY r.seq`,
-        [workerId, after],
+         WHERE r.worker_id = $1 AND NOT r.acked AND r.seq > $2 ORDER BY r.seq LIMIT $3`,
+        [workerId, after, RESEND_BATCH],
       )
     ).rows as StoredReceipt[];
     return rows.map((r) => {

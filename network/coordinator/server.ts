@@ -194,12 +194,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     settlement: vault && billing.voucherPublicKey ? { vault, voucherPublicKey: billing.voucherPublicKey, chainGlobalId } : null,
     pricing: priceListToWire(billing.prices),
   });
-  /** Receipts not yet acknowledged are sent again, at most this many per request. */
-  const RESEND_BATCH = 500;
+  /** Receipts not yet acknowledged are sent again, the store's batch at a time (the worker asks for more after the last). */
   const resend = (session: WorkerSession, after: number) =>
     billing.unackedReceipts(session.id, after).then(
       (receipts) => {
-        for (const receipt of receipts.slice(0, RESEND_BATCH)) session.send(receipt);
+        for (const receipt of receipts) session.send(receipt);
       },
       (error: unknown) => logger.error({ workerId: session.id, err: error instanceof Error ? error.message : String(error) }, 'reading receipts to send again failed'),
     );

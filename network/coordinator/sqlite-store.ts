@@ -9,7 +9,7 @@ import { openDurableDb, syncLog, withoutFsync, type DurableDb } from '../node-ki
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
-import { workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
+import { RESEND_BATCH, workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 
 export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
@@ -78,7 +78,7 @@ class SqliteStore implements CoordinatorStore {
       disputes: db.prepare<[string], { at: bigint; job_id: string; worker_id: string; kind: string; claimed: bigint; counted: bigint }>('SELECT * FROM disputes WHERE worker_id = ? ORDER BY id'),
       nextReceiptSeq: db.prepare<[string], { seq: bigint | null }>('SELECT MAX(seq) AS seq FROM receipts WHERE worker_id = ?'),
       insertReceipt: db.prepare('INSERT INTO receipts (worker_id, seq, job_id, frame) VALUES (?, ?, ?, ?)'),
-      unacked: db.prepare<[string, number], { frame: string }>('SELECT frame FROM receipts WHERE worker_id = ? AND acked = 0 AND seq > ? ORDER BY seq'),
+      unacked: db.prepare<[string, number, number], { frame: string }>('SELECT frame FROM receipts WHERE worker_id = ? AND acked = 0 AND seq > ? ORDER BY seq LIMIT ?'),
       ack: db.prepare('UPDATE receipts SET acked = 1 WHERE worker_id = ? AND seq <= ? AND acked = 0'),
       getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
       setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -203,7 +203,7 @@ class SqliteStore implements CoordinatorStore {
   }
 
   unackedReceipts(workerId: string, after = 0): JobReceiptFrame[] {
-    return this.q.unacked.all(workerId, after).map((r) => JSON.parse(r.frame) as JobReceiptFrame);
+    return this.q.unacked.all(workerId, after, RESEND_BATCH).map((r) => JSON.parse(r.frame) as JobReceiptFrame);
   }
 
   ackReceipts(workerId: string, upTo: number): void {

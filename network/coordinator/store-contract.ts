@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BooksError, MAX_ACCOUNT_NANOTONS } from './books-check.js';
-import type { CoordinatorStore, JobReceiptFrame, ReceiptBuilder, SettledJob, WorkerCredit } from './store.js';
+import { RESEND_BATCH, type CoordinatorStore, type JobReceiptFrame, type ReceiptBuilder, type SettledJob, type WorkerCredit } from './store.js';
 import { EJECT_STRIKES, NEW_IDENTITY_REPUTATION } from './reputation.js';
 
 /** One engine under test: `prepare` makes an empty store location; `open` (re)opens a store there. */
@@ -181,6 +181,17 @@ export function storeContract(engine: StoreEngine): void {
       assert.deepEqual(again.unackedReceipts('w').map((r) => r.seq), [3]);
       assert.deepEqual(again.unackedReceipts('w', 3), []);
       again.close();
+    }));
+
+  test(`${engine.name}: unacknowledged receipts are read a batch at a time, oldest first; the next batch follows the last one read`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      for (let i = 1; i <= RESEND_BATCH + 2; i++) store.settle(job(`b${i}`, [credit('A', 'w', 10n, 9n)], { clientId: 'unmetered' }), receipt);
+      const first = store.unackedReceipts('w');
+      assert.equal(first.length, RESEND_BATCH);
+      assert.deepEqual([first[0]?.seq, first.at(-1)?.seq], [1, RESEND_BATCH]);
+      assert.deepEqual(store.unackedReceipts('w', RESEND_BATCH).map((r) => r.seq), [RESEND_BATCH + 1, RESEND_BATCH + 2]);
+      store.close();
     }));
 
   test(`${engine.name}: holds expire, and every hold is refunded at start; state survives reopening`, { skip: engine.skip }, () =>

@@ -132,6 +132,9 @@ export interface WorkerEvent {
 /** The outcome of binding a worker id to an identity key. */
 export type KeyBinding = { status: 'new' | 'known'; record: WorkerRecord } | { status: 'mismatch' } | { status: 'ejected'; record: WorkerRecord };
 
+/** Most unacknowledged receipts one read returns (each may be built and signed again). */
+export const RESEND_BATCH = 500;
+
 /** Durable coordinator state. */
 export interface CoordinatorStore {
   /** A client's spendable balance (holds already taken out). */
@@ -190,8 +193,8 @@ export interface CoordinatorStore {
   recordDispute(dispute: Dispute): void;
   disputes(workerId: string): Dispute[];
   /**
-   * Receipts of a worker not yet acknowledged, numbered above `after`, in order: as they were
-   * first sent. SQLite stores each frame; PostgreSQL stores its figures and builds it again here,
+   * Receipts of a worker not yet acknowledged, numbered above `after`, in order, at most
+   * RESEND_BATCH of them (the worker asks again after the last): as they were first sent. SQLite stores each frame; PostgreSQL stores its figures and builds it again here,
    * its voucher signed with `signing` (the same signature: Ed25519 is deterministic).
    */
   unackedReceipts(workerId: string, after?: number, signing?: ReceiptSigning): JobReceiptFrame[];
