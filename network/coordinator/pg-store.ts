@@ -1,12 +1,12 @@
 /**
  * The coordinator store on PostgreSQL (`--store postgres://…`), shared by several coordinator
- * instances. Every transaction that moves money runs SERIALIZABLE (a hold: one statement, whose
- * conditional debit and unique job id need no more) and is retried on a serialization failure,
- * deadlock or key collision, so what SQLite's single writer guarantees holds across instances: no
- * overdraft (a debit only where the balance covers it, and CHECK balance ≥ 0), no double credit
- * (jobs.job_id is unique and settle writes nothing when it exists), a worker's receipt numbers
- * unique (PRIMARY KEY (worker_id, seq)), and each job's books checked, and then re-read from the
- * rows just written, inside the settling transaction. The calls a request makes take few round
+ * instances. Deposits and refunds run SERIALIZABLE; a hold is one statement and a settlement one
+ * call, at READ COMMITTED, whose row locks and unique keys need no more (see settle). Each is
+ * retried on a serialization failure, deadlock or key collision, so what SQLite's single writer
+ * guarantees holds across instances: no overdraft (a debit only where the balance covers it,
+ * and CHECK balance ≥ 0), no double credit (jobs.job_id is unique and settle writes nothing
+ * when it exists), a worker's receipt numbers unique (PRIMARY KEY (worker_id, seq)), and each
+ * job's books checked, and then re-read from the rows just written, inside the settling call. The calls a request makes take few round
  * trips (a hold one, a settlement one, a worker's standing two) on statements prepared once
  * per connection: the database is what every instance shares.
  * Holds carry the instance that took them: at start an instance refunds only its own (a

@@ -1,8 +1,9 @@
 /**
  * A worker's receipt for its part in a settled job, with a voucher (signed by the coordinator's
  * key) for its earnings account's new total where one applies. Built from plain values, so the
- * PostgreSQL store's thread can build it inside the settlement's transaction (pg-store.ts)
- * exactly as the embedded store's caller does (billing.ts).
+ * PostgreSQL store's thread builds it from the figures its settling call returns, and again
+ * from the stored figures when the worker asks again (pg-store.ts), exactly as the embedded
+ * store's caller does inside its transaction (billing.ts).
  */
 import { Address } from '@ton/core';
 import { signVoucher, voucherToJson } from '../protocol/voucher.js';

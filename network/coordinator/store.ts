@@ -194,8 +194,9 @@ export interface CoordinatorStore {
   disputes(workerId: string): Dispute[];
   /**
    * Receipts of a worker not yet acknowledged, numbered above `after`, in order, at most
-   * RESEND_BATCH of them (the worker asks again after the last): as they were first sent. SQLite stores each frame; PostgreSQL stores its figures and builds it again here,
-   * its voucher signed with `signing` (the same signature: Ed25519 is deterministic).
+   * RESEND_BATCH of them (the worker asks again after the last): as they were first sent.
+   * SQLite stores each frame; PostgreSQL stores its figures and builds it again here, its
+   * voucher signed with `signing` (the same signature: Ed25519 is deterministic).
    */
   unackedReceipts(workerId: string, after?: number, signing?: ReceiptSigning): JobReceiptFrame[];
   /** Marks a worker's receipts up to `upTo` as durably recorded by the worker. */
