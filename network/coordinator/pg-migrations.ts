@@ -153,4 +153,68 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
       $settle$;
     `,
   },
+  {
+    version: 3,
+    name: 'the settlements of one turn in one call, their rows locked in one order',
+    // silkworm_settle for each job in turn, in one transaction: one round trip, one commit (and
+    // one flush of the log) for a batch. Each job is a subtransaction: one the books refuse
+    // (SW001), or that fails otherwise, is undone alone and reported in its place; a deadlock, a
+    // serialization failure or a key collision fails the whole call, which the store runs again.
+    // A batch holds its locks until its commit, so a batch of several jobs takes every row lock
+    // they need first, in one order for every settlement (holds by job, accounts by name,
+    // clients by id; one job's own statement takes them in that order), and two batches
+    // crediting the same accounts, or refunding the same clients, in other orders wait for each
+    // other rather than deadlock. Then each job's statement runs with a snapshot taken after
+    // those waits, so a worker's next receipt number is read after the settlements that held its
+    // account were committed, and does not collide with theirs. An account a job credits is
+    // created at 0 before the job runs (ON CONFLICT … WHERE FALSE locks an existing row without
+    // writing it); a job undone leaves that row at 0, as unpaid.
+    sql: `
+      CREATE FUNCTION silkworm_settle_batch(
+        p_jobs TEXT[], p_clients TEXT[], p_models TEXT[], p_charges BIGINT[], p_commissions BIGINT[], p_outcomes TEXT[], p_metered BOOLEAN[],
+        p_credits_end INTEGER[], p_now BIGINT, p_max_account BIGINT, p_accounts TEXT[], p_workers TEXT[], p_costs BIGINT[], p_earned BIGINT[],
+        p_prompt INTEGER[], p_completion INTEGER[], p_claimed_prompt INTEGER[], p_claimed_completion INTEGER[], p_coefficient INTEGER[]
+      ) RETURNS JSON LANGUAGE plpgsql AS $batch$
+      DECLARE
+        v_results JSON[] := ARRAY[]::JSON[];
+        v_from INTEGER := 1;
+        v_to INTEGER;
+      BEGIN
+        IF cardinality(p_credits_end) <> cardinality(p_jobs) OR COALESCE(p_credits_end[cardinality(p_credits_end)], 0) <> cardinality(p_workers) THEN
+          RAISE EXCEPTION USING ERRCODE = 'SW001', MESSAGE = format('a batch of %s jobs whose credits end at %s, of %s credits.', cardinality(p_jobs), p_credits_end, cardinality(p_workers));
+        END IF;
+        -- One job's own statement takes its locks in this order already; unmetered jobs have no hold.
+        IF cardinality(p_jobs) > 1 THEN
+          IF TRUE = ANY(p_metered) THEN
+            PERFORM 1 FROM holds WHERE job_id = ANY(p_jobs) ORDER BY job_id FOR UPDATE;
+          END IF;
+          INSERT INTO accounts (account, cumulative, seq) SELECT DISTINCT account, 0, 0 FROM unnest(p_accounts) AS u(account) ORDER BY account
+            ON CONFLICT (account) DO UPDATE SET seq = accounts.seq WHERE FALSE;
+          IF TRUE = ANY(p_metered) THEN
+            PERFORM 1 FROM clients WHERE id IN (SELECT client_id FROM holds WHERE job_id = ANY(p_jobs)) ORDER BY id FOR UPDATE;
+          END IF;
+        END IF;
+        FOR i IN 1 .. cardinality(p_jobs) LOOP
+          v_to := p_credits_end[i];
+          BEGIN
+            v_results := v_results || json_build_object('figures', silkworm_settle(
+              p_jobs[i], p_clients[i], p_models[i], p_charges[i], p_commissions[i], p_outcomes[i], p_now, p_metered[i], p_max_account,
+              p_accounts[v_from:v_to], p_workers[v_from:v_to], p_costs[v_from:v_to], p_earned[v_from:v_to], p_prompt[v_from:v_to],
+              p_completion[v_from:v_to], p_claimed_prompt[v_from:v_to], p_claimed_completion[v_from:v_to], p_coefficient[v_from:v_to]));
+          EXCEPTION
+            WHEN SQLSTATE 'SW001' THEN
+              v_results := v_results || json_build_object('refused', SQLERRM);
+            WHEN OTHERS THEN
+              IF SQLSTATE IN ('40001', '40P01', '23505') THEN
+                RAISE;
+              END IF;
+              v_results := v_results || json_build_object('failed', SQLERRM, 'code', SQLSTATE);
+          END;
+          v_from := v_to + 1;
+        END LOOP;
+        RETURN array_to_json(v_results);
+      END
+      $batch$;
+    `,
+  },
 ];

@@ -1,9 +1,9 @@
 /**
  * The PostgreSQL store's bridge: its non-blocking face (what a request's hold, settlement and
  * standing go through) gives the same answers as the blocking calls, each to its own caller
- * while blocking calls come and go; money calls run at once, a worker's settlements in order; a receipt that cannot be
- * built fails its settlement and writes nothing. Needs `postgres` (skipped, with the reason,
- * only where its binaries are missing).
+ * while blocking calls come and go; money calls run at once, a worker's settlements in order;
+ * a receipt that cannot be built fails its settlement, whose books stay written. Needs
+ * `postgres` (skipped, with the reason, only where its binaries are missing).
  */
 import { test } from 'node:test';
 import { MessagePort } from 'node:worker_threads';

@@ -9,7 +9,8 @@
  *   settings at start): each posts a numbered call and blocks on Atomics.wait until the thread
  *   answers; answers to non-blocking calls that arrive meanwhile go to their callers.
  * The books stay exact whichever instance calls: each money call is one transaction in
- * PostgreSQL (pg-store.ts), and the thread runs a worker's settlements one after another
+ * PostgreSQL (pg-store.ts), and the settlements the thread receives in one turn go to the
+ * database in one call, which locks the accounts it credits before it numbers their receipts
  * (pg-store-thread.ts).
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';

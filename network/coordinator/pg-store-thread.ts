@@ -6,12 +6,11 @@
  * instead, it asks the caller to build each one.
  *
  * Calls run at once, on the pool's connections, as calls from several instances do: PostgreSQL's
- * row locks keep the books exact (pg-store.ts). Two kinds wait their turn:
- * - a worker's settlements, one after another in the order they came: each takes the worker's
- *   next receipt number, and two at once would pick the same one (the second would fail on the
- *   key and run again, after a back-off);
- * - releasing all the instance's holds (at start) and closing: each waits for every call before
- *   it, and every call after it waits for it.
+ * row locks keep the books exact (pg-store.ts). The settlements received in one turn go to the
+ * database in one call (PgStore's batch), a worker's in the order they came; a batch locks its
+ * accounts first, so two batches settling for one worker take its receipt numbers one after the
+ * other. Releasing all the instance's holds (at start) and closing wait their turn: each waits
+ * for every call before it, and every call after it waits for it.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { openPgStore, type PgStore, type PgStoreOptions } from './pg-store.js';
@@ -31,8 +30,6 @@ const ALONE = new Set<BridgeMethod>(['releaseAllHolds', 'close']);
 const inFlight = new Set<Promise<unknown>>();
 /** The last call run alone (settled, whatever its outcome). */
 let alone: Promise<unknown> = Promise.resolve();
-/** Each worker's last settlement (settled, whatever its outcome), while it runs. */
-const workerLanes = new Map<string, Promise<unknown>>();
 
 /** Runs a call when its turn comes (see the header). */
 function schedule(request: Extract<BridgeRequest, { type: 'call' }>): Promise<unknown> {
@@ -42,14 +39,7 @@ function schedule(request: Extract<BridgeRequest, { type: 'call' }>): Promise<un
     done = before.then(() => run(request));
     alone = done.catch(() => undefined);
   } else {
-    const workers = request.method === 'settle' ? [...new Set((request.args[0] as SettledJob).credits.map((c) => c.workerId))] : [];
-    const before = [alone, ...workers.flatMap((w) => workerLanes.get(w) ?? [])];
-    done = Promise.all(before).then(() => run(request));
-    const turn = done.catch(() => undefined);
-    for (const w of workers) workerLanes.set(w, turn);
-    void turn.then(() => {
-      for (const w of workers) if (workerLanes.get(w) === turn) workerLanes.delete(w);
-    });
+    done = alone.then(() => run(request));
   }
   inFlight.add(done);
   void done.catch(() => undefined).then(() => inFlight.delete(done));

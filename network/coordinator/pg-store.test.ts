@@ -10,7 +10,7 @@ import { testPostgres } from '../node-kit/test-postgres.js';
 import pg from 'pg';
 import { BooksError, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
-import { migratePg, openPgStore, type PgStore } from './pg-store.js';
+import { migratePg, openPgStore, SETTLE_BATCH, type PgStore } from './pg-store.js';
 import { credit, job, receipt } from './store-contract.js';
 
 const { skip, database } = testPostgres('PostgreSQL store concurrency');
@@ -160,6 +160,110 @@ test('upgrading from schema 1: receipts stored with their frames are sent again 
     }
   } finally {
     await store.close();
+  }
+});
+
+/** Counts the store's calls whose text matches `pattern` (each try of a call run again counts). */
+function countCalls(store: PgStore, pattern: RegExp): { calls: number } {
+  const pool = (store as unknown as { pool: pg.Pool }).pool;
+  const counter = { calls: 0 };
+  const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult>;
+  (pool as unknown as { query: typeof query }).query = (config) => {
+    if (pattern.test(config.text)) counter.calls++;
+    return query(config);
+  };
+  return counter;
+}
+
+test('the settlements asked for in one turn go in one call, at most SETTLE_BATCH each; one the books refuse fails alone', { skip }, async () => {
+  const [a] = await twoInstances();
+  const raw = new pg.Client({ connectionString: lastDatabase });
+  await raw.connect();
+  try {
+    const batches = countCalls(a, /silkworm_settle_batch/);
+    await a.deposit('c', 10_000n, 'd');
+    await a.settle(job('first', [credit('A', 'w', 10n, 9n)], { clientId: 'unmetered' }), receipt);
+    await raw.query('UPDATE accounts SET cumulative = $1 WHERE account = $2', [(MAX_ACCOUNT_NANOTONS - 50n).toString(), 'A']);
+    const ids = Array.from({ length: 10 }, (_, i) => `j${i}`);
+    for (const id of ids) assert.equal(await a.reserve('c', id, 100n, Date.now() + 60_000), 'held');
+    // j4 would take account A past its bound; the others credit B (w, then v for every third).
+    const credits = (i: number) => (i === 4 ? [credit('A', 'w', 100n, 90n)] : i % 3 === 0 ? [credit('B', 'w', 50n, 45n), credit('B', 'v', 20n, 18n)] : [credit('B', 'w', 50n, 45n)]);
+    const calls = batches.calls;
+    const settled = await Promise.allSettled(ids.map((id, i) => a.settle(job(id, credits(i)), receipt)));
+    assert.equal(batches.calls - calls, 1, 'one call for the ten');
+    const refused = settled[4]!;
+    assert.ok(refused.status === 'rejected' && refused.reason instanceof BooksError && /account A out of bounds/.test(refused.reason.message), String(refused.status === 'rejected' && refused.reason));
+    assert.ok(settled.every((s, i) => i === 4 || s.status === 'fulfilled'));
+    assert.equal(await a.jobIdUsed('j4'), true, "j4's hold is still taken");
+    assert.equal(Number((await raw.query("SELECT COUNT(*) AS n FROM jobs WHERE job_id = 'j4'")).rows[0].n), 0, 'j4 is not on the books');
+    assert.equal(await a.balance('c'), 10_000n - 1_000n + 9n * 100n - (5n * 50n + 4n * 70n), 'nine charged and refunded the rest of their holds');
+    assert.deepEqual(await a.account('B'), { account: 'B', cumulative: 5n * 45n + 4n * (45n + 18n), seq: 13 });
+    assert.equal((await a.account('A')).cumulative, MAX_ACCOUNT_NANOTONS - 50n, 'A untouched');
+    // w's receipts are numbered on, in the order asked, past the refused one.
+    const frames = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    assert.deepEqual(frames.map((f) => f?.map((r) => r.seq)), [[2, 1], [3], [4], [5, 2], undefined, [6], [7, 3], [8], [9], [10, 4]]);
+    assert.deepEqual(frames[9]!.map((r) => r.cumulativeNanotons), [String(5n * 45n + 4n * (45n + 18n) - 18n), String(5n * 45n + 4n * (45n + 18n))]);
+
+    // Over SETTLE_BATCH in one turn: full batches go as they fill.
+    const many = Array.from({ length: SETTLE_BATCH + 6 }, (_, i) => job(`u${i}`, [credit('C', 'u', 10n, 9n)], { clientId: 'unmetered' }));
+    const before = batches.calls;
+    const seqs = (await Promise.all(many.map((j) => a.settle(j, receipt)))).map((f) => f![0]!.seq);
+    assert.equal(batches.calls - before, 2);
+    assert.deepEqual(seqs, many.map((_, i) => i + 1));
+
+    // A job that fails otherwise (here a trigger raising) fails alone too, with PostgreSQL's error.
+    await raw.query("CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.job_id = 'bad' THEN RAISE EXCEPTION 'no bad jobs' USING ERRCODE = 'P0001'; END IF; RETURN NEW; END $$");
+    await raw.query('CREATE TRIGGER refuse_bad BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_bad()');
+    const [bad, good] = await Promise.allSettled([a.settle(job('bad', [credit('C', 'u', 10n, 9n)], { clientId: 'unmetered' }), receipt), a.settle(job('good', [credit('C', 'u', 10n, 9n)], { clientId: 'unmetered' }), receipt)]);
+    assert.ok(bad.status === 'rejected' && !(bad.reason instanceof BooksError) && /no bad jobs/.test(String(bad.reason)) && (bad.reason as { code?: string }).code === 'P0001');
+    assert.deepEqual(good.status === 'fulfilled' && good.value?.map((f) => f.seq), [SETTLE_BATCH + 7]);
+  } finally {
+    await raw.end();
+    await a.close();
+  }
+});
+
+test('batches from two instances crediting the same accounts, or refunding the same clients, in opposite orders wait for each other: no deadlock, no receipt number collision', { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    const calls = [countCalls(a, /silkworm_settle_batch/), countCalls(b, /silkworm_settle_batch/)];
+    const rounds = 30;
+    for (let round = 0; round < rounds; round++) {
+      const x = (id: string) => job(id, [credit('X', 'wx', 10n, 9n)], { clientId: 'unmetered' });
+      const y = (id: string) => job(id, [credit('Y', 'wy', 10n, 9n)], { clientId: 'unmetered' });
+      // One turn: a settles X then Y, b settles Y then X, each in one call.
+      await Promise.all([a.settle(x(`a${round}x`), receipt), a.settle(y(`a${round}y`), receipt), b.settle(y(`b${round}y`), receipt), b.settle(x(`b${round}x`), receipt)]);
+    }
+    assert.deepEqual(
+      calls.map((c) => c.calls),
+      [rounds, rounds],
+      'no call ran again (a deadlock or a receipt number taken meanwhile would have)',
+    );
+    assert.deepEqual(await a.account('X'), { account: 'X', cumulative: BigInt(2 * rounds) * 9n, seq: 2 * rounds });
+    assert.deepEqual((await b.unackedReceipts('wy')).map((r) => r.seq), Array.from({ length: 2 * rounds }, (_, i) => i + 1));
+
+    // Metered jobs refund their clients: a refunds c1 then c2, b c2 then c1, crediting other accounts.
+    await a.deposit('c1', 10_000n, 'd1');
+    await a.deposit('c2', 10_000n, 'd2');
+    const metered = (id: string, client: string, account: string) => job(id, [credit(account, `w-${account}`, 10n, 9n)], { clientId: client });
+    for (let round = 0; round < rounds; round++) {
+      const plan: [PgStore, string, string, string][] = [
+        [a, `m${round}a1`, 'c1', 'P'],
+        [a, `m${round}a2`, 'c2', 'Q'],
+        [b, `m${round}b1`, 'c2', 'R'],
+        [b, `m${round}b2`, 'c1', 'S'],
+      ];
+      for (const [store, id, client] of plan) assert.equal(await store.reserve(client, id, 30n, Date.now() + 60_000), 'held');
+      await Promise.all(plan.map(([store, id, client, account]) => store.settle(metered(id, client, account), receipt)));
+    }
+    assert.deepEqual(
+      calls.map((c) => c.calls),
+      [2 * rounds, 2 * rounds],
+      'no call ran again',
+    );
+    assert.deepEqual([await a.balance('c1'), await b.balance('c2')], [10_000n - BigInt(2 * rounds) * 10n, 10_000n - BigInt(2 * rounds) * 10n]);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
   }
 });
 

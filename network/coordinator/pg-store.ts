@@ -1,14 +1,15 @@
 /**
  * The coordinator store on PostgreSQL (`--store postgres://…`), shared by several coordinator
- * instances. Deposits and refunds run SERIALIZABLE; a hold is one statement and a settlement one
- * call, at READ COMMITTED, whose row locks and unique keys need no more (see settle). Each is
- * retried on a serialization failure, deadlock or key collision, so what SQLite's single writer
- * guarantees holds across instances: no overdraft (a debit only where the balance covers it,
- * and CHECK balance ≥ 0), no double credit (jobs.job_id is unique and settle writes nothing
- * when it exists), a worker's receipt numbers unique (PRIMARY KEY (worker_id, seq)), and each
- * job's books checked, and then re-read from the rows just written, inside the settling call. The calls a request makes take few round
- * trips (a hold one, a settlement one, a worker's standing two) on statements prepared once
- * per connection: the database is what every instance shares.
+ * instances. Deposits and refunds run SERIALIZABLE; a hold is one statement and the settlements
+ * of one turn one call, at READ COMMITTED, whose row locks and unique keys need no more (see
+ * settle). Each is retried on a serialization failure, deadlock or key collision, so what
+ * SQLite's single writer guarantees holds across instances: no overdraft (a debit only where the
+ * balance covers it, and CHECK balance ≥ 0), no double credit (jobs.job_id is unique and settle
+ * writes nothing when it exists), a worker's receipt numbers unique (PRIMARY KEY (worker_id,
+ * seq)), and each job's books checked, and then re-read from the rows just written, inside the
+ * settling call. The calls a request makes take few round trips (a hold one, a share of its
+ * turn's settlement call, a share of its turn's standing update's two) on statements prepared
+ * once per connection: the database is what every instance shares.
  * Holds carry the instance that took them: at start an instance refunds only its own (a
  * restart) and expired ones; a killed instance's holds are refunded by the others' expiry sweep.
  */
@@ -78,6 +79,12 @@ interface StoredReceipt {
   coefficient_milli: number;
 }
 
+/** Settlements in one call at most (a batch holds its rows' locks until it commits). */
+export const SETTLE_BATCH = 64;
+
+/** One job's answer in silkworm_settle_batch: its receipts' figures (null: settled before), or why not. */
+type SettleOutcome = { figures: { seq: number; cumulative: string; accountSeq: number }[] | null } | { refused: string } | { failed: string; code: string };
+
 /** A worker event waiting for its batch (see PgStore.recordWorkerEvent). */
 interface PendingWorkerEvent {
   workerId: string;
@@ -93,16 +100,23 @@ interface PendingWorkerEvent {
 class Batch<I, O> {
   private pending: { item: I; resolve: (value: O) => void; reject: (error: unknown) => void }[] = [];
 
-  constructor(private readonly run: (items: I[]) => Promise<O[]>) {}
+  constructor(
+    private readonly run: (items: I[]) => Promise<O[]>,
+    /** At most this many in one run; a full batch runs at once and the next begins. */
+    private readonly max = Infinity,
+  ) {}
 
   add(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
-      if (this.pending.push({ item, resolve, reject }) === 1) setImmediate(() => void this.flush());
+      const size = this.pending.push({ item, resolve, reject });
+      if (size >= this.max) void this.flush();
+      else if (size === 1) setImmediate(() => void this.flush());
     });
   }
 
   private async flush(): Promise<void> {
     const batch = this.pending.splice(0);
+    if (batch.length === 0) return; // run full already
     try {
       const results = await this.run(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i] as O));
@@ -256,12 +270,13 @@ export class PgStore implements AsyncCoordinatorStore {
   }
 
   /**
-   * One round trip: a call of silkworm_settle (pg-migrations.ts, version 2), which is its own
-   * transaction. It deletes the hold, writes the job, its credits, the account totals and each
-   * worker's numbered receipt (the figures only the settlement knows: its account's total and
-   * number after the credit), refunds the rest of the hold, and checks the books again from the
-   * rows it wrote. A check that fails raises, and nothing is written. The books' rules but the
-   * hold are checked here before the call; the charge against the hold inside it.
+   * One round trip, shared with the other settlements asked for in the same turn (settlements,
+   * below): a call of silkworm_settle (pg-migrations.ts, version 2) for each. It deletes the
+   * hold, writes the job, its credits, the account totals and each worker's numbered receipt (the
+   * figures only the settlement knows: its account's total and number after the credit), refunds
+   * the rest of the hold, and checks the books again from the rows it wrote. A check that fails
+   * raises, and nothing of that job is written. The books' rules but the hold are checked here
+   * before the call; the charge against the hold inside it.
    *
    * The receipts' frames are built once the call has returned, from the figures it returns (the
    * builder signs each account's new total); a resend builds them again from the stored figures
@@ -275,42 +290,16 @@ export class PgStore implements AsyncCoordinatorStore {
    * is a primary key (two settlements that picked the same number: the second fails and runs
    * again). Under SERIALIZABLE, instances settling for one client at once failed each other on
    * its balance row and ran again (218 times in one bench run, against 26 receipt-number
-   * collisions). The client's row is written last, so it is locked only at the end of the call.
+   * collisions). A batch takes its rows' locks first, in one order (silkworm_settle_batch), so
+   * batches wait for each other rather than deadlock, and read receipt numbers after the wait.
    */
   async settle(job: SettledJob, receiptOrSigning: AsyncReceiptBuilder | ReceiptSigning): Promise<JobReceiptFrame[] | undefined> {
     checkBooks(job, undefined);
     const { credits } = job;
-    let figures: { seq: number; cumulative: string; accountSeq: number }[] | null;
-    try {
-      figures = (
-        await this.statement(
-          'SELECT silkworm_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) AS figures',
-          [
-            job.jobId,
-            job.clientId,
-            job.model,
-            job.charge.toString(),
-            job.commission.toString(),
-            job.outcome,
-            Date.now(),
-            job.clientId !== 'unmetered',
-            MAX_ACCOUNT_NANOTONS.toString(),
-            credits.map((c) => c.account),
-            credits.map((c) => c.workerId),
-            credits.map((c) => c.cost.toString()),
-            credits.map((c) => c.earned.toString()),
-            credits.map((c) => c.promptTokens),
-            credits.map((c) => c.completionTokens),
-            credits.map((c) => c.claimed?.promptTokens ?? null),
-            credits.map((c) => c.claimed?.completionTokens ?? null),
-            credits.map((c) => c.coefficientMilli),
-          ],
-        )
-      ).rows[0].figures as typeof figures;
-    } catch (error) {
-      if ((error as { code?: unknown }).code === BOOKS_REFUSED) throw new BooksError((error as Error).message);
-      throw error;
-    }
+    const settled = await this.settlements.add(job);
+    if ('refused' in settled) throw new BooksError(settled.refused);
+    if ('failed' in settled) throw Object.assign(new Error(settled.failed), { code: settled.code });
+    const { figures } = settled;
     if (figures === null) return undefined; // settled before: nothing credited twice
     const receipt: AsyncReceiptBuilder = typeof receiptOrSigning === 'function' ? receiptOrSigning : (credit, total, seq) => buildReceipt(receiptOrSigning, job, credit, total, seq);
     const frames: JobReceiptFrame[] = [];
@@ -326,6 +315,44 @@ export class PgStore implements AsyncCoordinatorStore {
     }
     return frames;
   }
+
+  /**
+   * The settlements asked for in one turn, in one call of silkworm_settle_batch (pg-migrations.ts,
+   * version 3): one round trip and one commit for all of them, each job still its own
+   * subtransaction, refused or failed alone. A call that must run again (a deadlock, a key
+   * collision) runs whole again; one that fails otherwise fails each of its settlements.
+   */
+  private readonly settlements = new Batch<SettledJob, SettleOutcome>(async (jobs) => {
+    const credits = jobs.flatMap((job) => job.credits);
+    let end = 0;
+    const answer = await this.statement('SELECT silkworm_settle_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS results', [
+        jobs.map((j) => j.jobId),
+        jobs.map((j) => j.clientId),
+        jobs.map((j) => j.model),
+        jobs.map((j) => j.charge.toString()),
+        jobs.map((j) => j.commission.toString()),
+        jobs.map((j) => j.outcome),
+        jobs.map((j) => j.clientId !== 'unmetered'),
+        jobs.map((j) => (end += j.credits.length)),
+        Date.now(),
+        MAX_ACCOUNT_NANOTONS.toString(),
+        credits.map((c) => c.account),
+        credits.map((c) => c.workerId),
+        credits.map((c) => c.cost.toString()),
+        credits.map((c) => c.earned.toString()),
+        credits.map((c) => c.promptTokens),
+        credits.map((c) => c.completionTokens),
+        credits.map((c) => c.claimed?.promptTokens ?? null),
+        credits.map((c) => c.claimed?.completionTokens ?? null),
+        credits.map((c) => c.coefficientMilli),
+      ])
+      .catch((error: unknown) => {
+        throw (error as { code?: unknown }).code === BOOKS_REFUSED ? new BooksError((error as Error).message) : error;
+      });
+    const results = answer.rows[0].results as SettleOutcome[];
+    if (results.length !== jobs.length) throw new Error(`A batch of ${jobs.length} settlements was answered for ${results.length}.`);
+    return results;
+  }, SETTLE_BATCH);
 
   async release(jobId: string): Promise<void> {
     await this.transaction(async (sql) => void (await refund(sql, jobId, 0n)));
