@@ -155,7 +155,7 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    name: 'the settlements of one turn in one call, their rows locked in one order',
+    name: 'the settlements, and the holds, of one turn in one call, their rows locked in one order',
     // silkworm_settle for each job in turn, in one transaction: one round trip, one commit (and
     // one flush of the log) for a batch. Each job is a subtransaction: one the books refuse
     // (SW001), or that fails otherwise, is undone alone and reported in its place; a deadlock, a
@@ -169,6 +169,11 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
     // account were committed, and does not collide with theirs. An account a job credits is
     // created at 0 before the job runs (ON CONFLICT … WHERE FALSE locks an existing row without
     // writing it); a job undone leaves that row at 0, as unpaid.
+    // silkworm_reserve_batch takes the holds of one turn the same way: the clients' rows locked
+    // first, by id, then each hold as the single statement takes it (pg-store.ts), in order, so
+    // a second hold on one client sees the first one's debit. It answers 'held', 'short' or
+    // 'duplicate' for each; an error fails the whole call (a hold taken meanwhile by another
+    // instance for the same job collides on the key, and the call runs again).
     sql: `
       CREATE FUNCTION silkworm_settle_batch(
         p_jobs TEXT[], p_clients TEXT[], p_models TEXT[], p_charges BIGINT[], p_commissions BIGINT[], p_outcomes TEXT[], p_metered BOOLEAN[],
@@ -215,6 +220,24 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
         RETURN array_to_json(v_results);
       END
       $batch$;
+      CREATE FUNCTION silkworm_reserve_batch(p_clients TEXT[], p_jobs TEXT[], p_amounts BIGINT[], p_expires BIGINT[], p_owner TEXT)
+      RETURNS TEXT[] LANGUAGE plpgsql AS $reserve$
+      DECLARE
+        v_results TEXT[] := ARRAY[]::TEXT[];
+        v_duplicate BOOLEAN;
+        v_held BOOLEAN;
+      BEGIN
+        PERFORM 1 FROM clients WHERE id = ANY(p_clients) ORDER BY id FOR UPDATE;
+        FOR i IN 1 .. cardinality(p_jobs) LOOP
+          WITH used AS (SELECT 1 FROM jobs WHERE job_id = p_jobs[i] UNION ALL SELECT 1 FROM holds WHERE job_id = p_jobs[i] LIMIT 1),
+          debit AS (UPDATE clients SET balance = balance - p_amounts[i] WHERE id = p_clients[i] AND balance >= p_amounts[i] AND NOT EXISTS (SELECT 1 FROM used) RETURNING id),
+          hold AS (INSERT INTO holds (job_id, client_id, amount, expires_at, owner) SELECT p_jobs[i], p_clients[i], p_amounts[i], p_expires[i], p_owner FROM debit RETURNING job_id)
+          SELECT EXISTS (SELECT 1 FROM used), EXISTS (SELECT 1 FROM hold) INTO v_duplicate, v_held;
+          v_results := v_results || CASE WHEN v_duplicate THEN 'duplicate' WHEN v_held THEN 'held' ELSE 'short' END;
+        END LOOP;
+        RETURN v_results;
+      END
+      $reserve$;
     `,
   },
 ];

@@ -160,7 +160,7 @@ class PgStoreBridge implements CoordinatorStore {
     this.nonBlocking = face as unknown as AsyncCoordinatorStore;
   }
 
-  /** Each settlement is its own transaction on PostgreSQL: nothing to group. */
+  /** Nothing to group here: the thread sends the settlements of one turn in one transaction itself. */
   group<T>(work: () => T): T {
     return work();
   }

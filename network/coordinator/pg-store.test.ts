@@ -267,6 +267,39 @@ test('batches from two instances crediting the same accounts, or refunding the s
   }
 });
 
+test('the holds asked for in one turn go in one call, in order; two instances taking holds on the same clients in opposite orders do not deadlock', { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    const calls = [countCalls(a, /silkworm_reserve_batch/), countCalls(b, /silkworm_reserve_batch/)];
+    await a.deposit('c1', 100n, 'd1');
+    await a.deposit('c2', 1_000_000n, 'd2');
+    // One turn on a: c1 covers the first two 40s, not the third; the same job id twice is a duplicate.
+    const expires = Date.now() + 60_000;
+    const first = await Promise.all([a.reserve('c1', 'h1', 40n, expires), a.reserve('c1', 'h2', 40n, expires), a.reserve('c1', 'h3', 40n, expires), a.reserve('c2', 'h1', 5n, expires), a.reserve('c2', 'h4', 5n, expires)]);
+    assert.deepEqual(first, ['held', 'held', 'short', 'duplicate', 'held']);
+    assert.deepEqual(calls.map((c) => c.calls), [1, 0], 'one call for the five');
+    assert.deepEqual([await a.balance('c1'), await a.balance('c2')], [20n, 1_000_000n - 5n]);
+    await a.deposit('c1', 1_000_000n, 'd3');
+    const rounds = 30;
+    for (let round = 0; round < rounds; round++) {
+      await Promise.all([
+        a.reserve('c1', `r${round}a1`, 1n, expires),
+        a.reserve('c2', `r${round}a2`, 1n, expires),
+        b.reserve('c2', `r${round}b2`, 1n, expires),
+        b.reserve('c1', `r${round}b1`, 1n, expires),
+      ]);
+    }
+    assert.deepEqual(
+      calls.map((c) => c.calls),
+      [1 + rounds, rounds],
+      'no call ran again (a deadlock would have)',
+    );
+    assert.deepEqual([await a.balance('c1'), await b.balance('c2')], [1_000_020n - BigInt(2 * rounds), 1_000_000n - 5n - BigInt(2 * rounds)]);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
 test("a dead instance's holds are recovered by the other; a restart releases only its own", { skip }, async () => {
   const [a, b] = await twoInstances();
   try {

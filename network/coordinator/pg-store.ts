@@ -79,7 +79,7 @@ interface StoredReceipt {
   coefficient_milli: number;
 }
 
-/** Settlements in one call at most (a batch holds its rows' locks until it commits). */
+/** Settlements, or holds, in one call at most (a batch holds its rows' locks until it commits). */
 export const SETTLE_BATCH = 64;
 
 /** One job's answer in silkworm_settle_batch: its receipts' figures (null: settled before), or why not. */
@@ -250,20 +250,44 @@ export class PgStore implements AsyncCoordinatorStore {
    * keyed by the job id. The row lock on the balance and the unique job id keep it exact without
    * a SERIALIZABLE transaction: a concurrent debit waits and re-checks the new balance, and a
    * second hold for the same job fails on the key (then, run again, it reads as a duplicate).
+   * The holds asked for in one turn share one call (holds, below).
    */
   async reserve(clientId: string, jobId: string, amount: bigint, expiresAt: number): Promise<'held' | 'short' | 'duplicate'> {
     checkAmount(`hold of ${jobId}`, amount, MAX_JOB_NANOTONS);
-    const row = (
-      await this.statement(
-        `WITH used AS (SELECT 1 FROM jobs WHERE job_id = $2 UNION ALL SELECT 1 FROM holds WHERE job_id = $2 LIMIT 1),
-         debit AS (UPDATE clients SET balance = balance - $3 WHERE id = $1 AND balance >= $3 AND NOT EXISTS (SELECT 1 FROM used) RETURNING id),
-         hold AS (INSERT INTO holds (job_id, client_id, amount, expires_at, owner) SELECT $2, $1, $3, $4, $5 FROM debit RETURNING job_id)
-         SELECT EXISTS (SELECT 1 FROM used) AS duplicate, EXISTS (SELECT 1 FROM hold) AS held`,
-        [clientId, jobId, amount.toString(), expiresAt, this.instanceId],
-      )
-    ).rows[0] as { duplicate: boolean; held: boolean };
-    return row.duplicate ? 'duplicate' : row.held ? 'held' : 'short';
+    return this.holds.add({ clientId, jobId, amount, expiresAt });
   }
+
+  /**
+   * One hold alone is the statement itself; several go in one call of silkworm_reserve_batch
+   * (pg-migrations.ts, version 3), which locks their clients' rows first, by id, and then runs
+   * that statement for each in order: one round trip and one commit for them all.
+   */
+  private readonly holds = new Batch<{ clientId: string; jobId: string; amount: bigint; expiresAt: number }, 'held' | 'short' | 'duplicate'>(async (items) => {
+    if (items.length === 1) {
+      const { clientId, jobId, amount, expiresAt } = items[0]!;
+      const row = (
+        await this.statement(
+          `WITH used AS (SELECT 1 FROM jobs WHERE job_id = $2 UNION ALL SELECT 1 FROM holds WHERE job_id = $2 LIMIT 1),
+           debit AS (UPDATE clients SET balance = balance - $3 WHERE id = $1 AND balance >= $3 AND NOT EXISTS (SELECT 1 FROM used) RETURNING id),
+           hold AS (INSERT INTO holds (job_id, client_id, amount, expires_at, owner) SELECT $2, $1, $3, $4, $5 FROM debit RETURNING job_id)
+           SELECT EXISTS (SELECT 1 FROM used) AS duplicate, EXISTS (SELECT 1 FROM hold) AS held`,
+          [clientId, jobId, amount.toString(), expiresAt, this.instanceId],
+        )
+      ).rows[0] as { duplicate: boolean; held: boolean };
+      return [row.duplicate ? 'duplicate' : row.held ? 'held' : 'short'];
+    }
+    const results = (
+      await this.statement('SELECT silkworm_reserve_batch($1, $2, $3, $4, $5) AS results', [
+        items.map((h) => h.clientId),
+        items.map((h) => h.jobId),
+        items.map((h) => h.amount.toString()),
+        items.map((h) => h.expiresAt),
+        this.instanceId,
+      ])
+    ).rows[0].results as ('held' | 'short' | 'duplicate')[];
+    if (results.length !== items.length) throw new Error(`A batch of ${items.length} holds was answered for ${results.length}.`);
+    return results;
+  }, SETTLE_BATCH);
 
   async jobIdUsed(jobId: string): Promise<boolean> {
     return jobUsed((text, values) => this.query(text, values), jobId);
