@@ -2,12 +2,12 @@
  * The coordinator store on PostgreSQL (`--store postgres://…`), shared by several coordinator
  * instances. Deposits and refunds run SERIALIZABLE; the holds of one turn are one call (one
  * statement for a hold alone), and so are the settlements, at READ COMMITTED, whose row locks
- * and unique keys need no more (see reserve and settle). Each is retried on a serialization failure, deadlock or key collision, so what
- * SQLite's single writer guarantees holds across instances: no overdraft (a debit only where the
- * balance covers it, and CHECK balance ≥ 0), no double credit (jobs.job_id is unique and settle
- * writes nothing when it exists), a worker's receipt numbers unique (PRIMARY KEY (worker_id,
- * seq)), and each job's books checked, and then re-read from the rows just written, inside the
- * settling call. The calls a request makes take few round trips (a share of its turn's hold
+ * and unique keys need no more (see reserve and settle). Each is retried on a serialization
+ * failure, deadlock or key collision, so what SQLite's single writer guarantees holds across
+ * instances: no overdraft (a debit only where the balance covers it, and CHECK balance ≥ 0), no
+ * double credit (jobs.job_id is unique and settle writes nothing when it exists), a worker's
+ * receipt numbers unique (PRIMARY KEY (worker_id, seq)), and each job's books checked, and then
+ * re-read from the rows just written, inside the settling call. The calls a request makes take few round trips (a share of its turn's hold
  * call, of its turn's settlement call, and of its turn's standing update's two) on statements
  * prepared once per connection: the database is what every instance shares.
  * Holds carry the instance that took them: at start an instance refunds only its own (a
@@ -314,7 +314,7 @@ export class PgStore implements AsyncCoordinatorStore {
    * is a primary key (two settlements that picked the same number: the second fails and runs
    * again). Under SERIALIZABLE, instances settling for one client at once failed each other on
    * its balance row and ran again (218 times in one bench run, against 26 receipt-number
-   * collisions). A batch takes its rows' locks first, in one order (silkworm_settle_batch), so
+   * collisions then, and one an instance since batches lock accounts first). A batch takes its rows' locks first, in one order (silkworm_settle_batch), so
    * batches wait for each other rather than deadlock, and read receipt numbers after the wait.
    */
   async settle(job: SettledJob, receiptOrSigning: AsyncReceiptBuilder | ReceiptSigning): Promise<JobReceiptFrame[] | undefined> {
