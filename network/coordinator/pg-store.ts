@@ -7,9 +7,10 @@
  * instances: no overdraft (a debit only where the balance covers it, and CHECK balance ≥ 0), no
  * double credit (jobs.job_id is unique and settle writes nothing when it exists), a worker's
  * receipt numbers unique (PRIMARY KEY (worker_id, seq)), and each job's books checked, and then
- * re-read from the rows just written, inside the settling call. The calls a request makes take few round trips (a share of its turn's hold
- * call, of its turn's settlement call, and of its turn's standing update's two) on statements
- * prepared once per connection: the database is what every instance shares.
+ * re-read from the rows just written, inside the settling call. The calls a request makes take
+ * few round trips (a share of its turn's hold call, of its turn's settlement call, and of its
+ * turn's standing update's two) on statements prepared once per connection: the database is what
+ * every instance shares.
  * Holds carry the instance that took them: at start an instance refunds only its own (a
  * restart) and expired ones; a killed instance's holds are refunded by the others' expiry sweep.
  */
@@ -314,8 +315,9 @@ export class PgStore implements AsyncCoordinatorStore {
    * is a primary key (two settlements that picked the same number: the second fails and runs
    * again). Under SERIALIZABLE, instances settling for one client at once failed each other on
    * its balance row and ran again (218 times in one bench run, against 26 receipt-number
-   * collisions then, and one an instance since batches lock accounts first). A batch takes its rows' locks first, in one order (silkworm_settle_batch), so
-   * batches wait for each other rather than deadlock, and read receipt numbers after the wait.
+   * collisions then, and one an instance since batches lock accounts first). A batch takes its
+   * rows' locks first, in one order (silkworm_settle_batch), so batches wait for each other
+   * rather than deadlock, and read receipt numbers after the wait.
    */
   async settle(job: SettledJob, receiptOrSigning: AsyncReceiptBuilder | ReceiptSigning): Promise<JobReceiptFrame[] | undefined> {
     checkBooks(job, undefined);
@@ -350,29 +352,28 @@ export class PgStore implements AsyncCoordinatorStore {
     const credits = jobs.flatMap((job) => job.credits);
     let end = 0;
     const answer = await this.statement('SELECT silkworm_settle_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS results', [
-        jobs.map((j) => j.jobId),
-        jobs.map((j) => j.clientId),
-        jobs.map((j) => j.model),
-        jobs.map((j) => j.charge.toString()),
-        jobs.map((j) => j.commission.toString()),
-        jobs.map((j) => j.outcome),
-        jobs.map((j) => j.clientId !== 'unmetered'),
-        jobs.map((j) => (end += j.credits.length)),
-        Date.now(),
-        MAX_ACCOUNT_NANOTONS.toString(),
-        credits.map((c) => c.account),
-        credits.map((c) => c.workerId),
-        credits.map((c) => c.cost.toString()),
-        credits.map((c) => c.earned.toString()),
-        credits.map((c) => c.promptTokens),
-        credits.map((c) => c.completionTokens),
-        credits.map((c) => c.claimed?.promptTokens ?? null),
-        credits.map((c) => c.claimed?.completionTokens ?? null),
-        credits.map((c) => c.coefficientMilli),
-      ])
-      .catch((error: unknown) => {
-        throw (error as { code?: unknown }).code === BOOKS_REFUSED ? new BooksError((error as Error).message) : error;
-      });
+      jobs.map((j) => j.jobId),
+      jobs.map((j) => j.clientId),
+      jobs.map((j) => j.model),
+      jobs.map((j) => j.charge.toString()),
+      jobs.map((j) => j.commission.toString()),
+      jobs.map((j) => j.outcome),
+      jobs.map((j) => j.clientId !== 'unmetered'),
+      jobs.map((j) => (end += j.credits.length)),
+      Date.now(),
+      MAX_ACCOUNT_NANOTONS.toString(),
+      credits.map((c) => c.account),
+      credits.map((c) => c.workerId),
+      credits.map((c) => c.cost.toString()),
+      credits.map((c) => c.earned.toString()),
+      credits.map((c) => c.promptTokens),
+      credits.map((c) => c.completionTokens),
+      credits.map((c) => c.claimed?.promptTokens ?? null),
+      credits.map((c) => c.claimed?.completionTokens ?? null),
+      credits.map((c) => c.coefficientMilli),
+    ]).catch((error: unknown) => {
+      throw (error as { code?: unknown }).code === BOOKS_REFUSED ? new BooksError((error as Error).message) : error;
+    });
     const results = answer.rows[0].results as SettleOutcome[];
     if (results.length !== jobs.length) throw new Error(`A batch of ${jobs.length} settlements was answered for ${results.length}.`);
     return results;
