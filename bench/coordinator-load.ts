@@ -116,9 +116,16 @@ export class Child<Command, Reply extends { type: string }> {
   }
 }
 
-/** The coordinator under test, in a process of its own. */
-export async function startCoordinatorProcess(dataDir: string, nodeArgs: string[], extraArgs: string[] = []): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
-  const child = spawn(process.execPath, silkwormArgs(['coordinator', '--listen', '127.0.0.1:0', '--data', dataDir, '--api-key', API_KEY, '--unmetered', ...extraArgs], nodeArgs), {
+/** Credits balances on a metered coordinator under test (POST /v1/admin/deposits). */
+export const ADMIN_KEY = 'load-bench-admin-key';
+
+/**
+ * The coordinator under test, in a process of its own: unmetered, unless `metered` (then API_KEY's
+ * client pays from a balance, which ADMIN_KEY credits, and every request takes a hold first).
+ */
+export async function startCoordinatorProcess(dataDir: string, nodeArgs: string[], extraArgs: string[] = [], metered = false): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
+  const billing = metered ? ['--admin-key', ADMIN_KEY] : ['--unmetered'];
+  const child = spawn(process.execPath, silkwormArgs(['coordinator', '--listen', '127.0.0.1:0', '--data', dataDir, '--api-key', API_KEY, ...billing, ...extraArgs], nodeArgs), {
     env: { ...process.env, SILKWORM_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { LoadWorkersCommand, LoadWorkersReport } from './load-workers-process.js';
 import type { LoadClientsCommand, LoadClientsReport } from './load-clients-process.js';
-import { API_KEY, Child, CLIENTS_PROCESS, MODEL, startCoordinatorProcess, WORKERS_PROCESS } from './coordinator-load.js';
+import { ADMIN_KEY, API_KEY, Child, CLIENTS_PROCESS, MODEL, startCoordinatorProcess, WORKERS_PROCESS } from './coordinator-load.js';
+import { clientIdForKey } from '../network/coordinator/server.js';
 import { descendants, readCpu } from './proc.js';
 import { median, round, spread } from './stats.js';
 import { describeSpread, interleavedRounds, spreadResults, summarize } from './rounds.js';
@@ -120,7 +121,20 @@ async function latencyRound(urls: string[], client: Clients, options: ScaleoutOp
   return { requestMs: median(requestMs), firstChunkMs: median(firstChunkMs), failed, firstError };
 }
 
+/** Credits the bench's client on a metered coordinator. */
+async function deposit(url: string): Promise<void> {
+  const response = await fetch(`${url}/v1/admin/deposits`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ client: clientIdForKey(API_KEY), nanotons: (10n ** 15n).toString(), reference: `bench-${url}` }),
+  });
+  if (response.status !== 201) throw new Error(`the deposit for the metered rounds failed: ${response.status} ${await response.text()}`);
+}
+
 export async function runScaleout(options: ScaleoutOptions): Promise<SectionReport> {
+  // SILKWORM_BENCH_SCALEOUT_METERED=1: clients pay, so each request takes a hold before its offer
+  // goes out and settles against it (the default rounds are unmetered: see docs/scale-out.md).
+  const metered = process.env.SILKWORM_BENCH_SCALEOUT_METERED === '1';
   const missing = missingBinary('postgres') ?? missingBinary('nats-server');
   if (missing) {
     console.log(`scaleout: not measured — ${missing}`);
@@ -138,7 +152,7 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
     const start = async (extra: string[] = []) => {
       const dir = await mkdtemp(join(tmpdir(), 'silkworm-scaleout-'));
       dirs.push(dir);
-      const started = await startCoordinatorProcess(dir, (process.env.SILKWORM_BENCH_COORD_NODE_ARGS ?? '').split(' ').filter(Boolean), extra);
+      const started = await startCoordinatorProcess(dir, (process.env.SILKWORM_BENCH_COORD_NODE_ARGS ?? '').split(' ').filter(Boolean), extra, metered);
       coordinators.push(started);
       return started;
     };
@@ -146,6 +160,8 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
     const shared = ['--store', postgres.url, '--bus', nats.url];
     const a = await start(shared);
     const b = await start(shared);
+    // Metered: one balance on each store (the pair's is shared), far above what the rounds spend.
+    if (metered) await Promise.all([single.url, a.url].map((url) => deposit(url)));
     for (let i = 0; i < 3; i++) generators.push(Child.fork(WORKERS_PROCESS));
     for (let i = 0; i < 2; i++) clients.push(Child.fork(CLIENTS_PROCESS));
     const connect = (g: Workers, url: string, count: number, firstIndex: number) =>
@@ -222,7 +238,7 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
     return {
       tables: [
         {
-          title: `Scale-out — ${options.requests} concurrent streamed requests a round (${options.chunks} chunks), ${options.workers} simulated workers; ${options.rounds} paired rounds, all on this machine's ${availableParallelism()} cores`,
+          title: `Scale-out — ${options.requests} concurrent streamed requests a round (${options.chunks} chunks, ${metered ? 'metered: a hold each' : 'unmetered'}), ${options.workers} simulated workers; ${options.rounds} paired rounds, all on this machine's ${availableParallelism()} cores`,
           columns: ['figure', 'single instance (SQLite)', '2 instances (PostgreSQL + NATS)'],
           rows: [
             ['requests/s, median [min–max]', spread(rps.single ?? []), spread(rps.pair ?? [])],
@@ -258,6 +274,7 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
         scaleout_relayed_request_ms: round(median(latencyOf('relayed', 'requestMs')), 2),
         scaleout_latency_relayed_share: round(latencyRelayedShare, 3),
         scaleout_failed: failed,
+        scaleout_metered: metered,
       },
     };
   } finally {
