@@ -300,6 +300,34 @@ test('the holds asked for in one turn go in one call, in order; two instances ta
   }
 });
 
+test('holds asked for while a hold call is in flight wait for it, then go together in one call', { skip }, async () => {
+  const [a] = await twoInstances();
+  try {
+    await a.deposit('c', 100n, 'd');
+    const expires = Date.now() + 60_000;
+    const later: Promise<string>[] = [];
+    const pool = (a as unknown as { pool: pg.Pool }).pool;
+    const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult>;
+    const texts: string[] = [];
+    let firstAnswered = false;
+    (pool as unknown as { query: typeof query }).query = (config) => {
+      if (!/INSERT INTO holds|silkworm_reserve_batch/.test(config.text)) return query(config);
+      texts.push(config.text.includes('silkworm_reserve_batch') ? `batch, first answered: ${firstAnswered}` : 'single');
+      if (texts.length > 1) return query(config);
+      // Asked while the first hold's call is on its way: these wait for its answer.
+      for (let i = 1; i <= 5; i++) later.push(a.reserve('c', `h${i}`, 20n, expires));
+      return query(config).finally(() => (firstAnswered = true));
+    };
+    const first = await a.reserve('c', 'h0', 30n, expires);
+    const rest = await Promise.all(later);
+    assert.deepEqual([first, ...rest], ['held', 'held', 'held', 'held', 'short', 'short'], '30 + 20 + 20 + 20 of 100, in the order asked');
+    assert.deepEqual(texts, ['single', 'batch, first answered: true'], 'the five in one call, once the first was answered');
+    assert.equal(await a.balance('c'), 10n);
+  } finally {
+    await a.close();
+  }
+});
+
 test("a dead instance's holds are recovered by the other; a restart releases only its own", { skip }, async () => {
   const [a, b] = await twoInstances();
   try {

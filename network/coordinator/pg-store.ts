@@ -100,29 +100,42 @@ interface PendingWorkerEvent {
  */
 class Batch<I, O> {
   private pending: { item: I; resolve: (value: O) => void; reject: (error: unknown) => void }[] = [];
+  private running = false;
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
-    /** At most this many in one run; a full batch runs at once and the next begins. */
-    private readonly max = Infinity,
+    private readonly options: {
+      /** At most this many in one run; a full batch runs at once and the next begins. */
+      max?: number;
+      /**
+       * One run at a time: what comes meanwhile waits for it, and runs next, together. For calls
+       * that would queue behind each other's row locks and commits in the database anyway.
+       */
+      oneAtATime?: boolean;
+    } = {},
   ) {}
 
   add(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       const size = this.pending.push({ item, resolve, reject });
-      if (size >= this.max) void this.flush();
+      if (size >= (this.options.max ?? Infinity)) void this.flush();
       else if (size === 1) setImmediate(() => void this.flush());
     });
   }
 
   private async flush(): Promise<void> {
-    const batch = this.pending.splice(0);
+    if (this.options.oneAtATime && this.running) return; // the run in flight runs what waits next
+    const batch = this.pending.splice(0, this.options.max ?? Infinity);
     if (batch.length === 0) return; // run full already
+    this.running = true;
     try {
       const results = await this.run(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i] as O));
     } catch (error) {
       for (const p of batch) p.reject(error);
+    } finally {
+      this.running = false;
+      if (this.options.oneAtATime && this.pending.length > 0) void this.flush();
     }
   }
 }
@@ -288,7 +301,7 @@ export class PgStore implements AsyncCoordinatorStore {
     ).rows[0].results as ('held' | 'short' | 'duplicate')[];
     if (results.length !== items.length) throw new Error(`A batch of ${items.length} holds was answered for ${results.length}.`);
     return results;
-  }, SETTLE_BATCH);
+  }, { max: SETTLE_BATCH, oneAtATime: true });
 
   async jobIdUsed(jobId: string): Promise<boolean> {
     return jobUsed((text, values) => this.query(text, values), jobId);
@@ -377,7 +390,7 @@ export class PgStore implements AsyncCoordinatorStore {
     const results = answer.rows[0].results as SettleOutcome[];
     if (results.length !== jobs.length) throw new Error(`A batch of ${jobs.length} settlements was answered for ${results.length}.`);
     return results;
-  }, SETTLE_BATCH);
+  }, { max: SETTLE_BATCH });
 
   async release(jobId: string): Promise<void> {
     await this.transaction(async (sql) => void (await refund(sql, jobId, 0n)));
