@@ -161,16 +161,17 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
     // (SW001), or that fails otherwise, is undone alone and reported in its place; a deadlock, a
     // serialization failure or a key collision fails the whole call, which the store runs again.
     // A batch holds its locks until its commit, so a batch of several jobs takes every row lock
-    // they need first, in one order for every settlement (holds by job, accounts by name,
-    // clients by id; one job's own statement takes them in that order), and two batches
-    // crediting the same accounts, or refunding the same clients, in other orders wait for each
-    // other rather than deadlock. Then each job's statement runs with a snapshot taken after
-    // those waits, so a worker's next receipt number is read after the settlements that held its
-    // account were committed, and does not collide with theirs. An account a job credits is
-    // created at 0 before the job runs (ON CONFLICT … WHERE FALSE locks an existing row without
-    // writing it); a job undone leaves that row at 0, as unpaid.
+    // they need first, in one order for every settlement (holds by job, accounts by name as
+    // silkworm_settle orders them, clients by id in byte order as the expiry sweep does; one
+    // job's own statement takes them in that order), and two batches crediting the same
+    // accounts, or refunding the same clients, in other orders wait for each other rather than
+    // deadlock. Then each job's statement runs with a snapshot taken after those waits, so a
+    // worker's next receipt number is read after the settlements that held its account were
+    // committed, and does not collide with theirs. An account a job credits is created at 0
+    // before the job runs (ON CONFLICT … WHERE FALSE locks an existing row without writing it);
+    // a job undone leaves that row at 0, as unpaid.
     // silkworm_reserve_batch takes the holds of one turn the same way: the clients' rows locked
-    // first, by id, then each hold as the single statement takes it (pg-store.ts), in order, so
+    // first, by id in byte order, then each hold as the single statement takes it (pg-store.ts), in order, so
     // a second hold on one client sees the first one's debit. It answers 'held', 'short' or
     // 'duplicate' for each; an error fails the whole call (a hold taken meanwhile by another
     // instance for the same job collides on the key, and the call runs again).
@@ -196,7 +197,7 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
           INSERT INTO accounts (account, cumulative, seq) SELECT DISTINCT account, 0, 0 FROM unnest(p_accounts) AS u(account) ORDER BY account
             ON CONFLICT (account) DO UPDATE SET seq = accounts.seq WHERE FALSE;
           IF TRUE = ANY(p_metered) THEN
-            PERFORM 1 FROM clients WHERE id IN (SELECT client_id FROM holds WHERE job_id = ANY(p_jobs)) ORDER BY id FOR UPDATE;
+            PERFORM 1 FROM clients WHERE id IN (SELECT client_id FROM holds WHERE job_id = ANY(p_jobs)) ORDER BY id COLLATE "C" FOR UPDATE;
           END IF;
         END IF;
         FOR i IN 1 .. cardinality(p_jobs) LOOP
@@ -227,7 +228,7 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
         v_duplicate BOOLEAN;
         v_held BOOLEAN;
       BEGIN
-        PERFORM 1 FROM clients WHERE id = ANY(p_clients) ORDER BY id FOR UPDATE;
+        PERFORM 1 FROM clients WHERE id = ANY(p_clients) ORDER BY id COLLATE "C" FOR UPDATE;
         FOR i IN 1 .. cardinality(p_jobs) LOOP
           WITH used AS (SELECT 1 FROM jobs WHERE job_id = p_jobs[i] UNION ALL SELECT 1 FROM holds WHERE job_id = p_jobs[i] LIMIT 1),
           debit AS (UPDATE clients SET balance = balance - p_amounts[i] WHERE id = p_clients[i] AND balance >= p_amounts[i] AND NOT EXISTS (SELECT 1 FROM used) RETURNING id),
