@@ -7,9 +7,9 @@
  *
  * Calls run at once, on the pool's connections, as calls from several instances do: PostgreSQL's
  * row locks keep the books exact (pg-store.ts). The settlements received in one turn go to the
- * database in one call (PgStore's batch), a worker's in the order they came; a batch locks its
- * accounts first, so two batches settling for one worker take its receipt numbers one after the
- * other. Releasing all the instance's holds (at start) and closing wait their turn: each waits
+ * database in one call (PgStore's batch, up to 64 a call), a worker's in the order they came; a
+ * batch locks its accounts first, so two calls settling for one worker take its receipt numbers
+ * one after the other, whichever locks first (billing announces receipts in number order). Releasing all the instance's holds (at start) and closing wait their turn: each waits
  * for every call before it, and every call after it waits for it.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
