@@ -223,6 +223,57 @@ test('the settlements asked for in one turn go in one call, at most SETTLE_BATCH
   }
 });
 
+test('a batch of settlements whose connection dies mid-call runs again on another: each settles once, nothing lost or doubled', { skip }, async () => {
+  const [a] = await twoInstances();
+  const raw = new pg.Client({ connectionString: lastDatabase });
+  await raw.connect();
+  try {
+    const batches = countCalls(a, /silkworm_settle_batch/);
+    await a.deposit('c', 1_000n, 'd');
+    const ids = ['k1', 'k2', 'k3'];
+    for (const id of ids) assert.equal(await a.reserve('c', id, 100n, Date.now() + 60_000), 'held');
+    // The second job's insert sleeps the first time (a sequence does not roll back), long enough
+    // for its connection to be cut mid-call.
+    await raw.query('CREATE SEQUENCE slow_once');
+    await raw.query("CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.job_id = 'k2' AND nextval('slow_once') = 1 THEN PERFORM pg_sleep(5); END IF; RETURN NEW; END $$");
+    await raw.query('CREATE TRIGGER slow BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION slow()');
+    const settling = Promise.all(ids.map((id) => a.settle(job(id, [credit('A', 'w', 50n, 45n)]), receipt)));
+    for (let tries = 0; ; tries++) {
+      const cut = await raw.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT silkworm_settle_batch%' AND state = 'active' AND wait_event = 'PgSleep'");
+      if (cut.rowCount === 1) break;
+      assert.ok(tries < 200, 'the batch call was never seen sleeping');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const settled = await settling;
+    assert.equal(batches.calls, 2, 'the call, cut, then run again whole');
+    assert.deepEqual(settled.map((f) => f?.map((r) => r.seq)), [[1], [2], [3]]);
+    assert.deepEqual(await a.account('A'), { account: 'A', cumulative: 3n * 45n, seq: 3 }, 'credited once each');
+    assert.equal(await a.balance('c'), 1_000n - 150n, 'each charged 50 once, the rest of its hold refunded');
+
+    // The connection lost after the commit, before its answer: the call runs again and finds the
+    // jobs settled; their receipts are stored, for when the worker next asks.
+    const pool = (a as unknown as { pool: pg.Pool }).pool;
+    const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult>;
+    let cut = false;
+    (pool as unknown as { query: typeof query }).query = async (config) => {
+      const result = await query(config);
+      if (cut || !config.text.includes('silkworm_settle_batch')) return result;
+      cut = true;
+      throw new Error('Connection terminated unexpectedly');
+    };
+    const more = ['m1', 'm2'];
+    for (const id of more) assert.equal(await a.reserve('c', id, 100n, Date.now() + 60_000), 'held');
+    const answered = await Promise.all(more.map((id) => a.settle(job(id, [credit('A', 'w', 50n, 45n)]), receipt)));
+    assert.deepEqual(answered, [undefined, undefined], 'settled by the first try: nothing credited twice');
+    assert.deepEqual(await a.account('A'), { account: 'A', cumulative: 5n * 45n, seq: 5 });
+    assert.equal(await a.balance('c'), 1_000n - 250n);
+    assert.deepEqual((await a.unackedReceipts('w')).map((r) => r.seq), [1, 2, 3, 4, 5]);
+  } finally {
+    await raw.end();
+    await a.close();
+  }
+});
+
 test('batches from two instances crediting the same accounts, or refunding the same clients, in opposite orders wait for each other: no deadlock, no receipt number collision', { skip }, async () => {
   const [a, b] = await twoInstances();
   try {

@@ -140,6 +140,16 @@ class Batch<I, O> {
   }
 }
 
+/**
+ * The connection broke during a call: the server ended it (57P01–57P03: shut down, crashed, not
+ * yet accepting), a connection error (class 08), or the socket closed under pg.
+ */
+function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return /^57P0[123]$|^08|^ECONNRESET$|^ECONNREFUSED$|^EPIPE$/.test(code);
+  return error instanceof Error && /Connection terminated/.test(error.message);
+}
+
 /** Full jitter, capped: contenders spread out instead of colliding again. */
 function backOff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
@@ -228,14 +238,19 @@ export class PgStore implements AsyncCoordinatorStore {
     return this.pool.query(prepared(text, values));
   }
 
-  /** One statement as its own transaction (one round trip), again from the start when PostgreSQL asks. */
-  private async statement(text: string, values: readonly unknown[]): Promise<pg.QueryResult> {
+  /**
+   * One statement as its own transaction (one round trip), again from the start when PostgreSQL
+   * asks; and, when `idempotent`, also when the connection was lost during the call (it may have
+   * committed or not: only a statement that writes nothing the second time may run again).
+   */
+  private async statement(text: string, values: readonly unknown[], idempotent = false): Promise<pg.QueryResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.query(text, values);
       } catch (error) {
         const code = (error as { code?: unknown }).code;
-        if (typeof code !== 'string' || !RETRYABLE.has(code) || attempt >= MAX_TRIES) throw error;
+        const again = (typeof code === 'string' && RETRYABLE.has(code)) || (idempotent && connectionLost(error));
+        if (!again || attempt >= MAX_TRIES) throw error;
         await backOff(attempt);
       }
     }
@@ -359,7 +374,10 @@ export class PgStore implements AsyncCoordinatorStore {
    * The settlements asked for in one turn, in one call of silkworm_settle_batch (pg-migrations.ts,
    * version 3): one round trip and one commit for all of them, each job still its own
    * subtransaction, refused or failed alone. A call that must run again (a deadlock, a key
-   * collision) runs whole again; one that fails otherwise fails each of its settlements.
+   * collision) runs whole again, and so does one whose connection was lost: a job it settled
+   * after all writes nothing the second time and reads as settled before (its receipts go out
+   * when its worker next asks for them), where a settlement given up would leave the worker
+   * unpaid. One that fails otherwise fails each of its settlements.
    */
   private readonly settlements = new Batch<SettledJob, SettleOutcome>(async (jobs) => {
     const credits = jobs.flatMap((job) => job.credits);
@@ -384,7 +402,7 @@ export class PgStore implements AsyncCoordinatorStore {
       credits.map((c) => c.claimed?.promptTokens ?? null),
       credits.map((c) => c.claimed?.completionTokens ?? null),
       credits.map((c) => c.coefficientMilli),
-    ]).catch((error: unknown) => {
+    ], true).catch((error: unknown) => {
       throw (error as { code?: unknown }).code === BOOKS_REFUSED ? new BooksError((error as Error).message) : error;
     });
     const results = answer.rows[0].results as SettleOutcome[];
