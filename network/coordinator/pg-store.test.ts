@@ -163,15 +163,22 @@ test('upgrading from schema 1: receipts stored with their frames are sent again 
   }
 });
 
+type Query = (config: pg.QueryConfig) => Promise<pg.QueryResult>;
+
+/** Sends the store's calls through `around`, which runs each with `query` (as it was before). */
+function intercept(store: PgStore, around: (config: pg.QueryConfig, query: Query) => Promise<pg.QueryResult>): void {
+  const pool = (store as unknown as { pool: pg.Pool }).pool;
+  const query = pool.query.bind(pool) as Query;
+  (pool as unknown as { query: Query }).query = (config) => around(config, query);
+}
+
 /** Counts the store's calls whose text matches `pattern` (each try of a call run again counts). */
 function countCalls(store: PgStore, pattern: RegExp): { calls: number } {
-  const pool = (store as unknown as { pool: pg.Pool }).pool;
   const counter = { calls: 0 };
-  const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult>;
-  (pool as unknown as { query: typeof query }).query = (config) => {
+  intercept(store, (config, query) => {
     if (pattern.test(config.text)) counter.calls++;
     return query(config);
-  };
+  });
   return counter;
 }
 
@@ -252,15 +259,13 @@ test('a batch of settlements whose connection dies mid-call runs again on anothe
 
     // The connection lost after the commit, before its answer: the call runs again and finds the
     // jobs settled; their receipts are stored, for when the worker next asks.
-    const pool = (a as unknown as { pool: pg.Pool }).pool;
-    const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult>;
     let cut = false;
-    (pool as unknown as { query: typeof query }).query = async (config) => {
+    intercept(a, async (config, query) => {
       const result = await query(config);
       if (cut || !config.text.includes('silkworm_settle_batch')) return result;
       cut = true;
       throw new Error('Connection terminated unexpectedly');
-    };
+    });
     const more = ['m1', 'm2'];
     for (const id of more) assert.equal(await a.reserve('c', id, 100n, Date.now() + 60_000), 'held');
     const answered = await Promise.all(more.map((id) => a.settle(job(id, [credit('A', 'w', 50n, 45n)]), receipt)));
@@ -357,18 +362,16 @@ test('holds asked for while a hold call is in flight wait for it, then go togeth
     await a.deposit('c', 100n, 'd');
     const expires = Date.now() + 60_000;
     const later: Promise<string>[] = [];
-    const pool = (a as unknown as { pool: pg.Pool }).pool;
-    const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult>;
     const texts: string[] = [];
     let firstAnswered = false;
-    (pool as unknown as { query: typeof query }).query = (config) => {
+    intercept(a, (config, query) => {
       if (!/INSERT INTO holds|silkworm_reserve_batch/.test(config.text)) return query(config);
       texts.push(config.text.includes('silkworm_reserve_batch') ? `batch, first answered: ${firstAnswered}` : 'single');
       if (texts.length > 1) return query(config);
       // Asked while the first hold's call is on its way: these wait for its answer.
       for (let i = 1; i <= 5; i++) later.push(a.reserve('c', `h${i}`, 20n, expires));
       return query(config).finally(() => (firstAnswered = true));
-    };
+    });
     const first = await a.reserve('c', 'h0', 30n, expires);
     const rest = await Promise.all(later);
     assert.deepEqual([first, ...rest], ['held', 'held', 'held', 'held', 'short', 'short'], '30 + 20 + 20 + 20 of 100, in the order asked');
