@@ -10,7 +10,7 @@ import { testPostgres } from '../node-kit/test-postgres.js';
 import pg from 'pg';
 import { BooksError, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
-import { migratePg, openPgStore, SETTLE_BATCH, type PgStore } from './pg-store.js';
+import { migratePg, openPgStore, SETTLE_BATCH, STALLED_MS, type PgStore } from './pg-store.js';
 import { credit, job, receipt } from './store-contract.js';
 
 const { skip, database } = testPostgres('PostgreSQL store concurrency');
@@ -378,6 +378,30 @@ test('holds asked for while a hold call is in flight wait for it, then go togeth
     assert.deepEqual(texts, ['single', 'batch, first answered: true'], 'the five in one call, once the first was answered');
     assert.equal(await a.balance('c'), 10n);
   } finally {
+    await a.close();
+  }
+});
+
+test('a hold call that hangs holds the next back only until it counts as stalled', { skip }, async () => {
+  const [a] = await twoInstances();
+  const raw = new pg.Client({ connectionString: lastDatabase });
+  await raw.connect();
+  try {
+    await a.deposit('c1', 100n, 'd1');
+    await a.deposit('c2', 100n, 'd2');
+    await raw.query("CREATE FUNCTION stuck() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.job_id = 'stuck' THEN PERFORM pg_sleep(3 * $1::float / 1000); END IF; RETURN NEW; END $$".replace('$1', String(STALLED_MS)));
+    await raw.query('CREATE TRIGGER stuck BEFORE INSERT ON holds FOR EACH ROW EXECUTE FUNCTION stuck()');
+    const expires = Date.now() + 60_000;
+    const order: string[] = [];
+    const stuck = a.reserve('c1', 'stuck', 10n, expires).then((r) => order.push(`stuck ${r}`));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the stuck call is on its way
+    const started = Date.now();
+    await a.reserve('c2', 'free', 10n, expires).then((r) => order.push(`free ${r}`));
+    assert.ok(Date.now() - started >= STALLED_MS * 0.9, 'the second waited for the first, as long as it was not stalled');
+    await stuck;
+    assert.deepEqual(order, ['free held', 'stuck held'], 'the second ran beside the stalled one');
+  } finally {
+    await raw.end();
     await a.close();
   }
 });

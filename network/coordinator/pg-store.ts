@@ -100,7 +100,10 @@ interface PendingWorkerEvent {
  */
 class Batch<I, O> {
   private pending: { item: I; resolve: (value: O) => void; reject: (error: unknown) => void }[] = [];
-  private running = false;
+  /** When each run in flight began. */
+  private readonly running = new Set<{ at: number }>();
+  /** Set while what waits is due to run once the run in flight counts as stalled. */
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
@@ -109,7 +112,9 @@ class Batch<I, O> {
       max?: number;
       /**
        * One run at a time: what comes meanwhile waits for it, and runs next, together. For calls
-       * that would queue behind each other's row locks and commits in the database anyway.
+       * that would queue behind each other's row locks and commits in the database anyway. A run
+       * still unanswered after STALLED_MS no longer holds the next back (a connection that hangs
+       * must not stop every later call).
        */
       oneAtATime?: boolean;
     } = {},
@@ -124,21 +129,35 @@ class Batch<I, O> {
   }
 
   private async flush(): Promise<void> {
-    if (this.options.oneAtATime && this.running) return; // the run in flight runs what waits next
+    if (this.options.oneAtATime && this.running.size > 0) {
+      const stalledIn = Math.max(...[...this.running].map((run) => run.at)) + STALLED_MS - Date.now();
+      if (stalledIn > 0) {
+        // The run in flight runs what waits when it ends, or this timer once it counts as stalled.
+        this.stallTimer ??= setTimeout(() => {
+          this.stallTimer = undefined;
+          void this.flush();
+        }, stalledIn);
+        return;
+      }
+    }
     const batch = this.pending.splice(0, this.options.max ?? Infinity);
     if (batch.length === 0) return; // run full already
-    this.running = true;
+    const run = { at: Date.now() };
+    this.running.add(run);
     try {
       const results = await this.run(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i] as O));
     } catch (error) {
       for (const p of batch) p.reject(error);
     } finally {
-      this.running = false;
+      this.running.delete(run);
       if (this.options.oneAtATime && this.pending.length > 0) void this.flush();
     }
   }
 }
+
+/** How long a run of a one-at-a-time batch may go unanswered before the next runs beside it. */
+export const STALLED_MS = 1_000;
 
 /**
  * The connection broke during a call: the server ended it (57P01–57P03: shut down, crashed, not
