@@ -25,6 +25,13 @@ async function twoInstances(): Promise<[PgStore, PgStore]> {
   return Promise.all([openPgStore({ url, instanceId: 'a', poolSize: 6 }), openPgStore({ url, instanceId: 'b', poolSize: 6 })]);
 }
 
+/** A plain connection to the database twoInstances() made last, to look at or change its rows. */
+async function rawClient(): Promise<pg.Client> {
+  const raw = new pg.Client({ connectionString: lastDatabase });
+  await raw.connect();
+  return raw;
+}
+
 test('holds racing from two instances never overdraw a balance', { skip }, async () => {
   const [a, b] = await twoInstances();
   try {
@@ -80,8 +87,7 @@ test('unbalanced books are refused on PostgreSQL and write nothing', { skip }, a
 
 test('a credit that would take an account past its bound is refused inside the settling call, which writes nothing', { skip }, async () => {
   const [a, b] = await twoInstances();
-  const raw = new pg.Client({ connectionString: lastDatabase });
-  await raw.connect();
+  const raw = await rawClient();
   try {
     await a.deposit('c', 100n, 'd');
     await a.settle(job('first', [credit('A', 'w', 10n, 9n)], { clientId: 'unmetered' }), receipt);
@@ -105,8 +111,7 @@ test('a credit that would take an account past its bound is refused inside the s
 
 test('the settling call checks what it stored: a hold left on a settled job, or credits stored unlike those checked, roll it back', { skip }, async () => {
   const [a, b] = await twoInstances();
-  const raw = new pg.Client({ connectionString: lastDatabase });
-  await raw.connect();
+  const raw = await rawClient();
   try {
     await a.deposit('c', 100n, 'd');
     assert.equal(await a.reserve('c', 'j', 60n, Date.now() + 60_000), 'held');
@@ -184,8 +189,7 @@ function countCalls(store: PgStore, pattern: RegExp): { calls: number } {
 
 test('the settlements asked for in one turn go in one call, at most SETTLE_BATCH each; one the books refuse fails alone', { skip }, async () => {
   const [a] = await twoInstances();
-  const raw = new pg.Client({ connectionString: lastDatabase });
-  await raw.connect();
+  const raw = await rawClient();
   try {
     const batches = countCalls(a, /silkworm_settle_batch/);
     await a.deposit('c', 10_000n, 'd');
@@ -232,8 +236,7 @@ test('the settlements asked for in one turn go in one call, at most SETTLE_BATCH
 
 test('a batch of settlements whose connection dies mid-call runs again on another: each settles once, nothing lost or doubled', { skip }, async () => {
   const [a] = await twoInstances();
-  const raw = new pg.Client({ connectionString: lastDatabase });
-  await raw.connect();
+  const raw = await rawClient();
   try {
     const batches = countCalls(a, /silkworm_settle_batch/);
     await a.deposit('c', 1_000n, 'd');
@@ -384,8 +387,7 @@ test('holds asked for while a hold call is in flight wait for it, then go togeth
 
 test('a hold call that hangs holds the next back only until it counts as stalled', { skip }, async () => {
   const [a] = await twoInstances();
-  const raw = new pg.Client({ connectionString: lastDatabase });
-  await raw.connect();
+  const raw = await rawClient();
   try {
     await a.deposit('c1', 100n, 'd1');
     await a.deposit('c2', 100n, 'd2');
