@@ -10,7 +10,11 @@
  * scaleout_cpu_ratio: CPU per request of every server process of the pair (both instances,
  * PostgreSQL with its backends, nats-server) ÷ that of the single instance. On one 2-core
  * machine the pair shares the same cores, so the wall ratio says what the extra hops cost, not
- * what a second machine would add.
+ * what a second machine would add. A third setup in the same rounds, one instance on
+ * PostgreSQL without a bus holding as many workers as the single one, tells the store's part
+ * from the rest (scaleout_store_ratio, scaleout_store_cpu_ratio: it ÷ the single instance).
+ * SILKWORM_BENCH_SCALEOUT_REQUESTS=N changes the requests of a round (default 400), to see how
+ * an instance's CPU per request moves with its load.
  *
  * Then the time of one request, with the machine otherwise idle: requests sent one after another
  * (the simulated workers stream their chunks without pause), to the single instance, to the pair
@@ -28,7 +32,7 @@ import { ADMIN_KEY, API_KEY, Child, CLIENTS_PROCESS, MODEL, startCoordinatorProc
 import { clientIdForKey } from '../network/coordinator/server.js';
 import { descendants, readCpu } from './proc.js';
 import { median, round, spread } from './stats.js';
-import { describeSpread, interleavedRounds, spreadResults, summarize } from './rounds.js';
+import { describeSpread, interleavedRounds, spreadResults, summarize, type RatioSummary } from './rounds.js';
 import { missingBinary, startNats, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
 import type { Section, SectionReport } from './section.js';
 
@@ -50,7 +54,7 @@ type Workers = Child<LoadWorkersCommand, LoadWorkersReport>;
 type Clients = Child<LoadClientsCommand, LoadClientsReport>;
 
 interface Setup {
-  name: string;
+  name: ThroughputArm;
   urls: string[];
   /** Every server process whose CPU a request costs, by part. */
   pids: () => Record<string, number[]>;
@@ -102,6 +106,7 @@ async function round1(setup: Setup, clients: Clients[], options: ScaleoutOptions
   return { requestsPerSecond: completed / seconds, cpuUsPerRequest, partUs, failed, firstError: reports.find((r) => r.firstError)?.firstError };
 }
 
+type ThroughputArm = 'single' | 'pair' | 'store';
 type LatencyArm = 'single' | 'pair' | 'relayed';
 
 /** One setup's requests of a latency round, one at a time over its URLs in turn: median request and first-chunk times. */
@@ -131,14 +136,17 @@ async function deposit(url: string): Promise<void> {
   if (response.status !== 201) throw new Error(`the deposit for the metered rounds failed: ${response.status} ${await response.text()}`);
 }
 
-export async function runScaleout(options: ScaleoutOptions): Promise<SectionReport> {
+export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionReport> {
+  const requests = Number(process.env.SILKWORM_BENCH_SCALEOUT_REQUESTS ?? defaults.requests);
+  if (!Number.isInteger(requests) || requests < 2) throw new Error(`SILKWORM_BENCH_SCALEOUT_REQUESTS must be a whole number of at least 2, not ${process.env.SILKWORM_BENCH_SCALEOUT_REQUESTS}`);
+  const options = { ...defaults, requests };
   // SILKWORM_BENCH_SCALEOUT_METERED=1: clients pay, so each request takes a hold before its offer
   // goes out and settles against it (the default rounds are unmetered: see docs/scale-out.md).
   const metered = process.env.SILKWORM_BENCH_SCALEOUT_METERED === '1';
   const missing = missingBinary('postgres') ?? missingBinary('nats-server');
   if (missing) {
     console.log(`scaleout: not measured — ${missing}`);
-    return { tables: [], results: { scaleout_ratio: null, scaleout_cpu_ratio: null, scaleout_latency_ratio: null, scaleout_relayed_latency_ratio: null, scaleout_skipped: missing } };
+    return { tables: [], results: { scaleout_ratio: null, scaleout_cpu_ratio: null, scaleout_store_ratio: null, scaleout_store_cpu_ratio: null, scaleout_latency_ratio: null, scaleout_relayed_latency_ratio: null, scaleout_skipped: missing } };
   }
   const dirs: string[] = [];
   const coordinators: { child: ChildProcess; exited: Promise<void> }[] = [];
@@ -160,57 +168,59 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
     const shared = ['--store', postgres.url, '--bus', nats.url];
     const a = await start(shared);
     const b = await start(shared);
+    // The same database as the pair (its workers are others, by index), no bus.
+    const storeOnly = await start(['--store', postgres.url]);
     // Metered: one balance on each store (the pair's is shared), far above what the rounds spend.
     if (metered) await Promise.all([single.url, a.url].map((url) => deposit(url)));
-    for (let i = 0; i < 3; i++) generators.push(Child.fork(WORKERS_PROCESS));
+    for (let i = 0; i < 4; i++) generators.push(Child.fork(WORKERS_PROCESS));
     for (let i = 0; i < 2; i++) clients.push(Child.fork(CLIENTS_PROCESS));
     const connect = (g: Workers, url: string, count: number, firstIndex: number) =>
       g.ask({ type: 'connect', url, count, firstIndex, model: MODEL, chunks: options.chunks, chunkIntervalMs: options.chunkIntervalMs, concurrency: 32 }, 'connected');
     const half = Math.floor(options.workers / 2);
-    const [g0, g1, g2] = generators as [Workers, Workers, Workers];
-    await Promise.all([connect(g0, single.url, options.workers, 0), connect(g1, a.url, half, 0), connect(g2, b.url, options.workers - half, half)]);
-    await waitForWorkers([single.url], options.workers, false);
+    const [g0, g1, g2, g3] = generators as [Workers, Workers, Workers, Workers];
+    await Promise.all([
+      connect(g0, single.url, options.workers, 0),
+      connect(g1, a.url, half, 0),
+      connect(g2, b.url, options.workers - half, half),
+      connect(g3, storeOnly.url, options.workers, options.workers),
+    ]);
+    await waitForWorkers([single.url, storeOnly.url], options.workers, false);
     await waitForWorkers([a.url, b.url], options.workers, true);
 
     const pid = (p: { child: ChildProcess }) => p.child.pid ?? 0;
     const setups: Setup[] = [
       { name: 'single', urls: [single.url], pids: () => ({ instances: [pid(single)] }) },
       { name: 'pair', urls: [a.url, b.url], pids: () => ({ instances: [pid(a), pid(b)], postgres: [postgres.pid, ...descendants(postgres.pid)], nats: [nats.pid] }) },
+      { name: 'store', urls: [storeOnly.url], pids: () => ({ instances: [pid(storeOnly)], postgres: [postgres.pid, ...descendants(postgres.pid)] }) },
     ];
+    const setupOf = (arm: ThroughputArm) => setups.find((setup) => setup.name === arm) as Setup;
     // One unmeasured round each warms both (JIT, connection pools, prepared statements).
     for (const setup of setups) await round1(setup, clients, options);
     const pairUrls = [a.url, b.url];
     const dispatchedBefore = await dispatches(pairUrls);
-    const ratios: number[] = [];
-    const cpuRatios: number[] = [];
-    const rps: Record<string, number[]> = { single: [], pair: [] };
-    const cpu: Record<string, number[]> = { single: [], pair: [] };
-    const pairParts: Record<string, number[]> = {};
+    const throughput = await interleavedRounds(options.rounds, setups.map((setup) => setup.name), (arm) => round1(setupOf(arm), clients, options));
     let failed = 0;
     let firstError: string | undefined;
-    for (let r = 0; r < options.rounds; r++) {
-      // Alternate which setup goes first, so drift in the machine's load falls on both.
-      const order = r % 2 === 0 ? setups : [...setups].reverse();
-      const results: Record<string, Awaited<ReturnType<typeof round1>>> = {};
-      for (const setup of order) results[setup.name] = await round1(setup, clients, options);
-      const s = results.single;
-      const p = results.pair;
-      if (!s || !p) continue;
-      for (const [name, result] of Object.entries(results)) {
-        rps[name]?.push(result.requestsPerSecond);
-        cpu[name]?.push(result.cpuUsPerRequest);
-        failed += result.failed;
-        firstError ??= result.firstError;
+    for (const samples of throughput) {
+      for (const sample of Object.values(samples)) {
+        failed += sample.failed;
+        firstError ??= sample.firstError;
       }
-      for (const [name, us] of Object.entries(p.partUs)) (pairParts[name] ??= []).push(us);
-      ratios.push(p.requestsPerSecond / s.requestsPerSecond);
-      cpuRatios.push(p.cpuUsPerRequest / s.cpuUsPerRequest);
     }
+    const rps = (arm: ThroughputArm) => throughput.map((r) => r[arm].requestsPerSecond);
+    const cpu = (arm: ThroughputArm) => throughput.map((r) => r[arm].cpuUsPerRequest);
+    const part = (arm: ThroughputArm, name: string) => median(throughput.map((r) => r[arm].partUs[name] ?? 0));
+    const against = (arm: ThroughputArm, figure: (arm: ThroughputArm) => number[]): RatioSummary => {
+      const single = figure('single');
+      return summarize(figure(arm).map((value, i) => value / (single[i] ?? NaN)));
+    };
     const dispatchedAfter = await dispatches(pairUrls);
     const relayed = dispatchedAfter.other - dispatchedBefore.other;
     const relayedShare = relayed / Math.max(1, relayed + dispatchedAfter.here - dispatchedBefore.here);
-    const ratio = summarize(ratios);
-    const cpuRatio = summarize(cpuRatios);
+    const ratio = against('pair', rps);
+    const cpuRatio = against('pair', cpu);
+    const storeRatio = against('store', rps);
+    const storeCpuRatio = against('store', cpu);
 
     // Latency: a third instance of the pair, with no worker, joins; every job it takes crosses the bus.
     const c = await start(shared);
@@ -238,16 +248,21 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
     return {
       tables: [
         {
-          title: `Scale-out — ${options.requests} concurrent streamed requests a round (${options.chunks} chunks, ${metered ? 'metered: a hold each' : 'unmetered'}), ${options.workers} simulated workers; ${options.rounds} paired rounds, all on this machine's ${availableParallelism()} cores`,
-          columns: ['figure', 'single instance (SQLite)', '2 instances (PostgreSQL + NATS)'],
+          title: `Scale-out — ${options.requests} concurrent streamed requests a round (${options.chunks} chunks, ${metered ? 'metered: a hold each' : 'unmetered'}), ${options.workers} simulated workers per setup; ${options.rounds} interleaved rounds, all on this machine's ${availableParallelism()} cores`,
+          columns: ['figure', 'single instance (SQLite)', '2 instances (PostgreSQL + NATS)', '1 instance on PostgreSQL, no bus'],
           rows: [
-            ['requests/s, median [min–max]', spread(rps.single ?? []), spread(rps.pair ?? [])],
-            ['server CPU µs per request (instances, postgres, nats)', spread(cpu.single ?? []), spread(cpu.pair ?? [])],
-            ['… of which: instances / postgres / nats', spread(cpu.single ?? []), ['instances', 'postgres', 'nats'].map((k) => round(median(pairParts[k] ?? []), 0)).join(' / ')],
-            ['pair ÷ single, requests/s (scaleout_ratio)', describeSpread(ratio), ''],
-            ['pair ÷ single, server CPU per request (scaleout_cpu_ratio)', describeSpread(cpuRatio), ''],
-            ['pair: job offers to a worker on the other instance (through the bus)', '', `${round(100 * relayedShare, 1)} % (${relayed})`],
-            ['failed requests', String(failed), firstError ?? ''],
+            ['requests/s, median [min–max]', spread(rps('single')), spread(rps('pair')), spread(rps('store'))],
+            ['server CPU µs per request (instances, postgres, nats)', spread(cpu('single')), spread(cpu('pair')), spread(cpu('store'))],
+            [
+              '… of which: instances / postgres / nats',
+              spread(cpu('single')),
+              ['instances', 'postgres', 'nats'].map((k) => round(part('pair', k), 0)).join(' / '),
+              ['instances', 'postgres'].map((k) => round(part('store', k), 0)).join(' / '),
+            ],
+            ['÷ single, requests/s (scaleout_ratio, scaleout_store_ratio)', '', describeSpread(ratio), describeSpread(storeRatio)],
+            ['÷ single, server CPU per request (scaleout_cpu_ratio, scaleout_store_cpu_ratio)', '', describeSpread(cpuRatio), describeSpread(storeCpuRatio)],
+            ['pair: job offers to a worker on the other instance (through the bus)', '', `${round(100 * relayedShare, 1)} % (${relayed})`, ''],
+            ['failed requests', String(failed), firstError ?? '', ''],
           ],
         },
         {
@@ -264,8 +279,12 @@ export async function runScaleout(options: ScaleoutOptions): Promise<SectionRepo
       results: {
         ...spreadResults('scaleout_ratio', ratio),
         ...spreadResults('scaleout_cpu_ratio', cpuRatio),
-        scaleout_single_rps: round(median(rps.single ?? []), 1),
-        scaleout_pair_rps: round(median(rps.pair ?? []), 1),
+        ...spreadResults('scaleout_store_ratio', storeRatio),
+        ...spreadResults('scaleout_store_cpu_ratio', storeCpuRatio),
+        scaleout_single_rps: round(median(rps('single')), 1),
+        scaleout_pair_rps: round(median(rps('pair')), 1),
+        scaleout_store_rps: round(median(rps('store')), 1),
+        scaleout_requests: options.requests,
         scaleout_relayed_share: round(relayedShare, 3),
         ...spreadResults('scaleout_latency_ratio', pairLatency),
         ...spreadResults('scaleout_relayed_latency_ratio', relayedLatency),
