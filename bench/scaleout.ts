@@ -1,7 +1,7 @@
 /**
  * Section `scaleout`: requests per second of two coordinator instances sharing PostgreSQL and a
- * NATS bus, against one instance on its SQLite file, under the same load. Both setups run side
- * by side on this machine; paired rounds alternate between them. Each round sends `requests`
+ * NATS bus, against one instance on its SQLite file, under the same load. The setups run side
+ * by side on this machine; each round runs them in turn, starting with the next one. Each round sends `requests`
  * short streamed requests at once (half to each instance in the pair), served by simulated
  * workers speaking the real protocol (half connected to each instance, so routing crosses the
  * bus), and counts requests completed per second of wall time.
@@ -194,7 +194,7 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
       { name: 'store', urls: [storeOnly.url], pids: () => ({ instances: [pid(storeOnly)], postgres: [postgres.pid, ...descendants(postgres.pid)] }) },
     ];
     const setupOf = (arm: ThroughputArm) => setups.find((setup) => setup.name === arm) as Setup;
-    // One unmeasured round each warms both (JIT, connection pools, prepared statements).
+    // One unmeasured round each warms each setup (JIT, connection pools, prepared statements).
     for (const setup of setups) await round1(setup, clients, options);
     const pairUrls = [a.url, b.url];
     const dispatchedBefore = await dispatches(pairUrls);
