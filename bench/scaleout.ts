@@ -201,12 +201,13 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
     const throughput = await interleavedRounds(options.rounds, setups.map((setup) => setup.name), (arm) => round1(setupOf(arm), clients, options));
     let failed = 0;
     let firstError: string | undefined;
-    for (const samples of throughput) {
-      for (const sample of Object.values(samples)) {
+    const tally = (rounds: Array<Record<string, { failed: number; firstError?: string | undefined }>>) => {
+      for (const sample of rounds.flatMap((samples) => Object.values(samples))) {
         failed += sample.failed;
         firstError ??= sample.firstError;
       }
-    }
+    };
+    tally(throughput);
     const rps = (arm: ThroughputArm) => throughput.map((r) => r[arm].requestsPerSecond);
     const cpu = (arm: ThroughputArm) => throughput.map((r) => r[arm].cpuUsPerRequest);
     const part = (arm: ThroughputArm, name: string) => median(throughput.map((r) => r[arm].partUs[name] ?? 0));
@@ -232,12 +233,7 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
     // Only the pair's arm calls a and b (the third instance counts its own offers).
     const latencyDispatchedBefore = await dispatches(pairUrls);
     const latency = await interleavedRounds(options.rounds, Object.keys(latencyUrls) as LatencyArm[], (arm) => latencyRound(latencyUrls[arm], client, options));
-    for (const samples of latency) {
-      for (const sample of Object.values(samples)) {
-        failed += sample.failed;
-        firstError ??= sample.firstError;
-      }
-    }
+    tally(latency);
     const latencyDispatchedAfter = await dispatches(pairUrls);
     const latencyRelayed = latencyDispatchedAfter.other - latencyDispatchedBefore.other;
     const latencyRelayedShare = latencyRelayed / Math.max(1, latencyRelayed + latencyDispatchedAfter.here - latencyDispatchedBefore.here);
