@@ -14,7 +14,7 @@ import { isConstrained } from '../protocol/job-schemas.js';
 import { mergeParts, partBytes } from '../protocol/answer-parts.js';
 import { CLIENT_ERROR_CODES, WORKER_RETRYABLE_CODES } from '../protocol/http-contract.js';
 import { fromBase64Url } from '../protocol/encoding.js';
-import { pickWorker, type Exploration } from './router.js';
+import { asksNoLess, pickWorker, type Exploration, type RouteRequest } from './router.js';
 import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
 import type { WorkerJobFrame } from './worker-session.js';
 import type { Logger } from './log.js';
@@ -33,6 +33,9 @@ import { attemptSpeed, type SpeedSample } from './reputation.js';
  * coordinator uses its exact maximum instead (gguf-vocab.ts).
  */
 export const DEFAULT_MAX_TOKEN_BYTES = 256;
+/** Requests a pass over the queue remembers as finding no free worker (each later job checks them all). */
+const NONE_FREE_KEPT = 16;
+
 /** Bytes the AEAD adds to each sealed chunk (ChaCha20-Poly1305 tag). */
 const SEALED_TAG_BYTES = 16;
 
@@ -162,6 +165,8 @@ export class JobManager {
   private readonly stopping = new Map<string, { worker: RegisteredWorker; timer: NodeJS.Timeout }>();
   readonly maxAttempts: number;
   private readonly maxQueued: number;
+  /** Counts the times a worker may have become free (a slot, a capacity change, a new worker). */
+  private freed = 0;
 
   constructor(private readonly options: JobManagerOptions) {
     this.maxAttempts = options.maxAttempts ?? 4;
@@ -169,9 +174,13 @@ export class JobManager {
     const { registry } = options;
     registry.on('added', (session) => {
       session.on('frame', (frame) => this.onFrame(session, frame));
+      this.freed++;
       this.drain();
     });
-    registry.on('capacity', () => this.drain());
+    registry.on('capacity', () => {
+      this.freed++;
+      this.drain();
+    });
     registry.on('removed', (session, reason) => {
       this.onWorkerLost(session, reason);
       // Sealed jobs queued for this worker fail now rather than at their timeout.
@@ -228,7 +237,14 @@ export class JobManager {
     return job.attempts.reduce((sum, a) => sum + this.completionFigure(job, a), 0);
   }
 
-  private dispatch(job: Job): void {
+  /**
+   * `pass`: within one pass over the queue, the requests for which no worker was free. Assigning
+   * jobs only makes workers busier, so a job that asks no less than one of them is queued again
+   * without scoring the fleet: with every worker busy, a pass over Q queued jobs would otherwise
+   * look at every worker Q times, once per slot a worker frees. Once a slot frees during the
+   * pass, what it remembered is forgotten.
+   */
+  private dispatch(job: Job, pass?: QueuePass): void {
     if (job.finished) return;
     const sealed = job.spec.sealed;
     if (sealed) {
@@ -242,11 +258,18 @@ export class JobManager {
     }
     const remaining = job.spec.params.maxTokens - this.completionUsed(job);
     const request = { model: job.spec.model, minTier: job.spec.minTier, exclude: job.tried, maxCoefficient: job.spec.maxCoefficient, contextNeeded: job.spec.contextNeeded, maxTokens: remaining };
-    const worker = pickWorker(this.options.registry.candidates(job.spec.model), request, this.options.exploration);
+    if (pass && pass.freed !== this.freed) {
+      // A worker may have become free during the pass (a failed send gave its slot back).
+      pass.noneFree.length = 0;
+      pass.freed = this.freed;
+    }
+    const known = pass?.noneFree.some((busy) => asksNoLess(request, busy)) ?? false;
+    const worker = known ? undefined : pickWorker(this.options.registry.candidates(job.spec.model), request, this.options.exploration);
     if (worker) {
       this.assign(job, worker);
       return;
     }
+    if (!known && pass && pass.noneFree.length < NONE_FREE_KEPT) pass.noneFree.push(request);
     if (!this.options.registry.anyCanServe(request)) {
       const first = job.attempts.length === 0;
       this.fail(job, first ? { code: 'no_capacity', message: `No worker serving '${job.spec.model}' within this request's tier and price cap is connected.` } : { code: 'worker_lost', message: `Every worker serving '${job.spec.model}' failed this job.` }, 'failed');
@@ -265,7 +288,8 @@ export class JobManager {
 
   private drain(): void {
     const waiting = this.queue.splice(0);
-    for (const job of waiting) this.dispatch(job);
+    const pass: QueuePass = { freed: this.freed, noneFree: [] };
+    for (const job of waiting) this.dispatch(job, pass);
   }
 
   private assign(job: Job, worker: RegisteredWorker): void {
@@ -325,6 +349,7 @@ export class JobManager {
 
   private freeSlot(worker: RegisteredWorker): void {
     worker.running = Math.max(0, worker.running - 1);
+    this.freed++;
     queueMicrotask(() => this.drain());
   }
 
@@ -657,6 +682,12 @@ export class JobManager {
     if (queued >= 0) this.queue.splice(queued, 1);
     queueMicrotask(() => this.checkSettled());
   }
+}
+
+/** One pass over the queue (drain): the requests that found no free worker since `freed` last changed. */
+interface QueuePass {
+  freed: number;
+  noneFree: RouteRequest[];
 }
 
 /** Which stopping job a worker's slot is held for. */

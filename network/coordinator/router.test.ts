@@ -1,7 +1,7 @@
 /** Routing rules: eligibility, then measured speed × load ÷ reputation; pongs and claims play no part. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickWorker, routeScore, tierSatisfies, PRIOR_TTFT_MS, ROUTE_SAMPLE, type RoutableWorker } from './router.js';
+import { asksNoLess, pickWorker, routeScore, tierSatisfies, PRIOR_TTFT_MS, ROUTE_SAMPLE, type RoutableWorker } from './router.js';
 
 function worker(id: string, over: Partial<RoutableWorker> = {}): RoutableWorker {
   return {
@@ -130,4 +130,20 @@ test('in a large fleet a decision looks at a bounded sample, still picks among t
   assert.ok(free);
   free.running = 0;
   assert.equal(pickWorker(fleet, need)?.id, 'w7777');
+});
+
+test('a request asks no less than another when every worker that could take it could take the other', () => {
+  const base = { model: 'm', minTier: 'sandboxed' as const, exclude: new Set(['w1']), maxCoefficient: 1, contextNeeded: 1000 };
+  assert.ok(asksNoLess(base, base));
+  assert.ok(asksNoLess({ ...base, minTier: 'tee', maxCoefficient: 0.5, contextNeeded: 4000, exclude: new Set(['w1', 'w2']) }, base), 'stricter in every way');
+  assert.ok(!asksNoLess({ ...base, model: 'other' }, base), 'another model');
+  assert.ok(!asksNoLess({ ...base, minTier: 'unsandboxed' }, base), 'a lower tier admits more workers');
+  assert.ok(!asksNoLess({ ...base, maxCoefficient: 2 }, base), 'a higher price cap admits more workers');
+  assert.ok(!asksNoLess({ ...base, contextNeeded: 500 }, base), 'a smaller context admits more workers');
+  assert.ok(!asksNoLess({ ...base, exclude: new Set(['w2']) }, base), 'the worker the other excluded may be free for it');
+  // Checked against pickWorker: the stricter request finds no worker where the other found none.
+  const fleet = [worker('w1', { running: 0 }), worker('w2', { running: 2 }), worker('w3', { tier: 'unsandboxed' })];
+  assert.equal(pickWorker(fleet, { ...base, maxTokens: 64 }), undefined);
+  assert.equal(pickWorker(fleet, { ...base, minTier: 'tee', exclude: new Set(['w1', 'w2']), maxTokens: 64 }), undefined);
+  assert.equal(pickWorker(fleet, { ...base, exclude: new Set(), maxTokens: 64 })?.id, 'w1', 'without the exclusion, w1 is free');
 });

@@ -84,6 +84,19 @@ export function canServe(w: RoutableWorker, request: Omit<RouteRequest, 'exclude
   );
 }
 
+/**
+ * True when `request` can be served by no more workers than `than`: the same model, a tier at
+ * least as high, a price cap no higher, a context no smaller, and every worker `than` excludes
+ * excluded too. Where no worker was free for `than`, none is free for it either (until a worker
+ * frees a slot or joins).
+ */
+export function asksNoLess(request: Omit<RouteRequest, 'maxTokens'>, than: Omit<RouteRequest, 'maxTokens'>): boolean {
+  if (request.model !== than.model || TIER_RANK[request.minTier] < TIER_RANK[than.minTier]) return false;
+  if (request.maxCoefficient > than.maxCoefficient || request.contextNeeded < than.contextNeeded) return false;
+  for (const id of than.exclude) if (!request.exclude.has(id)) return false;
+  return true;
+}
+
 /** The expected cost of giving this job to this worker (lower is better). */
 export function routeScore(w: RoutableWorker, maxTokens: number): number {
   const ttft = w.ttftMs > 0 ? w.ttftMs : PRIOR_TTFT_MS;

@@ -1,0 +1,127 @@
+/** The job queue: jobs wait for a free worker, and a freed slot does not re-score the fleet for every waiting job. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JobManager, type JobSpec, type JobSink } from './job-manager.js';
+import { WorkerRegistry, type RegisteredWorker } from './worker-registry.js';
+import { WorkerStanding } from './worker-standing.js';
+import { openSqliteStore } from './sqlite-store.js';
+import { createMetrics } from './metrics.js';
+import { createLogger } from './log.js';
+import type { CoordinatorFrame, Tier } from '../protocol/worker-frames.js';
+
+/** A connected worker as the job manager sees one; it records what it is sent, and counts routing's looks. */
+class QueueWorker extends EventEmitter {
+  readonly instance = undefined;
+  readonly models = new Set(['m']);
+  readonly contextSizes = new Map([['m', 4096]]);
+  identityKey = '';
+  payoutAddress = undefined;
+  descriptor = undefined;
+  running = 1;
+  maxConcurrentJobs = 1;
+  lastAssignedAt = 0;
+  priceCoefficient = 1;
+  reputation = 0.9;
+  ttftMs = 100;
+  tokensPerSecond = 50;
+  readonly offers: string[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly tier: Tier,
+    private readonly looks: { count: number },
+  ) {
+    super();
+  }
+
+  get available(): boolean {
+    this.looks.count++;
+    return true;
+  }
+
+  send(frame: CoordinatorFrame): boolean {
+    if (frame.type === 'job.offer') this.offers.push(frame.jobId);
+    return true;
+  }
+
+  close(): void {}
+  applyRecord(): void {}
+
+  /** Its job ended: the slot is free again. */
+  free(): void {
+    this.running = 0;
+    this.emit('capacity');
+  }
+}
+
+const spec = (minTier: Tier): JobSpec => ({
+  model: 'm',
+  messages: [{ role: 'user', content: 'hi' }],
+  params: { maxTokens: 16, temperature: 0 },
+  minTier,
+  timeoutMs: 60_000,
+  maxCoefficient: 1,
+  prompt: { figure: 4, exact: false },
+  contextNeeded: 100,
+});
+
+const sink: JobSink = { onChunk() {}, onDone() {}, onError() {} };
+
+async function withJobs(run: (jobs: JobManager, registry: WorkerRegistry) => Promise<void> | void): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-queue-'));
+  const store = openSqliteStore(dir);
+  const registry = new WorkerRegistry();
+  const logger = createLogger('coordinator', { level: 'silent' });
+  const jobs = new JobManager({ registry, logger, metrics: createMetrics(), standing: new WorkerStanding(store, registry, logger) });
+  try {
+    await run(jobs, registry);
+  } finally {
+    jobs.shutdown();
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('with every worker busy, a freed slot goes to the first waiting job after one look over the fleet, not one per waiting job', async () => {
+  await withJobs(async (jobs, registry) => {
+    const looks = { count: 0 };
+    const fleet = Array.from({ length: 1000 }, (_, i) => new QueueWorker(`w${i}`, 'unsandboxed', looks));
+    for (const w of fleet) registry.add(w as unknown as RegisteredWorker);
+    const waiting = Array.from({ length: 300 }, () => jobs.submit(spec('unsandboxed'), sink));
+    assert.equal(fleet.reduce((n, w) => n + w.offers.length, 0), 0, 'every worker is busy: all 300 jobs wait');
+    await new Promise((resolve) => setImmediate(resolve));
+
+    looks.count = 0;
+    const freed = fleet[500] as QueueWorker;
+    freed.free();
+    assert.deepEqual(freed.offers, [waiting[0]?.id], 'the first job in the queue gets the freed slot');
+    assert.equal(fleet.reduce((n, w) => n + w.offers.length, 0), 1);
+    // Two looks over the fleet (the first job finds the free worker, the second finds none);
+    // the other 298 ask no less than that one and are queued again without looking.
+    assert.ok(looks.count <= 3 * fleet.length, `routing looked at workers ${looks.count} times for one freed slot`);
+
+    fleet[7]?.free();
+    assert.deepEqual(fleet[7]?.offers, [waiting[1]?.id], 'the next freed slot goes to the next job in line');
+  });
+});
+
+test('a job that asks less than one that found no free worker still gets the freed worker', async () => {
+  await withJobs((jobs, registry) => {
+    const looks = { count: 0 };
+    const tee = new QueueWorker('tee', 'tee', looks);
+    const plain = new QueueWorker('plain', 'unsandboxed', looks);
+    registry.add(tee as unknown as RegisteredWorker);
+    registry.add(plain as unknown as RegisteredWorker);
+    const strict = jobs.submit(spec('tee'), sink);
+    const lenient = jobs.submit(spec('unsandboxed'), sink);
+    // The first waiting job needs a TEE and finds none free; the second takes any tier.
+    plain.free();
+    assert.deepEqual(plain.offers, [lenient.id]);
+    tee.free();
+    assert.deepEqual(tee.offers, [strict.id]);
+  });
+});
