@@ -83,6 +83,36 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
+/**
+ * CPU seconds used so far by `pid` and everything it started, the exited included: its own, its
+ * live descendants', and what it and they reaped (a server's worker processes that exited, such
+ * as PostgreSQL's backends closed by an idle pool, stay counted). Between two reads, a process
+ * that exits moves from the live sum to its parent's reaped figure, so the difference is what the
+ * tree spent meanwhile. NaN when `pid` cannot be read.
+ */
+export function treeCpuSeconds(pid: number): number {
+  const root = readCpu(pid);
+  if (!root) return Number.NaN;
+  let seconds = root.selfS + root.reapedChildrenS;
+  for (const child of descendants(pid)) {
+    const cpu = readCpu(child);
+    if (cpu) seconds += cpu.selfS + cpu.reapedChildrenS;
+  }
+  return seconds;
+}
+
+/** Clock ticks every CPU of the machine spent so far, in all and busy (neither idle nor waiting on I/O), from /proc/stat. */
+export function readMachineTicks(): { total: number; busy: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    // proc(5): user nice system idle iowait irq softirq steal (guest time is already in user).
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { total, busy: total - (fields[3] ?? 0) - (fields[4] ?? 0) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The program name of `pid` (/proc/PID/comm); undefined once it is gone. */
 export function readName(pid: number): string | undefined {
   try {

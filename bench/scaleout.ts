@@ -16,6 +16,14 @@
  * SILKWORM_BENCH_SCALEOUT_REQUESTS=N changes the requests of a round (default 400), to see how
  * an instance's CPU per request moves with its load.
  *
+ * Then the same rounds with each instance under its own CPU cap (a cgroup; 0.25 of a core by
+ * default, SILKWORM_BENCH_SCALEOUT_CAP=x for another share), as if each instance ran on a
+ * machine of that size while PostgreSQL, NATS and the load run outside the caps: what the
+ * second instance adds when instances do not share their cores (scaleout_capped_ratio, and
+ * scaleout_capped_steady_ratio over the part of each round in which every client still waits, so
+ * that every instance has work). Where the bench may not make cgroups (no root), it says why
+ * and reports no capped figure.
+ *
  * Then the time of one request, with the machine otherwise idle: requests sent one after another
  * (the simulated workers stream their chunks without pause), to the single instance, to the pair
  * (half to each instance), and to a third instance of the pair that has no worker of its own, so
@@ -30,11 +38,13 @@ import type { LoadWorkersCommand, LoadWorkersReport } from './load-workers-proce
 import type { LoadClientsCommand, LoadClientsReport } from './load-clients-process.js';
 import { ADMIN_KEY, API_KEY, Child, CLIENTS_PROCESS, MODEL, startCoordinatorProcess, WORKERS_PROCESS } from './coordinator-load.js';
 import { clientIdForKey } from '../network/coordinator/server.js';
-import { descendants, readCpu } from './proc.js';
+import { readCpu, readMachineTicks, treeCpuSeconds } from './proc.js';
 import { median, round, spread } from './stats.js';
 import { describeSpread, interleavedRounds, spreadResults, summarize, type RatioSummary } from './rounds.js';
+import { createCpuCaps, type CpuCap } from './cpu-cap.js';
 import { missingBinary, startNats, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
-import type { Section, SectionReport } from './section.js';
+import type { ResultValue, Section, SectionReport } from './section.js';
+import type { Table } from './table.js';
 
 /** The load of one round; the defaults are what `npm run bench` reports. */
 export interface ScaleoutOptions {
@@ -47,6 +57,9 @@ export interface ScaleoutOptions {
 
 export const DEFAULT_SCALEOUT: ScaleoutOptions = { workers: 200, requests: 400, chunks: 4, chunkIntervalMs: 5, rounds: 9 };
 
+/** Default CPU cap of each instance in the capped rounds, in cores (SILKWORM_BENCH_SCALEOUT_CAP). */
+const DEFAULT_CAP_CORES = 0.25;
+
 /** Requests a setup sends one after another in each round of the latency phase. */
 const LATENCY_REQUESTS = 24;
 
@@ -56,8 +69,10 @@ type Clients = Child<LoadClientsCommand, LoadClientsReport>;
 interface Setup {
   name: ThroughputArm;
   urls: string[];
-  /** Every server process whose CPU a request costs, by part. */
-  pids: () => Record<string, number[]>;
+  /** CPU seconds used so far by every server process a request costs, by part. */
+  parts: Record<string, () => number>;
+  /** The load's processes: the clients and the simulated workers of this setup (not in the server's figures). */
+  load: number[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -94,19 +109,31 @@ async function dispatches(urls: string[]): Promise<{ here: number; other: number
 /** One round: `requests` concurrent streams spread over the setup's instances; requests/s and CPU per request. */
 async function round1(setup: Setup, clients: Clients[], options: ScaleoutOptions) {
   const per = Math.ceil(options.requests / clients.length);
-  const parts = Object.entries(setup.pids());
-  const before = parts.map(([, pids]) => cpuOf(pids));
+  const parts = Object.entries(setup.parts);
+  const before = parts.map(([, cpuS]) => cpuS());
+  const loadBefore = cpuOf(setup.load);
+  const machineBefore = readMachineTicks();
   const started = performance.now();
   const reports = await Promise.all(clients.map((c, i) => c.ask({ type: 'run', url: setup.urls[i % setup.urls.length] ?? '', apiKey: API_KEY, model: MODEL, streams: per, maxTokens: options.chunks + 8, spreadMs: 0 }, 'done')));
   const seconds = (performance.now() - started) / 1000;
+  const machineAfter = readMachineTicks();
+  const machineBusy = machineBefore && machineAfter ? (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total) : Number.NaN;
   const completed = reports.reduce((n, r) => n + r.completed, 0);
   const failed = reports.reduce((n, r) => n + r.failed, 0);
-  const partUs = Object.fromEntries(parts.map(([name, pids], i) => [name, (1e6 * (cpuOf(pids) - (before[i] ?? 0))) / Math.max(1, completed)]));
+  const partUs = Object.fromEntries(parts.map(([name, cpuS], i) => [name, (1e6 * (cpuS() - (before[i] ?? 0))) / Math.max(1, completed)]));
   const cpuUsPerRequest = Object.values(partUs).reduce((a, b) => a + b, 0);
-  return { requestsPerSecond: completed / seconds, cpuUsPerRequest, partUs, failed, firstError: reports.find((r) => r.firstError)?.firstError };
+  const loadUs = (1e6 * (cpuOf(setup.load) - loadBefore)) / Math.max(1, completed);
+  // While every client still waits for a request, every instance has work: the rate then is the
+  // setups' own, without the end of a round where one instance has finished its share (all of
+  // a round's requests are sent at once, so a request's time is when it ended).
+  const allWaitingMs = Math.min(...reports.map((r) => r.requestMs.at(-1) ?? 0));
+  const inWindow = reports.reduce((n, r) => n + r.requestMs.filter((ms) => ms <= allWaitingMs).length, 0);
+  const steadyRequestsPerSecond = allWaitingMs > 0 ? (1000 * inWindow) / allWaitingMs : Number.NaN;
+  return { requestsPerSecond: completed / seconds, steadyRequestsPerSecond, cpuUsPerRequest, partUs, loadUs, machineBusy, failed, firstError: reports.find((r) => r.firstError)?.firstError };
 }
 
-type ThroughputArm = 'single' | 'pair' | 'store';
+const THROUGHPUT_ARMS = ['single', 'pair', 'store'] as const;
+type ThroughputArm = (typeof THROUGHPUT_ARMS)[number];
 type LatencyArm = 'single' | 'pair' | 'relayed';
 
 /** One setup's requests of a latency round, one at a time over its URLs in turn: median request and first-chunk times. */
@@ -126,6 +153,108 @@ async function latencyRound(urls: string[], client: Clients, options: ScaleoutOp
   return { requestMs: median(requestMs), firstChunkMs: median(firstChunkMs), failed, firstError };
 }
 
+type RoundResult = Awaited<ReturnType<typeof round1>>;
+
+/** The capped rounds' samples, or why there are none. */
+interface Capped {
+  /** Each instance's cap, in cores. */
+  cores: number;
+  rounds?: Array<Record<ThroughputArm, RoundResult>>;
+  /** Share of its instances' caps each setup used in each round (1 = every instance at its cap all round). */
+  budgetUsed?: Record<ThroughputArm, number[]>;
+  /** CFS periods in which a cap held an instance back, per setup. */
+  throttled?: Record<ThroughputArm, number>;
+  skipped?: string;
+}
+
+/**
+ * Puts each instance of each setup under its own cap of `cores`, runs interleaved rounds of the
+ * setups, and takes the caps off again.
+ */
+async function cappedRounds(cores: number, pids: Record<ThroughputArm, number[]>, runOne: (arm: ThroughputArm) => Promise<RoundResult>, count: number): Promise<Capped> {
+  const arms = Object.keys(pids) as ThroughputArm[];
+  const made = createCpuCaps(
+    arms.flatMap((arm) => pids[arm].map((_, i) => `${arm}-${i}`)),
+    cores,
+  );
+  if (typeof made === 'string') return { cores, skipped: made };
+  try {
+    const capsOf = {} as Record<ThroughputArm, CpuCap[]>;
+    let next = 0;
+    for (const arm of arms) {
+      capsOf[arm] = pids[arm].map((pid) => {
+        const cap = made[next++] as CpuCap;
+        cap.add(pid);
+        return cap;
+      });
+    }
+    const throttled = (arm: ThroughputArm) => capsOf[arm].reduce((n, cap) => n + cap.throttled(), 0);
+    for (const arm of arms) await runOne(arm); // one unmeasured round each under the caps
+    const throttledBefore = arms.map(throttled);
+    const rounds = await interleavedRounds(count, arms, runOne);
+    const each = <T>(figure: (arm: ThroughputArm, i: number) => T) => Object.fromEntries(arms.map((arm, i) => [arm, figure(arm, i)])) as Record<ThroughputArm, T>;
+    const capCores = made[0]?.cores ?? cores;
+    return {
+      cores: capCores,
+      rounds,
+      budgetUsed: each((arm) => rounds.map((r) => ((r[arm].partUs.instances ?? 0) * r[arm].requestsPerSecond) / 1e6 / (capCores * pids[arm].length))),
+      throttled: each((arm, i) => throttled(arm) - (throttledBefore[i] ?? 0)),
+    };
+  } finally {
+    for (const cap of made) cap.release();
+  }
+}
+
+/** The capped rounds' table and figures. */
+function reportCapped(capped: Required<Omit<Capped, 'skipped'>>, options: ScaleoutOptions): { table: Table; results: Record<string, ResultValue> } {
+  const of = (arm: ThroughputArm, figure: (r: RoundResult) => number) => capped.rounds.map((r) => figure(r[arm]));
+  const ratio = (arm: ThroughputArm, base: ThroughputArm, figure: (r: RoundResult) => number) => summarize(capped.rounds.map((r) => figure(r[arm]) / figure(r[base])));
+  const whole = (r: RoundResult) => r.requestsPerSecond;
+  const steady = (r: RoundResult) => r.steadyRequestsPerSecond;
+  const figures = {
+    pair: ratio('pair', 'single', whole),
+    store: ratio('store', 'single', whole),
+    pairSteady: ratio('pair', 'single', steady),
+    storeSteady: ratio('store', 'single', steady),
+    pairStore: ratio('pair', 'store', whole),
+    pairStoreSteady: ratio('pair', 'store', steady),
+    cpu: ratio('pair', 'single', (r) => r.cpuUsPerRequest),
+  };
+  const row = (figure: string, value: (arm: ThroughputArm) => string): string[] => [figure, ...THROUGHPUT_ARMS.map(value)];
+  return {
+    table: {
+      title: `Scale-out — each instance capped at ${capped.cores} of a core (its own CPU cgroup), as if each ran on a machine of that size; PostgreSQL, NATS and the load run outside the caps; ${options.requests} requests a round, ${options.rounds} interleaved rounds`,
+      columns: ['figure', 'single instance (SQLite)', '2 instances (PostgreSQL + NATS)', '1 instance on PostgreSQL, no bus'],
+      rows: [
+        row('requests/s, whole round', (arm) => spread(of(arm, whole))),
+        row('requests/s while every client waits (every instance has work)', (arm) => spread(of(arm, steady))),
+        row('server CPU µs per request (instances, postgres, nats)', (arm) => spread(of(arm, (r) => r.cpuUsPerRequest))),
+        row("instances' CPU ÷ their caps", (arm) => spread(capped.budgetUsed[arm], 2)),
+        row('CFS periods in which a cap held an instance back', (arm) => String(capped.throttled[arm])),
+        row("the load's CPU µs per request (clients, simulated workers; not above)", (arm) => spread(of(arm, (r) => r.loadUs))),
+        row("the machine's CPU busy (all processes ÷ all cores)", (arm) => spread(of(arm, (r) => r.machineBusy), 2)),
+        ['÷ single, requests/s, whole round (scaleout_capped_ratio, scaleout_capped_store_ratio)', '', describeSpread(figures.pair), describeSpread(figures.store)],
+        ['÷ single, requests/s while every client waits (…_steady_ratio)', '', describeSpread(figures.pairSteady), describeSpread(figures.storeSteady)],
+        ['÷ single, server CPU per request (scaleout_capped_cpu_ratio)', '', describeSpread(figures.cpu), ''],
+        ['pair ÷ 1 instance on PostgreSQL, whole round (scaleout_capped_pair_store_ratio)', '', describeSpread(figures.pairStore), ''],
+        ['pair ÷ 1 instance on PostgreSQL, while every client waits (…_steady_ratio)', '', describeSpread(figures.pairStoreSteady), ''],
+      ],
+    },
+    results: {
+      ...spreadResults('scaleout_capped_ratio', figures.pair),
+      ...spreadResults('scaleout_capped_steady_ratio', figures.pairSteady),
+      ...spreadResults('scaleout_capped_cpu_ratio', figures.cpu),
+      ...spreadResults('scaleout_capped_store_ratio', figures.store),
+      ...spreadResults('scaleout_capped_store_steady_ratio', figures.storeSteady),
+      ...spreadResults('scaleout_capped_pair_store_ratio', figures.pairStore),
+      ...spreadResults('scaleout_capped_pair_store_steady_ratio', figures.pairStoreSteady),
+      scaleout_capped_single_rps: round(median(of('single', whole)), 1),
+      scaleout_capped_pair_rps: round(median(of('pair', whole)), 1),
+      scaleout_capped_store_rps: round(median(of('store', whole)), 1),
+    },
+  };
+}
+
 /** Credits the bench's client on a metered coordinator. */
 async function deposit(url: string): Promise<void> {
   const response = await fetch(`${url}/v1/admin/deposits`, {
@@ -140,13 +269,15 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
   const requests = Number(process.env.SILKWORM_BENCH_SCALEOUT_REQUESTS ?? defaults.requests);
   if (!Number.isInteger(requests) || requests < 2) throw new Error(`SILKWORM_BENCH_SCALEOUT_REQUESTS must be a whole number of at least 2, not ${process.env.SILKWORM_BENCH_SCALEOUT_REQUESTS}`);
   const options = { ...defaults, requests };
+  const capCores = Number(process.env.SILKWORM_BENCH_SCALEOUT_CAP ?? DEFAULT_CAP_CORES);
+  if (!(capCores > 0 && capCores <= 1)) throw new Error(`SILKWORM_BENCH_SCALEOUT_CAP must be a share of one core above 0 and at most 1, not ${process.env.SILKWORM_BENCH_SCALEOUT_CAP}`);
   // SILKWORM_BENCH_SCALEOUT_METERED=1: clients pay, so each request takes a hold before its offer
   // goes out and settles against it (the default rounds are unmetered: see docs/scale-out.md).
   const metered = process.env.SILKWORM_BENCH_SCALEOUT_METERED === '1';
   const missing = missingBinary('postgres') ?? missingBinary('nats-server');
   if (missing) {
     console.log(`scaleout: not measured — ${missing}`);
-    return { tables: [], results: { scaleout_ratio: null, scaleout_cpu_ratio: null, scaleout_store_ratio: null, scaleout_store_cpu_ratio: null, scaleout_latency_ratio: null, scaleout_relayed_latency_ratio: null, scaleout_skipped: missing } };
+    return { tables: [], results: { scaleout_ratio: null, scaleout_cpu_ratio: null, scaleout_store_ratio: null, scaleout_store_cpu_ratio: null, scaleout_capped_ratio: null, scaleout_latency_ratio: null, scaleout_relayed_latency_ratio: null, scaleout_skipped: missing } };
   }
   const dirs: string[] = [];
   const coordinators: { child: ChildProcess; exited: Promise<void> }[] = [];
@@ -187,11 +318,14 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
     await waitForWorkers([single.url, storeOnly.url], options.workers, false);
     await waitForWorkers([a.url, b.url], options.workers, true);
 
-    const pid = (p: { child: ChildProcess }) => p.child.pid ?? 0;
+    const pid = (p: { child: ChildProcess } | { process: ChildProcess }) => ('child' in p ? p.child : p.process).pid ?? 0;
+    const clientPids = clients.map(pid);
+    // PostgreSQL's whole tree, the backends an idle pool closed included (their CPU stays counted).
+    const postgresCpu = () => treeCpuSeconds(postgres.pid);
     const setups: Setup[] = [
-      { name: 'single', urls: [single.url], pids: () => ({ instances: [pid(single)] }) },
-      { name: 'pair', urls: [a.url, b.url], pids: () => ({ instances: [pid(a), pid(b)], postgres: [postgres.pid, ...descendants(postgres.pid)], nats: [nats.pid] }) },
-      { name: 'store', urls: [storeOnly.url], pids: () => ({ instances: [pid(storeOnly)], postgres: [postgres.pid, ...descendants(postgres.pid)] }) },
+      { name: 'single', urls: [single.url], parts: { instances: () => cpuOf([pid(single)]) }, load: [...clientPids, pid(g0)] },
+      { name: 'pair', urls: [a.url, b.url], parts: { instances: () => cpuOf([pid(a), pid(b)]), postgres: postgresCpu, nats: () => cpuOf([nats.pid]) }, load: [...clientPids, pid(g1), pid(g2)] },
+      { name: 'store', urls: [storeOnly.url], parts: { instances: () => cpuOf([pid(storeOnly)]), postgres: postgresCpu }, load: [...clientPids, pid(g3)] },
     ];
     const setupOf = (arm: ThroughputArm) => setups.find((setup) => setup.name === arm) as Setup;
     // One unmeasured round each warms each setup (JIT, connection pools, prepared statements).
@@ -223,6 +357,11 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
     const storeRatio = against('store', rps);
     const storeCpuRatio = against('store', cpu);
 
+    // Capped: each instance of the single setup and of the pair limited to the same share of a
+    // core, as if each ran on a machine of that size (PostgreSQL, NATS and the load run outside).
+    const capped = await cappedRounds(capCores, { single: [pid(single)], pair: [pid(a), pid(b)], store: [pid(storeOnly)] }, (arm) => round1(setupOf(arm), clients, options), options.rounds);
+    if (capped.rounds) tally(capped.rounds);
+
     // Latency: a third instance of the pair, with no worker, joins; every job it takes crosses the bus.
     const c = await start(shared);
     await waitForWorkers([c.url], options.workers, true);
@@ -239,6 +378,8 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
     const latencyRelayedShare = latencyRelayed / Math.max(1, latencyRelayed + latencyDispatchedAfter.here - latencyDispatchedBefore.here);
     const latencyOf = (arm: LatencyArm, what: 'requestMs' | 'firstChunkMs') => latency.map((r) => r[arm][what]);
     const latencyRatio = (arm: LatencyArm) => summarize(latency.map((r) => r[arm].requestMs / r.single.requestMs));
+    const cappedReport = capped.rounds && capped.budgetUsed && capped.throttled ? reportCapped({ ...capped, rounds: capped.rounds, budgetUsed: capped.budgetUsed, throttled: capped.throttled }, options) : undefined;
+    if (capped.skipped) console.log(`scaleout: capped rounds not run — ${capped.skipped}`);
     const pairLatency = latencyRatio('pair');
     const relayedLatency = latencyRatio('relayed');
     return {
@@ -255,12 +396,15 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
               ['instances', 'postgres', 'nats'].map((k) => round(part('pair', k), 0)).join(' / '),
               ['instances', 'postgres'].map((k) => round(part('store', k), 0)).join(' / '),
             ],
+            ["the load's CPU µs per request (clients, simulated workers; not above)", ...THROUGHPUT_ARMS.map((arm) => spread(throughput.map((r) => r[arm].loadUs)))],
+            ["the machine's CPU busy (all processes ÷ all cores)", ...THROUGHPUT_ARMS.map((arm) => spread(throughput.map((r) => r[arm].machineBusy), 2))],
             ['÷ single, requests/s (scaleout_ratio, scaleout_store_ratio)', '', describeSpread(ratio), describeSpread(storeRatio)],
             ['÷ single, server CPU per request (scaleout_cpu_ratio, scaleout_store_cpu_ratio)', '', describeSpread(cpuRatio), describeSpread(storeCpuRatio)],
             ['pair: job offers to a worker on the other instance (through the bus)', '', `${round(100 * relayedShare, 1)} % (${relayed})`, ''],
             ['failed requests', String(failed), firstError ?? '', ''],
           ],
         },
+        ...(cappedReport ? [cappedReport.table] : []),
         {
           title: `Scale-out — the time of one request: ${LATENCY_REQUESTS} requests one after another per setup and round (${options.chunks} chunks, sent without pause), ${options.rounds} interleaved rounds; ms, median [min–max] of the rounds' medians`,
           columns: ['figure', 'single instance (SQLite)', '2 instances, half the requests to each', 'through the bus (an instance with no worker)'],
@@ -277,6 +421,8 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
         ...spreadResults('scaleout_cpu_ratio', cpuRatio),
         ...spreadResults('scaleout_store_ratio', storeRatio),
         ...spreadResults('scaleout_store_cpu_ratio', storeCpuRatio),
+        ...(cappedReport?.results ?? { scaleout_capped_ratio: null, scaleout_capped_skipped: capped.skipped ?? null }),
+        scaleout_cap_cores: capped.cores,
         scaleout_single_rps: round(median(rps('single')), 1),
         scaleout_pair_rps: round(median(rps('pair')), 1),
         scaleout_store_rps: round(median(rps('store')), 1),

@@ -1,0 +1,94 @@
+/** The scale-out bench's CPU caps (cgroups) and its CPU accounting of process trees. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createCpuCaps } from './cpu-cap.js';
+import { readCpu, readMachineTicks, treeCpuSeconds } from './proc.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A process that spins on the CPU until killed. */
+function spinner(): ChildProcess {
+  return spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+}
+
+async function stopped(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+test('a cap of a share of a core must be a positive number', () => {
+  assert.throws(() => createCpuCaps(['x'], 0), /positive number of cores/);
+  assert.throws(() => createCpuCaps(['x'], Number.NaN), /positive number of cores/);
+});
+
+test('a capped process spinning on the CPU gets its share of a core, and no more, until released', async (t) => {
+  const caps = createCpuCaps(['test'], 0.2);
+  if (typeof caps === 'string') {
+    t.skip(`CPU caps cannot be made here: ${caps}`);
+    return;
+  }
+  const [cap] = caps;
+  assert.ok(cap);
+  const child = spinner();
+  try {
+    const pid = child.pid ?? 0;
+    cap.add(pid);
+    await sleep(200); // let it start under the cap
+    const before = readCpu(pid)?.selfS ?? Number.NaN;
+    const started = performance.now();
+    await sleep(1500);
+    const share = ((readCpu(pid)?.selfS ?? Number.NaN) - before) / ((performance.now() - started) / 1000);
+    // At most a fifth of a core (clock ticks of 10 ms blur it a little); spinning uncapped takes a whole one.
+    assert.ok(share > 0.1 && share < 0.3, `the capped spinner used ${share.toFixed(3)} of a core`);
+    assert.ok(cap.throttled() > 10, `the cap held it back ${cap.throttled()} times`);
+    cap.release();
+    const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    assert.doesNotMatch(cgroups, /silkworm-bench-/, 'released, the process is back where the bench runs');
+  } finally {
+    await stopped(child);
+    for (const c of caps) c.release();
+  }
+});
+
+test("a process tree's CPU keeps what its exited children spent", async (t) => {
+  if (!existsSync('/proc/self/stat')) {
+    t.skip('no /proc here');
+    return;
+  }
+  // The shell waits for (reaps) a child that spins for 400 ms, then sleeps: the child is gone
+  // from the tree when read, its CPU in the shell's reaped figure.
+  const burn = `node -e "const end = Date.now() + 400; while (Date.now() < end) {}"`;
+  const shell = spawn('sh', ['-c', `${burn}; sleep 5`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.execPath.replace(/\/[^/]*$/, '')}:${process.env.PATH ?? ''}` } });
+  try {
+    const pid = shell.pid ?? 0;
+    const before = treeCpuSeconds(pid);
+    await sleep(1500);
+    const spent = treeCpuSeconds(pid) - before;
+    assert.ok(spent >= 0.3, `the tree spent ${spent.toFixed(2)} s, the exited child's 0.4 s included`);
+    assert.ok((readCpu(pid)?.selfS ?? 1) < 0.1, 'the shell itself spent next to nothing');
+  } finally {
+    await stopped(shell);
+  }
+});
+
+test("the machine's busy ticks grow while a process spins", async (t) => {
+  const first = readMachineTicks();
+  if (!first) {
+    t.skip('no /proc/stat here');
+    return;
+  }
+  const child = spinner();
+  try {
+    await sleep(500);
+    const second = readMachineTicks();
+    assert.ok(second);
+    assert.ok(second.total > first.total && second.busy >= first.busy + 30, `busy ticks ${first.busy} → ${second.busy} while a process spun for 0.5 s`);
+    assert.ok(second.busy - first.busy <= second.total - first.total);
+  } finally {
+    await stopped(child);
+  }
+});
