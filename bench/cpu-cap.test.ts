@@ -2,9 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createCpuCaps } from './cpu-cap.js';
 import { readCpu, readMachineTicks, treeCpuSeconds } from './proc.js';
+
+/** A process id nothing runs under now. */
+function deadPid(): number {
+  for (let pid = 4_000_000; ; pid--) if (!existsSync(`/proc/${pid}`)) return pid;
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -50,6 +56,29 @@ test('a capped process spinning on the CPU gets its share of a core, and no more
     assert.doesNotMatch(cgroups, /silkworm-bench-/, 'released, the process is back where the bench runs');
   } finally {
     await stopped(child);
+    for (const c of caps) c.release();
+  }
+});
+
+test('an empty cgroup a killed run left behind goes when the next run makes its caps', (t) => {
+  const caps = createCpuCaps(['first'], 0.2);
+  if (typeof caps === 'string') {
+    t.skip(`CPU caps cannot be made here: ${caps}`);
+    return;
+  }
+  const home = dirname(caps[0]?.path ?? '');
+  const stale = join(home, `silkworm-bench-${deadPid()}-single-0`);
+  const kept = join(home, `silkworm-bench-${process.pid}-kept`);
+  try {
+    mkdirSync(stale);
+    mkdirSync(kept);
+    const more = createCpuCaps(['second'], 0.2);
+    assert.ok(typeof more !== 'string');
+    for (const c of more) c.release();
+    assert.ok(!existsSync(stale), 'the cgroup of a run whose process is gone was removed');
+    assert.ok(existsSync(kept), "a running bench's own cgroups stay");
+  } finally {
+    for (const dir of [stale, kept]) if (existsSync(dir)) rmdirSync(dir);
     for (const c of caps) c.release();
   }
 });

@@ -9,7 +9,7 @@
  * (no root, a v2 container whose cgroup holds processes) `createCpuCaps` says why it cannot,
  * and the section reports that instead of a figure.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** CFS period of a cap: short, so a capped process waits at most this long for its next share. */
@@ -18,6 +18,8 @@ const PERIOD_US = 10_000;
 /** A group of processes sharing one CPU budget. */
 export interface CpuCap {
   readonly cores: number;
+  /** Its cgroup directory. */
+  readonly path: string;
   /** Puts a process (all its threads, and those it starts later) under the cap. */
   add(pid: number): void;
   /** Times the cap held a process back so far (cpu.stat's nr_throttled). */
@@ -78,6 +80,7 @@ export function createCpuCaps(names: readonly string[], cores: number): CpuCap[]
   if (!(cores > 0) || !Number.isFinite(cores)) throw new Error(`a CPU cap must be a positive number of cores, not ${cores}`);
   const hierarchy = findHierarchy();
   if (typeof hierarchy === 'string') return hierarchy;
+  removeStale(hierarchy.home);
   const caps: CpuCap[] = [];
   try {
     for (const name of names) caps.push(createCap(hierarchy, `silkworm-bench-${process.pid}-${name}`, cores));
@@ -85,6 +88,22 @@ export function createCpuCaps(names: readonly string[], cores: number): CpuCap[]
   } catch (error) {
     for (const cap of caps) cap.release();
     return `cannot create a CPU cgroup under ${hierarchy.home}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/**
+ * Removes the empty cgroups a bench run that was killed left behind (named after its pid, which
+ * is gone); a cgroup that still holds a process stays.
+ */
+function removeStale(home: string): void {
+  for (const entry of readdirSync(home)) {
+    const pid = /^silkworm-bench-(\d+)-/.exec(entry)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || existsSync(`/proc/${pid}`)) continue;
+    try {
+      rmdirSync(join(home, entry));
+    } catch {
+      // not empty: a process of that run still runs in it
+    }
   }
 }
 
@@ -107,6 +126,7 @@ function createCap({ home, version }: Hierarchy, name: string, cores: number): C
   let released = false;
   return {
     cores: quota / PERIOD_US,
+    path: dir,
     add(pid) {
       writeFileSync(join(dir, 'cgroup.procs'), String(pid));
       members.add(pid);
