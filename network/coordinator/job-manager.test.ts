@@ -125,3 +125,31 @@ test('a job that asks less than one that found no free worker still gets the fre
     assert.deepEqual(tee.offers, [strict.id]);
   });
 });
+
+test('when many workers leave in one turn (an instance dropped), their jobs move to the workers that stay, and none runs out of attempts', async () => {
+  await withJobs(async (jobs, registry) => {
+    const looks = { count: 0 };
+    const fleet = Array.from({ length: 50 }, (_, i) => new QueueWorker(`w${i}`, 'unsandboxed', looks));
+    for (const w of fleet) {
+      w.running = 0;
+      registry.add(w as unknown as RegisteredWorker);
+    }
+    const failures: string[] = [];
+    const counting: JobSink = { ...sink, onError: (error) => failures.push(error.code) };
+    const submitted = Array.from({ length: 20 }, () => jobs.submit(spec('unsandboxed'), counting));
+    const leaving = fleet.slice(0, 30);
+    const staying = fleet.slice(30);
+    assert.deepEqual(
+      leaving.slice(0, 20).flatMap((w) => w.offers),
+      submitted.map((job) => job.id),
+      'the first twenty workers took the jobs',
+    );
+    // Thirty leave at once, the ten idle ones among them first in routing's order: offered again
+    // at once, a job would go to one of those and be lost again, until its attempts ran out.
+    for (const w of leaving) w.emit('closed', 'its instance is gone');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(failures, []);
+    assert.deepEqual(leaving.slice(20).flatMap((w) => w.offers), [], 'no job went to a worker that was leaving');
+    assert.deepEqual(new Set(staying.flatMap((w) => w.offers)), new Set(submitted.map((job) => job.id)), 'every job moved to a worker that stays');
+  });
+});

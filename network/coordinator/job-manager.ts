@@ -165,6 +165,10 @@ export class JobManager {
   private readonly stopping = new Map<string, { worker: RegisteredWorker; timer: NodeJS.Timeout }>();
   readonly maxAttempts: number;
   private readonly maxQueued: number;
+  /** Jobs whose worker was lost, waiting for the pass over the queue that follows (before the queue). */
+  private readonly lost: Job[] = [];
+  /** The jobs whose current attempt is on each worker. */
+  private readonly onWorker = new Map<RegisteredWorker, Set<Job>>();
   /** Counts the times a worker may have become free (a slot, a capacity change, a new worker). */
   private freed = 0;
 
@@ -287,7 +291,7 @@ export class JobManager {
   }
 
   private drain(): void {
-    const waiting = this.queue.splice(0);
+    const waiting = [...this.lost.splice(0), ...this.queue.splice(0)];
     const pass: QueuePass = { freed: this.freed, noneFree: [] };
     for (const job of waiting) this.dispatch(job, pass);
   }
@@ -297,6 +301,9 @@ export class JobManager {
     const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, accepted: false, ended: false, text: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
     job.attempts.push(attempt);
     job.current = attempt;
+    let held = this.onWorker.get(worker);
+    if (!held) this.onWorker.set(worker, (held = new Set()));
+    held.add(job);
     job.nextSeq = 0;
     worker.running++;
     worker.lastAssignedAt = Date.now();
@@ -326,6 +333,9 @@ export class JobManager {
     const attempt = job.current;
     if (!attempt) return;
     job.current = undefined;
+    const held = this.onWorker.get(attempt.worker);
+    held?.delete(job);
+    if (held?.size === 0) this.onWorker.delete(attempt.worker);
     if (attempt.ended) {
       this.freeSlot(attempt.worker);
       return;
@@ -499,12 +509,12 @@ export class JobManager {
       clearTimeout(held.timer);
       this.stopping.delete(key);
     }
-    for (const job of [...this.jobs.values()]) {
-      if (job.current?.worker === session) {
-        job.current.lost = job.current.accepted;
-        job.current.ended = true;
-        this.retryElsewhere(job, { code: 'worker_lost', message: `The worker was lost (${reason}).` });
-      }
+    // Its own jobs only: an instance that dies takes thousands of workers with it at once.
+    for (const job of [...(this.onWorker.get(session) ?? [])]) {
+      if (job.current?.worker !== session) continue;
+      job.current.lost = job.current.accepted;
+      job.current.ended = true;
+      this.retryElsewhere(job, { code: 'worker_lost', message: `The worker was lost (${reason}).` }, true);
     }
   }
 
@@ -634,7 +644,13 @@ export class JobManager {
   }
 
   /** Moves a job to another worker, continuing after any text already streamed. */
-  private retryElsewhere(job: Job, error: WireError): void {
+  /**
+   * `afterLosses`: offered again by the pass over the queue that follows the loss of its worker
+   * (first in line), not at once. An instance that dies takes thousands of workers with it in
+   * one turn; offering each of their jobs at once would route over a fleet whose index is
+   * rebuilt after every worker that leaves.
+   */
+  private retryElsewhere(job: Job, error: WireError, afterLosses = false): void {
     const attempt = job.current;
     if (attempt) job.tried.add(attempt.worker.id);
     this.release(job, error.code);
@@ -645,7 +661,8 @@ export class JobManager {
     }
     this.options.metrics.requeues.inc({ reason: error.code });
     this.options.logger.info({ jobId: job.id, code: error.code, attempt: job.attempts.length, streamed: job.text.length > 0 }, 'requeueing job');
-    this.dispatch(job);
+    if (afterLosses) this.lost.push(job);
+    else this.dispatch(job);
   }
 
   /**
