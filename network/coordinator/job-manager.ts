@@ -643,10 +643,10 @@ export class JobManager {
     return attemptSpeed({ offeredAt: a.offeredAt, firstChunkAt: a.firstChunkAt, lastChunkAt: a.lastChunkAt }, this.completionFigure(job, a), a.worker.relayMs);
   }
 
-  /** Moves a job to another worker, continuing after any text already streamed. */
   /**
-   * `afterLosses`: offered again by the pass over the queue that follows the loss of its worker
-   * (first in line), not at once. An instance that dies takes thousands of workers with it in
+   * Moves a job to another worker, continuing after any text already streamed. `afterLosses`:
+   * offered again by the pass over the queue that follows the loss of its worker (first in
+   * line), not at once. An instance that dies takes thousands of workers with it in
    * one turn; offering each of their jobs at once would route over a fleet whose index is
    * rebuilt after every worker that leaves.
    */
