@@ -34,9 +34,9 @@ interface Hierarchy {
   version: 1 | 2;
 }
 
-/** This process's cgroup line for `controller` in /proc/self/cgroup (v1), or the v2 line. */
-function ownPath(match: (controllers: string[], hierarchyId: string) => boolean): string | undefined {
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+/** The path of the first line of /proc/self/cgroup that `match` accepts (its hierarchy id and controllers). */
+function ownPath(cgroups: string, match: (controllers: string[], hierarchyId: string) => boolean): string | undefined {
+  for (const line of cgroups.split('\n')) {
     const [id, controllers, path] = line.split(':');
     if (id !== undefined && controllers !== undefined && path !== undefined && match(controllers.split(','), id)) return path;
   }
@@ -53,12 +53,12 @@ function findHierarchy(): Hierarchy | string {
     return 'cannot read /proc/self/cgroup';
   }
   // cgroup v1: a `cpu` controller mounted at /sys/fs/cgroup/cpu (or cpu,cpuacct).
-  const v1Path = ownPath((controllers) => controllers.includes('cpu'));
+  const v1Path = ownPath(cgroups, (controllers) => controllers.includes('cpu'));
   for (const mount of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct']) {
     if (v1Path !== undefined && existsSync(join(mount, 'cpu.cfs_quota_us'))) return { home: join(mount, v1Path), version: 1 };
   }
   // cgroup v2: the unified tree at /sys/fs/cgroup, with `cpu` available to this cgroup's children.
-  const v2Path = ownPath((controllers, id) => id === '0' && controllers.join('') === '');
+  const v2Path = ownPath(cgroups, (controllers, id) => id === '0' && controllers.join('') === '');
   if (v2Path !== undefined && existsSync('/sys/fs/cgroup/cgroup.controllers')) {
     const home = join('/sys/fs/cgroup', v2Path);
     try {

@@ -156,16 +156,17 @@ async function latencyRound(urls: string[], client: Clients, options: ScaleoutOp
 type RoundResult = Awaited<ReturnType<typeof round1>>;
 
 /** The capped rounds' samples, or why there are none. */
-interface Capped {
-  /** Each instance's cap, in cores. */
-  cores: number;
-  rounds?: Array<Record<ThroughputArm, RoundResult>>;
-  /** Share of its instances' caps each setup used in each round (1 = every instance at its cap all round). */
-  budgetUsed?: Record<ThroughputArm, number[]>;
-  /** CFS periods in which a cap held an instance back, per setup. */
-  throttled?: Record<ThroughputArm, number>;
-  skipped?: string;
-}
+type Capped =
+  | {
+      /** Each instance's cap, in cores. */
+      cores: number;
+      rounds: Array<Record<ThroughputArm, RoundResult>>;
+      /** Share of its instances' caps each setup used in each round (1 = every instance at its cap all round). */
+      budgetUsed: Record<ThroughputArm, number[]>;
+      /** CFS periods in which a cap held an instance back, per setup. */
+      throttled: Record<ThroughputArm, number>;
+    }
+  | { cores: number; skipped: string };
 
 /**
  * Puts each instance of each setup under its own cap of `cores`, runs interleaved rounds of the
@@ -206,7 +207,7 @@ async function cappedRounds(cores: number, pids: Record<ThroughputArm, number[]>
 }
 
 /** The capped rounds' table and figures. */
-function reportCapped(capped: Required<Omit<Capped, 'skipped'>>, options: ScaleoutOptions): { table: Table; results: Record<string, ResultValue> } {
+function reportCapped(capped: Exclude<Capped, { skipped: string }>, options: ScaleoutOptions): { table: Table; results: Record<string, ResultValue> } {
   const of = (arm: ThroughputArm, figure: (r: RoundResult) => number) => capped.rounds.map((r) => figure(r[arm]));
   const ratio = (arm: ThroughputArm, base: ThroughputArm, figure: (r: RoundResult) => number) => summarize(capped.rounds.map((r) => figure(r[arm]) / figure(r[base])));
   const whole = (r: RoundResult) => r.requestsPerSecond;
@@ -360,7 +361,7 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
     // Capped: each instance of the single setup and of the pair limited to the same share of a
     // core, as if each ran on a machine of that size (PostgreSQL, NATS and the load run outside).
     const capped = await cappedRounds(capCores, { single: [pid(single)], pair: [pid(a), pid(b)], store: [pid(storeOnly)] }, (arm) => round1(setupOf(arm), clients, options), options.rounds);
-    if (capped.rounds) tally(capped.rounds);
+    if ('rounds' in capped) tally(capped.rounds);
 
     // Latency: a third instance of the pair, with no worker, joins; every job it takes crosses the bus.
     const c = await start(shared);
@@ -378,8 +379,8 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
     const latencyRelayedShare = latencyRelayed / Math.max(1, latencyRelayed + latencyDispatchedAfter.here - latencyDispatchedBefore.here);
     const latencyOf = (arm: LatencyArm, what: 'requestMs' | 'firstChunkMs') => latency.map((r) => r[arm][what]);
     const latencyRatio = (arm: LatencyArm) => summarize(latency.map((r) => r[arm].requestMs / r.single.requestMs));
-    const cappedReport = capped.rounds && capped.budgetUsed && capped.throttled ? reportCapped({ ...capped, rounds: capped.rounds, budgetUsed: capped.budgetUsed, throttled: capped.throttled }, options) : undefined;
-    if (capped.skipped) console.log(`scaleout: capped rounds not run — ${capped.skipped}`);
+    const cappedReport = 'rounds' in capped ? reportCapped(capped, options) : undefined;
+    if ('skipped' in capped) console.log(`scaleout: capped rounds not run — ${capped.skipped}`);
     const pairLatency = latencyRatio('pair');
     const relayedLatency = latencyRatio('relayed');
     return {
@@ -421,7 +422,7 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
         ...spreadResults('scaleout_cpu_ratio', cpuRatio),
         ...spreadResults('scaleout_store_ratio', storeRatio),
         ...spreadResults('scaleout_store_cpu_ratio', storeCpuRatio),
-        ...(cappedReport?.results ?? { scaleout_capped_ratio: null, scaleout_capped_skipped: capped.skipped ?? null }),
+        ...(cappedReport?.results ?? { scaleout_capped_ratio: null, scaleout_capped_skipped: 'skipped' in capped ? capped.skipped : null }),
         scaleout_cap_cores: capped.cores,
         scaleout_single_rps: round(median(rps('single')), 1),
         scaleout_pair_rps: round(median(rps('pair')), 1),
