@@ -121,3 +121,18 @@ export function readName(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Times the main thread of `pid` was switched in so far (voluntary + involuntary context
+ * switches in /proc/PID/task/PID/status): for an idle process, how often it woke.
+ */
+export function readMainThreadSwitches(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+    const count = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(status)?.[1] ?? Number.NaN);
+    const total = count('voluntary_ctxt_switches') + count('nonvoluntary_ctxt_switches');
+    return Number.isFinite(total) ? total : undefined;
+  } catch {
+    return undefined;
+  }
+}
