@@ -25,10 +25,12 @@
  * and reports no capped figure.
  *
  * Then the time of one request, with the machine otherwise idle: requests sent one after another
- * (the simulated workers stream their chunks without pause), to the single instance, to the pair
- * (half to each instance), and to a third instance of the pair that has no worker of its own, so
- * that every job crosses the bus. Reported as scaleout_latency_ratio (pair ÷ single, median
- * request time) and scaleout_relayed_latency_ratio (through the bus ÷ single), with their spread.
+ * (the simulated workers stream their chunks without pause), to the single instance, to the
+ * instance on PostgreSQL without a bus, to the pair (half to each instance), and to a third
+ * instance of the pair that has no worker of its own, so that every job crosses the bus. Reported
+ * as scaleout_store_latency_ratio (PostgreSQL, no bus ÷ single: the store's part),
+ * scaleout_latency_ratio (pair ÷ single, median request time) and scaleout_relayed_latency_ratio
+ * (through the bus ÷ single), with their spread.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -134,7 +136,8 @@ async function round1(setup: Setup, clients: Clients[], options: ScaleoutOptions
 
 const THROUGHPUT_ARMS = ['single', 'pair', 'store'] as const;
 type ThroughputArm = (typeof THROUGHPUT_ARMS)[number];
-type LatencyArm = 'single' | 'pair' | 'relayed';
+const LATENCY_ARMS = ['single', 'store', 'pair', 'relayed'] as const;
+type LatencyArm = (typeof LATENCY_ARMS)[number];
 
 /** One setup's requests of a latency round, one at a time over its URLs in turn: median request and first-chunk times. */
 async function latencyRound(urls: string[], client: Clients, options: ScaleoutOptions) {
@@ -367,12 +370,12 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
     const c = await start(shared);
     await waitForWorkers([c.url], options.workers, true);
     for (const g of generators) g.tell({ type: 'pace', chunkIntervalMs: 0 });
-    const latencyUrls: Record<LatencyArm, string[]> = { single: [single.url], pair: pairUrls, relayed: [c.url] };
+    const latencyUrls: Record<LatencyArm, string[]> = { single: [single.url], store: [storeOnly.url], pair: pairUrls, relayed: [c.url] };
     const [client] = clients as [Clients];
-    for (const arm of Object.keys(latencyUrls) as LatencyArm[]) await latencyRound(latencyUrls[arm], client, options);
+    for (const arm of LATENCY_ARMS) await latencyRound(latencyUrls[arm], client, options);
     // Only the pair's arm calls a and b (the third instance counts its own offers).
     const latencyDispatchedBefore = await dispatches(pairUrls);
-    const latency = await interleavedRounds(options.rounds, Object.keys(latencyUrls) as LatencyArm[], (arm) => latencyRound(latencyUrls[arm], client, options));
+    const latency = await interleavedRounds(options.rounds, [...LATENCY_ARMS], (arm) => latencyRound(latencyUrls[arm], client, options));
     tally(latency);
     const latencyDispatchedAfter = await dispatches(pairUrls);
     const latencyRelayed = latencyDispatchedAfter.other - latencyDispatchedBefore.other;
@@ -381,6 +384,7 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
     const latencyRatio = (arm: LatencyArm) => summarize(latency.map((r) => r[arm].requestMs / r.single.requestMs));
     const cappedReport = 'rounds' in capped ? reportCapped(capped, options) : undefined;
     if ('skipped' in capped) console.log(`scaleout: capped rounds not run — ${capped.skipped}`);
+    const storeLatency = latencyRatio('store');
     const pairLatency = latencyRatio('pair');
     const relayedLatency = latencyRatio('relayed');
     return {
@@ -408,12 +412,12 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
         ...(cappedReport ? [cappedReport.table] : []),
         {
           title: `Scale-out — the time of one request: ${LATENCY_REQUESTS} requests one after another per setup and round (${options.chunks} chunks, sent without pause), ${options.rounds} interleaved rounds; ms, median [min–max] of the rounds' medians`,
-          columns: ['figure', 'single instance (SQLite)', '2 instances, half the requests to each', 'through the bus (an instance with no worker)'],
+          columns: ['figure', 'single instance (SQLite)', '1 instance on PostgreSQL, no bus', '2 instances, half the requests to each', 'through the bus (an instance with no worker)'],
           rows: [
-            ['request, sent → last chunk read', spread(latencyOf('single', 'requestMs'), 2), spread(latencyOf('pair', 'requestMs'), 2), spread(latencyOf('relayed', 'requestMs'), 2)],
-            ['sent → first chunk read', spread(latencyOf('single', 'firstChunkMs'), 2), spread(latencyOf('pair', 'firstChunkMs'), 2), spread(latencyOf('relayed', 'firstChunkMs'), 2)],
-            ['÷ single, request time (scaleout_latency_ratio, scaleout_relayed_latency_ratio)', '', describeSpread(pairLatency), describeSpread(relayedLatency)],
-            ['job offers to a worker on the other instance (through the bus)', '', `${round(100 * latencyRelayedShare, 1)} % (${latencyRelayed})`, '100 %'],
+            ['request, sent → last chunk read', ...LATENCY_ARMS.map((arm) => spread(latencyOf(arm, 'requestMs'), 2))],
+            ['sent → first chunk read', ...LATENCY_ARMS.map((arm) => spread(latencyOf(arm, 'firstChunkMs'), 2))],
+            ['÷ single, request time (scaleout_store_latency_ratio, scaleout_latency_ratio, scaleout_relayed_latency_ratio)', '', describeSpread(storeLatency), describeSpread(pairLatency), describeSpread(relayedLatency)],
+            ['job offers to a worker on the other instance (through the bus)', '', '', `${round(100 * latencyRelayedShare, 1)} % (${latencyRelayed})`, '100 %'],
           ],
         },
       ],
@@ -429,9 +433,11 @@ export async function runScaleout(defaults: ScaleoutOptions): Promise<SectionRep
         scaleout_store_rps: round(median(rps('store')), 1),
         scaleout_requests: options.requests,
         scaleout_relayed_share: round(relayedShare, 3),
+        ...spreadResults('scaleout_store_latency_ratio', storeLatency),
         ...spreadResults('scaleout_latency_ratio', pairLatency),
         ...spreadResults('scaleout_relayed_latency_ratio', relayedLatency),
         scaleout_single_request_ms: round(median(latencyOf('single', 'requestMs')), 2),
+        scaleout_store_request_ms: round(median(latencyOf('store', 'requestMs')), 2),
         scaleout_pair_request_ms: round(median(latencyOf('pair', 'requestMs')), 2),
         scaleout_relayed_request_ms: round(median(latencyOf('relayed', 'requestMs')), 2),
         scaleout_latency_relayed_share: round(latencyRelayedShare, 3),
