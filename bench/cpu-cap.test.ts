@@ -1,11 +1,11 @@
-/** The scale-out bench's CPU caps (cgroups) and its CPU accounting of process trees. */
+/** The scale-out bench's CPU caps (cgroups) and the /proc readers of the benches (CPU of process trees, wake-ups). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createCpuCaps } from './cpu-cap.js';
-import { readCpu, readMachineTicks, treeCpuSeconds } from './proc.js';
+import { readCpu, readMachineTicks, readMainThreadSwitches, treeCpuSeconds } from './proc.js';
 
 /** A process id nothing runs under now. */
 function deadPid(): number {
@@ -117,6 +117,29 @@ test("the machine's busy ticks grow while a process spins", async (t) => {
     assert.ok(second);
     assert.ok(second.total > first.total && second.busy >= first.busy + 30, `busy ticks ${first.busy} → ${second.busy} while a process spun for 0.5 s`);
     assert.ok(second.busy - first.busy <= second.total - first.total);
+  } finally {
+    await stopped(child);
+  }
+});
+
+test("a process's main-thread switches count its wake-ups", async (t) => {
+  // A process that wakes every 50 ms and does nothing else.
+  if (!existsSync(`/proc/${process.pid}/task/${process.pid}/status`)) {
+    t.skip('no /proc/PID/task/PID/status here (not Linux)');
+    return;
+  }
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 50)'], { stdio: 'ignore' });
+  try {
+    await sleep(300); // past its start-up
+    const pid = child.pid ?? 0;
+    const first = readMainThreadSwitches(pid);
+    assert.ok(first !== undefined && first > 0, `read ${first} switches`);
+    await sleep(1000);
+    const second = readMainThreadSwitches(pid);
+    assert.ok(second !== undefined);
+    // About 20 wake-ups of its timer in that second; a few more or fewer on a busy machine.
+    assert.ok(second - first >= 10 && second - first <= 100, `${second - first} switches in 1 s of a 50 ms timer`);
+    assert.equal(readMainThreadSwitches(deadPid()), undefined);
   } finally {
     await stopped(child);
   }
