@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createCpuCaps } from './cpu-cap.js';
-import { readCpu, readMachineTicks, readMainThreadSwitches, treeCpuSeconds } from './proc.js';
+import { readCpu, readMachineTicks, readMainThreadSched, treeCpuSeconds } from './proc.js';
 
 /** A process id nothing runs under now. */
 function deadPid(): number {
@@ -122,24 +122,28 @@ test("the machine's busy ticks grow while a process spins", async (t) => {
   }
 });
 
-test("a process's main-thread switches count its wake-ups", async (t) => {
-  // A process that wakes every 50 ms and does nothing else.
-  if (!existsSync(`/proc/${process.pid}/task/${process.pid}/status`)) {
-    t.skip('no /proc/PID/task/PID/status here (not Linux)');
+test("a process's main thread: its CPU to the nanosecond, and how often it woke", async (t) => {
+  if (!existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`)) {
+    t.skip('no /proc/PID/task/PID/schedstat here (not Linux, or a kernel without schedstats)');
     return;
   }
+  // A process that wakes every 50 ms and does nothing else.
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 50)'], { stdio: 'ignore' });
   try {
     await sleep(300); // past its start-up
     const pid = child.pid ?? 0;
-    const first = readMainThreadSwitches(pid);
-    assert.ok(first !== undefined && first > 0, `read ${first} switches`);
+    const first = readMainThreadSched(pid);
+    assert.ok(first && first.slices > 0 && first.cpuS > 0, `read ${JSON.stringify(first)}`);
     await sleep(1000);
-    const second = readMainThreadSwitches(pid);
-    assert.ok(second !== undefined);
+    const second = readMainThreadSched(pid);
+    assert.ok(second);
     // About 20 wake-ups of its timer in that second; a few more or fewer on a busy machine.
-    assert.ok(second - first >= 10 && second - first <= 100, `${second - first} switches in 1 s of a 50 ms timer`);
-    assert.equal(readMainThreadSwitches(deadPid()), undefined);
+    const woke = second.slices - first.slices;
+    assert.ok(woke >= 10 && woke <= 100, `${woke} time slices in 1 s of a 50 ms timer`);
+    // Each wake-up runs a little: more than nothing, far less than the second.
+    const ranS = second.cpuS - first.cpuS;
+    assert.ok(ranS > 0 && ranS < 0.5, `its main thread ran ${ranS} s in 1 s`);
+    assert.equal(readMainThreadSched(deadPid()), undefined);
   } finally {
     await stopped(child);
   }

@@ -14,7 +14,7 @@ import { createLogger } from '../network/coordinator/log.js';
 import type { Coordinator } from '../network/coordinator/server.js';
 import type { BenchContext } from './context.js';
 import { describeLoad } from './device.js';
-import { descendants, isRunning, readCpu, readMainThreadSwitches, readName, readRssMb, type ProcCpu } from './proc.js';
+import { descendants, isRunning, readCpu, readMainThreadSched, readName, type ThreadSched, readRssMb, type ProcCpu } from './proc.js';
 import { DEFAULT_HEARTBEAT_MS } from '../network/coordinator/worker-session.js';
 import type { Section, SectionReport } from './section.js';
 import { round } from './stats.js';
@@ -53,10 +53,10 @@ interface Window {
   engine: Group;
   /** Other processes below the worker (probe helpers): alive at a sample, or reaped. */
   helpers: Group & { names: Set<string> };
-  /** Times the worker's main thread was switched in: how often it woke. */
-  workerWakes: number | undefined;
-  /** A bare Node process that wakes as often as the idle worker's heartbeat, over the same window. */
-  bare: { cpuS: number; wakes: number | undefined } | undefined;
+  /** The worker's main thread over the window: its CPU and how often it woke. */
+  workerMain: ThreadSched | undefined;
+  /** The same of a bare Node process that wakes as often as the idle worker's heartbeat. */
+  bare: ThreadSched | undefined;
 }
 
 async function runIdle(context: BenchContext): Promise<SectionReport> {
@@ -77,8 +77,9 @@ async function runIdle(context: BenchContext): Promise<SectionReport> {
     await joined.catch((error: unknown) => {
       throw new Error(`${error instanceof Error ? error.message : String(error)} Worker log:\n${worker?.tail() ?? ''}`);
     });
-    // Started now, so that its own start-up is over before the window opens.
-    bare = spawn(process.execPath, ['-e', `setInterval(() => {}, ${DEFAULT_HEARTBEAT_MS});`], { stdio: 'ignore' });
+    // Started now, so that its own start-up is over before the window opens; it ends with this
+    // process (its IPC channel closes), should the bench be killed before it can stop it.
+    bare = spawn(process.execPath, ['-e', `process.on('disconnect', () => process.exit()); setInterval(() => {}, ${DEFAULT_HEARTBEAT_MS});`], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
     await sleep(SETTLE_S * 1000);
     if (worker.hasExited) throw new Error(`The worker exited. Its log:\n${worker.tail()}`);
     const window = await sample(worker.pid, worker.enginePid(), bare.pid);
@@ -105,8 +106,8 @@ function whenJoined(coordinator: Coordinator, timeoutMs: number): Promise<void> 
 /** Reads RSS once a second and CPU time at both ends, for WINDOW_S seconds. */
 async function sample(pid: number, enginePid: number | undefined, barePid: number | undefined): Promise<Window> {
   const childCpu = () => new Map(descendants(pid).filter(isRunning).map((child) => [child, readCpu(child)?.selfS ?? 0]));
-  const wakesBefore = readMainThreadSwitches(pid);
-  const bareBefore = barePid === undefined ? undefined : { cpu: readCpu(barePid), wakes: readMainThreadSwitches(barePid) };
+  const mainBefore = readMainThreadSched(pid);
+  const bareBefore = barePid === undefined ? undefined : readMainThreadSched(barePid);
   const before = mustReadCpu(pid);
   const childrenBefore = childCpu();
   const started = performance.now();
@@ -114,7 +115,7 @@ async function sample(pid: number, enginePid: number | undefined, barePid: numbe
     wallS: 0, workerRssMb: [], totalRssMb: [], workerCpuS: 0, enginePid,
     engine: { aliveSamples: 0, rssMaxMb: 0, cpuS: 0 },
     helpers: { aliveSamples: 0, rssMaxMb: 0, cpuS: 0, names: new Set() },
-    workerWakes: undefined,
+    workerMain: undefined,
     bare: undefined,
   };
   for (let second = 1; second <= WINDOW_S; second++) {
@@ -136,13 +137,8 @@ async function sample(pid: number, enginePid: number | undefined, barePid: numbe
     window.totalRssMb.push(total);
   }
   const after = mustReadCpu(pid);
-  const wakesAfter = readMainThreadSwitches(pid);
-  window.workerWakes = wakesBefore === undefined || wakesAfter === undefined ? undefined : wakesAfter - wakesBefore;
-  const bareCpu = barePid === undefined ? undefined : readCpu(barePid);
-  if (barePid !== undefined && bareBefore?.cpu && bareCpu) {
-    const bareWakes = readMainThreadSwitches(barePid);
-    window.bare = { cpuS: bareCpu.selfS - bareBefore.cpu.selfS, wakes: bareWakes === undefined || bareBefore.wakes === undefined ? undefined : bareWakes - bareBefore.wakes };
-  }
+  window.workerMain = schedSince(mainBefore, readMainThreadSched(pid));
+  window.bare = barePid === undefined ? undefined : schedSince(bareBefore, readMainThreadSched(barePid));
   window.wallS = (performance.now() - started) / 1000;
   // Processes alive at the end: CPU since the start (or since they appeared); the rest were reaped.
   for (const [child, cpuS] of childCpu()) {
@@ -151,6 +147,10 @@ async function sample(pid: number, enginePid: number | undefined, barePid: numbe
   window.helpers.cpuS += after.reapedChildrenS - before.reapedChildrenS;
   window.workerCpuS = after.selfS - before.selfS;
   return window;
+}
+
+function schedSince(before: ThreadSched | undefined, after: ThreadSched | undefined): ThreadSched | undefined {
+  return before && after ? { cpuS: after.cpuS - before.cpuS, slices: after.slices - before.slices } : undefined;
 }
 
 function mustReadCpu(pid: number): ProcCpu {
@@ -183,22 +183,22 @@ function report(window: Window, baselines: { nodeMb: number | undefined; tsxMb: 
   const rssMean = mean(window.totalRssMb);
   const samples = window.totalRssMb.length;
   const { engine, helpers, bare } = window;
-  const perWakeMs = (cpuS: number, wakes: number | undefined) => (wakes ? ((1000 * cpuS) / wakes).toFixed(1) : 'n/a');
+  const perWakeMs = (main: ThreadSched | undefined) => (main?.slices ? ((1000 * main.cpuS) / main.slices).toFixed(2) : 'n/a');
   const engineState = window.enginePid === undefined ? 'none reported' : engine.aliveSamples === 0 ? `pid ${window.enginePid} gone: ended on pause` : `pid ${window.enginePid} ALIVE in ${engine.aliveSamples}/${samples} samples`;
   const helperNames = helpers.names.size ? [...helpers.names].join(', ') : 'none caught alive';
   const mb = (value: number | undefined) => (value === undefined ? 'n/a' : value.toFixed(1));
-  const cpu = (seconds: number) => [seconds.toFixed(2), pct(seconds).toFixed(3)];
+  const cpu = (seconds: number, digits = 2) => [seconds.toFixed(digits), pct(seconds).toFixed(digits + 1)];
   const cpuOk = pct(totalCpuS) <= TARGET_CPU_PCT;
   const table: Table = {
     title: `idle: 'silkworm worker --share off --threads ${context.settings.threads}' in its own process; ${WINDOW_S} s, after it connected and ${SETTLE_S} s settling`,
     columns: ['process', 'RSS max MB', 'RSS mean MB', 'CPU s', 'CPU % of a core', 'target'],
     rows: [
-      [`headless worker (bin/silkworm.mjs; its main thread woke ${window.workerWakes ?? 'n/a'} times)`, mb(Math.max(...window.workerRssMb)), mb(mean(window.workerRssMb)), ...cpu(window.workerCpuS), ''],
+      [`headless worker (bin/silkworm.mjs; its main thread woke ${window.workerMain?.slices ?? 'n/a'} times)`, mb(Math.max(...window.workerRssMb)), mb(mean(window.workerRssMb)), ...cpu(window.workerCpuS), ''],
       [`job process (${engineState})`, engine.aliveSamples ? mb(engine.rssMaxMb) : '0', '-', ...cpu(engine.cpuS), ''],
       [`helper programs it ran (alive in ${helpers.aliveSamples}/${samples} samples: ${helperNames})`, helpers.aliveSamples ? mb(helpers.rssMaxMb) : '-', '-', ...cpu(helpers.cpuS), ''],
       ['headless core, total', mb(rssMax), mb(rssMean), ...cpu(totalCpuS), `≤ ${TARGET_RSS_MB} MB → ${verdict(rssMax <= TARGET_RSS_MB)}; ≤ ${TARGET_CPU_PCT} % → ${verdict(cpuOk)}`],
       ['for scale: bare Node, idle', mb(baselines.nodeMb), '-', '-', '-', ''],
-      [`for scale: bare Node doing nothing every ${DEFAULT_HEARTBEAT_MS / 1000} s (the idle heartbeat's period; woke ${bare?.wakes ?? 'n/a'} times), same window`, '-', '-', ...(bare ? cpu(bare.cpuS) : ['n/a', 'n/a']), ''],
+      [`for scale: bare Node doing nothing every ${DEFAULT_HEARTBEAT_MS / 1000} s (the idle heartbeat's period; woke ${bare?.slices ?? 'n/a'} times), same window, main thread`, '-', '-', ...(bare ? cpu(bare.cpuS, 3) : ['n/a', 'n/a']), ''],
       ["for scale: Node with tsx's loader registered, idle", mb(baselines.tsxMb), '-', '-', '-', ''],
     ],
     notes: [
@@ -209,7 +209,7 @@ function report(window: Window, baselines: { nodeMb: number | undefined; tsxMb: 
       'with sharing off the worker still starts a job process and loads the model at start, then pauses and ends it',
       'with sharing Off the sharing controller reads no probes (a viewer refreshes stale readings); the window starts 5 s after joining, so the pause that ends the job process falls inside it',
       `CPU time is the processes' own, not much disturbed by other load; load average ${describeLoad()} after the section`,
-      `CPU per wakeup of the main thread: worker ${perWakeMs(window.workerCpuS, window.workerWakes)} ms, bare Node ${bare ? perWakeMs(bare.cpuS, bare.wakes) : 'n/a'} ms (an idle process's CPU is mostly what each wakeup costs on this machine)`,
+      `main thread's CPU per wake-up (/proc/PID/task/PID/schedstat: ns on the CPU ÷ time slices): worker ${perWakeMs(window.workerMain)} ms, bare Node ${perWakeMs(bare)} ms`,
       `app: skipped — ${electronState()} (no figure)`,
     ],
   };
@@ -222,9 +222,9 @@ function report(window: Window, baselines: { nodeMb: number | undefined; tsxMb: 
       idle_cpu_worker_pct: round(pct(window.workerCpuS), 3),
       idle_cpu_helpers_pct: round(pct(helpers.cpuS), 3),
       idle_job_process_alive: engine.aliveSamples > 0,
-      idle_worker_wakes: window.workerWakes ?? null,
-      idle_cpu_bare_wake_pct: bare ? round(pct(bare.cpuS), 3) : null,
-      idle_bare_wakes: bare?.wakes ?? null,
+      idle_worker_wakes: window.workerMain?.slices ?? null,
+      idle_cpu_bare_wake_pct: bare ? round(pct(bare.cpuS), 4) : null,
+      idle_bare_wakes: bare?.slices ?? null,
       idle_rss_node_baseline_mb: baselines.nodeMb === undefined ? null : round(baselines.nodeMb, 1),
       idle_rss_tsx_baseline_mb: baselines.tsxMb === undefined ? null : round(baselines.tsxMb, 1),
       idle_app: 'skipped',

@@ -122,16 +122,22 @@ export function readName(pid: number): string | undefined {
   }
 }
 
+/** What the scheduler counted of one thread: its CPU time, to the nanosecond, and the times it ran. */
+export interface ThreadSched {
+  cpuS: number;
+  /** Time slices it ran: for a thread that mostly sleeps, how often it woke. */
+  slices: number;
+}
+
 /**
- * Times the main thread of `pid` was switched in so far (voluntary + involuntary context
- * switches in /proc/PID/task/PID/status): for an idle process, how often it woke.
+ * The main thread of `pid`, from /proc/PID/task/PID/schedstat (kernel time on the CPU in ns,
+ * wait time, time slices): finer than the clock ticks of /proc/PID/stat, which a process that
+ * runs a few milliseconds a minute hardly moves.
  */
-export function readMainThreadSwitches(pid: number): number | undefined {
+export function readMainThreadSched(pid: number): ThreadSched | undefined {
   try {
-    const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
-    const count = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(status)?.[1] ?? Number.NaN);
-    const total = count('voluntary_ctxt_switches') + count('nonvoluntary_ctxt_switches');
-    return Number.isFinite(total) ? total : undefined;
+    const [runNs, , slices] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return runNs === undefined || slices === undefined || !Number.isFinite(runNs + slices) ? undefined : { cpuS: runNs / 1e9, slices };
   } catch {
     return undefined;
   }
