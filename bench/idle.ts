@@ -3,7 +3,9 @@
  * process of its own, joined to a coordinator in this process. Once it has connected and settled,
  * its RSS and CPU time (and its job process's, should one be alive) are read from /proc for a
  * minute. With sharing off the worker ends its job process, so normally only the worker is left.
- * Targets: ≤ 120 MB RSS and ≤ 0.2 % of one core.
+ * Targets: ≤ 120 MB RSS and ≤ 0.2 % of one core. For scale, over the same window: how often the
+ * worker's main thread woke and its CPU per wake-up, and the same of a bare Node process that
+ * wakes as often as the idle heartbeat and does nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,7 +16,7 @@ import { createLogger } from '../network/coordinator/log.js';
 import type { Coordinator } from '../network/coordinator/server.js';
 import type { BenchContext } from './context.js';
 import { describeLoad } from './device.js';
-import { descendants, isRunning, readCpu, readMainThreadSched, readName, type ThreadSched, readRssMb, type ProcCpu } from './proc.js';
+import { descendants, isRunning, readCpu, readMainThreadSched, readName, readRssMb, type ProcCpu, type ThreadSched } from './proc.js';
 import { DEFAULT_HEARTBEAT_MS } from '../network/coordinator/worker-session.js';
 import type { Section, SectionReport } from './section.js';
 import { round } from './stats.js';
