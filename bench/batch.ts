@@ -4,6 +4,11 @@
  * with 4 sequences in one process (the same LlamaEngine, same model and threads), and against 1
  * stream on the same serving path. Interleaved rounds with a rotated order; every ratio is the
  * median of its per-round values, with its spread and a CPU-time ratio beside it.
+ *
+ * When the engine loads on a GPU, the worker takes 8 jobs at once and an arm of 8 streams joins
+ * the rounds: batch_gain_8 (8 streams ÷ 1 on the serving path; goal ≥ 2.5, where parallel
+ * sequences share the GPU's work). On the CPU it is not run (2 cores have no room to batch 8
+ * sequences) unless SILKWORM_BENCH_BATCH_WIDE=1 asks for it.
  */
 import { successorText } from '../main/models/test-model.js';
 import type { BenchContext, PrivateNetwork } from './context.js';
@@ -21,6 +26,9 @@ const STREAMS = 4;
 const ROUNDS = 21;
 const TOKENS = 192;
 const TARGET_RATIO = 0.95;
+/** Streams of the GPU arm, and its goal over 1 stream. */
+const WIDE_STREAMS = 8;
+const WIDE_GAIN_TARGET = 2.5;
 const PROMPT = 'Continue the sequence: abc';
 
 /** The batching section. */
@@ -30,8 +38,9 @@ export const batchSection: Section = {
   run: runBatch,
 };
 
-type Arm = 'raw4' | 'served4' | 'served1';
+type Arm = 'raw4' | 'served4' | 'served1' | 'served8';
 const ARMS: readonly Arm[] = ['raw4', 'served4', 'served1'];
+const STREAMS_OF: Record<Arm, number> = { raw4: STREAMS, served4: STREAMS, served1: 1, served8: WIDE_STREAMS };
 
 /** One arm's run: tokens of all its streams together, wall and CPU time of its path. */
 interface ArmSample {
@@ -50,12 +59,14 @@ async function runBatch(context: BenchContext): Promise<SectionReport> {
   const raw = await RawEngine.start({ ...context.engineConfig(modelPath), sequences: STREAMS });
   let network: PrivateNetwork | undefined;
   try {
-    network = await context.privateNetwork('bench', { maxConcurrentJobs: STREAMS });
+    const wide = raw.backend !== 'cpu' || process.env.SILKWORM_BENCH_BATCH_WIDE === '1';
+    const arms: Arm[] = wide ? [...ARMS, 'served8'] : [...ARMS];
+    network = await context.privateNetwork('bench', { maxConcurrentJobs: wide ? WIDE_STREAMS : STREAMS });
     const served = network;
     const job: BenchJob = { messages: [{ role: 'system', content: 'You are a benchmark.' }, { role: 'user', content: PROMPT }], maxTokens: TOKENS, seed: 42 };
     const expected = successorText(PROMPT, TOKENS);
     const runArm = async (arm: Arm): Promise<ArmSample> => {
-      const streams = arm === 'served1' ? 1 : STREAMS;
+      const streams = STREAMS_OF[arm];
       const enginePid = arm === 'raw4' ? raw.pid : served.worker.engine.pid;
       const engineBefore = pathCpuSeconds([enginePid], false);
       const measured =
@@ -77,39 +88,49 @@ async function runBatch(context: BenchContext): Promise<SectionReport> {
       return { tokens, wallS: measured.wallS, cpuS: measured.cpuS, engineCpuS, textsMatch: !wrong, ...(mismatch ? { mismatch } : {}) };
     };
     // Warm-up: every arm once (KV cache, the coordinator's routing, the client's connections).
-    for (const arm of ARMS) await runArm(arm);
-    const rounds = await interleavedRounds(ROUNDS, ARMS, (arm) => runArm(arm));
-    return report(rounds, context.settings.threads, served.worker.engineInfo.sequences);
+    for (const arm of arms) await runArm(arm);
+    const rounds = await interleavedRounds(ROUNDS, arms, (arm) => runArm(arm));
+    return report(rounds, arms, raw.backend, context.settings.threads, served.worker.engineInfo.sequences);
   } finally {
     await network?.close();
     await raw.stop();
   }
 }
 
-function report(rounds: Array<Record<Arm, ArmSample>>, threads: number, sequences: number): SectionReport {
+function report(rounds: Array<Partial<Record<Arm, ArmSample>> & Record<(typeof ARMS)[number], ArmSample>>, arms: readonly Arm[], backend: string, threads: number, sequences: number): SectionReport {
   const tps = (s: ArmSample) => s.tokens / s.wallS;
   const cpuPerToken = (s: ArmSample) => (s.cpuS * 1e6) / s.tokens;
   const ratio = summarize(rounds.map((r) => tps(r.served4) / tps(r.raw4)));
   const cpuRatio = summarize(rounds.map((r) => cpuPerToken(r.served4) / cpuPerToken(r.raw4)));
   const gain = summarize(rounds.map((r) => tps(r.served4) / tps(r.served1)));
   const rawGain = summarize(rounds.map((r) => tps(r.raw4) / tps(r.served1)));
-  const textsMatch = rounds.every((r) => ARMS.every((arm) => r[arm].textsMatch));
+  const sampleOf = (r: (typeof rounds)[number], arm: Arm): ArmSample => {
+    const sample = r[arm];
+    if (!sample) throw new Error(`No ${arm} sample in a round.`);
+    return sample;
+  };
+  const textsMatch = rounds.every((r) => arms.every((arm) => sampleOf(r, arm).textsMatch));
+  const gain8 = arms.includes('served8') ? summarize(rounds.map((r) => tps(sampleOf(r, 'served8')) / tps(r.served1))) : undefined;
   const labels: Record<Arm, string> = {
     raw4: `(a4) raw LlamaEngine, ${STREAMS} sequences, ${STREAMS} jobs at once`,
     served4: `(b4) ${STREAMS} openai streams → coordinator → worker → job process`,
     served1: '(b1) 1 openai stream, same path',
+    served8: `(b8) ${WIDE_STREAMS} openai streams, same path`,
   };
   const table: Table = {
     title: `batch: 'bench' model, threads ${threads}, worker sequences ${sequences}; ${rounds.length} interleaved rounds × ${TOKENS} tokens per stream — median (min–max)`,
     columns: ['path', 'aggregate tok/s', 'CPU µs/token (all processes on the path)'],
-    rows: ARMS.map((arm) => [labels[arm], spread(rounds.map((r) => tps(r[arm])), 0), spread(rounds.map((r) => cpuPerToken(r[arm])), 0)]),
+    rows: arms.map((arm) => [labels[arm], spread(rounds.map((r) => tps(sampleOf(r, arm))), 0), spread(rounds.map((r) => cpuPerToken(sampleOf(r, arm))), 0)]),
     notes: [
       `batch_ratio (b4 ÷ a4, per round): ${describeSpread(ratio)}; target ≥ ${TARGET_RATIO} → ${verdictAtLeast(ratio, TARGET_RATIO)}`,
       `batch_cpu_ratio (CPU µs/token b4 ÷ a4): ${describeSpread(cpuRatio)}`,
       `batch_gain (b4 ÷ b1): ${describeSpread(gain)}; raw a4 ÷ served b1: ${describeSpread(rawGain)}`,
-      `every stream's text equal to the model's predicted text: ${textsMatch ? 'yes' : `NO (${rounds.flatMap((r) => ARMS.flatMap((arm) => r[arm].mismatch ?? [])).slice(0, 3).join('; ')})`}`,
+      gain8
+        ? `batch_gain_8 (b8 ÷ b1, engine on ${backend}): ${describeSpread(gain8)}; goal on a GPU ≥ ${WIDE_GAIN_TARGET} → ${backend === 'cpu' ? 'no verdict (the engine runs on the CPU)' : verdictAtLeast(gain8, WIDE_GAIN_TARGET)}`
+        : `batch_gain_8: not measured — ${wideSkipped(backend)}`,
+      `every stream's text equal to the model's predicted text: ${textsMatch ? 'yes' : `NO (${rounds.flatMap((r) => arms.flatMap((arm) => sampleOf(r, arm).mismatch ?? [])).slice(0, 3).join('; ')})`}`,
       'CPU of (b): this process (client, coordinator and worker share it) plus the job process; of (a): the raw engine process',
-      `of which the engine's process (job process / raw engine), CPU µs/token: ${ARMS.map((arm) => `${arm} ${spread(rounds.map((r) => (r[arm].engineCpuS * 1e6) / r[arm].tokens), 0)}`).join(', ')}`,
+      `of which the engine's process (job process / raw engine), CPU µs/token: ${arms.map((arm) => `${arm} ${spread(rounds.map((r) => (sampleOf(r, arm).engineCpuS * 1e6) / sampleOf(r, arm).tokens), 0)}`).join(', ')}`,
       `load average ${describeLoad()} after the section: on a shared machine read the medians and the CPU ratio, not one round`,
     ],
   };
@@ -119,6 +140,7 @@ function report(rounds: Array<Record<Arm, ArmSample>>, threads: number, sequence
       ...spreadResults('batch_ratio', ratio),
       ...spreadResults('batch_cpu_ratio', cpuRatio),
       ...spreadResults('batch_gain', gain),
+      ...(gain8 ? spreadResults('batch_gain_8', gain8) : { batch_gain_8: null, batch_gain_8_skipped: wideSkipped(backend) }),
       batch_raw4_tps: round(summarize(rounds.map((r) => tps(r.raw4))).median, 0),
       batch_served4_tps: round(summarize(rounds.map((r) => tps(r.served4))).median, 0),
       batch_served1_tps: round(summarize(rounds.map((r) => tps(r.served1))).median, 0),
@@ -126,4 +148,9 @@ function report(rounds: Array<Record<Arm, ArmSample>>, threads: number, sequence
       batch_outputs_match: textsMatch,
     },
   };
+}
+
+/** Why the 8-stream arm did not run. */
+function wideSkipped(backend: string): string {
+  return `the engine runs on ${backend === 'cpu' ? 'the CPU' : backend}: ${WIDE_STREAMS} streams are measured on a GPU (SILKWORM_BENCH_BATCH_WIDE=1 runs them here too)`;
 }
