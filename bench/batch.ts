@@ -39,7 +39,7 @@ export const batchSection: Section = {
 };
 
 type Arm = 'raw4' | 'served4' | 'served1' | 'served8';
-const ARMS: readonly Arm[] = ['raw4', 'served4', 'served1'];
+const ARMS = ['raw4', 'served4', 'served1'] as const satisfies readonly Arm[];
 const STREAMS_OF: Record<Arm, number> = { raw4: STREAMS, served4: STREAMS, served1: 1, served8: WIDE_STREAMS };
 
 /** One arm's run: tokens of all its streams together, wall and CPU time of its path. */
