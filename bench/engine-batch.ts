@@ -12,7 +12,7 @@
 import type { EngineSupervisor } from '../main/engine/supervisor.js';
 import { successorText } from '../main/models/test-model.js';
 import { readCpu } from './proc.js';
-import { median } from './stats.js';
+import { median, round } from './stats.js';
 
 /** One greedy job's text, its token counts, and its decode rate after the first chunk. */
 export interface Generated {
@@ -20,10 +20,6 @@ export interface Generated {
   tokens: number;
   firstChunkMs: number;
   tokensPerSecond: number;
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
 }
 
 /** Runs one greedy job on the supervisor; returns its text and the decode rate after the first chunk. */
@@ -46,8 +42,8 @@ export async function generate(supervisor: EngineSupervisor, jobId: string, prom
   return {
     text,
     tokens: result.usage.completionTokens,
-    firstChunkMs: round1((first ?? ended) - started),
-    tokensPerSecond: decodeSeconds > 0 ? round1((tokens - firstTokens) / decodeSeconds) : 0,
+    firstChunkMs: round((first ?? ended) - started) ?? 0,
+    tokensPerSecond: decodeSeconds > 0 ? (round((tokens - firstTokens) / decodeSeconds) ?? 0) : 0,
   };
 }
 

@@ -34,6 +34,7 @@ import { successorText, writeTestModel } from '../main/models/test-model.js';
 import { NVIDIA_APPS_QUERY, NVIDIA_GPU_QUERY, parseNvidiaApps, parseNvidiaGpus } from '../main/sharing/probes/nvidia-smi.js';
 import { runCommand } from '../main/sharing/probes/run-command.js';
 import { generate, measureEngineBatch } from './engine-batch.js';
+import { round as roundTo } from './stats.js';
 
 const MiB = 1024 * 1024;
 /** Jobs at once in the batching step (the GPU goal: ≥ 2.5 × one job's tokens/s at 8). */
@@ -158,10 +159,6 @@ function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-function hundredths(value: number): number {
-  return Math.round(value * 100) / 100;
-}
-
 /** One load → check → measure → stop cycle; errors become the step's result. */
 async function step(name: string, config: EngineConfig, body: (supervisor: EngineSupervisor, info: EngineInfo) => Promise<Record<string, unknown>>): Promise<void> {
   if (only && !only.has(name)) return;
@@ -240,7 +237,7 @@ async function main(): Promise<void> {
         sequences: info.sequences,
         textsExact: batch.textsExact,
         ...(batch.mismatch ? { mismatch: batch.mismatch } : {}),
-        gains: batch.gains.map((g) => ({ streams: g.streams, median: hundredths(g.median), min: hundredths(g.min), max: hundredths(g.max) })),
+        gains: batch.gains.map((g) => ({ streams: g.streams, median: roundTo(g.median, 2), min: roundTo(g.min, 2), max: roundTo(g.max, 2) })),
         arms: batch.arms.map((arm) => ({ streams: arm.streams, tokensPerSecond: arm.tokensPerSecond.map(round), cpuUsPerToken: arm.cpuUsPerToken.map((us) => (us === undefined ? null : round(us))) })),
       };
     });
