@@ -161,6 +161,20 @@ describe('the bus between coordinator instances', { skip }, () => {
     assert.match(closed, /left instance inst-b/);
   });
 
+  test('an instance that joins later learns at once of the workers already on the others', async () => {
+    const e = instance('inst-e');
+    await join_(e);
+    e.registry.add(new LocalWorker('w5'));
+    // Long enough for w5's state to have gone out (every 20 ms here) and for several beats.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const f = instance('inst-f');
+    await join_(f);
+    // Not at the next full sync (every 30 s): the instance that hears a newcomer beats before
+    // it sends its workers, and a newcomer takes workers only from an instance heard beating.
+    await until(() => f.registry.get('w5') instanceof RemoteWorker, 'w5 to appear on f');
+    assert.equal((f.registry.get('w5') as RemoteWorker).instance, 'inst-e');
+  });
+
   test('an instance that leaves, restarts, or whose beats stop, loses its workers on the others', async () => {
     const c = instance('inst-c');
     const d = instance('inst-d');

@@ -327,8 +327,7 @@ export class ClusterBus {
       this.gone.add(worker.id);
     });
     const beat = () => {
-      this.publish(SUBJECT.presence, { type: 'beat', instance, epoch: this.epoch });
-      this.publish(SUBJECT.features, { instance, epoch: this.epoch, reads: FEATURES });
+      this.announce();
       const deadline = Date.now() - 3 * this.beatMs;
       for (const [peer, { at }] of this.seen) if (at < deadline) this.dropInstance(peer, 'its beats stopped');
       for (const peer of this.answersPings) this.ping(peer);
@@ -344,6 +343,12 @@ export class ClusterBus {
       if (!this.closing) logger.error({ err: error ? String(error) : undefined }, 'the bus connection closed');
     });
     logger.info({ instance, bus: redactBusUrl(this.options.url) }, 'joined the bus');
+  }
+
+  /** Says this instance is here, which run it is, and what it reads. */
+  private announce(): void {
+    this.publish(SUBJECT.presence, { type: 'beat', instance: this.options.instance, epoch: this.epoch });
+    this.publish(SUBJECT.features, { instance: this.options.instance, epoch: this.epoch, reads: FEATURES });
   }
 
   private subscribe<T>(subject: string, schema: z.ZodType<T>, handle: (message: T) => void): void {
@@ -487,7 +492,11 @@ export class ClusterBus {
       if (!this.seen.has(peer)) {
         this.options.logger.info({ peer }, 'instance joined');
         this.seen.set(peer, { at: Date.now(), epoch: message.epoch });
-        // A newcomer knows nothing of our workers yet.
+        // A newcomer knows nothing of our workers yet. It takes workers only from an instance
+        // it has heard beating, so our beat goes first (on the same subject, from one connection:
+        // NATS delivers them in order): otherwise the workers it drops would reach it with the next full sync only,
+        // up to FULL_SYNC_MS later, and until then it would refuse requests it could route.
+        this.announce();
         this.sync(true);
       } else if (known) known.at = Date.now();
       return;
