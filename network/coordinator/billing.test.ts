@@ -1,15 +1,18 @@
 /**
  * Settlements asked for in one turn of the event loop share one commit: each is still checked
  * on its own (a refused one fails alone), receipts go out only after the commit, and every
- * caller hears how its own settlement ended.
+ * caller hears how its own settlement ended. A settlement the store cannot be reached for is
+ * kept (a bounded number of them) and tried again until it lands or is refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Billing } from './billing.js';
+import { Billing, SettlementDeferred } from './billing.js';
 import { openSqliteStore } from './sqlite-store.js';
+import { buildReceipt, type ReceiptSigning } from './receipts.js';
+import { StoreUnavailableError, type AsyncCoordinatorStore, type SettledJob } from './store.js';
 import type { MeteredPart } from './metering.js';
 
 const part = (workerId: string, completionTokens: number): MeteredPart => ({ workerId, payoutAddress: undefined, coefficient: 1, usage: { promptTokens: 10, completionTokens } });
@@ -111,3 +114,54 @@ test('batches are announced in commit order even when a later disk flush finishe
     assert.deepEqual(await Promise.all([p, q]), ['ok', 'ok']);
     assert.deepEqual(receipts, ['p#1', 'q#2']);
   }));
+
+test('a settlement the store cannot be reached for is kept and tried again until it lands; beyond the bound, it fails as before', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-billing-'));
+  const store = openSqliteStore(dir);
+  try {
+    // The store's non-blocking face, as on PostgreSQL, with a switch for "the database is away".
+    let away = true;
+    let calls = 0;
+    const remote = {
+      settle: async (job: SettledJob, signing: ReceiptSigning) => {
+        calls++;
+        if (away) throw new StoreUnavailableError('connect ECONNREFUSED 127.0.0.1:5432');
+        return store.settle(job, (credit, total, seq) => buildReceipt(signing, job, credit, total, seq));
+      },
+    } as unknown as AsyncCoordinatorStore;
+    const billing = new Billing({ store: Object.assign(Object.create(store) as typeof store, { nonBlocking: remote }), maxDeferred: 2 });
+    store.deposit('client', 1_000_000_000n, 'd');
+    const hold = billing.worstCase('m', 10, 1000, 1, 1);
+    for (const id of ['a', 'b', 'c']) assert.equal(store.reserve('client', id, hold, Date.now() + 60_000), 'held');
+    const receipts: string[] = [];
+    billing.on('receipt', (workerId, receipt) => receipts.push(`${workerId}:${receipt.jobId}`));
+    const retried = new Map<string, unknown>();
+    billing.on('retried', (jobId, error) => retried.set(jobId, error ?? 'landed'));
+    const ended = (id: string) => new Promise<unknown>((resolve) => billing.settleSoon(id, 'client', 'm', 'done', [part(`w-${id}`, 100)], resolve));
+
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(ended));
+    assert.ok(a instanceof SettlementDeferred && b instanceof SettlementDeferred, 'the first two are kept, and their callers told at once');
+    assert.ok(c instanceof StoreUnavailableError, 'the third is over the bound: it fails as before');
+    assert.equal(billing.deferredSettlements, 2);
+    assert.deepEqual(receipts, []);
+    // Tried again while the store is still away: still kept, callers not told twice.
+    const triedBefore = calls;
+    while (calls < triedBefore + 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(billing.deferredSettlements, 2);
+
+    // b's hold is refunded meanwhile (it expired): once the store answers, a lands and b is refused.
+    store.release('b');
+    away = false;
+    while (retried.size < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(retried.get('a'), 'landed');
+    assert.match(String(retried.get('b')), /hold/);
+    assert.deepEqual(receipts, ['w-a:a'], 'the worker of a paid once; nothing for b, whose client got its hold back');
+    assert.equal(store.account('worker:w-a').seq, 1);
+    assert.equal(store.account('worker:w-b').seq, 0);
+    assert.equal(billing.deferredSettlements, 0);
+    assert.equal(billing.stopRetrying(), 0);
+  } finally {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

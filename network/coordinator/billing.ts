@@ -9,7 +9,7 @@ import { Address } from '@ton/core';
 import { coefficientMilli, DEFAULT_PRICE_LIST, formatTon, jobCost, priceOf, splitCost, type PriceList } from '../protocol/pricing.js';
 import { CHAIN_GLOBAL_ID } from '../protocol/voucher.js';
 import { buildReceipt, voucherFor, type ReceiptSigning } from './receipts.js';
-import { callStore, type AsyncCoordinatorStore, type CoordinatorStore, type JobOutcome, type JobReceiptFrame, type SettledJob, type WorkerCredit } from './store.js';
+import { callStore, StoreUnavailableError, type AsyncCoordinatorStore, type CoordinatorStore, type JobOutcome, type JobReceiptFrame, type SettledJob, type WorkerCredit } from './store.js';
 import type { MeteredPart } from './metering.js';
 
 /** The receipt frame a worker gets for its part in a job. */
@@ -17,6 +17,37 @@ export type JobReceipt = JobReceiptFrame;
 
 interface BillingEvents {
   receipt: [workerId: string, receipt: JobReceipt];
+  /** A deferred settlement (SettlementDeferred) landed (no error), or was given up (why). */
+  retried: [jobId: string, error: unknown];
+}
+
+/** Most settlements kept to try again while the store cannot be reached; one more fails as before. */
+export const MAX_DEFERRED_SETTLEMENTS = 10_000;
+/** The first wait before trying deferred settlements again; it doubles, up to RETRY_MAX_MS, until one lands. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 10_000;
+
+/**
+ * What settleSoon's `done` gets when the store could not be reached: the settlement is kept and
+ * tried again until it lands (then its receipts go out, and `retried` is emitted with no error)
+ * or is refused (`retried` with the reason: say its hold expired and was refunded meanwhile).
+ * Settling twice is harmless: a job already on the books writes nothing the second time.
+ */
+export class SettlementDeferred extends Error {
+  constructor(
+    readonly jobId: string,
+    cause: StoreUnavailableError,
+  ) {
+    super(`Job ${jobId} could not be settled yet (${cause.message}); it is tried again until the store answers.`, { cause });
+    this.name = 'SettlementDeferred';
+  }
+}
+
+/** A settlement waiting for its batch; `deferred` once its caller was told it waits for the store. */
+interface QueuedSettlement {
+  job: SettledJob;
+  done: (error?: unknown) => void;
+  deferred?: boolean;
 }
 
 /** Options of the billing service. */
@@ -29,6 +60,8 @@ export interface BillingOptions {
   vault?: string;
   /** The chain's global id every voucher names (CHAIN_GLOBAL_ID; default testnet, as the local chain). */
   chainGlobalId?: number;
+  /** Most settlements kept while the store cannot be reached (default MAX_DEFERRED_SETTLEMENTS). */
+  maxDeferred?: number;
 }
 
 /**
@@ -98,7 +131,9 @@ export class Billing extends EventEmitter<BillingEvents> {
    * SQLite) runs on the thread pool, so a burst of jobs ending does not stall every stream
    * behind disk flushes. Each settlement still checks its own books and fails alone. `done` is
    * called once the commit is on disk (with the error when this settlement was refused, or the
-   * commit or its flush failed); receipts go out only then.
+   * commit or its flush failed); receipts go out only then. Where the store could not be reached
+   * (a shared database down or restarting), `done` gets a SettlementDeferred at once and the
+   * settlement is tried again until it lands: the worker is paid for what it delivered.
    */
   settleSoon(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], done: (error?: unknown) => void): void {
     let job: SettledJob;
@@ -116,7 +151,17 @@ export class Billing extends EventEmitter<BillingEvents> {
   /** Settles once every batch flushed so far was announced (or failed). */
   private announced: Promise<void> = Promise.resolve();
 
-  private readonly queued: { job: SettledJob; done: (error?: unknown) => void }[] = [];
+  private readonly queued: QueuedSettlement[] = [];
+
+  /** Settlements the store could not be reached for, waiting to be tried again. */
+  private readonly deferred: QueuedSettlement[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = RETRY_FIRST_MS;
+
+  /** Settlements waiting for the store to be reached again. */
+  get deferredSettlements(): number {
+    return this.deferred.length;
+  }
 
   /** True while a batch of settlements is with a non-blocking store. */
   private remoteBusy = false;
@@ -147,10 +192,47 @@ export class Billing extends EventEmitter<BillingEvents> {
     ).then((errors) => {
       sent.sort(([, a], [, b]) => a.seq - b.seq);
       for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
-      batch.forEach((item, i) => item.done(errors[i]));
+      if (errors.some((error) => !(error instanceof StoreUnavailableError))) this.retryDelayMs = RETRY_FIRST_MS; // the store answers
+      batch.forEach((item, i) => {
+        const error = errors[i];
+        if (error instanceof StoreUnavailableError && this.defer(item, error)) return;
+        if (item.deferred) this.emit('retried', item.job.jobId, error);
+        else item.done(error);
+      });
       this.remoteBusy = false;
       this.flushRemote(store);
     });
+  }
+
+  /** Keeps a settlement to try again once the store answers; false when too many wait already. */
+  private defer(item: QueuedSettlement, error: StoreUnavailableError): boolean {
+    if (this.deferred.length >= (this.options.maxDeferred ?? MAX_DEFERRED_SETTLEMENTS)) return false;
+    this.deferred.push(item);
+    if (!item.deferred) {
+      item.deferred = true;
+      item.done(new SettlementDeferred(item.job.jobId, error));
+    }
+    if (!this.retryTimer) {
+      this.retryTimer = setTimeout(() => this.retryDeferred(), this.retryDelayMs);
+      this.retryTimer.unref();
+      this.retryDelayMs = Math.min(RETRY_MAX_MS, 2 * this.retryDelayMs);
+    }
+    return true;
+  }
+
+  /** Gives up the deferred settlements (the coordinator is closing); returns how many there were. */
+  stopRetrying(): number {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    return this.deferred.splice(0).length;
+  }
+
+  private retryDeferred(): void {
+    this.retryTimer = undefined;
+    const store = this.options.store.nonBlocking;
+    if (!store) return;
+    this.queued.push(...this.deferred.splice(0));
+    this.flushRemote(store);
   }
 
   private flush(): void {

@@ -19,7 +19,8 @@ import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
 import type { WorkerJobFrame } from './worker-session.js';
 import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
-import type { Billing } from './billing.js';
+import { SettlementDeferred, type Billing } from './billing.js';
+import { BooksError } from './books-check.js';
 import type { SealedChunk, SealedEnvelope } from '../protocol/sealed.js';
 import { meterJob, type AttemptObservation, type MeterResult } from './metering.js';
 import type { WorkerStanding } from './worker-standing.js';
@@ -610,9 +611,15 @@ export class JobManager {
     const { billing } = this.options;
     if (!billing) return booked?.();
     billing.settleSoon(job.id, job.spec.clientId, job.spec.model, outcome, parts, (error) => {
+      const err = error instanceof Error ? error.message : String(error);
+      // The store cannot be reached: billing keeps the settlement and tries it again, and the
+      // client hears the end of its job now (the worker's receipt comes once it lands).
+      if (error instanceof SettlementDeferred) this.options.logger.warn({ jobId: job.id, err }, 'settlement deferred until the store answers');
       // The books refused (an invariant or a bound): nothing was written; the hold stays until
       // it expires and is refunded. Loud, because it means a bug or an attack.
-      if (error) this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'settlement refused by the books');
+      else if (error instanceof BooksError) this.options.logger.error({ jobId: job.id, err }, 'settlement refused by the books');
+      // The store failed otherwise (nothing written): the hold stays until it expires.
+      else if (error) this.options.logger.error({ jobId: job.id, err }, 'settling a job failed');
       booked?.();
     });
   }

@@ -41,5 +41,17 @@ export function watchBusRoundTrips(metrics: CoordinatorMetrics, bus: { readonly 
   });
 }
 
+/** Reports the settlements waiting for the store to be reached again (billing.ts, SettlementDeferred). */
+export function watchDeferredSettlements(metrics: CoordinatorMetrics, billing: { readonly deferredSettlements: number }): void {
+  new Gauge({
+    name: 'silkworm_settlements_deferred',
+    help: 'Settlements kept to try again because the store could not be reached (their workers are paid once they land).',
+    registers: [metrics.registry],
+    collect() {
+      this.set(billing.deferredSettlements);
+    },
+  });
+}
+
 /** The metrics object handed to the coordinator's parts. */
 export type CoordinatorMetrics = ReturnType<typeof createMetrics>;

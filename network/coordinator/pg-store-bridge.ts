@@ -17,7 +17,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { BooksError } from './books-check.js';
 import type { ReceiptSigning } from './receipts.js';
 import type { PgStoreOptions } from './pg-store.js';
-import type { AccountTotal, AsyncCoordinatorStore, AsyncReceiptBuilder, CoordinatorStore, JobReceiptFrame, ReceiptBuilder, WorkerCredit } from './store.js';
+import { StoreUnavailableError, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type CoordinatorStore, type JobReceiptFrame, type ReceiptBuilder, type WorkerCredit } from './store.js';
 
 /** The store methods a caller may ask the thread to run. */
 export type BridgeMethod = Exclude<keyof CoordinatorStore, 'group' | 'synced' | 'nonBlocking'> | 'open';
@@ -80,6 +80,7 @@ const NON_BLOCKING_METHODS = [
 function rebuildError(name: string, message: string): Error {
   if (name === 'BooksError') return new BooksError(message);
   if (name === 'RangeError') return new RangeError(message);
+  if (name === 'StoreUnavailableError') return new StoreUnavailableError(message);
   return new Error(message);
 }
 
@@ -199,7 +200,7 @@ class PgStoreBridge implements CoordinatorStore {
       const timer = setTimeout(() => {
         if (!this.waiting.delete(id)) return;
         if (this.waiting.size === 0) this.port.unref();
-        reject(new Error(`The PostgreSQL store did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s.`));
+        reject(new StoreUnavailableError(`The PostgreSQL store did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s.`));
       }, CALL_TIMEOUT_MS);
       timer.unref();
       this.waiting.set(id, { resolve, reject, timer, ...(builder ? { builder } : {}) });
@@ -250,7 +251,7 @@ class PgStoreBridge implements CoordinatorStore {
       if (received.length === 0) {
         const batch = receiveMessageOnPort(this.port)?.message as BridgeBatch<BridgeReply> | undefined;
         if (batch === undefined) {
-          if (Atomics.wait(this.flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') throw new Error(`The PostgreSQL store did not answer ${String(method)} within ${CALL_TIMEOUT_MS / 1000} s.`);
+          if (Atomics.wait(this.flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') throw new StoreUnavailableError(`The PostgreSQL store did not answer ${String(method)} within ${CALL_TIMEOUT_MS / 1000} s.`);
           Atomics.store(this.flag, 0, 0);
           continue;
         }

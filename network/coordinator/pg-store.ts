@@ -169,6 +169,18 @@ function connectionLost(error: unknown): boolean {
   return error instanceof Error && /Connection terminated/.test(error.message);
 }
 
+/**
+ * PostgreSQL cannot be reached at all just now: the connection was lost, or none could be made
+ * (refused, unresolvable, unreachable, timed out), or the server takes no more connections.
+ * A call that fails so is worth making again later; a refusal by the database is not.
+ */
+export function storeUnreachable(error: unknown): boolean {
+  if (connectionLost(error)) return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|53300)$/.test(code)) return true;
+  return error instanceof Error && /timeout exceeded when trying to connect|Connection terminated/.test(error.message);
+}
+
 /** Full jitter, capped: contenders spread out instead of colliding again. */
 function backOff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
@@ -181,7 +193,9 @@ function eventsOf(record: WorkerRecord): number {
 
 /** Opens the pool and migrates the schema (once, whichever instance comes first). */
 export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
-  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 8 });
+  // A connection not made within 5 s counts as PostgreSQL unreachable (storeUnreachable), rather
+  // than waiting for the system's TCP timeout, minutes where packets are dropped.
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 8, connectionTimeoutMillis: 5_000 });
   // An idle connection dropped by the server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   try {

@@ -11,7 +11,7 @@ import { ROUTES } from '../protocol/http-contract.js';
 import { priceListToWire } from '../protocol/pricing.js';
 import { formatHostPort } from '../protocol/host-port.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetrics, watchBusRoundTrips } from './metrics.js';
+import { createMetrics, watchBusRoundTrips, watchDeferredSettlements } from './metrics.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { heartbeatSchedule, WorkerSession } from './worker-session.js';
 import { JobManager } from './job-manager.js';
@@ -22,7 +22,7 @@ import { applyCors } from '../node-kit/cors.js';
 import { sendError } from './http-util.js';
 import { loadCoordinatorKeys } from './keys.js';
 import { openCoordinatorStore, redactStoreUrl, type StoreSpec } from './open-store.js';
-import { callStore, type CoordinatorStore } from './store.js';
+import { callStore, StoreUnavailableError, type CoordinatorStore } from './store.js';
 import { Billing } from './billing.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
 import { handleListWorkers, handleSealedJob, handleUsageReceipt, receiptJobId, ReceiptWaits, RECEIPT_WAIT_MS } from './sealed-api.js';
@@ -169,6 +169,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const verifyRate = options.verifyRate ?? 0;
   const spotCheck = verifyRate > 0 ? SpotChecker.start({ rate: verifyRate, meters, models: (options.catalog?.catalog.models ?? []).map((m) => m.id), threads: options.verifyThreads ?? 1, logger }) : undefined;
   billing.on('receipt', (workerId, receipt) => registry.get(workerId)?.send(receipt));
+  billing.on('retried', (jobId, error) => {
+    if (error === undefined) logger.info({ jobId }, 'deferred settlement landed');
+    else logger.error({ jobId, err: error instanceof Error ? error.message : String(error) }, 'deferred settlement failed; its hold is refunded when it expires');
+  });
+  watchDeferredSettlements(metrics, billing);
   const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
   if (options.bus !== undefined && options.store === undefined) throw new Error('--bus joins instances that share a store: give --store postgres://… as well.');
   const bus = options.bus !== undefined ? await ClusterBus.start({ url: options.bus, instance: coordinatorId, registry, logger }) : undefined;
@@ -284,9 +289,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     route(req, res)
       .then((name) => res.on('finish', () => metrics.httpRequests.inc({ route: name, status: String(res.statusCode) })))
       .catch((error: unknown) => {
-        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'request failed');
-        if (!res.headersSent) sendError(res, 500, 'Internal error.', 'internal');
-        else res.end();
+        const unreachable = error instanceof StoreUnavailableError;
+        logger.error({ err: error instanceof Error ? error.message : String(error) }, unreachable ? 'request failed: the store cannot be reached' : 'request failed');
+        if (res.headersSent) res.end();
+        // A shared database down or restarting: retryable, and said so (503 with Retry-After).
+        else if (unreachable) sendError(res, 503, 'The coordinator cannot reach its database just now. Try again shortly.', 'store_unavailable');
+        else sendError(res, 500, 'Internal error.', 'internal');
       });
   });
 
@@ -354,6 +362,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       receipts.flush();
       // Spot checks in flight settle before the store closes.
       await jobs.settled();
+      const unsettled = billing.stopRetrying();
+      if (unsettled > 0) logger.error({ settlements: unsettled }, 'closing with settlements the store never took; their holds are refunded when they expire');
       await bus?.close();
       registry.closeAll();
       wss.close();

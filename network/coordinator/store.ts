@@ -231,6 +231,17 @@ export type AsyncCoordinatorStore = {
   settle(job: SettledJob, receipt: AsyncReceiptBuilder | ReceiptSigning): Promise<JobReceiptFrame[] | undefined>;
 };
 
+/**
+ * The store could not be reached (a shared database down, restarting, or cut off), as opposed to
+ * a store that answered with a refusal: the call may well succeed later.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 /** Either face of a store: a call on it is awaited either way. */
 export type EitherStore = CoordinatorStore | AsyncCoordinatorStore;
 

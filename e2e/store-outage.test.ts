@@ -1,0 +1,194 @@
+/**
+ * A coordinator on PostgreSQL whose database cannot be reached for a while (restarting, or cut
+ * off): clients are told so with a retryable 503 (`store_unavailable`, Retry-After) rather than
+ * an internal error; a job that ends meanwhile is still settled once the database is back, so
+ * its worker is paid for what it delivered and its client charged once. The database sits
+ * behind a TCP proxy the test cuts (listener closed, every connection dropped) and restores.
+ * Needs `postgres` (skipped, with the reason, where it is missing).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { startCoordinator, clientIdForKey, type Coordinator } from '../network/coordinator/server.js';
+import { createLogger } from '../network/coordinator/log.js';
+import { testPostgres } from '../network/node-kit/test-postgres.js';
+import { FakeWorker } from './fake-worker.js';
+import { eventually } from './harness.js';
+
+const KEY = 'sk-outage';
+const ADMIN = 'admin-outage';
+const MODEL = 'outage-model';
+const DEPOSIT = 1_000_000_000_000n;
+const { skip, database } = testPostgres('a coordinator whose database goes away');
+
+/**
+ * A TCP proxy in front of PostgreSQL that can be cut (refusing and dropping connections) and
+ * restored. It runs on a thread of its own: the coordinator's blocking store calls hold the main
+ * thread while they wait for PostgreSQL, through this proxy.
+ */
+const PROXY_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const net = require('node:net');
+const sockets = new Set();
+let server;
+let port = 0;
+function restore(done) {
+  if (server) return done();
+  server = net.createServer((inbound) => {
+    const outbound = net.connect(workerData.target.port, workerData.target.host);
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  // The first time on any free port, then on the same one again.
+  server.listen(port, '127.0.0.1', () => {
+    port = server.address().port;
+    done();
+  });
+}
+function cut(done) {
+  const closing = server;
+  server = undefined;
+  for (const s of sockets) s.destroy();
+  if (closing) closing.close(done);
+  else done();
+}
+parentPort.on('message', (what) => (what === 'cut' ? cut : restore)(() => parentPort.postMessage(port)));
+`;
+
+class CuttableProxy {
+  /** Where it listens (the same port after each restore). */
+  port = 0;
+  private readonly thread: Worker;
+
+  private constructor(target: { host: string; port: number }) {
+    this.thread = new Worker(PROXY_THREAD, { eval: true, workerData: { target } });
+  }
+
+  static async start(target: { host: string; port: number }): Promise<CuttableProxy> {
+    const proxy = new CuttableProxy(target);
+    await proxy.restore();
+    return proxy;
+  }
+
+  private ask(what: 'cut' | 'restore'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.thread.once('error', reject);
+      this.thread.once('message', (port: number) => {
+        this.thread.off('error', reject);
+        this.port = port;
+        resolve();
+      });
+      this.thread.postMessage(what);
+    });
+  }
+
+  /** Accepts connections again, on the same port. */
+  restore(): Promise<void> {
+    return this.ask('restore');
+  }
+
+  /** Refuses new connections and drops every open one, as a database host gone away. */
+  cut(): Promise<void> {
+    return this.ask('cut');
+  }
+
+  async stop(): Promise<void> {
+    await this.thread.terminate();
+  }
+}
+
+describe('a coordinator whose database cannot be reached for a while', { skip }, () => {
+  let proxy: CuttableProxy;
+  let coordinator: Coordinator;
+  let dataDir: string;
+  let client: OpenAI;
+  const clientId = clientIdForKey(KEY);
+  const balance = async () => (await fetch(`${coordinator.url}/v1/balance`, { headers: { authorization: `Bearer ${KEY}` } })).json() as Promise<{ balance_nanotons: string }>;
+  const deferredGauge = async () => Number(/^silkworm_settlements_deferred (\d+)$/m.exec(await (await fetch(`${coordinator.url}/metrics`)).text())?.[1]);
+
+  before(async () => {
+    const url = new URL(await database('outage'));
+    proxy = await CuttableProxy.start({ host: url.hostname, port: Number(url.port) });
+    url.port = String(proxy.port);
+    dataDir = await mkdtemp(join(tmpdir(), 'silkworm-outage-'));
+    coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir, apiKeys: [KEY], adminKey: ADMIN, store: url.toString(), explorationRate: 0, logger: createLogger('c', { level: process.env.OUTAGE_LOG ?? 'silent' }) });
+    const deposited = await fetch(`${coordinator.url}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientId, nanotons: DEPOSIT.toString(), reference: 'd1' }) });
+    assert.equal(deposited.status, 201);
+    client = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey: KEY, maxRetries: 0 });
+  });
+  after(async () => {
+    await proxy?.restore();
+    await coordinator?.close();
+    await proxy?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('clients get a retryable 503 naming the cause, not an internal error; all works again once it is back', async () => {
+    const fake = await FakeWorker.join(coordinator.url, 'outage-w1', { model: MODEL });
+    try {
+      await proxy.cut();
+      const read = await fetch(`${coordinator.url}/v1/balance`, { headers: { authorization: `Bearer ${KEY}` } });
+      assert.equal(read.status, 503);
+      assert.ok(Number(read.headers.get('retry-after')) > 0, 'says when to try again');
+      const body = (await read.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'store_unavailable');
+      assert.match(body.error.message, /cannot reach its database/);
+      // A request's hold cannot be taken: refused before any worker is asked.
+      await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 4 }), (error: unknown) => error instanceof OpenAI.APIError && error.status === 503 && error.code === 'store_unavailable');
+      assert.equal(fake.frames.filter((f) => f.type === 'job.offer').length, 0, 'no worker was offered the job');
+      await proxy.restore();
+      assert.equal((await balance()).balance_nanotons, DEPOSIT.toString(), 'nothing was held or lost');
+    } finally {
+      fake.close();
+      await fake.closed;
+    }
+  });
+
+  test('a job that ends while the database is away is settled once it is back: its worker is paid, its client charged once', async () => {
+    const fake = await FakeWorker.join(coordinator.url, 'outage-w2', { model: MODEL });
+    try {
+      const before = BigInt((await balance()).balance_nanotons);
+      const answer = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+      const offer = await fake.nextNew('job.offer');
+      fake.send({ type: 'job.accept', jobId: offer.jobId });
+      [...'bcdefghi'].forEach((text, seq) => fake.send({ type: 'job.chunk', jobId: offer.jobId, seq, text, tokens: 1 }));
+      // The hold was taken; the database goes away before the job ends.
+      await proxy.cut();
+      fake.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: 8 } });
+      let text = '';
+      let usage: OpenAI.CompletionUsage | undefined | null;
+      for await (const chunk of await answer) {
+        text += chunk.choices[0]?.delta?.content ?? '';
+        usage = chunk.usage ?? usage;
+      }
+      assert.equal(text, 'bcdefghi', 'the client has its answer, whole');
+      assert.equal(usage?.completion_tokens, 8);
+      assert.equal(await deferredGauge(), 1, 'the settlement waits for the database');
+      assert.equal(fake.frames.filter((f) => f.type === 'job.receipt').length, 0, 'no receipt before the job is on the books');
+
+      await proxy.restore();
+      const receipt = await fake.next('job.receipt', 20_000);
+      assert.equal(receipt.jobId, offer.jobId);
+      assert.equal(receipt.usage.completionTokens, 8, 'paid for what it delivered');
+      await eventually(() => coordinator.billing.deferredSettlements === 0, 5_000, 'the deferred settlement to land');
+      assert.equal(await deferredGauge(), 0);
+      const charged = before - BigInt((await balance()).balance_nanotons);
+      assert.ok(charged > 0n && charged === BigInt(receipt.costNanotons), `charged once, the job's cost (${charged} against ${receipt.costNanotons})`);
+      assert.ok(BigInt(receipt.earnedNanotons) > 0n && BigInt(receipt.earnedNanotons) <= charged);
+      assert.deepEqual(coordinator.store.releaseExpiredHolds(Number.MAX_SAFE_INTEGER), [], 'no hold left behind');
+    } finally {
+      fake.close();
+      await fake.closed;
+    }
+  });
+});
