@@ -1,4 +1,8 @@
-/** The audit command: exit status 0 on sound books, 1 with the rows when a rule (the chain one included) breaks. */
+/**
+ * The audit command: exit status 0 on sound books, 1 with the rows when a rule (the chain one
+ * included) breaks; `--store postgres://…` audits the database several instances share. The
+ * PostgreSQL test needs `postgres` (skipped, with the reason, where it is missing).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,6 +12,9 @@ import Database from 'better-sqlite3';
 import { openSqliteStore } from './sqlite-store.js';
 import { auditCoordinator, formatAudit } from './audit.js';
 import { runAuditCommand } from './audit-command.js';
+import pg from 'pg';
+import { openPgStore } from './pg-store.js';
+import { testPostgres } from '../node-kit/test-postgres.js';
 import type { JobReceiptFrame, ReceiptBuilder } from './store.js';
 
 const receipt: ReceiptBuilder = (c, total, seq): JobReceiptFrame => ({
@@ -73,4 +80,39 @@ test('each broken rule is reported with its rows, and the command exits 1', asyn
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+const postgres = testPostgres('the audit command on PostgreSQL');
+
+test('--store audits the PostgreSQL books several instances share: 0 when sound, 1 with the rows, a clear error for a database without books', { skip: postgres.skip }, async () => {
+  const url = await postgres.database('audit_command');
+  const store = await openPgStore({ url, instanceId: 'a' });
+  try {
+    await store.deposit('c', 10_000n, 'd1');
+    for (let i = 0; i < 5; i++) {
+      await store.reserve('c', `j${i}`, 300n, Date.now() + 60_000);
+      await store.settle({ jobId: `j${i}`, clientId: 'c', model: 'm', outcome: 'done', charge: 200n, commission: 20n, credits: [{ account: `A${i % 2}`, workerId: `w${i % 2}`, cost: 200n, earned: 180n, promptTokens: 1, completionTokens: 1, coefficientMilli: 1000 }] }, receipt);
+    }
+  } finally {
+    await store.close();
+  }
+  const printed: string[] = [];
+  assert.equal(await runAuditCommand(['--store', url], (text) => printed.push(text)), 0);
+  assert.match(printed.join('\n'), /checked 5 jobs, 2 accounts, 1 clients, 0 holds\nok: every invariant holds/);
+
+  const raw = new pg.Client({ connectionString: url });
+  await raw.connect();
+  try {
+    await raw.query(`UPDATE accounts SET cumulative = cumulative + 7 WHERE account = 'A1'`);
+  } finally {
+    await raw.end();
+  }
+  printed.length = 0;
+  assert.equal(await runAuditCommand(['--store', url, '--json'], (text) => printed.push(text)), 1);
+  const report = JSON.parse(printed.join('\n')) as { findings: { rule: string; rows: Record<string, unknown>[] }[] };
+  assert.deepEqual(report.findings.map((f) => [f.rule, f.rows]), [['account_matches', [{ account: 'A1', cumulative: '367', credits: '360' }]]]);
+
+  const empty = await postgres.database('audit_empty');
+  await assert.rejects(runAuditCommand(['--store', empty], () => undefined), /holds no coordinator books/);
+  await assert.rejects(runAuditCommand(['--store', 'mysql://x'], () => undefined), /--store: expected 'sqlite' or a postgres/);
 });

@@ -1,7 +1,9 @@
 /**
  * The books' invariants, checked over a coordinator's whole store (`silkworm coordinator
  * audit`): each is one SQL query that returns the rows breaking it, so an operator sees exactly
- * what is wrong. Reads only; safe beside a running coordinator (WAL readers do not block it).
+ * what is wrong. Reads only, in one snapshot; safe beside running coordinators (WAL readers do
+ * not block SQLite's writer; on PostgreSQL, shared by several instances, one REPEATABLE READ
+ * READ ONLY transaction, which blocks no writer either).
  *
  *   job_balanced          every job: charge = Σ credit costs = Σ credits + commission
  *   charge_within_hold    every metered job: charge ≤ what was held for it
@@ -13,6 +15,8 @@
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import pg from 'pg';
+import { redactStoreUrl, type StoreSpec } from './open-store.js';
 
 /** One broken rule and the rows that break it (at most 50 shown). */
 export interface AuditFinding {
@@ -32,7 +36,10 @@ export interface AuditReport {
 interface Rule {
   rule: string;
   description: string;
+  /** SQLite's text; PostgreSQL runs it without the index hints, IFNULL as COALESCE, @now as $1. */
   sql: string;
+  /** PostgreSQL's text, where the translation above is not enough. */
+  pgSql?: string;
 }
 
 const RULES: readonly Rule[] = [
@@ -45,6 +52,11 @@ const RULES: readonly Rule[] = [
           FROM jobs j INDEXED BY jobs_books LEFT JOIN job_credits c INDEXED BY job_credits_books ON c.job_id = j.job_id
           GROUP BY j.job_id
           HAVING j.cost != credit_costs OR j.cost != credits + j.commission OR j.commission < 0`,
+    // PostgreSQL names no output column in HAVING.
+    pgSql: `SELECT j.job_id, j.cost AS charge, j.commission, COALESCE(SUM(c.cost), 0) AS credit_costs, COALESCE(SUM(c.earned), 0) AS credits
+          FROM jobs j LEFT JOIN job_credits c ON c.job_id = j.job_id
+          GROUP BY j.job_id
+          HAVING j.cost != COALESCE(SUM(c.cost), 0) OR j.cost != COALESCE(SUM(c.earned), 0) + j.commission OR j.commission < 0`,
   },
   {
     rule: 'charge_within_hold',
@@ -90,8 +102,50 @@ const RULES: readonly Rule[] = [
 
 const SHOWN_ROWS = 50;
 
-/** Audits the store in `dataDir`; `paidOnChain` (from the vault) adds the chain rule. */
-export async function auditCoordinator(dataDir: string, options: { now?: number; paidOnChain?: (account: string) => Promise<bigint> } = {}): Promise<AuditReport> {
+/** What the rules read, in one snapshot. */
+interface Snapshot {
+  checked: AuditReport['checked'];
+  /** The rows breaking each rule, in RULES' order. */
+  broken: Record<string, unknown>[][];
+  /** Every account with a payout address, and its total (when asked for). */
+  accounts: { account: string; cumulative: bigint }[];
+}
+
+/** Options of {@link auditCoordinator}. */
+export interface AuditOptions {
+  /** The shared store (a postgres:// URL) instead of the SQLite file in the data folder. */
+  store?: StoreSpec;
+  /** What "now" is for hold_expired (ms; default the clock). */
+  now?: number;
+  /** What the vault paid an account on chain: adds the chain rule. */
+  paidOnChain?: (account: string) => Promise<bigint>;
+}
+
+const COUNTED = ['jobs', 'accounts', 'clients', 'holds'] as const;
+const PAYOUT_ACCOUNTS = `SELECT account, cumulative FROM accounts WHERE account NOT LIKE 'worker:%'`;
+
+/** Audits the store in `dataDir` (or `options.store`); `paidOnChain` (from the vault) adds the chain rule. */
+export async function auditCoordinator(dataDir: string, options: AuditOptions = {}): Promise<AuditReport> {
+  const now = options.now ?? Date.now();
+  const wantAccounts = options.paidOnChain !== undefined;
+  const read = options.store === undefined ? readSqlite(dataDir, now, wantAccounts) : await readPostgres(options.store, now, wantAccounts);
+  const findings: AuditFinding[] = [];
+  RULES.forEach((rule, i) => {
+    const rows = read.broken[i]!;
+    if (rows.length > 0) findings.push({ rule: rule.rule, description: rule.description, count: rows.length, rows: rows.slice(0, SHOWN_ROWS) });
+  });
+  if (options.paidOnChain) {
+    const over: Record<string, unknown>[] = [];
+    for (const { account, cumulative } of read.accounts) {
+      const paid = await options.paidOnChain(account);
+      if (paid > cumulative) over.push({ account, cumulative, paid_on_chain: paid });
+    }
+    if (over.length > 0) findings.push({ rule: 'paid_within_credit', description: 'paid on chain ≤ credited, per account', count: over.length, rows: over.slice(0, SHOWN_ROWS) });
+  }
+  return { ok: findings.length === 0, checked: read.checked, findings };
+}
+
+function readSqlite(dataDir: string, now: number, wantAccounts: boolean): Snapshot {
   const db = new Database(join(dataDir, 'coordinator.sqlite'), { readonly: true, fileMustExist: true });
   try {
     db.defaultSafeIntegers(true);
@@ -99,30 +153,52 @@ export async function auditCoordinator(dataDir: string, options: { now?: number;
     // the audit's indexes: the same queries then run without them, only slower.
     const indexes = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all() as string[]);
     const withIndexes = (sql: string) => sql.replace(/ INDEXED BY (\w+)/g, (clause, name: string) => (indexes.has(name) ? clause : ''));
-    const count = (table: string) => Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: bigint }).n);
-    const checked = { jobs: count('jobs'), accounts: count('accounts'), clients: count('clients'), holds: count('holds') };
-    const findings: AuditFinding[] = [];
-    const now = options.now ?? Date.now();
     // One read transaction: every rule sees the same snapshot.
     db.exec('BEGIN');
-    for (const rule of RULES) {
+    const count = (table: string) => Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: bigint }).n);
+    const checked = Object.fromEntries(COUNTED.map((t) => [t, count(t)])) as AuditReport['checked'];
+    const broken = RULES.map((rule) => {
       const statement = db.prepare(withIndexes(rule.sql));
-      const rows = (rule.sql.includes('@now') ? statement.all({ now }) : statement.all()) as Record<string, unknown>[];
-      if (rows.length > 0) findings.push({ rule: rule.rule, description: rule.description, count: rows.length, rows: rows.slice(0, SHOWN_ROWS) });
-    }
-    const accounts = options.paidOnChain ? (db.prepare(`SELECT account, cumulative FROM accounts WHERE account NOT LIKE 'worker:%'`).all() as { account: string; cumulative: bigint }[]) : [];
+      return (rule.sql.includes('@now') ? statement.all({ now }) : statement.all()) as Record<string, unknown>[];
+    });
+    const accounts = wantAccounts ? (db.prepare(PAYOUT_ACCOUNTS).all() as { account: string; cumulative: bigint }[]) : [];
     db.exec('COMMIT');
-    if (options.paidOnChain) {
-      const over: Record<string, unknown>[] = [];
-      for (const { account, cumulative } of accounts) {
-        const paid = await options.paidOnChain(account);
-        if (paid > cumulative) over.push({ account, cumulative, paid_on_chain: paid });
-      }
-      if (over.length > 0) findings.push({ rule: 'paid_within_credit', description: 'paid on chain ≤ credited, per account', count: over.length, rows: over.slice(0, SHOWN_ROWS) });
-    }
-    return { ok: findings.length === 0, checked, findings };
+    return { checked, broken, accounts };
   } finally {
     db.close();
+  }
+}
+
+/** BIGINT and NUMERIC (what SUM of BIGINT gives) as bigint, as SQLite's safe integers read. */
+const bigintTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC ? (text: string) => BigInt(text) : pg.types.getTypeParser(oid, format))) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+async function readPostgres(url: string, now: number, wantAccounts: boolean): Promise<Snapshot> {
+  const client = new pg.Client({ connectionString: url, types: bigintTypes, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    // One snapshot for every rule, however many instances write meanwhile.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      const counts = (await client.query(`SELECT ${COUNTED.map((t) => `(SELECT COUNT(*) FROM ${t}) AS ${t}`).join(', ')}`)).rows[0] as Record<(typeof COUNTED)[number], bigint>;
+      const checked = Object.fromEntries(COUNTED.map((t) => [t, Number(counts[t])])) as AuditReport['checked'];
+      const broken: Record<string, unknown>[][] = [];
+      for (const rule of RULES) {
+        const text = rule.pgSql ?? rule.sql.replace(/ INDEXED BY \w+/g, '').replace(/IFNULL\(/g, 'COALESCE(').replace('@now', '$1');
+        broken.push((await client.query(text, rule.sql.includes('@now') ? [now] : [])).rows as Record<string, unknown>[]);
+      }
+      const accounts = wantAccounts ? ((await client.query(PAYOUT_ACCOUNTS)).rows as { account: string; cumulative: bigint }[]) : [];
+      return { checked, broken, accounts };
+    } finally {
+      await client.query('COMMIT');
+    }
+  } catch (error) {
+    // An empty database, or another one: say so rather than name a missing table.
+    if ((error as { code?: unknown }).code === '42P01') throw new Error(`${redactStoreUrl(url)} holds no coordinator books (${(error as Error).message}).`);
+    throw error;
+  } finally {
+    await client.end();
   }
 }
 
