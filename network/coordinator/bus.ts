@@ -267,6 +267,13 @@ export class ClusterBus {
   private toPeers: [subject: string, text: string][] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private closing = false;
+  /** False while the connection to NATS is lost (the client reconnects by itself). */
+  private linked = true;
+
+  /** Whether this instance reaches the bus now: while it does not, it routes only to its own workers. */
+  get connected(): boolean {
+    return this.linked;
+  }
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -339,10 +346,30 @@ export class ClusterBus {
       setInterval(() => this.sync(true), FULL_SYNC_MS),
     );
     for (const timer of this.timers) timer.unref();
+    void this.watchLink();
     void this.nc.closed().then((error) => {
       if (!this.closing) logger.error({ err: error ? String(error) : undefined }, 'the bus connection closed');
     });
     logger.info({ instance, bus: redactBusUrl(this.options.url) }, 'joined the bus');
+  }
+
+  /**
+   * Follows the link to NATS. Once it is lost, the other instances are dropped at once, as when
+   * their beats stop, rather than three beats later: meanwhile an offer to one of their workers
+   * would wait and then fail, where now a job goes to a worker here or is refused as retryable.
+   * Their beats, once the link is back, make them newcomers, and the workers come back with them.
+   */
+  private async watchLink(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect' && this.linked) {
+        this.linked = false;
+        this.options.logger.warn({ bus: redactBusUrl(this.options.url) }, 'lost the bus; reconnecting (meanwhile only this instance’s workers are reachable)');
+        for (const peer of [...this.seen.keys()]) this.dropInstance(peer, 'the bus is lost');
+      } else if (status.type === 'reconnect' && !this.linked) {
+        this.linked = true;
+        this.options.logger.info({ bus: redactBusUrl(this.options.url) }, 'the bus is back');
+      }
+    }
   }
 
   /** Says this instance is here, which run it is, and what it reads. */

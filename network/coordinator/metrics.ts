@@ -24,8 +24,16 @@ export function createMetrics() {
   };
 }
 
-/** Reports the bus's smoothed round trip to each peer instance (what routing adds for its workers). */
-export function watchBusRoundTrips(metrics: CoordinatorMetrics, bus: { readonly peers: string[]; roundTripMs(peer: string): number }): void {
+/** Reports the bus's smoothed round trip to each peer instance (what routing adds for its workers), and whether the bus is reached at all. */
+export function watchBusRoundTrips(metrics: CoordinatorMetrics, bus: { readonly peers: string[]; readonly connected: boolean; roundTripMs(peer: string): number }): void {
+  new Gauge({
+    name: 'silkworm_bus_connected',
+    help: '1 while this instance reaches the bus, 0 while it reconnects (then only its own workers are reachable).',
+    registers: [metrics.registry],
+    collect() {
+      this.set(bus.connected ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'silkworm_bus_round_trip_seconds',
     help: "The bus's measured round trip to each other instance (smoothed; routing adds it to the expected time of that instance's workers).",

@@ -27,6 +27,14 @@ export interface ApiContext extends AdmissionContext {
   jobs: JobManager;
   meters: ModelMeters;
   startedAt: number;
+  /** True while this instance has lost the bus to the others (only its own workers are reachable). */
+  cutOff?: () => boolean;
+}
+
+/** What a request for a model no reachable worker serves gets: 404, or 503 while the instance is cut off from the others. */
+export function noWorkerFor(ctx: Pick<ApiContext, 'cutOff'>, model: string): ApiError {
+  if (ctx.cutOff?.()) return { status: 503, code: 'cluster_unavailable', message: `No worker serving '${model}' is reachable from this coordinator just now: it has lost the link to the other instances. Try again shortly.`, param: null };
+  return { status: 404, code: 'model_not_found', message: `The model '${model}' does not exist or no worker serving it is connected.`, param: 'model' };
 }
 
 /** Sends a refusal in OpenAI's error shape. */
@@ -63,9 +71,7 @@ async function startJob(req: IncomingMessage, ctx: ApiContext, clientId: string 
   const model = request.model;
   // Any worker in standing that serves the model (sharing now or not); stops at the first one,
   // where building the whole models() map cost a pass over every connected worker per request.
-  if (!ctx.registry.anyCanServe({ model, minTier: 'unsandboxed', maxCoefficient: Infinity, contextNeeded: 0 })) {
-    return { status: 404, code: 'model_not_found', message: `The model '${model}' does not exist or no worker serving it is connected.`, param: 'model' };
-  }
+  if (!ctx.registry.anyCanServe({ model, minTier: 'unsandboxed', maxCoefficient: Infinity, contextNeeded: 0 })) return noWorkerFor(ctx, model);
   const routing = routingHeaders(req.headers, ctx.defaultMaxCoefficient);
   if (!routing.ok) return refusalError(routing.refusal);
   // Tools are rendered into the prompt: counted (or bounded) with them, as the engine evaluates it.

@@ -191,6 +191,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     defaultMaxCoefficient: options.defaultMaxCoefficient ?? 1,
     settleGraceMs: RECEIPT_WAIT_MS + 45_000,
     maxAttempts: jobs.maxAttempts,
+    ...(bus ? { cutOff: () => !bus.connected } : {}),
   };
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   if (options.apiKeys.length === 0) logger.warn('no --api-key given: the client API is open to anyone who can reach it');

@@ -86,9 +86,9 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts a NATS server on a free loopback port (no persistence: core NATS only). */
-export async function startNats(): Promise<TestEngine> {
-  const port = await freePort();
+/** Starts a NATS server on a free loopback port, or on `port` (to start one again where it was); no persistence: core NATS only. */
+export async function startNats(options: { port?: number } = {}): Promise<TestEngine> {
+  const port = options.port ?? (await freePort());
   const child = spawn(program('nats-server'), ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForLine(child, /Server is ready/, 'nats-server');
   return { url: `nats://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: () => stopChild(child) };

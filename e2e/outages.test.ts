@@ -1,10 +1,14 @@
 /**
- * A coordinator on PostgreSQL whose database cannot be reached for a while (restarting, or cut
- * off): clients are told so with a retryable 503 (`store_unavailable`, Retry-After) rather than
- * an internal error; a job that ends meanwhile is still settled once the database is back, so
- * its worker is paid for what it delivered and its client charged once. The database sits
- * behind a TCP proxy the test cuts (listener closed, every connection dropped) and restores.
- * Needs `postgres` (skipped, with the reason, where it is missing).
+ * What coordinators do while what they share goes away for a while.
+ * - Their PostgreSQL database (restarting, or cut off): clients are told so with a retryable
+ *   503 (`store_unavailable`, Retry-After) rather than an internal error; a job that ends
+ *   meanwhile is still settled once the database is back, so its worker is paid for what it
+ *   delivered and its client charged once. The database sits behind a TCP proxy the test cuts
+ *   (listener closed, every connection dropped) and restores.
+ * - Their NATS bus (stopped, then started again on its port): an instance with no worker of its
+ *   own answers a retryable 503 (`cluster_unavailable`), not "no such model", while the other
+ *   serves its own workers; both route over the whole cluster again once the bus is back.
+ * Needs `postgres` and `nats-server` (each half skipped, with the reason, where one is missing).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +20,8 @@ import OpenAI from 'openai';
 import { startCoordinator, clientIdForKey, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger } from '../network/coordinator/log.js';
 import { testPostgres } from '../network/node-kit/test-postgres.js';
+import { missingBinary, startNats, type TestEngine } from '../network/node-kit/test-engines.js';
+import type { CoordinatorFrame } from '../network/protocol/worker-frames.js';
 import { FakeWorker } from './fake-worker.js';
 import { eventually } from './harness.js';
 
@@ -186,6 +192,72 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
       assert.ok(charged > 0n && charged === BigInt(receipt.costNanotons), `charged once, the job's cost (${charged} against ${receipt.costNanotons})`);
       assert.ok(BigInt(receipt.earnedNanotons) > 0n && BigInt(receipt.earnedNanotons) <= charged);
       assert.deepEqual(coordinator.store.releaseExpiredHolds(Number.MAX_SAFE_INTEGER), [], 'no hold left behind');
+    } finally {
+      fake.close();
+      await fake.closed;
+    }
+  });
+});
+
+/** Serves every job offered to `fake`: accepted, `text` one character a chunk, done. */
+function serveEveryOffer(fake: FakeWorker, text: string): void {
+  fake.socket.on('message', (data: Buffer) => {
+    const frame = JSON.parse(data.toString('utf8')) as CoordinatorFrame;
+    if (frame.type !== 'job.offer') return;
+    fake.send({ type: 'job.accept', jobId: frame.jobId });
+    [...text].forEach((ch, seq) => fake.send({ type: 'job.chunk', jobId: frame.jobId, seq, text: ch, tokens: 1 }));
+    fake.send({ type: 'job.done', jobId: frame.jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: text.length } });
+  });
+}
+
+const noNats = missingBinary('nats-server') ?? false;
+if (noNats) console.log(`skipped: coordinators whose bus goes away — ${noNats}`);
+
+describe('coordinators whose bus goes away for a while', { skip: skip || noNats }, () => {
+  let nats: TestEngine;
+  let natsPort: number;
+  const coordinators: Coordinator[] = [];
+  let dir: string;
+  const ask = (url: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey: 'none', maxRetries: 0 }).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 3 });
+  const routes = async (c: Coordinator) => ((await (await fetch(`${c.url}/healthz`)).json()) as { cluster?: { workers: number } }).cluster?.workers ?? 0;
+  const until = async (check: () => Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  before(async () => {
+    nats = await startNats();
+    natsPort = Number(new URL(nats.url).port);
+    const store = await database('bus_outage');
+    dir = await mkdtemp(join(tmpdir(), 'silkworm-bus-outage-'));
+    for (const name of ['a', 'b']) coordinators.push(await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: join(dir, name), apiKeys: [], store, bus: nats.url, explorationRate: 0, logger: createLogger('c', { level: process.env.OUTAGE_LOG ?? 'silent' }) }));
+  });
+  after(async () => {
+    for (const c of coordinators) await c.close();
+    await nats?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('an instance with no worker of its own answers 503 cluster_unavailable while cut off, and routes over the cluster again once the bus is back', async () => {
+    const [a, b] = coordinators as [Coordinator, Coordinator];
+    const fake = await FakeWorker.join(a.url, 'bus-w1', { model: MODEL });
+    serveEveryOffer(fake, 'bcd');
+    try {
+      await until(async () => (await routes(b)) === 1, "b to route to a's worker");
+      assert.equal((await ask(b.url)).choices[0]?.message.content, 'bcd', 'served through the bus');
+
+      await nats.stop();
+      await until(async () => (await (await fetch(`${b.url}/metrics`)).text()).includes('silkworm_bus_connected 0'), 'b to see the bus gone');
+      await assert.rejects(ask(b.url), (error: unknown) => error instanceof OpenAI.APIError && error.status === 503 && error.code === 'cluster_unavailable' && /lost the link to the other instances/.test(error.message));
+      assert.equal((await ask(a.url)).choices[0]?.message.content, 'bcd', 'a still serves its own worker');
+
+      nats = await startNats({ port: natsPort });
+      await until(async () => (await routes(b)) === 1, "b to route to a's worker again");
+      assert.match(await (await fetch(`${b.url}/metrics`)).text(), /^silkworm_bus_connected 1$/m);
+      assert.equal((await ask(b.url)).choices[0]?.message.content, 'bcd', 'served through the bus again');
     } finally {
       fake.close();
       await fake.closed;
