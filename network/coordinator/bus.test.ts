@@ -3,6 +3,8 @@
  * instance routable on the other, its changes follow, it leaves when it disconnects, and all of
  * an instance's workers leave when its beats stop. Frames cross both ways: a turn's frames in one
  * message to an instance that reads them so, one by one to an instance of the first bus format.
+ * An instance that joins late learns the others' workers at once; one that loses its link drops
+ * the others at once, learns their workers again when the link is back, and can close meanwhile.
  * Bad `--bus` values and an unreachable server give clear errors without leaking the password.
  */
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +18,7 @@ import { createLogger } from './log.js';
 import type { WorkerStandingFigures } from './store.js';
 import type { CoordinatorFrame } from '../protocol/worker-frames.js';
 import { freePort, missingBinary, startNats, type TestEngine } from '../node-kit/test-engines.js';
+import { CuttableProxy } from '../node-kit/test-proxy.js';
 
 const skip = missingBinary('nats-server') ?? false;
 if (skip) console.log(`skipped: the coordinators' bus — ${skip}`);
@@ -173,6 +176,39 @@ describe('the bus between coordinator instances', { skip }, () => {
     // it sends its workers, and a newcomer takes workers only from an instance heard beating.
     await until(() => f.registry.get('w5') instanceof RemoteWorker, 'w5 to appear on f');
     assert.equal((f.registry.get('w5') as RemoteWorker).instance, 'inst-e');
+  });
+
+  test('an instance that loses the bus drops the others at once, has their workers again soon after the link is back though they never dropped it, and closes while it is away', async () => {
+    // g beats slowly: it does not notice h's link gone for seconds, so it never drops h itself.
+    const g = instance('inst-slow');
+    const busG = await ClusterBus.start({ url: nats.url, instance: g.id, registry: g.registry, logger, beatMs: 10_000, syncMs: 20 });
+    buses.push(busG);
+    g.registry.add(new LocalWorker('w-slow'));
+    const proxy = await CuttableProxy.start({ host: '127.0.0.1', port: Number(new URL(nats.url).port) });
+    try {
+      const h = instance('inst-cut');
+      const busH = await ClusterBus.start({ url: `nats://127.0.0.1:${proxy.port}`, instance: h.id, registry: h.registry, logger, beatMs: 100, syncMs: 20 });
+      buses.push(busH);
+      await until(() => h.registry.get('w-slow') instanceof RemoteWorker, 'w-slow to appear on h');
+      assert.equal(busH.connected, true);
+
+      await proxy.cut();
+      await until(() => !busH.connected, 'h to see its link lost');
+      assert.equal(h.registry.get('w-slow'), undefined, 'g’s worker leaves h’s routing at once');
+      await proxy.restore();
+      await until(() => busH.connected, 'h to reconnect');
+      // Not at g's next full publish, 30 s away: h's goodbye and beat make it a newcomer to g.
+      await until(() => h.registry.get('w-slow') instanceof RemoteWorker, 'w-slow to appear on h again');
+
+      // An instance that closes while its bus is away closes all the same (a drain would wait for ever).
+      await proxy.cut();
+      await until(() => !busH.connected, 'h to see its link lost again');
+      buses.splice(buses.indexOf(busH), 1);
+      const closed = await Promise.race([busH.close().then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 10_000, 'still closing'))]);
+      assert.equal(closed, 'closed');
+    } finally {
+      await proxy.stop();
+    }
   });
 
   test('an instance that leaves, restarts, or whose beats stop, loses its workers on the others', async () => {

@@ -54,6 +54,9 @@ const STOP_GRACE_MS = 30_000;
 /** Every worker's state is published again this often, in case a message was lost. */
 const FULL_SYNC_MS = 30_000;
 
+/** How long closing waits for what is queued to reach the bus. */
+const CLOSE_DRAIN_MS = 5_000;
+
 /** Most job frames in one `frames` message. */
 const FRAMES_PER_MESSAGE = 256;
 /** A `frames` message is sent once its frames' JSON reaches this many characters (≤ 3 bytes each, under NATS's 1 MiB). */
@@ -357,7 +360,9 @@ export class ClusterBus {
    * Follows the link to NATS. Once it is lost, the other instances are dropped at once, as when
    * their beats stop, rather than three beats later: meanwhile an offer to one of their workers
    * would wait and then fail, where now a job goes to a worker here or is refused as retryable.
-   * Their beats, once the link is back, make them newcomers, and the workers come back with them.
+   * Once the link is back it says goodbye and beats again: the others, which may not have
+   * dropped it (a link lost for less than three of their beats), drop it and take it for a
+   * newcomer, so they send it their workers again, and it takes theirs (newcomers to it too).
    */
   private async watchLink(): Promise<void> {
     for await (const status of this.nc.status()) {
@@ -368,6 +373,8 @@ export class ClusterBus {
       } else if (status.type === 'reconnect' && !this.linked) {
         this.linked = true;
         this.options.logger.info({ bus: redactBusUrl(this.options.url) }, 'the bus is back');
+        this.publish(SUBJECT.presence, { type: 'bye', instance: this.options.instance });
+        this.announce();
       }
     }
   }
@@ -643,7 +650,10 @@ export class ClusterBus {
     this.relayed.clear();
     this.publish(SUBJECT.presence, { type: 'bye', instance: this.options.instance });
     for (const peer of [...this.seen.keys()]) this.dropInstance(peer, 'this instance is closing');
-    await this.nc.drain().catch(() => undefined);
+    // What waits is sent first (a drain) while the link is up, for at most a few seconds; without
+    // a link, a drain would wait for a server that may never come back, and the instance with it.
+    if (this.linked) await Promise.race([this.nc.drain().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, CLOSE_DRAIN_MS).unref())]);
+    if (!this.nc.isClosed()) await this.nc.close().catch(() => undefined);
   }
 }
 
