@@ -29,7 +29,7 @@ if (skip) console.log(`skipped: coordinators on one bus — ${skip}`);
 
 interface Health {
   workers: number;
-  cluster?: { instances: number; workers: number };
+  cluster?: { instances: number; workers: number; bus: 'connected' | 'reconnecting' };
 }
 
 describe('two coordinators on one PostgreSQL store and one NATS bus', { skip }, () => {
@@ -82,7 +82,7 @@ describe('two coordinators on one PostgreSQL store and one NATS bus', { skip }, 
   test('a client calling instance a is served, billed and receipted by a worker connected to b', async () => {
     const seen = await seesWorkers(a.url, 1);
     assert.equal(seen.workers, 0, 'a has no worker of its own');
-    assert.deepEqual(seen.cluster, { instances: 2, workers: 1 }, 'and routes over b’s');
+    assert.deepEqual(seen.cluster, { instances: 2, workers: 1, bus: 'connected' }, 'and routes over b’s');
 
     const before = await balance(a.url);
     const receipt = worker.proc.waitForNext((l) => l.msg === 'job receipt', 20_000, 'receipt');

@@ -170,11 +170,13 @@ describe('coordinators whose bus goes away for a while', { skip: skip || noNats 
       await nats.stop();
       await until(async () => (await (await fetch(`${b.url}/metrics`)).text()).includes('silkworm_bus_connected 0'), 'b to see the bus gone');
       await assert.rejects(ask(b.url), (error: unknown) => error instanceof OpenAI.APIError && error.status === 503 && error.code === 'cluster_unavailable' && /lost the link to the other instances/.test(error.message));
+      assert.deepEqual(((await (await fetch(`${b.url}/healthz`)).json()) as { cluster: unknown }).cluster, { instances: 1, workers: 0, bus: 'reconnecting' });
       assert.equal((await ask(a.url)).choices[0]?.message.content, 'bcd', 'a still serves its own worker');
 
       nats = await startNats({ port: natsPort });
       await until(async () => (await routes(b)) === 1, "b to route to a's worker again");
       assert.match(await (await fetch(`${b.url}/metrics`)).text(), /^silkworm_bus_connected 1$/m);
+      assert.deepEqual(((await (await fetch(`${b.url}/healthz`)).json()) as { cluster: unknown }).cluster, { instances: 2, workers: 1, bus: 'connected' });
       assert.equal((await ask(b.url)).choices[0]?.message.content, 'bcd', 'served through the bus again');
     } finally {
       fake.close();

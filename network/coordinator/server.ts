@@ -225,7 +225,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       return 'vocab';
     }
     if (req.method === 'GET' && path === ROUTES.healthz) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, coordinatorId, workers: [...registry.local()].length, ...(bus ? { cluster: { instances: bus.peers.length + 1, workers: registry.size } } : {}) }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, coordinatorId, workers: [...registry.local()].length, ...(bus ? { cluster: { instances: bus.peers.length + 1, workers: registry.size, bus: bus.connected ? 'connected' : 'reconnecting' } } : {}) }));
       return 'healthz';
     }
     if (req.method === 'GET' && path === ROUTES.metrics) {
