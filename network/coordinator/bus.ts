@@ -527,9 +527,9 @@ export class ClusterBus {
         this.options.logger.info({ peer }, 'instance joined');
         this.seen.set(peer, { at: Date.now(), epoch: message.epoch });
         // A newcomer knows nothing of our workers yet. It takes workers only from an instance
-        // it has heard beating, so our beat goes first (on the same subject, from one connection:
-        // NATS delivers them in order): otherwise the workers it drops would reach it with the next full sync only,
-        // up to FULL_SYNC_MS later, and until then it would refuse requests it could route.
+        // it has heard beating, so our beat goes first (on the same subject, from one
+        // connection: NATS delivers them in order). Otherwise it would drop them and have them
+        // only with our next full sync, up to FULL_SYNC_MS later, refusing requests meanwhile.
         this.announce();
         this.sync(true);
       } else if (known) known.at = Date.now();
