@@ -22,7 +22,7 @@ interface BillingEvents {
 }
 
 /** Most settlements kept to try again while the store cannot be reached; one more fails as before. */
-export const MAX_DEFERRED_SETTLEMENTS = 10_000;
+const MAX_DEFERRED_SETTLEMENTS = 10_000;
 /** The first wait before trying deferred settlements again; it doubles, up to RETRY_MAX_MS, until one lands. */
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 10_000;

@@ -32,7 +32,7 @@ export interface ApiContext extends AdmissionContext {
 }
 
 /** What a request for a model no reachable worker serves gets: 404, or 503 while the instance is cut off from the others. */
-export function noWorkerFor(ctx: Pick<ApiContext, 'cutOff'>, model: string): ApiError {
+function noWorkerFor(ctx: Pick<ApiContext, 'cutOff'>, model: string): ApiError {
   if (ctx.cutOff?.()) return { status: 503, code: 'cluster_unavailable', message: `No worker serving '${model}' is reachable from this coordinator just now: it has lost the link to the other instances. Try again shortly.`, param: null };
   return { status: 404, code: 'model_not_found', message: `The model '${model}' does not exist or no worker serving it is connected.`, param: 'model' };
 }

@@ -178,7 +178,7 @@ export function storeUnreachable(error: unknown): boolean {
   if (connectionLost(error)) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && /^(ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|53300)$/.test(code)) return true;
-  return error instanceof Error && /timeout exceeded when trying to connect|Connection terminated/.test(error.message);
+  return error instanceof Error && /timeout exceeded when trying to connect/.test(error.message);
 }
 
 /** Full jitter, capped: contenders spread out instead of colliding again. */
