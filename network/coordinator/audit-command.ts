@@ -32,19 +32,21 @@ Options:
   --json            print the report as JSON
   -h, --help        show this help`;
 
+const VAULT_SETTING = `SELECT value FROM settings WHERE key = 'vault'`;
+
 async function vaultOf(dataDir: string, store: StoreSpec): Promise<string | undefined> {
   if (store !== undefined) {
     const client = new pg.Client({ connectionString: store, connectionTimeoutMillis: 10_000 });
     await client.connect();
     try {
-      return ((await client.query(`SELECT value FROM settings WHERE key = 'vault'`)).rows[0] as { value: string } | undefined)?.value;
+      return ((await client.query(VAULT_SETTING)).rows[0] as { value: string } | undefined)?.value;
     } finally {
       await client.end();
     }
   }
   const db = new Database(join(dataDir, 'coordinator.sqlite'), { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare(`SELECT value FROM settings WHERE key = 'vault'`).get() as { value: string } | undefined)?.value;
+    return (db.prepare(VAULT_SETTING).get() as { value: string } | undefined)?.value;
   } finally {
     db.close();
   }
