@@ -20,6 +20,8 @@ import { startCoordinator, clientIdForKey, type Coordinator } from '../network/c
 import { createLogger } from '../network/coordinator/log.js';
 import { testPostgres } from '../network/node-kit/test-postgres.js';
 import { CuttableProxy } from '../network/node-kit/test-proxy.js';
+import { openPgStoreSync } from '../network/coordinator/pg-store-bridge.js';
+import { auditCoordinator } from '../network/coordinator/audit.js';
 import { missingBinary, startNats, type TestEngine } from '../network/node-kit/test-engines.js';
 import type { CoordinatorFrame } from '../network/protocol/worker-frames.js';
 import { FakeWorker } from './fake-worker.js';
@@ -40,8 +42,11 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
   const balance = async () => (await fetch(`${coordinator.url}/v1/balance`, { headers: { authorization: `Bearer ${KEY}` } })).json() as Promise<{ balance_nanotons: string }>;
   const deferredGauge = async () => Number(/^silkworm_settlements_deferred (\d+)$/m.exec(await (await fetch(`${coordinator.url}/metrics`)).text())?.[1]);
 
+  let directUrl: string;
+
   before(async () => {
-    const url = new URL(await database('outage'));
+    directUrl = await database('outage');
+    const url = new URL(directUrl);
     proxy = await CuttableProxy.start({ host: url.hostname, port: Number(url.port) });
     url.port = String(proxy.port);
     dataDir = await mkdtemp(join(tmpdir(), 'silkworm-outage-'));
@@ -110,6 +115,44 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
       assert.ok(charged > 0n && charged === BigInt(receipt.costNanotons), `charged once, the job's cost (${charged} against ${receipt.costNanotons})`);
       assert.ok(BigInt(receipt.earnedNanotons) > 0n && BigInt(receipt.earnedNanotons) <= charged);
       assert.deepEqual(coordinator.store.releaseExpiredHolds(Number.MAX_SAFE_INTEGER), [], 'no hold left behind');
+    } finally {
+      fake.close();
+      await fake.closed;
+    }
+  });
+
+  test('one away longer than the hold lasts: another instance refunds the expired hold, and the late settlement charges the balance instead', async () => {
+    const fake = await FakeWorker.join(coordinator.url, 'outage-w3', { model: MODEL });
+    try {
+      const before = BigInt((await balance()).balance_nanotons);
+      const answer = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 6, stream: true });
+      const offer = await fake.nextNew('job.offer');
+      fake.send({ type: 'job.accept', jobId: offer.jobId });
+      [...'jklmno'].forEach((text, seq) => fake.send({ type: 'job.chunk', jobId: offer.jobId, seq, text, tokens: 1 }));
+      await proxy.cut();
+      fake.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: 6 } });
+      for await (const chunk of await answer) void chunk;
+      await eventually(() => coordinator.billing.deferredSettlements === 1, 10_000, 'the settlement to be deferred');
+      // Meanwhile another instance, which reaches the database, sweeps the holds past their time.
+      const sweeper = await openPgStoreSync({ url: directUrl, instanceId: 'instance-b', poolSize: 1 });
+      try {
+        assert.deepEqual(sweeper.releaseExpiredHolds(Number.MAX_SAFE_INTEGER), [offer.jobId]);
+        assert.equal(sweeper.balance(clientId), before, 'the client has its whole hold back');
+      } finally {
+        sweeper.close();
+      }
+
+      await proxy.restore();
+      const receipt = await fake.next('job.receipt', 20_000);
+      assert.equal(receipt.jobId, offer.jobId);
+      assert.equal(receipt.usage.completionTokens, 6, 'the worker is paid for what it delivered');
+      await eventually(() => coordinator.billing.deferredSettlements === 0, 5_000, 'the deferred settlement to land');
+      const charged = before - BigInt((await balance()).balance_nanotons);
+      assert.equal(charged, BigInt(receipt.costNanotons), 'the client is charged the cost once, from its balance');
+      assert.deepEqual(coordinator.store.releaseExpiredHolds(Number.MAX_SAFE_INTEGER), [], 'no hold left behind');
+      const audit = await auditCoordinator(dataDir, { store: directUrl });
+      assert.deepEqual(audit.findings, [], 'the shared books balance');
+      assert.equal(audit.checked.jobs, 2);
     } finally {
       fake.close();
       await fake.closed;

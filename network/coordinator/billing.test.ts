@@ -129,35 +129,51 @@ test('a settlement the store cannot be reached for is kept and tried again until
         return store.settle(job, (credit, total, seq) => buildReceipt(signing, job, credit, total, seq));
       },
     } as unknown as AsyncCoordinatorStore;
-    const billing = new Billing({ store: Object.assign(Object.create(store) as typeof store, { nonBlocking: remote }), maxDeferred: 2 });
+    const billing = new Billing({ store: Object.assign(Object.create(store) as typeof store, { nonBlocking: remote }), maxDeferred: 3 });
     store.deposit('client', 1_000_000_000n, 'd');
     const hold = billing.worstCase('m', 10, 1000, 1, 1);
-    for (const id of ['a', 'b', 'c']) assert.equal(store.reserve('client', id, hold, Date.now() + 60_000), 'held');
+    store.deposit('poor', hold, 'd-poor');
+    const clientOf = (id: string) => (id === 'x' ? 'poor' : 'client');
+    for (const id of ['a', 'b', 'x', 'c']) assert.equal(store.reserve(clientOf(id), id, hold, Date.now() + 60_000), 'held');
     const receipts: string[] = [];
-    billing.on('receipt', (workerId, receipt) => receipts.push(`${workerId}:${receipt.jobId}`));
+    const costs = new Map<string, bigint>();
+    billing.on('receipt', (workerId, receipt) => {
+      receipts.push(`${workerId}:${receipt.jobId}`);
+      costs.set(receipt.jobId, BigInt(receipt.costNanotons));
+    });
     const retried = new Map<string, unknown>();
     billing.on('retried', (jobId, error) => retried.set(jobId, error ?? 'landed'));
-    const ended = (id: string) => new Promise<unknown>((resolve) => billing.settleSoon(id, 'client', 'm', 'done', [part(`w-${id}`, 100)], resolve));
+    const ended = (id: string) => new Promise<unknown>((resolve) => billing.settleSoon(id, clientOf(id), 'm', 'done', [part(`w-${id}`, 100)], resolve));
 
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(ended));
-    assert.ok(a instanceof SettlementDeferred && b instanceof SettlementDeferred, 'the first two are kept, and their callers told at once');
-    assert.ok(c instanceof StoreUnavailableError, 'the third is over the bound: it fails as before');
-    assert.equal(billing.deferredSettlements, 2);
+    const [a, b, x, c] = await Promise.all(['a', 'b', 'x', 'c'].map(ended));
+    assert.ok(a instanceof SettlementDeferred && b instanceof SettlementDeferred && x instanceof SettlementDeferred, 'the first three are kept, and their callers told at once');
+    assert.ok(c instanceof StoreUnavailableError, 'the fourth is over the bound: it fails as before');
+    assert.equal(billing.deferredSettlements, 3);
     assert.deepEqual(receipts, []);
     // Tried again while the store is still away: still kept, callers not told twice.
     const triedBefore = calls;
     while (calls < triedBefore + 2) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(billing.deferredSettlements, 2);
+    assert.equal(billing.deferredSettlements, 3);
 
-    // b's hold is refunded meanwhile (it expired): once the store answers, a lands and b is refused.
+    // The holds of b and x expire and are refunded meanwhile, and the poor client spends its
+    // balance again: once the store answers, a lands on its hold, b is charged from its client's
+    // balance, and x is refused.
     store.release('b');
+    store.release('x');
+    assert.equal(store.reserve('poor', 'y', hold, Date.now() + 60_000), 'held');
+    const before = store.balance('client');
     away = false;
-    while (retried.size < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (retried.size < 3) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(retried.get('a'), 'landed');
-    assert.match(String(retried.get('b')), /hold/);
-    assert.deepEqual(receipts, ['w-a:a'], 'the worker of a paid once; nothing for b, whose client got its hold back');
+    assert.equal(retried.get('b'), 'landed');
+    assert.match(String(retried.get('x')), /exceeds its hold 0/);
+    assert.deepEqual(receipts.sort(), ['w-a:a', 'w-b:b'], 'the workers of a and b paid once; nothing for x, whose client spent its hold');
     assert.equal(store.account('worker:w-a').seq, 1);
-    assert.equal(store.account('worker:w-b').seq, 0);
+    assert.equal(store.account('worker:w-b').seq, 1);
+    assert.equal(store.account('worker:w-x').seq, 0);
+    // a's hold gave back what a did not cost; b's cost (not its old hold) came from the balance.
+    assert.equal(store.balance('client'), before + (hold - costs.get('a')!) - costs.get('b')!);
+    assert.equal(store.balance('poor'), 0n);
     assert.equal(billing.deferredSettlements, 0);
     assert.equal(billing.stopRetrying(), 0);
   } finally {

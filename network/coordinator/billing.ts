@@ -30,7 +30,8 @@ const RETRY_MAX_MS = 10_000;
 /**
  * What settleSoon's `done` gets when the store could not be reached: the settlement is kept and
  * tried again until it lands (then its receipts go out, and `retried` is emitted with no error)
- * or is refused (`retried` with the reason: say its hold expired and was refunded meanwhile).
+ * or is refused (`retried` with the reason: say its hold expired and was refunded meanwhile, and
+ * the client's balance no longer covers the charge).
  * Settling twice is harmless: a job already on the books writes nothing the second time.
  */
 export class SettlementDeferred extends Error {
@@ -208,6 +209,8 @@ export class Billing extends EventEmitter<BillingEvents> {
   private defer(item: QueuedSettlement, error: StoreUnavailableError): boolean {
     if (this.deferred.length >= (this.options.maxDeferred ?? MAX_DEFERRED_SETTLEMENTS)) return false;
     this.deferred.push(item);
+    // Tried again late, its hold may expire meanwhile: the store then holds its charge again (SettledJob.late).
+    item.job.late = true;
     if (!item.deferred) {
       item.deferred = true;
       item.done(new SettlementDeferred(item.job.jobId, error));

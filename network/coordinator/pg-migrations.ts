@@ -241,4 +241,44 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
       $reserve$;
     `,
   },
+  {
+    version: 4,
+    name: 'a late settlement holds its charge again when its hold expired while the store was away',
+    // silkworm_settle_batch, first holding again, from the client's balance, the charge of each
+    // late settlement (one an instance kept while the database could not be reached) whose hold is
+    // gone and whose job was never settled: its hold expired meanwhile, and an expiry sweep
+    // refunded it. Where the balance no longer covers the charge nothing is held, and
+    // silkworm_settle refuses the job as one beyond its hold. The hold row is locked first, so a
+    // sweep refunding it at that moment is waited for and then seen as gone; each statement of the
+    // function reads what was committed before it began. A hold taken again is settled in the
+    // same transaction, so it never outlives it. The function of version 3 stays as it was, for
+    // an instance of the previous build still running during an upgrade.
+    sql: `
+      CREATE FUNCTION silkworm_settle_batch_late(
+        p_late BOOLEAN[], p_owner TEXT,
+        p_jobs TEXT[], p_clients TEXT[], p_models TEXT[], p_charges BIGINT[], p_commissions BIGINT[], p_outcomes TEXT[], p_metered BOOLEAN[],
+        p_credits_end INTEGER[], p_now BIGINT, p_max_account BIGINT, p_accounts TEXT[], p_workers TEXT[], p_costs BIGINT[], p_earned BIGINT[],
+        p_prompt INTEGER[], p_completion INTEGER[], p_claimed_prompt INTEGER[], p_claimed_completion INTEGER[], p_coefficient INTEGER[]
+      ) RETURNS JSON LANGUAGE plpgsql AS $late$
+      BEGIN
+        IF cardinality(p_late) <> cardinality(p_jobs) THEN
+          RAISE EXCEPTION USING ERRCODE = 'SW001', MESSAGE = format('a batch of %s jobs with %s late flags.', cardinality(p_jobs), cardinality(p_late));
+        END IF;
+        FOR i IN 1 .. cardinality(p_jobs) LOOP
+          IF p_late[i] AND p_metered[i] THEN
+            PERFORM 1 FROM holds WHERE job_id = p_jobs[i] FOR UPDATE;
+            IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM jobs WHERE job_id = p_jobs[i]) THEN
+              UPDATE clients SET balance = balance - p_charges[i] WHERE id = p_clients[i] AND balance >= p_charges[i];
+              IF FOUND THEN
+                INSERT INTO holds (job_id, client_id, amount, expires_at, owner) VALUES (p_jobs[i], p_clients[i], p_charges[i], p_now, p_owner);
+              END IF;
+            END IF;
+          END IF;
+        END LOOP;
+        RETURN silkworm_settle_batch(p_jobs, p_clients, p_models, p_charges, p_commissions, p_outcomes, p_metered, p_credits_end, p_now,
+          p_max_account, p_accounts, p_workers, p_costs, p_earned, p_prompt, p_completion, p_claimed_prompt, p_claimed_completion, p_coefficient);
+      END
+      $late$;
+    `,
+  },
 ];

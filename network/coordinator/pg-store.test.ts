@@ -8,9 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testPostgres } from '../node-kit/test-postgres.js';
 import pg from 'pg';
+import { createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { BooksError, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
-import { migratePg, openPgStore, SETTLE_BATCH, STALLED_MS, type PgStore } from './pg-store.js';
+import { migratePg, openPgStore, PgStore, SETTLE_BATCH, STALLED_MS, storeUnreachable } from './pg-store.js';
 import { credit, job, receipt } from './store-contract.js';
 
 const { skip, database } = testPostgres('PostgreSQL store concurrency');
@@ -186,6 +188,30 @@ function countCalls(store: PgStore, pattern: RegExp): { calls: number } {
   });
   return counter;
 }
+
+test('a settlement whose database drops every connection is given up after a few tries, so that billing keeps it at once', async () => {
+  // A server that takes each connection and drops it at once: PostgreSQL going away.
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new pg.Pool({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, user: 'u', database: 'd', max: 2 });
+  pool.on('error', () => undefined);
+  const store = new PgStore(pool, 'a');
+  try {
+    const error = await store.settle(job('gone', [credit('A', 'w', 50n, 45n)]), receipt).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(storeUnreachable(error), `told the store is away (${String(error)})`);
+    assert.equal(sockets.length, 3, 'three tries, each on a new connection, and no more');
+  } finally {
+    await pool.end();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
 
 test('the settlements asked for in one turn go in one call, at most SETTLE_BATCH each; one the books refuse fails alone', { skip }, async () => {
   const [a] = await twoInstances();

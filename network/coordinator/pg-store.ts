@@ -37,6 +37,12 @@ export interface PgStoreOptions {
 /** Serialization failure, deadlock, unique violation from a concurrent insert: run the transaction again. */
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
 const MAX_TRIES = 100;
+/** Tries of an idempotent statement whose connection was lost, before the caller is told the store is away. */
+const MAX_LOST_TRIES = 3;
+/** A call of one of the settlement functions (pg-migrations.ts) with `count` parameters. */
+const callOf = (name: string, count: number) => `SELECT ${name}(${Array.from({ length: count }, (_, i) => `$${i + 1}`).join(', ')}) AS results`;
+const SETTLE_SQL = callOf('silkworm_settle_batch', 19);
+const SETTLE_LATE_SQL = callOf('silkworm_settle_batch_late', 21);
 /** What silkworm_settle raises when the books refuse a settlement (a BooksError here). */
 const BOOKS_REFUSED = 'SW001';
 
@@ -277,12 +283,14 @@ export class PgStore implements AsyncCoordinatorStore {
    * committed or not: only a statement that writes nothing the second time may run again).
    */
   private async statement(text: string, values: readonly unknown[], idempotent = false): Promise<pg.QueryResult> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1, lost = 0; ; attempt++) {
       try {
         return await this.query(text, values);
       } catch (error) {
         const code = (error as { code?: unknown }).code;
-        const again = (typeof code === 'string' && RETRYABLE.has(code)) || (idempotent && connectionLost(error));
+        // A few tries on a new connection get past one the server dropped (it restarted); past
+        // those it is away, and the caller hears so at once (billing keeps the settlement).
+        const again = (typeof code === 'string' && RETRYABLE.has(code)) || (idempotent && connectionLost(error) && ++lost < MAX_LOST_TRIES);
         if (!again || attempt >= MAX_TRIES) throw error;
         await backOff(attempt);
       }
@@ -405,7 +413,7 @@ export class PgStore implements AsyncCoordinatorStore {
 
   /**
    * The settlements asked for in one turn, in one call of silkworm_settle_batch (pg-migrations.ts,
-   * version 3): one round trip and one commit for all of them, each job still its own
+   * version 3; silkworm_settle_batch_late, version 4, when one of them is late): one round trip and one commit for all of them, each job still its own
    * subtransaction, refused or failed alone. A call that must run again (a deadlock, a key
    * collision) runs whole again, and so does one whose connection was lost: a job it settled
    * after all writes nothing the second time and reads as settled before (its receipts go out
@@ -415,7 +423,8 @@ export class PgStore implements AsyncCoordinatorStore {
   private readonly settlements = new Batch<SettledJob, SettleOutcome>(async (jobs) => {
     const credits = jobs.flatMap((job) => job.credits);
     let end = 0;
-    const answer = await this.statement('SELECT silkworm_settle_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS results', [
+    const late = jobs.some((j) => j.late === true);
+    const values = [
       jobs.map((j) => j.jobId),
       jobs.map((j) => j.clientId),
       jobs.map((j) => j.model),
@@ -435,7 +444,10 @@ export class PgStore implements AsyncCoordinatorStore {
       credits.map((c) => c.claimed?.promptTokens ?? null),
       credits.map((c) => c.claimed?.completionTokens ?? null),
       credits.map((c) => c.coefficientMilli),
-    ], true).catch((error: unknown) => {
+    ];
+    // A batch with a late settlement in it (SettledJob.late) first holds again what such a job's expired hold gave back.
+    const [text, args] = late ? [SETTLE_LATE_SQL, [jobs.map((j) => j.late === true), this.instanceId, ...values]] : [SETTLE_SQL, values];
+    const answer = await this.statement(text, args, true).catch((error: unknown) => {
       throw (error as { code?: unknown }).code === BOOKS_REFUSED ? new BooksError((error as Error).message) : error;
     });
     const results = answer.rows[0].results as SettleOutcome[];

@@ -94,6 +94,14 @@ class SqliteStore implements CoordinatorStore {
       return hold.amount;
     };
 
+    // A late settlement's charge held again from the balance, when it covers it (store.ts, SettledJob.late).
+    const holdAgain = (job: SettledJob): bigint | undefined => {
+      if ((q.balance.get(job.clientId)?.balance ?? 0n) < job.charge) return undefined;
+      q.addBalance.run(-job.charge, job.clientId);
+      q.insertHold.run(job.jobId, job.clientId, job.charge, Date.now());
+      return job.charge;
+    };
+
     this.deposit = db.transaction((clientId: string, amount: bigint, reference: string) => {
       if (amount <= 0n) throw new RangeError('A deposit must be positive.');
       checkAmount('deposit', amount, MAX_ACCOUNT_NANOTONS);
@@ -116,8 +124,9 @@ class SqliteStore implements CoordinatorStore {
     }));
     this.settle = db.transaction((job: SettledJob, receipt: ReceiptBuilder) => {
       if (q.settled.get(job.jobId)) return undefined;
-      const hold = q.hold.get(job.jobId)?.amount;
-      checkBooks(job, job.clientId === 'unmetered' ? undefined : (hold ?? 0n));
+      const metered = job.clientId !== 'unmetered';
+      const hold = q.hold.get(job.jobId)?.amount ?? (job.late && metered ? holdAgain(job) : undefined);
+      checkBooks(job, metered ? (hold ?? 0n) : undefined);
       if (q.insertJob.run(job.jobId, job.clientId, job.model, job.charge, job.commission, hold ?? 0n, job.outcome, Date.now()).changes === 0) return undefined;
       refund(job.jobId, job.charge);
       return job.credits.map((c) => {

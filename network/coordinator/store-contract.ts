@@ -144,6 +144,39 @@ export function storeContract(engine: StoreEngine): void {
       store.close();
     }));
 
+  test(`${engine.name}: a late settlement whose hold expired is charged from the balance when it covers it, and refused when not`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      store.deposit('c', 1000n, 'd');
+      for (const id of ['late-1', 'late-2', 'late-3']) assert.equal(store.reserve('c', id, 100n, 1_000), 'held');
+      assert.deepEqual(store.releaseExpiredHolds(Date.now()).sort(), ['late-1', 'late-2', 'late-3']);
+      assert.equal(store.balance('c'), 1000n);
+      // Without the flag a settlement whose hold is gone is refused, as before.
+      assert.throws(() => store.settle(job('late-1', [credit('A', 'w', 60n, 54n)]), receipt), /exceeds its hold 0/);
+      // Late: the charge (not the old hold) comes from the balance, once; the worker is paid.
+      const first = store.settle(job('late-1', [credit('A', 'w', 60n, 54n)], { late: true }), receipt);
+      assert.equal(first?.length, 1);
+      assert.equal(store.balance('c'), 940n);
+      assert.deepEqual(store.account('A'), { account: 'A', cumulative: 54n, seq: 1 });
+      assert.equal(store.settle(job('late-1', [credit('A', 'w', 60n, 54n)], { late: true }), receipt), undefined, 'settled before: nothing twice');
+      assert.equal(store.balance('c'), 940n);
+      // The client spent the rest meanwhile: nothing is taken, the worker is not credited.
+      assert.equal(store.reserve('c', 'spend', 900n, Date.now() + 60_000), 'held');
+      assert.throws(() => store.settle(job('late-2', [credit('A', 'w', 60n, 54n)], { late: true }), receipt), /exceeds its hold 0/);
+      assert.equal(store.balance('c'), 40n);
+      assert.equal(store.account('A').cumulative, 54n);
+      // A late settlement whose hold is still there settles against it, the rest refunded.
+      assert.equal(store.reserve('c', 'late-4', 30n, Date.now() + 60_000), 'held');
+      assert.ok(store.settle(job('late-4', [credit('A', 'w', 20n, 18n)], { late: true }), receipt));
+      assert.equal(store.balance('c'), 20n);
+      // Unmetered jobs hold nothing, late or not.
+      assert.ok(store.settle(job('late-5', [credit('A', 'w', 5n, 4n)], { clientId: 'unmetered', late: true }), receipt));
+      assert.equal(store.balance('c'), 20n);
+      assert.deepEqual(store.account('A'), { account: 'A', cumulative: 76n, seq: 3 });
+      assert.deepEqual(store.releaseExpiredHolds(Date.now()), [], 'no hold taken again outlives its settlement');
+      store.close();
+    }));
+
   test(`${engine.name}: settlements grouped in one commit: a refused one undoes only itself, and the rest survive a restart`, { skip: engine.skip }, () =>
     withStore(engine, async (open) => {
       const store = await open();

@@ -43,6 +43,13 @@ export interface SettledJob {
   /** What the coordinator keeps: charge − Σ credit.earned. */
   commission: bigint;
   credits: WorkerCredit[];
+  /**
+   * A settlement tried again after the store could not be reached (billing.ts). Where its hold is
+   * gone (it expired while the settlement waited, and an expiry sweep refunded it) and the job was
+   * never settled, its charge is held again from the client's balance in the same transaction;
+   * when the balance no longer covers it, the settlement is refused as one beyond its hold.
+   */
+  late?: boolean;
 }
 
 /** An earnings account after a credit: what the next voucher must say. */
