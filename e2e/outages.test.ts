@@ -40,6 +40,11 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
   let client: OpenAI;
   const clientId = clientIdForKey(KEY);
   const balance = async () => (await fetch(`${coordinator.url}/v1/balance`, { headers: { authorization: `Bearer ${KEY}` } })).json() as Promise<{ balance_nanotons: string }>;
+  const health = async () => {
+    const response = await fetch(`${coordinator.url}/healthz`);
+    return { status: response.status, body: (await response.json()) as { store?: string; storeSince?: string } };
+  };
+  const storeGauge = async () => Number(/^silkworm_store_reachable (\d+)$/m.exec(await (await fetch(`${coordinator.url}/metrics`)).text())?.[1]);
   const deferredGauge = async () => Number(/^silkworm_settlements_deferred (\d+)$/m.exec(await (await fetch(`${coordinator.url}/metrics`)).text())?.[1]);
 
   let directUrl: string;
@@ -75,8 +80,28 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
       // A request's hold cannot be taken: refused before any worker is asked.
       await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 4 }), (error: unknown) => error instanceof OpenAI.APIError && error.status === 503 && error.code === 'store_unavailable');
       assert.equal(fake.frames.filter((f) => f.type === 'job.offer').length, 0, 'no worker was offered the job');
+      const away = await health();
+      assert.equal(away.status, 200, 'still 200: every instance shares the database, and a balancer should not take them all out');
+      assert.equal(away.body.store, 'unreachable');
+      assert.equal(await storeGauge(), 0);
       await proxy.restore();
       assert.equal((await balance()).balance_nanotons, DEPOSIT.toString(), 'nothing was held or lost');
+      assert.equal((await health()).body.store, 'reachable');
+      assert.equal(await storeGauge(), 1);
+
+      // With no call to tell, /healthz asks the database itself once what it knows is 5 s old.
+      await proxy.cut();
+      const cutAt = Date.now();
+      for (;;) {
+        const seen = await health();
+        if (seen.body.store === 'unreachable') {
+          assert.ok(Date.parse(seen.body.storeSince!) >= cutAt, 'unreachable since after the cut');
+          break;
+        }
+        assert.ok(Date.now() - cutAt < 15_000, '/healthz never saw the database away');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      await proxy.restore();
     } finally {
       fake.close();
       await fake.closed;

@@ -61,5 +61,17 @@ export function watchDeferredSettlements(metrics: CoordinatorMetrics, billing: {
   });
 }
 
+/** Reports whether a store reached over the network (PostgreSQL) answers (store.ts, reachability). */
+export function watchStoreReachability(metrics: CoordinatorMetrics, store: { reachability(): { reachable: boolean } }): void {
+  new Gauge({
+    name: 'silkworm_store_reachable',
+    help: '1 while the shared database answers, 0 while it cannot be reached (requests that need it get 503 store_unavailable; settlements wait).',
+    registers: [metrics.registry],
+    collect() {
+      this.set(store.reachability().reachable ? 1 : 0);
+    },
+  });
+}
+
 /** The metrics object handed to the coordinator's parts. */
 export type CoordinatorMetrics = ReturnType<typeof createMetrics>;

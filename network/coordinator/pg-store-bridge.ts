@@ -20,7 +20,7 @@ import type { PgStoreOptions } from './pg-store.js';
 import { StoreUnavailableError, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type CoordinatorStore, type JobReceiptFrame, type ReceiptBuilder, type WorkerCredit } from './store.js';
 
 /** The store methods a caller may ask the thread to run. */
-export type BridgeMethod = Exclude<keyof CoordinatorStore, 'group' | 'synced' | 'nonBlocking'> | 'open';
+export type BridgeMethod = Exclude<keyof CoordinatorStore, 'group' | 'synced' | 'nonBlocking' | 'reachability'> | 'open';
 
 /** A request from the caller to the store thread: a numbered call, or a receipt it asked to have built. */
 export type BridgeRequest =
@@ -47,6 +47,8 @@ export type BridgeReply =
 
 /** How long one store call may take before the caller gives up (PostgreSQL unreachable, say). */
 const CALL_TIMEOUT_MS = 30_000;
+/** How long reachability() trusts what the last call said before it asks the database again. */
+const PROBE_AFTER_MS = 5_000;
 
 /** A CoordinatorStore on PostgreSQL, naming the instance its holds belong to, with its non-blocking face. */
 export type SyncPgStore = CoordinatorStore & { readonly instanceId: string; readonly nonBlocking: AsyncCoordinatorStore };
@@ -200,6 +202,7 @@ class PgStoreBridge implements CoordinatorStore {
       const timer = setTimeout(() => {
         if (!this.waiting.delete(id)) return;
         if (this.waiting.size === 0) this.port.unref();
+        this.heard(false);
         reject(new StoreUnavailableError(`The PostgreSQL store did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s.`));
       }, CALL_TIMEOUT_MS);
       timer.unref();
@@ -233,8 +236,34 @@ class PgStoreBridge implements CoordinatorStore {
     this.waiting.delete(message.id);
     clearTimeout(waiting.timer);
     if (this.waiting.size === 0) this.port.unref();
+    this.heard(message.ok || message.name !== 'StoreUnavailableError');
     if (message.ok) waiting.resolve(message.value);
     else waiting.reject(rebuildError(message.name, message.message));
+  }
+
+  /** Whether PostgreSQL answered the last call that ended (a refusal is an answer), since when so, and when last heard of. */
+  private link = { reachable: true, since: Date.now(), checked: Date.now() };
+  private probing = false;
+
+  private heard(answered: boolean): void {
+    const now = Date.now();
+    if (answered !== this.link.reachable) this.link = { reachable: answered, since: now, checked: now };
+    else this.link.checked = now;
+  }
+
+  /**
+   * Whether the database answered the last call, and since when (unix ms). Where no call ended
+   * for PROBE_AFTER_MS, a cheap one is sent in the background, so that the next look is fresh.
+   */
+  reachability(): { reachable: boolean; since: number } {
+    if (!this.probing && !this.closed && Date.now() - this.link.checked > PROBE_AFTER_MS) {
+      this.probing = true;
+      this.nonBlocking.getSetting('reachability-probe').then(
+        () => (this.probing = false),
+        () => (this.probing = false),
+      );
+    }
+    return { reachable: this.link.reachable, since: this.link.since };
   }
 
   /**
@@ -251,7 +280,10 @@ class PgStoreBridge implements CoordinatorStore {
       if (received.length === 0) {
         const batch = receiveMessageOnPort(this.port)?.message as BridgeBatch<BridgeReply> | undefined;
         if (batch === undefined) {
-          if (Atomics.wait(this.flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') throw new StoreUnavailableError(`The PostgreSQL store did not answer ${String(method)} within ${CALL_TIMEOUT_MS / 1000} s.`);
+          if (Atomics.wait(this.flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') {
+            this.heard(false);
+            throw new StoreUnavailableError(`The PostgreSQL store did not answer ${String(method)} within ${CALL_TIMEOUT_MS / 1000} s.`);
+          }
           Atomics.store(this.flag, 0, 0);
           continue;
         }
@@ -276,6 +308,7 @@ class PgStoreBridge implements CoordinatorStore {
       }
       // Answers that came in the same batch after this one go to their callers.
       for (const later of received) this.dispatch(later);
+      this.heard(message.ok || message.name !== 'StoreUnavailableError');
       if (message.ok) return message.value;
       throw rebuildError(message.name, message.message);
     }

@@ -11,7 +11,7 @@ import { ROUTES } from '../protocol/http-contract.js';
 import { priceListToWire } from '../protocol/pricing.js';
 import { formatHostPort } from '../protocol/host-port.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetrics, watchBusRoundTrips, watchDeferredSettlements } from './metrics.js';
+import { createMetrics, watchBusRoundTrips, watchDeferredSettlements, watchStoreReachability } from './metrics.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { heartbeatSchedule, WorkerSession } from './worker-session.js';
 import { JobManager } from './job-manager.js';
@@ -174,6 +174,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     else logger.error({ jobId, err: error instanceof Error ? error.message : String(error) }, 'deferred settlement failed; its hold is refunded when it expires');
   });
   watchDeferredSettlements(metrics, billing);
+  const reachability = store.reachability?.bind(store);
+  if (reachability) watchStoreReachability(metrics, { reachability });
   const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
   if (options.bus !== undefined && options.store === undefined) throw new Error('--bus joins instances that share a store: give --store postgres://… as well.');
   const bus = options.bus !== undefined ? await ClusterBus.start({ url: options.bus, instance: coordinatorId, registry, logger }) : undefined;
@@ -225,7 +227,18 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       return 'vocab';
     }
     if (req.method === 'GET' && path === ROUTES.healthz) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, coordinatorId, workers: [...registry.local()].length, ...(bus ? { cluster: { instances: bus.peers.length + 1, workers: registry.size, bus: bus.connected ? 'connected' : 'reconnecting' } } : {}) }));
+      // 200 while the shared database is away too: every instance shares it, and a balancer that
+      // took them all out would give clients connection errors instead of 503s with Retry-After.
+      const link = reachability?.();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          ok: true,
+          coordinatorId,
+          workers: [...registry.local()].length,
+          ...(link ? { store: link.reachable ? 'reachable' : 'unreachable', storeSince: new Date(link.since).toISOString() } : {}),
+          ...(bus ? { cluster: { instances: bus.peers.length + 1, workers: registry.size, bus: bus.connected ? 'connected' : 'reconnecting' } } : {}),
+        }),
+      );
       return 'healthz';
     }
     if (req.method === 'GET' && path === ROUTES.metrics) {

@@ -219,6 +219,12 @@ export interface CoordinatorStore {
    * database answers. Absent on SQLite, whose calls are short and synchronous.
    */
   readonly nonBlocking?: AsyncCoordinatorStore;
+  /**
+   * Where the engine is reached over the network: whether it answered the last call (a refusal
+   * is an answer; a lost connection or a call unanswered is not), and since when (unix ms).
+   * Absent on SQLite, which is a file.
+   */
+  reachability?(): { reachable: boolean; since: number };
 }
 
 /** Builds a receipt inside a settlement whose store is asynchronous (it may itself await). */
@@ -229,7 +235,7 @@ export type AsyncReceiptBuilder = (credit: WorkerCredit, total: AccountTotal, re
  * (PostgreSQL) shared by several coordinator instances. Same meanings, same invariants.
  */
 export type AsyncCoordinatorStore = {
-  [K in Exclude<keyof CoordinatorStore, 'settle' | 'group' | 'synced' | 'nonBlocking'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
+  [K in Exclude<keyof CoordinatorStore, 'settle' | 'group' | 'synced' | 'nonBlocking' | 'reachability'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
 } & {
   /**
    * As CoordinatorStore.settle; given what signs vouchers instead of a builder, the store builds
