@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDashboard, type Dashboard } from './server.js';
 import { createTestServices } from '../app/testing/fake-core.js';
+import { testTempDir } from '../app/testing/temp-dir.js';
 
 const TOKEN = 'test-token-abcdef';
 
 async function start(): Promise<{ dashboard: Dashboard; emit: ReturnType<typeof createTestServices> extends Promise<infer T> ? T : never }> {
-  const staticDir = await mkdtemp(join(tmpdir(), 'silkworm-static-'));
+  const staticDir = await testTempDir('silkworm-static-');
   await mkdir(join(staticDir, 'assets'));
   await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>ok</title>');
   await writeFile(join(staticDir, 'assets', 'app.js'), 'console.log(1)');
@@ -89,7 +89,7 @@ test('pushes arrive on the event stream', async (t) => {
 });
 
 test('responses are compressed as the browser allows; assets once, at best quality', async (t) => {
-  const staticDir = await mkdtemp(join(tmpdir(), 'silkworm-static-'));
+  const staticDir = await testTempDir('silkworm-static-');
   await mkdir(join(staticDir, 'assets'));
   await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>ok</title>');
   const script = `export const words = ${JSON.stringify(Array.from({ length: 2000 }, (_, i) => `word-${i % 50}`))};`;

@@ -25,8 +25,9 @@ before(async () => {
 });
 
 after(async () => {
-  await llama?.dispose();
+  // The folder first: the process may end while the engine is still being disposed of.
   await rm(dir, { recursive: true, force: true });
+  await llama?.dispose();
 });
 
 /** Runs `body` with a fresh one-thread context and a completion on its only sequence. */

@@ -1,16 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { Address } from '@ton/core';
 import { mnemonicToPrivateKey } from '@ton/crypto';
 import { WalletContractV5R1 } from '@ton/ton';
 import { LocalWallet, normaliseWords } from './local-wallet.js';
 import type { OsKeychain } from './key-vault.js';
+import { testTempDir } from '../app/testing/temp-dir.js';
 
 const PASS = 'correct horse battery';
-const tempDir = () => mkdtemp(join(tmpdir(), 'silkworm-wallet-'));
+const tempDir = () => testTempDir('silkworm-wallet-');
 
 test('create: a valid V5R1 address for the network, words encrypted, file 0600', async () => {
   const dir = await tempDir();

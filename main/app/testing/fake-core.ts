@@ -3,8 +3,7 @@
  * source, and Worker/EngineSupervisor stand-ins that emit the same events. Test support only.
  */
 import { EventEmitter } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SharingController } from '../../sharing/sharing-controller.js';
 import { DEFAULT_SHARING_SETTINGS } from '../../sharing/settings.js';
@@ -12,6 +11,7 @@ import type { Signals } from '../../sharing/signals.js';
 import type { WorkerCore } from '../../worker/worker-core.js';
 import type { SandboxProbe } from '../../../native/sandbox/index.js';
 import { assembleApp, type AppServices, type AppOptions } from '../assemble-app.js';
+import { testTempDir } from './temp-dir.js';
 
 /** Away for an hour, a GPU at 54 °C. */
 export const AWAY_SIGNALS: Signals = {
@@ -57,7 +57,7 @@ export const TEST_SANDBOX: SandboxProbe = { canSandbox: true, landlockAbi: 7, se
 
 /** App services over a fake core, in a temp data dir with a small model file. */
 export async function createTestServices(overrides: Partial<AppOptions> = {}): Promise<{ services: AppServices; fake: FakeCore; dataDir: string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'silkworm-app-'));
+  const dataDir = await testTempDir('silkworm-app-');
   const modelPath = join(dataDir, 'tiny-model.gguf');
   await writeFile(modelPath, Buffer.alloc(2048, 1));
   const fake = createFakeCore();
