@@ -22,7 +22,7 @@ import { CuttableProxy } from '../node-kit/test-proxy.js';
 
 const skip = missingBinary('nats-server') ?? false;
 if (skip) console.log(`skipped: the coordinators' bus — ${skip}`);
-const logger = createLogger('coordinator', { level: 'silent' });
+const logger = createLogger('coordinator', { level: (process.env.BUS_LOG as 'debug' | undefined) ?? 'silent' });
 
 /** A worker on this instance's own socket, as far as the bus can tell. */
 class LocalWorker extends EventEmitter<RegisteredWorkerEvents> implements RegisteredWorker {
@@ -89,7 +89,14 @@ test("a remote worker's count of jobs is never below this instance's own, whatev
 describe('the bus between coordinator instances', { skip }, () => {
   let nats: TestEngine;
   const buses: ClusterBus[] = [];
-  const instance = (id: string) => ({ registry: new WorkerRegistry(), id });
+  // Every bus stays joined until the end of the file: two of one id would be one instance
+  // restarting over and over to the others, so each test takes ids of its own.
+  const ids = new Set<string>();
+  const instance = (id: string) => {
+    assert.ok(!ids.has(id), `instance id ${id} is taken by another test of this file`);
+    ids.add(id);
+    return { registry: new WorkerRegistry(), id };
+  };
   const join_ = async (side: { registry: WorkerRegistry; id: string }) => {
     const bus = await ClusterBus.start({ url: nats.url, instance: side.id, registry: side.registry, logger, beatMs: 100, syncMs: 20 });
     buses.push(bus);
@@ -165,17 +172,17 @@ describe('the bus between coordinator instances', { skip }, () => {
   });
 
   test('an instance that joins later learns at once of the workers already on the others', async () => {
-    const e = instance('inst-e');
-    await join_(e);
-    e.registry.add(new LocalWorker('w5'));
-    // Long enough for w5's state to have gone out (every 20 ms here) and for several beats.
+    const early = instance('inst-early');
+    await join_(early);
+    early.registry.add(new LocalWorker('w-early'));
+    // Long enough for w-early's state to have gone out (every 20 ms here) and for several beats.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const f = instance('inst-f');
-    await join_(f);
+    const late = instance('inst-late');
+    await join_(late);
     // Not at the next full sync (every 30 s): the instance that hears a newcomer beats before
     // it sends its workers, and a newcomer takes workers only from an instance heard beating.
-    await until(() => f.registry.get('w5') instanceof RemoteWorker, 'w5 to appear on f');
-    assert.equal((f.registry.get('w5') as RemoteWorker).instance, 'inst-e');
+    await until(() => late.registry.get('w-early') instanceof RemoteWorker, 'w-early to appear on inst-late');
+    assert.equal((late.registry.get('w-early') as RemoteWorker).instance, 'inst-early');
   });
 
   test('an instance that loses the bus drops the others at once, has their workers again soon after the link is back though they never dropped it, and closes while it is away', async () => {
@@ -407,7 +414,7 @@ describe('the bus between coordinator instances', { skip }, () => {
     assert.equal(parseBusUrl('nats://a:4222, nats://b:4222'), 'nats://a:4222,nats://b:4222');
     assert.equal(redactBusUrl('nats://user:secret@a:4222,nats://b:4222'), 'nats://***@a:4222,nats://b:4222');
     const port = await freePort();
-    const side = instance('inst-e');
+    const side = instance('inst-unreachable');
     await assert.rejects(ClusterBus.start({ url: `nats://user:secret@127.0.0.1:${port}`, instance: side.id, registry: side.registry, logger }), (error: Error) => {
       assert.match(error.message, /Cannot join the bus at nats:\/\/\*\*\*@127\.0\.0\.1/);
       assert.doesNotMatch(error.message, /secret/);
