@@ -129,7 +129,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   // No job survives a restart: every hold left by the last run of this instance is refunded now
   // (in a shared store, other instances' holds are theirs; the expiry sweep recovers a dead one's).
   const stranded = store.releaseAllHolds();
-  if (stranded.length > 0) logger.warn({ holds: stranded.length }, 'refunded the holds of jobs that were running when the coordinator stopped');
+  if (stranded.length > 0) logger.warn({ holds: stranded.length }, options.store === undefined ? 'refunded the holds of jobs that were running when the coordinator stopped' : 'refunded the holds of jobs that were running when this instance stopped, and any expired hold of another');
   const meters = await ModelMeters.load(options.catalog, logger);
   const settlement = options.chain
     ? await startSettlement({
