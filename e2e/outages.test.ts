@@ -22,6 +22,9 @@ import { testPostgres } from '../network/node-kit/test-postgres.js';
 import { CuttableProxy } from '../network/node-kit/test-proxy.js';
 import { openPgStoreSync } from '../network/coordinator/pg-store-bridge.js';
 import { auditCoordinator } from '../network/coordinator/audit.js';
+import { SettlementSpool } from '../network/coordinator/settlement-spool.js';
+import { identityKeyPairFromSeed } from '../network/protocol/descriptor.js';
+import { randomBytes } from 'node:crypto';
 import { missingBinary, startNats, type TestEngine } from '../network/node-kit/test-engines.js';
 import type { CoordinatorFrame } from '../network/protocol/worker-frames.js';
 import { FakeWorker } from './fake-worker.js';
@@ -48,6 +51,7 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
   const deferredGauge = async () => Number(/^silkworm_settlements_deferred (\d+)$/m.exec(await (await fetch(`${coordinator.url}/metrics`)).text())?.[1]);
 
   let directUrl: string;
+  let start: () => Promise<Coordinator>;
 
   before(async () => {
     directUrl = await database('outage');
@@ -55,7 +59,8 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
     proxy = await CuttableProxy.start({ host: url.hostname, port: Number(url.port) });
     url.port = String(proxy.port);
     dataDir = await mkdtemp(join(tmpdir(), 'silkworm-outage-'));
-    coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir, apiKeys: [KEY], adminKey: ADMIN, store: url.toString(), explorationRate: 0, logger: createLogger('c', { level: process.env.OUTAGE_LOG ?? 'silent' }) });
+    start = () => startCoordinator({ host: '127.0.0.1', port: 0, dataDir, apiKeys: [KEY], adminKey: ADMIN, store: url.toString(), explorationRate: 0, logger: createLogger('c', { level: process.env.OUTAGE_LOG ?? 'silent' }) });
+    coordinator = await start();
     const deposited = await fetch(`${coordinator.url}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientId, nanotons: DEPOSIT.toString(), reference: 'd1' }) });
     assert.equal(deposited.status, 201);
     client = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey: KEY, maxRetries: 0 });
@@ -181,6 +186,50 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
     } finally {
       fake.close();
       await fake.closed;
+    }
+  });
+
+  test('an instance restarted while the database is away settles at its next start what it kept: its worker is paid, its client charged once', async () => {
+    const identity = identityKeyPairFromSeed(randomBytes(32));
+    const fake = await FakeWorker.join(coordinator.url, 'outage-w4', { model: MODEL, identity });
+    const before = BigInt((await balance()).balance_nanotons);
+    let jobId: string;
+    try {
+      const answer = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 5, stream: true });
+      const offer = await fake.nextNew('job.offer');
+      jobId = offer.jobId;
+      fake.send({ type: 'job.accept', jobId });
+      [...'pqrst'].forEach((text, seq) => fake.send({ type: 'job.chunk', jobId, seq, text, tokens: 1 }));
+      await proxy.cut();
+      fake.send({ type: 'job.done', jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: 5 } });
+      for await (const chunk of await answer) void chunk;
+      await eventually(() => coordinator.billing.deferredSettlements === 1, 10_000, 'the settlement to be kept');
+    } finally {
+      fake.close();
+      await fake.closed;
+    }
+    // The operator restarts the instance while the database is still away.
+    await coordinator.close();
+    await proxy.restore();
+    coordinator = await start();
+    const back = await FakeWorker.join(coordinator.url, 'outage-w4', { model: MODEL, identity });
+    try {
+      const receipt = await back.next('job.receipt', 20_000);
+      assert.equal(receipt.jobId, jobId);
+      assert.equal(receipt.usage.completionTokens, 5, 'the worker is paid for what it delivered before the restart');
+      await eventually(() => coordinator.billing.deferredSettlements === 0, 5_000, 'the kept settlement to land');
+      assert.equal(before - BigInt((await balance()).balance_nanotons), BigInt(receipt.costNanotons), 'the client is charged its cost once');
+      const audit = await auditCoordinator(dataDir, { store: directUrl });
+      assert.deepEqual(audit.findings, [], 'the shared books balance');
+      const spool = SettlementSpool.open(dataDir);
+      try {
+        assert.deepEqual(spool.load(), { jobs: [], unreadable: [] }, 'nothing left kept');
+      } finally {
+        spool.close();
+      }
+    } finally {
+      back.close();
+      await back.closed;
     }
   });
 });

@@ -129,7 +129,9 @@ test('a settlement the store cannot be reached for is kept and tried again until
         return store.settle(job, (credit, total, seq) => buildReceipt(signing, job, credit, total, seq));
       },
     } as unknown as AsyncCoordinatorStore;
-    const billing = new Billing({ store: Object.assign(Object.create(store) as typeof store, { nonBlocking: remote }), maxDeferred: 3 });
+    const spooled = new Set<string>();
+    const spool = { keep: (job: SettledJob) => void spooled.add(job.jobId), drop: (jobId: string) => void spooled.delete(jobId) };
+    const billing = new Billing({ store: Object.assign(Object.create(store) as typeof store, { nonBlocking: remote }), maxDeferred: 3, spool });
     store.deposit('client', 1_000_000_000n, 'd');
     const hold = billing.worstCase('m', 10, 1000, 1, 1);
     store.deposit('poor', hold, 'd-poor');
@@ -149,6 +151,7 @@ test('a settlement the store cannot be reached for is kept and tried again until
     assert.ok(a instanceof SettlementDeferred && b instanceof SettlementDeferred && x instanceof SettlementDeferred, 'the first three are kept, and their callers told at once');
     assert.ok(c instanceof StoreUnavailableError, 'the fourth is over the bound: it fails as before');
     assert.equal(billing.deferredSettlements, 3);
+    assert.deepEqual([...spooled].sort(), ['a', 'b', 'x'], 'the kept ones are on disk too, for a restart');
     assert.deepEqual(receipts, []);
     // Tried again while the store is still away: still kept, callers not told twice.
     const triedBefore = calls;
@@ -174,8 +177,43 @@ test('a settlement the store cannot be reached for is kept and tried again until
     // a's hold gave back what a did not cost; b's cost (not its old hold) came from the balance.
     assert.equal(store.balance('client'), before + (hold - costs.get('a')!) - costs.get('b')!);
     assert.equal(store.balance('poor'), 0n);
+    assert.deepEqual([...spooled], [], 'landed or refused: forgotten');
     assert.equal(billing.deferredSettlements, 0);
     assert.equal(billing.stopRetrying(), 0);
+  } finally {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('settlements kept by the last run are taken up at start: kept while the store is away, settled late once it answers', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-billing-'));
+  const store = openSqliteStore(dir);
+  try {
+    let away = true;
+    const remote = {
+      settle: async (job: SettledJob, signing: ReceiptSigning) => {
+        if (away) throw new StoreUnavailableError('connect ECONNREFUSED 127.0.0.1:5432');
+        return store.settle(job, (credit, total, seq) => buildReceipt(signing, job, credit, total, seq));
+      },
+    } as unknown as AsyncCoordinatorStore;
+    const spooled = new Set<string>(['kept-1']);
+    const billing = new Billing({ store: Object.assign(Object.create(store) as typeof store, { nonBlocking: remote }), spool: { keep: (job) => void spooled.add(job.jobId), drop: (jobId) => void spooled.delete(jobId) } });
+    store.deposit('client', 1_000_000n, 'd');
+    // The hold of the last run was refunded at start (no job survives a restart).
+    const job: SettledJob = { jobId: 'kept-1', clientId: 'client', model: 'm', outcome: 'done', charge: 1_000n, commission: 100n, credits: [{ account: 'worker:w', workerId: 'w', cost: 1_000n, earned: 900n, promptTokens: 1, completionTokens: 2, coefficientMilli: 1000 }] };
+    const retried = new Map<string, unknown>();
+    billing.on('retried', (jobId, error) => retried.set(jobId, error ?? 'landed'));
+    billing.resume([job]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(billing.deferredSettlements, 1, 'kept while the store is away');
+    assert.deepEqual([...spooled], ['kept-1'], 'and still on disk');
+    away = false;
+    while (!retried.has('kept-1')) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(retried.get('kept-1'), 'landed');
+    assert.equal(store.balance('client'), 999_000n, 'charged once, from the balance');
+    assert.deepEqual(store.account('worker:w'), { account: 'worker:w', cumulative: 900n, seq: 1 });
+    assert.deepEqual([...spooled], []);
   } finally {
     store.close();
     await rm(dir, { recursive: true, force: true });

@@ -63,6 +63,11 @@ export interface BillingOptions {
   chainGlobalId?: number;
   /** Most settlements kept while the store cannot be reached (default MAX_DEFERRED_SETTLEMENTS). */
   maxDeferred?: number;
+  /**
+   * Where kept settlements are also written, so that a restart or crash during an outage does
+   * not lose them (settlement-spool.ts): each is kept there until it lands or is refused.
+   */
+  spool?: { keep(job: SettledJob): void; drop(jobId: string): void };
 }
 
 /**
@@ -197,8 +202,11 @@ export class Billing extends EventEmitter<BillingEvents> {
       batch.forEach((item, i) => {
         const error = errors[i];
         if (error instanceof StoreUnavailableError && this.defer(item, error)) return;
-        if (item.deferred) this.emit('retried', item.job.jobId, error);
-        else item.done(error);
+        if (item.deferred) {
+          // Landed or refused: forgotten. One given up while the store is still away stays kept for the next start.
+          if (!(error instanceof StoreUnavailableError)) this.options.spool?.drop(item.job.jobId);
+          this.emit('retried', item.job.jobId, error);
+        } else item.done(error);
       });
       this.remoteBusy = false;
       this.flushRemote(store);
@@ -213,6 +221,7 @@ export class Billing extends EventEmitter<BillingEvents> {
     item.job.late = true;
     if (!item.deferred) {
       item.deferred = true;
+      this.options.spool?.keep(item.job);
       item.done(new SettlementDeferred(item.job.jobId, error));
     }
     if (!this.retryTimer) {
@@ -221,6 +230,15 @@ export class Billing extends EventEmitter<BillingEvents> {
       this.retryDelayMs = Math.min(RETRY_MAX_MS, 2 * this.retryDelayMs);
     }
     return true;
+  }
+
+  /**
+   * Takes up the settlements this instance kept when it last ran (settlement-spool.ts): tried at
+   * once, and then as any deferred one, late. Each is reported through `retried`.
+   */
+  resume(jobs: readonly SettledJob[]): void {
+    for (const job of jobs) this.deferred.push({ job: { ...job, late: true }, done: () => undefined, deferred: true });
+    if (jobs.length > 0) this.retryDeferred();
   }
 
   /** Gives up the deferred settlements (the coordinator is closing); returns how many there were. */

@@ -22,8 +22,9 @@ import { applyCors } from '../node-kit/cors.js';
 import { sendError } from './http-util.js';
 import { loadCoordinatorKeys } from './keys.js';
 import { openCoordinatorStore, redactStoreUrl, type StoreSpec } from './open-store.js';
-import { callStore, StoreUnavailableError, type CoordinatorStore } from './store.js';
+import { callStore, StoreUnavailableError, type CoordinatorStore, type SettledJob } from './store.js';
 import { Billing } from './billing.js';
+import { SettlementSpool } from './settlement-spool.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
 import { handleListWorkers, handleSealedJob, handleUsageReceipt, receiptJobId, ReceiptWaits, RECEIPT_WAIT_MS } from './sealed-api.js';
 import { ModelMeters } from './model-meters.js';
@@ -120,6 +121,15 @@ function makeKeyCheck(apiKeys: string[]): (header: string | undefined) => Caller
   };
 }
 
+/** Runs `work`; an error goes to `report` rather than to the caller. */
+function tryOrReport(work: () => void, report: (error: unknown) => void): void {
+  try {
+    work();
+  } catch (error) {
+    report(error);
+  }
+}
+
 /** Starts a coordinator; resolves once it listens. */
 export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const logger = options.logger ?? createLogger('coordinator');
@@ -146,7 +156,24 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     : undefined;
   const vault = settlement?.vault ?? options.vault;
   const chainGlobalId = CHAIN_GLOBAL_ID[options.chain?.network ?? 'testnet'];
-  const billing = new Billing({ store, voucherKey, chainGlobalId, ...(options.prices ? { prices: options.prices } : {}), ...(vault ? { vault } : {}) });
+  // On a shared store, settlements kept while it is away are on disk here too (settlement-spool.ts).
+  const spool = options.store !== undefined ? SettlementSpool.open(options.dataDir) : undefined;
+  const spoolFailed = (what: string, jobId: string) => (error: unknown) => logger.error({ jobId, err: error instanceof Error ? error.message : String(error) }, `could not ${what} the file of kept settlements`);
+  const billing = new Billing({
+    store,
+    voucherKey,
+    chainGlobalId,
+    ...(options.prices ? { prices: options.prices } : {}),
+    ...(vault ? { vault } : {}),
+    ...(spool
+      ? {
+          spool: {
+            keep: (job: SettledJob) => tryOrReport(() => spool.keep(job), spoolFailed('write to', job.jobId)),
+            drop: (jobId: string) => tryOrReport(() => spool.drop(jobId), spoolFailed('update', jobId)),
+          },
+        }
+      : {}),
+  });
   let pushing = Promise.resolve();
   const pushTimer = settlement
     ? setInterval(() => {
@@ -174,6 +201,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     else logger.error({ jobId, err: error instanceof Error ? error.message : String(error) }, 'deferred settlement failed; its hold is refunded when it expires');
   });
   watchDeferredSettlements(metrics, billing);
+  if (spool) {
+    const kept = spool.load();
+    for (const { jobId, why } of kept.unreadable) logger.error({ jobId, why }, 'a kept settlement could not be read back; it stays in the file');
+    if (kept.jobs.length > 0) logger.warn({ settlements: kept.jobs.length }, 'settling again what the last run kept while the store was away');
+    billing.resume(kept.jobs);
+  }
   const reachability = store.reachability?.bind(store);
   if (reachability) watchStoreReachability(metrics, { reachability });
   const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
@@ -377,7 +410,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       // Spot checks in flight settle before the store closes.
       await jobs.settled();
       const unsettled = billing.stopRetrying();
-      if (unsettled > 0) logger.error({ settlements: unsettled }, 'closing with settlements the store never took; their holds are refunded when they expire');
+      if (unsettled > 0) logger.error({ settlements: unsettled }, 'closing with settlements the store never took; the next start of this instance settles them');
       await bus?.close();
       registry.closeAll();
       wss.close();
@@ -386,6 +419,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       await spotCheck?.dispose();
       await meters.dispose();
       store.close();
+      spool?.close();
     },
   };
 }
