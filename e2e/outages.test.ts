@@ -85,6 +85,10 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
       // A request's hold cannot be taken: refused before any worker is asked.
       await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 4 }), (error: unknown) => error instanceof OpenAI.APIError && error.status === 503 && error.code === 'store_unavailable');
       assert.equal(fake.frames.filter((f) => f.type === 'job.offer').length, 0, 'no worker was offered the job');
+      // A worker that connects meanwhile is told why it cannot be admitted, and reconnects later.
+      const newcomer = await FakeWorker.connect(coordinator.url);
+      newcomer.send(newcomer.hello('outage-w0', { model: MODEL }));
+      assert.deepEqual(await newcomer.closed, { code: 4009, reason: 'the coordinator cannot reach its database; reconnect' });
       const away = await health();
       assert.equal(away.status, 200, 'still 200: every instance shares the database, and a balancer should not take them all out');
       assert.equal(away.body.store, 'unreachable');

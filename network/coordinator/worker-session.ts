@@ -9,7 +9,7 @@ import type { WebSocket, RawData } from 'ws';
 import { workerFrameSchema, type CoordinatorFrame, type WorkerFrame, type Capabilities, type Tier, type WorkerModel } from '../protocol/worker-frames.js';
 import { CHALLENGE_BYTES, verifyHello } from '../protocol/worker-hello.js';
 import { toBase64Url } from '../protocol/encoding.js';
-import type { KeyBinding, WorkerStandingFigures } from './store.js';
+import { StoreUnavailableError, type KeyBinding, type WorkerStandingFigures } from './store.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import { NODE_ED25519 } from '../node-kit/ed25519.js';
 import { negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
@@ -256,7 +256,7 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
         this.binding = false;
         this.options.logger.error({ workerId: frame.workerId, err: error instanceof Error ? error.message : String(error) }, 'binding a worker identity failed');
         // The worker reconnects (with backoff), as after any close.
-        this.close(CLOSE_CODES.unavailable, 'identity check failed; reconnect');
+        this.close(CLOSE_CODES.unavailable, error instanceof StoreUnavailableError ? 'the coordinator cannot reach its database; reconnect' : 'identity check failed; reconnect');
       },
     );
   }
