@@ -148,6 +148,8 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
       const charged = before - BigInt((await balance()).balance_nanotons);
       assert.ok(charged > 0n && charged === BigInt(receipt.costNanotons), `charged once, the job's cost (${charged} against ${receipt.costNanotons})`);
       assert.ok(BigInt(receipt.earnedNanotons) > 0n && BigInt(receipt.earnedNanotons) <= charged);
+      // The worker's standing moved by the job is recorded too, once the database answers.
+      await eventually(() => coordinator.store.workerRecord('outage-w2')?.cleanJobs === 1, 15_000, "the job to count on the worker's record");
       assert.deepEqual(coordinator.store.releaseExpiredHolds(Number.MAX_SAFE_INTEGER), [], 'no hold left behind');
     } finally {
       fake.close();

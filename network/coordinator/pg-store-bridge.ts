@@ -42,7 +42,7 @@ export function unbatch<T>(batch: BridgeBatch<T>): T[] {
 /** A message from the store thread: a call's result, or a receipt to build for the settlement `call`. */
 export type BridgeReply =
   | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; name: string; message: string }
+  | { type: 'result'; id: number; ok: false; name: string; message: string; unwritten?: boolean }
   | { type: 'build'; id: number; call: number; credit: WorkerCredit; total: AccountTotal; seq: number };
 
 /** How long one store call may take before the caller gives up (PostgreSQL unreachable, say). */
@@ -79,10 +79,10 @@ const NON_BLOCKING_METHODS = [
 ] as const satisfies readonly (keyof AsyncCoordinatorStore)[];
 
 /** An error that crossed the thread as plain values; the books' own kind is kept for callers that test for it. */
-function rebuildError(name: string, message: string): Error {
+function rebuildError(name: string, message: string, unwritten = false): Error {
   if (name === 'BooksError') return new BooksError(message);
   if (name === 'RangeError') return new RangeError(message);
-  if (name === 'StoreUnavailableError') return new StoreUnavailableError(message);
+  if (name === 'StoreUnavailableError') return new StoreUnavailableError(message, unwritten);
   return new Error(message);
 }
 
@@ -238,7 +238,7 @@ class PgStoreBridge implements CoordinatorStore {
     if (this.waiting.size === 0) this.port.unref();
     this.heard(message.ok || message.name !== 'StoreUnavailableError');
     if (message.ok) waiting.resolve(message.value);
-    else waiting.reject(rebuildError(message.name, message.message));
+    else waiting.reject(rebuildError(message.name, message.message, message.unwritten));
   }
 
   /** Whether PostgreSQL answered the last call that ended (a refusal is an answer), since when so, and when last heard of. */
@@ -310,7 +310,7 @@ class PgStoreBridge implements CoordinatorStore {
       for (const later of received) this.dispatch(later);
       this.heard(message.ok || message.name !== 'StoreUnavailableError');
       if (message.ok) return message.value;
-      throw rebuildError(message.name, message.message);
+      throw rebuildError(message.name, message.message, message.unwritten);
     }
   }
 

@@ -13,7 +13,7 @@
  * for every call before it, and every call after it waits for it.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { openPgStore, storeUnreachable, type PgStore, type PgStoreOptions } from './pg-store.js';
+import { neverReached, openPgStore, storeUnreachable, type PgStore, type PgStoreOptions } from './pg-store.js';
 import type { AccountTotal, JobReceiptFrame, SettledJob, WorkerCredit } from './store.js';
 import type { ReceiptSigning } from './receipts.js';
 import { unbatch, type BridgeBatch, type BridgeMethod, type BridgeReply, type BridgeRequest } from './pg-store-bridge.js';
@@ -98,6 +98,14 @@ function receive(request: BridgeRequest): void {
   }
   schedule(request).then(
     (value) => reply({ type: 'result', id: request.id, ok: true, value }),
-    (error: unknown) => reply({ type: 'result', id: request.id, ok: false, name: storeUnreachable(error) ? 'StoreUnavailableError' : error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) }),
+    (error: unknown) =>
+      reply({
+        type: 'result',
+        id: request.id,
+        ok: false,
+        name: storeUnreachable(error) ? 'StoreUnavailableError' : error instanceof Error ? error.name : 'Error',
+        message: error instanceof Error ? error.message : String(error),
+        ...(neverReached(error) ? { unwritten: true } : {}),
+      }),
   );
 }

@@ -187,6 +187,17 @@ export function storeUnreachable(error: unknown): boolean {
   return error instanceof Error && /timeout exceeded when trying to connect/.test(error.message);
 }
 
+/**
+ * The call never reached PostgreSQL: no connection could be made (refused, unresolvable,
+ * unreachable, timed out, too many connections, or the server still starting). Then nothing of
+ * it was written, where a connection lost during a call may have committed it.
+ */
+export function neverReached(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|53300|57P03)$/.test(code)) return true;
+  return error instanceof Error && /timeout exceeded when trying to connect/.test(error.message);
+}
+
 /** Full jitter, capped: contenders spread out instead of colliding again. */
 function backOff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));

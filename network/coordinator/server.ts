@@ -411,6 +411,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       await jobs.settled();
       const unsettled = billing.stopRetrying();
       if (unsettled > 0) logger.error({ settlements: unsettled }, 'closing with settlements the store never took; the next start of this instance settles them');
+      const unrecorded = standing.stopRetrying();
+      if (unrecorded > 0) logger.error({ writes: unrecorded }, 'closing with worker events and disputes the store never took; they are not recorded');
       await bus?.close();
       registry.closeAll();
       wss.close();

@@ -249,7 +249,11 @@ export type AsyncCoordinatorStore = {
  * a store that answered with a refusal: the call may well succeed later.
  */
 export class StoreUnavailableError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The call never reached the database (no connection could be made): nothing of it was written, so it may be made again as it was. */
+    readonly unwritten = false,
+  ) {
     super(message);
     this.name = 'StoreUnavailableError';
   }

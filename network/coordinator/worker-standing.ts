@@ -4,13 +4,30 @@
  * strike limit is ejected: its session is closed and its key refused from then on.
  */
 import type { ReputationEvent, SpeedSample } from './reputation.js';
-import { callStore, type CoordinatorStore, type Dispute, type WorkerEvent } from './store.js';
+import { callStore, StoreUnavailableError, type AsyncCoordinatorStore, type CoordinatorStore, type Dispute, type WorkerEvent } from './store.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { CLOSE_CODES } from './worker-session.js';
 import type { Logger } from './log.js';
 
+/** Most events and disputes kept while the store cannot be reached; more are logged and dropped. */
+const MAX_KEPT = 10_000;
+/** The first wait before trying kept writes again; it doubles, up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 10_000;
+
+/** A write to the store that may be made again as it was, and how to report its end. */
+interface KeptWrite {
+  write: (store: AsyncCoordinatorStore) => Promise<void>;
+  failed: (error: unknown) => void;
+}
+
 /** Reputation and measured speed, kept in the store and mirrored on live sessions. */
 export class WorkerStanding {
+  /** Writes the store could not be reached for, none of them begun: made again until they land. */
+  private readonly kept: KeptWrite[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = RETRY_FIRST_MS;
+
   constructor(
     private readonly store: CoordinatorStore,
     private readonly registry: WorkerRegistry,
@@ -20,16 +37,47 @@ export class WorkerStanding {
   /**
    * Records one event (and, for clean work, a speed sample) for a worker identity. On a store
    * reached over the network the event loop does not wait: the live session follows once the
-   * store answers (a failure is logged; the record is then as it was).
+   * store answers. One that could not reach the store at all is kept and made again until it
+   * lands (with the time it happened); one cut off during the call is logged and dropped, as
+   * it may have been recorded already.
    */
   record(workerId: string, event: ReputationEvent, speed?: SpeedSample): void {
     // One store call: the read and the write are one transaction where instances share the store.
     const now = Date.now();
-    const { nonBlocking } = this.store;
-    if (!nonBlocking) return this.applied(workerId, event, this.store.recordWorkerEvent(workerId, event, now, speed));
-    nonBlocking.recordWorkerEvent(workerId, event, now, speed).then(
-      (applied) => this.applied(workerId, event, applied),
-      (error: unknown) => this.logger.error({ workerId, event, err: error instanceof Error ? error.message : String(error) }, 'recording a worker event failed'),
+    if (!this.store.nonBlocking) return this.applied(workerId, event, this.store.recordWorkerEvent(workerId, event, now, speed));
+    this.attempt({
+      write: async (store) => this.applied(workerId, event, await store.recordWorkerEvent(workerId, event, now, speed)),
+      failed: (error) => this.logger.error({ workerId, event, err: error instanceof Error ? error.message : String(error) }, 'recording a worker event failed'),
+    });
+  }
+
+  /** Writes kept for the store, waiting to be made again. */
+  get keptWrites(): number {
+    return this.kept.length;
+  }
+
+  /** Gives up the kept writes (the coordinator is closing); returns how many there were. */
+  stopRetrying(): number {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    return this.kept.splice(0).length;
+  }
+
+  private attempt(item: KeptWrite): void {
+    const store = this.store.nonBlocking!;
+    item.write(store).then(
+      () => (this.retryDelayMs = RETRY_FIRST_MS),
+      (error: unknown) => {
+        if (!(error instanceof StoreUnavailableError && error.unwritten) || this.kept.length >= MAX_KEPT) return item.failed(error);
+        this.kept.push(item);
+        if (this.retryTimer) return;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          for (const again of this.kept.splice(0)) this.attempt(again);
+        }, this.retryDelayMs);
+        this.retryTimer.unref();
+        this.retryDelayMs = Math.min(RETRY_MAX_MS, 2 * this.retryDelayMs);
+      },
     );
   }
 
@@ -47,11 +95,11 @@ export class WorkerStanding {
     }
   }
 
-  /** Keeps a cut claim on file for the operator. */
+  /** Keeps a cut claim on file for the operator (kept and made again as events are, where the store could not be reached). */
   dispute(dispute: Dispute): void {
-    callStore(this.store, (store) => store.recordDispute(dispute)).catch((error: unknown) =>
-      this.logger.error({ ...dispute, err: error instanceof Error ? error.message : String(error) }, 'recording a dispute failed'),
-    );
+    const failed = (error: unknown) => this.logger.error({ ...dispute, err: error instanceof Error ? error.message : String(error) }, 'recording a dispute failed');
+    if (this.store.nonBlocking) this.attempt({ write: (store) => store.recordDispute(dispute), failed });
+    else callStore(this.store, (store) => store.recordDispute(dispute)).catch(failed);
     this.logger.warn({ ...dispute }, 'worker claim cut');
   }
 }
