@@ -181,10 +181,7 @@ function connectionLost(error: unknown): boolean {
  * A call that fails so is worth making again later; a refusal by the database is not.
  */
 export function storeUnreachable(error: unknown): boolean {
-  if (connectionLost(error)) return true;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && /^(ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|53300)$/.test(code)) return true;
-  return error instanceof Error && /timeout exceeded when trying to connect/.test(error.message);
+  return connectionLost(error) || neverReached(error);
 }
 
 /**
@@ -424,8 +421,8 @@ export class PgStore implements AsyncCoordinatorStore {
 
   /**
    * The settlements asked for in one turn, in one call of silkworm_settle_batch (pg-migrations.ts,
-   * version 3; silkworm_settle_batch_late, version 4, when one of them is late): one round trip and one commit for all of them, each job still its own
-   * subtransaction, refused or failed alone. A call that must run again (a deadlock, a key
+   * version 3; silkworm_settle_batch_late, version 4, when one of them is late): one round trip
+   * and one commit for all of them, each job still its own subtransaction, refused or failed alone. A call that must run again (a deadlock, a key
    * collision) runs whole again, and so does one whose connection was lost: a job it settled
    * after all writes nothing the second time and reads as settled before (its receipts go out
    * when its worker next asks for them), where a settlement given up would leave the worker
