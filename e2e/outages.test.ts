@@ -53,6 +53,26 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
   let directUrl: string;
   let start: () => Promise<Coordinator>;
 
+  /**
+   * A streamed job of `text` (a token a character) served by `fake`: the hold is taken, the
+   * database is cut off, then the job ends. Resolves with its id and what the client read.
+   */
+  const endJobWhileCut = async (fake: FakeWorker, text: string) => {
+    const answer = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: text.length, stream: true, stream_options: { include_usage: true } });
+    const { jobId } = await fake.nextNew('job.offer');
+    fake.send({ type: 'job.accept', jobId });
+    [...text].forEach((piece, seq) => fake.send({ type: 'job.chunk', jobId, seq, text: piece, tokens: 1 }));
+    await proxy.cut();
+    fake.send({ type: 'job.done', jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: text.length } });
+    let read = '';
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of await answer) {
+      read += chunk.choices[0]?.delta?.content ?? '';
+      usage = chunk.usage ?? usage;
+    }
+    return { jobId, text: read, usage };
+  };
+
   before(async () => {
     directUrl = await database('outage');
     const url = new URL(directUrl);
@@ -121,19 +141,7 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
     const fake = await FakeWorker.join(coordinator.url, 'outage-w2', { model: MODEL });
     try {
       const before = BigInt((await balance()).balance_nanotons);
-      const answer = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 8, stream: true, stream_options: { include_usage: true } });
-      const offer = await fake.nextNew('job.offer');
-      fake.send({ type: 'job.accept', jobId: offer.jobId });
-      [...'bcdefghi'].forEach((text, seq) => fake.send({ type: 'job.chunk', jobId: offer.jobId, seq, text, tokens: 1 }));
-      // The hold was taken; the database goes away before the job ends.
-      await proxy.cut();
-      fake.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: 8 } });
-      let text = '';
-      let usage: OpenAI.CompletionUsage | undefined | null;
-      for await (const chunk of await answer) {
-        text += chunk.choices[0]?.delta?.content ?? '';
-        usage = chunk.usage ?? usage;
-      }
+      const { jobId, text, usage } = await endJobWhileCut(fake, 'bcdefghi');
       assert.equal(text, 'bcdefghi', 'the client has its answer, whole');
       assert.equal(usage?.completion_tokens, 8);
       assert.equal(await deferredGauge(), 1, 'the settlement waits for the database');
@@ -141,7 +149,7 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
 
       await proxy.restore();
       const receipt = await fake.next('job.receipt', 20_000);
-      assert.equal(receipt.jobId, offer.jobId);
+      assert.equal(receipt.jobId, jobId);
       assert.equal(receipt.usage.completionTokens, 8, 'paid for what it delivered');
       await eventually(() => coordinator.billing.deferredSettlements === 0, 5_000, 'the deferred settlement to land');
       assert.equal(await deferredGauge(), 0);
@@ -161,18 +169,12 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
     const fake = await FakeWorker.join(coordinator.url, 'outage-w3', { model: MODEL });
     try {
       const before = BigInt((await balance()).balance_nanotons);
-      const answer = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 6, stream: true });
-      const offer = await fake.nextNew('job.offer');
-      fake.send({ type: 'job.accept', jobId: offer.jobId });
-      [...'jklmno'].forEach((text, seq) => fake.send({ type: 'job.chunk', jobId: offer.jobId, seq, text, tokens: 1 }));
-      await proxy.cut();
-      fake.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: 6 } });
-      for await (const chunk of await answer) void chunk;
+      const { jobId } = await endJobWhileCut(fake, 'jklmno');
       await eventually(() => coordinator.billing.deferredSettlements === 1, 10_000, 'the settlement to be deferred');
       // Meanwhile another instance, which reaches the database, sweeps the holds past their time.
       const sweeper = await openPgStoreSync({ url: directUrl, instanceId: 'instance-b', poolSize: 1 });
       try {
-        assert.deepEqual(sweeper.releaseExpiredHolds(Number.MAX_SAFE_INTEGER), [offer.jobId]);
+        assert.deepEqual(sweeper.releaseExpiredHolds(Number.MAX_SAFE_INTEGER), [jobId]);
         assert.equal(sweeper.balance(clientId), before, 'the client has its whole hold back');
       } finally {
         sweeper.close();
@@ -180,7 +182,7 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
 
       await proxy.restore();
       const receipt = await fake.next('job.receipt', 20_000);
-      assert.equal(receipt.jobId, offer.jobId);
+      assert.equal(receipt.jobId, jobId);
       assert.equal(receipt.usage.completionTokens, 6, 'the worker is paid for what it delivered');
       await eventually(() => coordinator.billing.deferredSettlements === 0, 5_000, 'the deferred settlement to land');
       const charged = before - BigInt((await balance()).balance_nanotons);
@@ -201,14 +203,7 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
     const before = BigInt((await balance()).balance_nanotons);
     let jobId: string;
     try {
-      const answer = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 5, stream: true });
-      const offer = await fake.nextNew('job.offer');
-      jobId = offer.jobId;
-      fake.send({ type: 'job.accept', jobId });
-      [...'pqrst'].forEach((text, seq) => fake.send({ type: 'job.chunk', jobId, seq, text, tokens: 1 }));
-      await proxy.cut();
-      fake.send({ type: 'job.done', jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: 5 } });
-      for await (const chunk of await answer) void chunk;
+      ({ jobId } = await endJobWhileCut(fake, 'pqrst'));
       await eventually(() => coordinator.billing.deferredSettlements === 1, 10_000, 'the settlement to be kept');
     } finally {
       fake.close();
