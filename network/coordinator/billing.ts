@@ -11,6 +11,7 @@ import { CHAIN_GLOBAL_ID } from '../protocol/voucher.js';
 import { buildReceipt, voucherFor, type ReceiptSigning } from './receipts.js';
 import { callStore, StoreUnavailableError, type AsyncCoordinatorStore, type CoordinatorStore, type JobOutcome, type JobReceiptFrame, type SettledJob, type WorkerCredit } from './store.js';
 import type { MeteredPart } from './metering.js';
+import { RetryLater } from './retry-later.js';
 
 /** The receipt frame a worker gets for its part in a job. */
 export type JobReceipt = JobReceiptFrame;
@@ -23,9 +24,6 @@ interface BillingEvents {
 
 /** Most settlements kept to try again while the store cannot be reached; one more fails as before. */
 const MAX_DEFERRED_SETTLEMENTS = 10_000;
-/** The first wait before trying deferred settlements again; it doubles, up to RETRY_MAX_MS, until one lands. */
-const RETRY_FIRST_MS = 250;
-const RETRY_MAX_MS = 10_000;
 
 /**
  * What settleSoon's `done` gets when the store could not be reached: the settlement is kept and
@@ -161,8 +159,7 @@ export class Billing extends EventEmitter<BillingEvents> {
 
   /** Settlements the store could not be reached for, waiting to be tried again. */
   private readonly deferred: QueuedSettlement[] = [];
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelayMs = RETRY_FIRST_MS;
+  private readonly retry = new RetryLater(() => this.retryDeferred());
 
   /** Settlements waiting for the store to be reached again. */
   get deferredSettlements(): number {
@@ -198,7 +195,7 @@ export class Billing extends EventEmitter<BillingEvents> {
     ).then((errors) => {
       sent.sort(([, a], [, b]) => a.seq - b.seq);
       for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
-      if (errors.some((error) => !(error instanceof StoreUnavailableError))) this.retryDelayMs = RETRY_FIRST_MS; // the store answers
+      if (errors.some((error) => !(error instanceof StoreUnavailableError))) this.retry.answered();
       batch.forEach((item, i) => {
         const error = errors[i];
         if (error instanceof StoreUnavailableError && this.defer(item, error)) return;
@@ -224,11 +221,7 @@ export class Billing extends EventEmitter<BillingEvents> {
       this.options.spool?.keep(item.job);
       item.done(new SettlementDeferred(item.job.jobId, error));
     }
-    if (!this.retryTimer) {
-      this.retryTimer = setTimeout(() => this.retryDeferred(), this.retryDelayMs);
-      this.retryTimer.unref();
-      this.retryDelayMs = Math.min(RETRY_MAX_MS, 2 * this.retryDelayMs);
-    }
+    this.retry.schedule();
     return true;
   }
 
@@ -243,13 +236,11 @@ export class Billing extends EventEmitter<BillingEvents> {
 
   /** Gives up the deferred settlements (the coordinator is closing); returns how many there were. */
   stopRetrying(): number {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retry.stop();
     return this.deferred.splice(0).length;
   }
 
   private retryDeferred(): void {
-    this.retryTimer = undefined;
     const store = this.options.store.nonBlocking;
     if (!store) return;
     this.queued.push(...this.deferred.splice(0));

@@ -8,12 +8,10 @@ import { callStore, StoreUnavailableError, type AsyncCoordinatorStore, type Coor
 import type { WorkerRegistry } from './worker-registry.js';
 import { CLOSE_CODES } from './worker-session.js';
 import type { Logger } from './log.js';
+import { RetryLater } from './retry-later.js';
 
 /** Most events and disputes kept while the store cannot be reached; more are logged and dropped. */
 const MAX_KEPT = 10_000;
-/** The first wait before trying kept writes again; it doubles, up to RETRY_MAX_MS. */
-const RETRY_FIRST_MS = 250;
-const RETRY_MAX_MS = 10_000;
 
 /** A write to the store that may be made again as it was, and how to report its end. */
 interface KeptWrite {
@@ -25,8 +23,9 @@ interface KeptWrite {
 export class WorkerStanding {
   /** Writes the store could not be reached for, none of them begun: made again until they land. */
   private readonly kept: KeptWrite[] = [];
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelayMs = RETRY_FIRST_MS;
+  private readonly retry = new RetryLater(() => {
+    for (const again of this.kept.splice(0)) this.attempt(again);
+  });
 
   constructor(
     private readonly store: CoordinatorStore,
@@ -58,25 +57,18 @@ export class WorkerStanding {
 
   /** Gives up the kept writes (the coordinator is closing); returns how many there were. */
   stopRetrying(): number {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retry.stop();
     return this.kept.splice(0).length;
   }
 
   private attempt(item: KeptWrite): void {
     const store = this.store.nonBlocking!;
     item.write(store).then(
-      () => (this.retryDelayMs = RETRY_FIRST_MS),
+      () => this.retry.answered(),
       (error: unknown) => {
         if (!(error instanceof StoreUnavailableError && error.unwritten) || this.kept.length >= MAX_KEPT) return item.failed(error);
         this.kept.push(item);
-        if (this.retryTimer) return;
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          for (const again of this.kept.splice(0)) this.attempt(again);
-        }, this.retryDelayMs);
-        this.retryTimer.unref();
-        this.retryDelayMs = Math.min(RETRY_MAX_MS, 2 * this.retryDelayMs);
+        this.retry.schedule();
       },
     );
   }
