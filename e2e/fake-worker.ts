@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION } from '../network/protocol/version.js';
 import type { CoordinatorFrame, WorkerFrame } from '../network/protocol/worker-frames.js';
-import { identityKeyPairFromSeed, type IdentityKeyPair } from '../network/protocol/descriptor.js';
+import { identityKeyPairFromSeed, signDescriptor, type IdentityKeyPair } from '../network/protocol/descriptor.js';
+import { JobKeyPair } from '../network/protocol/sealed.js';
 import { signHello } from '../network/protocol/worker-hello.js';
 import { toBase64Url } from '../network/protocol/encoding.js';
 
@@ -31,6 +32,30 @@ export interface FakeHelloOptions {
 /** A fresh random identity key pair. */
 export function randomIdentity(): IdentityKeyPair {
   return identityKeyPairFromSeed(randomBytes(32));
+}
+
+/**
+ * A signed descriptor for a fake that takes sealed jobs (send `frame` after joining with the same
+ * `identity`), and the job key pair whose public half it announces.
+ */
+export async function sealedDescriptor(workerId: string, identity: IdentityKeyPair, model: { id: string; sha256?: string; contextSize?: number }): Promise<{ frame: Extract<WorkerFrame, { type: 'descriptor' }>; keyPair: JobKeyPair }> {
+  const keyPair = await JobKeyPair.generate();
+  const now = Date.now();
+  const descriptor = {
+    v: 1 as const,
+    workerId,
+    identityKey: toBase64Url(identity.publicKey),
+    hpke: { suite: 'X25519-HKDF-SHA256-ChaCha20Poly1305' as const, publicKey: keyPair.publicKey },
+    models: [{ id: model.id, sha256: model.sha256 ?? '0'.repeat(64), contextSize: model.contextSize ?? 2048 }],
+    tier: 'sandboxed' as const,
+    appVersion: 'fake',
+    buildHash: '0000000',
+    tokensPerSecond: 1,
+    priceCoefficient: 1,
+    issuedAt: now,
+    expiresAt: now + 600_000,
+  };
+  return { frame: { type: 'descriptor', signed: signDescriptor(descriptor, identity.secretKey) }, keyPair };
 }
 
 /** A raw protocol peer: send anything, see every frame and the close. */

@@ -25,12 +25,10 @@ import { paidToWorker } from '../network/coordinator/push-chain.js';
 import { sha256File } from '../main/models/model-file.js';
 import { successorText, writeTestModel } from '../main/models/test-model.js';
 import { LlamaEngine } from '../main/engine/llama-engine.js';
-import { FakeWorker, randomIdentity } from './fake-worker.js';
+import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
 import { startGateway } from '../network/client/gateway.js';
-import { signDescriptor } from '../network/protocol/descriptor.js';
-import { JobKeyPair, openRequest, ReplayGuard } from '../network/protocol/sealed.js';
+import { openRequest, ReplayGuard } from '../network/protocol/sealed.js';
 import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
-import { toBase64Url } from '../network/protocol/encoding.js';
 import { eventually, Harness } from './harness.js';
 
 const KEY = 'sk-victim-client';
@@ -387,23 +385,8 @@ describe('a network facing dishonest workers', () => {
     const identity = randomIdentity();
     const address = payoutAddress(3);
     const sealer = await enlist('sealed-inflater', { identity, payoutAddress: address });
-    const keyPair = await JobKeyPair.generate();
-    const now = Date.now();
-    const descriptor = {
-      v: 1 as const,
-      workerId: 'sealed-inflater',
-      identityKey: toBase64Url(identity.publicKey),
-      hpke: { suite: 'X25519-HKDF-SHA256-ChaCha20Poly1305' as const, publicKey: keyPair.publicKey },
-      models: [{ id: MODEL, sha256, contextSize: 2048 }],
-      tier: 'sandboxed' as const,
-      appVersion: 'fake',
-      buildHash: '0000000',
-      tokensPerSecond: 1,
-      priceCoefficient: 1,
-      issuedAt: now,
-      expiresAt: now + 600_000,
-    };
-    sealer.send({ type: 'descriptor', signed: signDescriptor(descriptor, identity.secretKey) });
+    const { frame, keyPair } = await sealedDescriptor('sealed-inflater', identity, { id: MODEL, sha256 });
+    sealer.send(frame);
     await eventually(() => coordinator.registry.get('sealed-inflater')?.descriptor !== undefined, 5000, 'descriptor');
     const gateway = await startGateway({ host: '127.0.0.1', port: 0, coordinatorUrl: coordinator.url, apiKey: KEY, logger: createLogger('g', { level: 'silent' }) });
     try {

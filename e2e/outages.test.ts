@@ -27,7 +27,8 @@ import { identityKeyPairFromSeed } from '../network/protocol/descriptor.js';
 import { randomBytes } from 'node:crypto';
 import { missingBinary, startNats, type TestEngine } from '../network/node-kit/test-engines.js';
 import type { CoordinatorFrame } from '../network/protocol/worker-frames.js';
-import { FakeWorker } from './fake-worker.js';
+import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
+import { sealRequest } from '../network/protocol/sealed.js';
 import { eventually } from './harness.js';
 
 const KEY = 'sk-outage';
@@ -71,6 +72,34 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
       usage = chunk.usage ?? usage;
     }
     return { jobId, text: read, usage };
+  };
+
+  /**
+   * A sealed job under `jobId` sent to another instance, one that reaches the database, with a
+   * fake worker of its own that takes sealed jobs: refused as a job seen before, nothing held.
+   */
+  const refusedReuse = async (jobId: string) => {
+    const otherDir = await mkdtemp(join(tmpdir(), 'silkworm-outage-other-'));
+    const other = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: otherDir, apiKeys: [KEY], store: directUrl, logger: createLogger('o', { level: 'silent' }) });
+    const identity = randomIdentity();
+    const sealedWorker = await FakeWorker.join(other.url, 'outage-sealed', { model: MODEL, identity });
+    try {
+      const { frame, keyPair } = await sealedDescriptor('outage-sealed', identity, { id: MODEL });
+      sealedWorker.send(frame);
+      await eventually(() => other.registry.get('outage-sealed')?.descriptor !== undefined, 5_000, 'the sealed worker’s descriptor');
+      const { envelope } = await sealRequest({ recipientPublicKey: keyPair.publicKey, jobId, model: MODEL, coordinatorId: other.id, workerId: 'outage-sealed', maxTokens: 5, body: { messages: [{ role: 'user', content: 'a' }], params: { temperature: 0 } } });
+      const before = other.store.balance(clientId);
+      const reused = await fetch(`${other.url}/v1/sealed/jobs`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(envelope) });
+      assert.equal(reused.status, 409, await reused.clone().text());
+      assert.equal(((await reused.json()) as { error: { code: string } }).error.code, 'duplicate_job');
+      assert.equal(other.store.balance(clientId), before, 'nothing held for it');
+      assert.equal(sealedWorker.frames.some((f) => f.type === 'job.sealed_offer'), false, 'no worker was offered it');
+    } finally {
+      sealedWorker.close();
+      await sealedWorker.closed;
+      await other.close();
+      await rm(otherDir, { recursive: true, force: true });
+    }
   };
 
   before(async () => {
@@ -179,6 +208,10 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
       } finally {
         sweeper.close();
       }
+
+      // A dishonest client takes that job's id for a sealed job of its own, through an instance
+      // that reaches the database: were it held, the kept settlement would land on its hold.
+      await refusedReuse(jobId);
 
       await proxy.restore();
       const receipt = await fake.next('job.receipt', 20_000);

@@ -96,4 +96,14 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_over_hold ON jobs (job_id) WHERE client_id != 'unmetered' AND cost > held;
     `,
   },
+  {
+    version: 4,
+    name: 'a job id whose hold was given back whole is never held again',
+    // A hold refunded whole (released, expired, or left by a previous run) leaves its job id
+    // here, so a client cannot take that id again: a settlement kept while the store was away
+    // could otherwise land on the new job's hold (store.ts, reserve).
+    sql: `
+      CREATE TABLE refunded_holds (job_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, amount INTEGER NOT NULL, refunded_at INTEGER NOT NULL);
+    `,
+  },
 ];

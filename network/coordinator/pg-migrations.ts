@@ -281,4 +281,38 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
       $late$;
     `,
   },
+  {
+    version: 5,
+    name: 'a job id whose hold was given back whole is never held again',
+    // A hold refunded whole (released, expired, or left by an instance's previous run) leaves its
+    // job id in refunded_holds, and a hold is taken only for a job id in none of jobs, holds and
+    // refunded_holds. Otherwise a client could take the id of a job whose hold expired during an
+    // outage, and the settlement an instance kept for the first job would land on the second
+    // job's hold. silkworm_reserve_batch is redefined with that check; an instance of the
+    // previous build still running during an upgrade calls the new one.
+    sql: `
+      CREATE TABLE refunded_holds (job_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, amount BIGINT NOT NULL, refunded_at BIGINT NOT NULL);
+      CREATE OR REPLACE FUNCTION silkworm_reserve_batch(p_clients TEXT[], p_jobs TEXT[], p_amounts BIGINT[], p_expires BIGINT[], p_owner TEXT)
+      RETURNS TEXT[] LANGUAGE plpgsql AS $reserve$
+      DECLARE
+        v_results TEXT[] := ARRAY[]::TEXT[];
+        v_duplicate BOOLEAN;
+        v_held BOOLEAN;
+      BEGIN
+        PERFORM 1 FROM clients WHERE id = ANY(p_clients) ORDER BY id COLLATE "C" FOR UPDATE;
+        FOR i IN 1 .. cardinality(p_jobs) LOOP
+          WITH used AS (
+            SELECT 1 FROM jobs WHERE job_id = p_jobs[i] UNION ALL SELECT 1 FROM holds WHERE job_id = p_jobs[i]
+            UNION ALL SELECT 1 FROM refunded_holds WHERE job_id = p_jobs[i] LIMIT 1
+          ),
+          debit AS (UPDATE clients SET balance = balance - p_amounts[i] WHERE id = p_clients[i] AND balance >= p_amounts[i] AND NOT EXISTS (SELECT 1 FROM used) RETURNING id),
+          hold AS (INSERT INTO holds (job_id, client_id, amount, expires_at, owner) SELECT p_jobs[i], p_clients[i], p_amounts[i], p_expires[i], p_owner FROM debit RETURNING job_id)
+          SELECT EXISTS (SELECT 1 FROM used), EXISTS (SELECT 1 FROM hold) INTO v_duplicate, v_held;
+          v_results := v_results || CASE WHEN v_duplicate THEN 'duplicate' WHEN v_held THEN 'held' ELSE 'short' END;
+        END LOOP;
+        RETURN v_results;
+      END
+      $reserve$;
+    `,
+  },
 ];

@@ -337,7 +337,7 @@ export class PgStore implements AsyncCoordinatorStore {
 
   /**
    * One hold alone is the statement itself; several go in one call of silkworm_reserve_batch
-   * (pg-migrations.ts, version 3), which locks their clients' rows first, by id, and then runs
+   * (pg-migrations.ts, version 3, as version 5 redefined it), which locks their clients' rows first, by id, and then runs
    * that statement for each in order: one round trip and one commit for them all.
    */
   private readonly holds = new Batch<{ clientId: string; jobId: string; amount: bigint; expiresAt: number }, 'held' | 'short' | 'duplicate'>(async (items) => {
@@ -345,7 +345,7 @@ export class PgStore implements AsyncCoordinatorStore {
       const { clientId, jobId, amount, expiresAt } = items[0]!;
       const row = (
         await this.statement(
-          `WITH used AS (SELECT 1 FROM jobs WHERE job_id = $2 UNION ALL SELECT 1 FROM holds WHERE job_id = $2 LIMIT 1),
+          `WITH used AS (SELECT 1 FROM jobs WHERE job_id = $2 UNION ALL SELECT 1 FROM holds WHERE job_id = $2 UNION ALL SELECT 1 FROM refunded_holds WHERE job_id = $2 LIMIT 1),
            debit AS (UPDATE clients SET balance = balance - $3 WHERE id = $1 AND balance >= $3 AND NOT EXISTS (SELECT 1 FROM used) RETURNING id),
            hold AS (INSERT INTO holds (job_id, client_id, amount, expires_at, owner) SELECT $2, $1, $3, $4, $5 FROM debit RETURNING job_id)
            SELECT EXISTS (SELECT 1 FROM used) AS duplicate, EXISTS (SELECT 1 FROM hold) AS held`,
@@ -464,7 +464,7 @@ export class PgStore implements AsyncCoordinatorStore {
   }, { max: SETTLE_BATCH });
 
   async release(jobId: string): Promise<void> {
-    await this.transaction(async (sql) => void (await refund(sql, jobId, 0n)));
+    await this.transaction(async (sql) => void (await refundWhere(sql, 'job_id = $1', [jobId])));
   }
 
   async releaseExpiredHolds(now: number): Promise<string[]> {
@@ -672,22 +672,22 @@ export class PgStore implements AsyncCoordinatorStore {
 }
 
 async function jobUsed(sql: Sql, jobId: string): Promise<boolean> {
-  return ((await sql('SELECT 1 FROM jobs WHERE job_id = $1 UNION ALL SELECT 1 FROM holds WHERE job_id = $1 LIMIT 1', [jobId])).rowCount ?? 0) > 0;
+  return ((await sql(`SELECT 1 FROM jobs WHERE job_id = $1 UNION ALL SELECT 1 FROM holds WHERE job_id = $1 UNION ALL SELECT 1 FROM refunded_holds WHERE job_id = $1 LIMIT 1`, [jobId])).rowCount ?? 0) > 0;
 }
 
-/** Refunds a hold but `keep`; returns what was held (undefined when there was no hold). */
-async function refund(sql: Sql, jobId: string, keep: bigint): Promise<bigint | undefined> {
-  const row = (await sql('DELETE FROM holds WHERE job_id = $1 RETURNING client_id, amount', [jobId])).rows[0] as { client_id: string; amount: string } | undefined;
-  if (!row) return undefined;
-  const amount = big(row.amount);
-  const back = amount > keep ? amount - keep : 0n;
-  await sql('UPDATE clients SET balance = balance + $1 WHERE id = $2', [back.toString(), row.client_id]);
-  return amount;
-}
-
-/** Refunds every hold matching `where` whole; returns their job ids. */
+/**
+ * Refunds every hold matching `where` whole, and retires their job ids (refunded_holds: a job id
+ * is held once, CoordinatorStore.reserve); returns the job ids.
+ */
 async function refundWhere(sql: Sql, where: string, values: readonly unknown[]): Promise<string[]> {
-  const rows = (await sql(`DELETE FROM holds WHERE ${where} RETURNING job_id, client_id, amount`, values)).rows as { job_id: string; client_id: string; amount: string }[];
+  const rows = (
+    await sql(
+      `WITH gone AS (DELETE FROM holds WHERE ${where} RETURNING job_id, client_id, amount),
+       retired AS (INSERT INTO refunded_holds (job_id, client_id, amount, refunded_at) SELECT job_id, client_id, amount, $${values.length + 1} FROM gone ON CONFLICT (job_id) DO NOTHING)
+       SELECT job_id, client_id, amount FROM gone`,
+      [...values, Date.now()],
+    )
+  ).rows as { job_id: string; client_id: string; amount: string }[];
   const byClient = new Map<string, bigint>();
   for (const r of rows) byClient.set(r.client_id, (byClient.get(r.client_id) ?? 0n) + big(r.amount));
   // In a fixed order, so two sweeps never lock the same clients crosswise.

@@ -52,7 +52,10 @@ class SqliteStore implements CoordinatorStore {
       allHolds: db.prepare<[], { job_id: string }>('SELECT job_id FROM holds'),
       deleteHold: db.prepare('DELETE FROM holds WHERE job_id = ?'),
       settled: db.prepare<[string], { n: bigint }>('SELECT 1 AS n FROM jobs WHERE job_id = ?'),
-      jobExists: db.prepare<[string, string], { n: bigint }>('SELECT 1 AS n FROM jobs WHERE job_id = ? UNION ALL SELECT 1 FROM holds WHERE job_id = ? LIMIT 1'),
+      jobExists: db.prepare<[{ id: string }], { n: bigint }>(
+        'SELECT 1 AS n FROM jobs WHERE job_id = @id UNION ALL SELECT 1 FROM holds WHERE job_id = @id UNION ALL SELECT 1 FROM refunded_holds WHERE job_id = @id LIMIT 1',
+      ),
+      insertRefunded: db.prepare('INSERT OR IGNORE INTO refunded_holds (job_id, client_id, amount, refunded_at) VALUES (?, ?, ?, ?)'),
       insertJob: db.prepare('INSERT OR IGNORE INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       insertCredit: db.prepare(
         'INSERT INTO job_credits (job_id, account, worker_id, cost, earned, prompt_tokens, completion_tokens, claimed_prompt, claimed_completion, coefficient_milli) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -92,6 +95,14 @@ class SqliteStore implements CoordinatorStore {
       q.addBalance.run(back, hold.client_id);
       q.deleteHold.run(jobId);
       return hold.amount;
+    };
+
+    /** Refunds a hold whole, and retires its job id (store.ts, reserve). */
+    const giveBack = (jobId: string, now: number): void => {
+      const hold = q.hold.get(jobId);
+      if (!hold) return;
+      refund(jobId, 0n);
+      q.insertRefunded.run(jobId, hold.client_id, hold.amount, now);
     };
 
     // A late settlement's charge held again from the balance, when it covers it (store.ts, SettledJob.late).
@@ -139,15 +150,16 @@ class SqliteStore implements CoordinatorStore {
         return frame;
       });
     });
-    this.release = db.transaction((jobId: string) => void refund(jobId, 0n));
+    this.release = db.transaction((jobId: string) => giveBack(jobId, Date.now()));
     this.releaseExpiredHolds = db.transaction((now: number) => {
       const ids = q.holdsExpired.all(now).map((r) => r.job_id);
-      for (const id of ids) refund(id, 0n);
+      for (const id of ids) giveBack(id, now);
       return ids;
     });
     this.releaseAllHolds = db.transaction(() => {
       const ids = q.allHolds.all().map((r) => r.job_id);
-      for (const id of ids) refund(id, 0n);
+      const now = Date.now();
+      for (const id of ids) giveBack(id, now);
       return ids;
     });
     // A new binding lost to a power cut is made again by the worker's next hello (with its key).
@@ -171,7 +183,7 @@ class SqliteStore implements CoordinatorStore {
   }
 
   jobIdUsed(jobId: string): boolean {
-    return this.q.jobExists.get(jobId, jobId) !== undefined;
+    return this.q.jobExists.get({ id: jobId }) !== undefined;
   }
 
   account(name: string): AccountTotal {

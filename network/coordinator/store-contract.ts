@@ -177,6 +177,31 @@ export function storeContract(engine: StoreEngine): void {
       store.close();
     }));
 
+  test(`${engine.name}: a job id whose hold was given back whole (released, expired, at start) is never held again, and its late settlement lands once`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      store.deposit('c', 1000n, 'd');
+      assert.equal(store.reserve('c', 'gone-released', 100n, Date.now() + 60_000), 'held');
+      assert.equal(store.reserve('c', 'gone-expired', 100n, 1_000), 'held');
+      assert.equal(store.reserve('c', 'gone-at-start', 100n, Date.now() + 60_000), 'held');
+      store.release('gone-released');
+      assert.deepEqual(store.releaseExpiredHolds(Date.now()), ['gone-expired']);
+      assert.deepEqual(store.releaseAllHolds(), ['gone-at-start']);
+      assert.equal(store.balance('c'), 1000n, 'every hold given back');
+      for (const id of ['gone-released', 'gone-expired', 'gone-at-start']) {
+        assert.equal(store.jobIdUsed(id), true, id);
+        assert.equal(store.reserve('c', id, 500n, Date.now() + 60_000), 'duplicate', `${id} cannot be taken by another job`);
+      }
+      assert.equal(store.balance('c'), 1000n, 'a refused hold takes nothing');
+      // The settlement kept for the expired job still lands, charged from the balance, once.
+      assert.ok(store.settle(job('gone-expired', [credit('A', 'w', 60n, 54n)], { late: true }), receipt));
+      assert.equal(store.settle(job('gone-expired', [credit('A', 'w', 60n, 54n)], { late: true }), receipt), undefined);
+      assert.equal(store.balance('c'), 940n);
+      assert.deepEqual(store.account('A'), { account: 'A', cumulative: 54n, seq: 1 });
+      assert.equal(store.reserve('c', 'fresh', 100n, Date.now() + 60_000), 'held', 'a fresh id is held as before');
+      store.close();
+    }));
+
   test(`${engine.name}: settlements grouped in one commit: a refused one undoes only itself, and the rest survive a restart`, { skip: engine.skip }, () =>
     withStore(engine, async (open) => {
       const store = await open();

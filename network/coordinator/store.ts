@@ -150,10 +150,12 @@ export interface CoordinatorStore {
   deposit(clientId: string, amount: bigint, reference: string): boolean;
   /**
    * Holds `amount` for a job until `expiresAt` (unix ms): 'short' when the balance is not
-   * enough, 'duplicate' when the job id was ever used (held or settled) — nothing held then.
+   * enough, 'duplicate' when the job id was ever used (held, settled, or its hold given back
+   * whole) — nothing held then. A job id is used once: a settlement kept while the store was away
+   * must never land on another job that took the same id after the first one's hold expired.
    */
   reserve(clientId: string, jobId: string, amount: bigint, expiresAt: number): 'held' | 'short' | 'duplicate';
-  /** True when a job id was ever held or settled. */
+  /** True when a job id was ever held or settled (reserve's 'duplicate'). */
   jobIdUsed(jobId: string): boolean;
   /**
    * Charges a job and credits its workers, refunds the rest of its hold, numbers and stores each
@@ -175,7 +177,7 @@ export interface CoordinatorStore {
    * pool, so the event loop never waits on the disk); rejects when the disk reports an error.
    */
   synced(): Promise<void>;
-  /** Refunds a job's whole hold. */
+  /** Refunds a job's whole hold; these three retire the job id (reserve). */
   release(jobId: string): void;
   /** Refunds every hold that expired by `now`; returns the job ids. */
   releaseExpiredHolds(now: number): string[];
