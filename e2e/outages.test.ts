@@ -8,7 +8,12 @@
  * - Their NATS bus (stopped, then started again on its port): an instance with no worker of its
  *   own answers a retryable 503 (`cluster_unavailable`), not "no such model", while the other
  *   serves its own workers; both route over the whole cluster again once the bus is back.
- * Needs `postgres` and `nats-server` (each half skipped, with the reason, where one is missing).
+ * - The disk of a coordinator on SQLite (full, failing, remounted read-only): the same 503 for
+ *   requests, and a job that ends meanwhile is settled once the disk takes writes again. The
+ *   store's connection made read-only stands in for the disk: every write fails with
+ *   SQLITE_READONLY (sqlite-store.test.ts fills a database to its page limit for SQLITE_FULL).
+ * Needs `postgres` and `nats-server` for the first two (each skipped, with the reason, where one
+ * is missing).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import type Database from 'better-sqlite3';
 import { startCoordinator, clientIdForKey, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger } from '../network/coordinator/log.js';
 import { testPostgres } from '../network/node-kit/test-postgres.js';
@@ -332,6 +338,60 @@ describe('coordinators whose bus goes away for a while', { skip: skip || noNats 
     } finally {
       fake.close();
       await fake.closed;
+    }
+  });
+});
+
+describe('a coordinator on SQLite whose disk cannot be written for a while', () => {
+  test('requests get a retryable 503; a job that ends meanwhile is settled once it can be: its worker paid, its client charged once', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'silkworm-disk-'));
+    const coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir, apiKeys: [KEY], adminKey: ADMIN, explorationRate: 0, logger: createLogger('d', { level: process.env.OUTAGE_LOG ?? 'silent' }) });
+    const fake = await FakeWorker.join(coordinator.url, 'disk-w1', { model: MODEL });
+    try {
+      const clientId = clientIdForKey(KEY);
+      coordinator.store.deposit(clientId, DEPOSIT, 'disk-d1');
+      const client = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey: KEY, maxRetries: 0 });
+      // The disk stops taking writes: the store's connection made read-only, so every write
+      // fails with SQLITE_READONLY, as on a file system remounted read-only after disk errors.
+      const db = (coordinator.store as unknown as { db: Database.Database }).db;
+      const answer = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 5, stream: true, stream_options: { include_usage: true } });
+      const { jobId } = await fake.nextNew('job.offer');
+      fake.send({ type: 'job.accept', jobId });
+      [...'vwxyz'].forEach((piece, seq) => fake.send({ type: 'job.chunk', jobId, seq, text: piece, tokens: 1 }));
+      db.pragma('query_only = ON');
+      fake.send({ type: 'job.done', jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: 5 } });
+      let read = '';
+      let usage: OpenAI.CompletionUsage | undefined | null;
+      for await (const chunk of await answer) {
+        read += chunk.choices[0]?.delta?.content ?? '';
+        usage = chunk.usage ?? usage;
+      }
+      assert.equal(read, 'vwxyz', 'the client has its whole answer');
+      assert.equal(usage?.completion_tokens, 5);
+      assert.equal(coordinator.billing.deferredSettlements, 1, 'the settlement is kept');
+      assert.equal(fake.frames.some((f) => f.type === 'job.receipt'), false, 'no receipt before the job is on the books');
+
+      // A new request's hold cannot be written: a retryable 503, no worker asked.
+      const offers = fake.frames.filter((f) => f.type === 'job.offer').length;
+      await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 4 }), (error: unknown) => error instanceof OpenAI.APIError && error.status === 503 && error.code === 'store_unavailable');
+      assert.equal(fake.frames.filter((f) => f.type === 'job.offer').length, offers, 'no worker was offered the job');
+
+      // Writable again (the operator fixed the disk): the kept settlement lands on its own.
+      db.pragma('query_only = OFF');
+      const receipt = await fake.next('job.receipt', 20_000);
+      assert.equal(receipt.jobId, jobId);
+      assert.equal(receipt.usage.completionTokens, 5, 'the worker is paid for what it delivered');
+      assert.equal(coordinator.billing.deferredSettlements, 0);
+      assert.equal(DEPOSIT - coordinator.store.balance(clientId), BigInt(receipt.costNanotons), 'the client is charged the cost once');
+      await eventually(() => coordinator.store.workerRecord('disk-w1')?.cleanJobs === 1, 10_000, 'the job to count on the worker’s record');
+      const audit = await auditCoordinator(dataDir);
+      assert.deepEqual(audit.findings, [], 'the books balance');
+      assert.equal(audit.checked.jobs, 1);
+    } finally {
+      fake.close();
+      await fake.closed;
+      await coordinator.close();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

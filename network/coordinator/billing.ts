@@ -136,8 +136,9 @@ export class Billing extends EventEmitter<BillingEvents> {
    * behind disk flushes. Each settlement still checks its own books and fails alone. `done` is
    * called once the commit is on disk (with the error when this settlement was refused, or the
    * commit or its flush failed); receipts go out only then. Where the store could not be reached
-   * (a shared database down or restarting), `done` gets a SettlementDeferred at once and the
-   * settlement is tried again until it lands: the worker is paid for what it delivered.
+   * (a shared database down or restarting) or written (SQLite on a full or failing disk), `done`
+   * gets a SettlementDeferred at once and the settlement is tried again until it lands: the
+   * worker is paid for what it delivered.
    */
   settleSoon(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], done: (error?: unknown) => void): void {
     let job: SettledJob;
@@ -198,16 +199,24 @@ export class Billing extends EventEmitter<BillingEvents> {
       if (errors.some((error) => !(error instanceof StoreUnavailableError))) this.retry.answered();
       batch.forEach((item, i) => {
         const error = errors[i];
-        if (error instanceof StoreUnavailableError && this.defer(item, error)) return;
-        if (item.deferred) {
-          // Landed or refused: forgotten. One given up while the store is still away stays kept for the next start.
-          if (!(error instanceof StoreUnavailableError)) this.options.spool?.drop(item.job.jobId);
-          this.emit('retried', item.job.jobId, error);
-        } else item.done(error);
+        this.ended(item, error instanceof StoreUnavailableError && this.defer(item, error) ? 'kept' : error);
       });
       this.remoteBusy = false;
       this.flushRemote(store);
     });
+  }
+
+  /**
+   * Reports how a settlement ended (`error` undefined: it landed): to its caller, or through
+   * `retried` for one kept before. 'kept': it waits for the store again, nothing to report yet.
+   */
+  private ended(item: QueuedSettlement, error: unknown): void {
+    if (error === 'kept') return;
+    if (item.deferred) {
+      // Landed or refused: forgotten. One given up while the store is still away stays kept for the next start.
+      if (!(error instanceof StoreUnavailableError)) this.options.spool?.drop(item.job.jobId);
+      this.emit('retried', item.job.jobId, error);
+    } else item.done(error);
   }
 
   /** Keeps a settlement to try again once the store answers; false when too many wait already. */
@@ -242,13 +251,14 @@ export class Billing extends EventEmitter<BillingEvents> {
 
   private retryDeferred(): void {
     const store = this.options.store.nonBlocking;
-    if (!store) return;
     this.queued.push(...this.deferred.splice(0));
-    this.flushRemote(store);
+    if (store) this.flushRemote(store);
+    else this.flush();
   }
 
   private flush(): void {
     const batch = this.queued.splice(0);
+    if (batch.length === 0) return;
     const sent: [string, JobReceiptFrame][] = [];
     const errors: unknown[] = [];
     try {
@@ -263,10 +273,15 @@ export class Billing extends EventEmitter<BillingEvents> {
         }
       });
     } catch (error) {
-      // The commit failed: nothing of this batch was written, and no receipt goes out.
-      for (const item of batch) item.done(error);
+      // The commit failed: nothing of this batch was written, and no receipt goes out. Where the
+      // database could not be written (a full or failing disk), the batch is kept and tried again.
+      const kept = error instanceof StoreUnavailableError;
+      for (const item of batch) this.ended(item, kept && this.defer(item, error) ? 'kept' : error);
       return;
     }
+    // Settlements the database could not write are kept (the others committed); the rest end now.
+    const keptNow = batch.filter((item, i) => errors[i] instanceof StoreUnavailableError && this.defer(item, errors[i] as StoreUnavailableError));
+    if (keptNow.length < batch.length) this.retry.answered();
     // Nobody hears of the batch (receipts, the clients' last events) before it is on disk; the
     // disk flush runs off the event loop, so the streams still flowing never wait for it. Batches
     // are announced in commit order even when a later flush completes first: a worker takes its
@@ -275,11 +290,11 @@ export class Billing extends EventEmitter<BillingEvents> {
     const announced = this.announced.then(() => durable).then(
       () => {
         for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
-        batch.forEach((item, i) => item.done(errors[i]));
+        batch.forEach((item, i) => this.ended(item, keptNow.includes(item) ? 'kept' : errors[i]));
       },
       (error: unknown) => {
         // Written but not known to be on disk: the batch ends as failed, and no receipt goes out.
-        for (const item of batch) item.done(error ?? new Error('the disk flush failed'));
+        for (const item of batch) this.ended(item, keptNow.includes(item) ? 'kept' : (error ?? new Error('the disk flush failed')));
       },
     );
     // The chain itself never fails, so one batch's trouble cannot hold back or fail the next.

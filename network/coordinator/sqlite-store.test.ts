@@ -5,7 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openSqliteStore } from './sqlite-store.js';
+import { BooksError, openSqliteStore } from './sqlite-store.js';
+import { StoreUnavailableError } from './store.js';
+import { credit, job, receipt } from './store-contract.js';
 
 async function withStore(run: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'silkworm-store-'));
@@ -41,4 +43,40 @@ test('a store created before named migrations adopts them without losing data', 
     assert.equal(store.balance('c'), 77n);
     assert.equal(store.reserve('c', 'j', 7n, Date.now() + 1000), 'held');
     store.close();
+  }));
+
+test('a database that cannot be written (full, read-only) fails each write as unavailable and unwritten, reads go on, and writes work again after', () =>
+  withStore((dir) => {
+    const store = openSqliteStore(dir);
+    try {
+      store.deposit('c', 1000n, 'd');
+      const db = (store as unknown as { db: Database.Database }).db;
+      // Full: SQLite's page limit at the file's size, so a write that needs one page more fails.
+      db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);
+      let held = 0;
+      const full = (() => {
+        try {
+          for (; ; held++) store.reserve('c', `job-${held}-${'x'.repeat(200)}`, 1n, Date.now() + 60_000);
+        } catch (error) {
+          return error;
+        }
+      })();
+      assert.ok(full instanceof StoreUnavailableError, String(full));
+      assert.equal(full.unwritten, true);
+      assert.match(full.message, /SQLITE_FULL/);
+      assert.equal(store.balance('c'), 1000n - BigInt(held), 'the hold that failed took nothing');
+      // The books' own refusals are not the disk's: they pass through as they were.
+      assert.throws(() => store.settle(job('unheld', [credit('A', 'w', 5n, 4n)]), receipt), BooksError);
+      // Read-only (a file system remounted read-only): every write fails alike, reads answer.
+      db.pragma('max_page_count = 1073741823');
+      db.pragma('query_only = ON');
+      assert.throws(() => store.deposit('c', 5n, 'd2'), (error: unknown) => error instanceof StoreUnavailableError && error.unwritten && /SQLITE_READONLY/.test(error.message));
+      assert.throws(() => store.group(() => store.release('job-0-' + 'x'.repeat(200))), StoreUnavailableError);
+      assert.equal(store.balance('c'), 1000n - BigInt(held));
+      db.pragma('query_only = OFF');
+      assert.equal(store.reserve('c', 'after', 1n, Date.now() + 60_000), 'held');
+      assert.equal(store.deposit('c', 5n, 'd2'), true);
+    } finally {
+      store.close();
+    }
   }));

@@ -9,7 +9,7 @@ import { openDurableDb, syncLog, withoutFsync, type DurableDb } from '../node-ki
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
-import { RESEND_BATCH, workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
+import { RESEND_BATCH, StoreUnavailableError, workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 
 export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
@@ -17,7 +17,41 @@ export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
 /** Opens (and migrates) the coordinator database in `dataDir`. */
 export function openSqliteStore(dataDir: string): CoordinatorStore {
   const db = openDurableDb(join(dataDir, 'coordinator.sqlite'), { migrations: COORDINATOR_MIGRATIONS, what: 'coordinator store' });
-  return new SqliteStore(db);
+  return failingAsUnavailable(new SqliteStore(db));
+}
+
+/**
+ * SQLite's answers for a database that cannot be written just now (the disk full or failing,
+ * the file made read-only, another process holding its lock). SQLite undoes the transaction
+ * such an error ends, so nothing of the call was written.
+ */
+const UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|BUSY|CANTOPEN)(_|$)/;
+
+/**
+ * The store whose calls throw a StoreUnavailableError (unwritten) where SQLite cannot write:
+ * what a shared database that cannot be reached gets, so the coordinator does the same (a
+ * retryable 503 for requests, a settlement kept and tried again until it lands, a worker's
+ * standing kept). Every other error passes through as it was.
+ */
+export function failingAsUnavailable(store: CoordinatorStore): CoordinatorStore {
+  const convert = (error: unknown): unknown => {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (!(error instanceof Error) || typeof code !== 'string' || !UNAVAILABLE.test(code)) return error;
+    return Object.assign(new StoreUnavailableError(`The coordinator's database cannot be written just now (${code}: ${error.message}).`, true), { cause: error });
+  };
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || property === 'synced') return value;
+      return (...args: unknown[]) => {
+        try {
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (error) {
+          throw convert(error);
+        }
+      };
+    },
+  });
 }
 
 class SqliteStore implements CoordinatorStore {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { openSqliteStore } from './sqlite-store.js';
 import { StoreUnavailableError, type AsyncCoordinatorStore, type Dispute } from './store.js';
 import { WorkerRegistry } from './worker-registry.js';
@@ -72,6 +73,32 @@ test('events and disputes that never reached the store are kept and recorded onc
     const cleanTries = calls.filter((c) => c.startsWith('clean@'));
     assert.ok(cleanTries.length >= 2 && new Set(cleanTries).size === 1, `made again with the time it happened (${cleanTries.join(', ')})`);
     assert.equal(standing.stopRetrying(), 0);
+  } finally {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('on SQLite, an event or a dispute the disk could not take is kept, not thrown at the job that caused it, and recorded once the disk takes writes again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-standing-'));
+  const store = openSqliteStore(dir);
+  try {
+    const logs: string[] = [];
+    const logger = createLogger('test', { level: 'error', destination: { write: (line: string) => void logs.push(line) } });
+    const standing = new WorkerStanding(store, new WorkerRegistry(), logger);
+    store.bindWorkerKey('w', 'key-w', 1_000);
+    const db = (store as unknown as { db: Database.Database }).db;
+    db.pragma('query_only = ON');
+    const happened = Date.now();
+    assert.doesNotThrow(() => standing.record('w', 'clean'));
+    assert.doesNotThrow(() => standing.dispute({ jobId: 'job-2', workerId: 'w', kind: 'completion_tokens', claimed: 9, counted: 7, at: happened }));
+    assert.equal(standing.keptWrites, 2);
+    assert.equal(store.workerRecord('w')?.cleanJobs, 0);
+    db.pragma('query_only = OFF');
+    await until(() => standing.keptWrites === 0, 'the kept writes to land');
+    assert.equal(store.workerRecord('w')?.cleanJobs, 1, 'counted once');
+    assert.deepEqual(store.disputes('w').map((d) => [d.jobId, d.at]), [['job-2', happened]]);
+    assert.deepEqual(logs, [], 'nothing failed for good');
   } finally {
     store.close();
     await rm(dir, { recursive: true, force: true });

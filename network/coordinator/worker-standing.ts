@@ -4,7 +4,7 @@
  * strike limit is ejected: its session is closed and its key refused from then on.
  */
 import type { ReputationEvent, SpeedSample } from './reputation.js';
-import { callStore, StoreUnavailableError, type AsyncCoordinatorStore, type CoordinatorStore, type Dispute, type WorkerEvent } from './store.js';
+import { StoreUnavailableError, type CoordinatorStore, type Dispute, type WorkerEvent } from './store.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { CLOSE_CODES } from './worker-session.js';
 import type { Logger } from './log.js';
@@ -15,7 +15,8 @@ const MAX_KEPT = 10_000;
 
 /** A write to the store that may be made again as it was, and how to report its end. */
 interface KeptWrite {
-  write: (store: AsyncCoordinatorStore) => Promise<void>;
+  /** Makes the write: on the store's own face, so SQLite's is made (and mirrored) at once. */
+  write: () => void | Promise<void>;
   failed: (error: unknown) => void;
 }
 
@@ -36,16 +37,19 @@ export class WorkerStanding {
   /**
    * Records one event (and, for clean work, a speed sample) for a worker identity. On a store
    * reached over the network the event loop does not wait: the live session follows once the
-   * store answers. One that could not reach the store at all is kept and made again until it
-   * lands (with the time it happened); one cut off during the call is logged and dropped, as
-   * it may have been recorded already.
+   * store answers. One that could not reach the store at all (or that SQLite could not write)
+   * is kept and made again until it lands, with the time it happened; one cut off during the
+   * call is logged and dropped, as it may have been recorded already. Never throws: a job's
+   * settlement follows its workers' events, and must not wait on them.
    */
   record(workerId: string, event: ReputationEvent, speed?: SpeedSample): void {
     // One store call: the read and the write are one transaction where instances share the store.
     const now = Date.now();
-    if (!this.store.nonBlocking) return this.applied(workerId, event, this.store.recordWorkerEvent(workerId, event, now, speed));
+    const remote = this.store.nonBlocking;
     this.attempt({
-      write: async (store) => this.applied(workerId, event, await store.recordWorkerEvent(workerId, event, now, speed)),
+      write: remote
+        ? async () => this.applied(workerId, event, await remote.recordWorkerEvent(workerId, event, now, speed))
+        : () => this.applied(workerId, event, this.store.recordWorkerEvent(workerId, event, now, speed)),
       failed: (error) => this.logger.error({ workerId, event, err: error instanceof Error ? error.message : String(error) }, 'recording a worker event failed'),
     });
   }
@@ -62,15 +66,20 @@ export class WorkerStanding {
   }
 
   private attempt(item: KeptWrite): void {
-    const store = this.store.nonBlocking!;
-    item.write(store).then(
-      () => this.retry.answered(),
-      (error: unknown) => {
-        if (!(error instanceof StoreUnavailableError && error.unwritten) || this.kept.length >= MAX_KEPT) return item.failed(error);
-        this.kept.push(item);
-        this.retry.schedule();
-      },
-    );
+    let written: void | Promise<void>;
+    try {
+      written = item.write();
+    } catch (error) {
+      return this.notWritten(item, error);
+    }
+    if (written) written.then(() => this.retry.answered(), (error: unknown) => this.notWritten(item, error));
+    else this.retry.answered();
+  }
+
+  private notWritten(item: KeptWrite, error: unknown): void {
+    if (!(error instanceof StoreUnavailableError && error.unwritten) || this.kept.length >= MAX_KEPT) return item.failed(error);
+    this.kept.push(item);
+    this.retry.schedule();
   }
 
   /** Mirrors a stored event on the worker's live session; ejects it when this event crossed the limit. */
@@ -90,8 +99,8 @@ export class WorkerStanding {
   /** Keeps a cut claim on file for the operator (kept and made again as events are, where the store could not be reached). */
   dispute(dispute: Dispute): void {
     const failed = (error: unknown) => this.logger.error({ ...dispute, err: error instanceof Error ? error.message : String(error) }, 'recording a dispute failed');
-    if (this.store.nonBlocking) this.attempt({ write: (store) => store.recordDispute(dispute), failed });
-    else callStore(this.store, (store) => store.recordDispute(dispute)).catch(failed);
+    const remote = this.store.nonBlocking;
+    this.attempt({ write: remote ? () => remote.recordDispute(dispute) : () => this.store.recordDispute(dispute), failed });
     this.logger.warn({ ...dispute }, 'worker claim cut');
   }
 }
