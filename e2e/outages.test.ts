@@ -236,7 +236,7 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
     }
   });
 
-  test('an instance restarted while the database is away settles at its next start what it kept: its worker is paid, its client charged once', async () => {
+  test('an instance restarted while the database is away settles at its next start what it kept: its worker is paid, its client charged once, the job counted on its record once', async () => {
     const identity = identityKeyPairFromSeed(randomBytes(32));
     const fake = await FakeWorker.join(coordinator.url, 'outage-w4', { model: MODEL, identity });
     const before = BigInt((await balance()).balance_nanotons);
@@ -259,11 +259,14 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
       assert.equal(receipt.usage.completionTokens, 5, 'the worker is paid for what it delivered before the restart');
       await eventually(() => coordinator.billing.deferredSettlements === 0, 5_000, 'the kept settlement to land');
       assert.equal(before - BigInt((await balance()).balance_nanotons), BigInt(receipt.costNanotons), 'the client is charged its cost once');
+      // The job counts on the worker's record too: the event kept before the restart, recorded once after it.
+      await eventually(() => coordinator.store.workerRecord('outage-w4')?.cleanJobs === 1, 15_000, "the job to count on the worker's record");
       const audit = await auditCoordinator(dataDir, { store: directUrl });
       assert.deepEqual(audit.findings, [], 'the shared books balance');
       const spool = SettlementSpool.open(dataDir);
       try {
         assert.deepEqual(spool.load(), { jobs: [], unreadable: [] }, 'nothing left kept');
+        await eventually(() => spool.standingWrites() === 0, 5_000, 'no standing write left in the file');
       } finally {
         spool.close();
       }

@@ -158,7 +158,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const chainGlobalId = CHAIN_GLOBAL_ID[options.chain?.network ?? 'testnet'];
   // On a shared store, settlements kept while it is away are on disk here too (settlement-spool.ts).
   const spool = options.store !== undefined ? SettlementSpool.open(options.dataDir) : undefined;
-  const spoolFailed = (what: string, jobId: string) => (error: unknown) => logger.error({ jobId, err: error instanceof Error ? error.message : String(error) }, `could not ${what} the file of kept settlements`);
+  // The file keeps a worker's standing writes too; a failure to use it is logged (the work goes on in memory).
+  const spoolFailed = (what: string, fields: Record<string, unknown>) => (error: unknown) => logger.error({ ...fields, err: error instanceof Error ? error.message : String(error) }, `could not ${what} the file of kept settlements`);
   const billing = new Billing({
     store,
     voucherKey,
@@ -168,8 +169,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     ...(spool
       ? {
           spool: {
-            keep: (job: SettledJob) => tryOrReport(() => spool.keep(job), spoolFailed('write to', job.jobId)),
-            drop: (jobId: string) => tryOrReport(() => spool.drop(jobId), spoolFailed('update', jobId)),
+            keep: (job: SettledJob) => tryOrReport(() => spool.keep(job), spoolFailed('write to', { jobId: job.jobId })),
+            drop: (jobId: string) => tryOrReport(() => spool.drop(jobId), spoolFailed('update', { jobId })),
           },
         }
       : {}),
@@ -191,7 +192,22 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   holdSweep.unref();
   const metrics = createMetrics();
   const registry = new WorkerRegistry();
-  const standing = new WorkerStanding(store, registry, logger);
+  const standing = new WorkerStanding(
+    store,
+    registry,
+    logger,
+    spool
+      ? {
+          keep: (write) => {
+            let id: number | undefined;
+            tryOrReport(() => void (id = spool.keepStanding(write)), spoolFailed('write to', { standingWrite: write.kind }));
+            return id;
+          },
+          begin: (ids) => tryOrReport(() => spool.beginStanding(ids), spoolFailed('update', { standingWrites: ids.length })),
+          end: (done, again) => tryOrReport(() => spool.endStanding(done, again), spoolFailed('update', { standingWrites: done.length + again.length })),
+        }
+      : undefined,
+  );
   const receipts = new ReceiptWaits();
   const verifyRate = options.verifyRate ?? 0;
   const spotCheck = verifyRate > 0 ? SpotChecker.start({ rate: verifyRate, meters, models: (options.catalog?.catalog.models ?? []).map((m) => m.id), threads: options.verifyThreads ?? 1, logger }) : undefined;
@@ -206,6 +222,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     for (const { jobId, why } of kept.unreadable) logger.error({ jobId, why }, 'a kept settlement could not be read back; it stays in the file');
     if (kept.jobs.length > 0) logger.warn({ settlements: kept.jobs.length }, 'settling again what the last run kept while the store was away');
     billing.resume(kept.jobs);
+    const standingKept = spool.takeUpStanding();
+    for (const { id, why } of standingKept.unreadable) logger.error({ id, why }, 'a kept standing write could not be read back; it stays in the file');
+    if (standingKept.begun > 0) logger.warn({ writes: standingKept.begun }, 'dropped the standing writes the last run stopped in the middle of (they may have been recorded)');
+    if (standingKept.writes.length > 0) logger.warn({ writes: standingKept.writes.length }, 'recording again the worker events and disputes the last run kept while the store was away');
+    standing.resume(standingKept.writes);
   }
   const reachability = store.reachability?.bind(store);
   if (reachability) watchStoreReachability(metrics, { reachability });
@@ -412,7 +433,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       const unsettled = billing.stopRetrying();
       if (unsettled > 0) logger.error({ settlements: unsettled }, 'closing with settlements the store never took; the next start of this instance settles them');
       const unrecorded = standing.stopRetrying();
-      if (unrecorded > 0) logger.error({ writes: unrecorded }, 'closing with worker events and disputes the store never took; they are not recorded');
+      if (unrecorded > 0) {
+        if (spool) logger.error({ writes: unrecorded }, 'closing with worker events and disputes the store never took; the next start of this instance records them');
+        else logger.error({ writes: unrecorded }, 'closing with worker events and disputes the store never took; they are not recorded');
+      }
       await bus?.close();
       registry.closeAll();
       wss.close();

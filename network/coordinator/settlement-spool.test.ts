@@ -1,7 +1,8 @@
 /**
  * The file of settlements kept while the shared store is away: what goes in comes back exactly
  * (amounts as bigint, marked late), survives reopening, and a row that cannot be read back is
- * reported and left in place rather than dropped.
+ * reported and left in place rather than dropped. The same for writes to workers' standing,
+ * where one begun when the instance stopped is dropped rather than made twice.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SettlementSpool, SPOOL_FILE } from './settlement-spool.js';
+import { SettlementSpool, SPOOL_FILE, type StandingWrite } from './settlement-spool.js';
 import type { SettledJob } from './store.js';
 
 const kept = (jobId: string): SettledJob => ({
@@ -76,6 +77,41 @@ test('a row that cannot be read back is reported with its job id and left in the
     assert.match(unreadable[1]!.why, /charge/);
     assert.match(unreadable[2]!.why, /names job job-elsewhere/);
     assert.equal(again.load().unreadable.length, 3, 'still there for the operator');
+    again.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('kept standing writes come back as written; those begun when the run stopped are dropped, not made twice; unreadable ones stay', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-spool-'));
+  try {
+    const spool = SettlementSpool.open(dir);
+    const event: StandingWrite = { kind: 'event', workerId: 'w1', event: 'clean', at: 1_700_000_000_000, speed: { ttftMs: 12.5, tokensPerSecond: 40 } };
+    const strike: StandingWrite = { kind: 'event', workerId: 'w2', event: 'verify_failed', at: 1_700_000_000_001 };
+    const dispute: StandingWrite = { kind: 'dispute', dispute: { jobId: 'job-1', workerId: 'w1', kind: 'completion_tokens', claimed: 50, counted: 40, at: 1_700_000_000_002 } };
+    const landed: StandingWrite = { kind: 'event', workerId: 'w3', event: 'lost', at: 1 };
+    const [a, b, c, d] = [event, strike, dispute, landed].map((w) => spool.keepStanding(w)) as [number, number, number, number];
+    assert.equal(spool.standingWrites(), 4);
+    // A round: all four begun; d landed, a's try never reached the database; b and c were under way when the instance stopped.
+    spool.beginStanding([a, b, c, d]);
+    spool.endStanding([d], [a]);
+    spool.close();
+
+    const raw = new Database(join(dir, SPOOL_FILE));
+    raw.prepare('INSERT INTO kept_standing (write, kept_at) VALUES (?, ?)').run('{"kind":"eve', 5);
+    raw.prepare('INSERT INTO kept_standing (write, kept_at) VALUES (?, ?)').run(JSON.stringify({ ...strike, event: 'bribed' }), 6);
+    raw.close();
+
+    const again = SettlementSpool.open(dir);
+    const found = again.takeUpStanding();
+    assert.deepEqual(found.writes, [{ id: a, write: event }]);
+    assert.equal(found.begun, 2, 'b and c may have been recorded: dropped');
+    assert.equal(found.unreadable.length, 2);
+    assert.match(found.unreadable[0]!.why, /JSON/);
+    assert.match(found.unreadable[1]!.why, /event/);
+    assert.equal(again.standingWrites(), 3, 'the one to make again and the two unreadable stay');
+    assert.deepEqual(again.takeUpStanding().begun, 0);
     again.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

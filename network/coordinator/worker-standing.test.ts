@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import { SettlementSpool, SPOOL_FILE, type StandingWrite } from './settlement-spool.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { StoreUnavailableError, type AsyncCoordinatorStore, type Dispute } from './store.js';
 import { WorkerRegistry } from './worker-registry.js';
@@ -100,6 +101,64 @@ test('on SQLite, an event or a dispute the disk could not take is kept, not thro
     assert.deepEqual(store.disputes('w').map((d) => [d.jobId, d.at]), [['job-2', happened]]);
     assert.deepEqual(logs, [], 'nothing failed for good');
   } finally {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('kept writes go to the spool file: marked begun while a try is under way, gone once landed; a stop mid-try leaves them begun, and the next start drops them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-standing-'));
+  const store = openSqliteStore(dir);
+  const spool = SettlementSpool.open(dir);
+  const raw = new Database(join(dir, SPOOL_FILE), { readonly: true });
+  const fileRows = () => raw.prepare('SELECT begun FROM kept_standing ORDER BY id').all().map((r) => (r as { begun: number }).begun);
+  try {
+    let state: 'away' | 'hang' | 'up' = 'away';
+    let tries = 0;
+    const remote = {
+      recordWorkerEvent: async (workerId: string, event: ReputationEvent, now: number) => {
+        tries++;
+        if (state === 'away') throw new StoreUnavailableError('connect ECONNREFUSED 127.0.0.1:5432', true);
+        if (state === 'hang') return new Promise<never>(() => undefined);
+        return store.recordWorkerEvent(workerId, event, now);
+      },
+    } as unknown as AsyncCoordinatorStore;
+    const logger = createLogger('test', { level: 'silent' });
+    const face = Object.assign(Object.create(store) as typeof store, { nonBlocking: remote });
+    const standingSpool = { keep: (w: StandingWrite) => spool.keepStanding(w), begin: (ids: readonly number[]) => spool.beginStanding(ids), end: (done: readonly number[], again: readonly number[]) => spool.endStanding(done, again) };
+    store.bindWorkerKey('w', 'key-w', 1_000);
+
+    const first = new WorkerStanding(face, new WorkerRegistry(), logger, standingSpool);
+    first.record('w', 'clean');
+    first.record('w', 'lost');
+    await until(() => first.keptWrites === 2, 'both events to be kept');
+    assert.deepEqual(fileRows(), [0, 0], 'on disk, not begun');
+    // A try that never reaches the database leaves them as they were.
+    await until(() => tries >= 4 && first.keptWrites === 2, 'a round of tries to fail');
+    assert.deepEqual(fileRows(), [0, 0], 'unmarked again after the round');
+    // The next try hangs (the instance stops during it): both stay begun.
+    state = 'hang';
+    await until(() => first.keptWrites === 0 && fileRows().every((b) => b === 1), 'a round to begin');
+    first.stopRetrying();
+
+    // The next start: the begun writes are dropped (they may have been recorded), nothing is made twice.
+    const found = spool.takeUpStanding();
+    assert.equal(found.begun, 2);
+    assert.deepEqual(found.writes, []);
+
+    // Kept again, then landed: gone from the file, recorded once.
+    state = 'away';
+    const second = new WorkerStanding(face, new WorkerRegistry(), logger, standingSpool);
+    second.record('w', 'clean');
+    await until(() => second.keptWrites === 1, 'the event to be kept');
+    state = 'up';
+    await until(() => second.keptWrites === 0 && fileRows().length === 0, 'the event to land and leave the file');
+    assert.equal(store.workerRecord('w')?.cleanJobs, 1);
+    assert.equal(store.workerRecord('w')?.lostJobs, 0, 'the dropped one was not made');
+    second.stopRetrying();
+  } finally {
+    raw.close();
+    spool.close();
     store.close();
     await rm(dir, { recursive: true, force: true });
   }

@@ -9,29 +9,42 @@ import type { WorkerRegistry } from './worker-registry.js';
 import { CLOSE_CODES } from './worker-session.js';
 import type { Logger } from './log.js';
 import { RetryLater } from './retry-later.js';
+import type { StandingWrite } from './settlement-spool.js';
 
 /** Most events and disputes kept while the store cannot be reached; more are logged and dropped. */
 const MAX_KEPT = 10_000;
 
-/** A write to the store that may be made again as it was, and how to report its end. */
-interface KeptWrite {
-  /** Makes the write: on the store's own face, so SQLite's is made (and mirrored) at once. */
-  write: () => void | Promise<void>;
-  failed: (error: unknown) => void;
+/**
+ * Where kept writes are also written, so that a restart or crash during an outage does not lose
+ * them (settlement-spool.ts): each is kept there until it lands or is given up, and marked begun
+ * while a try of it is under way.
+ */
+export interface StandingSpool {
+  keep(write: StandingWrite): number | undefined;
+  begin(ids: readonly number[]): void;
+  end(done: readonly number[], again: readonly number[]): void;
 }
+
+/** A write kept to be made again: what it is, and its id in the spool where it has one. */
+interface KeptWrite {
+  write: StandingWrite;
+  spoolId?: number;
+}
+
+/** How one try of a write ended. */
+type Outcome = 'landed' | 'kept' | 'failed';
 
 /** Reputation and measured speed, kept in the store and mirrored on live sessions. */
 export class WorkerStanding {
   /** Writes the store could not be reached for, none of them begun: made again until they land. */
   private readonly kept: KeptWrite[] = [];
-  private readonly retry = new RetryLater(() => {
-    for (const again of this.kept.splice(0)) this.attempt(again);
-  });
+  private readonly retry = new RetryLater(() => this.tryKeptAgain());
 
   constructor(
     private readonly store: CoordinatorStore,
     private readonly registry: WorkerRegistry,
     private readonly logger: Logger,
+    private readonly spool?: StandingSpool,
   ) {}
 
   /**
@@ -43,15 +56,19 @@ export class WorkerStanding {
    * settlement follows its workers' events, and must not wait on them.
    */
   record(workerId: string, event: ReputationEvent, speed?: SpeedSample): void {
-    // One store call: the read and the write are one transaction where instances share the store.
-    const now = Date.now();
-    const remote = this.store.nonBlocking;
-    this.attempt({
-      write: remote
-        ? async () => this.applied(workerId, event, await remote.recordWorkerEvent(workerId, event, now, speed))
-        : () => this.applied(workerId, event, this.store.recordWorkerEvent(workerId, event, now, speed)),
-      failed: (error) => this.logger.error({ workerId, event, err: error instanceof Error ? error.message : String(error) }, 'recording a worker event failed'),
-    });
+    this.attempt({ write: { kind: 'event', workerId, event, at: Date.now(), ...(speed ? { speed } : {}) } });
+  }
+
+  /** Keeps a cut claim on file for the operator (kept and made again as events are, where the store could not be reached). */
+  dispute(dispute: Dispute): void {
+    this.attempt({ write: { kind: 'dispute', dispute } });
+    this.logger.warn({ ...dispute }, 'worker claim cut');
+  }
+
+  /** Takes up the writes this instance kept when it last ran (settlement-spool.ts): made at once, then as any kept one. */
+  resume(writes: readonly { id: number; write: StandingWrite }[]): void {
+    this.kept.push(...writes.map(({ id, write }) => ({ write, spoolId: id })));
+    if (writes.length > 0) this.tryKeptAgain();
   }
 
   /** Writes kept for the store, waiting to be made again. */
@@ -59,27 +76,71 @@ export class WorkerStanding {
     return this.kept.length;
   }
 
-  /** Gives up the kept writes (the coordinator is closing); returns how many there were. */
+  /** Gives up the kept writes (the coordinator is closing; those in the spool stay there for the next start); returns how many there were. */
   stopRetrying(): number {
     this.retry.stop();
     return this.kept.splice(0).length;
   }
 
-  private attempt(item: KeptWrite): void {
-    let written: void | Promise<void>;
-    try {
-      written = item.write();
-    } catch (error) {
-      return this.notWritten(item, error);
+  /** One round: every kept write marked begun in the spool (one commit), made again, and the spool told how each ended (one commit). */
+  private tryKeptAgain(): void {
+    const round = this.kept.splice(0);
+    if (round.length === 0) return;
+    const spooled = (items: KeptWrite[]) => items.flatMap((item) => (item.spoolId === undefined ? [] : [item.spoolId]));
+    this.spool?.begin(spooled(round));
+    const done: KeptWrite[] = [];
+    const again: KeptWrite[] = [];
+    let left = round.length;
+    for (const item of round) {
+      this.attempt(item, (outcome) => {
+        (outcome === 'kept' ? again : done).push(item);
+        if (--left === 0) this.spool?.end(spooled(done), spooled(again));
+      });
     }
-    if (written) written.then(() => this.retry.answered(), (error: unknown) => this.notWritten(item, error));
-    else this.retry.answered();
   }
 
-  private notWritten(item: KeptWrite, error: unknown): void {
-    if (!(error instanceof StoreUnavailableError && error.unwritten) || this.kept.length >= MAX_KEPT) return item.failed(error);
-    this.kept.push(item);
-    this.retry.schedule();
+  /** Makes a write; `ended` hears how (a write kept for the first time goes to the spool here). */
+  private attempt(item: KeptWrite, ended?: (outcome: Outcome) => void): void {
+    const failed = (error: unknown): void => {
+      if (!(error instanceof StoreUnavailableError && error.unwritten) || this.kept.length >= MAX_KEPT) {
+        this.failed(item.write, error);
+        return ended?.('failed');
+      }
+      if (item.spoolId === undefined) {
+        const id = this.spool?.keep(item.write);
+        if (id !== undefined) item.spoolId = id;
+      }
+      this.kept.push(item);
+      this.retry.schedule();
+      ended?.('kept');
+    };
+    let written: void | Promise<void>;
+    try {
+      written = this.write(item.write);
+    } catch (error) {
+      return failed(error);
+    }
+    const landed = () => {
+      this.retry.answered();
+      ended?.('landed');
+    };
+    if (written) written.then(landed, failed);
+    else landed();
+  }
+
+  /** Makes a write on the store's own face, so SQLite's is made (and mirrored) at once. */
+  private write(write: StandingWrite): void | Promise<void> {
+    const remote = this.store.nonBlocking;
+    if (write.kind === 'dispute') return remote ? remote.recordDispute(write.dispute) : this.store.recordDispute(write.dispute);
+    const { workerId, event, at, speed } = write;
+    if (remote) return remote.recordWorkerEvent(workerId, event, at, speed).then((applied) => this.applied(workerId, event, applied));
+    this.applied(workerId, event, this.store.recordWorkerEvent(workerId, event, at, speed));
+  }
+
+  private failed(write: StandingWrite, error: unknown): void {
+    const err = error instanceof Error ? error.message : String(error);
+    if (write.kind === 'dispute') this.logger.error({ ...write.dispute, err }, 'recording a dispute failed');
+    else this.logger.error({ workerId: write.workerId, event: write.event, err }, 'recording a worker event failed');
   }
 
   /** Mirrors a stored event on the worker's live session; ejects it when this event crossed the limit. */
@@ -94,13 +155,5 @@ export class WorkerStanding {
       session?.send({ type: 'error', code: 'worker_ejected', message: 'This worker failed too many spot checks and is no longer accepted on this network.' });
       session?.close(CLOSE_CODES.ejected, 'worker_ejected');
     }
-  }
-
-  /** Keeps a cut claim on file for the operator (kept and made again as events are, where the store could not be reached). */
-  dispute(dispute: Dispute): void {
-    const failed = (error: unknown) => this.logger.error({ ...dispute, err: error instanceof Error ? error.message : String(error) }, 'recording a dispute failed');
-    const remote = this.store.nonBlocking;
-    this.attempt({ write: remote ? () => remote.recordDispute(dispute) : () => this.store.recordDispute(dispute), failed });
-    this.logger.warn({ ...dispute }, 'worker claim cut');
   }
 }
