@@ -200,6 +200,35 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
     }
   });
 
+  test('receipts a worker asks for again while the database is away are sent once it is back', async () => {
+    const fake = await FakeWorker.join(coordinator.url, 'outage-w5', { model: MODEL });
+    try {
+      const answer = client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 3 });
+      const { jobId } = await fake.nextNew('job.offer');
+      fake.send({ type: 'job.accept', jobId });
+      [...'uvw'].forEach((piece, seq) => fake.send({ type: 'job.chunk', jobId, seq, text: piece, tokens: 1 }));
+      fake.send({ type: 'job.done', jobId, finishReason: 'length', usage: { promptTokens: 1, completionTokens: 3 } });
+      await answer;
+      const first = await fake.next('job.receipt');
+      // Not acknowledged: the worker asks for it again, while the database is away.
+      await proxy.cut();
+      const count = () => fake.frames.filter((f) => f.type === 'job.receipt').length;
+      fake.send({ type: 'receipts.request', after: 0 });
+      fake.send({ type: 'receipts.request', after: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.equal(count(), 1, 'nothing to send while the database is away');
+      await proxy.restore();
+      const again = await fake.nextNew('job.receipt', 20_000);
+      assert.deepEqual(again, first, 'the same receipt, sent again once the database is back');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(count(), 2, 'once, for both asks');
+      fake.send({ type: 'receipt.ack', upTo: first.seq });
+    } finally {
+      fake.close();
+      await fake.closed;
+    }
+  });
+
   test('one away longer than the hold lasts: another instance refunds the expired hold, and the late settlement charges the balance instead', async () => {
     const fake = await FakeWorker.join(coordinator.url, 'outage-w3', { model: MODEL });
     try {
@@ -229,7 +258,7 @@ describe('a coordinator whose database cannot be reached for a while', { skip },
       assert.deepEqual(coordinator.store.releaseExpiredHolds(Number.MAX_SAFE_INTEGER), [], 'no hold left behind');
       const audit = await auditCoordinator(dataDir, { store: directUrl });
       assert.deepEqual(audit.findings, [], 'the shared books balance');
-      assert.equal(audit.checked.jobs, 2);
+      assert.equal(audit.checked.jobs, 3, 'the jobs of this suite so far');
     } finally {
       fake.close();
       await fake.closed;

@@ -29,6 +29,7 @@ import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
 import { handleListWorkers, handleSealedJob, handleUsageReceipt, receiptJobId, ReceiptWaits, RECEIPT_WAIT_MS } from './sealed-api.js';
 import { ModelMeters } from './model-meters.js';
 import { WorkerStanding } from './worker-standing.js';
+import { RetryLater } from './retry-later.js';
 import { SpotChecker } from './spot-check.js';
 import type { PriceList } from '../protocol/pricing.js';
 import { startSettlement, type Settlement } from './settlement.js';
@@ -256,14 +257,45 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     settlement: vault && billing.voucherPublicKey ? { vault, voucherPublicKey: billing.voucherPublicKey, chainGlobalId } : null,
     pricing: priceListToWire(billing.prices),
   });
-  /** Receipts not yet acknowledged are sent again, the store's batch at a time (the worker asks for more after the last). */
-  const resend = (session: WorkerSession, after: number) =>
-    billing.unackedReceipts(session.id, after).then(
-      (receipts) => {
-        for (const receipt of receipts) session.send(receipt);
-      },
-      (error: unknown) => logger.error({ workerId: session.id, err: error instanceof Error ? error.message : String(error) }, 'reading receipts to send again failed'),
-    );
+  /**
+   * Receipts not yet acknowledged are sent again, the store's batch at a time (the worker asks
+   * for more after the last). While the store cannot be reached the read is tried again until it
+   * answers or the worker leaves: one waiting read per worker, from the lowest number asked for.
+   */
+  const waitingResends = new WeakMap<WorkerSession, { after: number; retry: RetryLater }>();
+  const resend = (session: WorkerSession, after: number): void => {
+    const waiting = waitingResends.get(session);
+    if (waiting) {
+      waiting.after = Math.min(waiting.after, after);
+      return;
+    }
+    const read = (from: number, retried: boolean): void =>
+      void billing.unackedReceipts(session.id, from).then(
+        (receipts) => {
+          for (const receipt of receipts) session.send(receipt);
+          if (!retried) return;
+          // Asked for from a lower number while this read was under way: read from there too.
+          const lower = waitingResends.get(session)?.after ?? from;
+          waitingResends.delete(session);
+          if (lower < from) resend(session, lower);
+        },
+        (error: unknown) => {
+          const err = error instanceof Error ? error.message : String(error);
+          if (!(error instanceof StoreUnavailableError) || !session.isOpen) {
+            waitingResends.delete(session);
+            return logger.error({ workerId: session.id, err }, 'reading receipts to send again failed');
+          }
+          const wait = waitingResends.get(session);
+          if (wait && !retried) return void (wait.after = Math.min(wait.after, from)); // another read waits already
+          if (!wait) logger.warn({ workerId: session.id, err }, 'reading receipts to send again waits for the store');
+          // Made again after a wait that grows while the store stays away (retry-later.ts).
+          const entry = wait ?? { after: from, retry: new RetryLater(() => (session.isOpen ? read(entry.after, true) : waitingResends.delete(session))) };
+          waitingResends.set(session, entry);
+          entry.retry.schedule();
+        },
+      );
+    read(after, false);
+  };
 
   const dapp: { tonProof?: TonProofApi } = {}; // set once the listening URL is known
   const corsOrigins = new Set(options.corsOrigins ?? []);
@@ -393,8 +425,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
             logger.error({ workerId: session.id, upTo, err: error instanceof Error ? error.message : String(error) }, 'recording a receipt acknowledgement failed; the receipts stay unacknowledged'),
           );
         });
-        session.on('resend', (after) => void resend(session, after));
-        void resend(session, 0);
+        session.on('resend', (after) => resend(session, after));
+        resend(session, 0);
       });
       session.once('closed', (reason) => {
         if (session.id) logger.info({ workerId: session.id, reason }, 'worker disconnected');

@@ -141,6 +141,11 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     this.send({ type: 'challenge', coordinatorId: options.coordinatorId, nonce: this.nonce });
   }
 
+  /** False once the connection closed (or is closing). */
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
   /** Takes the router's view of this worker from its durable record. */
   applyRecord(record: WorkerStandingFigures): void {
     this.reputation = record.ejectedAt === null ? record.reputation : 0;
