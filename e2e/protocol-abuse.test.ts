@@ -1,14 +1,16 @@
 /**
  * What a broken or hostile worker can do to a coordinator — malformed and oversized frames,
  * unknown versions, frames for another worker's job, vanishing before the first token,
- * silence — and that each gets a clear error while clients are still served.
+ * silence, floods of control frames — and that each gets a clear error while clients are
+ * still served.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger } from '../network/coordinator/log.js';
-import { MAX_FRAME_BYTES } from '../network/protocol/worker-frames.js';
+import { MAX_FRAME_BYTES, type WorkerFrame } from '../network/protocol/worker-frames.js';
+import { FRAME_BUDGETS } from '../network/coordinator/worker-session.js';
 import { FakeWorker } from './fake-worker.js';
 import { Harness } from './harness.js';
 import { successorText } from '../main/models/test-model.js';
@@ -182,6 +184,40 @@ describe('a coordinator facing bad workers', () => {
     assert.ok(injected);
     assert.equal(text, successorText('abc', 1000));
     intruder.socket.close();
+  });
+
+  test('a worker flooding control frames is closed at its budget, each flood costing the coordinator no more than the budget', async () => {
+    const floods: [keyof typeof FRAME_BUDGETS, WorkerFrame][] = [
+      ['ping', { type: 'ping', seq: 1, sentAt: 1 }],
+      ['capacity', { type: 'capacity', available: true }],
+      ['descriptor', { type: 'descriptor', signed: { descriptor: {}, signature: 'x' } }],
+      ['error', { type: 'error', code: 'internal', message: 'x'.repeat(1_000) }],
+      ['receipts.request', { type: 'receipts.request', after: 0 }],
+      ['receipt.ack', { type: 'receipt.ack', upTo: 1 }],
+    ];
+    for (const [type, frame] of floods) {
+      const burst = FRAME_BUDGETS[type]!.burst;
+      const fake = await FakeWorker.join(coordinator.url, `flood-${type.replace('.', '-')}`, { model: MODEL });
+      const answersBefore = fake.frames.length;
+      for (let i = 0; i < burst + 50; i++) fake.send(frame);
+      const closed = await Promise.race([fake.closed, new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5_000).unref())]);
+      assert.deepEqual(closed, { code: 4010, reason: 'too_many_frames' }, type);
+      const told = fake.frames.filter((f) => f.type === 'error' && f.code === 'unexpected_frame');
+      assert.equal(told.length, 1, `${type}: told once`);
+      assert.match(told[0]!.type === 'error' ? told[0]!.message : '', new RegExp(`Too many '${type}' frames: at most ${burst} at once`));
+      // What the coordinator sent back in answer (pongs, refusals, receipts) stops at the budget.
+      assert.ok(fake.frames.length - answersBefore <= burst + 1, `${type}: ${fake.frames.length - answersBefore} frames back for ${burst + 50} sent`);
+      if (type === 'ping') assert.equal(fake.frames.filter((f) => f.type === 'pong').length, burst, 'a pong for each ping within the budget, none after');
+    }
+    // A worker within its budget is left alone: the burst, then one a second.
+    const steady = await FakeWorker.join(coordinator.url, 'steady-capacity', { model: MODEL });
+    for (let i = 0; i < FRAME_BUDGETS.capacity!.burst; i++) steady.send({ type: 'capacity', available: true });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    steady.send({ type: 'capacity', available: true });
+    steady.send({ type: 'ping', seq: 7, sentAt: 7 });
+    assert.equal((await steady.next('pong')).seq, 7, 'still connected and answered');
+    steady.close();
+    await steady.closed;
   });
 
   test('the coordinator kept serving through all of it', async () => {

@@ -30,7 +30,34 @@ export const CLOSE_CODES = {
   ejected: 4008,
   /** The store could not be reached to check the worker's identity. */
   unavailable: 4009,
+  /** More control frames than FRAME_BUDGETS allows. */
+  tooManyFrames: 4010,
 } as const;
+
+/**
+ * How many of each control frame a worker may send: a burst, then a steady rate (a token
+ * bucket per connection). Each costs the coordinator more than the frame costs its sender (a
+ * signature check, a database read or write, a log line, a round of routing), so a stranger's
+ * PC must not send them without end. A real worker stays far below: it sends its availability
+ * when sharing changes, its descriptor at connect and every few hours, asks for receipts when it
+ * connects and then a batch at a time, and acknowledges each receipt once. Past its budget the
+ * worker is told so and closed (it may connect again). Job frames are bounded by their jobs.
+ */
+export const FRAME_BUDGETS: Readonly<Partial<Record<WorkerFrame['type'], { burst: number; perSecond: number }>>> = {
+  ping: { burst: 10, perSecond: 1 },
+  capacity: { burst: 20, perSecond: 1 },
+  descriptor: { burst: 5, perSecond: 0.1 },
+  error: { burst: 20, perSecond: 1 },
+  'receipts.request': { burst: 20, perSecond: 2 },
+  // One per receipt: a worker catching up records (and acknowledges) resent batches of 500 at once.
+  'receipt.ack': { burst: 1000, perSecond: 1000 },
+};
+
+/** One control frame's budget on one connection: what is left, and when it was last topped up. */
+interface Bucket {
+  left: number;
+  at: number;
+}
 
 /** Frames a worker sends once the handshake is done (everything but hello and heartbeats). */
 export type WorkerJobFrame = Extract<WorkerFrame, { type: `job.${string}` }>;
@@ -119,6 +146,7 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
   descriptor: SignedDescriptor | undefined;
   private readonly nonce = toBase64Url(randomBytes(CHALLENGE_BYTES));
   private readonly pingsSent = new Map<number, number>();
+  private readonly budgets = new Map<WorkerFrame['type'], Bucket>();
   private pingSeq = 0;
   private lastHeardAt = Date.now();
   /** Heartbeat ticks since the last ping, and since when the worker has held a job (at a tick). */
@@ -176,6 +204,8 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
+    // Frames still arriving after the close was decided are not read (nor logged, nor answered).
+    if (this.closed) return;
     this.lastHeardAt = Date.now();
     // ws hands over a Buffer (its default binaryType); only other shapes are copied into one.
     const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -193,6 +223,7 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       this.protocolViolation(`expected hello, got ${frame.type}`);
       return;
     }
+    if (!this.withinBudget(frame.type)) return;
     switch (frame.type) {
       case 'hello':
         this.onHello(frame);
@@ -359,6 +390,26 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     // Unanswered pings are forgotten after a while, so a silent worker cannot grow this map.
     for (const old of this.pingsSent.keys()) if (old < seq - 8) this.pingsSent.delete(old);
     this.send({ type: 'ping', seq, sentAt: Date.now() });
+  }
+
+  /** Takes one frame of `type` from its budget (FRAME_BUDGETS); past it, the worker is told so and closed. */
+  private withinBudget(type: WorkerFrame['type']): boolean {
+    const budget = FRAME_BUDGETS[type];
+    if (!budget) return true;
+    const now = performance.now();
+    const bucket = this.budgets.get(type) ?? { left: budget.burst, at: now };
+    bucket.left = Math.min(budget.burst, bucket.left + ((now - bucket.at) / 1000) * budget.perSecond);
+    bucket.at = now;
+    this.budgets.set(type, bucket);
+    if (bucket.left >= 1) {
+      bucket.left -= 1;
+      return true;
+    }
+    const message = `Too many '${type}' frames: at most ${budget.burst} at once, then ${budget.perSecond} a second.`;
+    this.options.logger.warn({ workerId: this.id, type }, message);
+    this.send({ type: 'error', code: 'unexpected_frame', message });
+    this.close(CLOSE_CODES.tooManyFrames, 'too_many_frames');
+    return false;
   }
 
   private protocolViolation(message: string): void {
