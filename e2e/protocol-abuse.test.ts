@@ -189,7 +189,7 @@ describe('a coordinator facing bad workers', () => {
   test('a worker flooding control frames is closed at its budget, each flood costing the coordinator no more than the budget', async () => {
     const floods: [keyof typeof FRAME_BUDGETS, WorkerFrame][] = [
       ['ping', { type: 'ping', seq: 1, sentAt: 1 }],
-      ['capacity', { type: 'capacity', available: true }],
+      ['capacity', { type: 'capacity', available: false }],
       ['descriptor', { type: 'descriptor', signed: { descriptor: {}, signature: 'x' } }],
       ['error', { type: 'error', code: 'internal', message: 'x'.repeat(1_000) }],
       ['receipts.request', { type: 'receipts.request', after: 0 }],
@@ -199,7 +199,8 @@ describe('a coordinator facing bad workers', () => {
       const burst = FRAME_BUDGETS[type]!.burst;
       const fake = await FakeWorker.join(coordinator.url, `flood-${type.replace('.', '-')}`, { model: MODEL });
       const answersBefore = fake.frames.length;
-      for (let i = 0; i < burst + 50; i++) fake.send(frame);
+      // Availability flips each time (the same again is ignored, not counted).
+      for (let i = 0; i < burst + 50; i++) fake.send(frame.type === 'capacity' ? { type: 'capacity', available: i % 2 === 0 ? false : true } : frame);
       const closed = await Promise.race([fake.closed, new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5_000).unref())]);
       assert.deepEqual(closed, { code: 4010, reason: 'too_many_frames' }, type);
       const told = fake.frames.filter((f) => f.type === 'error' && f.code === 'unexpected_frame');
@@ -209,11 +210,13 @@ describe('a coordinator facing bad workers', () => {
       assert.ok(fake.frames.length - answersBefore <= burst + 1, `${type}: ${fake.frames.length - answersBefore} frames back for ${burst + 50} sent`);
       if (type === 'ping') assert.equal(fake.frames.filter((f) => f.type === 'pong').length, burst, 'a pong for each ping within the budget, none after');
     }
-    // A worker within its budget is left alone: the burst, then one a second.
+    // A worker within its budget is left alone: the burst of changes, then one a second; the
+    // same availability said again (as the bench's simulated workers do after each job) any number of times.
     const steady = await FakeWorker.join(coordinator.url, 'steady-capacity', { model: MODEL });
-    for (let i = 0; i < FRAME_BUDGETS.capacity!.burst; i++) steady.send({ type: 'capacity', available: true });
+    for (let i = 0; i < FRAME_BUDGETS.capacity!.burst; i++) steady.send({ type: 'capacity', available: i % 2 === 1 });
+    for (let i = 0; i < 200; i++) steady.send({ type: 'capacity', available: true });
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    steady.send({ type: 'capacity', available: true });
+    steady.send({ type: 'capacity', available: false });
     steady.send({ type: 'ping', seq: 7, sentAt: 7 });
     assert.equal((await steady.next('pong')).seq, 7, 'still connected and answered');
     steady.close();

@@ -45,6 +45,7 @@ export const CLOSE_CODES = {
  */
 export const FRAME_BUDGETS: Readonly<Partial<Record<WorkerFrame['type'], { burst: number; perSecond: number }>>> = {
   ping: { burst: 10, perSecond: 1 },
+  // Counted only when it changes (the same availability again is ignored).
   capacity: { burst: 20, perSecond: 1 },
   descriptor: { burst: 5, perSecond: 0.1 },
   error: { burst: 20, perSecond: 1 },
@@ -223,6 +224,8 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       this.protocolViolation(`expected hello, got ${frame.type}`);
       return;
     }
+    // Availability said again as it stands changes nothing: not read further, so not counted either.
+    if (frame.type === 'capacity' && frame.available === this.available) return;
     if (!this.withinBudget(frame.type)) return;
     switch (frame.type) {
       case 'hello':
