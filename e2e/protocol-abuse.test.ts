@@ -189,6 +189,7 @@ describe('a coordinator facing bad workers', () => {
   test('a worker flooding control frames is closed at its budget, each flood costing the coordinator no more than the budget', async () => {
     const floods: [keyof typeof FRAME_BUDGETS, WorkerFrame][] = [
       ['ping', { type: 'ping', seq: 1, sentAt: 1 }],
+      ['pong', { type: 'pong', seq: 1, sentAt: 1 }],
       ['capacity', { type: 'capacity', available: false }],
       ['descriptor', { type: 'descriptor', signed: { descriptor: {}, signature: 'x' } }],
       ['error', { type: 'error', code: 'internal', message: 'x'.repeat(1_000) }],

@@ -45,6 +45,8 @@ export const CLOSE_CODES = {
  */
 export const FRAME_BUDGETS: Readonly<Partial<Record<WorkerFrame['type'], { burst: number; perSecond: number }>>> = {
   ping: { burst: 10, perSecond: 1 },
+  // One per ping of the coordinator's (every 5 s at most).
+  pong: { burst: 10, perSecond: 1 },
   // Counted only when it changes (the same availability again is ignored).
   capacity: { burst: 20, perSecond: 1 },
   descriptor: { burst: 5, perSecond: 0.1 },
