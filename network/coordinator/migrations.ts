@@ -106,4 +106,13 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE refunded_holds (job_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, amount INTEGER NOT NULL, refunded_at INTEGER NOT NULL);
     `,
   },
+  {
+    version: 5,
+    name: 'the books of jobs in flight, checkpointed for a coordinator that dies mid-job',
+    // Replaced whole every few seconds by the jobs then in flight (store.ts, checkpoint); the
+    // next start settles what it finds before refunding the rest of their holds.
+    sql: `
+      CREATE TABLE job_checkpoints (job_id TEXT PRIMARY KEY, job TEXT NOT NULL, at INTEGER NOT NULL);
+    `,
+  },
 ];

@@ -315,4 +315,16 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
       $reserve$;
     `,
   },
+  {
+    version: 6,
+    name: 'the books of jobs in flight, checkpointed for an instance that dies mid-job',
+    // Each instance replaces its own rows (owner) every few seconds with the jobs it then has in
+    // flight (store.ts, checkpoint); its next start settles what it finds before refunding the
+    // rest of their holds. An instance that never comes back leaves its rows; their holds are
+    // refunded whole by the others' expiry sweeps, as before.
+    sql: `
+      CREATE TABLE job_checkpoints (job_id TEXT PRIMARY KEY, owner TEXT NOT NULL, job TEXT NOT NULL, at BIGINT NOT NULL);
+      CREATE INDEX job_checkpoints_by_owner ON job_checkpoints (owner);
+    `,
+  },
 ];

@@ -17,7 +17,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { BooksError } from './books-check.js';
 import type { ReceiptSigning } from './receipts.js';
 import type { PgStoreOptions } from './pg-store.js';
-import { StoreUnavailableError, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type CoordinatorStore, type JobReceiptFrame, type ReceiptBuilder, type WorkerCredit } from './store.js';
+import { StoreUnavailableError, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type CoordinatorStore, type JobReceiptFrame, type ReceiptBuilder, type SettledJob, type WorkerCredit } from './store.js';
 
 /** The store methods a caller may ask the thread to run. */
 export type BridgeMethod = Exclude<keyof CoordinatorStore, 'group' | 'synced' | 'nonBlocking' | 'reachability'> | 'open';
@@ -63,6 +63,8 @@ const NON_BLOCKING_METHODS = [
   'release',
   'releaseExpiredHolds',
   'releaseAllHolds',
+  'checkpoint',
+  'checkpoints',
   'account',
   'unpushed',
   'markPushed',
@@ -337,6 +339,12 @@ class PgStoreBridge implements CoordinatorStore {
   }
   releaseAllHolds(): string[] {
     return this.call('releaseAllHolds', []) as string[];
+  }
+  checkpoint(jobs: readonly SettledJob[]): void {
+    this.call('checkpoint', [jobs]);
+  }
+  checkpoints(): ReturnType<CoordinatorStore['checkpoints']> {
+    return this.call('checkpoints', []) as ReturnType<CoordinatorStore['checkpoints']>;
   }
   account(name: string): AccountTotal {
     return this.call('account', [name]) as AccountTotal;

@@ -20,6 +20,7 @@ import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
 import { buildReceipt, type ReceiptSigning } from './receipts.js';
+import { encodeSettledJob, readSettledJobs, type KeptSettlements } from './settled-job-codec.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 import { RESEND_BATCH, workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobOutcome, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerCredit, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
@@ -474,6 +475,20 @@ export class PgStore implements AsyncCoordinatorStore {
   /** Refunds this instance's own holds (left by its previous run) and every expired one. */
   async releaseAllHolds(): Promise<string[]> {
     return this.transaction((sql) => refundWhere(sql, 'owner = $1 OR expires_at <= $2', [this.instanceId, Date.now()]));
+  }
+
+  /** One statement: this instance's rows not listed are deleted, the listed ones written over. */
+  async checkpoint(jobs: readonly SettledJob[]): Promise<void> {
+    await this.query(
+      `WITH gone AS (DELETE FROM job_checkpoints WHERE owner = $1 AND NOT (job_id = ANY($2::text[])))
+       INSERT INTO job_checkpoints (job_id, owner, job, at) SELECT u.job_id, $1, u.job, $4 FROM unnest($2::text[], $3::text[]) AS u(job_id, job)
+       ON CONFLICT (job_id) DO UPDATE SET owner = excluded.owner, job = excluded.job, at = excluded.at`,
+      [this.instanceId, jobs.map((j) => j.jobId), jobs.map((j) => encodeSettledJob(j)), Date.now()],
+    );
+  }
+
+  async checkpoints(): Promise<KeptSettlements> {
+    return readSettledJobs((await this.query('SELECT job_id, job FROM job_checkpoints WHERE owner = $1 ORDER BY at, job_id', [this.instanceId])).rows as { job_id: string; job: string }[]);
   }
 
   async account(name: string): Promise<AccountTotal> {

@@ -14,14 +14,15 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { openDurableDb, type DurableDb } from '../node-kit/sqlite.js';
-import { jobOutcomeSchema } from '../protocol/worker-frames.js';
 import type { ReputationEvent, SpeedSample } from './reputation.js';
 import type { Dispute, SettledJob } from './store.js';
+import { encodeSettledJob, readSettledJobs, type KeptSettlements } from './settled-job-codec.js';
+
+export type { KeptSettlements };
 
 /** The file, in the instance's data folder. */
 export const SPOOL_FILE = 'kept-settlements.sqlite';
 
-const nanotons = z.string().regex(/^\d{1,30}$/).transform((text) => BigInt(text));
 const count = z.number().int().nonnegative();
 const MIGRATIONS = [
   { version: 1, name: 'kept settlements', sql: 'CREATE TABLE kept (job_id TEXT PRIMARY KEY, job TEXT NOT NULL, kept_at INTEGER NOT NULL)' },
@@ -56,39 +57,8 @@ export interface KeptStanding {
   unreadable: { id: number; why: string }[];
 }
 
-const keptSchema = z.strictObject({
-  jobId: z.string().min(1),
-  clientId: z.string().min(1),
-  model: z.string(),
-  outcome: jobOutcomeSchema,
-  charge: nanotons,
-  commission: nanotons,
-  late: z.literal(true),
-  credits: z.array(
-    z.strictObject({
-      account: z.string().min(1),
-      workerId: z.string().min(1),
-      cost: nanotons,
-      earned: nanotons,
-      promptTokens: count,
-      completionTokens: count,
-      coefficientMilli: count,
-      claimed: z.strictObject({ promptTokens: count, completionTokens: count }).optional(),
-    }),
-  ),
-});
 
-/** A kept settlement as stored: its amounts as decimal strings. */
-function encode(job: SettledJob): string {
-  return JSON.stringify({ ...job, late: true }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-}
 
-/** What the next start found in the file. */
-export interface KeptSettlements {
-  jobs: SettledJob[];
-  /** Rows that could not be read back (left in the file, for the operator): job id and why. */
-  unreadable: { jobId: string; why: string }[];
-}
 
 export class SettlementSpool {
   private readonly q;
@@ -158,7 +128,7 @@ export class SettlementSpool {
 
   /** Keeps a settlement, on disk before this returns. */
   keep(job: SettledJob): void {
-    this.q.keep.run(job.jobId, encode(job), Date.now());
+    this.q.keep.run(job.jobId, encodeSettledJob({ ...job, late: true }), Date.now());
   }
 
   /** Forgets a settlement that landed or was refused. */
@@ -168,21 +138,7 @@ export class SettlementSpool {
 
   /** Every settlement kept, oldest first. */
   load(): KeptSettlements {
-    const found: KeptSettlements = { jobs: [], unreadable: [] };
-    for (const row of this.q.all.all()) {
-      let json: unknown;
-      try {
-        json = JSON.parse(row.job);
-      } catch (error) {
-        found.unreadable.push({ jobId: row.job_id, why: error instanceof Error ? error.message : String(error) });
-        continue;
-      }
-      const parsed = keptSchema.safeParse(json);
-      if (!parsed.success) found.unreadable.push({ jobId: row.job_id, why: z.prettifyError(parsed.error) });
-      else if (parsed.data.jobId !== row.job_id) found.unreadable.push({ jobId: row.job_id, why: `it names job ${parsed.data.jobId}` });
-      else found.jobs.push(parsed.data);
-    }
-    return found;
+    return readSettledJobs(this.q.all.all());
   }
 
   close(): void {

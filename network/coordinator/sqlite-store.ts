@@ -9,6 +9,7 @@ import { openDurableDb, syncLog, withoutFsync, type DurableDb } from '../node-ki
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
+import { encodeSettledJob, readSettledJobs } from './settled-job-codec.js';
 import { RESEND_BATCH, StoreUnavailableError, workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 
@@ -62,6 +63,7 @@ class SqliteStore implements CoordinatorStore {
   readonly release: CoordinatorStore['release'];
   readonly releaseExpiredHolds: CoordinatorStore['releaseExpiredHolds'];
   readonly releaseAllHolds: CoordinatorStore['releaseAllHolds'];
+  readonly checkpoint: CoordinatorStore['checkpoint'];
   readonly bindWorkerKey: CoordinatorStore['bindWorkerKey'];
   private readonly relaxedUpdateWorker: (record: WorkerRecord) => void;
   private readonly relaxedAck: (workerId: string, upTo: number) => void;
@@ -89,6 +91,9 @@ class SqliteStore implements CoordinatorStore {
       jobExists: db.prepare<[{ id: string }], { n: bigint }>(
         'SELECT 1 AS n FROM jobs WHERE job_id = @id UNION ALL SELECT 1 FROM holds WHERE job_id = @id UNION ALL SELECT 1 FROM refunded_holds WHERE job_id = @id LIMIT 1',
       ),
+      forgetCheckpoints: db.prepare<[string]>('DELETE FROM job_checkpoints WHERE job_id NOT IN (SELECT value FROM json_each(?))'),
+      putCheckpoint: db.prepare<[string, string, number]>('INSERT OR REPLACE INTO job_checkpoints (job_id, job, at) VALUES (?, ?, ?)'),
+      checkpoints: db.prepare<[], { job_id: string; job: string }>('SELECT job_id, job FROM job_checkpoints ORDER BY at, job_id'),
       insertRefunded: db.prepare('INSERT OR IGNORE INTO refunded_holds (job_id, client_id, amount, refunded_at) VALUES (?, ?, ?, ?)'),
       insertJob: db.prepare('INSERT OR IGNORE INTO jobs (job_id, client_id, model, cost, commission, held, outcome, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       insertCredit: db.prepare(
@@ -196,6 +201,15 @@ class SqliteStore implements CoordinatorStore {
       for (const id of ids) giveBack(id, now);
       return ids;
     });
+    // Every few seconds, so a power cut may take the last one: the one before still bills less.
+    this.checkpoint = withoutFsync(
+      db,
+      db.transaction((jobs: readonly SettledJob[]) => {
+        q.forgetCheckpoints.run(JSON.stringify(jobs.map((j) => j.jobId)));
+        const now = Date.now();
+        for (const job of jobs) q.putCheckpoint.run(job.jobId, encodeSettledJob(job), now);
+      }),
+    );
     // A new binding lost to a power cut is made again by the worker's next hello (with its key).
     this.bindWorkerKey = withoutFsync(db, db.transaction((workerId: string, identityKey: string, now: number): KeyBinding => {
       const row = q.worker.get(workerId);
@@ -218,6 +232,10 @@ class SqliteStore implements CoordinatorStore {
 
   jobIdUsed(jobId: string): boolean {
     return this.q.jobExists.get({ id: jobId }) !== undefined;
+  }
+
+  checkpoints(): ReturnType<CoordinatorStore['checkpoints']> {
+    return readSettledJobs(this.q.checkpoints.all());
   }
 
   account(name: string): AccountTotal {

@@ -202,6 +202,29 @@ export function storeContract(engine: StoreEngine): void {
       store.close();
     }));
 
+  test(`${engine.name}: checkpoints of jobs in flight: each call replaces the last, they survive a restart, and they settle once`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      store.deposit('c', 1000n, 'd');
+      for (const id of ['cp-1', 'cp-2']) assert.equal(store.reserve('c', id, 300n, Date.now() + 60_000), 'held');
+      const early = job('cp-1', [credit('A', 'w', 20n, 18n)], { outcome: 'failed' });
+      store.checkpoint([early, job('cp-2', [credit('A', 'w', 5n, 4n)], { outcome: 'failed' })]);
+      const later = job('cp-1', [credit('A', 'w', 110n, 99n)], { outcome: 'failed' });
+      store.checkpoint([later]);
+      assert.deepEqual(store.checkpoints(), { jobs: [later], unreadable: [] }, 'the last call only: cp-2 ended meanwhile');
+      store.close();
+      const reopened = await open();
+      const found = reopened.checkpoints();
+      assert.deepEqual(found, { jobs: [later], unreadable: [] }, 'as written, amounts exact');
+      assert.equal(reopened.settle(found.jobs[0]!, receipt)?.[0]?.cumulativeNanotons, '99');
+      assert.equal(reopened.settle(found.jobs[0]!, receipt), undefined, 'once');
+      reopened.checkpoint([]);
+      assert.deepEqual(reopened.checkpoints(), { jobs: [], unreadable: [] });
+      assert.deepEqual(reopened.releaseAllHolds(), ['cp-2']);
+      assert.equal(reopened.balance('c'), 1000n - 110n);
+      reopened.close();
+    }));
+
   test(`${engine.name}: settlements grouped in one commit: a refused one undoes only itself, and the rest survive a restart`, { skip: engine.skip }, () =>
     withStore(engine, async (open) => {
       const store = await open();

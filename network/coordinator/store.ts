@@ -183,6 +183,15 @@ export interface CoordinatorStore {
   releaseExpiredHolds(now: number): string[];
   /** Refunds every hold (at start: no job survives a restart); returns the job ids. */
   releaseAllHolds(): string[];
+  /**
+   * Records the books of this instance's jobs in flight, each as if it ended now, in place of
+   * what the last call recorded (a job no longer listed is forgotten): what the next start of
+   * this instance bills for work delivered before it died mid-job (checkpoints). May lag a power
+   * cut by one call.
+   */
+  checkpoint(jobs: readonly SettledJob[]): void;
+  /** The books of this instance's jobs as last checkpointed, and any row that cannot be read back. */
+  checkpoints(): { jobs: SettledJob[]; unreadable: { jobId: string; why: string }[] };
   /** The running total of an earnings account. */
   account(account: string): AccountTotal;
   /** Every account whose cumulative earnings exceed what was pushed on chain by `threshold`. */
