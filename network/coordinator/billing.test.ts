@@ -14,6 +14,7 @@ import { openSqliteStore } from './sqlite-store.js';
 import { buildReceipt, type ReceiptSigning } from './receipts.js';
 import { StoreUnavailableError, type AsyncCoordinatorStore, type SettledJob } from './store.js';
 import type { MeteredPart } from './metering.js';
+import { jobCost, priceOf, splitCost } from '../protocol/pricing.js';
 
 const part = (workerId: string, completionTokens: number): MeteredPart => ({ workerId, payoutAddress: undefined, coefficient: 1, usage: { promptTokens: 10, completionTokens } });
 
@@ -216,6 +217,39 @@ test('settlements kept by the last run are taken up at start: kept while the sto
     assert.deepEqual([...spooled], []);
   } finally {
     store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('checkpointed jobs in flight are billed once at the next start against their holds, kept settlements left to themselves, and then forgotten', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-billing-'));
+  try {
+    const store = openSqliteStore(dir);
+    const billing = new Billing({ store });
+    store.deposit('client', 1_000_000_000n, 'd');
+    const hold = billing.worstCase('m', 10, 1000, 1, 1);
+    for (const id of ['cut-1', 'cut-2', 'kept']) assert.equal(store.reserve('client', id, hold, Date.now() + 60_000), 'held');
+    await billing.checkpoint([
+      { jobId: 'cut-1', clientId: 'client', model: 'm', parts: [part('w1', 40)] },
+      { jobId: 'cut-2', clientId: 'client', model: 'm', parts: [part('w2', 7), part('w3', 3)] },
+      { jobId: 'kept', clientId: 'client', model: 'm', parts: [part('w1', 5)] },
+    ]);
+    // The process dies here: nothing settled. The next start:
+    store.close();
+    const reopened = openSqliteStore(dir);
+    const next = new Billing({ store: reopened });
+    const recovered = await next.settleCheckpoints(new Set(['kept']));
+    assert.deepEqual(recovered, { settled: 2, refused: [], unreadable: [] });
+    const earned = (w: string) => reopened.account(`worker:${w}`).cumulative;
+    const cost = (tokens: number) => jobCost(priceOf(next.prices, 'm'), { promptTokens: 10, completionTokens: tokens }, 1);
+    assert.equal(earned('w1'), splitCost(cost(40), next.prices.commissionBps).worker, 'w1 paid for cut-1 only');
+    assert.ok(earned('w2') > 0n && earned('w3') > 0n);
+    assert.deepEqual(reopened.unackedReceipts('w2').map((r) => [r.jobId, r.outcome]), [['cut-2', 'failed']], 'stored, sent when the worker connects');
+    assert.deepEqual(reopened.checkpoints(), { jobs: [], unreadable: [] }, 'forgotten');
+    assert.deepEqual(reopened.releaseAllHolds(), ['kept'], 'the kept one untouched');
+    assert.deepEqual(await next.settleCheckpoints(new Set()), { settled: 0, refused: [], unreadable: [] }, 'nothing twice');
+    reopened.close();
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -22,6 +22,14 @@ interface BillingEvents {
   retried: [jobId: string, error: unknown];
 }
 
+/** A job in flight, as JobManager meters it so far (Billing.checkpoint). */
+export interface InFlightJob {
+  jobId: string;
+  clientId: string | undefined;
+  model: string;
+  parts: readonly MeteredPart[];
+}
+
 /** Most settlements kept to try again while the store cannot be reached; one more fails as before. */
 const MAX_DEFERRED_SETTLEMENTS = 10_000;
 
@@ -327,6 +335,48 @@ export class Billing extends EventEmitter<BillingEvents> {
     if (!receipts) return job.charge; // settled before: nothing credited twice
     receipts.forEach((receipt, i) => sent.push([job.credits[i]!.workerId, receipt]));
     return job.charge;
+  }
+
+  /**
+   * Records the books of the jobs in flight, each as if it ended now (outcome 'failed', as when
+   * the coordinator fails a job): what the next start bills, should this process die before
+   * they end (CoordinatorStore.checkpoint). Replaces the last call's.
+   */
+  checkpoint(jobs: readonly InFlightJob[]): Promise<void> {
+    const books: SettledJob[] = [];
+    for (const j of jobs) {
+      try {
+        books.push(this.books(j.jobId, j.clientId, j.model, 'failed', j.parts));
+      } catch {
+        // An amount out of bounds: its settlement would be refused too; nothing to keep.
+      }
+    }
+    return callStore(this.options.store, (store) => store.checkpoint(books));
+  }
+
+  /**
+   * At start: settles the jobs the last run of this instance checkpointed while they were in
+   * flight (it died before they ended), each against the hold it still has, for what it had
+   * delivered by then; then forgets them. Jobs in `skip` (kept settlements, which carry the
+   * whole job) are left to those. Their receipts are stored and go out when each worker
+   * connects. Returns how many were settled, and those refused (a hold already refunded, say).
+   */
+  async settleCheckpoints(skip: ReadonlySet<string>): Promise<{ settled: number; refused: { jobId: string; why: string }[]; unreadable: { jobId: string; why: string }[] }> {
+    const { store } = this.options;
+    const found = await callStore(store, (s) => s.checkpoints());
+    const refused: { jobId: string; why: string }[] = [];
+    let settled = 0;
+    for (const job of found.jobs) {
+      if (skip.has(job.jobId)) continue;
+      try {
+        const receipts = store.nonBlocking ? await store.nonBlocking.settle(job, this.signing) : store.settle(job, (credit, total, seq) => buildReceipt(this.signing, job, credit, total, seq));
+        if (receipts) settled++;
+      } catch (error) {
+        refused.push({ jobId: job.jobId, why: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    await callStore(store, (s) => s.checkpoint([]));
+    return { settled, refused, unreadable: found.unreadable };
   }
 
   /** True when a job id was ever held or settled (job ids are unique in the database). */

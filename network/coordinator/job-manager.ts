@@ -19,7 +19,7 @@ import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
 import type { WorkerJobFrame } from './worker-session.js';
 import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
-import { SettlementDeferred, type Billing } from './billing.js';
+import { SettlementDeferred, type Billing, type InFlightJob } from './billing.js';
 import { BooksError } from './books-check.js';
 import type { SealedChunk, SealedEnvelope } from '../protocol/sealed.js';
 import { meterJob, type AttemptObservation, type MeterResult } from './metering.js';
@@ -231,6 +231,21 @@ export class JobManager {
     this.jobs.set(job.id, job);
     this.dispatch(job);
     return { id: job.id, cancel: (reason) => this.cancel(job, reason) };
+  }
+
+  /**
+   * The jobs in flight for at least `minAgeMs` that delivered something billable, metered as if
+   * each ended now (Billing.checkpoint): what a restart bills should this process die first.
+   */
+  inFlight(minAgeMs: number): InFlightJob[] {
+    const now = Date.now();
+    const found: InFlightJob[] = [];
+    for (const job of this.jobs.values()) {
+      if (job.finished || now - job.createdAt < minAgeMs) continue;
+      const { parts } = meterJob({ attempts: this.observations(job), promptFigure: job.spec.prompt.figure, promptExact: job.spec.prompt.exact });
+      if (parts.length > 0) found.push({ jobId: job.id, clientId: job.spec.clientId, model: job.spec.model, parts });
+    }
+    return found;
   }
 
   /** Fails every job (coordinator shutdown); what was delivered is still billed. */

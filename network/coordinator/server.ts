@@ -58,6 +58,11 @@ export interface CoordinatorOptions {
   /** TON Connect dApp backend (manifest, ton_proof); publicUrl defaults to the listening URL, network to chain's or testnet. */
   tonConnect?: { publicUrl?: string; network?: 'testnet' | 'mainnet'; allowedDomains?: string[] };
   requestTimeoutMs?: number;
+  /**
+   * How often the books of jobs in flight (those running at least this long) are checkpointed,
+   * so a restart after this process dies bills what they had delivered (default 5000).
+   */
+  checkpointIntervalMs?: number;
   /** How often idle workers are pinged (default 15 s; rounded to a whole number of busy intervals). */
   heartbeatIntervalMs?: number;
   /** How often workers with a job in flight are pinged (default 5 s, or the idle interval if shorter). */
@@ -131,16 +136,15 @@ function tryOrReport(work: () => void, report: (error: unknown) => void): void {
   }
 }
 
+/** Jobs in flight at least this long are checkpointed (shorter ones most likely end before the next tick). */
+const CHECKPOINT_MIN_AGE_MS = 2_000;
+
 /** Starts a coordinator; resolves once it listens. */
 export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const logger = options.logger ?? createLogger('coordinator');
   const { coordinatorId, voucherKey } = await loadCoordinatorKeys(options.dataDir);
   const store = await openCoordinatorStore(options.store, options.dataDir, coordinatorId);
   if (options.store !== undefined) logger.info({ store: redactStoreUrl(options.store), instance: coordinatorId }, 'store shared with other instances');
-  // No job survives a restart: every hold left by the last run of this instance is refunded now
-  // (in a shared store, other instances' holds are theirs; the expiry sweep recovers a dead one's).
-  const stranded = store.releaseAllHolds();
-  if (stranded.length > 0) logger.warn({ holds: stranded.length }, options.store === undefined ? 'refunded the holds of jobs that were running when the coordinator stopped' : 'refunded the holds of jobs that were running when this instance stopped, and any expired hold of another');
   const meters = await ModelMeters.load(options.catalog, logger);
   const settlement = options.chain
     ? await startSettlement({
@@ -218,8 +222,18 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     else logger.error({ jobId, err: error instanceof Error ? error.message : String(error) }, 'deferred settlement failed; its hold is refunded when it expires');
   });
   watchDeferredSettlements(metrics, billing);
-  if (spool) {
-    const kept = spool.load();
+  const kept = spool?.load();
+  // No job survives a restart. What the last run's jobs in flight had delivered, as it last
+  // checkpointed them, is billed first (their kept settlements, which carry the whole job, are
+  // left to those); then every hold left by the last run of this instance is refunded (in a
+  // shared store, other instances' holds are theirs; the expiry sweep recovers a dead one's).
+  const recovered = await billing.settleCheckpoints(new Set(kept?.jobs.map((j) => j.jobId)));
+  if (recovered.settled > 0) logger.warn({ jobs: recovered.settled }, 'billed what the jobs cut off when this coordinator last stopped had delivered, as last checkpointed');
+  for (const { jobId, why } of recovered.refused) logger.error({ jobId, err: why }, 'a checkpointed job could not be billed');
+  for (const { jobId, why } of recovered.unreadable) logger.error({ jobId, why }, 'a checkpointed job could not be read back');
+  const stranded = store.releaseAllHolds();
+  if (stranded.length > 0) logger.warn({ holds: stranded.length }, options.store === undefined ? 'refunded the holds of jobs that were running when the coordinator stopped' : 'refunded the holds of jobs that were running when this instance stopped, and any expired hold of another');
+  if (spool && kept) {
     for (const { jobId, why } of kept.unreadable) logger.error({ jobId, why }, 'a kept settlement could not be read back; it stays in the file');
     if (kept.jobs.length > 0) logger.warn({ settlements: kept.jobs.length }, 'settling again what the last run kept while the store was away');
     billing.resume(kept.jobs);
@@ -232,6 +246,27 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const reachability = store.reachability?.bind(store);
   if (reachability) watchStoreReachability(metrics, { reachability });
   const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
+  // The books of jobs in flight, every few seconds (one call at a time; none while nothing runs).
+  const checkpointMs = options.checkpointIntervalMs ?? 5_000;
+  let checkpointed = 0;
+  let checkpointing = false;
+  const checkpointTimer = setInterval(() => {
+    if (checkpointing) return;
+    const inFlight = jobs.inFlight(Math.min(CHECKPOINT_MIN_AGE_MS, checkpointMs));
+    if (inFlight.length === 0 && checkpointed === 0) return;
+    checkpointing = true;
+    billing.checkpoint(inFlight).then(
+      () => {
+        checkpointed = inFlight.length;
+        checkpointing = false;
+      },
+      (error: unknown) => {
+        checkpointing = false;
+        logger.warn({ jobs: inFlight.length, err: error instanceof Error ? error.message : String(error) }, 'checkpointing the jobs in flight failed; the next tick tries again');
+      },
+    );
+  }, checkpointMs);
+  checkpointTimer.unref();
   if (options.bus !== undefined && options.store === undefined) throw new Error('--bus joins instances that share a store: give --store postgres://… as well.');
   const bus = options.bus !== undefined ? await ClusterBus.start({ url: options.bus, instance: coordinatorId, registry, logger }) : undefined;
   if (bus) watchBusRoundTrips(metrics, bus);
@@ -457,11 +492,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     async close() {
       clearInterval(pushTimer);
       clearInterval(holdSweep);
+      clearInterval(checkpointTimer);
       await pushing;
       jobs.shutdown();
       receipts.flush();
       // Spot checks in flight settle before the store closes.
       await jobs.settled();
+      // Every job ended and was billed: nothing for the next start to bill again.
+      if (checkpointed > 0 || checkpointing) await billing.checkpoint([]).catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'forgetting the checkpointed jobs failed; the next start finds them settled already'));
       const unsettled = billing.stopRetrying();
       if (unsettled > 0) logger.error({ settlements: unsettled }, 'closing with settlements the store never took; the next start of this instance settles them');
       const unrecorded = standing.stopRetrying();
