@@ -282,14 +282,13 @@ export class Billing extends EventEmitter<BillingEvents> {
       });
     } catch (error) {
       // The commit failed: nothing of this batch was written, and no receipt goes out. Where the
-      // database could not be written (a full or failing disk), the batch is kept and tried again.
+      // database could not be written (a full or failing disk: the store then fails the whole
+      // group, sqlite-store.ts), the batch is kept and tried again.
       const kept = error instanceof StoreUnavailableError;
       for (const item of batch) this.ended(item, kept && this.defer(item, error) ? 'kept' : error);
       return;
     }
-    // Settlements the database could not write are kept (the others committed); the rest end now.
-    const keptNow = batch.filter((item, i) => errors[i] instanceof StoreUnavailableError && this.defer(item, errors[i] as StoreUnavailableError));
-    if (keptNow.length < batch.length) this.retry.answered();
+    this.retry.answered();
     // Nobody hears of the batch (receipts, the clients' last events) before it is on disk; the
     // disk flush runs off the event loop, so the streams still flowing never wait for it. Batches
     // are announced in commit order even when a later flush completes first: a worker takes its
@@ -298,11 +297,11 @@ export class Billing extends EventEmitter<BillingEvents> {
     const announced = this.announced.then(() => durable).then(
       () => {
         for (const [workerId, receipt] of sent) this.emit('receipt', workerId, receipt);
-        batch.forEach((item, i) => this.ended(item, keptNow.includes(item) ? 'kept' : errors[i]));
+        batch.forEach((item, i) => this.ended(item, errors[i]));
       },
       (error: unknown) => {
         // Written but not known to be on disk: the batch ends as failed, and no receipt goes out.
-        for (const item of batch) this.ended(item, keptNow.includes(item) ? 'kept' : (error ?? new Error('the disk flush failed')));
+        for (const item of batch) this.ended(item, error ?? new Error('the disk flush failed'));
       },
     );
     // The chain itself never fails, so one batch's trouble cannot hold back or fail the next.

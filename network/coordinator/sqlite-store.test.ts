@@ -80,3 +80,41 @@ test('a database that cannot be written (full, read-only) fails each write as un
       store.close();
     }
   }));
+
+test('a group of calls in which the disk failed is undone whole and fails as unavailable, so every call of it is made again', () =>
+  withStore((dir) => {
+    const store = openSqliteStore(dir);
+    try {
+      store.deposit('c', 1000n, 'd');
+      for (const id of ['g-1', 'g-2']) assert.equal(store.reserve('c', id, 100n, Date.now() + 60_000), 'held');
+      const db = (store as unknown as { db: Database.Database }).db;
+      const outcomes: unknown[] = [];
+      // As billing groups the settlements of one turn: each call's error caught on its own.
+      assert.throws(
+        () =>
+          store.group(() => {
+            for (const id of ['g-1', 'g-2']) {
+              try {
+                outcomes.push(store.settle(job(id, [credit('A', 'w', 30n, 27n)]), receipt)?.length);
+              } catch (error) {
+                outcomes.push(error instanceof StoreUnavailableError ? 'unavailable' : error);
+              }
+              db.pragma('query_only = ON'); // the disk stops taking writes after the first
+            }
+          }),
+        (error: unknown) => error instanceof StoreUnavailableError && error.unwritten && /SQLITE_READONLY/.test(error.message),
+      );
+      assert.deepEqual(outcomes, [1, 'unavailable']);
+      db.pragma('query_only = OFF');
+      assert.equal(store.account('A').cumulative, 0n, 'the first settlement was undone with the group');
+      assert.equal(store.balance('c'), 800n);
+      // Made again, both land, once.
+      store.group(() => {
+        for (const id of ['g-1', 'g-2']) assert.equal(store.settle(job(id, [credit('A', 'w', 30n, 27n)]), receipt)?.length, 1);
+      });
+      assert.equal(store.account('A').cumulative, 54n);
+      assert.equal(store.balance('c'), 940n);
+    } finally {
+      store.close();
+    }
+  }));

@@ -35,15 +35,45 @@ const UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|BUSY|CANTOPEN)(_|$)/;
  * standing kept). Every other error passes through as it was.
  */
 export function failingAsUnavailable(store: CoordinatorStore): CoordinatorStore {
+  /** The first such failure inside the group under way, if any (group, below). */
+  let failedInGroup: StoreUnavailableError | undefined;
   const convert = (error: unknown): unknown => {
     const code = (error as { code?: unknown } | undefined)?.code;
     if (!(error instanceof Error) || typeof code !== 'string' || !UNAVAILABLE.test(code)) return error;
-    return Object.assign(new StoreUnavailableError(`The coordinator's database cannot be written just now (${code}: ${error.message}).`, true), { cause: error });
+    const unavailable = Object.assign(new StoreUnavailableError(`The coordinator's database cannot be written just now (${code}: ${error.message}).`, true), { cause: error });
+    failedInGroup ??= unavailable;
+    return unavailable;
+  };
+  // SQLite may answer such an error by rolling back the whole transaction, not only the failed
+  // statement, and the group's later calls would then each commit alone. A group in which one
+  // happened is undone whole instead (what is still in its transaction) and fails as
+  // unavailable, so its caller keeps every call of it to make again; settling twice writes
+  // nothing the second time.
+  const group = <T>(target: CoordinatorStore, work: () => T): T => {
+    failedInGroup = undefined;
+    try {
+      return target.group(() => {
+        const result = work();
+        if (failedInGroup) throw failedInGroup;
+        return result;
+      });
+    } finally {
+      failedInGroup = undefined;
+    }
   };
   return new Proxy(store, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function' || property === 'synced') return value;
+      if (property === 'group') {
+        return <T>(work: () => T): T => {
+          try {
+            return group(target, work);
+          } catch (error) {
+            throw convert(error);
+          }
+        };
+      }
       return (...args: unknown[]) => {
         try {
           return (value as (...a: unknown[]) => unknown).apply(target, args);
