@@ -153,3 +153,54 @@ test('when many workers leave in one turn (an instance dropped), their jobs move
     assert.deepEqual(new Set(staying.flatMap((w) => w.offers)), new Set(submitted.map((job) => job.id)), 'every job moved to a worker that stays');
   });
 });
+
+test('checkpointing jobs in flight counts again only what streamed since, the longest-uncounted first, within its time budget', async () => {
+  await withJobs((jobs, registry) => {
+    const looks = { count: 0 };
+    let counted = 0;
+    // A tokenizer as slow as a long answer makes it: 10 ms a count.
+    const meter = {
+      maxTokenBytes: 4,
+      countToolCalls: () => 0,
+      countText(text: string) {
+        counted++;
+        for (const until = performance.now() + 10; performance.now() < until; );
+        return text.length;
+      },
+    };
+    const fleet = Array.from({ length: 6 }, (_, i) => new QueueWorker(`cw${i}`, 'unsandboxed', looks));
+    for (const w of fleet) {
+      registry.add(w as unknown as RegisteredWorker);
+      w.free();
+    }
+    const handles = fleet.map(() => jobs.submit({ ...spec('unsandboxed'), meter }, sink));
+    const streamTo = (i: number, seq: number, text: string) => {
+      const worker = fleet.find((w) => w.offers.includes(handles[i]!.id))!;
+      if (seq === 0) worker.emit('frame', { type: 'job.accept', jobId: handles[i]!.id });
+      worker.emit('frame', { type: 'job.chunk', jobId: handles[i]!.id, seq, text, tokens: text.length });
+    };
+    handles.forEach((_, i) => streamTo(i, 0, 'abc'));
+
+    const first = jobs.inFlight(0, 25);
+    assert.ok(first.length >= 1 && first.length < 6, `one call counted ${first.length} of 6 within its budget`);
+    let calls = 1;
+    let all = first;
+    while (all.length < 6 && calls < 10) {
+      all = jobs.inFlight(0, 25);
+      calls++;
+    }
+    assert.equal(all.length, 6, 'every job is counted within a few calls');
+    assert.equal(counted, 6, 'each job counted once');
+    assert.deepEqual(new Set(all.map((j) => j.parts[0]?.usage.completionTokens)), new Set([3]));
+
+    // Nothing streamed since: nothing is counted again, and the same books come back.
+    assert.equal(jobs.inFlight(0, 25).length, 6);
+    assert.equal(counted, 6);
+    // One job streams more: only it is counted again.
+    streamTo(2, 1, 'def');
+    const after = jobs.inFlight(0, 25);
+    assert.equal(counted, 7);
+    assert.equal(after.find((j) => j.jobId === handles[2]!.id)?.parts[0]?.usage.completionTokens, 6);
+    assert.equal(after.length, 6);
+  });
+});

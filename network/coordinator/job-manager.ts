@@ -233,17 +233,38 @@ export class JobManager {
     return { id: job.id, cancel: (reason) => this.cancel(job, reason) };
   }
 
+  /** Each job's books as last checkpointed (inFlight), and how far its attempts had got then (chunks, acceptances, ends). */
+  private readonly lastMetered = new Map<string, { streamed: number; countedAt: number; entry: InFlightJob | undefined }>();
+
   /**
    * The jobs in flight for at least `minAgeMs` that delivered something billable, metered as if
    * each ended now (Billing.checkpoint): what a restart bills should this process die first.
+   * Counting a long answer with the model's tokenizer takes milliseconds (about 50 ms for 32 KB
+   * of the test model's text), so one call counts again only what it can within `budgetMs`,
+   * the jobs counted longest ago first; the others keep their last figures, which only grow, so
+   * a restart bills no more than was delivered. A job whose stream has not moved is not counted
+   * again.
    */
-  inFlight(minAgeMs: number): InFlightJob[] {
+  inFlight(minAgeMs: number, budgetMs = 20): InFlightJob[] {
+    const started = performance.now();
     const now = Date.now();
+    const due = [...this.jobs.values()].filter((job) => !job.finished && now - job.createdAt >= minAgeMs);
+    const live = new Set(due.map((job) => job.id));
+    for (const id of this.lastMetered.keys()) if (!live.has(id)) this.lastMetered.delete(id);
+    due.sort((a, b) => (this.lastMetered.get(a.id)?.countedAt ?? 0) - (this.lastMetered.get(b.id)?.countedAt ?? 0));
     const found: InFlightJob[] = [];
-    for (const job of this.jobs.values()) {
-      if (job.finished || now - job.createdAt < minAgeMs) continue;
+    for (const job of due) {
+      const last = this.lastMetered.get(job.id);
+      const streamed = job.attempts.reduce((sum, a) => sum + a.chunks + (a.accepted ? 1 : 0) + (a.done ? 1 : 0), 0) + job.attempts.length;
+      if (last && (last.streamed === streamed || performance.now() - started >= budgetMs)) {
+        if (last.entry) found.push(last.entry);
+        continue;
+      }
+      if (!last && performance.now() - started >= budgetMs) continue;
       const { parts } = meterJob({ attempts: this.observations(job), promptFigure: job.spec.prompt.figure, promptExact: job.spec.prompt.exact });
-      if (parts.length > 0) found.push({ jobId: job.id, clientId: job.spec.clientId, model: job.spec.model, parts });
+      const entry = parts.length > 0 ? { jobId: job.id, clientId: job.spec.clientId, model: job.spec.model, parts } : undefined;
+      this.lastMetered.set(job.id, { streamed, countedAt: performance.now(), entry });
+      if (entry) found.push(entry);
     }
     return found;
   }
