@@ -18,8 +18,6 @@ import type { ReputationEvent, SpeedSample } from './reputation.js';
 import type { Dispute, SettledJob } from './store.js';
 import { encodeSettledJob, readSettledJobs, type KeptSettlements } from './settled-job-codec.js';
 
-export type { KeptSettlements };
-
 /** The file, in the instance's data folder. */
 export const SPOOL_FILE = 'kept-settlements.sqlite';
 

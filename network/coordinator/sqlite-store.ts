@@ -34,7 +34,7 @@ const UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|BUSY|CANTOPEN)(_|$)/;
  * retryable 503 for requests, a settlement kept and tried again until it lands, a worker's
  * standing kept). Every other error passes through as it was.
  */
-export function failingAsUnavailable(store: CoordinatorStore): CoordinatorStore {
+function failingAsUnavailable(store: CoordinatorStore): CoordinatorStore {
   /** The first such failure inside the group under way, if any (group, below). */
   let failedInGroup: StoreUnavailableError | undefined;
   const convert = (error: unknown): unknown => {
