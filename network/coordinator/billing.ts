@@ -383,6 +383,11 @@ export class Billing extends EventEmitter<BillingEvents> {
     return callStore(this.options.store, (store) => store.jobIdUsed(jobId));
   }
 
+  /** When a client's usage receipts were paused (client-receipts.ts), or undefined while they count. */
+  receiptsPausedAt(clientId: string): Promise<number | undefined> {
+    return callStore(this.options.store, (store) => store.receiptsPausedAt(clientId));
+  }
+
   /** Refunds a job's whole hold (nothing was delivered, or the job is settled elsewhere). */
   release(jobId: string): Promise<void> {
     return callStore(this.options.store, (store) => store.release(jobId));

@@ -610,7 +610,16 @@ export class JobManager {
     const { spotCheck } = this.options;
     if (job.spec.awaitReceipt && provisional.parts.length > 0) {
       const awaitReceipt = job.spec.awaitReceipt;
-      later((done) => awaitReceipt((receipt) => book(meterJob({ ...input, ...(receipt ? { clientReceipt: receipt } : {}) }), outcome, new Set(), done)));
+      later((done) =>
+        awaitReceipt((receipt) => {
+          const result = meterJob({ ...input, ...(receipt ? { clientReceipt: receipt } : {}) });
+          if (receipt && job.spec.clientId) {
+            const disputedBy = result.disputes.find((d) => d.kind === 'over_client_receipt')?.workerId ?? null;
+            this.options.standing.clientReceipt({ jobId: job.id, clientId: job.spec.clientId, disputedBy, at: Date.now() });
+          }
+          book(result, outcome, new Set(), done);
+        }),
+      );
       then?.(usage);
     } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model, job.spec.params)) {
       const attempts = job.attempts.filter((a) => a.text !== '').map((a) => ({ workerId: a.worker.id, before: a.before, text: a.text }));

@@ -59,3 +59,17 @@ test('a sealed job is capped by the client’s signed receipt as well', () => {
   assert.deepEqual(result.parts[0]?.usage, { promptTokens: 25, completionTokens: 38 });
   assert.equal(result.disputes[0]?.kind, 'over_client_receipt');
 });
+
+test('a claim above the client’s receipt is a dispute only beyond the tolerance; the receipt caps the bill either way', () => {
+  const sealed = (claim: number) => attempt({ completionFigure: 500, completionExact: false, completionClaim: claim, promptClaim: 10 });
+  const receipt = { promptTokens: 10, completionTokens: 100 };
+  const within = meterJob({ attempts: [sealed(112)], promptFigure: 200, promptExact: false, clientReceipt: receipt });
+  assert.deepEqual(within.parts[0]?.usage, { promptTokens: 10, completionTokens: 100 });
+  assert.deepEqual(within.disputes, [], 'a tokenizer may merge what the engine generated: 10 % + 2 is honest');
+  const beyond = meterJob({ attempts: [sealed(113)], promptFigure: 200, promptExact: false, clientReceipt: receipt });
+  assert.deepEqual(beyond.parts[0]?.usage, { promptTokens: 10, completionTokens: 100 });
+  assert.deepEqual(beyond.disputes.map((d) => [d.kind, d.claimed, d.counted]), [['over_client_receipt', 113, 100]]);
+  const zero = meterJob({ attempts: [sealed(100)], promptFigure: 200, promptExact: false, clientReceipt: { promptTokens: 0, completionTokens: 0 } });
+  assert.deepEqual(zero.parts, [], 'a receipt of nothing bills nothing (client-receipts.ts bounds how often)');
+  assert.equal(zero.disputes[0]?.kind, 'over_client_receipt');
+});

@@ -7,7 +7,8 @@
  * - completion, transport mode with the model's vocabulary: the exact token count of the text
  *   the attempt streamed; without it: the UTF-8 bytes streamed (no token decodes to nothing);
  * - completion, sealed mode: the plaintext bytes of the sealed chunks, then the client's signed
- *   receipt (the gateway counts the opened text with the same tokenizer);
+ *   receipt (the gateway counts the opened text with the same tokenizer; a client whose receipts
+ *   fall short of many workers' claims has them paused, client-receipts.ts);
  * - every attempt: at most the max_tokens it was given;
  * - prompt: counted with the vocabulary (chat template included), else a bound from the
  *   request's size; billed once per job, to the attempt that first streamed (or, when none did,
@@ -108,8 +109,10 @@ export function meterJob(input: MeterInput): MeterResult {
     }
     const receipt = input.clientReceipt;
     if (receipt) {
-      // Sealed jobs are one attempt: the client's count caps it.
-      if (a.completionClaim > receipt.completionTokens || (index === promptIndex && prompt > receipt.promptTokens && a.promptClaim !== undefined && a.promptClaim > receipt.promptTokens)) {
+      // Sealed jobs are one attempt: the client's count caps it. A claim above it beyond the
+      // tolerance is on file against both sides (client-receipts.ts), as neither can be believed alone.
+      const promptCut = index === promptIndex && prompt > receipt.promptTokens && a.promptClaim !== undefined && beyondTolerance(a.promptClaim, receipt.promptTokens, true);
+      if (beyondTolerance(a.completionClaim, receipt.completionTokens, true) || promptCut) {
         disputes.push({ workerId: a.workerId, kind: 'over_client_receipt', claimed: a.completionClaim, counted: receipt.completionTokens });
       }
       completion = Math.min(completion, receipt.completionTokens);

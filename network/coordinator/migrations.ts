@@ -115,4 +115,16 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE job_checkpoints (job_id TEXT PRIMARY KEY, job TEXT NOT NULL, at INTEGER NOT NULL);
     `,
   },
+  {
+    version: 6,
+    name: 'client receipts judged against the workers that disputed them, and paused receipts',
+    // One row per sealed job whose client posted a receipt, naming the worker that disputed it
+    // (client-receipts.ts); receipt_standing holds each paused client, and when the operator last
+    // resumed it (its window counts receipts after that).
+    sql: `
+      CREATE TABLE client_receipts (job_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, disputed_by TEXT, at INTEGER NOT NULL);
+      CREATE INDEX client_receipts_by_client ON client_receipts (client_id, at);
+      CREATE TABLE receipt_standing (client_id TEXT PRIMARY KEY, paused_at INTEGER, counted_from INTEGER NOT NULL DEFAULT 0, disputed INTEGER NOT NULL DEFAULT 0, workers INTEGER NOT NULL DEFAULT 0);
+    `,
+  },
 ];

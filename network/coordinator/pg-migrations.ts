@@ -327,4 +327,16 @@ export const PG_COORDINATOR_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX job_checkpoints_by_owner ON job_checkpoints (owner);
     `,
   },
+  {
+    version: 7,
+    name: 'client receipts judged against the workers that disputed them, and paused receipts',
+    // One row per sealed job whose client posted a receipt, naming the worker that disputed it
+    // (client-receipts.ts); receipt_standing, one row per client that posted one, is locked while
+    // a receipt is judged, and holds its pause and when the operator last resumed it.
+    sql: `
+      CREATE TABLE client_receipts (job_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, disputed_by TEXT, at BIGINT NOT NULL);
+      CREATE INDEX client_receipts_by_client ON client_receipts (client_id, at);
+      CREATE TABLE receipt_standing (client_id TEXT PRIMARY KEY, paused_at BIGINT, counted_from BIGINT NOT NULL DEFAULT 0, disputed BIGINT NOT NULL DEFAULT 0, workers BIGINT NOT NULL DEFAULT 0);
+    `,
+  },
 ];

@@ -73,6 +73,10 @@ const NON_BLOCKING_METHODS = [
   'recordWorkerEvent',
   'recordDispute',
   'disputes',
+  'recordClientReceipt',
+  'receiptsPausedAt',
+  'receiptPauses',
+  'resumeReceipts',
   'unackedReceipts',
   'ackReceipts',
   'getSetting',
@@ -369,6 +373,18 @@ class PgStoreBridge implements CoordinatorStore {
   }
   disputes(workerId: string): ReturnType<CoordinatorStore['disputes']> {
     return this.call('disputes', [workerId]) as ReturnType<CoordinatorStore['disputes']>;
+  }
+  recordClientReceipt(...args: Parameters<CoordinatorStore['recordClientReceipt']>): ReturnType<CoordinatorStore['recordClientReceipt']> {
+    return this.call('recordClientReceipt', args) as ReturnType<CoordinatorStore['recordClientReceipt']>;
+  }
+  receiptsPausedAt(clientId: string): number | undefined {
+    return this.call('receiptsPausedAt', [clientId]) as number | undefined;
+  }
+  receiptPauses(): ReturnType<CoordinatorStore['receiptPauses']> {
+    return this.call('receiptPauses', []) as ReturnType<CoordinatorStore['receiptPauses']>;
+  }
+  resumeReceipts(clientId: string, now: number): boolean {
+    return this.call('resumeReceipts', [clientId, now]) as boolean;
   }
   unackedReceipts(workerId: string, after?: number, signing?: ReceiptSigning): JobReceiptFrame[] {
     return this.call('unackedReceipts', [workerId, after, signing]) as JobReceiptFrame[];

@@ -22,6 +22,7 @@ import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
 import { buildReceipt, type ReceiptSigning } from './receipts.js';
 import { encodeSettledJob, readSettledJobs, type KeptSettlements } from './settled-job-codec.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
+import { judgeReceiptWindow, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
 import { RESEND_BATCH, workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobOutcome, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerCredit, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
 
@@ -624,6 +625,35 @@ export class PgStore implements AsyncCoordinatorStore {
   async disputes(workerId: string): Promise<Dispute[]> {
     const rows = (await this.query('SELECT at, job_id, worker_id, kind, claimed, counted FROM disputes WHERE worker_id = $1 ORDER BY id', [workerId])).rows as { at: string; job_id: string; worker_id: string; kind: string; claimed: string; counted: string }[];
     return rows.map((r) => ({ at: Number(r.at), jobId: r.job_id, workerId: r.worker_id, kind: r.kind, claimed: Number(r.claimed), counted: Number(r.counted) }));
+  }
+
+  /** One transaction, the client's row locked so that instances judging its receipts at once take turns. */
+  async recordClientReceipt(r: ClientReceipt): Promise<ReceiptVerdict> {
+    return this.transaction(async (sql) => {
+      await sql('INSERT INTO receipt_standing (client_id) VALUES ($1) ON CONFLICT (client_id) DO NOTHING', [r.clientId]);
+      const standing = (await sql('SELECT paused_at, counted_from FROM receipt_standing WHERE client_id = $1 FOR UPDATE', [r.clientId])).rows[0] as { paused_at: string | null; counted_from: string };
+      const recorded = ((await sql('INSERT INTO client_receipts (job_id, client_id, disputed_by, at) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING', [r.jobId, r.clientId, r.disputedBy, r.at])).rowCount ?? 0) > 0;
+      const rows = (await sql('SELECT disputed_by FROM client_receipts WHERE client_id = $1 AND at > $2 ORDER BY at DESC, job_id DESC LIMIT $3', [r.clientId, standing.counted_from, RECEIPT_WINDOW])).rows as { disputed_by: string | null }[];
+      const window = judgeReceiptWindow(rows.map((row) => row.disputed_by));
+      const wasPaused = standing.paused_at !== null;
+      const newlyPaused = recorded && !wasPaused && window.pause;
+      if (newlyPaused) await sql('UPDATE receipt_standing SET paused_at = $2, disputed = $3, workers = $4 WHERE client_id = $1', [r.clientId, r.at, window.disputed, window.workers]);
+      return { paused: wasPaused || newlyPaused, newlyPaused, disputed: window.disputed, workers: window.workers };
+    }, 'READ COMMITTED');
+  }
+
+  async receiptsPausedAt(clientId: string): Promise<number | undefined> {
+    const row = (await this.query('SELECT paused_at FROM receipt_standing WHERE client_id = $1', [clientId])).rows[0] as { paused_at: string | null } | undefined;
+    return row?.paused_at === undefined || row.paused_at === null ? undefined : Number(row.paused_at);
+  }
+
+  async receiptPauses(): Promise<ReceiptPause[]> {
+    const rows = (await this.query('SELECT client_id, paused_at, disputed, workers FROM receipt_standing WHERE paused_at IS NOT NULL ORDER BY paused_at, client_id LIMIT 1000')).rows as { client_id: string; paused_at: string; disputed: string; workers: string }[];
+    return rows.map((r) => ({ clientId: r.client_id, pausedAt: Number(r.paused_at), disputed: Number(r.disputed), workers: Number(r.workers) }));
+  }
+
+  async resumeReceipts(clientId: string, now: number): Promise<boolean> {
+    return ((await this.statement('UPDATE receipt_standing SET paused_at = NULL, counted_from = $1 WHERE client_id = $2 AND paused_at IS NOT NULL', [now, clientId], true)).rowCount ?? 0) > 0;
   }
 
   /**

@@ -17,6 +17,7 @@ import type { Usage } from '../protocol/worker-frames.js';
 import { readJsonBody, sendError, sendJson } from './http-util.js';
 import { sendRefusal, type ApiContext } from './openai-api.js';
 import { holdWorstCase, routingHeaders } from './admission.js';
+import { callStore, type CoordinatorStore } from './store.js';
 
 /** Bytes the AEAD adds to a sealed request (ChaCha20-Poly1305 tag). */
 const SEALED_TAG_BYTES = 16;
@@ -92,7 +93,18 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
   if (worker.priceCoefficient > routing.maxCoefficient) return sendError(res, 409, `Worker ${envelope.workerId} asks ${worker.priceCoefficient}× list price, above your cap of ${routing.maxCoefficient}; pick another.`, 'no_capacity');
   if (worker.descriptor?.descriptor.hpke.publicKey !== envelope.recipientKey) return sendError(res, 409, `Worker ${envelope.workerId} has a new key; fetch /v1/workers again.`, 'stale_worker_key');
   // Job ids are unique in the database, not only in memory: a replay after a restart is refused too.
-  if (ctx.jobs.has(envelope.jobId) || (await ctx.billing.jobIdUsed(envelope.jobId))) return sendError(res, 409, `Job ${envelope.jobId} was seen before.`, 'duplicate_job');
+  if (ctx.jobs.has(envelope.jobId)) return sendError(res, 409, `Job ${envelope.jobId} was seen before.`, 'duplicate_job');
+  const withReceipt = typeof receiptKey === 'string' && clientId !== undefined;
+  const [used, receiptsPausedAt] = await Promise.all([ctx.billing.jobIdUsed(envelope.jobId), withReceipt ? ctx.billing.receiptsPausedAt(clientId) : undefined]);
+  if (used) return sendError(res, 409, `Job ${envelope.jobId} was seen before.`, 'duplicate_job');
+  if (receiptsPausedAt !== undefined) {
+    return sendError(
+      res,
+      403,
+      `Usage receipts from this account are paused since ${new Date(receiptsPausedAt).toISOString()}: they fell short of what several different workers reported, too often. Send sealed jobs without the ${HEADERS.receiptKey} header (billed on the coordinator's own bounds) or use transport mode, and ask the operator to review the account.`,
+      'receipts_paused',
+    );
+  }
   const plaintextBytes = Math.max(0, Math.floor((envelope.ciphertext.length * 3) / 4) - SEALED_TAG_BYTES);
   const prompt = { figure: plaintextBytes + SEALED_TEMPLATE_TOKENS, exact: false };
   if (clientId) {
@@ -157,6 +169,20 @@ export async function handleUsageReceipt(req: IncomingMessage, res: ServerRespon
   }
   receipts.take(jobId)?.settle({ promptTokens, completionTokens });
   sendJson(res, 200, { accepted: true, jobId });
+}
+
+/** `GET /v1/admin/receipt-pauses`: the clients whose usage receipts are paused, oldest first (operator only). */
+export async function handleReceiptPauses(res: ServerResponse, store: CoordinatorStore): Promise<void> {
+  const pauses = await callStore(store, (s) => s.receiptPauses());
+  sendJson(res, 200, { object: 'list', data: pauses.map((p) => ({ client: p.clientId, paused_at: new Date(p.pausedAt).toISOString(), disputed: p.disputed, workers: p.workers })) });
+}
+
+/** `DELETE /v1/admin/receipt-pauses/{clientId}`: lets a client's receipts count again, judged afresh from now (operator only). */
+export async function handleResumeReceipts(res: ServerResponse, store: CoordinatorStore, clientId: string): Promise<void> {
+  if (clientId === '' || clientId.length > 128) return sendError(res, 400, 'Name the client id to resume, as /v1/admin/receipt-pauses lists it.', 'invalid_request');
+  const resumed = await callStore(store, (s) => s.resumeReceipts(clientId, Date.now()));
+  if (!resumed) return sendError(res, 404, `The usage receipts of client ${clientId} are not paused.`, 'unknown_client');
+  sendJson(res, 200, { resumed: true, client: clientId });
 }
 
 /** The job id of a receipt route (`/v1/sealed/jobs/{jobId}/receipt`), or undefined. */

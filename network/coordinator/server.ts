@@ -26,7 +26,7 @@ import { callStore, StoreUnavailableError, type CoordinatorStore, type SettledJo
 import { Billing } from './billing.js';
 import { SettlementSpool } from './settlement-spool.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
-import { handleListWorkers, handleSealedJob, handleUsageReceipt, receiptJobId, ReceiptWaits, RECEIPT_WAIT_MS } from './sealed-api.js';
+import { handleListWorkers, handleReceiptPauses, handleResumeReceipts, handleSealedJob, handleUsageReceipt, receiptJobId, ReceiptWaits, RECEIPT_WAIT_MS } from './sealed-api.js';
 import { ModelMeters } from './model-meters.js';
 import { WorkerStanding } from './worker-standing.js';
 import { RetryLater } from './retry-later.js';
@@ -376,6 +376,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       if (req.method === 'POST' && path === ROUTES.adminDeposits) {
         await handleDeposit(req, res, store);
         return 'admin_deposits';
+      }
+      if (req.method === 'GET' && path === ROUTES.adminReceiptPauses) {
+        await handleReceiptPauses(res, store);
+        return 'admin_receipt_pauses';
+      }
+      if (req.method === 'DELETE' && path.startsWith(`${ROUTES.adminReceiptPauses}/`)) {
+        await handleResumeReceipts(res, store, decodeURIComponent(path.slice(ROUTES.adminReceiptPauses.length + 1)));
+        return 'admin_receipt_pauses';
       }
     }
     if (req.method === 'GET' && path === ROUTES.pricing) {

@@ -91,8 +91,9 @@ test('kept standing writes come back as written; those begun when the run stoppe
     const strike: StandingWrite = { kind: 'event', workerId: 'w2', event: 'verify_failed', at: 1_700_000_000_001 };
     const dispute: StandingWrite = { kind: 'dispute', dispute: { jobId: 'job-1', workerId: 'w1', kind: 'completion_tokens', claimed: 50, counted: 40, at: 1_700_000_000_002 } };
     const landed: StandingWrite = { kind: 'event', workerId: 'w3', event: 'lost', at: 1 };
-    const [a, b, c, d] = [event, strike, dispute, landed].map((w) => spool.keepStanding(w)) as [number, number, number, number];
-    assert.equal(spool.standingWrites(), 4);
+    const receipt: StandingWrite = { kind: 'receipt', receipt: { jobId: 'job-2', clientId: 'c1', disputedBy: null, at: 1_700_000_000_003 } };
+    const [a, b, c, d, e] = [event, strike, dispute, landed, receipt].map((w) => spool.keepStanding(w)) as [number, number, number, number, number];
+    assert.equal(spool.standingWrites(), 5);
     // A round: all four begun; d landed, a's try never reached the database; b and c were under way when the instance stopped.
     spool.beginStanding([a, b, c, d]);
     spool.endStanding([d], [a]);
@@ -105,12 +106,12 @@ test('kept standing writes come back as written; those begun when the run stoppe
 
     const again = SettlementSpool.open(dir);
     const found = again.takeUpStanding();
-    assert.deepEqual(found.writes, [{ id: a, write: event }]);
+    assert.deepEqual(found.writes, [{ id: a, write: event }, { id: e, write: receipt }], 'e was kept and never tried');
     assert.equal(found.begun, 2, 'b and c may have been recorded: dropped');
     assert.equal(found.unreadable.length, 2);
     assert.match(found.unreadable[0]!.why, /JSON/);
     assert.match(found.unreadable[1]!.why, /event/);
-    assert.equal(again.standingWrites(), 3, 'the one to make again and the two unreadable stay');
+    assert.equal(again.standingWrites(), 4, 'the two to make again and the two unreadable stay');
     assert.deepEqual(again.takeUpStanding().begun, 0);
     again.close();
   } finally {

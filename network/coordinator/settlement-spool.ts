@@ -5,8 +5,8 @@
  * again, late (SettledJob.late), so their workers are still paid for what they delivered.
  * Settling twice writes nothing, so one that landed just before a crash is harmless.
  *
- * The same file keeps the writes to workers' standing kept meanwhile (worker-standing.ts: events
- * and disputes whose call never reached the database). Those are not idempotent, so each is
+ * The same file keeps the writes to workers' standing kept meanwhile (worker-standing.ts: events,
+ * disputes and clients' receipts whose call never reached the database). Those are not idempotent, so each is
  * marked begun, on disk, before it is made again, and unmarked when that try never reached the
  * database either: a start finds a begun one only where the instance stopped while its write was
  * under way, and drops it (it may have been recorded) rather than count it twice.
@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { openDurableDb, type DurableDb } from '../node-kit/sqlite.js';
 import type { ReputationEvent, SpeedSample } from './reputation.js';
 import type { Dispute, SettledJob } from './store.js';
+import type { ClientReceipt } from './client-receipts.js';
 import { encodeSettledJob, readSettledJobs, type KeptSettlements } from './settled-job-codec.js';
 
 /** The file, in the instance's data folder. */
@@ -27,8 +28,11 @@ const MIGRATIONS = [
   { version: 2, name: 'kept writes to workers’ standing', sql: 'CREATE TABLE kept_standing (id INTEGER PRIMARY KEY AUTOINCREMENT, write TEXT NOT NULL, begun INTEGER NOT NULL DEFAULT 0, kept_at INTEGER NOT NULL)' },
 ];
 
-/** A write to a worker's standing, as kept (WorkerStanding): an event with the time it happened, or a dispute. */
-export type StandingWrite = { kind: 'event'; workerId: string; event: ReputationEvent; at: number; speed?: SpeedSample } | { kind: 'dispute'; dispute: Dispute };
+/** A write to a worker's standing, as kept (WorkerStanding): an event with the time it happened, a dispute, or a client's receipt judged. */
+export type StandingWrite =
+  | { kind: 'event'; workerId: string; event: ReputationEvent; at: number; speed?: SpeedSample }
+  | { kind: 'dispute'; dispute: Dispute }
+  | { kind: 'receipt'; receipt: ClientReceipt };
 
 const finite = z.number().finite();
 const standingSchema = z.discriminatedUnion('kind', [
@@ -42,6 +46,10 @@ const standingSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('dispute'),
     dispute: z.strictObject({ jobId: z.string().min(1), workerId: z.string().min(1), kind: z.string().min(1), claimed: count, counted: count, at: count }),
+  }),
+  z.strictObject({
+    kind: z.literal('receipt'),
+    receipt: z.strictObject({ jobId: z.string().min(1), clientId: z.string().min(1), disputedBy: z.string().min(1).nullable(), at: count }),
   }),
 ]);
 

@@ -12,6 +12,7 @@ import { COORDINATOR_MIGRATIONS } from './migrations.js';
 import { encodeSettledJob, readSettledJobs } from './settled-job-codec.js';
 import { RESEND_BATCH, StoreUnavailableError, workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
+import { judgeReceiptWindow, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
 
 export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
 
@@ -95,6 +96,7 @@ class SqliteStore implements CoordinatorStore {
   readonly releaseAllHolds: CoordinatorStore['releaseAllHolds'];
   readonly checkpoint: CoordinatorStore['checkpoint'];
   readonly bindWorkerKey: CoordinatorStore['bindWorkerKey'];
+  readonly recordClientReceipt: CoordinatorStore['recordClientReceipt'];
   private readonly relaxedUpdateWorker: (record: WorkerRecord) => void;
   private readonly relaxedAck: (workerId: string, upTo: number) => void;
 
@@ -152,6 +154,19 @@ class SqliteStore implements CoordinatorStore {
       insertReceipt: db.prepare('INSERT INTO receipts (worker_id, seq, job_id, frame) VALUES (?, ?, ?, ?)'),
       unacked: db.prepare<[string, number, number], { frame: string }>('SELECT frame FROM receipts WHERE worker_id = ? AND acked = 0 AND seq > ? ORDER BY seq LIMIT ?'),
       ack: db.prepare('UPDATE receipts SET acked = 1 WHERE worker_id = ? AND seq <= ? AND acked = 0'),
+      insertClientReceipt: db.prepare<[string, string, string | null, number]>('INSERT OR IGNORE INTO client_receipts (job_id, client_id, disputed_by, at) VALUES (?, ?, ?, ?)'),
+      receiptStanding: db.prepare<[string], { paused_at: bigint | null; counted_from: bigint }>('SELECT paused_at, counted_from FROM receipt_standing WHERE client_id = ?'),
+      receiptWindow: db.prepare<[string, bigint, number], { disputed_by: string | null }>(
+        'SELECT disputed_by FROM client_receipts WHERE client_id = ? AND at > ? ORDER BY at DESC, job_id DESC LIMIT ?',
+      ),
+      pauseReceipts: db.prepare<[string, number, number, number]>(
+        `INSERT INTO receipt_standing (client_id, paused_at, disputed, workers) VALUES (?, ?, ?, ?)
+         ON CONFLICT (client_id) DO UPDATE SET paused_at = excluded.paused_at, disputed = excluded.disputed, workers = excluded.workers`,
+      ),
+      receiptPauses: db.prepare<[], { client_id: string; paused_at: bigint; disputed: bigint; workers: bigint }>(
+        'SELECT client_id, paused_at, disputed, workers FROM receipt_standing WHERE paused_at IS NOT NULL ORDER BY paused_at, client_id LIMIT 1000',
+      ),
+      resumeReceipts: db.prepare<[number, string]>('UPDATE receipt_standing SET paused_at = NULL, counted_from = ? WHERE client_id = ? AND paused_at IS NOT NULL'),
       getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
       setSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
@@ -252,6 +267,16 @@ class SqliteStore implements CoordinatorStore {
       const record = workerRecordFromRow(row);
       return record.ejectedAt !== null ? { status: 'ejected', record } : { status: 'known', record };
     }));
+    // A receipt lost to a power cut only counts one job less toward a pause.
+    this.recordClientReceipt = withoutFsync(db, db.transaction((r: ClientReceipt): ReceiptVerdict => {
+      const recorded = q.insertClientReceipt.run(r.jobId, r.clientId, r.disputedBy, r.at).changes > 0;
+      const standing = q.receiptStanding.get(r.clientId);
+      const window = judgeReceiptWindow(q.receiptWindow.all(r.clientId, standing?.counted_from ?? 0n, RECEIPT_WINDOW).map((row) => row.disputed_by));
+      const wasPaused = (standing?.paused_at ?? null) !== null;
+      const newlyPaused = recorded && !wasPaused && window.pause;
+      if (newlyPaused) q.pauseReceipts.run(r.clientId, r.at, window.disputed, window.workers);
+      return { paused: wasPaused || newlyPaused, newlyPaused, disputed: window.disputed, workers: window.workers };
+    }));
     this.relaxedUpdateWorker = withoutFsync(db, (record: WorkerRecord) => void q.updateWorker.run(record));
     this.relaxedAck = withoutFsync(db, (workerId: string, upTo: number) => void q.ack.run(workerId, upTo));
   }
@@ -303,6 +328,19 @@ class SqliteStore implements CoordinatorStore {
 
   disputes(workerId: string): Dispute[] {
     return this.q.disputes.all(workerId).map((r) => ({ at: Number(r.at), jobId: r.job_id, workerId: r.worker_id, kind: r.kind, claimed: Number(r.claimed), counted: Number(r.counted) }));
+  }
+
+  receiptsPausedAt(clientId: string): number | undefined {
+    const pausedAt = this.q.receiptStanding.get(clientId)?.paused_at;
+    return pausedAt === undefined || pausedAt === null ? undefined : Number(pausedAt);
+  }
+
+  receiptPauses(): ReceiptPause[] {
+    return this.q.receiptPauses.all().map((r) => ({ clientId: r.client_id, pausedAt: Number(r.paused_at), disputed: Number(r.disputed), workers: Number(r.workers) }));
+  }
+
+  resumeReceipts(clientId: string, now: number): boolean {
+    return this.q.resumeReceipts.run(now, clientId).changes > 0;
   }
 
   unackedReceipts(workerId: string, after = 0): JobReceiptFrame[] {

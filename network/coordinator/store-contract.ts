@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { BooksError, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { RESEND_BATCH, type CoordinatorStore, type JobReceiptFrame, type ReceiptBuilder, type SettledJob, type WorkerCredit } from './store.js';
 import { EJECT_STRIKES, NEW_IDENTITY_REPUTATION } from './reputation.js';
+import { PAUSE_DISPUTED, PAUSE_WORKERS, RECEIPT_WINDOW } from './client-receipts.js';
 
 /** One engine under test: `prepare` makes an empty store location; `open` (re)opens a store there. */
 export interface StoreEngine {
@@ -345,6 +346,40 @@ export function storeContract(engine: StoreEngine): void {
       const again = await open();
       assert.deepEqual(again.workerRecord('w'), last);
       assert.equal(again.bindWorkerKey('w', 'key-a', 99).status, 'ejected');
+      again.close();
+    }));
+
+  test(`${engine.name}: client receipts count once per job; enough disputed by enough workers pause them, durably, until resumed`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      let at = 1;
+      const record = (clientId: string, jobId: string, disputedBy: string | null) => store.recordClientReceipt({ jobId, clientId, disputedBy, at: at++ });
+      // One worker disputing every receipt pauses nothing; undisputed receipts count as such.
+      for (let i = 0; i < PAUSE_DISPUTED + 5; i++) assert.equal(record('honest', `h-${i}`, 'one-worker').paused, false);
+      assert.deepEqual(record('honest', 'h-clean', null), { paused: false, newlyPaused: false, disputed: PAUSE_DISPUTED + 5, workers: 1 });
+      // Several workers: paused at the PAUSE_DISPUTED-th disputed receipt, not before.
+      const workers = Array.from({ length: PAUSE_WORKERS }, (_, i) => `w-${i}`);
+      for (let i = 0; i < PAUSE_DISPUTED - 1; i++) assert.equal(record('liar', `l-${i}`, workers[i % workers.length]!).paused, false, `receipt ${i + 1}`);
+      assert.deepEqual(record('liar', 'l-last', workers[0]!), { paused: true, newlyPaused: true, disputed: PAUSE_DISPUTED, workers: PAUSE_WORKERS });
+      const pausedAt = at - 1;
+      // The same job again changes nothing; later receipts keep it paused, not newly.
+      assert.deepEqual(record('liar', 'l-last', workers[0]!), { paused: true, newlyPaused: false, disputed: PAUSE_DISPUTED, workers: PAUSE_WORKERS });
+      assert.equal(record('liar', 'l-more', null).newlyPaused, false);
+      assert.equal(store.receiptsPausedAt('liar'), pausedAt);
+      assert.equal(store.receiptsPausedAt('honest'), undefined);
+      assert.deepEqual(store.receiptPauses(), [{ clientId: 'liar', pausedAt, disputed: PAUSE_DISPUTED, workers: PAUSE_WORKERS }]);
+      store.close();
+      const again = await open();
+      assert.equal(again.receiptsPausedAt('liar'), pausedAt, 'a pause survives a restart');
+      assert.equal(again.resumeReceipts('honest', at), false, 'only a paused client is resumed');
+      assert.equal(again.resumeReceipts('liar', at++), true);
+      assert.equal(again.receiptsPausedAt('liar'), undefined);
+      assert.deepEqual(again.receiptPauses(), []);
+      // Judged afresh: the receipts before the resume no longer count.
+      assert.deepEqual(again.recordClientReceipt({ jobId: 'l-after', clientId: 'liar', disputedBy: workers[1]!, at: at++ }), { paused: false, newlyPaused: false, disputed: 1, workers: 1 });
+      // The window is the latest RECEIPT_WINDOW receipts: enough clean ones push old disputes out.
+      for (let i = 0; i < RECEIPT_WINDOW; i++) again.recordClientReceipt({ jobId: `h-later-${i}`, clientId: 'honest', disputedBy: null, at: at++ });
+      assert.equal(again.recordClientReceipt({ jobId: 'h-last', clientId: 'honest', disputedBy: null, at: at++ }).disputed, 0);
       again.close();
     }));
 }

@@ -8,6 +8,7 @@
 import type { CoordinatorFrame, JobOutcome } from '../protocol/worker-frames.js';
 import type { ReputationEvent, SpeedSample } from './reputation.js';
 import type { ReceiptSigning } from './receipts.js';
+import type { ClientReceipt, ReceiptPause, ReceiptVerdict } from './client-receipts.js';
 
 /** A receipt frame as the worker gets it (numbered, kept until acknowledged). */
 export type JobReceiptFrame = Extract<CoordinatorFrame, { type: 'job.receipt' }>;
@@ -210,6 +211,18 @@ export interface CoordinatorStore {
   recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): WorkerEvent | undefined;
   recordDispute(dispute: Dispute): void;
   disputes(workerId: string): Dispute[];
+  /**
+   * Records a sealed job's client receipt once per job id and applies the pause rule
+   * (client-receipts.ts) over the client's latest receipts since it was last resumed, in one
+   * transaction: a receipt recorded again changes nothing and returns the client's state.
+   */
+  recordClientReceipt(receipt: ClientReceipt): ReceiptVerdict;
+  /** When the client's receipts were paused (unix ms), or undefined while they count. */
+  receiptsPausedAt(clientId: string): number | undefined;
+  /** Every client whose receipts are paused, oldest pause first (at most 1,000). */
+  receiptPauses(): ReceiptPause[];
+  /** Lets a client's receipts count again, judged from now on; false when they were not paused. */
+  resumeReceipts(clientId: string, now: number): boolean;
   /**
    * Receipts of a worker not yet acknowledged, numbered above `after`, in order, at most
    * RESEND_BATCH of them (the worker asks again after the last): as they were first sent.

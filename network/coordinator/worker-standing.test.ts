@@ -80,7 +80,7 @@ test('events and disputes that never reached the store are kept and recorded onc
   }
 });
 
-test('on SQLite, an event or a dispute the disk could not take is kept, not thrown at the job that caused it, and recorded once the disk takes writes again', async () => {
+test('on SQLite, an event, a dispute or a client receipt the disk could not take is kept, not thrown at the job that caused it, and recorded once the disk takes writes again', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'silkworm-standing-'));
   const store = openSqliteStore(dir);
   try {
@@ -93,12 +93,14 @@ test('on SQLite, an event or a dispute the disk could not take is kept, not thro
     const happened = Date.now();
     assert.doesNotThrow(() => standing.record('w', 'clean'));
     assert.doesNotThrow(() => standing.dispute({ jobId: 'job-2', workerId: 'w', kind: 'completion_tokens', claimed: 9, counted: 7, at: happened }));
-    assert.equal(standing.keptWrites, 2);
+    assert.doesNotThrow(() => standing.clientReceipt({ jobId: 'job-3', clientId: 'c', disputedBy: 'w', at: happened }));
+    assert.equal(standing.keptWrites, 3);
     assert.equal(store.workerRecord('w')?.cleanJobs, 0);
     db.pragma('query_only = OFF');
     await until(() => standing.keptWrites === 0, 'the kept writes to land');
     assert.equal(store.workerRecord('w')?.cleanJobs, 1, 'counted once');
     assert.deepEqual(store.disputes('w').map((d) => [d.jobId, d.at]), [['job-2', happened]]);
+    assert.equal(store.recordClientReceipt({ jobId: 'job-4', clientId: 'c', disputedBy: 'w', at: happened + 1 }).disputed, 2, 'the kept receipt counts');
     assert.deepEqual(logs, [], 'nothing failed for good');
   } finally {
     store.close();

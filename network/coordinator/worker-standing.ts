@@ -10,6 +10,7 @@ import { CLOSE_CODES } from './worker-session.js';
 import type { Logger } from './log.js';
 import { RetryLater } from './retry-later.js';
 import type { StandingWrite } from './settlement-spool.js';
+import type { ClientReceipt, ReceiptVerdict } from './client-receipts.js';
 
 /** Most events and disputes kept while the store cannot be reached; more are logged and dropped. */
 const MAX_KEPT = 10_000;
@@ -63,6 +64,15 @@ export class WorkerStanding {
   dispute(dispute: Dispute): void {
     this.attempt({ write: { kind: 'dispute', dispute } });
     this.logger.warn({ ...dispute }, 'worker claim cut');
+  }
+
+  /**
+   * Keeps a sealed job's client receipt against the worker that disputed it, if any
+   * (client-receipts.ts), as disputes are kept; the receipt that pauses the client's receipts is
+   * logged for the operator.
+   */
+  clientReceipt(receipt: ClientReceipt): void {
+    this.attempt({ write: { kind: 'receipt', receipt } });
   }
 
   /** Takes up the writes this instance kept when it last ran (settlement-spool.ts): made at once, then as any kept one. */
@@ -132,6 +142,10 @@ export class WorkerStanding {
   private write(write: StandingWrite): void | Promise<void> {
     const remote = this.store.nonBlocking;
     if (write.kind === 'dispute') return remote ? remote.recordDispute(write.dispute) : this.store.recordDispute(write.dispute);
+    if (write.kind === 'receipt') {
+      if (remote) return remote.recordClientReceipt(write.receipt).then((verdict) => this.judged(write.receipt, verdict));
+      return this.judged(write.receipt, this.store.recordClientReceipt(write.receipt));
+    }
     const { workerId, event, at, speed } = write;
     if (remote) return remote.recordWorkerEvent(workerId, event, at, speed).then((applied) => this.applied(workerId, event, applied));
     this.applied(workerId, event, this.store.recordWorkerEvent(workerId, event, at, speed));
@@ -140,7 +154,16 @@ export class WorkerStanding {
   private failed(write: StandingWrite, error: unknown): void {
     const err = error instanceof Error ? error.message : String(error);
     if (write.kind === 'dispute') this.logger.error({ ...write.dispute, err }, 'recording a dispute failed');
+    else if (write.kind === 'receipt') this.logger.error({ ...write.receipt, err }, 'recording a client receipt failed');
     else this.logger.error({ workerId: write.workerId, event: write.event, err }, 'recording a worker event failed');
+  }
+
+  private judged(receipt: ClientReceipt, verdict: ReceiptVerdict): void {
+    if (!verdict.newlyPaused) return;
+    this.logger.warn(
+      { clientId: receipt.clientId, disputed: verdict.disputed, workers: verdict.workers },
+      'client receipts paused: they fell short of the claims of several workers; its sealed jobs with a receipt key are refused until the operator resumes them',
+    );
   }
 
   /** Mirrors a stored event on the worker's live session; ejects it when this event crossed the limit. */

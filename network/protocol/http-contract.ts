@@ -16,6 +16,8 @@ export const ROUTES = {
   pricing: '/v1/pricing',
   balance: '/v1/balance',
   adminDeposits: '/v1/admin/deposits',
+  /** Clients whose usage receipts are paused (GET); `${adminReceiptPauses}/{clientId}` resumes one (DELETE). */
+  adminReceiptPauses: '/v1/admin/receipt-pauses',
   adminPrefix: '/v1/admin/',
   /** Signed worker descriptors (sealed mode). */
   workers: '/v1/workers',

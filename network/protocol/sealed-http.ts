@@ -11,6 +11,8 @@
  *     400 invalid_request (malformed envelope) · 401 invalid_api_key · 404 model_not_found
  *     409 stale_worker_key (recipientKey is not the worker's current descriptor key: refetch)
  *     409 duplicate_job (jobId seen before) · 421 wrong_coordinator (coordinatorId is not ours)
+ *     403 receipts_paused (posted with a receipt key, and this account's usage receipts are
+ *         paused: they fell short of several workers' claims too often; post without one)
  *     503 worker_lost (workerId not connected: pick another worker)
  *   A busy worker's jobs wait for it, up to the request timeout (then `timeout`), or fail with
  *   `no_capacity` when the coordinator's queue is full.
@@ -27,7 +29,7 @@ import { usageSchema } from './worker-frames.js';
 import { sealedChunkShape } from './sealed-stream.js';
 
 /** Error codes a sealed-job HTTP error or stream `error` event may carry beyond ERROR_CODES. */
-export const SEALED_HTTP_ERROR_CODES = ['stale_worker_key', 'wrong_coordinator', 'model_not_found', 'invalid_api_key', 'sealed_refused'] as const;
+export const SEALED_HTTP_ERROR_CODES = ['stale_worker_key', 'wrong_coordinator', 'model_not_found', 'invalid_api_key', 'sealed_refused', 'receipts_paused'] as const;
 
 /** The body of `GET /v1/workers` (descriptors are checked one by one with verifyDescriptor). */
 export const workerListSchema = z.object({
