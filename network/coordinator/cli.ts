@@ -27,7 +27,9 @@ Options:
   --api-key KEY          a client API key; repeat for several. Without one the API is open.
                          Keyed clients pay from a balance (GET /v1/balance); see --admin-key.
   --unmetered            do not charge clients (workers are still credited)
-  --admin-key KEY        enables POST /v1/admin/deposits to credit client balances
+  --admin-key KEY        enables POST /v1/admin/deposits to credit client balances, and
+                         GET /v1/admin/receipt-pauses (clients whose sealed usage receipts
+                         were paused) and DELETE …/receipt-pauses/CLIENT to resume one
   --chain URL            toncenter v2 endpoint for payouts (a local one: silkworm chain);
                          deploys and funds the payout vault on first start
   --chain-api-key KEY    toncenter API key
