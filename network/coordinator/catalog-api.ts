@@ -9,7 +9,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join, resolve, sep } from 'node:path';
 import { CATALOG_FILE_NAME, parseCatalog, servedFileName, type Catalog } from '../protocol/catalog.js';
-import { sendError, sendJson } from './http-util.js';
+import { decodePathPart, sendError, sendJson } from './http-util.js';
 
 /** A loaded catalog and where its relative files are served from. */
 export interface CoordinatorCatalog {
@@ -65,12 +65,8 @@ export function parseRange(header: string | undefined, size: number): { start: n
  * catalog entry points to are served, and only from inside the catalog directory.
  */
 export async function handleCatalogFile(req: IncomingMessage, res: ServerResponse, rawName: string, catalog: CoordinatorCatalog | undefined): Promise<void> {
-  let name: string;
-  try {
-    name = decodeURIComponent(rawName);
-  } catch {
-    return sendError(res, 400, 'Bad file name.', 'invalid_request');
-  }
+  const name = decodePathPart(rawName);
+  if (name === undefined) return sendError(res, 400, 'Bad file name.', 'invalid_request');
   // SECURITY: path traversal — a plain file name only (no '/', '\\', '..', leading dot).
   if (!CATALOG_FILE_NAME.test(name)) return sendError(res, 400, 'Bad file name: plain file names only.', 'invalid_request');
   const listed = catalog?.catalog.models.find((m) => servedFileName(m.url) === name);

@@ -2,7 +2,7 @@
 import type { ErrorCode } from '../protocol/errors.js';
 import { httpStatusForCode } from '../protocol/http-contract.js';
 
-export { MAX_BODY_BYTES, readJsonBody, sendError, sendJson } from '../node-kit/http-util.js';
+export { decodePathPart, MAX_BODY_BYTES, readJsonBody, sendError, sendJson } from '../node-kit/http-util.js';
 
 /** HTTP status for a job that ended in an error. */
 export function statusForCode(code: ErrorCode): number {

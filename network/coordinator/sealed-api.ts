@@ -14,7 +14,7 @@ import { HEADERS, ROUTES, SEALED_RETRYABLE_CODES } from '../protocol/http-contra
 import { isBase64UrlOfLength } from '../protocol/encoding.js';
 import { usageReceiptBodySchema, verifyUsageReceipt } from '../protocol/usage-receipt.js';
 import type { Usage } from '../protocol/worker-frames.js';
-import { readJsonBody, sendError, sendJson } from './http-util.js';
+import { decodePathPart, readJsonBody, sendError, sendJson } from './http-util.js';
 import { sendRefusal, type ApiContext } from './openai-api.js';
 import { holdWorstCase, routingHeaders } from './admission.js';
 import { callStore, type CoordinatorStore } from './store.js';
@@ -178,8 +178,9 @@ export async function handleReceiptPauses(res: ServerResponse, store: Coordinato
 }
 
 /** `DELETE /v1/admin/receipt-pauses/{clientId}`: lets a client's receipts count again, judged afresh from now (operator only). */
-export async function handleResumeReceipts(res: ServerResponse, store: CoordinatorStore, clientId: string): Promise<void> {
-  if (clientId === '' || clientId.length > 128) return sendError(res, 400, 'Name the client id to resume, as /v1/admin/receipt-pauses lists it.', 'invalid_request');
+export async function handleResumeReceipts(res: ServerResponse, store: CoordinatorStore, encodedClientId: string): Promise<void> {
+  const clientId = decodePathPart(encodedClientId);
+  if (clientId === undefined || clientId === '' || clientId.length > 128) return sendError(res, 400, 'Name the client id to resume, as /v1/admin/receipt-pauses lists it.', 'invalid_request');
   const resumed = await callStore(store, (s) => s.resumeReceipts(clientId, Date.now()));
   if (!resumed) return sendError(res, 404, `The usage receipts of client ${clientId} are not paused.`, 'unknown_client');
   sendJson(res, 200, { resumed: true, client: clientId });
@@ -189,6 +190,6 @@ export async function handleResumeReceipts(res: ServerResponse, store: Coordinat
 export function receiptJobId(path: string): string | undefined {
   const prefix = `${ROUTES.sealedJobs}/`;
   if (!path.startsWith(prefix) || !path.endsWith(ROUTES.sealedReceiptSuffix)) return undefined;
-  const id = decodeURIComponent(path.slice(prefix.length, -ROUTES.sealedReceiptSuffix.length));
-  return /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? id : undefined;
+  const id = decodePathPart(path.slice(prefix.length, -ROUTES.sealedReceiptSuffix.length));
+  return id !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? id : undefined;
 }

@@ -19,7 +19,7 @@ import { transportBackend, type ApiContext } from './openai-api.js';
 import { routeOpenAi } from '../node-kit/openai/routes.js';
 import { ResponseStore } from '../node-kit/openai/response-store.js';
 import { applyCors } from '../node-kit/cors.js';
-import { sendError } from './http-util.js';
+import { decodePathPart, sendError } from './http-util.js';
 import { loadCoordinatorKeys } from './keys.js';
 import { openCoordinatorStore, redactStoreUrl, type StoreSpec } from './open-store.js';
 import { callStore, StoreUnavailableError, type CoordinatorStore, type SettledJob } from './store.js';
@@ -342,7 +342,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     const tonProofRoute = await dapp.tonProof?.handle(req, res, path);
     if (tonProofRoute) return tonProofRoute;
     if (req.method === 'GET' && path.startsWith(ROUTES.vocab)) {
-      const held = meters.get(decodeURIComponent(path.slice(ROUTES.vocab.length)));
+      const held = meters.get(decodePathPart(path.slice(ROUTES.vocab.length)) ?? '');
       if (!held) sendError(res, 404, 'This coordinator holds no vocabulary for that model.', 'model_not_found', 'model');
       else res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': held.vocab.length, 'x-silkworm-vocab-sha256': held.vocabSha256, 'x-silkworm-model-sha256': held.sha256 }).end(held.vocab);
       return 'vocab';
@@ -382,7 +382,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         return 'admin_receipt_pauses';
       }
       if (req.method === 'DELETE' && path.startsWith(`${ROUTES.adminReceiptPauses}/`)) {
-        await handleResumeReceipts(res, store, decodeURIComponent(path.slice(ROUTES.adminReceiptPauses.length + 1)));
+        await handleResumeReceipts(res, store, path.slice(ROUTES.adminReceiptPauses.length + 1));
         return 'admin_receipt_pauses';
       }
     }

@@ -50,3 +50,12 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   const retry: Record<string, string> = status === 503 || status === 429 ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {};
   sendJson(res, status, openAiError(message, errorType(status), code, param), { ...retry, ...headers });
 }
+
+/** A percent-encoded part of a URL path, decoded; undefined when its encoding is malformed (a 400, not a 500). */
+export function decodePathPart(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
+}

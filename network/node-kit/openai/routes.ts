@@ -11,7 +11,7 @@ import { parseCompletionRequest } from '../../protocol/openai/completions-reques
 import { parseResponsesRequest, type ResponseItem } from '../../protocol/openai/responses-request.js';
 import type { GenerationRequest, Parsed } from '../../protocol/openai/common.js';
 import { ROUTES } from '../../protocol/http-contract.js';
-import { readJsonBody, sendError, sendJson } from '../http-util.js';
+import { decodePathPart, readJsonBody, sendError, sendJson } from '../http-util.js';
 import { Answer, type AnswerFormat } from './answer.js';
 import { isApiError, type GenerationBackend, type ModelEntry } from './backend.js';
 import { chatFormat } from './chat-format.js';
@@ -46,7 +46,7 @@ export async function routeOpenAi(req: IncomingMessage, res: ServerResponse, pat
     return 'models';
   }
   if (req.method === 'GET' && path.startsWith(`${ROUTES.models}/`)) {
-    await retrieveModel(res, ctx.backend, decodeURIComponent(path.slice(ROUTES.models.length + 1)));
+    await retrieveModel(res, ctx.backend, decodePathPart(path.slice(ROUTES.models.length + 1)) ?? path.slice(ROUTES.models.length + 1));
     return 'model';
   }
   return undefined;
