@@ -4,14 +4,20 @@
  * is paid for that (its receipt comes when it connects again), the client is charged it once and
  * gets the rest of its hold back, and the books audit clean. Before, the whole hold was refunded
  * and the worker was paid nothing for the work it delivered.
+ *
+ * One of two instances sharing PostgreSQL killed the same way, and never started again: the other
+ * bills the same checkpoint once the operator retires the dead one (instances-api.ts).
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import OpenAI from 'openai';
-import { clientIdForKey } from '../network/coordinator/server.js';
+import pg from 'pg';
+import { clientIdForKey, startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { auditCoordinator } from '../network/coordinator/audit.js';
+import { createLogger } from '../network/coordinator/log.js';
+import { missingBinary, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
 import { FakeWorker, randomIdentity } from './fake-worker.js';
 import { Harness, eventually } from './harness.js';
 
@@ -79,6 +85,109 @@ describe('a coordinator killed in the middle of a job', () => {
       const balance = BigInt(((await (await fetch(`${second.url}/v1/balance`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { balance_nanotons: string }).balance_nanotons);
       assert.equal(deposit - balance, BigInt(receipt.costNanotons), 'the client is charged that once; the rest of the hold is back');
       const audit = await auditCoordinator(dataDir);
+      assert.deepEqual(audit.findings, [], 'the books balance');
+      assert.equal(audit.checked.jobs, 1);
+    } finally {
+      back.close();
+      await back.closed;
+    }
+  });
+});
+
+const pgSkip = missingBinary('postgres') ?? false;
+if (pgSkip) console.log(`skipped: retiring a dead instance — ${pgSkip}`);
+
+describe('an instance sharing PostgreSQL killed in the middle of a job, never to run again', { skip: pgSkip }, () => {
+  const harness = new Harness();
+  let postgres: TestEngine | undefined;
+  let survivor: Coordinator | undefined;
+  after(async () => {
+    await survivor?.close();
+    await harness.cleanup();
+    await postgres?.stop();
+  });
+
+  test('the operator retires it from another instance: what its job delivered by the last checkpoint is billed once, and its worker paid', async () => {
+    postgres = await startPostgres();
+    const dead = await harness.coordinator({ apiKeys: [KEY], extra: ['--store', postgres.url, '--admin-key', ADMIN] });
+    survivor = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), store: postgres.url, apiKeys: [KEY], adminKey: ADMIN, retireQuietMs: 1_000, logger: createLogger('c', { level: 'silent' }) });
+    const admin = (path: string, method = 'GET') => fetch(`${survivor!.url}/v1/admin/instances${path}`, { method, headers: { authorization: `Bearer ${ADMIN}` } });
+    const deadId = ((await (await fetch(`${dead.url}/healthz`)).json()) as { coordinatorId: string }).coordinatorId;
+    const deposit = 1_000_000_000n;
+    const deposited = await fetch(`${dead.url}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientIdForKey(KEY), nanotons: deposit.toString(), reference: 'retire-d1' }) });
+    assert.equal(deposited.status, 201);
+    const identity = randomIdentity();
+    const fake = await FakeWorker.join(dead.url, 'retire-w1', { model: MODEL, identity });
+    const client = new OpenAI({ baseURL: `${dead.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const answer = (async () => {
+      try {
+        for await (const chunk of await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 500, stream: true })) void chunk;
+      } catch {
+        // The instance dies under the stream.
+      }
+    })();
+    const { jobId } = await fake.nextNew('job.offer');
+    fake.send({ type: 'job.accept', jobId });
+    let sent = 0;
+    const streaming = setInterval(() => fake.send({ type: 'job.chunk', jobId, seq: sent++, text: 'x', tokens: 1 }), 20);
+    const raw = new pg.Client({ connectionString: postgres.url });
+    await raw.connect();
+    let atCheckpoint = 0;
+    try {
+      const poll = setInterval(() => {
+        void raw.query('SELECT job FROM job_checkpoints WHERE job_id = $1', [jobId]).then((r) => {
+          const row = r.rows[0] as { job: string } | undefined;
+          if (row) atCheckpoint = (JSON.parse(row.job) as { credits: { completionTokens: number }[] }).credits[0]!.completionTokens;
+        });
+      }, 100);
+      try {
+        await eventually(() => atCheckpoint > 0, 15_000, 'the job to be checkpointed');
+        // The row as it stands when the instance dies: read it again after the kill.
+        dead.proc.kill('SIGKILL');
+        await dead.proc.exited;
+      } finally {
+        clearInterval(poll);
+      }
+      const row = (await raw.query('SELECT job FROM job_checkpoints WHERE job_id = $1', [jobId])).rows[0] as { job: string };
+      atCheckpoint = (JSON.parse(row.job) as { credits: { completionTokens: number }[] }).credits[0]!.completionTokens;
+    } finally {
+      clearInterval(streaming);
+      await raw.end();
+    }
+    await answer;
+    fake.close();
+    await fake.closed;
+    assert.ok(atCheckpoint > 0 && atCheckpoint <= sent, `checkpointed ${atCheckpoint} of ${sent} tokens sent`);
+
+    const listed = (await (await admin('')).json()) as { data: { instance: string; running: boolean; checkpoints: number; holds: number }[] };
+    assert.deepEqual(
+      listed.data.filter((w) => w.instance === deadId).map((w) => [w.running, w.checkpoints, w.holds]),
+      [[false, 1, 1]],
+      'the operator sees the dead instance, its checkpoint and its hold',
+    );
+    assert.equal((await admin(`/${encodeURIComponent(survivor.id)}/retire`, 'POST')).status, 409, 'an instance cannot retire itself');
+    // By the time an operator retires it, the others' sweeps have refunded its holds whole.
+    const expire = new pg.Client({ connectionString: postgres.url });
+    await expire.connect();
+    await expire.query('UPDATE holds SET expires_at = 1 WHERE job_id = $1', [jobId]);
+    await expire.end();
+    assert.deepEqual(survivor.store.releaseExpiredHolds(Date.now()), [jobId]);
+    assert.equal(BigInt(((await (await fetch(`${survivor.url}/v1/balance`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { balance_nanotons: string }).balance_nanotons), deposit, 'refunded whole');
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the quiet period since its last checkpoint
+    const retired = await admin(`/${encodeURIComponent(deadId)}/retire`, 'POST');
+    assert.equal(retired.status, 200);
+    assert.deepEqual(await retired.json(), { instance: deadId, settled: 1, refused: [], unreadable: 0 });
+    assert.equal((await admin(`/${encodeURIComponent(deadId)}/retire`, 'POST')).status, 404, 'nothing is billed twice');
+
+    // The worker, now on the surviving instance, gets its receipt for what the checkpoint counted.
+    const back = await FakeWorker.join(survivor.url, 'retire-w1', { model: MODEL, identity });
+    try {
+      const receipt = await back.next('job.receipt', 10_000);
+      assert.equal(receipt.jobId, jobId);
+      assert.equal(receipt.usage.completionTokens, atCheckpoint, 'paid for what was delivered by the checkpoint');
+      const balance = BigInt(((await (await fetch(`${survivor.url}/v1/balance`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { balance_nanotons: string }).balance_nanotons);
+      assert.equal(deposit - balance, BigInt(receipt.costNanotons), 'the client is charged that once, from its balance (the hold was refunded)');
+      const audit = await auditCoordinator('', { store: postgres.url });
       assert.deepEqual(audit.findings, [], 'the books balance');
       assert.equal(audit.checked.jobs, 1);
     } finally {

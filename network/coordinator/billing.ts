@@ -57,6 +57,13 @@ interface QueuedSettlement {
   deferred?: boolean;
 }
 
+/** What settling checkpointed jobs did: how many landed, those the books refused, and rows that could not be read back. */
+export interface CheckpointsSettled {
+  settled: number;
+  refused: { jobId: string; why: string }[];
+  unreadable: { jobId: string; why: string }[];
+}
+
 /** Options of the billing service. */
 export interface BillingOptions {
   store: CoordinatorStore;
@@ -360,22 +367,46 @@ export class Billing extends EventEmitter<BillingEvents> {
    * whole job) are left to those. Their receipts are stored and go out when each worker
    * connects. Returns how many were settled, and those refused (a hold already refunded, say).
    */
-  async settleCheckpoints(skip: ReadonlySet<string>): Promise<{ settled: number; refused: { jobId: string; why: string }[]; unreadable: { jobId: string; why: string }[] }> {
+  async settleCheckpoints(skip: ReadonlySet<string>): Promise<CheckpointsSettled> {
+    const found = await callStore(this.options.store, (s) => s.checkpoints());
+    const outcome = await this.settleEach(found.jobs.filter((job) => !skip.has(job.jobId)));
+    await callStore(this.options.store, (s) => s.checkpoint([]));
+    return { ...outcome, unreadable: found.unreadable };
+  }
+
+  /**
+   * For another instance of a shared store that will not run again (it died and its data folder
+   * with it): settles what its jobs in flight had delivered by its last checkpoint, as late
+   * settlements (against the hold where it is still there, else charged from the balance when it
+   * covers them), then forgets those checkpoints. A job settled before is not settled again; the
+   * instance's other holds come back at their expiry, as before.
+   */
+  async retireInstance(owner: string): Promise<CheckpointsSettled> {
+    const found = await callStore(this.options.store, (s) => s.checkpoints(owner));
+    const outcome = await this.settleEach(found.jobs.map((job) => ({ ...job, late: true })));
+    await callStore(this.options.store, (s) => s.forgetCheckpoints(owner, found.jobs.map((job) => job.jobId)));
+    return { ...outcome, unreadable: found.unreadable };
+  }
+
+  /** Settles each job on its own; a refusal is reported, not thrown, and the rest go on. */
+  private async settleEach(jobs: readonly SettledJob[]): Promise<Omit<CheckpointsSettled, 'unreadable'>> {
     const { store } = this.options;
-    const found = await callStore(store, (s) => s.checkpoints());
     const refused: { jobId: string; why: string }[] = [];
     let settled = 0;
-    for (const job of found.jobs) {
-      if (skip.has(job.jobId)) continue;
+    for (const job of jobs) {
       try {
         const receipts = store.nonBlocking ? await store.nonBlocking.settle(job, this.signing) : store.settle(job, (credit, total, seq) => buildReceipt(this.signing, job, credit, total, seq));
-        if (receipts) settled++;
+        if (receipts) {
+          settled++;
+          // Workers connected here get them now; the others when they connect or ask.
+          receipts.forEach((receipt, i) => this.emit('receipt', job.credits[i]!.workerId, receipt));
+        }
       } catch (error) {
+        if (error instanceof StoreUnavailableError) throw error;
         refused.push({ jobId: job.jobId, why: error instanceof Error ? error.message : String(error) });
       }
     }
-    await callStore(store, (s) => s.checkpoint([]));
-    return { settled, refused, unreadable: found.unreadable };
+    return { settled, refused };
   }
 
   /** True when a job id was ever held or settled (job ids are unique in the database). */

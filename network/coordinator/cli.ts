@@ -29,7 +29,9 @@ Options:
   --unmetered            do not charge clients (workers are still credited)
   --admin-key KEY        enables POST /v1/admin/deposits to credit client balances, and
                          GET /v1/admin/receipt-pauses (clients whose sealed usage receipts
-                         were paused) and DELETE …/receipt-pauses/CLIENT to resume one
+                         were paused) and DELETE …/receipt-pauses/CLIENT to resume one;
+                         with --store postgres://…, GET /v1/admin/instances and
+                         POST …/instances/ID/retire (bill a dead instance's checkpoints)
   --chain URL            toncenter v2 endpoint for payouts (a local one: silkworm chain);
                          deploys and funds the payout vault on first start
   --chain-api-key KEY    toncenter API key

@@ -30,6 +30,7 @@ test('a path part with malformed percent-encoding gets a clear 4xx on every rout
     ['POST', `/v1/sealed/jobs/${BAD}/receipt`, 'sk-test', 404],
     ['GET', `/v1/files/${BAD}`, 'sk-test', 400],
     ['DELETE', `/v1/admin/receipt-pauses/${BAD}`, 'admin', 400],
+    ['POST', `/v1/admin/instances/${BAD}/retire`, 'admin', 400],
   ];
   for (const [method, path, key, status] of cases) {
     const res = await fetch(`${coordinator.url}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
@@ -47,4 +48,13 @@ test('the receipt-pause endpoints are the operator’s: a client key gets 401', 
   }
   const listed = await fetch(`${coordinator.url}/v1/admin/receipt-pauses`, { headers: { authorization: 'Bearer admin' } });
   assert.deepEqual(await listed.json(), { object: 'list', data: [] });
+});
+
+test('one coordinator on SQLite lists no other instance, and has none to retire', async () => {
+  const listed = await fetch(`${coordinator.url}/v1/admin/instances`, { headers: { authorization: 'Bearer admin' } });
+  assert.deepEqual(await listed.json(), { object: 'list', self: coordinator.id, shared: false, data: [] });
+  const retire = await fetch(`${coordinator.url}/v1/admin/instances/other/retire`, { method: 'POST', headers: { authorization: 'Bearer admin' } });
+  assert.equal(retire.status, 400);
+  assert.match(((await retire.json()) as { error: { message: string } }).error.message, /SQLite, alone/);
+  assert.equal((await fetch(`${coordinator.url}/v1/admin/instances`, { headers: { authorization: 'Bearer sk-test' } })).status, 401, 'the operator’s, not a client’s');
 });

@@ -65,6 +65,8 @@ const NON_BLOCKING_METHODS = [
   'releaseAllHolds',
   'checkpoint',
   'checkpoints',
+  'forgetCheckpoints',
+  'instanceWork',
   'account',
   'unpushed',
   'markPushed',
@@ -347,8 +349,14 @@ class PgStoreBridge implements CoordinatorStore {
   checkpoint(jobs: readonly SettledJob[]): void {
     this.call('checkpoint', [jobs]);
   }
-  checkpoints(): ReturnType<CoordinatorStore['checkpoints']> {
-    return this.call('checkpoints', []) as ReturnType<CoordinatorStore['checkpoints']>;
+  checkpoints(owner?: string): ReturnType<CoordinatorStore['checkpoints']> {
+    return this.call('checkpoints', [owner]) as ReturnType<CoordinatorStore['checkpoints']>;
+  }
+  forgetCheckpoints(owner: string, jobIds: readonly string[]): void {
+    this.call('forgetCheckpoints', [owner, jobIds]);
+  }
+  instanceWork(): ReturnType<CoordinatorStore['instanceWork']> {
+    return this.call('instanceWork', []) as ReturnType<CoordinatorStore['instanceWork']>;
   }
   account(name: string): AccountTotal {
     return this.call('account', [name]) as AccountTotal;

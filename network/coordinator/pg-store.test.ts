@@ -465,6 +465,35 @@ test("a dead instance's holds are recovered by the other; a restart releases onl
   }
 });
 
+test("another instance's checkpoints: listed per instance, read by owner, forgotten only as listed", { skip }, async () => {
+  const [a, b] = await twoInstances();
+  try {
+    await a.deposit('c', 1_000n, 'd');
+    assert.equal(await a.reserve('c', 'a-1', 100n, 5_000), 'held');
+    assert.equal(await a.reserve('c', 'a-2', 100n, 6_000), 'held');
+    const books = job('a-1', [credit('A', 'w', 30n, 27n)]);
+    await a.checkpoint([books]);
+    const first = (await b.instanceWork()).find((w) => w.instance === 'a')!;
+    assert.deepEqual([first.checkpoints, first.holds, first.holdsExpireAt], [1, 2, 6_000]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await a.checkpoint([books]);
+    const again = (await b.instanceWork()).find((w) => w.instance === 'a')!;
+    assert.ok(again.lastCheckpointAt! > first.lastCheckpointAt!, 'a running instance rewrites the time of every checkpoint it keeps');
+    assert.deepEqual((await b.checkpoints('a')).jobs, [books], "b reads a's checkpoints by name");
+    assert.deepEqual((await b.checkpoints()).jobs, [], 'and none of its own');
+    await b.forgetCheckpoints('a', ['a-other']);
+    assert.equal((await b.checkpoints('a')).jobs.length, 1, 'only the listed rows go');
+    await b.forgetCheckpoints('b', ['a-1']);
+    assert.equal((await b.checkpoints('a')).jobs.length, 1, "and only the named instance's");
+    await b.forgetCheckpoints('a', ['a-1']);
+    assert.deepEqual((await b.checkpoints('a')).jobs, []);
+    assert.deepEqual((await b.instanceWork()).map((w) => [w.instance, w.checkpoints, w.holds]), [['a', 0, 2]], 'its holds stay for the expiry sweep');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test("a worker's standing moved by both instances at once loses no event", { skip }, async () => {
   const [a, b] = await twoInstances();
   try {

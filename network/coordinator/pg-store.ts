@@ -23,7 +23,7 @@ import { buildReceipt, type ReceiptSigning } from './receipts.js';
 import { encodeSettledJob, readSettledJobs, type KeptSettlements } from './settled-job-codec.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 import { judgeReceiptWindow, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
-import { RESEND_BATCH, workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type JobOutcome, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerCredit, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
+import { RESEND_BATCH, workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type InstanceWork, type JobOutcome, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerCredit, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
 
 /** Options of {@link openPgStore}. */
@@ -488,8 +488,25 @@ export class PgStore implements AsyncCoordinatorStore {
     );
   }
 
-  async checkpoints(): Promise<KeptSettlements> {
-    return readSettledJobs((await this.query('SELECT job_id, job FROM job_checkpoints WHERE owner = $1 ORDER BY at, job_id', [this.instanceId])).rows as { job_id: string; job: string }[]);
+  async checkpoints(owner = this.instanceId): Promise<KeptSettlements> {
+    return readSettledJobs((await this.query('SELECT job_id, job FROM job_checkpoints WHERE owner = $1 ORDER BY at, job_id', [owner])).rows as { job_id: string; job: string }[]);
+  }
+
+  async forgetCheckpoints(owner: string, jobIds: readonly string[]): Promise<void> {
+    await this.statement('DELETE FROM job_checkpoints WHERE owner = $1 AND job_id = ANY($2::text[])', [owner, jobIds], true);
+  }
+
+  async instanceWork(): Promise<InstanceWork[]> {
+    const rows = (
+      await this.query(
+        `SELECT owner, SUM(checkpoints) AS checkpoints, MAX(last_at) AS last_at, SUM(holds) AS holds, MAX(expire_at) AS expire_at FROM (
+           SELECT owner, COUNT(*) AS checkpoints, MAX(at) AS last_at, 0 AS holds, NULL::bigint AS expire_at FROM job_checkpoints GROUP BY owner
+           UNION ALL SELECT owner, 0, NULL, COUNT(*), MAX(expires_at) FROM holds GROUP BY owner
+         ) AS work GROUP BY owner ORDER BY owner`,
+      )
+    ).rows as { owner: string; checkpoints: string; last_at: string | null; holds: string; expire_at: string | null }[];
+    const at = (value: string | null) => (value === null ? null : Number(value));
+    return rows.map((r) => ({ instance: r.owner, checkpoints: Number(r.checkpoints), lastCheckpointAt: at(r.last_at), holds: Number(r.holds), holdsExpireAt: at(r.expire_at) }));
   }
 
   async account(name: string): Promise<AccountTotal> {

@@ -26,6 +26,7 @@ import { callStore, StoreUnavailableError, type CoordinatorStore, type SettledJo
 import { Billing } from './billing.js';
 import { SettlementSpool } from './settlement-spool.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
+import { handleInstances, handleRetireInstance, RETIRE_QUIET_MS, RETIRE_SUFFIX, type InstancesContext } from './instances-api.js';
 import { handleListWorkers, handleReceiptPauses, handleResumeReceipts, handleSealedJob, handleUsageReceipt, receiptJobId, ReceiptWaits, RECEIPT_WAIT_MS } from './sealed-api.js';
 import { ModelMeters } from './model-meters.js';
 import { WorkerStanding } from './worker-standing.js';
@@ -50,6 +51,8 @@ export interface CoordinatorOptions {
   unmetered?: boolean;
   /** Key for the operator's endpoints (/v1/admin/…); without one they are disabled. */
   adminKey?: string;
+  /** How long another instance must have been without a new checkpoint before it may be retired (instances-api.ts; default 60 s). */
+  retireQuietMs?: number;
   prices?: PriceList;
   /** Settlement on TON: without it, earnings are credited and receipts carry no voucher. */
   chain?: { url: string; apiKey?: string; network: 'testnet' | 'mainnet'; pushThreshold: bigint; pushIntervalMs: number; initialVaultFunding?: bigint };
@@ -135,6 +138,9 @@ function tryOrReport(work: () => void, report: (error: unknown) => void): void {
     report(error);
   }
 }
+
+/** How long closing waits for a round of kept standing writes under way to end. */
+const STANDING_ROUND_WAIT_MS = 5_000;
 
 /** Jobs in flight at least this long are checkpointed (shorter ones most likely end before the next tick). */
 const CHECKPOINT_MIN_AGE_MS = 2_000;
@@ -269,6 +275,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   checkpointTimer.unref();
   if (options.bus !== undefined && options.store === undefined) throw new Error('--bus joins instances that share a store: give --store postgres://… as well.');
   const bus = options.bus !== undefined ? await ClusterBus.start({ url: options.bus, instance: coordinatorId, registry, logger }) : undefined;
+  const instancesContext: InstancesContext = { self: coordinatorId, shared: options.store !== undefined, peers: () => bus?.peers ?? [], store, billing, logger, quietMs: options.retireQuietMs ?? RETIRE_QUIET_MS };
   if (bus) watchBusRoundTrips(metrics, bus);
   const identify = makeKeyCheck(options.apiKeys);
   const adminCheck = options.adminKey ? makeKeyCheck([options.adminKey]) : undefined;
@@ -376,6 +383,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       if (req.method === 'POST' && path === ROUTES.adminDeposits) {
         await handleDeposit(req, res, store);
         return 'admin_deposits';
+      }
+      if (req.method === 'GET' && path === ROUTES.adminInstances) {
+        await handleInstances(res, instancesContext);
+        return 'admin_instances';
+      }
+      if (req.method === 'POST' && path.startsWith(`${ROUTES.adminInstances}/`) && path.endsWith(RETIRE_SUFFIX)) {
+        await handleRetireInstance(res, instancesContext, path.slice(ROUTES.adminInstances.length + 1, -RETIRE_SUFFIX.length));
+        return 'admin_instances';
       }
       if (req.method === 'GET' && path === ROUTES.adminReceiptPauses) {
         await handleReceiptPauses(res, store);
@@ -510,6 +525,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       if (checkpointed > 0 || checkpointing) await billing.checkpoint([]).catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'forgetting the checkpointed jobs failed; the next start finds them settled already'));
       const unsettled = billing.stopRetrying();
       if (unsettled > 0) logger.error({ settlements: unsettled }, 'closing with settlements the store never took; the next start of this instance settles them');
+      // A round of kept standing writes under way ends first where it can (a write left under
+      // way stays begun in the spool, and the next start drops it rather than count it twice).
+      await standing.roundEnded(STANDING_ROUND_WAIT_MS);
       const unrecorded = standing.stopRetrying();
       if (unrecorded > 0) {
         if (spool) logger.error({ writes: unrecorded }, 'closing with worker events and disputes the store never took; the next start of this instance records them');

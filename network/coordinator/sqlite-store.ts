@@ -10,7 +10,7 @@ import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
 import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './books-check.js';
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
 import { encodeSettledJob, readSettledJobs } from './settled-job-codec.js';
-import { RESEND_BATCH, StoreUnavailableError, workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
+import { RESEND_BATCH, StoreUnavailableError, workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type InstanceWork, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 import { judgeReceiptWindow, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
 
@@ -21,6 +21,9 @@ export function openSqliteStore(dataDir: string): CoordinatorStore {
   const db = openDurableDb(join(dataDir, 'coordinator.sqlite'), { migrations: COORDINATOR_MIGRATIONS, what: 'coordinator store' });
   return failingAsUnavailable(new SqliteStore(db));
 }
+
+/** What asking SQLite about another instance gets: there is none. */
+const ONE_INSTANCE = 'This coordinator keeps its books in SQLite, alone: there is no other instance to retire (its own next start settles what it left).';
 
 /**
  * SQLite's answers for a database that cannot be written just now (the disk full or failing,
@@ -289,7 +292,8 @@ class SqliteStore implements CoordinatorStore {
     return this.q.jobExists.get({ id: jobId }) !== undefined;
   }
 
-  checkpoints(): ReturnType<CoordinatorStore['checkpoints']> {
+  checkpoints(owner?: string): ReturnType<CoordinatorStore['checkpoints']> {
+    if (owner !== undefined) throw new Error(ONE_INSTANCE);
     return readSettledJobs(this.q.checkpoints.all());
   }
 
@@ -328,6 +332,14 @@ class SqliteStore implements CoordinatorStore {
 
   disputes(workerId: string): Dispute[] {
     return this.q.disputes.all(workerId).map((r) => ({ at: Number(r.at), jobId: r.job_id, workerId: r.worker_id, kind: r.kind, claimed: Number(r.claimed), counted: Number(r.counted) }));
+  }
+
+  forgetCheckpoints(): void {
+    throw new Error(ONE_INSTANCE);
+  }
+
+  instanceWork(): InstanceWork[] {
+    return [];
   }
 
   receiptsPausedAt(clientId: string): number | undefined {

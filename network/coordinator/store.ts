@@ -140,6 +140,15 @@ export interface WorkerEvent {
 /** The outcome of binding a worker id to an identity key. */
 export type KeyBinding = { status: 'new' | 'known'; record: WorkerRecord } | { status: 'mismatch' } | { status: 'ejected'; record: WorkerRecord };
 
+/** An instance's jobs in flight as the store holds them: its checkpoints (and the newest one's time) and its holds (and when the last expires). */
+export interface InstanceWork {
+  instance: string;
+  checkpoints: number;
+  lastCheckpointAt: number | null;
+  holds: number;
+  holdsExpireAt: number | null;
+}
+
 /** Most unacknowledged receipts one read returns (each may be built and signed again). */
 export const RESEND_BATCH = 500;
 
@@ -191,8 +200,19 @@ export interface CoordinatorStore {
    * cut by one call.
    */
   checkpoint(jobs: readonly SettledJob[]): void;
-  /** The books of this instance's jobs as last checkpointed, and any row that cannot be read back. */
-  checkpoints(): { jobs: SettledJob[]; unreadable: { jobId: string; why: string }[] };
+  /**
+   * The books of this instance's jobs as last checkpointed, and any row that cannot be read back;
+   * on a shared store, `owner` names another instance's (one that will not run again, retired).
+   */
+  checkpoints(owner?: string): { jobs: SettledJob[]; unreadable: { jobId: string; why: string }[] };
+  /**
+   * For an instance of a shared store that will not run again: forgets the listed checkpoints it
+   * left (the caller settled them first). Its holds are left to the expiry sweep. SQLite has one
+   * instance, whose next start does this itself: it throws.
+   */
+  forgetCheckpoints(owner: string, jobIds: readonly string[]): void;
+  /** What each instance of a shared store has in it now (none on SQLite): for the operator. */
+  instanceWork(): InstanceWork[];
   /** The running total of an earnings account. */
   account(account: string): AccountTotal;
   /** Every account whose cumulative earnings exceed what was pushed on chain by `threshold`. */

@@ -165,3 +165,35 @@ test('kept writes go to the spool file: marked begun while a try is under way, g
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('closing waits for a round of kept writes under way: one that ends unreached is unmarked in the spool, for the next start to make', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-standing-'));
+  const store = openSqliteStore(dir);
+  try {
+    let answer: (() => void) | undefined;
+    let tries = 0;
+    const remote = {
+      // The first try fails at once; the second is under way when the coordinator closes, and then fails unreached.
+      recordWorkerEvent: () => {
+        tries++;
+        if (tries === 1) return Promise.reject(new StoreUnavailableError('connect ECONNREFUSED 127.0.0.1:5432', true));
+        return new Promise((_, reject) => (answer = () => reject(new StoreUnavailableError('connect ECONNREFUSED 127.0.0.1:5432', true))));
+      },
+    } as unknown as AsyncCoordinatorStore;
+    const marks: string[] = [];
+    const spool = { keep: () => 7, begin: (ids: readonly number[]) => void marks.push(`begin ${ids.join()}`), end: (done: readonly number[], again: readonly number[]) => void marks.push(`end done=${done.join()} again=${again.join()}`) };
+    const standing = new WorkerStanding(Object.assign(Object.create(store) as typeof store, { nonBlocking: remote }), new WorkerRegistry(), createLogger('test', { level: 'silent' }), spool);
+    standing.record('w', 'clean');
+    await until(() => tries === 2, 'the retry to be under way');
+    assert.deepEqual(marks, ['begin 7']);
+    const closing = standing.roundEnded(5_000);
+    setTimeout(() => answer?.(), 50);
+    await closing;
+    assert.deepEqual(marks, ['begin 7', 'end done= again=7'], 'unmarked, not left begun (the next start would drop it)');
+    assert.equal(standing.stopRetrying(), 1);
+    await standing.roundEnded(10); // nothing under way: returns at once
+  } finally {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -92,6 +92,21 @@ export class WorkerStanding {
     return this.kept.splice(0).length;
   }
 
+  /**
+   * Waits, at most `ms`, for the round of kept writes under way to end (the coordinator is
+   * closing): a write still under way stays marked begun in the spool, and the next start drops
+   * it rather than risk counting it twice, so a round that can end, ends first.
+   */
+  async roundEnded(ms: number): Promise<void> {
+    if (!this.round) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.round, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+
+  /** The round of kept writes under way, if any: resolves once the spool was told how each ended. */
+  private round: Promise<void> | undefined;
+
   /** One round: every kept write marked begun in the spool (one commit), made again, and the spool told how each ended (one commit). */
   private tryKeptAgain(): void {
     const round = this.kept.splice(0);
@@ -101,10 +116,15 @@ export class WorkerStanding {
     const done: KeptWrite[] = [];
     const again: KeptWrite[] = [];
     let left = round.length;
+    let ended!: () => void;
+    const current = (this.round = new Promise<void>((resolve) => (ended = resolve)));
     for (const item of round) {
       this.attempt(item, (outcome) => {
         (outcome === 'kept' ? again : done).push(item);
-        if (--left === 0) this.spool?.end(spooled(done), spooled(again));
+        if (--left > 0) return;
+        this.spool?.end(spooled(done), spooled(again));
+        if (this.round === current) this.round = undefined;
+        ended();
       });
     }
   }

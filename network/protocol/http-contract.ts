@@ -18,6 +18,8 @@ export const ROUTES = {
   adminDeposits: '/v1/admin/deposits',
   /** Clients whose usage receipts are paused (GET); `${adminReceiptPauses}/{clientId}` resumes one (DELETE). */
   adminReceiptPauses: '/v1/admin/receipt-pauses',
+  /** Instances sharing the store (GET); `${adminInstances}/{id}/retire` bills a dead one's checkpoints (POST). */
+  adminInstances: '/v1/admin/instances',
   adminPrefix: '/v1/admin/',
   /** Signed worker descriptors (sealed mode). */
   workers: '/v1/workers',
