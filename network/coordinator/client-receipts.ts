@@ -56,3 +56,13 @@ export function judgeReceiptWindow(disputedBy: readonly (string | null)[]): { pa
   const workers = new Set(latest).size;
   return { pause: latest.length >= PAUSE_DISPUTED && workers >= PAUSE_WORKERS, disputed: latest.length, workers };
 }
+
+/**
+ * What a store answers once it recorded a receipt (or found it recorded: `recorded` false), given
+ * whether the client was paused before and its window now: only a new receipt pauses a client.
+ */
+export function receiptVerdict(recorded: boolean, wasPaused: boolean, window: readonly (string | null)[]): ReceiptVerdict {
+  const judged = judgeReceiptWindow(window);
+  const newlyPaused = recorded && !wasPaused && judged.pause;
+  return { paused: wasPaused || newlyPaused, newlyPaused, disputed: judged.disputed, workers: judged.workers };
+}

@@ -22,7 +22,7 @@ import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
 import { buildReceipt, type ReceiptSigning } from './receipts.js';
 import { encodeSettledJob, readSettledJobs, type KeptSettlements } from './settled-job-codec.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
-import { judgeReceiptWindow, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
+import { receiptVerdict, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
 import { RESEND_BATCH, workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type InstanceWork, type JobOutcome, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerCredit, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
 
@@ -651,11 +651,9 @@ export class PgStore implements AsyncCoordinatorStore {
       const standing = (await sql('SELECT paused_at, counted_from FROM receipt_standing WHERE client_id = $1 FOR UPDATE', [r.clientId])).rows[0] as { paused_at: string | null; counted_from: string };
       const recorded = ((await sql('INSERT INTO client_receipts (job_id, client_id, disputed_by, at) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING', [r.jobId, r.clientId, r.disputedBy, r.at])).rowCount ?? 0) > 0;
       const rows = (await sql('SELECT disputed_by FROM client_receipts WHERE client_id = $1 AND at > $2 ORDER BY at DESC, job_id DESC LIMIT $3', [r.clientId, standing.counted_from, RECEIPT_WINDOW])).rows as { disputed_by: string | null }[];
-      const window = judgeReceiptWindow(rows.map((row) => row.disputed_by));
-      const wasPaused = standing.paused_at !== null;
-      const newlyPaused = recorded && !wasPaused && window.pause;
-      if (newlyPaused) await sql('UPDATE receipt_standing SET paused_at = $2, disputed = $3, workers = $4 WHERE client_id = $1', [r.clientId, r.at, window.disputed, window.workers]);
-      return { paused: wasPaused || newlyPaused, newlyPaused, disputed: window.disputed, workers: window.workers };
+      const verdict = receiptVerdict(recorded, standing.paused_at !== null, rows.map((row) => row.disputed_by));
+      if (verdict.newlyPaused) await sql('UPDATE receipt_standing SET paused_at = $2, disputed = $3, workers = $4 WHERE client_id = $1', [r.clientId, r.at, verdict.disputed, verdict.workers]);
+      return verdict;
     }, 'READ COMMITTED');
   }
 

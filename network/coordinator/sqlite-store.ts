@@ -12,7 +12,7 @@ import { COORDINATOR_MIGRATIONS } from './migrations.js';
 import { encodeSettledJob, readSettledJobs } from './settled-job-codec.js';
 import { RESEND_BATCH, StoreUnavailableError, workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type InstanceWork, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
-import { judgeReceiptWindow, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
+import { receiptVerdict, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
 
 export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
 
@@ -274,11 +274,10 @@ class SqliteStore implements CoordinatorStore {
     this.recordClientReceipt = withoutFsync(db, db.transaction((r: ClientReceipt): ReceiptVerdict => {
       const recorded = q.insertClientReceipt.run(r.jobId, r.clientId, r.disputedBy, r.at).changes > 0;
       const standing = q.receiptStanding.get(r.clientId);
-      const window = judgeReceiptWindow(q.receiptWindow.all(r.clientId, standing?.counted_from ?? 0n, RECEIPT_WINDOW).map((row) => row.disputed_by));
-      const wasPaused = (standing?.paused_at ?? null) !== null;
-      const newlyPaused = recorded && !wasPaused && window.pause;
-      if (newlyPaused) q.pauseReceipts.run(r.clientId, r.at, window.disputed, window.workers);
-      return { paused: wasPaused || newlyPaused, newlyPaused, disputed: window.disputed, workers: window.workers };
+      const window = q.receiptWindow.all(r.clientId, standing?.counted_from ?? 0n, RECEIPT_WINDOW).map((row) => row.disputed_by);
+      const verdict = receiptVerdict(recorded, (standing?.paused_at ?? null) !== null, window);
+      if (verdict.newlyPaused) q.pauseReceipts.run(r.clientId, r.at, verdict.disputed, verdict.workers);
+      return verdict;
     }));
     this.relaxedUpdateWorker = withoutFsync(db, (record: WorkerRecord) => void q.updateWorker.run(record));
     this.relaxedAck = withoutFsync(db, (workerId: string, upTo: number) => void q.ack.run(workerId, upTo));
