@@ -17,6 +17,8 @@ import { openRequest, ReplayGuard, type JobKeyPair } from '../network/protocol/s
 import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
 import { identityKeyPairFromSeed } from '../network/protocol/descriptor.js';
 import type { Usage } from '../network/protocol/worker-frames.js';
+import OpenAI from 'openai';
+import { startGateway } from '../network/client/gateway.js';
 import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
 import { eventually, Harness } from './harness.js';
 
@@ -175,6 +177,26 @@ describe('a client that under-reports its sealed usage receipts', () => {
     const { text } = await ask(sealedClient(LIAR, ['w2']));
     assert.equal(text, ANSWER);
     assert.ok(balance - coordinator.store.balance(liarId) > 0n, 'the job was billed this time');
+  });
+
+  test('the gateway of a paused client goes on without receipts: its OpenAI client is served, and the gateway says why', async () => {
+    const warnings: string[] = [];
+    const logger = createLogger('g', { level: 'warn', destination: { write: (line: string) => void warnings.push(line) } });
+    const gateway = await startGateway({ host: '127.0.0.1', port: 0, coordinatorUrl: coordinator.url, apiKey: LIAR, logger });
+    try {
+      const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'local', maxRetries: 0 });
+      const balance = coordinator.store.balance(liarId);
+      for (let i = 0; i < 2; i++) {
+        const answer = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], max_tokens: ANSWER.length, temperature: 0 });
+        assert.equal(answer.choices[0]?.message.content, ANSWER);
+      }
+      await coordinator.jobs.settled();
+      assert.ok(balance - coordinator.store.balance(liarId) > 0n, 'billed on the bounds');
+      assert.equal(warnings.filter((w) => w.includes('paused this account')).length, 1, 'one warning: the second request did not offer a receipt again');
+      assert.notEqual(coordinator.store.receiptsPausedAt(liarId), undefined, 'still paused');
+    } finally {
+      await gateway.close();
+    }
   });
 
   test('the operator resumes a paused client; its receipts are judged afresh from then on', async () => {

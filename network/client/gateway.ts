@@ -80,7 +80,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger('gateway');
   // Usage receipts and context checks: counted with each model's own tokenizer.
   const meters = new VocabMeters(options.coordinatorUrl, options.apiKey, options.fetch);
-  const client = new SilkwormClient({ receipts: { key: identityKeyPairFromSeed(randomBytes(32)), meter: (model) => meters.meter(model) }, ...options });
+  // An account whose receipts the coordinator paused keeps working, billed on the coordinator's bounds.
+  const onPaused = (error: Error) => logger.warn({ err: error.message }, 'the coordinator paused this account’s usage receipts: sealed requests go on without them, billed on its own bounds (more) until it resumes them; ask its operator');
+  const client = new SilkwormClient({ receipts: { key: identityKeyPairFromSeed(randomBytes(32)), meter: (model) => meters.meter(model), whenPaused: 'without', onPaused }, ...options });
   const store = new ResponseStore();
   const keyDigest = options.localKey === undefined ? undefined : digest(`Bearer ${options.localKey}`);
 

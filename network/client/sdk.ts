@@ -49,8 +49,13 @@ export interface SilkwormClientOptions {
   /**
    * Signed usage receipts: after each sealed attempt that delivered text, the SDK counts what it
    * received with the model's tokenizer and signs it with `key`; the coordinator bills no more.
+   * A coordinator may pause an account's receipts (403 `receipts_paused`: they fell short of what
+   * several workers reported too often). With `whenPaused: 'without'` the SDK then posts the same
+   * job without a receipt key (billed on the coordinator's own bounds, which cost more), and does
+   * so for RECEIPTS_PAUSED_RECHECK_MS before it offers receipts again; `onPaused` hears each pause
+   * found. By default the job fails with that error.
    */
-  receipts?: { key: IdentityKeyPair; meter: (model: string) => Promise<UsageMeter | undefined> };
+  receipts?: { key: IdentityKeyPair; meter: (model: string) => Promise<UsageMeter | undefined>; whenPaused?: 'fail' | 'without'; onPaused?: (error: SealedJobError) => void };
 }
 
 /** Verified workers the coordinator lists, and the descriptors that failed verification. */
@@ -92,8 +97,13 @@ export class SealedJobError extends Error {
 }
 
 
+/** How long a client whose receipts were paused posts jobs without them before it offers them again. */
+export const RECEIPTS_PAUSED_RECHECK_MS = 10 * 60_000;
+
 /** A client of one coordinator's sealed API. */
 export class SilkwormClient {
+  /** When the coordinator last said this account's receipts are paused (whenPaused: 'without'). */
+  private receiptsPausedAt: number | undefined;
   private readonly base: string;
   private readonly fetch: typeof fetch;
   private readonly now: () => number;
@@ -215,9 +225,22 @@ export class SilkwormClient {
       if (error instanceof SealRequestError) throw new SealedJobError(error.code === 'too_large' ? 413 : 400, error.code === 'too_large' ? 'request_too_large' : 'invalid_request', error.message);
       throw error;
     }
-    const receiptHeaders: Record<string, string> = this.options.receipts ? { [HEADERS.receiptKey]: toBase64Url(this.options.receipts.key.publicKey) } : {};
-    const res = await this.request(ROUTES.sealedJobs, { method: 'POST', headers: { 'content-type': 'application/json', ...receiptHeaders }, body: JSON.stringify(sealed.envelope), signal });
-    if (!res.ok) throw await errorFromResponse(res);
+    const { receipts } = this.options;
+    const post = (withReceipt: boolean) =>
+      this.request(ROUTES.sealedJobs, { method: 'POST', headers: { 'content-type': 'application/json', ...(withReceipt && receipts ? { [HEADERS.receiptKey]: toBase64Url(receipts.key.publicKey) } : {}) }, body: JSON.stringify(sealed.envelope), signal });
+    const paused = this.receiptsPausedAt !== undefined && this.now() - this.receiptsPausedAt < RECEIPTS_PAUSED_RECHECK_MS;
+    let withReceipt = receipts !== undefined && !paused;
+    let res = await post(withReceipt);
+    if (!res.ok) {
+      const error = await errorFromResponse(res);
+      if (error.code !== 'receipts_paused' || receipts?.whenPaused !== 'without') throw error;
+      // Refused before anything was held: the same envelope (same job id) goes again, without a receipt key.
+      this.receiptsPausedAt = this.now();
+      receipts.onPaused?.(error);
+      withReceipt = false;
+      res = await post(false);
+      if (!res.ok) throw await errorFromResponse(res);
+    }
     if (!res.body || !/^text\/event-stream/.test(res.headers.get('content-type') ?? '')) {
       throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator did not answer the sealed job with an event stream.');
     }
@@ -232,7 +255,7 @@ export class SilkwormClient {
       }
     } finally {
       // What this attempt delivered is billed whatever ended it: say how much it was.
-      if (opened !== '' || calls.length > 0) void this.sendReceipt(coordinatorId, jobId, input, opened, calls);
+      if (withReceipt && (opened !== '' || calls.length > 0)) void this.sendReceipt(coordinatorId, jobId, input, opened, calls);
     }
   }
 
