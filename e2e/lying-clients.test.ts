@@ -168,6 +168,9 @@ describe('a client that under-reports its sealed usage receipts', () => {
     assert.equal(fakes.reduce((n, f) => n + f.frames.filter((fr) => fr.type === 'job.sealed_offer').length, 0), offered, 'no worker was offered the refused job');
     assert.equal(coordinator.store.balance(liarId), balance, 'nothing was held for it');
 
+    const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();
+    assert.match(metrics, /^silkworm_client_receipts_paused_total 1$/m, 'the operator’s metrics count the pause');
+    assert.match(metrics, new RegExp(`^silkworm_disputes_total\\{kind="over_client_receipt"\\} ${2 * PAUSE_DISPUTED + 3}$`, 'm'), 'and every disputed receipt: the inflater’s PAUSE_DISPUTED + 3, the liar’s PAUSE_DISPUTED');
     const listed = (await (await admin('')).json()) as { data: { client: string; disputed: number; workers: number }[] };
     assert.deepEqual(listed.data.map((p) => [p.client, p.disputed, p.workers]), [[liarId, PAUSE_DISPUTED, workers.length]], 'the operator sees the pause and why');
   });

@@ -676,6 +676,7 @@ export class JobManager {
     const disputed = new Set<string>();
     for (const d of result.disputes) {
       standing.dispute({ jobId: job.id, workerId: d.workerId, kind: d.kind, claimed: d.claimed, counted: d.counted, at: now });
+      this.options.metrics.disputes.inc({ kind: d.kind });
       // Against a client's receipt the coordinator cannot tell who is wrong: on file, no penalty.
       if (d.kind !== 'over_client_receipt') disputed.add(d.workerId);
     }

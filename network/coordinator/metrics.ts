@@ -15,6 +15,8 @@ export function createMetrics() {
     jobsFinished: new Counter({ name: 'silkworm_jobs_finished_total', help: 'Jobs finished, by outcome (done, cancelled, or an error code).', labelNames: ['outcome'], registers: [registry] }),
     requeues: new Counter({ name: 'silkworm_job_requeues_total', help: 'Jobs moved to another worker, by reason.', labelNames: ['reason'], registers: [registry] }),
     tokens: new Counter({ name: 'silkworm_tokens_total', help: 'Tokens served, by kind (prompt, completion).', labelNames: ['kind'], registers: [registry] }),
+    disputes: new Counter({ name: 'silkworm_disputes_total', help: "Claims cut to the coordinator's figure beyond the tolerance, by kind (over_client_receipt: above a sealed client's signed receipt).", labelNames: ['kind'], registers: [registry] }),
+    receiptsPaused: new Counter({ name: 'silkworm_client_receipts_paused_total', help: "Clients whose sealed usage receipts this instance paused (they fell short of several workers' claims too often; GET /v1/admin/receipt-pauses).", registers: [registry] }),
     timeToFirstToken: new Histogram({
       name: 'silkworm_time_to_first_token_seconds',
       help: 'From request accepted to first token relayed.',

@@ -218,6 +218,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           end: (done, again) => tryOrReport(() => spool.endStanding(done, again), spoolFailed('update', { standingWrites: done.length + again.length })),
         }
       : undefined,
+    () => metrics.receiptsPaused.inc(),
   );
   const receipts = new ReceiptWaits();
   const verifyRate = options.verifyRate ?? 0;

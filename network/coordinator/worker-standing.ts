@@ -46,6 +46,8 @@ export class WorkerStanding {
     private readonly registry: WorkerRegistry,
     private readonly logger: Logger,
     private readonly spool?: StandingSpool,
+    /** Hears each client whose receipts a receipt recorded here paused (for the metrics). */
+    private readonly onReceiptsPaused?: (clientId: string) => void,
   ) {}
 
   /**
@@ -180,6 +182,7 @@ export class WorkerStanding {
 
   private judged(receipt: ClientReceipt, verdict: ReceiptVerdict): void {
     if (!verdict.newlyPaused) return;
+    this.onReceiptsPaused?.(receipt.clientId);
     this.logger.warn(
       { clientId: receipt.clientId, disputed: verdict.disputed, workers: verdict.workers },
       'client receipts paused: they fell short of the claims of several workers; its sealed jobs with a receipt key are refused until the operator resumes them',
