@@ -17,7 +17,7 @@ import pg from 'pg';
 import { clientIdForKey, startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { auditCoordinator } from '../network/coordinator/audit.js';
 import { createLogger } from '../network/coordinator/log.js';
-import { missingBinary, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
+import { missingBinary, startNats, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
 import { FakeWorker, randomIdentity } from './fake-worker.js';
 import { Harness, eventually } from './harness.js';
 
@@ -193,6 +193,79 @@ describe('an instance sharing PostgreSQL killed in the middle of a job, never to
     } finally {
       back.close();
       await back.closed;
+    }
+  });
+});
+
+const busSkip = missingBinary('postgres') ?? missingBinary('nats-server') ?? false;
+if (busSkip) console.log(`skipped: receipts billed at a restart, through the bus — ${busSkip}`);
+
+describe('an instance on PostgreSQL and NATS killed in the middle of a job, then started again', { skip: busSkip }, () => {
+  const harness = new Harness();
+  let postgres: TestEngine | undefined;
+  let nats: TestEngine | undefined;
+  let other: Coordinator | undefined;
+  after(async () => {
+    await other?.close();
+    await harness.cleanup();
+    await postgres?.stop();
+    await nats?.stop();
+  });
+
+  test('the receipt it bills at its start reaches the worker, now on another instance, through the bus: no reconnection needed', async () => {
+    postgres = await startPostgres();
+    nats = await startNats();
+    const extra = ['--store', postgres.url, '--bus', nats.url, '--admin-key', ADMIN];
+    const dataDir = await harness.tempDir();
+    const first = await harness.coordinator({ apiKeys: [KEY], dataDir, extra });
+    other = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), store: postgres.url, bus: nats.url, apiKeys: [KEY], logger: createLogger('c', { level: 'silent' }) });
+    const deposited = await fetch(`${first.url}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientIdForKey(KEY), nanotons: '1000000000', reference: 'restart-d1' }) });
+    assert.equal(deposited.status, 201);
+    const identity = randomIdentity();
+    const fake = await FakeWorker.join(first.url, 'restart-w1', { model: MODEL, identity });
+    const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const answer = (async () => {
+      try {
+        for await (const chunk of await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 500, stream: true })) void chunk;
+      } catch {
+        // The instance dies under the stream.
+      }
+    })();
+    const { jobId } = await fake.nextNew('job.offer');
+    fake.send({ type: 'job.accept', jobId });
+    let sent = 0;
+    const streaming = setInterval(() => fake.send({ type: 'job.chunk', jobId, seq: sent++, text: 'x', tokens: 1 }), 20);
+    const raw = new pg.Client({ connectionString: postgres.url });
+    await raw.connect();
+    try {
+      await eventually(() => sent > 0, 5_000, 'streaming');
+      for (const deadline = Date.now() + 15_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        if ((await raw.query('SELECT 1 FROM job_checkpoints WHERE job_id = $1', [jobId])).rowCount) break;
+        assert.ok(Date.now() < deadline, 'the job was checkpointed');
+      }
+      first.proc.kill('SIGKILL');
+      await first.proc.exited;
+    } finally {
+      clearInterval(streaming);
+      await raw.end();
+    }
+    await answer;
+    fake.close();
+    await fake.closed;
+
+    // The worker moves to the other instance, and stays there.
+    const moved = await FakeWorker.join(other.url, 'restart-w1', { model: MODEL, identity });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // its resend of unacknowledged receipts (none yet) is over
+      assert.equal(moved.frames.filter((f) => f.type === 'job.receipt').length, 0);
+      const again = await harness.coordinator({ apiKeys: [KEY], dataDir, extra });
+      await again.proc.waitFor((l) => l.msg === 'billed what the jobs cut off when this coordinator last stopped had delivered, as last checkpointed', 5_000, 'the checkpointed job billed');
+      const receipt = await moved.next('job.receipt', 15_000);
+      assert.equal(receipt.jobId, jobId, 'relayed through the bus to the instance the worker is on');
+      assert.ok(receipt.usage.completionTokens > 0 && receipt.usage.completionTokens <= sent);
+    } finally {
+      moved.close();
+      await moved.closed;
     }
   });
 });

@@ -22,7 +22,7 @@ import { applyCors } from '../node-kit/cors.js';
 import { decodePathPart, sendError } from './http-util.js';
 import { loadCoordinatorKeys } from './keys.js';
 import { openCoordinatorStore, redactStoreUrl, type StoreSpec } from './open-store.js';
-import { callStore, StoreUnavailableError, type CoordinatorStore, type SettledJob } from './store.js';
+import { callStore, StoreUnavailableError, type CoordinatorStore, type JobReceiptFrame, type SettledJob } from './store.js';
 import { Billing } from './billing.js';
 import { SettlementSpool } from './settlement-spool.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
@@ -139,6 +139,10 @@ function tryOrReport(work: () => void, report: (error: unknown) => void): void {
   }
 }
 
+/** How long receipts billed at start wait for the bus to show where their worker is connected, and for at most how many workers. */
+const START_RECEIPTS_MS = 60_000;
+const MAX_START_RECEIPT_WORKERS = 10_000;
+
 /** How long closing waits for a round of kept standing writes under way to end. */
 const STANDING_ROUND_WAIT_MS = 5_000;
 
@@ -223,7 +227,25 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const receipts = new ReceiptWaits();
   const verifyRate = options.verifyRate ?? 0;
   const spotCheck = verifyRate > 0 ? SpotChecker.start({ rate: verifyRate, meters, models: (options.catalog?.catalog.models ?? []).map((m) => m.id), threads: options.verifyThreads ?? 1, logger }) : undefined;
-  billing.on('receipt', (workerId, receipt) => registry.get(workerId)?.send(receipt));
+  // Receipts billed at start (checkpoints of the last run) go out before the bus lists the
+  // workers connected to the other instances: those are kept a while and relayed to a worker
+  // once the bus shows where it is. A worker that connects here gets them with the rest of its
+  // unacknowledged receipts instead.
+  const startReceipts = options.bus !== undefined ? new Map<string, JobReceiptFrame[]>() : undefined;
+  billing.on('receipt', (workerId, receipt) => {
+    const worker = registry.get(workerId);
+    if (worker) return void worker.send(receipt);
+    if (startReceipts && startReceipts.size < MAX_START_RECEIPT_WORKERS) startReceipts.set(workerId, [...(startReceipts.get(workerId) ?? []), receipt]);
+  });
+  if (startReceipts) {
+    registry.on('added', (worker) => {
+      const waiting = startReceipts.get(worker.id);
+      if (!waiting) return;
+      startReceipts.delete(worker.id);
+      if (worker.instance !== undefined) for (const receipt of waiting) worker.send(receipt);
+    });
+    setTimeout(() => startReceipts.clear(), START_RECEIPTS_MS).unref();
+  }
   billing.on('retried', (jobId, error) => {
     if (error === undefined) logger.info({ jobId }, 'deferred settlement landed');
     else logger.error({ jobId, err: error instanceof Error ? error.message : String(error) }, 'deferred settlement failed; its hold is refunded when it expires');
