@@ -171,6 +171,8 @@ describe('a client that under-reports its sealed usage receipts', () => {
     const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();
     assert.match(metrics, /^silkworm_client_receipts_paused_total 1$/m, 'the operator’s metrics count the pause');
     assert.match(metrics, new RegExp(`^silkworm_disputes_total\\{kind="over_client_receipt"\\} ${2 * PAUSE_DISPUTED + 3}$`, 'm'), 'and every disputed receipt: the inflater’s PAUSE_DISPUTED + 3, the liar’s PAUSE_DISPUTED');
+    const own = (await (await fetch(`${coordinator.url}/v1/balance`, { headers: { authorization: `Bearer ${LIAR}` } })).json()) as { receipts_paused_at: string | null };
+    assert.equal(own.receipts_paused_at, new Date(coordinator.store.receiptsPausedAt(liarId)!).toISOString(), 'the client sees its pause with its balance');
     const listed = (await (await admin('')).json()) as { data: { client: string; disputed: number; workers: number }[] };
     assert.deepEqual(listed.data.map((p) => [p.client, p.disputed, p.workers]), [[liarId, PAUSE_DISPUTED, workers.length]], 'the operator sees the pause and why');
   });
@@ -209,6 +211,7 @@ describe('a client that under-reports its sealed usage receipts', () => {
     assert.equal(resumed.status, 200);
     assert.equal(coordinator.store.receiptsPausedAt(liarId), undefined);
     assert.deepEqual(((await (await admin('')).json()) as { data: unknown[] }).data, []);
+    assert.equal(((await (await fetch(`${coordinator.url}/v1/balance`, { headers: { authorization: `Bearer ${LIAR}` } })).json()) as { receipts_paused_at: string | null }).receipts_paused_at, null);
     // One more lie does not pause it again at once: the receipts before the resume no longer count.
     assert.equal((await ask(sealedClient(LIAR, ['w1'], meter(0)))).text, ANSWER);
     assert.equal(coordinator.store.receiptsPausedAt(liarId), undefined);

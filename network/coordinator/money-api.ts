@@ -24,11 +24,11 @@ export function handlePricing(res: ServerResponse, billing: Billing, chainGlobal
   });
 }
 
-/** `GET /v1/balance`: the calling client's spendable balance. */
+/** `GET /v1/balance`: the calling client's spendable balance, and since when its sealed usage receipts are paused (null while they count). */
 export async function handleBalance(res: ServerResponse, store: CoordinatorStore, clientId: string | undefined): Promise<void> {
   if (!clientId) return sendJson(res, 200, { metered: false });
-  const balance = await callStore(store, (s) => s.balance(clientId));
-  sendJson(res, 200, { metered: true, client: clientId, balance_nanotons: balance.toString(), balance_ton: formatTon(balance) });
+  const [balance, pausedAt] = await Promise.all([callStore(store, (s) => s.balance(clientId)), callStore(store, (s) => s.receiptsPausedAt(clientId))]);
+  sendJson(res, 200, { metered: true, client: clientId, balance_nanotons: balance.toString(), balance_ton: formatTon(balance), receipts_paused_at: pausedAt === undefined ? null : new Date(pausedAt).toISOString() });
 }
 
 const depositSchema = z.strictObject({
