@@ -19,7 +19,7 @@ import { auditCoordinator } from '../network/coordinator/audit.js';
 import { createLogger } from '../network/coordinator/log.js';
 import { missingBinary, startNats, startPostgres, type TestEngine } from '../network/node-kit/test-engines.js';
 import { FakeWorker, randomIdentity } from './fake-worker.js';
-import { Harness, eventually } from './harness.js';
+import { Harness, eventually, type SilkwormProcess } from './harness.js';
 
 const KEY = 'sk-crash';
 const ADMIN = 'admin-crash';
@@ -94,6 +94,56 @@ describe('a coordinator killed in the middle of a job', () => {
   });
 });
 
+/** Completion tokens of a job as checkpointed in PostgreSQL, or 0 while it has no checkpoint. */
+async function checkpointedTokens(raw: pg.Client, jobId: string): Promise<number> {
+  const row = (await raw.query('SELECT job FROM job_checkpoints WHERE job_id = $1', [jobId])).rows[0] as { job: string } | undefined;
+  return row ? (JSON.parse(row.job) as { credits: { completionTokens: number }[] }).credits[0]!.completionTokens : 0;
+}
+
+/**
+ * Credits KEY's client through `instance`, joins a scripted worker there and streams a job until
+ * the instance has checkpointed it in PostgreSQL; then SIGKILLs the instance. Returns the job,
+ * the tokens sent, what the last checkpoint counted, and the worker's identity.
+ */
+async function killMidJob(instance: { url: string; proc: SilkwormProcess }, postgresUrl: string, workerId: string, deposit: bigint) {
+  const deposited = await fetch(`${instance.url}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientIdForKey(KEY), nanotons: deposit.toString(), reference: `${workerId}-d1` }) });
+  assert.equal(deposited.status, 201);
+  const identity = randomIdentity();
+  const fake = await FakeWorker.join(instance.url, workerId, { model: MODEL, identity });
+  const client = new OpenAI({ baseURL: `${instance.url}/v1`, apiKey: KEY, maxRetries: 0 });
+  const answer = (async () => {
+    try {
+      for await (const chunk of await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 500, stream: true })) void chunk;
+    } catch {
+      // The instance dies under the stream.
+    }
+  })();
+  const { jobId } = await fake.nextNew('job.offer');
+  fake.send({ type: 'job.accept', jobId });
+  let sent = 0;
+  const streaming = setInterval(() => fake.send({ type: 'job.chunk', jobId, seq: sent++, text: 'x', tokens: 1 }), 20);
+  const raw = new pg.Client({ connectionString: postgresUrl });
+  await raw.connect();
+  let atCheckpoint = 0;
+  try {
+    for (const deadline = Date.now() + 15_000; (await checkpointedTokens(raw, jobId)) === 0; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      assert.ok(Date.now() < deadline, 'the job was checkpointed');
+    }
+    instance.proc.kill('SIGKILL');
+    await instance.proc.exited;
+    // The row as it stood when the instance died.
+    atCheckpoint = await checkpointedTokens(raw, jobId);
+  } finally {
+    clearInterval(streaming);
+    await raw.end();
+  }
+  await answer;
+  fake.close();
+  await fake.closed;
+  assert.ok(atCheckpoint > 0 && atCheckpoint <= sent, `checkpointed ${atCheckpoint} of ${sent} tokens sent`);
+  return { jobId, sent, atCheckpoint, identity };
+}
+
 const pgSkip = missingBinary('postgres') ?? false;
 if (pgSkip) console.log(`skipped: retiring a dead instance — ${pgSkip}`);
 
@@ -114,50 +164,7 @@ describe('an instance sharing PostgreSQL killed in the middle of a job, never to
     const admin = (path: string, method = 'GET') => fetch(`${survivor!.url}/v1/admin/instances${path}`, { method, headers: { authorization: `Bearer ${ADMIN}` } });
     const deadId = ((await (await fetch(`${dead.url}/healthz`)).json()) as { coordinatorId: string }).coordinatorId;
     const deposit = 1_000_000_000n;
-    const deposited = await fetch(`${dead.url}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientIdForKey(KEY), nanotons: deposit.toString(), reference: 'retire-d1' }) });
-    assert.equal(deposited.status, 201);
-    const identity = randomIdentity();
-    const fake = await FakeWorker.join(dead.url, 'retire-w1', { model: MODEL, identity });
-    const client = new OpenAI({ baseURL: `${dead.url}/v1`, apiKey: KEY, maxRetries: 0 });
-    const answer = (async () => {
-      try {
-        for await (const chunk of await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 500, stream: true })) void chunk;
-      } catch {
-        // The instance dies under the stream.
-      }
-    })();
-    const { jobId } = await fake.nextNew('job.offer');
-    fake.send({ type: 'job.accept', jobId });
-    let sent = 0;
-    const streaming = setInterval(() => fake.send({ type: 'job.chunk', jobId, seq: sent++, text: 'x', tokens: 1 }), 20);
-    const raw = new pg.Client({ connectionString: postgres.url });
-    await raw.connect();
-    let atCheckpoint = 0;
-    try {
-      const poll = setInterval(() => {
-        void raw.query('SELECT job FROM job_checkpoints WHERE job_id = $1', [jobId]).then((r) => {
-          const row = r.rows[0] as { job: string } | undefined;
-          if (row) atCheckpoint = (JSON.parse(row.job) as { credits: { completionTokens: number }[] }).credits[0]!.completionTokens;
-        });
-      }, 100);
-      try {
-        await eventually(() => atCheckpoint > 0, 15_000, 'the job to be checkpointed');
-        // The row as it stands when the instance dies: read it again after the kill.
-        dead.proc.kill('SIGKILL');
-        await dead.proc.exited;
-      } finally {
-        clearInterval(poll);
-      }
-      const row = (await raw.query('SELECT job FROM job_checkpoints WHERE job_id = $1', [jobId])).rows[0] as { job: string };
-      atCheckpoint = (JSON.parse(row.job) as { credits: { completionTokens: number }[] }).credits[0]!.completionTokens;
-    } finally {
-      clearInterval(streaming);
-      await raw.end();
-    }
-    await answer;
-    fake.close();
-    await fake.closed;
-    assert.ok(atCheckpoint > 0 && atCheckpoint <= sent, `checkpointed ${atCheckpoint} of ${sent} tokens sent`);
+    const { jobId, atCheckpoint, identity } = await killMidJob(dead, postgres.url, 'retire-w1', deposit);
 
     const listed = (await (await admin('')).json()) as { data: { instance: string; running: boolean; checkpoints: number; holds: number }[] };
     assert.deepEqual(
@@ -219,39 +226,7 @@ describe('an instance on PostgreSQL and NATS killed in the middle of a job, then
     const dataDir = await harness.tempDir();
     const first = await harness.coordinator({ apiKeys: [KEY], dataDir, extra });
     other = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), store: postgres.url, bus: nats.url, apiKeys: [KEY], logger: createLogger('c', { level: 'silent' }) });
-    const deposited = await fetch(`${first.url}/v1/admin/deposits`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ client: clientIdForKey(KEY), nanotons: '1000000000', reference: 'restart-d1' }) });
-    assert.equal(deposited.status, 201);
-    const identity = randomIdentity();
-    const fake = await FakeWorker.join(first.url, 'restart-w1', { model: MODEL, identity });
-    const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: KEY, maxRetries: 0 });
-    const answer = (async () => {
-      try {
-        for await (const chunk of await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'a' }], max_tokens: 500, stream: true })) void chunk;
-      } catch {
-        // The instance dies under the stream.
-      }
-    })();
-    const { jobId } = await fake.nextNew('job.offer');
-    fake.send({ type: 'job.accept', jobId });
-    let sent = 0;
-    const streaming = setInterval(() => fake.send({ type: 'job.chunk', jobId, seq: sent++, text: 'x', tokens: 1 }), 20);
-    const raw = new pg.Client({ connectionString: postgres.url });
-    await raw.connect();
-    try {
-      await eventually(() => sent > 0, 5_000, 'streaming');
-      for (const deadline = Date.now() + 15_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
-        if ((await raw.query('SELECT 1 FROM job_checkpoints WHERE job_id = $1', [jobId])).rowCount) break;
-        assert.ok(Date.now() < deadline, 'the job was checkpointed');
-      }
-      first.proc.kill('SIGKILL');
-      await first.proc.exited;
-    } finally {
-      clearInterval(streaming);
-      await raw.end();
-    }
-    await answer;
-    fake.close();
-    await fake.closed;
+    const { jobId, sent, identity } = await killMidJob(first, postgres.url, 'restart-w1', 1_000_000_000n);
 
     // The worker moves to the other instance, and stays there.
     const moved = await FakeWorker.join(other.url, 'restart-w1', { model: MODEL, identity });
