@@ -35,11 +35,13 @@ interface KeptWrite {
 /** How one try of a write ended. */
 type Outcome = 'landed' | 'kept' | 'failed';
 
-/** Reputation and measured speed, kept in the store and mirrored on live sessions. */
+/** Reputation and measured speed, kept in the store and mirrored on live sessions; and the sealed receipts judged against clients (client-receipts.ts). */
 export class WorkerStanding {
   /** Writes the store could not be reached for, none of them begun: made again until they land. */
   private readonly kept: KeptWrite[] = [];
   private readonly retry = new RetryLater(() => this.tryKeptAgain());
+  /** The round of kept writes under way, if any: resolves once the spool was told how each ended. */
+  private round: Promise<void> | undefined;
 
   constructor(
     private readonly store: CoordinatorStore,
@@ -105,9 +107,6 @@ export class WorkerStanding {
     await Promise.race([this.round, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
     clearTimeout(timer);
   }
-
-  /** The round of kept writes under way, if any: resolves once the spool was told how each ended. */
-  private round: Promise<void> | undefined;
 
   /** One round: every kept write marked begun in the spool (one commit), made again, and the spool told how each ended (one commit). */
   private tryKeptAgain(): void {
