@@ -6,10 +6,11 @@
  * Settling twice writes nothing, so one that landed just before a crash is harmless.
  *
  * The same file keeps the writes to workers' standing kept meanwhile (worker-standing.ts: events,
- * disputes and clients' receipts whose call never reached the database). Those are not idempotent, so each is
- * marked begun, on disk, before it is made again, and unmarked when that try never reached the
- * database either: a start finds a begun one only where the instance stopped while its write was
- * under way, and drops it (it may have been recorded) rather than count it twice.
+ * disputes and clients' receipts whose call never reached the database). Events and disputes are
+ * not idempotent (a receipt is, by job id, but goes the same way), so each is marked begun, on
+ * disk, before it is made again, and unmarked when that try never reached the database either: a
+ * start finds a begun one only where the instance stopped while its write was under way, and
+ * drops it (it may have been recorded) rather than count it twice.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
