@@ -64,6 +64,19 @@ test('browser and network exposure are refused at start with the reason: a bad -
   assert.match(gateway.stderr, /beyond loopback \('0\.0\.0\.0'\) only with a local key \(--local-key\)/);
 });
 
+test('probe options are checked before anything starts', () => {
+  const data = '/tmp/silkworm-cli-test-probes';
+  const noCatalog = silkworm('coordinator', '--listen', '127.0.0.1:0', '--data', data, '--probe-interval', '60');
+  assert.equal(noCatalog.status, 1);
+  assert.match(noCatalog.stderr, /--probe-interval needs --catalog/);
+  const tooOften = silkworm('coordinator', '--listen', '127.0.0.1:0', '--data', data, '--probe-interval', '0.2');
+  assert.equal(tooOften.status, 1);
+  assert.match(tooOften.stderr, /--probe-interval must be 0 \(off\) or a number of seconds from 1 to 86400/);
+  const promptsAlone = silkworm('coordinator', '--listen', '127.0.0.1:0', '--data', data, '--probe-prompts', 'p.jsonl');
+  assert.equal(promptsAlone.status, 1);
+  assert.match(promptsAlone.stderr, /--probe-prompts is for probes: give --probe-interval too/);
+});
+
 test('model make-test writes a GGUF file', async () => {
   const out = `/tmp/silkworm-cli-test-${process.pid}.gguf`;
   const r = silkworm('model', 'make-test', out);

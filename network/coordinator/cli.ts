@@ -10,6 +10,7 @@ import { createLogger } from './log.js';
 import { toNano } from '@ton/core';
 import { loadCatalogFile } from './catalog-api.js';
 import { runAuditCommand } from './audit-command.js';
+import { loadProbePrompts } from './sealed-probes.js';
 import { parseCorsOrigins } from '../node-kit/cors.js';
 import { DEFAULT_HEARTBEAT_MS } from './worker-session.js';
 
@@ -52,7 +53,16 @@ Options:
                          with their own tokenizer; workers may serve only catalog models
   --verify-rate R        spot-check this share (0..1) of transport jobs by re-scoring
                          them with the catalog's model file (default 0)
-  --verify-threads N     CPU threads for spot checks (default 1)
+  --verify-threads N     CPU threads for spot checks and probes (default 1)
+  --probe-interval S     check sealed workers, whose jobs the coordinator cannot read:
+                         about every S seconds it sends one of them a sealed job of its
+                         own and re-scores the answer with the catalog's model file; a
+                         worker that fails earns nothing for it and takes a strike (3
+                         eject it). Probes are paid like jobs, by the operator (default 0: off)
+  --probe-prompts FILE   the chats probes send (JSON Lines: {"messages":[…],"temperature":0.7,
+                         "max_tokens":128} per line). Keep them private and change them now
+                         and then: a worker that learns them could serve them alone honestly.
+                         Default: a small built-in set, public in the source
   --prices FILE          the price list (JSON: { default: { promptPerMillion, completionPerMillion },
                          models: { ID: {…} }, commissionBps }, nanotons per 1M tokens as strings);
                          default 0.01 / 0.03 TON per 1M prompt / completion tokens, 10 %
@@ -105,6 +115,8 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
       'catalog-dir': { type: 'string' },
       'verify-rate': { type: 'string', default: '0' },
       'verify-threads': { type: 'string', default: '1' },
+      'probe-interval': { type: 'string', default: '0' },
+      'probe-prompts': { type: 'string' },
       'default-max-coefficient': { type: 'string', default: '1' },
       prices: { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
@@ -144,13 +156,18 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   if (verifyRate > 0 && !catalog) throw new Error('--verify-rate needs --catalog: spot checks re-score with the catalog’s model files.');
   const verifyThreads = Number(values['verify-threads']);
   if (!Number.isInteger(verifyThreads) || verifyThreads < 1) throw new Error('--verify-threads must be a whole number, at least 1.');
+  const probeS = Number(values['probe-interval']);
+  if (!(probeS === 0 || (probeS >= 1 && probeS <= 86_400))) throw new Error('--probe-interval must be 0 (off) or a number of seconds from 1 to 86400.');
+  if (probeS > 0 && !catalog) throw new Error('--probe-interval needs --catalog: probes re-score with the catalog’s model files.');
+  if (values['probe-prompts'] !== undefined && probeS === 0) throw new Error('--probe-prompts is for probes: give --probe-interval too.');
+  const probes = probeS > 0 ? { intervalMs: Math.round(probeS * 1000), ...(values['probe-prompts'] !== undefined ? { prompts: await loadProbePrompts(values['probe-prompts']) } : {}) } : undefined;
   const defaultMaxCoefficient = Number(values['default-max-coefficient']);
   if (!(defaultMaxCoefficient >= 0.1 && defaultMaxCoefficient <= 10)) throw new Error('--default-max-coefficient must be a number from 0.1 to 10.');
   const prices = values.prices ? await loadPriceList(values.prices) : undefined;
   const corsOrigins = parseCorsOrigins(values['cors-origin'] ?? []);
   const store = parseStoreSpec(values.store);
   if (!store.ok) throw new Error(`--store: ${store.message}`);
-  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, heartbeatIntervalMs: Math.round(heartbeatS * 1000), verifyRate, verifyThreads, defaultMaxCoefficient, corsOrigins, ...(store.value ? { store: store.value } : {}), ...(values.bus !== undefined ? { bus: parseBusUrl(values.bus) } : {}), logger });
+  const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, heartbeatIntervalMs: Math.round(heartbeatS * 1000), verifyRate, verifyThreads, ...(probes ? { probes } : {}), defaultMaxCoefficient, corsOrigins, ...(store.value ? { store: store.value } : {}), ...(values.bus !== undefined ? { bus: parseBusUrl(values.bus) } : {}), logger });
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');

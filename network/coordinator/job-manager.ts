@@ -22,7 +22,7 @@ import type { CoordinatorMetrics } from './metrics.js';
 import { SettlementDeferred, type Billing, type InFlightJob } from './billing.js';
 import { BooksError } from './books-check.js';
 import type { SealedChunk, SealedEnvelope } from '../protocol/sealed.js';
-import { meterJob, type AttemptObservation, type MeterResult } from './metering.js';
+import { meterJob, withOwnCount, type AttemptObservation, type MeterResult } from './metering.js';
 import type { WorkerStanding } from './worker-standing.js';
 import type { JobOutcome } from './store.js';
 import { attemptSpeed, type SpeedSample } from './reputation.js';
@@ -72,6 +72,20 @@ export interface JobSpec {
   sealed?: { envelope: SealedEnvelope; workerId: string };
   /** Sealed jobs: settlement waits for the client's signed usage receipt (or its deadline). */
   awaitReceipt?: (settle: (receipt: Usage | undefined) => void) => void;
+  /**
+   * A probe (sealed-probes.ts), a sealed job this coordinator sent itself: settlement waits for
+   * its verdict, the coordinator's own count of the opened answer and whether the worker failed
+   * the re-scoring (undefined: no verdict; settled on the sealed bounds).
+   */
+  awaitProbe?: (settle: (verdict: ProbeVerdict | undefined) => void) => void;
+}
+
+/** What a probe found once it opened and re-scored the answer. */
+export interface ProbeVerdict {
+  /** The coordinator's count of the prompt and of the answer it opened, with the model's tokenizer. */
+  usage: Usage;
+  /** The worker's answer failed the re-scoring: it earns nothing and takes a strike. */
+  failed: boolean;
 }
 
 /** Where a job's output goes (the HTTP response). */
@@ -608,7 +622,16 @@ export class JobManager {
       });
     };
     const { spotCheck } = this.options;
-    if (job.spec.awaitReceipt && provisional.parts.length > 0) {
+    if (job.spec.awaitProbe && provisional.parts.length > 0) {
+      const awaitProbe = job.spec.awaitProbe;
+      later((done) =>
+        awaitProbe((verdict) => {
+          const failed = new Set(verdict?.failed ? job.attempts.map((a) => a.worker.id) : []);
+          book(verdict ? meterJob(withOwnCount(input, verdict.usage)) : provisional, failed.size > 0 ? 'verify_failed' : outcome, failed, done);
+        }),
+      );
+      then?.(usage);
+    } else if (job.spec.awaitReceipt && provisional.parts.length > 0) {
       const awaitReceipt = job.spec.awaitReceipt;
       later((done) =>
         awaitReceipt((receipt) => {

@@ -125,3 +125,18 @@ export function meterJob(input: MeterInput): MeterResult {
   });
   return { parts: parts.filter((p) => p.usage.promptTokens > 0 || p.usage.completionTokens > 0), disputes };
 }
+
+/**
+ * A sealed job the coordinator sent itself (a probe, sealed-probes.ts): it opened the answer and
+ * counted it with the model's own tokenizer, so its count is exact and is the coordinator's
+ * figure, like a transport job's. A claim above it beyond the tolerance is a dispute against the
+ * worker. Each figure can only fall.
+ */
+export function withOwnCount(input: MeterInput, counted: Usage): MeterInput {
+  return {
+    ...input,
+    promptFigure: Math.min(input.promptFigure, counted.promptTokens),
+    promptExact: true,
+    attempts: input.attempts.map((a) => ({ ...a, completionFigure: Math.min(a.completionFigure, counted.completionTokens), completionExact: true })),
+  };
+}

@@ -90,6 +90,11 @@ export class ModelMeters {
     return new ModelMeters(models, catalog);
   }
 
+  /** How many catalog models are held here (file present, hash checked). */
+  get size(): number {
+    return this.models.size;
+  }
+
   /** The held model with this id, if any. */
   get(id: string): MeterModel | undefined {
     return this.models.get(id);

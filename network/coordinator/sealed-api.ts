@@ -6,7 +6,8 @@
  * gateway sends one, the client's signed usage receipt (usage-receipt.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sealedEnvelopeSchema } from '../protocol/sealed.js';
+import { sealedEnvelopeSchema, type SealedEnvelope } from '../protocol/sealed.js';
+import type { JobSpec } from './job-manager.js';
 import { formatSealedJobEvent, type SealedJobEvent } from '../protocol/sealed-http.js';
 import { meetsTier } from '../protocol/descriptor.js';
 import { tierSchema } from '../protocol/job-schemas.js';
@@ -57,6 +58,26 @@ export class ReceiptWaits {
   }
 }
 
+/**
+ * The job a sealed envelope makes: it goes to the worker the envelope names, the coordinator
+ * knows only its clear fields, and its prompt is bounded by the sealed size.
+ */
+export function sealedJobSpec(envelope: SealedEnvelope, options: { timeoutMs: number; maxCoefficient: number }): JobSpec {
+  const plaintextBytes = Math.max(0, Math.floor((envelope.ciphertext.length * 3) / 4) - SEALED_TAG_BYTES);
+  return {
+    model: envelope.model,
+    messages: [],
+    params: { maxTokens: envelope.maxTokens, temperature: 0 },
+    minTier: 'unsandboxed',
+    timeoutMs: options.timeoutMs,
+    maxCoefficient: options.maxCoefficient,
+    prompt: { figure: plaintextBytes + SEALED_TEMPLATE_TOKENS, exact: false },
+    contextNeeded: envelope.maxTokens + 1,
+    jobId: envelope.jobId,
+    sealed: { envelope, workerId: envelope.workerId },
+  };
+}
+
 /** `GET /v1/workers?model=&tier=`: signed descriptors of connected, available workers. */
 export function handleListWorkers(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, coordinatorId: string): void {
   const query = new URL(req.url ?? '/', 'http://x').searchParams;
@@ -105,10 +126,9 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
       'receipts_paused',
     );
   }
-  const plaintextBytes = Math.max(0, Math.floor((envelope.ciphertext.length * 3) / 4) - SEALED_TAG_BYTES);
-  const prompt = { figure: plaintextBytes + SEALED_TEMPLATE_TOKENS, exact: false };
+  const spec = sealedJobSpec(envelope, { timeoutMs: ctx.requestTimeoutMs, maxCoefficient: routing.maxCoefficient });
   if (clientId) {
-    const refusal = await holdWorstCase(ctx, { clientId, jobId: envelope.jobId, model: envelope.model, promptFigure: prompt.figure, maxTokens: envelope.maxTokens, maxCoefficient: routing.maxCoefficient });
+    const refusal = await holdWorstCase(ctx, { clientId, jobId: envelope.jobId, model: envelope.model, promptFigure: spec.prompt.figure, maxTokens: envelope.maxTokens, maxCoefficient: routing.maxCoefficient });
     if (refusal) return sendRefusal(res, refusal);
   }
   // While the store answered, the client may have gone, or the same envelope come in again.
@@ -130,16 +150,7 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
   };
   const handle = ctx.jobs.submit(
     {
-      model: envelope.model,
-      messages: [],
-      params: { maxTokens: envelope.maxTokens, temperature: 0 },
-      minTier: 'unsandboxed',
-      timeoutMs: ctx.requestTimeoutMs,
-      maxCoefficient: routing.maxCoefficient,
-      prompt,
-      contextNeeded: envelope.maxTokens + 1,
-      jobId: envelope.jobId,
-      sealed: { envelope, workerId: envelope.workerId },
+      ...spec,
       ...(clientId ? { clientId } : {}),
       ...(typeof receiptKey === 'string' ? { awaitReceipt: (settle) => receipts.wait(envelope.jobId, envelope.model, receiptKey, settle) } : {}),
     },

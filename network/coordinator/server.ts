@@ -32,6 +32,7 @@ import { ModelMeters } from './model-meters.js';
 import { WorkerStanding } from './worker-standing.js';
 import { RetryLater } from './retry-later.js';
 import { SpotChecker } from './spot-check.js';
+import { BUILT_IN_PROBE_PROMPTS, SealedProber, type ProbePrompt } from './sealed-probes.js';
 import type { PriceList } from '../protocol/pricing.js';
 import { startSettlement, type Settlement } from './settlement.js';
 import { CHAIN_GLOBAL_ID } from '../protocol/voucher.js';
@@ -78,6 +79,12 @@ export interface CoordinatorOptions {
   verifyRate?: number;
   /** CPU threads of the spot-check verifier (default 1). */
   verifyThreads?: number;
+  /**
+   * Sealed probes (`--probe-interval`, sealed-probes.ts): every `intervalMs` on average this
+   * coordinator seals a chat from `prompts` (default: the built-in set) to one of its sealed
+   * workers and re-scores the answer with the catalog's model file. Needs the catalog's files.
+   */
+  probes?: { intervalMs: number; prompts?: readonly ProbePrompt[] };
   /** Highest price coefficient a client that sends no x-silkworm-max-coefficient accepts (default 1). */
   defaultMaxCoefficient?: number;
   /** Share of routing decisions that pick uniformly among eligible workers, so newcomers get measured (default 0.05). */
@@ -104,8 +111,10 @@ export interface Coordinator {
   meters: ModelMeters;
   /** The link to the other instances, when started with `bus`. */
   bus: ClusterBus | undefined;
-  /** Resolves once spot checks (`verifyRate`) can run; they load after the coordinator listens. */
+  /** Resolves once spot checks (`verifyRate`) and probes can run; they load after the coordinator listens. */
   spotChecksLoaded: Promise<void>;
+  /** The sealed prober (`probes`), when probes are on and the catalog's model files are held. */
+  prober: SealedProber | undefined;
   close(): Promise<void>;
 }
 
@@ -226,7 +235,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   );
   const receipts = new ReceiptWaits();
   const verifyRate = options.verifyRate ?? 0;
-  const spotCheck = verifyRate > 0 ? SpotChecker.start({ rate: verifyRate, meters, models: (options.catalog?.catalog.models ?? []).map((m) => m.id), threads: options.verifyThreads ?? 1, logger }) : undefined;
+  const spotCheck = verifyRate > 0 || options.probes ? SpotChecker.start({ rate: verifyRate, meters, models: (options.catalog?.catalog.models ?? []).map((m) => m.id), threads: options.verifyThreads ?? 1, logger }) : undefined;
   // Receipts billed at start (checkpoints of the last run) go out before the bus lists the
   // workers connected to the other instances: those are kept a while and relayed to a worker
   // once the bus shows where it is. A worker that connects here gets them with the rest of its
@@ -523,6 +532,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const url = `http://${formatHostPort({ host: options.host, port: address.port })}`;
   dapp.tonProof = createTonProofApi({ publicUrl: options.tonConnect?.publicUrl ?? url, network: options.tonConnect?.network ?? options.chain?.network ?? 'testnet', ...(options.tonConnect?.allowedDomains ? { allowedDomains: options.tonConnect.allowedDomains } : {}) });
   logger.info({ url, coordinatorId }, 'coordinator ready');
+  let prober: SealedProber | undefined;
+  if (options.probes && spotCheck) {
+    if (meters.size === 0) logger.warn('--probe-interval needs the catalog\'s model files (--catalog with --catalog-dir): no probes are sent');
+    else {
+      if (!options.probes.prompts) logger.warn('probes use the built-in prompts, which anyone can read in the source: give --probe-prompts FILE with your own');
+      prober = new SealedProber({ coordinatorId, intervalMs: options.probes.intervalMs, prompts: options.probes.prompts ?? BUILT_IN_PROBE_PROMPTS, registry, jobs, meters, checker: spotCheck, metrics, logger }).start();
+    }
+  }
 
   return {
     url,
@@ -535,15 +552,18 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     meters,
     bus,
     spotChecksLoaded: spotCheck?.loaded ?? Promise.resolve(),
+    prober,
     async close() {
       clearInterval(pushTimer);
       clearInterval(holdSweep);
       clearInterval(checkpointTimer);
       await pushing;
+      const probing = prober?.stop();
       jobs.shutdown();
       receipts.flush();
-      // Spot checks in flight settle before the store closes.
+      // Spot checks in flight settle before the store closes (a probe under way, unchecked).
       await jobs.settled();
+      await probing;
       // Every job ended and was billed: nothing for the next start to bill again.
       if (checkpointed > 0 || checkpointing) await billing.checkpoint([]).catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'forgetting the checkpointed jobs failed; the next start finds them settled already'));
       const unsettled = billing.stopRetrying();

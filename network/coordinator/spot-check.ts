@@ -2,8 +2,9 @@
  * Spot checks on the coordinator (`--verify-rate`): a random share of transport jobs for models
  * whose file the coordinator holds is re-scored by the same model (network/tokenizer/verifier.ts)
  * before it is settled. A failing worker earns nothing for the job, the client pays nothing for
- * its part, and the worker takes a strike (reputation.ts ejects at the limit). Sealed jobs
- * cannot be checked: the coordinator never sees their text. Nor are jobs whose sampling the
+ * its part, and the worker takes a strike (reputation.ts ejects at the limit). Clients' sealed
+ * jobs cannot be checked: the coordinator never sees their text (sealed workers are checked by
+ * probes instead, sealed-probes.ts, with this checker). Nor are jobs whose sampling the
  * verifier does not reproduce: JSON grammars, tool calls and OpenAI's penalties change which
  * tokens were allowed at each position, and the verifier scores without them.
  */
@@ -57,11 +58,16 @@ export class SpotChecker implements SpotCheck {
       if (!held) continue;
       try {
         this.verifiers.set(id, await Verifier.open(held.path, { threads: this.options.threads }));
-        this.options.logger.info({ model: id, rate: this.options.rate }, 'spot checks on');
+        this.options.logger.info({ model: id, rate: this.options.rate }, 'verifier loaded: answers of this model can be re-scored');
       } catch (error) {
-        this.options.logger.error({ model: id, err: String(error) }, 'spot checks off for this model: its verifier did not load');
+        this.options.logger.error({ model: id, err: String(error) }, 'spot checks and probes off for this model: its verifier did not load');
       }
     }
+  }
+
+  /** Whether answers of this model can be re-scored (its verifier is loaded). */
+  checks(model: string): boolean {
+    return this.verifiers.has(model);
   }
 
   sample(model: string, params: JobParams): boolean {

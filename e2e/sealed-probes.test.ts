@@ -1,0 +1,248 @@
+/**
+ * Probes: the coordinator cannot read a sealed job, so it checks sealed workers by being their
+ * client. Against a real coordinator holding the catalog's model file: the real app's worker
+ * passes and is paid what the coordinator counted; scripted workers speaking the real protocol
+ * that serve another model, send chunks that do not open, or over-claim are caught; and a
+ * probe's offer is, field for field, what a client's SDK sends.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
+import { createLogger } from '../network/coordinator/log.js';
+import { loadCatalogFile } from '../network/coordinator/catalog-api.js';
+import { auditCoordinator } from '../network/coordinator/audit.js';
+import { earningsAccount } from '../network/coordinator/billing.js';
+import { DEFAULT_PRICE_LIST, jobCost, priceOf, splitCost } from '../network/protocol/pricing.js';
+import { openRequest, ReplayGuard, type JobKeyPair } from '../network/protocol/sealed.js';
+import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
+import { SilkwormClient } from '../network/client/sdk.js';
+import { sha256File } from '../main/models/model-file.js';
+import { successorText, writeTestModel } from '../main/models/test-model.js';
+import { LlamaEngine } from '../main/engine/llama-engine.js';
+import type { Usage } from '../network/protocol/worker-frames.js';
+import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
+import { eventually, Harness } from './harness.js';
+
+const MODEL = 'silkworm-test';
+/** The probes' one prompt: greedy, so the test model's answer is known ("defghijk"). */
+const PROMPT = { messages: [{ role: 'user' as const, content: 'abc' }], temperature: 0, maxTokens: 8 };
+/** "<s>" + "\nuser: abc": one byte token per character of the test template. */
+const TRUTH: Usage = { promptTokens: 11, completionTokens: 8 };
+
+function earned(usage: Usage): bigint {
+  return splitCost(jobCost(priceOf(DEFAULT_PRICE_LIST, MODEL), usage, 1), DEFAULT_PRICE_LIST.commissionBps).worker;
+}
+
+describe('probes of sealed workers', () => {
+  const harness = new Harness();
+  let coordinator: Coordinator;
+  let dataDir: string;
+  let sha256: string;
+  let catalog: Awaited<ReturnType<typeof loadCatalogFile>>;
+  let honestEngine: LlamaEngine;
+  let wrongEngine: LlamaEngine;
+  const fakes: FakeWorker[] = [];
+  const replayGuard = new ReplayGuard();
+
+  const account = (workerId: string) => coordinator.store.account(earningsAccount(workerId, undefined)).cumulative;
+  const probe = async () => {
+    const found = await coordinator.prober!.probeOnce();
+    await coordinator.jobs.settled();
+    return found;
+  };
+  /** A scripted worker that takes sealed jobs, with the job key its descriptor announces. */
+  const sealedFake = async (id: string) => {
+    const identity = randomIdentity();
+    const fake = await FakeWorker.join(coordinator.url, id, { sha256, identity });
+    fakes.push(fake);
+    const { frame, keyPair } = await sealedDescriptor(id, identity, { id: MODEL, sha256 });
+    fake.send(frame);
+    await eventually(() => coordinator.registry.get(id)?.descriptor !== undefined, 5000, `${id}'s descriptor`);
+    return { fake, keyPair, id, identity };
+  };
+  /** Serves the next sealed offer with `engine`, as the real job process does, then job.done with `claim` (default: the engine's count). */
+  const serveSealed = async (worker: { fake: FakeWorker; keyPair: JobKeyPair; id: string }, engine: LlamaEngine, options: { claim?: Usage; tamper?: boolean } = {}) => {
+    const offer = await worker.fake.nextNew('job.sealed_offer');
+    const opened = await openRequest(offer.envelope, { keyPair: worker.keyPair, workerId: worker.id, coordinatorId: coordinator.id, models: [MODEL], replayGuard });
+    assert.ok(opened.ok, 'the worker opens the probe like any sealed job');
+    worker.fake.send({ type: 'job.accept', jobId: offer.jobId });
+    const pieces: string[] = [];
+    const result = await engine.generate(opened.value.job.messages, opened.value.job.params, undefined, new AbortController().signal, (text) => void pieces.push(text));
+    for (const text of pieces) {
+      const chunk = await opened.value.responseSealer.seal(encodeAnswerPart({ text }));
+      // A flipped byte: the chunk no longer opens under the job's key.
+      const ciphertext = options.tamper ? `${chunk.ciphertext[0] === 'A' ? 'B' : 'A'}${chunk.ciphertext.slice(1)}` : chunk.ciphertext;
+      worker.fake.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...chunk, ciphertext, tokens: 1 });
+    }
+    worker.fake.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal('', { final: true, finishReason: 'length' })), tokens: 0 });
+    worker.fake.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: options.claim ?? result.usage });
+    return { offer, opened: opened.value, text: pieces.join('') };
+  };
+  const booksBalance = async () => {
+    await coordinator.jobs.settled();
+    const report = await auditCoordinator(dataDir);
+    assert.deepEqual(report.findings, [], 'every invariant holds');
+  };
+  const probeMetric = async (result: string) => {
+    const text = await (await fetch(`${coordinator.url}/metrics`)).text();
+    return Number(new RegExp(`^silkworm_probes_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  };
+
+  before(async () => {
+    const modelPath = await harness.model();
+    sha256 = await sha256File(modelPath);
+    const catalogDir = await harness.tempDir();
+    await copyFile(modelPath, join(catalogDir, `${MODEL}.gguf`));
+    await writeFile(
+      join(catalogDir, 'catalog.json'),
+      JSON.stringify({ models: [{ id: MODEL, name: 'test', url: `files/${MODEL}.gguf`, sizeBytes: 470_304, sha256, quantization: 'F32', contextLength: 2048 }] }),
+    );
+    dataDir = await harness.tempDir();
+    catalog = await loadCatalogFile(join(catalogDir, 'catalog.json'));
+    coordinator = await startCoordinator({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      apiKeys: [],
+      catalog,
+      // Probes are sent by the test (probeOnce); the timer's first gap is far beyond it.
+      probes: { intervalMs: 3_600_000, prompts: [PROMPT] },
+      requestTimeoutMs: 20_000,
+      logger: createLogger('c', { level: 'silent' }),
+    });
+    await coordinator.spotChecksLoaded;
+    assert.ok(coordinator.prober, 'probes are on');
+    const engineOptions = { threads: 1, contextSize: 512, sequences: 1, gpu: 'cpu' as const, warmupTokens: 0, sandbox: false };
+    honestEngine = (await LlamaEngine.load({ modelPath, ...engineOptions }, () => undefined)).engine;
+    const wrongPath = join(await harness.tempDir(), 'wrong.gguf');
+    await writeTestModel(wrongPath, { step: 2 });
+    wrongEngine = (await LlamaEngine.load({ modelPath: wrongPath, ...engineOptions }, () => undefined)).engine;
+  });
+  after(async () => {
+    for (const f of fakes) f.socket.terminate();
+    await coordinator.close();
+    await honestEngine.dispose();
+    await wrongEngine.dispose();
+    await harness.cleanup();
+  });
+
+  test('with no sealed worker connected there is nothing to probe', async () => {
+    assert.equal(await coordinator.prober!.probeOnce(), undefined);
+  });
+
+  test('the real app’s worker passes: it serves the probe as any sealed job and is paid what the coordinator counted', async () => {
+    const worker = await harness.worker(coordinator.url);
+    await eventually(() => coordinator.registry.get(worker.workerId)?.descriptor !== undefined && coordinator.registry.get(worker.workerId)?.available === true, 10_000, 'the worker’s descriptor');
+    const before = account(worker.workerId);
+    assert.deepEqual(await probe(), { workerId: worker.workerId, model: MODEL, result: 'passed' });
+    assert.equal(account(worker.workerId) - before, earned(TRUTH), 'paid the probe at list price, on the coordinator’s own count');
+    const record = coordinator.store.workerRecord(worker.workerId);
+    assert.equal(record?.verifyFailures, 0);
+    assert.equal(record?.cleanJobs, 1);
+    assert.deepEqual(coordinator.store.disputes(worker.workerId), []);
+    assert.equal(await probeMetric('passed'), 1);
+    worker.proc.kill('SIGTERM');
+    await worker.proc.exited;
+    await eventually(() => coordinator.registry.get(worker.workerId) === undefined, 5000, 'the worker gone');
+    await booksBalance();
+  });
+
+  test('a probe is what a client’s SDK sends: the same offer, envelope and sealed body', async () => {
+    const worker = await sealedFake('compared');
+    const client = new SilkwormClient({ coordinatorUrl: coordinator.url, minTier: 'unsandboxed', maxAttempts: 1 });
+    const fromClient = serveSealed(worker, honestEngine);
+    let answer = '';
+    for await (const event of client.chat({ model: MODEL, messages: PROMPT.messages, params: { temperature: 0 }, maxTokens: 8 })) if (event.type === 'text') answer += event.text;
+    assert.equal(answer, successorText('abc', 8));
+    const clientJob = await fromClient;
+    await coordinator.jobs.settled();
+    const fromProbe = serveSealed(worker, honestEngine);
+    assert.equal((await probe())?.result, 'passed');
+    const probeJob = await fromProbe;
+    assert.equal(probeJob.text, clientJob.text);
+    const shape = (job: typeof clientJob) => ({
+      offer: Object.keys(job.offer).sort(),
+      envelope: Object.keys(job.offer.envelope).sort(),
+      header: { v: job.opened.header.v, suite: job.opened.header.suite, model: job.opened.header.model, maxTokens: job.opened.header.maxTokens, recipientKey: job.opened.header.recipientKey },
+      job: Object.keys(job.opened.job).sort(),
+      params: job.opened.job.params,
+      messages: job.opened.job.messages,
+      ttlSeconds: Math.round((job.opened.header.expiresAt - Date.now()) / 10_000),
+    });
+    assert.deepEqual(shape(probeJob), shape(clientJob));
+    assert.notEqual(probeJob.offer.jobId, clientJob.offer.jobId);
+    worker.fake.close();
+    await eventually(() => coordinator.registry.get('compared') === undefined, 5000, 'gone');
+    await booksBalance();
+  });
+
+  test('a sealed worker serving another model fails probes: it earns nothing, takes a strike each time, and is ejected at the third', async () => {
+    const cheater = await sealedFake('cheater');
+    const failedBefore = await probeMetric('failed');
+    for (let strike = 1; strike <= 3; strike++) {
+      const serving = serveSealed(cheater, wrongEngine);
+      assert.deepEqual(await probe(), { workerId: 'cheater', model: MODEL, result: 'failed' });
+      assert.equal((await serving).text, successorText('abc', 8, 2), 'the other model really generated ("egik…")');
+      assert.equal(coordinator.store.workerRecord('cheater')?.verifyFailures, strike, `strike ${strike}`);
+      assert.equal(account('cheater'), 0n, 'it earned nothing');
+    }
+    assert.notEqual(coordinator.store.workerRecord('cheater')?.ejectedAt, null, 'ejected at the third strike');
+    assert.equal((await cheater.fake.closed).code, 4008);
+    const back = await FakeWorker.connect(coordinator.url);
+    fakes.push(back);
+    back.send(back.hello('cheater', { identity: cheater.identity, sha256 }));
+    assert.equal((await back.next('error')).code, 'worker_ejected', 'its key is refused from then on');
+    assert.equal((await probeMetric('failed')) - failedBefore, 3);
+    await booksBalance();
+  });
+
+  test('chunks that do not open under the key the worker signed fail the probe', async () => {
+    const garbler = await sealedFake('garbler');
+    const serving = serveSealed(garbler, honestEngine, { tamper: true });
+    assert.deepEqual(await probe(), { workerId: 'garbler', model: MODEL, result: 'failed' });
+    await serving;
+    assert.equal(coordinator.store.workerRecord('garbler')?.verifyFailures, 1);
+    assert.equal(account('garbler'), 0n);
+    garbler.fake.close();
+    await booksBalance();
+  });
+
+  test('an over-claim on a probe is cut to the coordinator’s count and is a dispute against the worker', async () => {
+    const inflater = await sealedFake('inflater');
+    const serving = serveSealed(inflater, honestEngine, { claim: { promptTokens: 5_000, completionTokens: 500 } });
+    assert.deepEqual(await probe(), { workerId: 'inflater', model: MODEL, result: 'passed' });
+    await serving;
+    assert.equal(account('inflater'), earned(TRUTH), 'paid the true count, not the claim');
+    assert.deepEqual(coordinator.store.disputes('inflater').map((d) => [d.kind, d.claimed, d.counted]).sort(), [
+      ['completion_over_count', 500, 8],
+      ['prompt_over_count', 5_000, 11],
+    ]);
+    assert.equal(coordinator.store.workerRecord('inflater')?.disputes, 1, 'counted against it (unlike a client receipt’s dispute)');
+    inflater.fake.close();
+    await booksBalance();
+  });
+
+  test('closing the coordinator with a probe under way ends it unchecked: a cut answer is not judged, and closing does not wait', async () => {
+    const second = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), apiKeys: [], catalog, probes: { intervalMs: 3_600_000, prompts: [PROMPT] }, logger: createLogger('c2', { level: 'silent' }) });
+    await second.spotChecksLoaded;
+    const identity = randomIdentity();
+    const silent = await FakeWorker.join(second.url, 'silent', { sha256, identity });
+    fakes.push(silent);
+    const { frame, keyPair } = await sealedDescriptor('silent', identity, { id: MODEL, sha256 });
+    silent.send(frame);
+    await eventually(() => second.registry.get('silent')?.descriptor !== undefined, 5000, 'descriptor');
+    const offered = silent.nextNew('job.sealed_offer');
+    const pending = second.prober!.probeOnce();
+    const offer = await offered;
+    const opened = await openRequest(offer.envelope, { keyPair, workerId: 'silent', coordinatorId: second.id, models: [MODEL], replayGuard });
+    assert.ok(opened.ok);
+    silent.send({ type: 'job.accept', jobId: offer.jobId });
+    // Text that would fail the re-scoring, then nothing: the probe is cut by the close, not judged.
+    silent.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal(encodeAnswerPart({ text: 'zzzz' }))), tokens: 4 });
+    await eventually(() => second.jobs.inFlight(0).length > 0, 5000, 'the chunk relayed');
+    await second.close();
+    assert.deepEqual(await pending, { workerId: 'silent', model: MODEL, result: 'unchecked' });
+  });
+});

@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUILT_IN_PROBE_PROMPTS, loadProbePrompts, parseProbePrompts, pickProbeTarget, ProbePromptsError } from './sealed-probes.js';
+import { meterJob, withOwnCount, type MeterInput } from './metering.js';
+import type { RegisteredWorker } from './worker-registry.js';
+
+const NOW = 1_000_000;
+
+function worker(id: string, options: Partial<Omit<RegisteredWorker, 'models'>> & { models?: string[]; expiresAt?: number } = {}): RegisteredWorker {
+  const { models = ['m'], expiresAt, ...over } = options;
+  return {
+    id,
+    models: new Set(models),
+    available: true,
+    reputation: 0.5,
+    running: 0,
+    maxConcurrentJobs: 1,
+    instance: undefined,
+    descriptor: { descriptor: { models: models.map((m) => ({ id: m, sha256: '0'.repeat(64), contextSize: 2048 })), expiresAt: expiresAt ?? NOW + 60_000 } },
+    ...over,
+  } as unknown as RegisteredWorker;
+}
+
+const sequence = (...values: number[]) => () => values.shift() ?? 0;
+
+test('the next probe goes to a worker never probed, else to the one probed least recently', () => {
+  const workers = [worker('a'), worker('b'), worker('c')];
+  const probedAt = new Map([
+    ['a', NOW - 10],
+    ['b', NOW - 500],
+  ]);
+  assert.equal(pickProbeTarget(workers, () => true, probedAt, NOW, Math.random)?.worker.id, 'c', 'never probed first');
+  probedAt.set('c', NOW);
+  assert.equal(pickProbeTarget(workers, () => true, probedAt, NOW, Math.random)?.worker.id, 'b', 'then the least recently probed');
+  // Ties are broken at random: both ends of the random range pick different workers.
+  const tied = new Map<string, number>();
+  assert.equal(pickProbeTarget(workers, () => true, tied, NOW, sequence(0, 0))?.worker.id, 'a');
+  assert.equal(pickProbeTarget(workers, () => true, tied, NOW, sequence(0, 0, 0, 0.99))?.worker.id, 'c');
+});
+
+test('only workers that can take a sealed job now, on a model the coordinator can re-score, are probed', () => {
+  const skipped = [
+    worker('busy', { running: 1 }),
+    worker('elsewhere', { instance: 'other-instance' }),
+    worker('away', { available: false }),
+    worker('ejected', { reputation: 0 }),
+    worker('no-descriptor', { descriptor: undefined }),
+    worker('expired', { expiresAt: NOW }),
+    worker('unheld-model', { models: ['other'] }),
+  ];
+  assert.equal(pickProbeTarget(skipped, (m) => m === 'm', new Map(), NOW, Math.random), undefined);
+  const target = pickProbeTarget([...skipped, worker('ok', { models: ['other', 'm'] })], (m) => m === 'm', new Map(), NOW, Math.random);
+  assert.equal(target?.worker.id, 'ok');
+  assert.equal(target?.model, 'm', 'probed on the model it can be checked on');
+  assert.equal(target?.contextSize, 2048);
+});
+
+test('a prompt file is JSON Lines of chats, with defaults; blank lines are skipped', () => {
+  const prompts = parseProbePrompts('{"messages":[{"role":"user","content":"hi"}]}\n\n{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"why?"}],"temperature":0,"top_p":0.9,"max_tokens":16}\r\n');
+  assert.deepEqual(prompts, [
+    { messages: [{ role: 'user', content: 'hi' }], temperature: 1, maxTokens: 128 },
+    { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'why?' }], temperature: 0, topP: 0.9, maxTokens: 16 },
+  ]);
+  assert.ok(BUILT_IN_PROBE_PROMPTS.length >= 10, 'a built-in set');
+});
+
+test('a bad prompt file is refused with its line and field', async () => {
+  const ok = '{"messages":[{"role":"user","content":"hi"}]}';
+  const cases: [string, RegExp][] = [
+    ['', /no prompts in it/],
+    [`${ok}\nnot json`, /line 2: not JSON/],
+    [`${ok}\n{"messages":[]}`, /line 2: messages: /],
+    [`{"messages":[{"role":"user","content":"hi"}],"max_tokens":100000}`, /line 1: max_tokens: /],
+    [`{"messages":[{"role":"user","content":"hi"}],"stream":true}`, /line 1: .*stream/],
+    [`{"messages":[{"role":"wizard","content":"hi"}]}`, /line 1: messages\.0\.role/],
+  ];
+  for (const [text, expected] of cases) assert.throws(() => parseProbePrompts(text, 'p.jsonl'), (error: unknown) => error instanceof ProbePromptsError && expected.test(error.message), text);
+  const dir = await mkdtemp(join(tmpdir(), 'probe-prompts-'));
+  try {
+    await assert.rejects(loadProbePrompts(join(dir, 'missing.jsonl')), /--probe-prompts: cannot read .*missing\.jsonl: no such file/);
+    const big = join(dir, 'big.jsonl');
+    await writeFile(big, Buffer.alloc(8 * 1024 * 1024 + 1, 0x20));
+    await assert.rejects(loadProbePrompts(big), /a prompt file may hold at most 8388608/);
+    const many = join(dir, 'many.jsonl');
+    await writeFile(many, `${ok}\n`.repeat(10_001));
+    await assert.rejects(loadProbePrompts(many), /more than 10000 prompts/);
+    const good = join(dir, 'good.jsonl');
+    await writeFile(good, `${ok}\n`.repeat(3));
+    assert.equal((await loadProbePrompts(good)).length, 3);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a probe meters on the coordinator’s own count: exact, a claim above it is a dispute against the worker, figures only fall', () => {
+  const input: MeterInput = {
+    attempts: [{ workerId: 'w', payoutAddress: undefined, coefficient: 1, accepted: true, streamed: true, completionFigure: 400, completionExact: false, completionClaim: 60, promptClaim: 30 }],
+    promptFigure: 300,
+    promptExact: false,
+  };
+  const bounded = meterJob(input);
+  assert.deepEqual(bounded.parts[0]?.usage, { promptTokens: 30, completionTokens: 60 }, 'on the sealed bounds, the claims stand');
+  assert.deepEqual(bounded.disputes, []);
+  const counted = meterJob(withOwnCount(input, { promptTokens: 12, completionTokens: 20 }));
+  assert.deepEqual(counted.parts[0]?.usage, { promptTokens: 12, completionTokens: 20 });
+  assert.deepEqual(counted.disputes.map((d) => d.kind).sort(), ['completion_over_count', 'prompt_over_count']);
+  // A count above the bounds never raises the bill.
+  assert.deepEqual(meterJob(withOwnCount(input, { promptTokens: 1000, completionTokens: 1000 })).parts[0]?.usage, { promptTokens: 30, completionTokens: 60 });
+});

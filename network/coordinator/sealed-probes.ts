@@ -1,0 +1,328 @@
+/**
+ * Probes (`--probe-interval`): the coordinator checks sealed workers the way it spot-checks
+ * transport jobs, by being their client. It cannot read a client's sealed job, so it sends its
+ * own: a chat from its prompt set, sealed to one worker's job-process key exactly as a client's
+ * SDK seals it. The worker gets an ordinary `job.sealed_offer` and cannot tell a probe from a
+ * client's job by anything on the wire. The coordinator opens the answer, counts it with the
+ * model's tokenizer and re-scores it with the model's file (verifier.ts) before the job is
+ * settled. A failing worker earns nothing for the probe and takes a strike (three eject its
+ * identity, reputation.ts); a passing one is paid like any job, from the operator's side
+ * (probes have no client: the books record them as unmetered).
+ *
+ * What a probe cannot hide is its prompt: a worker that logs what it serves could learn the
+ * prompts a coordinator probes with, and those built into this file can be read by anyone. An
+ * operator gives its own set (`--probe-prompts FILE`) and changes it now and then.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { z } from 'zod';
+import { chatMessageSchema, type ChatMessage } from '../protocol/chat.js';
+import { newJobId, sealRequest, type SealedChunk } from '../protocol/sealed.js';
+import { decodeAnswerPart } from '../protocol/answer-parts.js';
+import type { JobParams } from '../protocol/job-schemas.js';
+import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
+import type { JobManager, ProbeVerdict, SpotCheck } from './job-manager.js';
+import type { ModelMeters } from './model-meters.js';
+import type { CoordinatorMetrics } from './metrics.js';
+import type { Logger } from './log.js';
+import { sealedJobSpec } from './sealed-api.js';
+
+/** One probe: a chat, how it is sampled, and how long an answer it asks for. */
+export interface ProbePrompt {
+  messages: ChatMessage[];
+  temperature: number;
+  topP?: number;
+  maxTokens: number;
+}
+
+/** The most prompts a set may hold, and the largest file of them. */
+export const MAX_PROBE_PROMPTS = 10_000;
+export const MAX_PROBE_PROMPTS_BYTES = 8 * 1024 * 1024;
+/** Longest answer a probe asks for (the re-scoring reads prompt and answer in one pass). */
+export const MAX_PROBE_TOKENS = 1024;
+/** How long a probe's job may run, and how long its settlement waits for the re-scoring. */
+const PROBE_TIMEOUT_MS = 120_000;
+const PROBE_CHECK_WAIT_MS = 120_000;
+/** Workers remembered as probed (the least recently probed goes first; never probed, first of all). */
+const MAX_REMEMBERED = 200_000;
+
+/** One line of a prompt file: an OpenAI-style chat request, reduced to what a probe uses. */
+const probePromptLineSchema = z.strictObject({
+  messages: z.array(chatMessageSchema).min(1).max(64),
+  temperature: z.number().min(0).max(2).default(1),
+  top_p: z.number().gt(0).max(1).optional(),
+  max_tokens: z.number().int().min(1).max(MAX_PROBE_TOKENS).default(128),
+});
+
+/** A prompt file could not be used; the message names the line and the field. */
+export class ProbePromptsError extends Error {
+  override readonly name = 'ProbePromptsError';
+}
+
+/** Parses a prompt file: JSON Lines, one `{ messages, temperature?, top_p?, max_tokens? }` per line (blank lines skipped). */
+export function parseProbePrompts(text: string, source = 'probe prompts'): ProbePrompt[] {
+  const prompts: ProbePrompt[] = [];
+  const lines = text.split(/\r?\n/);
+  for (const [index, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    if (prompts.length === MAX_PROBE_PROMPTS) throw new ProbePromptsError(`${source}: more than ${MAX_PROBE_PROMPTS} prompts; keep a sample.`);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new ProbePromptsError(`${source}, line ${index + 1}: not JSON. Each line is one object: { "messages": [{ "role": "user", "content": "…" }], "temperature": 0.7, "max_tokens": 128 }.`);
+    }
+    const parsed = probePromptLineSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ProbePromptsError(`${source}, line ${index + 1}: ${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'}.`);
+    }
+    const { messages, temperature, top_p: topP, max_tokens: maxTokens } = parsed.data;
+    prompts.push({ messages, temperature, maxTokens, ...(topP !== undefined ? { topP } : {}) });
+  }
+  if (prompts.length === 0) throw new ProbePromptsError(`${source}: no prompts in it.`);
+  return prompts;
+}
+
+/** Reads and parses a prompt file (`--probe-prompts FILE`). */
+export async function loadProbePrompts(path: string): Promise<ProbePrompt[]> {
+  let text: string;
+  try {
+    const size = (await stat(path)).size;
+    if (size > MAX_PROBE_PROMPTS_BYTES) throw new ProbePromptsError(`--probe-prompts: ${path} is ${size} bytes; a prompt file may hold at most ${MAX_PROBE_PROMPTS_BYTES}.`);
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (error instanceof ProbePromptsError) throw error;
+    throw new ProbePromptsError(`--probe-prompts: cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  return parseProbePrompts(text, `--probe-prompts ${path}`);
+}
+
+/** The prompts probes use when the operator gives none. Public: a worker could learn them. */
+export const BUILT_IN_PROBE_PROMPTS: readonly ProbePrompt[] = [
+  ['Explain in two sentences why the sky is blue.', 0.7],
+  ['Write a haiku about autumn rain.', 1],
+  ['What is the difference between a list and a tuple in Python?', 0.2],
+  ['Give me three ideas for a quick vegetarian dinner.', 0.8],
+  ['Summarize the plot of Romeo and Juliet in one paragraph.', 0.5],
+  ['How do I reverse a string in JavaScript?', 0],
+  ['Translate "Where is the train station?" into French and German.', 0],
+  ['Write a short, polite email declining a meeting invitation.', 0.7],
+  ['What are the main causes of inflation?', 0.3],
+  ['Suggest a name for a coffee shop that also sells books.', 1],
+  ['Explain recursion to a ten-year-old.', 0.6],
+  ['List five tips for better sleep.', 0.4],
+  ['What does HTTP status code 404 mean?', 0],
+  ['Write a limerick about a cat who loves boxes.', 1],
+  ['How many minutes are there in a week? Show the steps.', 0],
+  ['Describe the water cycle briefly.', 0.3],
+].map(([content, temperature]) => ({ messages: [{ role: 'user' as const, content: content as string }], temperature: temperature as number, maxTokens: 128 }));
+
+/** A worker a probe may go to, and the model it is probed on. */
+export interface ProbeTarget {
+  worker: RegisteredWorker;
+  model: string;
+  contextSize: number;
+}
+
+/**
+ * The next worker to probe: among those connected here, available, with a slot free and a current
+ * descriptor for a model the coordinator can re-score, the one probed least recently (one never
+ * probed first); ties are broken at random. A new identity is probed soon after it connects.
+ */
+export function pickProbeTarget(workers: Iterable<RegisteredWorker>, checkable: (model: string) => boolean, probedAt: ReadonlyMap<string, number>, now: number, random: () => number): ProbeTarget | undefined {
+  let best: ProbeTarget[] = [];
+  let bestAt = Infinity;
+  for (const worker of workers) {
+    const descriptor = worker.descriptor?.descriptor;
+    if (worker.instance !== undefined || !worker.available || worker.reputation <= 0 || worker.running >= worker.maxConcurrentJobs || !descriptor || descriptor.expiresAt <= now) continue;
+    const models = descriptor.models.filter((m) => worker.models.has(m.id) && checkable(m.id));
+    if (models.length === 0) continue;
+    const at = probedAt.get(worker.id) ?? -Infinity;
+    if (at > bestAt) continue;
+    const model = models[Math.floor(random() * models.length)]!;
+    const target = { worker, model: model.id, contextSize: model.contextSize };
+    if (at < bestAt) {
+      best = [target];
+      bestAt = at;
+    } else best.push(target);
+  }
+  return best.length === 0 ? undefined : best[Math.floor(random() * best.length)];
+}
+
+/** What one probe came to. */
+export type ProbeResult = 'passed' | 'failed' | 'unchecked';
+
+/** Options of the prober. */
+export interface SealedProberOptions {
+  coordinatorId: string;
+  /** Mean time between probes; the gaps are drawn at random around it, so probes have no beat. */
+  intervalMs: number;
+  prompts: readonly ProbePrompt[];
+  registry: WorkerRegistry;
+  jobs: JobManager;
+  meters: ModelMeters;
+  /** The re-scoring (the spot checker, with the catalog's model files). */
+  checker: SpotCheck & { checks(model: string): boolean };
+  metrics: CoordinatorMetrics;
+  logger: Logger;
+  random?: () => number;
+  now?: () => number;
+}
+
+/** Sends probes, one at a time, until stopped. */
+export class SealedProber {
+  private readonly probedAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  private wake: () => void = () => {};
+  /** Resolves (with undefined) when the prober is stopped: a re-scoring under way is not waited for. */
+  private readonly whenStopped = new Promise<undefined>((resolve) => (this.wake = () => resolve(undefined)));
+
+  constructor(private readonly options: SealedProberOptions) {}
+
+  /** Starts probing; the first probe comes after one random gap. */
+  start(): this {
+    this.schedule();
+    return this;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const random = this.options.random ?? Math.random;
+    // Exponential gaps (a Poisson process), kept within a tenth and five times the mean.
+    const mean = this.options.intervalMs;
+    const gap = Math.min(5 * mean, Math.max(mean / 10, -Math.log(1 - random()) * mean));
+    this.timer = setTimeout(() => {
+      this.running = this.probeOnce().then(
+        () => this.schedule(),
+        (error: unknown) => {
+          this.options.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'a probe failed to run');
+          this.schedule();
+        },
+      );
+    }, gap);
+    this.timer.unref();
+  }
+
+  /**
+   * Probes the next worker now; resolves with what it found, or undefined when no worker can
+   * be probed (none connected with a free slot and a model the coordinator can re-score).
+   */
+  async probeOnce(): Promise<{ workerId: string; model: string; result: ProbeResult } | undefined> {
+    const { options } = this;
+    if (this.stopped) return undefined;
+    const now = (options.now ?? Date.now)();
+    const random = options.random ?? Math.random;
+    const target = pickProbeTarget(options.registry.local(), (m) => options.checker.checks(m) && options.meters.get(m) !== undefined, this.probedAt, now, random);
+    if (!target) return undefined;
+    const { worker, model } = target;
+    const counter = options.meters.get(model)!.counter;
+    const prompt = options.prompts[Math.floor(random() * options.prompts.length)]!;
+    const promptTokens = counter.countPrompt(prompt.messages);
+    const maxTokens = Math.min(prompt.maxTokens, target.contextSize - promptTokens - 1);
+    this.remember(worker.id, now);
+    if (maxTokens < 1) return { workerId: worker.id, model, result: 'unchecked' };
+    const params: JobParams = { maxTokens, temperature: prompt.temperature, ...(prompt.topP !== undefined ? { topP: prompt.topP } : {}) };
+    const descriptor = worker.descriptor!.descriptor;
+    const sealed = await sealRequest({
+      recipientPublicKey: descriptor.hpke.publicKey,
+      jobId: newJobId(),
+      model,
+      coordinatorId: options.coordinatorId,
+      workerId: worker.id,
+      maxTokens,
+      body: { messages: prompt.messages, params: { temperature: params.temperature, ...(params.topP !== undefined ? { topP: params.topP } : {}) } },
+      now,
+    });
+    const answer = new AnswerOpener(sealed.responseOpener);
+    let deliver: (verdict: ProbeVerdict | undefined) => void = () => {};
+    const verdict = new Promise<ProbeVerdict | undefined>((resolve) => (deliver = resolve));
+    const ended = new Promise<string | undefined>((resolve) => {
+      options.jobs.submit(
+        {
+          // At the worker's own price: the operator pays for what it asked for.
+          ...sealedJobSpec(sealed.envelope, { timeoutMs: PROBE_TIMEOUT_MS, maxCoefficient: worker.priceCoefficient }),
+          awaitProbe: (settle) => {
+            let settled = false;
+            const once = (value: ProbeVerdict | undefined) => {
+              if (settled) return;
+              settled = true;
+              clearTimeout(timer);
+              settle(value);
+            };
+            const timer = setTimeout(() => once(undefined), PROBE_CHECK_WAIT_MS);
+            timer.unref();
+            void verdict.then(once);
+          },
+        },
+        { onChunk: () => {}, onSealedChunk: (chunk) => answer.add(chunk), onDone: () => resolve(undefined), onError: (error) => resolve(error.code) },
+      );
+    });
+    const endedWith = await ended;
+    await answer.settled();
+    const found = await this.judge(answer, { workerId: worker.id, model, messages: prompt.messages, params, promptTokens });
+    deliver(found.verdict);
+    options.metrics.probes.inc({ result: found.result });
+    const fields = { workerId: worker.id, model, jobId: sealed.envelope.jobId, ...(endedWith ? { ended: endedWith } : {}), ...(found.why ? { why: found.why } : {}) };
+    if (found.result === 'failed') options.logger.warn(fields, 'probe failed: the sealed answer is not what the model would give');
+    else options.logger.info({ ...fields, result: found.result }, 'probe done');
+    return { workerId: worker.id, model, result: found.result };
+  }
+
+  /** What a probe's answer shows, once every chunk received is opened. */
+  private async judge(answer: AnswerOpener, job: { workerId: string; model: string; messages: ChatMessage[]; params: JobParams; promptTokens: number }): Promise<{ result: ProbeResult; verdict: ProbeVerdict | undefined; why?: string }> {
+    if (this.stopped) return { result: 'unchecked', verdict: undefined, why: 'the coordinator is stopping' };
+    const counter = this.options.meters.get(job.model)!.counter;
+    const usage = { promptTokens: job.promptTokens, completionTokens: counter.countText(answer.text) };
+    // Chunks that do not open under the key the worker signed: what a client would have paid for is garbage.
+    if (answer.broken) return { result: 'failed', verdict: { usage, failed: true }, why: `a sealed chunk did not open (${answer.broken})` };
+    if (answer.text === '') return { result: 'unchecked', verdict: undefined, why: 'no answer to check' };
+    const check = this.options.checker.check({ model: job.model, messages: job.messages, params: job.params, attempts: [{ workerId: job.workerId, before: '', text: answer.text }] });
+    const failed = await Promise.race([check.catch(() => undefined), this.whenStopped]);
+    if (failed === undefined) return { result: 'unchecked', verdict: { usage, failed: false }, why: this.stopped ? 'the coordinator is stopping' : 'the answer could not be re-scored' };
+    return failed.includes(job.workerId) ? { result: 'failed', verdict: { usage, failed: true } } : { result: 'passed', verdict: { usage, failed: false } };
+  }
+
+  private remember(workerId: string, at: number): void {
+    this.probedAt.delete(workerId);
+    this.probedAt.set(workerId, at);
+    if (this.probedAt.size > MAX_REMEMBERED) this.probedAt.delete(this.probedAt.keys().next().value!);
+  }
+
+  /**
+   * Stops probing. A probe under way ends unchecked once its job ends (the shutdown that follows
+   * cuts it): the returned promise resolves then.
+   */
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    clearTimeout(this.timer);
+    return this.running.then(() => undefined, () => undefined);
+  }
+}
+
+/** Opens sealed chunks in order as they arrive; the text so far, or why one did not open. */
+class AnswerOpener {
+  private opening: Promise<void> = Promise.resolve();
+  text = '';
+  broken: string | undefined;
+
+  constructor(private readonly opener: Awaited<ReturnType<typeof sealRequest>>['responseOpener']) {}
+
+  add(chunk: SealedChunk): void {
+    this.opening = this.opening.then(async () => {
+      if (this.broken) return;
+      const opened = await this.opener.open(chunk);
+      if (!opened.ok) return void (this.broken = `${opened.error.code}: ${opened.error.message}`);
+      const part = decodeAnswerPart(opened.value.text);
+      if (!part) return void (this.broken = 'a chunk opened to something that is not an answer piece');
+      this.text += part.text ?? '';
+    });
+  }
+
+  /** Resolves once every chunk received is opened. */
+  settled(): Promise<void> {
+    return this.opening;
+  }
+}
