@@ -16,6 +16,7 @@ import { TIER_DESCRIPTIONS } from '../network/protocol/descriptor.js';
 import { startChainServer } from '../network/chain/cli.js';
 import { createChainLogger } from '../network/chain/log.js';
 import { startCoordinator, clientIdForKey } from '../network/coordinator/server.js';
+import { BUILT_IN_PROBE_PROMPTS } from '../network/coordinator/sealed-probes.js';
 import { createLogger as createCoordinatorLogger } from '../network/coordinator/log.js';
 import { startWorkerCore } from '../main/worker/worker-core.js';
 import { createLogger } from '../network/node-kit/log.js';
@@ -81,6 +82,8 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
     // The catalog's files are here, so jobs are counted with the models' own tokenizers, and a
     // quarter of transport jobs are re-scored with the same model before they are paid.
     verifyRate: 0.25,
+    // Sealed jobs it cannot read: it checks the worker with sealed jobs of its own (one below, then about every 5 minutes).
+    probes: { intervalMs: 300_000, prompts: BUILT_IN_PROBE_PROMPTS },
     logger: createCoordinatorLogger('coordinator', { level }),
   });
   await fetch(`${coordinator.url}${ROUTES.adminDeposits}`, {
@@ -137,6 +140,7 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   const answer = first.choices?.[0]?.message.content;
   const sealed = await ask('xyz', 8, `${gateway.url}/v1`);
   const sealedAnswer = sealed.choices?.[0]?.message.content;
+  const probed = await coordinator.prober?.probeOnce().catch((error: unknown) => ({ result: `failed to run: ${error instanceof Error ? error.message : String(error)}` }));
 
   console.log(`
 Silkworm demo — a whole network on this machine. All money here is LOCAL TEST TON on a local chain.
@@ -149,6 +153,7 @@ Silkworm demo — a whole network on this machine. All money here is LOCAL TEST 
                 with the wallet passphrase "${DEMO_PASSPHRASE}")
   first request ${answer !== undefined ? `"abc" → "${answer}" (${first.usage?.completion_tokens ?? 0} tokens in ${ms.toFixed(0)} ms)` : `failed: ${first.error?.message ?? 'unknown error'}`}
   sealed        ${sealedAnswer !== undefined ? `"xyz" → "${sealedAnswer}" through the gateway, sealed to a ${worker.engineInfo.tier} job process` : `failed: ${sealed.error?.message ?? 'unknown error'}`}
+  probe         ${probed ? `the coordinator sealed a job of its own to the worker and re-scored the answer: ${probed.result}` : 'no worker to probe'}
 
 ${dashboardLine}
 

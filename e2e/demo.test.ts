@@ -17,6 +17,7 @@ test('the demo serves the openai client, sealed and in transport mode, then exit
   const apiKey = /API key:\s+(\S+)/.exec(text)?.[1];
   assert.ok(sealedBase && transportBase && apiKey, text);
   assert.match(text, /LOCAL TEST TON/);
+  assert.match(text, /probe +the coordinator sealed a job of its own to the worker and re-scored the answer: passed/);
   for (const baseURL of [sealedBase, transportBase]) {
     const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
     const stream = await client.chat.completions.create({ model: 'silkworm-test', messages: [{ role: 'user', content: 'abc' }], max_tokens: 10, temperature: 0, stream: true });
