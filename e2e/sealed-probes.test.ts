@@ -21,7 +21,9 @@ import { SilkwormClient } from '../network/client/sdk.js';
 import { sha256File } from '../main/models/model-file.js';
 import { successorText, writeTestModel } from '../main/models/test-model.js';
 import { LlamaEngine } from '../main/engine/llama-engine.js';
-import type { Usage } from '../network/protocol/worker-frames.js';
+import type { CoordinatorFrame, Usage } from '../network/protocol/worker-frames.js';
+
+type SealedOffer = Extract<CoordinatorFrame, { type: 'job.sealed_offer' }>;
 import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
 import { eventually, Harness } from './harness.js';
 
@@ -63,8 +65,8 @@ describe('probes of sealed workers', () => {
     return { fake, keyPair, id, identity };
   };
   /** Serves the next sealed offer with `engine`, as the real job process does, then job.done with `claim` (default: the engine's count). */
-  const serveSealed = async (worker: { fake: FakeWorker; keyPair: JobKeyPair; id: string }, engine: LlamaEngine, options: { claim?: Usage; tamper?: boolean } = {}) => {
-    const offer = await worker.fake.nextNew('job.sealed_offer');
+  const serveSealed = async (worker: { fake: FakeWorker; keyPair: JobKeyPair; id: string }, engine: LlamaEngine, options: { claim?: Usage; tamper?: boolean; offer?: SealedOffer } = {}) => {
+    const offer = options.offer ?? (await worker.fake.nextNew('job.sealed_offer'));
     const opened = await openRequest(offer.envelope, { keyPair: worker.keyPair, workerId: worker.id, coordinatorId: coordinator.id, models: [MODEL], replayGuard });
     assert.ok(opened.ok, 'the worker opens the probe like any sealed job');
     worker.fake.send({ type: 'job.accept', jobId: offer.jobId });
@@ -178,6 +180,30 @@ describe('probes of sealed workers', () => {
     await booksBalance();
   });
 
+  test('a busy worker is probed as a client’s job reaches it: the probe waits for its slot', async () => {
+    const busy = await sealedFake('busy');
+    const client = new SilkwormClient({ coordinatorUrl: coordinator.url, minTier: 'unsandboxed', maxAttempts: 1 });
+    const clientOffer = busy.fake.nextNew('job.sealed_offer');
+    const clientRun = (async () => {
+      let answer = '';
+      for await (const event of client.chat({ model: MODEL, messages: PROMPT.messages, params: { temperature: 0 }, maxTokens: 8 })) if (event.type === 'text') answer += event.text;
+      return answer;
+    })();
+    const offer = await clientOffer;
+    let probeOffered: SealedOffer | undefined;
+    const probeOffer = busy.fake.nextNew('job.sealed_offer').then((o) => (probeOffered = o));
+    const probing = probe();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(probeOffered, undefined, 'no offer while its one slot is taken');
+    await serveSealed(busy, honestEngine, { offer });
+    assert.equal(await clientRun, successorText('abc', 8));
+    await serveSealed(busy, honestEngine, { offer: await probeOffer });
+    assert.deepEqual(await probing, { workerId: 'busy', model: MODEL, result: 'passed' });
+    busy.fake.close();
+    await eventually(() => coordinator.registry.get('busy') === undefined, 5000, 'gone');
+    await booksBalance();
+  });
+
   test('a sealed worker serving another model fails probes: it earns nothing, takes a strike each time, and is ejected at the third', async () => {
     const cheater = await sealedFake('cheater');
     const failedBefore = await probeMetric('failed');
@@ -206,6 +232,7 @@ describe('probes of sealed workers', () => {
     assert.equal(coordinator.store.workerRecord('garbler')?.verifyFailures, 1);
     assert.equal(account('garbler'), 0n);
     garbler.fake.close();
+    await eventually(() => coordinator.registry.get('garbler') === undefined, 5000, 'gone');
     await booksBalance();
   });
 
@@ -221,6 +248,7 @@ describe('probes of sealed workers', () => {
     ]);
     assert.equal(coordinator.store.workerRecord('inflater')?.disputes, 1, 'counted against it (unlike a client receipt’s dispute)');
     inflater.fake.close();
+    await eventually(() => coordinator.registry.get('inflater') === undefined, 5000, 'gone');
     await booksBalance();
   });
 

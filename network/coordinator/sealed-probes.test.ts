@@ -41,9 +41,8 @@ test('the next probe goes to a worker never probed, else to the one probed least
   assert.equal(pickProbeTarget(workers, () => true, tied, NOW, sequence(0, 0, 0, 0.99))?.worker.id, 'c');
 });
 
-test('only workers that can take a sealed job now, on a model the coordinator can re-score, are probed', () => {
+test('only workers that take sealed jobs, on a model the coordinator can re-score, are probed; busy ones too', () => {
   const skipped = [
-    worker('busy', { running: 1 }),
     worker('elsewhere', { instance: 'other-instance' }),
     worker('away', { available: false }),
     worker('ejected', { reputation: 0 }),
@@ -56,6 +55,8 @@ test('only workers that can take a sealed job now, on a model the coordinator ca
   assert.equal(target?.worker.id, 'ok');
   assert.equal(target?.model, 'm', 'probed on the model it can be checked on');
   assert.equal(target?.contextSize, 2048);
+  // A busy worker is probed as a client's job would reach it: queued until a slot frees.
+  assert.equal(pickProbeTarget([...skipped, worker('busy', { running: 1 })], (m) => m === 'm', new Map(), NOW, Math.random)?.worker.id, 'busy');
 });
 
 test('a prompt file is JSON Lines of chats, with defaults; blank lines are skipped', () => {

@@ -125,16 +125,18 @@ export interface ProbeTarget {
 }
 
 /**
- * The next worker to probe: among those connected here, available, with a slot free and a current
- * descriptor for a model the coordinator can re-score, the one probed least recently (one never
- * probed first); ties are broken at random. A new identity is probed soon after it connects.
+ * The next worker to probe: among those connected here, available, with a current descriptor for
+ * a model the coordinator can re-score, the one probed least recently (one never probed first);
+ * ties are broken at random. A new identity is probed soon after it connects.
  */
 export function pickProbeTarget(workers: Iterable<RegisteredWorker>, checkable: (model: string) => boolean, probedAt: ReadonlyMap<string, number>, now: number, random: () => number): ProbeTarget | undefined {
   let best: ProbeTarget[] = [];
   let bestAt = Infinity;
   for (const worker of workers) {
     const descriptor = worker.descriptor?.descriptor;
-    if (worker.instance !== undefined || !worker.available || worker.reputation <= 0 || worker.running >= worker.maxConcurrentJobs || !descriptor || descriptor.expiresAt <= now) continue;
+    // Busy or not: a client's job may wait for a busy worker too, and a worker that saw probes
+    // only while it had a slot free could cheat safely on the jobs that came when it had none.
+    if (worker.instance !== undefined || !worker.available || worker.reputation <= 0 || !descriptor || descriptor.expiresAt <= now) continue;
     const models = descriptor.models.filter((m) => worker.models.has(m.id) && checkable(m.id));
     if (models.length === 0) continue;
     const at = probedAt.get(worker.id) ?? -Infinity;
