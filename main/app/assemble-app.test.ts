@@ -149,3 +149,37 @@ test('a rate the coordinator publishes is used when the owner typed none', async
   const settings = await services.handlers.getSettings(undefined);
   assert.deepEqual(settings.ok && settings.value.fiat, { currency: 'USD', perTon: '3.1', source: 'coordinator' });
 });
+
+test('a coordinator that refuses this worker: the owner is told why and what to do, once, until it is welcomed again', async () => {
+  const notes: [string, string][] = [];
+  const { services, fake } = await createTestServices({ shell: { kind: 'dashboard', notify: (title: string, body: string) => void notes.push([title, body]) } });
+  fake.worker.emit('connected');
+  const refusal = { code: 'worker_ejected' as const, message: 'This worker failed too many checks of its answers.' };
+  fake.worker.emit('refused', refusal);
+  fake.worker.emit('disconnected', 'closed (4008 worker_ejected)');
+  fake.worker.emit('refused', refusal); // the link asks again, and hears the same
+  const state = await services.handlers.getState(undefined);
+  assert.ok(state.ok);
+  assert.equal(state.value.worker.status, 'refused', 'a refusal stands through the dropped connection');
+  assert.equal(state.value.worker.refusal, 'The network no longer accepts this PC');
+  assert.match(state.value.worker.lastError ?? '', /failed the network’s checks three times.*overclock.*The network said: “This worker failed too many checks of its answers\.”/);
+  const doctor = await services.handlers.getDoctor(undefined);
+  assert.ok(doctor.ok);
+  const network = doctor.value.checks.find((c) => c.id === 'coordinator');
+  assert.equal(network?.status, 'fail');
+  assert.match(network?.detail ?? '', /^The network no longer accepts this PC\. Answers from this PC failed/);
+  assert.deepEqual(notes.map(([title]) => title), ['The network no longer accepts this PC'], 'one notification for the refusal, not one per try');
+  // Another key bound to this id: said differently.
+  fake.worker.emit('refused', { code: 'identity_mismatch', message: '' });
+  const mismatch = await services.handlers.getState(undefined);
+  assert.ok(mismatch.ok);
+  assert.equal(mismatch.value.worker.refusal, 'The network knows this PC by another key');
+  assert.doesNotMatch(mismatch.value.worker.lastError ?? '', /The network said/, 'no empty quote');
+  // Welcomed again (the operator lifted it): online, and a later refusal notifies again.
+  fake.worker.emit('connected');
+  const back = await services.handlers.getState(undefined);
+  assert.ok(back.ok);
+  assert.deepEqual([back.value.worker.status, back.value.worker.lastError, back.value.worker.refusal], ['connected', null, undefined]);
+  fake.worker.emit('refused', refusal);
+  assert.equal(notes.length, 2);
+});

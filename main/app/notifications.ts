@@ -1,24 +1,39 @@
 /**
  * What the owner is told without opening the app (the shells that can notify: the desktop app):
- * sharing paused or resumed — in the same sentence the Dashboard shows — and a job process that
- * stopped. Not every reason change, only state changes.
+ * sharing paused or resumed — in the same sentence the Dashboard shows —, a job process that
+ * stopped, and the network refusing this PC. Not every reason change, only state changes.
  */
 import type { WorkerCore } from '../worker/worker-core.js';
 import type { Decision } from '../sharing/policy.js';
 import { explainSharing } from './sharing-words.js';
+import { explainRefusal } from './refusal-words.js';
+import type { Refusal } from '../worker/coordinator-link.js';
 
 /** Notifies through `notify` from now on; returns the function that stops. */
-export function followNotifications(core: Pick<WorkerCore, 'sharing' | 'engine'>, notify: (title: string, body: string) => void): () => void {
+export function followNotifications(core: Pick<WorkerCore, 'sharing' | 'engine' | 'worker'>, notify: (title: string, body: string) => void): () => void {
   const onDecision = (next: Decision, previous: Decision) => {
     if (next.state === previous.state) return;
     if (next.state === 'sharing') notify('Sharing your GPU', explainSharing(next).sentence);
     else if (previous.state === 'sharing') notify(next.state === 'off' ? 'Sharing turned off' : 'Sharing paused', next.state === 'off' ? 'Your GPU is yours again.' : explainSharing(next).sentence);
   };
   const onCrash = () => notify('The job process stopped', 'Silkworm restarts it; see Diagnostics if this repeats.');
+  // Once per refusal: the worker keeps asking (slowly), and each answer says the same.
+  let refused = false;
+  const onRefused = (refusal: Refusal) => {
+    if (refused) return;
+    refused = true;
+    const { title, sentence } = explainRefusal(refusal);
+    notify(title, sentence);
+  };
+  const onConnected = () => void (refused = false);
   core.sharing.on('decision', onDecision);
   core.engine.on('crashed', onCrash);
+  core.worker.on('refused', onRefused);
+  core.worker.on('connected', onConnected);
   return () => {
     core.sharing.off('decision', onDecision);
     core.engine.off('crashed', onCrash);
+    core.worker.off('refused', onRefused);
+    core.worker.off('connected', onConnected);
   };
 }

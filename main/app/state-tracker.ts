@@ -7,6 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { WorkerCore } from '../worker/worker-core.js';
 import type { SharingSnapshot } from '../sharing/sharing-controller.js';
 import type { GpuDevice } from '../sharing/signals.js';
+import type { Refusal } from '../worker/coordinator-link.js';
+import { explainRefusal } from './refusal-words.js';
 import type { AppState, CurrentJob, FinishedJob, GpuView, JobEvent, SessionEarnings, SharingView, WorkerView } from '../ipc/views.js';
 import { explainSharing, switchLabel } from './sharing-words.js';
 import type { SharingMode } from '../sharing/settings.js';
@@ -67,11 +69,19 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
     const { worker, engine, sharing } = core;
     this.link = { status: worker.link.connected ? 'connected' : 'connecting', workerId: core.workerId, coordinator: coordinatorUrl, lastError: null };
     this.listen(worker, 'connected', () => {
-      this.link = { ...this.link, status: 'connected', lastError: null };
+      this.link = { status: 'connected', workerId: this.link.workerId, coordinator: this.link.coordinator, lastError: null };
       this.emitState();
     });
     this.listen(worker, 'disconnected', (reason: string) => {
+      // A refusal stands until the coordinator welcomes this worker again.
+      if (this.link.status === 'refused') return;
       this.link = { ...this.link, status: 'connecting', lastError: reason || 'connection closed' };
+      this.emitState();
+    });
+    this.listen(worker, 'refused', (refusal: Refusal) => {
+      const { title, sentence } = explainRefusal(refusal);
+      if (this.link.status === 'refused' && this.link.lastError === sentence) return;
+      this.link = { ...this.link, status: 'refused', lastError: sentence, refusal: title };
       this.emitState();
     });
     this.listen(worker, 'job-started', (event: { jobId: string; model: string }) => {

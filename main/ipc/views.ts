@@ -54,11 +54,14 @@ export interface SharingFix {
 
 /** The link to the coordinator. */
 export interface WorkerView {
-  status: 'connected' | 'connecting' | 'not-running';
+  /** 'refused': the coordinator will not take this worker (ejected, or its id bound to another key). */
+  status: 'connected' | 'connecting' | 'refused' | 'not-running';
   workerId: string | null;
   coordinator: string | null;
-  /** Why the link last dropped, while it is down. */
+  /** Why the link last dropped, while it is down; while refused, the explanation for the owner. */
   lastError: string | null;
+  /** While refused: the short title of why. */
+  refusal?: string;
 }
 
 /** The loaded model's engine; null while the model is unloaded (sharing paused). */

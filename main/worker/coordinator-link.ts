@@ -17,10 +17,18 @@ type Incompatible = Extract<CoordinatorFrame, { type: 'incompatible' }>;
 /** Frames about jobs, which the worker handles. */
 export type CoordinatorJobFrame = Extract<CoordinatorFrame, { type: 'job.offer' | 'job.sealed_offer' | 'job.cancel' | 'job.receipt' }>;
 
+/** The coordinator will not take this worker: its identity was ejected, or its id is another key's. */
+export interface Refusal {
+  code: 'worker_ejected' | 'identity_mismatch';
+  /** The coordinator's own words (shown as such, never as the app's). */
+  message: string;
+}
+
 interface LinkEvents {
   connected: [Welcome];
   disconnected: [reason: string];
   incompatible: [Incompatible];
+  refused: [Refusal];
   frame: [CoordinatorJobFrame];
 }
 
@@ -216,6 +224,7 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
             return;
           case 'error':
             this.options.logger.warn({ code: frame.code }, `coordinator reported: ${frame.message}`);
+            if (frame.code === 'worker_ejected' || frame.code === 'identity_mismatch') this.emit('refused', { code: frame.code, message: frame.message });
             return;
           default:
             this.emit('frame', frame);

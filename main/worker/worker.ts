@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../../network/protocol/version.js';
 import type { CoordinatorFrame, Tier, WorkerFrame } from '../../network/protocol/worker-frames.js';
 import { signHello } from '../../network/protocol/worker-hello.js';
-import { CoordinatorLink, type CoordinatorJobFrame } from './coordinator-link.js';
+import { CoordinatorLink, type CoordinatorJobFrame, type Refusal } from './coordinator-link.js';
 import { JobFailure, type EngineSupervisor } from '../engine/supervisor.js';
 import type { ModelFile } from '../models/model-file.js';
 import type { Logger } from '../../network/node-kit/log.js';
@@ -77,6 +77,8 @@ export interface WorkerCounters {
 interface WorkerEvents {
   connected: [CoordinatorTerms];
   disconnected: [string];
+  /** The coordinator refuses this worker (it keeps trying, slowly: an operator may lift it). */
+  refused: [Refusal];
   'job-started': [{ jobId: string; model: string }];
   'job-ended': [{ jobId: string; outcome: 'done' | 'failed'; completionTokens: number; durationMs: number; code?: string }];
   receipt: [JobReceipt];
@@ -127,6 +129,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.link.send({ type: 'capacity', available: this.available });
       this.publishDescriptor();
       this.emit('connected', this.currentTerms);
+    });
+    this.link.on('refused', (refusal) => {
+      options.logger.error({ code: refusal.code }, 'the coordinator refuses this worker');
+      this.emit('refused', refusal);
     });
     this.link.on('disconnected', (reason) => {
       if (this.reannouncing) options.logger.info('reconnecting to announce the new model');

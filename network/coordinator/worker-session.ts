@@ -18,6 +18,9 @@ import { isFriendlyAddress } from '../protocol/voucher.js';
 import { verifyDescriptor, type SignedDescriptor } from '../protocol/descriptor.js';
 import type { Logger } from './log.js';
 
+/** What an ejected worker is told, on the connection it loses and on every later hello. */
+export const EJECTED_MESSAGE = 'This worker failed too many checks of its answers (spot checks or probes) and is no longer accepted on this network.';
+
 /** Close codes used on worker sockets (4000–4999 are application codes). */
 export const CLOSE_CODES = {
   incompatible: 4001,
@@ -309,7 +312,7 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       return;
     }
     if (binding.status === 'ejected') {
-      this.refuse('worker_ejected', CLOSE_CODES.ejected, 'This worker failed too many spot checks and is no longer accepted on this network.');
+      this.refuse('worker_ejected', CLOSE_CODES.ejected, EJECTED_MESSAGE);
       return;
     }
     clearTimeout(this.handshakeTimer);

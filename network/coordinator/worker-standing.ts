@@ -6,7 +6,7 @@
 import type { ReputationEvent, SpeedSample } from './reputation.js';
 import { StoreUnavailableError, type CoordinatorStore, type Dispute, type WorkerEvent } from './store.js';
 import type { WorkerRegistry } from './worker-registry.js';
-import { CLOSE_CODES } from './worker-session.js';
+import { CLOSE_CODES, EJECTED_MESSAGE } from './worker-session.js';
 import type { Logger } from './log.js';
 import { RetryLater } from './retry-later.js';
 import type { StandingWrite } from './settlement-spool.js';
@@ -197,7 +197,7 @@ export class WorkerStanding {
     if (event !== 'clean') this.logger.warn({ workerId, event, reputation: Number(next.reputation.toFixed(4)), strikes: next.strikes }, 'worker standing lowered');
     if (next.ejectedAt !== null && before.ejectedAt === null) {
       this.logger.warn({ workerId, strikes: next.strikes }, 'worker ejected');
-      session?.send({ type: 'error', code: 'worker_ejected', message: 'This worker failed too many spot checks and is no longer accepted on this network.' });
+      session?.send({ type: 'error', code: 'worker_ejected', message: EJECTED_MESSAGE });
       session?.close(CLOSE_CODES.ejected, 'worker_ejected');
     }
   }

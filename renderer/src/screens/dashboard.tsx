@@ -162,6 +162,14 @@ function GpuCard({ state }: { state: AppState }) {
   );
 }
 
+/** How each state of the link to the network reads in the page header. */
+const LINK_LABEL: Record<AppState['worker']['status'], { subtitle: string; badge: string; tone: Tone }> = {
+  connected: { subtitle: 'Connected to the network', badge: 'Online', tone: 'ok' },
+  connecting: { subtitle: 'Reconnecting to the network…', badge: 'Offline', tone: 'warn' },
+  refused: { subtitle: 'Refused by the network', badge: 'Refused', tone: 'fail' },
+  'not-running': { subtitle: 'Reconnecting to the network…', badge: 'Offline', tone: 'warn' },
+};
+
 /** The Dashboard screen. */
 export function DashboardScreen() {
   const state = useApp((s) => s.state);
@@ -177,14 +185,18 @@ export function DashboardScreen() {
   const link = state.value?.worker;
   return (
     <div className="page">
-      <PageHeader
-        title="Dashboard"
-        subtitle={link ? (link.status === 'connected' ? 'Connected to the network' : 'Reconnecting to the network…') : 'Your GPU, shared when you are away'}
-        actions={link ? <Badge tone={link.status === 'connected' ? 'ok' : 'warn'}>{link.status === 'connected' ? 'Online' : 'Offline'}</Badge> : null}
-      />
+      <PageHeader title="Dashboard" subtitle={link ? LINK_LABEL[link.status].subtitle : 'Your GPU, shared when you are away'} actions={link ? <Badge tone={LINK_LABEL[link.status].tone}>{LINK_LABEL[link.status].badge}</Badge> : null} />
       <Show data={state} onRetry={() => void loadState()} lines={4}>
         {(value) => (
           <>
+            {value.worker.status === 'refused' ? (
+              <Card title={value.worker.refusal ?? 'Refused by the network'}>
+                <p role="alert" data-testid="refusal">
+                  {value.worker.lastError}
+                </p>
+                <p className="stat-hint">Silkworm keeps asking, every half minute or so, in case the network’s operator lifts it. Nothing is earned meanwhile.</p>
+              </Card>
+            ) : null}
             <ShareCard state={value} />
             <div className="grid">
               <TodayCard />
