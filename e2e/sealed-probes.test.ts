@@ -28,6 +28,7 @@ import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
 import { eventually, Harness } from './harness.js';
 
 const MODEL = 'silkworm-test';
+const ADMIN = 'admin-key';
 /** The probes' one prompt: greedy, so the test model's answer is known ("defghijk"). */
 const PROMPT = { messages: [{ role: 'user' as const, content: 'abc' }], temperature: 0, maxTokens: 8 };
 /** "<s>" + "\nuser: abc": one byte token per character of the test template. */
@@ -108,6 +109,7 @@ describe('probes of sealed workers', () => {
       port: 0,
       dataDir,
       apiKeys: [],
+      adminKey: ADMIN,
       catalog,
       // Probes are sent by the test (probeOnce); the timer's first gap is far beyond it.
       probes: { intervalMs: 3_600_000, prompts: [PROMPT] },
@@ -221,6 +223,38 @@ describe('probes of sealed workers', () => {
     back.send(back.hello('cheater', { identity: cheater.identity, sha256 }));
     assert.equal((await back.next('error')).code, 'worker_ejected', 'its key is refused from then on');
     assert.equal((await probeMetric('failed')) - failedBefore, 3);
+    await booksBalance();
+  });
+
+  test('an owner who fixed their GPU: the operator takes the ejected identity back, and it starts over as a newcomer', async () => {
+    const owner = await sealedFake('overclocked');
+    for (let strike = 1; strike <= 3; strike++) {
+      const serving = serveSealed(owner, wrongEngine);
+      assert.equal((await probe())?.result, 'failed');
+      await serving;
+    }
+    await owner.fake.closed;
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const standing = (await (await fetch(`${coordinator.url}/v1/admin/workers/overclocked`, { headers: admin })).json()) as { strikes: number; verify_failures: number; ejected_at: string | null; connected: boolean };
+    assert.deepEqual([standing.strikes, standing.verify_failures, standing.ejected_at !== null, standing.connected], [3, 3, true, false]);
+    const reinstated = await fetch(`${coordinator.url}/v1/admin/workers/overclocked/reinstate`, { method: 'POST', headers: admin });
+    assert.equal(reinstated.status, 200);
+    const body = (await reinstated.json()) as { reinstated: boolean; strikes: number; reputation: number; verify_failures: number; ejected_at: string | null };
+    assert.deepEqual([body.reinstated, body.strikes, body.reputation, body.verify_failures, body.ejected_at], [true, 0, 0.2, 3, null]);
+    const again = await fetch(`${coordinator.url}/v1/admin/workers/overclocked/reinstate`, { method: 'POST', headers: admin });
+    assert.equal(((await again.json()) as { error: { code: string } }).error.code, 'not_ejected');
+    // Its next hello, with its own key, is welcomed; its answers are probed and paid again.
+    const fixed = await FakeWorker.join(coordinator.url, 'overclocked', { sha256, identity: owner.identity });
+    fakes.push(fixed);
+    const { frame, keyPair } = await sealedDescriptor('overclocked', owner.identity, { id: MODEL, sha256 });
+    fixed.send(frame);
+    await eventually(() => coordinator.registry.get('overclocked')?.descriptor !== undefined, 5000, 'descriptor');
+    const serving = serveSealed({ fake: fixed, keyPair, id: 'overclocked' }, honestEngine);
+    assert.deepEqual(await probe(), { workerId: 'overclocked', model: MODEL, result: 'passed' });
+    await serving;
+    assert.equal(account('overclocked'), earned(TRUTH));
+    fixed.close();
+    await eventually(() => coordinator.registry.get('overclocked') === undefined, 5000, 'gone');
     await booksBalance();
   });
 

@@ -31,6 +31,8 @@ Options:
   --admin-key KEY        enables POST /v1/admin/deposits to credit client balances, and
                          GET /v1/admin/receipt-pauses (clients whose sealed usage receipts
                          were paused) and DELETE …/receipt-pauses/CLIENT to resume one;
+                         GET /v1/admin/workers/ID (a worker's standing) and
+                         POST …/workers/ID/reinstate (take back an ejected worker);
                          with --store postgres://…, GET /v1/admin/instances and
                          POST …/instances/ID/retire (bill a dead instance's checkpoints)
   --chain URL            toncenter v2 endpoint for payouts (a local one: silkworm chain);

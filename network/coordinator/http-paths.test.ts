@@ -31,6 +31,8 @@ test('a path part with malformed percent-encoding gets a clear 4xx on every rout
     ['GET', `/v1/files/${BAD}`, 'sk-test', 400],
     ['DELETE', `/v1/admin/receipt-pauses/${BAD}`, 'admin', 400],
     ['POST', `/v1/admin/instances/${BAD}/retire`, 'admin', 400],
+    ['GET', `/v1/admin/workers/${BAD}`, 'admin', 400],
+    ['POST', `/v1/admin/workers/${BAD}/reinstate`, 'admin', 400],
   ];
   for (const [method, path, key, status] of cases) {
     const res = await fetch(`${coordinator.url}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
@@ -57,4 +59,14 @@ test('one coordinator on SQLite lists no other instance, and has none to retire'
   assert.equal(retire.status, 400);
   assert.match(((await retire.json()) as { error: { message: string } }).error.message, /SQLite, alone/);
   assert.equal((await fetch(`${coordinator.url}/v1/admin/instances`, { headers: { authorization: 'Bearer sk-test' } })).status, 401, 'the operator’s, not a client’s');
+});
+
+test('the worker endpoints are the operator’s, and say plainly what they do not know', async () => {
+  assert.equal((await fetch(`${coordinator.url}/v1/admin/workers/w-1`, { headers: { authorization: 'Bearer sk-test' } })).status, 401, 'the operator’s, not a client’s');
+  const unknown = await fetch(`${coordinator.url}/v1/admin/workers/w-1`, { headers: { authorization: 'Bearer admin' } });
+  assert.equal(unknown.status, 404);
+  assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'unknown_worker');
+  const reinstate = await fetch(`${coordinator.url}/v1/admin/workers/w-1/reinstate`, { method: 'POST', headers: { authorization: 'Bearer admin' } });
+  assert.equal(reinstate.status, 404);
+  assert.equal((await fetch(`${coordinator.url}/v1/admin/workers/w-1/other`, { method: 'POST', headers: { authorization: 'Bearer admin' } })).status, 404);
 });

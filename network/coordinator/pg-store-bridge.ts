@@ -73,6 +73,7 @@ const NON_BLOCKING_METHODS = [
   'bindWorkerKey',
   'workerRecord',
   'recordWorkerEvent',
+  'reinstateWorker',
   'recordDispute',
   'disputes',
   'recordClientReceipt',
@@ -384,6 +385,9 @@ class PgStoreBridge implements CoordinatorStore {
   }
   recordClientReceipt(...args: Parameters<CoordinatorStore['recordClientReceipt']>): ReturnType<CoordinatorStore['recordClientReceipt']> {
     return this.call('recordClientReceipt', args) as ReturnType<CoordinatorStore['recordClientReceipt']>;
+  }
+  reinstateWorker(workerId: string): ReturnType<CoordinatorStore['reinstateWorker']> {
+    return this.call('reinstateWorker', [workerId]) as ReturnType<CoordinatorStore['reinstateWorker']>;
   }
   receiptsPausedAt(clientId: string): number | undefined {
     return this.call('receiptsPausedAt', [clientId]) as number | undefined;

@@ -21,7 +21,7 @@ import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './boo
 import { PG_COORDINATOR_MIGRATIONS } from './pg-migrations.js';
 import { buildReceipt, type ReceiptSigning } from './receipts.js';
 import { encodeSettledJob, readSettledJobs, type KeptSettlements } from './settled-job-codec.js';
-import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
+import { applyWorkerEvent, newWorkerRecord, reinstatedRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 import { receiptVerdict, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
 import { RESEND_BATCH, workerRecordFromRow, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type Dispute, type InstanceWork, type JobOutcome, type JobReceiptFrame, type KeyBinding, type SettledJob, type WorkerCredit, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
 import type { Migration } from '../node-kit/sqlite.js';
@@ -558,6 +558,15 @@ export class PgStore implements AsyncCoordinatorStore {
   async workerRecord(workerId: string): Promise<WorkerRecord | undefined> {
     const row = (await this.query(`SELECT ${WORKER_COLUMNS} FROM worker_keys WHERE worker_id = $1`, [workerId])).rows[0] as WorkerRow | undefined;
     return row ? workerRecordFromRow(row) : undefined;
+  }
+
+  async reinstateWorker(workerId: string): Promise<WorkerRecord | undefined> {
+    const before = await this.workerRecord(workerId);
+    if (!before || before.ejectedAt === null) return undefined;
+    const after = reinstatedRecord(before);
+    // Only the row as read: an ejected identity serves no jobs, so nothing else moves it meanwhile.
+    const { rowCount } = await this.query('UPDATE worker_keys SET ejected_at = NULL, strikes = 0, reputation = $3 WHERE worker_id = $1 AND identity_key = $2 AND ejected_at IS NOT NULL', [workerId, before.identityKey, after.reputation]);
+    return rowCount === 1 ? after : undefined;
   }
 
   /**

@@ -61,6 +61,14 @@ export function applyReputationEvent(record: WorkerRecord, event: ReputationEven
   return next;
 }
 
+/**
+ * The record of an ejected identity the operator takes back (its owner fixed what made its
+ * answers fail): no strikes, and the standing of a new identity; its history stays counted.
+ */
+export function reinstatedRecord(record: WorkerRecord): WorkerRecord {
+  return { ...record, ejectedAt: null, strikes: 0, reputation: NEW_IDENTITY_REPUTATION };
+}
+
 /** A job's speed as the coordinator measured it (either may be missing). */
 export interface SpeedSample {
   ttftMs?: number;

@@ -26,6 +26,7 @@ import { callStore, StoreUnavailableError, type CoordinatorStore, type JobReceip
 import { Billing } from './billing.js';
 import { SettlementSpool } from './settlement-spool.js';
 import { handleBalance, handleDeposit, handlePricing } from './money-api.js';
+import { handleReinstateWorker, handleWorkerStanding, REINSTATE_SUFFIX } from './workers-admin-api.js';
 import { handleInstances, handleRetireInstance, RETIRE_QUIET_MS, RETIRE_SUFFIX, type InstancesContext } from './instances-api.js';
 import { handleListWorkers, handleReceiptPauses, handleResumeReceipts, handleSealedJob, handleUsageReceipt, receiptJobId, ReceiptWaits, RECEIPT_WAIT_MS } from './sealed-api.js';
 import { ModelMeters } from './model-meters.js';
@@ -423,6 +424,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       if (req.method === 'POST' && path.startsWith(`${ROUTES.adminInstances}/`) && path.endsWith(RETIRE_SUFFIX)) {
         await handleRetireInstance(res, instancesContext, path.slice(ROUTES.adminInstances.length + 1, -RETIRE_SUFFIX.length));
         return 'admin_instances';
+      }
+      if (path.startsWith(`${ROUTES.adminWorkers}/`)) {
+        const rest = path.slice(ROUTES.adminWorkers.length + 1);
+        if (req.method === 'POST' && rest.endsWith(REINSTATE_SUFFIX)) await handleReinstateWorker(res, store, rest.slice(0, -REINSTATE_SUFFIX.length), logger);
+        else if (req.method === 'GET' && !rest.includes('/')) await handleWorkerStanding(res, store, rest, (id) => registry.get(id) !== undefined);
+        else sendError(res, 404, `Unknown route ${req.method} ${path}.`, 'not_found');
+        return 'admin_workers';
       }
       if (req.method === 'GET' && path === ROUTES.adminReceiptPauses) {
         await handleReceiptPauses(res, store);

@@ -11,7 +11,7 @@ import { BooksError, checkAmount, checkBooks, MAX_ACCOUNT_NANOTONS } from './boo
 import { COORDINATOR_MIGRATIONS } from './migrations.js';
 import { encodeSettledJob, readSettledJobs } from './settled-job-codec.js';
 import { RESEND_BATCH, StoreUnavailableError, workerRecordFromRow, type AccountTotal, type CoordinatorStore, type Dispute, type InstanceWork, type JobReceiptFrame, type KeyBinding, type ReceiptBuilder, type SettledJob, type WorkerEvent, type WorkerRecord, type WorkerRow } from './store.js';
-import { applyWorkerEvent, newWorkerRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
+import { applyWorkerEvent, newWorkerRecord, reinstatedRecord, type ReputationEvent, type SpeedSample } from './reputation.js';
 import { receiptVerdict, RECEIPT_WINDOW, type ClientReceipt, type ReceiptPause, type ReceiptVerdict } from './client-receipts.js';
 
 export { BooksError, checkBooks, MAX_ACCOUNT_NANOTONS };
@@ -323,6 +323,15 @@ class SqliteStore implements CoordinatorStore {
     if (after.ejectedAt !== null) this.q.updateWorker.run(after);
     else this.relaxedUpdateWorker(after);
     return { before, after };
+  }
+
+  reinstateWorker(workerId: string): WorkerRecord | undefined {
+    // One synchronous read and write, durable (the default synchronous mode).
+    const before = this.workerRecord(workerId);
+    if (!before || before.ejectedAt === null) return undefined;
+    const after = reinstatedRecord(before);
+    this.q.updateWorker.run(after);
+    return after;
   }
 
   recordDispute(d: Dispute): void {

@@ -346,7 +346,17 @@ export function storeContract(engine: StoreEngine): void {
       const again = await open();
       assert.deepEqual(again.workerRecord('w'), last);
       assert.equal(again.bindWorkerKey('w', 'key-a', 99).status, 'ejected');
+      // The operator takes it back: no strikes, a newcomer's reputation, history kept, durably.
+      assert.equal(again.reinstateWorker('nobody'), undefined, 'an unknown id');
+      const reinstated = again.reinstateWorker('w')!;
+      assert.deepEqual(reinstated, { ...last, ejectedAt: null, strikes: 0, reputation: NEW_IDENTITY_REPUTATION });
+      assert.equal(again.reinstateWorker('w'), undefined, 'only an ejected worker is reinstated');
       again.close();
+      const third = await open();
+      assert.deepEqual(third.workerRecord('w'), reinstated);
+      assert.equal(third.bindWorkerKey('w', 'key-a', 100).status, 'known', 'its hello is accepted again');
+      assert.equal(third.bindWorkerKey('w', 'key-b', 100).status, 'mismatch', 'with its own key only');
+      third.close();
     }));
 
   test(`${engine.name}: client receipts count once per job; enough disputed by enough workers pause them, durably, until resumed`, { skip: engine.skip }, () =>

@@ -229,6 +229,12 @@ export interface CoordinatorStore {
    * may be made durable by the next money commit.
    */
   recordWorkerEvent(workerId: string, event: ReputationEvent, now: number, speed?: SpeedSample): WorkerEvent | undefined;
+  /**
+   * Takes back an ejected identity (the operator's call): no strikes, a new identity's
+   * reputation, durable at once. The record after, or undefined when the worker is unknown or
+   * not ejected.
+   */
+  reinstateWorker(workerId: string): WorkerRecord | undefined;
   recordDispute(dispute: Dispute): void;
   disputes(workerId: string): Dispute[];
   /**

@@ -20,6 +20,8 @@ export const ROUTES = {
   adminReceiptPauses: '/v1/admin/receipt-pauses',
   /** Instances sharing the store (GET); `${adminInstances}/{id}/retire` bills a dead one's checkpoints (POST). */
   adminInstances: '/v1/admin/instances',
+  /** One worker identity's standing (GET `${adminWorkers}/{id}`); `…/{id}/reinstate` takes back an ejected one (POST). */
+  adminWorkers: '/v1/admin/workers',
   adminPrefix: '/v1/admin/',
   /** Signed worker descriptors (sealed mode). */
   workers: '/v1/workers',
