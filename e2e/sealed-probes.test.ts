@@ -56,9 +56,9 @@ describe('probes of sealed workers', () => {
     return found;
   };
   /** A scripted worker that takes sealed jobs, with the job key its descriptor announces. */
-  const sealedFake = async (id: string) => {
+  const sealedFake = async (id: string, protocol?: { min: number; max: number }) => {
     const identity = randomIdentity();
-    const fake = await FakeWorker.join(coordinator.url, id, { sha256, identity });
+    const fake = await FakeWorker.join(coordinator.url, id, { sha256, identity, ...(protocol ? { protocol } : {}) });
     fakes.push(fake);
     const { frame, keyPair } = await sealedDescriptor(id, identity, { id: MODEL, sha256 });
     fake.send(frame);
@@ -218,6 +218,15 @@ describe('probes of sealed workers', () => {
     }
     assert.notEqual(coordinator.store.workerRecord('cheater')?.ejectedAt, null, 'ejected at the third strike');
     assert.equal((await cheater.fake.closed).code, 4008);
+    // Told at each strike before the last (protocol 3), then told it is ejected.
+    assert.deepEqual(
+      cheater.fake.frames.filter((f) => f.type === 'check_failed').map((f) => f.type === 'check_failed' && [f.strikes, f.ejectAt]),
+      [
+        [1, 3],
+        [2, 3],
+      ],
+    );
+    assert.equal(cheater.fake.frames.find((f) => f.type === 'error')?.code, 'worker_ejected');
     const back = await FakeWorker.connect(coordinator.url);
     fakes.push(back);
     back.send(back.hello('cheater', { identity: cheater.identity, sha256 }));
@@ -259,11 +268,14 @@ describe('probes of sealed workers', () => {
   });
 
   test('chunks that do not open under the key the worker signed fail the probe', async () => {
-    const garbler = await sealedFake('garbler');
+    // On protocol 2, which has no check_failed frame: it is struck all the same, and told nothing it cannot read.
+    const garbler = await sealedFake('garbler', { min: 2, max: 2 });
     const serving = serveSealed(garbler, honestEngine, { tamper: true });
     assert.deepEqual(await probe(), { workerId: 'garbler', model: MODEL, result: 'failed' });
     await serving;
     assert.equal(coordinator.store.workerRecord('garbler')?.verifyFailures, 1);
+    assert.equal((await garbler.fake.next('welcome')).protocol, 2);
+    assert.deepEqual(garbler.fake.frames.filter((f) => f.type === 'check_failed'), []);
     assert.equal(account('garbler'), 0n);
     garbler.fake.close();
     await eventually(() => coordinator.registry.get('garbler') === undefined, 5000, 'gone');

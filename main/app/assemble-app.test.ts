@@ -183,3 +183,31 @@ test('a coordinator that refuses this worker: the owner is told why and what to 
   fake.worker.emit('refused', refusal);
   assert.equal(notes.length, 2);
 });
+
+test('an answer that failed the network’s check: the owner is told at each strike, before any ejection', async () => {
+  const notes: [string, string][] = [];
+  const { services, fake } = await createTestServices({ shell: { kind: 'dashboard', notify: (title: string, body: string) => void notes.push([title, body]) } });
+  fake.worker.emit('connected');
+  fake.worker.emit('check-failed', { type: 'check_failed', strikes: 1, ejectAt: 3, message: 'An answer failed a check.' });
+  const state = await services.handlers.getState(undefined);
+  assert.ok(state.ok);
+  assert.equal(state.value.worker.status, 'connected', 'still accepted');
+  assert.equal(state.value.worker.failedCheck?.title, 'An answer from this PC failed the network’s check');
+  assert.match(state.value.worker.failedCheck?.sentence ?? '', /not paid\. This is strike 1 of 3: 2 more and the network stops accepting this PC\. If you did not change Silkworm.*The network said: “An answer failed a check\.”/);
+  fake.worker.emit('disconnected', 'closed (1006)');
+  fake.worker.emit('connected');
+  fake.worker.emit('check-failed', { type: 'check_failed', strikes: 2, ejectAt: 3, message: '' });
+  const second = await services.handlers.getState(undefined);
+  assert.ok(second.ok);
+  assert.match(second.value.worker.failedCheck?.sentence ?? '', /strike 2 of 3: one more and/, 'kept across reconnects, and the latest shown');
+  const doctor = await services.handlers.getDoctor(undefined);
+  assert.ok(doctor.ok);
+  assert.equal(doctor.value.checks.find((c) => c.id === 'answers')?.status, 'warn');
+  assert.deepEqual(notes.map(([title]) => title), ['An answer from this PC failed the network’s check', 'An answer from this PC failed the network’s check'], 'one notification per failed check');
+  // Ejected, then taken back by the operator: the strikes went with the refusal.
+  fake.worker.emit('refused', { code: 'worker_ejected', message: '' });
+  fake.worker.emit('connected');
+  const back = await services.handlers.getState(undefined);
+  assert.ok(back.ok);
+  assert.equal(back.value.worker.failedCheck, null);
+});

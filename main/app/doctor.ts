@@ -79,6 +79,7 @@ export function runDoctor(input: DoctorInput): DoctorReport {
   if (link.status === 'connected') add('coordinator', 'Network', 'ok', `Connected to ${link.coordinator ?? 'the coordinator'}.`);
   else if (link.status === 'connecting') add('coordinator', 'Network', 'warn', `Reconnecting to ${link.coordinator ?? 'the coordinator'}${link.lastError ? `: ${link.lastError}` : ''}.`);
   else if (link.status === 'refused') add('coordinator', 'Network', 'fail', `${link.refusal ?? 'Refused by the network'}. ${link.lastError ?? ''}`.trim());
+  if (link.failedCheck && link.status !== 'refused') add('answers', 'Answers', 'warn', `${link.failedCheck.title}. ${link.failedCheck.sentence}`);
   else add('coordinator', 'Network', 'fail', 'The worker is not running.');
   if (input.model === null) add('model', 'Model', 'fail', 'No model installed.');
   else add('model', 'Model', 'ok', `${input.model.id} · ${megabytes(input.model.sizeBytes)}${state.engine ? ` · ${Math.round(state.engine.tokensPerSecond)} tokens/s measured` : ' · unloaded'}`);

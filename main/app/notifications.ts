@@ -1,13 +1,13 @@
 /**
  * What the owner is told without opening the app (the shells that can notify: the desktop app):
  * sharing paused or resumed — in the same sentence the Dashboard shows —, a job process that
- * stopped, and the network refusing this PC. Not every reason change, only state changes.
+ * stopped, an answer of this PC failing the network's check, and the network refusing this PC. Not every reason change, only state changes.
  */
 import type { WorkerCore } from '../worker/worker-core.js';
 import type { Decision } from '../sharing/policy.js';
 import { explainSharing } from './sharing-words.js';
-import { explainRefusal } from './refusal-words.js';
-import type { Refusal } from '../worker/coordinator-link.js';
+import { explainFailedCheck, explainRefusal } from './refusal-words.js';
+import type { CheckFailed, Refusal } from '../worker/coordinator-link.js';
 
 /** Notifies through `notify` from now on; returns the function that stops. */
 export function followNotifications(core: Pick<WorkerCore, 'sharing' | 'engine' | 'worker'>, notify: (title: string, body: string) => void): () => void {
@@ -26,14 +26,20 @@ export function followNotifications(core: Pick<WorkerCore, 'sharing' | 'engine' 
     notify(title, sentence);
   };
   const onConnected = () => void (refused = false);
+  const onCheckFailed = (check: CheckFailed) => {
+    const { title, sentence } = explainFailedCheck(check);
+    notify(title, sentence);
+  };
   core.sharing.on('decision', onDecision);
   core.engine.on('crashed', onCrash);
   core.worker.on('refused', onRefused);
   core.worker.on('connected', onConnected);
+  core.worker.on('check-failed', onCheckFailed);
   return () => {
     core.sharing.off('decision', onDecision);
     core.engine.off('crashed', onCrash);
     core.worker.off('refused', onRefused);
     core.worker.off('connected', onConnected);
+    core.worker.off('check-failed', onCheckFailed);
   };
 }

@@ -1,23 +1,39 @@
 /**
- * What the owner is told when the coordinator refuses this worker, in plain words: what it
+ * What the owner is told when the coordinator finds one of this PC's answers wrong, or refuses
+ * this worker, in plain words: what it
  * means for this PC and what they can do. The coordinator's own message follows, marked as its
  * words (a coordinator is a party across a wire: its text is shown, never trusted as the app's).
  */
-import type { Refusal } from '../worker/coordinator-link.js';
+import type { CheckFailed, Refusal } from '../worker/coordinator-link.js';
+
+/** What an honest owner can check when the network finds this PC's answers wrong. */
+const CHECK_YOUR_GPU = 'If you did not change Silkworm or its model file, the graphics card may be computing wrong results: undo any overclock, check its temperature, and run a memory test.';
+
+/** The coordinator's words, quoted and bounded; nothing when it said nothing. */
+function quoted(message: string): string {
+  return message.trim() ? ` The network said: “${message.trim().slice(0, 300)}”` : '';
+}
 
 /** A short title and the explanation, for the Dashboard, Diagnostics and a notification. */
 export function explainRefusal(refusal: Refusal): { title: string; sentence: string } {
-  const said = refusal.message.trim() ? ` The network said: “${refusal.message.trim().slice(0, 300)}”` : '';
+  const said = quoted(refusal.message);
   if (refusal.code === 'worker_ejected') {
     return {
       title: 'The network no longer accepts this PC',
-      sentence:
-        'Answers from this PC failed the network’s checks three times: they were not what the model gives. If you did not change Silkworm or its model file, the graphics card may be computing wrong results: undo any overclock, check its temperature, and run a memory test.' +
-        said,
+      sentence: `Answers from this PC failed the network’s checks three times: they were not what the model gives. ${CHECK_YOUR_GPU}${said}`,
     };
   }
   return {
     title: 'The network knows this PC by another key',
     sentence: 'The network has this worker’s id bound to a different identity key, so it refuses this one. This happens when Silkworm’s identity file was replaced, for example by restoring an old backup.' + said,
+  };
+}
+
+/** A failed check that did not eject this PC (yet): what happened, how close ejection is, what to check. */
+export function explainFailedCheck(check: Pick<CheckFailed, 'strikes' | 'ejectAt' | 'message'>): { title: string; sentence: string } {
+  const left = check.ejectAt - check.strikes;
+  return {
+    title: 'An answer from this PC failed the network’s check',
+    sentence: `The network re-scored one of this PC’s answers with the model, and it was not what the model gives, so that job was not paid. This is strike ${check.strikes} of ${check.ejectAt}: ${left === 1 ? 'one more' : `${left} more`} and the network stops accepting this PC. ${CHECK_YOUR_GPU}${quoted(check.message)}`,
   };
 }

@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { WorkerCore } from '../worker/worker-core.js';
 import type { SharingSnapshot } from '../sharing/sharing-controller.js';
 import type { GpuDevice } from '../sharing/signals.js';
-import type { Refusal } from '../worker/coordinator-link.js';
-import { explainRefusal } from './refusal-words.js';
+import type { CheckFailed, Refusal } from '../worker/coordinator-link.js';
+import { explainFailedCheck, explainRefusal } from './refusal-words.js';
 import type { AppState, CurrentJob, FinishedJob, GpuView, JobEvent, SessionEarnings, SharingView, WorkerView } from '../ipc/views.js';
 import { explainSharing, switchLabel } from './sharing-words.js';
 import type { SharingMode } from '../sharing/settings.js';
@@ -67,9 +67,15 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
     super();
     this.since = now();
     const { worker, engine, sharing } = core;
-    this.link = { status: worker.link.connected ? 'connected' : 'connecting', workerId: core.workerId, coordinator: coordinatorUrl, lastError: null };
+    this.link = { status: worker.link.connected ? 'connected' : 'connecting', workerId: core.workerId, coordinator: coordinatorUrl, lastError: null, failedCheck: null };
     this.listen(worker, 'connected', () => {
-      this.link = { status: 'connected', workerId: this.link.workerId, coordinator: this.link.coordinator, lastError: null };
+      // Welcomed after a refusal: the operator took the identity back, and its strikes with it.
+      const failedCheck = this.link.status === 'refused' ? null : this.link.failedCheck;
+      this.link = { status: 'connected', workerId: this.link.workerId, coordinator: this.link.coordinator, lastError: null, failedCheck };
+      this.emitState();
+    });
+    this.listen(worker, 'check-failed', (check: CheckFailed) => {
+      this.link = { ...this.link, failedCheck: { ...explainFailedCheck(check), strikes: check.strikes, ejectAt: check.ejectAt, at: this.now() } };
       this.emitState();
     });
     this.listen(worker, 'disconnected', (reason: string) => {

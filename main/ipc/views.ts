@@ -62,6 +62,8 @@ export interface WorkerView {
   lastError: string | null;
   /** While refused: the short title of why. */
   refusal?: string;
+  /** The latest check of this PC's answers that failed, this run (cleared when a refusal is lifted). */
+  failedCheck: { title: string; sentence: string; strikes: number; ejectAt: number; at: number } | null;
 }
 
 /** The loaded model's engine; null while the model is unloaded (sharing paused). */

@@ -24,11 +24,15 @@ export interface Refusal {
   message: string;
 }
 
+/** One of this worker's answers failed the coordinator's check (protocol 3). */
+export type CheckFailed = Extract<CoordinatorFrame, { type: 'check_failed' }>;
+
 interface LinkEvents {
   connected: [Welcome];
   disconnected: [reason: string];
   incompatible: [Incompatible];
   refused: [Refusal];
+  'check-failed': [CheckFailed];
   frame: [CoordinatorJobFrame];
 }
 
@@ -221,6 +225,10 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
             this.send({ type: 'pong', seq: frame.seq, sentAt: frame.sentAt });
             return;
           case 'pong':
+            return;
+          case 'check_failed':
+            this.options.logger.warn({ strikes: frame.strikes, ejectAt: frame.ejectAt }, `coordinator reported: ${frame.message}`);
+            this.emit('check-failed', frame);
             return;
           case 'error':
             this.options.logger.warn({ code: frame.code }, `coordinator reported: ${frame.message}`);

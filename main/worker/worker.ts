@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from '../../network/protocol/version.js';
 import type { CoordinatorFrame, Tier, WorkerFrame } from '../../network/protocol/worker-frames.js';
 import { signHello } from '../../network/protocol/worker-hello.js';
-import { CoordinatorLink, type CoordinatorJobFrame, type Refusal } from './coordinator-link.js';
+import { CoordinatorLink, type CheckFailed, type CoordinatorJobFrame, type Refusal } from './coordinator-link.js';
 import { JobFailure, type EngineSupervisor } from '../engine/supervisor.js';
 import type { ModelFile } from '../models/model-file.js';
 import type { Logger } from '../../network/node-kit/log.js';
@@ -79,6 +79,8 @@ interface WorkerEvents {
   disconnected: [string];
   /** The coordinator refuses this worker (it keeps trying, slowly: an operator may lift it). */
   refused: [Refusal];
+  /** One of this worker's answers failed the coordinator's check: that job is not paid. */
+  'check-failed': [CheckFailed];
   'job-started': [{ jobId: string; model: string }];
   'job-ended': [{ jobId: string; outcome: 'done' | 'failed'; completionTokens: number; durationMs: number; code?: string }];
   receipt: [JobReceipt];
@@ -130,6 +132,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.publishDescriptor();
       this.emit('connected', this.currentTerms);
     });
+    this.link.on('check-failed', (frame) => this.emit('check-failed', frame));
     this.link.on('refused', (refusal) => {
       options.logger.error({ code: refusal.code }, 'the coordinator refuses this worker');
       this.emit('refused', refusal);

@@ -116,6 +116,8 @@ export interface Coordinator {
   spotChecksLoaded: Promise<void>;
   /** The sealed prober (`probes`), when probes are on and the catalog's model files are held. */
   prober: SealedProber | undefined;
+  /** Records what workers did (reputation, strikes, disputes) and tells them what follows from it. */
+  standing: WorkerStanding;
   close(): Promise<void>;
 }
 
@@ -561,6 +563,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     bus,
     spotChecksLoaded: spotCheck?.loaded ?? Promise.resolve(),
     prober,
+    standing,
     async close() {
       clearInterval(pushTimer);
       clearInterval(holdSweep);

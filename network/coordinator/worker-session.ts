@@ -12,7 +12,7 @@ import { toBase64Url } from '../protocol/encoding.js';
 import { StoreUnavailableError, type KeyBinding, type WorkerStandingFigures } from './store.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import { NODE_ED25519 } from '../node-kit/ed25519.js';
-import { negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
+import { FRAME_SINCE, negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RoutableWorker } from './router.js';
 import { isFriendlyAddress } from '../protocol/voucher.js';
 import { verifyDescriptor, type SignedDescriptor } from '../protocol/descriptor.js';
@@ -20,6 +20,9 @@ import type { Logger } from './log.js';
 
 /** What an ejected worker is told, on the connection it loses and on every later hello. */
 export const EJECTED_MESSAGE = 'This worker failed too many checks of its answers (spot checks or probes) and is no longer accepted on this network.';
+
+/** What a worker is told when one of its answers fails a check (protocol 3 and later). */
+export const CHECK_FAILED_MESSAGE = 'An answer from this worker failed a check of its answers (a spot check or a probe re-scored it with the model: it is not what the model gives). That job is not paid.';
 
 /** Close codes used on worker sockets (4000–4999 are application codes). */
 export const CLOSE_CODES = {
@@ -190,6 +193,8 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
   /** Sends a frame; false when the socket is gone or the frame is too large. */
   send(frame: CoordinatorFrame): boolean {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
+    // A worker on an older protocol never gets a frame it would not understand.
+    if ((FRAME_SINCE[frame.type] ?? 0) > this.version) return false;
     const encoded = encodeFrame(frame, this.options.maxFrameBytes);
     if (!encoded.ok) {
       this.options.logger.error({ workerId: this.id, code: encoded.error.code }, encoded.error.message);
@@ -269,6 +274,8 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
 
   /** True from a valid hello until its identity is bound (the store may answer later). */
   private binding = false;
+  /** The protocol version agreed in hello (the oldest spoken until then). */
+  private version = MIN_PROTOCOL_VERSION;
 
   private onHello(frame: Extract<WorkerFrame, { type: 'hello' }>): void {
     if (this.id || this.binding) {
@@ -316,6 +323,7 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       return;
     }
     clearTimeout(this.handshakeTimer);
+    this.version = version;
     this.id = frame.workerId;
     this.identityKey = frame.identityKey;
     this.applyRecord(binding.record);

@@ -3,10 +3,10 @@
  * numbers) and to its live session, which the router reads. An identity that reaches the
  * strike limit is ejected: its session is closed and its key refused from then on.
  */
-import type { ReputationEvent, SpeedSample } from './reputation.js';
+import { EJECT_STRIKES, type ReputationEvent, type SpeedSample } from './reputation.js';
 import { StoreUnavailableError, type CoordinatorStore, type Dispute, type WorkerEvent } from './store.js';
 import type { WorkerRegistry } from './worker-registry.js';
-import { CLOSE_CODES, EJECTED_MESSAGE } from './worker-session.js';
+import { CHECK_FAILED_MESSAGE, CLOSE_CODES, EJECTED_MESSAGE } from './worker-session.js';
 import type { Logger } from './log.js';
 import { RetryLater } from './retry-later.js';
 import type { StandingWrite } from './settlement-spool.js';
@@ -195,6 +195,9 @@ export class WorkerStanding {
     const session = this.registry.get(workerId);
     if (session && session.identityKey === next.identityKey) session.applyRecord(next);
     if (event !== 'clean') this.logger.warn({ workerId, event, reputation: Number(next.reputation.toFixed(4)), strikes: next.strikes }, 'worker standing lowered');
+    if (event === 'verify_failed' && next.ejectedAt === null) {
+      session?.send({ type: 'check_failed', strikes: next.strikes, ejectAt: EJECT_STRIKES, message: CHECK_FAILED_MESSAGE });
+    }
     if (next.ejectedAt !== null && before.ejectedAt === null) {
       this.logger.warn({ workerId, strikes: next.strikes }, 'worker ejected');
       session?.send({ type: 'error', code: 'worker_ejected', message: EJECTED_MESSAGE });

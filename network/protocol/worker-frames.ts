@@ -138,6 +138,12 @@ export const coordinatorFrameSchema = z.discriminatedUnion('type', [
     cumulativeNanotons: nanotonString,
     voucher: z.record(z.string(), z.unknown()).optional(),
   }),
+  /**
+   * One of this worker's answers failed a check (a spot check or a probe re-scored it: it is not
+   * what the model gives): that job is not paid, and the identity has `strikes` of the `ejectAt`
+   * that eject it. Protocol 3 and later.
+   */
+  z.strictObject({ type: z.literal('check_failed'), strikes: z.number().int().min(1).max(1000), ejectAt: z.number().int().min(1).max(1000), message: z.string().max(2000) }),
   ping,
   pong,
   protocolError,

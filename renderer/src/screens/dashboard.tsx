@@ -196,6 +196,11 @@ export function DashboardScreen() {
                 </p>
                 <p className="stat-hint">Silkworm keeps asking, every half minute or so, in case the network’s operator lifts it. Nothing is earned meanwhile.</p>
               </Card>
+            ) : value.worker.failedCheck ? (
+              <Card title={value.worker.failedCheck.title}>
+                <p data-testid="failed-check">{value.worker.failedCheck.sentence}</p>
+                <p className="stat-hint">{formatAgo(value.worker.failedCheck.at, now)}</p>
+              </Card>
             ) : null}
             <ShareCard state={value} />
             <div className="grid">
