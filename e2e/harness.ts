@@ -3,12 +3,13 @@
  * lines as events to wait on, and a generated model. Everything started is killed after.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writeTestModel } from '../main/models/test-model.js';
+import { sha256File } from '../main/models/model-file.js';
 
 const CLI = fileURLToPath(new URL('../bin/silkworm.mjs', import.meta.url));
 
@@ -84,6 +85,20 @@ export class Harness {
       await writeTestModel(this.modelPath);
     }
     return this.modelPath;
+  }
+
+  /**
+   * A catalog folder holding the test model as `{id}.gguf` and a catalog.json listing it (what a
+   * coordinator's --catalog reads): its path and the model's SHA-256.
+   */
+  async catalog(id = 'silkworm-test'): Promise<{ file: string; sha256: string }> {
+    const modelPath = await this.model();
+    const sha256 = await sha256File(modelPath);
+    const dir = await this.tempDir();
+    await copyFile(modelPath, join(dir, `${id}.gguf`));
+    const file = join(dir, 'catalog.json');
+    await writeFile(file, JSON.stringify({ models: [{ id, name: 'test', url: `files/${id}.gguf`, sizeBytes: (await stat(modelPath)).size, sha256, quantization: 'F32', contextLength: 2048 }] }));
+    return { file, sha256 };
   }
 
   /** Runs `silkworm ARGS…` as a child process. */

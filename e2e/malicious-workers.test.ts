@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { Address } from '@ton/core';
@@ -22,7 +21,6 @@ import { auditCoordinator } from '../network/coordinator/audit.js';
 import { earningsAccount } from '../network/coordinator/billing.js';
 import { DEFAULT_PRICE_LIST, jobCost, priceOf, splitCost } from '../network/protocol/pricing.js';
 import { paidToWorker } from '../network/coordinator/push-chain.js';
-import { sha256File } from '../main/models/model-file.js';
 import { successorText, writeTestModel } from '../main/models/test-model.js';
 import { LlamaEngine } from '../main/engine/llama-engine.js';
 import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
@@ -58,7 +56,6 @@ describe('a network facing dishonest workers', () => {
   let dataDir: string;
   let client: OpenAI;
   let sha256: string;
-  let modelPath: string;
   let honestDataDir: string;
   let honestBaseline: bigint;
   const honestPayout = payoutAddress(1);
@@ -110,14 +107,8 @@ describe('a network facing dishonest workers', () => {
 
   before(async () => {
     chain = await startChainServer({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir() });
-    modelPath = await harness.model();
-    sha256 = await sha256File(modelPath);
-    const catalogDir = await harness.tempDir();
-    await copyFile(modelPath, join(catalogDir, `${MODEL}.gguf`));
-    await writeFile(
-      join(catalogDir, 'catalog.json'),
-      JSON.stringify({ models: [{ id: MODEL, name: 'test', url: `files/${MODEL}.gguf`, sizeBytes: 470_304, sha256, quantization: 'F32', contextLength: 2048 }] }),
-    );
+    const catalogFile = await harness.catalog(MODEL);
+    sha256 = catalogFile.sha256;
     dataDir = await harness.tempDir();
     coordinator = await startCoordinator({
       host: '127.0.0.1',
@@ -126,7 +117,7 @@ describe('a network facing dishonest workers', () => {
       apiKeys: [KEY],
       adminKey: ADMIN,
       chain: { url: chain.url, network: 'testnet', pushThreshold: 1n, pushIntervalMs: 3_600_000 },
-      catalog: await loadCatalogFile(join(catalogDir, 'catalog.json')),
+      catalog: await loadCatalogFile(catalogFile.file),
       verifyRate: 1,
       explorationRate: 0,
       requestTimeoutMs: 20_000,

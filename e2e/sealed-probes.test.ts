@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger } from '../network/coordinator/log.js';
@@ -18,7 +17,6 @@ import { DEFAULT_PRICE_LIST, jobCost, priceOf, splitCost } from '../network/prot
 import { openRequest, ReplayGuard, type JobKeyPair } from '../network/protocol/sealed.js';
 import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
 import { SilkwormClient } from '../network/client/sdk.js';
-import { sha256File } from '../main/models/model-file.js';
 import { successorText, writeTestModel } from '../main/models/test-model.js';
 import { LlamaEngine } from '../main/engine/llama-engine.js';
 import type { CoordinatorFrame, Usage } from '../network/protocol/worker-frames.js';
@@ -95,15 +93,10 @@ describe('probes of sealed workers', () => {
 
   before(async () => {
     const modelPath = await harness.model();
-    sha256 = await sha256File(modelPath);
-    const catalogDir = await harness.tempDir();
-    await copyFile(modelPath, join(catalogDir, `${MODEL}.gguf`));
-    await writeFile(
-      join(catalogDir, 'catalog.json'),
-      JSON.stringify({ models: [{ id: MODEL, name: 'test', url: `files/${MODEL}.gguf`, sizeBytes: 470_304, sha256, quantization: 'F32', contextLength: 2048 }] }),
-    );
+    const catalogFile = await harness.catalog(MODEL);
+    sha256 = catalogFile.sha256;
     dataDir = await harness.tempDir();
-    catalog = await loadCatalogFile(join(catalogDir, 'catalog.json'));
+    catalog = await loadCatalogFile(catalogFile.file);
     coordinator = await startCoordinator({
       host: '127.0.0.1',
       port: 0,
