@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { createLogger } from '../network/coordinator/log.js';
@@ -289,6 +290,58 @@ describe('probes of sealed workers', () => {
     inflater.fake.close();
     await eventually(() => coordinator.registry.get('inflater') === undefined, 5000, 'gone');
     await booksBalance();
+  });
+
+  test('the operator changes the probe prompts of a running coordinator: SIGHUP reads the file again; a file that does not parse changes nothing', async () => {
+    const catalogFile = await harness.catalog(MODEL);
+    const prompts = join(await harness.tempDir(), 'prompts.jsonl');
+    const line = (content: string) => `${JSON.stringify({ messages: [{ role: 'user', content }], temperature: 0, max_tokens: 4 })}\n`;
+    await writeFile(prompts, line('first set'));
+    const cli = await harness.coordinator({ extra: ['--catalog', catalogFile.file, '--probe-interval', '1', '--probe-prompts', prompts] });
+    const coordinatorId = String((await cli.proc.waitFor((l) => l.msg === 'coordinator ready')).coordinatorId);
+    const identity = randomIdentity();
+    const fake = await FakeWorker.join(cli.url, 'rotated', { sha256, identity });
+    fakes.push(fake);
+    const { frame, keyPair } = await sealedDescriptor('rotated', identity, { id: MODEL, sha256 });
+    fake.send(frame);
+    // Serves every probe it gets, and notes what each asked.
+    const asked: string[] = [];
+    const serving: Promise<void>[] = [];
+    fake.socket.on('message', (data: Buffer) => {
+      const offer = JSON.parse(data.toString('utf8')) as { type: string };
+      if (offer.type !== 'job.sealed_offer') return;
+      serving.push((async () => {
+        const { jobId, envelope } = offer as SealedOffer;
+        const opened = await openRequest(envelope, { keyPair, workerId: 'rotated', coordinatorId, models: [MODEL], replayGuard });
+        assert.ok(opened.ok);
+        asked.push(opened.value.job.messages.map((m) => m.content).join(''));
+        fake.send({ type: 'job.accept', jobId });
+        const pieces: string[] = [];
+        const result = await honestEngine.generate(opened.value.job.messages, opened.value.job.params, undefined, new AbortController().signal, (text) => void pieces.push(text));
+        for (const text of pieces) fake.send({ type: 'job.sealed_chunk', jobId, ...(await opened.value.responseSealer.seal(encodeAnswerPart({ text }))), tokens: 1 });
+        fake.send({ type: 'job.sealed_chunk', jobId, ...(await opened.value.responseSealer.seal('', { final: true, finishReason: 'length' })), tokens: 0 });
+        fake.send({ type: 'job.done', jobId, finishReason: 'length', usage: result.usage });
+      })());
+    });
+    await eventually(() => asked.length > 0, 15_000, 'a probe');
+    assert.deepEqual([...new Set(asked)], ['first set']);
+    await writeFile(prompts, line('second set') + line('second set'));
+    cli.proc.kill('SIGHUP');
+    assert.equal((await cli.proc.waitFor((l) => l.msg === 'probe prompts reloaded', 10_000)).prompts, 2);
+    const reloadedAt = asked.length;
+    await eventually(() => asked.slice(reloadedAt).includes('second set'), 15_000, 'a probe with the new prompts');
+    await writeFile(prompts, '{"messages": [}\n');
+    cli.proc.kill('SIGHUP');
+    assert.match(String((await cli.proc.waitFor((l) => l.msg === 'probe prompts not reloaded: the file does not parse; the prompts in use stay', 10_000)).err), /line 1: not JSON/);
+    const rejectedAt = asked.length;
+    await eventually(() => asked.length > rejectedAt, 15_000, 'a probe after the bad file');
+    assert.deepEqual([...new Set(asked.slice(reloadedAt + 1))], ['second set'], 'the prompts in use stayed');
+    fake.close();
+    await Promise.allSettled(serving);
+    cli.proc.kill('SIGTERM');
+    await cli.proc.exited;
+    assert.equal(cli.proc.count('probe failed: the sealed answer is not what the model would give'), 0, 'every probe of the honest answers passed');
+    assert.ok(cli.proc.lines.filter((l) => l.msg === 'probe done' && l.result === 'passed').length >= 2, 'and passed');
   });
 
   test('closing the coordinator with a probe under way ends it unchecked: a cut answer is not judged, and closing does not wait', async () => {

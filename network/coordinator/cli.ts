@@ -64,7 +64,8 @@ Options:
   --probe-prompts FILE   the chats probes send (JSON Lines: {"messages":[…],"temperature":0.7,
                          "max_tokens":128} per line). Keep them private and change them now
                          and then: a worker that learns them could serve them alone honestly.
-                         Default: a small built-in set, public in the source
+                         SIGHUP reads the file again. Default: a small built-in set, public
+                         in the source
   --prices FILE          the price list (JSON: { default: { promptPerMillion, completionPerMillion },
                          models: { ID: {…} }, commissionBps }, nanotons per 1M tokens as strings);
                          default 0.01 / 0.03 TON per 1M prompt / completion tokens, 10 %
@@ -170,6 +171,21 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   const store = parseStoreSpec(values.store);
   if (!store.ok) throw new Error(`--store: ${store.message}`);
   const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, heartbeatIntervalMs: Math.round(heartbeatS * 1000), verifyRate, verifyThreads, ...(probes ? { probes } : {}), defaultMaxCoefficient, corsOrigins, ...(store.value ? { store: store.value } : {}), ...(values.bus !== undefined ? { bus: parseBusUrl(values.bus) } : {}), logger });
+  // The probe prompts are meant to change now and then: SIGHUP reads the file again, and a file
+  // that does not parse leaves the prompts in use as they were.
+  const promptsFile = values['probe-prompts'];
+  const reloadPrompts = () => {
+    if (promptsFile === undefined || !coordinator.prober) return logger.warn('SIGHUP: there is nothing to reload (no --probe-prompts)');
+    const prober = coordinator.prober;
+    loadProbePrompts(promptsFile).then(
+      (prompts) => {
+        prober.usePrompts(prompts);
+        logger.info({ prompts: prompts.length }, 'probe prompts reloaded');
+      },
+      (error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'probe prompts not reloaded: the file does not parse; the prompts in use stay'),
+    );
+  };
+  process.on('SIGHUP', reloadPrompts);
   await new Promise<void>((resolve) => {
     const stop = () => {
       logger.info('shutting down');
@@ -178,6 +194,7 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.off('SIGHUP', reloadPrompts);
   return 0;
 }
 

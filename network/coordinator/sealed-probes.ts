@@ -181,7 +181,17 @@ export class SealedProber {
   /** Resolves (with undefined) when the prober is stopped: a re-scoring under way is not waited for. */
   private readonly whenStopped = new Promise<undefined>((resolve) => (this.wake = () => resolve(undefined)));
 
-  constructor(private readonly options: SealedProberOptions) {}
+  private prompts: readonly ProbePrompt[];
+
+  constructor(private readonly options: SealedProberOptions) {
+    this.prompts = options.prompts;
+  }
+
+  /** Probes use these prompts from the next one on (an operator changes them now and then). */
+  usePrompts(prompts: readonly ProbePrompt[]): void {
+    if (prompts.length === 0) throw new ProbePromptsError('no prompts to use');
+    this.prompts = prompts;
+  }
 
   /** Starts probing; the first probe comes after one random gap. */
   start(): this {
@@ -220,7 +230,7 @@ export class SealedProber {
     if (!target) return undefined;
     const { worker, model } = target;
     const counter = options.meters.get(model)!.counter;
-    const prompt = options.prompts[Math.floor(random() * options.prompts.length)]!;
+    const prompt = this.prompts[Math.floor(random() * this.prompts.length)]!;
     const promptTokens = counter.countPrompt(prompt.messages);
     const maxTokens = Math.min(prompt.maxTokens, target.contextSize - promptTokens - 1);
     this.remember(worker.id, now);

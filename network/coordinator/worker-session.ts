@@ -22,7 +22,7 @@ import type { Logger } from './log.js';
 export const EJECTED_MESSAGE = 'This worker failed too many checks of its answers (spot checks or probes) and is no longer accepted on this network.';
 
 /** What a worker is told when one of its answers fails a check (protocol 3 and later). */
-export const CHECK_FAILED_MESSAGE = 'An answer from this worker failed a check of its answers (a spot check or a probe re-scored it with the model: it is not what the model gives). That job is not paid.';
+export const CHECK_FAILED_MESSAGE = 'A spot check or probe re-scored one of your answers with the model, and it did not match.';
 
 /** Close codes used on worker sockets (4000–4999 are application codes). */
 export const CLOSE_CODES = {
