@@ -7,6 +7,7 @@ import { createTestServices } from './testing/fake-core.js';
 import { LogRing } from './log-ring.js';
 import { NO_PAYOUT_ADDRESS } from './books-status.js';
 import type { PushName } from '../ipc/contract.js';
+import { CHECK_NOTICE_GAP_MS } from './notifications.js';
 
 test('setSharingMode switches the real controller and stores the settings', async () => {
   const { services, fake, dataDir } = await createTestServices();
@@ -186,7 +187,8 @@ test('a coordinator that refuses this worker: the owner is told why and what to 
 
 test('an answer that failed the network’s check: the owner is told at each strike, before any ejection', async () => {
   const notes: [string, string][] = [];
-  const { services, fake } = await createTestServices({ shell: { kind: 'dashboard', notify: (title: string, body: string) => void notes.push([title, body]) } });
+  let clock = 1_000_000;
+  const { services, fake } = await createTestServices({ now: () => clock, shell: { kind: 'dashboard', notify: (title: string, body: string) => void notes.push([title, body]) } });
   fake.worker.emit('connected');
   fake.worker.emit('check-failed', { type: 'check_failed', strikes: 1, ejectAt: 3, message: 'An answer failed a check.' });
   const state = await services.handlers.getState(undefined);
@@ -196,6 +198,15 @@ test('an answer that failed the network’s check: the owner is told at each str
   assert.match(state.value.worker.failedCheck?.sentence ?? '', /not paid\. This is strike 1 of 3: 2 more and the network stops accepting this PC\. If you did not change Silkworm.*The network said: “An answer failed a check\.”/);
   fake.worker.emit('disconnected', 'closed (1006)');
   fake.worker.emit('connected');
+  clock += CHECK_NOTICE_GAP_MS;
+  fake.worker.emit('check-failed', { type: 'check_failed', strikes: 2, ejectAt: 3, message: '' });
+  // A coordinator sending them by the thousand (with numbers that do not add up): the Dashboard
+  // shows the latest, the desktop hears of none until the gap has passed.
+  for (let i = 0; i < 1000; i++) fake.worker.emit('check-failed', { type: 'check_failed', strikes: 7, ejectAt: 3, message: 'x'.repeat(2000) });
+  const flood = await services.handlers.getState(undefined);
+  assert.ok(flood.ok);
+  assert.match(flood.value.worker.failedCheck?.sentence ?? '', /strike 7 of 3: one more and/, 'never “-4 more”');
+  assert.ok((flood.value.worker.failedCheck?.sentence.length ?? 0) < 1000, 'the coordinator’s words are cut short');
   fake.worker.emit('check-failed', { type: 'check_failed', strikes: 2, ejectAt: 3, message: '' });
   const second = await services.handlers.getState(undefined);
   assert.ok(second.ok);

@@ -91,7 +91,7 @@ export async function assembleApp(options: AppOptions): Promise<AppServices> {
   tracker.on('session', (session) => send('session', session));
   const onLog = (entry: Parameters<PushListener>[1]) => send('log', entry as PushPayload<'log'>);
   options.logs?.on('entry', onLog);
-  const stopNotifications = shell.notify ? followNotifications(core, shell.notify.bind(shell)) : () => undefined;
+  const stopNotifications = shell.notify ? followNotifications(core, shell.notify.bind(shell), now) : () => undefined;
 
   const wallet = createWalletService({
     core,

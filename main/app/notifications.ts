@@ -9,8 +9,11 @@ import { explainSharing } from './sharing-words.js';
 import { explainFailedCheck, explainRefusal } from './refusal-words.js';
 import type { CheckFailed, Refusal } from '../worker/coordinator-link.js';
 
+/** Shortest time between two notifications of failed checks. */
+export const CHECK_NOTICE_GAP_MS = 5 * 60_000;
+
 /** Notifies through `notify` from now on; returns the function that stops. */
-export function followNotifications(core: Pick<WorkerCore, 'sharing' | 'engine' | 'worker'>, notify: (title: string, body: string) => void): () => void {
+export function followNotifications(core: Pick<WorkerCore, 'sharing' | 'engine' | 'worker'>, notify: (title: string, body: string) => void, now: () => number = Date.now): () => void {
   const onDecision = (next: Decision, previous: Decision) => {
     if (next.state === previous.state) return;
     if (next.state === 'sharing') notify('Sharing your GPU', explainSharing(next).sentence);
@@ -26,7 +29,12 @@ export function followNotifications(core: Pick<WorkerCore, 'sharing' | 'engine' 
     notify(title, sentence);
   };
   const onConnected = () => void (refused = false);
+  // At most one a few minutes apart: each failed check is on the Dashboard, and a coordinator
+  // sending them by the thousand must not flood the desktop.
+  let lastCheckNotice = -Infinity;
   const onCheckFailed = (check: CheckFailed) => {
+    if (now() - lastCheckNotice < CHECK_NOTICE_GAP_MS) return;
+    lastCheckNotice = now();
     const { title, sentence } = explainFailedCheck(check);
     notify(title, sentence);
   };

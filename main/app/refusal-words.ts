@@ -31,7 +31,8 @@ export function explainRefusal(refusal: Refusal): { title: string; sentence: str
 
 /** A failed check that did not eject this PC (yet): what happened, how close ejection is, what to check. */
 export function explainFailedCheck(check: Pick<CheckFailed, 'strikes' | 'ejectAt' | 'message'>): { title: string; sentence: string } {
-  const left = check.ejectAt - check.strikes;
+  // The coordinator's numbers are its word: a count that does not add up is not repeated as fact.
+  const left = Math.max(1, check.ejectAt - check.strikes);
   return {
     title: 'An answer from this PC failed the network’s check',
     sentence: `The network re-scored one of this PC’s answers with the model, and it was not what the model gives, so that job was not paid. This is strike ${check.strikes} of ${check.ejectAt}: ${left === 1 ? 'one more' : `${left} more`} and the network stops accepting this PC. ${CHECK_YOUR_GPU}${quoted(check.message)}`,
