@@ -219,7 +219,7 @@ export class SealedProber {
 
   /**
    * Probes the next worker now; resolves with what it found, or undefined when no worker can
-   * be probed (none connected with a free slot and a model the coordinator can re-score).
+   * be probed (none connected here, sharing, with a model the coordinator can re-score).
    */
   async probeOnce(): Promise<{ workerId: string; model: string; result: ProbeResult } | undefined> {
     const { options } = this;
