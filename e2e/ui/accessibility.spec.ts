@@ -3,20 +3,15 @@
  * WCAG 2.x A/AA rules axe checks (contrast, names, roles, landmarks…), with Earnings' Advanced
  * section open so its tables are checked too. A violation is printed with its nodes.
  */
-import { AxeBuilder } from '@axe-core/playwright';
-import { expect, type Page } from '@playwright/test';
+import { expect } from '@playwright/test';
 import { testWithStack } from './fixtures.js';
+import { violations } from './axe.js';
 import { startUiStack } from './stack.js';
 
 const test = testWithStack(startUiStack, 90_000);
 
 const SCREENS = ['Dashboard', 'Earnings', 'Wallet', 'Models', 'Settings', 'Diagnostics'] as const;
 
-/** The violations axe finds on the page as it is, in a form that reads well in a failure. */
-async function violations(page: Page): Promise<string[]> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
-  return result.violations.map((violation) => `${violation.id} (${violation.impact ?? 'unknown'}): ${violation.help} — ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
-}
 
 for (const scheme of ['light', 'dark'] as const) {
   test(`no axe violation on any screen, ${scheme} theme`, async ({ stack, page, errors }) => {

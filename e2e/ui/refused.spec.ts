@@ -8,6 +8,7 @@
 import { expect } from '@playwright/test';
 import { testWithStack } from './fixtures.js';
 import { startUiStack } from './stack.js';
+import { violations } from './axe.js';
 
 const test = testWithStack(startUiStack, 90_000);
 
@@ -21,6 +22,7 @@ test('a worker whose answers fail the network’s checks: warned at each strike,
   await expect(warning).toContainText('This is strike 1 of 3: 2 more and the network stops accepting this PC', { timeout: 10_000 });
   await expect(warning).toContainText('undo any overclock');
   await expect(page.getByText('Online', { exact: true })).toBeVisible();
+  expect(await violations(page)).toEqual([]);
   await page.getByRole('button', { name: 'Diagnostics', exact: true }).click();
   await expect(page.locator('main')).toContainText('An answer from this PC failed the network’s check');
   await page.getByRole('button', { name: 'Dashboard', exact: true }).click();
@@ -34,7 +36,12 @@ test('a worker whose answers fail the network’s checks: warned at each strike,
   await expect(refusal).toContainText('Answers from this PC failed the network’s checks three times');
   await expect(refusal).toContainText('undo any overclock');
   await expect(refusal).toContainText('The network said: “This worker failed too many checks of its answers');
+  await expect(page.getByTestId('refused-worker-id')).toHaveText(workerId, { useInnerText: true });
   await expect(page.getByText('Reconnecting to the network…')).toHaveCount(0);
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    expect(await violations(page), `${scheme} theme`).toEqual([]);
+  }
   await expect(warning).toHaveCount(0, { timeout: 1_000 });
   expect(stack.coordinator.store.workerRecord(workerId)?.ejectedAt).not.toBeNull();
 

@@ -194,7 +194,9 @@ export function DashboardScreen() {
                 <p role="alert" data-testid="refusal">
                   {value.worker.lastError}
                 </p>
-                <p className="stat-hint">Silkworm keeps asking, every half minute or so, in case the network’s operator lifts it. Nothing is earned meanwhile.</p>
+                <p className="stat-hint">
+                  Silkworm keeps asking, every half minute or so, in case the network’s operator lifts it; nothing is earned meanwhile. Once you have fixed the cause, give the operator this PC’s worker id: <code data-testid="refused-worker-id">{value.worker.workerId ?? 'unknown'}</code>
+                </p>
               </Card>
             ) : value.worker.failedCheck ? (
               <Card title={value.worker.failedCheck.title}>
