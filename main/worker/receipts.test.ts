@@ -220,3 +220,39 @@ test('receipts that arrive out of order (several coordinator instances settle th
   assert.equal((await coordinator.next('receipt.ack', (f) => f.upTo === 7)).upTo, 7);
   assert.equal(ledger.balances().earnedNanotons, base + 2n * earned, 'each credited once');
 });
+
+test('receipts by the thousand: at most 1,000 wait to be recorded, the rest are asked for again once those are, and each lands once', { timeout: 60_000 }, async () => {
+  const ledger = worker.books()?.ledger;
+  assert.ok(ledger);
+  const paidFor = { promptTokens: 1, completionTokens: 1 };
+  const earned = earnedFor(paidFor);
+  const base = ledger.balances().earnedNanotons;
+  const first = 8; // the numbers go on from the tests above
+  const count = 2500;
+  const receipt = (i: number): CoordinatorFrame => ({ type: 'job.receipt', seq: first + i, jobId: `flood-${i}`, model: 'm', usage: paidFor, coefficientMilli: 1000, costNanotons: jobCost(DEFAULT_PRICE_LIST.default, paidFor, 1).toString(), earnedNanotons: earned.toString(), account: payout, cumulativeNanotons: (base + BigInt(i + 1) * earned).toString() });
+  coordinator.frames.length = 0;
+  let recorded = 0;
+  let mostWaiting = 0;
+  const onReceipt = () => void recorded++;
+  // Heard after the worker's own listener: how many wait once each frame is taken in.
+  const onFrame = () => void (mostWaiting = Math.max(mostWaiting, worker.worker.receiptsWaiting));
+  worker.worker.on('receipt', onReceipt);
+  worker.worker.link.on('frame', onFrame);
+  // All in one burst, faster than a ledger on disk takes them.
+  for (let i = 0; i < count; i++) coordinator.send(receipt(i));
+  const request = await coordinator.next('receipts.request');
+  assert.equal(mostWaiting, 1000, 'never more than 1,000 waiting');
+  assert.ok(recorded < count, `some were not taken (${recorded} recorded when the worker asked again)`);
+  assert.ok(request.after >= first && request.after < first + count - 1, `it asks for what it did not take (after ${request.after})`);
+  // An honest coordinator sends everything after that number again, a batch at a time.
+  let after = request.after;
+  while (after < first + count - 1) {
+    for (let seq = after + 1; seq < Math.min(after + 501, first + count); seq++) coordinator.send(receipt(seq - first));
+    const ack = await coordinator.next('receipt.ack', (f) => f.upTo >= Math.min(after + 500, first + count - 1));
+    after = ack.upTo;
+  }
+  worker.worker.off('receipt', onReceipt);
+  worker.worker.link.off('frame', onFrame);
+  assert.equal(recorded, count, 'every receipt recorded once');
+  assert.equal(ledger.balances().earnedNanotons, base + BigInt(count) * earned, 'each credited once');
+});

@@ -56,6 +56,13 @@ export type ReceiptRecorder = (receipt: JobReceipt) => Promise<void>;
 
 /** Skipped receipt numbers waited for at most (a reorder this deep means something else is wrong). */
 const MAX_MISSING_RECEIPTS = 1024;
+/**
+ * Most receipts waiting to be recorded (twice the coordinator's resend batch). Beyond it a
+ * receipt is dropped unacknowledged, and once the queue drains the worker asks for everything
+ * after what it recorded: an honest coordinator's receipts all land, and one sending receipts by
+ * the million cannot grow this process's memory.
+ */
+const MAX_PENDING_RECEIPTS = 1000;
 
 /** How long a preemption took, from the call to each milestone. */
 export interface PreemptionTiming {
@@ -112,6 +119,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private recordReceipt: ReceiptRecorder | undefined;
   /** Receipts are recorded and acknowledged one after another, in the order they came. */
   private receiptChain: Promise<void> = Promise.resolve();
+  /** Receipts in receiptChain, and whether some were dropped since it was last empty. */
+  private pendingReceipts = 0;
+  private droppedReceipts = 0;
   /** The highest receipt number recorded on this worker since it started. */
   private lastReceiptSeq = 0;
   /** Numbers below lastReceiptSeq not received yet (bounded by MAX_MISSING_RECEIPTS). */
@@ -228,6 +238,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private rememberUsage(jobId: string, usage: { promptTokens: number; completionTokens: number }): void {
     this.ownCounts.set(jobId, usage);
     if (this.ownCounts.size > 10_000) this.ownCounts.delete(this.ownCounts.keys().next().value as string);
+  }
+
+  /** Receipts received and waiting to be recorded (at most MAX_PENDING_RECEIPTS). */
+  get receiptsWaiting(): number {
+    return this.pendingReceipts;
   }
 
   /** Asks the coordinator to send again every receipt numbered above `after`. */
@@ -426,32 +441,48 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * the lowest number still missing, so the coordinator sends that one again on reconnecting.
    */
   private onReceipt(receipt: JobReceipt): void {
-    this.receiptChain = this.receiptChain.then(async () => {
-      const late = receipt.seq < this.lastReceiptSeq && this.missingReceipts.has(receipt.seq);
-      if (receipt.seq <= this.lastReceiptSeq && !late) {
-        this.link.send({ type: 'receipt.ack', upTo: this.receiptAckPoint() });
-        return;
-      }
-      this.options.logger.info({ jobId: receipt.jobId, seq: receipt.seq, earnedNanotons: receipt.earnedNanotons, cumulativeNanotons: receipt.cumulativeNanotons, outcome: receipt.outcome, voucher: receipt.voucher !== undefined, cut: receipt.claimed !== undefined, late }, 'job receipt');
-      try {
-        await this.recordReceipt?.(receipt);
-      } catch (error) {
-        // Not acknowledged: the coordinator sends it again on the next connection.
-        this.options.logger.error({ jobId: receipt.jobId, err: error instanceof Error ? error.message : String(error) }, 'could not record a receipt');
-        return;
-      }
-      this.emit('receipt', receipt);
-      if (late) this.missingReceipts.delete(receipt.seq);
-      else {
-        // Numbers skipped since the highest recorded in this run (none before the first).
-        if (this.lastReceiptSeq > 0) {
-          for (let seq = this.lastReceiptSeq + 1; seq < receipt.seq && this.missingReceipts.size < MAX_MISSING_RECEIPTS; seq++) this.missingReceipts.add(seq);
-          if (this.missingReceipts.size >= MAX_MISSING_RECEIPTS) this.options.logger.warn({ seq: receipt.seq, after: this.lastReceiptSeq }, 'too many receipts missing to wait for each; the rest are not waited for');
-        }
-        this.lastReceiptSeq = receipt.seq;
-      }
+    if (this.pendingReceipts >= MAX_PENDING_RECEIPTS) {
+      if (this.droppedReceipts++ === 0) this.options.logger.warn({ waiting: this.pendingReceipts }, 'receipts arrive faster than they can be recorded; the rest are asked for again once these are');
+      return;
+    }
+    this.pendingReceipts++;
+    this.receiptChain = this.receiptChain
+      .then(() => this.recordOne(receipt))
+      .catch((error: unknown) => this.options.logger.error({ jobId: receipt.jobId, err: error instanceof Error ? error.message : String(error) }, 'could not record a receipt'))
+      .finally(() => {
+        if (--this.pendingReceipts > 0 || this.droppedReceipts === 0) return;
+        this.options.logger.info({ dropped: this.droppedReceipts, after: this.receiptAckPoint() }, 'asking again for the receipts not taken');
+        this.droppedReceipts = 0;
+        this.requestReceipts(this.receiptAckPoint());
+      });
+  }
+
+  /** Records one receipt and acknowledges what may be (one at a time, in the order they came). */
+  private async recordOne(receipt: JobReceipt): Promise<void> {
+    const late = receipt.seq < this.lastReceiptSeq && this.missingReceipts.has(receipt.seq);
+    if (receipt.seq <= this.lastReceiptSeq && !late) {
       this.link.send({ type: 'receipt.ack', upTo: this.receiptAckPoint() });
-    });
+      return;
+    }
+    this.options.logger.info({ jobId: receipt.jobId, seq: receipt.seq, earnedNanotons: receipt.earnedNanotons, cumulativeNanotons: receipt.cumulativeNanotons, outcome: receipt.outcome, voucher: receipt.voucher !== undefined, cut: receipt.claimed !== undefined, late }, 'job receipt');
+    try {
+      await this.recordReceipt?.(receipt);
+    } catch (error) {
+      // Not acknowledged: the coordinator sends it again on the next connection.
+      this.options.logger.error({ jobId: receipt.jobId, err: error instanceof Error ? error.message : String(error) }, 'could not record a receipt');
+      return;
+    }
+    this.emit('receipt', receipt);
+    if (late) this.missingReceipts.delete(receipt.seq);
+    else {
+      // Numbers skipped since the highest recorded in this run (none before the first).
+      if (this.lastReceiptSeq > 0) {
+        for (let seq = this.lastReceiptSeq + 1; seq < receipt.seq && this.missingReceipts.size < MAX_MISSING_RECEIPTS; seq++) this.missingReceipts.add(seq);
+        if (this.missingReceipts.size >= MAX_MISSING_RECEIPTS) this.options.logger.warn({ seq: receipt.seq, after: this.lastReceiptSeq }, 'too many receipts missing to wait for each; the rest are not waited for');
+      }
+      this.lastReceiptSeq = receipt.seq;
+    }
+    this.link.send({ type: 'receipt.ack', upTo: this.receiptAckPoint() });
   }
 
   /** What may be acknowledged: everything below the lowest missing number, else all recorded. */
