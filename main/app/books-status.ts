@@ -6,6 +6,7 @@
  */
 
 import { ROUTES } from '../../network/protocol/http-contract.js';
+import { readJsonBounded } from '../../network/node-kit/response-body.js';
 
 /** No payout address: nothing can be vouched to, so nothing is kept. */
 export const NO_PAYOUT_ADDRESS =
@@ -49,8 +50,8 @@ async function askCoordinator(options: ExplainNoBooksOptions): Promise<string> {
   try {
     const response = await (options.fetch ?? fetch)(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 3000) });
     if (!response.ok) return unreachable(url, `it answered HTTP ${response.status}`);
-    const pricing = (await response.json()) as { vault?: unknown; voucher_public_key?: unknown };
-    if (!pricing.vault || !pricing.voucher_public_key) return NOT_ON_CHAIN;
+    const pricing = (await readJsonBounded(response, 64 * 1024)) as { vault?: unknown; voucher_public_key?: unknown } | null;
+    if (!pricing?.vault || !pricing.voucher_public_key) return NOT_ON_CHAIN;
     return 'The coordinator settles on chain, but the earnings books are not open yet: they open once the worker is connected with this payout address. If this stays, see Diagnostics → Logs.';
   } catch (error) {
     return unreachable(url, error instanceof Error ? error.message : String(error));

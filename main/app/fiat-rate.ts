@@ -7,6 +7,7 @@
 import type { ElectricityInput } from '../earnings/electricity.js';
 import type { FiatRateView } from '../ipc/views.js';
 import { ROUTES } from '../../network/protocol/http-contract.js';
+import { readJsonBounded } from '../../network/node-kit/response-body.js';
 
 /** Options of fiatRate. */
 export interface FiatRateOptions {
@@ -39,8 +40,8 @@ async function askCoordinator(options: FiatRateOptions): Promise<FiatRateView | 
     const url = new URL(ROUTES.pricing, options.coordinatorUrl.replace(/^ws/, 'http'));
     const response = await (options.fetch ?? fetch)(url, { signal: AbortSignal.timeout(3000) });
     if (!response.ok) return null;
-    const body = (await response.json()) as { ton_price?: { currency?: unknown; price?: unknown } | null };
-    const { currency, price } = body.ton_price ?? {};
+    const body = (await readJsonBounded(response, 64 * 1024)) as { ton_price?: { currency?: unknown; price?: unknown } | null } | null;
+    const { currency, price } = body?.ton_price ?? {};
     if (typeof currency !== 'string' || !/^[\p{L}$€£¥₽₹₩₺ ]{1,8}$/u.test(currency) || typeof price !== 'string' || !DECIMAL.test(price) || !/[1-9]/.test(price)) return null;
     return { currency, perTon: price, source: 'coordinator' };
   } catch {

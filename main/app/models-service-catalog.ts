@@ -12,6 +12,10 @@ import type { GpuDevice } from '../sharing/signals.js';
 import type { CatalogItemView, DownloadView, HardwareView, ModelFitView } from '../ipc/views-models.js';
 import type { CoordinatorTerms } from '../worker/worker.js';
 import { estimateEarning, type MeasuredSpeed } from './model-advice.js';
+import { readJsonBounded } from '../../network/node-kit/response-body.js';
+
+/** Largest catalog read from a coordinator (thousands of entries fit in far less). */
+const MAX_CATALOG_BYTES = 4 * 1024 * 1024;
 
 /** Reads the catalog a coordinator publishes; throws an Error saying why it could not. */
 export async function fetchCatalog(coordinatorUrl: string, doFetch: typeof fetch = fetch, timeoutMs = 10_000): Promise<Catalog> {
@@ -24,7 +28,7 @@ export async function fetchCatalog(coordinatorUrl: string, doFetch: typeof fetch
   }
   if (response.status === 404) throw new Error(`The coordinator at ${coordinatorUrl} publishes no model catalog (it may be an older version).`);
   if (!response.ok) throw new Error(`The coordinator answered ${response.status} for its model catalog.`);
-  const parsed = catalogSchema.safeParse(await response.json().catch(() => null));
+  const parsed = catalogSchema.safeParse(await readJsonBounded(response, MAX_CATALOG_BYTES).catch(() => null));
   if (!parsed.success) throw new Error('The coordinator sent a model catalog this app cannot read.');
   return parsed.data;
 }

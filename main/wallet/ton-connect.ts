@@ -17,6 +17,7 @@ import { TON_CHAIN, TON_PROOF_PATHS } from '../../network/protocol/ton-proof.js'
 import type { Logger } from '../../network/node-kit/log.js';
 import { writeFileAtomic } from '../../network/node-kit/json-file.js';
 import { fail, ok, type WalletErrorCode, type WalletResult } from './wallet-result.js';
+import { readJsonBounded } from '../../network/node-kit/response-body.js';
 
 /** Tonkeeper: the default wallet app the link opens. */
 export const TONKEEPER = { appName: 'tonkeeper', universalLink: 'https://app.tonkeeper.com/ton-connect' } as const;
@@ -148,7 +149,7 @@ export class TonConnectPairing extends EventEmitter<{ change: [PairingState]; pa
     } catch {
       return fail('unreachable', `The coordinator (${this.base}) could not be reached. Check the connection and try again.`);
     }
-    const parsed = (await response.json().catch(() => null)) as (T & { ok?: boolean; error?: { code?: string; message?: string } }) | null;
+    const parsed = (await readJsonBounded(response, 1024 * 1024).catch(() => null)) as (T & { ok?: boolean; error?: { code?: string; message?: string } }) | null;
     if (!parsed) return fail('unreachable', `The coordinator answered ${response.status} without a readable body.`);
     if (!response.ok || parsed.ok === false) {
       const code = parsed.error?.code === 'wrong-network' ? 'wrong-network' : response.status === 404 ? 'unsupported' : 'proof-invalid';

@@ -16,6 +16,7 @@ import { signUsageReceipt } from '../protocol/usage-receipt.js';
 import { toBase64Url } from '../protocol/encoding.js';
 import type { IdentityKeyPair } from '../protocol/descriptor.js';
 import { readSseData } from './sse.js';
+import { BodyTooLargeError, readJsonBounded } from '../node-kit/response-body.js';
 
 /** Counts tokens with a model's own tokenizer (vocab-meter.ts), for usage receipts and sizing. */
 export interface UsageMeter {
@@ -97,6 +98,10 @@ export class SealedJobError extends Error {
 }
 
 
+/** Largest worker list read (10,000 signed descriptors take about 15 MB), and largest error body. */
+export const MAX_WORKER_LIST_BYTES = 32 * 1024 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
+
 /** How long a client whose receipts were paused posts jobs without them before it offers them again. */
 export const RECEIPTS_PAUSED_RECHECK_MS = 10 * 60_000;
 
@@ -129,7 +134,9 @@ export class SilkwormClient {
     const query = new URLSearchParams({ tier: this.minTier, ...(model ? { model } : {}) });
     const res = await this.request(`${ROUTES.workers}?${query}`, { method: 'GET', ...(options.signal ? { signal: options.signal } : {}) });
     if (!res.ok) throw await errorFromResponse(res);
-    const list = workerListSchema.safeParse(await res.json().catch(() => undefined));
+    const body = await readJsonBounded(res, MAX_WORKER_LIST_BYTES).catch((error: unknown) => error);
+    if (body instanceof BodyTooLargeError) throw new SealedJobError(502, 'bad_coordinator_response', `The coordinator's worker list is larger than ${MAX_WORKER_LIST_BYTES / (1024 * 1024)} MB; it was not read.`);
+    const list = workerListSchema.safeParse(body instanceof Error ? undefined : body);
     if (!list.success) throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator returned a malformed worker list.');
     const value: VerifiedWorkers = { coordinatorId: list.data.coordinatorId, workers: [], rejected: [] };
     if (this.verifiedSignatures.size > 10_000) this.verifiedSignatures.clear();
@@ -359,7 +366,7 @@ function neededContext(input: SealedChatRequest): number {
 }
 
 async function errorFromResponse(res: Response): Promise<SealedJobError> {
-  const body = (await res.json().catch(() => undefined)) as { error?: { message?: unknown; code?: unknown; param?: unknown } } | undefined;
+  const body = (await readJsonBounded(res, MAX_ERROR_BYTES).catch(() => undefined)) as { error?: { message?: unknown; code?: unknown; param?: unknown } } | undefined;
   const code = typeof body?.error?.code === 'string' ? body.error.code : `http_${res.status}`;
   const message = typeof body?.error?.message === 'string' ? body.error.message : `The coordinator answered ${res.status}.`;
   const param = typeof body?.error?.param === 'string' ? body.error.param : null;

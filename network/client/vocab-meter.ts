@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ROUTES } from '../protocol/http-contract.js';
 import { TokenCounter } from '../tokenizer/token-counter.js';
 import type { UsageMeter } from './sdk.js';
+import { readBodyBounded } from '../node-kit/response-body.js';
 
 /** Largest vocabulary file accepted (real ones are a few MB). */
 const MAX_VOCAB_BYTES = 64 * 1024 * 1024;
@@ -54,8 +55,8 @@ export class VocabMeters {
       signal: AbortSignal.timeout(30_000),
     });
     if (!res.ok) return undefined;
-    const bytes = Buffer.from(await res.arrayBuffer());
-    if (bytes.length > MAX_VOCAB_BYTES) return undefined;
+    const bytes = await readBodyBounded(res, MAX_VOCAB_BYTES).catch(() => undefined);
+    if (!bytes) return undefined;
     const expected = res.headers.get('x-silkworm-vocab-sha256');
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (expected && expected !== sha256) return undefined;

@@ -1,0 +1,36 @@
+/** The SDK reads what a coordinator answers within bounds: a coordinator is a party across a wire. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_WORKER_LIST_BYTES, SealedJobError, SilkwormClient } from './sdk.js';
+
+/** A response whose body never ends, counting the bytes the reader pulled. */
+function endless(pulled: { bytes: number }): Response {
+  const chunk = new TextEncoder().encode(`{"object":"list","coordinatorId":"c","data":[${'{"x":1},'.repeat(8192)}`);
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled.bytes += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+}
+
+test('a worker list larger than the bound is refused with a clear error, without reading it all', async () => {
+  const pulled = { bytes: 0 };
+  const client = new SilkwormClient({ coordinatorUrl: 'http://coordinator.invalid', fetch: async () => endless(pulled) });
+  await assert.rejects(client.listWorkers('m'), (error: unknown) => error instanceof SealedJobError && error.code === 'bad_coordinator_response' && /larger than 32 MB; it was not read/.test(error.message));
+  assert.ok(pulled.bytes <= MAX_WORKER_LIST_BYTES + 2 * 65_536 + 200_000, `read no further than the bound (${pulled.bytes} bytes)`);
+});
+
+test('an error answer is read within its own bound: a huge one still gives a typed error', async () => {
+  const pulled = { bytes: 0 };
+  const client = new SilkwormClient({
+    coordinatorUrl: 'http://coordinator.invalid',
+    fetch: async () => {
+      const response = endless(pulled);
+      return new Response(response.body, { status: 503 });
+    },
+  });
+  await assert.rejects(client.listWorkers('m'), (error: unknown) => error instanceof SealedJobError && error.status === 503 && error.code === 'http_503');
+  assert.ok(pulled.bytes < 1024 * 1024, `the error body was not read on (${pulled.bytes} bytes)`);
+});
