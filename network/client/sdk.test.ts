@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_WORKER_LIST_BYTES, SealedJobError, SilkwormClient } from './sdk.js';
+import { makeFakeWorker, startFakeCoordinator } from './testing/fake-coordinator.js';
 
 /** A response whose body never ends, counting the bytes the reader pulled. */
 function endless(pulled: { bytes: number }): Response {
@@ -33,4 +34,22 @@ test('an error answer is read within its own bound: a huge one still gives a typ
   });
   await assert.rejects(client.listWorkers('m'), (error: unknown) => error instanceof SealedJobError && error.status === 503 && error.code === 'http_503');
   assert.ok(pulled.bytes < 1024 * 1024, `the error body was not read on (${pulled.bytes} bytes)`);
+});
+
+test('a coordinator that streams more than max_tokens can hold is cut off: the SDK stops reading and says why', async () => {
+  const worker = await makeFakeWorker('w-flood', 'sandboxed', () => Array.from({ length: 5000 }, () => 'x'));
+  const coordinator = await startFakeCoordinator([worker]);
+  try {
+    const client = new SilkwormClient({ coordinatorUrl: coordinator.url, maxAttempts: 1 });
+    let text = '';
+    await assert.rejects(
+      (async () => {
+        for await (const event of client.chat({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], params: { temperature: 0 }, maxTokens: 4 })) if (event.type === 'text') text += event.text;
+      })(),
+      (error: unknown) => error instanceof SealedJobError && error.code === 'bad_coordinator_response' && /more than max_tokens \(4\) can hold/.test(error.message),
+    );
+    assert.equal(text, 'xxxxx', 'what fit max_tokens + 1 chunks was delivered, nothing after');
+  } finally {
+    await coordinator.close();
+  }
 });

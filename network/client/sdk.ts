@@ -4,7 +4,7 @@
  * answer as it streams. Only ciphertext and routing fields leave this process.
  * Wire shapes: network/protocol/sealed.ts, sealed-stream.ts, sealed-http.ts, descriptor.ts.
  */
-import { DEFAULT_MAX_TOKENS, type ChatMessage } from '../protocol/chat.js';
+import { DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MAX_TOKENS, type ChatMessage } from '../protocol/chat.js';
 import { decodeAnswerPart, mergeParts } from '../protocol/answer-parts.js';
 import { isConstrained, type JobParams, type ToolCallDelta } from '../protocol/job-schemas.js';
 import { meetsTier, TIER_RANK, verifyDescriptor, type WorkerDescriptor } from '../protocol/descriptor.js';
@@ -14,6 +14,7 @@ import type { FinishReason, Tier, Usage } from '../protocol/worker-frames.js';
 import { HEADERS, ROUTES, SEALED_RETRYABLE_CODES, httpStatusForCode, sealedReceiptPath } from '../protocol/http-contract.js';
 import { signUsageReceipt } from '../protocol/usage-receipt.js';
 import { toBase64Url } from '../protocol/encoding.js';
+import { utf8Length } from '../protocol/frame-codec.js';
 import type { IdentityKeyPair } from '../protocol/descriptor.js';
 import { readSseData } from './sse.js';
 import { BodyTooLargeError, readJsonBounded } from '../node-kit/response-body.js';
@@ -255,7 +256,7 @@ export class SilkwormClient {
     let opened = '';
     let calls: ToolCallDelta[] = [];
     try {
-      for await (const event of this.openStream(res.body as unknown as AsyncIterable<Uint8Array>, sealed.responseOpener, signal)) {
+      for await (const event of this.openStream(res.body as unknown as AsyncIterable<Uint8Array>, sealed.responseOpener, signal, maxTokens)) {
         if (event.type === 'text') opened += event.text;
         if (event.type === 'tool_calls') calls = mergeParts({ text: '', toolCalls: calls }, { text: '', toolCalls: event.deltas }).toolCalls ?? [];
         yield event;
@@ -266,8 +267,15 @@ export class SilkwormClient {
     }
   }
 
-  private async *openStream(body: AsyncIterable<Uint8Array>, opener: Awaited<ReturnType<typeof sealRequest>>['responseOpener'], signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
+  /**
+   * Opens the answer as it streams. The coordinator cuts a worker's answer at what `maxTokens`
+   * can hold (max_tokens + 1 chunks, max_tokens × DEFAULT_MAX_TOKEN_BYTES bytes); a stream past
+   * that is the coordinator's doing, and is cut here the same way.
+   */
+  private async *openStream(body: AsyncIterable<Uint8Array>, opener: Awaited<ReturnType<typeof sealRequest>>['responseOpener'], signal: AbortSignal, maxTokens: number): AsyncGenerator<SealedChatEvent> {
     let finishReason: FinishReason | undefined;
+    let chunks = 0;
+    let bytes = 0;
     for await (const data of guardStream(readSseData(body), signal)) {
       const event = sealedJobEventSchema.safeParse(safeJson(data));
       if (!event.success) throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator sent a malformed sealed-job event.');
@@ -283,6 +291,11 @@ export class SilkwormClient {
       const { type: _type, ...chunk } = value;
       const opened = await opener.open(chunk);
       if (!opened.ok) throw sealedFailure(opened);
+      chunks += 1;
+      bytes += utf8Length(opened.value.text);
+      if (chunks > maxTokens + 1 || bytes > maxTokens * DEFAULT_MAX_TOKEN_BYTES) {
+        throw new SealedJobError(502, 'bad_coordinator_response', `The coordinator streamed more than max_tokens (${maxTokens}) can hold; the answer was cut there.`);
+      }
       const part = decodeAnswerPart(opened.value.text);
       if (!part) throw new SealedJobError(502, 'sealed_bad_body', 'A sealed answer chunk opened to something that is not an answer piece.');
       if (part.text) yield { type: 'text', text: part.text };

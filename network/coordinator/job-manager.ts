@@ -7,7 +7,7 @@
  * applies. Workers' standing follows what they did (worker-standing.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { ChatMessage } from '../protocol/chat.js';
+import { DEFAULT_MAX_TOKEN_BYTES, type ChatMessage } from '../protocol/chat.js';
 import type { WireError } from '../protocol/errors.js';
 import type { FinishReason, JobParams, Tier, ToolCallDelta, Usage } from '../protocol/worker-frames.js';
 import { isConstrained } from '../protocol/job-schemas.js';
@@ -27,13 +27,6 @@ import type { WorkerStanding } from './worker-standing.js';
 import type { JobOutcome } from './store.js';
 import { attemptSpeed, type SpeedSample } from './reputation.js';
 
-/**
- * Bytes one token may decode to when the coordinator does not hold the model's vocabulary.
- * Vocabularies in use spell their longest pieces in well under 256 bytes (runs of spaces or
- * punctuation in code-heavy BPE vocabularies are the longest), and with the vocabulary the
- * coordinator uses its exact maximum instead (gguf-vocab.ts).
- */
-export const DEFAULT_MAX_TOKEN_BYTES = 256;
 /** Requests a pass over the queue remembers as finding no free worker (each later job checks them all). */
 const NONE_FREE_KEPT = 16;
 

@@ -12,6 +12,14 @@ export const MAX_COMPLETION_TOKENS = 32_768;
 /** The most tokens generated when a request names no max_tokens. */
 export const DEFAULT_MAX_TOKENS = 512;
 
+/**
+ * Bytes one token may decode to, when the model's vocabulary is not at hand. Vocabularies in use
+ * spell their longest pieces in well under 256 bytes (runs of spaces or punctuation in
+ * code-heavy BPE vocabularies are the longest). An answer of N tokens is at most N times this:
+ * the coordinator cuts a worker's answer there, and the SDK a coordinator's.
+ */
+export const DEFAULT_MAX_TOKEN_BYTES = 256;
+
 const content = z.string().max(1_000_000);
 /** An id a client gave a tool call, echoed by the tool message that answers it. */
 const toolCallId = z.string().min(1).max(128);
