@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
+import { CHECK_FAILED_MESSAGE, EJECTED_MESSAGE } from '../network/coordinator/worker-session.js';
 import { createLogger } from '../network/coordinator/log.js';
 import { loadCatalogFile } from '../network/coordinator/catalog-api.js';
 import { auditCoordinator } from '../network/coordinator/audit.js';
@@ -342,6 +343,21 @@ describe('probes of sealed workers', () => {
     await cli.proc.exited;
     assert.equal(cli.proc.count('probe failed: the sealed answer is not what the model would give'), 0, 'every probe of the honest answers passed');
     assert.ok(cli.proc.lines.filter((l) => l.msg === 'probe done' && l.result === 'passed').length >= 2, 'and passed');
+  });
+
+  test('the real worker, struck and then ejected: it logs each failed check, keeps asking, and logs the refusal once', async () => {
+    const worker = await harness.worker(coordinator.url);
+    await eventually(() => coordinator.registry.get(worker.workerId)?.available === true, 10_000, 'the worker sharing');
+    coordinator.standing.record(worker.workerId, 'verify_failed');
+    const warned = await worker.proc.waitFor((l) => l.msg === `coordinator reported: ${CHECK_FAILED_MESSAGE}`, 10_000, 'the check_failed frame');
+    assert.deepEqual([warned.strikes, warned.ejectAt], [1, 3]);
+    coordinator.standing.record(worker.workerId, 'verify_failed');
+    coordinator.standing.record(worker.workerId, 'verify_failed');
+    const refusedHellos = () => worker.proc.lines.filter((l) => l.msg === `coordinator reported: ${EJECTED_MESSAGE}`).length;
+    await eventually(() => refusedHellos() >= 3, 30_000, 'three refused hellos');
+    assert.equal(worker.proc.count('the coordinator refuses this worker; it keeps asking, in case the operator lifts it'), 1, 'logged once, not at every try');
+    worker.proc.kill('SIGTERM');
+    await worker.proc.exited;
   });
 
   test('closing the coordinator with a probe under way ends it unchecked: a cut answer is not judged, and closing does not wait', async () => {

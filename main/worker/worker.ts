@@ -134,8 +134,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.available = options.available ?? true;
     this.link = new CoordinatorLink({ url: options.coordinatorUrl, hello: (challenge) => this.hello(challenge), logger: options.logger, ...options.reconnect });
     this.link.on('frame', (frame) => this.onFrame(frame));
+    // A refusal is logged once: the link asks again every half minute or so, and hears the same.
+    let refusedWith: string | undefined;
     this.link.on('connected', (welcome) => {
       options.logger.info({ coordinator: this.link.url }, 'connected to the coordinator');
+      refusedWith = undefined;
       this.currentTerms = { coordinatorId: welcome.coordinatorId, settlement: welcome.settlement, pricing: welcome.pricing };
       // Availability may have changed between hello and welcome, when frames cannot be sent.
       this.link.send({ type: 'capacity', available: this.available });
@@ -144,7 +147,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     this.link.on('check-failed', (frame) => this.emit('check-failed', frame));
     this.link.on('refused', (refusal) => {
-      options.logger.error({ code: refusal.code }, 'the coordinator refuses this worker');
+      if (refusedWith !== refusal.code) options.logger.error({ code: refusal.code, said: refusal.message.slice(0, 300) }, 'the coordinator refuses this worker; it keeps asking, in case the operator lifts it');
+      refusedWith = refusal.code;
       this.emit('refused', refusal);
     });
     this.link.on('disconnected', (reason) => {
