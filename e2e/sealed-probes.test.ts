@@ -88,6 +88,12 @@ describe('probes of sealed workers', () => {
     const report = await auditCoordinator(dataDir);
     assert.deepEqual(report.findings, [], 'every invariant holds');
   };
+  /** The sample lines of one metric, sorted. */
+  const metricLines = async (name: string) =>
+    (await (await fetch(`${coordinator.url}/metrics`)).text())
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      .sort();
   const probeMetric = async (result: string) => {
     const text = await (await fetch(`${coordinator.url}/metrics`)).text();
     return Number(new RegExp(`^silkworm_probes_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
@@ -135,7 +141,11 @@ describe('probes of sealed workers', () => {
     const worker = await harness.worker(coordinator.url);
     await eventually(() => coordinator.registry.get(worker.workerId)?.descriptor !== undefined && coordinator.registry.get(worker.workerId)?.available === true, 10_000, 'the worker’s descriptor');
     const before = account(worker.workerId);
+    assert.deepEqual(await metricLines('silkworm_probe_workers'), ['silkworm_probe_workers{never_probed="false"} 0', 'silkworm_probe_workers{never_probed="true"} 1'], 'coverage: one worker to probe, never probed');
     assert.deepEqual(await probe(), { workerId: worker.workerId, model: MODEL, result: 'passed' });
+    assert.deepEqual(await metricLines('silkworm_probe_workers'), ['silkworm_probe_workers{never_probed="false"} 1', 'silkworm_probe_workers{never_probed="true"} 0']);
+    const oldest = Number((await metricLines('silkworm_probe_oldest_seconds'))[0]?.split(' ')[1]);
+    assert.ok(oldest >= 0 && oldest < 30, `probed ${oldest} s ago`);
     assert.equal(account(worker.workerId) - before, earned(TRUTH), 'paid the probe at list price, on the coordinator’s own count');
     const record = coordinator.store.workerRecord(worker.workerId);
     assert.equal(record?.verifyFailures, 0);

@@ -64,6 +64,30 @@ export function watchDeferredSettlements(metrics: CoordinatorMetrics, billing: {
   });
 }
 
+/** Reports how well probes cover the workers they can check (sealed-probes.ts, coverage): what an operator sizes --probe-interval by. */
+export function watchProbeCoverage(metrics: CoordinatorMetrics, prober: { coverage(now: number): { probeable: number; neverProbed: number; oldestProbeSeconds: number } }): void {
+  const read = () => prober.coverage(Date.now());
+  new Gauge({
+    name: 'silkworm_probe_workers',
+    help: 'Workers connected here that probes can check, and how many of them were never probed (label never_probed).',
+    labelNames: ['never_probed'],
+    registers: [metrics.registry],
+    collect() {
+      const coverage = read();
+      this.set({ never_probed: 'false' }, coverage.probeable - coverage.neverProbed);
+      this.set({ never_probed: 'true' }, coverage.neverProbed);
+    },
+  });
+  new Gauge({
+    name: 'silkworm_probe_oldest_seconds',
+    help: 'Among probed workers connected here, how long ago the least recently probed one was probed (each is probed about every workers × --probe-interval).',
+    registers: [metrics.registry],
+    collect() {
+      this.set(read().oldestProbeSeconds);
+    },
+  });
+}
+
 /** Reports whether a store reached over the network (PostgreSQL) answers (store.ts, reachability). */
 export function watchStoreReachability(metrics: CoordinatorMetrics, store: { reachability(): { reachable: boolean } }): void {
   new Gauge({

@@ -117,6 +117,18 @@ export const BUILT_IN_PROBE_PROMPTS: readonly ProbePrompt[] = [
   ['Describe the water cycle briefly.', 0.3],
 ].map(([content, temperature]) => ({ messages: [{ role: 'user' as const, content: content as string }], temperature: temperature as number, maxTokens: 128 }));
 
+/**
+ * The models a worker can be probed on now: it is connected here, sharing, not ejected, with a
+ * current descriptor, and the coordinator can re-score the model. Busy or not: a client's job
+ * may wait for a busy worker too, and a worker that saw probes only while it had a slot free
+ * could cheat safely on the jobs that came when it had none.
+ */
+function probeableModels(worker: RegisteredWorker, checkable: (model: string) => boolean, now: number): { id: string; contextSize: number }[] {
+  const descriptor = worker.descriptor?.descriptor;
+  if (worker.instance !== undefined || !worker.available || worker.reputation <= 0 || !descriptor || descriptor.expiresAt <= now) return [];
+  return descriptor.models.filter((m) => worker.models.has(m.id) && checkable(m.id));
+}
+
 /** A worker a probe may go to, and the model it is probed on. */
 export interface ProbeTarget {
   worker: RegisteredWorker;
@@ -133,11 +145,7 @@ export function pickProbeTarget(workers: Iterable<RegisteredWorker>, checkable: 
   let best: ProbeTarget[] = [];
   let bestAt = Infinity;
   for (const worker of workers) {
-    const descriptor = worker.descriptor?.descriptor;
-    // Busy or not: a client's job may wait for a busy worker too, and a worker that saw probes
-    // only while it had a slot free could cheat safely on the jobs that came when it had none.
-    if (worker.instance !== undefined || !worker.available || worker.reputation <= 0 || !descriptor || descriptor.expiresAt <= now) continue;
-    const models = descriptor.models.filter((m) => worker.models.has(m.id) && checkable(m.id));
+    const models = probeableModels(worker, checkable, now);
     if (models.length === 0) continue;
     const at = probedAt.get(worker.id) ?? -Infinity;
     if (at > bestAt) continue;
@@ -182,6 +190,8 @@ export class SealedProber {
   private readonly whenStopped = new Promise<undefined>((resolve) => (this.wake = () => resolve(undefined)));
 
   private prompts: readonly ProbePrompt[];
+  /** Whether answers of a model can be re-scored here (its verifier and tokenizer are loaded). */
+  private readonly checkable = (model: string) => this.options.checker.checks(model) && this.options.meters.get(model) !== undefined;
 
   constructor(private readonly options: SealedProberOptions) {
     this.prompts = options.prompts;
@@ -226,7 +236,7 @@ export class SealedProber {
     if (this.stopped) return undefined;
     const now = (options.now ?? Date.now)();
     const random = options.random ?? Math.random;
-    const target = pickProbeTarget(options.registry.local(), (m) => options.checker.checks(m) && options.meters.get(m) !== undefined, this.probedAt, now, random);
+    const target = pickProbeTarget(options.registry.local(), this.checkable, this.probedAt, now, random);
     if (!target) return undefined;
     const { worker, model } = target;
     const counter = options.meters.get(model)!.counter;
@@ -294,6 +304,21 @@ export class SealedProber {
     const failed = await Promise.race([check.catch(() => undefined), this.whenStopped]);
     if (failed === undefined) return { result: 'unchecked', verdict: { usage, failed: false }, why: this.stopped ? 'the coordinator is stopping' : 'the answer could not be re-scored' };
     return failed.includes(job.workerId) ? { result: 'failed', verdict: { usage, failed: true } } : { result: 'passed', verdict: { usage, failed: false } };
+  }
+
+  /** How the probes cover the workers they can check now (silkworm_probe_* metrics). */
+  coverage(now: number): { probeable: number; neverProbed: number; oldestProbeSeconds: number } {
+    let probeable = 0;
+    let neverProbed = 0;
+    let oldest = now;
+    for (const worker of this.options.registry.local()) {
+      if (probeableModels(worker, this.checkable, now).length === 0) continue;
+      probeable++;
+      const at = this.probedAt.get(worker.id);
+      if (at === undefined) neverProbed++;
+      else oldest = Math.min(oldest, at);
+    }
+    return { probeable, neverProbed, oldestProbeSeconds: (now - oldest) / 1000 };
   }
 
   private remember(workerId: string, at: number): void {

@@ -11,7 +11,7 @@ import { ROUTES } from '../protocol/http-contract.js';
 import { priceListToWire } from '../protocol/pricing.js';
 import { formatHostPort } from '../protocol/host-port.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetrics, watchBusRoundTrips, watchDeferredSettlements, watchStoreReachability } from './metrics.js';
+import { createMetrics, watchBusRoundTrips, watchDeferredSettlements, watchProbeCoverage, watchStoreReachability } from './metrics.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { heartbeatSchedule, WorkerSession } from './worker-session.js';
 import { JobManager } from './job-manager.js';
@@ -548,6 +548,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     else {
       if (!options.probes.prompts) logger.warn('probes use the built-in prompts, which anyone can read in the source: give --probe-prompts FILE with your own');
       prober = new SealedProber({ coordinatorId, intervalMs: options.probes.intervalMs, prompts: options.probes.prompts ?? BUILT_IN_PROBE_PROMPTS, registry, jobs, meters, checker: spotCheck, metrics, logger }).start();
+      watchProbeCoverage(metrics, prober);
     }
   }
 
