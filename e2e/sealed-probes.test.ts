@@ -182,6 +182,14 @@ describe('probes of sealed workers', () => {
     });
     assert.deepEqual(shape(probeJob), shape(clientJob));
     assert.notEqual(probeJob.offer.jobId, clientJob.offer.jobId);
+    // And the receipts that pay for them read alike (the same fields, outcome, usage and pay).
+    const receiptOf = (jobId: string) => worker.fake.frames.find((f): f is Extract<CoordinatorFrame, { type: 'job.receipt' }> => f.type === 'job.receipt' && f.jobId === jobId);
+    await eventually(() => receiptOf(probeJob.offer.jobId) !== undefined, 5000, 'the probe’s receipt');
+    const paid = (jobId: string) => {
+      const { seq: _seq, jobId: _jobId, cumulativeNanotons: _cumulative, ...rest } = receiptOf(jobId)!;
+      return rest;
+    };
+    assert.deepEqual(paid(probeJob.offer.jobId), paid(clientJob.offer.jobId));
     worker.fake.close();
     await eventually(() => coordinator.registry.get('compared') === undefined, 5000, 'gone');
     await booksBalance();
@@ -211,15 +219,16 @@ describe('probes of sealed workers', () => {
     await booksBalance();
   });
 
-  test('a sealed worker serving another model fails probes: it earns nothing, takes a strike each time, and is ejected at the third', async () => {
+  test('a sealed worker serving another model fails probes: settled like any job, then struck each time, and ejected at the third', async () => {
     const cheater = await sealedFake('cheater');
     const failedBefore = await probeMetric('failed');
     for (let strike = 1; strike <= 3; strike++) {
       const serving = serveSealed(cheater, wrongEngine);
       assert.deepEqual(await probe(), { workerId: 'cheater', model: MODEL, result: 'failed' });
       assert.equal((await serving).text, successorText('abc', 8, 2), 'the other model really generated ("egik…")');
-      assert.equal(coordinator.store.workerRecord('cheater')?.verifyFailures, strike, `strike ${strike}`);
-      assert.equal(account('cheater'), 0n, 'it earned nothing');
+      await eventually(() => coordinator.store.workerRecord('cheater')?.verifyFailures === strike, 5000, `strike ${strike}`);
+      // Paid like any job, on the coordinator's count, before the re-scoring: its receipt does not give the probe away.
+      assert.equal(account('cheater'), BigInt(strike) * earned(TRUTH));
     }
     assert.notEqual(coordinator.store.workerRecord('cheater')?.ejectedAt, null, 'ejected at the third strike');
     assert.equal((await cheater.fake.closed).code, 4008);
@@ -232,6 +241,11 @@ describe('probes of sealed workers', () => {
       ],
     );
     assert.equal(cheater.fake.frames.find((f) => f.type === 'error')?.code, 'worker_ejected');
+    // Each probe was settled on its own, whatever the re-scoring found: the failed ones got
+    // receipts like any job (the third's was cut short by the ejection that closed the socket).
+    const receipts = cheater.fake.frames.filter((f) => f.type === 'job.receipt');
+    assert.ok(receipts.length >= 2, `receipts for the failed probes (${receipts.length})`);
+    assert.ok(receipts.every((r) => r.type === 'job.receipt' && r.outcome === 'done' && r.usage.completionTokens === TRUTH.completionTokens));
     const back = await FakeWorker.connect(coordinator.url);
     fakes.push(back);
     back.send(back.hello('cheater', { identity: cheater.identity, sha256 }));
@@ -266,7 +280,7 @@ describe('probes of sealed workers', () => {
     const serving = serveSealed({ fake: fixed, keyPair, id: 'overclocked' }, honestEngine);
     assert.deepEqual(await probe(), { workerId: 'overclocked', model: MODEL, result: 'passed' });
     await serving;
-    assert.equal(account('overclocked'), earned(TRUTH));
+    assert.equal(account('overclocked'), 4n * earned(TRUTH), 'its three failed probes were paid like jobs, and this one');
     fixed.close();
     await eventually(() => coordinator.registry.get('overclocked') === undefined, 5000, 'gone');
     await booksBalance();
@@ -278,10 +292,10 @@ describe('probes of sealed workers', () => {
     const serving = serveSealed(garbler, honestEngine, { tamper: true });
     assert.deepEqual(await probe(), { workerId: 'garbler', model: MODEL, result: 'failed' });
     await serving;
-    assert.equal(coordinator.store.workerRecord('garbler')?.verifyFailures, 1);
+    await eventually(() => coordinator.store.workerRecord('garbler')?.verifyFailures === 1, 5000, 'struck');
     assert.equal((await garbler.fake.next('welcome')).protocol, 2);
     assert.deepEqual(garbler.fake.frames.filter((f) => f.type === 'check_failed'), []);
-    assert.equal(account('garbler'), 0n);
+    assert.equal(account('garbler'), earned({ promptTokens: TRUTH.promptTokens, completionTokens: 0 }), 'no answer opened: paid the prompt it took in, nothing more');
     garbler.fake.close();
     await eventually(() => coordinator.registry.get('garbler') === undefined, 5000, 'gone');
     await booksBalance();

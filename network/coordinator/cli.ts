@@ -59,8 +59,9 @@ Options:
   --probe-interval S     check sealed workers, whose jobs the coordinator cannot read:
                          about every S seconds it sends one of them a sealed job of its
                          own and re-scores the answer with the catalog's model file; a
-                         worker that fails earns nothing for it and takes a strike (3
-                         eject it). Probes are paid like jobs, by the operator (default 0: off)
+                         worker that fails takes a strike (3 eject it). Probes are paid
+                         like jobs, by the operator, failed or not, so their receipts do
+                         not give them away (default 0: off)
   --probe-prompts FILE   the chats probes send (JSON Lines: {"messages":[…],"temperature":0.7,
                          "max_tokens":128} per line). Keep them private and change them now
                          and then: a worker that learns them could serve them alone honestly.

@@ -67,18 +67,10 @@ export interface JobSpec {
   awaitReceipt?: (settle: (receipt: Usage | undefined) => void) => void;
   /**
    * A probe (sealed-probes.ts), a sealed job this coordinator sent itself: settlement waits for
-   * its verdict, the coordinator's own count of the opened answer and whether the worker failed
-   * the re-scoring (undefined: no verdict; settled on the sealed bounds).
+   * its own count of the answer it opened (milliseconds after the stream ends, as a client's
+   * receipt comes), which is exact; undefined: settled on the sealed bounds.
    */
-  awaitProbe?: (settle: (verdict: ProbeVerdict | undefined) => void) => void;
-}
-
-/** What a probe found once it opened and re-scored the answer. */
-export interface ProbeVerdict {
-  /** The coordinator's count of the prompt and of the answer it opened, with the model's tokenizer. */
-  usage: Usage;
-  /** The worker's answer failed the re-scoring: it earns nothing and takes a strike. */
-  failed: boolean;
+  awaitProbe?: (settle: (counted: Usage | undefined) => void) => void;
 }
 
 /** Where a job's output goes (the HTTP response). */
@@ -617,12 +609,7 @@ export class JobManager {
     const { spotCheck } = this.options;
     if (job.spec.awaitProbe && provisional.parts.length > 0) {
       const awaitProbe = job.spec.awaitProbe;
-      later((done) =>
-        awaitProbe((verdict) => {
-          const failed = new Set(verdict?.failed ? job.attempts.map((a) => a.worker.id) : []);
-          book(verdict ? meterJob(withOwnCount(input, verdict.usage)) : provisional, failed.size > 0 ? 'verify_failed' : outcome, failed, done);
-        }),
-      );
+      later((done) => awaitProbe((counted) => book(counted ? meterJob(withOwnCount(input, counted)) : provisional, outcome, new Set(), done)));
       then?.(usage);
     } else if (job.spec.awaitReceipt && provisional.parts.length > 0) {
       const awaitReceipt = job.spec.awaitReceipt;

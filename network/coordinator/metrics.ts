@@ -16,7 +16,7 @@ export function createMetrics() {
     requeues: new Counter({ name: 'silkworm_job_requeues_total', help: 'Jobs moved to another worker, by reason.', labelNames: ['reason'], registers: [registry] }),
     tokens: new Counter({ name: 'silkworm_tokens_total', help: 'Tokens served, by kind (prompt, completion).', labelNames: ['kind'], registers: [registry] }),
     disputes: new Counter({ name: 'silkworm_disputes_total', help: "Claims cut to the coordinator's figure beyond the tolerance, by kind (over_client_receipt: above a sealed client's signed receipt).", labelNames: ['kind'], registers: [registry] }),
-    probes: new Counter({ name: 'silkworm_probes_total', help: 'Sealed probes this instance sent its workers (--probe-interval), by result: passed, failed (the worker earned nothing and took a strike), unchecked.', labelNames: ['result'], registers: [registry] }),
+    probes: new Counter({ name: 'silkworm_probes_total', help: 'Sealed probes this instance sent its workers (--probe-interval), by result: passed, failed (the worker took a strike), unchecked.', labelNames: ['result'], registers: [registry] }),
     receiptsPaused: new Counter({ name: 'silkworm_client_receipts_paused_total', help: "Clients whose sealed usage receipts this instance paused (they fell short of several workers' claims too often; GET /v1/admin/receipt-pauses).", registers: [registry] }),
     timeToFirstToken: new Histogram({
       name: 'silkworm_time_to_first_token_seconds',

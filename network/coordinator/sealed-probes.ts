@@ -3,11 +3,12 @@
  * transport jobs, by being their client. It cannot read a client's sealed job, so it sends its
  * own: a chat from its prompt set, sealed to one worker's job-process key exactly as a client's
  * SDK seals it. The worker gets an ordinary `job.sealed_offer` and cannot tell a probe from a
- * client's job by anything on the wire. The coordinator opens the answer, counts it with the
- * model's tokenizer and re-scores it with the model's file (verifier.ts) before the job is
- * settled. A failing worker earns nothing for the probe and takes a strike (three eject its
- * identity, reputation.ts); a passing one is paid like any job, from the operator's side
- * (probes have no client: the books record them as unmetered).
+ * client's job by anything on the wire, nor by its receipt: the coordinator opens the answer,
+ * counts it with the model's tokenizer and settles the job on that count at once, as a client's
+ * job settles once its receipt comes (probes have no client: the operator pays, and the books
+ * record them as unmetered). Then it re-scores the answer with the model's file (verifier.ts):
+ * a failing worker takes a strike (three eject its identity, reputation.ts) and is told so; its
+ * pay for that probe stands, the price of a receipt that does not give the probe away.
  *
  * What a probe cannot hide is its prompt: a worker that logs what it serves could learn the
  * prompts a coordinator probes with, and those built into this file can be read by anyone. An
@@ -20,7 +21,9 @@ import { newJobId, sealRequest, type SealedChunk } from '../protocol/sealed.js';
 import { decodeAnswerPart } from '../protocol/answer-parts.js';
 import type { JobParams } from '../protocol/job-schemas.js';
 import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
-import type { JobManager, ProbeVerdict, SpotCheck } from './job-manager.js';
+import type { JobManager, SpotCheck } from './job-manager.js';
+import type { WorkerStanding } from './worker-standing.js';
+import type { Usage } from '../protocol/worker-frames.js';
 import type { ModelMeters } from './model-meters.js';
 import type { CoordinatorMetrics } from './metrics.js';
 import type { Logger } from './log.js';
@@ -39,9 +42,8 @@ export const MAX_PROBE_PROMPTS = 10_000;
 export const MAX_PROBE_PROMPTS_BYTES = 8 * 1024 * 1024;
 /** Longest answer a probe asks for (the re-scoring reads prompt and answer in one pass). */
 export const MAX_PROBE_TOKENS = 1024;
-/** How long a probe's job may run, and how long its settlement waits for the re-scoring. */
+/** How long a probe's job may run. */
 const PROBE_TIMEOUT_MS = 120_000;
-const PROBE_CHECK_WAIT_MS = 120_000;
 /** Workers remembered as probed (the least recently probed goes first; never probed, first of all). */
 const MAX_REMEMBERED = 200_000;
 
@@ -173,6 +175,8 @@ export interface SealedProberOptions {
   meters: ModelMeters;
   /** The re-scoring (the spot checker, with the catalog's model files). */
   checker: SpotCheck & { checks(model: string): boolean };
+  /** Where a failed probe's strike is recorded (it tells the worker, and ejects at the limit). */
+  standing: Pick<WorkerStanding, 'record'>;
   metrics: CoordinatorMetrics;
   logger: Logger;
   random?: () => number;
@@ -258,33 +262,29 @@ export class SealedProber {
       now,
     });
     const answer = new AnswerOpener(sealed.responseOpener);
-    let deliver: (verdict: ProbeVerdict | undefined) => void = () => {};
-    const verdict = new Promise<ProbeVerdict | undefined>((resolve) => (deliver = resolve));
-    const ended = new Promise<string | undefined>((resolve) => {
-      options.jobs.submit(
-        {
-          // At the worker's own price: the operator pays for what it asked for.
-          ...sealedJobSpec(sealed.envelope, { timeoutMs: PROBE_TIMEOUT_MS, maxCoefficient: worker.priceCoefficient }),
-          awaitProbe: (settle) => {
-            let settled = false;
-            const once = (value: ProbeVerdict | undefined) => {
-              if (settled) return;
-              settled = true;
-              clearTimeout(timer);
-              settle(value);
-            };
-            const timer = setTimeout(() => once(undefined), PROBE_CHECK_WAIT_MS);
-            timer.unref();
-            void verdict.then(once);
+    let deliver: (counted: Usage | undefined) => void = () => {};
+    const counted = new Promise<Usage | undefined>((resolve) => (deliver = resolve));
+    let endedWith: string | undefined;
+    try {
+      endedWith = await new Promise<string | undefined>((resolve) => {
+        options.jobs.submit(
+          {
+            // At the worker's own price: the operator pays for what it asked for.
+            ...sealedJobSpec(sealed.envelope, { timeoutMs: PROBE_TIMEOUT_MS, maxCoefficient: worker.priceCoefficient }),
+            awaitProbe: (settle) => void counted.then(settle),
           },
-        },
-        { onChunk: () => {}, onSealedChunk: (chunk) => answer.add(chunk), onDone: () => resolve(undefined), onError: (error) => resolve(error.code) },
-      );
-    });
-    const endedWith = await ended;
-    await answer.settled();
-    const found = await this.judge(answer, { workerId: worker.id, model, messages: prompt.messages, params, promptTokens });
-    deliver(found.verdict);
+          { onChunk: () => {}, onSealedChunk: (chunk) => answer.add(chunk), onDone: () => resolve(undefined), onError: (error) => resolve(error.code) },
+        );
+      });
+      await answer.settled();
+    } finally {
+      // The job settles now, on the coordinator's own count, as a client's job settles once its
+      // receipt comes: the worker's receipt does not tell a probe from a client's job. The
+      // re-scoring follows; a failure strikes the worker then (its pay for the probe stands).
+      deliver(answer.text === '' && !answer.broken ? undefined : { promptTokens, completionTokens: counter.countText(answer.text) });
+    }
+    const found = await this.judge(answer, { workerId: worker.id, model, messages: prompt.messages, params });
+    if (found.result === 'failed') options.standing.record(worker.id, 'verify_failed');
     options.metrics.probes.inc({ result: found.result });
     const fields = { workerId: worker.id, model, jobId: sealed.envelope.jobId, ...(endedWith ? { ended: endedWith } : {}), ...(found.why ? { why: found.why } : {}) };
     if (found.result === 'failed') options.logger.warn(fields, 'probe failed: the sealed answer is not what the model would give');
@@ -293,17 +293,15 @@ export class SealedProber {
   }
 
   /** What a probe's answer shows, once every chunk received is opened. */
-  private async judge(answer: AnswerOpener, job: { workerId: string; model: string; messages: ChatMessage[]; params: JobParams; promptTokens: number }): Promise<{ result: ProbeResult; verdict: ProbeVerdict | undefined; why?: string }> {
-    if (this.stopped) return { result: 'unchecked', verdict: undefined, why: 'the coordinator is stopping' };
-    const counter = this.options.meters.get(job.model)!.counter;
-    const usage = { promptTokens: job.promptTokens, completionTokens: counter.countText(answer.text) };
+  private async judge(answer: AnswerOpener, job: { workerId: string; model: string; messages: ChatMessage[]; params: JobParams }): Promise<{ result: ProbeResult; why?: string }> {
+    if (this.stopped) return { result: 'unchecked', why: 'the coordinator is stopping' };
     // Chunks that do not open under the key the worker signed: what a client would have paid for is garbage.
-    if (answer.broken) return { result: 'failed', verdict: { usage, failed: true }, why: `a sealed chunk did not open (${answer.broken})` };
-    if (answer.text === '') return { result: 'unchecked', verdict: undefined, why: 'no answer to check' };
+    if (answer.broken) return { result: 'failed', why: `a sealed chunk did not open (${answer.broken})` };
+    if (answer.text === '') return { result: 'unchecked', why: 'no answer to check' };
     const check = this.options.checker.check({ model: job.model, messages: job.messages, params: job.params, attempts: [{ workerId: job.workerId, before: '', text: answer.text }] });
     const failed = await Promise.race([check.catch(() => undefined), this.whenStopped]);
-    if (failed === undefined) return { result: 'unchecked', verdict: { usage, failed: false }, why: this.stopped ? 'the coordinator is stopping' : 'the answer could not be re-scored' };
-    return failed.includes(job.workerId) ? { result: 'failed', verdict: { usage, failed: true } } : { result: 'passed', verdict: { usage, failed: false } };
+    if (failed === undefined) return { result: 'unchecked', why: this.stopped ? 'the coordinator is stopping' : 'the answer could not be re-scored' };
+    return { result: failed.includes(job.workerId) ? 'failed' : 'passed' };
   }
 
   /** How the probes cover the workers they can check now (silkworm_probe_* metrics). */

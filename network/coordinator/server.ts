@@ -547,7 +547,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     if (meters.size === 0) logger.warn('--probe-interval needs the catalog\'s model files (--catalog with --catalog-dir): no probes are sent');
     else {
       if (!options.probes.prompts) logger.warn('probes use the built-in prompts, which anyone can read in the source: give --probe-prompts FILE with your own');
-      prober = new SealedProber({ coordinatorId, intervalMs: options.probes.intervalMs, prompts: options.probes.prompts ?? BUILT_IN_PROBE_PROMPTS, registry, jobs, meters, checker: spotCheck, metrics, logger }).start();
+      prober = new SealedProber({ coordinatorId, intervalMs: options.probes.intervalMs, prompts: options.probes.prompts ?? BUILT_IN_PROBE_PROMPTS, registry, jobs, meters, checker: spotCheck, standing, metrics, logger }).start();
       watchProbeCoverage(metrics, prober);
     }
   }
