@@ -202,7 +202,11 @@ test('an answer that failed the network’s check: the owner is told at each str
   fake.worker.emit('check-failed', { type: 'check_failed', strikes: 2, ejectAt: 3, message: '' });
   // A coordinator sending them by the thousand (with numbers that do not add up): the Dashboard
   // shows the latest, the desktop hears of none until the gap has passed.
+  const pushed: PushName[] = [];
+  const stopPushes = services.subscribe((name) => void pushed.push(name));
   for (let i = 0; i < 1000; i++) fake.worker.emit('check-failed', { type: 'check_failed', strikes: 7, ejectAt: 3, message: 'x'.repeat(2000) });
+  stopPushes();
+  assert.equal(pushed.filter((name) => name === 'state').length, 1, 'the same notice a thousand times is one update of the page');
   const flood = await services.handlers.getState(undefined);
   assert.ok(flood.ok);
   assert.match(flood.value.worker.failedCheck?.sentence ?? '', /strike 7 of 3: one more and/, 'never “-4 more”');

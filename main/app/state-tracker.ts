@@ -75,7 +75,11 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
       this.emitState();
     });
     this.listen(worker, 'check-failed', (check: CheckFailed) => {
-      this.link = { ...this.link, failedCheck: { ...explainFailedCheck(check), strikes: check.strikes, ejectAt: check.ejectAt, at: this.now() } };
+      const words = explainFailedCheck(check);
+      const last = this.link.failedCheck;
+      // The same notice again (a coordinator repeating itself) changes nothing the page shows.
+      if (last && last.sentence === words.sentence && last.strikes === check.strikes) return;
+      this.link = { ...this.link, failedCheck: { ...words, strikes: check.strikes, ejectAt: check.ejectAt, at: this.now() } };
       this.emitState();
     });
     this.listen(worker, 'disconnected', (reason: string) => {
