@@ -25,6 +25,7 @@ import { successorText, writeTestModel } from '../main/models/test-model.js';
 import { LlamaEngine } from '../main/engine/llama-engine.js';
 import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
 import { startGateway } from '../network/client/gateway.js';
+import { pickByWeight, SilkwormClient } from '../network/client/sdk.js';
 import { openRequest, ReplayGuard } from '../network/protocol/sealed.js';
 import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
 import { eventually, Harness } from './harness.js';
@@ -410,6 +411,31 @@ describe('a network facing dishonest workers', () => {
       await leave(sealer, 'sealed-inflater');
     }
     await booksBalance();
+  });
+
+  test('ten fresh identities against one established sealed worker: the routing advice a sealed client follows weighs each by what it earned', async () => {
+    const sealedWorker = async (id: string) => {
+      const identity = randomIdentity();
+      const fake = await enlist(id, { identity });
+      fake.send((await sealedDescriptor(id, identity, { id: MODEL, sha256 })).frame);
+      await eventually(() => coordinator.registry.get(id)?.descriptor !== undefined, 5000, `${id}'s descriptor`);
+      return fake;
+    };
+    const veteran = await sealedWorker('veteran');
+    // Its history: thirty clean jobs, as the coordinator records them.
+    for (let i = 0; i < 30; i++) coordinator.standing.record('veteran', 'clean');
+    await eventually(() => (coordinator.registry.get('veteran')?.reputation ?? 0) > 0.75, 5000, 'the veteran’s standing');
+    const sybils = await Promise.all(Array.from({ length: 10 }, (_, i) => sealedWorker(`sybil-${i}`)));
+    const client = new SilkwormClient({ coordinatorUrl: coordinator.url, apiKey: KEY, minTier: 'sandboxed' });
+    const listing = await client.listWorkers(MODEL);
+    assert.equal(listing.workers.length, 11);
+    const weight = (id: string) => listing.weights?.get(id) ?? 0;
+    assert.ok(weight('veteran') > 3.5 * weight('sybil-0'), `one established identity outweighs a fresh one by its reputation (${weight('veteran')} vs ${weight('sybil-0')})`);
+    let veteranPicks = 0;
+    for (let i = 0; i < 5000; i++) if (pickByWeight(listing.workers, listing.weights).workerId === 'veteran') veteranPicks++;
+    // Uniform picking would give it 1 in 11 (about 455 of 5000); by the advice, about 0.8 / (0.8 + 10 × 0.2).
+    assert.ok(veteranPicks > 1100, `the veteran takes ${veteranPicks} of 5000 picks`);
+    for (const [i, fake] of [veteran, ...sybils].entries()) await leave(fake, i === 0 ? 'veteran' : `sybil-${i - 1}`);
   });
 
   test('the honest worker earns exactly what it did before the attacks', async () => {

@@ -1,7 +1,8 @@
 /** The SDK reads what a coordinator answers within bounds: a coordinator is a party across a wire. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_WORKER_LIST_BYTES, SealedJobError, SilkwormClient } from './sdk.js';
+import { MAX_WORKER_LIST_BYTES, pickByWeight, SealedJobError, SilkwormClient } from './sdk.js';
+import type { WorkerDescriptor } from '../protocol/descriptor.js';
 import { makeFakeWorker, startFakeCoordinator } from './testing/fake-coordinator.js';
 
 /** A response whose body never ends, counting the bytes the reader pulled. */
@@ -52,4 +53,21 @@ test('a coordinator that streams more than max_tokens can hold is cut off: the S
   } finally {
     await coordinator.close();
   }
+});
+
+test('the default pick follows the coordinator’s routing advice: in proportion to each worker’s weight, uniform without any', () => {
+  const worker = (workerId: string) => ({ workerId }) as WorkerDescriptor;
+  const [a, b, c] = [worker('a'), worker('b'), worker('c')];
+  const weights = new Map([
+    ['a', 3],
+    ['b', 1],
+  ]);
+  // The draw walks a's share first (3 of 5), then b's (1 of 5), then c's: left out of the advice, it weighs as the lightest (1).
+  assert.equal(pickByWeight([a, b, c], weights, () => 0.59).workerId, 'a');
+  assert.equal(pickByWeight([a, b, c], weights, () => 0.61).workerId, 'b');
+  assert.equal(pickByWeight([a, b, c], weights, () => 0.81).workerId, 'c');
+  assert.equal(pickByWeight([a, b], undefined, () => 0.6).workerId, 'b', 'uniform without advice');
+  let drawn = 0;
+  for (let i = 0; i < 4000; i++) if (pickByWeight([a, b], weights).workerId === 'a') drawn++;
+  assert.ok(drawn > 2700 && drawn < 3300, `about 3 in 4 (${drawn} of 4000)`);
 });

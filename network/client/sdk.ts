@@ -46,7 +46,7 @@ export interface SilkwormClientOptions {
   requestTimeoutMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
-  /** Chooses among eligible workers (default: uniformly at random). */
+  /** Chooses among eligible workers (default: pickByWeight, at random by the coordinator's routing advice). */
   pickWorker?: (candidates: readonly WorkerDescriptor[]) => WorkerDescriptor;
   /**
    * Signed usage receipts: after each sealed attempt that delivered text, the SDK counts what it
@@ -65,6 +65,26 @@ export interface VerifiedWorkers {
   coordinatorId: string;
   workers: WorkerDescriptor[];
   rejected: { code: string; message: string }[];
+  /** The coordinator's routing advice by worker id (relative weights), when it gives any. */
+  weights?: ReadonlyMap<string, number>;
+}
+
+/**
+ * The default choice among eligible workers: at random, in proportion to the coordinator's
+ * routing advice (its measured speed and reputation of each), uniformly where it gives none.
+ * A worker the advice leaves out weighs as the lightest one listed.
+ */
+export function pickByWeight(candidates: readonly WorkerDescriptor[], weights: ReadonlyMap<string, number> | undefined, random: () => number = Math.random): WorkerDescriptor {
+  if (!weights || weights.size === 0) return candidates[Math.floor(random() * candidates.length)]!;
+  const floor = Math.min(...candidates.map((w) => weights.get(w.workerId) ?? Infinity));
+  const weightOf = (w: WorkerDescriptor) => weights.get(w.workerId) ?? (Number.isFinite(floor) ? floor : 1);
+  const total = candidates.reduce((sum, w) => sum + weightOf(w), 0);
+  let left = random() * total;
+  for (const w of candidates) {
+    left -= weightOf(w);
+    if (left < 0) return w;
+  }
+  return candidates[candidates.length - 1]!;
 }
 
 /** One sealed chat job as the SDK runs it. */
@@ -139,7 +159,7 @@ export class SilkwormClient {
     if (body instanceof BodyTooLargeError) throw new SealedJobError(502, 'bad_coordinator_response', `The coordinator's worker list is larger than ${MAX_WORKER_LIST_BYTES / (1024 * 1024)} MB; it was not read.`);
     const list = workerListSchema.safeParse(body instanceof Error ? undefined : body);
     if (!list.success) throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator returned a malformed worker list.');
-    const value: VerifiedWorkers = { coordinatorId: list.data.coordinatorId, workers: [], rejected: [] };
+    const value: VerifiedWorkers = { coordinatorId: list.data.coordinatorId, workers: [], rejected: [], ...(list.data.weights ? { weights: new Map(Object.entries(list.data.weights)) } : {}) };
     if (this.verifiedSignatures.size > 10_000) this.verifiedSignatures.clear();
     for (const item of list.data.data) {
       const check = verifyDescriptor(item, { now: this.now(), verifiedSignatures: this.verifiedSignatures, ...(this.options.trustedIdentityKeys ? { trustedIdentityKeys: this.options.trustedIdentityKeys } : {}) });
@@ -210,7 +230,7 @@ export class SilkwormClient {
     }
     const fresh = fits.filter((w) => !tried.has(w.workerId));
     if (fresh.length === 0) throw lastError ?? new SealedJobError(503, 'no_capacity', `No other worker can take this '${input.model}' job.`);
-    const worker = this.options.pickWorker ? this.options.pickWorker(fresh) : fresh[Math.floor(Math.random() * fresh.length)]!;
+    const worker = this.options.pickWorker ? this.options.pickWorker(fresh) : pickByWeight(fresh, listing.weights);
     return { coordinatorId: listing.coordinatorId, worker };
   }
 

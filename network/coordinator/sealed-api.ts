@@ -18,6 +18,7 @@ import type { Usage } from '../protocol/worker-frames.js';
 import { decodePathPart, readJsonBody, sendError, sendJson } from './http-util.js';
 import { sendRefusal, type ApiContext } from './openai-api.js';
 import { holdWorstCase, routingHeaders } from './admission.js';
+import { routeScore } from './router.js';
 import { callStore, type CoordinatorStore } from './store.js';
 
 /** Bytes the AEAD adds to a sealed request (ChaCha20-Poly1305 tag). */
@@ -78,16 +79,20 @@ export function sealedJobSpec(envelope: SealedEnvelope, options: { timeoutMs: nu
   };
 }
 
+/** The answer length the routing advice of `GET /v1/workers` is weighed for. */
+const WEIGHT_TOKENS = 256;
+
 /** `GET /v1/workers?model=&tier=`: signed descriptors of connected, available workers. */
 export function handleListWorkers(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, coordinatorId: string): void {
   const query = new URL(req.url ?? '/', 'http://x').searchParams;
   const model = query.get('model');
   const tier = tierSchema.safeParse(query.get('tier') ?? 'unsandboxed');
   if (!tier.success) return sendError(res, 400, `tier must be one of ${tierSchema.options.join(', ')}.`, 'invalid_request', 'tier');
-  const data = [...ctx.registry.all()]
-    .filter((w) => w.available && w.reputation > 0 && w.descriptor && (!model || w.models.has(model)) && meetsTier(w.descriptor.descriptor.tier, tier.data))
-    .map((w) => w.descriptor);
-  sendJson(res, 200, { object: 'list', coordinatorId, data });
+  const listed = [...ctx.registry.all()].filter((w) => w.available && w.reputation > 0 && w.descriptor && (!model || w.models.has(model)) && meetsTier(w.descriptor.descriptor.tier, tier.data));
+  // Routing advice: what the router weighs for transport jobs, so a sealed client's pick follows
+  // measured speed and earned reputation too, not the number of identities someone made.
+  const weights = Object.fromEntries(listed.map((w) => [w.id, Number((1e6 / routeScore(w, WEIGHT_TOKENS)).toPrecision(3))]));
+  sendJson(res, 200, { object: 'list', coordinatorId, data: listed.map((w) => w.descriptor), weights });
 }
 
 /** `POST /v1/sealed/jobs`: checks the envelope's clear fields, holds the price, relays the job. */

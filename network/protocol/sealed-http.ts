@@ -36,6 +36,12 @@ export const workerListSchema = z.object({
   object: z.literal('list'),
   coordinatorId: z.string().min(1).max(128),
   data: z.array(z.unknown()).max(10_000),
+  /**
+   * The coordinator's routing advice, by worker id: a relative weight from what it measured of
+   * each worker (speed, reputation, jobs running), the way it ranks workers for transport jobs.
+   * A client picks among the workers it verified in proportion to it; absent, uniformly.
+   */
+  weights: z.record(z.string().max(128), z.number().positive().finite()).optional(),
 });
 export type WorkerList = z.infer<typeof workerListSchema>;
 
