@@ -249,7 +249,8 @@ export class SealedProber {
     const maxTokens = Math.min(prompt.maxTokens, target.contextSize - promptTokens - 1);
     this.remember(worker.id, now);
     if (maxTokens < 1) return { workerId: worker.id, model, result: 'unchecked' };
-    const params: JobParams = { maxTokens, temperature: prompt.temperature, ...(prompt.topP !== undefined ? { topP: prompt.topP } : {}) };
+    const sampling = { temperature: prompt.temperature, ...(prompt.topP !== undefined ? { topP: prompt.topP } : {}) };
+    const params: JobParams = { maxTokens, ...sampling };
     const descriptor = worker.descriptor!.descriptor;
     const sealed = await sealRequest({
       recipientPublicKey: descriptor.hpke.publicKey,
@@ -258,7 +259,7 @@ export class SealedProber {
       coordinatorId: options.coordinatorId,
       workerId: worker.id,
       maxTokens,
-      body: { messages: prompt.messages, params: { temperature: params.temperature, ...(params.topP !== undefined ? { topP: params.topP } : {}) } },
+      body: { messages: prompt.messages, params: sampling },
       now,
     });
     const answer = new AnswerOpener(sealed.responseOpener);
