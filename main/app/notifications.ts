@@ -1,7 +1,8 @@
 /**
  * What the owner is told without opening the app (the shells that can notify: the desktop app):
- * sharing paused or resumed — in the same sentence the Dashboard shows —, a job process that
- * stopped, an answer of this PC failing the network's check, and the network refusing this PC. Not every reason change, only state changes.
+ * sharing paused or resumed (in the same sentence the Dashboard shows), a job process that
+ * stopped, an answer of this PC failing the network's check, and the network refusing this PC.
+ * Not every reason change, only state changes.
  */
 import type { WorkerCore } from '../worker/worker-core.js';
 import type { Decision } from '../sharing/policy.js';

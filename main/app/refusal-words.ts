@@ -1,8 +1,8 @@
 /**
  * What the owner is told when the coordinator finds one of this PC's answers wrong, or refuses
- * this worker, in plain words: what it
- * means for this PC and what they can do. The coordinator's own message follows, marked as its
- * words (a coordinator is a party across a wire: its text is shown, never trusted as the app's).
+ * this worker, in plain words: what it means for this PC and what they can do. The coordinator's
+ * own message follows, marked as its words (a coordinator is a party across a wire: its text is
+ * shown, never trusted as the app's).
  */
 import type { CheckFailed, Refusal } from '../worker/coordinator-link.js';
 
