@@ -124,7 +124,7 @@ async function runVerify(context: BenchContext): Promise<SectionReport> {
     const job: BenchJob = { messages, maxTokens: TOKENS, seed: 42 };
     const expected = successorText(PROMPT, TOKENS);
     // The answer every round checks: the worker's greedy output (compared with the model's predicted text).
-    const input: VerifyInput = { messages, before: '', text: expected, params: { temperature: 0 } };
+    const input: VerifyInput = { messages, before: '', text: expected, params: { temperature: 0, maxTokens: TOKENS } };
     await raw.run(job);
     await verifier.score(input);
     await verifier.pass(input);

@@ -144,6 +144,13 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** One sample of a coordinator's metric (`labels` as written inside the braces, '' for none); 0 when absent. */
+export async function metricValue(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}} ` : `${name} `));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 /** Polls until `check` is true or the time runs out. */
 export async function eventually(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;

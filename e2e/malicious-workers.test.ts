@@ -28,7 +28,7 @@ import { startGateway } from '../network/client/gateway.js';
 import { pickByWeight, SilkwormClient } from '../network/client/sdk.js';
 import { openRequest, ReplayGuard } from '../network/protocol/sealed.js';
 import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
-import { eventually, Harness } from './harness.js';
+import { eventually, Harness, metricValue } from './harness.js';
 
 const KEY = 'sk-victim-client';
 const ADMIN = 'admin';
@@ -36,6 +36,7 @@ const MODEL = 'silkworm-test';
 const MESSAGES = [{ role: 'user' as const, content: 'abc' }];
 /** "<s>" + "\nuser: abc": one byte token per character of the test template. */
 const PROMPT_TOKENS = 11;
+const WEATHER_SCHEMA = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
 
 function payoutAddress(seed: number): string {
   const wallet = WalletContractV5R1.create({ workchain: 0, publicKey: keyPairFromSeed(Buffer.alloc(32, seed)).publicKey, walletId: { networkGlobalId: -3 } });
@@ -333,27 +334,35 @@ describe('a network facing dishonest workers', () => {
     await booksBalance();
   });
 
-  test('a worker serving another model than it announces fails spot checks: charged nothing, struck, then ejected', async () => {
+  test('a worker serving another model than it announces fails spot checks, on plain, penalized and JSON jobs alike: charged nothing, struck, then ejected', async () => {
     const wrongPath = join(await harness.tempDir(), 'wrong.gguf');
     await writeTestModel(wrongPath, { step: 2 });
     const { engine } = await LlamaEngine.load({ modelPath: wrongPath, threads: 1, contextSize: 512, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => undefined);
     const identity = randomIdentity();
     const address = payoutAddress(2);
     let cheater = await enlist('cheater', { identity, payoutAddress: address });
+    // The other model answers each job as asked (its penalties, its JSON grammar): the check re-scores it the same way.
+    const jobs: [OpenAI.ChatCompletionCreateParamsNonStreaming, (content: string) => void][] = [
+      [{ model: MODEL, messages: MESSAGES, max_tokens: 8, temperature: 0 }, (content) => assert.equal(content, successorText('abc', 8, 2), 'the other model really generated ("egik…")')],
+      [{ model: MODEL, messages: MESSAGES, max_tokens: 8, temperature: 0, frequency_penalty: 1, presence_penalty: 0.5 }, (content) => assert.equal(content, successorText('abc', 8, 2))],
+      [{ model: MODEL, messages: MESSAGES, max_tokens: 300, temperature: 0, response_format: { type: 'json_schema', json_schema: { name: 'weather', schema: WEATHER_SCHEMA } } }, (content) => assert.deepEqual(Object.keys(JSON.parse(content) as object), ['city', 'sunny'], 'valid JSON of the schema, from the other model')],
+    ];
+    const failedChecks = await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="failed"');
     try {
-      for (let strike = 1; strike <= 3; strike++) {
+      for (const [strike, [request, expect]] of jobs.map((job, i) => [i + 1, job] as const)) {
         const balance = coordinator.store.balance(clientId);
         const owed = account(address);
-        const pending = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 8, temperature: 0 });
+        const pending = client.chat.completions.create(request);
         const offer = await cheater.nextNew('job.offer');
         cheater.send({ type: 'job.accept', jobId: offer.jobId });
         let seq = 0;
         const result = await engine.generate(offer.messages, offer.params, undefined, new AbortController().signal, (text, tokens) => cheater.send({ type: 'job.chunk', jobId: offer.jobId, seq: seq++, text, tokens }));
-        cheater.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: result.usage });
+        cheater.send({ type: 'job.done', jobId: offer.jobId, finishReason: result.finishReason === 'stop' ? 'stop' : 'length', usage: result.usage });
         const answer = await pending;
-        assert.equal(answer.choices[0]?.message.content, successorText('abc', 8, 2), 'the other model really generated ("egik…")');
+        expect(answer.choices[0]?.message.content ?? '');
         await coordinator.jobs.settled();
         assert.equal(coordinator.store.workerRecord('cheater')?.verifyFailures, strike, `strike ${strike}`);
+        assert.equal(await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="failed"'), failedChecks + strike);
         assert.equal(coordinator.store.balance(clientId), balance, 'the client was charged nothing');
         assert.equal(account(address), owed, 'the cheater earned nothing');
         if (strike < 3) {
@@ -438,9 +447,24 @@ describe('a network facing dishonest workers', () => {
     for (const [i, fake] of [veteran, ...sybils].entries()) await leave(fake, i === 0 ? 'veteran' : `sybil-${i - 1}`);
   });
 
-  test('the honest worker earns exactly what it did before the attacks', async () => {
+  test('the honest worker earns exactly what it did before the attacks, and its penalized and JSON answers pass the checks', async () => {
     const honest = await harness.worker(coordinator.url, { extra: ['--payout-address', honestPayout, '--data', honestDataDir] });
     assert.equal(await honestRequest(), honestBaseline);
+    const passed = await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="passed"');
+    const requests: OpenAI.ChatCompletionCreateParamsNonStreaming[] = [
+      { model: MODEL, messages: MESSAGES, max_tokens: 150, temperature: 1, seed: 5, frequency_penalty: 2, presence_penalty: 2 },
+      { model: MODEL, messages: MESSAGES, max_tokens: 300, temperature: 0.8, seed: 9, response_format: { type: 'json_schema', json_schema: { name: 'weather', schema: WEATHER_SCHEMA } } },
+      { model: MODEL, messages: MESSAGES, max_tokens: 40, temperature: 0, response_format: { type: 'json_object' } },
+    ];
+    for (const request of requests) {
+      const before = account(honestPayout);
+      const answer = await client.chat.completions.create(request);
+      if (request.response_format) JSON.parse(answer.choices[0]?.message.content ?? '');
+      await coordinator.jobs.settled();
+      assert.equal(account(honestPayout) - before, earned({ promptTokens: PROMPT_TOKENS, completionTokens: answer.usage?.completion_tokens ?? -1 }), 'paid for the whole answer');
+    }
+    assert.equal(await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="passed"'), passed + requests.length, 'each answer was re-scored, and passed');
+    assert.equal(coordinator.store.workerRecord(honest.workerId)?.verifyFailures, 0);
     assert.deepEqual(coordinator.store.disputes(honest.workerId), []);
     await booksBalance();
   });

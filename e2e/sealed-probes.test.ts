@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { CHECK_FAILED_MESSAGE, EJECTED_MESSAGE } from '../network/coordinator/worker-session.js';
+import { parseProbePrompts } from '../network/coordinator/sealed-probes.js';
 import { createLogger } from '../network/coordinator/log.js';
 import { loadCatalogFile } from '../network/coordinator/catalog-api.js';
 import { auditCoordinator } from '../network/coordinator/audit.js';
@@ -25,12 +26,12 @@ import type { CoordinatorFrame, Usage } from '../network/protocol/worker-frames.
 
 type SealedOffer = Extract<CoordinatorFrame, { type: 'job.sealed_offer' }>;
 import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
-import { eventually, Harness } from './harness.js';
+import { eventually, metricValue, Harness } from './harness.js';
 
 const MODEL = 'silkworm-test';
 const ADMIN = 'admin-key';
 /** The probes' one prompt: greedy, so the test model's answer is known ("defghijk"). */
-const PROMPT = { messages: [{ role: 'user' as const, content: 'abc' }], temperature: 0, maxTokens: 8 };
+const PROMPT = { messages: [{ role: 'user' as const, content: 'abc' }], params: { temperature: 0 }, maxTokens: 8 };
 /** "<s>" + "\nuser: abc": one byte token per character of the test template. */
 const TRUTH: Usage = { promptTokens: 11, completionTokens: 8 };
 
@@ -94,10 +95,7 @@ describe('probes of sealed workers', () => {
       .split('\n')
       .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
       .sort();
-  const probeMetric = async (result: string) => {
-    const text = await (await fetch(`${coordinator.url}/metrics`)).text();
-    return Number(new RegExp(`^silkworm_probes_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  };
+  const probeMetric = (result: string) => metricValue(coordinator.url, 'silkworm_probes_total', `result="${result}"`);
 
   before(async () => {
     const modelPath = await harness.model();
@@ -298,6 +296,28 @@ describe('probes of sealed workers', () => {
     assert.equal(account('garbler'), earned({ promptTokens: TRUTH.promptTokens, completionTokens: 0 }), 'no answer opened: paid the prompt it took in, nothing more');
     garbler.fake.close();
     await eventually(() => coordinator.registry.get('garbler') === undefined, 5000, 'gone');
+    await booksBalance();
+  });
+
+  test('probes mirror what clients send: a JSON-schema prompt with a penalty passes the honest engine and fails the other model', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
+    const line = { messages: PROMPT.messages, temperature: 0, frequency_penalty: 1, max_tokens: 300, response_format: { type: 'json_schema', json_schema: { name: 'weather', schema } } };
+    coordinator.prober!.usePrompts(parseProbePrompts(JSON.stringify(line)));
+    try {
+      for (const [id, engine, result] of [['json-honest', honestEngine, 'passed'], ['json-cheater', wrongEngine, 'failed']] as const) {
+        const worker = await sealedFake(id);
+        const serving = serveSealed(worker, engine);
+        assert.deepEqual(await probe(), { workerId: id, model: MODEL, result });
+        const { text, opened } = await serving;
+        assert.deepEqual(opened.job.params, { temperature: 0, frequencyPenalty: 1, responseFormat: { type: 'json_schema', schema }, maxTokens: 300 }, 'asked as the client asked');
+        assert.deepEqual(Object.keys(JSON.parse(text) as object), ['city', 'sunny'], `${id} wrote JSON of the schema`);
+        await eventually(() => coordinator.store.workerRecord(id)?.verifyFailures === (result === 'failed' ? 1 : 0), 5000, `${id} judged`);
+        worker.fake.close();
+        await eventually(() => coordinator.registry.get(id) === undefined, 5000, 'gone');
+      }
+    } finally {
+      coordinator.prober!.usePrompts([PROMPT]);
+    }
     await booksBalance();
   });
 

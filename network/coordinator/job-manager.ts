@@ -94,7 +94,7 @@ export interface JobHandle {
 export interface SpotCheck {
   /** Whether this job is in the sample (jobs the verifier cannot re-score never are). */
   sample(model: string, params: JobParams): boolean;
-  /** The ids of workers whose text fails the check; undefined when the check could not run. */
+  /** The ids of workers whose text fails the check; undefined when no attempt could be scored. */
   check(job: { model: string; messages: ChatMessage[]; params: JobParams; attempts: { workerId: string; before: string; text: string }[] }): Promise<string[] | undefined>;
 }
 
@@ -630,9 +630,11 @@ export class JobManager {
         spotCheck.check({ model: job.spec.model, messages: job.spec.messages, params: job.spec.params, attempts }).then(
           (failed) => {
             const failedSet = new Set(failed ?? []);
+            this.options.metrics.spotChecks.inc({ result: failed === undefined ? 'unscored' : failedSet.size > 0 ? 'failed' : 'passed' });
             book(provisional, failedSet.size > 0 ? 'verify_failed' : outcome, failedSet, done);
           },
           (error: unknown) => {
+            this.options.metrics.spotChecks.inc({ result: 'unscored' });
             this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'spot check failed to run; settling without it');
             book(provisional, outcome, new Set(), done);
           },

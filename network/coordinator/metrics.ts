@@ -16,6 +16,7 @@ export function createMetrics() {
     requeues: new Counter({ name: 'silkworm_job_requeues_total', help: 'Jobs moved to another worker, by reason.', labelNames: ['reason'], registers: [registry] }),
     tokens: new Counter({ name: 'silkworm_tokens_total', help: 'Tokens served, by kind (prompt, completion).', labelNames: ['kind'], registers: [registry] }),
     disputes: new Counter({ name: 'silkworm_disputes_total', help: "Claims cut to the coordinator's figure beyond the tolerance, by kind (over_client_receipt: above a sealed client's signed receipt).", labelNames: ['kind'], registers: [registry] }),
+    spotChecks: new Counter({ name: 'silkworm_spot_checks_total', help: 'Transport jobs re-scored by the same model (--verify-rate), by result: passed, failed (a worker took a strike), unscored (the answer did not fit the verifier, or the check could not run).', labelNames: ['result'], registers: [registry] }),
     probes: new Counter({ name: 'silkworm_probes_total', help: 'Sealed probes this instance sent its workers (--probe-interval), by result: passed, failed (the worker took a strike), unchecked.', labelNames: ['result'], registers: [registry] }),
     receiptsPaused: new Counter({ name: 'silkworm_client_receipts_paused_total', help: "Clients whose sealed usage receipts this instance paused (they fell short of several workers' claims too often; GET /v1/admin/receipt-pauses).", registers: [registry] }),
     timeToFirstToken: new Histogram({

@@ -60,10 +60,14 @@ test('only workers that take sealed jobs, on a model the coordinator can re-scor
 });
 
 test('a prompt file is JSON Lines of chats, with defaults; blank lines are skipped', () => {
-  const prompts = parseProbePrompts('{"messages":[{"role":"user","content":"hi"}]}\n\n{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"why?"}],"temperature":0,"top_p":0.9,"max_tokens":16}\r\n');
+  const json = '{"messages":[{"role":"user","content":"w"}],"frequency_penalty":0.5,"presence_penalty":-1,"seed":4,"response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object","properties":{"c":{"type":"string"}}}}}}';
+  const prompts = parseProbePrompts(`{"messages":[{"role":"user","content":"hi"}]}\n\n{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"why?"}],"temperature":0,"top_p":0.9,"max_tokens":16}\r\n${json}\n{"messages":[{"role":"user","content":"o"}],"response_format":{"type":"json_object"}}`);
   assert.deepEqual(prompts, [
-    { messages: [{ role: 'user', content: 'hi' }], temperature: 1, maxTokens: 128 },
-    { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'why?' }], temperature: 0, topP: 0.9, maxTokens: 16 },
+    { messages: [{ role: 'user', content: 'hi' }], params: { temperature: 1 }, maxTokens: 128 },
+    { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'why?' }], params: { temperature: 0, topP: 0.9 }, maxTokens: 16 },
+    // What clients send can be mirrored: penalties, seeds and JSON output are re-scored too.
+    { messages: [{ role: 'user', content: 'w' }], params: { temperature: 1, seed: 4, presencePenalty: -1, frequencyPenalty: 0.5, responseFormat: { type: 'json_schema', schema: { type: 'object', properties: { c: { type: 'string' } } } } }, maxTokens: 128 },
+    { messages: [{ role: 'user', content: 'o' }], params: { temperature: 1, responseFormat: { type: 'json_object' } }, maxTokens: 128 },
   ]);
   assert.ok(BUILT_IN_PROBE_PROMPTS.length >= 10, 'a built-in set');
 });
@@ -77,6 +81,9 @@ test('a bad prompt file is refused with its line and field', async () => {
     [`{"messages":[{"role":"user","content":"hi"}],"max_tokens":100000}`, /line 1: max_tokens: /],
     [`{"messages":[{"role":"user","content":"hi"}],"stream":true}`, /line 1: .*stream/],
     [`{"messages":[{"role":"wizard","content":"hi"}]}`, /line 1: messages\.0\.role/],
+    [`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}`, /line 1: .*tools/],
+    [`{"messages":[{"role":"user","content":"hi"}],"frequency_penalty":3}`, /line 1: frequency_penalty: /],
+    [`{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"xml"}}`, /line 1: response_format/],
   ];
   for (const [text, expected] of cases) assert.throws(() => parseProbePrompts(text, 'p.jsonl'), (error: unknown) => error instanceof ProbePromptsError && expected.test(error.message), text);
   const dir = await mkdtemp(join(tmpdir(), 'probe-prompts-'));

@@ -20,6 +20,8 @@ import { chatMessageSchema, type ChatMessage } from '../protocol/chat.js';
 import { newJobId, sealRequest, type SealedChunk } from '../protocol/sealed.js';
 import { decodeAnswerPart } from '../protocol/answer-parts.js';
 import type { JobParams } from '../protocol/job-schemas.js';
+import { samplingFields, samplingParams } from '../protocol/openai/common.js';
+import { chatResponseFormat, jobResponseFormat } from '../protocol/openai/chat-request.js';
 import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
 import type { JobManager, SpotCheck } from './job-manager.js';
 import type { WorkerStanding } from './worker-standing.js';
@@ -29,11 +31,10 @@ import type { CoordinatorMetrics } from './metrics.js';
 import type { Logger } from './log.js';
 import { sealedJobSpec } from './sealed-api.js';
 
-/** One probe: a chat, how it is sampled, and how long an answer it asks for. */
+/** One probe: a chat, how it is sampled (penalties and JSON output included), and how long an answer it asks for. */
 export interface ProbePrompt {
   messages: ChatMessage[];
-  temperature: number;
-  topP?: number;
+  params: Omit<JobParams, 'maxTokens'>;
   maxTokens: number;
 }
 
@@ -47,12 +48,16 @@ const PROBE_TIMEOUT_MS = 120_000;
 /** Workers remembered as probed (the least recently probed goes first; never probed, first of all). */
 const MAX_REMEMBERED = 200_000;
 
-/** One line of a prompt file: an OpenAI-style chat request, reduced to what a probe uses. */
+/**
+ * One line of a prompt file: an OpenAI chat request, reduced to what a probe can re-score (no
+ * tools: their calls are not re-scored), so lines can be taken from what clients send.
+ */
 const probePromptLineSchema = z.strictObject({
   messages: z.array(chatMessageSchema).min(1).max(64),
-  temperature: z.number().min(0).max(2).default(1),
-  top_p: z.number().gt(0).max(1).optional(),
+  ...samplingFields,
+  seed: z.number().int().nullish(),
   max_tokens: z.number().int().min(1).max(MAX_PROBE_TOKENS).default(128),
+  response_format: chatResponseFormat.nullish(),
 });
 
 /** A prompt file could not be used; the message names the line and the field. */
@@ -60,7 +65,10 @@ export class ProbePromptsError extends Error {
   override readonly name = 'ProbePromptsError';
 }
 
-/** Parses a prompt file: JSON Lines, one `{ messages, temperature?, top_p?, max_tokens? }` per line (blank lines skipped). */
+/**
+ * Parses a prompt file: JSON Lines, one `{ messages, temperature?, top_p?, presence_penalty?,
+ * frequency_penalty?, seed?, max_tokens?, response_format? }` per line (blank lines skipped).
+ */
 export function parseProbePrompts(text: string, source = 'probe prompts'): ProbePrompt[] {
   const prompts: ProbePrompt[] = [];
   const lines = text.split(/\r?\n/);
@@ -78,8 +86,9 @@ export function parseProbePrompts(text: string, source = 'probe prompts'): Probe
       const issue = parsed.error.issues[0];
       throw new ProbePromptsError(`${source}, line ${index + 1}: ${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'}.`);
     }
-    const { messages, temperature, top_p: topP, max_tokens: maxTokens } = parsed.data;
-    prompts.push({ messages, temperature, maxTokens, ...(topP !== undefined ? { topP } : {}) });
+    const { messages, max_tokens: maxTokens, response_format: format } = parsed.data;
+    const responseFormat = jobResponseFormat(format);
+    prompts.push({ messages, params: { ...samplingParams(parsed.data), ...(responseFormat ? { responseFormat } : {}) }, maxTokens });
   }
   if (prompts.length === 0) throw new ProbePromptsError(`${source}: no prompts in it.`);
   return prompts;
@@ -117,7 +126,7 @@ export const BUILT_IN_PROBE_PROMPTS: readonly ProbePrompt[] = [
   ['Write a limerick about a cat who loves boxes.', 1],
   ['How many minutes are there in a week? Show the steps.', 0],
   ['Describe the water cycle briefly.', 0.3],
-].map(([content, temperature]) => ({ messages: [{ role: 'user' as const, content: content as string }], temperature: temperature as number, maxTokens: 128 }));
+].map(([content, temperature]) => ({ messages: [{ role: 'user' as const, content: content as string }], params: { temperature: temperature as number }, maxTokens: 128 }));
 
 /**
  * The models a worker can be probed on now: it is connected here, sharing, not ejected, with a
@@ -249,8 +258,7 @@ export class SealedProber {
     const maxTokens = Math.min(prompt.maxTokens, target.contextSize - promptTokens - 1);
     this.remember(worker.id, now);
     if (maxTokens < 1) return { workerId: worker.id, model, result: 'unchecked' };
-    const sampling = { temperature: prompt.temperature, ...(prompt.topP !== undefined ? { topP: prompt.topP } : {}) };
-    const params: JobParams = { maxTokens, ...sampling };
+    const params: JobParams = { maxTokens, ...prompt.params };
     const descriptor = worker.descriptor!.descriptor;
     const sealed = await sealRequest({
       recipientPublicKey: descriptor.hpke.publicKey,
@@ -259,7 +267,7 @@ export class SealedProber {
       coordinatorId: options.coordinatorId,
       workerId: worker.id,
       maxTokens,
-      body: { messages: prompt.messages, params: sampling },
+      body: { messages: prompt.messages, params: prompt.params },
       now,
     });
     const answer = new AnswerOpener(sealed.responseOpener);

@@ -4,17 +4,12 @@
  * before it is settled. A failing worker earns nothing for the job, the client pays nothing for
  * its part, and the worker takes a strike (reputation.ts ejects at the limit). Clients' sealed
  * jobs cannot be checked: the coordinator never sees their text (sealed workers are checked by
- * probes instead, sealed-probes.ts, with this checker). Nor are jobs whose sampling the
- * verifier does not reproduce: JSON grammars, tool calls and OpenAI's penalties change which
- * tokens were allowed at each position, and the verifier scores without them.
+ * probes instead, sealed-probes.ts, with this checker). The verifier applies a job's penalties
+ * and JSON grammar as the engine did; jobs with tools are not sampled (their calls are not the
+ * text the model wrote).
  */
-
-/** Whether the verifier re-scores a job's sampling as the engine did it. */
-export function verifiable(params: JobParams): boolean {
-  return !isConstrained(params) && !params.presencePenalty && !params.frequencyPenalty;
-}
 import { failsCheck, Verifier } from '../tokenizer/verifier.js';
-import { isConstrained, type JobParams } from '../protocol/job-schemas.js';
+import type { JobParams } from '../protocol/job-schemas.js';
 import type { SpotCheck } from './job-manager.js';
 import type { ModelMeters } from './model-meters.js';
 import type { Logger } from './log.js';
@@ -57,21 +52,23 @@ export class SpotChecker implements SpotCheck {
       const held = this.options.meters.get(id);
       if (!held) continue;
       try {
-        this.verifiers.set(id, await Verifier.open(held.path, { threads: this.options.threads }));
+        const verifier = await Verifier.open(held.path, { threads: this.options.threads });
+        this.verifiers.set(id, verifier);
         this.options.logger.info({ model: id, rate: this.options.rate }, 'verifier loaded: answers of this model can be re-scored');
+        if (!verifier.canScore({ responseFormat: { type: 'json_object' } })) this.options.logger.warn({ model: id }, 'answers in JSON cannot be re-scored with this node-llama-cpp: they are never spot-checked');
       } catch (error) {
         this.options.logger.error({ model: id, err: String(error) }, 'spot checks and probes off for this model: its verifier did not load');
       }
     }
   }
 
-  /** Whether answers of this model can be re-scored (its verifier is loaded). */
-  checks(model: string): boolean {
-    return this.verifiers.has(model);
+  /** Whether answers of this model, to a job with these params, can be re-scored (its verifier is loaded). */
+  checks(model: string, params: Pick<JobParams, 'tools' | 'responseFormat'> = {}): boolean {
+    return this.verifiers.get(model)?.canScore(params) ?? false;
   }
 
   sample(model: string, params: JobParams): boolean {
-    if (!verifiable(params) || !this.verifiers.has(model) || this.queued >= (this.options.maxQueued ?? 64)) return false;
+    if (!this.checks(model, params) || this.queued >= (this.options.maxQueued ?? 64)) return false;
     return (this.options.random ?? Math.random)() < this.options.rate;
   }
 
@@ -81,14 +78,16 @@ export class SpotChecker implements SpotCheck {
     this.queued++;
     try {
       const failed: string[] = [];
+      let scored = 0;
       for (const attempt of job.attempts) {
         const score = await verifier.score({ messages: job.messages, before: attempt.before, text: attempt.text, params: job.params });
+        if (score) scored++;
         if (score && failsCheck(score)) {
           failed.push(attempt.workerId);
           this.options.logger.warn({ workerId: attempt.workerId, model: job.model, ...score }, 'spot check failed');
         }
       }
-      return failed;
+      return scored > 0 ? failed : undefined;
     } finally {
       this.queued--;
     }

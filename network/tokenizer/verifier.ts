@@ -6,14 +6,21 @@
  * GPUs and CPUs round differently), a token inside the top-k / top-p set otherwise. A worker
  * serving another model, or inventing text, fails nearly every position.
  *
+ * The job's sampling is reproduced as the engine ran it (main/engine/job-options.ts): OpenAI's
+ * presence and frequency penalties over the answer so far, and a JSON grammar, walked along the
+ * answer, which narrows each position to the tokens it allows (grammar-walk.ts). Only tool calls
+ * are not re-scored: the worker returns them as calls, not as the text the model wrote.
+ *
  * Runs on the coordinator with the catalog's own file (pinned by SHA-256), on the CPU.
  */
-import type { LlamaContext, LlamaContextSequence, LlamaModel, Token, ChatWrapper } from 'node-llama-cpp';
+import type { LlamaContext, LlamaContextSequence, LlamaModel, Token, ChatWrapper, Llama } from 'node-llama-cpp';
 import { resolveChatWrapper } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
 import type { JobParams } from '../protocol/job-schemas.js';
 import { promptTokens } from './chat-history.js';
 import { cpuLlama } from './token-counter.js';
+import { GrammarCache } from './grammars.js';
+import { GrammarWalk } from './grammar-walk.js';
 
 /** node-llama-cpp's sampler defaults when a job does not set them (LlamaChat). */
 const DEFAULT_TOP_K = 40;
@@ -22,6 +29,8 @@ const DEFAULT_TOP_P = 0.95;
 const NEAR_TIE = 0.9;
 /** Slack on top-p, for the same reason. */
 const TOP_P_SLACK = 0.02;
+/** Candidates scored at each position of a grammar job, among which the grammar's choices are looked for. */
+const GRAMMAR_CANDIDATES = 256;
 
 /** What one check found. */
 export interface VerifyScore {
@@ -29,7 +38,12 @@ export interface VerifyScore {
   positions: number;
   /** Positions where the returned token is outside what the sampler allows. */
   mismatches: number;
+  /** Where the answer left the job's JSON grammar (a token index), when it did: every position from there counts as a mismatch. */
+  offGrammarAt?: number;
 }
+
+/** The params that shape sampling, and so the check. */
+export type VerifyParams = Pick<JobParams, 'temperature' | 'topP' | 'maxTokens' | 'presencePenalty' | 'frequencyPenalty' | 'responseFormat' | 'tools'>;
 
 /** One answer to check. */
 export interface VerifyInput {
@@ -37,7 +51,7 @@ export interface VerifyInput {
   /** Text generated before this answer (a continuation), '' for none. */
   before: string;
   text: string;
-  params: Pick<JobParams, 'temperature' | 'topP'>;
+  params: VerifyParams;
 }
 
 /** True when a score is a failure: more than 5 % of positions, and at least 2, out of the allowed set. */
@@ -45,23 +59,80 @@ export function failsCheck(score: VerifyScore): boolean {
   return score.mismatches >= 2 && score.mismatches > 0.05 * score.positions;
 }
 
+/** How the job's sampler chose at each position. */
+export interface Sampling {
+  greedy: boolean;
+  topK: number;
+  /** Top-p with the slack for rounding, at most 1. */
+  topP: number;
+}
+
+/** The sampling a job's params ask for, as the verifier judges it. */
+export function samplingOf(params: Pick<JobParams, 'temperature' | 'topP'>): Sampling {
+  return { greedy: params.temperature === 0, topK: DEFAULT_TOP_K, topP: Math.min(1, (params.topP ?? DEFAULT_TOP_P) + TOP_P_SLACK) };
+}
+
+/**
+ * Whether `token` is a choice the sampler allowed at one position: true, false, or undefined
+ * when it cannot be told (a grammar allows the token, but too few of its choices were among the
+ * candidates to know its rank). `candidates` are the model's most likely tokens at temperature 1,
+ * penalties applied, most likely first. `valid` is the grammar's test, when the job has one.
+ *
+ * The grammar is applied as llama.cpp's sampler applies it: a token sampled without the grammar
+ * stands when the grammar accepts it; otherwise the grammar narrows the tokens first and the
+ * sampler draws again among those.
+ */
+export function allowedAt<T>(candidates: readonly (readonly [T, number])[], token: T, sampling: Sampling, valid?: (token: T) => boolean): boolean | undefined {
+  if (valid && !valid(token)) return false;
+  if (within(candidates, token, sampling)) return true;
+  if (!valid) return false;
+  const choices: (readonly [T, number])[] = [];
+  for (const candidate of candidates) {
+    if (choices.length >= sampling.topK) break;
+    if (candidate[0] === token || valid(candidate[0])) choices.push(candidate);
+  }
+  if (within(choices, token, sampling)) return true;
+  const unseen = !choices.some(([t]) => t === token);
+  if (unseen && (sampling.greedy ? choices.length === 0 : choices.length < sampling.topK)) return undefined;
+  return false;
+}
+
+/** Whether `token` is in the sampler's set drawn from `pool` (sorted): top-k, then top-p, or the top for greedy. */
+function within<T>(pool: readonly (readonly [T, number])[], token: T, sampling: Sampling): boolean {
+  const top = pool.slice(0, sampling.topK);
+  const index = top.findIndex(([t]) => t === token);
+  if (index < 0) return false;
+  if (sampling.greedy) return top[index]![1] >= NEAR_TIE * top[0]![1];
+  let total = 0;
+  let before = 0;
+  top.forEach(([, p], i) => {
+    total += p;
+    if (i < index) before += p;
+  });
+  return before < sampling.topP * total;
+}
+
 /** A loaded model that re-scores answers; one check at a time. */
 export class Verifier {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly grammars: GrammarCache;
 
   private constructor(
+    private readonly llama: Llama,
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     private readonly sequence: LlamaContextSequence,
     private readonly chatWrapper: ChatWrapper,
-  ) {}
+  ) {
+    this.grammars = new GrammarCache(llama);
+  }
 
   /** Loads the whole model file (CPU) with a context of `contextSize` tokens. */
   static async open(path: string, options: { threads: number; contextSize?: number }): Promise<Verifier> {
     const llama = await cpuLlama();
     const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
     const context = await model.createContext({ contextSize: Math.min(options.contextSize ?? 4096, model.trainContextSize), sequences: 1, threads: options.threads });
-    return new Verifier(model, context, context.getSequence(), resolveChatWrapper(model));
+    return new Verifier(llama, model, context, context.getSequence(), resolveChatWrapper(model));
   }
 
   /** The context size: prompt + answer beyond it cannot be checked. */
@@ -69,7 +140,15 @@ export class Verifier {
     return this.context.contextSize;
   }
 
-  /** Scores an answer; undefined when it does not fit the verifier's context or is empty. */
+  /**
+   * Whether answers to a job with these params can be re-scored: all but tool calls, and JSON
+   * output only where this node-llama-cpp lets a grammar be stepped by hand (grammar-walk.ts).
+   */
+  canScore(params: Pick<JobParams, 'tools' | 'responseFormat'>): boolean {
+    return params.tools === undefined && (params.responseFormat === undefined || GrammarWalk.supported(this.llama));
+  }
+
+  /** Scores an answer; undefined when it does not fit the verifier's context, is empty, or cannot be scored. */
   score(input: VerifyInput): Promise<VerifyScore | undefined> {
     const run = this.queue.then(() => this.scoreNow(input));
     this.queue = run.catch(() => undefined);
@@ -77,23 +156,59 @@ export class Verifier {
   }
 
   private async scoreNow(input: VerifyInput): Promise<VerifyScore | undefined> {
+    const { params } = input;
+    // A constrained job is never continued (job-manager.ts), so a grammar always starts at the answer.
+    if (!this.canScore(params) || (params.responseFormat && input.before !== '')) return undefined;
     const prompt = promptTokens(this.model, this.chatWrapper, input.messages, input.before || undefined);
     const answer = this.model.tokenize(input.text, false);
     if (answer.length === 0 || prompt.length === 0 || prompt.length + answer.length > this.contextSize) return undefined;
-    const greedy = input.params.temperature === 0;
-    const options = greedy ? { temperature: 1, topK: 8, topP: 1 } : { temperature: input.params.temperature, topK: DEFAULT_TOP_K, topP: Math.min(1, (input.params.topP ?? DEFAULT_TOP_P) + TOP_P_SLACK) };
+    const grammar = params.responseFormat ? await this.grammars.get(params.responseFormat).catch(() => undefined) : undefined;
+    if (params.responseFormat && !grammar) return undefined;
+    const walk = grammar ? new GrammarWalk(this.llama, this.model, grammar) : undefined;
+    const sampling = samplingOf(params);
     const all: Token[] = [...prompt, ...answer];
     const firstScored = prompt.length - 1;
-    const items = all.slice(0, -1).map((token, i) => (i >= firstScored ? ([token, { generateNext: { probabilities: true, options } }] as const) : token));
+    const items = all.slice(0, -1).map((token, i) => (i >= firstScored ? ([token, { generateNext: { probabilities: true, options: this.optionsAt(params, walk !== undefined, answer, i - firstScored) } }] as const) : token));
     await this.sequence.clearHistory();
     const results = await this.sequence.controlledEvaluate(items as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
     let mismatches = 0;
     for (let i = firstScored; i < all.length - 1; i++) {
       const next = all[i + 1] as Token;
       const probabilities = results[i]?.next.probabilities;
-      if (!probabilities || !allowed(probabilities, next, greedy)) mismatches++;
+      const verdict = probabilities ? allowedAt([...probabilities], next, sampling, walk && ((t) => walk.allows(t))) : false;
+      if (verdict === false) mismatches++;
+      if (walk) {
+        if (!walk.allows(next)) {
+          // Text outside the job's format: nothing after it could have been sampled under the grammar.
+          const at = i - firstScored;
+          return { positions: answer.length, mismatches: mismatches + (answer.length - at - 1), offGrammarAt: at };
+        }
+        walk.accept(next);
+      }
     }
     return { positions: answer.length, mismatches };
+  }
+
+  /** The sampler options to score answer position `index` with: temperature 1, the job's penalties over the answer so far. */
+  private optionsAt(params: VerifyParams, grammar: boolean, answer: readonly Token[], index: number) {
+    const wide = grammar ? GRAMMAR_CANDIDATES : DEFAULT_TOP_K;
+    const penalized = Boolean(params.presencePenalty) || Boolean(params.frequencyPenalty);
+    return {
+      temperature: 1,
+      topK: wide,
+      topP: 1,
+      // As the engine sets them: every token generated so far, up to max_tokens of them.
+      ...(penalized
+        ? {
+            repeatPenalty: {
+              punishTokens: () => answer.slice(Math.max(0, index - params.maxTokens), index),
+              maxPunishTokens: params.maxTokens,
+              ...(params.presencePenalty ? { presencePenalty: params.presencePenalty } : {}),
+              ...(params.frequencyPenalty ? { frequencyPenalty: params.frequencyPenalty } : {}),
+            },
+          }
+        : {}),
+    };
   }
 
   /** Frees the context and the model. */
@@ -102,13 +217,4 @@ export class Verifier {
     await this.context.dispose();
     await this.model.dispose();
   }
-}
-
-/** Whether `token` is a choice the sampler allowed, given the (sorted) probabilities. */
-function allowed(probabilities: Map<Token, number>, token: Token, greedy: boolean): boolean {
-  const p = probabilities.get(token);
-  if (p === undefined) return false;
-  if (!greedy) return true;
-  const top = probabilities.values().next().value ?? 0;
-  return p >= NEAR_TIE * top;
 }

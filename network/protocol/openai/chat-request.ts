@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { MAX_COMPLETION_TOKENS, checkToolTurns, type ChatMessage } from '../chat.js';
-import { toolName } from '../job-schemas.js';
+import { toolName, type JobParams } from '../job-schemas.js';
 import { clientSchema, outputParams, samplingFields, samplingParams, stopField, unsupported, type Parsed } from './common.js';
 import { describeIssues } from '../chat.js';
 import { textContent } from './content.js';
@@ -57,7 +57,8 @@ const chatTool = z.strictObject({
   function: z.strictObject({ name: toolName, description: z.string().max(8192).optional(), parameters: clientSchema('the tool parameters').optional(), strict: z.boolean().nullish() }),
 });
 
-const responseFormat = z.discriminatedUnion('type', [
+/** OpenAI's `response_format` of a chat request. */
+export const chatResponseFormat = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('text') }),
   z.strictObject({ type: z.literal('json_object') }),
   z.strictObject({
@@ -65,6 +66,13 @@ const responseFormat = z.discriminatedUnion('type', [
     json_schema: z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), description: z.string().optional(), schema: clientSchema('response_format.json_schema.schema').optional(), strict: z.boolean().nullish() }),
   }),
 ]);
+
+/** The job's JSON output for a chat request's `response_format` (a json_schema without a schema is any JSON object). */
+export function jobResponseFormat(format: z.infer<typeof chatResponseFormat> | null | undefined): JobParams['responseFormat'] {
+  if (format?.type === 'json_object') return { type: 'json_object' };
+  if (format?.type === 'json_schema') return format.json_schema.schema ? { type: 'json_schema', schema: format.json_schema.schema } : { type: 'json_object' };
+  return undefined;
+}
 
 /** The body of `POST /v1/chat/completions`, as far as Silkworm supports it. */
 export const chatCompletionRequestSchema = z.strictObject({
@@ -82,7 +90,7 @@ export const chatCompletionRequestSchema = z.strictObject({
   tools: z.array(chatTool).min(1, 'tools must not be an empty array').max(64).nullish(),
   tool_choice: z.union([z.enum(['none', 'auto', 'required']), z.strictObject({ type: z.literal('function'), function: z.strictObject({ name: toolName }) })]).nullish(),
   parallel_tool_calls: z.boolean().nullish(),
-  response_format: responseFormat.nullish(),
+  response_format: chatResponseFormat.nullish(),
   logprobs: unsupported('logprobs are not supported: the engine (node-llama-cpp) does not report token probabilities while it generates'),
   top_logprobs: unsupported('top_logprobs are not supported: the engine (node-llama-cpp) does not report token probabilities while it generates'),
   logit_bias: unsupported('logit_bias is not supported: token ids differ between the models workers serve'),
@@ -132,7 +140,7 @@ export function parseChatCompletionRequest(body: unknown): Parsed<ChatCompletion
     tools: request.tools?.map((t) => ({ name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), ...(t.function.parameters ? { parameters: t.function.parameters } : {}) })),
     toolChoice: typeof request.tool_choice === 'object' && request.tool_choice ? { name: request.tool_choice.function.name } : (request.tool_choice ?? undefined),
     parallelToolCalls: request.parallel_tool_calls,
-    responseFormat: format?.type === 'json_object' ? { type: 'json_object' } : format?.type === 'json_schema' ? (format.json_schema.schema ? { type: 'json_schema', schema: format.json_schema.schema } : { type: 'json_object' }) : undefined,
+    responseFormat: jobResponseFormat(format),
   });
   if (!output.ok) return output;
   const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;

@@ -1,0 +1,143 @@
+/**
+ * The verifier against the real engine on generated models: an honest answer passes however the
+ * job sampled it (greedy, temperature, OpenAI's penalties, a JSON grammar), and an answer from
+ * another model, or text the model did not write, fails. Scoring the same honest answers without
+ * the job's penalties or grammar finds "mismatches": that is why they must be applied.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LlamaEngine } from '../../main/engine/llama-engine.js';
+import { writeTestModel } from '../../main/models/test-model.js';
+import type { ChatMessage } from '../protocol/chat.js';
+import type { JobParams } from '../protocol/job-schemas.js';
+import { allowedAt, failsCheck, samplingOf, Verifier, type VerifyScore } from './verifier.js';
+
+const MESSAGES: ChatMessage[] = [{ role: 'user', content: 'abc' }];
+const SCHEMA = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
+
+describe('the verifier re-scores answers as the job sampled them', () => {
+  let dir = '';
+  let honest: LlamaEngine;
+  let other: LlamaEngine;
+  let verifier: Verifier;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'silkworm-verifier-'));
+    const load = async (file: string, step: number) => {
+      const modelPath = join(dir, file);
+      await writeTestModel(modelPath, { step });
+      return (await LlamaEngine.load({ modelPath, threads: 1, contextSize: 1024, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => {})).engine;
+    };
+    honest = await load('model.gguf', 1);
+    other = await load('other.gguf', 2); // writes "egik…" where the catalog's model writes "defg…"
+    verifier = await Verifier.open(join(dir, 'model.gguf'), { threads: 1 });
+  });
+  after(async () => {
+    await verifier.dispose();
+    await honest.dispose();
+    await other.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const answer = async (engine: LlamaEngine, params: JobParams) => {
+    let text = '';
+    await engine.generate(MESSAGES, params, undefined, new AbortController().signal, (piece) => {
+      text += piece;
+    });
+    return text;
+  };
+  const score = async (text: string, params: JobParams): Promise<VerifyScore> => {
+    const result = await verifier.score({ messages: MESSAGES, before: '', text, params });
+    assert.ok(result, 'scored');
+    return result;
+  };
+
+  test('plain jobs: the honest answer passes, the other model’s greedy answer fails everywhere', async () => {
+    const greedy: JobParams = { maxTokens: 40, temperature: 0 };
+    assert.deepEqual(await score(await answer(honest, greedy), greedy), { positions: 40, mismatches: 0 });
+    assert.deepEqual(await score(await answer(other, greedy), greedy), { positions: 40, mismatches: 40 });
+    const sampled: JobParams = { maxTokens: 40, temperature: 1, seed: 7 };
+    assert.equal((await score(await answer(honest, sampled), sampled)).mismatches, 0);
+  });
+
+  test('penalties: an honest penalized answer passes only when scored with the penalties', async () => {
+    const params: JobParams = { maxTokens: 200, temperature: 1, seed: 3, frequencyPenalty: 2, presencePenalty: 2 };
+    const text = await answer(honest, params);
+    assert.deepEqual(await score(text, params), { positions: 200, mismatches: 0 });
+    const { frequencyPenalty: _f, presencePenalty: _p, ...unpenalized } = params;
+    assert.ok((await score(text, unpenalized)).mismatches > 0, 'without the penalties the honest answer looks wrong');
+    const greedy: JobParams = { maxTokens: 200, temperature: 0, frequencyPenalty: 2, presencePenalty: 2 };
+    assert.ok(failsCheck(await score(await answer(other, greedy), greedy)), 'the other model fails');
+  });
+
+  test('a JSON schema: the honest answer passes under the grammar and would fail without it; the other model’s fails', async () => {
+    for (const temperature of [0, 1]) {
+      const params: JobParams = { maxTokens: 300, temperature, seed: 11, responseFormat: { type: 'json_schema', schema: SCHEMA } };
+      const text = await answer(honest, params);
+      assert.deepEqual(Object.keys(JSON.parse(text) as object), ['city', 'sunny']);
+      const scored = await score(text, params);
+      assert.equal(scored.mismatches, 0, `temperature ${temperature}`);
+      const { responseFormat: _r, ...free } = params;
+      assert.ok(failsCheck(await score(text, free)), `temperature ${temperature}: scored without the grammar, the honest answer would fail`);
+    }
+    const greedy: JobParams = { maxTokens: 300, temperature: 0, responseFormat: { type: 'json_schema', schema: SCHEMA } };
+    const forged = await answer(other, greedy);
+    assert.deepEqual(Object.keys(JSON.parse(forged) as object), ['city', 'sunny'], 'the other model wrote valid JSON of the schema too');
+    assert.ok(failsCheck(await score(forged, greedy)));
+  });
+
+  test('JSON the model did not write fails, and so does text outside the grammar, from where it leaves it', async () => {
+    const params: JobParams = { maxTokens: 300, temperature: 0, responseFormat: { type: 'json_schema', schema: SCHEMA } };
+    const invented = await score('{"city":"Paris","sunny":true}', params);
+    assert.ok(failsCheck(invented), JSON.stringify(invented));
+    assert.equal(invented.offGrammarAt, undefined, 'it is valid JSON of the schema');
+    const offFormat = await score('{"town":"defghijk"}', params);
+    assert.deepEqual(offFormat, { positions: 19, mismatches: 17, offGrammarAt: 2 }, '"t" is not a key of the schema: it and all after it are mismatches');
+    assert.ok(failsCheck(await score('Sure! Here it is.', { maxTokens: 30, temperature: 0, responseFormat: { type: 'json_object' } })));
+  });
+
+  test('tool calls are not re-scored; everything else is', async () => {
+    assert.equal(verifier.canScore({ tools: [{ name: 'f' }] }), false);
+    assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: 'defg', params: { maxTokens: 4, temperature: 0, tools: [{ name: 'f' }] } }), undefined);
+    assert.equal(verifier.canScore({ responseFormat: { type: 'json_object' } }), true, 'this node-llama-cpp lets the verifier step a grammar');
+    assert.equal(verifier.canScore({}), true);
+  });
+});
+
+describe('allowedAt: the sampler’s set at one position', () => {
+  // Tokens 1..5 with falling probabilities at temperature 1.
+  const candidates = [[1, 0.5], [2, 0.2], [3, 0.15], [4, 0.1], [5, 0.05]] as const;
+  const sampled = { greedy: false, topK: 40, topP: 0.8 };
+  const greedy = { greedy: true, topK: 40, topP: 1 };
+
+  test('without a grammar: top-p for sampled jobs, the top (near-ties allowed) for greedy ones', () => {
+    assert.equal(allowedAt(candidates, 3, sampled), true, '0.7 before it < 0.8');
+    assert.equal(allowedAt(candidates, 4, sampled), false, '0.85 before it');
+    assert.equal(allowedAt(candidates, 9, sampled), false, 'not among the candidates');
+    assert.equal(allowedAt(candidates, 1, greedy), true);
+    assert.equal(allowedAt(candidates, 2, greedy), false);
+    assert.equal(allowedAt([[1, 0.5], [2, 0.46]], 2, greedy), true, 'a near-tie');
+    assert.equal(allowedAt(candidates, 2, { ...sampled, topK: 1 }), false, 'outside top-k');
+  });
+
+  test('with a grammar: its choices are ranked among themselves; what it forbids never passes', () => {
+    const onlyEven = (t: number) => t % 2 === 0;
+    assert.equal(allowedAt(candidates, 1, greedy, onlyEven), false, 'the grammar forbids it, however likely');
+    assert.equal(allowedAt(candidates, 2, greedy, onlyEven), true, 'the top of what the grammar allows');
+    assert.equal(allowedAt(candidates, 4, greedy, onlyEven), false);
+    assert.equal(allowedAt(candidates, 4, sampled, onlyEven), true, 'among 2 and 4, 2 holds 0.67 < 0.8');
+    assert.equal(allowedAt(candidates, 8, sampled, onlyEven), undefined, 'allowed, unseen, and fewer than top-k choices seen: cannot tell');
+    assert.equal(allowedAt(candidates, 8, greedy, onlyEven), false, 'greedy would have taken 2');
+    assert.equal(allowedAt(candidates, 8, greedy, (t) => t === 8), undefined, 'no choice of the grammar was among the candidates');
+    assert.equal(allowedAt(candidates, 8, { ...sampled, topK: 2 }, onlyEven), false, 'two choices seen fill top-k');
+  });
+
+  test('the job’s top-p gets a little slack for rounding, never past 1', () => {
+    assert.equal(samplingOf({ temperature: 0.7, topP: 0.5 }).topP, 0.52);
+    assert.equal(samplingOf({ temperature: 0.7, topP: 1 }).topP, 1);
+    assert.equal(samplingOf({ temperature: 0 }).greedy, true);
+  });
+});
