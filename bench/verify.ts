@@ -6,7 +6,9 @@
  *   (v) the coordinator's Verifier re-scoring that answer (prompt + answer, one teacher-forced
  *       pass, every answer token checked), alone in its process (verifier-process.ts);
  *   (p) the same teacher-forced pass with no output at all: what any verifier that reads every
- *       token spends at least, whatever it samples.
+ *       token spends at least, whatever it samples;
+ *   (wj)/(vj) the same for a JSON answer (`response_format: json_schema`): the worker samples
+ *       under the grammar, and the verifier walks the grammar along the answer as it scores it.
  * CPU time is each process's own (/proc schedstat, every thread), so the ratio is CPU per
  * verified token ÷ CPU per generated token. Interleaved rounds, order rotated; medians with spread.
  */
@@ -14,6 +16,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { successorText } from '../main/models/test-model.js';
 import type { VerifyInput, VerifyScore } from '../network/tokenizer/verifier.js';
+import type { ResponseFormat } from '../network/protocol/job-schemas.js';
 import type { BenchContext } from './context.js';
 import type { BenchJob } from './measure.js';
 import type { Section, SectionReport } from './section.js';
@@ -27,6 +30,8 @@ const PROMPT = 'Continue the sequence: abc';
 const TOKENS = 256;
 const ROUNDS = 9;
 const TARGET_RATIO = 0.15;
+/** The JSON answer's schema: one string, which the test model fills to the budget (as the json-mode section). */
+const SCHEMA: ResponseFormat = { type: 'json_schema', schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } };
 
 /** The spot-check cost section: `npm run bench -- --only verify`. */
 export const verifySection: Section = {
@@ -104,6 +109,8 @@ interface Round {
   generate: { cpuMs: number; wallMs: number; tokens: number; text: string };
   score: { cpuMs: number; wallMs: number; positions: number; mismatches: number };
   pass: { cpuMs: number; wallMs: number; tokens: number };
+  generateJson: { cpuMs: number; wallMs: number; tokens: number; text: string };
+  scoreJson: { cpuMs: number; wallMs: number; positions: number; mismatches: number };
 }
 
 /** CPU ms of `pid` across `work` (every thread, /proc schedstat); NaN where unreadable. */
@@ -128,8 +135,13 @@ async function runVerify(context: BenchContext): Promise<SectionReport> {
     await raw.run(job);
     await verifier.score(input);
     await verifier.pass(input);
+    const jsonJob: BenchJob = { ...job, responseFormat: SCHEMA };
+    // Greedy, so every round's JSON answer is this one.
+    const jsonText = (await raw.run(jsonJob)).text;
+    const jsonInput: VerifyInput = { ...input, text: jsonText, params: { ...input.params, responseFormat: SCHEMA } };
+    await verifier.score(jsonInput);
 
-    const steps = ['generate', 'score', 'pass'] as const;
+    const steps = ['generate', 'score', 'pass', 'generateJson', 'scoreJson'] as const;
     const rounds: Round[] = [];
     for (let index = 0; index < ROUNDS; index++) {
       const round: Partial<Round> = {};
@@ -138,10 +150,13 @@ async function runVerify(context: BenchContext): Promise<SectionReport> {
         if (step === 'generate') {
           const { value, cpuMs } = await cpuOf(raw.pid, () => raw.run(job));
           round.generate = { cpuMs, wallMs: value.totalMs, tokens: value.tokens, text: value.text };
-        } else if (step === 'score') {
-          const { value, cpuMs } = await cpuOf(verifier.pid, () => verifier.score(input));
+        } else if (step === 'generateJson') {
+          const { value, cpuMs } = await cpuOf(raw.pid, () => raw.run(jsonJob));
+          round.generateJson = { cpuMs, wallMs: value.totalMs, tokens: value.tokens, text: value.text };
+        } else if (step === 'score' || step === 'scoreJson') {
+          const { value, cpuMs } = await cpuOf(verifier.pid, () => verifier.score(step === 'score' ? input : jsonInput));
           if (!value.score) throw new Error('The verifier could not score the answer (empty or beyond its context).');
-          round.score = { cpuMs, wallMs: value.ms, positions: value.score.positions, mismatches: value.score.mismatches };
+          round[step] = { cpuMs, wallMs: value.ms, positions: value.score.positions, mismatches: value.score.mismatches };
         } else {
           const { value, cpuMs } = await cpuOf(verifier.pid, () => verifier.pass(input));
           round.pass = { cpuMs, wallMs: value.ms, tokens: value.tokens };
@@ -149,13 +164,13 @@ async function runVerify(context: BenchContext): Promise<SectionReport> {
       }
       rounds.push(round as Round);
     }
-    return report(rounds, expected, { worker: await describeBackend(raw.backend), verifier: await describeBackend('cpu') }, context);
+    return report(rounds, expected, jsonText, { worker: await describeBackend(raw.backend), verifier: await describeBackend('cpu') }, context);
   } finally {
     await verifier.stop();
   }
 }
 
-function report(rounds: Round[], expected: string, devices: { worker: string; verifier: string }, context: BenchContext): SectionReport {
+function report(rounds: Round[], expected: string, jsonText: string, devices: { worker: string; verifier: string }, context: BenchContext): SectionReport {
   const workerUs = rounds.map((r) => (r.generate.cpuMs * 1000) / r.generate.tokens);
   const verifierUs = rounds.map((r) => (r.score.cpuMs * 1000) / r.score.positions);
   // The pass per verified (answer) token, like the Verifier's: both also evaluate the prompt.
@@ -163,7 +178,12 @@ function report(rounds: Round[], expected: string, devices: { worker: string; ve
   const ratio = rounds.map((_, i) => (verifierUs[i] as number) / (workerUs[i] as number));
   const passRatio = rounds.map((_, i) => (passUs[i] as number) / (workerUs[i] as number));
   const wallRatio = rounds.map((r) => r.score.wallMs / r.score.positions / (r.generate.wallMs / r.generate.tokens));
+  const workerJsonUs = rounds.map((r) => (r.generateJson.cpuMs * 1000) / r.generateJson.tokens);
+  const verifierJsonUs = rounds.map((r) => (r.scoreJson.cpuMs * 1000) / r.scoreJson.positions);
+  const jsonRatio = rounds.map((_, i) => (verifierJsonUs[i] as number) / (workerJsonUs[i] as number));
+  const jsonWallRatio = rounds.map((r) => r.scoreJson.wallMs / r.scoreJson.positions / (r.generateJson.wallMs / r.generateJson.tokens));
   const clean = rounds.every((r) => r.generate.text === expected && r.generate.tokens === TOKENS && r.score.positions === TOKENS && r.score.mismatches === 0);
+  const jsonClean = jsonText.startsWith('{"text":"') && rounds.every((r) => r.generateJson.text === jsonText && r.scoreJson.positions === r.generateJson.tokens && r.scoreJson.mismatches === 0);
   const medianRatio = median(ratio);
   const met = medianRatio <= TARGET_RATIO;
   const threads = context.settings.threads;
@@ -174,6 +194,8 @@ function report(rounds: Round[], expected: string, devices: { worker: string; ve
       ['(w) worker: LlamaEngine.generate, own process', spread(workerUs, 0), spread(rounds.map((r) => r.generate.wallMs), 1), spread(rounds.map((r) => (r.generate.wallMs * 1000) / r.generate.tokens), 0)],
       ['(v) coordinator: Verifier.score, own process', spread(verifierUs, 0), spread(rounds.map((r) => r.score.wallMs), 1), spread(rounds.map((r) => (r.score.wallMs * 1000) / r.score.positions), 0)],
       ['(p) the teacher-forced pass alone (no outputs)', spread(passUs, 0), spread(rounds.map((r) => r.pass.wallMs), 1), spread(rounds.map((r) => (r.pass.wallMs * 1000) / r.score.positions), 0)],
+      ['(wj) worker: a json_schema answer, under its grammar', spread(workerJsonUs, 0), spread(rounds.map((r) => r.generateJson.wallMs), 1), spread(rounds.map((r) => (r.generateJson.wallMs * 1000) / r.generateJson.tokens), 0)],
+      ['(vj) coordinator: Verifier.score, walking the grammar', spread(verifierJsonUs, 0), spread(rounds.map((r) => r.scoreJson.wallMs), 1), spread(rounds.map((r) => (r.scoreJson.wallMs * 1000) / r.scoreJson.positions), 0)],
     ],
   };
   const versus: Table = {
@@ -182,10 +204,11 @@ function report(rounds: Round[], expected: string, devices: { worker: string; ve
     rows: [
       ['(v) verifier ÷ (w) worker', spread(ratio, 3), spread(wallRatio, 3)],
       ['(p) pass alone ÷ (w) worker', spread(passRatio, 3), spread(rounds.map((r) => r.pass.wallMs / r.score.positions / (r.generate.wallMs / r.generate.tokens)), 3)],
+      ['(vj) JSON verifier ÷ (wj) JSON worker', spread(jsonRatio, 3), spread(jsonWallRatio, 3)],
     ],
     notes: [
       `target: (v) ÷ (w) CPU per token ≤ ${TARGET_RATIO} → ${met ? 'met' : 'MISSED'}${met ? '' : `: checking every token needs the pass (p) at least, ${median(passRatio).toFixed(3)} of the worker's CPU per token here; the Verifier adds ${(median(verifierUs) - median(passUs)).toFixed(0)} µs/token of sampling on top`}`,
-      `every answer was the model's predicted text, and every token passed the check: ${clean ? 'yes' : 'NO'}`,
+      `every answer was the model's predicted text, and every token passed the check: ${clean ? 'yes' : 'NO'}; the JSON answers too (the same JSON each round, every token passed under the grammar): ${jsonClean ? 'yes' : 'NO'}`,
       'per token: CPU of the process during the job (or check) ÷ answer tokens; both also evaluate the prompt once',
       '(v) − (p) is what the Verifier spends beyond the pass: its sampling at every answer position (a top-k probability map each; the pass asks for no outputs)',
       `devices: (w) ${devices.worker}; (v) and (p) ${devices.verifier} (the coordinator verifies on the CPU); load average ${describeLoad()} after the section`,
@@ -201,6 +224,9 @@ function report(rounds: Round[], expected: string, devices: { worker: string; ve
       worker_cpu_us_per_token: round(median(workerUs), 0),
       verifier_cpu_us_per_token: round(median(verifierUs), 0),
       verify_clean: clean,
+      verify_json_cost_ratio: round(median(jsonRatio), 3),
+      verify_json_cost_ratio_wall: round(median(jsonWallRatio), 3),
+      verify_json_clean: jsonClean,
     },
   };
 }
