@@ -4,7 +4,7 @@
  * Lives only in the job process (a crafted model file must never be parsed elsewhere).
  */
 import { availableParallelism, freemem } from 'node:os';
-import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import { ChatShapeError, promptTokens as renderPromptTokens, toChatHistory, wrapperFor } from '../../network/tokenizer/chat-history.js';
 import type { ChatMessage } from '../../network/protocol/chat.js';
 import { isConstrained, type FinishReason, type JobParams, type ToolCallDelta, type Usage } from '../../network/protocol/job-schemas.js';
@@ -111,6 +111,11 @@ export class LlamaEngine {
       let text = continuation ?? '';
       let completionTokens = 0;
       let paced = 0;
+      // Every token this attempt generated, for OpenAI's penalties: a paced job runs in slices, and
+      // each slice's penalties must cover the whole answer so far, as one run's would (the
+      // coordinator's verifier re-scores it that way).
+      const generated: Token[] = [];
+      const penalty = options.sampling.repeatPenalty;
       if (maxTokensPerSecond) this.pace.begin();
       const usage = () => ({ promptTokens, completionTokens: completionTokens + this.toolCallTokens(tools) });
       const end = (finishReason: GenerationResult['finishReason']): GenerationResult => ({
@@ -120,13 +125,16 @@ export class LlamaEngine {
       });
       for (;;) {
         const wanted = Math.min(slice, params.maxTokens - completionTokens);
+        const earlier = generated.slice();
         const call: SamplingOptions = {
           ...options.sampling,
+          ...(penalty && earlier.length > 0 ? { repeatPenalty: { ...penalty, punishTokensFilter: (tokens: Token[]) => [...earlier, ...tokens].slice(-params.maxTokens) } } : {}),
           maxTokens: wanted,
           signal,
           stopOnAbortSignal: true,
           onResponseChunk: (chunk) => {
             completionTokens += chunk.tokens.length;
+            for (const token of chunk.tokens) generated.push(token);
             if (chunk.type === undefined) text += chunk.text;
             if (chunk.type === undefined && (chunk.text !== '' || chunk.tokens.length > 0)) onChunk(chunk.text, chunk.tokens.length);
           },

@@ -1,5 +1,6 @@
 /** The shared Polite pace, on a scripted clock: the cap holds for the sum of all jobs. */
 import { test } from 'node:test';
+import { getEventListeners } from 'node:events';
 import assert from 'node:assert/strict';
 import { TokenPace } from './token-pace.js';
 
@@ -45,4 +46,19 @@ test('an abort ends the wait at once', async () => {
   abort.abort();
   await waiting;
   assert.ok(pace.backlogMs > 0);
+});
+
+test('each wait takes its abort listener with it: a long paced job waits many times on one signal', async () => {
+  const pace = new TokenPace(() => 0); // the clock stands still: each wait is 1 ms longer than the last
+  const job = new AbortController();
+  for (let i = 0; i < 12; i++) {
+    const waited = pace.take(1, 1000, job.signal);
+    assert.equal(getEventListeners(job.signal, 'abort').length, 1, 'listening while it waits');
+    await waited;
+  }
+  assert.equal(getEventListeners(job.signal, 'abort').length, 0);
+  const last = pace.take(1, 1, job.signal); // a second's wait, cut short
+  job.abort();
+  await last;
+  assert.equal(getEventListeners(job.signal, 'abort').length, 0);
 });

@@ -73,6 +73,14 @@ describe('the verifier re-scores answers as the job sampled them', () => {
     assert.ok(failsCheck(await score(await answer(other, greedy), greedy)), 'the other model fails');
   });
 
+  test('a paced (Polite) worker’s penalized answer passes: its penalties cover the whole answer across its slices', async () => {
+    // Negative penalties loop on what was written, so a slice that forgot the earlier ones shows.
+    const params: JobParams = { maxTokens: 200, temperature: 1, seed: 1, frequencyPenalty: -1, presencePenalty: -0.5 };
+    let text = '';
+    await honest.generate(MESSAGES, params, undefined, new AbortController().signal, (piece) => void (text += piece), 400); // slices of 100 tokens
+    assert.deepEqual(await score(text, params), { positions: 200, mismatches: 0 });
+  });
+
   test('a JSON schema: the honest answer passes under the grammar and would fail without it; the other model’s fails', async () => {
     for (const temperature of [0, 1]) {
       const params: JobParams = { maxTokens: 300, temperature, seed: 11, responseFormat: { type: 'json_schema', schema: SCHEMA } };
