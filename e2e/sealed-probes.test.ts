@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator } from '../network/coordinator/server.js';
 import { CHECK_FAILED_MESSAGE, EJECTED_MESSAGE } from '../network/coordinator/worker-session.js';
-import { parseProbePrompts } from '../network/coordinator/sealed-probes.js';
+import { BUILT_IN_PROBE_PROMPTS, parseProbePrompts } from '../network/coordinator/sealed-probes.js';
 import { createLogger } from '../network/coordinator/log.js';
 import { loadCatalogFile } from '../network/coordinator/catalog-api.js';
 import { auditCoordinator } from '../network/coordinator/audit.js';
@@ -318,6 +318,25 @@ describe('probes of sealed workers', () => {
     } finally {
       coordinator.prober!.usePrompts([PROMPT]);
     }
+    await booksBalance();
+  });
+
+  test('every built-in prompt passes an honest worker (JSON and penalties included): the set an operator starts with strikes no one wrongly', async () => {
+    const worker = await sealedFake('built-ins');
+    try {
+      for (const prompt of BUILT_IN_PROBE_PROMPTS) {
+        coordinator.prober!.usePrompts([prompt]);
+        const serving = serveSealed(worker, honestEngine);
+        assert.deepEqual(await probe(), { workerId: 'built-ins', model: MODEL, result: 'passed' }, prompt.messages[0]?.content);
+        const { text } = await serving;
+        if (prompt.params.responseFormat) JSON.parse(text.length < prompt.maxTokens ? text : '{}'); // whole JSON unless cut at max_tokens
+      }
+    } finally {
+      coordinator.prober!.usePrompts([PROMPT]);
+    }
+    assert.equal(coordinator.store.workerRecord('built-ins')?.verifyFailures, 0);
+    worker.fake.close();
+    await eventually(() => coordinator.registry.get('built-ins') === undefined, 5000, 'gone');
     await booksBalance();
   });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sealedJobBodySchema } from '../protocol/sealed.js';
 import { BUILT_IN_PROBE_PROMPTS, loadProbePrompts, parseProbePrompts, pickProbeTarget, ProbePromptsError } from './sealed-probes.js';
 import { meterJob, withOwnCount, type MeterInput } from './metering.js';
 import type { RegisteredWorker } from './worker-registry.js';
@@ -70,6 +71,11 @@ test('a prompt file is JSON Lines of chats, with defaults; blank lines are skipp
     { messages: [{ role: 'user', content: 'o' }], params: { temperature: 1, responseFormat: { type: 'json_object' } }, maxTokens: 128 },
   ]);
   assert.ok(BUILT_IN_PROBE_PROMPTS.length >= 10, 'a built-in set');
+  // Sampled as clients sample, penalties and JSON output included, and each a body a worker accepts.
+  for (const prompt of BUILT_IN_PROBE_PROMPTS) assert.ok(sealedJobBodySchema.safeParse({ messages: prompt.messages, params: prompt.params }).success, prompt.messages[0]?.content);
+  assert.ok(BUILT_IN_PROBE_PROMPTS.some((p) => p.params.temperature === 0) && BUILT_IN_PROBE_PROMPTS.some((p) => p.params.temperature >= 1));
+  assert.ok(BUILT_IN_PROBE_PROMPTS.some((p) => p.params.frequencyPenalty) && BUILT_IN_PROBE_PROMPTS.some((p) => p.params.presencePenalty));
+  assert.deepEqual(new Set(BUILT_IN_PROBE_PROMPTS.map((p) => p.params.responseFormat?.type).filter(Boolean)), new Set(['json_object', 'json_schema']));
 });
 
 test('a bad prompt file is refused with its line and field', async () => {

@@ -108,25 +108,35 @@ export async function loadProbePrompts(path: string): Promise<ProbePrompt[]> {
   return parseProbePrompts(text, `--probe-prompts ${path}`);
 }
 
-/** The prompts probes use when the operator gives none. Public: a worker could learn them. */
-export const BUILT_IN_PROBE_PROMPTS: readonly ProbePrompt[] = [
-  ['Explain in two sentences why the sky is blue.', 0.7],
-  ['Write a haiku about autumn rain.', 1],
-  ['What is the difference between a list and a tuple in Python?', 0.2],
-  ['Give me three ideas for a quick vegetarian dinner.', 0.8],
-  ['Summarize the plot of Romeo and Juliet in one paragraph.', 0.5],
-  ['How do I reverse a string in JavaScript?', 0],
-  ['Translate "Where is the train station?" into French and German.', 0],
-  ['Write a short, polite email declining a meeting invitation.', 0.7],
-  ['What are the main causes of inflation?', 0.3],
-  ['Suggest a name for a coffee shop that also sells books.', 1],
-  ['Explain recursion to a ten-year-old.', 0.6],
-  ['List five tips for better sleep.', 0.4],
-  ['What does HTTP status code 404 mean?', 0],
-  ['Write a limerick about a cat who loves boxes.', 1],
-  ['How many minutes are there in a week? Show the steps.', 0],
-  ['Describe the water cycle briefly.', 0.3],
-].map(([content, temperature]) => ({ messages: [{ role: 'user' as const, content: content as string }], params: { temperature: temperature as number }, maxTokens: 128 }));
+/**
+ * The prompts probes use when the operator gives none. Public: a worker could learn them. They
+ * sample as clients do: greedy and at several temperatures, with penalties, and as JSON.
+ */
+export const BUILT_IN_PROBE_PROMPTS: readonly ProbePrompt[] = (
+  [
+    ['Explain in two sentences why the sky is blue.', { temperature: 0.7 }],
+    ['Write a haiku about autumn rain.', { temperature: 1 }],
+    ['What is the difference between a list and a tuple in Python?', { temperature: 0.2 }],
+    ['Give me three ideas for a quick vegetarian dinner.', { temperature: 0.8, frequencyPenalty: 0.5 }],
+    ['Summarize the plot of Romeo and Juliet in one paragraph.', { temperature: 0.5 }],
+    ['How do I reverse a string in JavaScript?', { temperature: 0 }],
+    ['Translate "Where is the train station?" into French and German.', { temperature: 0 }],
+    ['Write a short, polite email declining a meeting invitation.', { temperature: 0.7, presencePenalty: 0.6 }],
+    ['What are the main causes of inflation?', { temperature: 0.3 }],
+    ['Suggest a name for a coffee shop that also sells books.', { temperature: 1 }],
+    ['Explain recursion to a ten-year-old.', { temperature: 0.6 }],
+    ['List five tips for better sleep.', { temperature: 0.4, frequencyPenalty: 0.3, presencePenalty: 0.3 }],
+    ['What does HTTP status code 404 mean?', { temperature: 0 }],
+    ['Write a limerick about a cat who loves boxes.', { temperature: 1 }],
+    ['How many minutes are there in a week? Show the steps.', { temperature: 0 }],
+    ['Describe the water cycle briefly.', { temperature: 0.3 }],
+    ['Give three European capitals and their countries as a JSON object.', { temperature: 0, responseFormat: { type: 'json_object' } }],
+    [
+      'Extract the city and the date from: "Meet me in Lisbon on 2026-03-14."',
+      { temperature: 0.2, responseFormat: { type: 'json_schema', schema: { type: 'object', properties: { city: { type: 'string' }, date: { type: 'string', format: 'date' } }, required: ['city', 'date'] } } },
+    ],
+  ] as const satisfies readonly (readonly [string, ProbePrompt['params']])[]
+).map(([content, params]) => ({ messages: [{ role: 'user' as const, content }], params, maxTokens: 128 }));
 
 /**
  * The models a worker can be probed on now: it is connected here, sharing, not ejected, with a
