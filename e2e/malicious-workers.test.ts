@@ -382,6 +382,55 @@ describe('a network facing dishonest workers', () => {
     await booksBalance();
   });
 
+  test('tools offered: text from another model fails the check, before a call too; a call alone is not re-scored, and the metric says so', async () => {
+    const wrongPath = join(await harness.tempDir(), 'wrong.gguf');
+    await writeTestModel(wrongPath, { step: 2 });
+    const { engine } = await LlamaEngine.load({ modelPath: wrongPath, threads: 1, contextSize: 2048, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => undefined);
+    const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+    const metric = (result: string) => metricValue(coordinator.url, 'silkworm_spot_checks_total', `result="${result}"`);
+    const cheater = await enlist('tool-cheater', { payoutAddress: payoutAddress(2) });
+    try {
+      const [failed, unscored] = [await metric('failed'), await metric('unscored')];
+      const pending = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 8, temperature: 0, tools });
+      const offer = await cheater.nextNew('job.offer');
+      assert.equal(offer.params.tools?.length, 1);
+      cheater.send({ type: 'job.accept', jobId: offer.jobId });
+      let seq = 0;
+      const result = await engine.generate(offer.messages, offer.params, undefined, new AbortController().signal, (text, tokens) => cheater.send({ type: 'job.chunk', jobId: offer.jobId, seq: seq++, text, tokens }));
+      cheater.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: result.usage });
+      assert.equal((await pending).choices[0]?.message.content, successorText('abc', 8, 2));
+      await coordinator.jobs.settled();
+      assert.equal(coordinator.store.workerRecord('tool-cheater')?.verifyFailures, 1, 'struck: its text was re-scored after the prompt with the tools in it');
+      assert.equal(await metric('failed'), failed + 1);
+      // Invented text, then a call: the model writes its text before any call, so the text is re-scored.
+      const textThenCall = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 40, temperature: 0, tools });
+      const second = await cheater.nextNew('job.offer');
+      cheater.send({ type: 'job.accept', jobId: second.jobId });
+      cheater.send({ type: 'job.chunk', jobId: second.jobId, seq: 0, text: 'Let me look.', tokens: 12 });
+      cheater.send({ type: 'job.chunk', jobId: second.jobId, seq: 1, text: '', tokens: 12, toolCalls: [{ index: 0, name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
+      cheater.send({ type: 'job.done', jobId: second.jobId, finishReason: 'tool_calls', usage: { promptTokens: 1, completionTokens: 24 } });
+      const call = (await textThenCall).choices[0]?.message.tool_calls?.[0];
+      assert.equal(call?.type === 'function' ? call.function.name : undefined, 'get_weather');
+      await coordinator.jobs.settled();
+      assert.equal(coordinator.store.workerRecord('tool-cheater')?.verifyFailures, 2, 'struck again: the call does not shield the text');
+      // Only a call: there is no text to re-score, and the metric says the answer went unscored.
+      const onlyCall = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 40, temperature: 0, tools });
+      const third = await cheater.nextNew('job.offer');
+      cheater.send({ type: 'job.accept', jobId: third.jobId });
+      cheater.send({ type: 'job.chunk', jobId: third.jobId, seq: 0, text: '', tokens: 12, toolCalls: [{ index: 0, name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
+      cheater.send({ type: 'job.done', jobId: third.jobId, finishReason: 'tool_calls', usage: { promptTokens: 1, completionTokens: 12 } });
+      await onlyCall;
+      await coordinator.jobs.settled();
+      assert.equal(await metric('unscored'), unscored + 1, 'counted as not re-scored');
+      assert.equal(await metric('failed'), failed + 2);
+      assert.equal(coordinator.store.workerRecord('tool-cheater')?.verifyFailures, 2, 'no strike for what cannot be checked');
+    } finally {
+      await engine.dispose();
+      await leave(cheater, 'tool-cheater');
+    }
+    await booksBalance();
+  });
+
   test('a sealed worker’s inflated claims are capped by the sealed sizes and by the client’s signed receipt', async () => {
     const identity = randomIdentity();
     const address = payoutAddress(3);

@@ -625,6 +625,7 @@ export class JobManager {
       );
       then?.(usage);
     } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model, job.spec.params)) {
+      // The text of each answer (before any tool call: the model writes its text first); calls are not re-scored.
       const attempts = job.attempts.filter((a) => a.text !== '').map((a) => ({ workerId: a.worker.id, before: a.before, text: a.text }));
       later((done) =>
         spotCheck.check({ model: job.spec.model, messages: job.spec.messages, params: job.spec.params, attempts }).then(

@@ -5,8 +5,9 @@
  * its part, and the worker takes a strike (reputation.ts ejects at the limit). Clients' sealed
  * jobs cannot be checked: the coordinator never sees their text (sealed workers are checked by
  * probes instead, sealed-probes.ts, with this checker). The verifier applies a job's penalties
- * and JSON grammar as the engine did; jobs with tools are not sampled (their calls are not the
- * text the model wrote).
+ * and JSON grammar as the engine did, and renders a job's tools into its prompt as the engine
+ * does; the text of an answer is re-scored, its tool calls are not (they are not the text the
+ * model wrote), so jobs that force a call are never sampled.
  */
 import { failsCheck, Verifier } from '../tokenizer/verifier.js';
 import type { JobParams } from '../protocol/job-schemas.js';
@@ -63,7 +64,7 @@ export class SpotChecker implements SpotCheck {
   }
 
   /** Whether answers of this model, to a job with these params, can be re-scored (its verifier is loaded). */
-  checks(model: string, params: Pick<JobParams, 'tools' | 'responseFormat'> = {}): boolean {
+  checks(model: string, params: Pick<JobParams, 'tools' | 'toolChoice' | 'responseFormat'> = {}): boolean {
     return this.verifiers.get(model)?.canScore(params) ?? false;
   }
 

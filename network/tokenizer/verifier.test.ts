@@ -13,6 +13,7 @@ import { LlamaEngine } from '../../main/engine/llama-engine.js';
 import { writeTestModel } from '../../main/models/test-model.js';
 import type { ChatMessage } from '../protocol/chat.js';
 import type { JobParams } from '../protocol/job-schemas.js';
+import { TokenCounter } from './token-counter.js';
 import { allowedAt, failsCheck, samplingOf, Verifier, type VerifyScore } from './verifier.js';
 
 const MESSAGES: ChatMessage[] = [{ role: 'user', content: 'abc' }];
@@ -57,8 +58,8 @@ describe('the verifier re-scores answers as the job sampled them', () => {
 
   test('plain jobs: the honest answer passes, the other model’s greedy answer fails everywhere', async () => {
     const greedy: JobParams = { maxTokens: 40, temperature: 0 };
-    assert.deepEqual(await score(await answer(honest, greedy), greedy), { positions: 40, mismatches: 0 });
-    assert.deepEqual(await score(await answer(other, greedy), greedy), { positions: 40, mismatches: 40 });
+    assert.deepEqual(await score(await answer(honest, greedy), greedy), { positions: 40, mismatches: 0, promptTokens: 11 });
+    assert.deepEqual(await score(await answer(other, greedy), greedy), { positions: 40, mismatches: 40, promptTokens: 11 });
     const sampled: JobParams = { maxTokens: 40, temperature: 1, seed: 7 };
     assert.equal((await score(await answer(honest, sampled), sampled)).mismatches, 0);
   });
@@ -66,7 +67,7 @@ describe('the verifier re-scores answers as the job sampled them', () => {
   test('penalties: an honest penalized answer passes only when scored with the penalties', async () => {
     const params: JobParams = { maxTokens: 200, temperature: 1, seed: 3, frequencyPenalty: 2, presencePenalty: 2 };
     const text = await answer(honest, params);
-    assert.deepEqual(await score(text, params), { positions: 200, mismatches: 0 });
+    assert.deepEqual(await score(text, params), { positions: 200, mismatches: 0, promptTokens: 11 });
     const { frequencyPenalty: _f, presencePenalty: _p, ...unpenalized } = params;
     assert.ok((await score(text, unpenalized)).mismatches > 0, 'without the penalties the honest answer looks wrong');
     const greedy: JobParams = { maxTokens: 200, temperature: 0, frequencyPenalty: 2, presencePenalty: 2 };
@@ -78,7 +79,7 @@ describe('the verifier re-scores answers as the job sampled them', () => {
     const params: JobParams = { maxTokens: 200, temperature: 1, seed: 1, frequencyPenalty: -1, presencePenalty: -0.5 };
     let text = '';
     await honest.generate(MESSAGES, params, undefined, new AbortController().signal, (piece) => void (text += piece), 400); // slices of 100 tokens
-    assert.deepEqual(await score(text, params), { positions: 200, mismatches: 0 });
+    assert.deepEqual(await score(text, params), { positions: 200, mismatches: 0, promptTokens: 11 });
   });
 
   test('a JSON schema: the honest answer passes under the grammar and would fail without it; the other model’s fails', async () => {
@@ -103,13 +104,30 @@ describe('the verifier re-scores answers as the job sampled them', () => {
     assert.ok(failsCheck(invented), JSON.stringify(invented));
     assert.equal(invented.offGrammarAt, undefined, 'it is valid JSON of the schema');
     const offFormat = await score('{"town":"defghijk"}', params);
-    assert.deepEqual(offFormat, { positions: 19, mismatches: 17, offGrammarAt: 2 }, '"t" is not a key of the schema: it and all after it are mismatches');
+    assert.deepEqual(offFormat, { positions: 19, mismatches: 17, offGrammarAt: 2, promptTokens: 11 }, '"t" is not a key of the schema: it and all after it are mismatches');
     assert.ok(failsCheck(await score('Sure! Here it is.', { maxTokens: 30, temperature: 0, responseFormat: { type: 'json_object' } })));
   });
 
-  test('tool calls are not re-scored; everything else is', async () => {
-    assert.equal(verifier.canScore({ tools: [{ name: 'f' }] }), false);
-    assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: 'defg', params: { maxTokens: 4, temperature: 0, tools: [{ name: 'f' }] } }), undefined);
+  test('a job that offers tools, answered in text: scored after the prompt the engine rendered, tools included; a forced call is not scored', async () => {
+    const counter = await TokenCounter.open(join(dir, 'model.gguf'));
+    try {
+      const tools = [{ name: 'get_weather', description: 'Current weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+      for (const temperature of [0, 1]) {
+        const params: JobParams = { maxTokens: 40, temperature, seed: 2, tools };
+        const honestScore = await score(await answer(honest, params), params);
+        assert.equal(honestScore.mismatches, 0, `temperature ${temperature}`);
+        assert.equal(honestScore.promptTokens, counter.countPrompt(MESSAGES, params), 'the prompt as the engine renders it');
+        assert.ok(honestScore.promptTokens > counter.countPrompt(MESSAGES) + 100, 'the tools are in it');
+      }
+      const greedy: JobParams = { maxTokens: 40, temperature: 0, tools };
+      assert.ok(failsCheck(await score(await answer(other, greedy), greedy)), 'the other model fails');
+      const forced: JobParams = { ...greedy, toolChoice: 'required' };
+      assert.equal(verifier.canScore(forced), false, 'the answer must be a call: nothing to score');
+      assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: 'defg', params: forced }), undefined);
+      assert.equal(verifier.canScore({ tools, toolChoice: { name: 'get_weather' } }), false);
+    } finally {
+      await counter.dispose();
+    }
     assert.equal(verifier.canScore({ responseFormat: { type: 'json_object' } }), true, 'this node-llama-cpp lets the verifier step a grammar');
     assert.equal(verifier.canScore({}), true);
   });

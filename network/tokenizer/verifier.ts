@@ -8,16 +8,19 @@
  *
  * The job's sampling is reproduced as the engine ran it (main/engine/job-options.ts): OpenAI's
  * presence and frequency penalties over the answer so far, and a JSON grammar, walked along the
- * answer, which narrows each position to the tokens it allows (grammar-walk.ts). Only tool calls
- * are not re-scored: the worker returns them as calls, not as the text the model wrote.
+ * answer, which narrows each position to the tokens it allows (grammar-walk.ts). A job that offers
+ * tools is scored after its prompt with the tools rendered, as the engine renders it: the text of
+ * the answer (a model writes its text before any call). The calls themselves are not re-scored
+ * (the worker returns them as calls, not as the text the model wrote), nor are jobs that force a
+ * call.
  *
  * Runs on the coordinator with the catalog's own file (pinned by SHA-256), on the CPU.
  */
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token, ChatWrapper, Llama } from 'node-llama-cpp';
 import { resolveChatWrapper } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
-import type { JobParams } from '../protocol/job-schemas.js';
-import { promptTokens } from './chat-history.js';
+import { isConstrained, type JobParams } from '../protocol/job-schemas.js';
+import { forcesCall, promptTokens } from './chat-history.js';
 import { cpuLlama } from './token-counter.js';
 import { GrammarCache } from './grammars.js';
 import { GrammarWalk } from './grammar-walk.js';
@@ -40,16 +43,19 @@ export interface VerifyScore {
   mismatches: number;
   /** Where the answer left the job's JSON grammar (a token index), when it did: every position from there counts as a mismatch. */
   offGrammarAt?: number;
+  /** Tokens of the prompt it was scored after: the engine's rendering, tools included. */
+  promptTokens: number;
 }
 
 /** The params that shape sampling, and so the check. */
-export type VerifyParams = Pick<JobParams, 'temperature' | 'topP' | 'maxTokens' | 'presencePenalty' | 'frequencyPenalty' | 'responseFormat' | 'tools'>;
+export type VerifyParams = Pick<JobParams, 'temperature' | 'topP' | 'maxTokens' | 'presencePenalty' | 'frequencyPenalty' | 'responseFormat' | 'tools' | 'toolChoice'>;
 
 /** One answer to check. */
 export interface VerifyInput {
   messages: readonly ChatMessage[];
   /** Text generated before this answer (a continuation), '' for none. */
   before: string;
+  /** The answer's text (for a job with tools, what came before any call). */
   text: string;
   params: VerifyParams;
 }
@@ -141,11 +147,12 @@ export class Verifier {
   }
 
   /**
-   * Whether answers to a job with these params can be re-scored: all but tool calls, and JSON
-   * output only where this node-llama-cpp lets a grammar be stepped by hand (grammar-walk.ts).
+   * Whether answers to a job with these params can be re-scored: all but those that must be a
+   * tool call, and JSON output only where this node-llama-cpp lets a grammar be stepped by hand
+   * (grammar-walk.ts).
    */
-  canScore(params: Pick<JobParams, 'tools' | 'responseFormat'>): boolean {
-    return params.tools === undefined && (params.responseFormat === undefined || GrammarWalk.supported(this.llama));
+  canScore(params: Pick<JobParams, 'tools' | 'toolChoice' | 'responseFormat'>): boolean {
+    return !forcesCall(params) && (params.responseFormat === undefined || GrammarWalk.supported(this.llama));
   }
 
   /** Scores an answer; undefined when it does not fit the verifier's context, is empty, or cannot be scored. */
@@ -158,8 +165,8 @@ export class Verifier {
   private async scoreNow(input: VerifyInput): Promise<VerifyScore | undefined> {
     const { params } = input;
     // A constrained job is never continued (job-manager.ts), so a grammar always starts at the answer.
-    if (!this.canScore(params) || (params.responseFormat && input.before !== '')) return undefined;
-    const prompt = promptTokens(this.model, this.chatWrapper, input.messages, input.before || undefined);
+    if (!this.canScore(params) || (isConstrained(params) && input.before !== '')) return undefined;
+    const prompt = promptTokens(this.model, this.chatWrapper, input.messages, input.before || undefined, params);
     const answer = this.model.tokenize(input.text, false);
     if (answer.length === 0 || prompt.length === 0 || prompt.length + answer.length > this.contextSize) return undefined;
     const grammar = params.responseFormat ? await this.grammars.get(params.responseFormat).catch(() => undefined) : undefined;
@@ -181,12 +188,12 @@ export class Verifier {
         if (!walk.allows(next)) {
           // Text outside the job's format: nothing after it could have been sampled under the grammar.
           const at = i - firstScored;
-          return { positions: answer.length, mismatches: mismatches + (answer.length - at - 1), offGrammarAt: at };
+          return { positions: answer.length, mismatches: mismatches + (answer.length - at - 1), offGrammarAt: at, promptTokens: prompt.length };
         }
         walk.accept(next);
       }
     }
-    return { positions: answer.length, mismatches };
+    return { positions: answer.length, mismatches, promptTokens: prompt.length };
   }
 
   /** The sampler options to score answer position `index` with: temperature 1, the job's penalties over the answer so far. */
