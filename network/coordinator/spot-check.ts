@@ -54,6 +54,12 @@ export class SpotChecker implements SpotCheck {
       if (!held) continue;
       try {
         const verifier = await Verifier.open(held.path, { threads: this.options.threads });
+        if (verifier.hides.length > 0) {
+          // Not kept: its memory would serve no check.
+          await verifier.dispose();
+          this.options.logger.warn({ model: id, hides: verifier.hides }, 'answers of this model are not re-scored (no spot checks, no probes): it writes thoughts its answers leave out, and an answer scored without them would fail honest workers');
+          continue;
+        }
         this.verifiers.set(id, verifier);
         this.options.logger.info({ model: id, rate: this.options.rate }, 'verifier loaded: answers of this model can be re-scored');
         if (!verifier.canScore({ responseFormat: { type: 'json_object' } })) this.options.logger.warn({ model: id }, 'answers in JSON cannot be re-scored with this node-llama-cpp: they are never spot-checked');

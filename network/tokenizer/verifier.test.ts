@@ -14,7 +14,8 @@ import { writeTestModel } from '../../main/models/test-model.js';
 import type { ChatMessage } from '../protocol/chat.js';
 import type { JobParams } from '../protocol/job-schemas.js';
 import { TokenCounter } from './token-counter.js';
-import { allowedAt, failsCheck, samplingOf, Verifier, type VerifyScore } from './verifier.js';
+import { ChatMLChatWrapper, DeepSeekChatWrapper, HarmonyChatWrapper, Llama3_1ChatWrapper, QwenChatWrapper } from 'node-llama-cpp';
+import { allowedAt, failsCheck, hiddenSegments, samplingOf, Verifier, type VerifyScore } from './verifier.js';
 
 const MESSAGES: ChatMessage[] = [{ role: 'user', content: 'abc' }];
 const SCHEMA = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
@@ -130,7 +131,16 @@ describe('the verifier re-scores answers as the job sampled them', () => {
     }
     assert.equal(verifier.canScore({ responseFormat: { type: 'json_object' } }), true, 'this node-llama-cpp lets the verifier step a grammar');
     assert.equal(verifier.canScore({}), true);
+    assert.deepEqual(verifier.hides, [], 'the test model answers without thoughts');
   });
+});
+
+test('models that think unseen are not re-scored: their answers were written after thoughts the coordinator never sees', () => {
+  assert.deepEqual(hiddenSegments(new QwenChatWrapper()), ['thought']);
+  assert.deepEqual(hiddenSegments(new DeepSeekChatWrapper()), ['thought']);
+  assert.deepEqual(hiddenSegments(new HarmonyChatWrapper()), ['thought', 'comment']);
+  assert.deepEqual(hiddenSegments(new Llama3_1ChatWrapper()), []);
+  assert.deepEqual(hiddenSegments(new ChatMLChatWrapper()), []);
 });
 
 describe('allowedAt: the sampler’s set at one position', () => {

@@ -14,6 +14,11 @@
  * (the worker returns them as calls, not as the text the model wrote), nor are jobs that force a
  * call.
  *
+ * Models that think before they answer (a chat wrapper with thought or comment segments: Qwen 3,
+ * DeepSeek R1, gpt-oss…) are not re-scored at all: the engine holds those segments back from the
+ * client, so the answer the coordinator sees was generated after text it never saw, and scoring
+ * it without that text would fail honest workers.
+ *
  * Runs on the coordinator with the catalog's own file (pinned by SHA-256), on the CPU.
  */
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token, ChatWrapper, Llama } from 'node-llama-cpp';
@@ -118,6 +123,12 @@ function within<T>(pool: readonly (readonly [T, number])[], token: T, sampling: 
   return before < sampling.topP * total;
 }
 
+/** The segments a model writes that the engine holds back from the answer (thoughts, comments); [] for none. */
+export function hiddenSegments(chatWrapper: ChatWrapper): ('thought' | 'comment')[] {
+  const segments = chatWrapper.settings.segments;
+  return (['thought', 'comment'] as const).filter((kind) => segments?.[kind] !== undefined);
+}
+
 /** A loaded model that re-scores answers; one check at a time. */
 export class Verifier {
   private queue: Promise<unknown> = Promise.resolve();
@@ -146,12 +157,18 @@ export class Verifier {
     return this.context.contextSize;
   }
 
+  /** What this model writes that answers leave out (then none of its answers can be re-scored). */
+  get hides(): ('thought' | 'comment')[] {
+    return hiddenSegments(this.chatWrapper);
+  }
+
   /**
-   * Whether answers to a job with these params can be re-scored: all but those that must be a
-   * tool call, and JSON output only where this node-llama-cpp lets a grammar be stepped by hand
-   * (grammar-walk.ts).
+   * Whether answers to a job with these params can be re-scored: none when the model thinks
+   * unseen, else all but those that must be a tool call, and JSON output only where this
+   * node-llama-cpp lets a grammar be stepped by hand (grammar-walk.ts).
    */
   canScore(params: Pick<JobParams, 'tools' | 'toolChoice' | 'responseFormat'>): boolean {
+    if (this.hides.length > 0) return false;
     return !forcesCall(params) && (params.responseFormat === undefined || GrammarWalk.supported(this.llama));
   }
 
