@@ -117,7 +117,7 @@ describe('probes of sealed workers', () => {
     });
     await coordinator.spotChecksLoaded;
     assert.ok(coordinator.prober, 'probes are on');
-    const engineOptions = { threads: 1, contextSize: 512, sequences: 1, gpu: 'cpu' as const, warmupTokens: 0, sandbox: false };
+    const engineOptions = { threads: 1, contextSize: 2048, sequences: 1, gpu: 'cpu' as const, warmupTokens: 0, sandbox: false };
     honestEngine = (await LlamaEngine.load({ modelPath, ...engineOptions }, () => undefined)).engine;
     const wrongPath = join(await harness.tempDir(), 'wrong.gguf');
     await writeTestModel(wrongPath, { step: 2 });
@@ -299,21 +299,35 @@ describe('probes of sealed workers', () => {
     await booksBalance();
   });
 
-  test('probes mirror what clients send: a JSON-schema prompt with a penalty passes the honest engine and fails the other model', async () => {
+  test('probes mirror what clients send: JSON with a penalty, and tools offered, pass the honest engine and fail the other model', async () => {
     const schema = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
-    const line = { messages: PROMPT.messages, temperature: 0, frequency_penalty: 1, max_tokens: 300, response_format: { type: 'json_schema', json_schema: { name: 'weather', schema } } };
-    coordinator.prober!.usePrompts(parseProbePrompts(JSON.stringify(line)));
+    const weather = { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
+    const lines: [string, object, object][] = [
+      ['json', { temperature: 0, frequency_penalty: 1, max_tokens: 300, response_format: { type: 'json_schema', json_schema: { name: 'weather', schema } } }, { temperature: 0, frequencyPenalty: 1, responseFormat: { type: 'json_schema', schema }, maxTokens: 300 }],
+      // An agent sends its tools with every request: a probe without them would stand out.
+      ['tools', { temperature: 0, max_tokens: 24, tools: [{ type: 'function', function: weather }] }, { temperature: 0, tools: [weather], maxTokens: 24 }],
+    ];
+    const counter = coordinator.meters.get(MODEL)!.counter;
     try {
-      for (const [id, engine, result] of [['json-honest', honestEngine, 'passed'], ['json-cheater', wrongEngine, 'failed']] as const) {
-        const worker = await sealedFake(id);
-        const serving = serveSealed(worker, engine);
-        assert.deepEqual(await probe(), { workerId: id, model: MODEL, result });
-        const { text, opened } = await serving;
-        assert.deepEqual(opened.job.params, { temperature: 0, frequencyPenalty: 1, responseFormat: { type: 'json_schema', schema }, maxTokens: 300 }, 'asked as the client asked');
-        assert.deepEqual(Object.keys(JSON.parse(text) as object), ['city', 'sunny'], `${id} wrote JSON of the schema`);
-        await eventually(() => coordinator.store.workerRecord(id)?.verifyFailures === (result === 'failed' ? 1 : 0), 5000, `${id} judged`);
-        worker.fake.close();
-        await eventually(() => coordinator.registry.get(id) === undefined, 5000, 'gone');
+      for (const [kind, line, asked] of lines) {
+        const [prompt] = parseProbePrompts(JSON.stringify({ messages: PROMPT.messages, ...line }));
+        coordinator.prober!.usePrompts([prompt!]);
+        for (const [id, engine, result] of [[`${kind}-honest`, honestEngine, 'passed'], [`${kind}-cheater`, wrongEngine, 'failed']] as const) {
+          const worker = await sealedFake(id);
+          const serving = serveSealed(worker, engine);
+          assert.deepEqual(await probe(), { workerId: id, model: MODEL, result });
+          const { text, opened } = await serving;
+          assert.deepEqual(opened.job.params, asked, 'asked as the client asked');
+          if (kind === 'json') assert.deepEqual(Object.keys(JSON.parse(text) as object), ['city', 'sunny'], `${id} wrote JSON of the schema`);
+          // Paid on the coordinator's own count, the tools rendered into the prompt as the engine renders them.
+          const counted = { promptTokens: counter.countPrompt(PROMPT.messages, prompt!.params), completionTokens: counter.countText(text) };
+          if (kind === 'tools') assert.ok(counted.promptTokens > TRUTH.promptTokens + 100, 'the tools are in the counted prompt');
+          await eventually(() => account(id) === earned(counted), 5000, `${id} paid what was counted`);
+          assert.deepEqual(coordinator.store.disputes(id), [], 'an honest claim is no dispute');
+          await eventually(() => coordinator.store.workerRecord(id)?.verifyFailures === (result === 'failed' ? 1 : 0), 5000, `${id} judged`);
+          worker.fake.close();
+          await eventually(() => coordinator.registry.get(id) === undefined, 5000, 'gone');
+        }
       }
     } finally {
       coordinator.prober!.usePrompts([PROMPT]);

@@ -127,15 +127,17 @@ export function meterJob(input: MeterInput): MeterResult {
 }
 
 /**
- * A sealed job the coordinator sent itself (a probe, sealed-probes.ts): it opened the answer and
- * counted it with the model's own tokenizer, so its count is exact and is the coordinator's
- * figure, like a transport job's. A claim above it beyond the tolerance is a dispute against the
- * worker. Each figure can only fall.
+ * A sealed job the coordinator sent itself (a probe, sealed-probes.ts): it wrote the prompt and
+ * opened the answer, and counted both with the model's own tokenizer, so its counts are exact and
+ * are the coordinator's figures, like a transport job's. A claim above them beyond the tolerance
+ * is a dispute against the worker. The prompt's count replaces the sealed-size bound, which does
+ * not cover what the chat template adds (a job's tools are documented in its prompt); the
+ * completion's can only fall below the bound of what was streamed.
  */
 export function withOwnCount(input: MeterInput, counted: Usage): MeterInput {
   return {
     ...input,
-    promptFigure: Math.min(input.promptFigure, counted.promptTokens),
+    promptFigure: counted.promptTokens,
     promptExact: true,
     attempts: input.attempts.map((a) => ({ ...a, completionFigure: Math.min(a.completionFigure, counted.completionTokens), completionExact: true })),
   };

@@ -62,13 +62,16 @@ test('only workers that take sealed jobs, on a model the coordinator can re-scor
 
 test('a prompt file is JSON Lines of chats, with defaults; blank lines are skipped', () => {
   const json = '{"messages":[{"role":"user","content":"w"}],"frequency_penalty":0.5,"presence_penalty":-1,"seed":4,"response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object","properties":{"c":{"type":"string"}}}}}}';
-  const prompts = parseProbePrompts(`{"messages":[{"role":"user","content":"hi"}]}\n\n{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"why?"}],"temperature":0,"top_p":0.9,"max_tokens":16}\r\n${json}\n{"messages":[{"role":"user","content":"o"}],"response_format":{"type":"json_object"}}`);
+  const prompts = parseProbePrompts(`{"messages":[{"role":"user","content":"hi"}]}\n\n{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"why?"}],"temperature":0,"top_p":0.9,"max_tokens":16}\r\n${json}\n{"messages":[{"role":"user","content":"o"}],"response_format":{"type":"json_object"}}\n{"messages":[{"role":"user","content":"t"}],"temperature":0,"tools":[{"type":"function","function":{"name":"f","description":"d"}}],"tool_choice":"auto","parallel_tool_calls":false}\n{"messages":[{"role":"user","content":"n"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`);
   assert.deepEqual(prompts, [
     { messages: [{ role: 'user', content: 'hi' }], params: { temperature: 1 }, maxTokens: 128 },
     { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'why?' }], params: { temperature: 0, topP: 0.9 }, maxTokens: 16 },
     // What clients send can be mirrored: penalties, seeds and JSON output are re-scored too.
     { messages: [{ role: 'user', content: 'w' }], params: { temperature: 1, seed: 4, presencePenalty: -1, frequencyPenalty: 0.5, responseFormat: { type: 'json_schema', schema: { type: 'object', properties: { c: { type: 'string' } } } } }, maxTokens: 128 },
     { messages: [{ role: 'user', content: 'o' }], params: { temperature: 1, responseFormat: { type: 'json_object' } }, maxTokens: 128 },
+    // Tools offered as an agent offers them (tool_choice 'none' leaves them out, as for a client).
+    { messages: [{ role: 'user', content: 't' }], params: { temperature: 0, tools: [{ name: 'f', description: 'd' }], parallelToolCalls: false }, maxTokens: 128 },
+    { messages: [{ role: 'user', content: 'n' }], params: { temperature: 1 }, maxTokens: 128 },
   ]);
   assert.ok(BUILT_IN_PROBE_PROMPTS.length >= 10, 'a built-in set');
   // Sampled as clients sample, penalties and JSON output included, and each a body a worker accepts.
@@ -87,7 +90,8 @@ test('a bad prompt file is refused with its line and field', async () => {
     [`{"messages":[{"role":"user","content":"hi"}],"max_tokens":100000}`, /line 1: max_tokens: /],
     [`{"messages":[{"role":"user","content":"hi"}],"stream":true}`, /line 1: .*stream/],
     [`{"messages":[{"role":"wizard","content":"hi"}]}`, /line 1: messages\.0\.role/],
-    [`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}`, /line 1: .*tools/],
+    [`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}`, /line 1: tool_choice: a probe can offer tools .* but not force a call/],
+    [`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"response_format":{"type":"json_object"}}`, /line 1: A JSON response format cannot be combined with tools/],
     [`{"messages":[{"role":"user","content":"hi"}],"frequency_penalty":3}`, /line 1: frequency_penalty: /],
     [`{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"xml"}}`, /line 1: response_format/],
   ];
@@ -121,6 +125,10 @@ test('a probe meters on the coordinator’s own count: exact, a claim above it i
   const counted = meterJob(withOwnCount(input, { promptTokens: 12, completionTokens: 20 }));
   assert.deepEqual(counted.parts[0]?.usage, { promptTokens: 12, completionTokens: 20 });
   assert.deepEqual(counted.disputes.map((d) => d.kind).sort(), ['completion_over_count', 'prompt_over_count']);
-  // A count above the bounds never raises the bill.
-  assert.deepEqual(meterJob(withOwnCount(input, { promptTokens: 1000, completionTokens: 1000 })).parts[0]?.usage, { promptTokens: 30, completionTokens: 60 });
+  // A completion count above the streamed bound never raises the bill; the prompt's count is the
+  // coordinator's own (a probe offering tools has them documented in its prompt, beyond the sealed size).
+  assert.deepEqual(meterJob(withOwnCount(input, { promptTokens: 1000, completionTokens: 1000 })).parts[0]?.usage, { promptTokens: 30, completionTokens: 60 }, 'never above the claim');
+  const tools = meterJob(withOwnCount({ ...input, attempts: input.attempts.map((a) => ({ ...a, promptClaim: 890 })) }, { promptTokens: 890, completionTokens: 60 }));
+  assert.deepEqual(tools.parts[0]?.usage, { promptTokens: 890, completionTokens: 60 });
+  assert.deepEqual(tools.disputes, [], 'an honest claim above the sealed size is no dispute');
 });

@@ -18,10 +18,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { chatMessageSchema, type ChatMessage } from '../protocol/chat.js';
 import { newJobId, sealRequest, type SealedChunk } from '../protocol/sealed.js';
-import { decodeAnswerPart } from '../protocol/answer-parts.js';
-import type { JobParams } from '../protocol/job-schemas.js';
-import { samplingFields, samplingParams } from '../protocol/openai/common.js';
-import { chatResponseFormat, jobResponseFormat } from '../protocol/openai/chat-request.js';
+import { decodeAnswerPart, mergeParts } from '../protocol/answer-parts.js';
+import type { JobParams, ToolCallDelta } from '../protocol/job-schemas.js';
+import { outputParams, samplingFields, samplingParams } from '../protocol/openai/common.js';
+import { chatResponseFormat, chatTool, jobResponseFormat, jobTool } from '../protocol/openai/chat-request.js';
 import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
 import type { JobManager, SpotCheck } from './job-manager.js';
 import type { WorkerStanding } from './worker-standing.js';
@@ -49,8 +49,9 @@ const PROBE_TIMEOUT_MS = 120_000;
 const MAX_REMEMBERED = 200_000;
 
 /**
- * One line of a prompt file: an OpenAI chat request, reduced to what a probe can re-score (no
- * tools: their calls are not re-scored), so lines can be taken from what clients send.
+ * One line of a prompt file: an OpenAI chat request, reduced to what a probe can re-score, so
+ * lines can be taken from what clients send. Tools may be offered, but a call may not be forced:
+ * the re-scoring reads the answer's text, never its calls.
  */
 const probePromptLineSchema = z.strictObject({
   messages: z.array(chatMessageSchema).min(1).max(64),
@@ -58,6 +59,9 @@ const probePromptLineSchema = z.strictObject({
   seed: z.number().int().nullish(),
   max_tokens: z.number().int().min(1).max(MAX_PROBE_TOKENS).default(128),
   response_format: chatResponseFormat.nullish(),
+  tools: z.array(chatTool).min(1).max(64).nullish(),
+  tool_choice: z.enum(['none', 'auto'], { message: "a probe can offer tools ('auto' or 'none') but not force a call: calls are not re-scored" }).nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
 });
 
 /** A prompt file could not be used; the message names the line and the field. */
@@ -86,9 +90,10 @@ export function parseProbePrompts(text: string, source = 'probe prompts'): Probe
       const issue = parsed.error.issues[0];
       throw new ProbePromptsError(`${source}, line ${index + 1}: ${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'}.`);
     }
-    const { messages, max_tokens: maxTokens, response_format: format } = parsed.data;
-    const responseFormat = jobResponseFormat(format);
-    prompts.push({ messages, params: { ...samplingParams(parsed.data), ...(responseFormat ? { responseFormat } : {}) }, maxTokens });
+    const { messages, max_tokens: maxTokens, response_format: format, tools, tool_choice: toolChoice, parallel_tool_calls: parallelToolCalls } = parsed.data;
+    const output = outputParams({ tools: tools?.map(jobTool), toolChoice: toolChoice ?? undefined, parallelToolCalls, responseFormat: jobResponseFormat(format) });
+    if (!output.ok) throw new ProbePromptsError(`${source}, line ${index + 1}: ${output.problem.message}`);
+    prompts.push({ messages, params: { ...samplingParams(parsed.data), ...output.params }, maxTokens });
   }
   if (prompts.length === 0) throw new ProbePromptsError(`${source}: no prompts in it.`);
   return prompts;
@@ -264,7 +269,8 @@ export class SealedProber {
     const { worker, model } = target;
     const counter = options.meters.get(model)!.counter;
     const prompt = this.prompts[Math.floor(random() * this.prompts.length)]!;
-    const promptTokens = counter.countPrompt(prompt.messages);
+    // Tools are rendered into the prompt, as the engine renders them.
+    const promptTokens = counter.countPrompt(prompt.messages, prompt.params);
     const maxTokens = Math.min(prompt.maxTokens, target.contextSize - promptTokens - 1);
     this.remember(worker.id, now);
     if (maxTokens < 1) return { workerId: worker.id, model, result: 'unchecked' };
@@ -300,7 +306,8 @@ export class SealedProber {
       // The job settles now, on the coordinator's own count, as a client's job settles once its
       // receipt comes: the worker's receipt does not tell a probe from a client's job. The
       // re-scoring follows; a failure strikes the worker then (its pay for the probe stands).
-      deliver(answer.text === '' && !answer.broken ? undefined : { promptTokens, completionTokens: counter.countText(answer.text) });
+      const empty = answer.text === '' && answer.toolCalls.length === 0;
+      deliver(empty && !answer.broken ? undefined : { promptTokens, completionTokens: counter.countText(answer.text) + counter.countToolCalls(answer.toolCalls) });
     }
     const found = await this.judge(answer, { workerId: worker.id, model, messages: prompt.messages, params });
     if (found.result === 'failed') options.standing.record(worker.id, 'verify_failed');
@@ -316,7 +323,7 @@ export class SealedProber {
     if (this.stopped) return { result: 'unchecked', why: 'the coordinator is stopping' };
     // Chunks that do not open under the key the worker signed: what a client would have paid for is garbage.
     if (answer.broken) return { result: 'failed', why: `a sealed chunk did not open (${answer.broken})` };
-    if (answer.text === '') return { result: 'unchecked', why: 'no answer to check' };
+    if (answer.text === '') return { result: 'unchecked', why: answer.toolCalls.length > 0 ? 'the answer was only tool calls, which are not re-scored' : 'no answer to check' };
     const check = this.options.checker.check({ model: job.model, messages: job.messages, params: job.params, attempts: [{ workerId: job.workerId, before: '', text: answer.text }] });
     const failed = await Promise.race([check.catch(() => undefined), this.whenStopped]);
     if (failed === undefined) return { result: 'unchecked', why: this.stopped ? 'the coordinator is stopping' : 'the answer could not be re-scored' };
@@ -360,6 +367,7 @@ export class SealedProber {
 class AnswerOpener {
   private opening: Promise<void> = Promise.resolve();
   text = '';
+  toolCalls: ToolCallDelta[] = [];
   broken: string | undefined;
 
   constructor(private readonly opener: Awaited<ReturnType<typeof sealRequest>>['responseOpener']) {}
@@ -371,7 +379,9 @@ class AnswerOpener {
       if (!opened.ok) return void (this.broken = `${opened.error.code}: ${opened.error.message}`);
       const part = decodeAnswerPart(opened.value.text);
       if (!part) return void (this.broken = 'a chunk opened to something that is not an answer piece');
-      this.text += part.text ?? '';
+      const merged = mergeParts({ text: this.text, toolCalls: this.toolCalls }, part);
+      this.text = merged.text;
+      this.toolCalls = merged.toolCalls ?? [];
     });
   }
 

@@ -52,7 +52,8 @@ const message = z.discriminatedUnion('role', [
   z.strictObject({ role: z.literal('function'), content: z.unknown(), name }).refine(() => false, "the 'function' role (deprecated) is not supported; use 'tool' messages"),
 ]);
 
-const chatTool = z.strictObject({
+/** One of a chat request's `tools`. */
+export const chatTool = z.strictObject({
   type: z.literal('function'),
   function: z.strictObject({ name: toolName, description: z.string().max(8192).optional(), parameters: clientSchema('the tool parameters').optional(), strict: z.boolean().nullish() }),
 });
@@ -72,6 +73,11 @@ export function jobResponseFormat(format: z.infer<typeof chatResponseFormat> | n
   if (format?.type === 'json_object') return { type: 'json_object' };
   if (format?.type === 'json_schema') return format.json_schema.schema ? { type: 'json_schema', schema: format.json_schema.schema } : { type: 'json_object' };
   return undefined;
+}
+
+/** A chat request's tool, as the job's. */
+export function jobTool(tool: z.infer<typeof chatTool>): NonNullable<JobParams['tools']>[number] {
+  return { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), ...(tool.function.parameters ? { parameters: tool.function.parameters } : {}) };
 }
 
 /** The body of `POST /v1/chat/completions`, as far as Silkworm supports it. */
@@ -137,7 +143,7 @@ export function parseChatCompletionRequest(body: unknown): Parsed<ChatCompletion
   if (turns) return { ok: false, problem: { message: `Invalid 'messages[${turns.index}]': ${turns.message}`, param: `messages[${turns.index}]` } };
   const format = request.response_format;
   const output = outputParams({
-    tools: request.tools?.map((t) => ({ name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), ...(t.function.parameters ? { parameters: t.function.parameters } : {}) })),
+    tools: request.tools?.map(jobTool),
     toolChoice: typeof request.tool_choice === 'object' && request.tool_choice ? { name: request.tool_choice.function.name } : (request.tool_choice ?? undefined),
     parallelToolCalls: request.parallel_tool_calls,
     responseFormat: jobResponseFormat(format),
