@@ -125,7 +125,7 @@ export class LlamaEngine {
       });
       for (;;) {
         const wanted = Math.min(slice, params.maxTokens - completionTokens);
-        const earlier = generated.slice();
+        const earlier = penalty ? generated.slice() : [];
         const call: SamplingOptions = {
           ...options.sampling,
           ...(penalty && earlier.length > 0 ? { repeatPenalty: { ...penalty, punishTokensFilter: (tokens: Token[]) => [...earlier, ...tokens].slice(-params.maxTokens) } } : {}),
@@ -134,7 +134,7 @@ export class LlamaEngine {
           stopOnAbortSignal: true,
           onResponseChunk: (chunk) => {
             completionTokens += chunk.tokens.length;
-            for (const token of chunk.tokens) generated.push(token);
+            if (penalty) for (const token of chunk.tokens) generated.push(token);
             if (chunk.type === undefined) text += chunk.text;
             if (chunk.type === undefined && (chunk.text !== '' || chunk.tokens.length > 0)) onChunk(chunk.text, chunk.tokens.length);
           },

@@ -71,7 +71,8 @@ export class ProbePromptsError extends Error {
 
 /**
  * Parses a prompt file: JSON Lines, one `{ messages, temperature?, top_p?, presence_penalty?,
- * frequency_penalty?, seed?, max_tokens?, response_format? }` per line (blank lines skipped).
+ * frequency_penalty?, seed?, max_tokens?, response_format?, tools?, tool_choice?,
+ * parallel_tool_calls? }` per line (blank lines skipped).
  */
 export function parseProbePrompts(text: string, source = 'probe prompts'): ProbePrompt[] {
   const prompts: ProbePrompt[] = [];
