@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { writeTestModel } from '../main/models/test-model.js';
+import { writeTestModel, type TestModelOptions } from '../main/models/test-model.js';
 import { sha256File } from '../main/models/model-file.js';
 
 const CLI = fileURLToPath(new URL('../bin/silkworm.mjs', import.meta.url));
@@ -71,6 +71,9 @@ export class Harness {
   private readonly dirs: string[] = [];
   private modelPath: string | undefined;
 
+  /** `model`: which test model the workers and catalogs of this harness serve (default: the plain one). */
+  constructor(private readonly options: { model?: TestModelOptions } = {}) {}
+
   /** A fresh temp dir, removed at cleanup. */
   async tempDir(prefix = 'silkworm-e2e-'): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -82,7 +85,7 @@ export class Harness {
   async model(): Promise<string> {
     if (!this.modelPath) {
       this.modelPath = join(await this.tempDir('silkworm-model-'), 'silkworm-test.gguf');
-      await writeTestModel(this.modelPath);
+      await writeTestModel(this.modelPath, this.options.model);
     }
     return this.modelPath;
   }

@@ -81,7 +81,7 @@ export const toJobProcessSchema = z.discriminatedUnion('type', [
 export type ToJobProcess = z.infer<typeof toJobProcessSchema>;
 
 /** Generated text of one job. */
-const chunkMessageSchema = z.strictObject({ type: z.literal('chunk'), jobId, text: z.string(), tokens: z.number().int().nonnegative(), toolCalls: toolCallDeltasSchema.optional() });
+const chunkMessageSchema = z.strictObject({ type: z.literal('chunk'), jobId, text: z.string(), tokens: z.number().int().nonnegative(), toolCalls: toolCallDeltasSchema.optional(), reasoning: z.string().optional() });
 
 /** The most chunks one `chunks` message carries (one per job running at once). */
 export const MAX_CHUNKS_PER_MESSAGE = 256;

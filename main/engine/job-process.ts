@@ -103,7 +103,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
       send({ type: 'failed', jobId, code: 'invalid_request', message: input });
       return;
     }
-    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, (text, tokens, toolCalls) => emit({ text, ...(toolCalls ? { toolCalls } : {}) }, tokens), maxTokensPerSecond);
+    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, (text, tokens, toolCalls, reasoning) => emit({ text, ...(toolCalls ? { toolCalls } : {}), ...(reasoning ? { reasoning } : {}) }, tokens), maxTokensPerSecond);
     if (result.finishReason === 'cancelled') {
       send({ type: 'failed', jobId, code: 'cancelled', message: 'Cancelled.' });
       return;
@@ -120,7 +120,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
 
 function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise<void> {
   const { jobId } = message;
-  const pieces = batcher((part, tokens) => sendChunk({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}) }));
+  const pieces = batcher((part, tokens) => sendChunk({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}), ...(part.reasoning ? { reasoning: part.reasoning } : {}) }));
   return run(
     jobId,
     async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
@@ -174,7 +174,7 @@ function batcher(deliver: (part: AnswerPart, tokens: number) => void): { add(par
   let tokens = 0;
   let lastDeliveredAt = Number.NEGATIVE_INFINITY;
   const flush = () => {
-    if (tokens === 0 && part.text === '' && !part.toolCalls) return;
+    if (tokens === 0 && part.text === '' && !part.toolCalls && !part.reasoning) return;
     const [pendingPart, pendingTokens] = [part, tokens];
     part = { text: '' };
     tokens = 0;

@@ -103,3 +103,48 @@ describe('llama engine: grammars, tools, context', () => {
     assert.equal(fits.text, successorText('abc', CONTEXT - prompt), 'exactly full: the whole answer, nothing shifted out');
   });
 });
+
+describe('llama engine: a model that thinks before it answers', () => {
+  let dir = '';
+  let engine: LlamaEngine;
+  let counter: TokenCounter;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'silkworm-llama-think-'));
+    const modelPath = join(dir, 'thinking.gguf');
+    await writeTestModel(modelPath, { thinking: true });
+    ({ engine } = await LlamaEngine.load({ modelPath, threads: 1, contextSize: 512, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => {}));
+    counter = await TokenCounter.open(modelPath);
+  });
+  after(async () => {
+    await engine.dispose();
+    await counter.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = async (maxTokens: number, maxTokensPerSecond?: number) => {
+    const pieces: { text: string; reasoning: string; tokens: number }[] = [];
+    const result = await engine.generate([{ role: 'user', content: 'hello' }], { maxTokens, temperature: 0 }, undefined, new AbortController().signal, (text, tokens, _calls, reasoning) => pieces.push({ text, reasoning: reasoning ?? '', tokens }), maxTokensPerSecond);
+    return { pieces, text: pieces.map((p) => p.text).join(''), reasoning: pieces.map((p) => p.reasoning).join(''), ...result };
+  };
+
+  test('its thoughts stream as reasoning before the answer, and are claimed as the network counts them', async () => {
+    const out = await run(30);
+    assert.equal(out.reasoning, '!"', 'the thought, without its markers');
+    assert.equal(out.text, successorText('>', 20), 'the answer after "</think>"');
+    const firstText = out.pieces.findIndex((p) => p.text !== '');
+    assert.ok(firstText > 0 && out.pieces.slice(firstText).every((p) => p.reasoning === ''), 'every thought comes before the text');
+    assert.ok(out.pieces.every((p) => p.text === '' || p.reasoning === ''), 'a piece is either thought or answer');
+    const counted = counter.countText(out.reasoning) + counter.countText(out.text);
+    assert.equal(out.usage.completionTokens, counted, 'the claim covers the thoughts, as the coordinator counts them');
+    assert.equal(out.countedCompletionTokens, counted);
+  });
+
+  test('paced by the owner, it thinks and answers exactly as unpaced', async () => {
+    const unpaced = await run(24);
+    const paced = await run(24, 16);
+    assert.equal(paced.reasoning, unpaced.reasoning);
+    assert.equal(paced.text, unpaced.text);
+    assert.equal(paced.usage.completionTokens, unpaced.usage.completionTokens);
+  });
+});

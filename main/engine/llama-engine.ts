@@ -4,8 +4,8 @@
  * Lives only in the job process (a crafted model file must never be parsed elsewhere).
  */
 import { availableParallelism, freemem } from 'node:os';
-import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
-import { ChatShapeError, promptTokens as renderPromptTokens, toChatHistory, wrapperFor } from '../../network/tokenizer/chat-history.js';
+import { getLlama, LlamaChat, LlamaLogLevel, LlamaText, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
+import { appendResponse, ChatShapeError, promptTokens as renderPromptTokens, toChatHistory, wrapperFor, type ResponseSoFar } from '../../network/tokenizer/chat-history.js';
 import type { ChatMessage } from '../../network/protocol/chat.js';
 import { isConstrained, type FinishReason, type JobParams, type ToolCallDelta, type Usage } from '../../network/protocol/job-schemas.js';
 import type { EngineConfig, EngineInfo } from './job-messages.js';
@@ -28,8 +28,13 @@ export interface GenerationResult {
   countedCompletionTokens: number;
 }
 
-/** Receives the answer as it streams: text, then (with no text) tool-call pieces. */
-export type ChunkListener = (text: string, tokens: number, toolCalls?: ToolCallDelta[]) => void;
+/**
+ * Receives the answer as it streams: text, then (with no text) tool-call pieces. A model that
+ * thinks before it answers (Qwen 3, DeepSeek R1, gpt-oss) streams its thoughts first, as
+ * `reasoning` with no text: they are generated work, billed and shown to the client apart from
+ * the answer, as OpenAI-compatible servers return `reasoning_content`.
+ */
+export type ChunkListener = (text: string, tokens: number, toolCalls?: ToolCallDelta[], reasoning?: string) => void;
 
 /** A loaded model with its context; one instance per job process. */
 export class LlamaEngine {
@@ -37,6 +42,12 @@ export class LlamaEngine {
   private readonly grammars: GrammarCache;
   /** The owner's Polite token-rate cap holds for all jobs together, not for each. */
   private readonly pace = new TokenPace();
+  /**
+   * Whether a paced job can be cut into slices: a slice that stops inside a thought resumes it
+   * (`appendResponse`), but node-llama-cpp only notices a thought's end marker generated within
+   * one call, so a marker of several tokens (no real model's) could be split between slices.
+   */
+  private readonly slicesResumeThoughts: boolean;
 
   private constructor(
     private readonly llama: Llama,
@@ -46,6 +57,9 @@ export class LlamaEngine {
   ) {
     this.free = Array.from({ length: context.totalSequences }, () => context.getSequence());
     this.grammars = new GrammarCache(llama);
+    const segments = chatWrapper.settings.segments;
+    const suffixes = [segments?.thought?.suffix, segments?.comment?.suffix].filter((suffix) => suffix !== undefined);
+    this.slicesResumeThoughts = suffixes.every((suffix) => LlamaText(suffix).tokenize(model.tokenizer, 'trimLeadingSpace').length <= 1);
   }
 
   /** Loads the model; rejects with the engine's message when the file is not a usable model. */
@@ -107,8 +121,12 @@ export class LlamaEngine {
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapperFor(this.chatWrapper, params) });
     const tools = new ToolCallStream((toolCalls) => onChunk('', 0, toolCalls));
     try {
-      const slice = maxTokensPerSecond && !isConstrained(params) ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
+      const sliced = maxTokensPerSecond !== undefined && !isConstrained(params) && this.slicesResumeThoughts;
+      const slice = sliced ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
       let text = continuation ?? '';
+      // The model's turn so far, thoughts included, for the next slice to go on from.
+      let response: ResponseSoFar = continuation ? [continuation] : [];
+      let reasoning = '';
       let completionTokens = 0;
       let paced = 0;
       // Every token this attempt generated, for OpenAI's penalties: a paced job runs in slices, and
@@ -121,7 +139,7 @@ export class LlamaEngine {
       const end = (finishReason: GenerationResult['finishReason']): GenerationResult => ({
         finishReason,
         usage: usage(),
-        countedCompletionTokens: this.countText(text.slice((continuation ?? '').length)) + this.toolCallTokens(tools),
+        countedCompletionTokens: this.countText(text.slice((continuation ?? '').length)) + this.countText(reasoning) + this.toolCallTokens(tools),
       });
       for (;;) {
         const wanted = Math.min(slice, params.maxTokens - completionTokens);
@@ -135,14 +153,20 @@ export class LlamaEngine {
           onResponseChunk: (chunk) => {
             completionTokens += chunk.tokens.length;
             if (penalty) for (const token of chunk.tokens) generated.push(token);
-            if (chunk.type === undefined) text += chunk.text;
-            if (chunk.type === undefined && (chunk.text !== '' || chunk.tokens.length > 0)) onChunk(chunk.text, chunk.tokens.length);
+            if (chunk.type === undefined) {
+              text += chunk.text;
+              if (chunk.text !== '' || chunk.tokens.length > 0) onChunk(chunk.text, chunk.tokens.length);
+            } else if (chunk.text !== '' || chunk.tokens.length > 0) {
+              reasoning += chunk.text;
+              onChunk('', chunk.tokens.length, undefined, chunk.text);
+            }
           },
         };
-        const history = toChatHistory(messages, text || undefined);
+        const history = toChatHistory(messages, response);
         const result = options.functions
           ? await chat.generateResponse(history, { ...call, ...options.functions, documentFunctionParams: true, onFunctionCallParamsChunk: tools.onParamsChunk })
           : await chat.generateResponse(history, { ...call, ...(options.grammar ? { grammar: options.grammar } : {}) });
+        response = appendResponse(response, result.fullResponse);
         const reason = result.metadata.stopReason;
         const progressed = completionTokens > 0 || text !== (continuation ?? '');
         if (reason === 'abort') return end('cancelled');

@@ -48,7 +48,7 @@ export interface EngineResult {
 }
 
 interface PendingJob {
-  onChunk(text: string, tokens: number, toolCalls?: ToolCallDelta[]): void;
+  onChunk(text: string, tokens: number, toolCalls?: ToolCallDelta[], reasoning?: string): void;
   onSealedChunk(chunk: SealedChunk, tokens: number): void;
   resolve(result: EngineResult): void;
   reject(failure: JobFailure): void;
@@ -154,7 +154,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Runs a job; `onChunk` hears the text (and tool-call pieces) as it streams. Rejects with a JobFailure. */
-  generate(job: EngineJob, onChunk: (text: string, tokens: number, toolCalls?: ToolCallDelta[]) => void): Promise<EngineResult> {
+  generate(job: EngineJob, onChunk: (text: string, tokens: number, toolCalls?: ToolCallDelta[], reasoning?: string) => void): Promise<EngineResult> {
     return this.track(job.jobId, { onChunk, onSealedChunk: () => {} }, () =>
       this.send({
         type: 'generate',
@@ -253,10 +253,10 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     }
     switch (message.type) {
       case 'chunk':
-        this.jobs.get(message.jobId)?.onChunk(message.text, message.tokens, message.toolCalls);
+        this.jobs.get(message.jobId)?.onChunk(message.text, message.tokens, message.toolCalls, message.reasoning);
         return;
       case 'chunks':
-        for (const chunk of message.chunks) this.jobs.get(chunk.jobId)?.onChunk(chunk.text, chunk.tokens, chunk.toolCalls);
+        for (const chunk of message.chunks) this.jobs.get(chunk.jobId)?.onChunk(chunk.text, chunk.tokens, chunk.toolCalls, chunk.reasoning);
         return;
       case 'sealed_chunk':
         this.jobs.get(message.jobId)?.onSealedChunk(message.chunk, message.tokens);

@@ -32,6 +32,14 @@ export interface TestModelOptions {
    * output differs from the default's everywhere: a stand-in for a worker serving the wrong model.
    */
   step?: number;
+  /**
+   * A model that thinks before it answers, as Qwen 3 or DeepSeek R1 do: its chat template opens a
+   * thought ("<think>\n") at the start of each answer and renders past thoughts between
+   * "<think>\n" and "</think>", so node-llama-cpp's chat wrapper reads thought segments from it.
+   * The successor rule is changed for a few characters so that greedy decoding writes the
+   * thought '!"', closes it with "</think>", then answers "?@ABC…" (see THINKING_SUCCESSORS).
+   */
+  thinking?: boolean;
 }
 
 interface Shape {
@@ -82,6 +90,33 @@ export const TEST_MODEL_CHAT_TEMPLATE =
   "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'assistant' %}{{ message['content'] }}" +
   "{% else %}{{ '\\n' + message['role'] + ': ' + message['content'] }}{% endif %}{% endfor %}";
 
+/**
+ * The thinking variant's template (`TestModelOptions.thinking`): the plain template, with each
+ * assistant message's `reasoning_content` rendered as a thought, and a generation prompt that
+ * opens one.
+ */
+export const TEST_MODEL_THINKING_CHAT_TEMPLATE =
+  "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'assistant' %}" +
+  "{% if message['reasoning_content'] %}{{ '<think>\\n' + message['reasoning_content'] + '</think>' }}{% endif %}{{ message['content'] }}" +
+  "{% else %}{{ '\\n' + message['role'] + ': ' + message['content'] }}{% endif %}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<think>\\n' }}{% endif %}";
+
+/**
+ * The thinking variant's changes to the successor rule. The generation prompt ends with a newline,
+ * so the model writes '!' (as always), then '"', then "</think>" character by character, then
+ * "?@ABC…" up the printable characters; the chain turns back at 'h' ('h' → 'i' → 'n' → 'k' → '>'
+ * → '?'), so the answer cycles "?@A…`abcdefghink>?@A…".
+ */
+export const THINKING_SUCCESSORS: ReadonlyMap<string, string> = new Map([
+  ['"', '<'],
+  ['<', '/'],
+  ['/', 't'],
+  ['t', 'h'],
+  ['i', 'n'],
+  ['n', 'k'],
+  ['k', '>'],
+]);
+
 /** One OpenAI-style chat message, as the chat template sees it. */
 export interface TestModelChatMessage {
   role: 'system' | 'user' | 'assistant' | (string & {});
@@ -102,8 +137,10 @@ export function formatTestModelChat(messages: readonly TestModelChatMessage[]): 
  * The byte greedy decoding emits after `byte` (see the successor rule at the top of this file):
  * printable characters move `step` ahead within '!'..'~', anything else becomes '!'.
  */
-export function successorByte(byte: number | undefined, step = 1): number {
+export function successorByte(byte: number | undefined, step = 1, thinking = false): number {
   if (byte === undefined || byte < FIRST || byte > LAST) return FIRST;
+  const scripted = thinking ? THINKING_SUCCESSORS.get(String.fromCharCode(byte)) : undefined;
+  if (scripted !== undefined) return scripted.charCodeAt(0);
   return FIRST + ((byte - FIRST + step) % CLASSES);
 }
 
@@ -153,14 +190,15 @@ export function buildTestModel(options: TestModelOptions = {}): Uint8Array {
   const output = new Float32Array(dim * VOCAB_SIZE);
   for (let token = 0; token < VOCAB_SIZE; token++) {
     const byte = token >= BYTE_TOKEN_BASE && token < BYTE_TOKEN_BASE + 256 ? token - BYTE_TOKEN_BASE : undefined;
-    features(embedding, token, successorByte(byte, options.step ?? 1) - FIRST, 1);
+    features(embedding, token, successorByte(byte, options.step ?? 1, options.thinking) - FIRST, 1);
     embedding[token * dim + biasDim] = 1;
     if (byte !== undefined && byte >= FIRST && byte <= LAST) features(output, token, byte - FIRST, shape.logitScale);
     else output[token * dim + biasDim] = FORBIDDEN_BIAS / Math.sqrt(dim / (harmonics + 1));
   }
 
   const writer = new GgufWriter(32);
-  writeMetadata(writer, shape, options.name ?? `Silkworm test model (${size})`, headDim);
+  const template = options.thinking ? TEST_MODEL_THINKING_CHAT_TEMPLATE : TEST_MODEL_CHAT_TEMPLATE;
+  writeMetadata(writer, shape, options.name ?? `Silkworm test model (${size}${options.thinking ? ', thinking' : ''})`, headDim, template);
   writer.tensor('token_embd.weight', [dim, VOCAB_SIZE], weight(embedding));
   for (let layer = 0; layer < layers; layer++) {
     const block = `blk.${layer}`;
@@ -184,7 +222,7 @@ export async function writeTestModel(path: string, options: TestModelOptions = {
   await writeFileAtomic(path, buildTestModel(options));
 }
 
-function writeMetadata(writer: GgufWriter, shape: Shape, name: string, headDim: number): void {
+function writeMetadata(writer: GgufWriter, shape: Shape, name: string, headDim: number, chatTemplate: string): void {
   const { UINT32, FLOAT32, STRING, BOOL, INT32 } = GgufValueType;
   const tokens = ['<unk>', '<s>', '</s>'];
   for (let byte = 0; byte < 256; byte++) tokens.push(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
@@ -217,7 +255,7 @@ function writeMetadata(writer: GgufWriter, shape: Shape, name: string, headDim: 
     .kv('tokenizer.ggml.add_bos_token', BOOL, true)
     .kv('tokenizer.ggml.add_eos_token', BOOL, false)
     .kv('tokenizer.ggml.add_space_prefix', BOOL, false)
-    .kv('tokenizer.chat_template', STRING, TEST_MODEL_CHAT_TEMPLATE);
+    .kv('tokenizer.chat_template', STRING, chatTemplate);
 }
 
 /** A seeded standard-normal generator (mulberry32 + Box-Muller): same seed, same weights everywhere. */

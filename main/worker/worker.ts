@@ -503,8 +503,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const cap = this.caps?.maxTokensPerSecond ?? undefined;
     const capped = cap ? { maxTokensPerSecond: cap } : {};
     if (offer.type === 'job.offer') {
-      return this.options.engine.generate({ jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}), ...capped }, (text, count, toolCalls) => {
-        onTokens(count, this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count, ...(toolCalls ? { toolCalls } : {}) }));
+      return this.options.engine.generate({ jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}), ...capped }, (text, count, toolCalls, reasoning) => {
+        onTokens(count, this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count, ...(toolCalls ? { toolCalls } : {}), ...(reasoning ? { reasoning } : {}) }));
       });
     }
     const sealed = { jobId, envelope: offer.envelope, workerId: this.options.workerId, coordinatorId: this.link.coordinatorId ?? '', model: this.options.model.id, ...capped };

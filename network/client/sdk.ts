@@ -103,9 +103,10 @@ export interface SealedChatRequest {
   signal?: AbortSignal;
 }
 
-/** What {@link SilkwormClient.chat} yields: the serving worker, text as it opens, then the end. */
+/** What {@link SilkwormClient.chat} yields: the serving worker, a thinking model's thoughts and the text as they open, then the end. */
 export type SealedChatEvent =
   | { type: 'worker'; worker: WorkerDescriptor; jobId: string; attempt: number }
+  | { type: 'reasoning'; text: string }
   | { type: 'text'; text: string }
   | { type: 'tool_calls'; deltas: ToolCallDelta[] }
   | { type: 'done'; finishReason: FinishReason; usage?: Usage };
@@ -273,17 +274,18 @@ export class SilkwormClient {
       throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator did not answer the sealed job with an event stream.');
     }
     yield { type: 'worker', worker, jobId, attempt };
-    let opened = '';
+    const opened = { text: '', reasoning: '' };
     let calls: ToolCallDelta[] = [];
     try {
       for await (const event of this.openStream(res.body as unknown as AsyncIterable<Uint8Array>, sealed.responseOpener, signal, maxTokens)) {
-        if (event.type === 'text') opened += event.text;
+        if (event.type === 'text') opened.text += event.text;
+        if (event.type === 'reasoning') opened.reasoning += event.text;
         if (event.type === 'tool_calls') calls = mergeParts({ text: '', toolCalls: calls }, { text: '', toolCalls: event.deltas }).toolCalls ?? [];
         yield event;
       }
     } finally {
       // What this attempt delivered is billed whatever ended it: say how much it was.
-      if (withReceipt && (opened !== '' || calls.length > 0)) void this.sendReceipt(coordinatorId, jobId, input, opened, calls);
+      if (withReceipt && (opened.text !== '' || opened.reasoning !== '' || calls.length > 0)) void this.sendReceipt(coordinatorId, jobId, input, opened, calls);
     }
   }
 
@@ -318,6 +320,7 @@ export class SilkwormClient {
       }
       const part = decodeAnswerPart(opened.value.text);
       if (!part) throw new SealedJobError(502, 'sealed_bad_body', 'A sealed answer chunk opened to something that is not an answer piece.');
+      if (part.reasoning) yield { type: 'reasoning', text: part.reasoning };
       if (part.text) yield { type: 'text', text: part.text };
       if (part.toolCalls) yield { type: 'tool_calls', deltas: part.toolCalls };
       if (opened.value.final) finishReason = opened.value.finishReason;
@@ -330,15 +333,15 @@ export class SilkwormClient {
     yield { type: 'done', finishReason };
   }
 
-  /** Counts what an attempt delivered with the model's tokenizer and posts the signed receipt. */
-  private async sendReceipt(coordinatorId: string, jobId: string, input: SealedChatRequest, received: string, calls: readonly ToolCallDelta[]): Promise<boolean> {
+  /** Counts what an attempt delivered (thoughts, text, calls) with the model's tokenizer and posts the signed receipt. */
+  private async sendReceipt(coordinatorId: string, jobId: string, input: SealedChatRequest, received: { text: string; reasoning: string }, calls: readonly ToolCallDelta[]): Promise<boolean> {
     const receipts = this.options.receipts;
     if (!receipts) return false;
     try {
       const meter = await receipts.meter(input.model);
       if (!meter) return false;
       // The prompt is counted without any continuation: that text was billed once, as completion.
-      const statement = { coordinatorId, jobId, model: input.model, promptTokens: meter.countPrompt(input.messages, input.params), completionTokens: meter.countText(received) + meter.countToolCalls(calls) };
+      const statement = { coordinatorId, jobId, model: input.model, promptTokens: meter.countPrompt(input.messages, input.params), completionTokens: meter.countText(received.text) + meter.countText(received.reasoning) + meter.countToolCalls(calls) };
       const body = JSON.stringify({ promptTokens: statement.promptTokens, completionTokens: statement.completionTokens, signature: signUsageReceipt(statement, receipts.key.secretKey) });
       const res = await this.request(sealedReceiptPath(jobId), { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
       return res.ok;

@@ -55,6 +55,7 @@ export function sealedBackend(client: SilkwormClient, meters: VocabMeters, field
         return { status: 400, code: 'invalid_request', message: error instanceof Error ? error.message : String(error), param: 'messages' };
       }
       const abort = new AbortController();
+      let reasoning = '';
       const events = client.chat({
         model: request.model,
         messages: request.messages,
@@ -67,11 +68,16 @@ export function sealedBackend(client: SilkwormClient, meters: VocabMeters, field
         if (event.type === 'worker') {
           Object.assign(fields, { workerId: event.worker.workerId, tier: event.worker.tier, jobId: event.jobId, attempt: event.attempt });
           sink.onHeaders({ [HEADERS.workerTier]: event.worker.tier, [HEADERS.workerId]: event.worker.workerId });
+        } else if (event.type === 'reasoning') {
+          reasoning += event.text;
+          sink.onReasoning(event.text);
         } else if (event.type === 'text') sink.onText(event.text);
         else if (event.type === 'tool_calls') sink.onToolCalls(event.deltas);
         else {
           if (event.usage) Object.assign(fields, { promptTokens: event.usage.promptTokens, completionTokens: event.usage.completionTokens });
-          sink.onDone({ finishReason: event.finishReason, usage: event.usage });
+          // The gateway counts the thoughts it opened itself: the coordinator never saw them.
+          const usage = event.usage && meter && reasoning ? { ...event.usage, reasoningTokens: Math.min(meter.countText(reasoning), event.usage.completionTokens) } : event.usage;
+          sink.onDone({ finishReason: event.finishReason, usage });
         }
       };
       void (async () => {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_MAX_TOKEN_BYTES, type ChatMessage } from '../protocol/chat.js';
 import type { WireError } from '../protocol/errors.js';
 import type { FinishReason, JobParams, Tier, ToolCallDelta, Usage } from '../protocol/worker-frames.js';
-import { isConstrained } from '../protocol/job-schemas.js';
+import { isConstrained, type AnswerUsage } from '../protocol/job-schemas.js';
 import { mergeParts, partBytes } from '../protocol/answer-parts.js';
 import { CLIENT_ERROR_CODES, WORKER_RETRYABLE_CODES } from '../protocol/http-contract.js';
 import { fromBase64Url } from '../protocol/encoding.js';
@@ -75,11 +75,12 @@ export interface JobSpec {
 
 /** Where a job's output goes (the HTTP response). */
 export interface JobSink {
-  /** Text, then pieces of tool calls (whose text is empty). */
-  onChunk(text: string, toolCalls?: ToolCallDelta[]): void;
+  /** Text, then pieces of tool calls (whose text is empty); a thinking model's thoughts come first, as `reasoning`. */
+  onChunk(text: string, toolCalls?: ToolCallDelta[], reasoning?: string): void;
   /** Sealed jobs: a chunk only the client can open. */
   onSealedChunk?(chunk: SealedChunk): void;
-  onDone(result: { finishReason: FinishReason; usage: Usage }): void;
+  /** `usage.reasoningTokens`: the part of the billed completion that was thoughts, when the coordinator counted them. */
+  onDone(result: { finishReason: FinishReason; usage: AnswerUsage }): void;
   onError(error: WireError): void;
 }
 
@@ -110,6 +111,8 @@ interface Attempt {
   /** The worker ended this attempt itself (done, error, reject) or is gone: its slot is free. */
   ended: boolean;
   text: string;
+  /** A thinking model's thoughts this attempt streamed (transport); billed with the text. */
+  reasoning: string;
   /** Tool calls streamed, assembled one entry per call (transport). */
   toolCalls: ToolCallDelta[];
   bytes: number;
@@ -334,7 +337,7 @@ export class JobManager {
 
   private assign(job: Job, worker: RegisteredWorker): void {
     const maxTokens = job.spec.params.maxTokens - this.completionUsed(job);
-    const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, accepted: false, ended: false, text: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
+    const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, accepted: false, ended: false, text: '', reasoning: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
     job.attempts.push(attempt);
     job.current = attempt;
     let held = this.onWorker.get(worker);
@@ -430,7 +433,7 @@ export class JobManager {
           this.retryElsewhere(job, { code: 'bad_frame', message: `Chunk ${frame.seq} arrived, ${job.nextSeq} expected.` });
           return;
         }
-        const part = { text: frame.text, ...(frame.toolCalls ? { toolCalls: frame.toolCalls } : {}) };
+        const part = { text: frame.text, ...(frame.toolCalls ? { toolCalls: frame.toolCalls } : {}), ...(frame.reasoning ? { reasoning: frame.reasoning } : {}) };
         const wrong = frame.toolCalls && badToolCalls(job, attempt, frame.text, frame.toolCalls);
         if (wrong) {
           attempt.lost = true;
@@ -446,9 +449,10 @@ export class JobManager {
         attempt.accepted = true;
         this.noteChunk(job, attempt, bytes, frame.tokens);
         attempt.text += frame.text;
+        attempt.reasoning += frame.reasoning ?? '';
         job.text += frame.text;
         if (frame.toolCalls) attempt.toolCalls = mergeParts({ text: '', toolCalls: attempt.toolCalls }, { text: '', toolCalls: frame.toolCalls }).toolCalls ?? [];
-        job.sink.onChunk(frame.text, frame.toolCalls);
+        job.sink.onChunk(frame.text, frame.toolCalls, frame.reasoning);
         return;
       }
       case 'job.sealed_chunk': {
@@ -480,7 +484,7 @@ export class JobManager {
         }
         this.finish(job);
         this.options.metrics.jobsFinished.inc({ outcome: 'done' });
-        this.settle(job, 'done', (usage) => job.sink.onDone({ finishReason: frame.finishReason, usage }));
+        this.settle(job, 'done', (usage) => job.sink.onDone({ finishReason: frame.finishReason, usage: { ...usage, ...this.reasoningTokens(job, usage) } }));
         return;
       }
       case 'job.error':
@@ -536,7 +540,7 @@ export class JobManager {
     }
     this.finish(job, 'output_too_large');
     this.options.metrics.jobsFinished.inc({ outcome: 'cut_off' });
-    this.settle(job, 'cut_off', (usage) => job.sink.onDone({ finishReason: 'length', usage }));
+    this.settle(job, 'cut_off', (usage) => job.sink.onDone({ finishReason: 'length', usage: { ...usage, ...this.reasoningTokens(job, usage) } }));
   }
 
   private onWorkerLost(session: RegisteredWorker, reason: string): void {
@@ -554,11 +558,19 @@ export class JobManager {
     }
   }
 
-  /** The coordinator's figure for an attempt's completion tokens (≤ its max_tokens). */
+  /** The coordinator's figure for an attempt's completion tokens, thoughts included (≤ its max_tokens). */
   private completionFigure(job: Job, attempt: Attempt): number {
     const meter = job.spec.sealed ? undefined : job.spec.meter;
-    const figure = meter ? meter.countText(attempt.text) + meter.countToolCalls(attempt.toolCalls) : attempt.bytes;
+    const figure = meter ? meter.countText(attempt.text) + (attempt.reasoning ? meter.countText(attempt.reasoning) : 0) + meter.countToolCalls(attempt.toolCalls) : attempt.bytes;
     return Math.min(figure, attempt.maxTokens);
+  }
+
+  /** How much of a transport job's billed completion was thoughts (OpenAI's `reasoning_tokens`), when counted. */
+  private reasoningTokens(job: Job, usage: Usage): { reasoningTokens?: number } {
+    const meter = job.spec.sealed ? undefined : job.spec.meter;
+    if (!meter) return {};
+    const counted = job.attempts.reduce((sum, a) => sum + (a.reasoning ? meter.countText(a.reasoning) : 0), 0);
+    return { reasoningTokens: Math.min(counted, usage.completionTokens) };
   }
 
   private observations(job: Job): AttemptObservation[] {

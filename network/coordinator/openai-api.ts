@@ -98,7 +98,8 @@ async function startJob(req: IncomingMessage, ctx: ApiContext, clientId: string 
     if (refusal) return refusalError(refusal);
   }
   const handle = ctx.jobs.submit(spec, {
-    onChunk(text, toolCalls) {
+    onChunk(text, toolCalls, reasoning) {
+      if (reasoning) sink.onReasoning(reasoning);
       sink.onText(text);
       if (toolCalls) sink.onToolCalls(toolCalls);
     },

@@ -307,8 +307,8 @@ export class SealedProber {
       // The job settles now, on the coordinator's own count, as a client's job settles once its
       // receipt comes: the worker's receipt does not tell a probe from a client's job. The
       // re-scoring follows; a failure strikes the worker then (its pay for the probe stands).
-      const empty = answer.text === '' && answer.toolCalls.length === 0;
-      deliver(empty && !answer.broken ? undefined : { promptTokens, completionTokens: counter.countText(answer.text) + counter.countToolCalls(answer.toolCalls) });
+      const empty = answer.text === '' && answer.reasoning === '' && answer.toolCalls.length === 0;
+      deliver(empty && !answer.broken ? undefined : { promptTokens, completionTokens: counter.countText(answer.text) + counter.countText(answer.reasoning) + counter.countToolCalls(answer.toolCalls) });
     }
     const found = await this.judge(answer, { workerId: worker.id, model, messages: prompt.messages, params });
     if (found.result === 'failed') options.standing.record(worker.id, 'verify_failed');
@@ -364,10 +364,11 @@ export class SealedProber {
   }
 }
 
-/** Opens sealed chunks in order as they arrive; the text so far, or why one did not open. */
+/** Opens sealed chunks in order as they arrive; the text (and thoughts) so far, or why one did not open. */
 class AnswerOpener {
   private opening: Promise<void> = Promise.resolve();
   text = '';
+  reasoning = '';
   toolCalls: ToolCallDelta[] = [];
   broken: string | undefined;
 
@@ -380,8 +381,9 @@ class AnswerOpener {
       if (!opened.ok) return void (this.broken = `${opened.error.code}: ${opened.error.message}`);
       const part = decodeAnswerPart(opened.value.text);
       if (!part) return void (this.broken = 'a chunk opened to something that is not an answer piece');
-      const merged = mergeParts({ text: this.text, toolCalls: this.toolCalls }, part);
+      const merged = mergeParts({ text: this.text, toolCalls: this.toolCalls, reasoning: this.reasoning }, part);
       this.text = merged.text;
+      this.reasoning = merged.reasoning ?? '';
       this.toolCalls = merged.toolCalls ?? [];
     });
   }

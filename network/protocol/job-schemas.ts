@@ -123,6 +123,8 @@ export const toolCallDeltasSchema = z.array(toolCallDeltaSchema).min(1).max(MAX_
 /** Token counts of one job (each bounded by the largest context). */
 export const usageSchema = z.strictObject({ promptTokens: tokenCount, completionTokens: tokenCount });
 export type Usage = z.infer<typeof usageSchema>;
+/** A job's usage as a client is told it: `reasoningTokens` is the part of the completion that was a thinking model's thoughts, when counted. */
+export type AnswerUsage = Usage & { reasoningTokens?: number };
 
 /** Why generation ended: a stop, max_tokens, or the model called tools. */
 export const finishReasonSchema = z.enum(['stop', 'length', 'tool_calls']);

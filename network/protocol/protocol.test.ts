@@ -6,6 +6,7 @@ import { decodeFrame, encodeFrame, utf8Length } from './frame-codec.js';
 import { workerFrameSchema, coordinatorFrameSchema } from './worker-frames.js';
 import { parseChatCompletionRequest } from './openai/chat-request.js';
 import { parseHostPort, formatHostPort } from './host-port.js';
+import { decodeAnswerPart, encodeAnswerPart, mergeParts, partBytes } from './answer-parts.js';
 
 test('version negotiation picks the highest common version or names the old side', () => {
   assert.deepEqual(negotiateVersion({ min: 1, max: 3 }, { min: 1, max: 2 }), { ok: true, version: 2 });
@@ -77,4 +78,16 @@ test('HOST:PORT parsing accepts IPv4, names, IPv6 and :PORT, and refuses the res
   assert.equal(parseHostPort('8787').ok, false);
   assert.equal(parseHostPort('host:70000').ok, false);
   assert.equal(formatHostPort({ host: '::1', port: 5 }), '[::1]:5');
+});
+
+test('answer pieces carry a thinking model’s reasoning: sealed as JSON, merged in order, counted in the output bound', () => {
+  const thought = { text: '', reasoning: 'Let me think' };
+  assert.deepEqual(decodeAnswerPart(encodeAnswerPart(thought)), thought);
+  const merged = mergeParts(mergeParts(thought, { text: '', reasoning: '… done.' }), { text: 'Hi' });
+  assert.deepEqual(merged, { text: 'Hi', reasoning: 'Let me think… done.' });
+  assert.equal(partBytes(merged), 'Hi'.length + utf8Length('Let me think… done.'), 'thoughts count against the bytes max_tokens can hold');
+  assert.equal(decodeAnswerPart(JSON.stringify({ reasoning: 7 })), undefined, 'a malformed piece is refused');
+  const frame = { type: 'job.chunk', jobId: 'j', seq: 0, text: '', tokens: 2, reasoning: 'hm' };
+  assert.equal(workerFrameSchema.safeParse(frame).success, true);
+  assert.equal(workerFrameSchema.safeParse({ ...frame, reasoning: ['hm'] }).success, false);
 });

@@ -52,7 +52,8 @@ export const workerFrameSchema = z.discriminatedUnion('type', [
    * several). A claim only: the coordinator bills what it counts or bounds itself.
    * `toolCalls`: pieces of tool calls the model made, after any text of the same chunk.
    */
-  z.strictObject({ type: z.literal('job.chunk'), jobId: id, seq: count, text: z.string(), tokens: tokenCount, toolCalls: toolCallDeltasSchema.optional() }),
+  /** A piece of a transport job's answer: text, or tool-call pieces, or a thinking model's `reasoning` (before its text). */
+  z.strictObject({ type: z.literal('job.chunk'), jobId: id, seq: count, text: z.string(), tokens: tokenCount, toolCalls: toolCallDeltasSchema.optional(), reasoning: z.string().optional() }),
   z.strictObject({ type: z.literal('job.done'), jobId: id, finishReason: finishReasonSchema, usage: usageSchema }),
   z.strictObject({ type: z.literal('job.error'), jobId: id, code: errorCode, message: z.string().max(2000) }),
   /** A sealed answer chunk, relayed to the client byte for byte; `tokens` is for billing. */

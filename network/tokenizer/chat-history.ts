@@ -6,7 +6,7 @@
  * wrapper (node-llama-cpp), and a forced call (tool_choice 'required' or a named function) opens
  * the model's turn with the wrapper's call prefix (see `forcedCallWrapper`).
  */
-import { LlamaText, type ChatHistoryItem, type ChatModelFunctionCall, type ChatModelFunctions, type ChatModelResponse, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
+import { LlamaText, type ChatHistoryItem, type ChatModelFunctionCall, type ChatModelFunctions, type ChatModelResponse, type ChatModelSegment, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
 import type { JobParams } from '../protocol/job-schemas.js';
 
@@ -25,12 +25,35 @@ function jsonOrText(text: string): unknown {
   }
 }
 
+/** What a model wrote of its turn so far: text and segments (thoughts), in order. */
+export type ResponseSoFar = (string | ChatModelSegment)[];
+
 /**
- * Turns OpenAI-style messages (plus text already generated elsewhere) into chat history. An
- * assistant turn, its tool calls, their results and whatever the assistant said after them form
- * one model response, as node-llama-cpp renders function calling.
+ * `so far` followed by a newly generated piece (LlamaChat's `fullResponse`, which holds only what
+ * that call generated): text joins text, and a segment left open goes on with the same kind's
+ * text, so the model resumes inside its thought rather than starting a new one.
  */
-export function toChatHistory(messages: readonly ChatMessage[], continuation?: string): ChatHistoryItem[] {
+export function appendResponse(soFar: ResponseSoFar, more: readonly (string | { type: 'segment'; segmentType: ChatModelSegment['segmentType']; text: string; ended: boolean })[]): ResponseSoFar {
+  const out: ResponseSoFar = soFar.map((item) => (typeof item === 'string' ? item : { ...item }));
+  for (const item of more) {
+    const last = out.at(-1);
+    if (typeof item === 'string') {
+      if (typeof last === 'string') out[out.length - 1] = last + item;
+      else if (item !== '') out.push(item);
+    } else if (last !== undefined && typeof last !== 'string' && !last.ended && last.segmentType === item.segmentType) {
+      out[out.length - 1] = { ...last, text: last.text + item.text, ended: item.ended };
+    } else out.push({ type: 'segment', segmentType: item.segmentType, text: item.text, ended: item.ended });
+  }
+  return out;
+}
+
+/**
+ * Turns OpenAI-style messages (plus what was already generated: text from an earlier worker, or
+ * an earlier slice's text and thoughts) into chat history. An assistant turn, its tool calls,
+ * their results and whatever the assistant said after them form one model response, as
+ * node-llama-cpp renders function calling.
+ */
+export function toChatHistory(messages: readonly ChatMessage[], continuation?: string | ResponseSoFar): ChatHistoryItem[] {
   const history: ChatHistoryItem[] = [];
   const calls = new Map<string, ChatModelFunctionCall>();
   for (const m of messages) {
@@ -55,10 +78,11 @@ export function toChatHistory(messages: readonly ChatMessage[], continuation?: s
     }
   }
   if (calls.size > 0) throw new ChatShapeError(`Tool call '${[...calls.keys()][0]}' has no result.`);
-  if (continuation) {
+  const generated = typeof continuation === 'string' ? (continuation ? [continuation] : []) : (continuation ?? []);
+  if (generated.length > 0) {
     const last = history.at(-1);
-    if (last?.type === 'model') history[history.length - 1] = { type: 'model', response: [...last.response, continuation] };
-    else history.push({ type: 'model', response: [continuation] });
+    if (last?.type === 'model') history[history.length - 1] = { type: 'model', response: [...last.response, ...generated] };
+    else history.push({ type: 'model', response: generated });
   }
   return history;
 }

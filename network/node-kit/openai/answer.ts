@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { HEADERS } from '../../protocol/http-contract.js';
-import type { FinishReason, ToolCallDelta, Usage } from '../../protocol/job-schemas.js';
+import type { AnswerUsage, FinishReason, ToolCallDelta } from '../../protocol/job-schemas.js';
 import { sendError } from '../http-util.js';
 import type { ApiError, GenerationSink } from './backend.js';
 
@@ -23,11 +23,13 @@ export interface AssembledCall {
 export interface AnswerFormat {
   /** Streaming: the headers were just sent. */
   begin?(): void;
+  /** A thinking model's thoughts (formats without a place for them leave this out). */
+  reasoning?(text: string): void;
   text?(text: string): void;
   /** A call started (`first`) or grew (its `argumentsDelta`). */
   toolCall?(index: number, call: AssembledCall, first: boolean, argumentsDelta: string): void;
   /** The ending; `usage` is the job's. Streaming: write the last events. */
-  done(answer: Answer, finishReason: FinishReason, usage: Usage | undefined): void;
+  done(answer: Answer, finishReason: FinishReason, usage: AnswerUsage | undefined): void;
   /** Streaming, after output began: write the failure as an event. */
   failLate(error: ApiError): void;
 }
@@ -35,6 +37,7 @@ export interface AnswerFormat {
 /** Collects an answer and drives one endpoint's format. */
 export class Answer implements GenerationSink {
   text = '';
+  reasoning = '';
   readonly calls: AssembledCall[] = [];
   private headers: Record<string, string>;
   private began = false;
@@ -69,6 +72,13 @@ export class Answer implements GenerationSink {
     this.headers = { ...this.headers, ...headers };
   }
 
+  onReasoning(text: string): void {
+    if (this.endedFlag || text === '') return;
+    this.ensureBegun();
+    this.reasoning += text;
+    this.format?.reasoning?.(text);
+  }
+
   onText(text: string): void {
     if (this.endedFlag || text === '') return;
     this.ensureBegun();
@@ -91,7 +101,7 @@ export class Answer implements GenerationSink {
     }
   }
 
-  onDone(result: { finishReason: FinishReason; usage?: Usage | undefined }): void {
+  onDone(result: { finishReason: FinishReason; usage?: AnswerUsage | undefined }): void {
     if (this.endedFlag) return;
     this.ensureBegun();
     this.endedFlag = true;

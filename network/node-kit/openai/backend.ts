@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { GenerationRequest } from '../../protocol/openai/common.js';
-import type { FinishReason, Tier, ToolCallDelta, Usage } from '../../protocol/job-schemas.js';
+import type { AnswerUsage, FinishReason, Tier, ToolCallDelta } from '../../protocol/job-schemas.js';
 
 /** A request refused or failed, as OpenAI's error body and status say it. */
 export interface ApiError {
@@ -21,9 +21,11 @@ export interface ApiError {
 export interface GenerationSink {
   /** Headers to send with the answer (the sealed worker's tier and id), before any output. */
   onHeaders(headers: Record<string, string>): void;
+  /** A thinking model's thoughts, before its text (OpenAI-compatible servers' `reasoning_content`). */
+  onReasoning(text: string): void;
   onText(text: string): void;
   onToolCalls(deltas: readonly ToolCallDelta[]): void;
-  onDone(result: { finishReason: FinishReason; usage?: Usage | undefined }): void;
+  onDone(result: { finishReason: FinishReason; usage?: AnswerUsage | undefined }): void;
   onError(error: ApiError): void;
 }
 

@@ -5,20 +5,36 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { GenerationRequest } from '../../protocol/openai/common.js';
-import type { FinishReason, Usage } from '../../protocol/job-schemas.js';
+import type { AnswerUsage, FinishReason } from '../../protocol/job-schemas.js';
 import { errorType, sendJson } from '../http-util.js';
 import { unixSeconds, type Answer, type AnswerFormat, type AssembledCall } from './answer.js';
 import type { ApiError } from './backend.js';
 
-/** OpenAI's usage object. */
-export function chatUsage(usage: Usage) {
-  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens };
+/** OpenAI's usage object (with `completion_tokens_details.reasoning_tokens` when thoughts were counted). */
+export function chatUsage(usage: AnswerUsage) {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+    ...(usage.reasoningTokens !== undefined ? { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens } } : {}),
+  };
 }
 
-/** The assistant message of a finished answer (content null when it only called tools). */
+/**
+ * The assistant message of a finished answer (content null when it only called tools); a
+ * thinking model's thoughts are `reasoning_content`, as DeepSeek's API, vLLM and llama.cpp's
+ * server return them.
+ */
 export function chatMessage(answer: Answer) {
   const calls = answer.calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
-  return { role: 'assistant' as const, content: calls.length && answer.text === '' ? null : answer.text, refusal: null, annotations: [], ...(calls.length ? { tool_calls: calls } : {}) };
+  return {
+    role: 'assistant' as const,
+    content: calls.length && answer.text === '' ? null : answer.text,
+    ...(answer.reasoning ? { reasoning_content: answer.reasoning } : {}),
+    refusal: null,
+    annotations: [],
+    ...(calls.length ? { tool_calls: calls } : {}),
+  };
 }
 
 /** The error body of a failure inside a stream (the openai SDK raises it as an APIError). */
@@ -47,6 +63,7 @@ export function chatFormat(answer: Answer, request: GenerationRequest): AnswerFo
     };
   }
   return {
+    reasoning: (text) => chunk({ reasoning_content: text }),
     text: (text) => chunk({ content: text }),
     toolCall(index: number, call: AssembledCall, first: boolean, argumentsDelta: string) {
       const piece = first ? { index, id: call.id, type: 'function', function: { name: call.name, arguments: argumentsDelta } } : { index, function: { arguments: argumentsDelta } };

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GenerationRequest } from '../../protocol/openai/common.js';
 import type { ResponseItem, ResponsesRequest } from '../../protocol/openai/responses-request.js';
-import type { FinishReason, Usage } from '../../protocol/job-schemas.js';
+import type { AnswerUsage, FinishReason } from '../../protocol/job-schemas.js';
 import { sendJson } from '../http-util.js';
 import { unixSeconds, type Answer, type AnswerFormat, type AssembledCall } from './answer.js';
 
@@ -18,8 +18,8 @@ type OutputItem =
   | { id: string; type: 'function_call'; status: 'in_progress' | 'completed' | 'incomplete'; call_id: string; name: string; arguments: string };
 
 /** OpenAI's usage object of a response. */
-function responseUsage(usage: Usage) {
-  return { input_tokens: usage.promptTokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: usage.completionTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: usage.promptTokens + usage.completionTokens };
+function responseUsage(usage: AnswerUsage) {
+  return { input_tokens: usage.promptTokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: usage.completionTokens, output_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 }, total_tokens: usage.promptTokens + usage.completionTokens };
 }
 
 function newId(prefix: string): string {
@@ -39,7 +39,7 @@ export function responsesFormat(answer: Answer, request: GenerationRequest, raw:
   const calls = new Map<number, Extract<OutputItem, { type: 'function_call' }>>();
   const event = (type: string, fields: Record<string, unknown>) => answer.sse({ type, sequence_number: sequence++, ...fields }, type);
 
-  const snapshot = (status: 'in_progress' | 'completed' | 'incomplete' | 'failed', usage?: Usage, error?: { code: string; message: string }) => ({
+  const snapshot = (status: 'in_progress' | 'completed' | 'incomplete' | 'failed', usage?: AnswerUsage, error?: { code: string; message: string }) => ({
     id,
     object: 'response',
     created_at: createdAt,
