@@ -12,6 +12,8 @@ import { zodFunction, zodResponseFormat, zodTextFormat } from 'openai/helpers/zo
 import { z } from 'zod';
 import { successorText } from '../main/models/test-model.js';
 import { CONTEXT, KEY, MODEL, startClientsNetwork, type ClientsNetwork } from './clients/network.js';
+import { SealedJobError, SilkwormClient } from '../network/client/sdk.js';
+import { metricValue } from './harness.js';
 
 const Weather = z.object({ city: z.string(), sunny: z.boolean() });
 const WeatherArgs = z.object({ city: z.string() });
@@ -160,4 +162,29 @@ describe('the openai client, unchanged, in both modes', () => {
       await assert.rejects(openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }, { role: 'tool', tool_call_id: 'nope', content: 'x' }] }), (e: unknown) => e instanceof OpenAI.BadRequestError && /'nope' is not one/.test(e.message));
     });
   }
+
+  test('a job with tools bills the same prompt sealed as in transport: the envelope declares what the template adds', async () => {
+    const tools = [zodFunction({ name: 'get_weather', parameters: WeatherArgs, description: 'Current weather in a city' })];
+    const ask = (mode: 'transport' | 'sealed') => client(mode).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], tools, max_tokens: 4, temperature: 0 });
+    const [transport, sealed] = [await ask('transport'), await ask('sealed')];
+    assert.ok(transport.usage && sealed.usage);
+    const bodyBytes = JSON.stringify(tools).length;
+    assert.ok(transport.usage.prompt_tokens > bodyBytes + 100, `the template documents the tool at length (${transport.usage.prompt_tokens} tokens for ${bodyBytes} bytes of tools)`);
+    assert.equal(sealed.usage.prompt_tokens, transport.usage.prompt_tokens, 'the worker is paid for the whole prompt it evaluated');
+    assert.equal(await metricValue(net.coordinator.url, 'silkworm_disputes_total', 'kind="prompt_over_bound"'), 0, 'and its claim is not disputed');
+  });
+
+  test('a sealed client that does not declare a prompt its template makes longer than its bytes is refused by the worker, before any work', async () => {
+    const sdk = new SilkwormClient({ coordinatorUrl: net.coordinator.url, apiKey: KEY, maxAttempts: 1 });
+    const started = net.worker.proc.count('job started');
+    const undeclared = async () => {
+      for await (const event of sdk.chat({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], params: { temperature: 0, tools: [{ name: 'get_weather', description: 'Current weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } }] }, maxTokens: 4 })) void event;
+    };
+    await assert.rejects(undeclared(), (e: unknown) => e instanceof SealedJobError && e.status === 400 && e.code === 'invalid_request' && /Declare the prompt's token count/.test(e.message));
+    assert.equal(net.worker.proc.count('job started'), started + 1, 'the worker opened it, counted it, and did no more');
+    assert.equal(await metricValue(net.coordinator.url, 'silkworm_disputes_total', 'kind="prompt_over_bound"'), 0);
+    let text = '';
+    for await (const event of sdk.chat({ model: MODEL, messages: [{ role: 'user', content: 'abc' }], params: { temperature: 0 }, maxTokens: 4 })) if (event.type === 'text') text += event.text;
+    assert.equal(text, successorText('abc', 4), 'without tools the byte bound covers the prompt, declared or not');
+  });
 });

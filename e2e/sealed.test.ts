@@ -147,5 +147,11 @@ describe('sealed mode', () => {
     assert.equal(wrongCoordinator.status, 421);
     const staleKey = await post({ ...(await seal()), recipientKey: toBase64Url(new Uint8Array(32).fill(9)) });
     assert.equal(staleKey.status, 409);
+    // A declared prompt that cannot fit the worker's context with max_tokens is refused before any hold or work.
+    const started = worker.proc.count('job started');
+    const overContext = await post({ ...(await seal()), promptTokens: 2048 });
+    assert.equal(overContext.status, 400);
+    assert.match(overContext.text, /context_length_exceeded/);
+    assert.equal(worker.proc.count('job started'), started);
   });
 });

@@ -70,6 +70,8 @@ interface JobInput {
   messages: Extract<ToJobProcess, { type: 'generate' }>['messages'];
   params: Extract<ToJobProcess, { type: 'generate' }>['params'];
   continuation: string | undefined;
+  /** A sealed job's prompt bound (sealedPromptBound). */
+  promptBound?: number;
 }
 
 /** The error code a failed job reports: client errors are told apart from engine faults. */
@@ -103,7 +105,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
       send({ type: 'failed', jobId, code: 'invalid_request', message: input });
       return;
     }
-    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, (text, tokens, toolCalls, reasoning) => emit({ text, ...(toolCalls ? { toolCalls } : {}), ...(reasoning ? { reasoning } : {}) }, tokens), maxTokensPerSecond);
+    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, (text, tokens, toolCalls, reasoning) => emit({ text, ...(toolCalls ? { toolCalls } : {}), ...(reasoning ? { reasoning } : {}) }, tokens), { maxTokensPerSecond, promptBound: input.promptBound });
     if (result.finishReason === 'cancelled') {
       send({ type: 'failed', jobId, code: 'cancelled', message: 'Cancelled.' });
       return;
@@ -229,8 +231,8 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
       if (!opened.ok) return `Sealed job refused (${opened.error.code}): ${opened.error.message}`;
       if (opened.value.job.jobId !== jobId) return 'Sealed job refused: the envelope is for another job.';
       sealer = opened.value.responseSealer;
-      const { messages, params, continuation } = opened.value.job;
-      return { messages, params, continuation };
+      const { messages, params, continuation, promptBound } = opened.value.job;
+      return { messages, params, continuation, promptBound };
     },
     (part, tokens) => pieces.add(part, tokens),
     async (finishReason) => {

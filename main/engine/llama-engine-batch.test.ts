@@ -42,7 +42,7 @@ describe('llama engine: concurrent jobs on parallel sequences', () => {
       text += piece;
       tokens += count;
       onChunk?.(piece);
-    }, maxTokensPerSecond);
+    }, { maxTokensPerSecond });
     return { text, tokens, ...result };
   };
 

@@ -124,7 +124,7 @@ describe('llama engine: a model that thinks before it answers', () => {
 
   const run = async (maxTokens: number, maxTokensPerSecond?: number) => {
     const pieces: { text: string; reasoning: string; tokens: number }[] = [];
-    const result = await engine.generate([{ role: 'user', content: 'hello' }], { maxTokens, temperature: 0 }, undefined, new AbortController().signal, (text, tokens, _calls, reasoning) => pieces.push({ text, reasoning: reasoning ?? '', tokens }), maxTokensPerSecond);
+    const result = await engine.generate([{ role: 'user', content: 'hello' }], { maxTokens, temperature: 0 }, undefined, new AbortController().signal, (text, tokens, _calls, reasoning) => pieces.push({ text, reasoning: reasoning ?? '', tokens }), { maxTokensPerSecond });
     return { pieces, text: pieces.map((p) => p.text).join(''), reasoning: pieces.map((p) => p.reasoning).join(''), ...result };
   };
 

@@ -36,6 +36,17 @@ export interface GenerationResult {
  */
 export type ChunkListener = (text: string, tokens: number, toolCalls?: ToolCallDelta[], reasoning?: string) => void;
 
+/** What bounds one generation besides its params. */
+export interface GenerationLimits {
+  /** The owner's Polite token-rate cap (all jobs together). */
+  maxTokensPerSecond?: number | undefined;
+  /**
+   * The most prompt tokens this job will be paid for (a sealed job's bound): a prompt that counts
+   * more is refused before any work (InvalidJobError). Not checked for a continuation.
+   */
+  promptBound?: number | undefined;
+}
+
 /** A loaded model with its context; one instance per job process. */
 export class LlamaEngine {
   private readonly free: LlamaContextSequence[];
@@ -105,13 +116,19 @@ export class LlamaEngine {
    * KV cache keeps the prefix); a grammar or a tool call cannot be resumed that way, so those
    * jobs run in one pass.
    */
-  async generate(messages: readonly ChatMessage[], params: JobParams, continuation: string | undefined, signal: AbortSignal, onChunk: ChunkListener, maxTokensPerSecond?: number): Promise<GenerationResult> {
+  async generate(messages: readonly ChatMessage[], params: JobParams, continuation: string | undefined, signal: AbortSignal, onChunk: ChunkListener, limits: GenerationLimits = {}): Promise<GenerationResult> {
+    const { maxTokensPerSecond, promptBound } = limits;
     let promptTokens: number;
     try {
       promptTokens = renderPromptTokens(this.model, this.chatWrapper, messages, continuation, params).length;
     } catch (error) {
       if (error instanceof ChatShapeError) throw new InvalidJobError(error.message);
       throw error;
+    }
+    if (promptBound !== undefined && continuation === undefined && promptTokens > promptBound) {
+      throw new InvalidJobError(
+        `The sealed prompt counts ${promptTokens} tokens with this model's template and the offered tools, more than the ${promptBound} the coordinator would bill for it. Declare the prompt's token count in the envelope (promptTokens): Silkworm's SDK and gateway do when the coordinator serves the model's vocabulary.`,
+      );
     }
     const contextSize = this.context.contextSize;
     if (promptTokens + params.maxTokens > contextSize) throw new ContextLengthError(contextLengthMessage(contextSize, promptTokens, params.maxTokens));

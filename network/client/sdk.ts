@@ -97,7 +97,10 @@ export interface SealedChatRequest {
   /**
    * The prompt's tokens, counted with the model's tokenizer (tools included), when the caller
    * could count them: then prompt + max tokens must fit a worker's context, checked before any
-   * work, as OpenAI does (400 context_length_exceeded).
+   * work, as OpenAI does (400 context_length_exceeded), and the envelope declares the count, so
+   * the worker is paid for all of it. Without it the prompt is billed at most one token per byte
+   * of the sealed body (plus a small template allowance), and a worker refuses a prompt its
+   * template makes longer than that (offered tools, mostly) as a 400.
    */
   promptTokens?: number;
   signal?: AbortSignal;
@@ -247,6 +250,9 @@ export class SilkwormClient {
         coordinatorId,
         workerId: worker.workerId,
         maxTokens,
+        // Declared so that the coordinator's bound covers what the template adds (tools are
+        // documented in the prompt at length); a worker refuses a prompt above the bound.
+        ...(input.promptTokens !== undefined ? { promptTokens: input.promptTokens } : {}),
         body: { messages: input.messages, params: input.params, ...(received ? { continuation: received } : {}) },
         now: this.now(),
       });

@@ -21,7 +21,7 @@ import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
 import { SettlementDeferred, type Billing, type InFlightJob } from './billing.js';
 import { BooksError } from './books-check.js';
-import type { SealedChunk, SealedEnvelope } from '../protocol/sealed.js';
+import { SEALED_TAG_BYTES, type SealedChunk, type SealedEnvelope } from '../protocol/sealed.js';
 import { meterJob, withOwnCount, type AttemptObservation, type MeterResult } from './metering.js';
 import type { WorkerStanding } from './worker-standing.js';
 import type { JobOutcome } from './store.js';
@@ -29,9 +29,6 @@ import { attemptSpeed, type SpeedSample } from './reputation.js';
 
 /** Requests a pass over the queue remembers as finding no free worker (each later job checks them all). */
 const NONE_FREE_KEPT = 16;
-
-/** Bytes the AEAD adds to each sealed chunk (ChaCha20-Poly1305 tag). */
-const SEALED_TAG_BYTES = 16;
 
 /** Counts the text a transport job streamed, with the model's own tokenizer. */
 export interface TextMeter {
@@ -565,10 +562,10 @@ export class JobManager {
     return Math.min(figure, attempt.maxTokens);
   }
 
-  /** How much of a transport job's billed completion was thoughts (OpenAI's `reasoning_tokens`), when counted. */
+  /** How much of a transport job's billed completion was thoughts (OpenAI's `reasoning_tokens`), when there were any and they were counted. */
   private reasoningTokens(job: Job, usage: Usage): { reasoningTokens?: number } {
     const meter = job.spec.sealed ? undefined : job.spec.meter;
-    if (!meter) return {};
+    if (!meter || job.attempts.every((a) => a.reasoning === '')) return {};
     const counted = job.attempts.reduce((sum, a) => sum + (a.reasoning ? meter.countText(a.reasoning) : 0), 0);
     return { reasoningTokens: Math.min(counted, usage.completionTokens) };
   }

@@ -6,7 +6,7 @@
  * gateway sends one, the client's signed usage receipt (usage-receipt.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sealedEnvelopeSchema, type SealedEnvelope } from '../protocol/sealed.js';
+import { sealedEnvelopeSchema, sealedPromptBound, type SealedEnvelope } from '../protocol/sealed.js';
 import type { JobSpec } from './job-manager.js';
 import { formatSealedJobEvent, type SealedJobEvent } from '../protocol/sealed-http.js';
 import { meetsTier } from '../protocol/descriptor.js';
@@ -21,10 +21,6 @@ import { holdWorstCase, routingHeaders } from './admission.js';
 import { routeScore } from './router.js';
 import { callStore, type CoordinatorStore } from './store.js';
 
-/** Bytes the AEAD adds to a sealed request (ChaCha20-Poly1305 tag). */
-const SEALED_TAG_BYTES = 16;
-/** Template tokens a chat adds beyond one token per plaintext byte (JSON framing outweighs each message's). */
-const SEALED_TEMPLATE_TOKENS = 16;
 /** How long the coordinator waits for a client's usage receipt before settling on its bounds. */
 export const RECEIPT_WAIT_MS = 15_000;
 
@@ -61,10 +57,10 @@ export class ReceiptWaits {
 
 /**
  * The job a sealed envelope makes: it goes to the worker the envelope names, the coordinator
- * knows only its clear fields, and its prompt is bounded by the sealed size.
+ * knows only its clear fields, and its prompt is bounded by the sealed size or the client's
+ * declared count (`sealedPromptBound`).
  */
 export function sealedJobSpec(envelope: SealedEnvelope, options: { timeoutMs: number; maxCoefficient: number }): JobSpec {
-  const plaintextBytes = Math.max(0, Math.floor((envelope.ciphertext.length * 3) / 4) - SEALED_TAG_BYTES);
   return {
     model: envelope.model,
     messages: [],
@@ -72,8 +68,8 @@ export function sealedJobSpec(envelope: SealedEnvelope, options: { timeoutMs: nu
     minTier: 'unsandboxed',
     timeoutMs: options.timeoutMs,
     maxCoefficient: options.maxCoefficient,
-    prompt: { figure: plaintextBytes + SEALED_TEMPLATE_TOKENS, exact: false },
-    contextNeeded: envelope.maxTokens + 1,
+    prompt: { figure: sealedPromptBound(envelope), exact: false },
+    contextNeeded: envelope.maxTokens + (envelope.promptTokens ?? 1),
     jobId: envelope.jobId,
     sealed: { envelope, workerId: envelope.workerId },
   };
@@ -116,6 +112,9 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
   if (worker.instance !== undefined) return sendError(res, 503, `Worker ${envelope.workerId} is connected to another instance of this network; pick one from this instance's /v1/workers.`, 'worker_lost');
   const context = worker.contextSizes.get(envelope.model) ?? 0;
   if (envelope.maxTokens >= context) return sendError(res, 400, `maxTokens is too large: ${envelope.maxTokens}. '${envelope.model}' has a context of ${context} tokens on this worker.`, 'invalid_request', 'maxTokens');
+  if (envelope.promptTokens !== undefined && envelope.promptTokens + envelope.maxTokens > context) {
+    return sendError(res, 400, `This model's maximum context length is ${context} tokens on this worker. However, you requested ${envelope.promptTokens + envelope.maxTokens} tokens (${envelope.promptTokens} in the messages, ${envelope.maxTokens} in the completion). Please reduce the length of the messages or completion.`, 'context_length_exceeded', 'messages');
+  }
   if (worker.priceCoefficient > routing.maxCoefficient) return sendError(res, 409, `Worker ${envelope.workerId} asks ${worker.priceCoefficient}× list price, above your cap of ${routing.maxCoefficient}; pick another.`, 'no_capacity');
   if (worker.descriptor?.descriptor.hpke.publicKey !== envelope.recipientKey) return sendError(res, 409, `Worker ${envelope.workerId} has a new key; fetch /v1/workers again.`, 'stale_worker_key');
   // Job ids are unique in the database, not only in memory: a replay after a restart is refused too.

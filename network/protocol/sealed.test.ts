@@ -6,6 +6,7 @@ import {
   MAX_ENVELOPE_TTL_MS,
   ReplayGuard,
   sealedCipherSuite,
+  sealedPromptBound,
   sealRequest,
   openRequest,
   type OpenRequestOptions,
@@ -82,7 +83,7 @@ const CANARY = 'CANARY-7f3a9 the secret prompt';
 const body: SealedJobBody = { messages: [{ role: 'user', content: CANARY }], params: { temperature: 0.5, seed: 7 } };
 const now = 1_750_000_000_000;
 
-async function setup(overrides: { ttlMs?: number } = {}) {
+async function setup(overrides: { ttlMs?: number; promptTokens?: number } = {}) {
   const keyPair = await JobKeyPair.generate();
   const { envelope, responseOpener } = await sealRequest({
     recipientPublicKey: keyPair.publicKey,
@@ -112,6 +113,25 @@ function flipBit(text: string, index: number): string {
   return bytes.toString('base64url');
 }
 
+test('a declared prompt count is bound to the envelope and can only raise the prompt bound', async () => {
+  const plain = await setup();
+  const bytes = JSON.stringify(body).length;
+  assert.equal(sealedPromptBound(plain.envelope), bytes + 16, 'one token a plaintext byte, plus the template allowance');
+  assert.equal(plain.envelope.promptTokens, undefined);
+  const declared = await setup({ promptTokens: 900 });
+  assert.equal(declared.envelope.promptTokens, 900);
+  assert.equal(sealedPromptBound(declared.envelope), 900);
+  assert.equal(sealedPromptBound({ ...declared.envelope, promptTokens: 3 }), bytes + 16, 'a count below the bytes lowers nothing');
+  const opened = await openRequest(declared.envelope, declared.options);
+  assert.ok(opened.ok && opened.value.job.promptBound === 900);
+  // The coordinator or anyone on the way changing the declared count breaks the seal.
+  const fresh = await setup({ promptTokens: 900 });
+  assertRefused(await openRequest({ ...fresh.envelope, promptTokens: 901 }, fresh.options), 'decrypt_failed', 'a raised count');
+  const removed: Record<string, unknown> = { ...fresh.envelope };
+  delete removed.promptTokens;
+  assertRefused(await openRequest(removed, fresh.options), 'decrypt_failed', 'a removed count');
+});
+
 test('round trip: the job process opens the job; the client opens the sealed answer in order', async () => {
   const { envelope, responseOpener, options, keyPair } = await setup();
   assert.ok(!JSON.stringify(envelope).includes('CANARY'), 'the envelope carries no plaintext');
@@ -119,7 +139,7 @@ test('round trip: the job process opens the job; the client opens the sealed ans
   assert.equal(envelope.expiresAt, now + 5 * 60_000);
   const opened = await openRequest(envelope, options);
   assert.ok(opened.ok, opened.ok ? '' : opened.error.message);
-  assert.deepEqual(opened.value.job, { jobId: 'job-1', model: 'tiny', messages: body.messages, params: { temperature: 0.5, seed: 7, maxTokens: 64 } });
+  assert.deepEqual(opened.value.job, { jobId: 'job-1', model: 'tiny', messages: body.messages, params: { temperature: 0.5, seed: 7, maxTokens: 64 }, promptBound: sealedPromptBound(envelope) });
   const sealer = opened.value.responseSealer;
   const chunks = await Promise.all([sealer.seal('Hel'), sealer.seal('lo, '), sealer.seal('wörld 🌍'), sealer.seal('', { final: true, finishReason: 'stop' })]);
   assert.deepEqual(chunks.map((c) => [c.seq, c.final, c.finishReason]), [[0, false, undefined], [1, false, undefined], [2, false, undefined], [3, true, 'stop']]);

@@ -5,7 +5,7 @@
  *
  * Envelope (JSON, the body of `POST /v1/sealed/jobs` and of the worker's sealed job offer):
  *   { v: 1, suite: 'X25519-HKDF-SHA256-ChaCha20Poly1305', jobId, model, coordinatorId, workerId,
- *     recipientKey, maxTokens, expiresAt, enc, ciphertext }
+ *     recipientKey, maxTokens, [promptTokens,] expiresAt, enc, ciphertext }
  * Every field but `enc` and `ciphertext` is in clear (routing, billing, dedupe) and bound:
  *   header = canonicalJson(envelope without enc and ciphertext)          (encoding.ts, RFC 8785)
  *   info   = "silkworm sealed job v1" || 0x00 || SHA-256(header)           (56 bytes)
@@ -58,6 +58,12 @@ export const sealedEnvelopeSchema = z.strictObject({
   /** The job process's HPKE public key this was sealed to (raw X25519, base64url). */
   recipientKey: key32,
   maxTokens: z.number().int().min(1).max(1 << 20),
+  /**
+   * The client's count of its prompt with the model's tokenizer (template and offered tools
+   * included, any continuation not). It can only raise the prompt bound the coordinator bills
+   * (`sealedPromptBound`); the worker refuses a job whose prompt counts more than that bound.
+   */
+  promptTokens: z.number().int().min(1).max(1 << 20).optional(),
   /** Unix milliseconds after which the job process refuses the envelope. */
   expiresAt: z.number().int().nonnegative(),
   enc: key32,
@@ -84,6 +90,26 @@ export interface OpenedJob {
   messages: SealedJobBody['messages'];
   params: JobParams;
   continuation?: string;
+  /** The most prompt tokens the coordinator will bill for this job (`sealedPromptBound`). */
+  promptBound: number;
+}
+
+/** Bytes the AEAD adds to each sealed message, request or answer chunk (ChaCha20-Poly1305 tag). */
+export const SEALED_TAG_BYTES = 16;
+/** Template tokens a chat adds beyond one token per plaintext byte (JSON framing outweighs each message's). */
+const SEALED_TEMPLATE_TOKENS = 16;
+
+/**
+ * The most prompt tokens a sealed job is billed for, from what the coordinator can see: one token
+ * per plaintext byte plus a small allowance for the chat template, or the client's declared
+ * count when that is more. A model's template documents the job's tools in the prompt at far
+ * more length than they take in the body, so a job with tools needs the declaration. Coordinator
+ * and worker compute it alike: the worker refuses a job whose prompt counts more, rather than do
+ * work it will not be paid for.
+ */
+export function sealedPromptBound(envelope: Pick<SealedEnvelope, 'ciphertext' | 'promptTokens'>): number {
+  const plaintextBytes = Math.max(0, Math.floor((envelope.ciphertext.length * 3) / 4) - SEALED_TAG_BYTES);
+  return Math.max(plaintextBytes + SEALED_TEMPLATE_TOKENS, envelope.promptTokens ?? 0);
 }
 
 /** The suite on given KEM and HKDF implementations (the native and the portable ones give the same bytes). */
@@ -144,8 +170,8 @@ export function newJobId(): string {
 
 /** The canonical bound header of an envelope (exported for tests and other implementations). */
 export function sealedHeaderBytes(header: SealedHeader): Uint8Array {
-  const { v, suite, jobId, model, coordinatorId, workerId, recipientKey, maxTokens, expiresAt } = header;
-  return utf8(canonicalJson({ v, suite, jobId, model, coordinatorId, workerId, recipientKey, maxTokens, expiresAt }));
+  const { v, suite, jobId, model, coordinatorId, workerId, recipientKey, maxTokens, promptTokens, expiresAt } = header;
+  return utf8(canonicalJson({ v, suite, jobId, model, coordinatorId, workerId, recipientKey, maxTokens, ...(promptTokens !== undefined ? { promptTokens } : {}), expiresAt }));
 }
 
 async function sealedInfo(headerBytes: Uint8Array): Promise<Uint8Array> {
@@ -163,6 +189,8 @@ export interface SealRequestInput {
   coordinatorId: string;
   workerId: string;
   maxTokens: number;
+  /** The prompt's token count, when the client counted it (see the envelope's `promptTokens`). */
+  promptTokens?: number;
   body: SealedJobBody;
   /** Unix ms; defaults to Date.now(). */
   now?: number;
@@ -205,6 +233,7 @@ export async function sealRequest(input: SealRequestInput): Promise<{ envelope: 
     workerId: input.workerId,
     recipientKey: input.recipientPublicKey,
     maxTokens: input.maxTokens,
+    ...(input.promptTokens !== undefined ? { promptTokens: input.promptTokens } : {}),
     expiresAt: Math.floor((input.now ?? Date.now()) + ttlMs),
   };
   const checked = sealedHeaderSchema().safeParse(header);
@@ -284,6 +313,7 @@ export async function openRequest(input: unknown, options: OpenRequestOptions): 
     messages: body.data.messages,
     params: { ...body.data.params, maxTokens: envelope.maxTokens },
     ...(body.data.continuation !== undefined ? { continuation: body.data.continuation } : {}),
+    promptBound: sealedPromptBound(envelope),
   };
   return { ok: true, value: { header, job, responseSealer: await ResponseSealer.fromContext(recipient) } };
 }

@@ -79,7 +79,7 @@ describe('the verifier re-scores answers as the job sampled them', () => {
     // Negative penalties loop on what was written, so a slice that forgot the earlier ones shows.
     const params: JobParams = { maxTokens: 200, temperature: 1, seed: 1, frequencyPenalty: -1, presencePenalty: -0.5 };
     let text = '';
-    await honest.generate(MESSAGES, params, undefined, new AbortController().signal, (piece) => void (text += piece), 400); // slices of 100 tokens
+    await honest.generate(MESSAGES, params, undefined, new AbortController().signal, (piece) => void (text += piece), { maxTokensPerSecond: 400 }); // slices of 100 tokens
     assert.deepEqual(await score(text, params), { positions: 200, mismatches: 0, promptTokens: 11 });
   });
 
