@@ -5,7 +5,9 @@
  * with the model's tokenizer and bills them with the answer, and clients get them as
  * `reasoning_content` (as DeepSeek's API, vLLM and llama.cpp's server return them) with OpenAI's
  * `completion_tokens_details.reasoning_tokens`. An honest worker serving such a model is paid for
- * its thoughts and never disputed, in both modes.
+ * its thoughts and never disputed, in both modes, and its answers pass spot checks, which re-score
+ * the thoughts with the answer (every job is checked here). A worker that pads its thoughts with
+ * text the model did not write, to be paid for more tokens, fails them.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +18,9 @@ import { loadCatalogFile } from '../network/coordinator/catalog-api.js';
 import { startGateway, type Gateway } from '../network/client/gateway.js';
 import { DEFAULT_PRICE_LIST, jobCost, priceOf } from '../network/protocol/pricing.js';
 import { successorText } from '../main/models/test-model.js';
-import { eventually, Harness } from './harness.js';
+import { LlamaEngine } from '../main/engine/llama-engine.js';
+import { FakeWorker, randomIdentity } from './fake-worker.js';
+import { eventually, Harness, metricValue } from './harness.js';
 
 const KEY = 'sk-thinking';
 const ADMIN = 'admin-thinking';
@@ -30,6 +34,8 @@ describe('a model that thinks before it answers', () => {
   let coordinator: Coordinator;
   let gateway: Gateway;
   let workerId = '';
+  let worker: Awaited<ReturnType<Harness['worker']>>;
+  let sha256 = '';
   const admin = (path: string, init: RequestInit = {}) => fetch(`${coordinator.url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' } });
   const balance = async () => BigInt(((await (await fetch(`${coordinator.url}/v1/balance`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { balance_nanotons: string }).balance_nanotons);
   const disputes = async () => ((await (await admin(`/v1/admin/workers/${workerId}`)).json()) as { disputes: number }).disputes;
@@ -37,10 +43,13 @@ describe('a model that thinks before it answers', () => {
 
   before(async () => {
     const catalog = await harness.catalog(MODEL);
-    coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), apiKeys: [KEY], adminKey: ADMIN, catalog: await loadCatalogFile(catalog.file), logger: createLogger('c', { level: 'silent' }) });
+    sha256 = catalog.sha256;
+    coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: await harness.tempDir(), apiKeys: [KEY], adminKey: ADMIN, catalog: await loadCatalogFile(catalog.file), verifyRate: 1, logger: createLogger('c', { level: 'silent' }) });
+    await coordinator.spotChecksLoaded;
     const deposited = await admin('/v1/admin/deposits', { method: 'POST', body: JSON.stringify({ client: clientIdForKey(KEY), nanotons: '10000000000', reference: 'thinking-1' }) });
     assert.equal(deposited.status, 201);
-    ({ workerId } = await harness.worker(coordinator.url));
+    worker = await harness.worker(coordinator.url);
+    ({ workerId } = worker);
     await eventually(() => coordinator.registry.get(workerId)?.descriptor !== undefined, 10_000, 'the worker descriptor');
     gateway = await startGateway({ host: '127.0.0.1', port: 0, coordinatorUrl: coordinator.url, apiKey: KEY, minTier: 'unsandboxed', logger: createLogger('g', { level: 'silent' }) });
   });
@@ -53,6 +62,8 @@ describe('a model that thinks before it answers', () => {
   for (const mode of ['transport', 'sealed'] as const) {
     test(`${mode}: the thoughts stream as reasoning_content, are billed as completion and reported as reasoning_tokens`, async () => {
       const openai = new OpenAI({ baseURL: `${mode === 'transport' ? coordinator.url : gateway.url}/v1`, apiKey: KEY, maxRetries: 0 });
+      // The last job is settled (spot checks settle after they score): its hold is back.
+      await coordinator.jobs.settled();
       const before = await balance();
       const stream = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 30, temperature: 0, stream: true, stream_options: { include_usage: true } });
       let reasoning = '';
@@ -85,4 +96,44 @@ describe('a model that thinks before it answers', () => {
       assert.equal(await disputes(), 0);
     });
   }
+
+  test('spot checks re-scored the transport answers, thoughts included, and passed them all', async () => {
+    assert.equal(await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="passed"'), 2, 'both transport jobs were checked (sealed ones cannot be)');
+    assert.equal(await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="failed"'), 0);
+    assert.equal(await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="unscored"'), 0);
+  });
+
+  test('a worker that pads the model’s thoughts to be paid for more fails the check: the client pays nothing, the worker is struck', async () => {
+    // The honest worker leaves; a dishonest one runs the same model but streams invented thoughts before the real ones.
+    worker.proc.kill();
+    for (let waited = 0; coordinator.registry.get(workerId) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(coordinator.registry.get(workerId), undefined, 'the honest worker is gone');
+    const { engine } = await LlamaEngine.load({ modelPath: await harness.model(), threads: 1, contextSize: 512, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => undefined);
+    const padder = await FakeWorker.join(coordinator.url, 'padder', { identity: randomIdentity(), sha256 });
+    try {
+      await coordinator.jobs.settled();
+      const before = await balance();
+      const openai = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey: KEY, maxRetries: 0 });
+      const pending = openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 80, temperature: 0 });
+      const offer = await padder.nextNew('job.offer');
+      padder.send({ type: 'job.accept', jobId: offer.jobId });
+      let seq = 0;
+      const padding = 'Let me consider every angle of this. ';
+      padder.send({ type: 'job.chunk', jobId: offer.jobId, seq: seq++, text: '', tokens: padding.length, reasoning: padding });
+      const result = await engine.generate(offer.messages, { ...offer.params, maxTokens: offer.params.maxTokens - padding.length }, undefined, new AbortController().signal, (text, tokens, _calls, reasoning) =>
+        padder.send({ type: 'job.chunk', jobId: offer.jobId, seq: seq++, text, tokens, ...(reasoning ? { reasoning } : {}) }),
+      );
+      padder.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: { ...result.usage, completionTokens: result.usage.completionTokens + padding.length } });
+      const answer = await pending;
+      const message = answer.choices[0]?.message as (OpenAI.ChatCompletionMessage & { reasoning_content?: string }) | undefined;
+      assert.equal(message?.reasoning_content, `${padding}${THOUGHT}`, 'the padding reached the client as thoughts');
+      await coordinator.jobs.settled();
+      assert.equal(await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="failed"'), 1);
+      assert.equal(coordinator.store.workerRecord('padder')?.verifyFailures, 1, 'struck');
+      assert.equal(await balance(), before, 'the client paid nothing for the padded answer');
+    } finally {
+      padder.close();
+      await engine.dispose();
+    }
+  });
 });

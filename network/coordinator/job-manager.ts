@@ -93,7 +93,7 @@ export interface SpotCheck {
   /** Whether this job is in the sample (jobs the verifier cannot re-score never are). */
   sample(model: string, params: JobParams): boolean;
   /** The ids of workers whose text fails the check; undefined when no attempt could be scored. */
-  check(job: { model: string; messages: ChatMessage[]; params: JobParams; attempts: { workerId: string; before: string; text: string }[] }): Promise<string[] | undefined>;
+  check(job: { model: string; messages: ChatMessage[]; params: JobParams; attempts: { workerId: string; before: string; text: string; reasoning: string }[] }): Promise<string[] | undefined>;
 }
 
 /** One worker's turn at a job. */
@@ -635,7 +635,7 @@ export class JobManager {
       then?.(usage);
     } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model, job.spec.params)) {
       // The text of each answer (before any tool call: the model writes its text first); calls are not re-scored.
-      const attempts = job.attempts.filter((a) => a.text !== '').map((a) => ({ workerId: a.worker.id, before: a.before, text: a.text }));
+      const attempts = job.attempts.filter((a) => a.text !== '' || a.reasoning !== '').map((a) => ({ workerId: a.worker.id, before: a.before, text: a.text, reasoning: a.reasoning }));
       later((done) =>
         spotCheck.check({ model: job.spec.model, messages: job.spec.messages, params: job.spec.params, attempts }).then(
           (failed) => {

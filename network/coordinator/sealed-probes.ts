@@ -199,7 +199,7 @@ export interface SealedProberOptions {
   jobs: JobManager;
   meters: ModelMeters;
   /** The re-scoring (the spot checker, with the catalog's model files). */
-  checker: SpotCheck & { checks(model: string): boolean };
+  checker: SpotCheck & { checks(model: string, params?: JobParams): boolean };
   /** Where a failed probe's strike is recorded (it tells the worker, and ejects at the limit). */
   standing: Pick<WorkerStanding, 'record'>;
   metrics: CoordinatorMetrics;
@@ -269,7 +269,10 @@ export class SealedProber {
     if (!target) return undefined;
     const { worker, model } = target;
     const counter = options.meters.get(model)!.counter;
-    const prompt = this.prompts[Math.floor(random() * this.prompts.length)]!;
+    // Prompts whose answers this model's verifier can re-score (a thinking model's: plain ones only).
+    const scorable = this.prompts.filter((p) => options.checker.checks(model, { maxTokens: p.maxTokens, ...p.params }));
+    const pool = scorable.length > 0 ? scorable : this.prompts;
+    const prompt = pool[Math.floor(random() * pool.length)]!;
     // Tools are rendered into the prompt, as the engine renders them.
     const promptTokens = counter.countPrompt(prompt.messages, prompt.params);
     const maxTokens = Math.min(prompt.maxTokens, target.contextSize - promptTokens - 1);
@@ -324,8 +327,8 @@ export class SealedProber {
     if (this.stopped) return { result: 'unchecked', why: 'the coordinator is stopping' };
     // Chunks that do not open under the key the worker signed: what a client would have paid for is garbage.
     if (answer.broken) return { result: 'failed', why: `a sealed chunk did not open (${answer.broken})` };
-    if (answer.text === '') return { result: 'unchecked', why: answer.toolCalls.length > 0 ? 'the answer was only tool calls, which are not re-scored' : 'no answer to check' };
-    const check = this.options.checker.check({ model: job.model, messages: job.messages, params: job.params, attempts: [{ workerId: job.workerId, before: '', text: answer.text }] });
+    if (answer.text === '' && answer.reasoning === '') return { result: 'unchecked', why: answer.toolCalls.length > 0 ? 'the answer was only tool calls, which are not re-scored' : 'no answer to check' };
+    const check = this.options.checker.check({ model: job.model, messages: job.messages, params: job.params, attempts: [{ workerId: job.workerId, before: '', text: answer.text, reasoning: answer.reasoning }] });
     const failed = await Promise.race([check.catch(() => undefined), this.whenStopped]);
     if (failed === undefined) return { result: 'unchecked', why: this.stopped ? 'the coordinator is stopping' : 'the answer could not be re-scored' };
     return { result: failed.includes(job.workerId) ? 'failed' : 'passed' };

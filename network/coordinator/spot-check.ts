@@ -7,7 +7,8 @@
  * probes instead, sealed-probes.ts, with this checker). The verifier applies a job's penalties
  * and JSON grammar as the engine did, and renders a job's tools into its prompt as the engine
  * does; the text of an answer is re-scored, its tool calls are not (they are not the text the
- * model wrote), so jobs that force a call are never sampled.
+ * model wrote), so jobs that force a call are never sampled. A thinking model's thoughts are
+ * re-scored with its text, on plain jobs, once the verifier confirmed how its turns are laid out.
  */
 import { failsCheck, Verifier } from '../tokenizer/verifier.js';
 import type { JobParams } from '../protocol/job-schemas.js';
@@ -54,12 +55,13 @@ export class SpotChecker implements SpotCheck {
       if (!held) continue;
       try {
         const verifier = await Verifier.open(held.path, { threads: this.options.threads });
-        if (verifier.hides.length > 0) {
+        if (verifier.hides.length > 0 && !verifier.scoresThoughts) {
           // Not kept: its memory would serve no check.
           await verifier.dispose();
-          this.options.logger.warn({ model: id, hides: verifier.hides }, 'answers of this model are not re-scored (no spot checks, no probes): it writes thoughts its answers leave out, and an answer scored without them would fail honest workers');
+          this.options.logger.warn({ model: id, hides: verifier.hides }, 'answers of this model are not re-scored (no spot checks, no probes): it writes thoughts apart from its answers, laid out in a way the verifier could not confirm, and scoring them out of place would fail honest workers');
           continue;
         }
+        if (verifier.scoresThoughts) this.options.logger.info({ model: id }, 'this model thinks before it answers: its plain jobs are re-scored with their thoughts; jobs with penalties, JSON output or tools are not');
         this.verifiers.set(id, verifier);
         this.options.logger.info({ model: id, rate: this.options.rate }, 'verifier loaded: answers of this model can be re-scored');
         if (!verifier.canScore({ responseFormat: { type: 'json_object' } })) this.options.logger.warn({ model: id }, 'answers in JSON cannot be re-scored with this node-llama-cpp: they are never spot-checked');
@@ -70,7 +72,7 @@ export class SpotChecker implements SpotCheck {
   }
 
   /** Whether answers of this model, to a job with these params, can be re-scored (its verifier is loaded). */
-  checks(model: string, params: Pick<JobParams, 'tools' | 'toolChoice' | 'responseFormat'> = {}): boolean {
+  checks(model: string, params: Pick<JobParams, 'tools' | 'toolChoice' | 'responseFormat' | 'presencePenalty' | 'frequencyPenalty'> = {}): boolean {
     return this.verifiers.get(model)?.canScore(params) ?? false;
   }
 
@@ -87,7 +89,7 @@ export class SpotChecker implements SpotCheck {
       const failed: string[] = [];
       let scored = 0;
       for (const attempt of job.attempts) {
-        const score = await verifier.score({ messages: job.messages, before: attempt.before, text: attempt.text, params: job.params });
+        const score = await verifier.score({ messages: job.messages, before: attempt.before, text: attempt.text, reasoning: attempt.reasoning, params: job.params });
         if (score) scored++;
         if (score && failsCheck(score)) {
           failed.push(attempt.workerId);

@@ -135,12 +135,76 @@ describe('the verifier re-scores answers as the job sampled them', () => {
   });
 });
 
-test('models that think unseen are not re-scored: their answers were written after thoughts the coordinator never sees', () => {
+test('which models write apart from their text: thoughts (Qwen 3, DeepSeek R1), and comments too (gpt-oss)', () => {
   assert.deepEqual(hiddenSegments(new QwenChatWrapper()), ['thought']);
   assert.deepEqual(hiddenSegments(new DeepSeekChatWrapper()), ['thought']);
   assert.deepEqual(hiddenSegments(new HarmonyChatWrapper()), ['thought', 'comment']);
   assert.deepEqual(hiddenSegments(new Llama3_1ChatWrapper()), []);
   assert.deepEqual(hiddenSegments(new ChatMLChatWrapper()), []);
+});
+
+describe('a model that thinks before it answers is re-scored with its thoughts, once their layout is confirmed', () => {
+  let dir = '';
+  let honest: LlamaEngine;
+  let other: LlamaEngine;
+  let verifier: Verifier;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'silkworm-verifier-think-'));
+    const load = async (file: string, step: number) => {
+      const modelPath = join(dir, file);
+      await writeTestModel(modelPath, { step, thinking: true });
+      return (await LlamaEngine.load({ modelPath, threads: 1, contextSize: 512, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => {})).engine;
+    };
+    honest = await load('thinking.gguf', 1);
+    other = await load('other-thinking.gguf', 2);
+    verifier = await Verifier.open(join(dir, 'thinking.gguf'), { threads: 1, contextSize: 512 });
+  });
+  after(async () => {
+    await verifier.dispose();
+    await honest.dispose();
+    await other.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const answer = async (engine: LlamaEngine, params: JobParams) => {
+    const out = { text: '', reasoning: '' };
+    await engine.generate(MESSAGES, params, undefined, new AbortController().signal, (piece, _n, _calls, reasoning) => {
+      out.text += piece;
+      out.reasoning += reasoning ?? '';
+    });
+    return out;
+  };
+  const score = (out: { text: string; reasoning: string }, params: JobParams) => verifier.score({ messages: MESSAGES, before: '', ...out, params });
+
+  test('the layout is confirmed at load, for plain jobs only', () => {
+    assert.deepEqual(verifier.hides, ['thought']);
+    assert.equal(verifier.scoresThoughts, true, 'the verifier rebuilt its own greedy answer token for token');
+    assert.equal(verifier.canScore({}), true);
+    assert.equal(verifier.canScore({ frequencyPenalty: 1 }), false);
+    assert.equal(verifier.canScore({ responseFormat: { type: 'json_object' } }), false);
+    assert.equal(verifier.canScore({ tools: [{ name: 'f' }] }), false);
+  });
+
+  test('honest thoughts and answers pass, greedy or sampled; invented thoughts and another model fail', async () => {
+    const greedy: JobParams = { maxTokens: 40, temperature: 0 };
+    const honestGreedy = await answer(honest, greedy);
+    assert.equal(honestGreedy.reasoning, '!"');
+    const scored = await score(honestGreedy, greedy);
+    assert.ok(scored);
+    assert.deepEqual({ positions: scored.positions, mismatches: scored.mismatches }, { positions: 40, mismatches: 0 }, 'the thought, its end marker and the answer: every generated token');
+    for (const seed of [1, 2, 3]) {
+      const sampledParams: JobParams = { maxTokens: 60, temperature: 1, seed };
+      const sampled = await score(await answer(honest, sampledParams), sampledParams);
+      assert.ok(sampled && !failsCheck(sampled), `seed ${seed}: ${JSON.stringify(sampled)}`);
+    }
+    const padded = await score({ ...honestGreedy, reasoning: `${honestGreedy.reasoning}${'Let me think about this carefully. '.repeat(3)}` }, greedy);
+    assert.ok(padded && failsCheck(padded), `thoughts the model did not write fail: ${JSON.stringify(padded)}`);
+    const cheaper = await answer(other, greedy);
+    const wrong = await score(cheaper, greedy);
+    assert.ok(wrong && failsCheck(wrong), `another model's thoughts and answer fail: ${JSON.stringify(wrong)}`);
+    assert.equal(await score({ text: '', reasoning: '' }, greedy), undefined, 'nothing to score');
+  });
 });
 
 describe('allowedAt: the sampler’s set at one position', () => {

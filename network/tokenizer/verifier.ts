@@ -14,18 +14,23 @@
  * (the worker returns them as calls, not as the text the model wrote), nor are jobs that force a
  * call.
  *
- * Models that think before they answer (a chat wrapper with thought or comment segments: Qwen 3,
- * DeepSeek R1, gpt-oss…) are not re-scored at all: the engine holds those segments back from the
- * client, so the answer the coordinator sees was generated after text it never saw, and scoring
- * it without that text would fail honest workers.
+ * Models that think before they answer (a chat wrapper with thought segments: Qwen 3, DeepSeek
+ * R1…) stream their thoughts apart from the answer (`reasoning`), so the coordinator sees all the
+ * model wrote but the markers around the thought, which it puts back from the chat wrapper's
+ * segment settings (`thoughtLayout`). Whether it puts them back exactly as the engine evaluates
+ * them is not assumed: when the verifier loads such a model it generates one short answer greedily
+ * itself and checks that the tokens its context evaluated are the ones it rebuilds from the
+ * thought and the text (`calibrate`). Only then are the model's plain jobs (no penalties, grammar
+ * or tools) re-scored, thoughts included; otherwise none of its answers are, since scoring them
+ * out of place would fail honest workers. Models with comment segments (gpt-oss) are never re-scored.
  *
  * Runs on the coordinator with the catalog's own file (pinned by SHA-256), on the CPU.
  */
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token, ChatWrapper, Llama } from 'node-llama-cpp';
-import { resolveChatWrapper } from 'node-llama-cpp';
+import { LlamaChat, LlamaText, resolveChatWrapper } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
 import { isConstrained, type JobParams } from '../protocol/job-schemas.js';
-import { forcesCall, promptTokens } from './chat-history.js';
+import { forcesCall, promptTokens, toChatHistory } from './chat-history.js';
 import { cpuLlama } from './token-counter.js';
 import { GrammarCache } from './grammars.js';
 import { GrammarWalk } from './grammar-walk.js';
@@ -39,6 +44,10 @@ const NEAR_TIE = 0.9;
 const TOP_P_SLACK = 0.02;
 /** Candidates scored at each position of a grammar job, among which the grammar's choices are looked for. */
 const GRAMMAR_CANDIDATES = 256;
+/** Most tokens the calibration of a thinking model may generate to see a whole thought and the answer's start. */
+const CALIBRATION_TOKENS = 384;
+/** The calibration's chat: short, so that a thinking model's thought ends soon. */
+const CALIBRATION_CHAT: readonly ChatMessage[] = [{ role: 'user', content: 'Reply with one word: hi' }];
 
 /** What one check found. */
 export interface VerifyScore {
@@ -62,7 +71,31 @@ export interface VerifyInput {
   before: string;
   /** The answer's text (for a job with tools, what came before any call). */
   text: string;
+  /** A thinking model's thoughts, streamed before the text ('' or absent for none). */
+  reasoning?: string;
   params: VerifyParams;
+}
+
+/**
+ * How a thinking model's turn is laid out in tokens around its thought: the thought's opening
+ * marker, which LlamaChat adds to the prompt itself when the wrapper opens a thought at the start
+ * of every answer (`forced`) or which the model writes, and the closing marker it writes.
+ */
+export interface ThoughtLayout {
+  prefix: Token[];
+  forced: boolean;
+  suffix: Token[];
+}
+
+/** The thought layout of a chat wrapper; undefined when it has no thoughts, or segments the verifier cannot lay out (comments, a thought with no end marker). */
+export function thoughtLayout(chatWrapper: ChatWrapper, model: LlamaModel): ThoughtLayout | undefined {
+  const segments = chatWrapper.settings.segments;
+  const thought = segments?.thought;
+  if (!thought || segments.comment !== undefined || thought.suffix === undefined) return undefined;
+  const tokens = (text: NonNullable<typeof thought.suffix>) => LlamaText(text).tokenize(model.tokenizer, 'trimLeadingSpace');
+  // A prefix the template already wrote into the generation prompt (`openedOnStart`) has no tokens here.
+  const openedByTemplate = typeof thought.prefix === 'object' && !LlamaText.isLlamaText(thought.prefix) && 'type' in thought.prefix;
+  return { prefix: openedByTemplate ? [] : tokens(thought.prefix as NonNullable<typeof thought.suffix>), forced: openedByTemplate || thought.openOnResponseStart === true, suffix: tokens(thought.suffix) };
 }
 
 /** True when a score is a failure: more than 5 % of positions, and at least 2, out of the allowed set. */
@@ -134,6 +167,9 @@ export class Verifier {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly grammars: GrammarCache;
 
+  /** A thinking model's layout, once `calibrate` confirmed it: then its plain answers are re-scored, thoughts included. */
+  private thoughts: ThoughtLayout | undefined;
+
   private constructor(
     private readonly llama: Llama,
     private readonly model: LlamaModel,
@@ -149,7 +185,48 @@ export class Verifier {
     const llama = await cpuLlama();
     const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
     const context = await model.createContext({ contextSize: Math.min(options.contextSize ?? 4096, model.trainContextSize), sequences: 1, threads: options.threads });
-    return new Verifier(llama, model, context, context.getSequence(), resolveChatWrapper(model));
+    const verifier = new Verifier(llama, model, context, context.getSequence(), resolveChatWrapper(model));
+    await verifier.calibrate();
+    return verifier;
+  }
+
+  /**
+   * For a thinking model: generates one short answer greedily, as the engine does, and keeps the
+   * thought layout only if the tokens the context evaluated are exactly those `turnTokens` rebuilds
+   * from the streamed thought and text, with the thought closed and some text after it.
+   */
+  private async calibrate(): Promise<void> {
+    const layout = thoughtLayout(this.chatWrapper, this.model);
+    if (!layout) return;
+    let reasoning = '';
+    let text = '';
+    const chat = new LlamaChat({ contextSequence: this.sequence, chatWrapper: this.chatWrapper });
+    try {
+      await this.sequence.clearHistory();
+      await chat.generateResponse(toChatHistory(CALIBRATION_CHAT), {
+        maxTokens: CALIBRATION_TOKENS,
+        temperature: 0,
+        onResponseChunk: (chunk) => {
+          if (chunk.type === undefined) text += chunk.text;
+          else reasoning += chunk.text;
+        },
+      });
+      const evaluated = this.sequence.contextTokens;
+      const rebuilt = this.turnTokens(layout, promptTokens(this.model, this.chatWrapper, CALIBRATION_CHAT), reasoning, text);
+      // The last generated token was sampled, not yet evaluated.
+      const all = [...rebuilt.prompt, ...rebuilt.answer];
+      if (text !== '' && evaluated.length === all.length - 1 && evaluated.every((token, i) => token === all[i])) this.thoughts = layout;
+    } finally {
+      chat.dispose({ disposeSequence: false });
+    }
+  }
+
+  /** The prompt (with a forced thought opening) and the generated tokens of a thinking model's turn. */
+  private turnTokens(layout: ThoughtLayout, prompt: Token[], reasoning: string, text: string): { prompt: Token[]; answer: Token[] } {
+    const thought = this.model.tokenize(reasoning, false);
+    const after = text === '' ? [] : [...layout.suffix, ...this.model.tokenize(text, false)];
+    if (layout.forced) return { prompt: [...prompt, ...layout.prefix], answer: [...thought, ...after] };
+    return { prompt, answer: [...layout.prefix, ...thought, ...after] };
   }
 
   /** The context size: prompt + answer beyond it cannot be checked. */
@@ -157,18 +234,23 @@ export class Verifier {
     return this.context.contextSize;
   }
 
-  /** What this model writes that answers leave out (then none of its answers can be re-scored). */
+  /** What this model writes apart from its answer's text (thoughts, comments). */
   get hides(): ('thought' | 'comment')[] {
     return hiddenSegments(this.chatWrapper);
   }
 
+  /** Whether this model writes thoughts apart from its text and they can be re-scored with it (`calibrate` confirmed their layout). */
+  get scoresThoughts(): boolean {
+    return this.thoughts !== undefined;
+  }
+
   /**
-   * Whether answers to a job with these params can be re-scored: none when the model thinks
-   * unseen, else all but those that must be a tool call, and JSON output only where this
-   * node-llama-cpp lets a grammar be stepped by hand (grammar-walk.ts).
+   * Whether answers to a job with these params can be re-scored: all but those that must be a
+   * tool call, and JSON output only where this node-llama-cpp lets a grammar be stepped by hand
+   * (grammar-walk.ts). A thinking model: only plain jobs, once its thought layout is confirmed.
    */
-  canScore(params: Pick<JobParams, 'tools' | 'toolChoice' | 'responseFormat'>): boolean {
-    if (this.hides.length > 0) return false;
+  canScore(params: Pick<JobParams, 'tools' | 'toolChoice' | 'responseFormat' | 'presencePenalty' | 'frequencyPenalty'>): boolean {
+    if (this.hides.length > 0) return this.thoughts !== undefined && params.tools === undefined && params.responseFormat === undefined && !params.presencePenalty && !params.frequencyPenalty;
     return !forcesCall(params) && (params.responseFormat === undefined || GrammarWalk.supported(this.llama));
   }
 
@@ -183,8 +265,16 @@ export class Verifier {
     const { params } = input;
     // A constrained job is never continued (job-manager.ts), so a grammar always starts at the answer.
     if (!this.canScore(params) || (isConstrained(params) && input.before !== '')) return undefined;
-    const prompt = promptTokens(this.model, this.chatWrapper, input.messages, input.before || undefined, params);
-    const answer = this.model.tokenize(input.text, false);
+    const reasoning = input.reasoning ?? '';
+    // A thinking model's continuation went on from text whose thought the coordinator may not have seen.
+    if (this.thoughts && input.before !== '') return undefined;
+    let prompt = promptTokens(this.model, this.chatWrapper, input.messages, input.before || undefined, params);
+    let answer: Token[];
+    if (this.thoughts) {
+      // Without a thought, a model that opens its own may still have written an empty one unseen.
+      if (reasoning === '' && !this.thoughts.forced) return undefined;
+      ({ prompt, answer } = this.turnTokens(this.thoughts, prompt, reasoning, input.text));
+    } else answer = this.model.tokenize(input.text, false);
     if (answer.length === 0 || prompt.length === 0 || prompt.length + answer.length > this.contextSize) return undefined;
     const grammar = params.responseFormat ? await this.grammars.get(params.responseFormat).catch(() => undefined) : undefined;
     if (params.responseFormat && !grammar) return undefined;
