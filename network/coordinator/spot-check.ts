@@ -64,7 +64,7 @@ export class SpotChecker implements SpotCheck {
         if (verifier.scoresThoughts) this.options.logger.info({ model: id }, 'this model thinks before it answers: its plain jobs are re-scored with their thoughts; jobs with penalties, JSON output or tools are not');
         this.verifiers.set(id, verifier);
         this.options.logger.info({ model: id, rate: this.options.rate }, 'verifier loaded: answers of this model can be re-scored');
-        if (!verifier.canScore({ responseFormat: { type: 'json_object' } })) this.options.logger.warn({ model: id }, 'answers in JSON cannot be re-scored with this node-llama-cpp: they are never spot-checked');
+        if (!verifier.scoresThoughts && !verifier.canScore({ responseFormat: { type: 'json_object' } })) this.options.logger.warn({ model: id }, 'answers in JSON cannot be re-scored with this node-llama-cpp: they are never spot-checked');
       } catch (error) {
         this.options.logger.error({ model: id, err: String(error) }, 'spot checks and probes off for this model: its verifier did not load');
       }
