@@ -20,29 +20,47 @@ import { allowedAt, failsCheck, hiddenSegments, samplingOf, Verifier, type Verif
 const MESSAGES: ChatMessage[] = [{ role: 'user', content: 'abc' }];
 const SCHEMA = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
 
-describe('the verifier re-scores answers as the job sampled them', () => {
-  let dir = '';
-  let honest: LlamaEngine;
-  let other: LlamaEngine;
-  let verifier: Verifier;
+/** What a suite checks with: the engine of the catalog's model, one of another model, and the verifier of the catalog's file. */
+interface ModelsUnderTest {
+  /** The catalog's model file. */
+  path: string;
+  honest: LlamaEngine;
+  other: LlamaEngine;
+  verifier: Verifier;
+}
 
+/**
+ * Loads the models of a suite before its tests and frees them after: the test model (or its
+ * thinking variant), the same with the successor two steps ahead (it writes "egik…" where the
+ * catalog's model writes "defg…"), and a verifier of the first file.
+ */
+function loadModels(options: { thinking?: boolean; engineContext: number; verifierContext?: number }, loaded: (models: ModelsUnderTest) => void): void {
+  let dir = '';
+  let models: ModelsUnderTest | undefined;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'silkworm-verifier-'));
     const load = async (file: string, step: number) => {
       const modelPath = join(dir, file);
-      await writeTestModel(modelPath, { step });
-      return (await LlamaEngine.load({ modelPath, threads: 1, contextSize: 1024, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => {})).engine;
+      await writeTestModel(modelPath, { step, ...(options.thinking ? { thinking: true } : {}) });
+      return (await LlamaEngine.load({ modelPath, threads: 1, contextSize: options.engineContext, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => {})).engine;
     };
-    honest = await load('model.gguf', 1);
-    other = await load('other.gguf', 2); // writes "egik…" where the catalog's model writes "defg…"
-    verifier = await Verifier.open(join(dir, 'model.gguf'), { threads: 1 });
+    models = { path: join(dir, 'model.gguf'), honest: await load('model.gguf', 1), other: await load('other.gguf', 2), verifier: await Verifier.open(join(dir, 'model.gguf'), { threads: 1, ...(options.verifierContext ? { contextSize: options.verifierContext } : {}) }) };
+    loaded(models);
   });
   after(async () => {
-    await verifier.dispose();
-    await honest.dispose();
-    await other.dispose();
+    await models?.verifier.dispose();
+    await models?.honest.dispose();
+    await models?.other.dispose();
     await rm(dir, { recursive: true, force: true });
   });
+}
+
+describe('the verifier re-scores answers as the job sampled them', () => {
+  let honest: LlamaEngine;
+  let other: LlamaEngine;
+  let verifier: Verifier;
+  let path = '';
+  loadModels({ engineContext: 1024 }, (models) => ({ path, honest, other, verifier } = models));
 
   const answer = async (engine: LlamaEngine, params: JobParams) => {
     let text = '';
@@ -110,7 +128,7 @@ describe('the verifier re-scores answers as the job sampled them', () => {
   });
 
   test('a job that offers tools, answered in text: scored after the prompt the engine rendered, tools included; a forced call is not scored', async () => {
-    const counter = await TokenCounter.open(join(dir, 'model.gguf'));
+    const counter = await TokenCounter.open(path);
     try {
       const tools = [{ name: 'get_weather', description: 'Current weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
       for (const temperature of [0, 1]) {
@@ -144,28 +162,10 @@ test('which models write apart from their text: thoughts (Qwen 3, DeepSeek R1), 
 });
 
 describe('a model that thinks before it answers is re-scored with its thoughts, once their layout is confirmed', () => {
-  let dir = '';
   let honest: LlamaEngine;
   let other: LlamaEngine;
   let verifier: Verifier;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'silkworm-verifier-think-'));
-    const load = async (file: string, step: number) => {
-      const modelPath = join(dir, file);
-      await writeTestModel(modelPath, { step, thinking: true });
-      return (await LlamaEngine.load({ modelPath, threads: 1, contextSize: 512, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => {})).engine;
-    };
-    honest = await load('thinking.gguf', 1);
-    other = await load('other-thinking.gguf', 2);
-    verifier = await Verifier.open(join(dir, 'thinking.gguf'), { threads: 1, contextSize: 512 });
-  });
-  after(async () => {
-    await verifier.dispose();
-    await honest.dispose();
-    await other.dispose();
-    await rm(dir, { recursive: true, force: true });
-  });
+  loadModels({ thinking: true, engineContext: 512, verifierContext: 512 }, (models) => ({ honest, other, verifier } = models));
 
   const answer = async (engine: LlamaEngine, params: JobParams) => {
     const out = { text: '', reasoning: '' };
