@@ -213,9 +213,11 @@ export class Verifier {
       });
       const evaluated = this.sequence.contextTokens;
       const rebuilt = this.turnTokens(layout, promptTokens(this.model, this.chatWrapper, CALIBRATION_CHAT), reasoning, text);
-      // The last generated token was sampled, not yet evaluated.
+      // Stopped by max tokens, the last token was sampled and not yet evaluated; stopped by the
+      // end of the turn, every token of the text was (the end token was sampled, and is no text).
       const all = [...rebuilt.prompt, ...rebuilt.answer];
-      if (text !== '' && evaluated.length === all.length - 1 && evaluated.every((token, i) => token === all[i])) this.thoughts = layout;
+      const lengthFits = evaluated.length === all.length || evaluated.length === all.length - 1;
+      if (text !== '' && lengthFits && evaluated.every((token, i) => token === all[i])) this.thoughts = layout;
     } finally {
       chat.dispose({ disposeSequence: false });
     }
