@@ -221,15 +221,29 @@ test('receipts that arrive out of order (several coordinator instances settle th
   assert.equal(ledger.balances().earnedNanotons, base + 2n * earned, 'each credited once');
 });
 
+/** Receipts of one token each, numbered from `first`, as a flood of them would come. */
+function floodOf(first: number, base: bigint, prefix: string) {
+  const paidFor = { promptTokens: 1, completionTokens: 1 };
+  const earned = earnedFor(paidFor);
+  const receipt = (i: number): CoordinatorFrame => ({ type: 'job.receipt', seq: first + i, jobId: `${prefix}-${i}`, model: 'm', usage: paidFor, coefficientMilli: 1000, costNanotons: jobCost(DEFAULT_PRICE_LIST.default, paidFor, 1).toString(), earnedNanotons: earned.toString(), account: payout, cumulativeNanotons: (base + BigInt(i + 1) * earned).toString() });
+  /** As an honest coordinator answers `receipts.request`: everything after `after` up to receipt `last` again, a batch at a time, each batch acknowledged. */
+  const resend = async (after: number, last: number) => {
+    while (after < first + last) {
+      for (let seq = after + 1; seq < Math.min(after + 501, first + last + 1); seq++) coordinator.send(receipt(seq - first));
+      const target = Math.min(after + 500, first + last);
+      after = (await coordinator.next('receipt.ack', (f) => f.upTo >= target)).upTo;
+    }
+  };
+  return { earned, receipt, resend };
+}
+
 test('receipts by the thousand: at most 1,000 wait to be recorded, the rest are asked for again once those are, and each lands once', { timeout: 60_000 }, async () => {
   const ledger = worker.books()?.ledger;
   assert.ok(ledger);
-  const paidFor = { promptTokens: 1, completionTokens: 1 };
-  const earned = earnedFor(paidFor);
   const base = ledger.balances().earnedNanotons;
   const first = 8; // the numbers go on from the tests above
   const count = 2500;
-  const receipt = (i: number): CoordinatorFrame => ({ type: 'job.receipt', seq: first + i, jobId: `flood-${i}`, model: 'm', usage: paidFor, coefficientMilli: 1000, costNanotons: jobCost(DEFAULT_PRICE_LIST.default, paidFor, 1).toString(), earnedNanotons: earned.toString(), account: payout, cumulativeNanotons: (base + BigInt(i + 1) * earned).toString() });
+  const { earned, receipt, resend } = floodOf(first, base, 'flood');
   coordinator.frames.length = 0;
   let recorded = 0;
   let mostWaiting = 0;
@@ -244,15 +258,33 @@ test('receipts by the thousand: at most 1,000 wait to be recorded, the rest are 
   assert.equal(mostWaiting, 1000, 'never more than 1,000 waiting');
   assert.ok(recorded < count, `some were not taken (${recorded} recorded when the worker asked again)`);
   assert.ok(request.after >= first && request.after < first + count - 1, `it asks for what it did not take (after ${request.after})`);
-  // An honest coordinator sends everything after that number again, a batch at a time.
-  let after = request.after;
-  while (after < first + count - 1) {
-    for (let seq = after + 1; seq < Math.min(after + 501, first + count); seq++) coordinator.send(receipt(seq - first));
-    const ack = await coordinator.next('receipt.ack', (f) => f.upTo >= Math.min(after + 500, first + count - 1));
-    after = ack.upTo;
-  }
+  await resend(request.after, count - 1);
   worker.worker.off('receipt', onReceipt);
   worker.worker.link.off('frame', onFrame);
   assert.equal(recorded, count, 'every receipt recorded once');
   assert.equal(ledger.balances().earnedNanotons, base + BigInt(count) * earned, 'each credited once');
+});
+
+test('a receipt that comes while earlier ones are being dropped is dropped too: taken in, it would leave a gap too deep to wait for, and those receipts would never land', { timeout: 60_000 }, async () => {
+  const ledger = worker.books()?.ledger;
+  assert.ok(ledger);
+  const base = ledger.balances().earnedNanotons;
+  const first = 2508; // after the flood above
+  const far = 2800; // further past the last one taken in than the worker waits for missing numbers (1,024)
+  const { earned, receipt, resend } = floodOf(first, base, 'gap');
+  coordinator.frames.length = 0;
+  let recorded = 0;
+  const onReceipt = () => void recorded++;
+  worker.worker.on('receipt', onReceipt);
+  for (let i = 0; i < 1500; i++) coordinator.send(receipt(i));
+  // The queue is full and the rest of the burst was dropped; while it drains, a receipt far ahead comes.
+  for (let waited = 0; recorded < 5 && waited < 10_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(recorded >= 5 && recorded < 1000, `the queue is draining (${recorded} recorded)`);
+  coordinator.send(receipt(far));
+  const request = await coordinator.next('receipts.request');
+  assert.ok(request.after < first + 1000, `it asks again from where it stopped taking them (after ${request.after})`);
+  await resend(request.after, far);
+  worker.worker.off('receipt', onReceipt);
+  assert.equal(recorded, far + 1, 'every receipt recorded once, the far one included');
+  assert.equal(ledger.balances().earnedNanotons, base + BigInt(far + 1) * earned, 'each credited once');
 });

@@ -445,7 +445,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * the lowest number still missing, so the coordinator sends that one again on reconnecting.
    */
   private onReceipt(receipt: JobReceipt): void {
-    if (this.pendingReceipts >= MAX_PENDING_RECEIPTS) {
+    // Once one is dropped, every later one is too until the queue drains and they are asked for
+    // again: a later receipt taken in would leave a gap of every number dropped before it, and a
+    // gap deeper than MAX_MISSING_RECEIPTS is not waited for, so those receipts would never land.
+    if (this.pendingReceipts >= MAX_PENDING_RECEIPTS || this.droppedReceipts > 0) {
       if (this.droppedReceipts++ === 0) this.options.logger.warn({ waiting: this.pendingReceipts }, 'receipts arrive faster than they can be recorded; the rest are asked for again once these are');
       return;
     }
