@@ -15,10 +15,6 @@ export { GrammarCache, InvalidJobError } from '../../network/tokenizer/grammars.
 /** A job whose prompt and max tokens do not fit the context (the engine never truncates). */
 export class ContextLengthError extends Error {}
 
-/** The message OpenAI gives for an over-long request. */
-export function contextLengthMessage(contextSize: number, promptTokens: number, maxTokens: number): string {
-  return `This model's maximum context length is ${contextSize} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`;
-}
 
 /** Generation options every job takes (neither a grammar nor functions). */
 export type SamplingOptions = Omit<LLamaChatGenerateResponseOptions<undefined>, 'grammar' | 'functions' | 'documentFunctionParams' | 'maxParallelFunctionCalls' | 'onFunctionCall' | 'onFunctionCallParamsChunk'>;

@@ -6,10 +6,10 @@
 import { availableParallelism, freemem } from 'node:os';
 import { getLlama, LlamaChat, LlamaLogLevel, LlamaText, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import { appendResponse, ChatShapeError, promptTokens as renderPromptTokens, toChatHistory, wrapperFor, type ResponseSoFar } from '../../network/tokenizer/chat-history.js';
-import type { ChatMessage } from '../../network/protocol/chat.js';
+import { contextLengthMessage, type ChatMessage } from '../../network/protocol/chat.js';
 import { isConstrained, type FinishReason, type JobParams, type ToolCallDelta, type Usage } from '../../network/protocol/job-schemas.js';
 import type { EngineConfig, EngineInfo } from './job-messages.js';
-import { ContextLengthError, contextLengthMessage, generationOptions, GrammarCache, InvalidJobError, type SamplingOptions } from './job-options.js';
+import { ContextLengthError, generationOptions, GrammarCache, InvalidJobError, type SamplingOptions } from './job-options.js';
 import { ToolCallStream } from './tool-call-stream.js';
 import { fitSequences, type SequenceFit } from './sequence-fit.js';
 import { guardBatchedSampling } from './sample-gate.js';
@@ -138,8 +138,7 @@ export class LlamaEngine {
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapperFor(this.chatWrapper, params) });
     const tools = new ToolCallStream((toolCalls) => onChunk('', 0, toolCalls));
     try {
-      const sliced = maxTokensPerSecond !== undefined && !isConstrained(params) && this.slicesResumeThoughts;
-      const slice = sliced ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
+      const slice = maxTokensPerSecond && !isConstrained(params) && this.slicesResumeThoughts ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
       let text = continuation ?? '';
       // The model's turn so far, thoughts included, for the next slice to go on from.
       let response: ResponseSoFar = continuation ? [continuation] : [];

@@ -4,7 +4,7 @@
  * answer as it streams. Only ciphertext and routing fields leave this process.
  * Wire shapes: network/protocol/sealed.ts, sealed-stream.ts, sealed-http.ts, descriptor.ts.
  */
-import { DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MAX_TOKENS, type ChatMessage } from '../protocol/chat.js';
+import { contextLengthMessage, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MAX_TOKENS, type ChatMessage } from '../protocol/chat.js';
 import { decodeAnswerPart, mergeParts } from '../protocol/answer-parts.js';
 import { isConstrained, type JobParams, type ToolCallDelta } from '../protocol/job-schemas.js';
 import { meetsTier, TIER_RANK, verifyDescriptor, type WorkerDescriptor } from '../protocol/descriptor.js';
@@ -228,7 +228,7 @@ export class SilkwormClient {
       const largest = Math.max(...eligible.map((w) => contextSizeOf(w, input.model)));
       if (input.promptTokens !== undefined) {
         const maxTokens = input.maxTokens ?? 1;
-        throw new SealedJobError(400, 'context_length_exceeded', `This model's maximum context length is ${largest} tokens. However, you requested ${input.promptTokens + maxTokens} tokens (${input.promptTokens} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`, false, 'messages');
+        throw new SealedJobError(400, 'context_length_exceeded', contextLengthMessage(largest, input.promptTokens, maxTokens), false, 'messages');
       }
       throw new SealedJobError(400, 'invalid_request', `max_tokens is too large: ${input.maxTokens}. '${input.model}' has a context of at most ${largest} tokens, prompt included.`, false, 'max_tokens');
     }

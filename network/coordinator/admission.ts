@@ -10,6 +10,7 @@ import { tierSchema, type Tier } from '../protocol/job-schemas.js';
 import { MAX_COEFFICIENT, MIN_COEFFICIENT } from '../protocol/pricing.js';
 import type { Billing } from './billing.js';
 import type { WorkerRegistry } from './worker-registry.js';
+import { contextLengthMessage } from '../protocol/chat.js';
 
 /** A refusal, in OpenAI's error shape. */
 export interface Refusal {
@@ -73,7 +74,7 @@ export function sizeRequest(
         status: 400,
         code: 'context_length_exceeded',
         param: 'messages',
-        message: `This model's maximum context length is ${context} tokens. However, you requested ${prompt.figure + maxTokens} tokens (${prompt.figure} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
+        message: contextLengthMessage(context, prompt.figure, maxTokens),
       },
     };
   }

@@ -20,6 +20,7 @@ import { sendRefusal, type ApiContext } from './openai-api.js';
 import { holdWorstCase, routingHeaders } from './admission.js';
 import { routeScore } from './router.js';
 import { callStore, type CoordinatorStore } from './store.js';
+import { contextLengthMessage } from '../protocol/chat.js';
 
 /** How long the coordinator waits for a client's usage receipt before settling on its bounds. */
 export const RECEIPT_WAIT_MS = 15_000;
@@ -113,7 +114,7 @@ export async function handleSealedJob(req: IncomingMessage, res: ServerResponse,
   const context = worker.contextSizes.get(envelope.model) ?? 0;
   if (envelope.maxTokens >= context) return sendError(res, 400, `maxTokens is too large: ${envelope.maxTokens}. '${envelope.model}' has a context of ${context} tokens on this worker.`, 'invalid_request', 'maxTokens');
   if (envelope.promptTokens !== undefined && envelope.promptTokens + envelope.maxTokens > context) {
-    return sendError(res, 400, `This model's maximum context length is ${context} tokens on this worker. However, you requested ${envelope.promptTokens + envelope.maxTokens} tokens (${envelope.promptTokens} in the messages, ${envelope.maxTokens} in the completion). Please reduce the length of the messages or completion.`, 'context_length_exceeded', 'messages');
+    return sendError(res, 400, contextLengthMessage(context, envelope.promptTokens, envelope.maxTokens), 'context_length_exceeded', 'messages');
   }
   if (worker.priceCoefficient > routing.maxCoefficient) return sendError(res, 409, `Worker ${envelope.workerId} asks ${worker.priceCoefficient}× list price, above your cap of ${routing.maxCoefficient}; pick another.`, 'no_capacity');
   if (worker.descriptor?.descriptor.hpke.publicKey !== envelope.recipientKey) return sendError(res, 409, `Worker ${envelope.workerId} has a new key; fetch /v1/workers again.`, 'stale_worker_key');

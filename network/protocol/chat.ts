@@ -12,6 +12,11 @@ export const MAX_COMPLETION_TOKENS = 32_768;
 /** The most tokens generated when a request names no max_tokens. */
 export const DEFAULT_MAX_TOKENS = 512;
 
+/** The message OpenAI gives for a prompt and max_tokens that do not fit the context (`context_length_exceeded`). */
+export function contextLengthMessage(contextSize: number, promptTokens: number, maxTokens: number): string {
+  return `This model's maximum context length is ${contextSize} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`;
+}
+
 /**
  * Bytes one token may decode to, when the model's vocabulary is not at hand. Vocabularies in use
  * spell their longest pieces in well under 256 bytes (runs of spaces or punctuation in
