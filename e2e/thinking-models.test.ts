@@ -19,7 +19,9 @@ import { startGateway, type Gateway } from '../network/client/gateway.js';
 import { DEFAULT_PRICE_LIST, jobCost, priceOf } from '../network/protocol/pricing.js';
 import { successorText } from '../main/models/test-model.js';
 import { LlamaEngine } from '../main/engine/llama-engine.js';
-import { FakeWorker, randomIdentity } from './fake-worker.js';
+import { FakeWorker, randomIdentity, sealedDescriptor } from './fake-worker.js';
+import { openRequest, ReplayGuard } from '../network/protocol/sealed.js';
+import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
 import { eventually, Harness, metricValue } from './harness.js';
 
 const KEY = 'sk-thinking';
@@ -38,7 +40,7 @@ describe('a model that thinks before it answers', () => {
   let sha256 = '';
   const admin = (path: string, init: RequestInit = {}) => fetch(`${coordinator.url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' } });
   const balance = async () => BigInt(((await (await fetch(`${coordinator.url}/v1/balance`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { balance_nanotons: string }).balance_nanotons);
-  const disputes = async () => ((await (await admin(`/v1/admin/workers/${workerId}`)).json()) as { disputes: number }).disputes;
+  const disputes = async (id = workerId) => ((await (await admin(`/v1/admin/workers/${id}`)).json()) as { disputes: number }).disputes;
   const price = priceOf(DEFAULT_PRICE_LIST, MODEL);
 
   before(async () => {
@@ -134,6 +136,101 @@ describe('a model that thinks before it answers', () => {
     } finally {
       padder.close();
       await engine.dispose();
+    }
+  });
+
+  for (const mode of ['transport', 'sealed'] as const) {
+    test(`${mode}: a worker lost mid-thought: the next goes on from the thought so far, and the client gets one thought, paid for once`, async () => {
+      await eventually(() => coordinator.registry.size === 0, 10_000, 'no worker connected');
+      // A worker that takes the job, writes the thought's first token, then its PC dies.
+      const quitterId = `quitter-${mode}`;
+      const identity = randomIdentity();
+      const quitter = await FakeWorker.join(coordinator.url, quitterId, { identity, sha256 });
+      const { frame, keyPair } = await sealedDescriptor(quitterId, identity, { id: MODEL, sha256 });
+      quitter.send(frame);
+      await eventually(() => coordinator.registry.get(quitterId)?.descriptor !== undefined, 10_000, 'the quitter descriptor');
+      // The sealed route lists workers afresh for each try, as a client whose list is current does.
+      const sealedGateway = mode === 'sealed' ? await startGateway({ host: '127.0.0.1', port: 0, coordinatorUrl: coordinator.url, apiKey: KEY, minTier: 'unsandboxed', descriptorCacheMs: 0, logger: createLogger('g', { level: 'silent' }) }) : undefined;
+      let rescuer: Awaited<ReturnType<Harness['worker']>> | undefined;
+      try {
+        await coordinator.jobs.settled();
+        const before = await balance();
+        const openai = new OpenAI({ baseURL: `${sealedGateway?.url ?? coordinator.url}/v1`, apiKey: KEY, maxRetries: 0 });
+        const answer = { reasoning: '', content: '', usage: undefined as OpenAI.CompletionUsage | undefined };
+        // Read in the background: the response starts once a worker has taken the job.
+        const read = (async () => {
+          const stream = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 30, temperature: 0, stream: true, stream_options: { include_usage: true } });
+          for await (const chunk of stream) {
+            const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined;
+            answer.reasoning += delta?.reasoning_content ?? '';
+            answer.content += delta?.content ?? '';
+            answer.usage = chunk.usage ?? answer.usage;
+          }
+        })();
+        if (mode === 'transport') {
+          const offer = await quitter.nextNew('job.offer');
+          quitter.send({ type: 'job.accept', jobId: offer.jobId });
+          quitter.send({ type: 'job.chunk', jobId: offer.jobId, seq: 0, text: '', tokens: 1, reasoning: THOUGHT[0] });
+        } else {
+          const offer = await quitter.nextNew('job.sealed_offer');
+          const opened = await openRequest(offer.envelope, { keyPair, workerId: quitterId, coordinatorId: coordinator.id, models: [MODEL], replayGuard: new ReplayGuard() });
+          assert.ok(opened.ok);
+          quitter.send({ type: 'job.accept', jobId: offer.jobId });
+          quitter.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal(encodeAnswerPart({ text: '', reasoning: THOUGHT[0] }))), tokens: 1 });
+        }
+        await eventually(() => answer.reasoning === THOUGHT[0], 10_000, 'the first thought token reached the client');
+        rescuer = await harness.worker(coordinator.url);
+        const rescuerId = rescuer.workerId;
+        await eventually(() => coordinator.registry.get(rescuerId)?.descriptor !== undefined, 10_000, 'the real worker descriptor');
+        quitter.close();
+        await read;
+        assert.equal(answer.reasoning, THOUGHT, 'one thought: the real worker went on from the first token, it did not think again');
+        assert.equal(answer.content, answerOf(20));
+        assert.equal(await disputes(rescuerId), 0, 'the real worker’s claim matched what the coordinator counted');
+        if (mode === 'transport') {
+          // One job: the prompt once, the thought and the answer once each, as if nobody had failed.
+          assert.equal(answer.usage?.completion_tokens, THOUGHT.length + 20);
+          assert.equal(answer.usage?.completion_tokens_details?.reasoning_tokens, THOUGHT.length);
+          await coordinator.jobs.settled();
+          assert.equal(await balance(), before - jobCost(price, { promptTokens: answer.usage.prompt_tokens, completionTokens: answer.usage.completion_tokens }, 1));
+        }
+      } finally {
+        quitter.close();
+        rescuer?.proc.kill();
+        await sealedGateway?.close();
+      }
+    });
+  }
+
+  test('a long thought carried to the next worker is prompt to it: its larger prompt claim is not held against it', async () => {
+    await eventually(() => coordinator.registry.size === 0, 10_000, 'no worker connected');
+    const thought = 'Let me weigh this greeting before I answer. '.repeat(2);
+    const quitter = await FakeWorker.join(coordinator.url, 'long-quitter', { identity: randomIdentity(), sha256 });
+    let heir: FakeWorker | undefined;
+    try {
+      const openai = new OpenAI({ baseURL: `${coordinator.url}/v1`, apiKey: KEY, maxRetries: 0 });
+      const pending = openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 200, temperature: 0 });
+      const first = await quitter.nextNew('job.offer');
+      quitter.send({ type: 'job.accept', jobId: first.jobId });
+      quitter.send({ type: 'job.chunk', jobId: first.jobId, seq: 0, text: '', tokens: 40, reasoning: thought });
+      heir = await FakeWorker.join(coordinator.url, 'heir', { identity: randomIdentity(), sha256 });
+      await eventually(() => coordinator.registry.get('heir') !== undefined, 10_000, 'the next worker registered');
+      quitter.close();
+      const offer = await heir.nextNew('job.offer');
+      assert.equal(offer.continuationReasoning, thought, 'the thought so far travels with the job');
+      assert.equal(offer.continuation, undefined, 'no text yet');
+      heir.send({ type: 'job.accept', jobId: offer.jobId });
+      heir.send({ type: 'job.chunk', jobId: offer.jobId, seq: 0, text: 'Hi', tokens: 1 });
+      // It evaluated the prompt and the thought before writing: its prompt is theirs together.
+      heir.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'stop', usage: { promptTokens: 13 + thought.length, completionTokens: 1 } });
+      const answer = await pending;
+      assert.equal((answer.choices[0]?.message as { reasoning_content?: string } | undefined)?.reasoning_content, thought);
+      assert.ok(answer.usage && answer.usage.prompt_tokens < 20, `the prompt is billed once, as the coordinator counts it (${answer.usage?.prompt_tokens})`);
+      await coordinator.jobs.settled();
+      assert.equal(await disputes('heir'), 0, 'no prompt_over_count against the worker that went on');
+    } finally {
+      quitter.close();
+      heir?.close();
     }
   });
 });

@@ -61,6 +61,7 @@ export const toJobProcessSchema = z.discriminatedUnion('type', [
     messages: z.array(chatMessageSchema).min(1),
     params: jobParamsSchema,
     continuation: z.string().optional(),
+    continuationReasoning: z.string().optional(),
     /** The owner's Polite cap on generation speed, if any. */
     maxTokensPerSecond: z.number().positive().optional(),
   }),

@@ -9,6 +9,7 @@ import { EngineBusyError, LlamaEngine } from './llama-engine.js';
 import { ContextLengthError, InvalidJobError } from './job-options.js';
 import { encodeAnswerPart, mergeParts, type AnswerPart } from '../../network/protocol/answer-parts.js';
 import type { ErrorCode } from '../../network/protocol/errors.js';
+import { continuationOf, type Continuation } from '../../network/protocol/job-schemas.js';
 import { dieWithParent, lockdown, runtimeReadPaths } from '../../native/sandbox/index.js';
 import { appReadPaths } from './read-paths.js';
 import { JobKeyPair, ReplayGuard, openRequest, type ResponseSealer } from '../../network/protocol/sealed.js';
@@ -69,7 +70,7 @@ async function measureSpeed(target: LlamaEngine, tokens: number): Promise<number
 interface JobInput {
   messages: Extract<ToJobProcess, { type: 'generate' }>['messages'];
   params: Extract<ToJobProcess, { type: 'generate' }>['params'];
-  continuation: string | undefined;
+  continuation: Continuation | undefined;
   /** A sealed job's prompt bound (sealedPromptBound). */
   promptBound?: number;
 }
@@ -125,7 +126,7 @@ function generate(message: Extract<ToJobProcess, { type: 'generate' }>): Promise
   const pieces = batcher((part, tokens) => sendChunk({ type: 'chunk', jobId, text: part.text, tokens, ...(part.toolCalls ? { toolCalls: part.toolCalls } : {}), ...(part.reasoning ? { reasoning: part.reasoning } : {}) }));
   return run(
     jobId,
-    async () => ({ messages: message.messages, params: message.params, continuation: message.continuation }),
+    async () => ({ messages: message.messages, params: message.params, continuation: continuationOf(message) }),
     (part, tokens) => pieces.add(part, tokens),
     async () => pieces.flush(),
     message.maxTokensPerSecond,
@@ -231,8 +232,8 @@ function generateSealed(message: Extract<ToJobProcess, { type: 'generate_sealed'
       if (!opened.ok) return `Sealed job refused (${opened.error.code}): ${opened.error.message}`;
       if (opened.value.job.jobId !== jobId) return 'Sealed job refused: the envelope is for another job.';
       sealer = opened.value.responseSealer;
-      const { messages, params, continuation, promptBound } = opened.value.job;
-      return { messages, params, continuation, promptBound };
+      const { messages, params, promptBound } = opened.value.job;
+      return { messages, params, continuation: continuationOf(opened.value.job), promptBound };
     },
     (part, tokens) => pieces.add(part, tokens),
     async (finishReason) => {

@@ -15,7 +15,7 @@ import { ContextLengthError, InvalidJobError } from './job-options.js';
 import { writeTestModel, successorText } from '../models/test-model.js';
 import { TokenCounter } from '../../network/tokenizer/token-counter.js';
 import type { ChatMessage } from '../../network/protocol/chat.js';
-import type { JobParams, ToolCallDelta } from '../../network/protocol/job-schemas.js';
+import type { Continuation, JobParams, ToolCallDelta } from '../../network/protocol/job-schemas.js';
 import { mergeParts } from '../../network/protocol/answer-parts.js';
 
 const CONTEXT = 1536;
@@ -122,9 +122,9 @@ describe('llama engine: a model that thinks before it answers', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const run = async (maxTokens: number, maxTokensPerSecond?: number) => {
+  const run = async (maxTokens: number, maxTokensPerSecond?: number, continuation?: Continuation) => {
     const pieces: { text: string; reasoning: string; tokens: number }[] = [];
-    const result = await engine.generate([{ role: 'user', content: 'hello' }], { maxTokens, temperature: 0 }, undefined, new AbortController().signal, (text, tokens, _calls, reasoning) => pieces.push({ text, reasoning: reasoning ?? '', tokens }), { maxTokensPerSecond });
+    const result = await engine.generate([{ role: 'user', content: 'hello' }], { maxTokens, temperature: 0 }, continuation, new AbortController().signal, (text, tokens, _calls, reasoning) => pieces.push({ text, reasoning: reasoning ?? '', tokens }), { maxTokensPerSecond });
     return { pieces, text: pieces.map((p) => p.text).join(''), reasoning: pieces.map((p) => p.reasoning).join(''), ...result };
   };
 
@@ -146,5 +146,17 @@ describe('llama engine: a model that thinks before it answers', () => {
     assert.equal(paced.reasoning, unpaced.reasoning);
     assert.equal(paced.text, unpaced.text);
     assert.equal(paced.usage.completionTokens, unpaced.usage.completionTokens);
+  });
+
+  test('a worker lost mid-thought or mid-answer: the next goes on from what the client has, without thinking again', async () => {
+    // Uninterrupted, 30 tokens are the thought '!"', 8 of "</think>", 20 of answer.
+    const midThought = await run(29, undefined, { reasoning: '!', text: '' });
+    assert.equal(midThought.reasoning, '"', 'the rest of the thought, not a new one');
+    assert.equal(midThought.text, successorText('>', 20));
+    assert.equal(midThought.countedCompletionTokens, 1 + 20, 'only what this worker wrote is claimed');
+    const midAnswer = await run(15, undefined, { reasoning: '!"', text: successorText('>', 5) });
+    assert.equal(midAnswer.reasoning, '', 'the thought was over: no new one');
+    assert.equal(`${successorText('>', 5)}${midAnswer.text}`, successorText('>', 20));
+    assert.equal(midAnswer.usage.completionTokens, 15);
   });
 });

@@ -5,9 +5,9 @@
  */
 import { availableParallelism, freemem } from 'node:os';
 import { getLlama, LlamaChat, LlamaLogLevel, LlamaText, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
-import { appendResponse, ChatShapeError, promptTokens as renderPromptTokens, toChatHistory, wrapperFor, type ResponseSoFar } from '../../network/tokenizer/chat-history.js';
+import { appendResponse, ChatShapeError, promptTokens as renderPromptTokens, responseSoFar, toChatHistory, wrapperFor, type ResponseSoFar } from '../../network/tokenizer/chat-history.js';
 import { contextLengthMessage, type ChatMessage } from '../../network/protocol/chat.js';
-import { isConstrained, type FinishReason, type JobParams, type ToolCallDelta, type Usage } from '../../network/protocol/job-schemas.js';
+import { isConstrained, type Continuation, type FinishReason, type JobParams, type ToolCallDelta, type Usage } from '../../network/protocol/job-schemas.js';
 import type { EngineConfig, EngineInfo } from './job-messages.js';
 import { ContextLengthError, generationOptions, GrammarCache, InvalidJobError, type SamplingOptions } from './job-options.js';
 import { ToolCallStream } from './tool-call-stream.js';
@@ -116,11 +116,11 @@ export class LlamaEngine {
    * KV cache keeps the prefix); a grammar or a tool call cannot be resumed that way, so those
    * jobs run in one pass.
    */
-  async generate(messages: readonly ChatMessage[], params: JobParams, continuation: string | undefined, signal: AbortSignal, onChunk: ChunkListener, limits: GenerationLimits = {}): Promise<GenerationResult> {
+  async generate(messages: readonly ChatMessage[], params: JobParams, continuation: Continuation | undefined, signal: AbortSignal, onChunk: ChunkListener, limits: GenerationLimits = {}): Promise<GenerationResult> {
     const { maxTokensPerSecond, promptBound } = limits;
     let promptTokens: number;
     try {
-      promptTokens = renderPromptTokens(this.model, this.chatWrapper, messages, continuation, params).length;
+      promptTokens = renderPromptTokens(this.model, this.chatWrapper, messages, continuation && responseSoFar(continuation, this.chatWrapper), params).length;
     } catch (error) {
       if (error instanceof ChatShapeError) throw new InvalidJobError(error.message);
       throw error;
@@ -139,9 +139,10 @@ export class LlamaEngine {
     const tools = new ToolCallStream((toolCalls) => onChunk('', 0, toolCalls));
     try {
       const slice = maxTokensPerSecond && !isConstrained(params) && this.slicesResumeThoughts ? Math.max(1, Math.ceil(maxTokensPerSecond / 4)) : params.maxTokens;
-      let text = continuation ?? '';
-      // The model's turn so far, thoughts included, for the next slice to go on from.
-      let response: ResponseSoFar = continuation ? [continuation] : [];
+      const before = continuation?.text ?? '';
+      let text = before;
+      // The model's turn so far, thoughts included (an earlier worker's too), for the next slice to go on from.
+      let response: ResponseSoFar = continuation ? responseSoFar(continuation, this.chatWrapper) : [];
       let reasoning = '';
       let completionTokens = 0;
       let paced = 0;
@@ -155,7 +156,7 @@ export class LlamaEngine {
       const end = (finishReason: GenerationResult['finishReason']): GenerationResult => ({
         finishReason,
         usage: usage(),
-        countedCompletionTokens: this.countText(text.slice((continuation ?? '').length)) + this.countText(reasoning) + this.toolCallTokens(tools),
+        countedCompletionTokens: this.countText(text.slice(before.length)) + this.countText(reasoning) + this.toolCallTokens(tools),
       });
       for (;;) {
         const wanted = Math.min(slice, params.maxTokens - completionTokens);
@@ -184,7 +185,7 @@ export class LlamaEngine {
           : await chat.generateResponse(history, { ...call, ...(options.grammar ? { grammar: options.grammar } : {}) });
         response = appendResponse(response, result.fullResponse);
         const reason = result.metadata.stopReason;
-        const progressed = completionTokens > 0 || text !== (continuation ?? '');
+        const progressed = completionTokens > 0 || text !== before;
         if (reason === 'abort') return end('cancelled');
         if (reason === 'functionCalls') {
           tools.finish(result.functionCalls);

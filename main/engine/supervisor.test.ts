@@ -113,7 +113,7 @@ describe('engine supervisor', () => {
 
   test('continues a response from given text', async () => {
     let text = '';
-    await engine.generate({ ...ask('j-cont', 'abc', 5), continuation: 'defgh' }, (t) => (text += t));
+    await engine.generate({ ...ask('j-cont', 'abc', 5), continuation: { text: 'defgh', reasoning: '' } }, (t) => (text += t));
     assert.equal(text, successorText('abcdefgh', 5));
   });
 

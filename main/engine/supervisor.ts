@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { WireError } from '../../network/protocol/errors.js';
 import type { ChatMessage } from '../../network/protocol/chat.js';
 import type { FinishReason, JobParams, ToolCallDelta, Usage } from '../../network/protocol/worker-frames.js';
+import { continuationFields, type Continuation } from '../../network/protocol/job-schemas.js';
 import { fromJobProcessSchema, type EngineConfig, type EngineInfo, type FromJobProcess, type ToJobProcess } from './job-messages.js';
 import type { JobProcessHandle, JobProcessLauncher } from './node-launcher.js';
 import type { SealedChunk, SealedEnvelope } from '../../network/protocol/sealed.js';
@@ -17,7 +18,8 @@ export interface EngineJob {
   jobId: string;
   messages: ChatMessage[];
   params: JobParams;
-  continuation?: string;
+  /** What earlier workers streamed of the answer: go on after it. */
+  continuation?: Continuation;
   /** The owner's Polite cap on generation speed. */
   maxTokensPerSecond?: number;
 }
@@ -162,7 +164,7 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
         jobId: job.jobId,
         messages: job.messages,
         params: job.params,
-        ...(job.continuation ? { continuation: job.continuation } : {}),
+        ...continuationFields(job.continuation),
         ...(job.maxTokensPerSecond ? { maxTokensPerSecond: job.maxTokensPerSecond } : {}),
       }),
     );

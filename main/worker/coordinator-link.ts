@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { backOff } from 'exponential-backoff';
 import { coordinatorFrameSchema, WORKER_SOCKET_PATH, MAX_FRAME_BYTES, type CoordinatorFrame, type WorkerFrame } from '../../network/protocol/worker-frames.js';
 import { decodeFrame, encodeFrame } from '../../network/protocol/frame-codec.js';
+import { forVersion } from '../../network/protocol/version.js';
 import type { Logger } from '../../network/node-kit/log.js';
 
 type Hello = Extract<WorkerFrame, { type: 'hello' }>;
@@ -134,7 +135,7 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
   send(frame: WorkerFrame): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN || !this.welcome) return false;
-    const encoded = encodeFrame(frame, this.welcome.maxFrameBytes);
+    const encoded = encodeFrame(forVersion(frame, this.welcome.protocol), this.welcome.maxFrameBytes);
     if (!encoded.ok) {
       this.options.logger.error({ code: encoded.error.code }, encoded.error.message);
       return false;

@@ -15,6 +15,7 @@ import type { SharingCaps } from '../sharing/settings.js';
 import { signDescriptor, type IdentityKeyPair, type SignedDescriptor } from '../../network/protocol/descriptor.js';
 import { SEALED_SUITE } from '../../network/protocol/sealed.js';
 import { toBase64Url } from '../../network/protocol/encoding.js';
+import { continuationOf } from '../../network/protocol/job-schemas.js';
 
 /** How long a signed descriptor is valid; it is re-signed well before. */
 const DESCRIPTOR_TTL_MS = 60 * 60_000;
@@ -506,7 +507,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const cap = this.caps?.maxTokensPerSecond ?? undefined;
     const capped = cap ? { maxTokensPerSecond: cap } : {};
     if (offer.type === 'job.offer') {
-      return this.options.engine.generate({ jobId, messages: offer.messages, params: offer.params, ...(offer.continuation ? { continuation: offer.continuation } : {}), ...capped }, (text, count, toolCalls, reasoning) => {
+      const continued = continuationOf(offer);
+      return this.options.engine.generate({ jobId, messages: offer.messages, params: offer.params, ...(continued ? { continuation: continued } : {}), ...capped }, (text, count, toolCalls, reasoning) => {
         onTokens(count, this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count, ...(toolCalls ? { toolCalls } : {}), ...(reasoning ? { reasoning } : {}) }));
       });
     }
@@ -522,7 +524,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.running.add(jobId);
     this.link.send({ type: 'job.accept', jobId });
     this.emit('job-started', { jobId, model });
-    this.options.logger.info({ jobId, model, sealed: offer.type === 'job.sealed_offer', continued: offer.type === 'job.offer' && offer.continuation !== undefined }, 'job started');
+    this.options.logger.info({ jobId, model, sealed: offer.type === 'job.sealed_offer', continued: offer.type === 'job.offer' && continuationOf(offer) !== undefined }, 'job started');
     let tokens = 0;
     /** Tokens of chunks handed to an open connection: what a receipt of a failed job is compared with. */
     let delivered = 0;

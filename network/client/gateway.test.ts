@@ -172,6 +172,38 @@ test('a worker lost mid-stream: the job is sealed again to another worker with t
   assertNoPlaintext(fake);
 });
 
+test('a thinking model’s worker lost mid-thought, then mid-answer: the next goes on from the thought so far, within what is left of max_tokens, and the client gets each thought once', async () => {
+  const thinking = () => [{ reasoning: 'Let me' }, { reasoning: ' think.' }, 'The', ' answer'];
+  for (const [loseAfter, continuation, continuationReasoning] of [
+    [1, undefined, 'Let me'],
+    [3, 'The', 'Let me think.'],
+  ] as const) {
+    const first = await makeFakeWorker(`thinker-1-${loseAfter}`, 'sandboxed', thinking);
+    first.loseAfter = loseAfter;
+    const second = await makeFakeWorker(`thinker-2-${loseAfter}`, 'sandboxed', thinking);
+    const { fake, openai } = await network([first, second], {
+      trustedIdentityKeys: [toBase64Url(first.identity.publicKey), toBase64Url(second.identity.publicKey)],
+      pickWorker: (candidates) => candidates.find((c) => c.workerId === first.workerId) ?? candidates[0]!,
+    });
+    const stream = await openai.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: CANARY }], max_tokens: 10, stream: true });
+    let reasoning = '';
+    let text = '';
+    for await (const chunk of stream) {
+      reasoning += (chunk.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? '';
+      text += chunk.choices[0]?.delta.content ?? '';
+    }
+    assert.equal(reasoning, 'Let me think.', `lost after ${loseAfter}: one thought, not a second one started over`);
+    assert.equal(text, 'The answer');
+    assert.equal(second.opened[0]?.continuationReasoning, continuationReasoning);
+    assert.equal(second.opened[0]?.continuation, continuation);
+    // Without the model's tokenizer (this coordinator serves none), each piece received counts as one token.
+    const sizes = fake.seen.filter((line) => line.includes('"msg":"sealed job"')).map((line) => (JSON.parse(line) as { maxTokens: number }).maxTokens);
+    assert.deepEqual(sizes, [10, 10 - loseAfter], 'the retry may write only what is left of max_tokens');
+    assertNoPlaintext(fake);
+    assert.ok(!fake.seen.some((line) => line.includes('Let me')), 'the thought stays sealed from the coordinator');
+  }
+});
+
 test('the minimum tier is enforced by the gateway itself, and pinned identities are honoured', async () => {
   const weak = await makeFakeWorker('worker-u', 'unsandboxed', answer);
   const { openai } = await network([weak]);

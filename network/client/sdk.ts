@@ -6,7 +6,7 @@
  */
 import { contextLengthMessage, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MAX_TOKENS, type ChatMessage } from '../protocol/chat.js';
 import { decodeAnswerPart, mergeParts } from '../protocol/answer-parts.js';
-import { isConstrained, type JobParams, type ToolCallDelta } from '../protocol/job-schemas.js';
+import { continuationFields, isConstrained, type Continuation, type JobParams, type ToolCallDelta } from '../protocol/job-schemas.js';
 import { meetsTier, TIER_RANK, verifyDescriptor, type WorkerDescriptor } from '../protocol/descriptor.js';
 import { newJobId, sealRequest, SealRequestError, type SealedJobBody } from '../protocol/sealed.js';
 import { sealedJobEventSchema, workerListSchema } from '../protocol/sealed-http.js';
@@ -176,14 +176,18 @@ export class SilkwormClient {
 
   /**
    * Runs one sealed chat job. When a worker is lost or refuses before finishing, the job is
-   * sealed again to another worker with the text received so far as `continuation`, so the
-   * caller's stream continues. Tampering is never retried: it ends the job with an error.
+   * sealed again to another worker with what was received so far (a thinking model's thought as
+   * `continuationReasoning`, text as `continuation`), so the caller's stream continues. Tampering is never retried: it ends the job with an error.
    */
   async *chat(input: SealedChatRequest): AsyncGenerator<SealedChatEvent> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.options.requestTimeoutMs ?? 120_000), ...(input.signal ? [input.signal] : [])]);
     const tried = new Set<string>();
     let requiredTier = this.minTier;
-    let received = '';
+    const received: Continuation = { text: '', reasoning: '' };
+    // Non-empty pieces received: each took at least one token, a floor on what was used without a tokenizer.
+    let pieces = 0;
+    // Tokens earlier attempts delivered: taken off the next one's max_tokens, as the coordinator does for jobs in clear.
+    let used = 0;
     let calledTools = false;
     let lastError: SealedJobError | undefined;
     const maxAttempts = this.options.maxAttempts ?? 3;
@@ -191,9 +195,11 @@ export class SilkwormClient {
       const { coordinatorId, worker } = await this.choose(input, requiredTier, tried, lastError, signal);
       tried.add(worker.workerId);
       try {
-        for await (const event of this.attempt(input, coordinatorId, worker, received, attempt, signal)) {
+        for await (const event of this.attempt(input, coordinatorId, worker, received, used, attempt, signal)) {
           if (event.type === 'worker' && TIER_RANK[worker.tier] > TIER_RANK[requiredTier]) requiredTier = worker.tier;
-          if (event.type === 'text') received += event.text;
+          if (event.type === 'text') received.text += event.text;
+          if (event.type === 'reasoning') received.reasoning += event.text;
+          if ((event.type === 'text' || event.type === 'reasoning') && event.text !== '') pieces++;
           if (event.type === 'tool_calls') calledTools = true;
           yield event;
         }
@@ -201,7 +207,9 @@ export class SilkwormClient {
       } catch (error) {
         if (!(error instanceof SealedJobError) || !error.retryable || attempt === maxAttempts || signal.aborted) throw error;
         // A tool call or a JSON grammar cannot be resumed halfway by another worker.
-        if (calledTools || (received !== '' && isConstrained(input.params))) throw error;
+        if (calledTools || (received.text !== '' && isConstrained(input.params))) throw error;
+        used = await this.delivered(input.model, received, pieces);
+        if (input.maxTokens !== undefined && used >= input.maxTokens) throw error;
         if (error.code === 'stale_worker_key') {
           // The worker restarted its job process: same worker, new key, once the list is fresh.
           this.cache.clear();
@@ -238,9 +246,15 @@ export class SilkwormClient {
     return { coordinatorId: listing.coordinatorId, worker };
   }
 
-  private async *attempt(input: SealedChatRequest, coordinatorId: string, worker: WorkerDescriptor, received: string, attempt: number, signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
+  /** Completion tokens of what was received: counted with the model's tokenizer where there is one, else the floor of one per piece. */
+  private async delivered(model: string, received: Continuation, pieces: number): Promise<number> {
+    const meter = await this.options.receipts?.meter(model).catch(() => undefined);
+    return meter ? meter.countText(received.text) + meter.countText(received.reasoning) : pieces;
+  }
+
+  private async *attempt(input: SealedChatRequest, coordinatorId: string, worker: WorkerDescriptor, received: Continuation, used: number, attempt: number, signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
     const jobId = newJobId();
-    const maxTokens = input.maxTokens ?? Math.max(1, Math.min(DEFAULT_MAX_TOKENS, contextSizeOf(worker, input.model) - (input.promptTokens ?? 1)));
+    const maxTokens = Math.max(1, (input.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, contextSizeOf(worker, input.model) - (input.promptTokens ?? 1))) - used);
     let sealed;
     try {
       sealed = await sealRequest({
@@ -253,7 +267,7 @@ export class SilkwormClient {
         // Declared so that the coordinator's bound covers what the template adds (tools are
         // documented in the prompt at length); a worker refuses a prompt above the bound.
         ...(input.promptTokens !== undefined ? { promptTokens: input.promptTokens } : {}),
-        body: { messages: input.messages, params: input.params, ...(received ? { continuation: received } : {}) },
+        body: { messages: input.messages, params: input.params, ...continuationFields(received) },
         now: this.now(),
       });
     } catch (error) {

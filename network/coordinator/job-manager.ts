@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_MAX_TOKEN_BYTES, type ChatMessage } from '../protocol/chat.js';
 import type { WireError } from '../protocol/errors.js';
 import type { FinishReason, JobParams, Tier, ToolCallDelta, Usage } from '../protocol/worker-frames.js';
-import { isConstrained, type AnswerUsage } from '../protocol/job-schemas.js';
+import { continuationFields, isConstrained, type AnswerUsage } from '../protocol/job-schemas.js';
 import { mergeParts, partBytes } from '../protocol/answer-parts.js';
 import { CLIENT_ERROR_CODES, WORKER_RETRYABLE_CODES } from '../protocol/http-contract.js';
 import { fromBase64Url } from '../protocol/encoding.js';
@@ -93,7 +93,7 @@ export interface SpotCheck {
   /** Whether this job is in the sample (jobs the verifier cannot re-score never are). */
   sample(model: string, params: JobParams): boolean;
   /** The ids of workers whose text fails the check; undefined when no attempt could be scored. */
-  check(job: { model: string; messages: ChatMessage[]; params: JobParams; attempts: { workerId: string; before: string; text: string; reasoning: string }[] }): Promise<string[] | undefined>;
+  check(job: { model: string; messages: ChatMessage[]; params: JobParams; attempts: { workerId: string; before: string; beforeReasoning: string; text: string; reasoning: string }[] }): Promise<string[] | undefined>;
 }
 
 /** One worker's turn at a job. */
@@ -104,6 +104,8 @@ interface Attempt {
   maxTokens: number;
   /** Text the client had before this attempt (its continuation). */
   before: string;
+  /** A thinking model's thought the client had before this attempt (its continuation's). */
+  beforeReasoning: string;
   accepted: boolean;
   /** The worker ended this attempt itself (done, error, reject) or is gone: its slot is free. */
   ended: boolean;
@@ -132,6 +134,8 @@ interface Job {
   tried: Set<string>;
   /** Text streamed to the client so far, over every attempt (transport). */
   text: string;
+  /** A thinking model's thought streamed to the client so far, over every attempt (transport). */
+  reasoning: string;
   nextSeq: number;
   finished: boolean;
   timer: NodeJS.Timeout;
@@ -223,6 +227,7 @@ export class JobManager {
       current: undefined,
       tried: new Set(),
       text: '',
+      reasoning: '',
       nextSeq: 0,
       finished: false,
       timer: setTimeout(() => this.fail(job, { code: 'timeout', message: `No answer within ${spec.timeoutMs} ms.` }, 'timeout'), spec.timeoutMs),
@@ -334,7 +339,7 @@ export class JobManager {
 
   private assign(job: Job, worker: RegisteredWorker): void {
     const maxTokens = job.spec.params.maxTokens - this.completionUsed(job);
-    const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, accepted: false, ended: false, text: '', reasoning: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
+    const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, beforeReasoning: job.reasoning, accepted: false, ended: false, text: '', reasoning: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
     job.attempts.push(attempt);
     job.current = attempt;
     let held = this.onWorker.get(worker);
@@ -352,7 +357,7 @@ export class JobManager {
           model: job.spec.model,
           messages: job.spec.messages,
           params: { ...job.spec.params, maxTokens },
-          ...(job.text ? { continuation: job.text } : {}),
+          ...continuationFields({ text: job.text, reasoning: job.reasoning }),
         });
     if (!sent) {
       attempt.ended = true;
@@ -448,6 +453,7 @@ export class JobManager {
         attempt.text += frame.text;
         attempt.reasoning += frame.reasoning ?? '';
         job.text += frame.text;
+        job.reasoning += frame.reasoning ?? '';
         if (frame.toolCalls) attempt.toolCalls = mergeParts({ text: '', toolCalls: attempt.toolCalls }, { text: '', toolCalls: frame.toolCalls }).toolCalls ?? [];
         job.sink.onChunk(frame.text, frame.toolCalls, frame.reasoning);
         return;
@@ -581,7 +587,7 @@ export class JobManager {
       completionFigure: this.completionFigure(job, a),
       completionExact: exact,
       completionClaim: a.done ? a.done.completionTokens : a.claimTokens,
-      ...(a.done && a.before === '' ? { promptClaim: a.done.promptTokens } : {}),
+      ...(a.done && a.before === '' && a.beforeReasoning === '' ? { promptClaim: a.done.promptTokens } : {}),
     }));
   }
 
@@ -635,7 +641,7 @@ export class JobManager {
       then?.(usage);
     } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model, job.spec.params)) {
       // The text of each answer (before any tool call: the model writes its text first); calls are not re-scored.
-      const attempts = job.attempts.filter((a) => a.text !== '' || a.reasoning !== '').map((a) => ({ workerId: a.worker.id, before: a.before, text: a.text, reasoning: a.reasoning }));
+      const attempts = job.attempts.filter((a) => a.text !== '' || a.reasoning !== '').map((a) => ({ workerId: a.worker.id, before: a.before, beforeReasoning: a.beforeReasoning, text: a.text, reasoning: a.reasoning }));
       later((done) =>
         spotCheck.check({ model: job.spec.model, messages: job.spec.messages, params: job.spec.params, attempts }).then(
           (failed) => {
@@ -728,7 +734,7 @@ export class JobManager {
       return;
     }
     this.options.metrics.requeues.inc({ reason: error.code });
-    this.options.logger.info({ jobId: job.id, code: error.code, attempt: job.attempts.length, streamed: job.text.length > 0 }, 'requeueing job');
+    this.options.logger.info({ jobId: job.id, code: error.code, attempt: job.attempts.length, streamed: job.text.length > 0 || job.reasoning.length > 0 }, 'requeueing job');
     if (afterLosses) this.lost.push(job);
     else this.dispatch(job);
   }

@@ -328,7 +328,7 @@ export class SealedProber {
     // Chunks that do not open under the key the worker signed: what a client would have paid for is garbage.
     if (answer.broken) return { result: 'failed', why: `a sealed chunk did not open (${answer.broken})` };
     if (answer.text === '' && answer.reasoning === '') return { result: 'unchecked', why: answer.toolCalls.length > 0 ? 'the answer was only tool calls, which are not re-scored' : 'no answer to check' };
-    const check = this.options.checker.check({ model: job.model, messages: job.messages, params: job.params, attempts: [{ workerId: job.workerId, before: '', text: answer.text, reasoning: answer.reasoning }] });
+    const check = this.options.checker.check({ model: job.model, messages: job.messages, params: job.params, attempts: [{ workerId: job.workerId, before: '', beforeReasoning: '', text: answer.text, reasoning: answer.reasoning }] });
     const failed = await Promise.race([check.catch(() => undefined), this.whenStopped]);
     if (failed === undefined) return { result: 'unchecked', why: this.stopped ? 'the coordinator is stopping' : 'the answer could not be re-scored' };
     return { result: failed.includes(job.workerId) ? 'failed' : 'passed' };

@@ -89,7 +89,7 @@ export class SpotChecker implements SpotCheck {
       const failed: string[] = [];
       let scored = 0;
       for (const attempt of job.attempts) {
-        const score = await verifier.score({ messages: job.messages, before: attempt.before, text: attempt.text, reasoning: attempt.reasoning, params: job.params });
+        const score = await verifier.score({ messages: job.messages, before: attempt.before, beforeReasoning: attempt.beforeReasoning, text: attempt.text, reasoning: attempt.reasoning, params: job.params });
         if (score) scored++;
         if (score && failsCheck(score)) {
           failed.push(attempt.workerId);

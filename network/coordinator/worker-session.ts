@@ -12,7 +12,7 @@ import { toBase64Url } from '../protocol/encoding.js';
 import { StoreUnavailableError, type KeyBinding, type WorkerStandingFigures } from './store.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
 import { NODE_ED25519 } from '../node-kit/ed25519.js';
-import { FRAME_SINCE, negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
+import { FRAME_SINCE, forVersion, negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RoutableWorker } from './router.js';
 import { isFriendlyAddress } from '../protocol/voucher.js';
 import { verifyDescriptor, type SignedDescriptor } from '../protocol/descriptor.js';
@@ -195,7 +195,7 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
     // A worker on an older protocol never gets a frame it would not understand.
     if ((FRAME_SINCE[frame.type] ?? 0) > this.version) return false;
-    const encoded = encodeFrame(frame, this.options.maxFrameBytes);
+    const encoded = encodeFrame(forVersion(frame, this.version), this.options.maxFrameBytes);
     if (!encoded.ok) {
       this.options.logger.error({ workerId: this.id, code: encoded.error.code }, encoded.error.message);
       return false;

@@ -108,6 +108,28 @@ export function isConstrained(params: Pick<JobParams, 'responseFormat' | 'tools'
 }
 
 /**
+ * What earlier workers already streamed of a job's answer, for the next one to go on from: a
+ * thinking model's thought so far, then text. On the wire it travels as `continuation` (the text)
+ * and `continuationReasoning` (the thought).
+ */
+export interface Continuation {
+  text: string;
+  reasoning: string;
+}
+
+/** The continuation a job's wire fields carry, if any. */
+export function continuationOf(fields: { continuation?: string | undefined; continuationReasoning?: string | undefined }): Continuation | undefined {
+  const text = fields.continuation ?? '';
+  const reasoning = fields.continuationReasoning ?? '';
+  return text === '' && reasoning === '' ? undefined : { text, reasoning };
+}
+
+/** A continuation as wire fields: none, the text, the thought, or both. */
+export function continuationFields(continuation: Continuation | undefined): { continuation?: string; continuationReasoning?: string } {
+  return { ...(continuation?.text ? { continuation: continuation.text } : {}), ...(continuation?.reasoning ? { continuationReasoning: continuation.reasoning } : {}) };
+}
+
+/**
  * A piece of a tool call as it streams: the first piece of a call names it, later ones add to
  * its arguments (JSON text). Calls are numbered from 0 in the order the model makes them.
  */

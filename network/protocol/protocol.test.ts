@@ -1,7 +1,7 @@
 /** The wire contract's own rules: versions, frame decoding, request validation, addresses. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { negotiateVersion } from './version.js';
+import { forVersion, negotiateVersion } from './version.js';
 import { decodeFrame, encodeFrame, utf8Length } from './frame-codec.js';
 import { workerFrameSchema, coordinatorFrameSchema } from './worker-frames.js';
 import { parseChatCompletionRequest } from './openai/chat-request.js';
@@ -16,6 +16,19 @@ test('version negotiation picks the highest common version or names the old side
   assert.equal(!old.ok && old.code, 'client_too_old');
   const future = negotiateVersion({ min: 5, max: 6 }, { min: 2, max: 3 });
   assert.equal(!future.ok && future.code, 'server_too_old');
+});
+
+test('a peer on an older version never gets a field it lacks: thoughts travel apart from protocol 4', () => {
+  const offer = { type: 'job.offer' as const, jobId: 'j', model: 'm', messages: [{ role: 'user' as const, content: 'hi' }], params: { maxTokens: 4, temperature: 0 }, continuation: 'Hel', continuationReasoning: 'hmm' };
+  const chunk = { type: 'job.chunk' as const, jobId: 'j', seq: 0, text: '', tokens: 2, reasoning: 'hmm' };
+  assert.deepEqual(forVersion(offer, 4), offer);
+  assert.deepEqual(forVersion(chunk, 4), chunk);
+  const { continuationReasoning: _thought, ...oldOffer } = offer;
+  assert.deepEqual(forVersion(offer, 3), oldOffer, 'a version-3 worker starts the thought again, as it did');
+  assert.deepEqual(forVersion(chunk, 3), { type: 'job.chunk', jobId: 'j', seq: 0, text: '', tokens: 2 });
+  assert.equal(offer.continuationReasoning, 'hmm', 'the frame itself is left as it was');
+  const ping = { type: 'ping' as const, seq: 1, sentAt: 2 };
+  assert.equal(forVersion(ping, 2), ping);
 });
 
 test('utf8Length counts bytes as UTF-8 does', () => {

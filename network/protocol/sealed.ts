@@ -80,6 +80,8 @@ export const sealedJobBodySchema = z.strictObject({
   params: jobParamsObject.omit({ maxTokens: true }).superRefine(checkJobParams),
   /** Text already streamed to the client by an earlier worker: continue after it. */
   continuation: z.string().max(MAX_SEALED_BODY_BYTES).optional(),
+  /** A thinking model's thought already streamed by an earlier worker: go on after it. */
+  continuationReasoning: z.string().max(MAX_SEALED_BODY_BYTES).optional(),
 });
 export type SealedJobBody = z.infer<typeof sealedJobBodySchema>;
 
@@ -90,6 +92,7 @@ export interface OpenedJob {
   messages: SealedJobBody['messages'];
   params: JobParams;
   continuation?: string;
+  continuationReasoning?: string;
   /** The most prompt tokens the coordinator will bill for this job (`sealedPromptBound`). */
   promptBound: number;
 }
@@ -313,6 +316,7 @@ export async function openRequest(input: unknown, options: OpenRequestOptions): 
     messages: body.data.messages,
     params: { ...body.data.params, maxTokens: envelope.maxTokens },
     ...(body.data.continuation !== undefined ? { continuation: body.data.continuation } : {}),
+    ...(body.data.continuationReasoning !== undefined ? { continuationReasoning: body.data.continuationReasoning } : {}),
     promptBound: sealedPromptBound(envelope),
   };
   return { ok: true, value: { header, job, responseSealer: await ResponseSealer.fromContext(recipient) } };

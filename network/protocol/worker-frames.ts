@@ -106,6 +106,8 @@ export const coordinatorFrameSchema = z.discriminatedUnion('type', [
     params: jobParamsSchema,
     /** Text already streamed to the client by an earlier worker: continue after it. */
     continuation: z.string().optional(),
+    /** A thinking model's thought already streamed by an earlier worker: go on thinking after it (or, with text, answer after it). */
+    continuationReasoning: z.string().optional(),
   }),
   z.strictObject({ type: z.literal('job.cancel'), jobId: id, reason: z.string().max(500) }),
   /** A job sealed by the client to this worker's job process: the coordinator cannot read it. */

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LlamaChat, resolveChatWrapper, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
+import { GeneralChatWrapper, LlamaChat, QwenChatWrapper, resolveChatWrapper, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import { writeTestModel } from '../../main/models/test-model.js';
-import { appendResponse, toChatHistory, type ResponseSoFar } from './chat-history.js';
+import { appendResponse, responseSoFar, toChatHistory, type ResponseSoFar } from './chat-history.js';
 import { cpuLlama } from './token-counter.js';
 
 const thought = (text: string, ended: boolean) => ({ type: 'segment' as const, segmentType: 'thought' as const, text, ended });
@@ -24,6 +24,14 @@ test('appendResponse goes on inside an open thought, starts after a closed one, 
   assert.deepEqual(appendResponse(soFar, [thought('again', false)]), [thought('abcd', true), 'Hello', thought('again', false)], 'a new thought after text is its own segment');
   assert.deepEqual(soFar, before, 'the earlier response is not changed');
   assert.deepEqual(toChatHistory([{ role: 'user', content: 'hi' }], soFar).at(-1), { type: 'model', response: soFar });
+});
+
+test('what earlier workers streamed, as the response the next one goes on from: an open thought, or a closed one and text; none for a model without thoughts', () => {
+  const thinking = new QwenChatWrapper();
+  assert.deepEqual(responseSoFar({ reasoning: 'ab', text: '' }, thinking), [thought('ab', false)], 'mid-thought: the model goes on thinking');
+  assert.deepEqual(responseSoFar({ reasoning: 'ab', text: 'Hi' }, thinking), [thought('ab', true), 'Hi'], 'mid-answer: the thought was over');
+  assert.deepEqual(responseSoFar({ reasoning: '', text: 'Hi' }, thinking), ['Hi']);
+  assert.deepEqual(responseSoFar({ reasoning: 'invented', text: 'Hi' }, new GeneralChatWrapper()), ['Hi'], 'a model that writes no thoughts is shown none');
 });
 
 let dir = '';

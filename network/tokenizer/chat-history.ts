@@ -8,7 +8,7 @@
  */
 import { LlamaText, type ChatHistoryItem, type ChatModelFunctionCall, type ChatModelFunctions, type ChatModelResponse, type ChatModelSegment, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
-import type { JobParams } from '../protocol/job-schemas.js';
+import type { Continuation, JobParams } from '../protocol/job-schemas.js';
 
 /** The parts of a job's params that change what the model sees. */
 export type RenderParams = Pick<JobParams, 'tools' | 'toolChoice'>;
@@ -45,6 +45,17 @@ export function appendResponse(soFar: ResponseSoFar, more: readonly (string | { 
     } else out.push({ type: 'segment', segmentType: item.segmentType, text: item.text, ended: item.ended });
   }
   return out;
+}
+
+/**
+ * What earlier workers streamed of a turn, as the model's response so far: the thought (still
+ * open unless text followed it, so the model goes on thinking), then the text. A model that
+ * writes no thoughts is shown none (only a dishonest worker could have streamed them).
+ */
+export function responseSoFar(continuation: Continuation, chatWrapper: ChatWrapper): ResponseSoFar {
+  const { text } = continuation;
+  const reasoning = chatWrapper.settings.segments?.thought ? continuation.reasoning : '';
+  return [...(reasoning !== '' ? [{ type: 'segment' as const, segmentType: 'thought' as const, text: reasoning, ended: text !== '' }] : []), ...(text !== '' ? [text] : [])];
 }
 
 /**
@@ -129,7 +140,7 @@ export function wrapperFor(chatWrapper: ChatWrapper, params: RenderParams | unde
  * functions, the model's turn prefix included (and, for a continuation, the text already
  * generated).
  */
-export function promptTokens(model: LlamaModel, chatWrapper: ChatWrapper, messages: readonly ChatMessage[], continuation?: string, params?: RenderParams): Token[] {
+export function promptTokens(model: LlamaModel, chatWrapper: ChatWrapper, messages: readonly ChatMessage[], continuation?: string | ResponseSoFar, params?: RenderParams): Token[] {
   const history = toChatHistory(messages, continuation);
   const withTurn: ChatHistoryItem[] = history.at(-1)?.type === 'model' ? history : [...history, { type: 'model', response: [] }];
   const functions = functionsOf(params);

@@ -83,6 +83,17 @@ describe('the verifier re-scores answers as the job sampled them', () => {
     assert.equal((await score(await answer(honest, sampled), sampled)).mismatches, 0);
   });
 
+  test('thoughts streamed for a model that writes none were invented, every token of them, however honest the text', async () => {
+    const greedy: JobParams = { maxTokens: 40, temperature: 0 };
+    const text = await answer(honest, greedy);
+    const padded = await verifier.score({ messages: MESSAGES, before: '', text, reasoning: 'Let me think.', params: greedy });
+    assert.ok(padded && failsCheck(padded), `failed: ${JSON.stringify(padded)}`);
+    assert.equal(padded.mismatches, padded.positions);
+    // A continuation's thought (only a dishonest worker could have sent one) is not shown to such a model: its text alone is scored.
+    const continued = await verifier.score({ messages: MESSAGES, before: text.slice(0, 10), beforeReasoning: 'Let me think.', text: text.slice(10), params: greedy });
+    assert.deepEqual(continued && { positions: continued.positions, mismatches: continued.mismatches }, { positions: 30, mismatches: 0 });
+  });
+
   test('penalties: an honest penalized answer passes only when scored with the penalties', async () => {
     const params: JobParams = { maxTokens: 200, temperature: 1, seed: 3, frequencyPenalty: 2, presencePenalty: 2 };
     const text = await answer(honest, params);

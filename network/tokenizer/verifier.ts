@@ -69,6 +69,8 @@ export interface VerifyInput {
   messages: readonly ChatMessage[];
   /** Text generated before this answer (a continuation), '' for none. */
   before: string;
+  /** A thinking model's thought generated before this answer (a continuation's), '' or absent for none. */
+  beforeReasoning?: string;
   /** The answer's text (for a job with tools, what came before any call). */
   text: string;
   /** A thinking model's thoughts, streamed before the text ('' or absent for none). */
@@ -268,9 +270,15 @@ export class Verifier {
     // A constrained job is never continued (job-manager.ts), so a grammar always starts at the answer.
     if (!this.canScore(params) || (isConstrained(params) && input.before !== '')) return undefined;
     const reasoning = input.reasoning ?? '';
-    // A thinking model's continuation went on from text whose thought the coordinator may not have seen.
-    if (this.thoughts && input.before !== '') return undefined;
+    // A thinking model's continuation is not rebuilt (a model that writes no thoughts is shown none of
+    // an earlier worker's, so its continuation is its text alone).
+    if (this.thoughts && (input.before !== '' || (input.beforeReasoning ?? '') !== '')) return undefined;
     let prompt = promptTokens(this.model, this.chatWrapper, input.messages, input.before || undefined, params);
+    // A model that writes no thoughts cannot have written these: every token of them was invented.
+    if (this.hides.length === 0 && reasoning !== '') {
+      const invented = this.model.tokenize(reasoning, false).length;
+      return { positions: invented, mismatches: invented, promptTokens: prompt.length };
+    }
     let answer: Token[];
     if (this.thoughts) {
       // Without a thought, a model that opens its own may still have written an empty one unseen.

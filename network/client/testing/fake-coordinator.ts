@@ -21,8 +21,8 @@ export interface FakeWorker {
   identity: IdentityKeyPair;
   keyPair: JobKeyPair;
   replayGuard: ReplayGuard;
-  /** Answer pieces; a continuation skips the pieces it already holds. */
-  answer: (job: OpenedJob) => string[];
+  /** Answer pieces (text, or a thinking model's thought); a continuation skips the pieces it already holds. */
+  answer: (job: OpenedJob) => (string | { reasoning: string })[];
   /** After this many chunks, the worker is "lost" (a retryable error event). */
   loseAfter?: number;
   /** Jobs this worker opened (plaintext: the worker side, never the coordinator side). */
@@ -94,14 +94,15 @@ export async function startFakeCoordinator(workers: FakeWorker[], options: { api
     const opened = await openRequest(envelope, { keyPair: worker.keyPair, workerId: worker.workerId, coordinatorId: fake.coordinatorId, models: ['tiny'], replayGuard: worker.replayGuard });
     if (!opened.ok) return sendError(res, 400, 'sealed_refused', `The job process refused the envelope: ${opened.error.code}.`);
     worker.opened.push(opened.value.job);
-    const done = opened.value.job.continuation ?? '';
-    const pieces = worker.answer(opened.value.job);
-    let covered = 0;
-    const rest: string[] = [];
-    for (const piece of pieces) {
-      if (covered < done.length) covered += piece.length;
-      else rest.push(piece);
-    }
+    const done = { text: opened.value.job.continuation ?? '', reasoning: opened.value.job.continuationReasoning ?? '' };
+    const pieces = worker.answer(opened.value.job).map((piece) => (typeof piece === 'string' ? { text: piece } : { text: '', reasoning: piece.reasoning }));
+    const covered = { text: 0, reasoning: 0 };
+    const rest = pieces.filter((piece) => {
+      const kind = piece.reasoning === undefined ? 'text' : 'reasoning';
+      if (covered[kind] >= done[kind].length) return true;
+      covered[kind] += (piece.reasoning ?? piece.text).length;
+      return false;
+    });
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const emit = (event: SealedJobEvent) => {
       const frame = formatSealedJobEvent(fake.tamper(event));
@@ -115,7 +116,7 @@ export async function startFakeCoordinator(workers: FakeWorker[], options: { api
         emit({ type: 'error', error: { code: 'worker_lost', message: 'The worker disconnected.', retryable: true } });
         return res.end();
       }
-      emit({ type: 'chunk', ...(await sealer.seal(encodeAnswerPart({ text: piece }))) });
+      emit({ type: 'chunk', ...(await sealer.seal(encodeAnswerPart(piece))) });
     }
     emit({ type: 'chunk', ...(await sealer.seal('', { final: true, finishReason: 'stop' })) });
     emit({ type: 'usage', usage: { promptTokens: 11, completionTokens: rest.length } });
