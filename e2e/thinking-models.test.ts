@@ -139,11 +139,15 @@ describe('a model that thinks before it answers', () => {
     }
   });
 
-  for (const mode of ['transport', 'sealed'] as const) {
-    test(`${mode}: a worker lost mid-thought: the next goes on from the thought so far, and the client gets one thought, paid for once`, async () => {
+  // A long thought the quitter streamed (only a dishonest one would invent it, but the next worker
+  // cannot tell): its tokens are prompt to the next worker, so a sealed retry declares and receipts them.
+  const LONG_THOUGHT = 'Let me weigh this greeting before I answer. '.repeat(2);
+  for (const [mode, first] of [['transport', THOUGHT[0]], ['sealed', THOUGHT[0]], ['sealed', LONG_THOUGHT]] as const) {
+    const long = first === LONG_THOUGHT;
+    test(`${mode}: a worker lost mid-thought${long ? ' (a long one)' : ''}: the next goes on from the thought so far, and the client gets one thought, paid for once`, async () => {
       await eventually(() => coordinator.registry.size === 0, 10_000, 'no worker connected');
-      // A worker that takes the job, writes the thought's first token, then its PC dies.
-      const quitterId = `quitter-${mode}`;
+      // A worker that takes the job, writes the thought's first token(s), then its PC dies.
+      const quitterId = `quitter-${mode}${long ? '-long' : ''}`;
       const identity = randomIdentity();
       const quitter = await FakeWorker.join(coordinator.url, quitterId, { identity, sha256 });
       const { frame, keyPair } = await sealedDescriptor(quitterId, identity, { id: MODEL, sha256 });
@@ -159,7 +163,7 @@ describe('a model that thinks before it answers', () => {
         const answer = { reasoning: '', content: '', usage: undefined as OpenAI.CompletionUsage | undefined };
         // Read in the background: the response starts once a worker has taken the job.
         const read = (async () => {
-          const stream = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 30, temperature: 0, stream: true, stream_options: { include_usage: true } });
+          const stream = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: long ? 200 : 30, temperature: 0, stream: true, stream_options: { include_usage: true } });
           for await (const chunk of stream) {
             const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined;
             answer.reasoning += delta?.reasoning_content ?? '';
@@ -170,20 +174,29 @@ describe('a model that thinks before it answers', () => {
         if (mode === 'transport') {
           const offer = await quitter.nextNew('job.offer');
           quitter.send({ type: 'job.accept', jobId: offer.jobId });
-          quitter.send({ type: 'job.chunk', jobId: offer.jobId, seq: 0, text: '', tokens: 1, reasoning: THOUGHT[0] });
+          quitter.send({ type: 'job.chunk', jobId: offer.jobId, seq: 0, text: '', tokens: 1, reasoning: first });
         } else {
           const offer = await quitter.nextNew('job.sealed_offer');
           const opened = await openRequest(offer.envelope, { keyPair, workerId: quitterId, coordinatorId: coordinator.id, models: [MODEL], replayGuard: new ReplayGuard() });
           assert.ok(opened.ok);
           quitter.send({ type: 'job.accept', jobId: offer.jobId });
-          quitter.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal(encodeAnswerPart({ text: '', reasoning: THOUGHT[0] }))), tokens: 1 });
+          quitter.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal(encodeAnswerPart({ text: '', reasoning: first }))), tokens: 1 });
         }
-        await eventually(() => answer.reasoning === THOUGHT[0], 10_000, 'the first thought token reached the client');
+        await eventually(() => answer.reasoning === first, 10_000, 'the first thought token(s) reached the client');
         rescuer = await harness.worker(coordinator.url);
         const rescuerId = rescuer.workerId;
         await eventually(() => coordinator.registry.get(rescuerId)?.descriptor !== undefined, 10_000, 'the real worker descriptor');
         quitter.close();
         await read;
+        if (long) {
+          // The retry's worker evaluated the long thought before writing: the client's receipt says so.
+          assert.ok(answer.reasoning.startsWith(LONG_THOUGHT) && answer.reasoning.length > LONG_THOUGHT.length, 'it went on thinking from there');
+          // Sealed jobs settle once the gateway's signed receipt is in (or its wait ends).
+          await coordinator.jobs.settled();
+          assert.equal(await metricValue(coordinator.url, 'silkworm_disputes_total', 'kind="over_client_receipt"'), 0, 'the receipt counted the prompt the worker evaluated');
+          assert.equal(await disputes(rescuerId), 0);
+          return;
+        }
         assert.equal(answer.reasoning, THOUGHT, 'one thought: the real worker went on from the first token, it did not think again');
         assert.equal(answer.content, answerOf(20));
         assert.equal(await disputes(rescuerId), 0, 'the real worker’s claim matched what the coordinator counted');

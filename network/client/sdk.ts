@@ -6,7 +6,7 @@
  */
 import { contextLengthMessage, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MAX_TOKENS, type ChatMessage } from '../protocol/chat.js';
 import { decodeAnswerPart, mergeParts } from '../protocol/answer-parts.js';
-import { continuationFields, isConstrained, type Continuation, type JobParams, type ToolCallDelta } from '../protocol/job-schemas.js';
+import { continuationFields, continuationOf, isConstrained, type Continuation, type JobParams, type ToolCallDelta } from '../protocol/job-schemas.js';
 import { meetsTier, TIER_RANK, verifyDescriptor, type WorkerDescriptor } from '../protocol/descriptor.js';
 import { newJobId, sealRequest, SealRequestError, type SealedJobBody } from '../protocol/sealed.js';
 import { sealedJobEventSchema, workerListSchema } from '../protocol/sealed-http.js';
@@ -21,8 +21,8 @@ import { BodyTooLargeError, readJsonBounded } from '../node-kit/response-body.js
 
 /** Counts tokens with a model's own tokenizer (vocab-meter.ts), for usage receipts and sizing. */
 export interface UsageMeter {
-  /** The prompt as the worker's engine evaluates it: template and offered tools included. */
-  countPrompt(messages: readonly ChatMessage[], params?: Pick<JobParams, 'tools' | 'toolChoice'>): number;
+  /** The prompt as the worker's engine evaluates it: template and offered tools included, and a retry's continuation. */
+  countPrompt(messages: readonly ChatMessage[], params?: Pick<JobParams, 'tools' | 'toolChoice'>, continuation?: Continuation): number;
   countText(text: string): number;
   /** Tool calls as streamed, each assembled: its name's tokens plus its arguments'. */
   countToolCalls(calls: readonly ToolCallDelta[]): number;
@@ -255,6 +255,11 @@ export class SilkwormClient {
   private async *attempt(input: SealedChatRequest, coordinatorId: string, worker: WorkerDescriptor, received: Continuation, used: number, attempt: number, signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
     const jobId = newJobId();
     const maxTokens = Math.max(1, (input.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, contextSizeOf(worker, input.model) - (input.promptTokens ?? 1))) - used);
+    // A retry is a job of its own: its worker evaluates what earlier ones streamed as part of its
+    // prompt, so that prompt is declared and receipted whole (the worker is paid for evaluating it).
+    const continued = continuationOf({ continuation: received.text, continuationReasoning: received.reasoning });
+    const meter = continued ? await this.options.receipts?.meter(input.model).catch(() => undefined) : undefined;
+    const promptTokens = continued && meter ? meter.countPrompt(input.messages, input.params, continued) : input.promptTokens;
     let sealed;
     try {
       sealed = await sealRequest({
@@ -266,8 +271,8 @@ export class SilkwormClient {
         maxTokens,
         // Declared so that the coordinator's bound covers what the template adds (tools are
         // documented in the prompt at length); a worker refuses a prompt above the bound.
-        ...(input.promptTokens !== undefined ? { promptTokens: input.promptTokens } : {}),
-        body: { messages: input.messages, params: input.params, ...continuationFields(received) },
+        ...(promptTokens !== undefined ? { promptTokens } : {}),
+        body: { messages: input.messages, params: input.params, ...continuationFields(continued) },
         now: this.now(),
       });
     } catch (error) {
@@ -305,7 +310,7 @@ export class SilkwormClient {
       }
     } finally {
       // What this attempt delivered is billed whatever ended it: say how much it was.
-      if (withReceipt && (opened.text !== '' || opened.reasoning !== '' || calls.length > 0)) void this.sendReceipt(coordinatorId, jobId, input, opened, calls);
+      if (withReceipt && (opened.text !== '' || opened.reasoning !== '' || calls.length > 0)) void this.sendReceipt(coordinatorId, jobId, input, continued, opened, calls);
     }
   }
 
@@ -354,14 +359,14 @@ export class SilkwormClient {
   }
 
   /** Counts what an attempt delivered (thoughts, text, calls) with the model's tokenizer and posts the signed receipt. */
-  private async sendReceipt(coordinatorId: string, jobId: string, input: SealedChatRequest, received: { text: string; reasoning: string }, calls: readonly ToolCallDelta[]): Promise<boolean> {
+  private async sendReceipt(coordinatorId: string, jobId: string, input: SealedChatRequest, continued: Continuation | undefined, received: { text: string; reasoning: string }, calls: readonly ToolCallDelta[]): Promise<boolean> {
     const receipts = this.options.receipts;
     if (!receipts) return false;
     try {
       const meter = await receipts.meter(input.model);
       if (!meter) return false;
-      // The prompt is counted without any continuation: that text was billed once, as completion.
-      const statement = { coordinatorId, jobId, model: input.model, promptTokens: meter.countPrompt(input.messages, input.params), completionTokens: meter.countText(received.text) + meter.countText(received.reasoning) + meter.countToolCalls(calls) };
+      // A retry's prompt holds what earlier workers streamed: its worker evaluated it (see attempt).
+      const statement = { coordinatorId, jobId, model: input.model, promptTokens: meter.countPrompt(input.messages, input.params, continued), completionTokens: meter.countText(received.text) + meter.countText(received.reasoning) + meter.countToolCalls(calls) };
       const body = JSON.stringify({ promptTokens: statement.promptTokens, completionTokens: statement.completionTokens, signature: signUsageReceipt(statement, receipts.key.secretKey) });
       const res = await this.request(sealedReceiptPath(jobId), { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
       return res.ok;

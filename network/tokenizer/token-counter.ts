@@ -7,8 +7,8 @@
  */
 import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
-import { promptTokens, type RenderParams } from './chat-history.js';
-import type { ToolCallDelta } from '../protocol/job-schemas.js';
+import { promptTokens, responseSoFar, type RenderParams } from './chat-history.js';
+import type { Continuation, ToolCallDelta } from '../protocol/job-schemas.js';
 import { readGgufVocab } from './gguf-vocab.js';
 
 let llamaInstance: Promise<Llama> | undefined;
@@ -49,9 +49,9 @@ export class TokenCounter {
     return new TokenCounter(model, resolveChatWrapper(model), vocab.maxTokenBytes);
   }
 
-  /** Tokens the engine evaluates for this chat before generating (template and tools included). */
-  countPrompt(messages: readonly ChatMessage[], params?: RenderParams, continuation?: string): number {
-    return promptTokens(this.model, this.chatWrapper, messages, continuation, params).length;
+  /** Tokens the engine evaluates for this chat before generating (template and tools included, and what earlier workers streamed of a continued job). */
+  countPrompt(messages: readonly ChatMessage[], params?: RenderParams, continuation?: Continuation): number {
+    return promptTokens(this.model, this.chatWrapper, messages, continuation && responseSoFar(continuation, this.chatWrapper), params).length;
   }
 
   /** Tokens of generated text, as plain text (a streamed "<|eot|>" is text, not a special token). */
