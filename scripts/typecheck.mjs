@@ -16,6 +16,7 @@ const projects = [
   'native/tsconfig.json',
   'preload/tsconfig.json',
   'renderer/tsconfig.json',
+  'renderer/tsconfig.test.json',
   'cli/tsconfig.json',
   'bench/tsconfig.json',
   'e2e/tsconfig.json',

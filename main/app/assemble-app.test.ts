@@ -181,6 +181,7 @@ test('a coordinator that refuses this worker: the owner is told why and what to 
   const back = await services.handlers.getState(undefined);
   assert.ok(back.ok);
   assert.deepEqual([back.value.worker.status, back.value.worker.lastError, back.value.worker.refusal], ['connected', null, undefined]);
+  assert.ok(back.value.revision > mismatch.value.revision && mismatch.value.revision > state.value.revision, 'each snapshot is newer than the last: the page keeps the newest of an answer and a push');
   fake.worker.emit('refused', refusal);
   assert.equal(notes.length, 2);
 });

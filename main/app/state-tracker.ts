@@ -55,6 +55,8 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
   private readonly recentJobs: FinishedJob[] = [];
   private receipts = 0;
   private reportedNanotons = 0n;
+  /** Of the last snapshot taken (`state()`): answers and pushes are ordered by it. */
+  private revision = 0;
   private readonly detach: (() => void)[] = [];
   /** The last mode other than Off: what the switch turns back on. */
   private resumeMode: Exclude<SharingMode, 'off'> = 'idle';
@@ -154,6 +156,7 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
       lastJob: this.lastJob,
       gpu: gpuView(snapshot),
       updatedAt: this.now(),
+      revision: ++this.revision,
     };
   }
 

@@ -116,6 +116,8 @@ export interface AppState {
   /** null = no GPU telemetry on this machine (no nvidia-smi/rocm-smi). */
   gpu: GpuView | null;
   updatedAt: number;
+  /** Grows with every snapshot: a screen keeps the state with the highest (an answer and a push may cross). */
+  revision: number;
 }
 
 /** A job's start or end; payload of the `job` push. */

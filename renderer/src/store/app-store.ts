@@ -7,7 +7,7 @@ import { createContext, useContext } from 'react';
 import { createStore, useStore, type StoreApi } from 'zustand';
 import type { Api } from '../../../main/ipc/contract.js';
 import { createShellSlice, type ShellSlice } from './shell-slice.js';
-import { createDashboardSlice, type DashboardSlice } from './dashboard-slice.js';
+import { createDashboardSlice, newerState, type DashboardSlice } from './dashboard-slice.js';
 import { createEarningsSlice, type EarningsSlice } from './earnings-slice.js';
 import { createWalletSlice, newerWallet, type WalletSlice } from './wallet-slice.js';
 import { createSettingsSlice, type SettingsSlice } from './settings-slice.js';
@@ -36,7 +36,7 @@ export function createAppStore(api: Api): StoreApi<AppStore> {
 /** Writes every push into the store; returns the function that stops. */
 export function bindPushes(store: StoreApi<AppStore>, api: Api): () => void {
   const stops = [
-    api.on('state', (state) => store.setState({ state: { status: 'ready', value: state, error: null } })),
+    api.on('state', (state) => store.setState((s) => ({ state: newerState(s.state, state) }))),
     api.on('session', (session) => {
       const before = store.getState().session.value?.receipts;
       store.setState({ session: { status: 'ready', value: session, error: null } });

@@ -42,9 +42,9 @@ export interface WalletSlice {
   clearLocalError(): void;
 }
 
-/** The newer of two wallet views (an answer and a push may arrive in either order). */
+/** The newer of two wallet views (an answer and a push may arrive in either order); either way it is loaded. */
 export function newerWallet(shown: Loadable<WalletView>, next: WalletView): Loadable<WalletView> {
-  return shown.value && shown.value.revision > next.revision ? shown : ready(next);
+  return ready(shown.value && shown.value.revision > next.revision ? shown.value : next);
 }
 
 /** The wallet slice. */
