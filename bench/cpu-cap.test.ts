@@ -88,14 +88,15 @@ test("a process tree's CPU keeps what its exited children spent", async (t) => {
     t.skip('no /proc here');
     return;
   }
-  // The shell waits for (reaps) a child that spins for 400 ms, then sleeps: the child is gone
-  // from the tree when read, its CPU in the shell's reaped figure.
-  const burn = `node -e "const end = Date.now() + 400; while (Date.now() < end) {}"`;
-  const shell = spawn('sh', ['-c', `${burn}; sleep 5`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.execPath.replace(/\/[^/]*$/, '')}:${process.env.PATH ?? ''}` } });
+  // The shell waits for (reaps) a child that spends 400 ms of CPU (not of wall clock, which a busy
+  // machine would give less CPU), then sleeps: the child is gone from the tree when read, its CPU
+  // in the shell's reaped figure.
+  const burn = `node -e "const spent = () => { const u = process.cpuUsage(); return u.user + u.system; }; while (spent() < 400000) {}"`;
+  const shell = spawn('sh', ['-c', `${burn}; sleep 60`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.execPath.replace(/\/[^/]*$/, '')}:${process.env.PATH ?? ''}` } });
   try {
     const pid = shell.pid ?? 0;
     const before = treeCpuSeconds(pid);
-    await sleep(1500);
+    for (let waited = 0; !((readCpu(pid)?.reapedChildrenS ?? 0) > 0) && waited < 30_000; waited += 100) await sleep(100);
     const spent = treeCpuSeconds(pid) - before;
     assert.ok(spent >= 0.3, `the tree spent ${spent.toFixed(2)} s, the exited child's 0.4 s included`);
     assert.ok((readCpu(pid)?.selfS ?? 1) < 0.1, 'the shell itself spent next to nothing');
