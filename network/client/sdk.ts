@@ -177,7 +177,8 @@ export class SilkwormClient {
   /**
    * Runs one sealed chat job. When a worker is lost or refuses before finishing, the job is
    * sealed again to another worker with what was received so far (a thinking model's thought as
-   * `continuationReasoning`, text as `continuation`), so the caller's stream continues. Tampering is never retried: it ends the job with an error.
+   * `continuationReasoning`, text as `continuation`), within what is left of max_tokens, so the
+   * caller's stream continues. Tampering is never retried: it ends the job with an error.
    */
   async *chat(input: SealedChatRequest): AsyncGenerator<SealedChatEvent> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.options.requestTimeoutMs ?? 120_000), ...(input.signal ? [input.signal] : [])]);
