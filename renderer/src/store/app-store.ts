@@ -7,9 +7,10 @@ import { createContext, useContext } from 'react';
 import { createStore, useStore, type StoreApi } from 'zustand';
 import type { Api } from '../../../main/ipc/contract.js';
 import { createShellSlice, type ShellSlice } from './shell-slice.js';
-import { createDashboardSlice, newerState, type DashboardSlice } from './dashboard-slice.js';
+import { createDashboardSlice, type DashboardSlice } from './dashboard-slice.js';
 import { createEarningsSlice, type EarningsSlice } from './earnings-slice.js';
-import { createWalletSlice, newerWallet, type WalletSlice } from './wallet-slice.js';
+import { createWalletSlice, type WalletSlice } from './wallet-slice.js';
+import { newer } from './loadable.js';
 import { createSettingsSlice, type SettingsSlice } from './settings-slice.js';
 import { createDiagnosticsSlice, type DiagnosticsSlice } from './diagnostics-slice.js';
 import { createModelsSlice, type ModelsSlice } from './models-slice.js';
@@ -36,7 +37,7 @@ export function createAppStore(api: Api): StoreApi<AppStore> {
 /** Writes every push into the store; returns the function that stops. */
 export function bindPushes(store: StoreApi<AppStore>, api: Api): () => void {
   const stops = [
-    api.on('state', (state) => store.setState((s) => ({ state: newerState(s.state, state) }))),
+    api.on('state', (state) => store.setState((s) => ({ state: newer(s.state, state) }))),
     api.on('session', (session) => {
       const before = store.getState().session.value?.receipts;
       store.setState({ session: { status: 'ready', value: session, error: null } });
@@ -44,7 +45,7 @@ export function bindPushes(store: StoreApi<AppStore>, api: Api): () => void {
       if (before !== undefined && session.receipts !== before) setTimeout(() => void store.getState().loadToday(), 300);
     }),
     api.on('log', (entry) => store.setState((s) => ({ logs: [...s.logs, entry].slice(-500) }))),
-    api.on('wallet', (wallet) => store.setState((s) => ({ wallet: newerWallet(s.wallet, wallet) }))),
+    api.on('wallet', (wallet) => store.setState((s) => ({ wallet: newer(s.wallet, wallet) }))),
     api.on('download', (view) => store.getState().onDownload(view)),
   ];
   return () => stops.forEach((stop) => stop());

@@ -1,16 +1,8 @@
 /** The dashboard: sharing state and why, link, current job, engine and GPU, today's earnings; the share switch and a pause's one-click fix. */
 import type { AppError, AppState, EarningsView, SharingFix, SharingMode } from '../../../main/ipc/contract.js';
 import type { SliceCreator } from './app-store.js';
-import { fromResult, idle, loading, ready, type Loadable } from './loadable.js';
+import { fromResult, idle, loading, newer, type Loadable } from './loadable.js';
 
-/**
- * The newer of two states. The worker answers getState and pushes each change, and the two can
- * cross: a state asked for just before the worker was welcomed back can arrive after the push
- * that said so, and must not put "Refused" back on the screen.
- */
-export function newerState(shown: Loadable<AppState>, next: AppState): Loadable<AppState> {
-  return ready(shown.value && shown.value.revision > next.revision ? shown.value : next);
-}
 
 /** State and actions of the dashboard. */
 export interface DashboardSlice {
@@ -37,7 +29,7 @@ export const createDashboardSlice: SliceCreator<DashboardSlice> = (set, get, api
   loadState: async () => {
     set((s) => ({ state: loading(s.state) }));
     const result = await api.getState();
-    set((s) => ({ state: result.ok ? newerState(s.state, result.value) : fromResult(result, s.state) }));
+    set((s) => ({ state: result.ok ? newer(s.state, result.value) : fromResult(result, s.state) }));
   },
   loadToday: async () => {
     set((s) => ({ today: loading(s.today) }));
@@ -50,7 +42,7 @@ export const createDashboardSlice: SliceCreator<DashboardSlice> = (set, get, api
     set((s) => ({
       modeChanging: false,
       modeError: result.ok ? null : result.error,
-      state: result.ok ? newerState(s.state, result.value) : s.state,
+      state: result.ok ? newer(s.state, result.value) : s.state,
     }));
     // The Settings screen shows the mode too: keep its copy in step.
     const settings = get().settings.value;

@@ -6,7 +6,7 @@
  */
 import type { AppError, WalletView } from '../../../main/ipc/contract.js';
 import type { SliceCreator } from './app-store.js';
-import { fromResult, idle, loading, ready, type Loadable } from './loadable.js';
+import { fromResult, idle, loading, newer, type Loadable } from './loadable.js';
 
 /** A wallet just created: its words wait on screen for the "I wrote them down" step. */
 export interface NewLocalWallet {
@@ -42,10 +42,6 @@ export interface WalletSlice {
   clearLocalError(): void;
 }
 
-/** The newer of two wallet views (an answer and a push may arrive in either order); either way it is loaded. */
-export function newerWallet(shown: Loadable<WalletView>, next: WalletView): Loadable<WalletView> {
-  return ready(shown.value && shown.value.revision > next.revision ? shown.value : next);
-}
 
 /** The wallet slice. */
 export const createWalletSlice: SliceCreator<WalletSlice> = (set, get, api) => {
@@ -53,13 +49,13 @@ export const createWalletSlice: SliceCreator<WalletSlice> = (set, get, api) => {
   const localCall = async (call: () => ReturnType<typeof api.getWallet>): Promise<boolean> => {
     set({ localBusy: true, localError: null });
     const result = await call();
-    set((s) => ({ localBusy: false, localError: result.ok ? null : result.error, wallet: result.ok ? newerWallet(s.wallet, result.value) : s.wallet }));
+    set((s) => ({ localBusy: false, localError: result.ok ? null : result.error, wallet: result.ok ? newer(s.wallet, result.value) : s.wallet }));
     return result.ok;
   };
   const pairingCall = async (call: () => ReturnType<typeof api.getWallet>): Promise<void> => {
     set({ pairingBusy: true, pairingError: null });
     const result = await call();
-    set((s) => ({ pairingBusy: false, pairingError: result.ok ? null : result.error, wallet: result.ok ? newerWallet(s.wallet, result.value) : s.wallet }));
+    set((s) => ({ pairingBusy: false, pairingError: result.ok ? null : result.error, wallet: result.ok ? newer(s.wallet, result.value) : s.wallet }));
   };
   return {
     wallet: idle(),
@@ -74,18 +70,18 @@ export const createWalletSlice: SliceCreator<WalletSlice> = (set, get, api) => {
     loadWallet: async () => {
       set((s) => ({ wallet: loading(s.wallet) }));
       const result = await api.getWallet();
-      set((s) => ({ wallet: result.ok ? newerWallet(s.wallet, result.value) : fromResult(result, s.wallet) }));
+      set((s) => ({ wallet: result.ok ? newer(s.wallet, result.value) : fromResult(result, s.wallet) }));
     },
     savePayoutAddress: async (address) => {
       set({ addressSaving: true, addressError: null });
       const result = await api.setPayoutAddress({ address });
-      set((s) => ({ addressSaving: false, addressError: result.ok ? null : result.error, wallet: result.ok ? newerWallet(s.wallet, result.value) : s.wallet }));
+      set((s) => ({ addressSaving: false, addressError: result.ok ? null : result.error, wallet: result.ok ? newer(s.wallet, result.value) : s.wallet }));
       return result.ok;
     },
     clearPayoutAddress: async () => {
       set({ addressSaving: true, addressError: null });
       const result = await api.clearPayoutAddress();
-      set((s) => ({ addressSaving: false, addressError: result.ok ? null : result.error, wallet: result.ok ? newerWallet(s.wallet, result.value) : s.wallet }));
+      set((s) => ({ addressSaving: false, addressError: result.ok ? null : result.error, wallet: result.ok ? newer(s.wallet, result.value) : s.wallet }));
     },
     startTonConnect: async () => {
       set({ pairingBusy: true, pairingError: null });
