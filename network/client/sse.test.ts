@@ -20,3 +20,9 @@ test('an oversized event is refused', async () => {
   await assert.rejects(collect([`data: ${'x'.repeat(100)}\n\n`], 50), /exceeds/);
   await assert.rejects(collect(['x'.repeat(100)], 50), /exceeds/);
 });
+
+test('empty data lines count toward the bound: the newlines that join them are part of the event', async () => {
+  // 100 empty `data:` lines join to 99 newlines, which must be refused at 50 like any 99 characters.
+  await assert.rejects(collect(['data:\n'.repeat(100)], 50), /exceeds/);
+  assert.deepEqual(await collect(['data:\n'.repeat(3) + '\n'], 50), ['\n\n'], 'a few are still one event of newlines');
+});

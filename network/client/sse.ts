@@ -30,7 +30,8 @@ export async function* readSseData(body: AsyncIterable<Uint8Array>, maxEventChar
       const field = colon < 0 ? line : line.slice(0, colon);
       if (field !== 'data') continue;
       const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      dataChars += value.length;
+      // The "\n" that will join this line to the previous one counts too: empty lines are not free.
+      dataChars += value.length + (data.length > 0 ? 1 : 0);
       if (dataChars > maxEventChars) throw new Error(`An event of the stream exceeds ${maxEventChars} characters.`);
       data.push(value);
     }
