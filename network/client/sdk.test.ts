@@ -1,8 +1,9 @@
 /** The SDK reads what a coordinator answers within bounds: a coordinator is a party across a wire. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_WORKER_LIST_BYTES, pickByWeight, SealedJobError, SilkwormClient } from './sdk.js';
-import type { WorkerDescriptor } from '../protocol/descriptor.js';
+import { MAX_WORKER_LIST_BYTES, pickByWeight, SealedJobError, SilkwormClient, type UsageMeter } from './sdk.js';
+import { identityKeyPairFromSeed, type WorkerDescriptor } from '../protocol/descriptor.js';
+import type { SealedJobEvent } from '../protocol/sealed-http.js';
 import { makeFakeWorker, startFakeCoordinator } from './testing/fake-coordinator.js';
 
 /** A response whose body never ends, counting the bytes the reader pulled. */
@@ -70,4 +71,72 @@ test('the default pick follows the coordinator’s routing advice: in proportion
   let drawn = 0;
   for (let i = 0; i < 4000; i++) if (pickByWeight([a, b], weights).workerId === 'a') drawn++;
   assert.ok(drawn > 2700 && drawn < 3300, `about 3 in 4 (${drawn} of 4000)`);
+});
+
+test('a finished answer stays finished: an error, a replayed chunk or a dropped connection after the final chunk neither fails it nor seals it again elsewhere', async () => {
+  const endings: { name: string; after: (event: SealedJobEvent, earlier: SealedJobEvent[]) => SealedJobEvent | null }[] = [
+    { name: 'a retryable error', after: () => ({ type: 'error', error: { code: 'worker_lost', message: 'The worker disconnected.', retryable: true } }) },
+    { name: 'a replayed chunk', after: (_event, earlier) => earlier[0]! },
+    { name: 'a dropped connection', after: () => null },
+  ];
+  for (const ending of endings) {
+    const first = await makeFakeWorker('w-a', 'sandboxed', () => ['Hello', ' world']);
+    const second = await makeFakeWorker('w-b', 'sandboxed', () => ['Hello', ' world', ' again']);
+    const coordinator = await startFakeCoordinator([first, second]);
+    const sent: SealedJobEvent[] = [];
+    coordinator.tamper = (event) => {
+      if (event.type !== 'usage') return sent.push(event), event;
+      return ending.after(event, sent);
+    };
+    try {
+      const client = new SilkwormClient({ coordinatorUrl: coordinator.url, pickWorker: (fresh) => fresh.find((w) => w.workerId === 'w-a') ?? fresh[0]! });
+      let text = '';
+      const done: unknown[] = [];
+      for await (const event of client.chat({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], params: { temperature: 0 }, maxTokens: 50 })) {
+        if (event.type === 'text') text += event.text;
+        if (event.type === 'done') done.push(event);
+      }
+      assert.equal(text, 'Hello world', ending.name);
+      assert.deepEqual(done, [{ type: 'done', finishReason: 'stop' }], `${ending.name}: done once, without a usage the coordinator did not send`);
+      assert.equal(second.opened.length, 0, `${ending.name}: not sealed again to another worker`);
+    } finally {
+      await coordinator.close();
+    }
+  }
+});
+
+/** A usage meter that counts one token per character: enough to tell whose count a figure is. */
+const charMeter: UsageMeter = {
+  countPrompt: (_messages, _params, continuation) => 11 + (continuation ? continuation.text.length + continuation.reasoning.length : 0),
+  countText: (text) => [...text].length,
+  countToolCalls: () => 0,
+};
+
+test('with receipts, the usage reported is what the client is billed at most: its own count caps the coordinator’s, and a retried request adds what each earlier attempt’s receipt said', async () => {
+  const receipts = { key: identityKeyPairFromSeed(new Uint8Array(32).fill(7)), meter: async () => charMeter };
+  const ask = () => ({ model: 'tiny', messages: [{ role: 'user' as const, content: 'hi' }], params: { temperature: 0 }, maxTokens: 50 });
+  const usageOf = async (client: SilkwormClient) => {
+    const done = [];
+    for await (const event of client.chat(ask())) if (event.type === 'done') done.push(event.usage);
+    return done;
+  };
+  // A coordinator that reports more than was streamed: the receipt caps the bill, and so the usage.
+  const inflating = await startFakeCoordinator([await makeFakeWorker('w-a', 'sandboxed', () => ['Hello', ' world'])]);
+  inflating.tamper = (event) => (event.type === 'usage' ? { type: 'usage', usage: { promptTokens: 11, completionTokens: 1000 } } : event);
+  // A first worker lost after 'Hello': the retry is billed on its own, and so was the first attempt.
+  const lost = await makeFakeWorker('w-a', 'sandboxed', () => ['Hello', ' world']);
+  lost.loseAfter = 1;
+  const retried = await startFakeCoordinator([lost, await makeFakeWorker('w-b', 'sandboxed', () => ['Hello', ' world'])]);
+  try {
+    assert.deepEqual(await usageOf(new SilkwormClient({ coordinatorUrl: inflating.url, receipts })), [{ promptTokens: 11, completionTokens: 11 }]);
+    const client = new SilkwormClient({ coordinatorUrl: retried.url, receipts, pickWorker: (fresh) => fresh.find((w) => w.workerId === 'w-a') ?? fresh[0]! });
+    // First attempt: prompt 11, 'Hello' 5. Retry: the coordinator's {11, 1} is under its count {16, 6}.
+    assert.deepEqual(await usageOf(client), [{ promptTokens: 22, completionTokens: 6 }]);
+    assert.equal(retried.workers[1]!.opened[0]?.continuation, 'Hello');
+    // Without receipts the coordinator's figure is all there is.
+    assert.deepEqual(await usageOf(new SilkwormClient({ coordinatorUrl: inflating.url })), [{ promptTokens: 11, completionTokens: 1000 }]);
+  } finally {
+    await inflating.close();
+    await retried.close();
+  }
 });

@@ -190,13 +190,15 @@ export class SilkwormClient {
     // Tokens earlier attempts delivered: taken off the next one's max_tokens, as the coordinator does for jobs in clear.
     let used = 0;
     let calledTools = false;
+    // What earlier attempts delivered, as this client counted and signed it (each was billed no more).
+    const earlier: Usage = { promptTokens: 0, completionTokens: 0 };
     let lastError: SealedJobError | undefined;
     const maxAttempts = this.options.maxAttempts ?? 3;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const { coordinatorId, worker } = await this.choose(input, requiredTier, tried, lastError, signal);
       tried.add(worker.workerId);
       try {
-        for await (const event of this.attempt(input, coordinatorId, worker, received, used, attempt, signal)) {
+        for await (const event of this.attempt(input, coordinatorId, worker, received, used, attempt, earlier, signal)) {
           if (event.type === 'worker' && TIER_RANK[worker.tier] > TIER_RANK[requiredTier]) requiredTier = worker.tier;
           if (event.type === 'text') received.text += event.text;
           if (event.type === 'reasoning') received.reasoning += event.text;
@@ -253,7 +255,7 @@ export class SilkwormClient {
     return meter ? meter.countText(received.text) + meter.countText(received.reasoning) : pieces;
   }
 
-  private async *attempt(input: SealedChatRequest, coordinatorId: string, worker: WorkerDescriptor, received: Continuation, used: number, attempt: number, signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
+  private async *attempt(input: SealedChatRequest, coordinatorId: string, worker: WorkerDescriptor, received: Continuation, used: number, attempt: number, earlier: Usage, signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
     const jobId = newJobId();
     const maxTokens = Math.max(1, (input.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, contextSizeOf(worker, input.model) - (input.promptTokens ?? 1))) - used);
     // A retry is a job of its own: its worker evaluates what earlier ones streamed as part of its
@@ -300,18 +302,37 @@ export class SilkwormClient {
       throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator did not answer the sealed job with an event stream.');
     }
     yield { type: 'worker', worker, jobId, attempt };
+    // Asked for now, waited for only once the answer ends: the first tokens do not wait on a vocabulary download.
+    const receiptMeter = withReceipt && receipts ? receipts.meter(input.model).catch(() => undefined) : Promise.resolve(undefined);
     const opened = { text: '', reasoning: '' };
     let calls: ToolCallDelta[] = [];
+    // This attempt's count, as its receipt says it: prompt (continuation included) and what was opened.
+    let count: Promise<Usage | undefined> | undefined;
+    // Called once the stream has ended (done, or failed), so counted once.
+    const counted = (): Promise<Usage | undefined> =>
+      (count ??= receiptMeter.then((meter) => {
+        if (!meter || (opened.text === '' && opened.reasoning === '' && calls.length === 0)) return undefined;
+        return { promptTokens: meter.countPrompt(input.messages, input.params, continued), completionTokens: meter.countText(opened.text) + meter.countText(opened.reasoning) + meter.countToolCalls(calls) };
+      }));
+    let finished = false;
     try {
       for await (const event of this.openStream(res.body as unknown as AsyncIterable<Uint8Array>, sealed.responseOpener, signal, maxTokens)) {
         if (event.type === 'text') opened.text += event.text;
         if (event.type === 'reasoning') opened.reasoning += event.text;
         if (event.type === 'tool_calls') calls = mergeParts({ text: '', toolCalls: calls }, { text: '', toolCalls: event.deltas }).toolCalls ?? [];
-        yield event;
+        if (event.type === 'done') {
+          finished = true;
+          const usage = billedUsage(event.usage, await counted(), earlier);
+          yield { type: 'done', finishReason: event.finishReason, ...(usage ? { usage } : {}) };
+        } else yield event;
       }
     } finally {
       // What this attempt delivered is billed whatever ended it: say how much it was.
-      if (withReceipt && (opened.text !== '' || opened.reasoning !== '' || calls.length > 0)) void this.sendReceipt(coordinatorId, jobId, input, continued, opened, calls);
+      const statement = await counted().catch(() => undefined);
+      if (statement) {
+        void this.sendReceipt(coordinatorId, jobId, input.model, statement);
+        if (!finished) addUsage(earlier, statement);
+      }
     }
   }
 
@@ -324,32 +345,41 @@ export class SilkwormClient {
     let finishReason: FinishReason | undefined;
     let chunks = 0;
     let bytes = 0;
-    for await (const data of guardStream(readSseData(body), signal)) {
-      const event = sealedJobEventSchema.safeParse(safeJson(data));
-      if (!event.success) throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator sent a malformed sealed-job event.');
-      const value = event.data;
-      if (value.type === 'error') {
-        throw new SealedJobError(statusForCode(value.error.code), value.error.code, value.error.message, value.error.retryable);
+    try {
+      for await (const data of guardStream(readSseData(body), signal)) {
+        const event = sealedJobEventSchema.safeParse(safeJson(data));
+        if (finishReason) {
+          // The worker's final chunk opened: the answer is whole and authenticated. Only the
+          // coordinator's usage may follow; an error or anything else after it (a worker lost
+          // before its job.done, a coordinator's doing) must not turn a finished answer into a
+          // failure, or get it sealed again to another worker and paid twice.
+          yield { type: 'done', finishReason, ...(event.success && event.data.type === 'usage' ? { usage: event.data.usage } : {}) };
+          return;
+        }
+        if (!event.success) throw new SealedJobError(502, 'bad_coordinator_response', 'The coordinator sent a malformed sealed-job event.');
+        const value = event.data;
+        if (value.type === 'error') {
+          throw new SealedJobError(statusForCode(value.error.code), value.error.code, value.error.message, value.error.retryable);
+        }
+        if (value.type === 'usage') throw sealedFailure(opener.finish());
+        const { type: _type, ...chunk } = value;
+        const opened = await opener.open(chunk);
+        if (!opened.ok) throw sealedFailure(opened);
+        chunks += 1;
+        bytes += utf8Length(opened.value.text);
+        if (chunks > maxTokens + 1 || bytes > maxTokens * DEFAULT_MAX_TOKEN_BYTES) {
+          throw new SealedJobError(502, 'bad_coordinator_response', `The coordinator streamed more than max_tokens (${maxTokens}) can hold; the answer was cut there.`);
+        }
+        const part = decodeAnswerPart(opened.value.text);
+        if (!part) throw new SealedJobError(502, 'sealed_bad_body', 'A sealed answer chunk opened to something that is not an answer piece.');
+        if (part.reasoning) yield { type: 'reasoning', text: part.reasoning };
+        if (part.text) yield { type: 'text', text: part.text };
+        if (part.toolCalls) yield { type: 'tool_calls', deltas: part.toolCalls };
+        if (opened.value.final) finishReason = opened.value.finishReason;
       }
-      if (value.type === 'usage') {
-        if (!finishReason) throw sealedFailure(opener.finish());
-        yield { type: 'done', finishReason, usage: value.usage };
-        return;
-      }
-      const { type: _type, ...chunk } = value;
-      const opened = await opener.open(chunk);
-      if (!opened.ok) throw sealedFailure(opened);
-      chunks += 1;
-      bytes += utf8Length(opened.value.text);
-      if (chunks > maxTokens + 1 || bytes > maxTokens * DEFAULT_MAX_TOKEN_BYTES) {
-        throw new SealedJobError(502, 'bad_coordinator_response', `The coordinator streamed more than max_tokens (${maxTokens}) can hold; the answer was cut there.`);
-      }
-      const part = decodeAnswerPart(opened.value.text);
-      if (!part) throw new SealedJobError(502, 'sealed_bad_body', 'A sealed answer chunk opened to something that is not an answer piece.');
-      if (part.reasoning) yield { type: 'reasoning', text: part.reasoning };
-      if (part.text) yield { type: 'text', text: part.text };
-      if (part.toolCalls) yield { type: 'tool_calls', deltas: part.toolCalls };
-      if (opened.value.final) finishReason = opened.value.finishReason;
+    } catch (error) {
+      // The stream broke after the final chunk: the answer is whole all the same.
+      if (!finishReason) throw error;
     }
     if (!finishReason) {
       const failure = sealedFailure(opener.finish());
@@ -359,15 +389,16 @@ export class SilkwormClient {
     yield { type: 'done', finishReason };
   }
 
-  /** Counts what an attempt delivered (thoughts, text, calls) with the model's tokenizer and posts the signed receipt. */
-  private async sendReceipt(coordinatorId: string, jobId: string, input: SealedChatRequest, continued: Continuation | undefined, received: { text: string; reasoning: string }, calls: readonly ToolCallDelta[]): Promise<boolean> {
+  /**
+   * Posts the signed receipt of what an attempt delivered, counted with the model's tokenizer
+   * (thoughts, text, calls; a retry's prompt holds what earlier workers streamed, which its worker
+   * evaluated: see attempt).
+   */
+  private async sendReceipt(coordinatorId: string, jobId: string, model: string, usage: Usage): Promise<boolean> {
     const receipts = this.options.receipts;
     if (!receipts) return false;
     try {
-      const meter = await receipts.meter(input.model);
-      if (!meter) return false;
-      // A retry's prompt holds what earlier workers streamed: its worker evaluated it (see attempt).
-      const statement = { coordinatorId, jobId, model: input.model, promptTokens: meter.countPrompt(input.messages, input.params, continued), completionTokens: meter.countText(received.text) + meter.countText(received.reasoning) + meter.countToolCalls(calls) };
+      const statement = { coordinatorId, jobId, model, ...usage };
       const body = JSON.stringify({ promptTokens: statement.promptTokens, completionTokens: statement.completionTokens, signature: signUsageReceipt(statement, receipts.key.secretKey) });
       const res = await this.request(sealedReceiptPath(jobId), { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
       return res.ok;
@@ -398,6 +429,23 @@ async function* guardStream(events: AsyncGenerator<string>, signal: AbortSignal)
     if (signal.aborted) throw new SealedJobError(504, 'timeout', 'The sealed request timed out or was cancelled.');
     throw new SealedJobError(502, 'coordinator_connection_lost', `The coordinator's stream broke: ${error instanceof Error ? error.message : String(error)}`, true);
   }
+}
+
+/**
+ * The usage a finished request reports: with a receipt, this attempt is billed at most what the
+ * client counted (`counted`), so the lower of that and the coordinator's figure; earlier
+ * attempts of a retried request add what their receipts said. Without a receipt, the
+ * coordinator's figure as it gave it.
+ */
+function billedUsage(reported: Usage | undefined, counted: Usage | undefined, earlier: Usage): Usage | undefined {
+  const last = counted && reported ? { promptTokens: Math.min(counted.promptTokens, reported.promptTokens), completionTokens: Math.min(counted.completionTokens, reported.completionTokens) } : (counted ?? reported);
+  if (!last) return undefined;
+  return { promptTokens: last.promptTokens + earlier.promptTokens, completionTokens: last.completionTokens + earlier.completionTokens };
+}
+
+function addUsage(total: Usage, usage: Usage): void {
+  total.promptTokens += usage.promptTokens;
+  total.completionTokens += usage.completionTokens;
 }
 
 function contextSizeOf(worker: WorkerDescriptor, model: string): number {

@@ -37,8 +37,8 @@ export interface FakeCoordinator {
   workers: FakeWorker[];
   /** Raw request bodies, SSE frames and log lines the coordinator part handled. */
   seen: string[];
-  /** Rewrites each outgoing stream event (to tamper with chunks); identity by default. */
-  tamper: (event: SealedJobEvent) => SealedJobEvent;
+  /** Rewrites each outgoing stream event (to tamper with chunks); identity by default. `null` drops the connection there. */
+  tamper: (event: SealedJobEvent) => SealedJobEvent | null;
   /** Replaces the published list (to publish tampered descriptors). */
   published?: unknown[];
   close(): Promise<void>;
@@ -104,8 +104,16 @@ export async function startFakeCoordinator(workers: FakeWorker[], options: { api
       return false;
     });
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    let dropped = false;
     const emit = (event: SealedJobEvent) => {
-      const frame = formatSealedJobEvent(fake.tamper(event));
+      if (dropped) return;
+      const tampered = fake.tamper(event);
+      if (tampered === null) {
+        // Breaks the connection once what was written is on its way, without the stream's proper end.
+        dropped = true;
+        return void res.write(': dropped\n\n', () => res.destroy());
+      }
+      const frame = formatSealedJobEvent(tampered);
       fake.seen.push(frame);
       res.write(frame);
     };
@@ -114,13 +122,13 @@ export async function startFakeCoordinator(workers: FakeWorker[], options: { api
     for (const [index, piece] of rest.entries()) {
       if (worker.loseAfter !== undefined && index >= worker.loseAfter) {
         emit({ type: 'error', error: { code: 'worker_lost', message: 'The worker disconnected.', retryable: true } });
-        return res.end();
+        return dropped ? undefined : res.end();
       }
       emit({ type: 'chunk', ...(await sealer.seal(encodeAnswerPart(piece))) });
     }
     emit({ type: 'chunk', ...(await sealer.seal('', { final: true, finishReason: 'stop' })) });
     emit({ type: 'usage', usage: { promptTokens: 11, completionTokens: rest.length } });
-    res.end();
+    if (!dropped) res.end();
   };
 
   const server = createServer((req, res) => {
