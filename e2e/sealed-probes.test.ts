@@ -20,6 +20,7 @@ import { DEFAULT_PRICE_LIST, jobCost, priceOf, splitCost } from '../network/prot
 import { openRequest, ReplayGuard, type JobKeyPair } from '../network/protocol/sealed.js';
 import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
 import { SilkwormClient } from '../network/client/sdk.js';
+import { VocabMeters } from '../network/client/vocab-meter.js';
 import { successorText, writeTestModel } from '../main/models/test-model.js';
 import { LlamaEngine } from '../main/engine/llama-engine.js';
 import type { CoordinatorFrame, Usage } from '../network/protocol/worker-frames.js';
@@ -159,9 +160,13 @@ describe('probes of sealed workers', () => {
   test('a probe is what a client’s SDK sends: the same offer, envelope and sealed body', async () => {
     const worker = await sealedFake('compared');
     const client = new SilkwormClient({ coordinatorUrl: coordinator.url, minTier: 'unsandboxed', maxAttempts: 1 });
+    // As the gateway sends it: the prompt counted with the model's vocabulary and declared.
+    const meter = await new VocabMeters(coordinator.url, undefined).meter(MODEL);
+    assert.ok(meter, 'the coordinator serves the vocabulary of a model it probes');
+    const promptTokens = meter.countPrompt(PROMPT.messages);
     const fromClient = serveSealed(worker, honestEngine);
     let answer = '';
-    for await (const event of client.chat({ model: MODEL, messages: PROMPT.messages, params: { temperature: 0 }, maxTokens: 8 })) if (event.type === 'text') answer += event.text;
+    for await (const event of client.chat({ model: MODEL, messages: PROMPT.messages, params: { temperature: 0 }, maxTokens: 8, promptTokens })) if (event.type === 'text') answer += event.text;
     assert.equal(answer, successorText('abc', 8));
     const clientJob = await fromClient;
     await coordinator.jobs.settled();
@@ -172,7 +177,7 @@ describe('probes of sealed workers', () => {
     const shape = (job: typeof clientJob) => ({
       offer: Object.keys(job.offer).sort(),
       envelope: Object.keys(job.offer.envelope).sort(),
-      header: { v: job.opened.header.v, suite: job.opened.header.suite, model: job.opened.header.model, maxTokens: job.opened.header.maxTokens, recipientKey: job.opened.header.recipientKey },
+      header: { v: job.opened.header.v, suite: job.opened.header.suite, model: job.opened.header.model, maxTokens: job.opened.header.maxTokens, promptTokens: job.opened.header.promptTokens, recipientKey: job.opened.header.recipientKey },
       job: Object.keys(job.opened.job).sort(),
       params: job.opened.job.params,
       messages: job.opened.job.messages,

@@ -287,6 +287,10 @@ export class SealedProber {
       coordinatorId: options.coordinatorId,
       workerId: worker.id,
       maxTokens,
+      // Declared as a client's gateway declares it (it counts with the same vocabulary): a probe
+      // without it would stand out from clients' jobs, and its bound would not cover what the
+      // template adds for tools (the worker refuses a prompt above its bound).
+      promptTokens,
       body: { messages: prompt.messages, params: prompt.params },
       now,
     });
