@@ -5,12 +5,14 @@ import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobManager, type JobSpec, type JobSink } from './job-manager.js';
+import { JobManager, type JobSpec, type JobSink, type SpotCheck } from './job-manager.js';
 import { WorkerRegistry, type RegisteredWorker } from './worker-registry.js';
 import { WorkerStanding } from './worker-standing.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { createMetrics } from './metrics.js';
 import { createLogger } from './log.js';
+import { Billing } from './billing.js';
+import type { CoordinatorStore } from './store.js';
 import type { CoordinatorFrame, Tier } from '../protocol/worker-frames.js';
 
 /** A connected worker as the job manager sees one; it records what it is sent, and counts routing's looks. */
@@ -84,6 +86,31 @@ async function withJobs(run: (jobs: JobManager, registry: WorkerRegistry) => Pro
     store.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A JobManager that bills on a real SQLite store, with a funded client. */
+async function withBilledJobs(run: (t: { jobs: JobManager; registry: WorkerRegistry; store: CoordinatorStore; billing: Billing }) => Promise<void>, options: { spotCheck?: SpotCheck } = {}): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-billed-'));
+  const store = openSqliteStore(dir);
+  const registry = new WorkerRegistry();
+  const logger = createLogger('coordinator', { level: 'silent' });
+  const billing = new Billing({ store });
+  store.deposit('client', 1_000_000_000_000n, 'd');
+  const jobs = new JobManager({ registry, logger, metrics: createMetrics(), standing: new WorkerStanding(store, registry, logger), billing, ...options });
+  try {
+    await run({ jobs, registry, store, billing });
+  } finally {
+    jobs.shutdown();
+    await jobs.settled();
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Holds the worst case of a job as the HTTP side does before submitting it; returns its id. */
+function hold(store: CoordinatorStore, billing: Billing, job: JobSpec, jobId: string, expiresAt = Date.now() + 60_000): string {
+  assert.equal(store.reserve('client', jobId, billing.worstCase(job.model, job.prompt.figure, job.params.maxTokens, job.maxCoefficient, 4), expiresAt), 'held');
+  return jobId;
 }
 
 test('with every worker busy, a freed slot goes to the first waiting job after one look over the fleet, not one per waiting job', async () => {
@@ -202,5 +229,29 @@ test('checkpointing jobs in flight counts again only what streamed since, the lo
     assert.equal(counted, 7);
     assert.equal(after.find((j) => j.jobId === handles[2]!.id)?.parts[0]?.usage.completionTokens, 6);
     assert.equal(after.length, 6);
+  });
+});
+
+test("a worker's chunk claims add up to no more than its attempt could produce: 2,048 chunks each claiming 2^20 tokens read as a dispute, and the job settles", async () => {
+  await withBilledJobs(async ({ jobs, registry, store, billing }) => {
+    const worker = new QueueWorker('greedy', 'unsandboxed', { count: 0 });
+    registry.add(worker as unknown as RegisteredWorker);
+    worker.free();
+    const job = { ...spec('unsandboxed'), params: { maxTokens: 2047, temperature: 0 }, clientId: 'client' };
+    const jobId = hold(store, billing, job, 'greedy-job');
+    const errors: string[] = [];
+    jobs.submit({ ...job, jobId }, { ...sink, onError: (error) => errors.push(error.code) });
+    assert.deepEqual(worker.offers, [jobId]);
+    worker.emit('frame', { type: 'job.accept', jobId });
+    for (let seq = 0; seq < 2048; seq++) worker.emit('frame', { type: 'job.chunk', jobId, seq, text: 'a', tokens: 1 << 20 });
+    const claimed = jobs.inFlight(0, 1000)[0]?.parts[0]?.claimed?.completionTokens ?? 0;
+    assert.equal(claimed, 2048, 'the claim a checkpoint keeps is bounded too');
+    worker.emit('frame', { type: 'job.error', jobId, code: 'internal', message: 'gave up' });
+    await jobs.settled();
+    assert.deepEqual(errors, ['internal']);
+    const [dispute] = store.disputes('greedy');
+    assert.equal(dispute?.kind, 'completion_over_bound');
+    assert.equal(dispute.claimed, 2048, 'the claim is cut where it is taken, at max_tokens + 1');
+    assert.equal(store.account('worker:greedy').seq, 1, 'the worker is paid for the 2,048 bytes it streamed');
   });
 });

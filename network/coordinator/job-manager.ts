@@ -116,6 +116,7 @@ interface Attempt {
   toolCalls: ToolCallDelta[];
   bytes: number;
   chunks: number;
+  /** The sum of its chunks' `tokens`, bounded at max_tokens + 1 (more still reads as a dispute). */
   claimTokens: number;
   done?: Usage;
   firstChunkAt?: number;
@@ -530,7 +531,9 @@ export class JobManager {
     attempt.lastChunkAt = now;
     attempt.bytes += bytes;
     attempt.chunks++;
-    attempt.claimTokens += claimedTokens;
+    // A claim past what the attempt could produce only reads as a dispute; bounded here, so a
+    // worker's running sum stays a small integer (2,048 chunks at 2^20 each overflow a column).
+    attempt.claimTokens = Math.min(attempt.claimTokens + claimedTokens, attempt.maxTokens + 1);
   }
 
   /** The output bound was crossed: the job ends with what was delivered, the worker is flagged. */
