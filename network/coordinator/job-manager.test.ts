@@ -13,6 +13,8 @@ import { createMetrics } from './metrics.js';
 import { createLogger } from './log.js';
 import { Billing } from './billing.js';
 import type { CoordinatorStore } from './store.js';
+import { sealedJobSpec } from './sealed-api.js';
+import { SEALED_SUITE, SEALED_VERSION } from '../protocol/sealed.js';
 import type { CoordinatorFrame, Tier } from '../protocol/worker-frames.js';
 
 /** A connected worker as the job manager sees one; it records what it is sent, and counts routing's looks. */
@@ -46,7 +48,7 @@ class QueueWorker extends EventEmitter {
   }
 
   send(frame: CoordinatorFrame): boolean {
-    if (frame.type === 'job.offer') this.offers.push(frame.jobId);
+    if (frame.type === 'job.offer' || frame.type === 'job.sealed_offer') this.offers.push(frame.jobId);
     return true;
   }
 
@@ -253,5 +255,57 @@ test("a worker's chunk claims add up to no more than its attempt could produce: 
     assert.equal(dispute?.kind, 'completion_over_bound');
     assert.equal(dispute.claimed, 2048, 'the claim is cut where it is taken, at max_tokens + 1');
     assert.equal(store.account('worker:greedy').seq, 1, 'the worker is paid for the 2,048 bytes it streamed');
+  });
+});
+
+/** A sealed job's spec for `workerId` (the coordinator never opens it: its fields only need their shapes). */
+function sealedSpec(jobId: string, workerId: string, maxCoefficient: number): JobSpec {
+  const key = 'A'.repeat(43);
+  const envelope = { v: SEALED_VERSION, suite: SEALED_SUITE, jobId, model: 'm', coordinatorId: 'coord', workerId, recipientKey: key, maxTokens: 64, expiresAt: Date.now() + 60_000, enc: key, ciphertext: 'B'.repeat(64) } as const;
+  return { ...sealedJobSpec(envelope, { timeoutMs: 60_000, maxCoefficient }), clientId: 'client' };
+}
+
+test('a sealed job waiting for its busy worker is not offered to it once it reconnects asking more than the job allows: it fails, and its hold is refunded whole', async () => {
+  await withBilledJobs(async ({ jobs, registry, store, billing }) => {
+    const before = new QueueWorker('w', 'unsandboxed', { count: 0 });
+    registry.add(before as unknown as RegisteredWorker);
+    const job = sealedSpec('sealed-1', 'w', 1);
+    const balance = store.balance('client');
+    hold(store, billing, job, 'sealed-1');
+    const errors: { code: string; message: string }[] = [];
+    jobs.submit(job, { ...sink, onError: (error) => errors.push(error) });
+    assert.deepEqual(before.offers, [], 'the worker is busy: the job waits for it');
+    // The worker reconnects asking ten times list price: the new session replaces the old one.
+    const after = new QueueWorker('w', 'unsandboxed', { count: 0 });
+    after.running = 0;
+    after.priceCoefficient = 10;
+    registry.add(after as unknown as RegisteredWorker);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(after.offers, [], 'never offered at 10x');
+    await jobs.settled();
+    assert.equal(errors[0]?.code, 'no_capacity');
+    assert.match(errors[0]?.message ?? '', /10× list price, above this job's cap of 1/);
+    assert.equal(store.balance('client'), balance, 'nothing charged');
+  });
+});
+
+test("an attempt is billed at the price it was offered at, whatever its worker asks by the time it ends", async () => {
+  await withBilledJobs(async ({ jobs, registry, store, billing }) => {
+    const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+    registry.add(worker as unknown as RegisteredWorker);
+    worker.free();
+    const job = { ...spec('unsandboxed'), clientId: 'client' };
+    const jobId = hold(store, billing, job, 'priced-1');
+    const receipts: number[] = [];
+    billing.on('receipt', (_, receipt) => receipts.push(receipt.coefficientMilli));
+    jobs.submit({ ...job, jobId }, sink);
+    assert.deepEqual(worker.offers, [jobId]);
+    worker.emit('frame', { type: 'job.accept', jobId });
+    worker.emit('frame', { type: 'job.chunk', jobId, seq: 0, text: 'hello', tokens: 1 });
+    // Its state changes in place (another instance's worker, bus.ts) to ten times list price.
+    worker.priceCoefficient = 10;
+    worker.emit('frame', { type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 1 } });
+    await jobs.settled();
+    assert.deepEqual(receipts, [1000], 'billed at 1x');
   });
 });

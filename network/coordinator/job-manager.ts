@@ -100,6 +100,8 @@ export interface SpotCheck {
 interface Attempt {
   worker: RegisteredWorker;
   offeredAt: number;
+  /** The worker's price coefficient when it was offered the job (within the client's cap): what the attempt is billed at. */
+  coefficient: number;
   /** The max_tokens this attempt was given (what earlier attempts used is taken off). */
   maxTokens: number;
   /** Text the client had before this attempt (its continuation). */
@@ -297,6 +299,8 @@ export class JobManager {
       const target = this.options.registry.get(sealed.workerId);
       // The envelope names this instance, so only a worker connected here can open it.
       if (!target || target.instance !== undefined || !target.available || target.reputation <= 0 || job.tried.has(target.id)) this.fail(job, { code: 'worker_lost', message: `Worker ${sealed.workerId} is not available.` }, 'failed');
+      // Its price may have risen since admission (a reconnect asking more): never above the client's cap.
+      else if (target.priceCoefficient > job.spec.maxCoefficient) this.fail(job, { code: 'no_capacity', message: `Worker ${sealed.workerId} now asks ${target.priceCoefficient}× list price, above this job's cap of ${job.spec.maxCoefficient}; pick another.` }, 'failed');
       else if (target.running < target.maxConcurrentJobs) this.assign(job, target);
       // Busy: the job waits for this worker (its envelope can open nowhere else), as transport jobs wait.
       else this.enqueue(job);
@@ -340,7 +344,7 @@ export class JobManager {
 
   private assign(job: Job, worker: RegisteredWorker): void {
     const maxTokens = job.spec.params.maxTokens - this.completionUsed(job);
-    const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, beforeReasoning: job.reasoning, accepted: false, ended: false, text: '', reasoning: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
+    const attempt: Attempt = { worker, offeredAt: Date.now(), coefficient: worker.priceCoefficient, maxTokens, before: job.text, beforeReasoning: job.reasoning, accepted: false, ended: false, text: '', reasoning: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
     job.attempts.push(attempt);
     job.current = attempt;
     let held = this.onWorker.get(worker);
@@ -584,7 +588,7 @@ export class JobManager {
     return job.attempts.map((a) => ({
       workerId: a.worker.id,
       payoutAddress: a.worker.payoutAddress,
-      coefficient: a.worker.priceCoefficient,
+      coefficient: a.coefficient,
       accepted: a.accepted,
       streamed: a.bytes > 0,
       completionFigure: this.completionFigure(job, a),
