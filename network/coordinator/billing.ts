@@ -28,6 +28,8 @@ export interface InFlightJob {
   clientId: string | undefined;
   model: string;
   parts: readonly MeteredPart[];
+  /** How it ended, for a job that ended and waits to be settled; else it is checkpointed as 'failed'. */
+  outcome?: JobOutcome;
 }
 
 /** Most settlements kept to try again while the store cannot be reached; one more fails as before. */
@@ -345,14 +347,14 @@ export class Billing extends EventEmitter<BillingEvents> {
 
   /**
    * Records the books of the jobs in flight, each as if it ended now (outcome 'failed', as when
-   * the coordinator fails a job): what the next start bills, should this process die before
-   * they end (CoordinatorStore.checkpoint). Replaces the last call's.
+   * the coordinator fails a job, unless it ended already): what the next start bills, should
+   * this process die before they are settled (CoordinatorStore.checkpoint). Replaces the last call's.
    */
   checkpoint(jobs: readonly InFlightJob[]): Promise<void> {
     const books: SettledJob[] = [];
     for (const j of jobs) {
       try {
-        books.push(this.books(j.jobId, j.clientId, j.model, 'failed', j.parts));
+        books.push(this.books(j.jobId, j.clientId, j.model, j.outcome ?? 'failed', j.parts));
       } catch {
         // An amount out of bounds: its settlement would be refused too; nothing to keep.
       }

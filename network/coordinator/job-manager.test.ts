@@ -309,3 +309,42 @@ test("an attempt is billed at the price it was offered at, whatever its worker a
     assert.deepEqual(receipts, [1000], 'billed at 1x');
   });
 });
+
+test('a sealed job that ended and waits for its usage receipt stays checkpointed; killed then, the next start bills it from its checkpoint', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-receipt-wait-'));
+  try {
+    const store = openSqliteStore(dir);
+    const registry = new WorkerRegistry();
+    const logger = createLogger('coordinator', { level: 'silent' });
+    const billing = new Billing({ store });
+    store.deposit('client', 1_000_000_000_000n, 'd');
+    const jobs = new JobManager({ registry, logger, metrics: createMetrics(), standing: new WorkerStanding(store, registry, logger), billing });
+    const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+    worker.running = 0;
+    registry.add(worker as unknown as RegisteredWorker);
+    let receiptAsked = false;
+    const job = { ...sealedSpec('sealed-wait', 'w', 1), awaitReceipt: () => void (receiptAsked = true) };
+    hold(store, billing, job, 'sealed-wait');
+    const done: string[] = [];
+    jobs.submit(job, { ...sink, onDone: (result) => done.push(result.finishReason) });
+    assert.deepEqual(worker.offers, ['sealed-wait']);
+    worker.emit('frame', { type: 'job.accept', jobId: 'sealed-wait' });
+    worker.emit('frame', { type: 'job.sealed_chunk', jobId: 'sealed-wait', seq: 0, ciphertext: 'B'.repeat(64), final: true, finishReason: 'stop', tokens: 5 });
+    worker.emit('frame', { type: 'job.done', jobId: 'sealed-wait', finishReason: 'stop', usage: { promptTokens: 20, completionTokens: 5 } });
+    assert.deepEqual(done, ['stop'], 'the client heard the end of its job');
+    assert.equal(receiptAsked, true, 'settlement waits for the receipt');
+    const inFlight = jobs.inFlight(0);
+    assert.deepEqual(inFlight.map((j) => j.jobId), ['sealed-wait'], 'still in what is checkpointed');
+    await billing.checkpoint(inFlight);
+    // Killed here, within the receipt's wait. The next start:
+    store.close();
+    const reopened = openSqliteStore(dir);
+    const next = new Billing({ store: reopened });
+    assert.deepEqual(await next.settleCheckpoints(new Set()), { settled: 1, refused: [], unreadable: [] });
+    assert.deepEqual(reopened.releaseAllHolds(), [], 'its hold was settled, not refunded whole');
+    assert.deepEqual(reopened.unackedReceipts('w').map((r) => [r.jobId, r.outcome, r.usage.completionTokens]), [['sealed-wait', 'done', 5]], 'the worker is paid, as the job ended');
+    reopened.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -167,6 +167,11 @@ export class JobManager {
   private readonly queue: Job[] = [];
   /** Settlements waiting for a spot check or a client's receipt. */
   private pendingSettlements = 0;
+  /**
+   * Jobs that ended, until they are on the books (or kept to try again), with the outcome they
+   * settle as: still checkpointed (inFlight), as a spot check or a client's receipt can take a while.
+   */
+  private readonly settling = new Map<string, { job: Job; outcome: JobOutcome }>();
   private settledWaiters: (() => void)[] = [];
   /** Slots of jobs told to stop, kept until their worker says they stopped (stopKey). */
   private readonly stopping = new Map<string, { worker: RegisteredWorker; timer: NodeJS.Timeout }>();
@@ -246,6 +251,8 @@ export class JobManager {
   /**
    * The jobs in flight for at least `minAgeMs` that delivered something billable, metered as if
    * each ended now (Billing.checkpoint): what a restart bills should this process die first.
+   * Jobs that ended but are not on the books yet (waiting for a spot check or a client's
+   * receipt, which can only lower the bill) are among them, with the outcome they ended with.
    * Counting a long answer with the model's tokenizer takes milliseconds (about 50 ms for 32 KB
    * of the test model's text), so one call counts again only what it can within `budgetMs`,
    * the jobs counted longest ago first; the others keep their last figures, which only grow, so
@@ -255,21 +262,23 @@ export class JobManager {
   inFlight(minAgeMs: number, budgetMs = 20): InFlightJob[] {
     const started = performance.now();
     const now = Date.now();
-    const due = [...this.jobs.values()].filter((job) => !job.finished && now - job.createdAt >= minAgeMs);
-    const live = new Set(due.map((job) => job.id));
+    const running = [...this.jobs.values()].filter((job) => !job.finished).map((job) => ({ job, outcome: undefined }));
+    const due = [...running, ...this.settling.values()].filter(({ job }) => now - job.createdAt >= minAgeMs);
+    const live = new Set(due.map(({ job }) => job.id));
     for (const id of this.lastMetered.keys()) if (!live.has(id)) this.lastMetered.delete(id);
-    due.sort((a, b) => (this.lastMetered.get(a.id)?.countedAt ?? 0) - (this.lastMetered.get(b.id)?.countedAt ?? 0));
+    due.sort((a, b) => (this.lastMetered.get(a.job.id)?.countedAt ?? 0) - (this.lastMetered.get(b.job.id)?.countedAt ?? 0));
     const found: InFlightJob[] = [];
-    for (const job of due) {
+    for (const { job, outcome } of due) {
       const last = this.lastMetered.get(job.id);
-      const streamed = job.attempts.reduce((sum, a) => sum + a.chunks + (a.accepted ? 1 : 0) + (a.done ? 1 : 0), 0) + job.attempts.length;
+      // An ending counts as a move: the same books, now with the outcome the job ended with.
+      const streamed = job.attempts.reduce((sum, a) => sum + a.chunks + (a.accepted ? 1 : 0) + (a.done ? 1 : 0), 0) + job.attempts.length + (outcome ? 1 : 0);
       if (last && (last.streamed === streamed || performance.now() - started >= budgetMs)) {
         if (last.entry) found.push(last.entry);
         continue;
       }
       if (!last && performance.now() - started >= budgetMs) continue;
       const { parts } = meterJob({ attempts: this.observations(job), promptFigure: job.spec.prompt.figure, promptExact: job.spec.prompt.exact });
-      const entry = parts.length > 0 ? { jobId: job.id, clientId: job.spec.clientId, model: job.spec.model, parts } : undefined;
+      const entry = parts.length > 0 ? { jobId: job.id, clientId: job.spec.clientId, model: job.spec.model, parts, ...(outcome ? { outcome } : {}) } : undefined;
       this.lastMetered.set(job.id, { streamed, countedAt: performance.now(), entry });
       if (entry) found.push(entry);
     }
@@ -623,7 +632,9 @@ export class JobManager {
     };
     const later = (run: (done: () => void) => void) => {
       this.pendingSettlements++;
+      this.settling.set(job.id, { job, outcome });
       run(() => {
+        this.settling.delete(job.id);
         this.pendingSettlements--;
         this.checkSettled();
       });
