@@ -364,14 +364,17 @@ export class Billing extends EventEmitter<BillingEvents> {
 
   /**
    * At start: settles the jobs the last run of this instance checkpointed while they were in
-   * flight (it died before they ended), each against the hold it still has, for what it had
-   * delivered by then; then forgets them. Jobs in `skip` (kept settlements, which carry the
-   * whole job) are left to those. Their receipts are stored and go out when each worker
-   * connects. Returns how many were settled, and those refused (a hold already refunded, say).
+   * flight (it died before they ended), for what they had delivered by then, as late
+   * settlements: against the hold where it is still there, else charged from the balance when
+   * it covers them (on a shared store, another instance's expiry sweep may have refunded the
+   * holds while this one was down); then forgets them. Jobs in `skip` (kept settlements, which
+   * carry the whole job) are left to those. Their receipts are stored and go out when each
+   * worker connects. Returns how many were settled, and those refused (a balance that no longer
+   * covers the charge, say).
    */
   async settleCheckpoints(skip: ReadonlySet<string>): Promise<CheckpointsSettled> {
     const found = await callStore(this.options.store, (s) => s.checkpoints());
-    const outcome = await this.settleEach(found.jobs.filter((job) => !skip.has(job.jobId)));
+    const outcome = await this.settleEach(found.jobs.filter((job) => !skip.has(job.jobId)).map((job) => ({ ...job, late: true })));
     await callStore(this.options.store, (s) => s.checkpoint([]));
     return { ...outcome, unreadable: found.unreadable };
   }
