@@ -155,12 +155,14 @@ export class Billing extends EventEmitter<BillingEvents> {
    * commit or its flush failed); receipts go out only then. Where the store could not be reached
    * (a shared database down or restarting) or written (SQLite on a full or failing disk), `done`
    * gets a SettlementDeferred at once and the settlement is tried again until it lands: the
-   * worker is paid for what it delivered.
+   * worker is paid for what it delivered. `late`: the settlement waited after its job ended (a
+   * spot check, a client's receipt), long enough for its hold to expire and be refunded: it is
+   * then charged from the balance, as a kept one is (SettledJob.late).
    */
-  settleSoon(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], done: (error?: unknown) => void): void {
+  settleSoon(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], done: (error?: unknown) => void, late = false): void {
     let job: SettledJob;
     try {
-      job = this.books(jobId, clientId, model, outcome, parts);
+      job = { ...this.books(jobId, clientId, model, outcome, parts), ...(late ? { late } : {}) };
     } catch (error) {
       // An amount out of bounds: refused like any settlement the books refuse, after this turn.
       setImmediate(() => done(error));

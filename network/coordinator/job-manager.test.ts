@@ -348,3 +348,34 @@ test('a sealed job that ended and waits for its usage receipt stays checkpointed
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a job whose spot check outlives its hold (an expiry sweep refunded it meanwhile) still pays its worker, charged from the balance', async () => {
+  let pass: (failed: string[]) => void = () => {};
+  const spotCheck: SpotCheck = { sample: () => true, check: () => new Promise((resolve) => (pass = resolve)) };
+  await withBilledJobs(
+    async ({ jobs, registry, store, billing }) => {
+      const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+      registry.add(worker as unknown as RegisteredWorker);
+      worker.free();
+      const job = { ...spec('unsandboxed'), clientId: 'client' };
+      const expiresAt = Date.now() + 20;
+      const balance = store.balance('client');
+      const jobId = hold(store, billing, job, 'spot-1', expiresAt);
+      jobs.submit({ ...job, jobId }, sink);
+      worker.emit('frame', { type: 'job.accept', jobId });
+      worker.emit('frame', { type: 'job.chunk', jobId, seq: 0, text: 'hello', tokens: 2 });
+      worker.emit('frame', { type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 2 } });
+      // The check waits on the CPU past the hold's deadline, and the sweep refunds the hold whole.
+      while (Date.now() <= expiresAt) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.deepEqual(store.releaseExpiredHolds(Date.now()), [jobId]);
+      pass([]);
+      await jobs.settled();
+      assert.equal(store.account('worker:w').seq, 1, 'the worker is paid');
+      const [receipt] = store.unackedReceipts('w');
+      assert.equal(receipt?.usage.completionTokens, 2);
+      assert.equal(store.balance('client'), balance - BigInt(receipt.costNanotons), 'the client charged once, for what was delivered');
+      assert.deepEqual(store.releaseAllHolds(), [], 'no hold left');
+    },
+    { spotCheck },
+  );
+});

@@ -617,11 +617,14 @@ export class JobManager {
     const input = { attempts: this.observations(job), promptFigure: job.spec.prompt.figure, promptExact: job.spec.prompt.exact };
     const provisional = meterJob(input);
     const usage = provisional.parts.reduce((u, p) => ({ promptTokens: u.promptTokens + p.usage.promptTokens, completionTokens: u.completionTokens + p.usage.completionTokens }), { promptTokens: 0, completionTokens: 0 });
+    // A settlement that waits (for a spot check, a client's receipt, a probe's count) may outlive
+    // the job's hold, which expires at the request's deadline plus a minute: it settles late.
+    let waits = true;
     const book = (result: MeterResult, finalOutcome: JobOutcome, failedWorkers: ReadonlySet<string> = new Set(), booked?: () => void) => {
       try {
         this.judge(job, result, finalOutcome, failedWorkers);
         const parts = result.parts.filter((p) => !failedWorkers.has(p.workerId));
-        if (parts.length > 0) return this.book(job, finalOutcome, parts, booked);
+        if (parts.length > 0) return this.book(job, finalOutcome, parts, booked, waits);
         this.options.billing?.release(job.id).catch((error: unknown) => this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'refunding a hold failed; it comes back when it expires'));
       } catch (error) {
         // The store failed (not the books' rules, which settleSoon reports): the hold stays until
@@ -677,6 +680,7 @@ export class JobManager {
       then?.(usage);
     } else {
       // The client hears the end of its job once the job is on the books.
+      waits = false;
       later((done) =>
         book(provisional, outcome, new Set(), () => {
           then?.(usage);
@@ -687,7 +691,7 @@ export class JobManager {
     return usage;
   }
 
-  private book(job: Job, outcome: JobOutcome, parts: MeterResult['parts'], booked?: () => void): void {
+  private book(job: Job, outcome: JobOutcome, parts: MeterResult['parts'], booked: (() => void) | undefined, late: boolean): void {
     for (const p of parts) {
       this.options.metrics.tokens.inc({ kind: 'prompt' }, p.usage.promptTokens);
       this.options.metrics.tokens.inc({ kind: 'completion' }, p.usage.completionTokens);
@@ -705,7 +709,7 @@ export class JobManager {
       // The store failed otherwise (nothing written): the hold stays until it expires.
       else if (error) this.options.logger.error({ jobId: job.id, err }, 'settling a job failed');
       booked?.();
-    });
+    }, late);
   }
 
   /** Records disputes and moves each worker's standing by what it did in this job. */
