@@ -28,6 +28,8 @@ export interface InFlightJob {
   clientId: string | undefined;
   model: string;
   parts: readonly MeteredPart[];
+  /** How it ended, for a job that ended and waits to be settled; else it is checkpointed as 'failed'. */
+  outcome?: JobOutcome;
 }
 
 /** Most settlements kept to try again while the store cannot be reached; one more fails as before. */
@@ -153,12 +155,14 @@ export class Billing extends EventEmitter<BillingEvents> {
    * commit or its flush failed); receipts go out only then. Where the store could not be reached
    * (a shared database down or restarting) or written (SQLite on a full or failing disk), `done`
    * gets a SettlementDeferred at once and the settlement is tried again until it lands: the
-   * worker is paid for what it delivered.
+   * worker is paid for what it delivered. `late`: the settlement waited after its job ended (a
+   * spot check, a client's receipt), long enough for its hold to expire and be refunded: it is
+   * then charged from the balance, as a kept one is (SettledJob.late).
    */
-  settleSoon(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], done: (error?: unknown) => void): void {
+  settleSoon(jobId: string, clientId: string | undefined, model: string, outcome: JobOutcome, parts: readonly MeteredPart[], done: (error?: unknown) => void, late = false): void {
     let job: SettledJob;
     try {
-      job = this.books(jobId, clientId, model, outcome, parts);
+      job = { ...this.books(jobId, clientId, model, outcome, parts), ...(late ? { late } : {}) };
     } catch (error) {
       // An amount out of bounds: refused like any settlement the books refuse, after this turn.
       setImmediate(() => done(error));
@@ -345,14 +349,14 @@ export class Billing extends EventEmitter<BillingEvents> {
 
   /**
    * Records the books of the jobs in flight, each as if it ended now (outcome 'failed', as when
-   * the coordinator fails a job): what the next start bills, should this process die before
-   * they end (CoordinatorStore.checkpoint). Replaces the last call's.
+   * the coordinator fails a job, unless it ended already): what the next start bills, should
+   * this process die before they are settled (CoordinatorStore.checkpoint). Replaces the last call's.
    */
   checkpoint(jobs: readonly InFlightJob[]): Promise<void> {
     const books: SettledJob[] = [];
     for (const j of jobs) {
       try {
-        books.push(this.books(j.jobId, j.clientId, j.model, 'failed', j.parts));
+        books.push(this.books(j.jobId, j.clientId, j.model, j.outcome ?? 'failed', j.parts));
       } catch {
         // An amount out of bounds: its settlement would be refused too; nothing to keep.
       }
@@ -362,14 +366,17 @@ export class Billing extends EventEmitter<BillingEvents> {
 
   /**
    * At start: settles the jobs the last run of this instance checkpointed while they were in
-   * flight (it died before they ended), each against the hold it still has, for what it had
-   * delivered by then; then forgets them. Jobs in `skip` (kept settlements, which carry the
-   * whole job) are left to those. Their receipts are stored and go out when each worker
-   * connects. Returns how many were settled, and those refused (a hold already refunded, say).
+   * flight (it died before they ended), for what they had delivered by then, as late
+   * settlements: against the hold where it is still there, else charged from the balance when
+   * it covers them (on a shared store, another instance's expiry sweep may have refunded the
+   * holds while this one was down); then forgets them. Jobs in `skip` (kept settlements, which
+   * carry the whole job) are left to those. Their receipts are stored and go out when each
+   * worker connects. Returns how many were settled, and those refused (a balance that no longer
+   * covers the charge, say).
    */
   async settleCheckpoints(skip: ReadonlySet<string>): Promise<CheckpointsSettled> {
     const found = await callStore(this.options.store, (s) => s.checkpoints());
-    const outcome = await this.settleEach(found.jobs.filter((job) => !skip.has(job.jobId)));
+    const outcome = await this.settleEach(found.jobs.filter((job) => !skip.has(job.jobId)).map((job) => ({ ...job, late: true })));
     await callStore(this.options.store, (s) => s.checkpoint([]));
     return { ...outcome, unreadable: found.unreadable };
   }

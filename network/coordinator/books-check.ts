@@ -1,6 +1,6 @@
 /**
  * The books' rules every CoordinatorStore checks inside the transaction that writes a job's
- * money (SQLite and PostgreSQL alike): bounded amounts, charge = Σ credit costs = Σ earned +
+ * money (SQLite and PostgreSQL alike): bounded amounts and token figures, charge = Σ credit costs = Σ earned +
  * commission, charge ≤ hold, each worker credited once.
  */
 import { MAX_JOB_NANOTONS } from '../protocol/pricing.js';
@@ -22,6 +22,14 @@ export function checkAmount(what: string, value: bigint, max: bigint): void {
   if (value < 0n || value > max) throw new BooksError(`${what} out of bounds: ${value} (allowed 0..${max}).`);
 }
 
+/** Highest token count or coefficient a credit may carry (PostgreSQL's INTEGER columns). */
+export const MAX_CREDIT_FIGURE = 2 ** 31 - 1;
+
+/** Throws BooksError when `value` is not an integer in 0..MAX_CREDIT_FIGURE. */
+function checkFigure(what: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_CREDIT_FIGURE) throw new BooksError(`${what} out of bounds: ${value} (allowed 0..${MAX_CREDIT_FIGURE}).`);
+}
+
 /** Checks a job's books; throws BooksError naming the first rule broken. */
 export function checkBooks(job: SettledJob, hold: bigint | undefined): void {
   checkAmount(`job ${job.jobId} charge`, job.charge, MAX_JOB_NANOTONS);
@@ -33,6 +41,14 @@ export function checkBooks(job: SettledJob, hold: bigint | undefined): void {
     workers.add(c.workerId);
     checkAmount(`credit cost of ${c.workerId}`, c.cost, MAX_JOB_NANOTONS);
     checkAmount(`credit of ${c.workerId}`, c.earned, c.cost);
+    // Checked before a batch is sent: one figure a column cannot hold would fail every job in it.
+    checkFigure(`prompt tokens of ${c.workerId}`, c.promptTokens);
+    checkFigure(`completion tokens of ${c.workerId}`, c.completionTokens);
+    checkFigure(`coefficient of ${c.workerId}`, c.coefficientMilli);
+    if (c.claimed) {
+      checkFigure(`claimed prompt tokens of ${c.workerId}`, c.claimed.promptTokens);
+      checkFigure(`claimed completion tokens of ${c.workerId}`, c.claimed.completionTokens);
+    }
     costs += c.cost;
     earned += c.earned;
   }

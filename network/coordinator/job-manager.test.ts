@@ -5,12 +5,16 @@ import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobManager, type JobSpec, type JobSink } from './job-manager.js';
+import { JobManager, type JobSpec, type JobSink, type SpotCheck } from './job-manager.js';
 import { WorkerRegistry, type RegisteredWorker } from './worker-registry.js';
 import { WorkerStanding } from './worker-standing.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { createMetrics } from './metrics.js';
 import { createLogger } from './log.js';
+import { Billing } from './billing.js';
+import type { CoordinatorStore } from './store.js';
+import { sealedJobSpec } from './sealed-api.js';
+import { SEALED_SUITE, SEALED_VERSION } from '../protocol/sealed.js';
 import type { CoordinatorFrame, Tier } from '../protocol/worker-frames.js';
 
 /** A connected worker as the job manager sees one; it records what it is sent, and counts routing's looks. */
@@ -44,7 +48,7 @@ class QueueWorker extends EventEmitter {
   }
 
   send(frame: CoordinatorFrame): boolean {
-    if (frame.type === 'job.offer') this.offers.push(frame.jobId);
+    if (frame.type === 'job.offer' || frame.type === 'job.sealed_offer') this.offers.push(frame.jobId);
     return true;
   }
 
@@ -84,6 +88,31 @@ async function withJobs(run: (jobs: JobManager, registry: WorkerRegistry) => Pro
     store.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A JobManager that bills on a real SQLite store, with a funded client. */
+async function withBilledJobs(run: (t: { jobs: JobManager; registry: WorkerRegistry; store: CoordinatorStore; billing: Billing }) => Promise<void>, options: { spotCheck?: SpotCheck } = {}): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-billed-'));
+  const store = openSqliteStore(dir);
+  const registry = new WorkerRegistry();
+  const logger = createLogger('coordinator', { level: 'silent' });
+  const billing = new Billing({ store });
+  store.deposit('client', 1_000_000_000_000n, 'd');
+  const jobs = new JobManager({ registry, logger, metrics: createMetrics(), standing: new WorkerStanding(store, registry, logger), billing, ...options });
+  try {
+    await run({ jobs, registry, store, billing });
+  } finally {
+    jobs.shutdown();
+    await jobs.settled();
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Holds the worst case of a job as the HTTP side does before submitting it; returns its id. */
+function hold(store: CoordinatorStore, billing: Billing, job: JobSpec, jobId: string, expiresAt = Date.now() + 60_000): string {
+  assert.equal(store.reserve('client', jobId, billing.worstCase(job.model, job.prompt.figure, job.params.maxTokens, job.maxCoefficient, 4), expiresAt), 'held');
+  return jobId;
 }
 
 test('with every worker busy, a freed slot goes to the first waiting job after one look over the fleet, not one per waiting job', async () => {
@@ -203,4 +232,150 @@ test('checkpointing jobs in flight counts again only what streamed since, the lo
     assert.equal(after.find((j) => j.jobId === handles[2]!.id)?.parts[0]?.usage.completionTokens, 6);
     assert.equal(after.length, 6);
   });
+});
+
+test("a worker's chunk claims add up to no more than its attempt could produce: 2,048 chunks each claiming 2^20 tokens read as a dispute, and the job settles", async () => {
+  await withBilledJobs(async ({ jobs, registry, store, billing }) => {
+    const worker = new QueueWorker('greedy', 'unsandboxed', { count: 0 });
+    registry.add(worker as unknown as RegisteredWorker);
+    worker.free();
+    const job = { ...spec('unsandboxed'), params: { maxTokens: 2047, temperature: 0 }, clientId: 'client' };
+    const jobId = hold(store, billing, job, 'greedy-job');
+    const errors: string[] = [];
+    jobs.submit({ ...job, jobId }, { ...sink, onError: (error) => errors.push(error.code) });
+    assert.deepEqual(worker.offers, [jobId]);
+    worker.emit('frame', { type: 'job.accept', jobId });
+    for (let seq = 0; seq < 2048; seq++) worker.emit('frame', { type: 'job.chunk', jobId, seq, text: 'a', tokens: 1 << 20 });
+    const claimed = jobs.inFlight(0, 1000)[0]?.parts[0]?.claimed?.completionTokens ?? 0;
+    assert.equal(claimed, 2048, 'the claim a checkpoint keeps is bounded too');
+    worker.emit('frame', { type: 'job.error', jobId, code: 'internal', message: 'gave up' });
+    await jobs.settled();
+    assert.deepEqual(errors, ['internal']);
+    const [dispute] = store.disputes('greedy');
+    assert.equal(dispute?.kind, 'completion_over_bound');
+    assert.equal(dispute.claimed, 2048, 'the claim is cut where it is taken, at max_tokens + 1');
+    assert.equal(store.account('worker:greedy').seq, 1, 'the worker is paid for the 2,048 bytes it streamed');
+  });
+});
+
+/** A sealed job's spec for `workerId` (the coordinator never opens it: its fields only need their shapes). */
+function sealedSpec(jobId: string, workerId: string, maxCoefficient: number): JobSpec {
+  const key = 'A'.repeat(43);
+  const envelope = { v: SEALED_VERSION, suite: SEALED_SUITE, jobId, model: 'm', coordinatorId: 'coord', workerId, recipientKey: key, maxTokens: 64, expiresAt: Date.now() + 60_000, enc: key, ciphertext: 'B'.repeat(64) } as const;
+  return { ...sealedJobSpec(envelope, { timeoutMs: 60_000, maxCoefficient }), clientId: 'client' };
+}
+
+test('a sealed job waiting for its busy worker is not offered to it once it reconnects asking more than the job allows: it fails, and its hold is refunded whole', async () => {
+  await withBilledJobs(async ({ jobs, registry, store, billing }) => {
+    const before = new QueueWorker('w', 'unsandboxed', { count: 0 });
+    registry.add(before as unknown as RegisteredWorker);
+    const job = sealedSpec('sealed-1', 'w', 1);
+    const balance = store.balance('client');
+    hold(store, billing, job, 'sealed-1');
+    const errors: { code: string; message: string }[] = [];
+    jobs.submit(job, { ...sink, onError: (error) => errors.push(error) });
+    assert.deepEqual(before.offers, [], 'the worker is busy: the job waits for it');
+    // The worker reconnects asking ten times list price: the new session replaces the old one.
+    const after = new QueueWorker('w', 'unsandboxed', { count: 0 });
+    after.running = 0;
+    after.priceCoefficient = 10;
+    registry.add(after as unknown as RegisteredWorker);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(after.offers, [], 'never offered at 10x');
+    await jobs.settled();
+    assert.equal(errors[0]?.code, 'no_capacity');
+    assert.match(errors[0]?.message ?? '', /10× list price, above this job's cap of 1/);
+    assert.equal(store.balance('client'), balance, 'nothing charged');
+  });
+});
+
+test("an attempt is billed at the price it was offered at, whatever its worker asks by the time it ends", async () => {
+  await withBilledJobs(async ({ jobs, registry, store, billing }) => {
+    const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+    registry.add(worker as unknown as RegisteredWorker);
+    worker.free();
+    const job = { ...spec('unsandboxed'), clientId: 'client' };
+    const jobId = hold(store, billing, job, 'priced-1');
+    const receipts: number[] = [];
+    billing.on('receipt', (_, receipt) => receipts.push(receipt.coefficientMilli));
+    jobs.submit({ ...job, jobId }, sink);
+    assert.deepEqual(worker.offers, [jobId]);
+    worker.emit('frame', { type: 'job.accept', jobId });
+    worker.emit('frame', { type: 'job.chunk', jobId, seq: 0, text: 'hello', tokens: 1 });
+    // Its state changes in place (another instance's worker, bus.ts) to ten times list price.
+    worker.priceCoefficient = 10;
+    worker.emit('frame', { type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 1 } });
+    await jobs.settled();
+    assert.deepEqual(receipts, [1000], 'billed at 1x');
+  });
+});
+
+test('a sealed job that ended and waits for its usage receipt stays checkpointed; killed then, the next start bills it from its checkpoint', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'silkworm-receipt-wait-'));
+  try {
+    const store = openSqliteStore(dir);
+    const registry = new WorkerRegistry();
+    const logger = createLogger('coordinator', { level: 'silent' });
+    const billing = new Billing({ store });
+    store.deposit('client', 1_000_000_000_000n, 'd');
+    const jobs = new JobManager({ registry, logger, metrics: createMetrics(), standing: new WorkerStanding(store, registry, logger), billing });
+    const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+    worker.running = 0;
+    registry.add(worker as unknown as RegisteredWorker);
+    let receiptAsked = false;
+    const job = { ...sealedSpec('sealed-wait', 'w', 1), awaitReceipt: () => void (receiptAsked = true) };
+    hold(store, billing, job, 'sealed-wait');
+    const done: string[] = [];
+    jobs.submit(job, { ...sink, onDone: (result) => done.push(result.finishReason) });
+    assert.deepEqual(worker.offers, ['sealed-wait']);
+    worker.emit('frame', { type: 'job.accept', jobId: 'sealed-wait' });
+    worker.emit('frame', { type: 'job.sealed_chunk', jobId: 'sealed-wait', seq: 0, ciphertext: 'B'.repeat(64), final: true, finishReason: 'stop', tokens: 5 });
+    worker.emit('frame', { type: 'job.done', jobId: 'sealed-wait', finishReason: 'stop', usage: { promptTokens: 20, completionTokens: 5 } });
+    assert.deepEqual(done, ['stop'], 'the client heard the end of its job');
+    assert.equal(receiptAsked, true, 'settlement waits for the receipt');
+    const inFlight = jobs.inFlight(0);
+    assert.deepEqual(inFlight.map((j) => j.jobId), ['sealed-wait'], 'still in what is checkpointed');
+    await billing.checkpoint(inFlight);
+    // Killed here, within the receipt's wait. The next start:
+    store.close();
+    const reopened = openSqliteStore(dir);
+    const next = new Billing({ store: reopened });
+    assert.deepEqual(await next.settleCheckpoints(new Set()), { settled: 1, refused: [], unreadable: [] });
+    assert.deepEqual(reopened.releaseAllHolds(), [], 'its hold was settled, not refunded whole');
+    assert.deepEqual(reopened.unackedReceipts('w').map((r) => [r.jobId, r.outcome, r.usage.completionTokens]), [['sealed-wait', 'done', 5]], 'the worker is paid, as the job ended');
+    reopened.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a job whose spot check outlives its hold (an expiry sweep refunded it meanwhile) still pays its worker, charged from the balance', async () => {
+  let pass: (failed: string[]) => void = () => {};
+  const spotCheck: SpotCheck = { sample: () => true, check: () => new Promise((resolve) => (pass = resolve)) };
+  await withBilledJobs(
+    async ({ jobs, registry, store, billing }) => {
+      const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+      registry.add(worker as unknown as RegisteredWorker);
+      worker.free();
+      const job = { ...spec('unsandboxed'), clientId: 'client' };
+      const expiresAt = Date.now() + 20;
+      const balance = store.balance('client');
+      const jobId = hold(store, billing, job, 'spot-1', expiresAt);
+      jobs.submit({ ...job, jobId }, sink);
+      worker.emit('frame', { type: 'job.accept', jobId });
+      worker.emit('frame', { type: 'job.chunk', jobId, seq: 0, text: 'hello', tokens: 2 });
+      worker.emit('frame', { type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 2 } });
+      // The check waits on the CPU past the hold's deadline, and the sweep refunds the hold whole.
+      while (Date.now() <= expiresAt) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.deepEqual(store.releaseExpiredHolds(Date.now()), [jobId]);
+      pass([]);
+      await jobs.settled();
+      assert.equal(store.account('worker:w').seq, 1, 'the worker is paid');
+      const [receipt] = store.unackedReceipts('w');
+      assert.equal(receipt?.usage.completionTokens, 2);
+      assert.equal(store.balance('client'), balance - BigInt(receipt.costNanotons), 'the client charged once, for what was delivered');
+      assert.deepEqual(store.releaseAllHolds(), [], 'no hold left');
+    },
+    { spotCheck },
+  );
 });

@@ -100,6 +100,8 @@ export interface SpotCheck {
 interface Attempt {
   worker: RegisteredWorker;
   offeredAt: number;
+  /** The worker's price coefficient when it was offered the job (within the client's cap): what the attempt is billed at. */
+  coefficient: number;
   /** The max_tokens this attempt was given (what earlier attempts used is taken off). */
   maxTokens: number;
   /** Text the client had before this attempt (its continuation). */
@@ -116,6 +118,7 @@ interface Attempt {
   toolCalls: ToolCallDelta[];
   bytes: number;
   chunks: number;
+  /** The sum of its chunks' `tokens`, bounded at max_tokens + 1 (more still reads as a dispute). */
   claimTokens: number;
   done?: Usage;
   firstChunkAt?: number;
@@ -164,6 +167,11 @@ export class JobManager {
   private readonly queue: Job[] = [];
   /** Settlements waiting for a spot check or a client's receipt. */
   private pendingSettlements = 0;
+  /**
+   * Jobs that ended, until they are on the books (or kept to try again), with the outcome they
+   * settle as: still checkpointed (inFlight), as a spot check or a client's receipt can take a while.
+   */
+  private readonly settling = new Map<string, { job: Job; outcome: JobOutcome }>();
   private settledWaiters: (() => void)[] = [];
   /** Slots of jobs told to stop, kept until their worker says they stopped (stopKey). */
   private readonly stopping = new Map<string, { worker: RegisteredWorker; timer: NodeJS.Timeout }>();
@@ -243,6 +251,8 @@ export class JobManager {
   /**
    * The jobs in flight for at least `minAgeMs` that delivered something billable, metered as if
    * each ended now (Billing.checkpoint): what a restart bills should this process die first.
+   * Jobs that ended but are not on the books yet (waiting for a spot check or a client's
+   * receipt, which can only lower the bill) are among them, with the outcome they ended with.
    * Counting a long answer with the model's tokenizer takes milliseconds (about 50 ms for 32 KB
    * of the test model's text), so one call counts again only what it can within `budgetMs`,
    * the jobs counted longest ago first; the others keep their last figures, which only grow, so
@@ -252,21 +262,23 @@ export class JobManager {
   inFlight(minAgeMs: number, budgetMs = 20): InFlightJob[] {
     const started = performance.now();
     const now = Date.now();
-    const due = [...this.jobs.values()].filter((job) => !job.finished && now - job.createdAt >= minAgeMs);
-    const live = new Set(due.map((job) => job.id));
+    const running = [...this.jobs.values()].filter((job) => !job.finished).map((job) => ({ job, outcome: undefined }));
+    const due = [...running, ...this.settling.values()].filter(({ job }) => now - job.createdAt >= minAgeMs);
+    const live = new Set(due.map(({ job }) => job.id));
     for (const id of this.lastMetered.keys()) if (!live.has(id)) this.lastMetered.delete(id);
-    due.sort((a, b) => (this.lastMetered.get(a.id)?.countedAt ?? 0) - (this.lastMetered.get(b.id)?.countedAt ?? 0));
+    due.sort((a, b) => (this.lastMetered.get(a.job.id)?.countedAt ?? 0) - (this.lastMetered.get(b.job.id)?.countedAt ?? 0));
     const found: InFlightJob[] = [];
-    for (const job of due) {
+    for (const { job, outcome } of due) {
       const last = this.lastMetered.get(job.id);
-      const streamed = job.attempts.reduce((sum, a) => sum + a.chunks + (a.accepted ? 1 : 0) + (a.done ? 1 : 0), 0) + job.attempts.length;
+      // An ending counts as a move: the same books, now with the outcome the job ended with.
+      const streamed = job.attempts.reduce((sum, a) => sum + a.chunks + (a.accepted ? 1 : 0) + (a.done ? 1 : 0), 0) + job.attempts.length + (outcome ? 1 : 0);
       if (last && (last.streamed === streamed || performance.now() - started >= budgetMs)) {
         if (last.entry) found.push(last.entry);
         continue;
       }
       if (!last && performance.now() - started >= budgetMs) continue;
       const { parts } = meterJob({ attempts: this.observations(job), promptFigure: job.spec.prompt.figure, promptExact: job.spec.prompt.exact });
-      const entry = parts.length > 0 ? { jobId: job.id, clientId: job.spec.clientId, model: job.spec.model, parts } : undefined;
+      const entry = parts.length > 0 ? { jobId: job.id, clientId: job.spec.clientId, model: job.spec.model, parts, ...(outcome ? { outcome } : {}) } : undefined;
       this.lastMetered.set(job.id, { streamed, countedAt: performance.now(), entry });
       if (entry) found.push(entry);
     }
@@ -296,6 +308,8 @@ export class JobManager {
       const target = this.options.registry.get(sealed.workerId);
       // The envelope names this instance, so only a worker connected here can open it.
       if (!target || target.instance !== undefined || !target.available || target.reputation <= 0 || job.tried.has(target.id)) this.fail(job, { code: 'worker_lost', message: `Worker ${sealed.workerId} is not available.` }, 'failed');
+      // Its price may have risen since admission (a reconnect asking more): never above the client's cap.
+      else if (target.priceCoefficient > job.spec.maxCoefficient) this.fail(job, { code: 'no_capacity', message: `Worker ${sealed.workerId} now asks ${target.priceCoefficient}× list price, above this job's cap of ${job.spec.maxCoefficient}; pick another.` }, 'failed');
       else if (target.running < target.maxConcurrentJobs) this.assign(job, target);
       // Busy: the job waits for this worker (its envelope can open nowhere else), as transport jobs wait.
       else this.enqueue(job);
@@ -339,7 +353,7 @@ export class JobManager {
 
   private assign(job: Job, worker: RegisteredWorker): void {
     const maxTokens = job.spec.params.maxTokens - this.completionUsed(job);
-    const attempt: Attempt = { worker, offeredAt: Date.now(), maxTokens, before: job.text, beforeReasoning: job.reasoning, accepted: false, ended: false, text: '', reasoning: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
+    const attempt: Attempt = { worker, offeredAt: Date.now(), coefficient: worker.priceCoefficient, maxTokens, before: job.text, beforeReasoning: job.reasoning, accepted: false, ended: false, text: '', reasoning: '', toolCalls: [], bytes: 0, chunks: 0, claimTokens: 0, cutOff: false, lost: false };
     job.attempts.push(attempt);
     job.current = attempt;
     let held = this.onWorker.get(worker);
@@ -530,7 +544,9 @@ export class JobManager {
     attempt.lastChunkAt = now;
     attempt.bytes += bytes;
     attempt.chunks++;
-    attempt.claimTokens += claimedTokens;
+    // A claim past what the attempt could produce only reads as a dispute; bounded here, so a
+    // worker's running sum stays a small integer (2,048 chunks at 2^20 each overflow a column).
+    attempt.claimTokens = Math.min(attempt.claimTokens + claimedTokens, attempt.maxTokens + 1);
   }
 
   /** The output bound was crossed: the job ends with what was delivered, the worker is flagged. */
@@ -581,7 +597,7 @@ export class JobManager {
     return job.attempts.map((a) => ({
       workerId: a.worker.id,
       payoutAddress: a.worker.payoutAddress,
-      coefficient: a.worker.priceCoefficient,
+      coefficient: a.coefficient,
       accepted: a.accepted,
       streamed: a.bytes > 0,
       completionFigure: this.completionFigure(job, a),
@@ -601,11 +617,14 @@ export class JobManager {
     const input = { attempts: this.observations(job), promptFigure: job.spec.prompt.figure, promptExact: job.spec.prompt.exact };
     const provisional = meterJob(input);
     const usage = provisional.parts.reduce((u, p) => ({ promptTokens: u.promptTokens + p.usage.promptTokens, completionTokens: u.completionTokens + p.usage.completionTokens }), { promptTokens: 0, completionTokens: 0 });
+    // A settlement that waits (for a spot check, a client's receipt, a probe's count) may outlive
+    // the job's hold, which expires at the request's deadline plus a minute: it settles late.
+    let waits = true;
     const book = (result: MeterResult, finalOutcome: JobOutcome, failedWorkers: ReadonlySet<string> = new Set(), booked?: () => void) => {
       try {
         this.judge(job, result, finalOutcome, failedWorkers);
         const parts = result.parts.filter((p) => !failedWorkers.has(p.workerId));
-        if (parts.length > 0) return this.book(job, finalOutcome, parts, booked);
+        if (parts.length > 0) return this.book(job, finalOutcome, parts, booked, waits);
         this.options.billing?.release(job.id).catch((error: unknown) => this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'refunding a hold failed; it comes back when it expires'));
       } catch (error) {
         // The store failed (not the books' rules, which settleSoon reports): the hold stays until
@@ -616,7 +635,9 @@ export class JobManager {
     };
     const later = (run: (done: () => void) => void) => {
       this.pendingSettlements++;
+      this.settling.set(job.id, { job, outcome });
       run(() => {
+        this.settling.delete(job.id);
         this.pendingSettlements--;
         this.checkSettled();
       });
@@ -659,6 +680,7 @@ export class JobManager {
       then?.(usage);
     } else {
       // The client hears the end of its job once the job is on the books.
+      waits = false;
       later((done) =>
         book(provisional, outcome, new Set(), () => {
           then?.(usage);
@@ -669,7 +691,7 @@ export class JobManager {
     return usage;
   }
 
-  private book(job: Job, outcome: JobOutcome, parts: MeterResult['parts'], booked?: () => void): void {
+  private book(job: Job, outcome: JobOutcome, parts: MeterResult['parts'], booked: (() => void) | undefined, late: boolean): void {
     for (const p of parts) {
       this.options.metrics.tokens.inc({ kind: 'prompt' }, p.usage.promptTokens);
       this.options.metrics.tokens.inc({ kind: 'completion' }, p.usage.completionTokens);
@@ -687,7 +709,7 @@ export class JobManager {
       // The store failed otherwise (nothing written): the hold stays until it expires.
       else if (error) this.options.logger.error({ jobId: job.id, err }, 'settling a job failed');
       booked?.();
-    });
+    }, late);
   }
 
   /** Records disputes and moves each worker's standing by what it did in this job. */

@@ -173,6 +173,35 @@ test("billing on PostgreSQL: receipts built on the store's thread are those bill
   }
 });
 
+test("an instance restarted after a peer's sweep refunded its expired holds still bills its checkpoints, from the client's balance", { skip }, async () => {
+  const url = await database('checkpoints');
+  const peer = await openPgStoreSync({ url, instanceId: 'b', poolSize: 2 });
+  let a = await openPgStoreSync({ url, instanceId: 'a', poolSize: 2 });
+  try {
+    const billing = new Billing({ store: a });
+    a.deposit('client', 1_000_000_000n, 'd');
+    const held = billing.worstCase('m', 10, 100, 1, 1);
+    assert.deepEqual(await billing.reserve('client', 'cut', held, Date.now() + 50), { ok: true });
+    await billing.checkpoint([{ jobId: 'cut', clientId: 'client', model: 'm', parts: [{ workerId: 'w', payoutAddress: undefined, coefficient: 1, usage: { promptTokens: 10, completionTokens: 40 } }] }]);
+    // Instance a is killed mid-job; a peer's expiry sweep refunds its hold whole.
+    a.close();
+    assert.deepEqual(peer.releaseExpiredHolds(Date.now() + 1_000), ['cut']);
+    assert.equal(peer.balance('client'), 1_000_000_000n);
+    // a starts again.
+    a = await openPgStoreSync({ url, instanceId: 'a', poolSize: 2 });
+    const next = new Billing({ store: a });
+    assert.deepEqual(await next.settleCheckpoints(new Set()), { settled: 1, refused: [], unreadable: [] });
+    const charge = 1_000_000_000n - a.balance('client');
+    assert.ok(charge > 0n && charge < held, `charged ${charge} from the balance, what the checkpoint counted`);
+    assert.deepEqual((await next.unackedReceipts('w', 0)).map((r) => [r.jobId, r.usage.completionTokens, r.costNanotons]), [['cut', 40, String(charge)]], 'the worker is paid');
+    assert.deepEqual(a.checkpoints(), { jobs: [], unreadable: [] }, 'then forgotten');
+    assert.deepEqual(a.releaseAllHolds(), [], 'no hold left behind');
+  } finally {
+    a.close();
+    peer.close();
+  }
+});
+
 test('a receipt that cannot be built after its settlement: the job stays settled once, and the receipt goes out when asked again', { skip }, async () => {
   const store = await open();
   try {

@@ -260,6 +260,26 @@ test('the settlements asked for in one turn go in one call, at most SETTLE_BATCH
   }
 });
 
+test("a settlement with a figure PostgreSQL's columns cannot hold is refused alone: the honest one settled in the same turn lands", { skip }, async () => {
+  const [a] = await twoInstances();
+  try {
+    const batches = countCalls(a, /silkworm_settle_batch/);
+    await a.deposit('c', 1_000n, 'd');
+    for (const id of ['honest', 'poisoned']) assert.equal(await a.reserve('c', id, 100n, Date.now() + 60_000), 'held');
+    const poisoned = { ...credit('B', 'greedy', 50n, 45n), claimed: { promptTokens: 5, completionTokens: 2 ** 31 } };
+    const calls = batches.calls;
+    const [honest, bad] = await Promise.allSettled([a.settle(job('honest', [credit('A', 'w', 50n, 45n)]), receipt), a.settle(job('poisoned', [poisoned]), receipt)]);
+    assert.ok(bad.status === 'rejected' && bad.reason instanceof BooksError && /claimed completion tokens of greedy out of bounds/.test(bad.reason.message), String(bad.status === 'rejected' && bad.reason));
+    assert.deepEqual(honest.status === 'fulfilled' && honest.value?.map((f) => f.seq), [1]);
+    assert.equal(batches.calls - calls, 1, 'the honest one went in one call, the other refused before it');
+    assert.deepEqual(await a.account('A'), { account: 'A', cumulative: 45n, seq: 1 });
+    assert.equal((await a.account('B')).cumulative, 0n);
+    assert.equal(await a.balance('c'), 1_000n - 50n - 100n, "the honest job charged, the other's hold still taken");
+  } finally {
+    await a.close();
+  }
+});
+
 test('a batch of settlements whose connection dies mid-call runs again on another: each settles once, nothing lost or doubled', { skip }, async () => {
   const [a] = await twoInstances();
   const raw = await rawClient();
