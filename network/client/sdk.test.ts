@@ -140,3 +140,26 @@ test('with receipts, the usage reported is what the client is billed at most: it
     await retried.close();
   }
 });
+
+test('a sealed retry fits the context: its max_tokens is what is left, and no more than the context leaves after its longer prompt', async () => {
+  // The template wraps a continuation in two tokens of its own, which the tokens received do not count.
+  const wrapping: UsageMeter = { ...charMeter, countPrompt: (messages, params, continuation) => charMeter.countPrompt(messages, params, continuation) + (continuation ? 2 : 0) };
+  const models = [{ id: 'tiny', sha256: 'ab'.repeat(32), contextSize: 40 }];
+  const first = await makeFakeWorker('w-a', 'sandboxed', () => ['Hello', ' world'], models);
+  first.loseAfter = 1;
+  const second = await makeFakeWorker('w-b', 'sandboxed', () => ['Hello', ' world'], models);
+  const coordinator = await startFakeCoordinator([first, second]);
+  try {
+    const receipts = { key: identityKeyPairFromSeed(new Uint8Array(32).fill(9)), meter: async () => wrapping };
+    const client = new SilkwormClient({ coordinatorUrl: coordinator.url, receipts, pickWorker: (fresh) => fresh.find((w) => w.workerId === 'w-a') ?? fresh[0]! });
+    let text = '';
+    // No max_tokens: the first attempt gets what the context leaves, 40 − 11 = 29.
+    for await (const event of client.chat({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], params: { temperature: 0 }, promptTokens: 11 })) if (event.type === 'text') text += event.text;
+    assert.equal(text, 'Hello world');
+    assert.equal(first.opened[0]?.params.maxTokens, 29);
+    // The retry's prompt is 11 + 5 + 2 = 18: 22 fit, where 29 − 5 = 24 would not.
+    assert.equal(second.opened[0]?.params.maxTokens, 22);
+  } finally {
+    await coordinator.close();
+  }
+});

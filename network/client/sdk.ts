@@ -257,12 +257,16 @@ export class SilkwormClient {
 
   private async *attempt(input: SealedChatRequest, coordinatorId: string, worker: WorkerDescriptor, received: Continuation, used: number, attempt: number, earlier: Usage, signal: AbortSignal): AsyncGenerator<SealedChatEvent> {
     const jobId = newJobId();
-    const maxTokens = Math.max(1, (input.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, contextSizeOf(worker, input.model) - (input.promptTokens ?? 1))) - used);
     // A retry is a job of its own: its worker evaluates what earlier ones streamed as part of its
     // prompt, so that prompt is declared and receipted whole (the worker is paid for evaluating it).
     const continued = continuationOf({ continuation: received.text, continuationReasoning: received.reasoning });
     const meter = continued ? await this.options.receipts?.meter(input.model).catch(() => undefined) : undefined;
     const promptTokens = continued && meter ? meter.countPrompt(input.messages, input.params, continued) : input.promptTokens;
+    const contextSize = contextSizeOf(worker, input.model);
+    // What is left of max_tokens, and no more than the context leaves after the prompt: a retry's
+    // prompt also holds what the template wraps the continuation in, which `used` does not count.
+    const left = (input.maxTokens ?? Math.min(DEFAULT_MAX_TOKENS, contextSize - (input.promptTokens ?? 1))) - used;
+    const maxTokens = Math.max(1, promptTokens === undefined ? left : Math.min(left, contextSize - promptTokens));
     let sealed;
     try {
       sealed = await sealRequest({
