@@ -1,11 +1,13 @@
 // The sharing binding applies decisions in order, one at a time, newest last: a slow change of
-// caps (a pause and a model reload) never lets an older decision land after a newer one.
+// caps (a pause and a model reload) never lets an older decision land after a newer one. A
+// decision to stop sharing hands the GPU back first and loads nothing, whatever its caps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Decision } from '../sharing/policy.js';
 import { createLogger } from '../../network/node-kit/log.js';
 import { bindSharing, type SharingTarget } from './sharing-binding.js';
+import { ScriptedCoordinator, startGpuWorker } from './testing/scripted-gpu.js';
 
 function decision(share: boolean, caps: Decision['caps'] = null): Decision {
   return { share, summary: share ? 'Sharing' : 'Paused', caps, reasons: [] } as unknown as Decision;
@@ -56,5 +58,41 @@ test('decisions in quick succession: applied one at a time, the newest last, the
   controller.emit('decision', decision(false));
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(worker.available, false);
-  assert.deepEqual(worker.calls.slice(-2), ['no-caps', 'pause']);
+  assert.deepEqual(worker.calls.slice(-2), ['pause', 'no-caps'], 'a decision to stop pauses before it touches the caps');
+});
+
+test('a Polite share stopped (a game starts, or Off) is paused at once: nothing is loaded and no capacity offered; the caps lifted meanwhile apply at the next start', { timeout: 10_000 }, async () => {
+  const coordinator = await ScriptedCoordinator.start();
+  const { worker, gpu, engine, stop } = await startGpuWorker(coordinator, { available: false });
+  const controller = Object.assign(new EventEmitter(), { currentDecision: { ...decision(false), reasons: [{ code: 'starting' }] } as unknown as Decision });
+  const paused = () => new Promise((resolve) => worker.once('paused', resolve));
+  try {
+    bindSharing(worker, controller as unknown as Parameters<typeof bindSharing>[1], createLogger('test', { level: 'silent' }));
+    // Polite, as by default: 20 GPU layers and 4 GB of VRAM.
+    const polite = { maxTokensPerSecond: null, maxGpuLayers: 20, maxVramMb: 4096, maxPowerW: null } as unknown as Decision['caps'];
+    const fromStart = gpu.events.length;
+    controller.emit('decision', decision(true, polite));
+    await coordinator.announced(true);
+    assert.deepEqual(gpu.since(fromStart), ['exit', `load /models/m.gguf layers=20 vram=${4096 * 1024 * 1024}`], 'the model was reloaded within the caps, then offered');
+
+    const fromEvent = gpu.events.length;
+    const fromFrame = coordinator.availability.length;
+    const pausing = paused();
+    controller.emit('decision', decision(false));
+    await pausing;
+    // Anything the decision set off would follow at once: give it time to show.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(gpu.since(fromEvent), ['exit'], 'the GPU is handed back and nothing is loaded onto it');
+    assert.deepEqual(coordinator.availability.slice(fromFrame), [false], 'no capacity is offered on the way');
+    assert.equal(engine.info, undefined);
+
+    // The owner turns sharing back on, mode Always: the model loads once, with no caps.
+    const fromResume = gpu.events.length;
+    controller.emit('decision', decision(true));
+    await coordinator.announced(true);
+    assert.deepEqual(gpu.since(fromResume), ['load /models/m.gguf layers=auto vram=none']);
+  } finally {
+    await stop();
+    coordinator.close();
+  }
 });

@@ -1,6 +1,9 @@
 /**
  * Connects the owner's sharing policy to the worker: a decision to stop pauses the worker
- * (jobs handed to other workers, model unloaded), a decision to share resumes it.
+ * (jobs handed to other workers, model unloaded), a decision to share resumes it. A decision to
+ * stop pauses first and only then takes its caps, so they are remembered for the next start:
+ * taken first, a change of GPU limits would reload the model and offer capacity just as the
+ * owner wants the GPU back.
  *
  * Decisions are applied one at a time, and one arriving while another is being applied waits
  * for it; of several waiting, only the newest is applied. A change of caps can pause and reload
@@ -20,9 +23,13 @@ export function bindSharing(worker: SharingTarget, controller: Pick<SharingContr
   let waiting: Decision | null = null;
   let applying = false;
   const applyOne = async (decision: Decision) => {
-    await worker.setCaps(decision.caps);
-    if (decision.share) await worker.resume();
-    else await worker.pause();
+    if (decision.share) {
+      await worker.setCaps(decision.caps);
+      await worker.resume();
+    } else {
+      await worker.pause();
+      await worker.setCaps(decision.caps);
+    }
   };
   const drain = async () => {
     applying = true;

@@ -361,8 +361,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /**
    * Applies the owner's Polite caps: generation speed is held under `maxTokensPerSecond` for
    * the jobs that start from now on, all of them together (the job process paces their sum); on a GPU, new `maxGpuLayers` or `maxVramMb` limits
-   * reload the model within them (running jobs move on, as in a pause). The power cap is the
-   * policy's: sharing pauses above it.
+   * reload the model within them (running jobs move on, as in a pause), or, while the model is
+   * not loaded (paused), apply at its next start. The power cap is the policy's: sharing pauses
+   * above it.
    */
   setCaps(caps: SharingCaps | null): Promise<void> {
     this.caps = caps;
@@ -370,6 +371,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const limits = { gpuLayers: caps?.maxGpuLayers ?? undefined, maxVramBytes: caps?.maxVramMb ? caps.maxVramMb * 1024 * 1024 : undefined };
     const current = engine.gpuLimits;
     if (engine.info?.gpu === 'cpu' || (limits.gpuLayers === current.gpuLayers && limits.maxVramBytes === current.maxVramBytes)) return Promise.resolve();
+    if (!engine.info) {
+      engine.setGpuLimits(limits);
+      return Promise.resolve();
+    }
     const wasAvailable = this.available;
     return this.pause().then(() => {
       engine.setGpuLimits(limits);
