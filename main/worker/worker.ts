@@ -110,6 +110,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly idleWaiters: (() => void)[] = [];
   /** Serialises pause/resume so quick flips never interleave. */
   private transition: Promise<unknown> = Promise.resolve();
+  /**
+   * Pauses asked for so far. A step that waited in `transition` (for running jobs, for a load)
+   * compares it with what it saw before: if the owner paused meanwhile, it offers no capacity
+   * and loads nothing.
+   */
+  private pauses = 0;
   private lastContextSize = 2048;
   private lastTier: Tier = 'unsandboxed';
   private resign: NodeJS.Timeout | undefined;
@@ -213,18 +219,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * reconnect, so this waits for them to finish first).
    */
   setPayoutAddress(address: string | undefined): Promise<void> {
-    const run = this.transition.then(async () => {
+    return this.serially(async () => {
       if (address === this.options.payoutAddress) return;
       const wasAvailable = this.available;
+      const pauses = this.pauses;
       this.setAvailable(false);
       await this.whenIdle();
       this.options.payoutAddress = address;
-      this.available = wasAvailable;
+      // A pause while the job ran stands: the new hello says unavailable.
+      this.available = wasAvailable && this.pauses === pauses;
       this.reannouncing = this.link.connected;
       this.link.reconnect('payout address changed');
     });
-    this.transition = run.catch(() => undefined);
-    return run;
   }
 
   /**
@@ -258,23 +264,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /**
    * Serves another model: stops taking jobs, lets the running ones finish (never cut), reloads
    * the job process with the new file, then reconnects so hello announces the new model. If
-   * the new file does not load, the old model is loaded again and the error is thrown.
+   * the new file does not load, the old model is loaded again and the error is thrown. A pause
+   * meanwhile stops the running jobs at once; the switch then loads nothing (the new model
+   * loads when sharing resumes) and leaves the worker paused.
    * `onPhase` hears when it waits for running jobs (and how many) and when it starts loading.
    */
   switchModel(model: ModelFile, onPhase?: (phase: 'waiting-for-jobs' | 'loading', jobs: number) => void): Promise<void> {
-    const run = this.transition.then(async () => {
+    return this.serially(async () => {
       const { engine, logger } = this.options;
       const previous = this.options.model;
       const wasAvailable = this.available;
       const wasLoaded = engine.info !== undefined;
+      const pauses = this.pauses;
+      const stillSharing = () => this.pauses === pauses;
       this.setAvailable(false);
       if (this.running.size > 0) onPhase?.('waiting-for-jobs', this.running.size);
       await this.whenIdle();
-      onPhase?.('loading', 0);
       const oldPath = engine.modelPath;
       this.options.model = model;
       engine.setModelPath(model.path);
-      if (wasLoaded) {
+      if (wasLoaded && !stillSharing()) {
+        // The owner wants the GPU back: unload the old model now rather than load the new one.
+        await engine.stop(0);
+      } else if (wasLoaded) {
+        onPhase?.('loading', 0);
         await engine.stop();
         try {
           await engine.start();
@@ -282,18 +295,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
           logger.error({ model: model.id, err: error instanceof Error ? error.message : String(error) }, 'the new model did not load; serving the previous one');
           this.options.model = previous;
           engine.setModelPath(oldPath);
-          await engine.start().catch(() => undefined);
-          this.setAvailable(wasAvailable);
+          if (stillSharing()) await engine.start().catch(() => undefined);
+          this.setAvailable(wasAvailable && stillSharing());
           throw error;
         }
       }
       logger.info({ from: previous.id, to: model.id }, 'switched model');
-      this.available = wasAvailable;
+      this.available = wasAvailable && stillSharing();
       this.reannouncing = this.link.connected;
       this.link.reconnect('model changed');
     });
-    this.transition = run.catch(() => undefined);
-    return run;
   }
 
   /** Jobs running now. */
@@ -333,58 +344,89 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /**
    * Hands the GPU back: stops advertising capacity, stops every running job (the coordinator
    * continues each on another worker from the text already sent), then ends the job process so
-   * the model's memory — VRAM included — is released.
+   * the model's memory — VRAM included — is released. The first two happen at the call, never
+   * queued behind other work (a model switch waiting for a job would otherwise let it run on);
+   * the job process ends once the work before it is done.
    */
   pause(): Promise<PreemptionTiming> {
-    const run = this.transition.then(async () => {
-      const started = performance.now();
-      this.setAvailable(false);
-      const jobsStopped = this.running.size;
-      for (const jobId of this.running) {
-        this.preempted.add(jobId);
-        this.options.engine.cancel(jobId);
-      }
-      await this.whenIdle();
-      const stoppedMs = performance.now() - started;
-      // Jobs are stopped and nothing in the job process needs flushing: end it at once.
-      await this.options.engine.stop(0);
-      const unloadedMs = performance.now() - started;
-      this.options.logger.info({ jobsStopped, stoppedMs: Math.round(stoppedMs), unloadedMs: Math.round(unloadedMs) }, 'sharing paused: GPU handed back');
-      const timing = { jobsStopped, stoppedMs, unloadedMs };
-      this.emit('paused', timing);
-      return timing;
-    });
-    this.transition = run.catch(() => undefined);
-    return run;
+    this.pauses++;
+    const started = performance.now();
+    const jobsStopped = this.stopJobs();
+    return this.serially(() => this.handBack(started, jobsStopped));
+  }
+
+  /** Stops offering capacity and cancels the running jobs as preempted; returns how many. */
+  private stopJobs(): number {
+    this.setAvailable(false);
+    for (const jobId of this.running) {
+      if (this.preempted.has(jobId)) continue;
+      this.preempted.add(jobId);
+      this.options.engine.cancel(jobId);
+    }
+    return this.running.size;
+  }
+
+  /** Waits for the cancelled jobs to end, then ends the job process. */
+  private async handBack(started: number, jobsStopped: number): Promise<PreemptionTiming> {
+    // Whatever the steps before this one left running stops too.
+    this.stopJobs();
+    await this.whenIdle();
+    const stoppedMs = performance.now() - started;
+    // Jobs are stopped and nothing in the job process needs flushing: end it at once.
+    await this.options.engine.stop(0);
+    const unloadedMs = performance.now() - started;
+    this.options.logger.info({ jobsStopped, stoppedMs: Math.round(stoppedMs), unloadedMs: Math.round(unloadedMs) }, 'sharing paused: GPU handed back');
+    const timing = { jobsStopped, stoppedMs, unloadedMs };
+    this.emit('paused', timing);
+    return timing;
   }
 
   /**
    * Applies the owner's Polite caps: generation speed is held under `maxTokensPerSecond` for
    * the jobs that start from now on, all of them together (the job process paces their sum); on a GPU, new `maxGpuLayers` or `maxVramMb` limits
-   * reload the model within them (running jobs move on, as in a pause). The power cap is the
-   * policy's: sharing pauses above it.
+   * reload the model within them (running jobs move on, as in a pause), or, while the model is
+   * not loaded (paused), apply at its next start. The model is reloaded only if the worker was
+   * sharing and no pause came meanwhile. The power cap is the policy's: sharing pauses above it.
    */
   setCaps(caps: SharingCaps | null): Promise<void> {
     this.caps = caps;
-    const { engine } = this.options;
-    const limits = { gpuLayers: caps?.maxGpuLayers ?? undefined, maxVramBytes: caps?.maxVramMb ? caps.maxVramMb * 1024 * 1024 : undefined };
-    const current = engine.gpuLimits;
-    if (engine.info?.gpu === 'cpu' || (limits.gpuLayers === current.gpuLayers && limits.maxVramBytes === current.maxVramBytes)) return Promise.resolve();
-    const wasAvailable = this.available;
-    return this.pause().then(() => {
+    return this.serially(async () => {
+      const { engine } = this.options;
+      const limits = { gpuLayers: caps?.maxGpuLayers ?? undefined, maxVramBytes: caps?.maxVramMb ? caps.maxVramMb * 1024 * 1024 : undefined };
+      const current = engine.gpuLimits;
+      if (engine.info?.gpu === 'cpu' || (limits.gpuLayers === current.gpuLayers && limits.maxVramBytes === current.maxVramBytes)) return;
+      if (!engine.info) {
+        engine.setGpuLimits(limits);
+        return;
+      }
+      const wasAvailable = this.available;
+      const pauses = this.pauses;
+      await this.handBack(performance.now(), this.stopJobs());
       engine.setGpuLimits(limits);
-      return wasAvailable ? this.resume() : undefined;
+      if (wasAvailable && this.pauses === pauses) await this.offer(pauses);
     });
   }
 
-  /** Reloads the model if it was unloaded, then offers capacity again. */
+  /** Reloads the model if it was unloaded, then offers capacity again (unless a pause follows). */
   resume(): Promise<void> {
-    const run = this.transition.then(async () => {
-      if (!this.options.engine.info) await this.options.engine.start();
-      this.setAvailable(true);
-      this.options.logger.info('sharing resumed');
-      this.emit('resumed');
-    });
+    const pauses = this.pauses;
+    return this.serially(() => this.offer(pauses));
+  }
+
+  /** Loads the model if needed and offers capacity, unless a pause was asked for since `pauses`. */
+  private async offer(pauses: number): Promise<void> {
+    // A pause asked for after this resume stands (and its step comes next).
+    if (this.pauses !== pauses) return;
+    if (!this.options.engine.info) await this.options.engine.start();
+    if (this.pauses !== pauses) return;
+    this.setAvailable(true);
+    this.options.logger.info('sharing resumed');
+    this.emit('resumed');
+  }
+
+  /** Runs `step` after every step before it (pause, resume, caps, model, payout address). */
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.transition.then(step);
     this.transition = run.catch(() => undefined);
     return run;
   }
