@@ -31,7 +31,7 @@ export interface AttemptObservation {
   completionFigure: number;
   /** True when completionFigure is an exact tokenizer count, false when it is a size bound. */
   completionExact: boolean;
-  /** What the worker claimed: its job.done usage, or the sum of its chunk `tokens`. */
+  /** What the worker claimed: its job.done usage, or the sum of its chunk `tokens` (bounded at the attempt's max_tokens + 1). */
   completionClaim: number;
   /** The worker's prompt claim from job.done, when the attempt had no continuation. */
   promptClaim?: number;
