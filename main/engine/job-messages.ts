@@ -95,6 +95,8 @@ export const fromJobProcessSchema = z.discriminatedUnion('type', [
   /** The chunks of several jobs generated in one turn: one message, so one wake-up of the worker. */
   z.strictObject({ type: z.literal('chunks'), chunks: z.array(chunkMessageSchema).min(1).max(MAX_CHUNKS_PER_MESSAGE) }),
   z.strictObject({ type: z.literal('sealed_chunk'), jobId, chunk: sealedChunkSchema, tokens: z.number().int().nonnegative() }),
+  /** The prompt's token count, once the job is taken (before its first chunk). */
+  z.strictObject({ type: z.literal('prompt'), jobId, promptTokens: z.number().int().nonnegative() }),
   z.strictObject({ type: z.literal('done'), jobId, finishReason: finishReasonSchema, usage: usageSchema, countedCompletionTokens: z.number().int().nonnegative() }),
   z.strictObject({ type: z.literal('failed'), replyTo: seq.optional(), jobId: jobId.optional(), code: z.enum(ERROR_CODES), message: z.string() }),
   z.strictObject({ type: z.literal('log'), level: z.enum(['debug', 'info', 'warn', 'error']), msg: z.string(), fields: z.record(z.string(), z.unknown()).optional() }),

@@ -106,7 +106,7 @@ async function run(jobId: string, open: () => Promise<JobInput | string>, emit: 
       send({ type: 'failed', jobId, code: 'invalid_request', message: input });
       return;
     }
-    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, (text, tokens, toolCalls, reasoning) => emit({ text, ...(toolCalls ? { toolCalls } : {}), ...(reasoning ? { reasoning } : {}) }, tokens), { maxTokensPerSecond, promptBound: input.promptBound });
+    const result = await current.generate(input.messages, input.params, input.continuation, abort.signal, (text, tokens, toolCalls, reasoning) => emit({ text, ...(toolCalls ? { toolCalls } : {}), ...(reasoning ? { reasoning } : {}) }, tokens), { maxTokensPerSecond, promptBound: input.promptBound, onPrompt: (promptTokens) => send({ type: 'prompt', jobId, promptTokens }) });
     if (result.finishReason === 'cancelled') {
       send({ type: 'failed', jobId, code: 'cancelled', message: 'Cancelled.' });
       return;

@@ -45,6 +45,8 @@ export interface GenerationLimits {
    * more is refused before any work (InvalidJobError). Not checked for a continuation.
    */
   promptBound?: number | undefined;
+  /** Hears the prompt's token count once the job is taken, before its first token. */
+  onPrompt?: ((promptTokens: number) => void) | undefined;
 }
 
 /** A loaded model with its context; one instance per job process. */
@@ -117,7 +119,7 @@ export class LlamaEngine {
    * jobs run in one pass.
    */
   async generate(messages: readonly ChatMessage[], params: JobParams, continuation: Continuation | undefined, signal: AbortSignal, onChunk: ChunkListener, limits: GenerationLimits = {}): Promise<GenerationResult> {
-    const { maxTokensPerSecond, promptBound } = limits;
+    const { maxTokensPerSecond, promptBound, onPrompt } = limits;
     let promptTokens: number;
     try {
       promptTokens = renderPromptTokens(this.model, this.chatWrapper, messages, continuation && responseSoFar(continuation, this.chatWrapper), params).length;
@@ -135,6 +137,7 @@ export class LlamaEngine {
     const options = await generationOptions(params, this.grammars, contextSize);
     const sequence = this.free.pop();
     if (!sequence) throw new EngineBusyError();
+    onPrompt?.(promptTokens);
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapperFor(this.chatWrapper, params) });
     const tools = new ToolCallStream((toolCalls) => onChunk('', 0, toolCalls));
     try {

@@ -52,6 +52,7 @@ export interface EngineResult {
 interface PendingJob {
   onChunk(text: string, tokens: number, toolCalls?: ToolCallDelta[], reasoning?: string): void;
   onSealedChunk(chunk: SealedChunk, tokens: number): void;
+  onPrompt?: ((promptTokens: number) => void) | undefined;
   resolve(result: EngineResult): void;
   reject(failure: JobFailure): void;
 }
@@ -155,9 +156,12 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     return reply.info;
   }
 
-  /** Runs a job; `onChunk` hears the text (and tool-call pieces) as it streams. Rejects with a JobFailure. */
-  generate(job: EngineJob, onChunk: (text: string, tokens: number, toolCalls?: ToolCallDelta[], reasoning?: string) => void): Promise<EngineResult> {
-    return this.track(job.jobId, { onChunk, onSealedChunk: () => {} }, () =>
+  /**
+   * Runs a job; `onChunk` hears the text (and tool-call pieces) as it streams, `onPrompt` the
+   * prompt's token count before the first of them. Rejects with a JobFailure.
+   */
+  generate(job: EngineJob, onChunk: (text: string, tokens: number, toolCalls?: ToolCallDelta[], reasoning?: string) => void, onPrompt?: (promptTokens: number) => void): Promise<EngineResult> {
+    return this.track(job.jobId, { onChunk, onSealedChunk: () => {}, onPrompt }, () =>
       this.send({
         type: 'generate',
         seq: this.nextSeq(),
@@ -170,12 +174,12 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
     );
   }
 
-  /** Runs a sealed job; `onChunk` hears sealed chunks, which only the client can open. */
-  generateSealed(job: SealedEngineJob, onChunk: (chunk: SealedChunk, tokens: number) => void): Promise<EngineResult> {
-    return this.track(job.jobId, { onChunk: () => {}, onSealedChunk: onChunk }, () => this.send({ type: 'generate_sealed', seq: this.nextSeq(), ...job }));
+  /** Runs a sealed job; `onChunk` hears sealed chunks, which only the client can open (and `onPrompt` as for generate). */
+  generateSealed(job: SealedEngineJob, onChunk: (chunk: SealedChunk, tokens: number) => void, onPrompt?: (promptTokens: number) => void): Promise<EngineResult> {
+    return this.track(job.jobId, { onChunk: () => {}, onSealedChunk: onChunk, onPrompt }, () => this.send({ type: 'generate_sealed', seq: this.nextSeq(), ...job }));
   }
 
-  private track(jobId: string, listeners: Pick<PendingJob, 'onChunk' | 'onSealedChunk'>, start: () => void): Promise<EngineResult> {
+  private track(jobId: string, listeners: Pick<PendingJob, 'onChunk' | 'onSealedChunk' | 'onPrompt'>, start: () => void): Promise<EngineResult> {
     return new Promise((resolve, reject) => {
       if (!this.child || !this.info) {
         reject(new JobFailure({ code: 'engine_error', message: 'The engine is not running.' }));
@@ -262,6 +266,9 @@ export class EngineSupervisor extends EventEmitter<SupervisorEvents> {
         return;
       case 'sealed_chunk':
         this.jobs.get(message.jobId)?.onSealedChunk(message.chunk, message.tokens);
+        return;
+      case 'prompt':
+        this.jobs.get(message.jobId)?.onPrompt?.(message.promptTokens);
         return;
       case 'done': {
         const job = this.jobs.get(message.jobId);

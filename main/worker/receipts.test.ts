@@ -109,6 +109,10 @@ test('an underpaying receipt is recorded, flagged with its shortfall, acknowledg
   coordinator.send({ type: 'job.offer', jobId: 'job-1', model: 'm', messages: [{ role: 'user', content: 'abc' }], params: { maxTokens: 40, temperature: 0 } });
   const done = await coordinator.next('job.done');
   assert.equal(done.usage.completionTokens, 40);
+  // The prompt is claimed with the first chunk too, so a job that ends before job.done has the claim.
+  const chunks = coordinator.frames.filter((f): f is Extract<WorkerFrame, { type: 'job.chunk' }> => f.type === 'job.chunk' && f.jobId === 'job-1');
+  assert.equal(chunks[0]?.promptTokens, done.usage.promptTokens);
+  assert.ok(chunks.length > 1 && chunks.slice(1).every((chunk) => chunk.promptTokens === undefined), 'once');
   const paidFor = { promptTokens: done.usage.promptTokens, completionTokens: 20 };
   const cost = jobCost(DEFAULT_PRICE_LIST.default, paidFor, 1);
   const earned = splitCost(cost, DEFAULT_PRICE_LIST.commissionBps).worker;

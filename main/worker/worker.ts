@@ -548,16 +548,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let seq = 0;
     const cap = this.caps?.maxTokensPerSecond ?? undefined;
     const capped = cap ? { maxTokensPerSecond: cap } : {};
+    // The prompt is claimed with the first chunk, so a job that ends before job.done still has it.
+    let prompt: { promptTokens: number } | undefined;
+    const onPrompt = (promptTokens: number) => (prompt = { promptTokens });
+    const claimPrompt = () => {
+      const claim = prompt;
+      prompt = undefined;
+      return claim ?? {};
+    };
     if (offer.type === 'job.offer') {
       const continued = continuationOf(offer);
-      return this.options.engine.generate({ jobId, messages: offer.messages, params: offer.params, ...(continued ? { continuation: continued } : {}), ...capped }, (text, count, toolCalls, reasoning) => {
-        onTokens(count, this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count, ...(toolCalls ? { toolCalls } : {}), ...(reasoning ? { reasoning } : {}) }));
-      });
+      return this.options.engine.generate(
+        { jobId, messages: offer.messages, params: offer.params, ...(continued ? { continuation: continued } : {}), ...capped },
+        (text, count, toolCalls, reasoning) => {
+          onTokens(count, this.link.send({ type: 'job.chunk', jobId, seq: seq++, text, tokens: count, ...(toolCalls ? { toolCalls } : {}), ...(reasoning ? { reasoning } : {}), ...claimPrompt() }));
+        },
+        onPrompt,
+      );
     }
     const sealed = { jobId, envelope: offer.envelope, workerId: this.options.workerId, coordinatorId: this.link.coordinatorId ?? '', model: this.options.model.id, ...capped };
-    return this.options.engine.generateSealed(sealed, (chunk, count) => {
-      onTokens(count, this.link.send({ type: 'job.sealed_chunk', jobId, ...chunk, tokens: count }));
-    });
+    return this.options.engine.generateSealed(
+      sealed,
+      (chunk, count) => {
+        onTokens(count, this.link.send({ type: 'job.sealed_chunk', jobId, ...chunk, tokens: count, ...claimPrompt() }));
+      },
+      onPrompt,
+    );
   }
 
   private async run(offer: Extract<CoordinatorJobFrame, { type: 'job.offer' | 'job.sealed_offer' }>): Promise<void> {

@@ -379,3 +379,27 @@ test('a job whose spot check outlives its hold (an expiry sweep refunded it mean
     { spotCheck },
   );
 });
+
+test('a sealed job the client leaves before job.done keeps the prompt claim its worker made with its first chunk: a receipt that signs for no prompt is on file against it', async () => {
+  await withBilledJobs(async ({ jobs, registry, store, billing }) => {
+    const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+    worker.running = 0;
+    registry.add(worker as unknown as RegisteredWorker);
+    let settle: (receipt: { promptTokens: number; completionTokens: number } | undefined) => void = () => {};
+    const job = { ...sealedSpec('sealed-left', 'w', 1), awaitReceipt: (give: typeof settle) => void (settle = give) };
+    hold(store, billing, job, 'sealed-left');
+    const handle = jobs.submit(job, sink);
+    worker.emit('frame', { type: 'job.accept', jobId: 'sealed-left' });
+    worker.emit('frame', { type: 'job.sealed_chunk', jobId: 'sealed-left', seq: 0, ciphertext: 'B'.repeat(64), final: false, tokens: 1, promptTokens: 40 });
+    worker.emit('frame', { type: 'job.sealed_chunk', jobId: 'sealed-left', seq: 1, ciphertext: 'B'.repeat(64), final: false, tokens: 1, promptTokens: 1 });
+    // The client has what it wanted and leaves before the worker's job.done; its receipt says the prompt was free.
+    handle.cancel('client disconnected');
+    settle({ promptTokens: 0, completionTokens: 2 });
+    await jobs.settled();
+    assert.deepEqual(
+      store.disputes('w').map((d) => d.kind),
+      ['over_client_receipt'],
+      'the first chunk’s claim of 40 prompt tokens (not a later one) stands against a receipt of 0',
+    );
+  });
+});

@@ -120,6 +120,8 @@ interface Attempt {
   chunks: number;
   /** The sum of its chunks' `tokens`, bounded at max_tokens + 1 (more still reads as a dispute). */
   claimTokens: number;
+  /** The worker's prompt claim made with its first chunk (protocol 5), for when no job.done comes. */
+  promptClaim?: number;
   done?: Usage;
   firstChunkAt?: number;
   lastChunkAt?: number;
@@ -463,7 +465,7 @@ export class JobManager {
         }
         job.nextSeq++;
         attempt.accepted = true;
-        this.noteChunk(job, attempt, bytes, frame.tokens);
+        this.noteChunk(job, attempt, bytes, frame.tokens, frame.promptTokens);
         attempt.text += frame.text;
         attempt.reasoning += frame.reasoning ?? '';
         job.text += frame.text;
@@ -485,8 +487,8 @@ export class JobManager {
         }
         job.nextSeq++;
         attempt.accepted = true;
-        this.noteChunk(job, attempt, bytes, frame.tokens);
-        const { type: _type, jobId: _jobId, tokens: _tokens, ...chunk } = frame;
+        this.noteChunk(job, attempt, bytes, frame.tokens, frame.promptTokens);
+        const { type: _type, jobId: _jobId, tokens: _tokens, promptTokens: _promptTokens, ...chunk } = frame;
         job.sink.onSealedChunk?.(chunk);
         return;
       }
@@ -535,8 +537,10 @@ export class JobManager {
     this.fail(job, error, 'failed');
   }
 
-  private noteChunk(job: Job, attempt: Attempt, bytes: number, claimedTokens: number): void {
+  private noteChunk(job: Job, attempt: Attempt, bytes: number, claimedTokens: number, promptClaim: number | undefined): void {
     const now = Date.now();
+    // Only the first chunk's claim counts (the worker claims its prompt once).
+    if (attempt.chunks === 0 && promptClaim !== undefined) attempt.promptClaim = promptClaim;
     if (attempt.firstChunkAt === undefined && bytes > 0) {
       attempt.firstChunkAt = now;
       if (job.attempts.length === 1) this.options.metrics.timeToFirstToken.observe((now - job.createdAt) / 1000);
@@ -594,17 +598,21 @@ export class JobManager {
 
   private observations(job: Job): AttemptObservation[] {
     const exact = !job.spec.sealed && job.spec.meter !== undefined;
-    return job.attempts.map((a) => ({
-      workerId: a.worker.id,
-      payoutAddress: a.worker.payoutAddress,
-      coefficient: a.coefficient,
-      accepted: a.accepted,
-      streamed: a.bytes > 0,
-      completionFigure: this.completionFigure(job, a),
-      completionExact: exact,
-      completionClaim: a.done ? a.done.completionTokens : a.claimTokens,
-      ...(a.done && a.before === '' && a.beforeReasoning === '' ? { promptClaim: a.done.promptTokens } : {}),
-    }));
+    return job.attempts.map((a) => {
+      // Its job.done's, else the one made with its first chunk (a job that ended before job.done).
+      const promptClaim = a.done?.promptTokens ?? a.promptClaim;
+      return {
+        workerId: a.worker.id,
+        payoutAddress: a.worker.payoutAddress,
+        coefficient: a.coefficient,
+        accepted: a.accepted,
+        streamed: a.bytes > 0,
+        completionFigure: this.completionFigure(job, a),
+        completionExact: exact,
+        completionClaim: a.done ? a.done.completionTokens : a.claimTokens,
+        ...(promptClaim !== undefined && a.before === '' && a.beforeReasoning === '' ? { promptClaim } : {}),
+      };
+    });
   }
 
   /**

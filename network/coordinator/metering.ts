@@ -33,7 +33,7 @@ export interface AttemptObservation {
   completionExact: boolean;
   /** What the worker claimed: its job.done usage, or the sum of its chunk `tokens` (bounded at the attempt's max_tokens + 1). */
   completionClaim: number;
-  /** The worker's prompt claim from job.done, when the attempt had no continuation. */
+  /** The worker's prompt claim (from job.done, else from its first chunk), when the attempt had no continuation. */
   promptClaim?: number;
 }
 

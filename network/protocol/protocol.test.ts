@@ -29,6 +29,13 @@ test('a peer on an older version never gets a field it lacks: thoughts travel ap
   assert.equal(offer.continuationReasoning, 'hmm', 'the frame itself is left as it was');
   const ping = { type: 'ping' as const, seq: 1, sentAt: 2 };
   assert.equal(forVersion(ping, 2), ping);
+  // Version 5: the prompt claimed with the first chunk, which a version-4 coordinator would refuse.
+  const first = workerFrameSchema.parse({ type: 'job.chunk', jobId: 'j', seq: 0, text: 'a', tokens: 1, promptTokens: 11 });
+  const sealedFirst = workerFrameSchema.parse({ type: 'job.sealed_chunk', jobId: 'j', seq: 0, ciphertext: 'B'.repeat(24), final: false, tokens: 1, promptTokens: 11 });
+  assert.deepEqual(forVersion(first, 5), first);
+  assert.deepEqual(forVersion(first, 4), { type: 'job.chunk', jobId: 'j', seq: 0, text: 'a', tokens: 1 });
+  assert.equal('promptTokens' in forVersion(sealedFirst, 4), false);
+  assert.equal(forVersion(sealedFirst, 5), sealedFirst);
 });
 
 test('utf8Length counts bytes as UTF-8 does', () => {

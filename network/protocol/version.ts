@@ -7,12 +7,16 @@
  * Version 4: a thinking model's thoughts travel apart from the answer: the worker streams them
  * as `reasoning` in `job.chunk`, and a job continued after a lost worker carries the thought
  * so far as `continuationReasoning` in `job.offer`.
+ * Version 5: the worker claims its prompt's token count with the first piece of an answer
+ * (`promptTokens` in the first `job.chunk` or `job.sealed_chunk`), not only in `job.done`, so a
+ * job that ends before it (the client left, the worker was lost) still has the claim to judge a
+ * client's receipt against.
  * A coordinator speaks every version in [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION]; a worker
  * announces the range it speaks in `hello`, and the highest common version wins.
  */
 
 /** The newest protocol version this build speaks. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** The oldest protocol version this build still speaks. */
 export const MIN_PROTOCOL_VERSION = 2;
@@ -22,7 +26,8 @@ export const FRAME_SINCE: Readonly<Record<string, number>> = { check_failed: 3 }
 
 /** Optional fields newer than the oldest version spoken, by frame type (either direction). */
 const FIELD_SINCE: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  'job.chunk': { reasoning: 4 },
+  'job.chunk': { reasoning: 4, promptTokens: 5 },
+  'job.sealed_chunk': { promptTokens: 5 },
   'job.offer': { continuationReasoning: 4 },
 };
 

@@ -51,13 +51,15 @@ export const workerFrameSchema = z.discriminatedUnion('type', [
    * `tokens`: how many generated tokens the worker says this text holds (chunks may batch
    * several). A claim only: the coordinator bills what it counts or bounds itself.
    * `toolCalls`: pieces of tool calls the model made, after any text of the same chunk.
+   * `promptTokens` (first chunk only): the worker's claim for the prompt it evaluated, as in
+   * `job.done`, made early so that a job ending before `job.done` still has it.
    */
   /** A piece of a transport job's answer: text, or tool-call pieces, or a thinking model's `reasoning` (before its text). */
-  z.strictObject({ type: z.literal('job.chunk'), jobId: id, seq: count, text: z.string(), tokens: tokenCount, toolCalls: toolCallDeltasSchema.optional(), reasoning: z.string().optional() }),
+  z.strictObject({ type: z.literal('job.chunk'), jobId: id, seq: count, text: z.string(), tokens: tokenCount, toolCalls: toolCallDeltasSchema.optional(), reasoning: z.string().optional(), promptTokens: tokenCount.optional() }),
   z.strictObject({ type: z.literal('job.done'), jobId: id, finishReason: finishReasonSchema, usage: usageSchema }),
   z.strictObject({ type: z.literal('job.error'), jobId: id, code: errorCode, message: z.string().max(2000) }),
   /** A sealed answer chunk, relayed to the client byte for byte; `tokens` is for billing. */
-  z.strictObject({ type: z.literal('job.sealed_chunk'), jobId: id, ...sealedChunkShape, tokens: tokenCount }),
+  z.strictObject({ type: z.literal('job.sealed_chunk'), jobId: id, ...sealedChunkShape, tokens: tokenCount, promptTokens: tokenCount.optional() }),
   /** The worker has durably recorded every receipt up to and including `upTo`. */
   z.strictObject({ type: z.literal('receipt.ack'), upTo: count }),
   /** Asks the coordinator to send again every receipt numbered above `after`. */
