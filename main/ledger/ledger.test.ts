@@ -337,12 +337,42 @@ describe('payouts', () => {
     ledger.recordVoucher(world.issue(500n, 1));
     const address = world.worker.toString();
     const good = payout(world, { seq: 1n, cumulativeNanotons: 500n, amountNanotons: 500n });
-    const impossible = payout(world, { seq: 2n, cumulativeNanotons: 1n, amountNanotons: 1n << 64n });
-    assert.throws(() => ledger.applyChainBatch(address, [good, impossible], { lt: 77n, hash: 'AB' }), RangeError);
+    assert.throws(() => ledger.applyChainBatch('not an address', [good], { lt: 77n, hash: 'AB' }));
     assert.equal(ledger.getCursor(address), null);
     assert.equal(ledger.balances().paidNanotons, 0n, 'the good payout rolled back with the batch');
     ledger.applyChainBatch(address, [good], { lt: 77n, hash: 'AB' });
     assert.deepEqual(ledger.getCursor(address), { lt: 77n, hash: 'ab' });
+    assert.equal(ledger.balances().paidNanotons, 500n);
+    ledger.close();
+  });
+
+  test('a payout-shaped message with an impossible amount is flagged; the batch around it lands and the cursor moves', () => {
+    const world = ledgerWorld();
+    const ledger = openTestLedger(world);
+    ledger.recordJob(job('a', 500n));
+    ledger.recordVoucher(world.issue(500n, 1));
+    const address = world.worker.toString();
+    // Anyone can send the payout address a body with a due or deposit of up to 2^120.
+    const forged = payout(world, { seq: 1n, cumulativeNanotons: 1n << 100n, amountNanotons: 10n, dueNanotons: 1n << 100n, sender: randomAddress().toString() });
+    const forgedDeposit = payout(world, { seq: 1n, cumulativeNanotons: 500n, amountNanotons: 10n, dueNanotons: 500n, depositNanotons: 1n << 64n, sender: randomAddress().toString() });
+    // Our own payout account never sends one, but if it did the watcher must not stop either.
+    const ours = payout(world, { seq: 1n, cumulativeNanotons: 1n << 100n, amountNanotons: 10n, dueNanotons: 1n << 100n });
+    const impossibleValue = payout(world, { seq: 1n, cumulativeNanotons: 500n, amountNanotons: 1n << 64n, dueNanotons: 500n });
+    const genuine = payout(world, { seq: 1n, cumulativeNanotons: 500n, amountNanotons: 500n, lt: 2000n });
+    const results = ledger.applyChainBatch(address, [forged, forgedDeposit, ours, impossibleValue, genuine], { lt: 2000n, hash: 'CD' });
+    assert.deepEqual(results.map((r) => (r.status === 'flagged' ? r.code : r.status)), ['unknown_sender', 'unknown_sender', 'amount_off', 'amount_off', 'applied']);
+    assert.deepEqual(ledger.getCursor(address), { lt: 2000n, hash: 'cd' });
+    const balances = ledger.balances();
+    assert.equal(balances.paidNanotons, 500n);
+    assert.equal(balances.claimableNanotons, 0n);
+    assert.equal(balances.flaggedNanotons, 30n, 'what arrived in the flagged messages (a value past any real supply is not counted)');
+    assert.equal(ledger.job('a')?.paidTx, genuine.txHash);
+    const flags = ledger.anomalies({ kind: 'payout' });
+    assert.deepEqual(flags.map((a) => a.code).sort(), ['amount_off', 'amount_off', 'unknown_sender', 'unknown_sender']);
+    assert.ok(flags.some((a) => a.detail.dueNanotons === (1n << 100n).toString()), 'the flag keeps the figures as written');
+    // A rescan changes nothing.
+    const again = ledger.applyChainBatch(address, [forged, ours, genuine], { lt: 2000n, hash: 'CD' });
+    assert.deepEqual(again.map((r) => r.status), ['already_recorded', 'already_recorded', 'already_recorded']);
     assert.equal(ledger.balances().paidNanotons, 500n);
     ledger.close();
   });
