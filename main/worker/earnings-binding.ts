@@ -11,7 +11,8 @@ import type { TonClient } from '@ton/ton';
 import { createTonClient } from '../../network/node-kit/ton-client.js';
 // Layer note: as for Cash out, the vault's wrapper is the contract's public interface.
 import { Vault } from '../../network/contracts/vault.js';
-import { Ledger } from '../ledger/ledger.js';
+import { Ledger, type JobCredit } from '../ledger/ledger.js';
+import { checkJob } from '../ledger/jobs.js';
 import { ChainWatcher } from '../chain/chain-watcher.js';
 import { EarningsService, type CashOutChain } from '../earnings/earnings-service.js';
 import type { JobReceipt, Worker } from './worker.js';
@@ -112,7 +113,7 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     // A job the client left or timed out is billed for what reached the client: not comparable.
     const own = receipt.outcome === 'cancelled' || receipt.outcome === 'timeout' ? undefined : worker.ownUsage(receipt.jobId);
     const verdict = pricing ? checkReceipt(receipt, pricing, own) : { ok: true as const };
-    await ledger.creditJob({
+    const credit: JobCredit = {
       jobId: receipt.jobId,
       model: receipt.model,
       finishedAt: Date.now(),
@@ -120,7 +121,17 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
       promptTokens: receipt.usage.promptTokens,
       completionTokens: receipt.usage.completionTokens,
       earnedNanotons: BigInt(receipt.earnedNanotons),
-    });
+    };
+    try {
+      checkJob(credit);
+    } catch (error) {
+      // No ledger can hold it (the wire allows more than 63 bits): kept as a flag and acknowledged,
+      // so it does not hold back every receipt after it. Vouchers still pay what was signed.
+      ledger.flagReceipt(receipt.jobId, 'receipt_unusable', `The receipt cannot be recorded: ${(error as Error).message} (it says ${receipt.earnedNanotons} earned).`, 0n);
+      if (receipt.voucher) ledger.recordVoucher(receipt.voucher);
+      return;
+    }
+    await ledger.creditJob(credit);
     if (receipt.voucher) ledger.recordVoucher(receipt.voucher, { jobIds: [receipt.jobId] });
     if (!verdict.ok) ledger.flagReceipt(receipt.jobId, verdict.code, verdict.message, verdict.shortfallNanotons);
   };

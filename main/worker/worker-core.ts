@@ -138,7 +138,16 @@ export async function startWorkerCore(options: WorkerCoreOptions): Promise<Worke
         }),
       );
       opened.set(key, books);
-      void books.then((value) => value && resolved.set(key, value));
+      // Books that failed to open (a disk full or read-only) are forgotten, so the next receipt
+      // or connection tries again; the receipts meanwhile are not acknowledged.
+      const attempt = books;
+      attempt.then(
+        (value) => value && resolved.set(key, value),
+        (error: unknown) => {
+          if (opened.get(key) === attempt) opened.delete(key);
+          logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not open the books; trying again with the next receipt');
+        },
+      );
     }
     return books;
   };
@@ -180,7 +189,7 @@ export async function startWorkerCore(options: WorkerCoreOptions): Promise<Worke
       unbind();
       sharing.stop();
       await worker.stop();
-      for (const books of await Promise.all(opened.values())) books?.close();
+      for (const books of await Promise.allSettled(opened.values())) if (books.status === 'fulfilled') books.value?.close();
     },
   };
 }
