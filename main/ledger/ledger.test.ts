@@ -330,6 +330,54 @@ describe('payouts', () => {
     pcB.close();
   });
 
+  test('payouts flagged while the payout account was not known are judged again once it is: applied, and no flag left', () => {
+    const world = ledgerWorld();
+    const account = randomAddress();
+    // Opened without its payout account (the look-up failed): payouts are expected from the vault.
+    const ledger = openTestLedger(world);
+    ledger.recordJob(job('a', 500n));
+    ledger.recordVoucher(world.issue(500n, 1));
+    ledger.recordJob(job('b', 200n));
+    ledger.recordVoucher(world.issue(700n, 2));
+    const first = payout(world, { seq: 1n, cumulativeNanotons: 500n, amountNanotons: 490n, dueNanotons: 500n, depositNanotons: 10n, sender: account.toString() });
+    const second = payout(world, { seq: 2n, cumulativeNanotons: 700n, amountNanotons: 200n, dueNanotons: 200n, depositNanotons: 0n, sender: account.toString() });
+    const stranger = payout(world, { seq: 2n, lt: 1003n, cumulativeNanotons: 700n, amountNanotons: 5n, dueNanotons: 200n, depositNanotons: 0n, sender: randomAddress().toString() });
+    assert.deepEqual([first, second, stranger].map((p) => { const r = ledger.recordPayout(p); return r.status === 'flagged' && r.code; }), ['unknown_sender', 'unknown_sender', 'unknown_sender']);
+    ledger.setPayoutAccount(account.toString());
+    assert.equal(ledger.identity.payoutAccount, account.toString());
+    const balances = ledger.balances();
+    assert.equal(balances.paidNanotons, 700n);
+    assert.equal(balances.claimableNanotons, 0n);
+    assert.equal(balances.flaggedNanotons, 5n, 'only the stranger\'s stays flagged');
+    assert.deepEqual([ledger.job('a')?.paidTx, ledger.job('b')?.paidTx], [first.txHash, second.txHash]);
+    assert.deepEqual(ledger.anomalies({ kind: 'payout' }).map((a) => [a.code, a.ref]), [['unknown_sender', stranger.txHash]]);
+    assert.deepEqual(ledger.listPayouts().map((p) => p.status), ['applied', 'applied', 'flagged']);
+    // Known already: nothing changes, and a payout seen again is already recorded.
+    ledger.setPayoutAccount(account.toString());
+    assert.equal(ledger.recordPayout(second).status, 'already_recorded');
+    assert.equal(ledger.balances().paidNanotons, 700n);
+    ledger.close();
+  });
+
+  test('books that flagged their payout account\'s payouts are mended when opened knowing it', () => {
+    withTempDir((dir) => {
+      const world = ledgerWorld();
+      const account = randomAddress();
+      const path = join(dir, 'books.sqlite');
+      const before = openTestLedger(world, path);
+      before.recordJob(job('a', 500n));
+      before.recordVoucher(world.issue(500n, 1));
+      const genuine = payout(world, { seq: 1n, cumulativeNanotons: 500n, amountNanotons: 500n, dueNanotons: 500n, depositNanotons: 0n, sender: account.toString() });
+      assert.equal(before.recordPayout(genuine).status, 'flagged');
+      before.close();
+      const after = openTestLedger({ ...world, identity: { ...world.identity, payoutAccount: account.toString() } }, path);
+      assert.equal(after.balances().paidNanotons, 500n);
+      assert.equal(after.job('a')?.paidTx, genuine.txHash);
+      assert.deepEqual(after.anomalies(), []);
+      after.close();
+    });
+  });
+
   test('a chain batch and its cursor commit together or not at all', () => {
     const world = ledgerWorld();
     const ledger = openTestLedger(world);

@@ -124,6 +124,22 @@ export class PayoutStore {
     }).immediate();
   }
 
+  /**
+   * Judges again, oldest first, the payouts flagged as from an unknown sender that came from the
+   * sender expected now (a payout account learned late); one transaction.
+   */
+  rejudgeUnknownSenders(): RecordPayoutResult[] {
+    return this.db.transaction((): RecordPayoutResult[] => {
+      const rows = (this.db.prepare("SELECT * FROM payouts WHERE status = 'flagged' AND flag_code = 'unknown_sender' AND due_nanotons IS NOT NULL ORDER BY lt").all() as PayoutRow[])
+        .filter((row) => isAddress(row.sender, this.from));
+      return rows.map((row) => {
+        this.db.prepare('DELETE FROM payouts WHERE tx_hash = ?').run(row.tx_hash);
+        this.db.prepare("DELETE FROM anomalies WHERE kind = 'payout' AND code = 'unknown_sender' AND ref = ?").run(row.tx_hash);
+        return this.record(fromRow(row));
+      });
+    }).immediate();
+  }
+
   /** The last applied payout's seq and total: the payout account's paid total as last seen. */
   paidUpTo(): { seq: bigint; cumulativeNanotons: bigint } {
     const row = this.db
@@ -145,16 +161,7 @@ export class PayoutStore {
   /** Every payout, oldest first. */
   list(): PayoutRecord[] {
     return (this.db.prepare('SELECT * FROM payouts ORDER BY lt').all() as PayoutRow[]).map((row) => ({
-      txHash: row.tx_hash,
-      lt: row.lt,
-      utime: Number(row.utime),
-      sender: row.sender,
-      amountNanotons: row.amount_nanotons,
-      cumulativeNanotons: BigInt(row.cumulative_nanotons),
-      seq: BigInt(row.seq),
-      queryId: BigInt(row.query_id),
-      dueNanotons: row.due_nanotons ?? row.amount_nanotons,
-      depositNanotons: row.deposit_nanotons ?? 0n,
+      ...fromRow(row),
       status: row.status,
       flagCode: row.flag_code,
       recordedAt: Number(row.recorded_at),
@@ -187,6 +194,22 @@ export class PayoutStore {
     }
     return undefined;
   }
+}
+
+// A stored payout as it was seen on chain.
+function fromRow(row: PayoutRow): IncomingPayout {
+  return {
+    txHash: row.tx_hash,
+    lt: row.lt,
+    utime: Number(row.utime),
+    sender: row.sender,
+    amountNanotons: row.amount_nanotons,
+    cumulativeNanotons: BigInt(row.cumulative_nanotons),
+    seq: BigInt(row.seq),
+    queryId: BigInt(row.query_id),
+    dueNanotons: row.due_nanotons ?? row.amount_nanotons,
+    depositNanotons: row.deposit_nanotons ?? 0n,
+  };
 }
 
 function inLedgerRange(value: bigint): boolean {

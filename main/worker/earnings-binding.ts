@@ -7,13 +7,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Address } from '@ton/core';
-import type { TonClient } from '@ton/ton';
 import { createTonClient } from '../../network/node-kit/ton-client.js';
-// Layer note: as for Cash out, the vault's wrapper is the contract's public interface.
-import { Vault } from '../../network/contracts/vault.js';
 import { Ledger, type JobCredit } from '../ledger/ledger.js';
 import { checkJob } from '../ledger/jobs.js';
 import { ChainWatcher } from '../chain/chain-watcher.js';
+import { knowPayoutAccount, lookUpPayoutAccount } from '../chain/payout-account.js';
 import { EarningsService, type CashOutChain } from '../earnings/earnings-service.js';
 import type { JobReceipt, Worker } from './worker.js';
 import { checkReceipt } from '../earnings/receipt-check.js';
@@ -57,16 +55,6 @@ async function ledgerPath(dataDir: string, payoutAddress: string): Promise<strin
   return path;
 }
 
-/** Our payout account's address by the vault's getter, or undefined (a vault of the old design, or no answer). */
-async function payoutAccountOf(client: TonClient, vault: string, payoutAddress: string, logger: Logger): Promise<string | undefined> {
-  try {
-    return (await client.open(Vault.createFromAddress(Address.parse(vault))).getAccountAddress(Address.parse(payoutAddress))).toString();
-  } catch (error) {
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not look up the payout account; payouts are expected from the vault');
-    return undefined;
-  }
-}
-
 /**
  * Opens the ledger when it can be kept — a payout address, and a coordinator that settles on
  * chain (its welcome names the vault and voucher key) — and credits every receipt through
@@ -81,8 +69,14 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     return undefined;
   }
   const client = options.chainUrl ? createTonClient(options.chainUrl, { apiKey: options.chainApiKey }) : undefined;
-  // Payouts come from our payout account of the vault; the vault says where it is.
-  const payoutAccount = client ? await payoutAccountOf(client, settlement.vault, options.payoutAddress, logger) : undefined;
+  // Payouts come from our payout account of the vault; the vault says where it is. Without an
+  // answer now, the watcher asks again before each poll and judges no payout until it has one.
+  let payoutAccount: string | null | undefined;
+  try {
+    payoutAccount = client ? await lookUpPayoutAccount(client, settlement.vault, options.payoutAddress) : undefined;
+  } catch (error) {
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not look up the payout account; payouts wait until it is known');
+  }
   const ledger = Ledger.open({
     path: await ledgerPath(options.dataDir, options.payoutAddress),
     identity: {
@@ -94,7 +88,8 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     },
     logger,
   });
-  const watcher = client ? new ChainWatcher({ client, ledger, logger }) : undefined;
+  const beforePoll = client && payoutAccount === undefined ? knowPayoutAccount(client, ledger) : undefined;
+  const watcher = client ? new ChainWatcher({ client, ledger, logger, ...(beforePoll ? { beforePoll } : {}) }) : undefined;
   watcher?.start();
   // Cash out signs with the sender given per claim (the owner's wallet), or the one set here.
   const earnings = new EarningsService({ ledger, logger, ...(client ? { client } : {}), ...(client && options.cashOut ? { chain: { client, ...options.cashOut } } : {}) });
