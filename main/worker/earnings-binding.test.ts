@@ -6,12 +6,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Address } from '@ton/core';
 import { WalletContractV5R1 } from '@ton/ton';
 import { keyPairFromSeed } from '@ton/crypto';
 import { startWorkerCore, type WorkerCore } from './worker-core.js';
+import { Ledger } from '../ledger/ledger.js';
 import { writeTestModel } from '../models/test-model.js';
 import { createLogger } from '../../network/node-kit/log.js';
 import type { CoordinatorFrame } from '../../network/protocol/worker-frames.js';
@@ -133,4 +135,37 @@ test('books that cannot be opened: nothing crashes, the receipt is not acknowled
     await core.stop();
     await coordinator.close();
   }
+});
+
+test('a receipt for the address paid before a restart goes to that address\'s books, not acknowledged unrecorded', { timeout: 60_000 }, async () => {
+  const dataDir = join(dir, 'moved');
+  const before = address(7);
+  const coordinator = new ScriptedCoordinator(() => welcomeFor(vault));
+  await coordinator.listening();
+  // Paid at the first address; a receipt for it is still on its way when the owner changes the address and the app restarts.
+  const first = await startCore(coordinator, dataDir, before);
+  await within(coordinator.next('capacity'), 20_000, 'connected');
+  for (let waited = 0; !first.books() && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(first.books(), 'its books were opened');
+  await first.stop();
+  coordinator.frames.length = 0;
+  const second = await startCore(coordinator, dataDir, payout);
+  try {
+    await within(coordinator.next('capacity'), 20_000, 'connected again');
+    coordinator.send(receipt(1, 'job-old', earned, before));
+    assert.equal((await within(coordinator.next('receipt.ack'), 10_000, 'acknowledged')).upTo, 1);
+    // A receipt for an address this PC never kept books for opens none.
+    coordinator.send(receipt(2, 'job-stranger', earned, address(8)));
+    assert.equal((await within(coordinator.next('receipt.ack', (f) => f.upTo === 2), 10_000, 'acknowledged')).upTo, 2);
+  } finally {
+    await second.stop();
+    await coordinator.close();
+  }
+  const books = Ledger.open({ path: join(dataDir, 'books', `${Address.parse(before).toRawString().replace(':', '_')}.sqlite`), identity: { coordinatorPublicKey: '11'.repeat(32), vault, payoutAddress: before }, logger: createLogger('l', { level: 'silent' }) });
+  try {
+    assert.equal(books.job('job-old')?.earnedNanotons, earned, 'the first address\'s books hold its receipt');
+  } finally {
+    books.close();
+  }
+  assert.deepEqual((await readdir(join(dataDir, 'books'))).filter((name) => name.endsWith('.sqlite')).length, 2, 'no books for the stranger\'s address');
 });

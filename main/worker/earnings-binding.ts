@@ -39,6 +39,10 @@ export interface BooksOptions {
   logger: Logger;
 }
 
+function booksPath(dataDir: string, payoutAddress: string): string {
+  return join(dataDir, 'books', `${Address.parse(payoutAddress).toRawString().replace(':', '_')}.sqlite`);
+}
+
 /**
  * Where the books of a payout address live: `books/<raw address>.sqlite` (vouchers name one
  * address, so each keeps its own). A ledger from before per-address books (`ledger.sqlite`)
@@ -46,13 +50,22 @@ export interface BooksOptions {
  */
 async function ledgerPath(dataDir: string, payoutAddress: string): Promise<string> {
   const dir = join(dataDir, 'books');
-  const path = join(dir, `${Address.parse(payoutAddress).toRawString().replace(':', '_')}.sqlite`);
+  const path = booksPath(dataDir, payoutAddress);
   const legacy = join(dataDir, 'ledger.sqlite');
   await mkdir(dir, { recursive: true });
   if (!existsSync(path) && existsSync(legacy)) {
     for (const suffix of ['', '-wal', '-shm']) if (existsSync(legacy + suffix)) await rename(legacy + suffix, path + suffix);
   }
   return path;
+}
+
+/** Whether this data directory keeps books for `address` (kept before, under another payout address). */
+export function booksExist(dataDir: string, address: string): boolean {
+  try {
+    return existsSync(booksPath(dataDir, address));
+  } catch {
+    return false; // not a TON address: `worker:<id>` while there is no payout address
+  }
 }
 
 /**

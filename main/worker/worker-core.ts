@@ -158,12 +158,16 @@ export async function startWorkerCore(options: WorkerCoreOptions): Promise<Worke
     if (address) void openBooks(address);
   });
   // A receipt is acknowledged only once the books of the address it pays hold it (the first may beat them).
-  // A receipt for an address paid earlier (resent after a change) goes to that address's books.
+  // A receipt for an address paid earlier (resent after a change, maybe across a restart) goes to
+  // that address's books, opened again if need be; only addresses this PC kept books for, so a
+  // coordinator cannot make it open books for any address it names.
   worker.setReceiptRecorder(async (receipt) => {
     const address = worker.payoutAddress;
     const key = addressKey(receipt.account);
     if (address && key === addressKey(address)) await (await openBooks(address))?.record(receipt);
     else if (opened.has(key)) await (await opened.get(key))?.record(receipt);
+    else if ((await import('./earnings-binding.js')).booksExist(options.dataDir, receipt.account)) await (await openBooks(receipt.account))?.record(receipt);
+    else logger.warn({ seq: receipt.seq }, 'a receipt for an address this PC keeps no books for; not recorded');
   });
   if (!options.payoutAddress) logger.info('no payout address: earnings are shown by the coordinator only until one is set');
   worker.start();
