@@ -20,6 +20,7 @@ import { Ledger } from '../ledger/ledger.js';
 import { job, ledgerWorld, silentLogger, type LedgerWorld } from '../ledger/testing/ledger-fixtures.js';
 import { EarningsService } from '../earnings/earnings-service.js';
 import { ChainWatcher } from './chain-watcher.js';
+import { knowPayoutAccount } from './payout-account.js';
 
 const TESTNET = -3; // V5R1 network id
 
@@ -134,19 +135,24 @@ describe('ledger and chain watcher on a local chain', () => {
     const stranger = client.open(v5(strangerKey));
     await faucet(stranger.address, toNano('3'));
     const body = beginCell().storeUint(VaultOp.payout, 32).storeUint(0, 64).storeCoins(cumulative).storeUint(4, 64).endCell();
+    // The payout account's layout, with a due no ledger can hold (Coins go up to 2^120).
+    const huge = beginCell().storeUint(VaultOp.payout, 32).storeUint(0, 64).storeCoins(1n << 100n).storeUint(4, 64).storeCoins(1n << 100n).storeCoins(0).endCell();
     await stranger.sendTransfer({
       seqno: await stranger.getSeqno(), secretKey: strangerKey.secretKey, sendMode: SendMode.PAY_GAS_SEPARATELY,
-      messages: [internal({ to: workerWallet.address, value: toNano('0.5'), bounce: false, body })],
+      messages: [
+        internal({ to: workerWallet.address, value: toNano('0.5'), bounce: false, body }),
+        internal({ to: workerWallet.address, value: toNano('0.25'), bounce: false, body: huge }),
+      ],
     });
     const paidBefore = ledger.balances().paidNanotons;
     const poll = await watcher().pollOnce();
-    assert.deepEqual(poll.payouts.map((p) => p.status === 'flagged' && p.code), ['unknown_sender']);
+    assert.deepEqual(poll.payouts.map((p) => p.status === 'flagged' && p.code), ['unknown_sender', 'unknown_sender']);
     const balances = ledger.balances();
     assert.equal(balances.paidNanotons, paidBefore);
-    assert.equal(balances.flaggedNanotons, toNano('0.5'));
+    assert.equal(balances.flaggedNanotons, toNano('0.75'));
     assert.equal(balances.claimableNanotons, 500_000_000n, 'the real claim is still open');
     assert.equal(ledger.job('j4')?.paidTx, null);
-    assert.deepEqual(ledger.anomalies({ kind: 'payout' }).map((a) => a.code), ['unknown_sender']);
+    assert.deepEqual(ledger.anomalies({ kind: 'payout' }).map((a) => a.code), ['unknown_sender', 'unknown_sender']);
   });
 
   test('a watcher restarted mid-history, and a full rescan, count no payout twice', async () => {
@@ -172,13 +178,54 @@ describe('ledger and chain watcher on a local chain', () => {
     // Forget the cursor: the whole history again, and nothing changes.
     ledger.resetCursor(workerWallet.address.toString());
     const rescan = await watcher().pollOnce();
-    assert.ok(rescan.payouts.length >= 5 && rescan.payouts.every((p) => p.status === 'already_recorded'), JSON.stringify(rescan.payouts.map((p) => p.status)));
+    assert.ok(rescan.payouts.length >= 6 && rescan.payouts.every((p) => p.status === 'already_recorded'), JSON.stringify(rescan.payouts.map((p) => p.status)));
     const balances = ledger.balances();
     assert.equal(balances.paidNanotons, total);
     assert.equal(balances.claimableNanotons, 0n);
-    assert.equal(balances.flaggedNanotons, toNano('0.5'));
+    assert.equal(balances.flaggedNanotons, toNano('0.75'));
     assert.equal(await paidOnChain(), total, 'the payout account agrees');
     assert.equal(ledger.listPayouts().filter((p) => p.status === 'applied').length, 4);
     assert.equal((await watcher().pollOnce()).handled, 0, 'nothing new');
+  });
+});
+
+describe('the payout account, when the chain does not name it at first', () => {
+  /** A toncenter that answers get methods with 429 while `down`, as the public one does under load. */
+  class BusyClient extends TonClient {
+    down = true;
+    override runMethod(...args: Parameters<TonClient['runMethod']>): ReturnType<TonClient['runMethod']> {
+      if (this.down) return Promise.reject(new Error('Request failed with status code 429'));
+      return super.runMethod(...args);
+    }
+  }
+
+  test('no payout is judged until the look-up answers; then the genuine payout is applied and nothing is flagged', async () => {
+    const key = keyPairFromSeed(randomBytes(32));
+    const wallet = v5(key);
+    await faucet(wallet.address, toNano('2'));
+    const mine = ledgerWorld({ vault: vault.address, worker: wallet.address, coordinator: world.coordinator });
+    mine.identity.chainGlobalId = CHAIN_GLOBAL_ID.testnet; // and no payoutAccount: the look-up failed
+    const books = Ledger.open({ path: join(dir, 'late-account.db'), identity: mine.identity, logger: silentLogger, dayOf: utcDay });
+    try {
+      assert.equal(books.recordJob(job('k1', 300_000_000n)), 'recorded');
+      assert.equal(books.recordVoucher(mine.issue(300_000_000n, 1), { jobIds: ['k1'] }).status, 'accepted');
+      const claim = await new EarningsService({ ledger: books, chain: { client, sender: client.open(wallet).sender(key.secretKey) }, logger: silentLogger }).cashOut();
+      assert.ok(claim.ok, claim.ok ? '' : claim.error.message);
+      const busy = new BusyClient({ endpoint: `${server.url}/jsonRPC` });
+      const follower = new ChainWatcher({ client: busy, ledger: books, logger: silentLogger, address: wallet.address.toString(), beforePoll: knowPayoutAccount(busy, books) });
+      await assert.rejects(follower.pollOnce(), /429/);
+      assert.equal(books.getCursor(wallet.address.toString()), null, 'the cursor did not move past the payout');
+      assert.deepEqual(books.anomalies(), []);
+      busy.down = false;
+      const poll = await follower.pollOnce();
+      assert.deepEqual(poll.payouts.map((p) => p.status), ['applied']);
+      assert.equal(books.identity.payoutAccount, vault.accountAddress(wallet.address).toString());
+      assert.equal(books.balances().paidNanotons, 300_000_000n);
+      assert.equal(books.balances().flaggedNanotons, 0n);
+      assert.deepEqual(books.anomalies(), []);
+      assert.ok(books.job('k1')?.paidTx);
+    } finally {
+      books.close();
+    }
   });
 });

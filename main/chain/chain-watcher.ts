@@ -31,6 +31,11 @@ export interface ChainWatcherOptions {
   batchSize?: number;
   /** Poll period of `start()`; errors back off up to 60 s. */
   intervalMs?: number;
+  /**
+   * Runs before each poll; a poll whose `beforePoll` fails handles nothing and is retried after
+   * the back-off, like one whose endpoint fails (payout-account.ts: the sender to expect).
+   */
+  beforePoll?: () => Promise<void>;
   logger?: Logger;
 }
 
@@ -110,6 +115,7 @@ export class ChainWatcher extends EventEmitter<WatcherEvents> {
 
   private async poll(maxTransactions: number): Promise<PollResult> {
     const { ledger } = this.options;
+    await this.options.beforePoll?.();
     const key = this.address.toString();
     const cursor = ledger.getCursor(key);
     const fresh = (await this.fetchSince(cursor)).slice(0, maxTransactions);

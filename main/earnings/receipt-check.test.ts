@@ -31,3 +31,10 @@ test('paying for fewer tokens than this PC generated is flagged as underpaid, be
   const owed = BigInt(honest({ promptTokens: 10, completionTokens: 400 }).earnedNanotons) - BigInt(receipt.earnedNanotons);
   assert.equal(!verdict.ok && verdict.shortfallNanotons, owed);
 });
+
+test('prices that cannot be read flag the receipt rather than throw (a throw would leave it unrecorded)', () => {
+  const unreadable = { ...pricing, models: { other: { promptPerMillion: '1' + '0'.repeat(21), completionPerMillion: '1' } } };
+  const verdict = checkReceipt(honest({ promptTokens: 10, completionTokens: 10 }), unreadable);
+  assert.equal(!verdict.ok && verdict.code, 'receipt_math');
+  assert.equal(!verdict.ok && verdict.shortfallNanotons, 0n);
+});

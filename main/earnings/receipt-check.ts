@@ -33,7 +33,12 @@ function beyondTolerance(own: number, paid: number): boolean {
  * continued job legitimately bills its prompt to the worker that started it.
  */
 export function checkReceipt(receipt: CheckedReceipt, pricing: PriceListWire, own?: { completionTokens: number }): ReceiptVerdict {
-  const prices = priceListSchema.parse(pricing);
+  const parsed = priceListSchema.safeParse(pricing);
+  if (!parsed.success) {
+    // The welcome's schema refuses such prices; should one come by, the receipt is flagged, not lost.
+    return { ok: false, code: 'receipt_math', message: 'The published prices cannot be read, so the receipt cannot be checked.', shortfallNanotons: 0n };
+  }
+  const prices = parsed.data;
   const price = priceOf(prices, receipt.model);
   const coefficient = receipt.coefficientMilli / 1000;
   const earnedFor = (usage: Usage) => splitCost(jobCost(price, usage, coefficient), prices.commissionBps).worker;

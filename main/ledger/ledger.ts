@@ -62,17 +62,18 @@ export class Ledger {
   readonly totals: TotalsQueries;
   private readonly jobs: JobStore;
   private readonly vouchers: VoucherStore;
-  private readonly payouts: PayoutStore;
+  private payouts: PayoutStore;
   private readonly creditQueue: CreditQueue;
+  private currentIdentity: LedgerIdentity;
 
   private constructor(
     private readonly db: LedgerDb,
-    /** Who this ledger trusts and pays to. */
-    readonly identity: LedgerIdentity,
+    identity: LedgerIdentity,
     private readonly logger: Logger,
     private readonly now: () => number,
     dayOf: DayOf,
   ) {
+    this.currentIdentity = identity;
     this.jobs = new JobStore(db, dayOf, now);
     this.vouchers = new VoucherStore(db, identity, now);
     this.payouts = new PayoutStore(db, identity.payoutAccount ?? identity.vault, now);
@@ -84,6 +85,31 @@ export class Ledger {
     });
   }
 
+  /** Who this ledger trusts and pays to. */
+  get identity(): LedgerIdentity {
+    return this.currentIdentity;
+  }
+
+  /**
+   * Payouts come from `address` (our payout account of the vault), learned after the ledger
+   * opened: the chain did not answer when it did. Payouts flagged as from an unknown sender that
+   * came from it are judged again, oldest first, as if it had been known when they arrived.
+   */
+  setPayoutAccount(address: string): void {
+    const account = Address.parse(address);
+    const known = this.currentIdentity.payoutAccount;
+    if (known !== undefined && Address.parse(known).equals(account)) return;
+    this.currentIdentity = { ...this.currentIdentity, payoutAccount: address };
+    this.payouts = new PayoutStore(this.db, address, this.now);
+    this.rejudgePayouts();
+  }
+
+  private rejudgePayouts(): void {
+    const results = this.payouts.rejudgeUnknownSenders();
+    results.forEach((result) => this.logPayout(result));
+    if (results.length > 0) this.logger.info({ payouts: results.length }, 'payouts from our payout account judged again');
+  }
+
   /** Opens (creating and migrating) the ledger at `options.path`. */
   static open(options: LedgerOptions): Ledger {
     // Fail fast on a bad config rather than flag every voucher later.
@@ -92,7 +118,10 @@ export class Ledger {
     if (options.identity.payoutAccount !== undefined) Address.parse(options.identity.payoutAccount);
     if (!/^[0-9a-fA-F]{64}$/.test(options.identity.coordinatorPublicKey)) throw new RangeError('coordinatorPublicKey must be 32 bytes of hex');
     const db = openLedgerDb(options.path);
-    return new Ledger(db, options.identity, options.logger ?? createLogger('ledger'), options.now ?? Date.now, options.dayOf ?? localDay);
+    const ledger = new Ledger(db, options.identity, options.logger ?? createLogger('ledger'), options.now ?? Date.now, options.dayOf ?? localDay);
+    // Books kept while the payout account could not be looked up flagged its payouts: judged again.
+    if (options.identity.payoutAccount !== undefined) ledger.rejudgePayouts();
+    return ledger;
   }
 
   /** Credits one job (durable on return); the same job id again is a no-op, a different credit under it is flagged. */

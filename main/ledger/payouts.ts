@@ -82,27 +82,34 @@ export class PayoutStore {
     this.from = Address.parse(from);
   }
 
-  /** Records one payout in its own transaction (or in the caller's, when nested). */
+  /**
+   * Records one payout in its own transaction (or in the caller's, when nested). Never throws on
+   * what the message says: anyone can send our payout address a payout-shaped body with figures
+   * up to 2^120, and one throw would roll back the chain watcher's whole batch, every poll.
+   */
   record(payout: IncomingPayout): RecordPayoutResult {
     const due = payout.dueNanotons ?? payout.amountNanotons;
     const deposit = payout.depositNanotons ?? 0n;
-    for (const value of [payout.amountNanotons, due, deposit]) {
-      if (value < 0n || value > MAX_LEDGER_NANOTONS) throw new RangeError('payout amount out of range');
+    const txHash = payout.txHash.toLowerCase();
+    if (!inLedgerRange(payout.amountNanotons)) {
+      // A message value past all TON in existence cannot be on a real chain, nor in an INTEGER
+      // column: it is flagged (idempotent by its flag) and not stored as a payout.
+      const flag = this.check(payout, due, deposit) ?? impossible(payout, due, deposit);
+      this.flag(payout, txHash, flag, due, deposit);
+      return { status: 'flagged', txHash, ...flag };
     }
     return this.db.transaction((): RecordPayoutResult => {
-      const txHash = payout.txHash.toLowerCase();
       if (this.db.prepare('SELECT 1 FROM payouts WHERE tx_hash = ?').get(txHash)) return { status: 'already_recorded', txHash };
       const flag = this.check(payout, due, deposit);
+      // Body figures past the ledger's range are only ever flagged; the flag keeps them as written.
       this.db
         .prepare(`INSERT INTO payouts (tx_hash, lt, utime, sender, amount_nanotons, cumulative_nanotons, seq, query_id, due_nanotons, deposit_nanotons, status, flag_code, recorded_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(txHash, payout.lt, payout.utime, payout.sender, payout.amountNanotons, payout.cumulativeNanotons.toString(),
-          payout.seq.toString(), payout.queryId.toString(), due, deposit, flag ? 'flagged' : 'applied', flag?.code ?? null, this.now());
+          payout.seq.toString(), payout.queryId.toString(), inLedgerRange(due) ? due : null, inLedgerRange(deposit) ? deposit : null,
+          flag ? 'flagged' : 'applied', flag?.code ?? null, this.now());
       if (flag) {
-        flagAnomaly(this.db, {
-          at: this.now(), kind: 'payout', code: flag.code, ref: txHash, message: flag.message,
-          detail: { amountNanotons: payout.amountNanotons, cumulativeNanotons: payout.cumulativeNanotons, seq: payout.seq, sender: payout.sender, lt: payout.lt },
-        });
+        this.flag(payout, txHash, flag, due, deposit);
         return { status: 'flagged', txHash, ...flag };
       }
       // Paid up to total C covers our vouchers up to C (totals and seqs rise together), and the
@@ -114,6 +121,22 @@ export class PayoutStore {
       const vouchersPaid = this.db.prepare('UPDATE vouchers SET paid_tx = ? WHERE seq <= ? AND paid_tx IS NULL').run(txHash, upTo).changes;
       const jobsPaid = this.db.prepare('UPDATE jobs SET paid_tx = ? WHERE paid_tx IS NULL AND voucher_seq <= ?').run(txHash, upTo).changes;
       return { status: 'applied', txHash, amountNanotons: due, seq: Number(payout.seq), jobsPaid, vouchersPaid };
+    }).immediate();
+  }
+
+  /**
+   * Judges again, oldest first, the payouts flagged as from an unknown sender that came from the
+   * sender expected now (a payout account learned late); one transaction.
+   */
+  rejudgeUnknownSenders(): RecordPayoutResult[] {
+    return this.db.transaction((): RecordPayoutResult[] => {
+      const rows = (this.db.prepare("SELECT * FROM payouts WHERE status = 'flagged' AND flag_code = 'unknown_sender' AND due_nanotons IS NOT NULL ORDER BY lt").all() as PayoutRow[])
+        .filter((row) => isAddress(row.sender, this.from));
+      return rows.map((row) => {
+        this.db.prepare('DELETE FROM payouts WHERE tx_hash = ?').run(row.tx_hash);
+        this.db.prepare("DELETE FROM anomalies WHERE kind = 'payout' AND code = 'unknown_sender' AND ref = ?").run(row.tx_hash);
+        return this.record(fromRow(row));
+      });
     }).immediate();
   }
 
@@ -138,20 +161,18 @@ export class PayoutStore {
   /** Every payout, oldest first. */
   list(): PayoutRecord[] {
     return (this.db.prepare('SELECT * FROM payouts ORDER BY lt').all() as PayoutRow[]).map((row) => ({
-      txHash: row.tx_hash,
-      lt: row.lt,
-      utime: Number(row.utime),
-      sender: row.sender,
-      amountNanotons: row.amount_nanotons,
-      cumulativeNanotons: BigInt(row.cumulative_nanotons),
-      seq: BigInt(row.seq),
-      queryId: BigInt(row.query_id),
-      dueNanotons: row.due_nanotons ?? row.amount_nanotons,
-      depositNanotons: row.deposit_nanotons ?? 0n,
+      ...fromRow(row),
       status: row.status,
       flagCode: row.flag_code,
       recordedAt: Number(row.recorded_at),
     }));
+  }
+
+  private flag(payout: IncomingPayout, txHash: string, flag: { code: PayoutFlagCode; message: string }, due: bigint, deposit: bigint): void {
+    flagAnomaly(this.db, {
+      at: this.now(), kind: 'payout', code: flag.code, ref: txHash, message: flag.message,
+      detail: { amountNanotons: payout.amountNanotons, cumulativeNanotons: payout.cumulativeNanotons, dueNanotons: due, depositNanotons: deposit, seq: payout.seq, sender: payout.sender, lt: payout.lt },
+    });
   }
 
   // The first rule a payout breaks, or undefined when it may be applied. Each payout is checked
@@ -160,6 +181,7 @@ export class PayoutStore {
     if (!isAddress(payout.sender, this.from)) {
       return { code: 'unknown_sender', message: `payout-shaped message from ${payout.sender}, not our payout account` };
     }
+    if (!inLedgerRange(payout.amountNanotons) || !inLedgerRange(due) || !inLedgerRange(deposit)) return impossible(payout, due, deposit);
     if (due <= 0n || deposit > due || due > payout.cumulativeNanotons || payout.amountNanotons < due - deposit) {
       return { code: 'amount_off', message: `payout carried ${payout.amountNanotons} nanotons for a due of ${due} (deposit ${deposit}) up to ${payout.cumulativeNanotons}` };
     }
@@ -172,6 +194,30 @@ export class PayoutStore {
     }
     return undefined;
   }
+}
+
+// A stored payout as it was seen on chain.
+function fromRow(row: PayoutRow): IncomingPayout {
+  return {
+    txHash: row.tx_hash,
+    lt: row.lt,
+    utime: Number(row.utime),
+    sender: row.sender,
+    amountNanotons: row.amount_nanotons,
+    cumulativeNanotons: BigInt(row.cumulative_nanotons),
+    seq: BigInt(row.seq),
+    queryId: BigInt(row.query_id),
+    dueNanotons: row.due_nanotons ?? row.amount_nanotons,
+    depositNanotons: row.deposit_nanotons ?? 0n,
+  };
+}
+
+function inLedgerRange(value: bigint): boolean {
+  return value >= 0n && value <= MAX_LEDGER_NANOTONS;
+}
+
+function impossible(payout: IncomingPayout, due: bigint, deposit: bigint): { code: PayoutFlagCode; message: string } {
+  return { code: 'amount_off', message: `payout carried ${payout.amountNanotons} nanotons for a due of ${due} (deposit ${deposit}): more than all TON in existence` };
 }
 
 function isAddress(text: string, expected: Address): boolean {

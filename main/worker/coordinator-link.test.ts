@@ -1,7 +1,15 @@
-/** The worker finds the coordinator's WebSocket endpoint from whatever URL the owner typed. */
+/** The worker finds the coordinator's WebSocket endpoint from whatever URL the owner typed, and holds a coordinator to the handshake. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { coordinatorUrls, workerSocketUrl } from './coordinator-link.js';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { CoordinatorLink, coordinatorUrls, workerSocketUrl } from './coordinator-link.js';
+import { createLogger } from '../../network/node-kit/log.js';
+import type { CoordinatorFrame } from '../../network/protocol/worker-frames.js';
+import { DEFAULT_PRICE_LIST, priceListToWire } from '../../network/protocol/pricing.js';
+import { PROTOCOL_VERSION } from '../../network/protocol/version.js';
+import { toBase64Url } from '../../network/protocol/encoding.js';
 import { defaultThreads } from '../engine/threads.js';
 
 test('http, https, ws and wss URLs all lead to the worker socket', () => {
@@ -22,4 +30,62 @@ test('engine threads: half the cores, at least one (never llama.cpp’s max(4, c
   assert.equal(defaultThreads(1), 1);
   assert.equal(defaultThreads(2), 1);
   assert.equal(defaultThreads(16), 8);
+});
+
+type Welcome = Extract<CoordinatorFrame, { type: 'welcome' }>;
+
+/** 'done' once `promise` settles, 'timeout' if it has not within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([promise.then(() => 'done' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('a second welcome on one connection is a protocol violation: the link drops that connection and reconnects, leaking no timer', async () => {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(server, 'listening');
+  const welcome: CoordinatorFrame = { type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: null, pricing: priceListToWire(DEFAULT_PRICE_LIST) };
+  const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  let connections = 0;
+  const dropped: Promise<void>[] = [];
+  server.on('connection', (socket) => {
+    connections += 1;
+    const first = connections === 1;
+    dropped.push(new Promise((resolve) => socket.once('close', () => resolve())));
+    socket.send(JSON.stringify({ type: 'challenge', coordinatorId: 'scripted', nonce: toBase64Url(new Uint8Array(32).fill(7)) }));
+    socket.once('message', () => {
+      // The first connection welcomes the worker again and again; the second behaves.
+      for (let i = 0; i < (first ? 50 : 1); i++) socket.send(JSON.stringify(welcome));
+    });
+  });
+  const link = new CoordinatorLink({
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hello: () => ({ type: 'hello', protocol: { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION }, workerId: 'w1', appVersion: 'test', capabilities: { models: [], maxConcurrentJobs: 1, tokensPerSecond: 0, priceCoefficient: 1, tier: 'unsandboxed' }, available: false, identityKey: 'k', signature: 's' }),
+    logger: createLogger('link', { level: 'silent' }),
+    minDelayMs: 10,
+    maxDelayMs: 20,
+  });
+  const welcomed: Welcome[] = [];
+  link.on('connected', (frame) => welcomed.push(frame));
+  const before = timers();
+  link.start();
+  try {
+    await once(link, 'connected');
+    assert.equal(await within(dropped[0]!, 5000), 'done', 'the worker closed the connection that welcomed it twice');
+    const welcomedAgain = link.connected ? Promise.resolve() : once(link, 'connected');
+    assert.equal(await within(welcomedAgain, 5000), 'done', 'and said hello again on a new one');
+    assert.equal(connections, 2, 'reconnected once');
+    assert.equal(welcomed.length, 2, 'one welcome taken per connection');
+    assert.ok(timers() <= before + 1, `active timers went from ${before} to ${timers()}`);
+  } finally {
+    const gone = once(link, 'disconnected');
+    link.stop();
+    await within(gone, 5000);
+    server.close();
+  }
+  assert.ok(timers() <= before, 'none left once stopped');
 });

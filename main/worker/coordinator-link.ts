@@ -186,6 +186,8 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
 
       let challenged = false;
       socket.on('message', (data: Buffer, isBinary) => {
+        // Frames that were on their way when we dropped the connection are not read.
+        if (socket.readyState !== WebSocket.OPEN) return;
         lastHeard = Date.now();
         const decoded = isBinary ? undefined : decodeFrame(coordinatorFrameSchema, data.toString('utf8'), data.length);
         if (!decoded?.ok) {
@@ -207,6 +209,13 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
             return;
           }
           case 'welcome':
+            // One welcome per connection, after our hello: another would start a second watchdog
+            // and announce us again (capacity, descriptor, terms) in the middle of the connection.
+            if (welcomedAt || !challenged) {
+              this.options.logger.warn(welcomedAt ? 'the coordinator sent a second welcome; reconnecting' : 'the coordinator sent welcome before its challenge; reconnecting');
+              socket.terminate();
+              return;
+            }
             this.welcome = frame;
             welcomedAt = Date.now();
             watchdog = setInterval(() => {

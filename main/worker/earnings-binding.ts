@@ -7,12 +7,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Address } from '@ton/core';
-import type { TonClient } from '@ton/ton';
 import { createTonClient } from '../../network/node-kit/ton-client.js';
-// Layer note: as for Cash out, the vault's wrapper is the contract's public interface.
-import { Vault } from '../../network/contracts/vault.js';
-import { Ledger } from '../ledger/ledger.js';
+import { Ledger, type JobCredit } from '../ledger/ledger.js';
+import { checkJob } from '../ledger/jobs.js';
 import { ChainWatcher } from '../chain/chain-watcher.js';
+import { knowPayoutAccount, lookUpPayoutAccount } from '../chain/payout-account.js';
 import { EarningsService, type CashOutChain } from '../earnings/earnings-service.js';
 import type { JobReceipt, Worker } from './worker.js';
 import { checkReceipt } from '../earnings/receipt-check.js';
@@ -40,6 +39,10 @@ export interface BooksOptions {
   logger: Logger;
 }
 
+function booksPath(dataDir: string, payoutAddress: string): string {
+  return join(dataDir, 'books', `${Address.parse(payoutAddress).toRawString().replace(':', '_')}.sqlite`);
+}
+
 /**
  * Where the books of a payout address live: `books/<raw address>.sqlite` (vouchers name one
  * address, so each keeps its own). A ledger from before per-address books (`ledger.sqlite`)
@@ -47,7 +50,7 @@ export interface BooksOptions {
  */
 async function ledgerPath(dataDir: string, payoutAddress: string): Promise<string> {
   const dir = join(dataDir, 'books');
-  const path = join(dir, `${Address.parse(payoutAddress).toRawString().replace(':', '_')}.sqlite`);
+  const path = booksPath(dataDir, payoutAddress);
   const legacy = join(dataDir, 'ledger.sqlite');
   await mkdir(dir, { recursive: true });
   if (!existsSync(path) && existsSync(legacy)) {
@@ -56,13 +59,12 @@ async function ledgerPath(dataDir: string, payoutAddress: string): Promise<strin
   return path;
 }
 
-/** Our payout account's address by the vault's getter, or undefined (a vault of the old design, or no answer). */
-async function payoutAccountOf(client: TonClient, vault: string, payoutAddress: string, logger: Logger): Promise<string | undefined> {
+/** Whether this data directory keeps books for `address` (kept before, under another payout address). */
+export function booksExist(dataDir: string, address: string): boolean {
   try {
-    return (await client.open(Vault.createFromAddress(Address.parse(vault))).getAccountAddress(Address.parse(payoutAddress))).toString();
-  } catch (error) {
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not look up the payout account; payouts are expected from the vault');
-    return undefined;
+    return existsSync(booksPath(dataDir, address));
+  } catch {
+    return false; // not a TON address: `worker:<id>` while there is no payout address
   }
 }
 
@@ -80,8 +82,14 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     return undefined;
   }
   const client = options.chainUrl ? createTonClient(options.chainUrl, { apiKey: options.chainApiKey }) : undefined;
-  // Payouts come from our payout account of the vault; the vault says where it is.
-  const payoutAccount = client ? await payoutAccountOf(client, settlement.vault, options.payoutAddress, logger) : undefined;
+  // Payouts come from our payout account of the vault; the vault says where it is. Without an
+  // answer now, the watcher asks again before each poll and judges no payout until it has one.
+  let payoutAccount: string | null | undefined;
+  try {
+    payoutAccount = client ? await lookUpPayoutAccount(client, settlement.vault, options.payoutAddress) : undefined;
+  } catch (error) {
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not look up the payout account; payouts wait until it is known');
+  }
   const ledger = Ledger.open({
     path: await ledgerPath(options.dataDir, options.payoutAddress),
     identity: {
@@ -93,7 +101,8 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     },
     logger,
   });
-  const watcher = client ? new ChainWatcher({ client, ledger, logger }) : undefined;
+  const beforePoll = client && payoutAccount === undefined ? knowPayoutAccount(client, ledger) : undefined;
+  const watcher = client ? new ChainWatcher({ client, ledger, logger, ...(beforePoll ? { beforePoll } : {}) }) : undefined;
   watcher?.start();
   // Cash out signs with the sender given per claim (the owner's wallet), or the one set here.
   const earnings = new EarningsService({ ledger, logger, ...(client ? { client } : {}), ...(client && options.cashOut ? { chain: { client, ...options.cashOut } } : {}) });
@@ -112,7 +121,7 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
     // A job the client left or timed out is billed for what reached the client: not comparable.
     const own = receipt.outcome === 'cancelled' || receipt.outcome === 'timeout' ? undefined : worker.ownUsage(receipt.jobId);
     const verdict = pricing ? checkReceipt(receipt, pricing, own) : { ok: true as const };
-    await ledger.creditJob({
+    const credit: JobCredit = {
       jobId: receipt.jobId,
       model: receipt.model,
       finishedAt: Date.now(),
@@ -120,7 +129,17 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
       promptTokens: receipt.usage.promptTokens,
       completionTokens: receipt.usage.completionTokens,
       earnedNanotons: BigInt(receipt.earnedNanotons),
-    });
+    };
+    try {
+      checkJob(credit);
+    } catch (error) {
+      // No ledger can hold it (the wire allows more than 63 bits): kept as a flag and acknowledged,
+      // so it does not hold back every receipt after it. Vouchers still pay what was signed.
+      ledger.flagReceipt(receipt.jobId, 'receipt_unusable', `The receipt cannot be recorded: ${(error as Error).message} (it says ${receipt.earnedNanotons} earned).`, 0n);
+      if (receipt.voucher) ledger.recordVoucher(receipt.voucher);
+      return;
+    }
+    await ledger.creditJob(credit);
     if (receipt.voucher) ledger.recordVoucher(receipt.voucher, { jobIds: [receipt.jobId] });
     if (!verdict.ok) ledger.flagReceipt(receipt.jobId, verdict.code, verdict.message, verdict.shortfallNanotons);
   };

@@ -10,71 +10,18 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { WalletContractV5R1 } from '@ton/ton';
 import { keyPairFromSeed } from '@ton/crypto';
-import type { AddressInfo } from 'node:net';
 import { startWorkerCore, type WorkerCore } from './worker-core.js';
 import { writeTestModel } from '../models/test-model.js';
 import { createLogger } from '../../network/node-kit/log.js';
-import { coordinatorFrameSchema, workerFrameSchema, type CoordinatorFrame, type WorkerFrame } from '../../network/protocol/worker-frames.js';
-import { verifyHello } from '../../network/protocol/worker-hello.js';
-import { DEFAULT_PRICE_LIST, jobCost, priceListToWire, splitCost } from '../../network/protocol/pricing.js';
-import { PROTOCOL_VERSION } from '../../network/protocol/version.js';
-import { toBase64Url } from '../../network/protocol/encoding.js';
+import type { CoordinatorFrame } from '../../network/protocol/worker-frames.js';
+import { DEFAULT_PRICE_LIST, jobCost, splitCost } from '../../network/protocol/pricing.js';
 import { TokenCounter } from '../../network/tokenizer/token-counter.js';
+import { ScriptedCoordinator, welcomeFor } from './testing/scripted-coordinator.js';
 
 const payout = WalletContractV5R1.create({ workchain: 0, publicKey: keyPairFromSeed(Buffer.alloc(32, 5)).publicKey, walletId: { networkGlobalId: -3 } }).address.toString({ testOnly: true, bounceable: false });
 const vault = WalletContractV5R1.create({ workchain: 0, publicKey: keyPairFromSeed(Buffer.alloc(32, 6)).publicKey, walletId: { networkGlobalId: -3 } }).address.toString({ testOnly: true });
-
-/** A scripted coordinator: challenge, welcome, then whatever the test sends. */
-class ScriptedCoordinator {
-  readonly server: WebSocketServer;
-  socket: WebSocket | undefined;
-  readonly frames: WorkerFrame[] = [];
-  /** What the worker's latest capacity frame said (kept when a test clears `frames`). */
-  private lastAvailable = false;
-  private waiters: { match: (f: WorkerFrame) => boolean; resolve: (f: WorkerFrame) => void }[] = [];
-
-  constructor() {
-    this.server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    this.server.on('connection', (socket) => {
-      this.socket = socket;
-      const nonce = toBase64Url(new Uint8Array(32).fill(7));
-      this.send({ type: 'challenge', coordinatorId: 'scripted', nonce });
-      socket.on('message', (data: Buffer) => {
-        const frame = workerFrameSchema.parse(JSON.parse(data.toString('utf8')));
-        if (frame.type === 'hello') {
-          const signed = verifyHello({ coordinatorId: 'scripted', nonce, workerId: frame.workerId, identityKey: frame.identityKey, payoutAddress: frame.payoutAddress ?? null }, frame.signature);
-          assert.ok(signed, 'the worker signs its hello');
-          this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: { vault, voucherPublicKey: '11'.repeat(32), chainGlobalId: -3 }, pricing: priceListToWire(DEFAULT_PRICE_LIST) });
-        }
-        if (frame.type === 'capacity') this.lastAvailable = frame.available;
-        this.frames.push(frame);
-        this.waiters = this.waiters.filter((w) => (w.match(frame) ? (w.resolve(frame), false) : true));
-      });
-    });
-  }
-
-  get url(): string {
-    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  send(frame: CoordinatorFrame): void {
-    this.socket?.send(JSON.stringify(coordinatorFrameSchema.parse(frame)));
-  }
-
-  /** Resolves once the worker says it takes jobs (at once if its latest capacity frame said so). */
-  async sharing(): Promise<void> {
-    if (!this.lastAvailable) await this.next('capacity', (f) => f.available);
-  }
-
-  next<T extends WorkerFrame['type']>(type: T, match: (f: Extract<WorkerFrame, { type: T }>) => boolean = () => true): Promise<Extract<WorkerFrame, { type: T }>> {
-    const seen = this.frames.find((f) => f.type === type && match(f as Extract<WorkerFrame, { type: T }>));
-    if (seen) return Promise.resolve(seen as Extract<WorkerFrame, { type: T }>);
-    return new Promise((resolve) => this.waiters.push({ match: (f) => f.type === type && match(f as Extract<WorkerFrame, { type: T }>), resolve: (f) => resolve(f as Extract<WorkerFrame, { type: T }>) }));
-  }
-}
 
 let dir: string;
 let coordinator: ScriptedCoordinator;
@@ -93,8 +40,8 @@ before(async () => {
   const model = join(dir, 'm.gguf');
   await writeTestModel(model);
   counter = await TokenCounter.open(model);
-  coordinator = new ScriptedCoordinator();
-  await new Promise((resolve) => coordinator.server.once('listening', resolve));
+  coordinator = new ScriptedCoordinator(() => welcomeFor(vault));
+  await coordinator.listening();
   worker = await startWorkerCore({ coordinatorUrl: coordinator.url, dataDir: join(dir, 'w'), modelPath: model, threads: 1, payoutAddress: payout, sandbox: false, logger: createLogger('w', { level: process.env.TEST_LOG ?? 'silent' }) });
 });
 after(async () => {

@@ -138,7 +138,16 @@ export async function startWorkerCore(options: WorkerCoreOptions): Promise<Worke
         }),
       );
       opened.set(key, books);
-      void books.then((value) => value && resolved.set(key, value));
+      // Books that failed to open (a disk full or read-only) are forgotten, so the next receipt
+      // or connection tries again; the receipts meanwhile are not acknowledged.
+      const attempt = books;
+      attempt.then(
+        (value) => value && resolved.set(key, value),
+        (error: unknown) => {
+          if (opened.get(key) === attempt) opened.delete(key);
+          logger.error({ err: error instanceof Error ? error.message : String(error) }, 'could not open the books; trying again with the next receipt');
+        },
+      );
     }
     return books;
   };
@@ -149,12 +158,16 @@ export async function startWorkerCore(options: WorkerCoreOptions): Promise<Worke
     if (address) void openBooks(address);
   });
   // A receipt is acknowledged only once the books of the address it pays hold it (the first may beat them).
-  // A receipt for an address paid earlier (resent after a change) goes to that address's books.
+  // A receipt for an address paid earlier (resent after a change, maybe across a restart) goes to
+  // that address's books, opened again if need be; only addresses this PC kept books for, so a
+  // coordinator cannot make it open books for any address it names.
   worker.setReceiptRecorder(async (receipt) => {
     const address = worker.payoutAddress;
     const key = addressKey(receipt.account);
     if (address && key === addressKey(address)) await (await openBooks(address))?.record(receipt);
     else if (opened.has(key)) await (await opened.get(key))?.record(receipt);
+    else if ((await import('./earnings-binding.js')).booksExist(options.dataDir, receipt.account)) await (await openBooks(receipt.account))?.record(receipt);
+    else logger.warn({ seq: receipt.seq }, 'a receipt for an address this PC keeps no books for; not recorded');
   });
   if (!options.payoutAddress) logger.info('no payout address: earnings are shown by the coordinator only until one is set');
   worker.start();
@@ -180,7 +193,7 @@ export async function startWorkerCore(options: WorkerCoreOptions): Promise<Worke
       unbind();
       sharing.stop();
       await worker.stop();
-      for (const books of await Promise.all(opened.values())) books?.close();
+      for (const books of await Promise.allSettled(opened.values())) if (books.status === 'fulfilled') books.value?.close();
     },
   };
 }

@@ -57,6 +57,21 @@ test('decodeFrame checks size before parsing, then JSON, then the schema', () =>
   assert.equal(unknownType.ok, false, 'a worker-only frame is not a coordinator frame');
 });
 
+test("a welcome is refused when the worker could not use its terms: a vault that is no TON address, a price beyond any price list's", () => {
+  const vault = 'EQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAM9c';
+  const price = { promptPerMillion: '10000000', completionPerMillion: '30000000' };
+  const welcome = (settlementVault: string, models: Record<string, typeof price>) => ({
+    type: 'welcome', protocol: 4, coordinatorId: 'c', heartbeatIntervalMs: 1000, maxFrameBytes: 4096,
+    settlement: { vault: settlementVault, voucherPublicKey: '11'.repeat(32), chainGlobalId: -3 }, pricing: { default: price, models, commissionBps: 1000 },
+  });
+  assert.equal(coordinatorFrameSchema.safeParse(welcome(vault, {})).success, true);
+  assert.equal(coordinatorFrameSchema.safeParse(welcome(`0:${'ab'.repeat(32)}`, {})).success, true, 'a raw address is an address');
+  assert.equal(coordinatorFrameSchema.safeParse(welcome('not-a-ton-address', {})).success, false);
+  assert.equal(coordinatorFrameSchema.safeParse(welcome(vault, { m: { ...price, promptPerMillion: '1000000000000000' } })).success, true, 'the highest list price');
+  assert.equal(coordinatorFrameSchema.safeParse(welcome(vault, { m: { ...price, promptPerMillion: '1000000000000001' } })).success, false);
+  assert.equal(coordinatorFrameSchema.safeParse(welcome(vault, { m: { ...price, completionPerMillion: '9'.repeat(31) } })).success, false);
+});
+
 test('encodeFrame refuses a frame the peer would reject', () => {
   assert.equal(encodeFrame({ type: 'ping', seq: 0, sentAt: 0 }).ok, true);
   const r = encodeFrame({ text: 'x'.repeat(100) }, 50);

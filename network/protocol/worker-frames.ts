@@ -2,6 +2,7 @@
  * The worker ⇄ coordinator protocol over one WebSocket: every frame is one JSON object with a
  * `type`, validated by these schemas on receipt, on both sides.
  */
+import { Address } from '@ton/core';
 import { z } from 'zod';
 import { chatMessageSchema } from './chat.js';
 import { capabilitiesSchema, count, errorCode, finishReasonSchema, id, jobParamsSchema, tokenCount, toolCallDeltasSchema, usageSchema } from './job-schemas.js';
@@ -9,6 +10,7 @@ import { isBase64UrlOfLength } from './encoding.js';
 import { CHALLENGE_BYTES } from './worker-hello.js';
 import { sealedEnvelopeSchema } from './sealed.js';
 import { sealedChunkShape } from './sealed-stream.js';
+import { MAX_PRICE_PER_MILLION, modelPriceSchema } from './pricing.js';
 
 /** The path on the coordinator where workers open their WebSocket. */
 export const WORKER_SOCKET_PATH = '/v1/worker';
@@ -22,7 +24,11 @@ export type { Capabilities, FinishReason, JobParams, Tier, ToolCallDelta, Usage,
 const key32 = z.string().refine((text) => isBase64UrlOfLength(text, 32), 'expected 32 bytes as unpadded base64url');
 const signature64 = z.string().refine((text) => isBase64UrlOfLength(text, 64), 'expected a 64-byte Ed25519 signature as unpadded base64url');
 const nanotonString = z.string().regex(/^(0|[1-9]\d{0,30})$/, 'a whole number of nanotons as a decimal string');
-const wirePrice = z.strictObject({ promptPerMillion: nanotonString, completionPerMillion: nanotonString });
+// Welcome's terms are refused here when the worker could not use them: a price beyond what any
+// price list holds, a vault that is no TON address. Taken, they would fail every receipt later.
+const priceString = z.string().refine((text) => modelPriceSchema.shape.promptPerMillion.safeParse(text).success, `nanotons per million tokens as a decimal string, at most ${MAX_PRICE_PER_MILLION}`);
+const wirePrice = z.strictObject({ promptPerMillion: priceString, completionPerMillion: priceString });
+const tonAddress = z.string().max(80).refine(isTonAddress, 'expected a TON address');
 
 const ping = z.strictObject({ type: z.literal('ping'), seq: count, sentAt: z.number() });
 const pong = z.strictObject({ type: z.literal('pong'), seq: count, sentAt: z.number() });
@@ -90,7 +96,7 @@ export const coordinatorFrameSchema = z.discriminatedUnion('type', [
      * Who pays: the vault vouchers are issued for, the key that signs them (hex) and the chain's
      * global id (-239 mainnet, -3 testnet). Null when this coordinator does not settle on chain.
      */
-    settlement: z.strictObject({ vault: z.string().max(80), voucherPublicKey: z.string().regex(/^[0-9a-f]{64}$/), chainGlobalId: z.number().int() }).nullable(),
+    settlement: z.strictObject({ vault: tonAddress, voucherPublicKey: z.string().regex(/^[0-9a-f]{64}$/), chainGlobalId: z.number().int() }).nullable(),
     /** The published prices every receipt is computed from (pricing.ts; nanotons as strings). */
     pricing: z.strictObject({ default: wirePrice, models: z.record(z.string(), wirePrice), commissionBps: z.number().int().min(0).max(10_000) }),
   }),
@@ -154,3 +160,12 @@ export const coordinatorFrameSchema = z.discriminatedUnion('type', [
   protocolError,
 ]);
 export type CoordinatorFrame = z.infer<typeof coordinatorFrameSchema>;
+
+function isTonAddress(text: string): boolean {
+  try {
+    Address.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
