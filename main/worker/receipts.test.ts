@@ -15,7 +15,7 @@ import { keyPairFromSeed } from '@ton/crypto';
 import { startWorkerCore, type WorkerCore } from './worker-core.js';
 import { writeTestModel } from '../models/test-model.js';
 import { createLogger } from '../../network/node-kit/log.js';
-import type { CoordinatorFrame } from '../../network/protocol/worker-frames.js';
+import type { CoordinatorFrame, WorkerFrame } from '../../network/protocol/worker-frames.js';
 import { DEFAULT_PRICE_LIST, jobCost, splitCost } from '../../network/protocol/pricing.js';
 import { TokenCounter } from '../../network/tokenizer/token-counter.js';
 import { ScriptedCoordinator, welcomeFor } from './testing/scripted-coordinator.js';
