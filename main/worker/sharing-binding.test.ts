@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import type { Decision } from '../sharing/policy.js';
 import { createLogger } from '../../network/node-kit/log.js';
 import { bindSharing, type SharingTarget } from './sharing-binding.js';
-import { ScriptedCoordinator, scriptedModel, startGpuWorker } from './testing/scripted-gpu.js';
+import { scriptedModel, startGpuWorker } from './testing/scripted-gpu.js';
+import { ScriptedCoordinator } from './testing/scripted-coordinator.js';
 
 function decision(share: boolean, caps: Decision['caps'] = null): Decision {
   return { share, summary: share ? 'Sharing' : 'Paused', caps, reasons: [] } as unknown as Decision;
@@ -106,7 +107,7 @@ test('a Polite share stopped (a game starts, or Off) is paused at once: nothing 
     assert.deepEqual(gpu.since(fromResume), ['load /models/m.gguf layers=auto vram=none']);
   } finally {
     await stop();
-    coordinator.close();
+    await coordinator.close();
   }
 });
 
@@ -145,6 +146,6 @@ test('a decision to stop is not held up by one still being applied: caps waiting
     assert.equal(coordinator.availability.at(-1), false, 'the worker is left paused');
   } finally {
     await stop();
-    coordinator.close();
+    await coordinator.close();
   }
 });

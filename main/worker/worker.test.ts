@@ -3,7 +3,8 @@
 // the GPU or offers capacity while the worker is paused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ScriptedCoordinator, scriptedModel, startGpuWorker, type ScriptedGpuLauncher } from './testing/scripted-gpu.js';
+import { scriptedModel, startGpuWorker, type ScriptedGpuLauncher } from './testing/scripted-gpu.js';
+import { ScriptedCoordinator } from './testing/scripted-coordinator.js';
 
 /** When job `jobId` was cancelled, or undefined if not within `ms`. */
 async function cancelledWithin(gpu: ScriptedGpuLauncher, jobId: string, ms: number): Promise<number | undefined> {
@@ -56,7 +57,7 @@ for (const change of ['model switch', 'payout-address change'] as const) {
       assert.deepEqual(gpu.since(fromResume), [`load /models/${change === 'model switch' ? 'm2' : 'm'}.gguf layers=auto vram=none`]);
     } finally {
       await stop();
-      coordinator.close();
+      await coordinator.close();
     }
   });
 }

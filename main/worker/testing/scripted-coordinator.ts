@@ -15,9 +15,9 @@ import { toBase64Url } from '../../../network/protocol/encoding.js';
 
 export type Welcome = Extract<CoordinatorFrame, { type: 'welcome' }>;
 
-/** A welcome that settles on chain with `vault`, at the default prices. */
-export function welcomeFor(vault: string): Welcome {
-  return { type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: { vault, voucherPublicKey: '11'.repeat(32), chainGlobalId: -3 }, pricing: priceListToWire(DEFAULT_PRICE_LIST) };
+/** A welcome that settles on chain with `vault` (none without one), at the default prices. */
+export function welcomeFor(vault?: string): Welcome {
+  return { type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: vault ? { vault, voucherPublicKey: '11'.repeat(32), chainGlobalId: -3 } : null, pricing: priceListToWire(DEFAULT_PRICE_LIST) };
 }
 
 export class ScriptedCoordinator {
@@ -55,6 +55,13 @@ export class ScriptedCoordinator {
     });
   }
 
+  /** A coordinator without settlement, listening. */
+  static async start(): Promise<ScriptedCoordinator> {
+    const coordinator = new ScriptedCoordinator(() => welcomeFor());
+    await coordinator.listening();
+    return coordinator;
+  }
+
   /** Resolves once the server listens. */
   async listening(): Promise<void> {
     if (!this.server.address()) await once(this.server, 'listening');
@@ -71,6 +78,16 @@ export class ScriptedCoordinator {
   /** Resolves once the worker says it takes jobs (at once if its latest capacity frame said so). */
   async sharing(): Promise<void> {
     if (!this.lastAvailable) await this.next('capacity', (f) => f.available);
+  }
+
+  /** Every availability the worker announced, in order (its hellos' and its capacity frames'). */
+  get availability(): boolean[] {
+    return this.frames.flatMap((f) => (f.type === 'hello' || f.type === 'capacity' ? [f.available] : []));
+  }
+
+  /** Resolves once the worker's latest announcement says `available`. */
+  async announced(available: boolean): Promise<void> {
+    while (this.availability.at(-1) !== available) await new Promise<WorkerFrame>((resolve) => this.waiters.push({ match: () => true, resolve }));
   }
 
   next<T extends WorkerFrame['type']>(type: T, match: (f: Extract<WorkerFrame, { type: T }>) => boolean = () => true): Promise<Extract<WorkerFrame, { type: T }>> {

@@ -1,12 +1,10 @@
 /**
  * A worker on a GPU, for tests of what reaches the GPU and when: the real Worker and
  * EngineSupervisor, a job process scripted in memory that reports a CUDA GPU (the tests' real
- * job process runs on the CPU) and logs every load, cancel and exit, and a scripted coordinator
- * speaking the real protocol that records what the worker says. Test support only.
+ * job process runs on the CPU) and logs every load, cancel and exit, joined to a scripted
+ * coordinator (scripted-coordinator.ts) that records what the worker says. Test support only.
  */
 import { createHash } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
-import type { AddressInfo } from 'node:net';
 import { EngineSupervisor } from '../../engine/supervisor.js';
 import type { JobProcessHandle, JobProcessLauncher } from '../../engine/node-launcher.js';
 import type { EngineInfo, FromJobProcess, ToJobProcess } from '../../engine/job-messages.js';
@@ -15,9 +13,7 @@ import type { ModelFile } from '../../models/model-file.js';
 import { createLogger } from '../../../network/node-kit/log.js';
 import { identityKeyPairFromSeed } from '../../../network/protocol/descriptor.js';
 import { toBase64Url } from '../../../network/protocol/encoding.js';
-import { coordinatorFrameSchema, workerFrameSchema, type CoordinatorFrame, type WorkerFrame } from '../../../network/protocol/worker-frames.js';
-import { PROTOCOL_VERSION } from '../../../network/protocol/version.js';
-import { DEFAULT_PRICE_LIST, priceListToWire } from '../../../network/protocol/pricing.js';
+import type { ScriptedCoordinator } from './scripted-coordinator.js';
 
 /** One thing the job processes did, and when (performance.now()). */
 export interface GpuEvent {
@@ -88,65 +84,6 @@ export class ScriptedGpuLauncher implements JobProcessLauncher {
 
 function scriptedInfo(pid: number): EngineInfo {
   return { gpu: 'cuda', contextSize: 2048, trainContextSize: 2048, sequences: 2, sequencesReason: 'scripted', tokensPerSecond: 100, loadMs: 1, pid, tier: 'unsandboxed', hpkePublicKey: toBase64Url(new Uint8Array(32).fill(3)) };
-}
-
-/** A coordinator that welcomes the worker and records every frame it sends. */
-export class ScriptedCoordinator {
-  readonly frames: WorkerFrame[] = [];
-  private socket: WebSocket | undefined;
-  private waiters: { match: (f: WorkerFrame) => boolean; resolve: (f: WorkerFrame) => void }[] = [];
-
-  private constructor(readonly server: WebSocketServer) {
-    server.on('connection', (socket) => {
-      this.socket = socket;
-      this.send({ type: 'challenge', coordinatorId: 'scripted', nonce: toBase64Url(new Uint8Array(32).fill(7)) });
-      socket.on('message', (data: Buffer) => {
-        const frame = workerFrameSchema.parse(JSON.parse(data.toString('utf8')));
-        if (frame.type === 'hello') {
-          this.send({ type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: null, pricing: priceListToWire(DEFAULT_PRICE_LIST) });
-        }
-        this.frames.push(frame);
-        this.waiters = this.waiters.filter((w) => (w.match(frame) ? (w.resolve(frame), false) : true));
-      });
-    });
-  }
-
-  static async start(): Promise<ScriptedCoordinator> {
-    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((resolve) => server.once('listening', resolve));
-    return new ScriptedCoordinator(server);
-  }
-
-  get url(): string {
-    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  send(frame: CoordinatorFrame): void {
-    this.socket?.send(JSON.stringify(coordinatorFrameSchema.parse(frame)));
-  }
-
-  /** Every availability the worker announced, in order (its hellos' and its capacity frames'). */
-  get availability(): boolean[] {
-    return this.frames.flatMap((f) => (f.type === 'hello' || f.type === 'capacity' ? [f.available] : []));
-  }
-
-  /** The next frame of `type` matching `match` (a frame already received counts). */
-  next<T extends WorkerFrame['type']>(type: T, match: (f: Extract<WorkerFrame, { type: T }>) => boolean = () => true): Promise<Extract<WorkerFrame, { type: T }>> {
-    const fits = (f: WorkerFrame) => f.type === type && match(f as Extract<WorkerFrame, { type: T }>);
-    const seen = this.frames.find(fits);
-    if (seen) return Promise.resolve(seen as Extract<WorkerFrame, { type: T }>);
-    return new Promise((resolve) => this.waiters.push({ match: fits, resolve: (f) => resolve(f as Extract<WorkerFrame, { type: T }>) }));
-  }
-
-  /** Resolves once the worker's latest announcement says `available`. */
-  async announced(available: boolean): Promise<void> {
-    while (this.availability.at(-1) !== available) await new Promise<WorkerFrame>((resolve) => this.waiters.push({ match: () => true, resolve }));
-  }
-
-  close(): void {
-    for (const client of this.server.clients) client.terminate();
-    this.server.close();
-  }
 }
 
 /** A model file as the worker describes one (nothing is read: the job process is scripted). */
