@@ -202,7 +202,7 @@ const FLAGS: Record<NonNullable<PayoutRecord['flagCode']>, string> = {
   unknown_sender: 'not sent by this worker\'s payout account',
   duplicate: 'overlaps what was already paid',
   unknown_voucher: 'names no voucher this worker accepted',
-  amount_off: 'carries less than its own figures say',
+  amount_off: 'carries an amount its own figures do not account for',
 };
 
 function payoutView(payout: PayoutRecord, explorerUrl: (txHash: string) => string | null): PayoutView {
