@@ -21,6 +21,7 @@ import { job, ledgerWorld, silentLogger, type LedgerWorld } from '../ledger/test
 import { EarningsService } from '../earnings/earnings-service.js';
 import { ChainWatcher } from './chain-watcher.js';
 import { knowPayoutAccount } from './payout-account.js';
+import { knowVaultTerms } from './vault-terms.js';
 
 const TESTNET = -3; // V5R1 network id
 
@@ -189,16 +190,16 @@ describe('ledger and chain watcher on a local chain', () => {
   });
 });
 
-describe('the payout account, when the chain does not name it at first', () => {
-  /** A toncenter that answers get methods with 429 while `down`, as the public one does under load. */
-  class BusyClient extends TonClient {
-    down = true;
-    override runMethod(...args: Parameters<TonClient['runMethod']>): ReturnType<TonClient['runMethod']> {
-      if (this.down) return Promise.reject(new Error('Request failed with status code 429'));
-      return super.runMethod(...args);
-    }
+/** A toncenter that answers get methods with 429 while `down`, as the public one does under load. */
+class BusyClient extends TonClient {
+  down = true;
+  override runMethod(...args: Parameters<TonClient['runMethod']>): ReturnType<TonClient['runMethod']> {
+    if (this.down) return Promise.reject(new Error('Request failed with status code 429'));
+    return super.runMethod(...args);
   }
+}
 
+describe('the payout account, when the chain does not name it at first', () => {
   test('no payout is judged until the look-up answers; then the genuine payout is applied and nothing is flagged', async () => {
     const key = keyPairFromSeed(randomBytes(32));
     const wallet = v5(key);
@@ -224,6 +225,57 @@ describe('the payout account, when the chain does not name it at first', () => {
       assert.equal(books.balances().flaggedNanotons, 0n);
       assert.deepEqual(books.anomalies(), []);
       assert.ok(books.job('k1')?.paidTx);
+    } finally {
+      books.close();
+    }
+  });
+});
+
+describe('the vault\'s voucher key, when the chain does not answer at first', () => {
+  /** Books trusting `key` (the welcome's), with no answer yet from the vault; one job vouched with it. */
+  function vouchedWith(key: KeyPair, name: string): { books: Ledger; wallet: Address } {
+    const wallet = v5(keyPairFromSeed(randomBytes(32))).address;
+    const mine = ledgerWorld({ vault: vault.address, worker: wallet, coordinator: key });
+    mine.identity.chainGlobalId = CHAIN_GLOBAL_ID.testnet;
+    mine.identity.payoutAccount = vault.accountAddress(wallet).toString();
+    const books = Ledger.open({ path: join(dir, `${name}.db`), identity: mine.identity, logger: silentLogger, dayOf: utcDay });
+    assert.equal(books.recordJob(job('v1', 300_000_000n)), 'recorded');
+    assert.equal(books.recordVoucher(mine.issue(300_000_000n, 1), { jobIds: ['v1'] }).status, 'accepted');
+    return { books, wallet };
+  }
+
+  test('nothing is flagged while the look-up fails; once the vault answers with another key, the voucher signed with it is flagged and no longer claimable', async () => {
+    const { books, wallet } = vouchedWith(keyPairFromSeed(randomBytes(32)), 'other-key');
+    try {
+      const busy = new BusyClient({ endpoint: `${server.url}/jsonRPC` });
+      const follower = new ChainWatcher({ client: busy, ledger: books, logger: silentLogger, address: wallet.toString(), beforePoll: knowVaultTerms(busy, books, silentLogger) });
+      await follower.pollOnce(); // the payouts are still followed meanwhile
+      assert.deepEqual(books.anomalies(), [], 'not known yet is not wrong');
+      assert.equal(books.balances().claimableNanotons, 300_000_000n);
+      assert.equal(books.identity.vaultTerms, undefined);
+      busy.down = false;
+      await follower.pollOnce();
+      assert.deepEqual(books.identity.vaultTerms, { publicKey: world.coordinator.publicKey.toString('hex'), globalId: CHAIN_GLOBAL_ID.testnet });
+      assert.deepEqual(books.anomalies().map((a) => [a.kind, a.code]), [['voucher', 'vault_key_mismatch']]);
+      assert.equal(books.latestVoucher(), null);
+      assert.equal(books.job('v1')?.voucherSeq, null, 'the job waits for a voucher the vault honours');
+      assert.equal(books.balances().claimableNanotons, 0n);
+      assert.equal(books.balances().earnedNanotons, 300_000_000n, 'the credit stands');
+    } finally {
+      books.close();
+    }
+  });
+
+  test('once the vault answers with the key the vouchers were signed with, they stay claimable and nothing is flagged', async () => {
+    const { books, wallet } = vouchedWith(world.coordinator, 'vault-key');
+    try {
+      const busy = new BusyClient({ endpoint: `${server.url}/jsonRPC` });
+      busy.down = false;
+      await new ChainWatcher({ client: busy, ledger: books, logger: silentLogger, address: wallet.toString(), beforePoll: knowVaultTerms(busy, books, silentLogger) }).pollOnce();
+      assert.equal(books.identity.vaultTerms?.publicKey, world.coordinator.publicKey.toString('hex'));
+      assert.deepEqual(books.anomalies(), []);
+      assert.equal(books.job('v1')?.voucherSeq, 1);
+      assert.equal(books.balances().claimableNanotons, 300_000_000n);
     } finally {
       books.close();
     }

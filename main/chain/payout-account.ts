@@ -17,11 +17,18 @@ export async function lookUpPayoutAccount(client: TonClient, vault: string, payo
   try {
     return (await client.open(Vault.createFromAddress(Address.parse(vault))).getAccountAddress(Address.parse(payoutAddress))).toString();
   } catch (error) {
-    // TonClient reports a get method the contract could not run by its exit code; anything else
-    // (an HTTP error, a timeout) says nothing about the vault.
-    if (error instanceof Error && /exit_code/.test(error.message)) return null;
+    if (getMethodFailed(error)) return null;
     throw error;
   }
+}
+
+/**
+ * Whether a get method's failure is the contract's answer: TonClient reports a get method the
+ * contract could not run by its exit code; anything else (an HTTP error, a timeout) says nothing
+ * about the contract.
+ */
+export function getMethodFailed(error: unknown): boolean {
+  return error instanceof Error && /exit_code/.test(error.message);
 }
 
 /**

@@ -206,6 +206,59 @@ describe('vouchers across chains and vault moves', () => {
   });
 });
 
+describe('vouchers against the terms the vault on chain holds', () => {
+  test('reopened knowing them: an unpaid voucher of our vault signed with another key is flagged and dropped, the predecessor\'s and paid ones stay, and one for another chain is refused', () => {
+    withTempDir((dir) => {
+      const path = join(dir, 'ledger.db');
+      const before = ledgerWorld();
+      const old = openTestLedger(before, path);
+      old.recordJob(job('a', 500n));
+      assert.equal(old.recordVoucher(before.issue(500n, 1), { jobIds: ['a'] }).status, 'accepted');
+      old.close();
+      // A successor vault holding a new key; the chain does not answer, so its terms are unknown.
+      const held = keyPairFromSeed(randomBytes(32));
+      const after = ledgerWorld({ worker: before.worker, coordinator: held });
+      const moved = openTestLedger(after, path);
+      moved.recordJob(job('b', 200n));
+      assert.equal(moved.recordVoucher(after.issue(700n, 2), { jobIds: ['b'] }).status, 'accepted');
+      const paid = { txHash: randomBytes(32).toString('hex'), lt: 2000n, utime: 1_800_000_000, sender: after.vault.toString(), queryId: 0n, seq: 2n, cumulativeNanotons: 700n, amountNanotons: 700n };
+      assert.equal(moved.recordPayout(paid).status, 'applied');
+      moved.close();
+      // The coordinator starts again signing with another key, the vault still unknown.
+      const other = ledgerWorld({ vault: after.vault, worker: before.worker });
+      const unknown = openTestLedger(other, path);
+      unknown.recordJob(job('c', 100n));
+      assert.equal(unknown.recordVoucher(other.issue(800n, 3), { jobIds: ['c'] }).status, 'accepted');
+      assert.equal(unknown.balances().claimableNanotons, 100n);
+      unknown.close();
+      const terms = { publicKey: held.publicKey.toString('hex').toUpperCase(), globalId: -3 };
+      const known = openTestLedger({ ...other, identity: { ...other.identity, vaultTerms: terms } }, path);
+      try {
+        assert.deepEqual(known.anomalies().map((a) => [a.kind, a.code]), [['voucher', 'vault_key_mismatch']]);
+        assert.equal(known.latestVoucher()?.seq, 2, 'the vault\'s own voucher is the latest again');
+        assert.equal(known.job('a')?.voucherSeq, 1, 'the predecessor\'s voucher stays');
+        assert.ok(known.job('b')?.paidTx, 'the paid one stays');
+        assert.equal(known.job('c')?.voucherSeq, null);
+        assert.equal(known.balances().claimableNanotons, 0n);
+        assert.equal(known.balances().pendingNanotons, 100n);
+        const again = known.recordVoucher(other.issue(900n, 4));
+        assert.equal(again.status === 'refused' && again.code, 'vault_key_mismatch');
+      } finally {
+        known.close();
+      }
+      // Signed with the vault's key but for another chain (the welcome named none to check).
+      const rightKey = openTestLedger({ ...after, identity: { ...after.identity, vaultTerms: terms } }, path);
+      try {
+        const wrongChain = rightKey.recordVoucher(after.issue(800n, 3, { globalId: -239 }));
+        assert.equal(wrongChain.status === 'refused' && wrongChain.code, 'vault_chain_mismatch');
+        assert.equal(rightKey.recordVoucher(after.issue(800n, 3)).status, 'accepted');
+      } finally {
+        rightKey.close();
+      }
+    });
+  });
+});
+
 describe('payouts', () => {
   function payout(world: ReturnType<typeof ledgerWorld>, fields: Partial<IncomingPayout> & { seq: bigint; cumulativeNanotons: bigint; amountNanotons: bigint }): IncomingPayout {
     return { txHash: randomBytes(32).toString('hex'), lt: 1000n + fields.seq, utime: 1_800_000_000, sender: world.vault.toString(), queryId: 0n, ...fields };

@@ -14,9 +14,9 @@ import { CreditQueue } from './credit-queue.js';
 import { JobStore, type JobCredit, type JobRecord, type RecordJobStatus } from './jobs.js';
 import { PayoutStore, type IncomingPayout, type PayoutRecord, type RecordPayoutResult } from './payouts.js';
 import { TotalsQueries } from './totals.js';
-import { VoucherStore, type LedgerIdentity, type RecordVoucherResult } from './vouchers.js';
+import { VoucherStore, type LedgerIdentity, type RecordVoucherResult, type VaultTerms } from './vouchers.js';
 
-export type { Anomaly, IncomingPayout, JobCredit, JobRecord, LedgerIdentity, PayoutRecord, RecordJobStatus, RecordPayoutResult, RecordVoucherResult };
+export type { Anomaly, IncomingPayout, JobCredit, JobRecord, LedgerIdentity, PayoutRecord, RecordJobStatus, RecordPayoutResult, RecordVoucherResult, VaultTerms };
 
 /** Options of {@link Ledger.open}. */
 export interface LedgerOptions {
@@ -75,7 +75,7 @@ export class Ledger {
   ) {
     this.currentIdentity = identity;
     this.jobs = new JobStore(db, dayOf, now);
-    this.vouchers = new VoucherStore(db, identity, now);
+    this.vouchers = new VoucherStore(db, () => this.currentIdentity, now);
     this.payouts = new PayoutStore(db, identity.payoutAccount ?? identity.vault, now);
     this.totals = new TotalsQueries(db);
     this.creditQueue = new CreditQueue((batch) => {
@@ -110,6 +110,34 @@ export class Ledger {
     if (results.length > 0) this.logger.info({ payouts: results.length }, 'payouts from our payout account judged again');
   }
 
+  /**
+   * The voucher key and chain the vault on chain holds, read after the ledger opened (the chain
+   * did not answer when it did). Vouchers for our vault signed otherwise, stored meanwhile, are
+   * flagged and dropped; later ones are refused.
+   */
+  setVaultTerms(terms: VaultTerms): void {
+    checkVaultTerms(terms);
+    this.currentIdentity = { ...this.currentIdentity, vaultTerms: { publicKey: terms.publicKey.toLowerCase(), globalId: terms.globalId } };
+    this.judgeAgainstVault();
+  }
+
+  // Tells the owner when the coordinator's welcome names other terms than its vault holds: then
+  // none of its vouchers can ever be claimed.
+  private judgeAgainstVault(): void {
+    const { coordinatorPublicKey, chainGlobalId, vaultTerms } = this.currentIdentity;
+    if (!vaultTerms) return;
+    if (coordinatorPublicKey.toLowerCase() !== vaultTerms.publicKey) {
+      this.logger.error({ welcomeKey: coordinatorPublicKey.toLowerCase(), vaultKey: vaultTerms.publicKey },
+        'the coordinator signs vouchers with a key its vault on chain does not hold: the vault would refuse every claim, so its vouchers are flagged and not counted as claimable (ask its operator, or use another coordinator)');
+    }
+    if (chainGlobalId !== undefined && chainGlobalId !== vaultTerms.globalId) {
+      this.logger.error({ welcomeChain: chainGlobalId, vaultChain: vaultTerms.globalId },
+        'the coordinator issues vouchers for another chain than its vault on chain pays on: the vault would refuse every claim, so its vouchers are flagged and not counted as claimable');
+    }
+    const dropped = this.vouchers.rejudgeAgainstVault();
+    if (dropped > 0) this.logger.warn({ vouchers: dropped }, 'vouchers the vault on chain would refuse flagged, no longer claimable');
+  }
+
   /** Opens (creating and migrating) the ledger at `options.path`. */
   static open(options: LedgerOptions): Ledger {
     // Fail fast on a bad config rather than flag every voucher later.
@@ -117,10 +145,15 @@ export class Ledger {
     Address.parse(options.identity.payoutAddress);
     if (options.identity.payoutAccount !== undefined) Address.parse(options.identity.payoutAccount);
     if (!/^[0-9a-fA-F]{64}$/.test(options.identity.coordinatorPublicKey)) throw new RangeError('coordinatorPublicKey must be 32 bytes of hex');
+    const { vaultTerms } = options.identity;
+    if (vaultTerms) checkVaultTerms(vaultTerms);
+    const identity = vaultTerms ? { ...options.identity, vaultTerms: { ...vaultTerms, publicKey: vaultTerms.publicKey.toLowerCase() } } : options.identity;
     const db = openLedgerDb(options.path);
-    const ledger = new Ledger(db, options.identity, options.logger ?? createLogger('ledger'), options.now ?? Date.now, options.dayOf ?? localDay);
+    const ledger = new Ledger(db, identity, options.logger ?? createLogger('ledger'), options.now ?? Date.now, options.dayOf ?? localDay);
     // Books kept while the payout account could not be looked up flagged its payouts: judged again.
     if (options.identity.payoutAccount !== undefined) ledger.rejudgePayouts();
+    // Vouchers kept while the vault could not be asked (or from a key the coordinator had before).
+    ledger.judgeAgainstVault();
     return ledger;
   }
 
@@ -265,6 +298,11 @@ export class Ledger {
     if (result.status === 'applied') this.logger.info({ txHash: result.txHash, nanotons: result.amountNanotons.toString(), seq: result.seq, jobsPaid: result.jobsPaid }, 'payout applied');
     if (result.status === 'flagged') this.logger.warn({ txHash: result.txHash, code: result.code }, 'payout flagged, not applied');
   }
+}
+
+function checkVaultTerms(terms: VaultTerms): void {
+  if (!/^[0-9a-fA-F]{64}$/.test(terms.publicKey)) throw new RangeError('the vault\'s publicKey must be 32 bytes of hex');
+  if (!Number.isInteger(terms.globalId)) throw new RangeError('the vault\'s globalId must be an integer');
 }
 
 function rawAddress(address: string): string {

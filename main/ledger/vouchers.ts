@@ -13,6 +13,7 @@ import {
   type Voucher,
   type VoucherErrorCode,
   type VoucherRollbackCode,
+  voucherToJson,
 } from '../../network/protocol/voucher.js';
 import { flagAnomaly } from './anomalies.js';
 import type { LedgerDb } from './db.js';
@@ -33,10 +34,24 @@ export interface LedgerIdentity {
    * getter). Absent: the vault itself (a vault of the old design).
    */
   payoutAccount?: string;
+  /**
+   * The voucher key and chain the vault contract holds, as read from chain (absent until then,
+   * or without a chain). A voucher for our vault signed otherwise is refused by every claim.
+   */
+  vaultTerms?: VaultTerms;
 }
 
+/** What a vault checks every claim against: its voucher key (32 bytes hex) and chain global id. */
+export interface VaultTerms {
+  publicKey: string;
+  globalId: number;
+}
+
+/** Why a voucher the welcome's key verifies can still never be claimed from our vault. */
+export type VaultRefusalCode = 'vault_key_mismatch' | 'vault_chain_mismatch';
+
 /** Why a voucher was refused. */
-export type VoucherRefusalCode = VoucherErrorCode | VoucherRollbackCode | 'foreign_worker' | 'out_of_range';
+export type VoucherRefusalCode = VoucherErrorCode | VoucherRollbackCode | VaultRefusalCode | 'foreign_worker' | 'out_of_range';
 
 /** What {@link VoucherStore.record} did with a voucher. */
 export type RecordVoucherResult =
@@ -57,7 +72,8 @@ interface VoucherRow {
 export class VoucherStore {
   constructor(
     private readonly db: LedgerDb,
-    private readonly identity: LedgerIdentity,
+    /** The ledger's identity now (the vault's terms are learned after it opens). */
+    private readonly identity: () => LedgerIdentity,
     private readonly now: () => number,
   ) {}
 
@@ -69,10 +85,13 @@ export class VoucherStore {
    */
   record(input: unknown, options: { jobIds?: readonly string[] } = {}): RecordVoucherResult {
     const parsed = typeof input === 'string' ? parseJson(input) : input;
-    const check = verifyVoucher(parsed, this.identity.coordinatorPublicKey, this.identity.vault, this.identity.chainGlobalId);
+    const identity = this.identity();
+    const check = verifyVoucher(parsed, identity.coordinatorPublicKey, identity.vault, identity.chainGlobalId);
     if (!check.ok) return this.refuse(parsed, check.code, check.message);
     const voucher = check.voucher;
-    if (!Address.parse(voucher.worker).equals(Address.parse(this.identity.payoutAddress))) {
+    const unclaimable = identity.vaultTerms && vaultRefusal(voucher, identity.vaultTerms);
+    if (unclaimable) return this.refuse(parsed, unclaimable.code, unclaimable.message);
+    if (!Address.parse(voucher.worker).equals(Address.parse(identity.payoutAddress))) {
       return this.refuse(parsed, 'foreign_worker', `voucher is for worker ${voucher.worker}, not this payout address`);
     }
     if (voucher.cumulativeNanotons > MAX_LEDGER_NANOTONS) {
@@ -100,8 +119,34 @@ export class VoucherStore {
    */
   private continued(prev: Voucher | null, next: Voucher): Voucher | null {
     if (!prev) return prev;
-    const moved = !Address.parse(prev.vault).equals(Address.parse(this.identity.vault));
+    const moved = !Address.parse(prev.vault).equals(Address.parse(this.identity().vault));
     return moved || prev.globalId === 0 ? { ...prev, vault: next.vault, globalId: next.globalId } : prev;
+  }
+
+  /**
+   * Judges the stored unpaid vouchers of our vault against the terms the vault holds, learned
+   * after they were accepted: each the vault would refuse is flagged and dropped, as if it had been
+   * refused when it came, and its jobs wait for a voucher again. Returns how many were dropped.
+   */
+  rejudgeAgainstVault(): number {
+    const { vault, vaultTerms } = this.identity();
+    if (!vaultTerms) return 0;
+    return this.db.transaction((): number => {
+      const rows = (this.db.prepare('SELECT * FROM vouchers WHERE paid_tx IS NULL ORDER BY seq').all() as VoucherRow[])
+        .filter((row) => Address.parse(row.vault).equals(Address.parse(vault)));
+      let dropped = 0;
+      for (const row of rows) {
+        const voucher = toVoucher(row);
+        // Stored before vouchers named their chain: only the key can be judged.
+        const refusal = vaultRefusal(voucher.globalId === 0 ? { ...voucher, globalId: vaultTerms.globalId } : voucher, vaultTerms);
+        if (!refusal) continue;
+        this.refuse(voucherToJson(voucher), refusal.code, refusal.message);
+        this.db.prepare('UPDATE jobs SET voucher_seq = NULL WHERE voucher_seq = ? AND paid_tx IS NULL').run(row.seq);
+        this.db.prepare('DELETE FROM vouchers WHERE seq = ?').run(row.seq);
+        dropped += 1;
+      }
+      return dropped;
+    }).immediate();
   }
 
   /** The latest accepted voucher (highest seq), or null before the first. */
@@ -153,6 +198,17 @@ export class VoucherStore {
     });
     return { status: 'refused', code, message };
   }
+}
+
+// Why the vault would refuse every claim with `voucher` (one for this vault), if it would.
+function vaultRefusal(voucher: Voucher, terms: VaultTerms): { code: VaultRefusalCode; message: string } | undefined {
+  if (voucher.coordinatorPublicKey.toLowerCase() !== terms.publicKey.toLowerCase()) {
+    return { code: 'vault_key_mismatch', message: `voucher seq ${voucher.seq} is signed with key ${voucher.coordinatorPublicKey}, but the vault on chain holds ${terms.publicKey.toLowerCase()}: it can never be claimed` };
+  }
+  if (voucher.globalId !== terms.globalId) {
+    return { code: 'vault_chain_mismatch', message: `voucher seq ${voucher.seq} is for chain ${voucher.globalId}, but the vault on chain pays on ${terms.globalId}: it can never be claimed` };
+  }
+  return undefined;
 }
 
 // Vouchers stored before they named a chain read back with global id 0 (none).

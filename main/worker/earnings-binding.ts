@@ -8,10 +8,11 @@ import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Address } from '@ton/core';
 import { createTonClient } from '../../network/node-kit/ton-client.js';
-import { Ledger, type JobCredit } from '../ledger/ledger.js';
+import { Ledger, type JobCredit, type VaultTerms } from '../ledger/ledger.js';
 import { checkJob } from '../ledger/jobs.js';
 import { ChainWatcher } from '../chain/chain-watcher.js';
 import { knowPayoutAccount, lookUpPayoutAccount } from '../chain/payout-account.js';
+import { knowVaultTerms, lookUpVaultTerms } from '../chain/vault-terms.js';
 import { EarningsService, type CashOutChain } from '../earnings/earnings-service.js';
 import type { JobReceipt, Worker } from './worker.js';
 import { checkReceipt } from '../earnings/receipt-check.js';
@@ -85,11 +86,22 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
   // Payouts come from our payout account of the vault; the vault says where it is. Without an
   // answer now, the watcher asks again before each poll and judges no payout until it has one.
   let payoutAccount: string | null | undefined;
-  try {
-    payoutAccount = client ? await lookUpPayoutAccount(client, settlement.vault, options.payoutAddress) : undefined;
-  } catch (error) {
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not look up the payout account; payouts wait until it is known');
-  }
+  // The welcome's voucher key and chain are the coordinator's word; the vault checks every claim
+  // against its own. Without an answer now, they are asked again before each poll, and vouchers
+  // are kept meanwhile (judged again once the vault answers).
+  let vaultTerms: VaultTerms | null | undefined;
+  const failed = (error: unknown) => (error instanceof Error ? error.message : String(error));
+  await Promise.all([
+    client && lookUpPayoutAccount(client, settlement.vault, options.payoutAddress).then(
+      (account) => void (payoutAccount = account),
+      (error: unknown) => logger.warn({ err: failed(error) }, 'could not look up the payout account; payouts wait until it is known'),
+    ),
+    client && lookUpVaultTerms(client, settlement.vault).then(
+      (terms) => void (vaultTerms = terms),
+      (error: unknown) => logger.warn({ err: failed(error) }, 'could not read the vault\'s voucher key; vouchers are checked against it once the chain answers'),
+    ),
+  ]);
+  if (vaultTerms === null) logger.warn('the vault on chain does not say its voucher key (not deployed?): vouchers are not checked against it');
   const ledger = Ledger.open({
     path: await ledgerPath(options.dataDir, options.payoutAddress),
     identity: {
@@ -98,10 +110,16 @@ export async function attachBooks(worker: Worker, options: BooksOptions): Promis
       payoutAddress: options.payoutAddress,
       chainGlobalId: settlement.chainGlobalId,
       ...(payoutAccount ? { payoutAccount } : {}),
+      ...(vaultTerms ? { vaultTerms } : {}),
     },
     logger,
   });
-  const beforePoll = client && payoutAccount === undefined ? knowPayoutAccount(client, ledger) : undefined;
+  const askAccount = client && payoutAccount === undefined ? knowPayoutAccount(client, ledger) : undefined;
+  const askVault = client && vaultTerms === undefined ? knowVaultTerms(client, ledger, logger) : undefined;
+  const beforePoll = askAccount || askVault ? async () => {
+    await askVault?.();
+    await askAccount?.();
+  } : undefined;
   const watcher = client ? new ChainWatcher({ client, ledger, logger, ...(beforePoll ? { beforePoll } : {}) }) : undefined;
   watcher?.start();
   // Cash out signs with the sender given per claim (the owner's wallet), or the one set here.
