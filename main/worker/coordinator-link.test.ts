@@ -89,3 +89,43 @@ test('a second welcome on one connection is a protocol violation: the link drops
   }
   assert.ok(timers() <= before, 'none left once stopped');
 });
+
+test('a job frame before the welcome is a protocol violation: the worker never sees it, and the link reconnects', async () => {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(server, 'listening');
+  const welcome: CoordinatorFrame = { type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: null, pricing: priceListToWire(DEFAULT_PRICE_LIST) };
+  const offer: CoordinatorFrame = { type: 'job.offer', jobId: 'early', model: 'm', messages: [{ role: 'user', content: 'hi' }], params: { maxTokens: 4, temperature: 0 } };
+  let connections = 0;
+  server.on('connection', (socket) => {
+    connections += 1;
+    const first = connections === 1;
+    socket.send(JSON.stringify({ type: 'challenge', coordinatorId: 'scripted', nonce: toBase64Url(new Uint8Array(32).fill(7)) }));
+    socket.once('message', () => {
+      // The first connection offers a job before welcoming; the second welcomes, then offers.
+      if (first) socket.send(JSON.stringify({ ...offer, jobId: 'before-welcome' }));
+      socket.send(JSON.stringify(welcome));
+      if (!first) socket.send(JSON.stringify({ ...offer, jobId: 'after-welcome' }));
+    });
+  });
+  const link = new CoordinatorLink({
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hello: () => ({ type: 'hello', protocol: { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION }, workerId: 'w1', appVersion: 'test', capabilities: { models: [], maxConcurrentJobs: 1, tokensPerSecond: 0, priceCoefficient: 1, tier: 'unsandboxed' }, available: false, identityKey: 'k', signature: 's' }),
+    logger: createLogger('link', { level: 'silent' }),
+    minDelayMs: 10,
+    maxDelayMs: 20,
+  });
+  const jobs: string[] = [];
+  link.on('frame', (frame) => jobs.push(frame.type === 'job.offer' ? frame.jobId : frame.type));
+  link.start();
+  try {
+    const offered = new Promise<void>((resolve) => link.on('frame', () => resolve()));
+    assert.equal(await within(offered, 5000), 'done', 'a job came on the connection that welcomed first');
+    assert.deepEqual(jobs, ['after-welcome'], 'the early offer never reached the worker');
+    assert.equal(connections, 2, 'the connection that offered before welcoming was dropped');
+  } finally {
+    const gone = once(link, 'disconnected');
+    link.stop();
+    await within(gone, 5000);
+    server.close();
+  }
+});

@@ -245,6 +245,12 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
             if (frame.code === 'worker_ejected' || frame.code === 'identity_mismatch') this.emit('refused', { code: frame.code, message: frame.message });
             return;
           default:
+            // Jobs and receipts come to a worker the coordinator has welcomed, never before.
+            if (!welcomedAt) {
+              this.options.logger.warn({ type: frame.type }, 'the coordinator sent a job frame before its welcome; reconnecting');
+              socket.terminate();
+              return;
+            }
             this.emit('frame', frame);
         }
       });
