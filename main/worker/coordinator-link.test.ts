@@ -34,6 +34,19 @@ test('engine threads: half the cores, at least one (never llama.cpp’s max(4, c
 
 type Welcome = Extract<CoordinatorFrame, { type: 'welcome' }>;
 
+const welcome: Welcome = { type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: null, pricing: priceListToWire(DEFAULT_PRICE_LIST) };
+
+/** A link to a scripted coordinator on `server`, reconnecting within 10–20 ms. */
+function linkTo(server: WebSocketServer): CoordinatorLink {
+  return new CoordinatorLink({
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hello: () => ({ type: 'hello', protocol: { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION }, workerId: 'w1', appVersion: 'test', capabilities: { models: [], maxConcurrentJobs: 1, tokensPerSecond: 0, priceCoefficient: 1, tier: 'unsandboxed' }, available: false, identityKey: 'k', signature: 's' }),
+    logger: createLogger('link', { level: 'silent' }),
+    minDelayMs: 10,
+    maxDelayMs: 20,
+  });
+}
+
 /** 'done' once `promise` settles, 'timeout' if it has not within `ms`. */
 async function within(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
@@ -48,7 +61,6 @@ async function within(promise: Promise<unknown>, ms: number): Promise<'done' | '
 test('a second welcome on one connection is a protocol violation: the link drops that connection and reconnects, leaking no timer', async () => {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await once(server, 'listening');
-  const welcome: CoordinatorFrame = { type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: null, pricing: priceListToWire(DEFAULT_PRICE_LIST) };
   const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
   let connections = 0;
   const dropped: Promise<void>[] = [];
@@ -62,13 +74,7 @@ test('a second welcome on one connection is a protocol violation: the link drops
       for (let i = 0; i < (first ? 50 : 1); i++) socket.send(JSON.stringify(welcome));
     });
   });
-  const link = new CoordinatorLink({
-    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hello: () => ({ type: 'hello', protocol: { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION }, workerId: 'w1', appVersion: 'test', capabilities: { models: [], maxConcurrentJobs: 1, tokensPerSecond: 0, priceCoefficient: 1, tier: 'unsandboxed' }, available: false, identityKey: 'k', signature: 's' }),
-    logger: createLogger('link', { level: 'silent' }),
-    minDelayMs: 10,
-    maxDelayMs: 20,
-  });
+  const link = linkTo(server);
   const welcomed: Welcome[] = [];
   link.on('connected', (frame) => welcomed.push(frame));
   const before = timers();
@@ -93,7 +99,6 @@ test('a second welcome on one connection is a protocol violation: the link drops
 test('a job frame before the welcome is a protocol violation: the worker never sees it, and the link reconnects', async () => {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await once(server, 'listening');
-  const welcome: CoordinatorFrame = { type: 'welcome', protocol: PROTOCOL_VERSION, coordinatorId: 'scripted', heartbeatIntervalMs: 60_000, maxFrameBytes: 1 << 20, settlement: null, pricing: priceListToWire(DEFAULT_PRICE_LIST) };
   const offer: CoordinatorFrame = { type: 'job.offer', jobId: 'early', model: 'm', messages: [{ role: 'user', content: 'hi' }], params: { maxTokens: 4, temperature: 0 } };
   let connections = 0;
   server.on('connection', (socket) => {
@@ -107,13 +112,7 @@ test('a job frame before the welcome is a protocol violation: the worker never s
       if (!first) socket.send(JSON.stringify({ ...offer, jobId: 'after-welcome' }));
     });
   });
-  const link = new CoordinatorLink({
-    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hello: () => ({ type: 'hello', protocol: { min: PROTOCOL_VERSION, max: PROTOCOL_VERSION }, workerId: 'w1', appVersion: 'test', capabilities: { models: [], maxConcurrentJobs: 1, tokensPerSecond: 0, priceCoefficient: 1, tier: 'unsandboxed' }, available: false, identityKey: 'k', signature: 's' }),
-    logger: createLogger('link', { level: 'silent' }),
-    minDelayMs: 10,
-    maxDelayMs: 20,
-  });
+  const link = linkTo(server);
   const jobs: string[] = [];
   link.on('frame', (frame) => jobs.push(frame.type === 'job.offer' ? frame.jobId : frame.type));
   link.start();
