@@ -116,8 +116,7 @@ export class Ledger {
    * flagged and dropped; later ones are refused.
    */
   setVaultTerms(terms: VaultTerms): void {
-    checkVaultTerms(terms);
-    this.currentIdentity = { ...this.currentIdentity, vaultTerms: { publicKey: terms.publicKey.toLowerCase(), globalId: terms.globalId } };
+    this.currentIdentity = { ...this.currentIdentity, vaultTerms: checkedVaultTerms(terms) };
     this.judgeAgainstVault();
   }
 
@@ -146,8 +145,7 @@ export class Ledger {
     if (options.identity.payoutAccount !== undefined) Address.parse(options.identity.payoutAccount);
     if (!/^[0-9a-fA-F]{64}$/.test(options.identity.coordinatorPublicKey)) throw new RangeError('coordinatorPublicKey must be 32 bytes of hex');
     const { vaultTerms } = options.identity;
-    if (vaultTerms) checkVaultTerms(vaultTerms);
-    const identity = vaultTerms ? { ...options.identity, vaultTerms: { ...vaultTerms, publicKey: vaultTerms.publicKey.toLowerCase() } } : options.identity;
+    const identity = vaultTerms ? { ...options.identity, vaultTerms: checkedVaultTerms(vaultTerms) } : options.identity;
     const db = openLedgerDb(options.path);
     const ledger = new Ledger(db, identity, options.logger ?? createLogger('ledger'), options.now ?? Date.now, options.dayOf ?? localDay);
     // Books kept while the payout account could not be looked up flagged its payouts: judged again.
@@ -300,9 +298,11 @@ export class Ledger {
   }
 }
 
-function checkVaultTerms(terms: VaultTerms): void {
+/** The vault's terms checked, its key in lower case (as vouchers are compared). */
+function checkedVaultTerms(terms: VaultTerms): VaultTerms {
   if (!/^[0-9a-fA-F]{64}$/.test(terms.publicKey)) throw new RangeError('the vault\'s publicKey must be 32 bytes of hex');
   if (!Number.isInteger(terms.globalId)) throw new RangeError('the vault\'s globalId must be an integer');
+  return { publicKey: terms.publicKey.toLowerCase(), globalId: terms.globalId };
 }
 
 function rawAddress(address: string): string {
