@@ -426,6 +426,11 @@ export class Billing extends EventEmitter<BillingEvents> {
     return callStore(this.options.store, (store) => store.receiptsPausedAt(clientId));
   }
 
+  /** Keeps a job's hold until at least `expiresAt`, for a settlement that waits (store.ts, extendHold). */
+  extendHold(jobId: string, expiresAt: number): Promise<boolean> {
+    return callStore(this.options.store, (store) => store.extendHold(jobId, expiresAt));
+  }
+
   /** Refunds a job's whole hold (nothing was delivered, or the job is settled elsewhere). */
   release(jobId: string): Promise<void> {
     return callStore(this.options.store, (store) => store.release(jobId));

@@ -91,7 +91,7 @@ async function withJobs(run: (jobs: JobManager, registry: WorkerRegistry) => Pro
 }
 
 /** A JobManager that bills on a real SQLite store, with a funded client. */
-async function withBilledJobs(run: (t: { jobs: JobManager; registry: WorkerRegistry; store: CoordinatorStore; billing: Billing }) => Promise<void>, options: { spotCheck?: SpotCheck } = {}): Promise<void> {
+async function withBilledJobs(run: (t: { jobs: JobManager; registry: WorkerRegistry; store: CoordinatorStore; billing: Billing }) => Promise<void>, options: { spotCheck?: SpotCheck; spotCheckWaitMs?: number } = {}): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'silkworm-billed-'));
   const store = openSqliteStore(dir);
   const registry = new WorkerRegistry();
@@ -349,7 +349,7 @@ test('a sealed job that ended and waits for its usage receipt stays checkpointed
   }
 });
 
-test('a job whose spot check outlives its hold (an expiry sweep refunded it meanwhile) still pays its worker, charged from the balance', async () => {
+test('a job whose spot check outlives its hold keeps the hold (the sweep does not refund it, the client cannot spend it): the worker is paid against it', async () => {
   let pass: (failed: string[]) => void = () => {};
   const spotCheck: SpotCheck = { sample: () => true, check: () => new Promise((resolve) => (pass = resolve)) };
   await withBilledJobs(
@@ -359,24 +359,53 @@ test('a job whose spot check outlives its hold (an expiry sweep refunded it mean
       worker.free();
       const job = { ...spec('unsandboxed'), clientId: 'client' };
       const expiresAt = Date.now() + 20;
-      const balance = store.balance('client');
       const jobId = hold(store, billing, job, 'spot-1', expiresAt);
       jobs.submit({ ...job, jobId }, sink);
       worker.emit('frame', { type: 'job.accept', jobId });
       worker.emit('frame', { type: 'job.chunk', jobId, seq: 0, text: 'hello', tokens: 2 });
       worker.emit('frame', { type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 2 } });
-      // The check waits on the CPU past the hold's deadline, and the sweep refunds the hold whole.
-      while (Date.now() <= expiresAt) await new Promise((resolve) => setTimeout(resolve, 5));
-      assert.deepEqual(store.releaseExpiredHolds(Date.now()), [jobId]);
+      // The check waits on the CPU past the hold's first deadline; the sweep finds nothing to refund.
+      while (Date.now() <= expiresAt + 50) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.deepEqual(store.releaseExpiredHolds(Date.now()), [], 'the hold is kept while its job is checked');
+      // Meanwhile the client spends everything it has left.
+      const left = store.balance('client');
+      assert.equal(store.reserve('client', 'spend-all', left, Date.now() + 60_000), 'held');
       pass([]);
       await jobs.settled();
       assert.equal(store.account('worker:w').seq, 1, 'the worker is paid');
       const [receipt] = store.unackedReceipts('w');
       assert.equal(receipt?.usage.completionTokens, 2);
-      assert.equal(store.balance('client'), balance - BigInt(receipt.costNanotons), 'the client charged once, for what was delivered');
+      const worst = billing.worstCase(job.model, job.prompt.figure, job.params.maxTokens, job.maxCoefficient, 4);
+      assert.equal(store.balance('client'), worst - BigInt(receipt.costNanotons), 'charged from the hold; what the job did not cost went back to the balance');
+      store.release('spend-all');
       assert.deepEqual(store.releaseAllHolds(), [], 'no hold left');
     },
     { spotCheck },
+  );
+});
+
+test('a spot check that never ends is given up on: the job settles unchecked, and a failure that comes after changes nothing', async () => {
+  let fail: (failed: string[]) => void = () => {};
+  const spotCheck: SpotCheck = { sample: () => true, check: () => new Promise((resolve) => (fail = resolve)) };
+  await withBilledJobs(
+    async ({ jobs, registry, store, billing }) => {
+      const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+      registry.add(worker as unknown as RegisteredWorker);
+      worker.free();
+      const job = { ...spec('unsandboxed'), clientId: 'client' };
+      const jobId = hold(store, billing, job, 'spot-stuck');
+      jobs.submit({ ...job, jobId }, sink);
+      worker.emit('frame', { type: 'job.accept', jobId });
+      worker.emit('frame', { type: 'job.chunk', jobId, seq: 0, text: 'hello', tokens: 2 });
+      worker.emit('frame', { type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 2 } });
+      await jobs.settled();
+      assert.deepEqual(store.unackedReceipts('w').map((r) => [r.jobId, r.outcome]), [[jobId, 'done']], 'settled unchecked once the wait ran out');
+      fail(['w']);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(store.account('worker:w').seq, 1, 'nothing settled twice');
+      assert.deepEqual(store.disputes('w'), []);
+    },
+    { spotCheck, spotCheckWaitMs: 50 },
   );
 });
 

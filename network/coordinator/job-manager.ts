@@ -29,6 +29,13 @@ import { attemptSpeed, type SpeedSample } from './reputation.js';
 
 /** Requests a pass over the queue remembers as finding no free worker (each later job checks them all). */
 const NONE_FREE_KEPT = 16;
+/**
+ * Longest a job's settlement waits for its spot check (the verifier's queue is up to 64 checks,
+ * each re-scoring up to max_tokens on the coordinator's CPU) before it settles unchecked.
+ */
+export const SPOT_CHECK_WAIT_MS = 5 * 60_000;
+/** How much longer than that a checked job's hold is kept: the settlement's own time to land. */
+const HOLD_MARGIN_MS = 60_000;
 
 /** Counts the text a transport job streamed, with the model's own tokenizer. */
 export interface TextMeter {
@@ -160,6 +167,8 @@ export interface JobManagerOptions {
   stopGraceMs?: number;
   billing?: Billing;
   spotCheck?: SpotCheck;
+  /** Longest a job's settlement waits for its spot check before it settles unchecked (SPOT_CHECK_WAIT_MS). */
+  spotCheckWaitMs?: number;
   exploration?: Exploration;
 }
 
@@ -671,20 +680,36 @@ export class JobManager {
     } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model, job.spec.params)) {
       // The text of each answer (before any tool call: the model writes its text first); calls are not re-scored.
       const attempts = job.attempts.filter((a) => a.text !== '' || a.reasoning !== '').map((a) => ({ workerId: a.worker.id, before: a.before, beforeReasoning: a.beforeReasoning, text: a.text, reasoning: a.reasoning }));
-      later((done) =>
+      later((done) => {
+        // The check waits on the verifier's queue, which may outlast the job's hold: the hold is kept
+        // for as long as the check may take, and a check that takes longer is given up on (the job
+        // settles unchecked), so a check never holds the worker's pay or the client's money for good.
+        const waitMs = this.options.spotCheckWaitMs ?? SPOT_CHECK_WAIT_MS;
+        this.options.billing?.extendHold(job.id, Date.now() + waitMs + HOLD_MARGIN_MS).catch((error: unknown) => this.options.logger.warn({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'keeping the hold of a job being checked failed; if the check outlasts it, the job settles from the balance'));
+        let ended = false;
+        const end = (result: 'passed' | 'failed' | 'unscored', failedSet: ReadonlySet<string>) => {
+          if (ended) return;
+          ended = true;
+          clearTimeout(timer);
+          this.options.metrics.spotChecks.inc({ result });
+          book(provisional, failedSet.size > 0 ? 'verify_failed' : outcome, failedSet, done);
+        };
+        const timer = setTimeout(() => {
+          this.options.logger.warn({ jobId: job.id, waitMs }, 'spot check took too long; settling without it');
+          end('unscored', new Set());
+        }, waitMs);
         spotCheck.check({ model: job.spec.model, messages: job.spec.messages, params: job.spec.params, attempts }).then(
           (failed) => {
             const failedSet = new Set(failed ?? []);
-            this.options.metrics.spotChecks.inc({ result: failed === undefined ? 'unscored' : failedSet.size > 0 ? 'failed' : 'passed' });
-            book(provisional, failedSet.size > 0 ? 'verify_failed' : outcome, failedSet, done);
+            if (ended && failedSet.size > 0) this.options.logger.warn({ jobId: job.id, failed: [...failedSet] }, 'a spot check given up on came back failed; the job was settled without it');
+            end(failed === undefined ? 'unscored' : failedSet.size > 0 ? 'failed' : 'passed', failedSet);
           },
           (error: unknown) => {
-            this.options.metrics.spotChecks.inc({ result: 'unscored' });
             this.options.logger.error({ jobId: job.id, err: error instanceof Error ? error.message : String(error) }, 'spot check failed to run; settling without it');
-            book(provisional, outcome, new Set(), done);
+            end('unscored', new Set());
           },
-        ),
-      );
+        );
+      });
       then?.(usage);
     } else {
       // The client hears the end of its job once the job is on the books.

@@ -60,6 +60,7 @@ const NON_BLOCKING_METHODS = [
   'reserve',
   'jobIdUsed',
   'settle',
+  'extendHold',
   'release',
   'releaseExpiredHolds',
   'releaseAllHolds',
@@ -337,6 +338,9 @@ class PgStoreBridge implements CoordinatorStore {
   }
   settle(...[job, receipt]: Parameters<CoordinatorStore['settle']>): ReturnType<CoordinatorStore['settle']> {
     return this.call('settle', [job], receipt) as ReturnType<CoordinatorStore['settle']>;
+  }
+  extendHold(jobId: string, expiresAt: number): boolean {
+    return this.call('extendHold', [jobId, expiresAt]) as boolean;
   }
   release(jobId: string): void {
     this.call('release', [jobId]);

@@ -465,6 +465,11 @@ export class PgStore implements AsyncCoordinatorStore {
     return results;
   }, { max: SETTLE_BATCH });
 
+  async extendHold(jobId: string, expiresAt: number): Promise<boolean> {
+    const answer = await this.statement('UPDATE holds SET expires_at = GREATEST(expires_at, $2) WHERE job_id = $1', [jobId, expiresAt], true);
+    return (answer.rowCount ?? 0) > 0;
+  }
+
   async release(jobId: string): Promise<void> {
     await this.transaction(async (sql) => void (await refundWhere(sql, 'job_id = $1', [jobId])));
   }

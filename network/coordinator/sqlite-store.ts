@@ -94,6 +94,7 @@ class SqliteStore implements CoordinatorStore {
   readonly settle: CoordinatorStore['settle'];
   readonly deposit: CoordinatorStore['deposit'];
   readonly reserve: CoordinatorStore['reserve'];
+  readonly extendHold: CoordinatorStore['extendHold'];
   readonly release: CoordinatorStore['release'];
   readonly releaseExpiredHolds: CoordinatorStore['releaseExpiredHolds'];
   readonly releaseAllHolds: CoordinatorStore['releaseAllHolds'];
@@ -122,6 +123,7 @@ class SqliteStore implements CoordinatorStore {
       holdsExpired: db.prepare<[number], { job_id: string }>('SELECT job_id FROM holds WHERE expires_at <= ?'),
       allHolds: db.prepare<[], { job_id: string }>('SELECT job_id FROM holds'),
       deleteHold: db.prepare('DELETE FROM holds WHERE job_id = ?'),
+      extendHold: db.prepare('UPDATE holds SET expires_at = MAX(expires_at, ?) WHERE job_id = ?'),
       settled: db.prepare<[string], { n: bigint }>('SELECT 1 AS n FROM jobs WHERE job_id = ?'),
       jobExists: db.prepare<[{ id: string }], { n: bigint }>(
         'SELECT 1 AS n FROM jobs WHERE job_id = @id UNION ALL SELECT 1 FROM holds WHERE job_id = @id UNION ALL SELECT 1 FROM refunded_holds WHERE job_id = @id LIMIT 1',
@@ -237,6 +239,8 @@ class SqliteStore implements CoordinatorStore {
         return frame;
       });
     });
+    // As a hold, an extension need not wait for the disk: after a power cut every hold is refunded at start.
+    this.extendHold = withoutFsync(db, (jobId: string, expiresAt: number) => q.extendHold.run(expiresAt, jobId).changes > 0);
     this.release = db.transaction((jobId: string) => giveBack(jobId, Date.now()));
     this.releaseExpiredHolds = db.transaction((now: number) => {
       const ids = q.holdsExpired.all(now).map((r) => r.job_id);

@@ -178,6 +178,27 @@ export function storeContract(engine: StoreEngine): void {
       store.close();
     }));
 
+  test(`${engine.name}: a hold kept longer (a settlement waiting on a spot check) outlives its first expiry, and is never shortened`, { skip: engine.skip }, () =>
+    withStore(engine, async (open) => {
+      const store = await open();
+      store.deposit('c', 1000n, 'd');
+      const now = Date.now();
+      assert.equal(store.reserve('c', 'kept', 100n, now - 1), 'held');
+      assert.equal(store.reserve('c', 'not-kept', 100n, now - 1), 'held');
+      assert.equal(store.extendHold('kept', now + 60_000), true);
+      assert.equal(store.extendHold('kept', now + 1_000), true, 'an earlier time leaves it as it is');
+      assert.equal(store.extendHold('never-held', now + 60_000), false, 'no hold, nothing kept');
+      assert.deepEqual(store.releaseExpiredHolds(now), ['not-kept'], 'the kept hold is not swept at its first expiry');
+      assert.equal(store.reserve('c', 'spend-too-much', 901n, now + 60_000), 'short', 'the client cannot spend what is kept');
+      assert.equal(store.reserve('c', 'spend', 900n, now + 60_000), 'held', 'it spends all the rest');
+      assert.deepEqual(store.releaseExpiredHolds(now + 30_000), [], 'nor at a time before the later one');
+      assert.ok(store.settle(job('kept', [credit('A', 'w', 60n, 54n)], { late: true }), receipt), 'the worker is paid against the hold');
+      assert.equal(store.balance('c'), 40n, 'what the job did not cost went back');
+      assert.deepEqual(store.account('A'), { account: 'A', cumulative: 54n, seq: 1 });
+      assert.equal(store.extendHold('kept', now + 120_000), false, 'a settled job holds nothing');
+      store.close();
+    }));
+
   test(`${engine.name}: a job id whose hold was given back whole (released, expired, at start) is never held again, and its late settlement lands once`, { skip: engine.skip }, () =>
     withStore(engine, async (open) => {
       const store = await open();

@@ -187,6 +187,12 @@ export interface CoordinatorStore {
    * pool, so the event loop never waits on the disk); rejects when the disk reports an error.
    */
   synced(): Promise<void>;
+  /**
+   * Keeps a job's hold until at least `expiresAt` (unix ms), for a settlement that waits past the
+   * job's deadline (a spot check): an expiry sweep would otherwise refund it, and the client could
+   * spend it before its worker is paid. Never shortens a hold; false when the job holds nothing.
+   */
+  extendHold(jobId: string, expiresAt: number): boolean;
   /** Refunds a job's whole hold; these three retire the job id (reserve). */
   release(jobId: string): void;
   /** Refunds every hold that expired by `now`; returns the job ids. */
