@@ -4,12 +4,15 @@
  * the Dashboard's Today figure and the Earnings screen show the books' amounts as people read
  * them — in TON, and in the owner's currency once they enter what 1 TON costs — with the same
  * job count everywhere; receipts and vouchers only under Advanced, to the nanoton; the CSV
- * export; and Cash out from the keyboard, signed by the wallet on this PC, paid on chain.
+ * export; Cash out from the keyboard, signed by the wallet on this PC, paid on chain; and a
+ * network whose vault would refuse every claim, said plainly, with what the books set aside.
  * Screenshots are kept as artifacts (and in docs/screenshots with UPDATE_SCREENSHOTS=1).
  */
 import { expect, type Page } from '@playwright/test';
 import { testWithStack } from './fixtures.js';
 import { mkdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { CHAIN_GLOBAL_ID } from '../../network/protocol/voucher.js';
 import { startLedgerStack, type LedgerStack } from './ledger-stack.js';
 import { formatFiat, formatTon, formatTonExact } from '../../renderer/src/money.js';
 
@@ -138,5 +141,33 @@ test('CSV export, and Cash out from the keyboard with the wallet on this PC, pai
   const dark = testInfo.outputPath('earnings-ledger-dark.png');
   await page.screenshot({ path: dark, fullPage: true });
   await testInfo.attach('Earnings with the books (dark)', { path: dark, contentType: 'image/png' });
+  expect(errors).toEqual([]);
+});
+
+test('a network whose vault would refuse every cash-out is said on the Dashboard and beside Cash out; what the books set aside is listed under Advanced', async ({ stack, page, errors }, testInfo) => {
+  test.setTimeout(120_000);
+  const books = stack.app.core.books();
+  if (!books) throw new Error('the worker keeps no books');
+  await page.goto(stack.tokenUrl);
+  await expect(page.getByTestId('today-total')).toBeVisible();
+  await expect(page.getByTestId('cash-out-blocked')).toHaveCount(0);
+  // The vault on chain is read to hold another voucher key than the network signs with (what the
+  // worker learns from the chain when it cannot at first): every voucher from now on is refused.
+  books.ledger.setVaultTerms({ publicKey: randomBytes(32).toString('hex'), globalId: CHAIN_GLOBAL_ID.testnet });
+  await expect.poll(() => stack.chat('one more'), { timeout: 30_000 }).toBe(200);
+  await expect.poll(() => books.ledger.anomalies({ kind: 'voucher' }).map((a) => a.code), { timeout: 15_000 }).toEqual(['vault_key_mismatch']);
+
+  await page.reload();
+  await expect(page.getByTestId('cash-out-blocked')).toContainText('What you earn from it cannot be cashed out: ask its operator, or choose another network in Settings.');
+  await page.getByRole('button', { name: 'Earnings', exact: true }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'cannot be cashed out' })).toBeVisible();
+  await expect(page.getByTestId('claimable').locator('.money-ton')).toHaveText('0 TON');
+  await expect(page.getByRole('note')).toHaveText('Some payments do not match what this PC counted: see Advanced → Books.');
+  await page.getByText('Advanced', { exact: true }).click();
+  await expect(page.getByRole('list', { name: 'Set aside' })).toContainText('1 promise to pay was signed with a key the network’s payout vault does not hold, so the vault would refuse it: set aside, not counted as ready to cash out.');
+  await expect(page.getByRole('list', { name: 'Set aside' })).toContainText('vault_key_mismatch');
+  const shot = testInfo.outputPath('earnings-cash-out-blocked.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  await testInfo.attach('Earnings when the vault would refuse every cash-out', { path: shot, contentType: 'image/png' });
   expect(errors).toEqual([]);
 });

@@ -93,9 +93,44 @@ describe('summary', () => {
         { model: 'llama-8b', nanotons: '531', jobs: 1, tokens: 20 },
       ],
       live: { nanotonsPerHour: '2000', jobsLastHour: 2 },
+      flags: [{ kind: 'payout', code: 'unknown_sender', count: 1, lastAt: NOW, summary: '1 payment came from an account that is not the network’s payout account: not counted as paid.' }],
     });
     assert.equal(forecast?.electricity, null, 'no electricity price set: the forecast says it is gross');
     assert.equal(forecast?.projectedNetNanotons, forecast?.projectedGrossNanotons);
+  });
+
+  test('what the books set aside, in the owner’s words, and while the vault would refuse every claim, that it would; a voucher sent again is no flag', async () => {
+    const { world, ledger, books } = fixture();
+    const verbs = createEarningsVerbs(() => books, { now: () => NOW });
+    // The voucher held, sent again with its receipt (a reconnect): nothing set aside for it.
+    assert.equal(ledger.recordVoucher(world.issue(A + B + C, 2)).status, 'refused');
+    const before = value(await verbs.getEarnings({ range: 'today' })).flags;
+    assert.deepEqual(before?.map((f) => `${f.kind}/${f.code}`), ['payout/unknown_sender']);
+    // Two forged vouchers, then the vault on chain turns out to hold another key than the network signs with.
+    const stranger = ledgerWorld().coordinator;
+    ledger.recordVoucher({ ...world.issue(9_000n, 3, { key: stranger }), coordinatorPublicKey: world.identity.coordinatorPublicKey });
+    ledger.recordVoucher({ ...world.issue(8_000n, 3, { key: stranger }), coordinatorPublicKey: world.identity.coordinatorPublicKey });
+    ledger.setVaultTerms({ publicKey: stranger.publicKey.toString('hex'), globalId: -3 });
+    const { flags, claimableNanotons, cashOutBlocked } = value(await verbs.getEarnings({ range: '7d' }));
+    assert.equal(claimableNanotons, '0', 'the voucher the vault would refuse is no longer ready to cash out');
+    assert.deepEqual(
+      flags?.map((f) => [`${f.kind}/${f.code}`, f.count]),
+      [
+        ['voucher/vault_key_mismatch', 1],
+        ['voucher/bad_signature', 2],
+        ['payout/unknown_sender', 1],
+      ],
+    );
+    assert.equal(flags?.[1]?.summary, '2 promises to pay from the network did not check out (not signed by the network, for another address, or going backwards) and were set aside: not counted as ready to cash out.');
+    assert.equal(cashOutBlocked?.code, 'vault_key_mismatch', 'said while it holds');
+    assert.match(cashOutBlocked?.summary ?? '', /cannot be cashed out: ask its operator, or choose another network in Settings/);
+    // Nothing in the owner's words is the books' jargon.
+    for (const summary of [...(flags ?? []).map((f) => f.summary), cashOutBlocked?.summary ?? '']) assert.doesNotMatch(summary, /voucher|nanoton|anomal/i);
+    // The vault is found to hold the network's key after all: no longer blocked, the flags stay as history.
+    ledger.setVaultTerms({ publicKey: world.identity.coordinatorPublicKey, globalId: -3 });
+    const after = value(await verbs.getEarnings({ range: '7d' }));
+    assert.equal(after.cashOutBlocked, undefined);
+    assert.equal(after.flags?.length, 3);
   });
 
   test('7 and 30 days: zero-filled days, totals beyond 2^53 exact', async () => {

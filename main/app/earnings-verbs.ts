@@ -9,12 +9,14 @@ import type { Sender } from '@ton/core';
 import type { Books } from '../worker/earnings-binding.js';
 import type { CashOutErrorCode, ElectricitySettings, MonthForecast, PeriodSummary } from '../earnings/earnings-service.js';
 import type { JobRecord, PayoutRecord } from '../ledger/ledger.js';
+import type { AnomalyGroup } from '../ledger/anomalies.js';
+import type { VaultRefusalCode } from '../ledger/vouchers.js';
 import { linesInRange } from './csv-range.js';
 import { NO_BOOKS } from './books-status.js';
 import { newestFirstPage, UnknownCursorError } from './newest-first.js';
 import { fail, ok, type ErrorCode, type Result } from '../ipc/result.js';
 import type { VerbHandlers } from '../ipc/dispatch.js';
-import type { EarningsRange, EarningsView, ForecastView, Page, PayoutView, ReceiptView } from '../ipc/views.js';
+import type { EarningsRange, EarningsView, FlagView, ForecastView, Page, PayoutView, ReceiptView } from '../ipc/views.js';
 
 export type { ElectricitySettings };
 
@@ -108,7 +110,7 @@ export function createEarningsVerbs(getBooks: () => Books | undefined, options: 
         const all = books.earnings.summary();
         const power = electricity();
         const view = summaryView(range, pick(all, range), all, forecastView(books.earnings.forecast(power ?? NO_ELECTRICITY), power));
-        return ok({ ...view, ...(range === 'today' ? { byHour: hoursOfToday(books) } : {}), ...underpaidView(books.ledger.underpayments()) });
+        return ok({ ...view, ...(range === 'today' ? { byHour: hoursOfToday(books) } : {}), ...underpaidView(books.ledger.underpayments()), ...flagsView(books.ledger.anomalyGroups()), ...blockedView(books.ledger.vaultRefusal()) });
       }),
     listReceipts: (request) => withBooks((books) => page(books.ledger.iterateJobs(), request, (job) => job.jobId, receiptView)),
     listPayouts: (request) => withBooks((books) => page(books.ledger.listPayouts(), request, (payout) => payout.txHash, (payout) => payoutView(payout, explorerUrl))),
@@ -165,6 +167,51 @@ function summaryView(range: EarningsRange, period: PeriodSummary, all: ReturnTyp
 /** Receipts that paid less than this PC counted (receipt-check.ts), when there are any. */
 function underpaidView(underpaid: { jobs: number; nanotons: bigint }): Pick<EarningsView, 'underpaidJobs' | 'underpaidNanotons'> {
   return underpaid.jobs > 0 ? { underpaidJobs: underpaid.jobs, underpaidNanotons: underpaid.nanotons.toString() } : {};
+}
+
+/** A count of things, in words: "1 payment", "3 payments". */
+const counted = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * The owner's words for each kind of flag; a flag with a code not named here reads as its kind's
+ * `*`. Underpaid receipts are not here: the view gives them as an amount (underpaidView).
+ */
+const FLAG_WORDS: Record<string, (n: number) => string> = {
+  'voucher/vault_key_mismatch': (n) => `${counted(n, 'promise', 'promises')} to pay ${n === 1 ? 'was' : 'were'} signed with a key the network’s payout vault does not hold, so the vault would refuse ${n === 1 ? 'it' : 'them'}: set aside, not counted as ready to cash out.`,
+  'voucher/vault_chain_mismatch': (n) => `${counted(n, 'promise', 'promises')} to pay ${n === 1 ? 'was' : 'were'} made for another TON chain than the network’s payout vault pays on: set aside, not counted as ready to cash out.`,
+  'voucher/delta_mismatch': (n) => `${counted(n, 'promise', 'promises')} to pay added a different amount than the jobs ${n === 1 ? 'it' : 'they'} covered earned here.`,
+  'voucher/*': (n) => `${counted(n, 'promise', 'promises')} to pay from the network did not check out (not signed by the network, for another address, or going backwards) and ${n === 1 ? 'was' : 'were'} set aside: not counted as ready to cash out.`,
+  'job/receipt_unusable': (n) => `${counted(n, 'job’s receipt', 'jobs’ receipts')} from the network could not be recorded (amounts no account can hold) and ${n === 1 ? 'was' : 'were'} set aside.`,
+  'job/job_conflict': (n) => `${counted(n, 'job was', 'jobs were')} reported again with different figures; the first report was kept.`,
+  'job/*': (n) => `${counted(n, 'job', 'jobs')} had a receipt that did not check out and was set aside.`,
+  'payout/unknown_sender': (n) => `${counted(n, 'payment', 'payments')} came from an account that is not the network’s payout account: not counted as paid.`,
+  'payout/amount_off': (n) => `${counted(n, 'payment', 'payments')} did not match what the network owed: not counted as paid.`,
+  'payout/duplicate': (n) => `${counted(n, 'payment', 'payments')} repeated an amount already paid: not counted as paid again.`,
+  'payout/malformed': (n) => `${counted(n, 'payment message', 'payment messages')} could not be read: not counted as paid.`,
+  'payout/*': (n) => `${counted(n, 'payment', 'payments')} did not match a promise to pay: not counted as paid.`,
+};
+
+/** The books' flags in the owner's words, newest kind first, when there are any (underpaid receipts aside). */
+function flagsView(groups: readonly AnomalyGroup[]): Pick<EarningsView, 'flags'> {
+  const flags: FlagView[] = groups
+    .filter((group) => !(group.kind === 'job' && (group.code === 'underpaid' || group.code === 'receipt_math')))
+    .map((group) => {
+      const say = FLAG_WORDS[`${group.kind}/${group.code}`] ?? FLAG_WORDS[`${group.kind}/*`];
+      return { kind: group.kind, code: group.code, count: group.count, lastAt: group.lastAt, summary: say?.(group.count) ?? `${group.count} set aside.` };
+    });
+  return flags.length > 0 ? { flags } : {};
+}
+
+/** Why nothing from this network can be cashed out, in the owner's words, while its vault would refuse every claim. */
+const BLOCKED_WORDS: Record<VaultRefusalCode, string> = {
+  vault_key_mismatch:
+    'This network signs its promises to pay you with a key its payout vault on the TON chain does not hold, so the vault would refuse every cash-out. What you earn from it cannot be cashed out: ask its operator, or choose another network in Settings.',
+  vault_chain_mismatch:
+    'This network makes its promises to pay you for another TON chain than the one its payout vault pays on, so the vault would refuse every cash-out. What you earn from it cannot be cashed out: ask its operator, or choose another network in Settings.',
+};
+
+function blockedView(code: VaultRefusalCode | undefined): Pick<EarningsView, 'cashOutBlocked'> {
+  return code ? { cashOutBlocked: { code, summary: BLOCKED_WORDS[code] } } : {};
 }
 
 function forecastView(forecast: MonthForecast, power: ElectricitySettings | undefined): ForecastView {

@@ -189,9 +189,28 @@ export interface EarningsView {
   /** Jobs whose receipt paid less than this PC counted or than the published prices give, and the shortfall. */
   underpaidJobs?: number;
   underpaidNanotons?: string;
+  /** What the books set aside and never counted (refused vouchers, unusable receipts, unmatched payouts), by kind, when any. */
+  flags?: FlagView[];
+  /**
+   * Present while nothing earned from this network can be cashed out: its payout vault on chain
+   * holds another voucher key or chain than the network signs for, so it would refuse every claim.
+   */
+  cashOutBlocked?: { code: 'vault_key_mismatch' | 'vault_chain_mismatch'; summary: string };
   /** Nanotons earned in the last hour (the live TON/hour rate) and the jobs behind them. */
   live?: { nanotonsPerHour: string; jobsLastHour: number };
   forecast?: ForecastView;
+}
+
+/** Flags of one kind in the books, in the owner's words. */
+export interface FlagView {
+  /** What the flags are about, and the books' code for them (technical: shown under Advanced). */
+  kind: 'job' | 'voucher' | 'payout';
+  code: string;
+  count: number;
+  /** When the newest was flagged (unix ms). */
+  lastAt: number;
+  /** One plain sentence: what happened, and what it means for the owner's money. */
+  summary: string;
 }
 
 /** One job's receipt from the ledger. */

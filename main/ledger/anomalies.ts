@@ -56,3 +56,21 @@ export function listAnomalies(db: LedgerDb, options: { limit?: number; kind?: An
     detail: JSON.parse(row.detail) as Record<string, unknown>,
   }));
 }
+
+/** Flags of one kind and code: how many, and the newest one's time and message. */
+export interface AnomalyGroup {
+  kind: AnomalyKind;
+  code: string;
+  count: number;
+  lastAt: number;
+  lastMessage: string;
+}
+
+/** Flags grouped by kind and code, the group flagged most recently first. */
+export function groupAnomalies(db: LedgerDb): AnomalyGroup[] {
+  // With a single max(), SQLite takes the bare columns (at, message) from the row holding it.
+  const rows = db
+    .prepare('SELECT kind, code, COUNT(*) AS count, MAX(id) AS last, at, message FROM anomalies GROUP BY kind, code ORDER BY last DESC')
+    .all() as { kind: AnomalyKind; code: string; count: bigint; last: bigint; at: bigint; message: string }[];
+  return rows.map((row) => ({ kind: row.kind, code: row.code, count: Number(row.count), lastAt: Number(row.at), lastMessage: row.message }));
+}

@@ -164,11 +164,12 @@ describe('vouchers', () => {
     }
     assert.equal(ledger.latestVoucher()?.seq, 3);
     assert.equal(ledger.balances().vouchedNanotons, 1_000n);
+    // Each is flagged but the replay: the voucher held, sent again (a receipt resent after a reconnect), is no anomaly.
     const flagged = ledger.anomalies({ kind: 'voucher' }).map((a) => a.code).sort();
-    assert.deepEqual(flagged, cases.map(([, , code]) => code).sort());
+    assert.deepEqual(flagged, cases.map(([, , code]) => code).filter((code) => code !== 'duplicate').sort());
     // The same bad voucher again does not pile up flags.
     ledger.recordVoucher(forged);
-    assert.equal(ledger.anomalies({ kind: 'voucher' }).length, cases.length);
+    assert.equal(ledger.anomalies({ kind: 'voucher' }).length, cases.length - 1);
     assert.equal(ledger.recordVoucher(world.issue(1_000n, 4)).status, 'accepted', 'same total, later seq is fine');
     ledger.close();
   });

@@ -7,14 +7,14 @@
 import { Address } from '@ton/core';
 import type { Voucher } from '../../network/protocol/voucher.js';
 import { createLogger, type Logger } from '../../network/node-kit/log.js';
-import { flagAnomaly, listAnomalies, type Anomaly, type AnomalyKind } from './anomalies.js';
+import { flagAnomaly, groupAnomalies, listAnomalies, type Anomaly, type AnomalyGroup, type AnomalyKind } from './anomalies.js';
 import { openLedgerDb, type LedgerDb } from './db.js';
 import { localDay, type DayOf } from './days.js';
 import { CreditQueue } from './credit-queue.js';
 import { JobStore, type JobCredit, type JobRecord, type RecordJobStatus } from './jobs.js';
 import { PayoutStore, type IncomingPayout, type PayoutRecord, type RecordPayoutResult } from './payouts.js';
 import { TotalsQueries } from './totals.js';
-import { VoucherStore, type LedgerIdentity, type RecordVoucherResult, type VaultTerms } from './vouchers.js';
+import { VoucherStore, type LedgerIdentity, type RecordVoucherResult, type VaultRefusalCode, type VaultTerms } from './vouchers.js';
 
 export type { Anomaly, IncomingPayout, JobCredit, JobRecord, LedgerIdentity, PayoutRecord, RecordJobStatus, RecordPayoutResult, RecordVoucherResult, VaultTerms };
 
@@ -120,6 +120,18 @@ export class Ledger {
     this.judgeAgainstVault();
   }
 
+  /**
+   * Why the vault on chain would refuse every voucher the coordinator signs (its key, else its
+   * chain, differs from the vault's), when it would; undefined while the vault's terms are unknown.
+   */
+  vaultRefusal(): VaultRefusalCode | undefined {
+    const { coordinatorPublicKey, chainGlobalId, vaultTerms } = this.currentIdentity;
+    if (!vaultTerms) return undefined;
+    if (coordinatorPublicKey.toLowerCase() !== vaultTerms.publicKey) return 'vault_key_mismatch';
+    if (chainGlobalId !== undefined && chainGlobalId !== vaultTerms.globalId) return 'vault_chain_mismatch';
+    return undefined;
+  }
+
   // Tells the owner when the coordinator's welcome names other terms than its vault holds: then
   // none of its vouchers can ever be claimed.
   private judgeAgainstVault(): void {
@@ -189,7 +201,7 @@ export class Ledger {
   /** Verifies and stores a voucher, or refuses and flags it (see VoucherStore.record). */
   recordVoucher(input: unknown, options: { jobIds?: readonly string[] } = {}): RecordVoucherResult {
     const result = this.vouchers.record(input, options);
-    if (result.status === 'refused') this.logger.warn({ code: result.code }, 'voucher refused and flagged'); // no addresses in logs
+    if (result.status === 'refused' && result.code !== 'duplicate') this.logger.warn({ code: result.code }, 'voucher refused and flagged'); // no addresses in logs
     return result;
   }
 
@@ -260,6 +272,11 @@ export class Ledger {
       .prepare(`SELECT COUNT(*) AS jobs, SUM(CAST(json_extract(detail, '$.shortfallNanotons') AS INTEGER)) AS total FROM anomalies WHERE kind = 'job' AND code IN ('underpaid', 'receipt_math')`)
       .get() as { jobs: bigint; total: bigint | null };
     return { jobs: Number(row.jobs), nanotons: row.total ?? 0n };
+  }
+
+  /** Flags grouped by kind and code, the group flagged most recently first. */
+  anomalyGroups(): AnomalyGroup[] {
+    return groupAnomalies(this.db);
   }
 
   /** Flags, newest first. */

@@ -99,7 +99,9 @@ export class VoucherStore {
     }
     return this.db.transaction((): RecordVoucherResult => {
       if (this.db.prepare('SELECT 1 FROM vouchers WHERE signature = ?').get(voucher.signature)) {
-        return this.refuse(parsed, 'duplicate', `voucher seq ${voucher.seq} was already received (replay)`);
+        // The voucher we hold, again: a receipt sent again (after a reconnect, or the coordinator's
+        // restart) carries it, as delivery at least once does. Nothing to record, nor to flag.
+        return { status: 'refused', code: 'duplicate', message: `voucher seq ${voucher.seq} was already received` };
       }
       const comparison = compareVouchers(this.continued(this.latest(), voucher), voucher);
       if (!comparison.ok) return this.refuse(parsed, comparison.code, comparison.message);

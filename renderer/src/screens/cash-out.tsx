@@ -2,8 +2,9 @@
  * What is ready to cash out, and the Cash out flow: confirm (with the passphrase of the wallet
  * on this PC when it has one, or a note to approve it in the wallet app) → sending the claim →
  * waiting for the payout on chain → paid (with its explorer link), or the worker's reason when it
- * refused. Keyboard: the confirm button takes focus when asked, Escape cancels. The books'
- * states to the nanoton (not yet signed, flagged, underpaid) are BooksDetail, under Advanced.
+ * refused. Keyboard: the confirm button takes focus when asked, Escape cancels. A network whose
+ * vault would refuse every claim is said above all else. The books' states to the nanoton (not
+ * yet signed, flagged, underpaid) and what they set aside are BooksDetail, under Advanced.
  */
 import type { EarningsView } from '../../../main/ipc/contract.js';
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
@@ -12,6 +13,8 @@ import { Stat } from '../ui/card.js';
 import { Money } from '../ui/money.js';
 import { formatTon, formatTonExact } from '../money.js';
 import { ExplorerLink } from './earnings-tables.js';
+import { formatAgo } from '../format.js';
+import { BlockingFlags } from '../ui/blocking-flags.js';
 
 function Confirming({ nanotons }: { nanotons: string }) {
   const state = useApp((s) => s.cashOut);
@@ -155,12 +158,30 @@ export function Balance({ earnings }: { earnings: EarningsView }) {
       <div className="stats" data-testid="balances">
         <Stat small value={<Money nanotons={earnings.paidNanotons} />} hint="paid to your wallet so far" />
       </div>
-      {earnings.underpaidJobs || (earnings.flaggedNanotons ?? '0') !== '0' ? (
+      <BlockingFlags earnings={earnings} />
+      {earnings.underpaidJobs || (earnings.flaggedNanotons ?? '0') !== '0' || earnings.flags ? (
         <p className="warn-text" role="note">
           Some payments do not match what this PC counted: see Advanced → Books.
         </p>
       ) : null}
     </>
+  );
+}
+
+/** The books' flags under Advanced: each kind in plain words, how many, when the last came, and the books' code. */
+function FlagList({ flags }: { flags: NonNullable<EarningsView['flags']> }) {
+  return (
+    <ul className="list" aria-label="Set aside" data-testid="flags">
+      {flags.map((flag) => (
+        <li key={`${flag.kind}/${flag.code}`}>
+          <span>{flag.summary}</span>
+          <span className="stat-hint">
+            {' '}
+            Last {formatAgo(flag.lastAt)} · <span className="mono">{flag.code}</span>
+          </span>
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -183,6 +204,7 @@ export function BooksDetail({ earnings }: { earnings: EarningsView }) {
           />
         ) : null}
       </div>
+      {earnings.flags ? <FlagList flags={earnings.flags} /> : null}
     </section>
   );
 }
