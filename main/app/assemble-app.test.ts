@@ -186,6 +186,39 @@ test('a coordinator that refuses this worker: the owner is told why and what to 
   assert.equal(notes.length, 2);
 });
 
+test('a network this version cannot work with, or whose terms it cannot use, is said plainly, without the worker-id advice of an ejection; a strike stands through it', async () => {
+  const notes: [string, string][] = [];
+  const { services, fake } = await createTestServices({ shell: { kind: 'dashboard', notify: (title: string, body: string) => void notes.push([title, body]) } });
+  fake.worker.emit('connected');
+  fake.worker.emit('check-failed', { type: 'check_failed', strikes: 1, ejectAt: 3, message: '' });
+  const seen = async () => {
+    const state = await services.handlers.getState(undefined);
+    assert.ok(state.ok);
+    return state.value.worker;
+  };
+  fake.worker.emit('refused', { code: 'client_too_old', message: 'Worker speaks protocol 5–5; this coordinator needs at least 6. Update Silkworm.' });
+  let worker = await seen();
+  assert.deepEqual([worker.status, worker.refusal, worker.refusalCode], ['refused', 'Silkworm needs an update', 'client_too_old']);
+  assert.match(worker.lastError ?? '', /^The network no longer works with this version of Silkworm.*Update Silkworm: sharing starts again by itself.*The network said: “Worker speaks protocol 5–5/);
+  fake.worker.emit('refused', { code: 'server_too_old', message: '' });
+  worker = await seen();
+  assert.equal(worker.refusal, 'The network needs an update');
+  assert.match(worker.lastError ?? '', /Its operator must update it/);
+  fake.worker.emit('refused', { code: 'unusable_welcome', message: '', detail: "Invalid 'settlement.vault': expected a TON address" });
+  worker = await seen();
+  assert.equal(worker.refusal, 'The network’s terms cannot be used');
+  assert.match(worker.lastError ?? '', /cannot read.*choose another network in Settings\. \(What was wrong: Invalid 'settlement\.vault': expected a TON address\)$/);
+  assert.doesNotMatch(worker.lastError ?? '', /The network said/, 'the app’s finding is not put in the network’s mouth');
+  const doctor = await services.handlers.getDoctor(undefined);
+  assert.ok(doctor.ok);
+  assert.equal(doctor.value.checks.find((c) => c.id === 'coordinator')?.status, 'fail');
+  // Welcomed again (the operator updated the network): online, and the strike is still the owner's to see.
+  fake.worker.emit('connected');
+  worker = await seen();
+  assert.deepEqual([worker.status, worker.refusalCode, worker.failedCheck?.strikes], ['connected', undefined, 1]);
+  assert.deepEqual(notes.map(([title]) => title), ['An answer from this PC failed the network’s check', 'Silkworm needs an update']);
+});
+
 test('an answer that failed the network’s check: the owner is told at each strike, before any ejection', async () => {
   const notes: [string, string][] = [];
   let clock = 1_000_000;

@@ -1,6 +1,6 @@
 /**
- * What the owner is told when the coordinator finds one of this PC's answers wrong, or refuses
- * this worker, in plain words: what it means for this PC and what they can do. The coordinator's
+ * What the owner is told when the coordinator finds one of this PC's answers wrong, refuses
+ * this worker, or cannot work with it (a version or terms this app cannot use), in plain words: what it means for this PC and what they can do. The coordinator's
  * own message follows, marked as its words (a coordinator is a party across a wire: its text is
  * shown, never trusted as the app's).
  */
@@ -21,6 +21,25 @@ export function explainRefusal(refusal: Refusal): { title: string; sentence: str
     return {
       title: 'The network no longer accepts this PC',
       sentence: `Answers from this PC failed the network’s checks three times: they were not what the model gives. ${CHECK_YOUR_GPU}${said}`,
+    };
+  }
+  if (refusal.code === 'client_too_old') {
+    return {
+      title: 'Silkworm needs an update',
+      sentence: `The network no longer works with this version of Silkworm, so it sends this PC no jobs. Update Silkworm: sharing starts again by itself once it is updated.${said}`,
+    };
+  }
+  if (refusal.code === 'server_too_old') {
+    return {
+      title: 'The network needs an update',
+      sentence: `The network runs an older version than this Silkworm works with, so it can send this PC no jobs. Its operator must update it; Silkworm keeps trying meanwhile, and nothing is earned until then.${said}`,
+    };
+  }
+  if (refusal.code === 'unusable_welcome') {
+    const what = refusal.detail?.trim() ? ` (What was wrong: ${refusal.detail.trim().slice(0, 300)})` : '';
+    return {
+      title: 'The network’s terms cannot be used',
+      sentence: `The network announced its payout vault or its prices in a form Silkworm cannot read, so it could not check what this PC is paid: this PC does not work for it. Silkworm keeps trying in case its operator fixes them; or choose another network in Settings.${what}`,
     };
   }
   return {

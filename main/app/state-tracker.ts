@@ -72,7 +72,8 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
     this.link = { status: worker.link.connected ? 'connected' : 'connecting', workerId: core.workerId, coordinator: coordinatorUrl, lastError: null, failedCheck: null };
     this.listen(worker, 'connected', () => {
       // Welcomed after a refusal: the operator took the identity back, and its strikes with it.
-      const failedCheck = this.link.status === 'refused' ? null : this.link.failedCheck;
+      const identityBack = this.link.status === 'refused' && (this.link.refusalCode === 'worker_ejected' || this.link.refusalCode === 'identity_mismatch');
+      const failedCheck = identityBack ? null : this.link.failedCheck;
       this.link = { status: 'connected', workerId: this.link.workerId, coordinator: this.link.coordinator, lastError: null, failedCheck };
       this.emitState();
     });
@@ -93,7 +94,7 @@ export class StateTracker extends EventEmitter<TrackerEvents> {
     this.listen(worker, 'refused', (refusal: Refusal) => {
       const { title, sentence } = explainRefusal(refusal);
       if (this.link.status === 'refused' && this.link.lastError === sentence) return;
-      this.link = { ...this.link, status: 'refused', lastError: sentence, refusal: title };
+      this.link = { ...this.link, status: 'refused', lastError: sentence, refusal: title, refusalCode: refusal.code };
       this.emitState();
     });
     this.listen(worker, 'job-started', (event: { jobId: string; model: string }) => {

@@ -62,6 +62,8 @@ export interface WorkerView {
   lastError: string | null;
   /** While refused: the short title of why. */
   refusal?: string;
+  /** While refused: which refusal (the identity ones can be lifted by the operator, given this PC's worker id). */
+  refusalCode?: 'worker_ejected' | 'identity_mismatch' | 'client_too_old' | 'server_too_old' | 'unusable_welcome';
   /** The latest check of this PC's answers that failed, this run (cleared when a refusal is lifted). */
   failedCheck: { title: string; sentence: string; strikes: number; ejectAt: number; at: number } | null;
 }

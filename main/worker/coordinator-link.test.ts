@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { CoordinatorLink, coordinatorUrls, workerSocketUrl } from './coordinator-link.js';
+import { CoordinatorLink, coordinatorUrls, workerSocketUrl, type Refusal } from './coordinator-link.js';
 import { createLogger } from '../../network/node-kit/log.js';
 import type { CoordinatorFrame } from '../../network/protocol/worker-frames.js';
 import { DEFAULT_PRICE_LIST, priceListToWire } from '../../network/protocol/pricing.js';
@@ -121,6 +121,43 @@ test('a job frame before the welcome is a protocol violation: the worker never s
     assert.equal(await within(offered, 5000), 'done', 'a job came on the connection that welcomed first');
     assert.deepEqual(jobs, ['after-welcome'], 'the early offer never reached the worker');
     assert.equal(connections, 2, 'the connection that offered before welcoming was dropped');
+  } finally {
+    const gone = once(link, 'disconnected');
+    link.stop();
+    await within(gone, 5000);
+    server.close();
+  }
+});
+
+test('a coordinator too old or too new for this app, or whose welcome names terms it cannot use, is a refusal the owner is told of, and the link keeps asking', async () => {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(server, 'listening');
+  // Each connection answers the hello differently: incompatible (our protocol is too old), a
+  // welcome whose vault is no TON address, then a welcome this app can use.
+  const answers: unknown[] = [
+    { type: 'incompatible', code: 'client_too_old', supported: { min: PROTOCOL_VERSION + 1, max: PROTOCOL_VERSION + 1 }, message: 'Update Silkworm.' },
+    { ...welcome, settlement: { vault: 'not-an-address', voucherPublicKey: 'ab'.repeat(32), chainGlobalId: -3 } },
+    welcome,
+  ];
+  let connections = 0;
+  server.on('connection', (socket) => {
+    const answer = answers[Math.min(connections, answers.length - 1)];
+    connections += 1;
+    socket.send(JSON.stringify({ type: 'challenge', coordinatorId: 'scripted', nonce: toBase64Url(new Uint8Array(32).fill(7)) }));
+    socket.once('message', () => {
+      socket.send(JSON.stringify(answer));
+      if ((answer as { type: string }).type === 'incompatible') socket.close(4001, 'client_too_old');
+    });
+  });
+  const link = linkTo(server);
+  const refusals: Refusal[] = [];
+  link.on('refused', (refusal) => refusals.push(refusal));
+  link.start();
+  try {
+    assert.equal(await within(once(link, 'connected'), 10_000), 'done', 'the link kept asking, and took the welcome it could use');
+    assert.deepEqual(refusals.map((r) => [r.code, r.message]), [['client_too_old', 'Update Silkworm.'], ['unusable_welcome', '']]);
+    assert.match(refusals[1]?.detail ?? '', /vault/i, 'what was wrong with the welcome, in the app’s words');
+    assert.equal(connections, 3);
   } finally {
     const gone = once(link, 'disconnected');
     link.stop();

@@ -13,16 +13,21 @@ import type { Logger } from '../../network/node-kit/log.js';
 type Hello = Extract<WorkerFrame, { type: 'hello' }>;
 type Challenge = Extract<CoordinatorFrame, { type: 'challenge' }>;
 type Welcome = Extract<CoordinatorFrame, { type: 'welcome' }>;
-type Incompatible = Extract<CoordinatorFrame, { type: 'incompatible' }>;
 
 /** Frames about jobs, which the worker handles. */
 export type CoordinatorJobFrame = Extract<CoordinatorFrame, { type: 'job.offer' | 'job.sealed_offer' | 'job.cancel' | 'job.receipt' }>;
 
-/** The coordinator will not take this worker: its identity was ejected, or its id is another key's. */
+/**
+ * The coordinator will not take this worker, or this worker cannot work for it: its identity was
+ * ejected, its id is another key's, one side's protocol is too old for the other's
+ * (`incompatible`), or its welcome names terms this app cannot use (`unusable_welcome`).
+ */
 export interface Refusal {
-  code: 'worker_ejected' | 'identity_mismatch';
-  /** The coordinator's own words (shown as such, never as the app's). */
+  code: 'worker_ejected' | 'identity_mismatch' | 'client_too_old' | 'server_too_old' | 'unusable_welcome';
+  /** The coordinator's own words (shown as such, never as the app's); empty when it said nothing. */
   message: string;
+  /** What this app found wrong, in its own words (unusable_welcome). */
+  detail?: string;
 }
 
 /** One of this worker's answers failed the coordinator's check (protocol 3). */
@@ -31,10 +36,19 @@ export type CheckFailed = Extract<CoordinatorFrame, { type: 'check_failed' }>;
 interface LinkEvents {
   connected: [Welcome];
   disconnected: [reason: string];
-  incompatible: [Incompatible];
   refused: [Refusal];
   'check-failed': [CheckFailed];
   frame: [CoordinatorJobFrame];
+}
+
+/** Whether a frame that failed its schema says it is a welcome (parsed loosely; the frame is within maxPayload). */
+function isWelcome(data: Buffer): boolean {
+  try {
+    const parsed: unknown = JSON.parse(data.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && (parsed as { type?: unknown }).type === 'welcome';
+  } catch {
+    return false;
+  }
 }
 
 /** Options of the link. */
@@ -192,6 +206,8 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
         const decoded = isBinary ? undefined : decodeFrame(coordinatorFrameSchema, data.toString('utf8'), data.length);
         if (!decoded?.ok) {
           this.options.logger.warn({ err: decoded?.error.message ?? 'binary frame' }, 'bad frame from the coordinator; reconnecting');
+          // A welcome this app cannot use comes again on every connection: the owner is told why nothing is served.
+          if (!welcomedAt && decoded && isWelcome(data)) this.emit('refused', { code: 'unusable_welcome', message: '', detail: decoded.error.message.replace(/^Malformed frame: /, '').slice(0, 300) });
           socket.terminate();
           return;
         }
@@ -228,8 +244,8 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
             resolveWelcome({ closed });
             return;
           case 'incompatible':
-            this.options.logger.error({ code: frame.code }, frame.message);
-            this.emit('incompatible', frame);
+            this.options.logger.error({ code: frame.code, supported: frame.supported }, frame.message);
+            this.emit('refused', { code: frame.code, message: frame.message });
             return;
           case 'ping':
             this.send({ type: 'pong', seq: frame.seq, sentAt: frame.sentAt });

@@ -196,9 +196,13 @@ export function DashboardScreen() {
                 <p role="alert" data-testid="refusal">
                   {value.worker.lastError}
                 </p>
-                <p className="stat-hint">
-                  Silkworm keeps asking, every half minute or so, in case the network’s operator lifts it; nothing is earned meanwhile. Once you have fixed the cause, give the operator this PC’s worker id: <code data-testid="refused-worker-id">{value.worker.workerId ?? 'unknown'}</code>
-                </p>
+                {value.worker.refusalCode === 'worker_ejected' || value.worker.refusalCode === 'identity_mismatch' ? (
+                  <p className="stat-hint">
+                    Silkworm keeps asking, every half minute or so, in case the network’s operator lifts it; nothing is earned meanwhile. Once you have fixed the cause, give the operator this PC’s worker id: <code data-testid="refused-worker-id">{value.worker.workerId ?? 'unknown'}</code>
+                  </p>
+                ) : (
+                  <p className="stat-hint">Silkworm keeps asking, every half minute or so; nothing is earned meanwhile.</p>
+                )}
               </Card>
             ) : value.worker.failedCheck ? (
               <Card title={value.worker.failedCheck.title}>
