@@ -349,21 +349,28 @@ test('a sealed job that ended and waits for its usage receipt stays checkpointed
   }
 });
 
+/** A worker 'w' serves one held transport job to its end: 'hello', 2 tokens of a 4-token prompt. Returns the job. */
+function serveOneJob(t: { jobs: JobManager; registry: WorkerRegistry; store: CoordinatorStore; billing: Billing }, jobId: string, expiresAt?: number): JobSpec {
+  const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+  t.registry.add(worker as unknown as RegisteredWorker);
+  worker.free();
+  const job = { ...spec('unsandboxed'), clientId: 'client' };
+  hold(t.store, t.billing, job, jobId, expiresAt);
+  t.jobs.submit({ ...job, jobId }, sink);
+  worker.emit('frame', { type: 'job.accept', jobId });
+  worker.emit('frame', { type: 'job.chunk', jobId, seq: 0, text: 'hello', tokens: 2 });
+  worker.emit('frame', { type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 2 } });
+  return job;
+}
+
 test('a job whose spot check outlives its hold keeps the hold (the sweep does not refund it, the client cannot spend it): the worker is paid against it', async () => {
   let pass: (failed: string[]) => void = () => {};
   const spotCheck: SpotCheck = { sample: () => true, check: () => new Promise((resolve) => (pass = resolve)) };
   await withBilledJobs(
     async ({ jobs, registry, store, billing }) => {
-      const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
-      registry.add(worker as unknown as RegisteredWorker);
-      worker.free();
-      const job = { ...spec('unsandboxed'), clientId: 'client' };
       const expiresAt = Date.now() + 20;
-      const jobId = hold(store, billing, job, 'spot-1', expiresAt);
-      jobs.submit({ ...job, jobId }, sink);
-      worker.emit('frame', { type: 'job.accept', jobId });
-      worker.emit('frame', { type: 'job.chunk', jobId, seq: 0, text: 'hello', tokens: 2 });
-      worker.emit('frame', { type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 2 } });
+      const jobId = 'spot-1';
+      const job = serveOneJob({ jobs, registry, store, billing }, jobId, expiresAt);
       // The check waits on the CPU past the hold's first deadline; the sweep finds nothing to refund.
       while (Date.now() <= expiresAt + 50) await new Promise((resolve) => setTimeout(resolve, 5));
       assert.deepEqual(store.releaseExpiredHolds(Date.now()), [], 'the hold is kept while its job is checked');
@@ -389,15 +396,8 @@ test('a spot check that never ends is given up on: the job settles unchecked, an
   const spotCheck: SpotCheck = { sample: () => true, check: () => new Promise((resolve) => (fail = resolve)) };
   await withBilledJobs(
     async ({ jobs, registry, store, billing }) => {
-      const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
-      registry.add(worker as unknown as RegisteredWorker);
-      worker.free();
-      const job = { ...spec('unsandboxed'), clientId: 'client' };
-      const jobId = hold(store, billing, job, 'spot-stuck');
-      jobs.submit({ ...job, jobId }, sink);
-      worker.emit('frame', { type: 'job.accept', jobId });
-      worker.emit('frame', { type: 'job.chunk', jobId, seq: 0, text: 'hello', tokens: 2 });
-      worker.emit('frame', { type: 'job.done', jobId, finishReason: 'stop', usage: { promptTokens: 4, completionTokens: 2 } });
+      const jobId = 'spot-stuck';
+      serveOneJob({ jobs, registry, store, billing }, jobId);
       await jobs.settled();
       assert.deepEqual(store.unackedReceipts('w').map((r) => [r.jobId, r.outcome]), [[jobId, 'done']], 'settled unchecked once the wait ran out');
       fail(['w']);
