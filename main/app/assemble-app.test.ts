@@ -8,6 +8,8 @@ import { LogRing } from './log-ring.js';
 import { NO_PAYOUT_ADDRESS } from './books-status.js';
 import type { PushName } from '../ipc/contract.js';
 import { CHECK_NOTICE_GAP_MS } from './notifications.js';
+import { ledgerWorld, openTestLedger } from '../ledger/testing/ledger-fixtures.js';
+import { CHAIN_GLOBAL_ID } from '../../network/protocol/voucher.js';
 
 test('setSharingMode switches the real controller and stores the settings', async () => {
   const { services, fake, dataDir } = await createTestServices();
@@ -217,6 +219,25 @@ test('a network this version cannot work with, or whose terms it cannot use, is 
   worker = await seen();
   assert.deepEqual([worker.status, worker.refusalCode, worker.failedCheck?.strikes], ['connected', undefined, 1]);
   assert.deepEqual(notes.map(([title]) => title), ['An answer from this PC failed the network’s check', 'Silkworm needs an update']);
+});
+
+test('jobs paid by a network whose vault would refuse every cash-out: the owner is told once, when a receipt comes', async () => {
+  const notes: [string, string][] = [];
+  const { fake } = await createTestServices({ shell: { kind: 'dashboard', notify: (title: string, body: string) => void notes.push([title, body]) } });
+  const world = ledgerWorld();
+  const ledger = openTestLedger(world);
+  (fake.core as { books: () => unknown }).books = () => ({ ledger });
+  fake.worker.emit('receipt', { seq: 1 });
+  assert.equal(notes.length, 0, 'the vault’s terms not known yet: nothing to say');
+  ledger.setVaultTerms({ publicKey: world.identity.coordinatorPublicKey, globalId: CHAIN_GLOBAL_ID.testnet });
+  fake.worker.emit('receipt', { seq: 2 });
+  assert.equal(notes.length, 0, 'the vault holds the network’s key: all is well');
+  ledger.setVaultTerms({ publicKey: 'ab'.repeat(32), globalId: CHAIN_GLOBAL_ID.testnet });
+  fake.worker.emit('receipt', { seq: 3 });
+  fake.worker.emit('receipt', { seq: 4 });
+  assert.deepEqual(notes.map(([title]) => title), ['Earnings from this network cannot be cashed out'], 'once, not once per job');
+  assert.match(notes[0]?.[1] ?? '', /key its payout vault on the TON chain does not hold.*ask its operator, or choose another network in Settings/);
+  ledger.close();
 });
 
 test('an answer that failed the network’s check: the owner is told at each strike, before any ejection', async () => {

@@ -11,6 +11,7 @@ import type { CashOutErrorCode, ElectricitySettings, MonthForecast, PeriodSummar
 import type { JobRecord, PayoutRecord } from '../ledger/ledger.js';
 import type { AnomalyGroup } from '../ledger/anomalies.js';
 import type { VaultRefusalCode } from '../ledger/vouchers.js';
+import { explainCashOutBlocked } from './refusal-words.js';
 import { linesInRange } from './csv-range.js';
 import { NO_BOOKS } from './books-status.js';
 import { newestFirstPage, UnknownCursorError } from './newest-first.js';
@@ -202,16 +203,8 @@ function flagsView(groups: readonly AnomalyGroup[]): Pick<EarningsView, 'flags'>
   return flags.length > 0 ? { flags } : {};
 }
 
-/** Why nothing from this network can be cashed out, in the owner's words, while its vault would refuse every claim. */
-const BLOCKED_WORDS: Record<VaultRefusalCode, string> = {
-  vault_key_mismatch:
-    'This network signs its promises to pay you with a key its payout vault on the TON chain does not hold, so the vault would refuse every cash-out. What you earn from it cannot be cashed out: ask its operator, or choose another network in Settings.',
-  vault_chain_mismatch:
-    'This network makes its promises to pay you for another TON chain than the one its payout vault pays on, so the vault would refuse every cash-out. What you earn from it cannot be cashed out: ask its operator, or choose another network in Settings.',
-};
-
 function blockedView(code: VaultRefusalCode | undefined): Pick<EarningsView, 'cashOutBlocked'> {
-  return code ? { cashOutBlocked: { code, summary: BLOCKED_WORDS[code] } } : {};
+  return code ? { cashOutBlocked: { code, summary: explainCashOutBlocked(code).sentence } } : {};
 }
 
 function forecastView(forecast: MonthForecast, power: ElectricitySettings | undefined): ForecastView {

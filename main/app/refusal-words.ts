@@ -5,6 +5,7 @@
  * shown, never trusted as the app's).
  */
 import type { CheckFailed, Refusal } from '../worker/coordinator-link.js';
+import type { VaultRefusalCode } from '../ledger/vouchers.js';
 
 /** What an honest owner can check when the network finds this PC's answers wrong. */
 const CHECK_YOUR_GPU = 'If you did not change Silkworm or its model file, the graphics card may be computing wrong results: undo any overclock, check its temperature, and run a memory test.';
@@ -55,5 +56,17 @@ export function explainFailedCheck(check: Pick<CheckFailed, 'strikes' | 'ejectAt
   return {
     title: 'An answer from this PC failed the network’s check',
     sentence: `The network re-scored one of this PC’s answers with the model, and it was not what the model gives, so that job was not paid. This is strike ${check.strikes} of ${check.ejectAt}: ${left === 1 ? 'one more' : `${left} more`} and the network stops accepting this PC. ${CHECK_YOUR_GPU}${quoted(check.message)}`,
+  };
+}
+
+/** While the network's payout vault would refuse every claim (its voucher key or chain is not the network's): why, and what to do. */
+export function explainCashOutBlocked(code: VaultRefusalCode): { title: string; sentence: string } {
+  const why =
+    code === 'vault_key_mismatch'
+      ? 'This network signs its promises to pay you with a key its payout vault on the TON chain does not hold'
+      : 'This network makes its promises to pay you for another TON chain than the one its payout vault pays on';
+  return {
+    title: 'Earnings from this network cannot be cashed out',
+    sentence: `${why}, so the vault would refuse every cash-out. What you earn from it cannot be cashed out: ask its operator, or choose another network in Settings.`,
   };
 }
