@@ -14,7 +14,7 @@ import { Money } from '../ui/money.js';
 import { formatTon, formatTonExact } from '../money.js';
 import { ExplorerLink } from './earnings-tables.js';
 import { formatAgo } from '../format.js';
-import { BlockingFlags } from '../ui/blocking-flags.js';
+import { CashOutBlocked } from '../ui/cash-out-blocked.js';
 
 function Confirming({ nanotons }: { nanotons: string }) {
   const state = useApp((s) => s.cashOut);
@@ -158,7 +158,7 @@ export function Balance({ earnings }: { earnings: EarningsView }) {
       <div className="stats" data-testid="balances">
         <Stat small value={<Money nanotons={earnings.paidNanotons} />} hint="paid to your wallet so far" />
       </div>
-      <BlockingFlags earnings={earnings} />
+      <CashOutBlocked earnings={earnings} />
       {earnings.underpaidJobs || (earnings.flaggedNanotons ?? '0') !== '0' || earnings.flags ? (
         <p className="warn-text" role="note">
           Some payments do not match what this PC counted: see Advanced → Books.

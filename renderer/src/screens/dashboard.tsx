@@ -12,7 +12,7 @@ import { Switch } from '../ui/switch.js';
 import { Money } from '../ui/money.js';
 import { HourBars } from '../ui/hour-bars.js';
 import { formatAgo, formatDuration, formatInteger, shorten } from '../format.js';
-import { BlockingFlags } from '../ui/blocking-flags.js';
+import { CashOutBlocked } from '../ui/cash-out-blocked.js';
 
 const STATE_LABEL: Record<AppState['sharing']['state'], { text: string; tone: Tone }> = {
   sharing: { text: 'Sharing', tone: 'ok' },
@@ -83,7 +83,7 @@ function TodayBody({ today }: { today: EarningsView }) {
         {formatInteger(jobs)} {jobs === 1 ? 'job' : 'jobs'} paid for today
       </div>
       {today.byHour ? <HourBars slots={today.byHour} label="TON earned today, by hour" /> : null}
-      <BlockingFlags earnings={today} />
+      <CashOutBlocked earnings={today} />
       <button type="button" className="button" onClick={() => go('earnings')}>
         Open earnings
       </button>

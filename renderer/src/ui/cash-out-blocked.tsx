@@ -4,7 +4,7 @@
  */
 import type { EarningsView } from '../../../main/ipc/contract.js';
 
-export function BlockingFlags({ earnings }: { earnings: EarningsView }) {
+export function CashOutBlocked({ earnings }: { earnings: EarningsView }) {
   if (!earnings.cashOutBlocked) return null;
   return (
     <p className="error-note" role="alert" data-testid="cash-out-blocked">
