@@ -187,14 +187,39 @@ export function storeUnreachable(error: unknown): boolean {
 }
 
 /**
- * The call never reached PostgreSQL: no connection could be made (refused, unresolvable,
- * unreachable, timed out, too many connections, or the server still starting). Then nothing of
- * it was written, where a connection lost during a call may have committed it.
+ * The call wrote nothing: no connection could be made (refused, unresolvable, unreachable, timed
+ * out, too many connections, or the server still starting), or the one it had was lost before it
+ * sent anything that could commit (NothingWritten). A connection lost while a write or a COMMIT
+ * was under way may have committed it.
  */
 export function neverReached(error: unknown): boolean {
+  if (error instanceof NothingWritten) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|53300|57P03)$/.test(code)) return true;
   return error instanceof Error && /timeout exceeded when trying to connect/.test(error.message);
+}
+
+/**
+ * A call whose connection was lost before it sent anything that could commit: during a read that
+ * comes before its writes, or inside its transaction before the COMMIT (PostgreSQL rolls back a
+ * transaction whose connection ends). A pooled connection the server dropped while it sat idle
+ * fails so on the call's first statement. Nothing of the call was written, so it may be made
+ * again as it was (neverReached).
+ */
+export class NothingWritten extends Error {
+  /** The lost connection's code, if it had one. */
+  readonly code: unknown;
+
+  constructor(lost: unknown) {
+    super(lost instanceof Error ? lost.message : String(lost), { cause: lost });
+    this.name = 'NothingWritten';
+    this.code = (lost as { code?: unknown } | undefined)?.code;
+  }
+}
+
+/** `error` as NothingWritten where it says the store could not be reached; as it was otherwise (a refusal by the database). */
+function nothingWritten(error: unknown): unknown {
+  return storeUnreachable(error) && !(error instanceof NothingWritten) ? new NothingWritten(error) : error;
 }
 
 /** Full jitter, capped: contenders spread out instead of colliding again. */
@@ -223,9 +248,28 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
   return new PgStore(pool, options.instanceId ?? randomUUID());
 }
 
+/**
+ * One of the pool's connections, for a run of statements; `release` gives it back. While it is
+ * out, an error it emits (the server went away between two statements) is heard here: the pool
+ * listens only to idle connections, and an 'error' no one hears ends the process. The statement
+ * under way, or the next, fails with it anyway.
+ */
+async function checkOut(pool: pg.Pool): Promise<{ client: pg.PoolClient; release: () => void }> {
+  const client = await pool.connect();
+  const heard = (): void => undefined;
+  client.on('error', heard);
+  return {
+    client,
+    release: () => {
+      client.off('error', heard);
+      client.release();
+    },
+  };
+}
+
 /** Applies every migration above the database's version under an advisory lock; refuses a newer schema. */
 export async function migratePg(pool: pg.Pool, migrations: readonly Migration[]): Promise<number> {
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   try {
     // One key for the coordinator schema: instances starting together take turns.
     await client.query('SELECT pg_advisory_lock(7365126)');
@@ -246,7 +290,7 @@ export async function migratePg(pool: pg.Pool, migrations: readonly Migration[])
     return migrations.length;
   } finally {
     await client.query('SELECT pg_advisory_unlock(7365126)').catch(() => undefined);
-    client.release();
+    release();
   }
 }
 
@@ -266,19 +310,24 @@ export class PgStore implements AsyncCoordinatorStore {
   /** Runs `work` in one transaction (SERIALIZABLE unless said), again from the start when PostgreSQL asks. */
   private async transaction<T>(work: (sql: Sql) => Promise<T>, isolation: 'SERIALIZABLE' | 'READ COMMITTED' = 'SERIALIZABLE'): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const { client, release } = await checkOut(this.pool).catch((error: unknown) => {
+        throw nothingWritten(error);
+      });
+      let committing = false;
       try {
         await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
         const value = await work((text, values) => client.query(prepared(text, values)));
+        committing = true;
         await client.query('COMMIT');
         return value;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         const code = (error as { code?: unknown }).code;
-        if (typeof code !== 'string' || !RETRYABLE.has(code) || attempt >= MAX_TRIES) throw error;
+        // Lost before the COMMIT was sent, the transaction was rolled back: nothing written.
+        if (typeof code !== 'string' || !RETRYABLE.has(code) || attempt >= MAX_TRIES) throw committing ? error : nothingWritten(error);
         await backOff(attempt);
       } finally {
-        client.release();
+        release();
       }
     }
   }
@@ -589,9 +638,16 @@ export class PgStore implements AsyncCoordinatorStore {
   private readonly workerEvents = new Batch<PendingWorkerEvent, WorkerEvent | undefined>(async (items) => {
     const results = new Array<WorkerEvent | undefined>(items.length);
     let left = items.map((_, i) => i);
+    // Until the first write is sent, a lost connection has written nothing (NothingWritten).
+    let sent = false;
     for (let attempt = 1; left.length > 0; attempt++) {
       const ids = [...new Set(left.map((i) => items[i]!.workerId))];
-      const rows = (await this.query(`SELECT ${WORKER_COLUMNS} FROM worker_keys WHERE worker_id = ANY($1::text[])`, [ids])).rows as WorkerRow[];
+      const read = this.query(`SELECT ${WORKER_COLUMNS} FROM worker_keys WHERE worker_id = ANY($1::text[])`, [ids]);
+      const rows = (
+        await read.catch((error: unknown) => {
+          throw sent ? error : nothingWritten(error);
+        })
+      ).rows as WorkerRow[];
       const current = new Map(rows.map((row) => [row.worker_id, workerRecordFromRow(row)]));
       const eventsBefore = new Map([...current].map(([id, record]) => [id, eventsOf(record)]));
       for (const i of left) {
@@ -603,6 +659,7 @@ export class PgStore implements AsyncCoordinatorStore {
         current.set(item.workerId, after);
       }
       const changed = [...current.values()].filter((r) => eventsOf(r) !== eventsBefore.get(r.workerId));
+      sent ||= changed.length > 0;
       const written = new Set(changed.length === 0 ? [] : await this.writeWorkerRecords(changed, eventsBefore));
       // Events of workers whose rows moved meanwhile are applied again, from the new rows.
       left = left.filter((i) => results[i] !== undefined && !written.has(items[i]!.workerId));
@@ -649,8 +706,11 @@ export class PgStore implements AsyncCoordinatorStore {
     return rows.map((r) => r.worker_id);
   }
 
+  /** In a transaction of its own, so that a connection lost before its COMMIT reads as nothing written (the standing keeps the dispute to make again). */
   async recordDispute(d: Dispute): Promise<void> {
-    await this.query('INSERT INTO disputes (at, job_id, worker_id, kind, claimed, counted) VALUES ($1, $2, $3, $4, $5, $6)', [d.at, d.jobId, d.workerId, d.kind, d.claimed, d.counted]);
+    await this.transaction(async (sql) => {
+      await sql('INSERT INTO disputes (at, job_id, worker_id, kind, claimed, counted) VALUES ($1, $2, $3, $4, $5, $6)', [d.at, d.jobId, d.workerId, d.kind, d.claimed, d.counted]);
+    }, 'READ COMMITTED');
   }
 
   async disputes(workerId: string): Promise<Dispute[]> {

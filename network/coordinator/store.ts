@@ -307,7 +307,7 @@ export type AsyncCoordinatorStore = {
 export class StoreUnavailableError extends Error {
   constructor(
     message: string,
-    /** The call never reached the database (no connection could be made): nothing of it was written, so it may be made again as it was. */
+    /** The call wrote nothing (no connection could be made, or it was lost before a write or a COMMIT was sent), so it may be made again as it was. */
     readonly unwritten = false,
   ) {
     super(message);

@@ -55,9 +55,10 @@ export class WorkerStanding {
   /**
    * Records one event (and, for clean work, a speed sample) for a worker identity. On a store
    * reached over the network the event loop does not wait: the live session follows once the
-   * store answers. One that could not reach the store at all (or that SQLite could not write)
-   * is kept and made again until it lands, with the time it happened; one cut off during the
-   * call is logged and dropped, as it may have been recorded already. Never throws: a job's
+   * store answers. One that wrote nothing (no connection, a connection lost before any write or
+   * COMMIT was sent, or SQLite could not write) is kept and made again until it lands, with the
+   * time it happened; one cut off during its write is logged and dropped, as it may have been
+   * recorded already. Never throws: a job's
    * settlement follows its workers' events, and must not wait on them.
    */
   record(workerId: string, event: ReputationEvent, speed?: SpeedSample): void {
