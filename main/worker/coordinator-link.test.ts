@@ -64,12 +64,14 @@ test('a second welcome on one connection is a protocol violation: the link drops
   const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
   let connections = 0;
   const dropped: Promise<void>[] = [];
+  const toldFirst: { type: string; code?: string; message?: string }[] = [];
   server.on('connection', (socket) => {
     connections += 1;
     const first = connections === 1;
     dropped.push(new Promise((resolve) => socket.once('close', () => resolve())));
     socket.send(JSON.stringify({ type: 'challenge', coordinatorId: 'scripted', nonce: toBase64Url(new Uint8Array(32).fill(7)) }));
     socket.once('message', () => {
+      if (first) socket.on('message', (data: Buffer) => toldFirst.push(JSON.parse(data.toString('utf8')) as (typeof toldFirst)[number]));
       // The first connection welcomes the worker again and again; the second behaves.
       for (let i = 0; i < (first ? 50 : 1); i++) socket.send(JSON.stringify(welcome));
     });
@@ -82,9 +84,14 @@ test('a second welcome on one connection is a protocol violation: the link drops
   try {
     await once(link, 'connected');
     assert.equal(await within(dropped[0]!, 5000), 'done', 'the worker closed the connection that welcomed it twice');
+    assert.deepEqual(
+      toldFirst.filter((f) => f.type === 'error').map((f) => [f.code, f.message]),
+      [['unexpected_frame', 'This worker left: a second welcome came on one connection.']],
+      'having told the coordinator why, once',
+    );
     const welcomedAgain = link.connected ? Promise.resolve() : once(link, 'connected');
     assert.equal(await within(welcomedAgain, 5000), 'done', 'and said hello again on a new one');
-    assert.equal(connections, 2, 'reconnected once');
+    assert.equal(connections, 2, `reconnected once (${connections})`);
     assert.equal(welcomed.length, 2, 'one welcome taken per connection');
     assert.ok(timers() <= before + 1, `active timers went from ${before} to ${timers()}`);
   } finally {
@@ -140,14 +147,20 @@ test('a coordinator too old or too new for this app, or whose welcome names term
     welcome,
   ];
   let connections = 0;
+  // What the worker said after its hello, on each connection, and how it closed.
+  const told: { frames: { type: string; code?: string; message?: string }[]; closed?: number }[] = [];
   server.on('connection', (socket) => {
     const answer = answers[Math.min(connections, answers.length - 1)];
+    const heard: (typeof told)[number] = { frames: [] };
+    told[connections] = heard;
     connections += 1;
     socket.send(JSON.stringify({ type: 'challenge', coordinatorId: 'scripted', nonce: toBase64Url(new Uint8Array(32).fill(7)) }));
     socket.once('message', () => {
+      socket.on('message', (data: Buffer) => heard.frames.push(JSON.parse(data.toString('utf8')) as (typeof heard.frames)[number]));
       socket.send(JSON.stringify(answer));
       if ((answer as { type: string }).type === 'incompatible') socket.close(4001, 'client_too_old');
     });
+    socket.on('close', (code) => (heard.closed = code));
   });
   const link = linkTo(server);
   const refusals: Refusal[] = [];
@@ -158,6 +171,12 @@ test('a coordinator too old or too new for this app, or whose welcome names term
     assert.deepEqual(refusals.map((r) => [r.code, r.message]), [['client_too_old', 'Update Silkworm.'], ['unusable_welcome', '']]);
     assert.match(refusals[1]?.detail ?? '', /vault/i, 'what was wrong with the welcome, in the app’s words');
     assert.equal(connections, 3);
+    // The coordinator whose welcome could not be used is told why, for its operator, and the
+    // connection is closed as a protocol error, not dropped.
+    const unusable = told[1]!;
+    assert.deepEqual(unusable.frames.map((f) => [f.type, f.code]), [['error', 'bad_frame']]);
+    assert.match(unusable.frames[0]?.message ?? '', /could not read the welcome.*vault/i);
+    assert.equal(unusable.closed, 1002);
   } finally {
     const gone = once(link, 'disconnected');
     link.stop();

@@ -41,6 +41,11 @@ interface LinkEvents {
   frame: [CoordinatorJobFrame];
 }
 
+/** The close code for a coordinator that broke the protocol (RFC 6455: 1002, protocol error). */
+const CLOSE_PROTOCOL_ERROR = 1002;
+/** How long a coordinator left for breaking the protocol has to answer the close before it is cut off. */
+const LEAVE_WAIT_MS = 2_000;
+
 /** Whether a frame that failed its schema says it is a welcome (parsed loosely; the frame is within maxPayload). */
 function isWelcome(data: Buffer): boolean {
   try {
@@ -199,6 +204,20 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
       const closed = new Promise<number>((resolve) => (resolveClosed = resolve));
 
       let challenged = false;
+      /**
+       * Leaves a coordinator that broke the protocol: it is told why first (an `error` frame,
+       * which its operator reads in its log), then the connection is closed, and the link
+       * reconnects as after any loss. A coordinator that does not answer the close is cut off.
+       */
+      const leave = (code: 'bad_frame' | 'unexpected_frame', why: string): void => {
+        // No longer connected from here: nothing more is sent on this connection.
+        if (this.socket === socket) this.welcome = undefined;
+        const told = encodeFrame({ type: 'error', code, message: `This worker left: ${why}`.slice(0, 1000) });
+        if (told.ok) socket.send(told.value);
+        socket.close(CLOSE_PROTOCOL_ERROR, code);
+        const cutOff = setTimeout(() => socket.terminate(), LEAVE_WAIT_MS);
+        socket.once('close', () => clearTimeout(cutOff));
+      };
       socket.on('message', (data: Buffer, isBinary) => {
         // Frames that were on their way when we dropped the connection are not read.
         if (socket.readyState !== WebSocket.OPEN) return;
@@ -207,8 +226,10 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
         if (!decoded?.ok) {
           this.options.logger.warn({ err: decoded?.error.message ?? 'binary frame' }, 'bad frame from the coordinator; reconnecting');
           // A welcome this app cannot use comes again on every connection: the owner is told why nothing is served.
-          if (!welcomedAt && decoded && isWelcome(data)) this.emit('refused', { code: 'unusable_welcome', message: '', detail: decoded.error.message.replace(/^Malformed frame: /, '').slice(0, 300) });
-          socket.terminate();
+          const detail = decoded ? decoded.error.message.replace(/^Malformed frame: /, '') : 'a binary frame';
+          const welcomeFrame = decoded !== undefined && isWelcome(data);
+          if (!welcomedAt && welcomeFrame) this.emit('refused', { code: 'unusable_welcome', message: '', detail: detail.slice(0, 300) });
+          leave('bad_frame', `it could not read ${welcomeFrame ? 'the welcome' : 'a frame'} (${detail}).`);
           return;
         }
         const frame = decoded.value;
@@ -216,7 +237,7 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
           case 'challenge': {
             if (challenged) {
               this.options.logger.warn('the coordinator sent a second challenge; reconnecting');
-              socket.terminate();
+              leave('unexpected_frame', 'a second challenge came on one connection.');
               return;
             }
             challenged = true;
@@ -229,7 +250,7 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
             // and announce us again (capacity, descriptor, terms) in the middle of the connection.
             if (welcomedAt || !challenged) {
               this.options.logger.warn(welcomedAt ? 'the coordinator sent a second welcome; reconnecting' : 'the coordinator sent welcome before its challenge; reconnecting');
-              socket.terminate();
+              leave('unexpected_frame', welcomedAt ? 'a second welcome came on one connection.' : 'the welcome came before the challenge.');
               return;
             }
             this.welcome = frame;
@@ -264,7 +285,7 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
             // Jobs and receipts come to a worker the coordinator has welcomed, never before.
             if (!welcomedAt) {
               this.options.logger.warn({ type: frame.type }, 'the coordinator sent a job frame before its welcome; reconnecting');
-              socket.terminate();
+              leave('unexpected_frame', `a ${frame.type} frame came before the welcome.`);
               return;
             }
             this.emit('frame', frame);
