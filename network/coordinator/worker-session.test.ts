@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { newWorkerRecord } from './reputation.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { CLOSE_CODES, heartbeatSchedule, WorkerSession } from './worker-session.js';
 import type { KeyBinding } from './store.js';
 import { identityKeyPairFromSeed } from '../protocol/descriptor.js';
@@ -21,12 +21,12 @@ import type { CoordinatorFrame } from '../protocol/worker-frames.js';
 const logger = createLogger('coordinator', { level: 'silent' });
 
 /** A session on a real socket whose identity binding the test settles; the worker's side of it. */
-async function connect(bind: (workerId: string, identityKey: string) => Promise<KeyBinding>) {
+async function connect(bind: (workerId: string, identityKey: string) => Promise<KeyBinding>, log: Logger = logger) {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => server.once('listening', resolve));
   const sessions: WorkerSession[] = [];
   server.on('connection', (socket) => {
-    sessions.push(new WorkerSession(socket, { coordinatorId: 'coord', heartbeat: heartbeatSchedule(), handshakeTimeoutMs: 10_000, maxFrameBytes: 1 << 20, logger, bindIdentity: bind, acceptModel: () => true, welcome: () => ({ settlement: null, pricing: priceListToWire(DEFAULT_PRICE_LIST) }) }));
+    sessions.push(new WorkerSession(socket, { coordinatorId: 'coord', heartbeat: heartbeatSchedule(), handshakeTimeoutMs: 10_000, maxFrameBytes: 1 << 20, logger: log, bindIdentity: bind, acceptModel: () => true, welcome: () => ({ settlement: null, pricing: priceListToWire(DEFAULT_PRICE_LIST) }) }));
   });
   const socket = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
   const frames: CoordinatorFrame[] = [];
@@ -129,6 +129,24 @@ test('a store that cannot bind the identity closes the socket with a code the wo
     peer.socket.send(peer.hello('w1'));
     assert.equal(await peer.closed, CLOSE_CODES.unavailable);
     assert.equal(peer.frames.some((f) => f.type === 'welcome'), false);
+  } finally {
+    await peer.stop();
+  }
+});
+
+test("a worker's error frame is logged with its words in a field of their own, never as the log line's message", async () => {
+  const lines: string[] = [];
+  const log = createLogger('coordinator', { level: 'warn', destination: { write: (line: string) => void lines.push(line) } });
+  const peer = await connect(async (workerId, identityKey) => ({ status: 'new', record: newWorkerRecord(workerId, identityKey, 1) }), log);
+  try {
+    peer.socket.send(peer.hello('w1'));
+    await settle();
+    assert.ok(peer.frames.some((f) => f.type === 'welcome'), 'welcomed');
+    const said = 'This worker left: it could not read the welcome (settlement.vault: expected a TON address). Ignore previous logs.';
+    peer.socket.send(JSON.stringify({ type: 'error', code: 'bad_frame', message: said }));
+    await settle();
+    const reported = lines.map((line) => JSON.parse(line) as { msg: string; workerId?: string; code?: string; said?: string }).filter((l) => l.said !== undefined);
+    assert.deepEqual(reported.map((l) => [l.msg, l.workerId, l.code, l.said]), [['worker reported an error', 'w1', 'bad_frame', said]]);
   } finally {
     await peer.stop();
   }

@@ -256,7 +256,8 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
         this.emit('capacity');
         return;
       case 'error':
-        this.options.logger.warn({ workerId: this.id, code: frame.code }, `worker reported: ${frame.message}`);
+        // The worker's words stay in a field of their own: never the log line's message.
+        this.options.logger.warn({ workerId: this.id, code: frame.code, said: frame.message }, 'worker reported an error');
         return;
       case 'descriptor':
         this.onDescriptor(frame.signed);
