@@ -53,11 +53,13 @@ function booksOf(ledger: Ledger, chain?: CashOutChain): Books {
 }
 
 /** A chain whose vault records the claims it is sent (or fails them with `sendClaim`). */
-function fakeChain(wallet: Address, sendClaim: (seq: number) => Promise<void> = async () => undefined): CashOutChain {
+function fakeChain(wallet: Address, sendClaim: (seq: number) => Promise<void> = async () => undefined, vault?: { closed: boolean; balance: bigint; reserve: bigint }): CashOutChain {
   const sender: Sender = { address: wallet, send: async () => undefined };
+  // Without `vault`, its getters are missing, as a chain that does not answer them.
+  const getters = vault ? { getClosed: async () => vault.closed, getBalance: async () => vault.balance, getMinReserve: async () => vault.reserve } : {};
   return {
     sender,
-    client: { open: () => ({ sendClaim: (_via: Sender, voucher: { seq: number }) => sendClaim(voucher.seq) }) as never },
+    client: { open: () => ({ ...getters, sendClaim: (_via: Sender, voucher: { seq: number }) => sendClaim(voucher.seq) }) as never },
   };
 }
 
@@ -296,6 +298,23 @@ describe('Cash out', () => {
     const again = await verbs.cashOut(undefined);
     assert.equal(!again.ok && again.error.code, 'unavailable');
     assert.match(!again.ok ? again.error.message : '', /last claim was already sent/);
+  });
+
+  test('a vault that is short of what is due, or closed, is said in words, and no claim is sent', async () => {
+    const claims: number[] = [];
+    // 531 nanotons are claimable; the vault can spend 530 above its reserve.
+    const short = fixture((world) => fakeChain(world.worker, async (seq) => void claims.push(seq), { closed: false, balance: 1_530n, reserve: 1_000n }));
+    const refused = await createEarningsVerbs(() => short.books).cashOut(undefined);
+    assert.equal(!refused.ok && refused.error.code, 'unavailable');
+    assert.match(!refused.ok ? refused.error.message : '', /^The network's vault cannot pay what you are owed right now: it can pay 0\.00000053 TON now, and 0\.000000531 TON is due to you\. Nothing was sent and no fee was spent\./);
+    const closed = fixture((world) => fakeChain(world.worker, async (seq) => void claims.push(seq), { closed: true, balance: 10n ** 12n, reserve: 0n }));
+    const gone = await createEarningsVerbs(() => closed.books).cashOut(undefined);
+    assert.match(!gone.ok ? gone.error.message : '', /closed its vault, so it pays no claims/);
+    assert.equal(claims.length, 0, 'nothing sent');
+    // Exactly what is due is enough.
+    const enough = fixture((world) => fakeChain(world.worker, async (seq) => void claims.push(seq), { closed: false, balance: 1_531n, reserve: 1_000n }));
+    assert.equal(value(await createEarningsVerbs(() => enough.books).cashOut(undefined)).status, 'sent');
+    assert.deepEqual(claims, [2]);
   });
 
   test('nothing to claim is an answer, not an error', async () => {

@@ -66,6 +66,15 @@ const CASH_OUT_REFUSALS: Record<Exclude<CashOutErrorCode, 'nothing_to_claim'>, {
     code: 'invalid-address',
     message: () => 'The wallet that would sign the claim is not the payout address your earnings are owed to, so the vault would refuse it. Connect the wallet of your payout address, or use the wallet on this PC.',
   },
+  vault_short: {
+    code: 'unavailable',
+    message: (detail) =>
+      `The network's vault cannot pay what you are owed right now: ${detail}. Nothing was sent and no fee was spent. What you earned stays owed to you; the network's operator has to add funds to the vault. Try again later.`,
+  },
+  vault_closed: {
+    code: 'unavailable',
+    message: () => "The network has closed its vault, so it pays no claims. Nothing was sent and no fee was spent. Ask the network's operator how your earnings will be paid.",
+  },
   send_failed: { code: 'unavailable', message: (detail) => `The claim could not be sent to the chain (${detail}). Nothing was claimed; try again in a moment.` },
 };
 

@@ -188,6 +188,30 @@ describe('ledger and chain watcher on a local chain', () => {
     assert.equal(ledger.listPayouts().filter((p) => p.status === 'applied').length, 4);
     assert.equal((await watcher().pollOnce()).handled, 0, 'nothing new');
   });
+
+  test('a claim the vault cannot fund is not sent (no fee spent), and says why; once the vault is funded it pays', async () => {
+    const vaultOnChain = client.open(vault);
+    const spendable = (await vaultOnChain.getBalance()) - (await vaultOnChain.getMinReserve());
+    const due = spendable + toNano('10');
+    const total = earn('j6', due);
+    const seqno = await client.open(workerWallet).getSeqno();
+    // The ledger was opened again by the test before: Cash out over it.
+    const earnings = new EarningsService({ ledger, chain: { client, sender: client.open(workerWallet).sender(workerKey.secretKey) }, logger: silentLogger });
+    const short = await earnings.cashOut();
+    assert.equal(!short.ok && short.error.code, 'vault_short');
+    assert.match(!short.ok ? short.error.message : '', /^it can pay \d+(\.\d+)? TON now, and \d+(\.\d+)? TON is due to you$/);
+    assert.equal(await client.open(workerWallet).getSeqno(), seqno, 'no claim left the wallet');
+    // The operator funds the vault (a plain transfer); the same voucher is claimed and paid.
+    await faucet(vault.address, toNano('20'));
+    const claim = await earnings.cashOut();
+    assert.ok(claim.ok, claim.ok ? '' : claim.error.message);
+    assert.equal(claim.value.expectedNanotons, due);
+    assert.equal(await client.open(workerWallet).getSeqno(), seqno + 1, 'one claim sent');
+    const poll = await watcher().pollOnce();
+    assert.deepEqual(poll.payouts.filter((p) => p.status === 'applied').map((p) => p.status === 'applied' && p.amountNanotons), [due]);
+    assert.equal(ledger.balances().paidNanotons, total);
+    assert.equal(await paidOnChain(), total, 'the payout account agrees');
+  });
 });
 
 /** A toncenter that answers get methods with 429 while `down`, as the public one does under load. */

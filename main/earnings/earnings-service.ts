@@ -6,6 +6,7 @@
  */
 import { Address, type Contract, type OpenedContract, type Sender } from '@ton/core';
 import type { Result } from '../../network/protocol/errors.js';
+import { formatTon } from '../../network/protocol/pricing.js';
 // Layer note: the Vault wrapper lives in network/contracts, which the lint rule does not list
 // for main/; Cash out needs it (reported to the layer owner).
 import { CLAIM_VALUE, Vault } from '../../network/contracts/vault.js';
@@ -53,7 +54,7 @@ export interface EarningsSummary {
 }
 
 /** Why Cash out did nothing. */
-export type CashOutErrorCode = 'not_configured' | 'nothing_to_claim' | 'wrong_wallet' | 'in_progress' | 'already_claimed' | 'send_failed';
+export type CashOutErrorCode = 'not_configured' | 'nothing_to_claim' | 'wrong_wallet' | 'in_progress' | 'already_claimed' | 'vault_closed' | 'vault_short' | 'send_failed';
 
 /** What a sent claim asks the vault to pay. */
 export interface CashOutReceipt {
@@ -158,9 +159,15 @@ export class EarningsService {
       if (chain.sender.address && !chain.sender.address.equals(Address.parse(voucher.worker))) {
         return fail('wrong_wallet', 'the wallet is not the payout address the vouchers name');
       }
+      const vault = chain.client.open(Vault.createFromAddress(Address.parse(ledger.identity.vault)));
+      // A claim the vault would refuse (closed, or short of funds) comes back less its fee: not sent.
+      const cannotPay = await vaultCannotPay(vault, claimableNanotons);
+      if (cannotPay) {
+        this.logger.warn({ code: cannotPay.code, due: claimableNanotons.toString() }, `claim not sent: ${cannotPay.message}`);
+        return fail(cannotPay.code, cannotPay.message);
+      }
       const queryId = BigInt(this.now());
       try {
-        const vault = chain.client.open(Vault.createFromAddress(Address.parse(ledger.identity.vault)));
         // The vault sends exactly what is due along; the code only while the account does not exist.
         await vault.sendClaim(chain.sender, voucher, { value: chain.claimValue ?? CLAIM_VALUE, queryId, amountNanotons: claimableNanotons, deploy: !(account?.deployed ?? false) });
       } catch (error) {
@@ -179,6 +186,25 @@ export class EarningsService {
     const { identity } = this.options.ledger;
     return readPayoutAccount(chain, identity.vault, identity.payoutAccount, worker);
   }
+}
+
+/**
+ * Why the vault would refuse a claim of `due` now: it is closed, or its balance less the reserve
+ * it never pays out is short of `due` (vault.tolk: ERR_CLOSED, ERR_INSUFFICIENT_FUNDS). Undefined
+ * when it would pay, or when the chain does not say (the claim is then sent, as before).
+ */
+async function vaultCannotPay(vault: OpenedContract<Vault>, due: bigint): Promise<{ code: 'vault_closed' | 'vault_short'; message: string } | undefined> {
+  let state: [closed: boolean, balance: bigint, reserve: bigint];
+  try {
+    state = await Promise.all([vault.getClosed(), vault.getBalance(), vault.getMinReserve()]);
+  } catch {
+    return undefined;
+  }
+  const [closed, balance, reserve] = state;
+  if (closed) return { code: 'vault_closed', message: 'the vault is closed' };
+  const spendable = balance > reserve ? balance - reserve : 0n;
+  if (spendable < due) return { code: 'vault_short', message: `it can pay ${formatTon(spendable)} TON now, and ${formatTon(due)} TON is due to you` };
+  return undefined;
 }
 
 /** Best effort: our payout account's paid total, or undefined when the chain does not answer. */
