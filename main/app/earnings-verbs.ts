@@ -60,7 +60,7 @@ const CASH_OUT_REFUSALS: Record<Exclude<CashOutErrorCode, 'nothing_to_claim'>, {
   in_progress: { code: 'unavailable', message: () => 'A claim is being sent right now; wait for it to finish.' },
   already_claimed: {
     code: 'unavailable',
-    message: () => 'Your last claim was already sent; the payout appears under Payouts once the chain confirms it. A new claim becomes possible after your next job.',
+    message: () => 'Your last claim was just sent; the payout appears under Payouts once the chain confirms it, usually within a minute. If it has not appeared after two minutes, you can Cash out again.',
   },
   wrong_wallet: {
     code: 'invalid-address',

@@ -10,7 +10,7 @@ import { job, ledgerWorld, openTestLedger, randomAddress, silentLogger } from '.
 import type { Ledger } from '../ledger/ledger.js';
 import { utcDay } from '../ledger/days.js';
 import { csvField } from './csv.js';
-import { EarningsService, type ContractOpener } from './earnings-service.js';
+import { CLAIM_PENDING_MS, EarningsService, type ContractOpener } from './earnings-service.js';
 
 const NOW = Date.UTC(2026, 2, 14, 12); // Saturday 14 March 2026, 12:00 UTC
 const HOUR = 3_600_000;
@@ -146,6 +146,15 @@ describe('Cash out', () => {
     assert.equal(!second.ok && second.error.code, 'in_progress');
     assert.equal(await code(configured), 'already_claimed', 'no second claim before the payout is seen');
     assert.equal(sent.length, 1);
+    // A claim whose payout never came (refused on chain, or lost) may go again once it is no longer pending.
+    let now = NOW;
+    const later = service(ledger, { now: () => now, chain: { client, sender: sender(world.worker) } });
+    assert.ok((await later.cashOut()).ok);
+    now += CLAIM_PENDING_MS - 1;
+    assert.equal(await code(later), 'already_claimed', 'still pending');
+    now += 1;
+    assert.equal(await code(later), 'ok', 'the same voucher, claimed again');
+    assert.equal(sent.length, 3);
     const failing = { open: () => ({ sendClaim: async () => Promise.reject(new Error('endpoint down')) }) } as unknown as ContractOpener;
     assert.equal(await code(service(ledger, { chain: { client: failing, sender: sender(world.worker) } })), 'send_failed');
     ledger.close();

@@ -20,6 +20,12 @@ import { monthForecast, type ElectricitySettings, type MonthForecast } from './f
 
 export type { ElectricitySettings, MonthForecast, CsvKind };
 
+/**
+ * How long after a claim another for the same voucher is refused as already sent: a claim's
+ * payout is on chain within seconds, so one not seen by then most likely did not pay.
+ */
+export const CLAIM_PENDING_MS = 2 * 60_000;
+
 /** Opens contracts on a chain client (TonClient's `open`). */
 export interface ContractOpener {
   open<T extends Contract>(contract: T): OpenedContract<T>;
@@ -85,7 +91,8 @@ export class EarningsService {
   private readonly dayOf: DayOf;
   private readonly logger: Logger;
   private claiming = false;
-  private lastClaimedSeq = 0;
+  /** The last claim sent: its voucher and when (a claim for it again waits CLAIM_PENDING_MS). */
+  private lastClaim = { seq: 0, at: 0 };
 
   constructor(private readonly options: EarningsServiceOptions) {
     this.now = options.now ?? Date.now;
@@ -155,7 +162,10 @@ export class EarningsService {
       const account = voucher ? await this.readAccount(chain, voucher.worker) : undefined;
       const claimableNanotons = voucher && account ? voucher.cumulativeNanotons - account.paid : ledger.balances().claimableNanotons;
       if (!voucher || claimableNanotons <= 0n) return fail('nothing_to_claim', 'nothing is claimable yet');
-      if (voucher.seq <= this.lastClaimedSeq) return fail('already_claimed', `voucher ${voucher.seq} was claimed; waiting for the payout`);
+      // A claim just sent for this voucher is on its way. One that did not pay (refused on chain,
+      // or lost) leaves the payout account's paid total short, read above: after a while the
+      // same voucher may be claimed again, and the vault never pays one voucher twice.
+      if (voucher.seq <= this.lastClaim.seq && this.now() - this.lastClaim.at < CLAIM_PENDING_MS) return fail('already_claimed', `voucher ${voucher.seq} was claimed; waiting for the payout`);
       if (chain.sender.address && !chain.sender.address.equals(Address.parse(voucher.worker))) {
         return fail('wrong_wallet', 'the wallet is not the payout address the vouchers name');
       }
@@ -174,7 +184,7 @@ export class EarningsService {
         this.logger.warn({ err: error }, 'claim failed to send');
         return fail('send_failed', (error as Error).message);
       }
-      this.lastClaimedSeq = voucher.seq;
+      this.lastClaim = { seq: voucher.seq, at: this.now() };
       this.logger.info({ seq: voucher.seq, nanotons: claimableNanotons.toString() }, 'claim sent');
       return { ok: true, value: { seq: voucher.seq, cumulativeNanotons: voucher.cumulativeNanotons, expectedNanotons: claimableNanotons, queryId } };
     } finally {
