@@ -226,6 +226,18 @@ describe('a coordinator facing bad workers', () => {
     await steady.closed;
   });
 
+  test('a worker that leaves because it cannot use what the coordinator sent is counted for the operator, by its code', async () => {
+    const reports = async () => Number(/^silkworm_worker_reports_total\{code="bad_frame"\} (\d+)$/m.exec(await (await fetch(`${coordinator.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await reports();
+    const fake = await FakeWorker.join(coordinator.url, 'leaves-on-welcome', { model: MODEL });
+    fake.send({ type: 'error', code: 'bad_frame', message: 'This worker left: it could not read the welcome (settlement.vault: expected a TON address).' });
+    fake.socket.close(1002, 'bad_frame');
+    await fake.closed;
+    const deadline = Date.now() + 5_000;
+    while ((await reports()) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await reports()) - before, 1, 'one report, by its code');
+  });
+
   test('the coordinator kept serving through all of it', async () => {
     const health = await fetch(`${coordinator.url}/healthz`);
     assert.equal(health.status, 200);

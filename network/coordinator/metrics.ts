@@ -18,6 +18,12 @@ export function createMetrics() {
     disputes: new Counter({ name: 'silkworm_disputes_total', help: "Claims cut to the coordinator's figure beyond the tolerance, by kind (over_client_receipt: above a sealed client's signed receipt).", labelNames: ['kind'], registers: [registry] }),
     spotChecks: new Counter({ name: 'silkworm_spot_checks_total', help: 'Transport jobs re-scored by the same model (--verify-rate), by result: passed, failed (a worker took a strike), unscored (the answer did not fit the verifier, the check could not run, or it took longer than its job may wait).', labelNames: ['result'], registers: [registry] }),
     probes: new Counter({ name: 'silkworm_probes_total', help: 'Sealed probes this instance sent its workers (--probe-interval), by result: passed, failed (the worker took a strike), unchecked.', labelNames: ['result'], registers: [registry] }),
+    workerReports: new Counter({
+      name: 'silkworm_worker_reports_total',
+      help: "Errors workers reported to this instance, by code. bad_frame or unexpected_frame: a worker left because it could not use what this instance sent (its welcome's terms, a frame), each logged as 'worker reported an error' with the worker's words; a rise from every worker at once points at this instance's configuration.",
+      labelNames: ['code'],
+      registers: [registry],
+    }),
     receiptsPaused: new Counter({ name: 'silkworm_client_receipts_paused_total', help: "Clients whose sealed usage receipts this instance paused (they fell short of several workers' claims too often; GET /v1/admin/receipt-pauses).", registers: [registry] }),
     timeToFirstToken: new Histogram({
       name: 'silkworm_time_to_first_token_seconds',

@@ -517,6 +517,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         acceptModel: (model) => meters.accept(model),
         welcome,
       });
+      session.on('reported', (code) => metrics.workerReports.inc({ code }));
       session.once('ready', () => {
         logger.info({ workerId: session.id, models: [...session.models], tier: session.tier, appVersion: session.appVersion, reputation: Number(session.reputation.toFixed(4)) }, 'worker connected');
         registry.add(session);

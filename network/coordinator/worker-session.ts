@@ -11,6 +11,7 @@ import { CHALLENGE_BYTES, verifyHello } from '../protocol/worker-hello.js';
 import { toBase64Url } from '../protocol/encoding.js';
 import { StoreUnavailableError, type KeyBinding, type WorkerStandingFigures } from './store.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
+import type { ErrorCode } from '../protocol/errors.js';
 import { NODE_ED25519 } from '../node-kit/ed25519.js';
 import { FRAME_SINCE, forVersion, negotiateVersion, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RoutableWorker } from './router.js';
@@ -124,6 +125,8 @@ interface SessionEvents {
   /** The worker asks for every receipt numbered above this. */
   resend: [after: number];
   capacity: [];
+  /** The worker reported an error (with this code), as it left or otherwise. */
+  reported: [code: ErrorCode];
   closed: [reason: string];
 }
 
@@ -258,6 +261,7 @@ export class WorkerSession extends EventEmitter<SessionEvents> implements Routab
       case 'error':
         // The worker's words stay in a field of their own: never the log line's message.
         this.options.logger.warn({ workerId: this.id, code: frame.code, said: frame.message }, 'worker reported an error');
+        this.emit('reported', frame.code);
         return;
       case 'descriptor':
         this.onDescriptor(frame.signed);
