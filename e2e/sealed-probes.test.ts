@@ -431,11 +431,11 @@ describe('probes of sealed workers', () => {
     const worker = await harness.worker(coordinator.url);
     await eventually(() => coordinator.registry.get(worker.workerId)?.available === true, 10_000, 'the worker sharing');
     coordinator.standing.record(worker.workerId, 'verify_failed');
-    const warned = await worker.proc.waitFor((l) => l.msg === `coordinator reported: ${CHECK_FAILED_MESSAGE}`, 10_000, 'the check_failed frame');
+    const warned = await worker.proc.waitFor((l) => l.msg === 'coordinator reported a failed check' && l.said === CHECK_FAILED_MESSAGE, 10_000, 'the check_failed frame');
     assert.deepEqual([warned.strikes, warned.ejectAt], [1, 3]);
     coordinator.standing.record(worker.workerId, 'verify_failed');
     coordinator.standing.record(worker.workerId, 'verify_failed');
-    const refusedHellos = () => worker.proc.lines.filter((l) => l.msg === `coordinator reported: ${EJECTED_MESSAGE}`).length;
+    const refusedHellos = () => worker.proc.lines.filter((l) => l.msg === 'coordinator reported an error' && l.said === EJECTED_MESSAGE).length;
     await eventually(() => refusedHellos() >= 3, 30_000, 'three refused hellos');
     assert.equal(worker.proc.count('the coordinator refuses this worker; it keeps asking, in case the operator lifts it'), 1, 'logged once, not at every try');
     worker.proc.kill('SIGTERM');

@@ -274,11 +274,12 @@ export class CoordinatorLink extends EventEmitter<LinkEvents> {
           case 'pong':
             return;
           case 'check_failed':
-            this.options.logger.warn({ strikes: frame.strikes, ejectAt: frame.ejectAt }, `coordinator reported: ${frame.message}`);
+            // The coordinator's words stay in a field of their own, never the log line's message.
+            this.options.logger.warn({ strikes: frame.strikes, ejectAt: frame.ejectAt, said: frame.message }, 'coordinator reported a failed check');
             this.emit('check-failed', frame);
             return;
           case 'error':
-            this.options.logger.warn({ code: frame.code }, `coordinator reported: ${frame.message}`);
+            this.options.logger.warn({ code: frame.code, said: frame.message }, 'coordinator reported an error');
             if (frame.code === 'worker_ejected' || frame.code === 'identity_mismatch') this.emit('refused', { code: frame.code, message: frame.message });
             return;
           default:
