@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GeneralChatWrapper, LlamaChat, QwenChatWrapper, resolveChatWrapper, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import { writeTestModel } from '../../main/models/test-model.js';
-import { appendResponse, responseSoFar, toChatHistory, type ResponseSoFar } from './chat-history.js';
+import { appendResponse, functionsOf, promptTokens, responseSoFar, toChatHistory, wrapperFor, type ResponseSoFar } from './chat-history.js';
 import { cpuLlama } from './token-counter.js';
 
 const thought = (text: string, ended: boolean) => ({ type: 'segment' as const, segmentType: 'thought' as const, text, ended });
@@ -64,4 +64,34 @@ test('a thought cut by max tokens and resumed from appendResponse ends where one
   assert.deepEqual(soFar.map((item) => (typeof item === 'string' ? item : { text: item.text, ended: item.ended })), whole.fullResponse.map((item) => (typeof item === 'string' ? item : { text: item.text, ended: item.ended })));
   assert.equal(whole.fullResponse.length, 2, 'one thought, then the answer');
   chat.dispose();
+});
+
+test('a forced call: the model reads the call prefix once, right after the prompt every party counts, then writes the name', async () => {
+  const plainPath = join(dir, 'plain.gguf');
+  await writeTestModel(plainPath);
+  const plain = await (await cpuLlama()).loadModel({ modelPath: plainPath });
+  const plainContext = await plain.createContext({ contextSize: 1024, threads: 1 });
+  try {
+    const sequence = plainContext.getSequence();
+    const chatWrapper = resolveChatWrapper(plain);
+    const messages = [{ role: 'user' as const, content: 'abc' }];
+    const tools = [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+    for (const toolChoice of ['required', { name: 'get_weather' }] as const) {
+      const params = { tools, toolChoice };
+      const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapperFor(chatWrapper, params) });
+      await sequence.clearHistory();
+      const result = await chat.generateResponse(toChatHistory(messages), { maxTokens: 24, temperature: 0, functions: functionsOf(params)!, documentFunctionParams: true });
+      const prompt = promptTokens(plain, chatWrapper, messages, undefined, params);
+      const evaluated = sequence.contextTokens;
+      assert.deepEqual(evaluated.slice(0, prompt.length), prompt, 'the prompt counted for billing is what the model read');
+      assert.ok(plain.detokenize(prompt).endsWith(`abc${chatWrapper.settings.functions.call.prefix as string}`), 'the prompt ends with the call prefix');
+      const after = plain.detokenize(evaluated.slice(prompt.length));
+      assert.ok(after.startsWith('get_weather({"city":"'), `then the name, not the prefix again: ${JSON.stringify(after)}`);
+      assert.equal(result.metadata.stopReason, 'maxTokens', 'cut inside the arguments');
+      chat.dispose({ disposeSequence: false });
+    }
+  } finally {
+    await plainContext.dispose();
+    await plain.dispose();
+  }
 });

@@ -111,21 +111,26 @@ export function forcesCall(params: RenderParams | undefined): boolean {
   return params?.tools !== undefined && params.toolChoice !== undefined && params.toolChoice !== 'auto';
 }
 
+/** Whether a forced call opens the model's turn now: it starts, or goes on after tool results (a text turn is never forced again). */
+function opensWithCall(chatHistory: readonly ChatHistoryItem[]): boolean {
+  const last = chatHistory.at(-1);
+  const end = last?.type === 'model' ? last.response.at(-1) : 'not a model turn';
+  return end === undefined || (typeof end === 'object' && end.type === 'functionCall');
+}
+
 /**
- * A chat wrapper whose model turn, when it starts (or resumes after tool results), already holds
- * the wrapper's function-call prefix, with node-llama-cpp told a call is engaged: the model can then only name a function
- * (a grammar over the offered names) and write its parameters (a grammar from their schema).
+ * A chat wrapper whose model turn, when it starts (or resumes after tool results), is a function
+ * call already engaged: node-llama-cpp writes the wrapper's call prefix after the rendered chat
+ * itself and lets the model only name a function (a grammar over the offered names) and write its
+ * parameters (a grammar from their schema). The prefix is not in the rendered text: LlamaChat
+ * adds it, and a prefix in both places would have the model read it twice.
  */
 export function forcedCallWrapper(inner: ChatWrapper): ChatWrapper {
   const forced = Object.create(inner) as ChatWrapper;
   forced.generateContextState = (options) => {
     const state = inner.generateContextState(options);
-    const last = options.chatHistory.at(-1);
-    const prefix = inner.settings.functions.call.prefix;
-    // A turn that starts now, or goes on after tool results (a forced call right after them).
-    const end = last?.type === 'model' ? last.response.at(-1) : 'not a model turn';
-    if (end !== undefined && !(typeof end === 'object' && end.type === 'functionCall')) return state;
-    return { ...state, contextText: LlamaText([state.contextText, prefix]), functionCall: { initiallyEngaged: true, disengageInitiallyEngaged: [] } } as ReturnType<ChatWrapper['generateContextState']>;
+    if (!opensWithCall(options.chatHistory)) return state;
+    return { ...state, functionCall: { initiallyEngaged: true, disengageInitiallyEngaged: [] } } as ReturnType<ChatWrapper['generateContextState']>;
   };
   return forced;
 }
@@ -144,6 +149,8 @@ export function promptTokens(model: LlamaModel, chatWrapper: ChatWrapper, messag
   const history = toChatHistory(messages, continuation);
   const withTurn: ChatHistoryItem[] = history.at(-1)?.type === 'model' ? history : [...history, { type: 'model', response: [] }];
   const functions = functionsOf(params);
-  const state = wrapperFor(chatWrapper, params).generateContextState({ chatHistory: withTurn, ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}) });
-  return state.contextText.tokenize(model.tokenizer);
+  const state = chatWrapper.generateContextState({ chatHistory: withTurn, ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}) });
+  // A forced call's prefix is evaluated before the model writes anything: it counts as prompt.
+  const prefix = forcesCall(params) && opensWithCall(withTurn) ? chatWrapper.settings.functions.call.prefix : '';
+  return LlamaText([state.contextText, prefix]).tokenize(model.tokenizer);
 }
