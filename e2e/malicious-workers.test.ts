@@ -28,6 +28,7 @@ import { startGateway } from '../network/client/gateway.js';
 import { pickByWeight, SilkwormClient } from '../network/client/sdk.js';
 import { openRequest, ReplayGuard } from '../network/protocol/sealed.js';
 import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
+import type { CoordinatorFrame } from '../network/protocol/worker-frames.js';
 import { eventually, Harness, metricValue } from './harness.js';
 
 const KEY = 'sk-victim-client';
@@ -37,6 +38,7 @@ const MESSAGES = [{ role: 'user' as const, content: 'abc' }];
 /** "<s>" + "\nuser: abc": one byte token per character of the test template. */
 const PROMPT_TOKENS = 11;
 const WEATHER_SCHEMA = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
+const WEATHER_TOOL: OpenAI.ChatCompletionTool = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
 
 function payoutAddress(seed: number): string {
   const wallet = WalletContractV5R1.create({ workchain: 0, publicKey: keyPairFromSeed(Buffer.alloc(32, seed)).publicKey, walletId: { networkGlobalId: -3 } });
@@ -382,7 +384,7 @@ describe('a network facing dishonest workers', () => {
     await booksBalance();
   });
 
-  test('tools offered: text from another model fails the check, before a call too; a call alone is not re-scored, and the metric says so', async () => {
+  test('tools offered: text from another model fails the check, before a call too, and so do invented arguments of a call alone', async () => {
     const wrongPath = join(await harness.tempDir(), 'wrong.gguf');
     await writeTestModel(wrongPath, { step: 2 });
     const { engine } = await LlamaEngine.load({ modelPath: wrongPath, threads: 1, contextSize: 2048, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => undefined);
@@ -413,7 +415,7 @@ describe('a network facing dishonest workers', () => {
       assert.equal(call?.type === 'function' ? call.function.name : undefined, 'get_weather');
       await coordinator.jobs.settled();
       assert.equal(coordinator.store.workerRecord('tool-cheater')?.verifyFailures, 2, 'struck again: the call does not shield the text');
-      // Only a call: there is no text to re-score, and the metric says the answer went unscored.
+      // Only a call, with arguments the model did not write: the arguments are re-scored under the function's grammar.
       const onlyCall = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 40, temperature: 0, tools });
       const third = await cheater.nextNew('job.offer');
       cheater.send({ type: 'job.accept', jobId: third.jobId });
@@ -421,12 +423,70 @@ describe('a network facing dishonest workers', () => {
       cheater.send({ type: 'job.done', jobId: third.jobId, finishReason: 'tool_calls', usage: { promptTokens: 1, completionTokens: 12 } });
       await onlyCall;
       await coordinator.jobs.settled();
-      assert.equal(await metric('unscored'), unscored + 1, 'counted as not re-scored');
-      assert.equal(await metric('failed'), failed + 2);
-      assert.equal(coordinator.store.workerRecord('tool-cheater')?.verifyFailures, 2, 'no strike for what cannot be checked');
+      assert.equal(await metric('failed'), failed + 3);
+      assert.equal(coordinator.store.workerRecord('tool-cheater')?.verifyFailures, 3, 'struck for invented arguments: a call does not escape the check');
+      assert.equal(await metric('unscored'), unscored, 'every answer above was re-scored');
     } finally {
       await engine.dispose();
       await leave(cheater, 'tool-cheater');
+    }
+    await booksBalance();
+  });
+
+  test('a job that forces a call: invented arguments, or the other model’s, fail the check and earn nothing; a function without parameters leaves nothing to check', async () => {
+    const wrongPath = join(await harness.tempDir(), 'wrong.gguf');
+    await writeTestModel(wrongPath, { step: 2 });
+    const { engine } = await LlamaEngine.load({ modelPath: wrongPath, threads: 1, contextSize: 2048, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => undefined);
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
+      { type: 'function', function: { name: 'now' } },
+    ];
+    const metric = (result: string) => metricValue(coordinator.url, 'silkworm_spot_checks_total', `result="${result}"`);
+    const address = payoutAddress(3);
+    const cheater = await enlist('call-cheater', { payoutAddress: address });
+    try {
+      const [failed, unscored] = [await metric('failed'), await metric('unscored')];
+      const forced = async (toolChoice: OpenAI.ChatCompletionToolChoiceOption, answer: (offer: Extract<CoordinatorFrame, { type: 'job.offer' }>) => Promise<void>) => {
+        const balance = coordinator.store.balance(clientId);
+        const owed = account(address);
+        const pending = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 40, temperature: 0, tools, tool_choice: toolChoice });
+        const offer = await cheater.nextNew('job.offer');
+        assert.deepEqual(offer.params.toolChoice, toolChoice === 'required' ? 'required' : { name: 'get_weather' }, 'the worker is told the call is forced');
+        cheater.send({ type: 'job.accept', jobId: offer.jobId });
+        await answer(offer);
+        const call = (await pending).choices[0]?.message.tool_calls?.[0];
+        await coordinator.jobs.settled();
+        return { call: call?.type === 'function' ? call.function : undefined, charged: balance - coordinator.store.balance(clientId), earned: account(address) - owed };
+      };
+      const invented = await forced('required', async ({ jobId }) => {
+        cheater.send({ type: 'job.chunk', jobId, seq: 0, text: '', tokens: 12, toolCalls: [{ index: 0, name: 'get_weather', arguments: '{"city":"Oslo"}' }] });
+        cheater.send({ type: 'job.done', jobId, finishReason: 'tool_calls', usage: { promptTokens: 1, completionTokens: 12 } });
+      });
+      assert.deepEqual(invented, { call: { name: 'get_weather', arguments: '{"city":"Oslo"}' }, charged: 0n, earned: 0n }, 'the client got the call and was charged nothing; the worker earned nothing');
+      assert.equal(coordinator.store.workerRecord('call-cheater')?.verifyFailures, 1);
+      // The other model, really generating under the function's grammar: valid arguments, not this model's.
+      const other = await forced({ type: 'function', function: { name: 'get_weather' } }, async (offer) => {
+        let seq = 0;
+        const result = await engine.generate(offer.messages, offer.params, undefined, new AbortController().signal, (text, tokens, toolCalls) => cheater.send({ type: 'job.chunk', jobId: offer.jobId, seq: seq++, text, tokens, ...(toolCalls ? { toolCalls } : {}) }));
+        cheater.send({ type: 'job.done', jobId: offer.jobId, finishReason: result.finishReason === 'tool_calls' ? 'tool_calls' : 'length', usage: result.usage });
+      });
+      assert.equal(other.call?.name, 'get_weather');
+      assert.ok(other.call?.arguments.startsWith('{"city":"'), other.call?.arguments);
+      assert.deepEqual([other.charged, other.earned], [0n, 0n]);
+      assert.equal(coordinator.store.workerRecord('call-cheater')?.verifyFailures, 2);
+      assert.equal(await metric('failed'), failed + 2);
+      // now() takes no parameters: its call is only a name among the offered ones, and is not re-scored.
+      const bare = await forced('required', async ({ jobId }) => {
+        cheater.send({ type: 'job.chunk', jobId, seq: 0, text: '', tokens: 1, toolCalls: [{ index: 0, name: 'now', arguments: '{}' }] });
+        cheater.send({ type: 'job.done', jobId, finishReason: 'tool_calls', usage: { promptTokens: 1, completionTokens: 1 } });
+      });
+      assert.equal(bare.call?.name, 'now');
+      assert.ok(bare.earned > 0n, 'paid: nothing could be checked');
+      assert.equal(await metric('unscored'), unscored + 1, 'counted as not re-scored');
+      assert.equal(coordinator.store.workerRecord('call-cheater')?.verifyFailures, 2, 'no strike for what cannot be checked');
+    } finally {
+      await engine.dispose();
+      await leave(cheater, 'call-cheater');
     }
     await booksBalance();
   });
@@ -496,7 +556,7 @@ describe('a network facing dishonest workers', () => {
     for (const [i, fake] of [veteran, ...sybils].entries()) await leave(fake, i === 0 ? 'veteran' : `sybil-${i - 1}`);
   });
 
-  test('the honest worker earns exactly what it did before the attacks, and its penalized and JSON answers pass the checks', async () => {
+  test('the honest worker earns exactly what it did before the attacks, and its penalized, JSON and forced-call answers pass the checks', async () => {
     const honest = await harness.worker(coordinator.url, { extra: ['--payout-address', honestPayout, '--data', honestDataDir] });
     assert.equal(await honestRequest(), honestBaseline);
     const passed = await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="passed"');
@@ -504,13 +564,20 @@ describe('a network facing dishonest workers', () => {
       { model: MODEL, messages: MESSAGES, max_tokens: 150, temperature: 1, seed: 5, frequency_penalty: 2, presence_penalty: 2 },
       { model: MODEL, messages: MESSAGES, max_tokens: 300, temperature: 0.8, seed: 9, response_format: { type: 'json_schema', json_schema: { name: 'weather', schema: WEATHER_SCHEMA } } },
       { model: MODEL, messages: MESSAGES, max_tokens: 40, temperature: 0, response_format: { type: 'json_object' } },
+      // Forced calls: their arguments are re-scored under the function's grammar.
+      { model: MODEL, messages: MESSAGES, max_tokens: 30, temperature: 0, tools: [WEATHER_TOOL], tool_choice: 'required' },
+      { model: MODEL, messages: MESSAGES, max_tokens: 30, temperature: 0.9, seed: 4, tools: [WEATHER_TOOL], tool_choice: { type: 'function', function: { name: 'get_weather' } } },
     ];
     for (const request of requests) {
       const before = account(honestPayout);
       const answer = await client.chat.completions.create(request);
       if (request.response_format) JSON.parse(answer.choices[0]?.message.content ?? '');
+      if (request.tool_choice) assert.equal(answer.choices[0]?.message.tool_calls?.length, 1, 'answered with a call');
+      // The tools are documented in the prompt: it is longer than the plain chat's.
+      const promptTokens = request.tools ? (answer.usage?.prompt_tokens ?? -1) : PROMPT_TOKENS;
+      if (request.tools) assert.ok(promptTokens > PROMPT_TOKENS + 100);
       await coordinator.jobs.settled();
-      assert.equal(account(honestPayout) - before, earned({ promptTokens: PROMPT_TOKENS, completionTokens: answer.usage?.completion_tokens ?? -1 }), 'paid for the whole answer');
+      assert.equal(account(honestPayout) - before, earned({ promptTokens, completionTokens: answer.usage?.completion_tokens ?? -1 }), 'paid for the whole answer');
     }
     assert.equal(await metricValue(coordinator.url, 'silkworm_spot_checks_total', 'result="passed"'), passed + requests.length, 'each answer was re-scored, and passed');
     assert.equal(coordinator.store.workerRecord(honest.workerId)?.verifyFailures, 0);

@@ -18,7 +18,8 @@ import { auditCoordinator } from '../network/coordinator/audit.js';
 import { earningsAccount } from '../network/coordinator/billing.js';
 import { DEFAULT_PRICE_LIST, jobCost, priceOf, splitCost } from '../network/protocol/pricing.js';
 import { openRequest, ReplayGuard, type JobKeyPair } from '../network/protocol/sealed.js';
-import { encodeAnswerPart } from '../network/protocol/answer-parts.js';
+import { encodeAnswerPart, mergeParts } from '../network/protocol/answer-parts.js';
+import type { ToolCallDelta } from '../network/protocol/job-schemas.js';
 import { SilkwormClient } from '../network/client/sdk.js';
 import { VocabMeters } from '../network/client/vocab-meter.js';
 import { successorText, writeTestModel } from '../main/models/test-model.js';
@@ -73,17 +74,19 @@ describe('probes of sealed workers', () => {
     const opened = await openRequest(offer.envelope, { keyPair: worker.keyPair, workerId: worker.id, coordinatorId: coordinator.id, models: [MODEL], replayGuard });
     assert.ok(opened.ok, 'the worker opens the probe like any sealed job');
     worker.fake.send({ type: 'job.accept', jobId: offer.jobId });
-    const pieces: string[] = [];
-    const result = await engine.generate(opened.value.job.messages, opened.value.job.params, undefined, new AbortController().signal, (text) => void pieces.push(text));
-    for (const text of pieces) {
-      const chunk = await opened.value.responseSealer.seal(encodeAnswerPart({ text }));
+    const pieces: { text: string; toolCalls?: ToolCallDelta[] }[] = [];
+    const result = await engine.generate(opened.value.job.messages, opened.value.job.params, undefined, new AbortController().signal, (text, _tokens, toolCalls) => void pieces.push({ text, ...(toolCalls ? { toolCalls } : {}) }));
+    for (const piece of pieces) {
+      const chunk = await opened.value.responseSealer.seal(encodeAnswerPart(piece));
       // A flipped byte: the chunk no longer opens under the job's key.
       const ciphertext = options.tamper ? `${chunk.ciphertext[0] === 'A' ? 'B' : 'A'}${chunk.ciphertext.slice(1)}` : chunk.ciphertext;
       worker.fake.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...chunk, ciphertext, tokens: 1 });
     }
-    worker.fake.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal('', { final: true, finishReason: 'length' })), tokens: 0 });
-    worker.fake.send({ type: 'job.done', jobId: offer.jobId, finishReason: 'length', usage: options.claim ?? result.usage });
-    return { offer, opened: opened.value, text: pieces.join('') };
+    const finishReason = result.finishReason === 'tool_calls' ? 'tool_calls' : 'length';
+    worker.fake.send({ type: 'job.sealed_chunk', jobId: offer.jobId, ...(await opened.value.responseSealer.seal('', { final: true, finishReason })), tokens: 0 });
+    worker.fake.send({ type: 'job.done', jobId: offer.jobId, finishReason, usage: options.claim ?? result.usage });
+    const calls = pieces.reduce(mergeParts, { text: '' }).toolCalls ?? [];
+    return { offer, opened: opened.value, text: pieces.map((p) => p.text).join(''), calls };
   };
   const booksBalance = async () => {
     await coordinator.jobs.settled();
@@ -304,13 +307,15 @@ describe('probes of sealed workers', () => {
     await booksBalance();
   });
 
-  test('probes mirror what clients send: JSON with a penalty, and tools offered, pass the honest engine and fail the other model', async () => {
+  test('probes mirror what clients send: JSON with a penalty, tools offered, and a forced call, pass the honest engine and fail the other model', async () => {
     const schema = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
     const weather = { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
     const lines: [string, object, object][] = [
       ['json', { temperature: 0, frequency_penalty: 1, max_tokens: 300, response_format: { type: 'json_schema', json_schema: { name: 'weather', schema } } }, { temperature: 0, frequencyPenalty: 1, responseFormat: { type: 'json_schema', schema }, maxTokens: 300 }],
       // An agent sends its tools with every request: a probe without them would stand out.
       ['tools', { temperature: 0, max_tokens: 24, tools: [{ type: 'function', function: weather }] }, { temperature: 0, tools: [weather], maxTokens: 24 }],
+      // An agent that makes the model call: the call's arguments are re-scored.
+      ['call', { temperature: 0, max_tokens: 24, tools: [{ type: 'function', function: weather }], tool_choice: 'required' }, { temperature: 0, tools: [weather], toolChoice: 'required', maxTokens: 24 }],
     ];
     const counter = coordinator.meters.get(MODEL)!.counter;
     try {
@@ -321,12 +326,13 @@ describe('probes of sealed workers', () => {
           const worker = await sealedFake(id);
           const serving = serveSealed(worker, engine);
           assert.deepEqual(await probe(), { workerId: id, model: MODEL, result });
-          const { text, opened } = await serving;
+          const { text, calls, opened } = await serving;
           assert.deepEqual(opened.job.params, asked, 'asked as the client asked');
           if (kind === 'json') assert.deepEqual(Object.keys(JSON.parse(text) as object), ['city', 'sunny'], `${id} wrote JSON of the schema`);
+          if (kind === 'call') assert.deepEqual([text, calls.map((c) => c.name)], ['', ['get_weather']], `${id} answered with a call only`);
           // Paid on the coordinator's own count, the tools rendered into the prompt as the engine renders them.
-          const counted = { promptTokens: counter.countPrompt(PROMPT.messages, prompt!.params), completionTokens: counter.countText(text) };
-          if (kind === 'tools') assert.ok(counted.promptTokens > TRUTH.promptTokens + 100, 'the tools are in the counted prompt');
+          const counted = { promptTokens: counter.countPrompt(PROMPT.messages, prompt!.params), completionTokens: counter.countText(text) + counter.countToolCalls(calls) };
+          if (kind !== 'json') assert.ok(counted.promptTokens > TRUTH.promptTokens + 100, 'the tools are in the counted prompt');
           await eventually(() => account(id) === earned(counted), 5000, `${id} paid what was counted`);
           assert.deepEqual(coordinator.store.disputes(id), [], 'an honest claim is no dispute');
           await eventually(() => coordinator.store.workerRecord(id)?.verifyFailures === (result === 'failed' ? 1 : 0), 5000, `${id} judged`);

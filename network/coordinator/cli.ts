@@ -64,8 +64,8 @@ Options:
                          not give them away (default 0: off)
   --probe-prompts FILE   the chats probes send (JSON Lines: {"messages":[…],"temperature":0.7,
                          "max_tokens":128} per line; also top_p, presence_penalty,
-                         frequency_penalty, seed, response_format and tools, as clients
-                         send them, but no forced tool_choice). Keep them private and change them now
+                         frequency_penalty, seed, response_format, tools and tool_choice,
+                         as clients send them). Keep them private and change them now
                          and then: a worker that learns them could serve them alone honestly.
                          SIGHUP reads the file again. Default: a small built-in set, public
                          in the source

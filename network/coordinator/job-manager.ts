@@ -99,8 +99,8 @@ export interface JobHandle {
 export interface SpotCheck {
   /** Whether this job is in the sample (jobs the verifier cannot re-score never are). */
   sample(model: string, params: JobParams): boolean;
-  /** The ids of workers whose text fails the check; undefined when no attempt could be scored. */
-  check(job: { model: string; messages: ChatMessage[]; params: JobParams; attempts: { workerId: string; before: string; beforeReasoning: string; text: string; reasoning: string }[] }): Promise<string[] | undefined>;
+  /** The ids of workers whose answer fails the check; undefined when no attempt could be scored. */
+  check(job: { model: string; messages: ChatMessage[]; params: JobParams; attempts: { workerId: string; before: string; beforeReasoning: string; text: string; reasoning: string; toolCalls: ToolCallDelta[] }[] }): Promise<string[] | undefined>;
 }
 
 /** One worker's turn at a job. */
@@ -678,8 +678,8 @@ export class JobManager {
       );
       then?.(usage);
     } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model, job.spec.params)) {
-      // The text of each answer (before any tool call: the model writes its text first); calls are not re-scored.
-      const attempts = job.attempts.filter((a) => a.text !== '' || a.reasoning !== '').map((a) => ({ workerId: a.worker.id, before: a.before, beforeReasoning: a.beforeReasoning, text: a.text, reasoning: a.reasoning }));
+      // What each answer wrote: its text (and thoughts), and the calls it ended with (the verifier scores an answer's text, or the first call of one that is only calls).
+      const attempts = job.attempts.filter((a) => a.text !== '' || a.reasoning !== '' || a.toolCalls.length > 0).map((a) => ({ workerId: a.worker.id, before: a.before, beforeReasoning: a.beforeReasoning, text: a.text, reasoning: a.reasoning, toolCalls: a.toolCalls }));
       later((done) => {
         // The check waits on the verifier's queue, which may outlast the job's hold: the hold is kept
         // for as long as the check may take, and a check that takes longer is given up on (the job

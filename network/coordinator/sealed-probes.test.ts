@@ -62,7 +62,7 @@ test('only workers that take sealed jobs, on a model the coordinator can re-scor
 
 test('a prompt file is JSON Lines of chats, with defaults; blank lines are skipped', () => {
   const json = '{"messages":[{"role":"user","content":"w"}],"frequency_penalty":0.5,"presence_penalty":-1,"seed":4,"response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object","properties":{"c":{"type":"string"}}}}}}';
-  const prompts = parseProbePrompts(`{"messages":[{"role":"user","content":"hi"}]}\n\n{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"why?"}],"temperature":0,"top_p":0.9,"max_tokens":16}\r\n${json}\n{"messages":[{"role":"user","content":"o"}],"response_format":{"type":"json_object"}}\n{"messages":[{"role":"user","content":"t"}],"temperature":0,"tools":[{"type":"function","function":{"name":"f","description":"d"}}],"tool_choice":"auto","parallel_tool_calls":false}\n{"messages":[{"role":"user","content":"n"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`);
+  const prompts = parseProbePrompts(`{"messages":[{"role":"user","content":"hi"}]}\n\n{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"why?"}],"temperature":0,"top_p":0.9,"max_tokens":16}\r\n${json}\n{"messages":[{"role":"user","content":"o"}],"response_format":{"type":"json_object"}}\n{"messages":[{"role":"user","content":"t"}],"temperature":0,"tools":[{"type":"function","function":{"name":"f","description":"d"}}],"tool_choice":"auto","parallel_tool_calls":false}\n{"messages":[{"role":"user","content":"n"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}\n{"messages":[{"role":"user","content":"r"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}\n{"messages":[{"role":"user","content":"g"}],"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}`);
   assert.deepEqual(prompts, [
     { messages: [{ role: 'user', content: 'hi' }], params: { temperature: 1 }, maxTokens: 128 },
     { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'why?' }], params: { temperature: 0, topP: 0.9 }, maxTokens: 16 },
@@ -72,6 +72,9 @@ test('a prompt file is JSON Lines of chats, with defaults; blank lines are skipp
     // Tools offered as an agent offers them (tool_choice 'none' leaves them out, as for a client).
     { messages: [{ role: 'user', content: 't' }], params: { temperature: 0, tools: [{ name: 'f', description: 'd' }], parallelToolCalls: false }, maxTokens: 128 },
     { messages: [{ role: 'user', content: 'n' }], params: { temperature: 1 }, maxTokens: 128 },
+    // A call forced, as agents force one: the answer's arguments are re-scored.
+    { messages: [{ role: 'user', content: 'r' }], params: { temperature: 1, tools: [{ name: 'f' }], toolChoice: 'required' }, maxTokens: 128 },
+    { messages: [{ role: 'user', content: 'g' }], params: { temperature: 1, tools: [{ name: 'f' }, { name: 'g' }], toolChoice: { name: 'g' } }, maxTokens: 128 },
   ]);
   assert.ok(BUILT_IN_PROBE_PROMPTS.length >= 10, 'a built-in set');
   // Sampled as clients sample, penalties and JSON output included, and each a body a worker accepts.
@@ -79,6 +82,7 @@ test('a prompt file is JSON Lines of chats, with defaults; blank lines are skipp
   assert.ok(BUILT_IN_PROBE_PROMPTS.some((p) => p.params.temperature === 0) && BUILT_IN_PROBE_PROMPTS.some((p) => p.params.temperature >= 1));
   assert.ok(BUILT_IN_PROBE_PROMPTS.some((p) => p.params.frequencyPenalty) && BUILT_IN_PROBE_PROMPTS.some((p) => p.params.presencePenalty));
   assert.deepEqual(new Set(BUILT_IN_PROBE_PROMPTS.map((p) => p.params.responseFormat?.type).filter(Boolean)), new Set(['json_object', 'json_schema']));
+  assert.ok(BUILT_IN_PROBE_PROMPTS.some((p) => p.params.toolChoice === 'required'), 'and a forced call, as agents make');
 });
 
 test('a bad prompt file is refused with its line and field', async () => {
@@ -90,7 +94,8 @@ test('a bad prompt file is refused with its line and field', async () => {
     [`{"messages":[{"role":"user","content":"hi"}],"max_tokens":100000}`, /line 1: max_tokens: /],
     [`{"messages":[{"role":"user","content":"hi"}],"stream":true}`, /line 1: .*stream/],
     [`{"messages":[{"role":"wizard","content":"hi"}]}`, /line 1: messages\.0\.role/],
-    [`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}`, /line 1: tool_choice: a probe can offer tools .* but not force a call/],
+    [`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}`, /line 1: tool_choice names the function 'g', which is not among the tools/],
+    [`{"messages":[{"role":"user","content":"hi"}],"tool_choice":"required"}`, /line 1: tool_choice 'required' needs tools/],
     [`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"response_format":{"type":"json_object"}}`, /line 1: A JSON response format cannot be combined with tools/],
     [`{"messages":[{"role":"user","content":"hi"}],"frequency_penalty":3}`, /line 1: frequency_penalty: /],
     [`{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"xml"}}`, /line 1: response_format/],

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { chatMessageSchema, type ChatMessage } from '../protocol/chat.js';
 import { newJobId, sealRequest, type SealedChunk } from '../protocol/sealed.js';
 import { decodeAnswerPart, mergeParts } from '../protocol/answer-parts.js';
-import type { JobParams, ToolCallDelta } from '../protocol/job-schemas.js';
+import { toolName, type JobParams, type ToolCallDelta } from '../protocol/job-schemas.js';
 import { outputParams, samplingFields, samplingParams } from '../protocol/openai/common.js';
 import { chatResponseFormat, chatTool, jobResponseFormat, jobTool } from '../protocol/openai/chat-request.js';
 import type { RegisteredWorker, WorkerRegistry } from './worker-registry.js';
@@ -50,8 +50,10 @@ const MAX_REMEMBERED = 200_000;
 
 /**
  * One line of a prompt file: an OpenAI chat request, reduced to what a probe can re-score, so
- * lines can be taken from what clients send. Tools may be offered, but a call may not be forced:
- * the re-scoring reads the answer's text, never its calls.
+ * lines can be taken from what clients send. Tools may be offered, and a call forced: the
+ * re-scoring reads the answer's text, or the arguments of an answer that is only a call (where
+ * the coordinator's verifier confirmed how this model's calls are laid out; a prompt it cannot
+ * re-score is used only when no other can be).
  */
 const probePromptLineSchema = z.strictObject({
   messages: z.array(chatMessageSchema).min(1).max(64),
@@ -60,7 +62,7 @@ const probePromptLineSchema = z.strictObject({
   max_tokens: z.number().int().min(1).max(MAX_PROBE_TOKENS).default(128),
   response_format: chatResponseFormat.nullish(),
   tools: z.array(chatTool).min(1).max(64).nullish(),
-  tool_choice: z.enum(['none', 'auto'], { message: "a probe can offer tools ('auto' or 'none') but not force a call: calls are not re-scored" }).nullish(),
+  tool_choice: z.union([z.enum(['none', 'auto', 'required']), z.strictObject({ type: z.literal('function'), function: z.strictObject({ name: toolName }) })]).nullish(),
   parallel_tool_calls: z.boolean().nullish(),
 });
 
@@ -92,7 +94,7 @@ export function parseProbePrompts(text: string, source = 'probe prompts'): Probe
       throw new ProbePromptsError(`${source}, line ${index + 1}: ${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'}.`);
     }
     const { messages, max_tokens: maxTokens, response_format: format, tools, tool_choice: toolChoice, parallel_tool_calls: parallelToolCalls } = parsed.data;
-    const output = outputParams({ tools: tools?.map(jobTool), toolChoice: toolChoice ?? undefined, parallelToolCalls, responseFormat: jobResponseFormat(format) });
+    const output = outputParams({ tools: tools?.map(jobTool), toolChoice: typeof toolChoice === 'object' && toolChoice ? { name: toolChoice.function.name } : (toolChoice ?? undefined), parallelToolCalls, responseFormat: jobResponseFormat(format) });
     if (!output.ok) throw new ProbePromptsError(`${source}, line ${index + 1}: ${output.problem.message}`);
     prompts.push({ messages, params: { ...samplingParams(parsed.data), ...output.params }, maxTokens });
   }
@@ -116,7 +118,8 @@ export async function loadProbePrompts(path: string): Promise<ProbePrompt[]> {
 
 /**
  * The prompts probes use when the operator gives none. Public: a worker could learn them. They
- * sample as clients do: greedy and at several temperatures, with penalties, and as JSON.
+ * sample as clients do: greedy and at several temperatures, with penalties, as JSON, and as an agent
+ * that makes the model call a tool.
  */
 export const BUILT_IN_PROBE_PROMPTS: readonly ProbePrompt[] = (
   [
@@ -140,6 +143,10 @@ export const BUILT_IN_PROBE_PROMPTS: readonly ProbePrompt[] = (
     [
       'Extract the city and the date from: "Meet me in Lisbon on 2026-03-14."',
       { temperature: 0.2, responseFormat: { type: 'json_schema', schema: { type: 'object', properties: { city: { type: 'string' }, date: { type: 'string', format: 'date' } }, required: ['city', 'date'] } } },
+    ],
+    [
+      'What is the weather in Oslo right now?',
+      { temperature: 0, tools: [{ name: 'get_weather', description: 'Current weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }], toolChoice: 'required' },
     ],
   ] as const satisfies readonly (readonly [string, ProbePrompt['params']])[]
 ).map(([content, params]) => ({ messages: [{ role: 'user' as const, content }], params, maxTokens: 128 }));
@@ -331,8 +338,8 @@ export class SealedProber {
     if (this.stopped) return { result: 'unchecked', why: 'the coordinator is stopping' };
     // Chunks that do not open under the key the worker signed: what a client would have paid for is garbage.
     if (answer.broken) return { result: 'failed', why: `a sealed chunk did not open (${answer.broken})` };
-    if (answer.text === '' && answer.reasoning === '') return { result: 'unchecked', why: answer.toolCalls.length > 0 ? 'the answer was only tool calls, which are not re-scored' : 'no answer to check' };
-    const check = this.options.checker.check({ model: job.model, messages: job.messages, params: job.params, attempts: [{ workerId: job.workerId, before: '', beforeReasoning: '', text: answer.text, reasoning: answer.reasoning }] });
+    if (answer.text === '' && answer.reasoning === '' && answer.toolCalls.length === 0) return { result: 'unchecked', why: 'no answer to check' };
+    const check = this.options.checker.check({ model: job.model, messages: job.messages, params: job.params, attempts: [{ workerId: job.workerId, before: '', beforeReasoning: '', text: answer.text, reasoning: answer.reasoning, toolCalls: answer.toolCalls }] });
     const failed = await Promise.race([check.catch(() => undefined), this.whenStopped]);
     if (failed === undefined) return { result: 'unchecked', why: this.stopped ? 'the coordinator is stopping' : 'the answer could not be re-scored' };
     return { result: failed.includes(job.workerId) ? 'failed' : 'passed' };

@@ -6,9 +6,11 @@
  * jobs cannot be checked: the coordinator never sees their text (sealed workers are checked by
  * probes instead, sealed-probes.ts, with this checker). The verifier applies a job's penalties
  * and JSON grammar as the engine did, and renders a job's tools into its prompt as the engine
- * does; the text of an answer is re-scored, its tool calls are not (they are not the text the
- * model wrote), so jobs that force a call are never sampled. A thinking model's thoughts are
- * re-scored with its text, on plain jobs, once the verifier confirmed how its turns are laid out.
+ * does; the text of an answer is re-scored, or, for an answer that is only calls, its first call's
+ * arguments under the grammar of the function's parameters, once the verifier confirmed how a
+ * call follows the prompt (jobs that force a call are sampled only then). A thinking model's
+ * thoughts are re-scored with its text, on plain jobs, once the verifier confirmed how its turns
+ * are laid out.
  */
 import { failsCheck, Verifier } from '../tokenizer/verifier.js';
 import type { JobParams } from '../protocol/job-schemas.js';
@@ -61,6 +63,7 @@ export class SpotChecker implements SpotCheck {
           this.options.logger.warn({ model: id, hides: verifier.hides }, 'answers of this model are not re-scored (no spot checks, no probes): it writes thoughts apart from its answers, laid out in a way the verifier could not confirm, and scoring them out of place would fail honest workers');
           continue;
         }
+        if (verifier.hides.length === 0 && !verifier.scoresCalls) this.options.logger.warn({ model: id }, 'tool calls of this model are not re-scored: the verifier could not confirm how a call follows the prompt');
         if (verifier.scoresThoughts) this.options.logger.info({ model: id }, 'this model thinks before it answers: its plain jobs are re-scored with their thoughts; jobs with penalties, JSON output or tools are not');
         this.verifiers.set(id, verifier);
         this.options.logger.info({ model: id, rate: this.options.rate }, 'verifier loaded: answers of this model can be re-scored');
@@ -89,7 +92,7 @@ export class SpotChecker implements SpotCheck {
       const failed: string[] = [];
       let scored = 0;
       for (const attempt of job.attempts) {
-        const score = await verifier.score({ messages: job.messages, before: attempt.before, beforeReasoning: attempt.beforeReasoning, text: attempt.text, reasoning: attempt.reasoning, params: job.params });
+        const score = await verifier.score({ messages: job.messages, before: attempt.before, beforeReasoning: attempt.beforeReasoning, text: attempt.text, reasoning: attempt.reasoning, toolCalls: attempt.toolCalls, params: job.params });
         if (score) scored++;
         if (score && failsCheck(score)) {
           failed.push(attempt.workerId);

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlamaEngine } from '../../main/engine/llama-engine.js';
-import { writeTestModel } from '../../main/models/test-model.js';
+import { successorText, writeTestModel } from '../../main/models/test-model.js';
 import type { ChatMessage } from '../protocol/chat.js';
 import type { JobParams } from '../protocol/job-schemas.js';
 import { TokenCounter } from './token-counter.js';
@@ -19,6 +19,9 @@ import { allowedAt, failsCheck, hiddenSegments, samplingOf, Verifier, type Verif
 
 const MESSAGES: ChatMessage[] = [{ role: 'user', content: 'abc' }];
 const SCHEMA = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
+const WEATHER = { name: 'get_weather', description: 'Current weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
+/** A function without parameters. */
+const CLOCK = { name: 'now', description: 'The time' };
 
 /** What a suite checks with: the engine of the catalog's model, one of another model, and the verifier of the catalog's file. */
 interface ModelsUnderTest {
@@ -138,29 +141,78 @@ describe('the verifier re-scores answers as the job sampled them', () => {
     assert.ok(failsCheck(await score('Sure! Here it is.', { maxTokens: 30, temperature: 0, responseFormat: { type: 'json_object' } })));
   });
 
-  test('a job that offers tools, answered in text: scored after the prompt the engine rendered, tools included; a forced call is not scored', async () => {
+  test('a job that offers tools, answered in text: scored after the prompt the engine rendered, tools included', async () => {
     const counter = await TokenCounter.open(path);
     try {
-      const tools = [{ name: 'get_weather', description: 'Current weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
       for (const temperature of [0, 1]) {
-        const params: JobParams = { maxTokens: 40, temperature, seed: 2, tools };
+        const params: JobParams = { maxTokens: 40, temperature, seed: 2, tools: [WEATHER] };
         const honestScore = await score(await answer(honest, params), params);
         assert.equal(honestScore.mismatches, 0, `temperature ${temperature}`);
         assert.equal(honestScore.promptTokens, counter.countPrompt(MESSAGES, params), 'the prompt as the engine renders it');
         assert.ok(honestScore.promptTokens > counter.countPrompt(MESSAGES) + 100, 'the tools are in it');
       }
-      const greedy: JobParams = { maxTokens: 40, temperature: 0, tools };
+      const greedy: JobParams = { maxTokens: 40, temperature: 0, tools: [WEATHER] };
       assert.ok(failsCheck(await score(await answer(other, greedy), greedy)), 'the other model fails');
-      const forced: JobParams = { ...greedy, toolChoice: 'required' };
-      assert.equal(verifier.canScore(forced), false, 'the answer must be a call: nothing to score');
-      assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: 'defg', params: forced }), undefined);
-      assert.equal(verifier.canScore({ tools, toolChoice: { name: 'get_weather' } }), false);
+      // Text before a call is scored, the call after it is not.
+      const withCall = await verifier.score({ messages: MESSAGES, before: '', text: successorText('abc', 10), toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }], params: greedy });
+      assert.deepEqual(withCall && { positions: withCall.positions, mismatches: withCall.mismatches }, { positions: 10, mismatches: 0 });
     } finally {
       await counter.dispose();
     }
     assert.equal(verifier.canScore({ responseFormat: { type: 'json_object' } }), true, 'this node-llama-cpp lets the verifier step a grammar');
     assert.equal(verifier.canScore({}), true);
     assert.deepEqual(verifier.hides, [], 'the test model answers without thoughts');
+  });
+
+  test('an answer that is a call: its arguments are scored under the function’s grammar, after the opening the engine evaluated', async () => {
+    assert.equal(verifier.scoresCalls, true, 'the verifier rebuilt its own forced call token for token');
+    const calls = async (engine: LlamaEngine, params: JobParams) => {
+      let text = '';
+      const assembled: { name?: string; arguments: string }[] = [];
+      await engine.generate(MESSAGES, params, undefined, new AbortController().signal, (piece, _n, deltas) => {
+        text += piece;
+        for (const delta of deltas ?? []) {
+          const call = (assembled[delta.index] ??= { arguments: '' });
+          call.name ??= delta.name;
+          call.arguments += delta.arguments ?? '';
+        }
+      });
+      assert.equal(text, '', 'a forced call writes no text');
+      return assembled;
+    };
+    const scoreCalls = async (toolCalls: { name?: string; arguments: string }[], params: JobParams) => {
+      const result = await verifier.score({ messages: MESSAGES, before: '', text: '', toolCalls, params });
+      assert.ok(result, 'scored');
+      return result;
+    };
+    // 'required' with get_weather alone (offered beside it, this model would call now()), or get_weather named.
+    for (const forcing of [{ tools: [WEATHER], toolChoice: 'required' }, { tools: [WEATHER, CLOCK], toolChoice: { name: 'get_weather' } }] as const) {
+      for (const temperature of [0, 1]) {
+        const params: JobParams = { maxTokens: 40, temperature, seed: 5, ...forcing, tools: [...forcing.tools] };
+        assert.equal(verifier.canScore(params), true);
+        const honestCalls = await calls(honest, params);
+        assert.equal(honestCalls[0]?.name, 'get_weather');
+        const scored = await scoreCalls(honestCalls, params);
+        assert.equal(scored.mismatches, 0, `${JSON.stringify(forcing.toolChoice)}, temperature ${temperature}: ${JSON.stringify(honestCalls)}`);
+        assert.equal(scored.positions, honestCalls[0]?.arguments.length, 'every token of the arguments (one per character on this model)');
+      }
+    }
+    const greedy: JobParams = { maxTokens: 40, temperature: 0, tools: [WEATHER, CLOCK], toolChoice: { name: 'get_weather' } };
+    const invented = await scoreCalls([{ name: 'get_weather', arguments: '{"city":"Paris, France"}' }], greedy);
+    assert.ok(failsCheck(invented), `arguments the model did not write: ${JSON.stringify(invented)}`);
+    assert.equal(invented.offGrammarAt, undefined, 'they are valid for the schema');
+    const offSchema = await scoreCalls([{ name: 'get_weather', arguments: '{"town":"defghijk"}' }], greedy);
+    assert.equal(offSchema.offGrammarAt, 2, '"t" is not a parameter of get_weather: it and all after it are mismatches');
+    assert.ok(failsCheck(await scoreCalls(await calls(other, greedy), greedy)), 'the other model’s call fails');
+    // The same honest call in a job that let the model choose to call: the same opening follows the prompt.
+    const auto: JobParams = { maxTokens: 40, temperature: 0, tools: [WEATHER, CLOCK] };
+    assert.equal((await scoreCalls(await calls(honest, greedy), auto)).mismatches, 0);
+    // Not scored: a function the job did not offer, one without parameters, a penalized job, a thinking model (below).
+    assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: '', toolCalls: [{ name: 'get_time', arguments: '{}' }], params: greedy }), undefined);
+    assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: '', toolCalls: [{ name: 'now', arguments: '{}' }], params: greedy }), undefined);
+    const penalized: JobParams = { ...greedy, frequencyPenalty: 1 };
+    assert.equal(verifier.canScore(penalized), false);
+    assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: '', toolCalls: await calls(honest, greedy), params: penalized }), undefined);
   });
 });
 
@@ -195,6 +247,8 @@ describe('a model that thinks before it answers is re-scored with its thoughts, 
     assert.equal(verifier.canScore({ frequencyPenalty: 1 }), false);
     assert.equal(verifier.canScore({ responseFormat: { type: 'json_object' } }), false);
     assert.equal(verifier.canScore({ tools: [{ name: 'f' }] }), false);
+    assert.equal(verifier.scoresCalls, false, 'calls of a thinking model are not re-scored');
+    assert.equal(verifier.canScore({ tools: [{ name: 'f' }], toolChoice: 'required' }), false);
   });
 
   test('honest thoughts and answers pass, greedy or sampled; invented thoughts and another model fail', async () => {

@@ -10,9 +10,13 @@
  * presence and frequency penalties over the answer so far, and a JSON grammar, walked along the
  * answer, which narrows each position to the tokens it allows (grammar-walk.ts). A job that offers
  * tools is scored after its prompt with the tools rendered, as the engine renders it: the text of
- * the answer (a model writes its text before any call). The calls themselves are not re-scored
- * (the worker returns them as calls, not as the text the model wrote), nor are jobs that force a
- * call.
+ * the answer, or, for an answer that is only calls, its first call's arguments, after the call's
+ * opening as node-llama-cpp lays it out (the call prefix, the function's name, the params
+ * prefix) and under the grammar of the function's parameters, as the engine sampled them. That
+ * layout is not assumed either: the verifier makes one forced call itself when it loads a model
+ * (`calibrateCalls`) and scores calls only if its context then holds exactly the rebuilt tokens.
+ * A call's name (a choice among the offered names, a few tokens) and any later calls are not
+ * re-scored.
  *
  * Models that think before they answer (a chat wrapper with thought segments: Qwen 3, DeepSeek
  * R1…) stream their thoughts apart from the answer (`reasoning`), so the coordinator sees all the
@@ -26,11 +30,11 @@
  *
  * Runs on the coordinator with the catalog's own file (pinned by SHA-256), on the CPU.
  */
-import type { LlamaContext, LlamaContextSequence, LlamaModel, Token, ChatWrapper, Llama } from 'node-llama-cpp';
+import type { LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token, ChatWrapper, Llama } from 'node-llama-cpp';
 import { LlamaChat, LlamaText, resolveChatWrapper } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
 import { isConstrained, type JobParams } from '../protocol/job-schemas.js';
-import { forcesCall, promptTokens, toChatHistory } from './chat-history.js';
+import { forcesCall, functionsOf, promptTokens, toChatHistory, wrapperFor } from './chat-history.js';
 import { cpuLlama } from './token-counter.js';
 import { GrammarCache } from './grammars.js';
 import { GrammarWalk } from './grammar-walk.js';
@@ -48,6 +52,13 @@ const GRAMMAR_CANDIDATES = 256;
 const CALIBRATION_TOKENS = 384;
 /** The calibration's chat: short, so that a thinking model's thought ends soon. */
 const CALIBRATION_CHAT: readonly ChatMessage[] = [{ role: 'user', content: 'Reply with one word: hi' }];
+/** The calibration's forced call: parameters a grammar closes within a few tokens, whatever the model. */
+const CALIBRATION_CALL: Pick<JobParams, 'tools' | 'toolChoice'> = {
+  tools: [{ name: 'reply', description: 'Reply with one word', parameters: { type: 'object', properties: { word: { enum: ['hi', 'hello'] } }, required: ['word'] } }],
+  toolChoice: 'required',
+};
+/** Most tokens the call calibration may generate. */
+const CALIBRATION_CALL_TOKENS = 64;
 
 /** What one check found. */
 export interface VerifyScore {
@@ -73,6 +84,8 @@ export interface VerifyInput {
   beforeReasoning?: string;
   /** The answer's text (for a job with tools, what came before any call). */
   text: string;
+  /** The calls the answer ended with, assembled (name and arguments as streamed); absent or [] for none. */
+  toolCalls?: readonly { name?: string; arguments?: string }[];
   /** A thinking model's thoughts, streamed before the text ('' or absent for none). */
   reasoning?: string;
   params: VerifyParams;
@@ -169,8 +182,11 @@ export class Verifier {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly grammars: GrammarCache;
 
-  /** A thinking model's layout, once `calibrate` confirmed it: then its plain answers are re-scored, thoughts included. */
+  /** A thinking model's layout, once `calibrateThoughts` confirmed it: then its plain answers are re-scored, thoughts included. */
   private thoughts: ThoughtLayout | undefined;
+
+  /** Whether `calibrateCalls` confirmed how a call's arguments follow the prompt: then answers that are calls are re-scored. */
+  private callsConfirmed = false;
 
   private constructor(
     private readonly llama: Llama,
@@ -188,7 +204,8 @@ export class Verifier {
     const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
     const context = await model.createContext({ contextSize: Math.min(options.contextSize ?? 4096, model.trainContextSize), sequences: 1, threads: options.threads });
     const verifier = new Verifier(llama, model, context, context.getSequence(), resolveChatWrapper(model));
-    await verifier.calibrate();
+    await verifier.calibrateThoughts();
+    await verifier.calibrateCalls();
     return verifier;
   }
 
@@ -197,7 +214,7 @@ export class Verifier {
    * thought layout only if the tokens the context evaluated are exactly those `turnTokens` rebuilds
    * from the streamed thought and text, with the thought closed and some text after it.
    */
-  private async calibrate(): Promise<void> {
+  private async calibrateThoughts(): Promise<void> {
     const layout = thoughtLayout(this.chatWrapper, this.model);
     if (!layout) return;
     let reasoning = '';
@@ -233,6 +250,63 @@ export class Verifier {
     return { prompt, answer: [...layout.prefix, ...thought, ...after] };
   }
 
+  /**
+   * Makes one forced call greedily, as the engine does (CALIBRATION_CALL), and confirms calls only
+   * if the tokens the context evaluated begin with those `callOpening` and the streamed arguments
+   * rebuild. Not for models that write thoughts or comments (their calls are not re-scored), nor
+   * where a grammar cannot be stepped by hand.
+   */
+  private async calibrateCalls(): Promise<void> {
+    if (this.hides.length > 0 || !GrammarWalk.supported(this.llama)) return;
+    const chat = new LlamaChat({ contextSequence: this.sequence, chatWrapper: wrapperFor(this.chatWrapper, CALIBRATION_CALL) });
+    let args = '';
+    try {
+      await this.sequence.clearHistory();
+      const result = await chat.generateResponse(toChatHistory(CALIBRATION_CHAT), {
+        maxTokens: CALIBRATION_CALL_TOKENS,
+        temperature: 0,
+        functions: functionsOf(CALIBRATION_CALL) ?? {},
+        documentFunctionParams: true,
+        onFunctionCallParamsChunk: (chunk) => {
+          args += chunk.paramsChunk;
+        },
+      });
+      const call = result.functionCalls?.[0];
+      if (result.metadata.stopReason !== 'functionCalls' || !call) return;
+      const opening = this.callOpening(CALIBRATION_CHAT, CALIBRATION_CALL, call.functionName);
+      if (!opening) return;
+      // As the worker streams them: the grammar's closing whitespace is not part of the arguments.
+      const rebuilt = [...opening, ...this.model.tokenize(args.trimEnd(), false)];
+      const evaluated = this.sequence.contextTokens;
+      if (evaluated.length >= rebuilt.length && rebuilt.every((token, i) => token === evaluated[i])) this.callsConfirmed = true;
+    } finally {
+      chat.dispose({ disposeSequence: false });
+    }
+  }
+
+  /**
+   * The tokens LlamaChat has evaluated when the model starts a call's parameters, at the start of
+   * its turn: the rendered chat (the job's functions documented), then the call's opening,
+   * tokenized apart as LlamaChat does: the section prefix of wrappers that write calls in a
+   * section, the call prefix, the function's name and the params prefix. Undefined for a wrapper
+   * that starts a turn with triggers of its own (then calls take another path).
+   */
+  private callOpening(messages: readonly ChatMessage[], params: Pick<JobParams, 'tools' | 'toolChoice'>, name: string): Token[] | undefined {
+    const history = toChatHistory(messages);
+    const functions = functionsOf(params);
+    const state = this.chatWrapper.generateContextState({ chatHistory: [...history, { type: 'model', response: [] }], ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}) });
+    if ((state.prefixTriggers?.length ?? 0) > 0 || state.noPrefixTrigger !== undefined) return undefined;
+    const settings = this.chatWrapper.settings.functions;
+    const named = (text: typeof settings.call.paramsPrefix) => LlamaText(LlamaText(text).values.map((value) => (typeof value === 'string' ? value.replaceAll('{{functionName}}', name) : value)));
+    const opening = LlamaText([settings.parallelism?.call.sectionPrefix ?? '', settings.call.prefix, name, named(settings.call.paramsPrefix)]);
+    return [...state.contextText.tokenize(this.model.tokenizer), ...opening.tokenize(this.model.tokenizer, 'trimLeadingSpace')];
+  }
+
+  /** Whether answers that are calls are re-scored (their first call's arguments): `calibrateCalls` confirmed the layout. */
+  get scoresCalls(): boolean {
+    return this.callsConfirmed;
+  }
+
   /** The context size: prompt + answer beyond it cannot be checked. */
   get contextSize(): number {
     return this.context.contextSize;
@@ -249,13 +323,16 @@ export class Verifier {
   }
 
   /**
-   * Whether answers to a job with these params can be re-scored: all but those that must be a
-   * tool call, and JSON output only where this node-llama-cpp lets a grammar be stepped by hand
-   * (grammar-walk.ts). A thinking model: only plain jobs, once its thought layout is confirmed.
+   * Whether answers to a job with these params can be re-scored: JSON output only where this
+   * node-llama-cpp lets a grammar be stepped by hand (grammar-walk.ts), and a job that must be a
+   * tool call only once the call layout is confirmed and without penalties. A thinking model:
+   * only plain jobs, once its thought layout is confirmed.
    */
   canScore(params: Pick<JobParams, 'tools' | 'toolChoice' | 'responseFormat' | 'presencePenalty' | 'frequencyPenalty'>): boolean {
-    if (this.hides.length > 0) return this.thoughts !== undefined && params.tools === undefined && params.responseFormat === undefined && !params.presencePenalty && !params.frequencyPenalty;
-    return !forcesCall(params) && (params.responseFormat === undefined || GrammarWalk.supported(this.llama));
+    const penalized = Boolean(params.presencePenalty) || Boolean(params.frequencyPenalty);
+    if (this.hides.length > 0) return this.thoughts !== undefined && params.tools === undefined && params.responseFormat === undefined && !penalized;
+    if (forcesCall(params)) return this.callsConfirmed && !penalized;
+    return params.responseFormat === undefined || GrammarWalk.supported(this.llama);
   }
 
   /** Scores an answer; undefined when it does not fit the verifier's context, is empty, or cannot be scored. */
@@ -270,6 +347,9 @@ export class Verifier {
     // A constrained job is never continued (job-manager.ts), so a grammar always starts at the answer.
     if (!this.canScore(params) || (isConstrained(params) && input.before !== '')) return undefined;
     const reasoning = input.reasoning ?? '';
+    const call = input.toolCalls?.[0];
+    // An answer that is only calls: its first call's arguments (a continuation never ends in calls).
+    if (call && input.text === '' && reasoning === '' && input.before === '') return this.scoreCall(input.messages, params, call);
     // A thinking model's continuation is not rebuilt (a model that writes no thoughts is shown none of
     // an earlier worker's, so its continuation is its text alone).
     if (this.thoughts && (input.before !== '' || (input.beforeReasoning ?? '') !== '')) return undefined;
@@ -285,9 +365,31 @@ export class Verifier {
       if (reasoning === '' && !this.thoughts.forced) return undefined;
       ({ prompt, answer } = this.turnTokens(this.thoughts, prompt, reasoning, input.text));
     } else answer = this.model.tokenize(input.text, false);
-    if (answer.length === 0 || prompt.length === 0 || prompt.length + answer.length > this.contextSize) return undefined;
     const grammar = params.responseFormat ? await this.grammars.get(params.responseFormat).catch(() => undefined) : undefined;
     if (params.responseFormat && !grammar) return undefined;
+    return this.scoreAfter(prompt, answer, params, grammar);
+  }
+
+  /**
+   * Scores a call's arguments after the call's opening, under the grammar of the function's
+   * parameters. Undefined when calls are not confirmed, the job is penalized (the penalties'
+   * history around a call is not reproduced), or the function takes no parameters.
+   */
+  private async scoreCall(messages: readonly ChatMessage[], params: VerifyParams, call: { name?: string; arguments?: string }): Promise<VerifyScore | undefined> {
+    if (!this.callsConfirmed || params.presencePenalty || params.frequencyPenalty) return undefined;
+    const offered = functionsOf(params);
+    const schema = params.tools?.find((tool) => tool.name === call.name)?.parameters;
+    // A name the job did not offer cannot have been sampled: the job manager refuses such calls before this.
+    if (call.name === undefined || !offered || !Object.hasOwn(offered, call.name) || schema === undefined) return undefined;
+    const grammar = await this.grammars.get({ type: 'json_schema', schema }).catch(() => undefined);
+    const prompt = this.callOpening(messages, params, call.name);
+    if (!grammar || !prompt) return undefined;
+    return this.scoreAfter(prompt, this.model.tokenize(call.arguments ?? '', false), params, grammar);
+  }
+
+  /** Scores `answer` as sampled after `prompt` by the job's sampler, under `grammar` when it has one. */
+  private async scoreAfter(prompt: Token[], answer: Token[], params: VerifyParams, grammar: LlamaGrammar | undefined): Promise<VerifyScore | undefined> {
+    if (answer.length === 0 || prompt.length === 0 || prompt.length + answer.length > this.contextSize) return undefined;
     const walk = grammar ? new GrammarWalk(this.llama, this.model, grammar) : undefined;
     const sampling = samplingOf(params);
     const all: Token[] = [...prompt, ...answer];
