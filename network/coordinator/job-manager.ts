@@ -678,7 +678,7 @@ export class JobManager {
       );
       then?.(usage);
     } else if (spotCheck && !job.spec.sealed && provisional.parts.length > 0 && spotCheck.sample(job.spec.model, job.spec.params)) {
-      // What each answer wrote: its text (and thoughts), and the calls it ended with (the verifier scores an answer's text, or the first call of one that is only calls).
+      // What each answer wrote: its text (and thoughts), and the calls it ended with (the verifier scores the text and the calls' arguments).
       const attempts = job.attempts.filter((a) => a.text !== '' || a.reasoning !== '' || a.toolCalls.length > 0).map((a) => ({ workerId: a.worker.id, before: a.before, beforeReasoning: a.beforeReasoning, text: a.text, reasoning: a.reasoning, toolCalls: a.toolCalls }));
       later((done) => {
         // The check waits on the verifier's queue, which may outlast the job's hold: the hold is kept

@@ -51,7 +51,7 @@ const MAX_REMEMBERED = 200_000;
 /**
  * One line of a prompt file: an OpenAI chat request, reduced to what a probe can re-score, so
  * lines can be taken from what clients send. Tools may be offered, and a call forced: the
- * re-scoring reads the answer's text, or the arguments of an answer that is only a call (where
+ * re-scoring reads the answer's text and its calls' arguments (where
  * the coordinator's verifier confirmed how this model's calls are laid out; a prompt it cannot
  * re-score is used only when no other can be).
  */

@@ -6,9 +6,9 @@
  * jobs cannot be checked: the coordinator never sees their text (sealed workers are checked by
  * probes instead, sealed-probes.ts, with this checker). The verifier applies a job's penalties
  * and JSON grammar as the engine did, and renders a job's tools into its prompt as the engine
- * does; the text of an answer is re-scored, or, for an answer that is only calls, its first call's
- * arguments under the grammar of the function's parameters, once the verifier confirmed how a
- * call follows the prompt (jobs that force a call are sampled only then). A thinking model's
+ * does; the text of an answer is re-scored, and its calls' arguments under the grammar of the
+ * function's parameters, once the verifier confirmed how a call follows the prompt (jobs that
+ * force a call are sampled only then). A thinking model's
  * thoughts are re-scored with its text, on plain jobs, once the verifier confirmed how its turns
  * are laid out.
  */

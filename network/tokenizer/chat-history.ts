@@ -146,11 +146,19 @@ export function wrapperFor(chatWrapper: ChatWrapper, params: RenderParams | unde
  * generated).
  */
 export function promptTokens(model: LlamaModel, chatWrapper: ChatWrapper, messages: readonly ChatMessage[], continuation?: string | ResponseSoFar, params?: RenderParams): Token[] {
+  const { state, opensWithCall: forced } = renderTurn(chatWrapper, messages, continuation, params);
+  // A forced call's prefix is evaluated before the model writes anything: it counts as prompt.
+  return LlamaText([state.contextText, forced ? chatWrapper.settings.functions.call.prefix : '']).tokenize(model.tokenizer);
+}
+
+/**
+ * The model's turn as the chat wrapper renders it (the job's functions documented, what was
+ * generated so far included), and whether the job forces a call there.
+ */
+export function renderTurn(chatWrapper: ChatWrapper, messages: readonly ChatMessage[], continuation?: string | ResponseSoFar, params?: RenderParams): { state: ReturnType<ChatWrapper['generateContextState']>; opensWithCall: boolean } {
   const history = toChatHistory(messages, continuation);
   const withTurn: ChatHistoryItem[] = history.at(-1)?.type === 'model' ? history : [...history, { type: 'model', response: [] }];
   const functions = functionsOf(params);
   const state = chatWrapper.generateContextState({ chatHistory: withTurn, ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}) });
-  // A forced call's prefix is evaluated before the model writes anything: it counts as prompt.
-  const prefix = forcesCall(params) && opensWithCall(withTurn) ? chatWrapper.settings.functions.call.prefix : '';
-  return LlamaText([state.contextText, prefix]).tokenize(model.tokenizer);
+  return { state, opensWithCall: forcesCall(params) && opensWithCall(withTurn) };
 }

@@ -14,7 +14,9 @@ import { successorText, writeTestModel } from '../../main/models/test-model.js';
 import type { ChatMessage } from '../protocol/chat.js';
 import type { JobParams } from '../protocol/job-schemas.js';
 import { TokenCounter } from './token-counter.js';
-import { ChatMLChatWrapper, DeepSeekChatWrapper, HarmonyChatWrapper, Llama3_1ChatWrapper, QwenChatWrapper } from 'node-llama-cpp';
+import { ChatMLChatWrapper, DeepSeekChatWrapper, HarmonyChatWrapper, Llama3_1ChatWrapper, LlamaChat, QwenChatWrapper, resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { functionsOf, promptTokens, toChatHistory } from './chat-history.js';
+import { cpuLlama } from './token-counter.js';
 import { allowedAt, failsCheck, hiddenSegments, samplingOf, Verifier, type VerifyScore } from './verifier.js';
 
 const MESSAGES: ChatMessage[] = [{ role: 'user', content: 'abc' }];
@@ -141,7 +143,7 @@ describe('the verifier re-scores answers as the job sampled them', () => {
     assert.ok(failsCheck(await score('Sure! Here it is.', { maxTokens: 30, temperature: 0, responseFormat: { type: 'json_object' } })));
   });
 
-  test('a job that offers tools, answered in text: scored after the prompt the engine rendered, tools included', async () => {
+  test('a job that offers tools, answered in text: scored after the prompt the engine rendered, tools included, and a call after the text too', async () => {
     const counter = await TokenCounter.open(path);
     try {
       for (const temperature of [0, 1]) {
@@ -153,9 +155,9 @@ describe('the verifier re-scores answers as the job sampled them', () => {
       }
       const greedy: JobParams = { maxTokens: 40, temperature: 0, tools: [WEATHER] };
       assert.ok(failsCheck(await score(await answer(other, greedy), greedy)), 'the other model fails');
-      // Text before a call is scored, the call after it is not.
+      // Honest text, then a call with invented arguments: the arguments are scored after the text.
       const withCall = await verifier.score({ messages: MESSAGES, before: '', text: successorText('abc', 10), toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }], params: greedy });
-      assert.deepEqual(withCall && { positions: withCall.positions, mismatches: withCall.mismatches }, { positions: 10, mismatches: 0 });
+      assert.deepEqual(withCall && { positions: withCall.positions, mismatches: withCall.mismatches }, { positions: 10 + 16, mismatches: 6 }, '"Paris" and its closing quote: the model would have written "#$%…"');
     } finally {
       await counter.dispose();
     }
@@ -222,6 +224,95 @@ test('which models write apart from their text: thoughts (Qwen 3, DeepSeek R1), 
   assert.deepEqual(hiddenSegments(new HarmonyChatWrapper()), ['thought', 'comment']);
   assert.deepEqual(hiddenSegments(new Llama3_1ChatWrapper()), []);
   assert.deepEqual(hiddenSegments(new ChatMLChatWrapper()), []);
+});
+
+describe('a model that chooses to call after some text: the call is scored after that text', () => {
+  // The test model never writes "||call: " of its own, but it writes "defgh…" after "abc": a chat
+  // wrapper whose call prefix is "fgh" makes it write the text "de", then open a call, through
+  // node-llama-cpp's own detection, as a real model opens one.
+  let dir = '';
+  let model: LlamaModel;
+  let context: LlamaContext;
+  let sequence: LlamaContextSequence;
+  let verifier: Verifier;
+  let wrapper: ChatWrapper;
+  /** The same, writing calls in a section as Llama 3.1 or Qwen do: several in a row, "B" between two. */
+  let parallel: { wrapper: ChatWrapper; verifier: Verifier };
+  const withFunctions = (own: ChatWrapper, functions: ChatWrapper['settings']['functions']) => {
+    const custom = Object.create(own) as ChatWrapper;
+    Object.defineProperty(custom, 'settings', { value: { ...own.settings, functions } });
+    return custom;
+  };
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'silkworm-verifier-calls-'));
+    const path = join(dir, 'model.gguf');
+    await writeTestModel(path);
+    model = await (await cpuLlama()).loadModel({ modelPath: path, gpuLayers: 0 });
+    context = await model.createContext({ contextSize: 1024, threads: 1 });
+    sequence = context.getSequence();
+    const own = resolveChatWrapper(model);
+    const functions = { ...own.settings.functions, call: { ...own.settings.functions.call, prefix: 'fgh', prefixAlternateMatches: [] } };
+    wrapper = withFunctions(own, functions);
+    verifier = await Verifier.open(path, { threads: 1, contextSize: 1024, chatWrapper: wrapper });
+    const sections = withFunctions(own, { ...functions, parallelism: { call: { sectionPrefix: '', betweenCalls: 'B', sectionSuffix: 'END' } } });
+    parallel = { wrapper: sections, verifier: await Verifier.open(path, { threads: 1, contextSize: 1024, chatWrapper: sections }) };
+  });
+  after(async () => {
+    await verifier.dispose();
+    await parallel.verifier.dispose();
+    await context.dispose();
+    await model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('honest text and arguments pass; invented arguments after honest text fail, and invented text before an honest call', async () => {
+    assert.equal(verifier.scoresCalls, true, 'its forced call, with this prefix, was rebuilt token for token');
+    const params: JobParams = { maxTokens: 30, temperature: 0, tools: [WEATHER] };
+    await sequence.clearHistory();
+    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper });
+    let args = '';
+    const result = await chat.generateResponse(toChatHistory(MESSAGES), { maxTokens: params.maxTokens, temperature: 0, functions: functionsOf(params)!, documentFunctionParams: true, onFunctionCallParamsChunk: (chunk) => void (args += chunk.paramsChunk) });
+    chat.dispose({ disposeSequence: false });
+    assert.equal(result.response, 'de', 'the text before the call');
+    assert.ok(args.startsWith('{"city":"'), args);
+    // The layout the verifier rebuilds: the turn rendered with its text, then the call's opening, then the arguments.
+    const opening = [...promptTokens(model, wrapper, MESSAGES, 'de', params), ...model.tokenize('fghget_weather(', false)];
+    assert.deepEqual(sequence.contextTokens.slice(0, opening.length + args.length - 1), [...opening, ...model.tokenize(args, false)].slice(0, -1), 'what LlamaChat evaluated (the last token sampled is not evaluated yet)');
+    const call = { name: 'get_weather', arguments: args };
+    const honest = await verifier.score({ messages: MESSAGES, before: '', text: 'de', toolCalls: [call], params });
+    assert.deepEqual(honest && { positions: honest.positions, mismatches: honest.mismatches }, { positions: 2 + args.length, mismatches: 0 }, 'the text, then every token of the arguments');
+    const inventedArgs = await verifier.score({ messages: MESSAGES, before: '', text: 'de', toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris, France"}' }], params });
+    assert.ok(inventedArgs && failsCheck(inventedArgs), `honest text does not shield invented arguments: ${JSON.stringify(inventedArgs)}`);
+    const inventedText = await verifier.score({ messages: MESSAGES, before: '', text: 'Sure', toolCalls: [call], params });
+    assert.ok(inventedText && failsCheck(inventedText), JSON.stringify(inventedText));
+  });
+
+  test('several calls in a row: each is scored after the ones before it, so a padded or invented later call fails', async () => {
+    assert.equal(parallel.verifier.scoresCalls, true);
+    // A word of at most 6 characters: each call closes, and the model goes on to the next.
+    const say = { name: 'say', parameters: { type: 'object', properties: { word: { type: 'string', maxLength: 6 } }, required: ['word'] } };
+    const params: JobParams = { maxTokens: 80, temperature: 0, tools: [say] };
+    await sequence.clearHistory();
+    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: parallel.wrapper });
+    const args: string[] = [];
+    const result = await chat.generateResponse(toChatHistory(MESSAGES), { maxTokens: params.maxTokens, temperature: 0, functions: functionsOf(params)!, documentFunctionParams: true, onFunctionCallParamsChunk: (chunk) => void (args[chunk.callIndex] = (args[chunk.callIndex] ?? '') + chunk.paramsChunk) });
+    chat.dispose({ disposeSequence: false });
+    const calls = args.map((a) => ({ name: 'say', arguments: a.trimEnd() }));
+    assert.equal(result.response, 'de');
+    assert.equal(calls.length, 3, 'two whole calls, and a third cut by max_tokens');
+    assert.equal(calls[0]?.arguments, '{"word":"#$%&\'("}');
+    // What LlamaChat evaluated before the third call's arguments: the calls before it, "B" between them only.
+    const kept = calls.slice(0, 2).map((c) => `fghsay(${c.arguments})`).join('B');
+    const opening = [...promptTokens(model, parallel.wrapper, MESSAGES, 'de', params), ...model.tokenize(`${kept}fghsay(`, false)];
+    assert.deepEqual(sequence.contextTokens.slice(0, opening.length), opening);
+    const score = (toolCalls: { name: string; arguments: string }[]) => parallel.verifier.score({ messages: MESSAGES, before: '', text: 'de', toolCalls, params });
+    const honest = await score(calls);
+    assert.deepEqual(honest && { positions: honest.positions, mismatches: honest.mismatches }, { positions: 2 + calls.reduce((n, c) => n + c.arguments.length, 0), mismatches: 0 }, 'the text and every call');
+    const invented = await score([calls[0]!, { name: 'say', arguments: '{"word":"Paris!"}' }]);
+    assert.ok(invented && failsCheck(invented), `an invented second call: ${JSON.stringify(invented)}`);
+    const padded = await score([...calls.slice(0, 2), { name: 'say', arguments: '{"word":"#$%&\'("}' }, { name: 'say', arguments: '{"word":"Paris!"}' }]);
+    assert.ok(padded && failsCheck(padded), `a call added after honest ones: ${JSON.stringify(padded)}`);
+  });
 });
 
 describe('a model that thinks before it answers is re-scored with its thoughts, once their layout is confirmed', () => {

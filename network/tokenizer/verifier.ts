@@ -10,13 +10,12 @@
  * presence and frequency penalties over the answer so far, and a JSON grammar, walked along the
  * answer, which narrows each position to the tokens it allows (grammar-walk.ts). A job that offers
  * tools is scored after its prompt with the tools rendered, as the engine renders it: the text of
- * the answer, or, for an answer that is only calls, its first call's arguments, after the call's
- * opening as node-llama-cpp lays it out (the call prefix, the function's name, the params
- * prefix) and under the grammar of the function's parameters, as the engine sampled them. That
+ * the answer, then each call's arguments, after that text, the calls before it and the call's
+ * opening as node-llama-cpp lays them out (the call prefix, the function's name, the params
+ * prefix), under the grammar of the function's parameters, as the engine sampled them. That
  * layout is not assumed either: the verifier makes one forced call itself when it loads a model
  * (`calibrateCalls`) and scores calls only if its context then holds exactly the rebuilt tokens.
- * A call's name (a choice among the offered names, a few tokens) and any later calls are not
- * re-scored.
+ * A call's name (a choice among the offered names, a few tokens) is not re-scored.
  *
  * Models that think before they answer (a chat wrapper with thought segments: Qwen 3, DeepSeek
  * R1…) stream their thoughts apart from the answer (`reasoning`), so the coordinator sees all the
@@ -31,10 +30,11 @@
  * Runs on the coordinator with the catalog's own file (pinned by SHA-256), on the CPU.
  */
 import type { LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token, ChatWrapper, Llama } from 'node-llama-cpp';
-import { LlamaChat, LlamaText, resolveChatWrapper } from 'node-llama-cpp';
+import { jsonDumps, LlamaChat, LlamaText, resolveChatWrapper } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
 import { isConstrained, type JobParams } from '../protocol/job-schemas.js';
-import { forcesCall, functionsOf, promptTokens, toChatHistory, wrapperFor } from './chat-history.js';
+import type { GrammarSchema } from '../protocol/json-schema.js';
+import { forcesCall, functionsOf, promptTokens, renderTurn, toChatHistory, wrapperFor } from './chat-history.js';
 import { cpuLlama } from './token-counter.js';
 import { GrammarCache } from './grammars.js';
 import { GrammarWalk } from './grammar-walk.js';
@@ -118,6 +118,13 @@ export function failsCheck(score: VerifyScore): boolean {
   return score.mismatches >= 2 && score.mismatches > 0.05 * score.positions;
 }
 
+/** Two scores of one answer's parts, in order, as one (the prompt is the first part's). */
+function addScores(first: VerifyScore, then: VerifyScore | undefined): VerifyScore {
+  if (!then) return first;
+  const offGrammarAt = first.offGrammarAt ?? (then.offGrammarAt !== undefined ? first.positions + then.offGrammarAt : undefined);
+  return { positions: first.positions + then.positions, mismatches: first.mismatches + then.mismatches, ...(offGrammarAt !== undefined ? { offGrammarAt } : {}), promptTokens: first.promptTokens };
+}
+
 /** How the job's sampler chose at each position. */
 export interface Sampling {
   greedy: boolean;
@@ -198,12 +205,15 @@ export class Verifier {
     this.grammars = new GrammarCache(llama);
   }
 
-  /** Loads the whole model file (CPU) with a context of `contextSize` tokens. */
-  static async open(path: string, options: { threads: number; contextSize?: number }): Promise<Verifier> {
+  /**
+   * Loads the whole model file (CPU) with a context of `contextSize` tokens. `chatWrapper` is the
+   * model's own unless given (tests give another, to lay out turns the test model's template has not).
+   */
+  static async open(path: string, options: { threads: number; contextSize?: number; chatWrapper?: ChatWrapper }): Promise<Verifier> {
     const llama = await cpuLlama();
     const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
     const context = await model.createContext({ contextSize: Math.min(options.contextSize ?? 4096, model.trainContextSize), sequences: 1, threads: options.threads });
-    const verifier = new Verifier(llama, model, context, context.getSequence(), resolveChatWrapper(model));
+    const verifier = new Verifier(llama, model, context, context.getSequence(), options.chatWrapper ?? resolveChatWrapper(model));
     await verifier.calibrateThoughts();
     await verifier.calibrateCalls();
     return verifier;
@@ -252,14 +262,14 @@ export class Verifier {
 
   /**
    * Makes one forced call greedily, as the engine does (CALIBRATION_CALL), and confirms calls only
-   * if the tokens the context evaluated begin with those `callOpening` and the streamed arguments
-   * rebuild. Not for models that write thoughts or comments (their calls are not re-scored), nor
+   * if the tokens the context evaluated begin with those `callOpenings` and the streamed arguments
+   * rebuild (the last call's, after the calls before it, for a wrapper that writes several). Not for models that write thoughts or comments (their calls are not re-scored), nor
    * where a grammar cannot be stepped by hand.
    */
   private async calibrateCalls(): Promise<void> {
     if (this.hides.length > 0 || !GrammarWalk.supported(this.llama)) return;
     const chat = new LlamaChat({ contextSequence: this.sequence, chatWrapper: wrapperFor(this.chatWrapper, CALIBRATION_CALL) });
-    let args = '';
+    const calls: { name: string; arguments: string }[] = [];
     try {
       await this.sequence.clearHistory();
       const result = await chat.generateResponse(toChatHistory(CALIBRATION_CHAT), {
@@ -268,15 +278,18 @@ export class Verifier {
         functions: functionsOf(CALIBRATION_CALL) ?? {},
         documentFunctionParams: true,
         onFunctionCallParamsChunk: (chunk) => {
-          args += chunk.paramsChunk;
+          const call = (calls[chunk.callIndex] ??= { name: chunk.functionName, arguments: '' });
+          call.arguments += chunk.paramsChunk;
         },
       });
-      const call = result.functionCalls?.[0];
-      if (result.metadata.stopReason !== 'functionCalls' || !call) return;
-      const opening = this.callOpening(CALIBRATION_CHAT, CALIBRATION_CALL, call.functionName);
-      if (!opening) return;
+      // A wrapper that writes calls in a row may go on calling until max tokens: the calls before the last are then in the context too.
+      if (!['functionCalls', 'maxTokens'].includes(result.metadata.stopReason ?? '') || calls.length === 0 || calls.some((call) => call === undefined)) return;
       // As the worker streams them: the grammar's closing whitespace is not part of the arguments.
-      const rebuilt = [...opening, ...this.model.tokenize(args.trimEnd(), false)];
+      for (const call of calls) call.arguments = call.arguments.trimEnd();
+      const opening = this.callOpenings(CALIBRATION_CHAT, CALIBRATION_CALL, calls)?.at(-1);
+      if (!opening) return;
+      // The last token sampled may not have been evaluated yet (a call cut by max tokens).
+      const rebuilt = [...opening, ...this.model.tokenize(calls.at(-1)!.arguments, false)].slice(0, -1);
       const evaluated = this.sequence.contextTokens;
       if (evaluated.length >= rebuilt.length && rebuilt.every((token, i) => token === evaluated[i])) this.callsConfirmed = true;
     } finally {
@@ -285,24 +298,31 @@ export class Verifier {
   }
 
   /**
-   * The tokens LlamaChat has evaluated when the model starts a call's parameters, at the start of
-   * its turn: the rendered chat (the job's functions documented), then the call's opening,
-   * tokenized apart as LlamaChat does: the section prefix of wrappers that write calls in a
-   * section, the call prefix, the function's name and the params prefix. Undefined for a wrapper
+   * The tokens LlamaChat has evaluated when the model starts each call's parameters, in order: the
+   * rendered chat (the job's functions documented) with the text the model wrote before its calls,
+   * then, tokenized apart as LlamaChat does, the section prefix of wrappers that write calls in a
+   * section, the calls before this one as LlamaChat keeps them (prefix, name, params prefix,
+   * arguments, suffix; the wrapper's text between calls between two of them, none before the
+   * call being written), and this call's prefix, name and params prefix. Undefined for a wrapper
    * that starts a turn with triggers of its own (then calls take another path).
    */
-  private callOpening(messages: readonly ChatMessage[], params: Pick<JobParams, 'tools' | 'toolChoice'>, name: string): Token[] | undefined {
-    const history = toChatHistory(messages);
-    const functions = functionsOf(params);
-    const state = this.chatWrapper.generateContextState({ chatHistory: [...history, { type: 'model', response: [] }], ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}) });
+  private callOpenings(messages: readonly ChatMessage[], params: Pick<JobParams, 'tools' | 'toolChoice'>, calls: readonly { name: string; arguments: string }[], text = ''): Token[][] | undefined {
+    const { state } = renderTurn(this.chatWrapper, messages, text, params);
     if ((state.prefixTriggers?.length ?? 0) > 0 || state.noPrefixTrigger !== undefined) return undefined;
+    const turn = state.contextText.tokenize(this.model.tokenizer);
     const settings = this.chatWrapper.settings.functions;
-    const named = (text: typeof settings.call.paramsPrefix) => LlamaText(LlamaText(text).values.map((value) => (typeof value === 'string' ? value.replaceAll('{{functionName}}', name) : value)));
-    const opening = LlamaText([settings.parallelism?.call.sectionPrefix ?? '', settings.call.prefix, name, named(settings.call.paramsPrefix)]);
-    return [...state.contextText.tokenize(this.model.tokenizer), ...opening.tokenize(this.model.tokenizer, 'trimLeadingSpace')];
+    const named = (value: typeof settings.call.paramsPrefix, name: string) => LlamaText(LlamaText(value).values.map((v) => (typeof v === 'string' ? v.replaceAll('{{functionName}}', name) : v)));
+    const opening = (name: string) => LlamaText([settings.call.prefix, name, named(settings.call.paramsPrefix, name)]);
+    const kept: LlamaText[] = [];
+    return calls.map((call, index) => {
+      const before = kept.flatMap((raw, i) => (i > 0 ? [LlamaText(settings.parallelism?.call.betweenCalls ?? ''), raw] : [raw]));
+      const tokens = [...turn, ...LlamaText([settings.parallelism?.call.sectionPrefix ?? '', ...before, opening(call.name)]).tokenize(this.model.tokenizer, 'trimLeadingSpace')];
+      if (index < calls.length - 1) kept.push(LlamaText([opening(call.name), call.arguments, named(settings.call.suffix, call.name)]));
+      return tokens;
+    });
   }
 
-  /** Whether answers that are calls are re-scored (their first call's arguments): `calibrateCalls` confirmed the layout. */
+  /** Whether the tool calls of answers are re-scored (their arguments): `calibrateCalls` confirmed the layout. */
   get scoresCalls(): boolean {
     return this.callsConfirmed;
   }
@@ -347,9 +367,9 @@ export class Verifier {
     // A constrained job is never continued (job-manager.ts), so a grammar always starts at the answer.
     if (!this.canScore(params) || (isConstrained(params) && input.before !== '')) return undefined;
     const reasoning = input.reasoning ?? '';
-    const call = input.toolCalls?.[0];
-    // An answer that is only calls: its first call's arguments (a continuation never ends in calls).
-    if (call && input.text === '' && reasoning === '' && input.before === '') return this.scoreCall(input.messages, params, call);
+    const calls = input.toolCalls ?? [];
+    // An answer that is only calls: their arguments (a continued answer's calls are not scored).
+    if (calls.length > 0 && input.text === '' && reasoning === '' && input.before === '') return this.scoreCalls(input.messages, params, calls);
     // A thinking model's continuation is not rebuilt (a model that writes no thoughts is shown none of
     // an earlier worker's, so its continuation is its text alone).
     if (this.thoughts && (input.before !== '' || (input.beforeReasoning ?? '') !== '')) return undefined;
@@ -367,24 +387,41 @@ export class Verifier {
     } else answer = this.model.tokenize(input.text, false);
     const grammar = params.responseFormat ? await this.grammars.get(params.responseFormat).catch(() => undefined) : undefined;
     if (params.responseFormat && !grammar) return undefined;
-    return this.scoreAfter(prompt, answer, params, grammar);
+    const scored = await this.scoreAfter(prompt, answer, params, grammar);
+    // Text, then calls: their arguments follow the text (so honest text cannot shield invented arguments).
+    if (!scored || calls.length === 0 || this.thoughts || input.before !== '') return scored;
+    return addScores(scored, await this.scoreCalls(input.messages, params, calls, input.text));
   }
 
   /**
-   * Scores a call's arguments after the call's opening, under the grammar of the function's
-   * parameters. Undefined when calls are not confirmed, the job is penalized (the penalties'
-   * history around a call is not reproduced), or the function takes no parameters.
+   * Scores each call's arguments after its opening (`callOpenings`), under the grammar of the
+   * function's parameters, and adds the scores up. Undefined when calls are not confirmed, the
+   * job is penalized (the penalties' history around a call is not reproduced), or no call has
+   * arguments to score (functions without parameters). Calls stop at a name the job did not offer,
+   * which no engine could have sampled (the job manager refuses such calls first).
    */
-  private async scoreCall(messages: readonly ChatMessage[], params: VerifyParams, call: { name?: string; arguments?: string }): Promise<VerifyScore | undefined> {
+  private async scoreCalls(messages: readonly ChatMessage[], params: VerifyParams, calls: readonly { name?: string; arguments?: string }[], text = ''): Promise<VerifyScore | undefined> {
     if (!this.callsConfirmed || params.presencePenalty || params.frequencyPenalty) return undefined;
-    const offered = functionsOf(params);
-    const schema = params.tools?.find((tool) => tool.name === call.name)?.parameters;
-    // A name the job did not offer cannot have been sampled: the job manager refuses such calls before this.
-    if (call.name === undefined || !offered || !Object.hasOwn(offered, call.name) || schema === undefined) return undefined;
-    const grammar = await this.grammars.get({ type: 'json_schema', schema }).catch(() => undefined);
-    const prompt = this.callOpening(messages, params, call.name);
-    if (!grammar || !prompt) return undefined;
-    return this.scoreAfter(prompt, this.model.tokenize(call.arguments ?? '', false), params, grammar);
+    const offered = functionsOf(params) ?? {};
+    const known: { name: string; arguments: string; schema: GrammarSchema | undefined }[] = [];
+    const placeholder = this.chatWrapper.settings.functions.call.emptyCallParamsPlaceholder;
+    const emptyParams = placeholder === undefined || placeholder === '' ? '' : jsonDumps(placeholder);
+    for (const call of calls) {
+      if (call.name === undefined || !Object.hasOwn(offered, call.name)) break;
+      const schema = params.tools?.find((tool) => tool.name === call.name)?.parameters;
+      // A function without parameters: LlamaChat keeps the wrapper's placeholder for its arguments, if any.
+      known.push({ name: call.name, arguments: schema === undefined ? emptyParams : (call.arguments ?? ''), schema });
+    }
+    const openings = this.callOpenings(messages, params, known, text);
+    if (!openings) return undefined;
+    let total: VerifyScore | undefined;
+    for (const [i, call] of known.entries()) {
+      if (call.schema === undefined) continue;
+      const grammar = await this.grammars.get({ type: 'json_schema', schema: call.schema }).catch(() => undefined);
+      const scored = grammar && (await this.scoreAfter(openings[i]!, this.model.tokenize(call.arguments, false), params, grammar));
+      if (scored) total = total ? addScores(total, scored) : scored;
+    }
+    return total;
   }
 
   /** Scores `answer` as sampled after `prompt` by the job's sampler, under `grammar` when it has one. */
