@@ -306,8 +306,12 @@ describe('a model that chooses to call after some text: the call is scored after
     const opening = [...promptTokens(model, parallel.wrapper, MESSAGES, 'de', params), ...model.tokenize(`${kept}fghsay(`, false)];
     assert.deepEqual(sequence.contextTokens.slice(0, opening.length), opening);
     const score = (toolCalls: { name: string; arguments: string }[]) => parallel.verifier.score({ messages: MESSAGES, before: '', text: 'de', toolCalls, params });
+    const evaluated = parallel.verifier.tokensEvaluated;
     const honest = await score(calls);
     assert.deepEqual(honest && { positions: honest.positions, mismatches: honest.mismatches }, { positions: 2 + calls.reduce((n, c) => n + c.arguments.length, 0), mismatches: 0 }, 'the text and every call');
+    // Four passes (the text, then each call), the prompt evaluated once: each pass keeps what it shares with the one before.
+    const spent = parallel.verifier.tokensEvaluated - evaluated;
+    assert.ok(spent < opening.length + 60, `${spent} tokens evaluated for the last call's context of ${opening.length} (each pass from the start: about ${4 * opening.length})`);
     const invented = await score([calls[0]!, { name: 'say', arguments: '{"word":"Paris!"}' }]);
     assert.ok(invented && failsCheck(invented), `an invented second call: ${JSON.stringify(invented)}`);
     const padded = await score([...calls.slice(0, 2), { name: 'say', arguments: '{"word":"#$%&\'("}' }, { name: 'say', arguments: '{"word":"Paris!"}' }]);

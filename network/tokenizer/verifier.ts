@@ -195,6 +195,9 @@ export class Verifier {
   /** Whether `calibrateCalls` confirmed how a call's arguments follow the prompt: then answers that are calls are re-scored. */
   private callsConfirmed = false;
 
+  /** Tokens evaluated to score answers so far (the prompt a check shares with the one before it is not evaluated again). */
+  private evaluated = 0;
+
   private constructor(
     private readonly llama: Llama,
     private readonly model: LlamaModel,
@@ -322,6 +325,11 @@ export class Verifier {
     });
   }
 
+  /** Tokens evaluated to score answers so far. */
+  get tokensEvaluated(): number {
+    return this.evaluated;
+  }
+
   /** Whether the tool calls of answers are re-scored (their arguments): `calibrateCalls` confirmed the layout. */
   get scoresCalls(): boolean {
     return this.callsConfirmed;
@@ -431,13 +439,20 @@ export class Verifier {
     const sampling = samplingOf(params);
     const all: Token[] = [...prompt, ...answer];
     const firstScored = prompt.length - 1;
-    const items = all.slice(0, -1).map((token, i) => (i >= firstScored ? ([token, { generateNext: { probabilities: true, options: this.optionsAt(params, walk !== undefined, answer, i - firstScored) } }] as const) : token));
-    await this.sequence.clearHistory();
+    // What the context already holds of the prompt is kept (the prompt of a job's other attempts, a
+    // call's text and earlier calls); only the rest is evaluated, the scored positions always.
+    await this.sequence.adaptStateToTokens(all.slice(0, firstScored), false);
+    const kept = this.sequence.nextTokenIndex;
+    const items = all.slice(kept, -1).map((token, j) => {
+      const i = kept + j;
+      return i >= firstScored ? ([token, { generateNext: { probabilities: true, options: this.optionsAt(params, walk !== undefined, answer, i - firstScored) } }] as const) : token;
+    });
+    this.evaluated += items.length;
     const results = await this.sequence.controlledEvaluate(items as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
     let mismatches = 0;
     for (let i = firstScored; i < all.length - 1; i++) {
       const next = all[i + 1] as Token;
-      const probabilities = results[i]?.next.probabilities;
+      const probabilities = results[i - kept]?.next.probabilities;
       const verdict = probabilities ? allowedAt([...probabilities], next, sampling, walk && ((t) => walk.allows(t))) : false;
       if (verdict === false) mismatches++;
       if (walk) {
