@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Address, Sender } from '@ton/core';
-import { EarningsService, type CashOutChain, type ElectricitySettings } from '../earnings/earnings-service.js';
+import { setImmediate } from 'node:timers/promises';
+import { EarningsService, VAULT_FUNDS_STAND_MS, type CashOutChain, type ElectricitySettings } from '../earnings/earnings-service.js';
 import { utcDay } from '../ledger/days.js';
 import type { IncomingPayout, Ledger } from '../ledger/ledger.js';
 import { job, ledgerWorld, openTestLedger, randomAddress, silentLogger, type LedgerWorld } from '../ledger/testing/ledger-fixtures.js';
@@ -315,6 +316,35 @@ describe('Cash out', () => {
     const enough = fixture((world) => fakeChain(world.worker, async (seq) => void claims.push(seq), { closed: false, balance: 1_531n, reserve: 1_000n }));
     assert.equal(value(await createEarningsVerbs(() => enough.books).cashOut(undefined)).status, 'sent');
     assert.deepEqual(claims, [2]);
+  });
+
+  test('before Cash out is pressed: a vault that cannot pay what is ready, or is closed, is said beside the button, as last read, and read again after a minute', async () => {
+    const { world, ledger } = fixture();
+    // 531 nanotons are ready; the vault can spend 530 above its reserve.
+    const vault = { closed: false, balance: 1_530n, reserve: 1_000n };
+    let now = NOW;
+    const earnings = new EarningsService({ ledger, now: () => now, dayOf: utcDay, logger: silentLogger, chain: fakeChain(world.worker, undefined, vault) });
+    const verbs = createEarningsVerbs(() => ({ ledger, earnings, watcher: undefined, record: async () => undefined, close: () => ledger.close() }), { now: () => now });
+    const blocked = async () => {
+      const view = value(await verbs.getEarnings({ range: 'today' })).cashOutBlocked;
+      await setImmediate(); // the reading the view started, if any, is done
+      return view;
+    };
+    assert.equal(await blocked(), undefined, 'the first view does not wait for the chain: it starts reading the vault');
+    assert.deepEqual(await blocked(), {
+      code: 'vault_short',
+      summary: "The network's vault can pay 0.00000053 TON right now, less than the 0.000000531 TON ready for you, so Cash out would be refused until the network's operator adds funds. What you earned stays owed to you.",
+    });
+    vault.balance = 10n ** 12n; // the operator tops it up
+    now += VAULT_FUNDS_STAND_MS - 1;
+    assert.equal((await blocked())?.code, 'vault_short', 'a reading stands for a minute');
+    now += 1;
+    await blocked();
+    assert.equal(await blocked(), undefined, 'read again: it can pay');
+    vault.closed = true;
+    now += VAULT_FUNDS_STAND_MS;
+    await blocked();
+    assert.match((await blocked())?.summary ?? '', /^The network has closed its payout vault, so it pays no claims: Cash out would be refused\./);
   });
 
   test('nothing to claim is an answer, not an error', async () => {

@@ -7,11 +7,11 @@
  */
 import type { Sender } from '@ton/core';
 import type { Books } from '../worker/earnings-binding.js';
-import type { CashOutErrorCode, ElectricitySettings, MonthForecast, PeriodSummary } from '../earnings/earnings-service.js';
+import type { CashOutErrorCode, CashOutOutlook, ElectricitySettings, MonthForecast, PeriodSummary } from '../earnings/earnings-service.js';
 import type { JobRecord, PayoutRecord } from '../ledger/ledger.js';
 import type { AnomalyGroup } from '../ledger/anomalies.js';
 import type { VaultRefusalCode } from '../ledger/vouchers.js';
-import { explainCashOutBlocked } from './refusal-words.js';
+import { explainCashOutBlocked, explainVaultOutlook } from './refusal-words.js';
 import { linesInRange } from './csv-range.js';
 import { NO_BOOKS } from './books-status.js';
 import { newestFirstPage, UnknownCursorError } from './newest-first.js';
@@ -120,7 +120,7 @@ export function createEarningsVerbs(getBooks: () => Books | undefined, options: 
         const all = books.earnings.summary();
         const power = electricity();
         const view = summaryView(range, pick(all, range), all, forecastView(books.earnings.forecast(power ?? NO_ELECTRICITY), power));
-        return ok({ ...view, ...(range === 'today' ? { byHour: hoursOfToday(books) } : {}), ...underpaidView(books.ledger.underpayments()), ...flagsView(books.ledger.anomalyGroups()), ...blockedView(books.ledger.vaultRefusal()) });
+        return ok({ ...view, ...(range === 'today' ? { byHour: hoursOfToday(books) } : {}), ...underpaidView(books.ledger.underpayments()), ...flagsView(books.ledger.anomalyGroups()), ...blockedView(books.ledger.vaultRefusal(), books.earnings.cashOutOutlook()) });
       }),
     listReceipts: (request) => withBooks((books) => page(books.ledger.iterateJobs(), request, (job) => job.jobId, receiptView)),
     listPayouts: (request) => withBooks((books) => page(books.ledger.listPayouts(), request, (payout) => payout.txHash, (payout) => payoutView(payout, explorerUrl))),
@@ -212,8 +212,10 @@ function flagsView(groups: readonly AnomalyGroup[]): Pick<EarningsView, 'flags'>
   return flags.length > 0 ? { flags } : {};
 }
 
-function blockedView(code: VaultRefusalCode | undefined): Pick<EarningsView, 'cashOutBlocked'> {
-  return code ? { cashOutBlocked: { code, summary: explainCashOutBlocked(code).sentence } } : {};
+/** What stops Cash out: a vault that refuses every voucher of this network, else one that cannot pay what is ready now (as last read). */
+function blockedView(code: VaultRefusalCode | undefined, outlook: CashOutOutlook | undefined): Pick<EarningsView, 'cashOutBlocked'> {
+  if (code) return { cashOutBlocked: { code, summary: explainCashOutBlocked(code).sentence } };
+  return outlook ? { cashOutBlocked: { code: outlook.code, summary: explainVaultOutlook(outlook) } } : {};
 }
 
 function forecastView(forecast: MonthForecast, power: ElectricitySettings | undefined): ForecastView {

@@ -6,6 +6,8 @@
  */
 import type { CheckFailed, Refusal } from '../worker/coordinator-link.js';
 import type { VaultRefusalCode } from '../ledger/vouchers.js';
+import type { CashOutOutlook } from '../earnings/earnings-service.js';
+import { formatTon } from '../../network/protocol/pricing.js';
 
 /** What an honest owner can check when the network finds this PC's answers wrong. */
 const CHECK_YOUR_GPU = 'If you did not change Silkworm or its model file, the graphics card may be computing wrong results: undo any overclock, check its temperature, and run a memory test.';
@@ -57,6 +59,12 @@ export function explainFailedCheck(check: Pick<CheckFailed, 'strikes' | 'ejectAt
     title: 'An answer from this PC failed the network’s check',
     sentence: `The network re-scored one of this PC’s answers with the model, and it was not what the model gives, so that job was not paid. This is strike ${check.strikes} of ${check.ejectAt}: ${left === 1 ? 'one more' : `${left} more`} and the network stops accepting this PC. ${CHECK_YOUR_GPU}${quoted(check.message)}`,
   };
+}
+
+/** Before Cash out: why the vault would refuse a claim of what is ready now (closed, or short of it), as last read. */
+export function explainVaultOutlook(outlook: CashOutOutlook): string {
+  if (outlook.code === 'vault_closed') return "The network has closed its payout vault, so it pays no claims: Cash out would be refused. Ask the network's operator how your earnings will be paid.";
+  return `The network's vault can pay ${formatTon(outlook.spendableNanotons)} TON right now, less than the ${formatTon(outlook.dueNanotons)} TON ready for you, so Cash out would be refused until the network's operator adds funds. What you earned stays owed to you.`;
 }
 
 /** While the network's payout vault would refuse every claim (its voucher key or chain is not the network's): why, and what to do. */

@@ -25,6 +25,17 @@ export type { ElectricitySettings, MonthForecast, CsvKind };
  * payout is on chain within seconds, so one not seen by then most likely did not pay.
  */
 export const CLAIM_PENDING_MS = 2 * 60_000;
+/** How long a reading of the vault's funds stands before a view has it read again. */
+export const VAULT_FUNDS_STAND_MS = 60_000;
+
+/** Why the vault would refuse a Cash out of what is ready now, as last read. */
+export interface CashOutOutlook {
+  code: 'vault_closed' | 'vault_short';
+  /** What the vault can pay above the reserve it keeps. */
+  spendableNanotons: bigint;
+  /** What is ready to cash out. */
+  dueNanotons: bigint;
+}
 
 /** Opens contracts on a chain client (TonClient's `open`). */
 export interface ContractOpener {
@@ -93,6 +104,10 @@ export class EarningsService {
   private claiming = false;
   /** The last claim sent: its voucher and when (a claim for it again waits CLAIM_PENDING_MS). */
   private lastClaim = { seq: 0, at: 0 };
+  /** The vault's funds as last read, and when a reading last started. */
+  private vaultFunds: VaultFunds | undefined;
+  private fundsAskedAt = Number.NEGATIVE_INFINITY;
+  private fundsReading: Promise<void> | undefined;
 
   constructor(private readonly options: EarningsServiceOptions) {
     this.now = options.now ?? Date.now;
@@ -120,6 +135,36 @@ export class EarningsService {
       jobsLastHour: lastHour.jobs,
       balances: this.options.ledger.balances(),
     };
+  }
+
+  /**
+   * Why Cash out of what is ready now would be refused by the vault (it is closed, or it cannot
+   * pay that much), as last read; undefined when it would pay, or while the chain has not said.
+   * The vault is read again in the background when the last reading is older than
+   * VAULT_FUNDS_STAND_MS, so asking never waits on the chain.
+   */
+  cashOutOutlook(): CashOutOutlook | undefined {
+    if (this.now() - this.fundsAskedAt >= VAULT_FUNDS_STAND_MS) void this.readVaultFunds();
+    const funds = this.vaultFunds;
+    const due = this.options.ledger.balances().claimableNanotons;
+    if (!funds || due <= 0n) return undefined;
+    if (funds.closed) return { code: 'vault_closed', spendableNanotons: funds.spendable, dueNanotons: due };
+    return funds.spendable < due ? { code: 'vault_short', spendableNanotons: funds.spendable, dueNanotons: due } : undefined;
+  }
+
+  /** Reads the vault's funds now (one reading at a time); a chain that does not answer leaves the last reading. */
+  readVaultFunds(): Promise<void> {
+    const client = this.options.chain?.client ?? this.options.client;
+    if (!client) return Promise.resolve();
+    this.fundsAskedAt = this.now();
+    this.fundsReading ??= readVaultFunds(client.open(Vault.createFromAddress(Address.parse(this.options.ledger.identity.vault))))
+      .then((funds) => {
+        if (funds) this.vaultFunds = funds;
+      })
+      .finally(() => {
+        this.fundsReading = undefined;
+      });
+    return this.fundsReading;
   }
 
   /** The month forecast net of electricity. */
@@ -171,7 +216,9 @@ export class EarningsService {
       }
       const vault = chain.client.open(Vault.createFromAddress(Address.parse(ledger.identity.vault)));
       // A claim the vault would refuse (closed, or short of funds) comes back less its fee: not sent.
-      const cannotPay = await vaultCannotPay(vault, claimableNanotons);
+      const funds = await readVaultFunds(vault);
+      if (funds) this.vaultFunds = funds;
+      const cannotPay = funds && vaultCannotPay(funds, claimableNanotons);
       if (cannotPay) {
         this.logger.warn({ code: cannotPay.code, due: claimableNanotons.toString() }, `claim not sent: ${cannotPay.message}`);
         return fail(cannotPay.code, cannotPay.message);
@@ -198,22 +245,26 @@ export class EarningsService {
   }
 }
 
-/**
- * Why the vault would refuse a claim of `due` now: it is closed, or its balance less the reserve
- * it never pays out is short of `due` (vault.tolk: ERR_CLOSED, ERR_INSUFFICIENT_FUNDS). Undefined
- * when it would pay, or when the chain does not say (the claim is then sent, as before).
- */
-async function vaultCannotPay(vault: OpenedContract<Vault>, due: bigint): Promise<{ code: 'vault_closed' | 'vault_short'; message: string } | undefined> {
-  let state: [closed: boolean, balance: bigint, reserve: bigint];
+/** What the vault holds for claims: whether it is closed, and its balance above the reserve it never pays out. */
+interface VaultFunds {
+  closed: boolean;
+  spendable: bigint;
+}
+
+/** The vault's funds; undefined when the chain does not say (a claim is then sent, as before). */
+async function readVaultFunds(vault: OpenedContract<Vault>): Promise<VaultFunds | undefined> {
   try {
-    state = await Promise.all([vault.getClosed(), vault.getBalance(), vault.getMinReserve()]);
+    const [closed, balance, reserve] = await Promise.all([vault.getClosed(), vault.getBalance(), vault.getMinReserve()]);
+    return { closed, spendable: balance > reserve ? balance - reserve : 0n };
   } catch {
     return undefined;
   }
-  const [closed, balance, reserve] = state;
-  if (closed) return { code: 'vault_closed', message: 'the vault is closed' };
-  const spendable = balance > reserve ? balance - reserve : 0n;
-  if (spendable < due) return { code: 'vault_short', message: `it can pay ${formatTon(spendable)} TON now, and ${formatTon(due)} TON is due to you` };
+}
+
+/** Why the vault would refuse a claim of `due` (vault.tolk: ERR_CLOSED, ERR_INSUFFICIENT_FUNDS); undefined when it would pay. */
+function vaultCannotPay(funds: VaultFunds, due: bigint): { code: 'vault_closed' | 'vault_short'; message: string } | undefined {
+  if (funds.closed) return { code: 'vault_closed', message: 'the vault is closed' };
+  if (funds.spendable < due) return { code: 'vault_short', message: `it can pay ${formatTon(funds.spendable)} TON now, and ${formatTon(due)} TON is due to you` };
   return undefined;
 }
 

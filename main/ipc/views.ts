@@ -194,10 +194,11 @@ export interface EarningsView {
   /** What the books set aside and never counted (refused vouchers, unusable receipts, unmatched payouts), by kind, when any. */
   flags?: FlagView[];
   /**
-   * Present while nothing earned from this network can be cashed out: its payout vault on chain
-   * holds another voucher key or chain than the network signs for, so it would refuse every claim.
+   * Present while Cash out would be refused: the network's payout vault on chain holds another
+   * voucher key or chain than the network signs for (it refuses every claim), or, as last read,
+   * it is closed or cannot pay what is ready now.
    */
-  cashOutBlocked?: { code: 'vault_key_mismatch' | 'vault_chain_mismatch'; summary: string };
+  cashOutBlocked?: { code: 'vault_key_mismatch' | 'vault_chain_mismatch' | 'vault_closed' | 'vault_short'; summary: string };
   /** Nanotons earned in the last hour (the live TON/hour rate) and the jobs behind them. */
   live?: { nanotonsPerHour: string; jobsLastHour: number };
   forecast?: ForecastView;
