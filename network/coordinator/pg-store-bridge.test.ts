@@ -6,7 +6,7 @@
  * `postgres` (skipped, with the reason, only where its binaries are missing).
  */
 import { test } from 'node:test';
-import { MessagePort } from 'node:worker_threads';
+import { MessagePort, type Worker } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import { testPostgres } from '../node-kit/test-postgres.js';
 import { openPgStoreSync, type SyncPgStore } from './pg-store-bridge.js';
@@ -19,7 +19,7 @@ import { Address } from '@ton/core';
 import { keyPairFromSeed } from '@ton/crypto';
 import { Billing } from './billing.js';
 import { openSqliteStore } from './sqlite-store.js';
-import type { CoordinatorStore, JobReceiptFrame } from './store.js';
+import { StoreBrokenError, StoreUnavailableError, type CoordinatorStore, type JobReceiptFrame } from './store.js';
 import { CHAIN_GLOBAL_ID, verifyVoucher } from '../protocol/voucher.js';
 
 const { skip, database } = testPostgres("the PostgreSQL store's bridge");
@@ -276,4 +276,22 @@ test('calls after close are refused with a clear error', { skip }, async () => {
   store.close();
   await assert.rejects(store.nonBlocking.balance('c'), /The PostgreSQL store is closed/);
   assert.throws(() => store.balance('c'), /The PostgreSQL store is closed/);
+});
+
+test('a store thread that stops refuses what waited and every call after, at once, as unavailable; whenBroken says why', { skip }, async () => {
+  const store = await open();
+  try {
+    assert.equal(store.balance('c'), 0n);
+    const thread = (store as unknown as { worker: Worker }).worker;
+    const waiting = store.nonBlocking.balance('c');
+    await thread.terminate();
+    const why = await store.whenBroken;
+    assert.match(why?.message ?? '', /The PostgreSQL store's thread stopped \(it exited with code 1\): this instance can read or write nothing more until it restarts\./);
+    await assert.rejects(waiting, (error: unknown) => error instanceof StoreBrokenError && !error.unwritten, 'a call under way may have been written');
+    assert.throws(() => store.balance('c'), (error: unknown) => error instanceof StoreBrokenError && error instanceof StoreUnavailableError && error.unwritten, 'a call after it was never sent');
+    await assert.rejects(store.nonBlocking.deposit('c', 1n, 'r'), (error: unknown) => error instanceof StoreBrokenError && error.unwritten);
+    assert.equal(store.reachability?.().reachable, false);
+  } finally {
+    store.close();
+  }
 });

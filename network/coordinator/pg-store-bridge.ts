@@ -17,10 +17,10 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { BooksError } from './books-check.js';
 import type { ReceiptSigning } from './receipts.js';
 import type { PgStoreOptions } from './pg-store.js';
-import { StoreUnavailableError, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type CoordinatorStore, type JobReceiptFrame, type ReceiptBuilder, type SettledJob, type WorkerCredit } from './store.js';
+import { StoreBrokenError, StoreUnavailableError, type AccountTotal, type AsyncCoordinatorStore, type AsyncReceiptBuilder, type CoordinatorStore, type JobReceiptFrame, type ReceiptBuilder, type SettledJob, type WorkerCredit } from './store.js';
 
 /** The store methods a caller may ask the thread to run. */
-export type BridgeMethod = Exclude<keyof CoordinatorStore, 'group' | 'synced' | 'nonBlocking' | 'reachability'> | 'open';
+export type BridgeMethod = Exclude<keyof CoordinatorStore, 'group' | 'synced' | 'nonBlocking' | 'reachability' | 'whenBroken'> | 'open';
 
 /** A request from the caller to the store thread: a numbered call, or a receipt it asked to have built. */
 export type BridgeRequest =
@@ -141,6 +141,11 @@ interface Waiting {
 
 class PgStoreBridge implements CoordinatorStore {
   private closed = false;
+  /** Why the store thread stopped, once it did: every call fails from then on. */
+  private broken: string | undefined;
+  private onBroken: (error: Error) => void = () => {};
+  /** Resolves with why, if the store thread stops while the store is open (it never comes back). */
+  readonly whenBroken = new Promise<Error>((resolve) => (this.onBroken = resolve));
   /** Call ids; 0 was the opening call. */
   private nextId = 1;
   /** Non-blocking calls in flight, by id. */
@@ -162,6 +167,9 @@ class PgStoreBridge implements CoordinatorStore {
       for (const message of unbatch(batch)) this.dispatch(message);
     });
     port.unref();
+    // A thread that dies (an error nothing caught there, or its exit) takes every call with it.
+    worker.on('error', (error) => this.stopped(`it failed: ${error instanceof Error ? error.message : String(error)}`));
+    worker.on('exit', (code) => this.stopped(`it exited with code ${code}`));
     const face: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const method of NON_BLOCKING_METHODS) {
       face[method] =
@@ -204,9 +212,26 @@ class PgStoreBridge implements CoordinatorStore {
     this.port.postMessage(batch.length === 1 ? batch[0] : batch);
   }
 
+  /** The store thread stopped while the store was open: what waits is refused, and so is every call from now on. */
+  private stopped(why: string): void {
+    if (this.closed || this.broken) return;
+    this.broken = `The PostgreSQL store's thread stopped (${why}): this instance can read or write nothing more until it restarts.`;
+    // Calls under way may have been written before it stopped.
+    const error = new StoreBrokenError(this.broken);
+    for (const [, waiting] of this.waiting) {
+      clearTimeout(waiting.timer);
+      waiting.reject(error);
+    }
+    this.waiting.clear();
+    this.port.unref();
+    this.heard(false);
+    this.onBroken(error);
+  }
+
   /** Sends one call; its answer comes to dispatch(). Only `close` is still sent once closed (by close() itself). */
   private callLater(method: BridgeMethod, args: unknown[], builder?: AsyncReceiptBuilder): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('The PostgreSQL store is closed.'));
+    if (this.broken) return Promise.reject(new StoreBrokenError(this.broken, true));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -266,7 +291,7 @@ class PgStoreBridge implements CoordinatorStore {
    * for PROBE_AFTER_MS, a cheap one is sent in the background, so that the next look is fresh.
    */
   reachability(): { reachable: boolean; since: number } {
-    if (!this.probing && !this.closed && Date.now() - this.link.checked > PROBE_AFTER_MS) {
+    if (!this.probing && !this.closed && !this.broken && Date.now() - this.link.checked > PROBE_AFTER_MS) {
       this.probing = true;
       this.nonBlocking.getSetting('reachability-probe').then(
         () => (this.probing = false),
@@ -282,6 +307,7 @@ class PgStoreBridge implements CoordinatorStore {
    */
   private call(method: BridgeMethod, args: unknown[], builder?: ReceiptBuilder): unknown {
     if (this.closed) throw new Error('The PostgreSQL store is closed.');
+    if (this.broken) throw new StoreBrokenError(this.broken, true);
     const id = this.nextId++;
     Atomics.store(this.flag, 0, 0);
     this.post({ type: 'call', id, method, args });
@@ -417,7 +443,7 @@ class PgStoreBridge implements CoordinatorStore {
   close(): void {
     if (this.closed) return;
     try {
-      this.call('close', []);
+      if (!this.broken) this.call('close', []);
     } finally {
       this.closed = true;
       for (const [, waiting] of this.waiting) {

@@ -96,6 +96,12 @@ export interface CoordinatorOptions {
   store?: StoreSpec;
   /** NATS URL (`--bus`) joining this instance to the others sharing `store`: each routes over every instance's workers. */
   bus?: string;
+  /**
+   * Called once if the store can be reached no more from this process (the PostgreSQL store's
+   * thread stopped): the instance says so on /healthz (503) and in its log; the command line
+   * shuts it down so that its supervisor starts it again.
+   */
+  onStoreBroken?: (error: Error) => void;
   logger?: Logger;
 }
 
@@ -286,6 +292,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   }
   const reachability = store.reachability?.bind(store);
   if (reachability) watchStoreReachability(metrics, { reachability });
+  let storeBroken: Error | undefined;
+  void store.whenBroken?.then((error) => {
+    storeBroken = error;
+    logger.error({ err: error.message }, 'the store is broken: this instance can record nothing more, and must be restarted');
+    options.onStoreBroken?.(error);
+  });
   const jobs = new JobManager({ registry, logger, metrics, billing, standing, ...(spotCheck ? { spotCheck } : {}), exploration: { rate: options.explorationRate ?? 0.05, random: Math.random } });
   // The books of jobs in flight, every few seconds (one call at a time; none while nothing runs).
   const checkpointMs = options.checkpointIntervalMs ?? 5_000;
@@ -392,13 +404,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     if (req.method === 'GET' && path === ROUTES.healthz) {
       // 200 while the shared database is away too: every instance shares it, and a balancer that
       // took them all out would give clients connection errors instead of 503s with Retry-After.
+      // A broken store is this instance's alone: 503, so that a balancer takes it out.
       const link = reachability?.();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
+      res.writeHead(storeBroken ? 503 : 200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
-          ok: true,
+          ok: !storeBroken,
           coordinatorId,
           workers: [...registry.local()].length,
-          ...(link ? { store: link.reachable ? 'reachable' : 'unreachable', storeSince: new Date(link.since).toISOString() } : {}),
+          ...(link ? { store: storeBroken ? 'broken' : link.reachable ? 'reachable' : 'unreachable', storeSince: new Date(link.since).toISOString() } : {}),
           ...(bus ? { cluster: { instances: bus.peers.length + 1, workers: registry.size, bus: bus.connected ? 'connected' : 'reconnecting' } } : {}),
         }),
       );

@@ -281,6 +281,11 @@ export interface CoordinatorStore {
    * Absent on SQLite, which is a file.
    */
   reachability?(): { reachable: boolean; since: number };
+  /**
+   * Resolves, with why, if the store can be reached no more from this process (the PostgreSQL
+   * store's thread stopped); every call fails from then on. Absent on SQLite.
+   */
+  readonly whenBroken?: Promise<Error>;
 }
 
 /** Builds a receipt inside a settlement whose store is asynchronous (it may itself await). */
@@ -291,7 +296,7 @@ export type AsyncReceiptBuilder = (credit: WorkerCredit, total: AccountTotal, re
  * (PostgreSQL) shared by several coordinator instances. Same meanings, same invariants.
  */
 export type AsyncCoordinatorStore = {
-  [K in Exclude<keyof CoordinatorStore, 'settle' | 'group' | 'synced' | 'nonBlocking' | 'reachability'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
+  [K in Exclude<keyof CoordinatorStore, 'settle' | 'group' | 'synced' | 'nonBlocking' | 'reachability' | 'whenBroken'>]: (...args: Parameters<CoordinatorStore[K]>) => Promise<ReturnType<CoordinatorStore[K]>>;
 } & {
   /**
    * As CoordinatorStore.settle; given what signs vouchers instead of a builder, the store builds
@@ -312,6 +317,18 @@ export class StoreUnavailableError extends Error {
   ) {
     super(message);
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * The store can be reached no more from this process (the PostgreSQL store's thread stopped): a
+ * restart brings it back. Kept apart so that the instance can say so and stop serving; as an
+ * unavailable store, what waits to be written is kept for the next start.
+ */
+export class StoreBrokenError extends StoreUnavailableError {
+  constructor(message: string, unwritten = false) {
+    super(message, unwritten);
+    this.name = 'StoreBrokenError';
   }
 }
 
