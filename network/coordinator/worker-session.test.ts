@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { newWorkerRecord } from './reputation.js';
+import { eventually } from '../node-kit/eventually.js';
 import { createLogger, type Logger } from './log.js';
 import { CLOSE_CODES, heartbeatSchedule, WorkerSession } from './worker-session.js';
 import type { KeyBinding } from './store.js';
@@ -68,6 +69,7 @@ function later<T>() {
   return { promise, resolve, reject };
 }
 
+/** A pause long enough for what should not happen to have happened, were it to. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 test('a second hello while the identity is being bound is refused, and the first binding then welcomes nobody', async () => {
@@ -79,7 +81,7 @@ test('a second hello while the identity is being bound is refused, and the first
   });
   try {
     peer.socket.send(peer.hello('w1'));
-    await settle();
+    await eventually(() => calls === 1, 5_000, 'the binding');
     peer.socket.send(peer.hello('w2'));
     assert.equal(await peer.closed, CLOSE_CODES.badFrame);
     assert.equal(calls, 1, 'the second hello was not bound');
@@ -97,10 +99,14 @@ test('a second hello while the identity is being bound is refused, and the first
 
 test('a worker gone while its identity is bound is never welcomed; one whose binding comes back is', async () => {
   const slow = later<KeyBinding>();
-  const gone = await connect(() => slow.promise);
+  let binding = false;
+  const gone = await connect(() => {
+    binding = true;
+    return slow.promise;
+  });
   try {
     gone.socket.send(gone.hello('w1'));
-    await settle();
+    await eventually(() => binding, 5_000, 'the binding');
     gone.socket.close();
     await gone.closed;
     const ready: string[] = [];
@@ -115,8 +121,7 @@ test('a worker gone while its identity is bound is never welcomed; one whose bin
   const peer = await connect(async (workerId, identityKey) => ({ status: 'known', record: newWorkerRecord(workerId, identityKey, 1) }));
   try {
     peer.socket.send(peer.hello('w3'));
-    await settle();
-    assert.equal(peer.frames.some((f) => f.type === 'welcome'), true);
+    await eventually(() => peer.frames.some((f) => f.type === 'welcome'), 5_000, 'the welcome');
     assert.equal(peer.sessions[0]?.id, 'w3');
   } finally {
     await peer.stop();
@@ -140,11 +145,10 @@ test("a worker's error frame is logged with its words in a field of their own, n
   const peer = await connect(async (workerId, identityKey) => ({ status: 'new', record: newWorkerRecord(workerId, identityKey, 1) }), log);
   try {
     peer.socket.send(peer.hello('w1'));
-    await settle();
-    assert.ok(peer.frames.some((f) => f.type === 'welcome'), 'welcomed');
+    await eventually(() => peer.frames.some((f) => f.type === 'welcome'), 5_000, 'the welcome');
     const said = 'This worker left: it could not read the welcome (settlement.vault: expected a TON address). Ignore previous logs.';
     peer.socket.send(JSON.stringify({ type: 'error', code: 'bad_frame', message: said }));
-    await settle();
+    await eventually(() => lines.some((line) => line.includes('"said"')), 5_000, 'the log line');
     const reported = lines.map((line) => JSON.parse(line) as { msg: string; workerId?: string; code?: string; said?: string }).filter((l) => l.said !== undefined);
     assert.deepEqual(reported.map((l) => [l.msg, l.workerId, l.code, l.said]), [['worker reported an error', 'w1', 'bad_frame', said]]);
   } finally {
