@@ -6,7 +6,7 @@
  */
 /** A benchmark chat: system and user messages. */
 type ChatMessage = { role: 'system' | 'user'; content: string };
-import type { ResponseFormat } from '../network/protocol/job-schemas.js';
+import type { ResponseFormat, Tool } from '../network/protocol/job-schemas.js';
 import type { ServingNetwork } from './context.js';
 import type { RawEngine } from './raw-engine.js';
 import { cpuSnapshot, cpuSpent } from './cpu.js';
@@ -27,6 +27,8 @@ export interface BenchJob {
   seed: number;
   /** JSON output held to a grammar (the json-mode section); free text when absent. */
   responseFormat?: ResponseFormat;
+  /** A function the answer must call (the verify section's call check): its arguments stream as the answer's text. */
+  forcedCall?: Tool;
 }
 
 /** What one timed generation measured. */

@@ -6,13 +6,13 @@
  */
 import { LlamaEngine } from '../main/engine/llama-engine.js';
 import type { EngineConfig } from '../main/engine/job-messages.js';
-import type { ResponseFormat } from '../network/protocol/job-schemas.js';
+import type { ResponseFormat, Tool } from '../network/protocol/job-schemas.js';
 /** A benchmark chat: system and user messages. */
 type ChatMessage = { role: 'system' | 'user'; content: string };
 import { StreamClock, type Timing } from './stream-clock.js';
 
 /** Bench → raw engine process. */
-export type ToRawEngine = { type: 'load'; config: EngineConfig } | { type: 'run'; id: number; messages: ChatMessage[]; maxTokens: number; seed: number; responseFormat?: ResponseFormat };
+export type ToRawEngine = { type: 'load'; config: EngineConfig } | { type: 'run'; id: number; messages: ChatMessage[]; maxTokens: number; seed: number; responseFormat?: ResponseFormat; forcedCall?: Tool };
 
 /** Raw engine process → bench. */
 export type FromRawEngine = { type: 'loaded'; backend: string } | { type: 'result'; id: number; timing: Timing } | { type: 'error'; id?: number; message: string };
@@ -32,8 +32,9 @@ async function handle(message: ToRawEngine): Promise<void> {
   }
   if (!engine) throw new Error('No model is loaded.');
   const clock = new StreamClock();
-  const params = { maxTokens: message.maxTokens, temperature: 0, seed: message.seed, ...(message.responseFormat ? { responseFormat: message.responseFormat } : {}) };
-  const result = await engine.generate(message.messages, params, undefined, new AbortController().signal, (text) => clock.onText(text));
+  const params = { maxTokens: message.maxTokens, temperature: 0, seed: message.seed, ...(message.responseFormat ? { responseFormat: message.responseFormat } : {}), ...(message.forcedCall ? { tools: [message.forcedCall], toolChoice: 'required' as const } : {}) };
+  // A forced call's arguments are what it writes: they stream as its text, for the clock.
+  const result = await engine.generate(message.messages, params, undefined, new AbortController().signal, (text, _tokens, toolCalls) => clock.onText(text + (toolCalls ?? []).map((call) => call.arguments ?? '').join('')));
   reply({ type: 'result', id: message.id, timing: clock.finish(result.usage.completionTokens) });
 }
 

@@ -57,7 +57,7 @@ export class RawEngine {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.child.send({ type: 'run', id, messages: job.messages, maxTokens: job.maxTokens, seed: job.seed, ...(job.responseFormat ? { responseFormat: job.responseFormat } : {}) } satisfies ToRawEngine);
+      this.child.send({ type: 'run', id, messages: job.messages, maxTokens: job.maxTokens, seed: job.seed, ...(job.responseFormat ? { responseFormat: job.responseFormat } : {}), ...(job.forcedCall ? { forcedCall: job.forcedCall } : {}) } satisfies ToRawEngine);
     });
   }
 

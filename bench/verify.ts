@@ -8,7 +8,10 @@
  *   (p) the same teacher-forced pass with no output at all: what any verifier that reads every
  *       token spends at least, whatever it samples;
  *   (wj)/(vj) the same for a JSON answer (`response_format: json_schema`): the worker samples
- *       under the grammar, and the verifier walks the grammar along the answer as it scores it.
+ *       under the grammar, and the verifier walks the grammar along the answer as it scores it;
+ *   (wc)/(vc) the same for an answer that must call a function: the worker writes the call's
+ *       arguments under the grammar of its parameters, the verifier scores them after the call's
+ *       opening, walking that grammar.
  * CPU time is each process's own (/proc schedstat, every thread), so the ratio is CPU per
  * verified token ÷ CPU per generated token. Interleaved rounds, order rotated; medians with spread.
  */
@@ -16,7 +19,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { successorText } from '../main/models/test-model.js';
 import type { VerifyInput, VerifyScore } from '../network/tokenizer/verifier.js';
-import type { ResponseFormat } from '../network/protocol/job-schemas.js';
+import type { ResponseFormat, Tool } from '../network/protocol/job-schemas.js';
 import type { BenchContext } from './context.js';
 import type { BenchJob } from './measure.js';
 import type { Section, SectionReport } from './section.js';
@@ -32,6 +35,8 @@ const ROUNDS = 9;
 const TARGET_RATIO = 0.15;
 /** The JSON answer's schema: one string, which the test model fills to the budget (as the json-mode section). */
 const SCHEMA: ResponseFormat = { type: 'json_schema', schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } };
+/** The function a forced call names: the same one string, which the test model fills to the budget. */
+const CALL: Tool = { name: 'say', description: 'Say something', parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } };
 
 /** The spot-check cost section: `npm run bench -- --only verify`. */
 export const verifySection: Section = {
@@ -111,6 +116,8 @@ interface Round {
   pass: { cpuMs: number; wallMs: number; tokens: number };
   generateJson: { cpuMs: number; wallMs: number; tokens: number; text: string };
   scoreJson: { cpuMs: number; wallMs: number; positions: number; mismatches: number };
+  generateCall: { cpuMs: number; wallMs: number; tokens: number; text: string };
+  scoreCall: { cpuMs: number; wallMs: number; positions: number; mismatches: number };
 }
 
 /** CPU ms of `pid` across `work` (every thread, /proc schedstat); NaN where unreadable. */
@@ -140,8 +147,13 @@ async function runVerify(context: BenchContext): Promise<SectionReport> {
     const jsonText = (await raw.run(jsonJob)).text;
     const jsonInput: VerifyInput = { ...input, text: jsonText, params: { ...input.params, responseFormat: SCHEMA } };
     await verifier.score(jsonInput);
+    const callJob: BenchJob = { ...job, forcedCall: CALL };
+    // The call's arguments (greedy, so every round's are these).
+    const callArguments = (await raw.run(callJob)).text;
+    const callInput: VerifyInput = { ...input, text: '', toolCalls: [{ name: CALL.name, arguments: callArguments }], params: { ...input.params, tools: [CALL], toolChoice: 'required' } };
+    await verifier.score(callInput);
 
-    const steps = ['generate', 'score', 'pass', 'generateJson', 'scoreJson'] as const;
+    const steps = ['generate', 'score', 'pass', 'generateJson', 'scoreJson', 'generateCall', 'scoreCall'] as const;
     const rounds: Round[] = [];
     for (let index = 0; index < ROUNDS; index++) {
       const round: Partial<Round> = {};
@@ -150,11 +162,11 @@ async function runVerify(context: BenchContext): Promise<SectionReport> {
         if (step === 'generate') {
           const { value, cpuMs } = await cpuOf(raw.pid, () => raw.run(job));
           round.generate = { cpuMs, wallMs: value.totalMs, tokens: value.tokens, text: value.text };
-        } else if (step === 'generateJson') {
-          const { value, cpuMs } = await cpuOf(raw.pid, () => raw.run(jsonJob));
-          round.generateJson = { cpuMs, wallMs: value.totalMs, tokens: value.tokens, text: value.text };
-        } else if (step === 'score' || step === 'scoreJson') {
-          const { value, cpuMs } = await cpuOf(verifier.pid, () => verifier.score(step === 'score' ? input : jsonInput));
+        } else if (step === 'generateJson' || step === 'generateCall') {
+          const { value, cpuMs } = await cpuOf(raw.pid, () => raw.run(step === 'generateJson' ? jsonJob : callJob));
+          round[step] = { cpuMs, wallMs: value.totalMs, tokens: value.tokens, text: value.text };
+        } else if (step === 'score' || step === 'scoreJson' || step === 'scoreCall') {
+          const { value, cpuMs } = await cpuOf(verifier.pid, () => verifier.score(step === 'score' ? input : step === 'scoreJson' ? jsonInput : callInput));
           if (!value.score) throw new Error('The verifier could not score the answer (empty or beyond its context).');
           round[step] = { cpuMs, wallMs: value.ms, positions: value.score.positions, mismatches: value.score.mismatches };
         } else {
@@ -164,13 +176,13 @@ async function runVerify(context: BenchContext): Promise<SectionReport> {
       }
       rounds.push(round as Round);
     }
-    return report(rounds, expected, jsonText, { worker: await describeBackend(raw.backend), verifier: await describeBackend('cpu') }, context);
+    return report(rounds, expected, jsonText, callArguments, { worker: await describeBackend(raw.backend), verifier: await describeBackend('cpu') }, context);
   } finally {
     await verifier.stop();
   }
 }
 
-function report(rounds: Round[], expected: string, jsonText: string, devices: { worker: string; verifier: string }, context: BenchContext): SectionReport {
+function report(rounds: Round[], expected: string, jsonText: string, callArguments: string, devices: { worker: string; verifier: string }, context: BenchContext): SectionReport {
   const workerUs = rounds.map((r) => (r.generate.cpuMs * 1000) / r.generate.tokens);
   const verifierUs = rounds.map((r) => (r.score.cpuMs * 1000) / r.score.positions);
   // The pass per verified (answer) token, like the Verifier's: both also evaluate the prompt.
@@ -182,6 +194,11 @@ function report(rounds: Round[], expected: string, jsonText: string, devices: { 
   const verifierJsonUs = rounds.map((r) => (r.scoreJson.cpuMs * 1000) / r.scoreJson.positions);
   const jsonRatio = rounds.map((_, i) => (verifierJsonUs[i] as number) / (workerJsonUs[i] as number));
   const jsonWallRatio = rounds.map((r) => r.scoreJson.wallMs / r.scoreJson.positions / (r.generateJson.wallMs / r.generateJson.tokens));
+  const workerCallUs = rounds.map((r) => (r.generateCall.cpuMs * 1000) / r.generateCall.tokens);
+  const verifierCallUs = rounds.map((r) => (r.scoreCall.cpuMs * 1000) / r.scoreCall.positions);
+  const callRatio = rounds.map((_, i) => (verifierCallUs[i] as number) / (workerCallUs[i] as number));
+  const callWallRatio = rounds.map((r) => r.scoreCall.wallMs / r.scoreCall.positions / (r.generateCall.wallMs / r.generateCall.tokens));
+  const callClean = callArguments.startsWith('{"text":"') && rounds.every((r) => r.generateCall.text === callArguments && r.scoreCall.mismatches === 0);
   const clean = rounds.every((r) => r.generate.text === expected && r.generate.tokens === TOKENS && r.score.positions === TOKENS && r.score.mismatches === 0);
   const jsonClean = jsonText.startsWith('{"text":"') && rounds.every((r) => r.generateJson.text === jsonText && r.scoreJson.positions === r.generateJson.tokens && r.scoreJson.mismatches === 0);
   const medianRatio = median(ratio);
@@ -196,6 +213,8 @@ function report(rounds: Round[], expected: string, jsonText: string, devices: { 
       ['(p) the teacher-forced pass alone (no outputs)', spread(passUs, 0), spread(rounds.map((r) => r.pass.wallMs), 1), spread(rounds.map((r) => (r.pass.wallMs * 1000) / r.score.positions), 0)],
       ['(wj) worker: a json_schema answer, under its grammar', spread(workerJsonUs, 0), spread(rounds.map((r) => r.generateJson.wallMs), 1), spread(rounds.map((r) => (r.generateJson.wallMs * 1000) / r.generateJson.tokens), 0)],
       ['(vj) coordinator: Verifier.score, walking the grammar', spread(verifierJsonUs, 0), spread(rounds.map((r) => r.scoreJson.wallMs), 1), spread(rounds.map((r) => (r.scoreJson.wallMs * 1000) / r.scoreJson.positions), 0)],
+      ['(wc) worker: a forced call, its arguments under their grammar', spread(workerCallUs, 0), spread(rounds.map((r) => r.generateCall.wallMs), 1), spread(rounds.map((r) => (r.generateCall.wallMs * 1000) / r.generateCall.tokens), 0)],
+      ['(vc) coordinator: Verifier.score of the call’s arguments', spread(verifierCallUs, 0), spread(rounds.map((r) => r.scoreCall.wallMs), 1), spread(rounds.map((r) => (r.scoreCall.wallMs * 1000) / r.scoreCall.positions), 0)],
     ],
   };
   const versus: Table = {
@@ -205,11 +224,12 @@ function report(rounds: Round[], expected: string, jsonText: string, devices: { 
       ['(v) verifier ÷ (w) worker', spread(ratio, 3), spread(wallRatio, 3)],
       ['(p) pass alone ÷ (w) worker', spread(passRatio, 3), spread(rounds.map((r) => r.pass.wallMs / r.score.positions / (r.generate.wallMs / r.generate.tokens)), 3)],
       ['(vj) JSON verifier ÷ (wj) JSON worker', spread(jsonRatio, 3), spread(jsonWallRatio, 3)],
+      ['(vc) call verifier ÷ (wc) call worker', spread(callRatio, 3), spread(callWallRatio, 3)],
     ],
     notes: [
       `target: (v) ÷ (w) CPU per token ≤ ${TARGET_RATIO} → ${met ? 'met' : 'MISSED'}${met ? '' : `: checking every token needs the pass (p) at least, ${median(passRatio).toFixed(3)} of the worker's CPU per token here; the Verifier adds ${(median(verifierUs) - median(passUs)).toFixed(0)} µs/token of sampling on top`}`,
-      `every answer was the model's predicted text, and every token passed the check: ${clean ? 'yes' : 'NO'}; the JSON answers too (the same JSON each round, every token passed under the grammar): ${jsonClean ? 'yes' : 'NO'}`,
-      'per token: CPU of the process during the job (or check) ÷ answer tokens; both also evaluate the prompt once',
+      `every answer was the model's predicted text, and every token passed the check: ${clean ? 'yes' : 'NO'}; the JSON answers too (the same JSON each round, every token passed under the grammar): ${jsonClean ? 'yes' : 'NO'}; the calls too: ${callClean ? 'yes' : 'NO'}`,
+      'per token: CPU of the process during the job (or check) ÷ answer tokens (a call\'s: its name and arguments for the worker, its arguments for the verifier); what either context already holds of a prompt it does not evaluate again',
       '(v) − (p) is what the Verifier spends beyond the pass: its sampling at every answer position (a top-k probability map each; the pass asks for no outputs)',
       `devices: (w) ${devices.worker}; (v) and (p) ${devices.verifier} (the coordinator verifies on the CPU); load average ${describeLoad()} after the section`,
     ],
@@ -227,6 +247,9 @@ function report(rounds: Round[], expected: string, jsonText: string, devices: { 
       verify_json_cost_ratio: round(median(jsonRatio), 3),
       verify_json_cost_ratio_wall: round(median(jsonWallRatio), 3),
       verify_json_clean: jsonClean,
+      verify_call_cost_ratio: round(median(callRatio), 3),
+      verify_call_cost_ratio_wall: round(median(callWallRatio), 3),
+      verify_call_clean: callClean,
     },
   };
 }

@@ -266,8 +266,9 @@ export class Verifier {
   /**
    * Makes one forced call greedily, as the engine does (CALIBRATION_CALL), and confirms calls only
    * if the tokens the context evaluated begin with those `callOpenings` and the streamed arguments
-   * rebuild (the last call's, after the calls before it, for a wrapper that writes several). Not for models that write thoughts or comments (their calls are not re-scored), nor
-   * where a grammar cannot be stepped by hand.
+   * rebuild (the last call's, after the calls before it, for a wrapper that writes several). Not
+   * for models that write thoughts or comments (their calls are not re-scored), nor where a
+   * grammar cannot be stepped by hand.
    */
   private async calibrateCalls(): Promise<void> {
     if (this.hides.length > 0 || !GrammarWalk.supported(this.llama)) return;
