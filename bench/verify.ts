@@ -231,6 +231,7 @@ function report(rounds: Round[], expected: string, jsonText: string, callArgumen
       `every answer was the model's predicted text, and every token passed the check: ${clean ? 'yes' : 'NO'}; the JSON answers too (the same JSON each round, every token passed under the grammar): ${jsonClean ? 'yes' : 'NO'}; the calls too: ${callClean ? 'yes' : 'NO'}`,
       'per token: CPU of the process during the job (or check) ÷ answer tokens (a call\'s: its name and arguments for the worker, its arguments for the verifier); what either context already holds of a prompt it does not evaluate again',
       '(v) − (p) is what the Verifier spends beyond the pass: its sampling at every answer position (a top-k probability map each; the pass asks for no outputs)',
+      'a forced call\'s prompt documents the function (about 950 tokens here, against 63): generating and checking each token of it costs more on both sides, with or without tools (a plain answer after as long a prompt costs the worker the same)',
       `devices: (w) ${devices.worker}; (v) and (p) ${devices.verifier} (the coordinator verifies on the CPU); load average ${describeLoad()} after the section`,
     ],
   };
