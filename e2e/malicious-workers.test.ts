@@ -433,7 +433,7 @@ describe('a network facing dishonest workers', () => {
     await booksBalance();
   });
 
-  test('a job that forces a call: invented arguments, or the other model’s, fail the check and earn nothing; a function without parameters leaves nothing to check', async () => {
+  test('a job that forces a call: invented arguments, the other model’s, or a function the model would not call fail the check and earn nothing; a named function without parameters leaves nothing to check', async () => {
     const wrongPath = join(await harness.tempDir(), 'wrong.gguf');
     await writeTestModel(wrongPath, { step: 2 });
     const { engine } = await LlamaEngine.load({ modelPath: wrongPath, threads: 1, contextSize: 2048, sequences: 1, gpu: 'cpu', warmupTokens: 0, sandbox: false }, () => undefined);
@@ -446,12 +446,12 @@ describe('a network facing dishonest workers', () => {
     const cheater = await enlist('call-cheater', { payoutAddress: address });
     try {
       const [failed, unscored] = [await metric('failed'), await metric('unscored')];
-      const forced = async (toolChoice: OpenAI.ChatCompletionToolChoiceOption, answer: (offer: Extract<CoordinatorFrame, { type: 'job.offer' }>) => Promise<void>) => {
+      const forced = async (toolChoice: 'required' | OpenAI.ChatCompletionNamedToolChoice, answer: (offer: Extract<CoordinatorFrame, { type: 'job.offer' }>) => Promise<void>) => {
         const balance = coordinator.store.balance(clientId);
         const owed = account(address);
         const pending = client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: 40, temperature: 0, tools, tool_choice: toolChoice });
         const offer = await cheater.nextNew('job.offer');
-        assert.deepEqual(offer.params.toolChoice, toolChoice === 'required' ? 'required' : { name: 'get_weather' }, 'the worker is told the call is forced');
+        assert.deepEqual(offer.params.toolChoice, toolChoice === 'required' ? 'required' : { name: toolChoice.function.name }, 'the worker is told the call is forced');
         cheater.send({ type: 'job.accept', jobId: offer.jobId });
         await answer(offer);
         const call = (await pending).choices[0]?.message.tool_calls?.[0];
@@ -475,8 +475,8 @@ describe('a network facing dishonest workers', () => {
       assert.deepEqual([other.charged, other.earned], [0n, 0n]);
       assert.equal(coordinator.store.workerRecord('call-cheater')?.verifyFailures, 2);
       assert.equal(await metric('failed'), failed + 2);
-      // now() takes no parameters: its call is only a name among the offered ones, and is not re-scored.
-      const bare = await forced('required', async ({ jobId }) => {
+      // Named by the client, now() leaves nothing to check: it takes no parameters, and its name was not the model's choice.
+      const bare = await forced({ type: 'function', function: { name: 'now' } }, async ({ jobId }) => {
         cheater.send({ type: 'job.chunk', jobId, seq: 0, text: '', tokens: 1, toolCalls: [{ index: 0, name: 'now', arguments: '{}' }] });
         cheater.send({ type: 'job.done', jobId, finishReason: 'tool_calls', usage: { promptTokens: 1, completionTokens: 1 } });
       });
@@ -484,6 +484,14 @@ describe('a network facing dishonest workers', () => {
       assert.ok(bare.earned > 0n, 'paid: nothing could be checked');
       assert.equal(await metric('unscored'), unscored + 1, 'counted as not re-scored');
       assert.equal(coordinator.store.workerRecord('call-cheater')?.verifyFailures, 2, 'no strike for what cannot be checked');
+      // Left to the model, it calls get_weather: a worker answering now() steers the client's agent, and fails, however short the call.
+      const steered = await forced('required', async ({ jobId }) => {
+        cheater.send({ type: 'job.chunk', jobId, seq: 0, text: '', tokens: 1, toolCalls: [{ index: 0, name: 'now', arguments: '{}' }] });
+        cheater.send({ type: 'job.done', jobId, finishReason: 'tool_calls', usage: { promptTokens: 1, completionTokens: 1 } });
+      });
+      assert.deepEqual([steered.call?.name, steered.charged, steered.earned], ['now', 0n, 0n]);
+      assert.equal(coordinator.store.workerRecord('call-cheater')?.verifyFailures, 3);
+      assert.notEqual(coordinator.store.workerRecord('call-cheater')?.ejectedAt, null, 'ejected at the third strike');
     } finally {
       await engine.dispose();
       await leave(cheater, 'call-cheater');

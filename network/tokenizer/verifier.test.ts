@@ -17,7 +17,7 @@ import { TokenCounter } from './token-counter.js';
 import { ChatMLChatWrapper, DeepSeekChatWrapper, HarmonyChatWrapper, Llama3_1ChatWrapper, LlamaChat, QwenChatWrapper, resolveChatWrapper, type ChatWrapper, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
 import { functionsOf, promptTokens, toChatHistory } from './chat-history.js';
 import { cpuLlama } from './token-counter.js';
-import { allowedAt, failsCheck, hiddenSegments, samplingOf, Verifier, type VerifyScore } from './verifier.js';
+import { allowedAt, failsCheck, hiddenSegments, samplerChoices, samplingOf, Verifier, type VerifyScore } from './verifier.js';
 
 const MESSAGES: ChatMessage[] = [{ role: 'user', content: 'abc' }];
 const SCHEMA = { type: 'object', properties: { city: { type: 'string' }, sunny: { type: 'boolean' } }, required: ['city', 'sunny'] };
@@ -187,16 +187,17 @@ describe('the verifier re-scores answers as the job sampled them', () => {
       assert.ok(result, 'scored');
       return result;
     };
-    // 'required' with get_weather alone (offered beside it, this model would call now()), or get_weather named.
-    for (const forcing of [{ tools: [WEATHER], toolChoice: 'required' }, { tools: [WEATHER, CLOCK], toolChoice: { name: 'get_weather' } }] as const) {
+    // 'required' (this model calls get_weather rather than now()), or get_weather named.
+    for (const forcing of [{ tools: [WEATHER, CLOCK], toolChoice: 'required' }, { tools: [WEATHER, CLOCK], toolChoice: { name: 'get_weather' } }] as const) {
       for (const temperature of [0, 1]) {
         const params: JobParams = { maxTokens: 40, temperature, seed: 5, ...forcing, tools: [...forcing.tools] };
         assert.equal(verifier.canScore(params), true);
         const honestCalls = await calls(honest, params);
-        assert.equal(honestCalls[0]?.name, 'get_weather');
+        if (forcing.toolChoice !== 'required' || temperature === 0) assert.equal(honestCalls[0]?.name, 'get_weather', 'named, or the greedy choice');
         const scored = await scoreCalls(honestCalls, params);
         assert.equal(scored.mismatches, 0, `${JSON.stringify(forcing.toolChoice)}, temperature ${temperature}: ${JSON.stringify(honestCalls)}`);
-        assert.equal(scored.positions, honestCalls[0]?.arguments.length, 'every token of the arguments (one per character on this model)');
+        // Every token of the arguments (one per character on this model), and the choice of function where there was one.
+        assert.equal(scored.positions, (honestCalls[0]?.name === 'get_weather' ? (honestCalls[0]?.arguments.length ?? 0) : 0) + (forcing.toolChoice === 'required' ? 1 : 0));
       }
     }
     const greedy: JobParams = { maxTokens: 40, temperature: 0, tools: [WEATHER, CLOCK], toolChoice: { name: 'get_weather' } };
@@ -209,9 +210,16 @@ describe('the verifier re-scores answers as the job sampled them', () => {
     // The same honest call in a job that let the model choose to call: the same opening follows the prompt.
     const auto: JobParams = { maxTokens: 40, temperature: 0, tools: [WEATHER, CLOCK] };
     assert.equal((await scoreCalls(await calls(honest, greedy), auto)).mismatches, 0);
-    // Not scored: a function the job did not offer, one without parameters, a penalized job, a thinking model (below).
+    // A call to a function the model would not have called fails outright, however short: a worker steering the client's agent.
+    const required: JobParams = { ...greedy, toolChoice: 'required' };
+    const steered = await scoreCalls([{ name: 'now', arguments: '{}' }], required);
+    assert.deepEqual(steered, { positions: 1, mismatches: 1, promptTokens: steered.promptTokens, wrongCall: 0 });
+    assert.ok(failsCheck(steered));
+    const steeredWithArguments = await scoreCalls([{ name: 'now', arguments: '{}' }, ...(await calls(honest, greedy))], required);
+    assert.equal(steeredWithArguments.wrongCall, 0, 'honest arguments after it do not make it right');
+    // Not scored: a function the job did not offer; one without parameters where the job named it (nothing was the model's choice).
     assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: '', toolCalls: [{ name: 'get_time', arguments: '{}' }], params: greedy }), undefined);
-    assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: '', toolCalls: [{ name: 'now', arguments: '{}' }], params: greedy }), undefined);
+    assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: '', toolCalls: [{ name: 'now', arguments: '{}' }], params: { ...greedy, toolChoice: { name: 'now' } } }), undefined);
     const penalized: JobParams = { ...greedy, frequencyPenalty: 1 };
     assert.equal(verifier.canScore(penalized), false);
     assert.equal(await verifier.score({ messages: MESSAGES, before: '', text: '', toolCalls: await calls(honest, greedy), params: penalized }), undefined);
@@ -372,6 +380,16 @@ describe('allowedAt: the sampler’s set at one position', () => {
   const candidates = [[1, 0.5], [2, 0.2], [3, 0.15], [4, 0.1], [5, 0.05]] as const;
   const sampled = { greedy: false, topK: 40, topP: 0.8 };
   const greedy = { greedy: true, topK: 40, topP: 1 };
+
+  test('samplerChoices lists exactly the candidates allowedAt says yes to, with a grammar or without', () => {
+    const evens = (t: number) => t % 2 === 0;
+    for (const sampling of [sampled, greedy, { greedy: false, topK: 2, topP: 1 }])
+      for (const valid of [undefined, evens]) {
+        const choices = samplerChoices(candidates, sampling, valid);
+        assert.deepEqual(candidates.map(([t]) => t).filter((t) => allowedAt(candidates, t, sampling, valid) === true), [...choices].sort(), `${JSON.stringify(sampling)}, ${valid ? 'even tokens only' : 'no grammar'}`);
+      }
+    assert.deepEqual(samplerChoices(candidates, greedy, evens), [2], 'greedy under a grammar: the grammar’s top');
+  });
 
   test('without a grammar: top-p for sampled jobs, the top (near-ties allowed) for greedy ones', () => {
     assert.equal(allowedAt(candidates, 3, sampled), true, '0.7 before it < 0.8');

@@ -15,7 +15,8 @@
  * prefix), under the grammar of the function's parameters, as the engine sampled them. That
  * layout is not assumed either: the verifier makes one forced call itself when it loads a model
  * (`calibrateCalls`) and scores calls only if its context then holds exactly the rebuilt tokens.
- * A call's name (a choice among the offered names, a few tokens) is not re-scored.
+ * Where the job offers several functions, the name called is checked too: a name the sampler
+ * could not have reached fails the check outright (`reachable`, `wrongCall`).
  *
  * Models that think before they answer (a chat wrapper with thought segments: Qwen 3, DeepSeek
  * R1…) stream their thoughts apart from the answer (`reasoning`), so the coordinator sees all the
@@ -70,6 +71,8 @@ export interface VerifyScore {
   offGrammarAt?: number;
   /** Tokens of the prompt it was scored after: the engine's rendering, tools included. */
   promptTokens: number;
+  /** The first call (its index) to a function the model would not have called, when one is: the check fails outright. */
+  wrongCall?: number;
 }
 
 /** The params that shape sampling, and so the check. */
@@ -113,16 +116,21 @@ export function thoughtLayout(chatWrapper: ChatWrapper, model: LlamaModel): Thou
   return { prefix: openedByTemplate ? [] : tokens(thought.prefix as NonNullable<typeof thought.suffix>), forced: openedByTemplate || thought.openOnResponseStart === true, suffix: tokens(thought.suffix) };
 }
 
-/** True when a score is a failure: more than 5 % of positions, and at least 2, out of the allowed set. */
+/**
+ * True when a score is a failure: more than 5 % of positions, and at least 2, out of the allowed
+ * set; or a call to a function the model would not have called (a worker steering the client's
+ * agent), however short.
+ */
 export function failsCheck(score: VerifyScore): boolean {
-  return score.mismatches >= 2 && score.mismatches > 0.05 * score.positions;
+  return score.wrongCall !== undefined || (score.mismatches >= 2 && score.mismatches > 0.05 * score.positions);
 }
 
 /** Two scores of one answer's parts, in order, as one (the prompt is the first part's). */
 function addScores(first: VerifyScore, then: VerifyScore | undefined): VerifyScore {
   if (!then) return first;
   const offGrammarAt = first.offGrammarAt ?? (then.offGrammarAt !== undefined ? first.positions + then.offGrammarAt : undefined);
-  return { positions: first.positions + then.positions, mismatches: first.mismatches + then.mismatches, ...(offGrammarAt !== undefined ? { offGrammarAt } : {}), promptTokens: first.promptTokens };
+  const wrongCall = first.wrongCall ?? then.wrongCall;
+  return { positions: first.positions + then.positions, mismatches: first.mismatches + then.mismatches, ...(offGrammarAt !== undefined ? { offGrammarAt } : {}), promptTokens: first.promptTokens, ...(wrongCall !== undefined ? { wrongCall } : {}) };
 }
 
 /** How the job's sampler chose at each position. */
@@ -165,17 +173,37 @@ export function allowedAt<T>(candidates: readonly (readonly [T, number])[], toke
 
 /** Whether `token` is in the sampler's set drawn from `pool` (sorted): top-k, then top-p, or the top for greedy. */
 function within<T>(pool: readonly (readonly [T, number])[], token: T, sampling: Sampling): boolean {
+  return sampleSet(pool, sampling).includes(token);
+}
+
+/** The tokens of `pool` (sorted) the sampler could draw: top-k, then top-p, or the top (near-ties allowed) for greedy. */
+function sampleSet<T>(pool: readonly (readonly [T, number])[], sampling: Sampling): T[] {
   const top = pool.slice(0, sampling.topK);
-  const index = top.findIndex(([t]) => t === token);
-  if (index < 0) return false;
-  if (sampling.greedy) return top[index]![1] >= NEAR_TIE * top[0]![1];
-  let total = 0;
+  if (top.length === 0) return [];
+  if (sampling.greedy) return top.filter(([, p]) => p >= NEAR_TIE * top[0]![1]).map(([t]) => t);
+  const total = top.reduce((sum, [, p]) => sum + p, 0);
+  const set: T[] = [];
   let before = 0;
-  top.forEach(([, p], i) => {
-    total += p;
-    if (i < index) before += p;
-  });
-  return before < sampling.topP * total;
+  for (const [t, p] of top) {
+    if (before < sampling.topP * total) set.push(t);
+    before += p;
+  }
+  return set;
+}
+
+/**
+ * Every token the sampler could have drawn at one position (the tokens `allowedAt` says yes to,
+ * among the candidates): with a grammar, the model's choices it accepts, and its own among
+ * themselves where the sampler draws again.
+ */
+export function samplerChoices<T>(candidates: readonly (readonly [T, number])[], sampling: Sampling, valid?: (token: T) => boolean): T[] {
+  if (!valid) return sampleSet(candidates, sampling);
+  const choices: (readonly [T, number])[] = [];
+  for (const candidate of candidates) {
+    if (choices.length >= sampling.topK) break;
+    if (valid(candidate[0])) choices.push(candidate);
+  }
+  return [...new Set([...sampleSet(candidates, sampling).filter(valid), ...sampleSet(choices, sampling)])];
 }
 
 /** The segments a model writes that the engine holds back from the answer (thoughts, comments); [] for none. */
@@ -290,10 +318,10 @@ export class Verifier {
       if (!['functionCalls', 'maxTokens'].includes(result.metadata.stopReason ?? '') || calls.length === 0 || calls.some((call) => call === undefined)) return;
       // As the worker streams them: the grammar's closing whitespace is not part of the arguments.
       for (const call of calls) call.arguments = call.arguments.trimEnd();
-      const opening = this.callOpenings(CALIBRATION_CHAT, CALIBRATION_CALL, calls)?.at(-1);
+      const opening = this.callOpenings(CALIBRATION_CHAT, CALIBRATION_CALL, calls)?.at(-1)?.opening;
       if (!opening) return;
       // The last token sampled may not have been evaluated yet (a call cut by max tokens).
-      const rebuilt = [...opening, ...this.model.tokenize(calls.at(-1)!.arguments, false)].slice(0, -1);
+      const rebuilt = [...opening, ...this.model.tokenize(calls.at(-1)!.arguments, false, 'trimLeadingSpace')].slice(0, -1);
       const evaluated = this.sequence.contextTokens;
       if (evaluated.length >= rebuilt.length && rebuilt.every((token, i) => token === evaluated[i])) this.callsConfirmed = true;
     } finally {
@@ -302,15 +330,17 @@ export class Verifier {
   }
 
   /**
-   * The tokens LlamaChat has evaluated when the model starts each call's parameters, in order: the
-   * rendered chat (the job's functions documented) with the text the model wrote before its calls,
-   * then, tokenized apart as LlamaChat does, the section prefix of wrappers that write calls in a
-   * section, the calls before this one as LlamaChat keeps them (prefix, name, params prefix,
-   * arguments, suffix; the wrapper's text between calls between two of them, none before the
-   * call being written), and this call's prefix, name and params prefix. Undefined for a wrapper
-   * that starts a turn with triggers of its own (then calls take another path).
+   * The tokens LlamaChat has evaluated when the model starts each call's parameters, in order
+   * (`opening`): the rendered chat (the job's functions documented) with the text the model wrote
+   * before its calls, then, tokenized apart as LlamaChat does, the section prefix of wrappers that
+   * write calls in a section, the calls before this one as LlamaChat keeps them (prefix, name,
+   * params prefix, arguments, suffix; the wrapper's text between calls between two of them, none
+   * before the call being written), and this call's prefix, name and params prefix; and those it
+   * has evaluated when the model starts the call's name (`beforeName`: up to the prefix).
+   * Undefined for a wrapper that starts a turn with triggers of its own (then calls take another
+   * path).
    */
-  private callOpenings(messages: readonly ChatMessage[], params: Pick<JobParams, 'tools' | 'toolChoice'>, calls: readonly { name: string; arguments: string }[], text = ''): Token[][] | undefined {
+  private callOpenings(messages: readonly ChatMessage[], params: Pick<JobParams, 'tools' | 'toolChoice'>, calls: readonly { name: string; arguments: string }[], text = ''): { beforeName: Token[]; opening: Token[] }[] | undefined {
     const { state } = renderTurn(this.chatWrapper, messages, text, params);
     if ((state.prefixTriggers?.length ?? 0) > 0 || state.noPrefixTrigger !== undefined) return undefined;
     const turn = state.contextText.tokenize(this.model.tokenizer);
@@ -318,11 +348,12 @@ export class Verifier {
     const named = (value: typeof settings.call.paramsPrefix, name: string) => LlamaText(LlamaText(value).values.map((v) => (typeof v === 'string' ? v.replaceAll('{{functionName}}', name) : v)));
     const opening = (name: string) => LlamaText([settings.call.prefix, name, named(settings.call.paramsPrefix, name)]);
     const kept: LlamaText[] = [];
+    const tokens = (...parts: LlamaText[]) => [...turn, ...LlamaText([settings.parallelism?.call.sectionPrefix ?? '', ...parts]).tokenize(this.model.tokenizer, 'trimLeadingSpace')];
     return calls.map((call, index) => {
       const before = kept.flatMap((raw, i) => (i > 0 ? [LlamaText(settings.parallelism?.call.betweenCalls ?? ''), raw] : [raw]));
-      const tokens = [...turn, ...LlamaText([settings.parallelism?.call.sectionPrefix ?? '', ...before, opening(call.name)]).tokenize(this.model.tokenizer, 'trimLeadingSpace')];
       if (index < calls.length - 1) kept.push(LlamaText([opening(call.name), call.arguments, named(settings.call.suffix, call.name)]));
-      return tokens;
+      // While the model writes the name, the call so far is its prefix alone.
+      return { beforeName: tokens(...before, LlamaText(settings.call.prefix)), opening: tokens(...before, opening(call.name)) };
     });
   }
 
@@ -423,11 +454,21 @@ export class Verifier {
     }
     const openings = this.callOpenings(messages, params, known, text);
     if (!openings) return undefined;
+    // Among several functions, the one called is the model's choice too.
+    const names = Object.keys(offered);
+    const nameGrammar = names.length > 1 ? await this.nameGrammar(names) : undefined;
     let total: VerifyScore | undefined;
     for (const [i, call] of known.entries()) {
-      if (call.schema === undefined) continue;
-      const grammar = await this.grammars.get({ type: 'json_schema', schema: call.schema }).catch(() => undefined);
-      const scored = grammar && (await this.scoreAfter(openings[i]!, this.model.tokenize(call.arguments, false), params, grammar));
+      const { beforeName, opening } = openings[i]!;
+      const grammar = call.schema === undefined ? undefined : await this.grammars.get({ type: 'json_schema', schema: call.schema }).catch(() => undefined);
+      // Tokenized as text that follows other text (no leading space of its own, as some tokenizers add at the start).
+      let scored = grammar && (await this.scoreAfter(opening, this.model.tokenize(call.arguments, false, 'trimLeadingSpace'), params, grammar));
+      if (nameGrammar) {
+        const chosen = await this.reachable(beforeName, `${call.name}\n`, params, nameGrammar, this.chatWrapper.settings.functions.call.optionalPrefixSpace === true);
+        const positions = 1 + (scored?.positions ?? 0);
+        // A function the model would not have called: the whole call is out of place, its arguments too.
+        scored = chosen ? addScores({ positions: 1, mismatches: 0, promptTokens: beforeName.length }, scored) : { positions, mismatches: positions, promptTokens: beforeName.length, wrongCall: i };
+      }
       if (scored) total = total ? addScores(total, scored) : scored;
     }
     return total;
@@ -438,34 +479,85 @@ export class Verifier {
     if (answer.length === 0 || prompt.length === 0 || prompt.length + answer.length > this.contextSize) return undefined;
     const walk = grammar ? new GrammarWalk(this.llama, this.model, grammar) : undefined;
     const sampling = samplingOf(params);
-    const all: Token[] = [...prompt, ...answer];
-    const firstScored = prompt.length - 1;
-    // What the context already holds of the prompt is kept (the prompt of a job's other attempts, a
-    // call's text and earlier calls); only the rest is evaluated, the scored positions always.
-    await this.sequence.adaptStateToTokens(all.slice(0, firstScored), false);
-    const kept = this.sequence.nextTokenIndex;
-    const items = all.slice(kept, -1).map((token, j) => {
-      const i = kept + j;
-      return i >= firstScored ? ([token, { generateNext: { probabilities: true, options: this.optionsAt(params, walk !== undefined, answer, i - firstScored) } }] as const) : token;
-    });
-    this.evaluated += items.length;
-    const results = await this.sequence.controlledEvaluate(items as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
+    const candidates = await this.candidatesAfter(prompt, answer, (index) => this.optionsAt(params, walk !== undefined, answer, index));
     let mismatches = 0;
-    for (let i = firstScored; i < all.length - 1; i++) {
-      const next = all[i + 1] as Token;
-      const probabilities = results[i - kept]?.next.probabilities;
-      const verdict = probabilities ? allowedAt([...probabilities], next, sampling, walk && ((t) => walk.allows(t))) : false;
+    for (const [at, next] of answer.entries()) {
+      const probabilities = candidates[at];
+      const verdict = probabilities ? allowedAt(probabilities, next, sampling, walk && ((t) => walk.allows(t))) : false;
       if (verdict === false) mismatches++;
       if (walk) {
         if (!walk.allows(next)) {
           // Text outside the job's format: nothing after it could have been sampled under the grammar.
-          const at = i - firstScored;
           return { positions: answer.length, mismatches: mismatches + (answer.length - at - 1), offGrammarAt: at, promptTokens: prompt.length };
         }
         walk.accept(next);
       }
     }
     return { positions: answer.length, mismatches, promptTokens: prompt.length };
+  }
+
+  /**
+   * The model's most likely tokens (with their probabilities, most likely first) at each position
+   * of `answer` after `prompt`, from one teacher-forced pass. What the context already holds of
+   * the prompt is kept (the prompt of a job's other attempts, a call's text and earlier calls);
+   * only the rest is evaluated, the scored positions always.
+   */
+  private async candidatesAfter(prompt: Token[], answer: Token[], optionsAt: (index: number) => ReturnType<Verifier['optionsAt']>): Promise<((readonly [Token, number])[] | undefined)[]> {
+    const all: Token[] = [...prompt, ...answer];
+    const firstScored = prompt.length - 1;
+    await this.sequence.adaptStateToTokens(all.slice(0, firstScored), false);
+    const kept = this.sequence.nextTokenIndex;
+    const items = all.slice(kept, -1).map((token, j) => {
+      const i = kept + j;
+      return i >= firstScored ? ([token, { generateNext: { probabilities: true, options: optionsAt(i - firstScored) } }] as const) : token;
+    });
+    this.evaluated += items.length;
+    const results = await this.sequence.controlledEvaluate(items as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
+    return answer.map((_, at) => {
+      const probabilities = results[firstScored + at - kept]?.next.probabilities;
+      return probabilities ? [...probabilities] : undefined;
+    });
+  }
+
+  /**
+   * Whether the sampler could have written `text` next after `context`, under `grammar`: its
+   * tokens are walked in order, and where one is outside what the sampler could draw, another
+   * token it could draw that also begins the rest of `text` (the same text split otherwise, as
+   * a model under a grammar may split it) keeps the text reachable. `optionalSpace`: the grammar
+   * lets the model write a space before `text` or not.
+   */
+  private async reachable(context: Token[], text: string, params: VerifyParams, grammar: LlamaGrammar, optionalSpace: boolean): Promise<boolean> {
+    const tokens = this.model.tokenize(text, false, 'trimLeadingSpace');
+    if (tokens.length === 0 || context.length + tokens.length > this.contextSize) return true;
+    const walk = new GrammarWalk(this.llama, this.model, grammar);
+    const sampling = samplingOf(params);
+    const candidates = await this.candidatesAfter(context, tokens, () => ({ temperature: 1, topK: GRAMMAR_CANDIDATES, topP: 1 }));
+    let rest = text;
+    for (const [at, token] of tokens.entries()) {
+      const before = [...context, ...tokens.slice(0, at)];
+      const piece = (t: Token) => this.model.detokenize([t], false, before);
+      const valid = (t: Token) => walk.allows(t);
+      if (!valid(token)) return false;
+      const probabilities = candidates[at] ?? [];
+      if (allowedAt(probabilities, token, sampling, valid) === false) {
+        const rests = at === 0 && optionalSpace ? [rest, ` ${rest}`] : [rest];
+        const splitOtherwise = samplerChoices(probabilities, sampling, valid).some((t) => {
+          const written = piece(t);
+          return t !== token && written !== '' && rests.some((r) => r.startsWith(written));
+        });
+        if (!splitOtherwise) return false;
+      }
+      walk.accept(token);
+      rest = rest.slice(piece(token).length);
+    }
+    return true;
+  }
+
+  /** The grammar node-llama-cpp samples a function's name under: an optional space (as the wrapper says), one of the offered names, a newline. */
+  private nameGrammar(names: readonly string[]): Promise<LlamaGrammar> {
+    const space = this.chatWrapper.settings.functions.call.optionalPrefixSpace ? '[ ]? ' : '';
+    // Names are letters, digits, _ and - (job-schemas.ts): quoted as they are.
+    return this.llama.createGrammar({ grammar: `root ::= ${space}(${names.map((name) => JSON.stringify(name)).join(' | ')}) [\\n]` });
   }
 
   /** The sampler options to score answer position `index` with: temperature 1, the job's penalties over the answer so far. */
