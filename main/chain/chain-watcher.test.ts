@@ -197,12 +197,18 @@ describe('ledger and chain watcher on a local chain', () => {
     const seqno = await client.open(workerWallet).getSeqno();
     // The ledger was opened again by the test before: Cash out over it.
     const earnings = new EarningsService({ ledger, chain: { client, sender: client.open(workerWallet).sender(workerKey.secretKey) }, logger: silentLogger });
+    // Said before Cash out is pressed: the view's outlook, from the vault's getters on chain.
+    assert.equal(earnings.cashOutOutlook(), undefined, 'the first look starts reading the vault');
+    await earnings.readVaultFunds();
+    assert.deepEqual(earnings.cashOutOutlook(), { code: 'vault_short', spendableNanotons: spendable, dueNanotons: ledger.balances().claimableNanotons });
     const short = await earnings.cashOut();
     assert.equal(!short.ok && short.error.code, 'vault_short');
     assert.match(!short.ok ? short.error.message : '', /^it can pay \d+(\.\d+)? TON now, and \d+(\.\d+)? TON is due to you$/);
     assert.equal(await client.open(workerWallet).getSeqno(), seqno, 'no claim left the wallet');
     // The operator funds the vault (a plain transfer); the same voucher is claimed and paid.
     await faucet(vault.address, toNano('20'));
+    await earnings.readVaultFunds();
+    assert.equal(earnings.cashOutOutlook(), undefined, 'funded: nothing to say');
     const claim = await earnings.cashOut();
     assert.ok(claim.ok, claim.ok ? '' : claim.error.message);
     assert.equal(claim.value.expectedNanotons, due);
