@@ -7,10 +7,13 @@
  * The owner's wallet (faucet-funded, for the claim's gas) is imported as the wallet on this PC,
  * so it becomes the payout address live and Cash out signs with its own key. Temp dir only.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toNano } from '@ton/core';
+import { Address, toNano } from '@ton/core';
+import { TonClient, WalletContractV5R1 } from '@ton/ton';
+import { mnemonicToPrivateKey } from '@ton/crypto';
+import { Vault } from '../../network/contracts/vault.js';
 import { startChainServer, type ChainServer } from '../../network/chain/cli.js';
 import { createChainLogger } from '../../network/chain/log.js';
 import { clientIdForKey, startCoordinator, type Coordinator } from '../../network/coordinator/server.js';
@@ -41,6 +44,8 @@ export interface LedgerStack {
   chat(content: string, maxTokens?: number): Promise<number>;
   /** Gives an address test TON from the chain's faucet (gas for a claim). */
   fund(address: string, ton: string): Promise<void>;
+  /** The network's operator closes its payout vault, signing with the coordinator's wallet: from then on the vault pays no claims. */
+  closeVault(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -84,6 +89,19 @@ export async function startLedgerStack(options: { importOwner?: boolean; token?:
     const response = await fetch(`${chain.url}/faucet`, { method: 'POST', body: JSON.stringify({ address, amount: toNano(ton).toString() }) });
     if (!response.ok) throw new Error(`faucet refused: HTTP ${response.status}`);
   };
+  const closeVault = async () => {
+    const { mnemonic } = JSON.parse(await readFile(join(dir, 'coordinator', 'wallet.json'), 'utf8')) as { mnemonic: string[] };
+    const key = await mnemonicToPrivateKey(mnemonic);
+    const client = new TonClient({ endpoint: `${chain.url}/jsonRPC` });
+    const wallet = client.open(WalletContractV5R1.create({ workchain: 0, publicKey: key.publicKey, walletId: { networkGlobalId: -3 } }));
+    const vault = client.open(Vault.createFromAddress(Address.parse(coordinator.settlement!.vault)));
+    await vault.sendClose(wallet.sender(key.secretKey));
+    const deadline = Date.now() + 15_000;
+    while (!(await vault.getClosed())) {
+      if (Date.now() > deadline) throw new Error('the vault did not close');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
   const owner = await loadDemoWallet(join(dir, 'owner.json'));
   // The owner's wallet pays the claim's gas, so it needs a little test TON first.
   await fund(owner.address, '2');
@@ -122,6 +140,7 @@ export async function startLedgerStack(options: { importOwner?: boolean; token?:
     token,
     tokenUrl: attached.dashboard.tokenUrl,
     fund,
+    closeVault,
     async chat(content, maxTokens = 64) {
       const response = await fetch(`${coordinator.url}/v1/chat/completions`, {
         method: 'POST',
