@@ -432,3 +432,44 @@ test('a sealed job the client leaves before job.done keeps the prompt claim its 
     );
   });
 });
+
+test('tool calls the engine could not have streamed are refused before the client sees them: the attempt ends as a bad frame', async () => {
+  const weather = { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } };
+  const now = { name: 'now' };
+  const call = (index: number, name?: string, args = '{}') => ({ index, ...(name ? { name } : {}), arguments: args });
+  const cases: [string, Partial<JobSpec['params']>, { text: string; toolCalls?: ReturnType<typeof call>[] }[], RegExp][] = [
+    ['calls for a job without tools', {}, [{ text: '', toolCalls: [call(0, 'now')] }], /offered no tools/],
+    ['text and calls in one chunk', { tools: [weather] }, [{ text: 'hi', toolCalls: [call(0, 'get_weather')] }], /Text and tool calls in one chunk/],
+    ['a function not offered', { tools: [weather] }, [{ text: '', toolCalls: [call(0, 'rm_rf')] }], /does not start with the name of an offered tool/],
+    ['a call out of order', { tools: [weather] }, [{ text: '', toolCalls: [call(1, 'get_weather')] }], /arrived out of order/],
+    ['a call named twice', { tools: [weather] }, [{ text: '', toolCalls: [call(0, 'get_weather')] }, { text: '', toolCalls: [call(0, 'get_weather')] }], /named twice/],
+    ['another function than the one the client named', { tools: [weather, now], toolChoice: { name: 'get_weather' } }, [{ text: '', toolCalls: [call(0, 'now')] }], /forces a call of get_weather/],
+    ['a second call where the client allowed one', { tools: [weather, now], parallelToolCalls: false }, [{ text: '', toolCalls: [call(0, 'now')] }, { text: '', toolCalls: [call(1, 'now')] }], /allows one call/],
+    ['text where the client forced a call', { tools: [weather], toolChoice: 'required' }, [{ text: 'Sure!' }], /forces a tool call/],
+  ];
+  for (const [what, params, chunks, reason] of cases) {
+    const dir = await mkdtemp(join(tmpdir(), 'silkworm-calls-'));
+    const store = openSqliteStore(dir);
+    const registry = new WorkerRegistry();
+    const lines: { msg: string; why?: string }[] = [];
+    const logger = createLogger('coordinator', { level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; why?: string }) } });
+    const jobs = new JobManager({ registry, logger, metrics: createMetrics(), standing: new WorkerStanding(store, registry, logger) });
+    try {
+      const worker = new QueueWorker('w', 'unsandboxed', { count: 0 });
+      worker.running = 0;
+      registry.add(worker as unknown as RegisteredWorker);
+      const seen: { text: string; calls: number }[] = [];
+      jobs.submit({ ...spec('unsandboxed'), params: { maxTokens: 16, temperature: 0, ...params } }, { ...sink, onChunk: (text, toolCalls) => void seen.push({ text, calls: toolCalls?.length ?? 0 }) });
+      const jobId = worker.offers[0]!;
+      worker.emit('frame', { type: 'job.accept', jobId });
+      chunks.forEach((chunk, seq) => worker.emit('frame', { type: 'job.chunk', jobId, seq, tokens: 1, ...chunk }));
+      assert.equal(seen.length, chunks.length - 1, `${what}: every chunk before the bad one reached the client, the bad one did not`);
+      assert.deepEqual(lines.map((l) => l.msg), ['a worker streamed what its engine could not have written for this job; its attempt ends'], what);
+      assert.match(lines[0]?.why ?? '', reason, what);
+    } finally {
+      jobs.shutdown();
+      store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+});

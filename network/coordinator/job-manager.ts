@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_MAX_TOKEN_BYTES, type ChatMessage } from '../protocol/chat.js';
 import type { WireError } from '../protocol/errors.js';
 import type { FinishReason, JobParams, Tier, ToolCallDelta, Usage } from '../protocol/worker-frames.js';
-import { continuationFields, isConstrained, type AnswerUsage } from '../protocol/job-schemas.js';
+import { continuationFields, forcesCall, isConstrained, type AnswerUsage } from '../protocol/job-schemas.js';
 import { mergeParts, partBytes } from '../protocol/answer-parts.js';
 import { CLIENT_ERROR_CODES, WORKER_RETRYABLE_CODES } from '../protocol/http-contract.js';
 import { fromBase64Url } from '../protocol/encoding.js';
@@ -461,8 +461,10 @@ export class JobManager {
           return;
         }
         const part = { text: frame.text, ...(frame.toolCalls ? { toolCalls: frame.toolCalls } : {}), ...(frame.reasoning ? { reasoning: frame.reasoning } : {}) };
-        const wrong = frame.toolCalls && badToolCalls(job, attempt, frame.text, frame.toolCalls);
+        // A job that forces a call is answered by the call alone: the engine writes no text there.
+        const wrong = frame.toolCalls ? badToolCalls(job, attempt, frame.text, frame.toolCalls) : frame.text !== '' && forcesCall(job.spec.params) ? 'Text streamed for a job that forces a tool call.' : undefined;
         if (wrong) {
+          this.options.logger.warn({ jobId: job.id, workerId: attempt.worker.id, why: wrong }, 'a worker streamed what its engine could not have written for this job; its attempt ends');
           attempt.lost = true;
           this.retryElsewhere(job, { code: 'bad_frame', message: wrong });
           return;
@@ -847,15 +849,20 @@ function stopKey(jobId: string, worker: RegisteredWorker): string {
  * text and calls separately; a worker may not interleave them).
  */
 function badToolCalls(job: { spec: { params: JobParams } }, attempt: { toolCalls: ToolCallDelta[] }, text: string, deltas: readonly ToolCallDelta[]): string | undefined {
-  if (!job.spec.params.tools) return 'Tool calls streamed for a job that offered no tools.';
+  const { tools, toolChoice, parallelToolCalls } = job.spec.params;
+  if (!tools) return 'Tool calls streamed for a job that offered no tools.';
   if (text !== '') return 'Text and tool calls in one chunk.';
+  // What the engine cannot write: another function than the one the client named, or a second call where the client allowed one.
+  const named = typeof toolChoice === 'object' ? toolChoice.name : undefined;
   let last = attempt.toolCalls.at(-1);
   for (const delta of deltas) {
     const current = last?.index;
     if (delta.index === current) {
       if (delta.name !== undefined) return `Tool call ${delta.index} is named twice.`;
     } else if (delta.index === (current ?? -1) + 1) {
-      if (delta.name === undefined || !job.spec.params.tools.some((t) => t.name === delta.name)) return `Tool call ${delta.index} does not start with the name of an offered tool.`;
+      if (delta.name === undefined || !tools.some((t) => t.name === delta.name)) return `Tool call ${delta.index} does not start with the name of an offered tool.`;
+      if (named !== undefined && delta.name !== named) return `Tool call ${delta.index} names ${delta.name}, but the job forces a call of ${named}.`;
+      if (delta.index > 0 && parallelToolCalls === false) return `Tool call ${delta.index}: the job allows one call (parallel_tool_calls false).`;
       last = { index: delta.index, name: delta.name };
     } else return `Tool call ${delta.index} arrived out of order.`;
   }

@@ -107,6 +107,11 @@ export function isConstrained(params: Pick<JobParams, 'responseFormat' | 'tools'
   return params.responseFormat !== undefined || params.tools !== undefined;
 }
 
+/** Whether the model must call a function (it cannot answer in text): `tool_choice` 'required' or a named function. */
+export function forcesCall(params: Pick<JobParams, 'tools' | 'toolChoice'> | undefined): boolean {
+  return params?.tools !== undefined && params.toolChoice !== undefined && params.toolChoice !== 'auto';
+}
+
 /**
  * What earlier workers already streamed of a job's answer, for the next one to go on from: a
  * thinking model's thought so far, then text. On the wire it travels as `continuation` (the text)

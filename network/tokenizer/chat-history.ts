@@ -8,7 +8,7 @@
  */
 import { LlamaText, type ChatHistoryItem, type ChatModelFunctionCall, type ChatModelFunctions, type ChatModelResponse, type ChatModelSegment, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
 import type { ChatMessage } from '../protocol/chat.js';
-import type { Continuation, JobParams } from '../protocol/job-schemas.js';
+import { forcesCall, type Continuation, type JobParams } from '../protocol/job-schemas.js';
 
 /** The parts of a job's params that change what the model sees. */
 export type RenderParams = Pick<JobParams, 'tools' | 'toolChoice'>;
@@ -106,10 +106,7 @@ export function functionsOf(params: RenderParams | undefined): ChatModelFunction
   return Object.fromEntries(entries) as ChatModelFunctions;
 }
 
-/** Whether the model must call a function (it cannot answer in text). */
-export function forcesCall(params: RenderParams | undefined): boolean {
-  return params?.tools !== undefined && params.toolChoice !== undefined && params.toolChoice !== 'auto';
-}
+export { forcesCall };
 
 /** Whether a forced call opens the model's turn now: it starts, or goes on after tool results (a text turn is never forced again). */
 function opensWithCall(chatHistory: readonly ChatHistoryItem[]): boolean {
