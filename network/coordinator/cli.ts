@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { priceListSchema, type PriceList } from '../protocol/pricing.js';
 import { parseHostPort } from '../protocol/host-port.js';
-import { startCoordinator, type Coordinator, type CoordinatorOptions } from './server.js';
+import { startCoordinator, type CoordinatorOptions } from './server.js';
 import { parseStoreSpec } from './open-store.js';
 import { createLogger } from './log.js';
 import { toNano } from '@ton/core';
@@ -173,18 +173,9 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
   const corsOrigins = parseCorsOrigins(values['cors-origin'] ?? []);
   const store = parseStoreSpec(values.store);
   if (!store.ok) throw new Error(`--store: ${store.message}`);
-  // Stopped by a signal (exit code 0), or by a store that broke (1: a supervisor starts it again).
-  const running: { coordinator?: Coordinator } = {};
-  let exitCode: number | undefined;
-  let finish: (code: number) => void = () => {};
-  const stopped = new Promise<number>((resolve) => (finish = resolve));
-  const stopWith = (code: number) => {
-    if (exitCode !== undefined) return;
-    exitCode = code;
-    logger.info(code === 0 ? 'shutting down' : 'shutting down: the store is broken; exit code 1, for a supervisor to start this instance again');
-    const done = () => finish(code);
-    running.coordinator?.close().then(done, done);
-  };
+  // Stopped by a signal (exit code 0), or by a store that broke (1: a supervisor starts it again); the first says.
+  let stopWith: (code: number) => void = () => {};
+  const stopped = new Promise<number>((resolve) => (stopWith = resolve));
   const coordinator = await startCoordinator({ ...(catalog ? { catalog } : {}), ...(prices ? { prices } : {}), ...listen.value, dataDir: values.data, apiKeys: values['api-key'] ?? [], unmetered: values.unmetered, ...(chain ? { chain } : {}), ...(values['admin-key'] ? { adminKey: values['admin-key'] } : {}), tonConnect: { network, ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}) }, requestTimeoutMs, heartbeatIntervalMs: Math.round(heartbeatS * 1000), verifyRate, verifyThreads, ...(probes ? { probes } : {}), defaultMaxCoefficient, corsOrigins, ...(store.value ? { store: store.value } : {}), ...(values.bus !== undefined ? { bus: parseBusUrl(values.bus) } : {}), onStoreBroken: () => stopWith(1), logger });
   // The probe prompts are meant to change now and then: SIGHUP reads the file again, and a file
   // that does not parse leaves the prompts in use as they were.
@@ -200,13 +191,12 @@ export async function runCoordinatorCommand(argv: string[]): Promise<number> {
       (error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'probe prompts not reloaded: the file does not parse; the prompts in use stay'),
     );
   };
-  running.coordinator = coordinator;
   process.on('SIGHUP', reloadPrompts);
   process.once('SIGINT', () => stopWith(0));
   process.once('SIGTERM', () => stopWith(0));
-  // Broken while it started: closed now that there is something to close.
-  if (exitCode !== undefined) coordinator.close().then(() => finish(exitCode ?? 1), () => finish(exitCode ?? 1));
   const code = await stopped;
+  logger.info(code === 0 ? 'shutting down' : 'shutting down: the store is broken; exit code 1, for a supervisor to start this instance again');
+  await coordinator.close().catch(() => undefined);
   process.off('SIGHUP', reloadPrompts);
   return code;
 }
